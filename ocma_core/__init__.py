@@ -1,0 +1,77 @@
+"""OCMA core: plugin framework, Platform contract, storage, publishing engine, HTTP API and CLI.
+
+The names exported here are the public API that plugins may use. Importing this package is cheap:
+it loads no web framework, no database layer and no AI library.
+"""
+
+from ocma_core.errors import (
+    AuthExpired,
+    ConfigError,
+    OcmaError,
+    PlatformError,
+    RateLimited,
+    Rejected,
+    Transient,
+    Unconfirmed,
+)
+from ocma_core.hookspecs import hookimpl
+from ocma_core.platforms import (
+    AccountContext,
+    AuthKind,
+    Capability,
+    Limits,
+    MediaItem,
+    MediaRules,
+    MetricsSnapshot,
+    OAuthClient,
+    Platform,
+    PostContent,
+    Problem,
+    Profile,
+    PublishResult,
+    RateBudget,
+    RateLimitInfo,
+    TextLimit,
+    TokenSet,
+    WebhookEvent,
+    count_characters,
+    error_detail,
+    parse_reset,
+    retry_time,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AccountContext",
+    "AuthExpired",
+    "AuthKind",
+    "Capability",
+    "ConfigError",
+    "Limits",
+    "MediaItem",
+    "MediaRules",
+    "MetricsSnapshot",
+    "OAuthClient",
+    "OcmaError",
+    "Platform",
+    "PlatformError",
+    "PostContent",
+    "Problem",
+    "Profile",
+    "PublishResult",
+    "RateBudget",
+    "RateLimitInfo",
+    "RateLimited",
+    "Rejected",
+    "TextLimit",
+    "TokenSet",
+    "Transient",
+    "Unconfirmed",
+    "WebhookEvent",
+    "count_characters",
+    "error_detail",
+    "hookimpl",
+    "parse_reset",
+    "retry_time",
+]

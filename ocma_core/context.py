@@ -1,0 +1,66 @@
+"""The application context every service receives: settings, database, vault, media store, queue."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from ocma_core.config import Settings, load_settings
+from ocma_core.crypto import Vault, load_or_create_keys
+from ocma_core.db.engine import get_engine, session_scope
+
+if TYPE_CHECKING:
+    from ocma_core.engine.queue import WorkQueue
+    from ocma_core.media import MediaStore
+
+
+class Ocma:
+    """Holds what services share; cheap to create, everything is built on first use."""
+
+    def __init__(self, settings: Settings | None = None, *, create_key: bool = False) -> None:
+        self.settings = settings or load_settings()
+        self._create_key = create_key
+
+    @cached_property
+    def engine(self) -> Engine:
+        """The database engine."""
+        return get_engine(self.settings.resolved_database_url)
+
+    @cached_property
+    def vault(self) -> Vault:
+        """Encrypts and decrypts secrets at rest."""
+        keys = load_or_create_keys(
+            self.settings.encryption_keys, self.settings.key_file, create=self._create_key
+        )
+        return Vault(keys)
+
+    @cached_property
+    def media(self) -> MediaStore:
+        """Where uploaded and generated files live."""
+        from ocma_core.media import make_media_store
+
+        return make_media_store(self.settings)
+
+    @cached_property
+    def queue(self) -> WorkQueue:
+        """The work queue: Redis when OCMA_REDIS_URL is set, else the embedded one."""
+        from ocma_core.engine.queue import make_queue
+
+        return make_queue(self)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A transactional session: commits on success, rolls back on any error."""
+        with session_scope(self.engine) as session:
+            yield session
+
+    def migrate(self, *, auto_upgrade_empty: bool = True) -> None:
+        """Bring an empty database to the current schema; refuse an outdated one."""
+        from ocma_core.db.migrate import ensure_current
+
+        ensure_current(self.engine, auto_upgrade_empty=auto_upgrade_empty)

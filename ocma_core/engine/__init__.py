@@ -1,0 +1,1 @@
+"""The publishing engine: claims due targets, publishes exactly once, retries safely."""

@@ -1,0 +1,106 @@
+"""Typed errors shared by the core, plugins and every surface (API, CLI, agent)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+class OcmaError(Exception):
+    """Base class for errors shown to a user: the message says what went wrong and how to fix it."""
+
+    status_code = 400
+    title = "Bad request"
+
+    def __init__(self, message: str, *, fix: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fix = fix
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.fix}" if self.fix else self.message
+
+
+class NotFoundError(OcmaError):
+    """A resource does not exist (or belongs to another workspace)."""
+
+    status_code = 404
+    title = "Not found"
+
+
+class ConflictError(OcmaError):
+    """The request conflicts with the current state (e.g. cancelling a published post)."""
+
+    status_code = 409
+    title = "Conflict"
+
+
+class ValidationFailed(OcmaError):
+    """Input failed validation; `problems` lists each problem found."""
+
+    status_code = 422
+    title = "Validation failed"
+
+    def __init__(self, message: str, problems: list[dict[str, object]] | None = None, **kw: str) -> None:
+        super().__init__(message, **kw)
+        self.problems = problems or []
+
+
+class PermissionDenied(OcmaError):
+    """The caller's role does not allow the action."""
+
+    status_code = 403
+    title = "Forbidden"
+
+
+class ConfigError(OcmaError):
+    """Configuration is missing or invalid."""
+
+    status_code = 500
+    title = "Configuration error"
+
+
+class UnknownPlatformError(NotFoundError):
+    """No installed plugin provides the named platform."""
+
+
+# --- Failures a platform call can end in; the engine acts on the type, never on the platform. ---
+
+
+class PlatformError(Exception):
+    """Base class of the typed failures a Platform method raises."""
+
+    retryable = False
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+
+
+class RateLimited(PlatformError):
+    """The platform refused the call for rate reasons; retry at `retry_at` (UTC)."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, retry_at: datetime, **kw: object) -> None:
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.retry_at = retry_at
+
+
+class AuthExpired(PlatformError):
+    """The access token is expired or revoked: refresh it, else the account must be reconnected."""
+
+
+class Rejected(PlatformError):
+    """The platform permanently refused the content (too long, duplicate, policy); do not retry as is."""
+
+
+class Transient(PlatformError):
+    """A temporary failure known not to have taken effect (5xx before processing, connection refused)."""
+
+    retryable = True
+
+
+class Unconfirmed(PlatformError):
+    """The call may or may not have taken effect (timeout after sending); ask the platform before retrying."""

@@ -1,0 +1,47 @@
+"""The Platform contract: types, base class and validation."""
+
+from ocma_core.platforms.base import Platform, RateBudget, error_detail, parse_reset, retry_time
+from ocma_core.platforms.types import (
+    AccountContext,
+    AuthKind,
+    Capability,
+    Limits,
+    MediaItem,
+    MediaRules,
+    MetricsSnapshot,
+    OAuthClient,
+    PostContent,
+    Problem,
+    Profile,
+    PublishResult,
+    RateLimitInfo,
+    TextLimit,
+    TokenSet,
+    WebhookEvent,
+    count_characters,
+)
+
+__all__ = [
+    "AccountContext",
+    "AuthKind",
+    "Capability",
+    "Limits",
+    "MediaItem",
+    "MediaRules",
+    "MetricsSnapshot",
+    "OAuthClient",
+    "Platform",
+    "PostContent",
+    "Problem",
+    "Profile",
+    "PublishResult",
+    "RateBudget",
+    "RateLimitInfo",
+    "TextLimit",
+    "TokenSet",
+    "WebhookEvent",
+    "count_characters",
+    "error_detail",
+    "parse_reset",
+    "retry_time",
+]

@@ -1,0 +1,323 @@
+"""The Platform contract every platform plugin implements."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ocma_core.errors import AuthExpired, ConfigError, PlatformError, RateLimited, Rejected, Transient, Unconfirmed
+from ocma_core.platforms.types import (
+    AccountContext,
+    AuthKind,
+    Capability,
+    Limits,
+    MetricsSnapshot,
+    OAuthClient,
+    PostContent,
+    Problem,
+    Profile,
+    PublishResult,
+    RateLimitInfo,
+    TextLimit,
+    TokenSet,
+    WebhookEvent,
+)
+
+if TYPE_CHECKING:
+    import httpx
+
+
+@dataclass(frozen=True)
+class RateBudget:
+    """A documented limit: `limit` calls per `window_s` seconds, per account or per app."""
+
+    bucket: str
+    scope: str  # "account" or "app"
+    limit: int
+    window_s: float
+
+
+class Platform:
+    """Base class of a social platform integration; subclasses set the class attributes and override methods.
+
+    Every network method is async and raises only the typed failures of `ocma_core.errors`
+    (RateLimited, AuthExpired, Rejected, Transient, Unconfirmed).
+    """
+
+    name: ClassVar[str] = ""
+    display_name: ClassVar[str] = ""
+    auth_kind: ClassVar[AuthKind] = AuthKind.OAUTH2
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.PUBLISH_TEXT})
+    limits: ClassVar[Limits] = Limits(text=TextLimit(max_length=500))
+    default_api_base: ClassVar[str] = ""
+    default_auth_base: ClassVar[str] = ""
+    default_scopes: ClassVar[tuple[str, ...]] = ()
+    rate_budgets: ClassVar[tuple[RateBudget, ...]] = ()
+    max_concurrency: ClassVar[int] = 16
+    request_timeout_s: ClassVar[float] = 30.0
+    # Fields a user supplies to connect without OAuth (name -> description), e.g. {"handle": ..., "app_password": ...}
+    credential_fields: ClassVar[Mapping[str, str]] = {}
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        self._env = dict(os.environ if env is None else env)
+        self._clients: dict[int, httpx.AsyncClient] = {}
+
+    # ----- configuration -------------------------------------------------------------------------
+    def setting(self, key: str, default: str | None = None) -> str | None:
+        """Read `OCMA_<PLATFORM>_<KEY>` from the environment."""
+        return self._env.get(f"OCMA_{self.name.upper()}_{key.upper()}", default)
+
+    @property
+    def api_base(self) -> str:
+        """Base URL of the platform API (`OCMA_<PLATFORM>_API_BASE` overrides it)."""
+        return (self.setting("API_BASE") or self.default_api_base).rstrip("/")
+
+    @property
+    def auth_base(self) -> str:
+        """Base URL of the platform's OAuth host (`OCMA_<PLATFORM>_AUTH_BASE` overrides it)."""
+        return (self.setting("AUTH_BASE") or self.default_auth_base or self.api_base).rstrip("/")
+
+    def oauth_client(self) -> OAuthClient:
+        """OAuth client settings; raises ConfigError naming the variables to set when incomplete."""
+        raise ConfigError(f"{self.name} does not connect through OAuth.")
+
+    def require_setting(self, key: str) -> str:
+        """A required setting, or a ConfigError that names the variable."""
+        value = self.setting(key)
+        if not value:
+            var = f"OCMA_{self.name.upper()}_{key.upper()}"
+            raise ConfigError(
+                f"{self.display_name or self.name} is not configured: {var} is not set.",
+                fix=f"Create an app on the platform and set {var} in .env (see the plugin's README).",
+            )
+        return value
+
+    # ----- authorisation -------------------------------------------------------------------------
+    async def exchange_code(self, code: str, code_verifier: str | None, redirect_uri: str) -> TokenSet:
+        """Exchange an authorisation code for tokens (default: RFC 6749 form POST)."""
+        from ocma_core.oauth_client import exchange_code
+
+        return await exchange_code(self, code, code_verifier, redirect_uri)
+
+    async def refresh(self, ctx: AccountContext) -> TokenSet:
+        """Refresh the access token; the returned refresh token replaces the old one (it may rotate)."""
+        from ocma_core.oauth_client import refresh_token
+
+        return await refresh_token(self, ctx)
+
+    async def connect_with_credentials(self, fields: Mapping[str, str]) -> TokenSet:
+        """Create a session from user-supplied credentials (app password, instance token)."""
+        raise ConfigError(f"{self.name} connects through OAuth, not with credentials.")
+
+    async def get_profile(self, ctx: AccountContext) -> Profile:
+        """Who-am-I: the connected account's id and handle."""
+        raise NotImplementedError
+
+    # ----- content -------------------------------------------------------------------------------
+    def validate(self, content: PostContent) -> list[Problem]:
+        """Problems that would make the platform refuse this content; empty when it is publishable."""
+        from ocma_core.platforms.validation import validate_against_limits
+
+        return validate_against_limits(self, content)
+
+    async def publish(self, ctx: AccountContext, content: PostContent) -> PublishResult:
+        """Publish `content` (and its thread) as the account."""
+        raise NotImplementedError
+
+    async def check_pending(self, ctx: AccountContext, external_id: str) -> PublishResult:
+        """Poll a publish the platform is still processing."""
+        return PublishResult(external_id=external_id)
+
+    async def find_published(
+        self, ctx: AccountContext, content: PostContent, since: datetime
+    ) -> PublishResult | None:
+        """Look for a post of this content published since `since` (resolves an unconfirmed attempt)."""
+        return None
+
+    async def delete(self, ctx: AccountContext, external_id: str) -> None:
+        """Delete a published post."""
+        raise Rejected(f"{self.name} does not support deleting posts through its API.")
+
+    async def post_metrics(self, ctx: AccountContext, external_id: str) -> MetricsSnapshot:
+        """Current metrics of one published post."""
+        raise Rejected(f"{self.name} exposes no post metrics through its API.")
+
+    async def account_metrics(self, ctx: AccountContext) -> MetricsSnapshot:
+        """Current metrics of the account (followers and what else the platform gives)."""
+        raise Rejected(f"{self.name} exposes no account metrics through its API.")
+
+    # ----- webhooks ------------------------------------------------------------------------------
+    def webhook_challenge(self, params: Mapping[str, str]) -> tuple[int, dict[str, Any] | str] | None:
+        """Answer a webhook handshake (CRC or challenge), or None if `params` is not one."""
+        return None
+
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:
+        """True when a delivery's signature is valid."""
+        return False
+
+    def parse_webhook(self, body: bytes) -> list[WebhookEvent]:
+        """Events carried by one delivery."""
+        return []
+
+    def public_url(self, ctx: AccountContext, external_id: str) -> str | None:
+        """The public URL of a post, when it can be built from its id."""
+        return None
+
+    # ----- HTTP helpers for subclasses -----------------------------------------------------------
+    def http(self) -> httpx.AsyncClient:
+        """A pooled client bound to the running event loop."""
+        import httpx
+
+        loop_id = id(asyncio.get_running_loop())
+        client = self._clients.get(loop_id)
+        if client is None or client.is_closed:
+            limits = httpx.Limits(max_connections=max(self.max_concurrency * 2, 10))
+            client = httpx.AsyncClient(timeout=self.request_timeout_s, limits=limits)
+            self._clients[loop_id] = client
+        return client
+
+    async def aclose(self) -> None:
+        """Close the HTTP clients of the current loop."""
+        client = self._clients.pop(id(asyncio.get_running_loop()), None)
+        if client is not None:
+            await client.aclose()
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        ctx: AccountContext | None = None,
+        bucket: str = "",
+        expect_effect: bool | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """Send a request and turn transport failures into typed failures.
+
+        A timeout of a call that may have changed something (`expect_effect`, default: not GET)
+        becomes Unconfirmed: the request may have landed. A refused connection never sent it: Transient.
+        Rate-limit headers are recorded on `ctx.settings["_rate_limits"]`.
+        """
+        import httpx
+
+        effect = method.upper() not in ("GET", "HEAD") if expect_effect is None else expect_effect
+        try:
+            response = await self.http().request(method, url, **kwargs)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise Transient(f"Could not reach {self.display_name or self.name}: {exc!r}") from exc
+        except httpx.TimeoutException as exc:
+            if effect:
+                raise Unconfirmed(f"{self.display_name or self.name} did not answer in time: {exc!r}") from exc
+            raise Transient(f"{self.display_name or self.name} timed out: {exc!r}") from exc
+        except httpx.TransportError as exc:
+            if effect:
+                raise Unconfirmed(f"Connection to {self.name} broke mid-request: {exc!r}") from exc
+            raise Transient(f"Connection to {self.name} broke: {exc!r}") from exc
+        if ctx is not None:
+            info = self.read_rate_limit(response, bucket or f"{method.upper()} {url}")
+            if info is not None:
+                ctx.settings.setdefault("_rate_limits", []).append(info)
+        return response
+
+    def read_rate_limit(self, response: httpx.Response, bucket: str) -> RateLimitInfo | None:
+        """Rate-limit state from common headers (`x-rate-limit-*`, `x-ratelimit-*`, `ratelimit-*`)."""
+        h = response.headers
+        for prefix in ("x-rate-limit-", "x-ratelimit-", "ratelimit-"):
+            if f"{prefix}remaining" in h:
+                return RateLimitInfo(
+                    scope="account",
+                    bucket=bucket,
+                    limit=_int(h.get(f"{prefix}limit")),
+                    remaining=_int(h.get(f"{prefix}remaining")),
+                    reset_at=parse_reset(h.get(f"{prefix}reset")),
+                )
+        return None
+
+    def raise_for_status(self, response: httpx.Response, *, effect: bool = True) -> None:
+        """Map a non-2xx response onto the typed failures (subclasses refine with platform codes)."""
+        status = response.status_code
+        if status < 400:
+            return
+        detail = error_detail(response)
+        if status == 429:
+            raise RateLimited(
+                f"{self.display_name or self.name} rate limit reached: {detail}",
+                retry_at=retry_time(response),
+                status=status,
+            )
+        if status == 401:
+            raise AuthExpired(f"{self.display_name or self.name} refused the token: {detail}", status=status)
+        if status >= 500:
+            # A 5xx is assumed not to have stored anything; platforms that know better override.
+            raise Transient(f"{self.display_name or self.name} server error {status}: {detail}", status=status)
+        raise Rejected(f"{self.display_name or self.name} refused the request ({status}): {detail}", status=status)
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def parse_reset(value: str | None, now: datetime | None = None) -> datetime | None:
+    """A reset header as UTC: unix seconds, or seconds from now when the number is small, or an ISO date."""
+    if not value:
+        return None
+    now = now or datetime.now(UTC)
+    try:
+        number = float(value)
+    except ValueError:
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if number > 1_000_000_000:
+        return datetime.fromtimestamp(number, UTC)
+    return now + timedelta(seconds=number)
+
+
+def retry_time(response: httpx.Response, default_s: float = 60.0) -> datetime:
+    """When to retry a 429: Retry-After, else the rate-limit reset header, else `default_s` from now."""
+    now = datetime.now(UTC)
+    retry_after = response.headers.get("retry-after")
+    if retry_after:
+        try:
+            return now + timedelta(seconds=float(retry_after))
+        except ValueError:
+            from email.utils import parsedate_to_datetime
+
+            try:
+                return parsedate_to_datetime(retry_after).astimezone(UTC)
+            except (TypeError, ValueError):
+                pass
+    for name in ("x-rate-limit-reset", "x-ratelimit-reset", "ratelimit-reset"):
+        reset = parse_reset(response.headers.get(name), now)
+        if reset is not None:
+            return reset
+    return now + timedelta(seconds=default_s)
+
+
+def error_detail(response: httpx.Response) -> str:
+    """The most specific human-readable error text in a response body."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:300] or response.reason_phrase
+    if isinstance(body, dict):
+        for key in ("detail", "error_description", "message", "error", "title"):
+            value = body.get(key)
+            if isinstance(value, str) and value:
+                return value
+        errors = body.get("errors")
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            return str(errors[0].get("message") or errors[0].get("detail") or errors[0])
+    return str(body)[:300]
+
+
+__all__ = ["PlatformError", "Platform", "RateBudget", "error_detail", "parse_reset", "retry_time"]

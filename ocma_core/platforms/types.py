@@ -1,0 +1,221 @@
+"""Plain data types that cross the Platform contract (no I/O, cheap to import)."""
+
+from __future__ import annotations
+
+import enum
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+
+class Capability(enum.StrEnum):
+    """What a platform can do; the core asks before calling the matching method."""
+
+    PUBLISH_TEXT = "publish_text"
+    PUBLISH_IMAGES = "publish_images"
+    PUBLISH_VIDEO = "publish_video"
+    THREADS = "threads"
+    POLLS = "polls"
+    DELETE = "delete"
+    FIND_PUBLISHED = "find_published"
+    POST_METRICS = "post_metrics"
+    ACCOUNT_METRICS = "account_metrics"
+    WEBHOOKS = "webhooks"
+    COMMENTS = "comments"
+    IDEMPOTENT_PUBLISH = "idempotent_publish"
+
+
+class AuthKind(enum.StrEnum):
+    """How an account is connected."""
+
+    OAUTH2 = "oauth2"
+    APP_PASSWORD = "app_password"  # e.g. Bluesky: handle + app password -> session
+    TOKEN = "token"  # a long-lived token pasted by the user (e.g. a Mastodon access token)
+
+
+def count_characters(text: str) -> int:
+    """Count Unicode code points of the NFC-normalised text (the rule most platforms use)."""
+    return len(unicodedata.normalize("NFC", text))
+
+
+@dataclass(frozen=True)
+class TextLimit:
+    """The maximum length of a post and how the platform counts it."""
+
+    max_length: int
+    unit: str = "characters"
+    counter: Callable[[str], int] = count_characters
+    optimum: int | None = None  # length the platform's own guidance calls ideal, where documented
+
+    def count(self, text: str) -> int:
+        """Length of `text` as the platform counts it."""
+        return self.counter(text)
+
+
+@dataclass(frozen=True)
+class MediaRules:
+    """Media a single post may carry."""
+
+    max_images: int = 0
+    max_videos: int = 0
+    image_types: tuple[str, ...] = ("image/jpeg", "image/png", "image/gif", "image/webp")
+    video_types: tuple[str, ...] = ("video/mp4",)
+    max_image_bytes: int = 5 * 1024 * 1024
+    max_video_bytes: int = 512 * 1024 * 1024
+    mix_images_and_video: bool = False
+    requires_media: bool = False
+    max_alt_text: int = 1000
+
+
+@dataclass(frozen=True)
+class Limits:
+    """A platform's content limits."""
+
+    text: TextLimit
+    media: MediaRules = field(default_factory=MediaRules)
+    max_thread_length: int = 1
+
+
+@dataclass(frozen=True)
+class OAuthClient:
+    """OAuth 2.0 endpoints and client settings of a platform app."""
+
+    authorize_url: str
+    token_url: str
+    client_id: str
+    client_secret: str | None
+    scopes: tuple[str, ...]
+    pkce: bool = True
+    scope_separator: str = " "
+    extra_authorize_params: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass
+class TokenSet:
+    """Tokens returned by an authorisation or refresh; `refresh_token` may rotate on each refresh."""
+
+    access_token: str
+    refresh_token: str | None = None
+    expires_at: datetime | None = None
+    refresh_expires_at: datetime | None = None
+    scopes: tuple[str, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)  # non-secret session data (e.g. a PDS host)
+
+
+@dataclass
+class Profile:
+    """Who the connected account is on the platform."""
+
+    external_id: str
+    handle: str
+    display_name: str = ""
+    url: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class AccountContext:
+    """What a platform call needs to act as one connected account."""
+
+    account_id: str
+    external_id: str
+    handle: str
+    tokens: TokenSet
+    settings: dict[str, Any] = field(default_factory=dict)  # e.g. instance URL, page id, author type
+
+
+@dataclass
+class MediaItem:
+    """One attachment: a local file, with what platforms need to know about it."""
+
+    path: Path
+    mime_type: str
+    size: int
+    sha256: str
+    alt_text: str = ""
+    width: int | None = None
+    height: int | None = None
+    public_url: str | None = None  # signed URL for platforms that fetch media themselves
+
+    @property
+    def is_video(self) -> bool:
+        """True when the item is a video."""
+        return self.mime_type.startswith("video/")
+
+    def read_bytes(self) -> bytes:
+        """The file's content."""
+        return self.path.read_bytes()
+
+
+@dataclass
+class PostContent:
+    """What to publish for one target: text, media, follow-up thread parts and platform options."""
+
+    text: str
+    media: list[MediaItem] = field(default_factory=list)
+    thread: list[PostContent] = field(default_factory=list)
+    options: dict[str, Any] = field(default_factory=dict)  # platform-specific: poll, visibility, ...
+    idempotency_key: str = ""  # stable per target, so a platform that supports it can deduplicate
+
+    def all_parts(self) -> list[PostContent]:
+        """This part followed by each thread part."""
+        return [self, *self.thread]
+
+
+@dataclass
+class Problem:
+    """One validation problem, with the platform's own words where available."""
+
+    code: str
+    message: str
+    field: str = "text"
+
+    def as_dict(self) -> dict[str, str]:
+        """JSON-ready form."""
+        return {"code": self.code, "message": self.message, "field": self.field}
+
+
+@dataclass
+class PublishResult:
+    """The outcome of a publish: the platform's id and public URL (or a pending handle)."""
+
+    external_id: str
+    url: str | None = None
+    pending: bool = False  # the platform is still processing; call check_pending later
+    part_ids: list[str] = field(default_factory=list)  # every id when a thread was published
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class MetricsSnapshot:
+    """Metrics as the platform reported them, named by the platform, plus what it does not provide."""
+
+    values: dict[str, float]
+    fetched_at: datetime
+    unavailable: tuple[str, ...] = ()
+    note: str = ""
+
+
+@dataclass
+class RateLimitInfo:
+    """Rate limit state read from a response's headers."""
+
+    scope: str  # "account" or "app"
+    bucket: str  # e.g. "POST /2/tweets"
+    limit: int | None
+    remaining: int | None
+    reset_at: datetime | None
+
+
+@dataclass
+class WebhookEvent:
+    """A parsed webhook delivery."""
+
+    kind: str
+    external_post_id: str | None = None
+    external_account_id: str | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict)

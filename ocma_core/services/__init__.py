@@ -1,0 +1,1 @@
+"""Services: the operations every surface (API, CLI, agent, Slack) calls."""

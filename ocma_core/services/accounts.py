@@ -1,0 +1,311 @@
+"""Connected accounts: OAuth and credential connection, encrypted tokens, health, refresh."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import or_, update
+from sqlmodel import Session, col, select
+
+from ocma_core.context import Ocma
+from ocma_core.db.models import Account, AccountStatus, OAuthState
+from ocma_core.db.types import utcnow
+from ocma_core.errors import ConfigError, NotFoundError, OcmaError, PlatformError, ValidationFailed
+from ocma_core.events import Event, dispatch, record
+from ocma_core.oauth_client import authorize_url, new_code_verifier
+from ocma_core.platforms import AccountContext, AuthKind, Platform, Profile, TokenSet
+from ocma_core.registry import get_platform
+
+
+class OAuthFlowError(OcmaError):
+    """The OAuth callback cannot be completed; the message says why and what to do."""
+
+
+def _state_id(state: str) -> str:
+    return hashlib.sha256(state.encode("utf-8")).hexdigest()
+
+
+def callback_url(ocma: Ocma, platform: str) -> str:
+    """The redirect URI registered with the platform: {OCMA_PUBLIC_URL}/oauth/callback/{platform}."""
+    return f"{ocma.settings.public_url.rstrip('/')}/oauth/callback/{platform}"
+
+
+def start_connect(ocma: Ocma, workspace_id: str, platform_name: str, redirect_uri: str | None = None) -> str:
+    """Store a single-use state (and PKCE verifier) and return the platform's consent URL."""
+    platform = get_platform(platform_name)
+    if platform.auth_kind is not AuthKind.OAUTH2:
+        fields = ", ".join(platform.credential_fields) or "credentials"
+        raise ValidationFailed(
+            f"{platform.display_name or platform.name} connects with {fields}, not OAuth.",
+            fix=f"Use POST /v1/accounts or `ocma accounts connect {platform.name}` and give {fields}.",
+        )
+    client = platform.oauth_client()
+    state = secrets.token_urlsafe(32)
+    verifier = new_code_verifier() if client.pkce else None
+    redirect = redirect_uri or callback_url(ocma, platform.name)
+    now = utcnow()
+    with ocma.session() as session:
+        session.add(
+            OAuthState(
+                id=_state_id(state),
+                workspace_id=workspace_id,
+                platform=platform.name,
+                verifier_enc=ocma.vault.encrypt(verifier) if verifier else None,
+                redirect_uri=redirect,
+                expires_at=now + timedelta(seconds=ocma.settings.oauth_state_ttl_s),
+            )
+        )
+    return authorize_url(client, state=state, redirect_uri=redirect, verifier=verifier)
+
+
+def _consume_state(ocma: Ocma, platform_name: str, state: str) -> OAuthState:
+    """Mark the state used in one conditional update, so a replay can never succeed."""
+    if not state or len(state) > 512:
+        raise OAuthFlowError("The authorisation response has no valid state.", fix="Start connecting again.")
+    now = utcnow()
+    with ocma.session() as session:
+        row = session.get(OAuthState, _state_id(state))
+        if row is None:
+            raise OAuthFlowError(
+                "Unknown authorisation state (it was not issued here).", fix="Start connecting again."
+            )
+        if row.platform != platform_name:
+            raise OAuthFlowError(
+                f"This authorisation was started for {row.platform}, not {platform_name}.",
+                fix="Start connecting again.",
+            )
+        result = session.execute(
+            update(OAuthState)
+            .where(col(OAuthState.id) == row.id, col(OAuthState.used_at).is_(None))
+            .values(used_at=now)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise OAuthFlowError("This authorisation link was already used.", fix="Start connecting again.")
+        if row.expires_at < now:
+            raise OAuthFlowError("The authorisation took too long and expired.", fix="Start connecting again.")
+        return row
+
+
+async def complete_connect(
+    ocma: Ocma, platform_name: str, *, state: str, code: str | None, error: str | None = None
+) -> Account:
+    """Finish an OAuth connection: check the state, exchange the code, fetch the profile, store it."""
+    platform = get_platform(platform_name)
+    row = _consume_state(ocma, platform.name, state)
+    if error:
+        raise OAuthFlowError(
+            f"{platform.display_name or platform.name} reported: {error}.",
+            fix="Approve the requested permissions to connect the account, or try again.",
+        )
+    if not code:
+        raise OAuthFlowError("The platform sent no authorisation code.", fix="Start connecting again.")
+    verifier = ocma.vault.decrypt(row.verifier_enc) if row.verifier_enc else None
+    try:
+        tokens = await platform.exchange_code(code, verifier, row.redirect_uri)
+        profile = await _profile(platform, tokens)
+    except PlatformError as exc:
+        raise OAuthFlowError(
+            f"{platform.display_name or platform.name} refused the connection: {exc.message}",
+            fix="Start connecting again; authorisation codes expire within minutes.",
+        ) from None
+    return save_account(ocma, row.workspace_id, platform, tokens, profile)
+
+
+async def _profile(platform: Platform, tokens: TokenSet, settings: Mapping[str, Any] | None = None) -> Profile:
+    ctx = AccountContext(account_id="", external_id="", handle="", tokens=tokens, settings=dict(settings or {}))
+    return await platform.get_profile(ctx)
+
+
+async def connect_with_credentials(
+    ocma: Ocma, workspace_id: str, platform_name: str, fields: Mapping[str, str]
+) -> Account:
+    """Connect an account with an app password or an instance token."""
+    platform = get_platform(platform_name)
+    missing = [name for name in platform.credential_fields if not str(fields.get(name, "")).strip()]
+    if platform.auth_kind is AuthKind.OAUTH2:
+        raise ValidationFailed(
+            f"{platform.display_name or platform.name} connects through OAuth.",
+            fix=f"Open GET /v1/accounts/connect/{platform.name} or run `ocma accounts connect {platform.name}`.",
+        )
+    if missing:
+        raise ValidationFailed(
+            f"Missing {', '.join(missing)} for {platform.display_name or platform.name}.",
+            problems=[{"field": name, "message": platform.credential_fields[name]} for name in missing],
+        )
+    try:
+        tokens = await platform.connect_with_credentials(fields)
+        profile = await _profile(platform, tokens, tokens.extra)
+    except PlatformError as exc:
+        raise ValidationFailed(
+            f"{platform.display_name or platform.name} refused the credentials: {exc.message}",
+            fix="Check them (an app password, not the account password) and try again.",
+        ) from None
+    return save_account(ocma, workspace_id, platform, tokens, profile)
+
+
+def save_account(ocma: Ocma, workspace_id: str, platform: Platform, tokens: TokenSet, profile: Profile) -> Account:
+    """Insert or update (reconnect) an account with encrypted tokens."""
+    vault = ocma.vault
+    with ocma.session() as session:
+        account = session.exec(
+            select(Account).where(
+                Account.workspace_id == workspace_id,
+                Account.platform == platform.name,
+                Account.external_id == profile.external_id,
+            )
+        ).first()
+        if account is None:
+            account = Account(
+                workspace_id=workspace_id,
+                platform=platform.name,
+                external_id=profile.external_id,
+                handle=profile.handle,
+                access_token_enc="",
+            )
+        account.handle = profile.handle
+        account.display_name = profile.display_name
+        account.status = AccountStatus.CONNECTED
+        account.last_error = None
+        account.settings = {**account.settings, **tokens.extra, **profile.extra}
+        _store_tokens(account, tokens, vault.encrypt)
+        session.add(account)
+        session.flush()
+        event = Event("account.connected", workspace_id, {"account_id": account.id, "platform": platform.name})
+        record(session, event)
+    dispatch(event)
+    return account
+
+
+def _store_tokens(account: Account, tokens: TokenSet, encrypt: Any) -> None:
+    account.access_token_enc = encrypt(tokens.access_token)
+    account.refresh_token_enc = encrypt(tokens.refresh_token) if tokens.refresh_token else None
+    account.expires_at = tokens.expires_at
+    account.refresh_expires_at = tokens.refresh_expires_at
+    account.scopes = list(tokens.scopes) or account.scopes
+    account.updated_at = utcnow()
+
+
+def list_accounts(ocma: Ocma, workspace_id: str) -> list[Account]:
+    """Accounts of a workspace."""
+    with ocma.session() as session:
+        return list(
+            session.exec(select(Account).where(Account.workspace_id == workspace_id).order_by(Account.created_at))
+        )
+
+
+def get_account(ocma: Ocma, workspace_id: str, account_id: str, session: Session | None = None) -> Account:
+    """An account of this workspace (NotFound for another workspace's)."""
+    def find(s: Session) -> Account:
+        account = s.get(Account, account_id)
+        if account is None or account.workspace_id != workspace_id:
+            raise NotFoundError(f"No account {account_id!r}.", fix="List accounts with GET /v1/accounts.")
+        return account
+
+    if session is not None:
+        return find(session)
+    with ocma.session() as s:
+        return find(s)
+
+
+def disconnect_account(ocma: Ocma, workspace_id: str, account_id: str) -> Account:
+    """Forget an account's tokens and mark it disconnected."""
+    with ocma.session() as session:
+        account = get_account(ocma, workspace_id, account_id, session)
+        account.status = AccountStatus.DISCONNECTED
+        account.access_token_enc = ""
+        account.refresh_token_enc = None
+        account.updated_at = utcnow()
+        session.add(account)
+        return account
+
+
+def account_context(ocma: Ocma, account: Account) -> AccountContext:
+    """Decrypted tokens and settings for platform calls."""
+    if account.status is AccountStatus.DISCONNECTED or not account.access_token_enc:
+        raise ConfigError(f"Account {account.handle} is disconnected.", fix="Connect it again.")
+    vault = ocma.vault
+    tokens = TokenSet(
+        access_token=vault.decrypt(account.access_token_enc),
+        refresh_token=vault.decrypt(account.refresh_token_enc) if account.refresh_token_enc else None,
+        expires_at=account.expires_at,
+        refresh_expires_at=account.refresh_expires_at,
+        scopes=tuple(account.scopes),
+        extra={},
+    )
+    return AccountContext(
+        account_id=account.id,
+        external_id=account.external_id,
+        handle=account.handle,
+        tokens=tokens,
+        settings={**account.settings, "_token_version": account.token_version},
+    )
+
+
+async def test_connection(ocma: Ocma, workspace_id: str, account_id: str) -> Profile:
+    """Call the platform's who-am-I with the stored tokens (refreshing once if they expired)."""
+    from ocma_core.engine.refresh import call_with_refresh
+
+    account = get_account(ocma, workspace_id, account_id)
+    platform = get_platform(account.platform)
+    return await call_with_refresh(ocma, account.id, platform, platform.get_profile)
+
+
+def acquire_refresh_lease(ocma: Ocma, account_id: str, holder_seconds: float = 30.0) -> bool:
+    """Take the account's refresh lease in one conditional update; False when someone else holds it."""
+    now = utcnow()
+    with ocma.session() as session:
+        result = session.execute(
+            update(Account)
+            .where(
+                col(Account.id) == account_id,
+                or_(col(Account.refresh_lock_until).is_(None), col(Account.refresh_lock_until) < now),
+            )
+            .values(refresh_lock_until=now + timedelta(seconds=holder_seconds))
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def store_refreshed_tokens(ocma: Ocma, account_id: str, tokens: TokenSet) -> None:
+    """Persist rotated tokens and release the lease in the same transaction."""
+    with ocma.session() as session:
+        account = session.get(Account, account_id)
+        if account is None:
+            raise NotFoundError(f"No account {account_id!r}.")
+        _store_tokens(account, tokens, ocma.vault.encrypt)
+        account.token_version += 1
+        account.refresh_lock_until = None
+        account.status = AccountStatus.CONNECTED
+        account.last_error = None
+        session.add(account)
+
+
+def mark_needs_reconnect(ocma: Ocma, account_id: str, reason: str) -> None:
+    """Flag an account whose authorisation cannot be refreshed and tell everyone."""
+    with ocma.session() as session:
+        account = session.get(Account, account_id)
+        if account is None:
+            return
+        already = account.status is AccountStatus.NEEDS_RECONNECT
+        account.status = AccountStatus.NEEDS_RECONNECT
+        account.last_error = reason
+        account.refresh_lock_until = None
+        session.add(account)
+        event = Event(
+            "account.needs_reconnect",
+            account.workspace_id,
+            {"account_id": account.id, "platform": account.platform, "handle": account.handle, "reason": reason},
+        )
+        if not already:
+            record(session, event)
+    if not already:
+        dispatch(event)
+
+
+def release_refresh_lease(ocma: Ocma, account_id: str) -> None:
+    """Give the lease back without changing tokens."""
+    with ocma.session() as session:
+        session.execute(update(Account).where(col(Account.id) == account_id).values(refresh_lock_until=None))

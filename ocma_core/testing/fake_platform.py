@@ -1,0 +1,338 @@
+"""FakeSocial: a local imitation of a typical social API, with injectable latency and failures.
+
+Used by the engine's tests and benchmarks (with the example platform plugin in tests/) and as a model
+for plugin authors' own fakes. Run it alone with `python -m ocma_core.testing.fake_platform --port 9000`.
+
+Wire format: OAuth 2.0 + PKCE (`/oauth/authorize`, `/oauth/token`, rotating refresh tokens), `GET /v1/me`,
+`POST /v1/posts` (201 `{id, url}`), `GET /v1/posts?since=`, `DELETE /v1/posts/{id}`,
+`GET /v1/posts/{id}/metrics`, `GET /v1/me/metrics`, `POST /v1/media`. Rate limits per token in a fixed
+window, reported in `x-ratelimit-limit|remaining|reset` (unix seconds); 429 carries `retry-after`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import collections
+import hashlib
+import random
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from ocma_core.testing.fakeserver import FakeRequest, FakeResponse, FakeServer
+
+CLIENT_ID = "fake-client-id"
+CLIENT_SECRET = "fake-client-secret"
+
+
+@dataclass
+class Chaos:
+    """Probabilities of failures on POST /v1/posts (seeded, so a run is repeatable)."""
+
+    p_5xx: float = 0.0
+    p_timeout_after_store: float = 0.0
+    p_429: float = 0.0
+    timeout_s: float = 5.0
+    seed: int = 1
+
+
+@dataclass
+class FakeSocialState:
+    """Everything the fake remembers."""
+
+    codes: dict[str, dict[str, str]] = field(default_factory=dict)
+    access: dict[str, str] = field(default_factory=dict)  # access token -> user id
+    refresh: dict[str, str] = field(default_factory=dict)  # live refresh token -> user id
+    posts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    publish_calls: int = 0
+    http_429: int = 0
+    window: dict[str, collections.deque[float]] = field(default_factory=dict)
+
+
+class FakeSocial(FakeServer):
+    """The fake API server with knobs for tests: latency, failures, rate windows."""
+
+    def __init__(self, *, latency_s: float = 0.0, rate_limit: int | None = None, rate_window_s: float = 900.0,
+                 port: int = 0) -> None:
+        super().__init__(port=port)
+        self.state = FakeSocialState()
+        self.latency_s = latency_s
+        self.rate_limit = rate_limit
+        self.rate_window_s = rate_window_s
+        self.chaos = Chaos()
+        self._rng = random.Random(self.chaos.seed)
+        self._next: collections.deque[tuple[str, float]] = collections.deque()
+        self._ids = 10**15
+        self._id_lock = threading.Lock()
+        self._install_routes()
+
+    # ----- test controls -------------------------------------------------------------------------
+    def fail_next(self, kind: str, *, retry_after_s: float = 30.0) -> None:
+        """Make the next POST /v1/posts fail: rate_limit, auth, server_error, timeout_after_store."""
+        if kind not in ("rate_limit", "auth", "server_error", "timeout_after_store"):
+            raise ValueError(kind)
+        self._next.append((kind, retry_after_s))
+
+    def set_chaos(self, chaos: Chaos) -> None:
+        """Random failures from now on."""
+        self.chaos = chaos
+        self._rng = random.Random(chaos.seed)
+
+    def expire_tokens(self) -> None:
+        """Invalidate every access token (refresh tokens stay valid)."""
+        with self.lock:
+            self.state.access.clear()
+
+    def authorize(self, authorize_url: str, *, approve: bool = True) -> tuple[str, str]:
+        """Act as the user on the consent screen: returns (code, state) as the redirect would carry."""
+        query = {k: v[0] for k, v in parse_qs(urlsplit(authorize_url).query).items()}
+        assert query.get("response_type") == "code", "authorize URL lacks response_type=code"
+        assert query.get("client_id") == CLIENT_ID, "authorize URL has the wrong client_id"
+        assert query.get("code_challenge_method") == "S256", "authorize URL must use PKCE S256"
+        if not approve:
+            return "", query["state"]
+        code = secrets.token_urlsafe(16)
+        with self.lock:
+            self.state.codes[code] = {
+                "challenge": query["code_challenge"],
+                "redirect_uri": query["redirect_uri"],
+                "issued": str(time.time()),
+            }
+        return code, query["state"]
+
+    def published_texts(self) -> list[str]:
+        """Texts of the posts the fake currently holds."""
+        with self.lock:
+            return [p["text"] for p in self.state.posts.values()]
+
+    def stats(self) -> dict[str, Any]:
+        """Counts as the platform saw them: posts stored, duplicates by text, 429s answered."""
+        with self.lock:
+            texts = collections.Counter(p["text"] for p in self.state.posts.values())
+            return {
+                "posts": len(self.state.posts),
+                "distinct_texts": len(texts),
+                "duplicates": sum(n - 1 for n in texts.values() if n > 1),
+                "publish_calls": self.state.publish_calls,
+                "http_429": self.state.http_429,
+                "texts": sorted(texts),
+            }
+
+    # ----- helpers -------------------------------------------------------------------------------
+    def _new_id(self) -> str:
+        with self._id_lock:
+            self._ids += 1
+            return str(self._ids)
+
+    def _issue(self, user_id: str) -> dict[str, Any]:
+        access, refresh = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+        with self.lock:
+            self.state.access[access] = user_id
+            self.state.refresh[refresh] = user_id
+        return {"token_type": "bearer", "access_token": access, "refresh_token": refresh, "expires_in": 7200,
+                "scope": "posts.read posts.write profile.read offline"}
+
+    def _user(self, request: FakeRequest) -> str | None:
+        token = request.bearer()
+        with self.lock:
+            return self.state.access.get(token or "")
+
+    def _rate_headers(self, token: str) -> tuple[dict[str, str], bool]:
+        """Apply the fixed-window limit for this token; returns headers and whether it is exceeded."""
+        if self.rate_limit is None:
+            return {}, False
+        now = time.time()
+        with self.lock:
+            window = self.state.window.setdefault(token, collections.deque())
+            while window and window[0] <= now - self.rate_window_s:
+                window.popleft()
+            exceeded = len(window) >= self.rate_limit
+            if not exceeded:
+                window.append(now)
+            reset = (window[0] + self.rate_window_s) if window else now + self.rate_window_s
+            remaining = max(self.rate_limit - len(window), 0)
+        headers = {"x-ratelimit-limit": str(self.rate_limit), "x-ratelimit-remaining": str(remaining),
+                   "x-ratelimit-reset": f"{reset:.3f}"}
+        if exceeded:
+            headers["retry-after"] = f"{max(reset - now, 0.05):.3f}"
+        return headers, exceeded
+
+    def _unauthorized(self) -> FakeResponse:
+        return FakeResponse(401, {"error": "invalid_token", "message": "The access token is invalid or expired."})
+
+    # ----- routes --------------------------------------------------------------------------------
+    def _install_routes(self) -> None:  # noqa: C901 - one closure per endpoint reads best here
+        @self.route("POST", "/oauth/token")
+        def token(request: FakeRequest) -> FakeResponse:
+            form = request.form()
+            client_ok = form.get("client_id") == CLIENT_ID or request.header("authorization") == "Basic " + \
+                base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+            if not client_ok:
+                return FakeResponse(401, {"error": "invalid_client"})
+            if form.get("grant_type") == "authorization_code":
+                with self.lock:
+                    grant = self.state.codes.pop(form.get("code", ""), None)
+                if grant is None or time.time() - float(grant["issued"]) > 30:
+                    return FakeResponse(400, {"error": "invalid_grant", "error_description": "Unknown or expired code."})
+                verifier = form.get("code_verifier", "")
+                challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+                if challenge != grant["challenge"]:
+                    return FakeResponse(400, {"error": "invalid_grant", "error_description": "PKCE verification failed."})
+                if form.get("redirect_uri") != grant["redirect_uri"]:
+                    return FakeResponse(400, {"error": "invalid_grant", "error_description": "redirect_uri mismatch."})
+                return FakeResponse(200, self._issue("1001"))
+            if form.get("grant_type") == "refresh_token":
+                with self.lock:
+                    user = self.state.refresh.pop(form.get("refresh_token", ""), None)  # single use
+                if user is None:
+                    return FakeResponse(400, {"error": "invalid_grant", "error_description": "Refresh token invalid."})
+                return FakeResponse(200, self._issue(user))
+            return FakeResponse(400, {"error": "unsupported_grant_type"})
+
+        @self.route("GET", "/v1/me")
+        def me(request: FakeRequest) -> FakeResponse:
+            user = self._user(request)
+            if user is None:
+                return self._unauthorized()
+            return FakeResponse(200, {"id": user, "username": "fakeuser", "name": "Fake User"})
+
+        @self.route("POST", "/v1/posts")
+        def create_post(request: FakeRequest) -> FakeResponse:
+            user = self._user(request)
+            with self.lock:
+                self.state.publish_calls += 1
+                forced = self._next.popleft() if self._next else None
+            if forced and forced[0] == "auth":
+                return self._unauthorized()
+            if user is None:
+                return self._unauthorized()
+            headers, exceeded = self._rate_headers(request.bearer() or "")
+            roll = self._rng.random() if not forced else 1.0
+            c = self.chaos
+            if exceeded or (forced and forced[0] == "rate_limit") or roll < c.p_429:
+                retry = forced[1] if forced and forced[0] == "rate_limit" else 1.0
+                if not exceeded:
+                    reset = time.time() + retry
+                    headers = {**headers, "retry-after": f"{retry:.3f}", "x-ratelimit-remaining": "0",
+                               "x-ratelimit-reset": f"{reset:.3f}", "x-ratelimit-limit": headers.get(
+                                   "x-ratelimit-limit", "100")}
+                with self.lock:
+                    self.state.http_429 += 1
+                return FakeResponse(429, {"error": "rate_limited", "message": "Too many requests."}, headers)
+            if (forced and forced[0] == "server_error") or roll < c.p_429 + c.p_5xx:
+                return FakeResponse(503, {"error": "unavailable", "message": "Try again later."}, headers,
+                                    delay_s=self.latency_s)
+            body = request.json() or {}
+            text = body.get("text", "")
+            if not isinstance(text, str) or len(text) > 500:
+                return FakeResponse(400, {"error": "invalid_request", "message": "text must be at most 500 characters."})
+            if body.get("reply_to") and body["reply_to"] not in self.state.posts:
+                return FakeResponse(400, {"error": "invalid_request", "message": "reply_to does not exist."})
+            post_id = self._new_id()
+            post = {"id": post_id, "author": user, "text": text, "reply_to": body.get("reply_to"),
+                    "media_ids": body.get("media_ids", []), "created_at": time.time(),
+                    "metrics": {"likes": 0, "reposts": 0, "replies": 0, "impressions": 0}}
+            with self.lock:
+                self.state.posts[post_id] = post
+            answer = {"id": post_id, "url": f"https://fakesocial.test/p/{post_id}"}
+            if (forced and forced[0] == "timeout_after_store") or roll < c.p_429 + c.p_5xx + c.p_timeout_after_store:
+                return FakeResponse(201, answer, headers, delay_s=c.timeout_s if not forced else 5.0)
+            return FakeResponse(201, answer, headers, delay_s=self.latency_s)
+
+        @self.route("GET", "/v1/posts")
+        def list_posts(request: FakeRequest) -> FakeResponse:
+            user = self._user(request)
+            if user is None:
+                return self._unauthorized()
+            since = float(request.query.get("since", "0"))
+            with self.lock:
+                found = [p for p in self.state.posts.values() if p["author"] == user and p["created_at"] >= since]
+            return FakeResponse(200, {"data": [{"id": p["id"], "text": p["text"], "created_at": p["created_at"]}
+                                               for p in found]})
+
+        @self.route("DELETE", r"/v1/posts/(?P<id>\d+)")
+        def delete_post(request: FakeRequest) -> FakeResponse:
+            user = self._user(request)
+            if user is None:
+                return self._unauthorized()
+            with self.lock:
+                post = self.state.posts.get(request.params["id"])
+                if post is None or post["author"] != user:
+                    return FakeResponse(404, {"error": "not_found", "message": "No such post."})
+                del self.state.posts[request.params["id"]]
+            return FakeResponse(204)
+
+        @self.route("GET", r"/v1/posts/(?P<id>\d+)/metrics")
+        def post_metrics(request: FakeRequest) -> FakeResponse:
+            if self._user(request) is None:
+                return self._unauthorized()
+            with self.lock:
+                post = self.state.posts.get(request.params["id"])
+            if post is None:
+                return FakeResponse(404, {"error": "not_found", "message": "No such post."})
+            return FakeResponse(200, dict(post["metrics"]))
+
+        @self.route("GET", "/v1/me/metrics")
+        def account_metrics(request: FakeRequest) -> FakeResponse:
+            user = self._user(request)
+            if user is None:
+                return self._unauthorized()
+            with self.lock:
+                count = sum(1 for p in self.state.posts.values() if p["author"] == user)
+            return FakeResponse(200, {"followers": 42, "following": 7, "posts": count})
+
+        @self.route("POST", "/v1/media")
+        def upload_media(request: FakeRequest) -> FakeResponse:
+            if self._user(request) is None:
+                return self._unauthorized()
+            if not request.body:
+                return FakeResponse(400, {"error": "invalid_request", "message": "empty upload"})
+            return FakeResponse(201, {"id": "m" + self._new_id(), "size": len(request.body)})
+
+        @self.route("GET", "/_fake/stats")
+        def stats(request: FakeRequest) -> FakeResponse:
+            return FakeResponse(200, self.stats())
+
+        @self.route("POST", "/_fake/config")
+        def configure(request: FakeRequest) -> FakeResponse:
+            body = request.json() or {}
+            if "latency_s" in body:
+                self.latency_s = float(body["latency_s"])
+            if "chaos" in body:
+                self.set_chaos(Chaos(**body["chaos"]))
+            if "rate_limit" in body:
+                self.rate_limit = body["rate_limit"]
+                self.rate_window_s = float(body.get("rate_window_s", self.rate_window_s))
+            if "tokens" in body:  # pre-seed tokens for benchmarks: {"access": user}
+                with self.lock:
+                    self.state.access.update(body["tokens"])
+            return FakeResponse(200, {"ok": True})
+
+        @self.route("GET", "/oauth/authorize")
+        def authorize_page(request: FakeRequest) -> FakeResponse:
+            # A browser reaching the fake consents at once and is redirected back with a code.
+            code, state = self.authorize(request.path + "?" + urlencode(request.query))
+            target = request.query["redirect_uri"] + "?" + urlencode({"code": code, "state": state})
+            return FakeResponse(302, b"", {"Location": target})
+
+
+def main() -> None:
+    """Run the fake on a port until interrupted."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=9000)
+    parser.add_argument("--latency", type=float, default=0.0)
+    args = parser.parse_args()
+    server = FakeSocial(latency_s=args.latency, port=args.port)
+    print(server.base_url, flush=True)
+    try:
+        server._server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""An example platform plugin for FakeSocial (ocma_core.testing.fake_platform).
+
+It proves the conformance kit and drives the engine's tests and benchmarks. It is not a product
+platform: it is the smallest complete plugin, for plugin authors to read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from ocma_core import (
+    AccountContext,
+    Capability,
+    Limits,
+    MediaRules,
+    MetricsSnapshot,
+    OAuthClient,
+    Platform,
+    PostContent,
+    Profile,
+    PublishResult,
+    RateBudget,
+    TextLimit,
+    hookimpl,
+)
+
+
+class FakeSocialPlatform(Platform):
+    """FakeSocial: OAuth 2.0 + PKCE, 500-character posts, threads, metrics."""
+
+    name = "fakesocial"
+    display_name = "FakeSocial"
+    capabilities = frozenset(
+        {
+            Capability.PUBLISH_TEXT,
+            Capability.PUBLISH_IMAGES,
+            Capability.THREADS,
+            Capability.DELETE,
+            Capability.FIND_PUBLISHED,
+            Capability.POST_METRICS,
+            Capability.ACCOUNT_METRICS,
+        }
+    )
+    limits = Limits(text=TextLimit(max_length=500), media=MediaRules(max_images=4), max_thread_length=10)
+    default_api_base = "http://127.0.0.1:9000"
+    default_scopes = ("posts.read", "posts.write", "profile.read", "offline")
+    rate_budgets = (RateBudget(bucket="publish", scope="account", limit=300, window_s=900),)
+
+    def oauth_client(self) -> OAuthClient:
+        """Client settings from OCMA_FAKESOCIAL_CLIENT_ID / _CLIENT_SECRET."""
+        return OAuthClient(
+            authorize_url=f"{self.auth_base}/oauth/authorize",
+            token_url=f"{self.api_base}/oauth/token",
+            client_id=self.require_setting("CLIENT_ID"),
+            client_secret=self.setting("CLIENT_SECRET"),
+            scopes=self.default_scopes,
+        )
+
+    def _auth(self, ctx: AccountContext) -> dict[str, str]:
+        return {"Authorization": f"Bearer {ctx.tokens.access_token}"}
+
+    async def get_profile(self, ctx: AccountContext) -> Profile:
+        """GET /v1/me."""
+        response = await self.send("GET", f"{self.api_base}/v1/me", headers=self._auth(ctx))
+        self.raise_for_status(response)
+        body = response.json()
+        return Profile(external_id=body["id"], handle=body["username"], display_name=body.get("name", ""))
+
+    async def publish(self, ctx: AccountContext, content: PostContent) -> PublishResult:
+        """POST /v1/posts for each part, replying to the previous one for a thread."""
+        ids: list[str] = []
+        first_url = None
+        for part in content.all_parts():
+            media_ids = [await self._upload(ctx, item.read_bytes(), item.mime_type) for item in part.media]
+            body: dict[str, object] = {"text": part.text}
+            if media_ids:
+                body["media_ids"] = media_ids
+            if ids:
+                body["reply_to"] = ids[-1]
+            response = await self.send(
+                "POST", f"{self.api_base}/v1/posts", ctx=ctx, bucket="publish", json=body, headers=self._auth(ctx)
+            )
+            self.raise_for_status(response)
+            answer = response.json()
+            ids.append(answer["id"])
+            first_url = first_url or answer.get("url")
+        return PublishResult(external_id=ids[0], url=first_url, part_ids=ids)
+
+    async def _upload(self, ctx: AccountContext, data: bytes, mime: str) -> str:
+        headers = {**self._auth(ctx), "Content-Type": mime}
+        response = await self.send("POST", f"{self.api_base}/v1/media", content=data, headers=headers)
+        self.raise_for_status(response)
+        return str(response.json()["id"])
+
+    async def find_published(self, ctx: AccountContext, content: PostContent, since: datetime) -> PublishResult | None:
+        """Look through the account's posts since `since` for the same text."""
+        response = await self.send(
+            "GET", f"{self.api_base}/v1/posts", params={"since": since.timestamp()}, headers=self._auth(ctx)
+        )
+        self.raise_for_status(response)
+        for post in response.json()["data"]:
+            if post["text"] == content.text:
+                return PublishResult(external_id=post["id"], url=f"https://fakesocial.test/p/{post['id']}")
+        return None
+
+    async def delete(self, ctx: AccountContext, external_id: str) -> None:
+        """DELETE /v1/posts/{id}."""
+        response = await self.send("DELETE", f"{self.api_base}/v1/posts/{external_id}", headers=self._auth(ctx))
+        self.raise_for_status(response)
+
+    async def post_metrics(self, ctx: AccountContext, external_id: str) -> MetricsSnapshot:
+        """GET /v1/posts/{id}/metrics."""
+        url = f"{self.api_base}/v1/posts/{external_id}/metrics"
+        response = await self.send("GET", url, headers=self._auth(ctx))
+        self.raise_for_status(response)
+        return MetricsSnapshot(values=_numbers(response.json()), fetched_at=datetime.now(UTC))
+
+    async def account_metrics(self, ctx: AccountContext) -> MetricsSnapshot:
+        """GET /v1/me/metrics."""
+        response = await self.send("GET", f"{self.api_base}/v1/me/metrics", headers=self._auth(ctx))
+        self.raise_for_status(response)
+        return MetricsSnapshot(values=_numbers(response.json()), fetched_at=datetime.now(UTC))
+
+
+def _numbers(body: dict[str, object], keep: Callable[[object], bool] = lambda v: isinstance(v, int | float)) -> dict[str, float]:
+    return {k: float(v) for k, v in body.items() if keep(v)}  # type: ignore[arg-type]
+
+
+@hookimpl
+def register_platforms(register: Callable[[type[Platform]], None]) -> None:
+    """Register FakeSocial."""
+    register(FakeSocialPlatform)
