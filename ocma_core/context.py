@@ -53,6 +53,13 @@ class Ocma:
 
         return make_queue(self)
 
+    def vault_secret_for_urls(self) -> str:
+        """The secret that signs public media URLs (derived from the newest encryption key)."""
+        from ocma_core.crypto import load_or_create_keys
+
+        keys = load_or_create_keys(self.settings.encryption_keys, self.settings.key_file, create=self._create_key)
+        return keys[0]
+
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A transactional session: commits on success, rolls back on any error."""

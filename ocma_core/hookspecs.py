@@ -36,5 +36,10 @@ def register_commands(cli: Any) -> None:
 
 
 @hookspec
+def register_routes(router: Any) -> None:
+    """Add HTTP routes: call router.include_router(...) or decorate routes on this FastAPI APIRouter."""
+
+
+@hookspec
 def on_event(event: Any) -> None:
     """React to a domain event (post published or failed, account needs reconnecting, ...)."""

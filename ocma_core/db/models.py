@@ -181,6 +181,7 @@ class Target(SQLModel, table=True):
     attempts: int = 0
     claimed_by: str | None = Field(default=None, max_length=255)
     claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    unconfirmed_since: datetime | None = Field(default=None, sa_type=UTCDateTime)  # look before retrying
     external_id: str | None = Field(default=None, max_length=512)
     url: str | None = Field(default=None, sa_type=Text)
     last_error: str | None = Field(default=None, sa_type=Text)

@@ -50,7 +50,7 @@ class FakeSocialState:
     posts: dict[str, dict[str, Any]] = field(default_factory=dict)
     publish_calls: int = 0
     http_429: int = 0
-    window: dict[str, collections.deque[float]] = field(default_factory=dict)
+    window: dict[str, tuple[float, int]] = field(default_factory=dict)  # token -> (start, used)
 
 
 class FakeSocial(FakeServer):
@@ -147,15 +147,15 @@ class FakeSocial(FakeServer):
             return {}, False
         now = time.time()
         with self.lock:
-            window = self.state.window.setdefault(token, collections.deque())
-            while window and window[0] <= now - self.rate_window_s:
-                window.popleft()
-            exceeded = len(window) >= self.rate_limit
+            start, used = self.state.window.get(token, (now, 0))
+            if now >= start + self.rate_window_s:
+                start, used = now, 0
+            exceeded = used >= self.rate_limit
             if not exceeded:
-                window.append(now)
-            reset = (window[0] + self.rate_window_s) if window else now + self.rate_window_s
-            remaining = max(self.rate_limit - len(window), 0)
-        headers = {"x-ratelimit-limit": str(self.rate_limit), "x-ratelimit-remaining": str(remaining),
+                used += 1
+            self.state.window[token] = (start, used)
+        reset = start + self.rate_window_s
+        headers = {"x-ratelimit-limit": str(self.rate_limit), "x-ratelimit-remaining": str(self.rate_limit - used),
                    "x-ratelimit-reset": f"{reset:.3f}"}
         if exceeded:
             headers["retry-after"] = f"{max(reset - now, 0.05):.3f}"

@@ -1,0 +1,73 @@
+"""The FastAPI application."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from ocma_core import __version__
+from ocma_core.api import routes_accounts, routes_media, routes_posts, routes_system
+from ocma_core.api.metrics import measure
+from ocma_core.api.problems import install_handlers
+from ocma_core.context import Ocma
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """The OCMA HTTP API. Authenticate with `Authorization: Bearer <API key>`
+(`ocma apikeys create` prints one). Errors are `application/problem+json` and say what to fix."""
+
+
+def create_app(ocma: Ocma | None = None, *, run_worker: bool | None = None) -> FastAPI:
+    """Build the app; with `run_worker` (default: when no Redis is configured) it runs the embedded worker."""
+    context = ocma or Ocma(create_key=True)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        context.migrate(auto_upgrade_empty=True)
+        embedded = None
+        wants_worker = run_worker if run_worker is not None else not context.settings.redis_url
+        if wants_worker:
+            from ocma_core.engine.embedded import EmbeddedWorker
+
+            embedded = EmbeddedWorker(context)
+            await embedded.start()
+        try:
+            yield
+        finally:
+            if embedded is not None:
+                await embedded.stop()
+
+    app = FastAPI(title="OCMA", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.state.ocma = context
+    app.middleware("http")(measure)
+    install_handlers(app)
+    app.include_router(routes_system.router)
+    app.include_router(routes_accounts.router)
+    app.include_router(routes_media.router)
+    app.include_router(routes_posts.router)
+    # Core feature routers that live in their own modules (added as features land).
+    for module_name in CORE_ROUTERS:
+        app.include_router(importlib.import_module(module_name).router)
+    app.include_router(_plugin_routes())
+    return app
+
+
+CORE_ROUTERS: tuple[str, ...] = ()
+
+
+def _plugin_routes() -> APIRouter:
+    """Routes added by plugins through the register_routes hook (a failing plugin is reported, not fatal)."""
+    from ocma_core.plugins import get_host
+
+    router = APIRouter()
+    host = get_host()
+    for impl in host.pm.hook.register_routes.get_hookimpls():
+        try:
+            impl.function(router=router)
+        except Exception as exc:
+            host.record_failure(impl.plugin_name, "register_routes", exc)
+    return router

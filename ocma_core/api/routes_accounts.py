@@ -1,0 +1,136 @@
+"""Connected accounts and the OAuth flow."""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
+
+from ocma_core.api.auth import Caller, get_ocma, require
+from ocma_core.context import Ocma
+from ocma_core.db.models import Account, Role
+from ocma_core.errors import OcmaError
+from ocma_core.services import accounts
+
+router = APIRouter(tags=["accounts"])
+
+
+class AccountOut(BaseModel):
+    """An account as the API shows it (never its tokens)."""
+
+    id: str
+    platform: str
+    handle: str
+    display_name: str
+    external_id: str
+    status: str
+    expires_at: datetime | None
+    refresh_expires_at: datetime | None
+    scopes: list[str]
+    last_error: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, account: Account) -> AccountOut:
+        """Project an account row."""
+        return cls(
+            id=account.id, platform=account.platform, handle=account.handle, display_name=account.display_name,
+            external_id=account.external_id, status=str(account.status), expires_at=account.expires_at,
+            refresh_expires_at=account.refresh_expires_at, scopes=account.scopes,
+            last_error=account.last_error, created_at=account.created_at,
+        )
+
+
+class ConnectWithCredentials(BaseModel):
+    """Connect a platform that uses an app password or an instance token."""
+
+    platform: str = Field(min_length=1, max_length=64)
+    credentials: dict[str, str]
+
+
+@router.get("/v1/accounts")
+def list_accounts(caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)) -> list[AccountOut]:
+    """Accounts of the caller's workspace with their status and token expiry."""
+    return [AccountOut.of(a) for a in accounts.list_accounts(ocma, caller.workspace_id)]
+
+
+@router.get("/v1/accounts/connect/{platform}", response_model=None)
+def connect(
+    platform: str,
+    format: str = Query("redirect", pattern="^(redirect|json)$"),
+    caller: Caller = Depends(require(Role.ADMIN)),
+    ocma: Ocma = Depends(get_ocma),
+) -> Response | dict[str, str]:
+    """Start OAuth: redirect to the platform's consent screen (or return the URL with format=json)."""
+    url = accounts.start_connect(ocma, caller.workspace_id, platform)
+    if format == "json":
+        return {"authorize_url": url}
+    return RedirectResponse(url, status_code=302)
+
+
+@router.post("/v1/accounts", status_code=201)
+async def connect_with_credentials(
+    body: ConnectWithCredentials, caller: Caller = Depends(require(Role.ADMIN)), ocma: Ocma = Depends(get_ocma)
+) -> AccountOut:
+    """Connect with an app password or instance token (Bluesky, Mastodon, ...)."""
+    account = await accounts.connect_with_credentials(ocma, caller.workspace_id, body.platform, body.credentials)
+    return AccountOut.of(account)
+
+
+@router.get("/v1/accounts/{account_id}")
+def get_account(account_id: str, caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)) -> AccountOut:
+    """One account."""
+    return AccountOut.of(accounts.get_account(ocma, caller.workspace_id, account_id))
+
+
+@router.post("/v1/accounts/{account_id}/test")
+async def test_connection(
+    account_id: str, caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)
+) -> dict[str, Any]:
+    """Call the platform's who-am-I with the stored tokens."""
+    profile = await accounts.test_connection(ocma, caller.workspace_id, account_id)
+    return {"ok": True, "external_id": profile.external_id, "handle": profile.handle}
+
+
+@router.delete("/v1/accounts/{account_id}")
+def disconnect(account_id: str, caller: Caller = Depends(require(Role.ADMIN)), ocma: Ocma = Depends(get_ocma)) -> AccountOut:
+    """Disconnect an account and forget its tokens."""
+    return AccountOut.of(accounts.disconnect_account(ocma, caller.workspace_id, account_id))
+
+
+def _page(title: str, message: str, ok: bool, status: int) -> HTMLResponse:
+    colour = "#1a7f37" if ok else "#cf222e"
+    body = (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>OCMA — {html.escape(title)}</title></head>"
+        f"<body style='font-family:system-ui;max-width:40em;margin:4em auto'>"
+        f"<h1 style='color:{colour}'>{html.escape(title)}</h1><p>{html.escape(message)}</p></body></html>"
+    )
+    return HTMLResponse(body, status_code=status)
+
+
+@router.get("/oauth/callback/{platform}", include_in_schema=False)
+async def oauth_callback(
+    platform: str,
+    state: str = "",
+    code: str | None = None,
+    error: str | None = None,
+    error_description: str | None = None,
+    ocma: Ocma = Depends(get_ocma),
+) -> HTMLResponse:
+    """Where the platform sends the user back: finish connecting and show a plain result page."""
+    try:
+        account = await accounts.complete_connect(
+            ocma, platform, state=state, code=code, error=error_description or error
+        )
+    except OcmaError as exc:
+        return _page("Connection failed", str(exc), ok=False, status=400)
+    return _page(
+        "Account connected",
+        f"{account.platform} account {account.handle} is connected to OCMA. You can close this window.",
+        ok=True,
+        status=200,
+    )

@@ -1,0 +1,133 @@
+"""Posts: create, edit, list, check, approve, publish, cancel, retry, import."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, File, Query, UploadFile
+from pydantic import BaseModel, Field
+
+from ocma_core.api.auth import Caller, get_ocma, require
+from ocma_core.context import Ocma
+from ocma_core.db.models import Role
+from ocma_core.registry import get_platform
+from ocma_core.services import posts
+from ocma_core.services.post_input import PostInput
+
+router = APIRouter(tags=["posts"])
+
+
+def _view(ocma: Ocma, post_id: str, workspace_id: str) -> dict[str, Any]:
+    post = posts.get_post(ocma, workspace_id, post_id)
+    return posts.post_summary(post, posts.targets_of(ocma, post.id))
+
+
+@router.post("/v1/posts", status_code=201)
+def create_post(body: PostInput, caller: Caller = Depends(require(Role.EDITOR)),
+                ocma: Ocma = Depends(get_ocma)) -> dict[str, Any]:
+    """Create a post: a draft, scheduled (action=schedule), in the next free slot, or due now."""
+    post = posts.create_post(ocma, caller.workspace_id, body, created_by=f"apikey:{caller.key_id}")
+    return _view(ocma, post.id, caller.workspace_id)
+
+
+@router.get("/v1/posts")
+def list_posts(
+    start: datetime | None = None, end: datetime | None = None, status: str | None = None,
+    account_id: str | None = None, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+    caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma),
+) -> list[dict[str, Any]]:
+    """Posts by scheduled window [start, end), status and account."""
+    found = posts.list_posts(ocma, caller.workspace_id, start=start, end=end, status=status,
+                             account_id=account_id, limit=limit, offset=offset)
+    return [posts.post_summary(p, posts.targets_of(ocma, p.id)) for p in found]
+
+
+@router.get("/v1/posts/failed")
+def failed(caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)) -> list[dict[str, Any]]:
+    """Failed and held targets, with the reason, newest first."""
+    return [
+        {"post_id": p.id, "target_id": t.id, "platform": t.platform, "account_id": t.account_id,
+         "status": str(t.status), "error": t.last_error, "attempts": t.attempts, "body": p.body[:200]}
+        for t, p in posts.failed_targets(ocma, caller.workspace_id)
+    ]
+
+
+class CheckRequest(BaseModel):
+    """A text to check against one platform's rules."""
+
+    platform: str = Field(min_length=1)
+    text: str
+    thread: list[str] = Field(default_factory=list)
+
+
+@router.post("/v1/posts/check")
+def check(body: CheckRequest, caller: Caller = Depends(require())) -> dict[str, Any]:
+    """Length as the platform counts it, its limit, and every problem found."""
+    from ocma_core.platforms import PostContent
+
+    platform = get_platform(body.platform)
+    content = PostContent(text=body.text, thread=[PostContent(text=t) for t in body.thread])
+    limit = platform.limits.text
+    problems = [p.as_dict() for p in platform.validate(content)]
+    return {"platform": platform.name, "length": limit.count(body.text), "limit": limit.max_length,
+            "unit": limit.unit, "ok": not problems, "problems": problems}
+
+
+@router.get("/v1/posts/{post_id}")
+def get_post(post_id: str, caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)) -> dict[str, Any]:
+    """One post with its targets."""
+    return _view(ocma, post_id, caller.workspace_id)
+
+
+@router.put("/v1/posts/{post_id}")
+def update_post(post_id: str, body: PostInput, caller: Caller = Depends(require(Role.EDITOR)),
+                ocma: Ocma = Depends(get_ocma)) -> dict[str, Any]:
+    """Replace a post's content, accounts and schedule (until something of it is published)."""
+    posts.update_post(ocma, caller.workspace_id, post_id, body)
+    return _view(ocma, post_id, caller.workspace_id)
+
+
+@router.post("/v1/posts/{post_id}/approve")
+def approve(post_id: str, caller: Caller = Depends(require(Role.ADMIN)),
+            ocma: Ocma = Depends(get_ocma)) -> dict[str, Any]:
+    """Approve a post waiting for approval (admins and owners)."""
+    posts.approve_post(ocma, caller.workspace_id, post_id)
+    return _view(ocma, post_id, caller.workspace_id)
+
+
+@router.post("/v1/posts/{post_id}/publish")
+def publish(post_id: str, caller: Caller = Depends(require(Role.EDITOR)),
+            ocma: Ocma = Depends(get_ocma)) -> dict[str, Any]:
+    """Publish now."""
+    posts.publish_now(ocma, caller.workspace_id, post_id)
+    return _view(ocma, post_id, caller.workspace_id)
+
+
+@router.post("/v1/posts/{post_id}/cancel")
+def cancel(post_id: str, caller: Caller = Depends(require(Role.EDITOR)),
+           ocma: Ocma = Depends(get_ocma)) -> dict[str, Any]:
+    """Cancel what has not gone out."""
+    posts.cancel_post(ocma, caller.workspace_id, post_id)
+    return _view(ocma, post_id, caller.workspace_id)
+
+
+@router.post("/v1/posts/{post_id}/retry")
+def retry(post_id: str, caller: Caller = Depends(require(Role.EDITOR)),
+          ocma: Ocma = Depends(get_ocma)) -> dict[str, Any]:
+    """Queue failed or held targets again."""
+    posts.retry_post(ocma, caller.workspace_id, post_id)
+    return _view(ocma, post_id, caller.workspace_id)
+
+
+@router.post("/v1/posts/import")
+async def import_posts(
+    file: UploadFile = File(...), partial: bool = False, caller: Caller = Depends(require(Role.EDITOR)),
+    ocma: Ocma = Depends(get_ocma),
+) -> dict[str, Any]:
+    """Import a CSV: every row is validated first; nothing is imported if any row is invalid (unless partial)."""
+    from ocma_core.services.post_import import import_csv
+
+    text = (await file.read()).decode("utf-8-sig", errors="replace")
+    report = import_csv(ocma, caller.workspace_id, text, partial=partial)
+    return report.as_dict()

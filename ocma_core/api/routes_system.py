@@ -1,0 +1,78 @@
+"""Health, readiness, Prometheus metrics and the plugin listing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from sqlalchemy import func, text
+from sqlmodel import select
+
+from ocma_core.api.auth import Caller, get_ocma, require
+from ocma_core.api.metrics import REGISTRY
+from ocma_core.context import Ocma
+from ocma_core.db.models import WorkerHeartbeat
+from ocma_core.db.types import utcnow
+
+router = APIRouter()
+
+
+@router.get("/healthz", tags=["system"])
+def healthz() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+def readiness(ocma: Ocma) -> dict[str, Any]:
+    """Check the database, the schema, the queue and that a worker polled recently."""
+    checks: dict[str, Any] = {}
+    try:
+        with ocma.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        checks["database"] = {"ok": True}
+    except Exception as exc:
+        checks["database"] = {"ok": False, "error": f"database unreachable: {type(exc).__name__}"}
+        return checks
+    try:
+        checks["queue"] = {"ok": ocma.queue.ping(), "kind": ocma.queue.kind}
+    except Exception as exc:
+        checks["queue"] = {"ok": False, "error": f"queue unreachable: {type(exc).__name__}"}
+    stale = utcnow() - timedelta(seconds=ocma.settings.worker_stale_s)
+    with ocma.session() as session:
+        newest = session.exec(select(func.max(WorkerHeartbeat.last_seen))).one()
+    from ocma_core.db.types import UTCDateTime
+
+    if newest is not None and newest.tzinfo is None:
+        newest = UTCDateTime().process_result_value(newest, None)  # type: ignore[arg-type]
+    checks["worker"] = {
+        "ok": newest is not None and newest >= stale,
+        "last_seen": newest.isoformat() if newest else None,
+        "hint": None if newest and newest >= stale else "No worker polled recently: run `ocma worker` or `ocma serve`.",
+    }
+    return checks
+
+
+@router.get("/readyz", tags=["system"])
+def readyz(ocma: Ocma = Depends(get_ocma)) -> JSONResponse:
+    """Ready when the database and queue answer and a worker polled recently."""
+    checks = readiness(ocma)
+    ok = all(c.get("ok") for c in checks.values()) and len(checks) == 3
+    return JSONResponse({"status": "ready" if ok else "not ready", "checks": checks}, status_code=200 if ok else 503)
+
+
+@router.get("/metrics", tags=["system"], include_in_schema=False)
+def metrics() -> Response:
+    """Prometheus metrics."""
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/v1/plugins", tags=["system"])
+def plugins(caller: Caller = Depends(require())) -> list[dict[str, Any]]:
+    """Installed plugins, their hooks, what they registered and any load errors."""
+    from ocma_core.plugins import plugin_listing
+
+    return plugin_listing()

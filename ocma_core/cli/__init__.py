@@ -1,0 +1,1 @@
+"""The `ocma` command line."""

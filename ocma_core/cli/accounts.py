@@ -1,0 +1,93 @@
+"""accounts: connect (OAuth or credentials), list, test, disconnect."""
+
+from __future__ import annotations
+
+import asyncio
+
+import click
+
+from ocma_core.cli.common import context, print_json, table, workspace_id, workspace_option
+
+
+@click.group()
+def accounts() -> None:
+    """Social accounts connected to a workspace."""
+
+
+@accounts.command("list")
+@workspace_option
+@click.option("--json", "as_json", is_flag=True)
+def accounts_list(workspace: str | None, as_json: bool) -> None:
+    """Each account's status (connected / needs reconnecting / disconnected) and token expiry."""
+    from ocma_core.services.accounts import list_accounts
+
+    ocma = context()
+    rows = list_accounts(ocma, workspace_id(ocma, workspace))
+    if as_json:
+        print_json([{"id": a.id, "platform": a.platform, "handle": a.handle, "status": a.status,
+                     "expires_at": a.expires_at, "last_error": a.last_error} for a in rows])
+        return
+    table(["id", "platform", "handle", "status", "token expires", "problem"],
+          [[a.id, a.platform, a.handle, a.status, a.expires_at or "never", a.last_error] for a in rows])
+
+
+@accounts.command("connect")
+@click.argument("platform")
+@workspace_option
+@click.option("--listen", is_flag=True, help="Catch the OAuth callback on a local port (local setups).")
+@click.option("--port", type=int, default=8765, show_default=True, help="Port for --listen.")
+@click.option("--field", "-f", multiple=True, help="Credential NAME=VALUE for app-password/token platforms.")
+def accounts_connect(platform: str, workspace: str | None, listen: bool, port: int, field: tuple[str, ...]) -> None:
+    """Print the URL that connects PLATFORM (or connect with --field credentials)."""
+    from ocma_core.platforms import AuthKind
+    from ocma_core.registry import get_platform
+    from ocma_core.services import accounts as svc
+
+    ocma = context()
+    ws = workspace_id(ocma, workspace)
+    plat = get_platform(platform)
+    if plat.auth_kind is not AuthKind.OAUTH2 or field:
+        values = dict(f.split("=", 1) for f in field if "=" in f)
+        for name, description in plat.credential_fields.items():
+            if name not in values:
+                values[name] = click.prompt(f"{name} ({description})", hide_input="password" in name)
+        account = asyncio.run(svc.connect_with_credentials(ocma, ws, platform, values))
+        click.echo(f"Connected {account.platform} account {account.handle} ({account.id}).")
+        return
+    redirect = f"http://127.0.0.1:{port}/oauth/callback/{platform}" if listen else None
+    url = svc.start_connect(ocma, ws, platform, redirect_uri=redirect)
+    click.echo("Open this URL in a browser and approve access:")
+    click.echo(url)
+    if not listen:
+        click.echo(f"The platform then sends you to {svc.callback_url(ocma, platform)} (ocma serve must be running).")
+        return
+    from ocma_core.cli.oauth_listener import wait_for_callback
+
+    params = wait_for_callback(port, f"/oauth/callback/{platform}")
+    account = asyncio.run(svc.complete_connect(ocma, platform, state=params.get("state", ""),
+                                               code=params.get("code"), error=params.get("error")))
+    click.echo(f"Connected {account.platform} account {account.handle} ({account.id}).")
+
+
+@accounts.command("test")
+@click.argument("account_id")
+@workspace_option
+def accounts_test(account_id: str, workspace: str | None) -> None:
+    """Call the platform's who-am-I with the stored tokens."""
+    from ocma_core.services.accounts import test_connection
+
+    ocma = context()
+    profile = asyncio.run(test_connection(ocma, workspace_id(ocma, workspace), account_id))
+    click.echo(f"OK: {profile.handle} ({profile.external_id})")
+
+
+@accounts.command("disconnect")
+@click.argument("account_id")
+@workspace_option
+def accounts_disconnect(account_id: str, workspace: str | None) -> None:
+    """Forget an account's tokens."""
+    from ocma_core.services.accounts import disconnect_account
+
+    ocma = context()
+    account = disconnect_account(ocma, workspace_id(ocma, workspace), account_id)
+    click.echo(f"Disconnected {account.handle}.")

@@ -1,0 +1,83 @@
+"""Entry point of `ocma`: a click group whose sub-commands load only when used (fast --help)."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+# name -> (module, attribute, one-line help). Modules are imported only when the command runs.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "init": ("ocma_core.cli.setup", "init", "Create .env with an encryption key, the database and a workspace."),
+    "serve": ("ocma_core.cli.setup", "serve", "Run the HTTP API (and the embedded worker without Redis)."),
+    "worker": ("ocma_core.cli.setup", "worker", "Run publishing workers."),
+    "status": ("ocma_core.cli.setup", "status", "Queue depth, workers and the oldest overdue target."),
+    "db": ("ocma_core.cli.setup", "db", "Database migrations."),
+    "keys": ("ocma_core.cli.setup", "keys", "Encryption keys: generate and rotate."),
+    "plugins": ("ocma_core.cli.admin", "plugins", "List installed plugins, their hooks and load errors."),
+    "workspaces": ("ocma_core.cli.admin", "workspaces", "List and create workspaces."),
+    "apikeys": ("ocma_core.cli.admin", "apikeys", "Create, list and revoke API keys."),
+    "accounts": ("ocma_core.cli.accounts", "accounts", "Connect and inspect social accounts."),
+    "posts": ("ocma_core.cli.posts", "posts", "Create, schedule, check, import and retry posts."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group that imports a sub-command's module only when that command is invoked."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Built-in and plugin commands, sorted."""
+        return sorted(set(COMMANDS) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """Import the command on demand."""
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
+        spec = COMMANDS.get(cmd_name)
+        if spec is None:
+            return None
+        command = getattr(importlib.import_module(spec[0]), spec[1])
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List commands with their help without importing them."""
+        rows = [(name, spec[2]) for name, spec in COMMANDS.items()]
+        rows += [(name, cmd.get_short_help_str(70)) for name, cmd in self.commands.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(sorted(rows))
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="ocma", prog_name="ocma")
+def cli() -> None:
+    """OCMA: compose, schedule, publish and measure social media posts.
+
+    Start with `ocma init`, then `ocma serve`. Configuration comes from OCMA_* environment variables
+    and ./.env (see the README).
+    """
+
+
+def _add_plugin_commands() -> None:
+    from ocma_core.plugins import get_host
+
+    host = get_host()
+    for impl in host.pm.hook.register_commands.get_hookimpls():
+        try:
+            impl.function(cli=cli)
+        except Exception as exc:
+            host.record_failure(impl.plugin_name, "register_commands", exc)
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Run the CLI, printing OCMA errors as one clear message (exit status 1)."""
+    from ocma_core.errors import OcmaError
+
+    try:
+        _add_plugin_commands()
+        return cli.main(args=argv, standalone_mode=True)
+    except OcmaError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)

@@ -1,0 +1,227 @@
+"""Publishing one target exactly once: claim, look before retrying, respect budgets, classify failures."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from ocma_core.api.metrics import ATTEMPTS, FAILED, LATENESS, PUBLISHED
+from ocma_core.context import Ocma
+from ocma_core.db.models import PublishAttempt, TargetStatus
+from ocma_core.db.types import utcnow
+from ocma_core.engine import transitions
+from ocma_core.engine.budgets import Budgets, MemoryBudgets, bucket_key
+from ocma_core.engine.refresh import call_with_refresh
+from ocma_core.errors import (
+    AuthExpired,
+    OcmaError,
+    PlatformError,
+    RateLimited,
+    Rejected,
+    Transient,
+    Unconfirmed,
+)
+from ocma_core.platforms import AccountContext, Capability, Platform, PostContent, PublishResult, RateBudget
+from ocma_core.registry import get_platform
+
+log = logging.getLogger(__name__)
+LOOKUP_DELAY = timedelta(seconds=2)
+LOOKUP_MARGIN = timedelta(seconds=60)
+INLINE_WAIT_S = 0.5
+
+
+@dataclass
+class Runtime:
+    """Per-process state shared by a worker's tasks."""
+
+    worker_id: str
+    budgets: Budgets = field(default_factory=MemoryBudgets)
+    max_attempts: int = 5
+    backoff_base_s: float = 2.0
+    backoff_cap_s: float = 300.0
+    semaphores: dict[str, asyncio.Semaphore] = field(default_factory=dict)
+
+    def semaphore(self, platform: Platform) -> asyncio.Semaphore:
+        """The per-platform concurrency cap."""
+        sem = self.semaphores.get(platform.name)
+        if sem is None:
+            sem = self.semaphores[platform.name] = asyncio.Semaphore(platform.max_concurrency)
+        return sem
+
+    def backoff(self, attempts: int) -> timedelta:
+        """Exponential backoff with full jitter."""
+        ceiling = min(self.backoff_cap_s, self.backoff_base_s * 2 ** max(attempts - 1, 0))
+        return timedelta(seconds=random.uniform(ceiling / 2, ceiling))  # jitter, not data
+
+
+def _buckets(platform: Platform, account_id: str) -> tuple[list[str], list[RateBudget | None]]:
+    keys, declared = [], []
+    for scope in ("account", "app"):
+        budget = next((b for b in platform.rate_budgets if b.scope == scope), None)
+        keys.append(bucket_key(platform.name, scope, account_id, "publish"))
+        declared.append(budget)
+    return keys, declared
+
+
+def _observed(platform: Platform, account_id: str, ctx_list: list[AccountContext]) -> dict[str, object]:
+    """The last rate-limit reading of each scope from the calls made for this target."""
+    found: dict[str, object] = {}
+    for ctx in ctx_list:
+        for info in ctx.settings.get("_rate_limits", []):
+            found[bucket_key(platform.name, info.scope, account_id, "publish")] = info
+    return found
+
+
+async def process_target(ocma: Ocma, runtime: Runtime, target_id: str) -> str:
+    """Publish one due target if this worker can claim it; returns the outcome's name."""
+    claimed = await asyncio.to_thread(transitions.claim, ocma, target_id, runtime.worker_id)
+    if claimed is None:
+        return "skipped"
+    target, post, account = claimed.target, claimed.post, claimed.account
+    worker = runtime.worker_id
+    try:
+        platform = get_platform(target.platform)
+        from ocma_core.services.posts import content_for
+
+        content = await asyncio.to_thread(content_for, ocma, post, account, target.id)
+    except OcmaError as exc:
+        await asyncio.to_thread(transitions.finish, ocma, target.id, worker, TargetStatus.FAILED,
+                                last_error=str(exc))
+        return "failed"
+
+    keys, declared = _buckets(platform, account.id)
+    deadline = time.monotonic() + INLINE_WAIT_S
+    while (wait := runtime.budgets.try_acquire(keys, declared)) > 0:
+        if time.monotonic() + wait > deadline:
+            due = utcnow() + timedelta(seconds=wait)
+            await asyncio.to_thread(transitions.requeue, ocma, target.id, worker, due, burn_attempt=False,
+                                    error=None, status=_back_status(claimed.needs_lookup))
+            ocma.queue.push(target.id, due)
+            return "deferred"
+        await asyncio.sleep(wait)
+
+    contexts: list[AccountContext] = []
+    blocked_until: float | None = None
+    started = utcnow()
+    try:
+        async with runtime.semaphore(platform):
+            outcome = await _attempt(ocma, runtime, claimed, platform, content, contexts, started)
+    except RateLimited as exc:
+        blocked_until = exc.retry_at.timestamp()
+        outcome = "rate_limited"
+    finally:
+        runtime.budgets.release(keys, declared, _observed(platform, account.id, contexts), blocked_until)  # type: ignore[arg-type]
+    return outcome
+
+
+def _back_status(needs_lookup: bool) -> TargetStatus:
+    return TargetStatus.UNCONFIRMED if needs_lookup else TargetStatus.QUEUED
+
+
+async def _attempt(
+    ocma: Ocma, runtime: Runtime, claimed: transitions.Claimed, platform: Platform, content: PostContent,
+    contexts: list[AccountContext], started: datetime,
+) -> str:
+    target, account, worker = claimed.target, claimed.account, runtime.worker_id
+
+    async def call(action: str, fn: object) -> PublishResult | None:
+        async def with_ctx(ctx: AccountContext) -> PublishResult | None:
+            ctx.settings["_rate_limits"] = []
+            contexts.append(ctx)
+            return await fn(ctx)  # type: ignore[operator, no-any-return]
+
+        t0 = time.perf_counter()
+        outcome, status, error = "ok", None, None
+        try:
+            return await call_with_refresh(ocma, account.id, platform, with_ctx)
+        except PlatformError as exc:
+            outcome, status, error = type(exc).__name__, exc.status, exc.message
+            raise
+        except Exception as exc:
+            outcome, error = "error", repr(exc)
+            raise
+        finally:
+            ATTEMPTS.labels(platform.name, outcome).inc()
+            attempt = PublishAttempt(
+                target_id=target.id, action=action, outcome=outcome, http_status=status, error=error, worker=worker,
+                request_summary=f"{action} {platform.name} {len(content.text)} chars, {len(content.media)} media, "
+                f"{len(content.thread)} thread parts",
+                started_at=utcnow(), duration_ms=(time.perf_counter() - t0) * 1000,
+            )
+            await asyncio.to_thread(transitions.add_attempt, ocma, attempt)
+
+    try:
+        if claimed.needs_lookup and Capability.IDEMPOTENT_PUBLISH not in platform.capabilities:
+            if Capability.FIND_PUBLISHED not in platform.capabilities:
+                reason = (f"The outcome of the last call is unknown and {platform.name} cannot be asked; "
+                          "check the account, then retry if the post is not there.")
+                await asyncio.to_thread(transitions.finish, ocma, target.id, worker, TargetStatus.FAILED,
+                                        last_error=reason)
+                FAILED.labels(platform.name, "unconfirmed").inc()
+                return "failed"
+            since = (target.unconfirmed_since or started) - LOOKUP_MARGIN
+            found = await call("find_published", lambda ctx: platform.find_published(ctx, content, since))
+            if found is not None:
+                return await _published(ocma, runtime, claimed, platform, found)
+        result = await call("publish", lambda ctx: platform.publish(ctx, content))
+        assert result is not None
+        return await _published(ocma, runtime, claimed, platform, result)
+    except RateLimited as exc:
+        await asyncio.to_thread(transitions.requeue, ocma, target.id, worker, exc.retry_at, burn_attempt=False,
+                                error=f"Rate limited until {exc.retry_at.isoformat()}",
+                                status=_back_status(claimed.needs_lookup))
+        ocma.queue.push(target.id, exc.retry_at)
+        raise
+    except AuthExpired as exc:
+        reason = f"{platform.name} authorisation expired and could not be refreshed: {exc.message}"
+        await asyncio.to_thread(transitions.finish, ocma, target.id, worker, TargetStatus.HELD, last_error=reason)
+        await asyncio.to_thread(transitions.hold_account_targets, ocma, account.id, reason)
+        return "held"
+    except Rejected as exc:
+        await asyncio.to_thread(transitions.finish, ocma, target.id, worker, TargetStatus.FAILED,
+                                last_error=f"{platform.name} rejected the post: {exc.message}")
+        FAILED.labels(platform.name, "rejected").inc()
+        return "failed"
+    except Transient as exc:
+        if target.attempts >= runtime.max_attempts:
+            await asyncio.to_thread(transitions.finish, ocma, target.id, worker, TargetStatus.FAILED,
+                                    last_error=f"Gave up after {target.attempts} attempts: {exc.message}")
+            FAILED.labels(platform.name, "transient").inc()
+            return "failed"
+        due = utcnow() + runtime.backoff(target.attempts)
+        await asyncio.to_thread(transitions.requeue, ocma, target.id, worker, due, burn_attempt=True,
+                                error=exc.message, status=_back_status(claimed.needs_lookup))
+        ocma.queue.push(target.id, due)
+        return "retry"
+    except (Unconfirmed, Exception) as exc:
+        # The call may have landed (timeout, broken connection, or a bug after sending): never retry blindly.
+        message = exc.message if isinstance(exc, Unconfirmed) else f"Unexpected error: {exc!r}"
+        if not isinstance(exc, Unconfirmed):
+            log.exception("unexpected error publishing target %s", target.id)
+        due = utcnow() + LOOKUP_DELAY
+        await asyncio.to_thread(transitions.requeue, ocma, target.id, worker, due, burn_attempt=True,
+                                error=message, unconfirmed_since=target.unconfirmed_since or started,
+                                status=TargetStatus.UNCONFIRMED)
+        ocma.queue.push(target.id, due)
+        return "unconfirmed"
+
+
+async def _published(
+    ocma: Ocma, runtime: Runtime, claimed: transitions.Claimed, platform: Platform, result: PublishResult
+) -> str:
+    target = claimed.target
+    now = utcnow()
+    status = TargetStatus.PENDING if result.pending else TargetStatus.PUBLISHED
+    ok = await asyncio.to_thread(
+        transitions.finish, ocma, target.id, runtime.worker_id, status, external_id=result.external_id,
+        url=result.url, published_at=now, last_error=None, unconfirmed_since=None,
+    )
+    if ok:
+        PUBLISHED.labels(platform.name).inc()
+        if target.due_at is not None:
+            LATENESS.observe(max((now - target.due_at).total_seconds(), 0.0))
+    return "published" if ok else "lost_claim"

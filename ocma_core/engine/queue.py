@@ -1,0 +1,161 @@
+"""The work queue: which targets are due when. Redis (many workers) or in-process (embedded).
+
+The database is the source of truth; the queue only wakes workers at the right moment. Losing it loses
+nothing: the reconciler refills it from the database.
+"""
+
+from __future__ import annotations
+
+import heapq
+import threading
+import time
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from ocma_core.context import Ocma
+
+DUE_KEY = "ocma:due"
+
+# Atomically take up to ARGV[2] members whose score (due time) is <= ARGV[1].
+_POP_DUE = """
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+if #ids > 0 then redis.call('ZREM', KEYS[1], unpack(ids)) end
+return ids
+"""
+
+
+class WorkQueue(Protocol):
+    """Due-time ordered set of target ids."""
+
+    kind: str
+
+    def push(self, target_id: str, due_at: datetime) -> None:
+        """Wake a worker for `target_id` at `due_at` (replaces an earlier entry)."""
+
+    def push_many(self, items: list[tuple[str, datetime]]) -> None:
+        """push() for many targets at once."""
+
+    def pop_due(self, limit: int) -> list[str]:
+        """Take up to `limit` ids that are due now."""
+
+    def next_due_in(self) -> float | None:
+        """Seconds until the earliest entry is due (None when empty)."""
+
+    def depth(self) -> int:
+        """Entries waiting (due or not)."""
+
+    def ping(self) -> bool:
+        """True when the queue answers."""
+
+
+class MemoryQueue:
+    """In-process queue for the embedded mode (one process, no Redis)."""
+
+    kind = "embedded"
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, str]] = []
+        self._score: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def push(self, target_id: str, due_at: datetime) -> None:
+        """Add or move an entry."""
+        self.push_many([(target_id, due_at)])
+
+    def push_many(self, items: list[tuple[str, datetime]]) -> None:
+        """Add or move entries."""
+        with self._lock:
+            for target_id, due_at in items:
+                score = due_at.timestamp()
+                self._score[target_id] = score
+                heapq.heappush(self._heap, (score, target_id))
+
+    def pop_due(self, limit: int) -> list[str]:
+        """Take due entries, skipping superseded heap items."""
+        now = time.time()
+        out: list[str] = []
+        with self._lock:
+            while self._heap and len(out) < limit and self._heap[0][0] <= now:
+                score, target_id = heapq.heappop(self._heap)
+                if self._score.get(target_id) == score:
+                    del self._score[target_id]
+                    out.append(target_id)
+        return out
+
+    def next_due_in(self) -> float | None:
+        """Seconds until the earliest live entry."""
+        with self._lock:
+            while self._heap and self._score.get(self._heap[0][1]) != self._heap[0][0]:
+                heapq.heappop(self._heap)
+            return max(self._heap[0][0] - time.time(), 0.0) if self._heap else None
+
+    def depth(self) -> int:
+        """Live entries."""
+        with self._lock:
+            return len(self._score)
+
+    def ping(self) -> bool:
+        """Always answers."""
+        return True
+
+    def clear(self) -> None:
+        """Drop everything (tests use this to imitate a lost queue)."""
+        with self._lock:
+            self._heap.clear()
+            self._score.clear()
+
+
+class RedisQueue:
+    """A Redis sorted set scored by due time, popped atomically by a Lua script."""
+
+    kind = "redis"
+
+    def __init__(self, url: str) -> None:
+        import redis
+
+        self.client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5, health_check_interval=30)
+        self._pop = self.client.register_script(_POP_DUE)
+
+    def push(self, target_id: str, due_at: datetime) -> None:
+        """ZADD the target with its due time."""
+        self.client.zadd(DUE_KEY, {target_id: due_at.timestamp()})
+
+    def push_many(self, items: list[tuple[str, datetime]]) -> None:
+        """ZADD many."""
+        if items:
+            self.client.zadd(DUE_KEY, {target_id: due.timestamp() for target_id, due in items})
+
+    def pop_due(self, limit: int) -> list[str]:
+        """Atomically take due ids (two workers never get the same id from one entry)."""
+        ids = self._pop(keys=[DUE_KEY], args=[time.time(), limit])
+        return [i.decode() if isinstance(i, bytes) else str(i) for i in ids]
+
+    def next_due_in(self) -> float | None:
+        """Seconds until the earliest entry."""
+        first = self.client.zrange(DUE_KEY, 0, 0, withscores=True)
+        if not first:
+            return None
+        return max(float(first[0][1]) - time.time(), 0.0)
+
+    def depth(self) -> int:
+        """ZCARD."""
+        return int(self.client.zcard(DUE_KEY))
+
+    def ping(self) -> bool:
+        """PING."""
+        return bool(self.client.ping())
+
+
+_memory_queues: dict[str, MemoryQueue] = {}
+
+
+def make_queue(ocma: Ocma) -> WorkQueue:
+    """Redis when OCMA_REDIS_URL is set, else one in-process queue per database."""
+    if ocma.settings.redis_url:
+        return RedisQueue(ocma.settings.redis_url)
+    key = ocma.settings.resolved_database_url
+    queue = _memory_queues.get(key)
+    if queue is None:
+        queue = _memory_queues[key] = MemoryQueue()
+    return queue

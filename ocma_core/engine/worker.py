@@ -1,0 +1,122 @@
+"""The worker loop: pop due targets, publish many at once, heartbeat, reconcile the queue with the database."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+from datetime import timedelta
+
+from sqlalchemy import update
+from sqlmodel import col
+
+from ocma_core.api.metrics import QUEUE_DEPTH
+from ocma_core.context import Ocma
+from ocma_core.db.models import Target, TargetStatus, WorkerHeartbeat
+from ocma_core.db.types import utcnow
+from ocma_core.engine import transitions
+from ocma_core.engine.publisher import Runtime, process_target
+
+log = logging.getLogger(__name__)
+POLL_S = 0.02
+RECONCILE_S = 1.0
+HORIZON = timedelta(seconds=30)
+
+
+def new_worker_id(kind: str = "worker") -> str:
+    """host:pid:kind:random — unique per process."""
+    return f"{socket.gethostname()}:{os.getpid()}:{kind}:{os.urandom(3).hex()}"
+
+
+class Worker:
+    """Runs up to `concurrency` publishes at once in one event loop."""
+
+    def __init__(self, ocma: Ocma, *, concurrency: int | None = None, kind: str = "worker",
+                 claim_lease_s: float | None = None) -> None:
+        self.ocma = ocma
+        self.kind = kind
+        self.concurrency = concurrency or ocma.settings.worker_concurrency
+        self.runtime = Runtime(worker_id=new_worker_id(kind), max_attempts=ocma.settings.publish_max_attempts)
+        self.claim_lease = timedelta(seconds=claim_lease_s or max(ocma.settings.worker_heartbeat_s * 4, 15.0))
+        self.tasks: set[asyncio.Task[str]] = set()
+        self.done = 0
+        self._stop = asyncio.Event()
+        self._started = utcnow()
+
+    def stop(self) -> None:
+        """Ask the loop to finish (in-flight publishes complete first)."""
+        self._stop.set()
+
+    def heartbeat(self) -> None:
+        """Record that this worker polled, and renew the claims it holds so they never look stale."""
+        now = utcnow()
+        with self.ocma.session() as session:
+            beat = session.get(WorkerHeartbeat, self.runtime.worker_id)
+            if beat is None:
+                beat = WorkerHeartbeat(id=self.runtime.worker_id, hostname=socket.gethostname(), pid=os.getpid(),
+                                       kind=self.kind, started_at=self._started)
+            beat.last_seen, beat.jobs_done = now, self.done
+            session.add(beat)
+            session.execute(
+                update(Target).where(col(Target.claimed_by) == self.runtime.worker_id,
+                                     col(Target.status) == TargetStatus.PUBLISHING).values(claimed_at=now)
+            )
+
+    def reconcile(self) -> None:
+        """Refill the queue from the database and recover targets of workers that died mid-call."""
+        transitions.recover_stale_claims(self.ocma, self.claim_lease)
+        due = transitions.due_targets(self.ocma, HORIZON)
+        if due:
+            self.ocma.queue.push_many(due)
+        QUEUE_DEPTH.set(sum(1 for _, d in due if d <= utcnow()))
+
+    async def _run_one(self, target_id: str) -> str:
+        try:
+            outcome = await process_target(self.ocma, self.runtime, target_id)
+        except Exception:
+            log.exception("worker failed on target %s", target_id)
+            outcome = "error"
+        self.done += 1
+        return outcome
+
+    async def run(self) -> None:
+        """Loop until stop(); never dies on a database or queue hiccup."""
+        last_beat = last_reconcile = 0.0
+        while not self._stop.is_set():
+            now = time.monotonic()
+            try:
+                if now - last_beat >= self.ocma.settings.worker_heartbeat_s:
+                    await asyncio.to_thread(self.heartbeat)
+                    last_beat = now
+                if now - last_reconcile >= RECONCILE_S:
+                    await asyncio.to_thread(self.reconcile)
+                    last_reconcile = now
+                free = self.concurrency - len(self.tasks)
+                ids = self.ocma.queue.pop_due(free) if free > 0 else []
+            except Exception:
+                log.exception("worker loop error; retrying in 1 s")
+                await asyncio.sleep(1.0)
+                continue
+            for target_id in ids:
+                task = asyncio.create_task(self._run_one(target_id))
+                self.tasks.add(task)
+                task.add_done_callback(self.tasks.discard)
+            if not ids or len(ids) < free:
+                try:
+                    await asyncio.wait_for(self._stop.wait(), POLL_S)
+                except TimeoutError:
+                    pass
+        if self.tasks:
+            await asyncio.wait(self.tasks, timeout=60)
+        try:
+            await asyncio.to_thread(self._forget)
+        except Exception:
+            log.exception("could not remove heartbeat")
+
+    def _forget(self) -> None:
+        with self.ocma.session() as session:
+            beat = session.get(WorkerHeartbeat, self.runtime.worker_id)
+            if beat is not None:
+                session.delete(beat)

@@ -1,0 +1,77 @@
+"""Logging as text or JSON lines, with secrets redacted from every message."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from datetime import UTC, datetime
+
+_PATTERNS = [
+    (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"), r"\1[redacted]"),
+    (re.compile(r"ocma_[0-9a-f]{12}_[A-Za-z0-9_-]+"), "ocma_[redacted]"),
+    (re.compile(r"gAAAAA[A-Za-z0-9_=-]{20,}"), "[encrypted]"),
+    (
+        re.compile(
+            r"(?i)((?:access|refresh|id)_?token|client_secret|password|app_password|api_key|secret|code_verifier)"
+            r"(['\"]?\s*[:=]\s*['\"]?)[^'\"&\s,}]+"
+        ),
+        r"\1\2[redacted]",
+    ),
+]
+
+
+def redact(text: str) -> str:
+    """Replace anything that looks like a token, key or password."""
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """Formats the message once and redacts secrets from it (and from exception text)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record's message in place."""
+        record.msg = redact(record.getMessage())
+        record.args = None
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Serialise the record."""
+        payload = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_text:
+            payload["exc"] = record.exc_text
+        return json.dumps(payload)
+
+
+def configure_logging(fmt: str = "text", level: str = "INFO") -> None:
+    """Install one redacting handler on the root logger."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactingFilter())
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers = []
+        logger.propagate = True

@@ -1,0 +1,184 @@
+"""Media store: files kept once by content hash, served at signed, expiring URLs."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import mimetypes
+import time
+from pathlib import Path
+from typing import Protocol
+
+from ocma_core.config import Settings
+from ocma_core.errors import ConfigError, ValidationFailed
+
+ALLOWED_TYPES = {
+    "image/jpeg", "image/png", "image/gif", "image/webp",
+    "video/mp4", "video/quicktime", "video/webm",
+}  # fmt: skip
+MAX_BYTES = 1024 * 1024 * 1024
+
+
+class MediaStore(Protocol):
+    """Where media bytes live."""
+
+    def put(self, key: str, data: bytes, mime_type: str) -> None:
+        """Store bytes under `key` (idempotent)."""
+
+    def get(self, key: str) -> bytes:
+        """The bytes under `key`."""
+
+    def local_path(self, key: str) -> Path:
+        """A local file with the bytes (downloaded to a cache for remote stores)."""
+
+
+class LocalMediaStore:
+    """Files under {data_dir}/media/<aa>/<sha256>."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, key: str) -> Path:
+        if not key.isalnum():
+            raise ValueError("bad media key")
+        return self.root / key[:2] / key
+
+    def put(self, key: str, data: bytes, mime_type: str) -> None:
+        """Write atomically; an existing file is kept."""
+        path = self._path(key)
+        if path.exists():
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+
+    def get(self, key: str) -> bytes:
+        """Read the file."""
+        return self._path(key).read_bytes()
+
+    def local_path(self, key: str) -> Path:
+        """The file itself."""
+        return self._path(key)
+
+
+class S3MediaStore:
+    """Any S3-compatible store (AWS, MinIO, R2, ...) through boto3, installed with `pip install boto3`."""
+
+    def __init__(self, settings: Settings) -> None:
+        try:
+            import boto3  # type: ignore[import-not-found]
+        except ImportError:
+            raise ConfigError(
+                "OCMA_MEDIA_BACKEND=s3 needs boto3.", fix="Install it with `pip install boto3`."
+            ) from None
+        if not settings.s3_bucket:
+            raise ConfigError("OCMA_MEDIA_BACKEND=s3 but OCMA_S3_BUCKET is not set.", fix="Set OCMA_S3_BUCKET.")
+        self.bucket = settings.s3_bucket
+        self.cache = settings.data_dir / "media-cache"
+        self.client = boto3.client(
+            "s3",
+            endpoint_url=settings.s3_endpoint_url,
+            region_name=settings.s3_region,
+            aws_access_key_id=settings.s3_access_key_id,
+            aws_secret_access_key=settings.s3_secret_access_key,
+        )
+
+    def put(self, key: str, data: bytes, mime_type: str) -> None:
+        """Upload the object."""
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=mime_type)
+
+    def get(self, key: str) -> bytes:
+        """Download the object."""
+        return bytes(self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read())
+
+    def local_path(self, key: str) -> Path:
+        """Download once into a local cache."""
+        path = self.cache / key
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(self.get(key))
+        return path
+
+
+def make_media_store(settings: Settings) -> MediaStore:
+    """The configured store."""
+    if settings.media_backend == "s3":
+        return S3MediaStore(settings)
+    return LocalMediaStore(settings.data_dir / "media")
+
+
+def sniff_mime(data: bytes, filename: str = "") -> str:
+    """The MIME type from the file's magic bytes (falls back to the file name)."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data[4:8] == b"ftyp":
+        return "video/quicktime" if data[8:10] == b"qt" else "video/mp4"
+    if data.startswith(b"\x1a\x45\xdf\xa3"):
+        return "video/webm"
+    return mimetypes.guess_type(filename)[0] or "application/octet-stream"
+
+
+def image_size(data: bytes) -> tuple[int | None, int | None]:
+    """Width and height of PNG, GIF and JPEG images, read from their headers."""
+    if data.startswith(b"\x89PNG") and len(data) >= 24:
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if data[:6] in (b"GIF87a", b"GIF89a") and len(data) >= 10:
+        return int.from_bytes(data[6:8], "little"), int.from_bytes(data[8:10], "little")
+    if data.startswith(b"\xff\xd8"):
+        i = 2
+        while i + 9 < len(data):
+            if data[i] != 0xFF:
+                i += 1
+                continue
+            marker = data[i + 1]
+            length = int.from_bytes(data[i + 2 : i + 4], "big")
+            if marker in (0xC0, 0xC1, 0xC2):
+                return int.from_bytes(data[i + 7 : i + 9], "big"), int.from_bytes(data[i + 5 : i + 7], "big")
+            i += 2 + length
+    return None, None
+
+
+def check_upload(data: bytes, filename: str) -> str:
+    """The MIME type of an acceptable upload, or a ValidationFailed saying what is wrong."""
+    if not data:
+        raise ValidationFailed("The file is empty.")
+    if len(data) > MAX_BYTES:
+        raise ValidationFailed(f"The file is larger than {MAX_BYTES} bytes.")
+    mime = sniff_mime(data, filename)
+    if mime not in ALLOWED_TYPES:
+        raise ValidationFailed(
+            f"{filename or 'The file'} is {mime}, which OCMA does not store.",
+            fix="Upload JPEG, PNG, GIF, WebP images or MP4, MOV, WebM video.",
+        )
+    return mime
+
+
+def sha256_hex(data: bytes) -> str:
+    """Content hash."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def _signing_key(secret: str) -> bytes:
+    return hashlib.sha256(b"ocma-media-url:" + secret.encode("utf-8")).digest()
+
+
+def sign_media_url(public_url: str, media_id: str, secret: str, ttl_s: int, now: float | None = None) -> str:
+    """A public URL for a media file that stops working after `ttl_s` seconds."""
+    expires = int((now or time.time()) + ttl_s)
+    signature = hmac.new(_signing_key(secret), f"{media_id}:{expires}".encode(), hashlib.sha256).hexdigest()
+    return f"{public_url.rstrip('/')}/media/{media_id}?exp={expires}&sig={signature}"
+
+
+def verify_media_signature(media_id: str, exp: int, sig: str, secret: str, now: float | None = None) -> bool:
+    """True when the signature matches and has not expired."""
+    if exp < (now or time.time()):
+        return False
+    expected = hmac.new(_signing_key(secret), f"{media_id}:{exp}".encode(), hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, sig)

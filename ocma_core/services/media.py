@@ -1,0 +1,64 @@
+"""Storing media once per workspace and turning it into platform-ready items."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from ocma_core.context import Ocma
+from ocma_core.db.models import Media
+from ocma_core.errors import NotFoundError
+from ocma_core.media import check_upload, image_size, sha256_hex, sign_media_url
+from ocma_core.platforms import MediaItem
+
+
+def store_media(
+    ocma: Ocma, workspace_id: str, data: bytes, *, filename: str = "", alt_text: str = "",
+    meta: dict[str, object] | None = None,
+) -> Media:
+    """Store bytes (deduplicated by SHA-256) and return the media record."""
+    mime = check_upload(data, filename)
+    digest = sha256_hex(data)
+    width, height = image_size(data)
+    with ocma.session() as session:
+        existing = session.exec(
+            select(Media).where(Media.workspace_id == workspace_id, Media.sha256 == digest)
+        ).first()
+        if existing is not None:
+            return existing
+        ocma.media.put(digest, data, mime)
+        media = Media(
+            workspace_id=workspace_id, sha256=digest, mime_type=mime, size=len(data), filename=filename[:255],
+            storage_key=digest, width=width, height=height, alt_text=alt_text, meta=dict(meta or {}),
+        )
+        session.add(media)
+        return media
+
+
+def get_media(ocma: Ocma, workspace_id: str, media_id: str) -> Media:
+    """A media record of this workspace."""
+    with ocma.session() as session:
+        media = session.get(Media, media_id)
+        if media is None or media.workspace_id != workspace_id:
+            raise NotFoundError(f"No media {media_id!r}.", fix="Upload it with POST /v1/media first.")
+        return media
+
+
+def public_media_url(ocma: Ocma, media: Media) -> str:
+    """A signed, expiring public URL (Meta and TikTok fetch media from such URLs)."""
+    secret = ocma.vault_secret_for_urls()
+    return sign_media_url(ocma.settings.public_url, media.id, secret, ocma.settings.media_url_ttl_s)
+
+
+def media_items(ocma: Ocma, workspace_id: str, media_ids: list[str]) -> list[MediaItem]:
+    """Platform-ready items for a post's media, in order."""
+    items = []
+    for media_id in media_ids:
+        media = get_media(ocma, workspace_id, media_id)
+        items.append(
+            MediaItem(
+                path=ocma.media.local_path(media.storage_key), mime_type=media.mime_type, size=media.size,
+                sha256=media.sha256, alt_text=media.alt_text, width=media.width, height=media.height,
+                public_url=public_media_url(ocma, media),
+            )
+        )
+    return items

@@ -1,0 +1,123 @@
+"""Bulk import of posts from CSV: validate every row first, then import all (or only the valid rows)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+from sqlmodel import select
+
+from ocma_core.context import Ocma
+from ocma_core.db.models import Account, Post, Target
+from ocma_core.errors import OcmaError, ValidationFailed
+from ocma_core.services import posts
+from ocma_core.services.post_input import PostInput
+
+COLUMNS = ("body", "accounts", "scheduled_at", "timezone", "media_ids", "thread")
+HELP = ("Columns: body, accounts (account ids or platform:handle, separated by ';'), scheduled_at (ISO 8601), "
+        "timezone (IANA, optional), media_ids (';'), thread (parts separated by '||'), "
+        "variant:<platform> (text for that platform).")
+
+
+@dataclass
+class ImportReport:
+    """What an import found and did."""
+
+    rows: int = 0
+    imported: list[str] = field(default_factory=list)
+    problems: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {"rows": self.rows, "imported": len(self.imported), "post_ids": self.imported,
+                "invalid_rows": len({p["row"] for p in self.problems}), "problems": self.problems}
+
+
+def _resolve_accounts(refs: str, by_id: dict[str, Account], by_handle: dict[str, Account]) -> list[str]:
+    ids = []
+    for ref in [r.strip() for r in refs.split(";") if r.strip()]:
+        account = by_id.get(ref) or by_handle.get(ref.lower())
+        if account is None:
+            raise ValidationFailed(f"unknown account {ref!r} (use an account id or platform:handle)")
+        ids.append(account.id)
+    return ids
+
+
+def parse_rows(ocma: Ocma, workspace_id: str, text: str) -> tuple[list[tuple[int, PostInput]], ImportReport]:
+    """Parse and validate every row; problems carry the CSV row number (the header is row 1)."""
+    report = ImportReport()
+    reader = csv.DictReader(io.StringIO(text))
+    if reader.fieldnames is None or "body" not in reader.fieldnames or "accounts" not in reader.fieldnames:
+        raise ValidationFailed("The CSV needs a header row with at least body and accounts.", fix=HELP)
+    with ocma.session() as session:
+        accounts = list(session.exec(select(Account).where(Account.workspace_id == workspace_id)))
+    by_id = {a.id: a for a in accounts}
+    by_handle = {f"{a.platform}:{a.handle}".lower(): a for a in accounts}
+    good: list[tuple[int, PostInput]] = []
+    for number, row in enumerate(reader, start=2):
+        report.rows += 1
+        try:
+            data = PostInput(
+                body=row.get("body") or "",
+                account_ids=_resolve_accounts(row.get("accounts") or "", by_id, by_handle),
+                scheduled_at=row.get("scheduled_at") or None,  # type: ignore[arg-type]
+                timezone=row.get("timezone") or None,
+                media_ids=[m.strip() for m in (row.get("media_ids") or "").split(";") if m.strip()],
+                thread=[t.strip() for t in (row.get("thread") or "").split("||") if t.strip()],
+                variants={k.split(":", 1)[1]: v for k, v in row.items() if k and k.startswith("variant:") and v},
+                action="schedule" if row.get("scheduled_at") else "draft",
+            )
+            checks = posts.check_targets(ocma, workspace_id, data, [by_id[i] for i in data.account_ids])
+        except ValidationError as exc:
+            for err in exc.errors():
+                report.problems.append({"row": number, "field": ".".join(map(str, err["loc"])) or "row",
+                                        "message": err["msg"]})
+            continue
+        except OcmaError as exc:
+            report.problems.append({"row": number, "field": "row", "message": str(exc)})
+            continue
+        bad = [(c, p) for c in checks for p in c.problems]
+        for check, problem in bad:
+            report.problems.append({"row": number, "field": problem["field"], "platform": check.platform,
+                                    "message": problem["message"]})
+        if not bad:
+            good.append((number, data))
+    return good, report
+
+
+def import_csv(ocma: Ocma, workspace_id: str, text: str, *, partial: bool = False,
+               progress: Callable[[int], None] | None = None) -> ImportReport:
+    """Import posts; with any invalid row nothing is imported unless `partial`."""
+    good, report = parse_rows(ocma, workspace_id, text)
+    if report.problems and not partial:
+        return report
+    created: list[str] = []
+    try:
+        for number, data in good:
+            try:
+                created.append(posts.create_post(ocma, workspace_id, data, created_by="import").id)
+            except OcmaError as exc:
+                if not partial:
+                    raise
+                report.problems.append({"row": number, "field": "row", "message": str(exc)})
+            if progress:
+                progress(1)
+    except OcmaError:
+        _delete(ocma, created)  # all or nothing
+        raise
+    report.imported = created
+    return report
+
+
+def _delete(ocma: Ocma, post_ids: list[str]) -> None:
+    with ocma.session() as session:
+        for post_id in post_ids:
+            for target in session.exec(select(Target).where(Target.post_id == post_id)):
+                session.delete(target)
+            post = session.get(Post, post_id)
+            if post is not None:
+                session.delete(post)

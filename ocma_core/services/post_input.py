@@ -1,0 +1,60 @@
+"""The validated shape of a post as the API, the CLI, imports and the agent submit it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+
+class PostInput(BaseModel):
+    """A post to create or replace."""
+
+    body: str = Field(default="", max_length=100_000, description="Main text, used where no variant applies.")
+    account_ids: list[str] = Field(default_factory=list, description="Accounts to publish to (one target each).")
+    media_ids: list[str] = Field(default_factory=list, max_length=20)
+    variants: dict[str, str] = Field(
+        default_factory=dict, description="Text per platform name or account id, overriding the body."
+    )
+    thread: list[str] = Field(default_factory=list, max_length=25, description="Follow-up parts of a thread.")
+    options: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Platform options per platform name (poll, visibility, ...)."
+    )
+    scheduled_at: datetime | None = Field(
+        default=None, description="When to publish; a time without offset is read in `timezone`."
+    )
+    timezone: str | None = Field(default=None, description="IANA timezone of the author; default: workspace's.")
+    recurrence: dict[str, Any] | None = Field(
+        default=None, description='e.g. {"weekdays": ["mon"], "times": ["09:00"]} or {"every_days": 2}.'
+    )
+    action: Literal["draft", "schedule", "publish_now", "next_slot"] = "draft"
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            from ocma_core.services.workspaces import check_timezone
+
+            check_timezone(value)
+        return value
+
+    @model_validator(mode="after")
+    def _check(self) -> PostInput:
+        if self.action == "schedule" and self.scheduled_at is None:
+            raise ValueError("action 'schedule' needs scheduled_at")
+        if self.action != "draft" and not self.account_ids:
+            raise ValueError("choose at least one account in account_ids")
+        if len(set(self.account_ids)) != len(self.account_ids):
+            raise ValueError("account_ids lists an account twice")
+        return self
+
+    def scheduled_utc(self, default_zone: str) -> datetime | None:
+        """scheduled_at in UTC, reading a naive time in the author's zone."""
+        if self.scheduled_at is None:
+            return None
+        when = self.scheduled_at
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=ZoneInfo(self.timezone or default_zone))
+        return when.astimezone(UTC)

@@ -1,0 +1,380 @@
+"""Posts and their targets: create, validate per platform, schedule, approve, cancel, retry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from ocma_core.context import Ocma
+from ocma_core.db.models import Account, AccountStatus, Post, PostStatus, Target, TargetStatus, Workspace
+from ocma_core.db.types import utcnow
+from ocma_core.errors import ConflictError, NotFoundError, ValidationFailed
+from ocma_core.events import Event, dispatch, record
+from ocma_core.platforms import PostContent
+from ocma_core.recurrence import Rule, slot_times
+from ocma_core.registry import get_platform
+from ocma_core.services.media import media_items
+from ocma_core.services.post_input import PostInput
+
+EDITABLE = {PostStatus.DRAFT, PostStatus.PENDING_APPROVAL, PostStatus.SCHEDULED, PostStatus.FAILED}
+OPEN_TARGETS = {TargetStatus.DRAFT, TargetStatus.QUEUED, TargetStatus.HELD, TargetStatus.FAILED}
+
+
+@dataclass
+class TargetCheck:
+    """Validation of one target: the platform's length count, limit and problems."""
+
+    account_id: str
+    platform: str
+    handle: str
+    length: int
+    limit: int
+    unit: str
+    problems: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when the platform would accept it."""
+        return not self.problems
+
+
+def text_for(post: Post | PostInput, account: Account) -> str:
+    """The text of a post for one account: its account variant, else its platform variant, else the body."""
+    return post.variants.get(account.id) or post.variants.get(account.platform) or post.body
+
+
+def content_for(ocma: Ocma, post: Post | PostInput, account: Account, idempotency_key: str = "") -> PostContent:
+    """What the platform gets for this account."""
+    items = media_items(ocma, account.workspace_id, list(post.media_ids)) if post.media_ids else []
+    return PostContent(
+        text=text_for(post, account),
+        media=items,
+        thread=[PostContent(text=part) for part in post.thread],
+        options=dict(post.options.get(account.platform, {})),
+        idempotency_key=idempotency_key,
+    )
+
+
+def check_targets(ocma: Ocma, workspace_id: str, data: PostInput | Post, accounts: list[Account]) -> list[TargetCheck]:
+    """Validate the post for every selected account with its platform's own rules."""
+    checks = []
+    for account in accounts:
+        platform = get_platform(account.platform)
+        content = content_for(ocma, data, account)
+        limit = platform.limits.text
+        problems = [p.as_dict() for p in platform.validate(content)]
+        if account.status is not AccountStatus.CONNECTED:
+            problems.append({"code": "account_" + str(account.status), "field": "account",
+                             "message": f"{account.handle} is {account.status}; reconnect it first."})
+        checks.append(TargetCheck(account.id, account.platform, account.handle, limit.count(content.text),
+                                  limit.max_length, limit.unit, problems))
+    return checks
+
+
+def _accounts(session: Session, workspace_id: str, account_ids: list[str]) -> list[Account]:
+    found = {a.id: a for a in session.exec(select(Account).where(col(Account.id).in_(account_ids)))}
+    missing = [i for i in account_ids if i not in found or found[i].workspace_id != workspace_id]
+    if missing:
+        raise NotFoundError(f"Unknown account(s): {', '.join(missing)}.", fix="List accounts with GET /v1/accounts.")
+    return [found[i] for i in account_ids]
+
+
+def _raise_if_invalid(checks: list[TargetCheck]) -> None:
+    bad = [c for c in checks if not c.ok]
+    if bad:
+        problems = [{"account_id": c.account_id, "platform": c.platform, **p} for c in bad for p in c.problems]
+        summary = "; ".join(f"{c.platform} ({c.handle}): {c.problems[0]['message']}" for c in bad)
+        raise ValidationFailed(f"The post cannot be scheduled: {summary}", problems=problems)
+
+
+def _next_free_slot(session: Session, workspace: Workspace, accounts: list[Account]) -> datetime:
+    now = utcnow()
+    slot_sets = []
+    for account in accounts:
+        slots = account.settings.get("queue_slots") or workspace.settings.get("queue_slots")
+        if not slots:
+            raise ValidationFailed(
+                f"{account.handle} has no queue slots.",
+                fix='Set workspace setting queue_slots, e.g. {"weekdays": ["mon","wed"], "times": ["09:00"]}.',
+            )
+        slot_sets.append(set(slot_times(slots, now, workspace.timezone)))
+    taken = {
+        t.due_at
+        for t in session.exec(
+            select(Target).where(
+                col(Target.account_id).in_([a.id for a in accounts]),
+                col(Target.status).in_([TargetStatus.QUEUED, TargetStatus.DRAFT]),
+                col(Target.due_at).is_not(None),
+            )
+        )
+    }
+    for when in sorted(set.intersection(*slot_sets)):
+        if when not in taken:
+            return when
+    raise ValidationFailed("No free queue slot in the coming weeks for all selected accounts.")
+
+
+def create_post(ocma: Ocma, workspace_id: str, data: PostInput, *, created_by: str = "") -> Post:
+    """Create a post (draft, scheduled, pending approval or due now) with one target per account."""
+    with ocma.session() as session:
+        workspace = session.get(Workspace, workspace_id)
+        if workspace is None:
+            raise NotFoundError("No such workspace.")
+        accounts = _accounts(session, workspace_id, data.account_ids)
+        post = Post(workspace_id=workspace_id, created_by=created_by, timezone=data.timezone or workspace.timezone)
+        _apply(post, data)
+        session.add(post)
+        session.flush()
+        for account in accounts:
+            session.add(Target(post_id=post.id, workspace_id=workspace_id, account_id=account.id,
+                               platform=account.platform))
+        session.flush()
+        if data.action != "draft":
+            _raise_if_invalid(check_targets(ocma, workspace_id, data, accounts))
+            when = _when(session, workspace, data, accounts)
+            event = _schedule(session, workspace, post, when)
+        else:
+            event = None
+    _after_schedule(ocma, post, event)
+    return post
+
+
+def _apply(post: Post, data: PostInput) -> None:
+    post.body = data.body
+    post.media_ids = list(data.media_ids)
+    post.variants = dict(data.variants)
+    post.thread = list(data.thread)
+    post.options = {k: dict(v) for k, v in data.options.items()}
+    post.timezone = data.timezone or post.timezone
+    post.recurrence = Rule.parse(data.recurrence).as_dict() if data.recurrence else None
+    post.updated_at = utcnow()
+
+
+def _when(session: Session, workspace: Workspace, data: PostInput, accounts: list[Account]) -> datetime:
+    if data.action == "publish_now":
+        return utcnow()
+    if data.action == "next_slot":
+        return _next_free_slot(session, workspace, accounts)
+    when = data.scheduled_utc(workspace.timezone)
+    assert when is not None
+    if when < utcnow() - timedelta(minutes=5):
+        raise ValidationFailed(
+            f"scheduled_at {when.isoformat()} is in the past.", fix="Pick a future time, or use publish_now."
+        )
+    return when
+
+
+def _schedule(
+    session: Session, workspace: Workspace, post: Post, when: datetime, *, approved: bool = False
+) -> Event | None:
+    """Queue the post's targets for `when`, or hold it for approval when the workspace requires it."""
+    post.scheduled_at = when
+    post.updated_at = utcnow()
+    targets = list(session.exec(select(Target).where(Target.post_id == post.id)))
+    if workspace.settings.get("approval_required") and not approved:
+        post.status = PostStatus.PENDING_APPROVAL
+        for target in targets:
+            target.status, target.due_at = TargetStatus.DRAFT, when
+            session.add(target)
+        session.add(post)
+        return None
+    post.status = PostStatus.SCHEDULED
+    for target in targets:
+        if target.status in OPEN_TARGETS:
+            target.status, target.due_at, target.attempts, target.updated_at = TargetStatus.QUEUED, when, 0, utcnow()
+            target.last_error = None
+            session.add(target)
+    session.add(post)
+    event = Event("post.scheduled", post.workspace_id, {"post_id": post.id, "scheduled_at": when.isoformat()})
+    record(session, event)
+    return event
+
+
+def _after_schedule(ocma: Ocma, post: Post, event: Event | None) -> None:
+    """After commit: wake the queue and tell plugins (the reconciler covers a lost wake-up)."""
+    if post.status is PostStatus.SCHEDULED and post.scheduled_at is not None:
+        with ocma.session() as session:
+            ids = [t.id for t in session.exec(select(Target).where(Target.post_id == post.id,
+                                                                    Target.status == TargetStatus.QUEUED))]
+        try:
+            ocma.queue.push_many([(i, post.scheduled_at) for i in ids])
+        except Exception:  # Redis down: the reconciler will enqueue from the database
+            pass
+    if event is not None:
+        dispatch(event)
+
+
+def get_post(ocma: Ocma, workspace_id: str, post_id: str, session: Session | None = None) -> Post:
+    """A post of this workspace (404 for another workspace's)."""
+    def find(s: Session) -> Post:
+        post = s.get(Post, post_id)
+        if post is None or post.workspace_id != workspace_id:
+            raise NotFoundError(f"No post {post_id!r}.", fix="List posts with GET /v1/posts.")
+        return post
+
+    if session is not None:
+        return find(session)
+    with ocma.session() as s:
+        return find(s)
+
+
+def targets_of(ocma: Ocma, post_id: str) -> list[Target]:
+    """A post's targets."""
+    with ocma.session() as session:
+        return list(session.exec(select(Target).where(Target.post_id == post_id)))
+
+
+def update_post(ocma: Ocma, workspace_id: str, post_id: str, data: PostInput) -> Post:
+    """Replace a post's content and schedule while nothing of it has been published."""
+    with ocma.session() as session:
+        post = get_post(ocma, workspace_id, post_id, session)
+        if post.status not in EDITABLE:
+            raise ConflictError(f"A {post.status} post cannot be edited.", fix="Cancel it or create a new post.")
+        workspace = session.get(Workspace, workspace_id)
+        assert workspace is not None
+        accounts = _accounts(session, workspace_id, data.account_ids)
+        existing = {t.account_id: t for t in session.exec(select(Target).where(Target.post_id == post.id))}
+        for account_id, target in existing.items():
+            if account_id not in data.account_ids:
+                session.delete(target)
+        for account in accounts:
+            if account.id not in existing:
+                session.add(Target(post_id=post.id, workspace_id=workspace_id, account_id=account.id,
+                                   platform=account.platform))
+        _apply(post, data)
+        session.add(post)
+        session.flush()
+        event = None
+        if data.action == "draft":
+            post.status, post.scheduled_at = PostStatus.DRAFT, None
+            for target in session.exec(select(Target).where(Target.post_id == post.id)):
+                target.status, target.due_at = TargetStatus.DRAFT, None
+                session.add(target)
+        else:
+            _raise_if_invalid(check_targets(ocma, workspace_id, data, accounts))
+            if post.status is PostStatus.PENDING_APPROVAL:
+                post.status = PostStatus.DRAFT
+            event = _schedule(session, workspace, post, _when(session, workspace, data, accounts))
+    _after_schedule(ocma, post, event)
+    return post
+
+
+def approve_post(ocma: Ocma, workspace_id: str, post_id: str) -> Post:
+    """Approve a post waiting for approval: it is scheduled for its time (or now if that has passed)."""
+    with ocma.session() as session:
+        post = get_post(ocma, workspace_id, post_id, session)
+        if post.status is not PostStatus.PENDING_APPROVAL:
+            raise ConflictError(f"The post is {post.status}, not waiting for approval.")
+        workspace = session.get(Workspace, workspace_id)
+        assert workspace is not None
+        accounts = _accounts(session, workspace_id, [t.account_id for t in targets_of(ocma, post.id)])
+        _raise_if_invalid(check_targets(ocma, workspace_id, post, accounts))
+        when = max(post.scheduled_at or utcnow(), utcnow())
+        event = _schedule(session, workspace, post, when, approved=True)
+    _after_schedule(ocma, post, event)
+    return post
+
+
+def cancel_post(ocma: Ocma, workspace_id: str, post_id: str) -> Post:
+    """Cancel everything of a post that has not gone out; published targets stay published."""
+    with ocma.session() as session:
+        post = get_post(ocma, workspace_id, post_id, session)
+        if post.status in (PostStatus.PUBLISHED, PostStatus.CANCELLED):
+            raise ConflictError(f"The post is already {post.status}.")
+        targets = list(session.exec(select(Target).where(Target.post_id == post.id)))
+        if any(t.status in (TargetStatus.PUBLISHING, TargetStatus.UNCONFIRMED) for t in targets):
+            raise ConflictError("A target is being published right now.", fix="Try again in a few seconds.")
+        for target in targets:
+            if target.status in OPEN_TARGETS:
+                target.status, target.updated_at = TargetStatus.CANCELLED, utcnow()
+                session.add(target)
+        published = any(t.status is TargetStatus.PUBLISHED for t in targets)
+        post.status = PostStatus.PARTIALLY_PUBLISHED if published else PostStatus.CANCELLED
+        post.updated_at = utcnow()
+        session.add(post)
+        return post
+
+
+def publish_now(ocma: Ocma, workspace_id: str, post_id: str) -> Post:
+    """Publish a draft or scheduled post immediately (approval rules still apply)."""
+    with ocma.session() as session:
+        post = get_post(ocma, workspace_id, post_id, session)
+        if post.status not in (PostStatus.DRAFT, PostStatus.SCHEDULED, PostStatus.FAILED):
+            raise ConflictError(f"A {post.status} post cannot be published now.")
+        workspace = session.get(Workspace, workspace_id)
+        assert workspace is not None
+        accounts = _accounts(session, workspace_id, [t.account_id for t in targets_of(ocma, post.id)])
+        if not accounts:
+            raise ValidationFailed("The post has no accounts to publish to.")
+        _raise_if_invalid(check_targets(ocma, workspace_id, post, accounts))
+        event = _schedule(session, workspace, post, utcnow())
+    _after_schedule(ocma, post, event)
+    return post
+
+
+def retry_post(ocma: Ocma, workspace_id: str, post_id: str) -> Post:
+    """Queue the failed (or held) targets of a post again, now."""
+    with ocma.session() as session:
+        post = get_post(ocma, workspace_id, post_id, session)
+        targets = [t for t in session.exec(select(Target).where(Target.post_id == post.id))
+                   if t.status in (TargetStatus.FAILED, TargetStatus.HELD)]
+        if not targets:
+            raise ConflictError("Nothing to retry: no target of this post failed.")
+        now = utcnow()
+        for target in targets:
+            target.status, target.due_at, target.attempts, target.last_error = TargetStatus.QUEUED, now, 0, None
+            target.updated_at = now
+            session.add(target)
+        post.status, post.updated_at = PostStatus.PUBLISHING, now
+        session.add(post)
+    ocma.queue.push_many([(t.id, now) for t in targets])
+    return post
+
+
+def list_posts(
+    ocma: Ocma, workspace_id: str, *, start: datetime | None = None, end: datetime | None = None,
+    status: str | None = None, account_id: str | None = None, limit: int = 100, offset: int = 0,
+) -> list[Post]:
+    """Posts by schedule window, status and account, soonest first."""
+    with ocma.session() as session:
+        query = select(Post).where(Post.workspace_id == workspace_id)
+        if start is not None:
+            query = query.where(col(Post.scheduled_at) >= start)
+        if end is not None:
+            query = query.where(col(Post.scheduled_at) < end)
+        if status:
+            query = query.where(Post.status == status)
+        if account_id:
+            query = query.where(col(Post.id).in_(select(Target.post_id).where(Target.account_id == account_id)))
+        query = query.order_by(col(Post.scheduled_at).is_(None), col(Post.scheduled_at), col(Post.created_at))
+        return list(session.exec(query.offset(offset).limit(limit)))
+
+
+def failed_targets(ocma: Ocma, workspace_id: str) -> list[tuple[Target, Post]]:
+    """Failed and held targets with their posts, newest first."""
+    with ocma.session() as session:
+        rows = session.exec(
+            select(Target, Post).where(Target.post_id == Post.id, Target.workspace_id == workspace_id,
+                                       col(Target.status).in_([TargetStatus.FAILED, TargetStatus.HELD]))
+            .order_by(col(Target.updated_at).desc())
+        )
+        return [(t, p) for t, p in rows]
+
+
+def post_summary(post: Post, targets: list[Target]) -> dict[str, Any]:
+    """JSON-ready view of a post and its targets."""
+    return {
+        "id": post.id, "status": str(post.status), "body": post.body, "variants": post.variants,
+        "thread": post.thread, "media_ids": post.media_ids, "options": post.options,
+        "scheduled_at": post.scheduled_at.isoformat() if post.scheduled_at else None, "timezone": post.timezone,
+        "recurrence": post.recurrence, "created_at": post.created_at.isoformat(),
+        "targets": [
+            {"id": t.id, "account_id": t.account_id, "platform": t.platform, "status": str(t.status),
+             "attempts": t.attempts, "external_id": t.external_id, "url": t.url, "error": t.last_error,
+             "published_at": t.published_at.isoformat() if t.published_at else None}
+            for t in targets
+        ],
+    }

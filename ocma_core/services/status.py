@@ -1,0 +1,39 @@
+"""The engine's state for `ocma status` and the API."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from ocma_core.context import Ocma
+from ocma_core.db.models import Target, TargetStatus, WorkerHeartbeat
+from ocma_core.db.types import utcnow
+
+
+def engine_status(ocma: Ocma) -> dict[str, Any]:
+    """Queue depth, workers seen recently, targets by status, and the oldest overdue target."""
+    now = utcnow()
+    with ocma.session() as session:
+        counts = dict(session.exec(select(Target.status, func.count()).group_by(Target.status)).all())
+        oldest = session.exec(
+            select(Target).where(col(Target.status).in_([TargetStatus.QUEUED, TargetStatus.UNCONFIRMED]),
+                                 col(Target.due_at) < now).order_by(col(Target.due_at)).limit(1)
+        ).first()
+        stale = now - timedelta(seconds=ocma.settings.worker_stale_s)
+        workers = list(session.exec(select(WorkerHeartbeat).where(col(WorkerHeartbeat.last_seen) >= stale)))
+    try:
+        queue = {"kind": ocma.queue.kind, "depth": ocma.queue.depth(), "ok": ocma.queue.ping()}
+    except Exception as exc:
+        queue = {"kind": "redis", "depth": None, "ok": False, "error": type(exc).__name__}
+    return {
+        "queue": queue,
+        "targets": {str(k): v for k, v in counts.items()},
+        "oldest_overdue": {"target_id": oldest.id, "due_at": oldest.due_at.isoformat() if oldest.due_at else None,
+                           "overdue_s": (now - oldest.due_at).total_seconds() if oldest.due_at else None}
+        if oldest else None,
+        "workers": [{"id": w.id, "kind": w.kind, "last_seen": w.last_seen.isoformat(), "jobs_done": w.jobs_done}
+                    for w in workers],
+    }

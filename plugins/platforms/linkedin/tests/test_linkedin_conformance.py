@@ -1,0 +1,32 @@
+"""The LinkedIn plugin passes the OCMA conformance kit against FakeLinkedIn."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from conftest import linkedin_env
+from fake_linkedin import FakeLinkedIn
+from ocma_linkedin import LinkedInPlatform
+
+from ocma_core.testing.conformance import PlatformConformance
+
+
+class TestLinkedInConformance(PlatformConformance):
+    """Every kit check, as a member of an approved partner app with the member analytics scopes.
+
+    LinkedIn does not rotate refresh tokens, and its web flow has no PKCE (client.pkce is False, so the
+    kit's PKCE assertions do not apply; the state round trip and the secret-bearing code exchange do).
+    """
+
+    rotates_refresh_tokens = False
+
+    @pytest.fixture
+    def fake(self) -> Iterator[FakeLinkedIn]:
+        with FakeLinkedIn() as server:
+            yield server
+
+    @pytest.fixture
+    def platform(self, fake: FakeLinkedIn) -> LinkedInPlatform:
+        scopes = "member r_member_postAnalytics r_member_profileAnalytics"
+        return LinkedInPlatform(env=linkedin_env(fake, scopes))
