@@ -48,7 +48,9 @@ class TextConfig:
             scale=int(data["scale"]),
             default_weight=int(data["defaultWeight"]),
             transformed_url_length=int(data["transformedURLLength"]),
-            ranges=tuple(WeightRange(int(r["start"]), int(r["end"]), int(r["weight"])) for r in data["ranges"]),
+            ranges=tuple(
+                WeightRange(int(r["start"]), int(r["end"]), int(r["weight"])) for r in data["ranges"]
+            ),
             emoji_parsing=bool(data.get("emojiParsingEnabled", False)),
         )
 

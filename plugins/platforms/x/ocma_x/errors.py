@@ -114,7 +114,9 @@ def failure_for(response: httpx.Response, *, creates: bool = False) -> PlatformE
     if problem.kind == "usage-capped":
         return _usage_capped(response, problem, text)
     if status == 429 or problem.kind == "rate-limit-exceeded":
-        return RateLimited(text, retry_at=rate_limit_retry_at(response), status=status, code=problem.kind or None)
+        return RateLimited(
+            text, retry_at=rate_limit_retry_at(response), status=status, code=problem.kind or None
+        )
     if status == 401:
         return AuthExpired(text, status=status, code=problem.kind or None)
     if status >= 500:

@@ -7,11 +7,9 @@ finalizeMediaUpload, getMediaUploadStatus, createMediaMetadata) and the chunked-
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from ocma_core import AccountContext, MediaItem, Rejected, Transient
-
 from ocma_x.errors import raise_for_x_status
 
 if TYPE_CHECKING:
@@ -21,7 +19,6 @@ if TYPE_CHECKING:
 
 CHUNK_BYTES = 4 * 1024 * 1024  # X accepts segments up to 5 MB; 4 MB keeps a margin
 MAX_PROCESSING_WAIT_S = 600.0
-Sleep = Callable[[float], Awaitable[None]]
 
 
 def category(item: MediaItem) -> str:
@@ -35,7 +32,12 @@ async def _call(
     platform: XPlatform, ctx: AccountContext, method: str, path: str, bucket: str, **kwargs: Any
 ) -> httpx.Response:
     response = await platform.send(
-        method, f"{platform.api_base}{path}", ctx=ctx, bucket=bucket, headers=platform.auth_header(ctx), **kwargs
+        method,
+        f"{platform.api_base}{path}",
+        ctx=ctx,
+        bucket=bucket,
+        headers=platform.auth_header(ctx),
+        **kwargs,
     )
     raise_for_x_status(response)
     return response
@@ -64,8 +66,13 @@ async def _upload_simple(platform: XPlatform, ctx: AccountContext, item: MediaIt
     """POST /2/media/upload, multipart with `media` (bytes) and `media_category`."""
     files = {"media": (item.path.name, item.read_bytes(), item.mime_type)}
     response = await _call(
-        platform, ctx, "POST", "/2/media/upload", "POST /2/media/upload",
-        data={"media_category": category(item)}, files=files,
+        platform,
+        ctx,
+        "POST",
+        "/2/media/upload",
+        "POST /2/media/upload",
+        data={"media_category": category(item)},
+        files=files,
     )
     data = _data(response)
     if data.get("processing_info"):
@@ -84,8 +91,13 @@ async def _upload_chunked(platform: XPlatform, ctx: AccountContext, item: MediaI
     for index, offset in enumerate(range(0, len(content), CHUNK_BYTES)):
         segment = content[offset : offset + CHUNK_BYTES]
         await _call(
-            platform, ctx, "POST", f"/2/media/upload/{media_id}/append", "POST /2/media/upload/:id/append",
-            data={"segment_index": str(index)}, files={"media": (item.path.name, segment, "application/octet-stream")},
+            platform,
+            ctx,
+            "POST",
+            f"/2/media/upload/{media_id}/append",
+            "POST /2/media/upload/:id/append",
+            data={"segment_index": str(index)},
+            files={"media": (item.path.name, segment, "application/octet-stream")},
         )
     response = await _call(
         platform, ctx, "POST", f"/2/media/upload/{media_id}/finalize", "POST /2/media/upload/:id/finalize"
@@ -113,7 +125,11 @@ async def wait_until_processed(
         await platform.sleep(delay)
         waited += delay
         response = await _call(
-            platform, ctx, "GET", "/2/media/upload", "GET /2/media/upload",
+            platform,
+            ctx,
+            "GET",
+            "/2/media/upload",
+            "GET /2/media/upload",
             params={"command": "STATUS", "media_id": media_id},
         )
         info = _data(response).get("processing_info") or {"state": "succeeded"}

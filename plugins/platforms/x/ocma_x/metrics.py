@@ -13,12 +13,31 @@ from typing import Any
 #: new spelling -> classic spelling
 RENAMED = {"repost_count": "retweet_count", "post_count": "tweet_count"}
 
-POST_PUBLIC = ("retweet_count", "reply_count", "like_count", "quote_count", "bookmark_count", "impression_count")
+POST_PUBLIC = (
+    "retweet_count",
+    "reply_count",
+    "like_count",
+    "quote_count",
+    "bookmark_count",
+    "impression_count",
+)
 POST_NON_PUBLIC = ("impression_count", "url_link_clicks", "user_profile_clicks", "engagements")
 POST_ORGANIC = (
-    "impression_count", "like_count", "reply_count", "retweet_count", "url_link_clicks", "user_profile_clicks",
+    "impression_count",
+    "like_count",
+    "reply_count",
+    "retweet_count",
+    "url_link_clicks",
+    "user_profile_clicks",
 )
-USER_PUBLIC = ("followers_count", "following_count", "tweet_count", "listed_count", "like_count", "media_count")
+USER_PUBLIC = (
+    "followers_count",
+    "following_count",
+    "tweet_count",
+    "listed_count",
+    "like_count",
+    "media_count",
+)
 
 #: non-public and organic metrics exist only for the author's own posts created in the last 30 days
 PRIVATE_METRICS_WINDOW = timedelta(days=30)

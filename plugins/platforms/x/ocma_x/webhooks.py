@@ -69,22 +69,32 @@ def _tweet_create(item: Mapping[str, Any], for_user: str | None) -> WebhookEvent
     else:
         kind, post = "post", _tweet_id(item)
     raw = {"for_user_id": for_user, "event": dict(item), "tweet_id": _tweet_id(item)}
-    return WebhookEvent(kind=kind, external_post_id=post, external_account_id=for_user,
-                        metrics=_counts(item), raw=raw)
+    return WebhookEvent(
+        kind=kind, external_post_id=post, external_account_id=for_user, metrics=_counts(item), raw=raw
+    )
 
 
 def _favorite(item: Mapping[str, Any], for_user: str | None) -> WebhookEvent:
     status = item.get("favorited_status")
     status = status if isinstance(status, Mapping) else {}
     raw = {"for_user_id": for_user, "event": dict(item), "by_user_id": _user_id(item.get("user"))}
-    return WebhookEvent(kind="like", external_post_id=_tweet_id(status), external_account_id=for_user,
-                        metrics=_counts(status), raw=raw)
+    return WebhookEvent(
+        kind="like",
+        external_post_id=_tweet_id(status),
+        external_account_id=for_user,
+        metrics=_counts(status),
+        raw=raw,
+    )
 
 
 def _follow(item: Mapping[str, Any], for_user: str | None) -> WebhookEvent:
     kind = "unfollow" if item.get("type") == "unfollow" else "follow"
-    raw = {"for_user_id": for_user, "event": dict(item), "source_id": _user_id(item.get("source")),
-           "target_id": _user_id(item.get("target"))}
+    raw = {
+        "for_user_id": for_user,
+        "event": dict(item),
+        "source_id": _user_id(item.get("source")),
+        "target_id": _user_id(item.get("target")),
+    }
     return WebhookEvent(kind=kind, external_account_id=for_user, raw=raw)
 
 
@@ -92,8 +102,12 @@ def _delete(item: Mapping[str, Any], for_user: str | None) -> WebhookEvent:
     status = item.get("status")
     status = status if isinstance(status, Mapping) else {}
     post = status.get("id")
-    return WebhookEvent(kind="delete", external_post_id=str(post) if post is not None else None,
-                        external_account_id=for_user, raw={"for_user_id": for_user, "event": dict(item)})
+    return WebhookEvent(
+        kind="delete",
+        external_post_id=str(post) if post is not None else None,
+        external_account_id=for_user,
+        raw={"for_user_id": for_user, "event": dict(item)},
+    )
 
 
 _PARSERS = {
@@ -118,7 +132,9 @@ def parse_events(body: bytes) -> list[WebhookEvent]:
     for key, value in payload.items():
         if key == "user_event" and isinstance(value, Mapping) and "revoke" in value:
             source = value["revoke"].get("source", {}) if isinstance(value["revoke"], Mapping) else {}
-            user = str(source.get("user_id")) if isinstance(source, Mapping) and source.get("user_id") else None
+            user = (
+                str(source.get("user_id")) if isinstance(source, Mapping) and source.get("user_id") else None
+            )
             events.append(WebhookEvent(kind="revoke", external_account_id=user, raw=dict(value)))
             continue
         if not key.endswith("_events") or not isinstance(value, list):
@@ -128,8 +144,13 @@ def parse_events(body: bytes) -> list[WebhookEvent]:
             if not isinstance(item, Mapping):
                 continue
             if parser is None:
-                events.append(WebhookEvent(kind=f"x:{key}", external_account_id=for_user,
-                                           raw={"for_user_id": for_user, "event": dict(item)}))
+                events.append(
+                    WebhookEvent(
+                        kind=f"x:{key}",
+                        external_account_id=for_user,
+                        raw={"for_user_id": for_user, "event": dict(item)},
+                    )
+                )
             else:
                 events.append(parser(item, for_user))
     return events
