@@ -81,7 +81,7 @@ class BlueskyPlatform(Platform):
     max_concurrency = 8
     credential_fields = {
         "handle": "Your Bluesky handle (e.g. alice.bsky.social) or the account's email or DID.",
-        "app_password": "An app password (Settings -> Privacy and security -> App passwords), not the password.",
+        "app_password": "An app password (Settings -> Privacy and security -> App passwords).",
         "service": "Optional: your PDS or entryway URL if not on bsky.social (default https://bsky.social).",
     }
 
