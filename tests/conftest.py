@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "example_platform"))
+sys.path.insert(0, str(Path(__file__).parent))
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from cryptography.fernet import Fernet  # noqa: E402
@@ -139,3 +140,25 @@ def workspace_id(ocma: Ocma) -> str:
     from ocma_core.services.workspaces import create_workspace
 
     return create_workspace(ocma, "Test team", timezone="Europe/Berlin", owner_email="owner@example.com").id
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch, plugin_host: PluginHost) -> Iterator[object]:
+    """A FakeSocial server, with the example platform pointed at it."""
+    from ocma_core.registry import clear_caches
+    from ocma_core.testing.fake_platform import CLIENT_ID, FakeSocial
+
+    with FakeSocial() as server:
+        monkeypatch.setenv("OCMA_FAKESOCIAL_API_BASE", server.base_url)
+        monkeypatch.setenv("OCMA_FAKESOCIAL_CLIENT_ID", CLIENT_ID)
+        clear_caches()
+        yield server
+        clear_caches()
+
+
+@pytest.fixture
+def account_id(ocma: Ocma, workspace_id: str, fake: object) -> str:
+    """A FakeSocial account connected through the real OAuth flow."""
+    from tests_support import connect_fakesocial
+
+    return connect_fakesocial(ocma, workspace_id, fake)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from ocma_core.db.types import UTCDateTime, new_id, utcnow
+from ocma_core.db.types import StrEnum, UTCDateTime, new_id, utcnow
 
 def _created() -> Any:
     return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
@@ -76,7 +76,7 @@ class Member(SQLModel, table=True):
     workspace_id: str = Field(foreign_key="workspace.id", index=True)
     email: str = Field(max_length=320)
     name: str = Field(default="", max_length=200)
-    role: Role = Field(default=Role.EDITOR, sa_type=Text)
+    role: Role = Field(default=Role.EDITOR, sa_type=StrEnum(Role))
     external_ids: dict[str, Any] = _json()  # e.g. {"slack": "U123"}
     created_at: datetime = _created()
 
@@ -88,7 +88,7 @@ class ApiKey(SQLModel, table=True):
     key_id: str = Field(max_length=32, unique=True, index=True)
     key_hash: str = Field(max_length=64)
     name: str = Field(default="", max_length=200)
-    role: Role = Field(default=Role.EDITOR, sa_type=Text)
+    role: Role = Field(default=Role.EDITOR, sa_type=StrEnum(Role))
     created_at: datetime = _created()
     last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -103,7 +103,7 @@ class Account(SQLModel, table=True):
     external_id: str = Field(max_length=255)
     handle: str = Field(max_length=255)
     display_name: str = Field(default="", max_length=255)
-    status: AccountStatus = Field(default=AccountStatus.CONNECTED, sa_type=Text)
+    status: AccountStatus = Field(default=AccountStatus.CONNECTED, sa_type=StrEnum(AccountStatus))
     access_token_enc: str = Field(sa_type=Text)
     refresh_token_enc: str | None = Field(default=None, sa_type=Text)
     expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -155,7 +155,7 @@ class Post(SQLModel, table=True):
     variants: dict[str, Any] = _json()  # platform or account id -> text
     thread: list[str] = _json(list)
     options: dict[str, Any] = _json()
-    status: PostStatus = Field(default=PostStatus.DRAFT, sa_type=Text, index=True)
+    status: PostStatus = Field(default=PostStatus.DRAFT, sa_type=StrEnum(PostStatus), index=True)
     scheduled_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     timezone: str = Field(default="UTC", max_length=64)
     recurrence: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
@@ -176,7 +176,7 @@ class Target(SQLModel, table=True):
     workspace_id: str = Field(foreign_key="workspace.id", index=True)
     account_id: str = Field(foreign_key="account.id", index=True)
     platform: str = Field(max_length=64)
-    status: TargetStatus = Field(default=TargetStatus.DRAFT, sa_type=Text)
+    status: TargetStatus = Field(default=TargetStatus.DRAFT, sa_type=StrEnum(TargetStatus))
     due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     attempts: int = 0
     claimed_by: str | None = Field(default=None, max_length=255)

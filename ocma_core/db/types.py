@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import enum
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
@@ -43,3 +44,24 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
         return value.astimezone(UTC)  # type: ignore[no-any-return]
+
+
+class StrEnum(TypeDecorator[Any]):
+    """Stores a str-valued Enum as text and returns the Enum member (so `is` comparisons work)."""
+
+    impl = Text
+    cache_ok = True
+
+    def __init__(self, enum_cls: type[enum.Enum]) -> None:
+        super().__init__()
+        self.enum_cls = enum_cls
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        """Store the member's value."""
+        if value is None:
+            return None
+        return str(self.enum_cls(value).value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        """Return the member."""
+        return None if value is None else self.enum_cls(value)

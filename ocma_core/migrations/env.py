@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
 from sqlmodel import SQLModel
 
@@ -10,6 +12,15 @@ import ocma_core.db.models  # noqa: F401  (registers every table on the metadata
 config = context.config
 connection = config.attributes.get("connection")
 target_metadata = SQLModel.metadata
+
+
+def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+    """Render our enum columns as plain text (the enum lives in Python, not in the database)."""
+    from ocma_core.db.types import StrEnum
+
+    if type_ == "type" and isinstance(obj, StrEnum):
+        return "sa.Text()"
+    return False
 
 
 def run() -> None:
@@ -21,6 +32,7 @@ def run() -> None:
         target_metadata=target_metadata,
         render_as_batch=True,
         compare_type=True,
+        render_item=render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

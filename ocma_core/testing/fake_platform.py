@@ -72,8 +72,8 @@ class FakeSocial(FakeServer):
 
     # ----- test controls -------------------------------------------------------------------------
     def fail_next(self, kind: str, *, retry_after_s: float = 30.0) -> None:
-        """Make the next POST /v1/posts fail: rate_limit, auth, server_error, timeout_after_store."""
-        if kind not in ("rate_limit", "auth", "server_error", "timeout_after_store"):
+        """Make the next POST /v1/posts fail: rate_limit, auth, server_error, timeout_after_store, duplicate."""
+        if kind not in ("rate_limit", "auth", "server_error", "timeout_after_store", "duplicate"):
             raise ValueError(kind)
         self._next.append((kind, retry_after_s))
 
@@ -208,6 +208,8 @@ class FakeSocial(FakeServer):
                 forced = self._next.popleft() if self._next else None
             if forced and forced[0] == "auth":
                 return self._unauthorized()
+            if forced and forced[0] == "duplicate":
+                return FakeResponse(403, {"error": "duplicate", "message": "This status is a duplicate."})
             if user is None:
                 return self._unauthorized()
             headers, exceeded = self._rate_headers(request.bearer() or "")

@@ -1,0 +1,43 @@
+"""Helpers for the integration tests (not fixtures)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ocma_core.context import Ocma
+from ocma_core.engine.worker import Worker
+from ocma_core.services import accounts
+
+
+def connect_fakesocial(ocma: Ocma, workspace_id: str, fake: Any) -> str:
+    """Connect a FakeSocial account: start, consent at the fake, complete the callback."""
+    url = accounts.start_connect(ocma, workspace_id, "fakesocial")
+    code, state = fake.authorize(url)
+    account = asyncio.run(accounts.complete_connect(ocma, "fakesocial", state=state, code=code))
+    return account.id
+
+
+def run_worker(ocma: Ocma, until: Callable[[], bool], timeout: float = 20.0, workers: int = 1,
+               concurrency: int = 8, **kw: Any) -> list[Worker]:
+    """Run `workers` Worker loops until `until()` holds (checked every 50 ms) or the timeout passes."""
+
+    async def main() -> list[Worker]:
+        pool = [Worker(ocma, concurrency=concurrency, **kw) for _ in range(workers)]
+        tasks = [asyncio.create_task(w.run()) for w in pool]
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                done = await asyncio.to_thread(until)
+                if done:
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            for w in pool:
+                w.stop()
+            await asyncio.gather(*tasks)
+        return pool
+
+    return asyncio.run(main())
