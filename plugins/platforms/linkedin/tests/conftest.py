@@ -10,19 +10,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from fake_linkedin import CLIENT_ID, CLIENT_SECRET, FakeLinkedIn  # noqa: E402
-from ocma_linkedin import LinkedInPlatform  # noqa: E402
-
-
-def linkedin_env(fake: FakeLinkedIn, scopes: str = "member") -> dict[str, str]:
-    """Environment pointing the plugin at `fake`."""
-    return {
-        "OCMA_LINKEDIN_API_BASE": fake.base_url,
-        "OCMA_LINKEDIN_AUTH_BASE": fake.base_url,
-        "OCMA_LINKEDIN_CLIENT_ID": CLIENT_ID,
-        "OCMA_LINKEDIN_CLIENT_SECRET": CLIENT_SECRET,
-        "OCMA_LINKEDIN_SCOPES": scopes,
-    }
+from fake_linkedin import FakeLinkedIn
+from linkedin_testkit import linkedin_env
+from ocma_linkedin import LinkedInPlatform
 
 
 @pytest.fixture

@@ -23,10 +23,22 @@ if TYPE_CHECKING:
     from fake_linkedin import FakeLinkedIn, Grant
 
 PART_BYTES = 4 * 1024 * 1024
-ORG_STATS = ("impressionCount", "uniqueImpressionsCount", "clickCount", "likeCount", "commentCount", "shareCount")
+ORG_STATS = (
+    "impressionCount",
+    "uniqueImpressionsCount",
+    "clickCount",
+    "likeCount",
+    "commentCount",
+    "shareCount",
+)
 # memberCreatorPostAnalytics queryType -> the counter the fake keeps per post
-MEMBER_METRICS = {"IMPRESSION": "impressionCount", "MEMBERS_REACHED": "uniqueImpressionsCount",
-                  "REACTION": "likeCount", "COMMENT": "commentCount", "RESHARE": "shareCount"}
+MEMBER_METRICS = {
+    "IMPRESSION": "impressionCount",
+    "MEMBERS_REACHED": "uniqueImpressionsCount",
+    "REACTION": "likeCount",
+    "COMMENT": "commentCount",
+    "RESHARE": "shareCount",
+}
 ENTITY = re.compile(r"^\((share|ugc):(urn:li:(?:share|ugcPost):\d+)\)$")
 
 
@@ -43,7 +55,7 @@ def _stats(fake: FakeLinkedIn, urn: str) -> dict[str, float]:
     return values
 
 
-def install_rest_routes(fake: FakeLinkedIn) -> None:  # noqa: C901 - one closure per endpoint reads best here
+def install_rest_routes(fake: FakeLinkedIn) -> None:
     """Add the media, organisation and statistics routes to `fake`."""
     from fake_linkedin import li_error
 
@@ -70,8 +82,10 @@ def install_rest_routes(fake: FakeLinkedIn) -> None:  # noqa: C901 - one closure
         with fake.lock:
             fake.state.images[urn] = {"owner": owner, "status": "WAITING_UPLOAD", "size": 0}
         expires = int((time.time() + 3600) * 1000)
-        return FakeResponse(200, {"value": {"uploadUrlExpiresAt": expires, "uploadUrl": upload_url("image", urn),
-                                            "image": urn}})
+        return FakeResponse(
+            200,
+            {"value": {"uploadUrlExpiresAt": expires, "uploadUrl": upload_url("image", urn), "image": urn}},
+        )
 
     @fake.route("POST", "/rest/videos")
     def videos(request: FakeRequest) -> FakeResponse:
@@ -87,14 +101,34 @@ def install_rest_routes(fake: FakeLinkedIn) -> None:  # noqa: C901 - one closure
             if not isinstance(size, int) or size <= 0:
                 return li_error(422, "ERROR :: /initializeUploadRequest/fileSizeBytes :: field is required\n")
             urn = f"urn:li:video:C{secrets.token_hex(8).upper()}"
-            parts = [{"uploadUrl": upload_url("video", urn, i), "firstByte": first,
-                      "lastByte": min(first + PART_BYTES, size) - 1}
-                     for i, first in enumerate(range(0, size, PART_BYTES))]
+            parts = [
+                {
+                    "uploadUrl": upload_url("video", urn, i),
+                    "firstByte": first,
+                    "lastByte": min(first + PART_BYTES, size) - 1,
+                }
+                for i, first in enumerate(range(0, size, PART_BYTES))
+            ]
             with fake.lock:
-                fake.state.videos[urn] = {"owner": owner, "status": "WAITING_UPLOAD", "size": size,
-                                          "etags": {}, "parts": len(parts), "polls": 0}
-            return FakeResponse(200, {"value": {"uploadUrlsExpireAt": int((time.time() + 3600) * 1000),
-                                                "video": urn, "uploadInstructions": parts, "uploadToken": ""}})
+                fake.state.videos[urn] = {
+                    "owner": owner,
+                    "status": "WAITING_UPLOAD",
+                    "size": size,
+                    "etags": {},
+                    "parts": len(parts),
+                    "polls": 0,
+                }
+            return FakeResponse(
+                200,
+                {
+                    "value": {
+                        "uploadUrlsExpireAt": int((time.time() + 3600) * 1000),
+                        "video": urn,
+                        "uploadInstructions": parts,
+                        "uploadToken": "",
+                    }
+                },
+            )
         if request.query.get("action") == "finalizeUpload":
             fin = body.get("finalizeUploadRequest") or {}
             with fake.lock:
@@ -151,12 +185,19 @@ def install_rest_routes(fake: FakeLinkedIn) -> None:  # noqa: C901 - one closure
             return grant
         if request.query.get("q") != "roleAssignee":
             return li_error(400, "Invalid finder", "ILLEGAL_ARGUMENT")
-        if not {"rw_organization_admin", "w_organization_social", "r_organization_social"} & set(grant.scopes):
+        if not {"rw_organization_admin", "w_organization_social", "r_organization_social"} & set(
+            grant.scopes
+        ):
             return denied("organizationAcls.FINDER-roleAssignee")
         role, state = request.query.get("role"), request.query.get("state")
         with fake.lock:
-            rows = [dict(a) for a in fake.state.acls if a["roleAssignee"] == f"urn:li:person:{grant.sub}"
-                    and (role is None or a["role"] == role) and (state is None or a["state"] == state)]
+            rows = [
+                dict(a)
+                for a in fake.state.acls
+                if a["roleAssignee"] == f"urn:li:person:{grant.sub}"
+                and (role is None or a["role"] == role)
+                and (state is None or a["state"] == state)
+            ]
         return FakeResponse(200, _paged(rows))
 
     @fake.route("GET", r"/rest/organizations/(?P<id>\d+)")
@@ -168,8 +209,14 @@ def install_rest_routes(fake: FakeLinkedIn) -> None:  # noqa: C901 - one closure
             org = fake.state.orgs.get(request.params["id"])
         if org is None:
             return li_error(404, "Organization not found", "NOT_FOUND")
-        return FakeResponse(200, {"id": int(request.params["id"]), "localizedName": org["localizedName"],
-                                  "vanityName": org["vanityName"]})
+        return FakeResponse(
+            200,
+            {
+                "id": int(request.params["id"]),
+                "localizedName": org["localizedName"],
+                "vanityName": org["vanityName"],
+            },
+        )
 
     @fake.route("GET", r"/rest/networkSizes/(?P<urn>[^/]+)")
     def network_size(request: FakeRequest) -> FakeResponse:
@@ -178,7 +225,9 @@ def install_rest_routes(fake: FakeLinkedIn) -> None:  # noqa: C901 - one closure
             return grant
         urn = unquote(request.params["urn"])
         if request.query.get("edgeType") != "COMPANY_FOLLOWED_BY_MEMBER":
-            return li_error(400, "edgeType must be COMPANY_FOLLOWED_BY_MEMBER for organizations", "ILLEGAL_ARGUMENT")
+            return li_error(
+                400, "edgeType must be COMPANY_FOLLOWED_BY_MEMBER for organizations", "ILLEGAL_ARGUMENT"
+            )
         with fake.lock:
             org = fake.state.orgs.get(urn.rsplit(":", 1)[-1])
         if org is None:
@@ -192,7 +241,9 @@ def install_rest_routes(fake: FakeLinkedIn) -> None:  # noqa: C901 - one closure
             return grant
         org = request.query.get("organizationalEntity", "")
         if request.query.get("q") != "organizationalEntity" or not org.startswith("urn:li:organization:"):
-            return li_error(400, "q=organizationalEntity and an organization URN are required", "ILLEGAL_ARGUMENT")
+            return li_error(
+                400, "q=organizationalEntity and an organization URN are required", "ILLEGAL_ARGUMENT"
+            )
         if "rw_organization_admin" not in grant.scopes or not fake.is_admin(grant.sub, org):
             return denied("organizationalEntityShareStatistics.FINDER-organizationalEntity")
         elements = []
@@ -206,8 +257,9 @@ def install_rest_routes(fake: FakeLinkedIn) -> None:  # noqa: C901 - one closure
                 with fake.lock:
                     post = fake.state.posts.get(urn)
                 if post is not None and post["author"] == org:
-                    elements.append({"totalShareStatistics": _stats(fake, urn), "organizationalEntity": org,
-                                     field: urn})
+                    elements.append(
+                        {"totalShareStatistics": _stats(fake, urn), "organizationalEntity": org, field: urn}
+                    )
         return FakeResponse(200, _paged(elements))
 
     def member_count(grant: Grant, finder: str, entity: str, metric: str) -> FakeResponse | float:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from conftest import linkedin_env
 from fake_linkedin import FakeLinkedIn
+from linkedin_testkit import linkedin_env
 from ocma_linkedin import LinkedInPlatform
 
 from ocma_core.testing.conformance import PlatformConformance
