@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from alembic import context
 from sqlmodel import SQLModel
 
 import ocma_core.db.models  # noqa: F401  (registers every table on the metadata)
+from ocma_core.migrations.env_support import compare_options
 
 config = context.config
 connection = config.attributes.get("connection")
 target_metadata = SQLModel.metadata
-
-
-def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
-    """Render our enum columns as plain text (the enum lives in Python, not in the database)."""
-    from ocma_core.db.types import StrEnum
-
-    if type_ == "type" and isinstance(obj, StrEnum):
-        return "sa.Text()"
-    return False
 
 
 def run() -> None:
@@ -30,9 +20,7 @@ def run() -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
-        render_as_batch=True,
-        compare_type=True,
-        render_item=render_item,
+        **compare_options(),
     )
     with context.begin_transaction():
         context.run_migrations()
