@@ -280,3 +280,7 @@ class WorkerHeartbeat(SQLModel, table=True):
     started_at: datetime = _created()
     last_seen: datetime = _created()
     jobs_done: int = 0
+
+
+# The analytics tables live in their own module; importing it adds them to the metadata.
+from ocma_core.db import analytics_models as analytics_models  # noqa: E402
