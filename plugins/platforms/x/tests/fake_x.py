@@ -49,7 +49,7 @@ class FakeX(FakeXBase):
         self.spelling = spelling
         self.processing_polls = 2  # STATUS answers "in_progress" this many times before "succeeded"
         self.check_after_secs = 1
-        self._next: collections.deque[tuple[str, float]] = collections.deque()
+        self._next: collections.deque[tuple[str, float, int]] = collections.deque()
         self.state.users[USER_ID] = {
             "id": USER_ID,
             "name": "OCMA Fake",
@@ -86,11 +86,11 @@ class FakeX(FakeXBase):
             }
         return code, query["state"]
 
-    def fail_next(self, kind: str, *, retry_after_s: float = 30.0) -> None:
-        """Make the next POST /2/tweets fail in one of X's ways."""
+    def fail_next(self, kind: str, *, retry_after_s: float = 30.0, skip: int = 0) -> None:
+        """Make a coming POST /2/tweets fail in one of X's ways (`skip` lets that many succeed first)."""
         if kind not in FAILURES:
             raise ValueError(kind)
-        self._next.append((kind, retry_after_s))
+        self._next.append((kind, retry_after_s, skip))
 
     def expire_tokens(self) -> None:
         """Invalidate every access token (refresh tokens stay valid)."""
@@ -278,8 +278,7 @@ class FakeX(FakeXBase):
         return FakeResponse(200, {"data": data}, {"Content-Type": JSON})
 
     def _create(self, request: FakeRequest, token: Token, parsed: dict[str, Any]) -> FakeResponse:
-        forced = self._next.popleft() if self._next else None
-        kind, retry = forced if forced else ("", 0.0)
+        kind, retry = self._forced()
         if kind == "auth":
             return about_blank(401, "Unauthorized")
         if kind == "rate_limit":
@@ -330,6 +329,17 @@ class FakeX(FakeXBase):
         return FakeResponse(
             201, answer, {"Content-Type": JSON}, delay_s=4.0 if kind == "timeout_after_store" else 0
         )
+
+    def _forced(self) -> tuple[str, float]:
+        with self.lock:
+            if not self._next:
+                return "", 0.0
+            kind, retry, skip = self._next[0]
+            if skip > 0:
+                self._next[0] = (kind, retry, skip - 1)
+                return "", 0.0
+            self._next.popleft()
+            return kind, retry
 
     def _check_post(self, body: dict[str, Any], user: str) -> FakeResponse | None:
         """X's rules beyond the schema: length, exclusive attachments, replies, media, duplicates."""

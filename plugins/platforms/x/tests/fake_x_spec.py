@@ -20,6 +20,8 @@ import jsonschema
 #: `tweet.fields` is the name X's docs and live API use; the 2026-08 description calls it `post.fields`
 QUERY_ALIASES = {"tweet.fields": "post.fields"}
 
+X_PROBLEM_PREFIX = "https://api.x.com/2/problems/"
+
 #: RFC 7807 bodies X sends with `type: about:blank` (401, 403 duplicate, 429, 503) and usage-cap bodies,
 #: seen in X's answers (GitHub issues quoted in the README) but not described by the OpenAPI document.
 PLAIN_PROBLEM_SCHEMA = {
@@ -35,7 +37,7 @@ PLAIN_PROBLEM_SCHEMA = {
 
 
 def spec_path() -> Path:
-    """Where the X OpenAPI file is: $OCMA_SPECS_DIR/x/openapi.json or <repo>/../shared/specs/x/openapi.json."""
+    """The X OpenAPI file: $OCMA_SPECS_DIR/x/openapi.json, else <repo>/../shared/specs/x/openapi.json."""
     base = os.environ.get("OCMA_SPECS_DIR")
     if base:
         return Path(base) / "x" / "openapi.json"
@@ -203,10 +205,10 @@ class XSpec:
             raise SpecError(f"{op.operation_id} documents no {status} response")
         content = self._resolve(entry).get("content", {})
         media = content_type.split(";")[0].strip()
-        if status >= 400 and isinstance(body, dict) and "type" in body:
-            if not str(body["type"]).startswith("https://api.x.com/2/problems/"):
-                self.validate(PLAIN_PROBLEM_SCHEMA, body, f"{op.operation_id} {status} problem")
-                return "RFC 7807 problem (about:blank / undocumented type)"
+        x_problem = isinstance(body, dict) and str(body.get("type", "")).startswith(X_PROBLEM_PREFIX)
+        if status >= 400 and isinstance(body, dict) and "type" in body and not x_problem:
+            self.validate(PLAIN_PROBLEM_SCHEMA, body, f"{op.operation_id} {status} problem")
+            return "RFC 7807 problem (about:blank / undocumented type)"
         if media not in content:
             raise SpecError(f"{op.operation_id} {status} is not documented as {media}")
         schema = copy.deepcopy(content[media]["schema"])
