@@ -112,6 +112,7 @@ class FakeLinkedIn(FakeServer):
         self.allowed_scopes = allowed_scopes  # scopes the app's products grant
         self.active_versions = active_versions
         self.video_processing_polls = 0
+        self.injected: list[tuple[str, re.Pattern[str], int]] = []
         self.pending: collections.deque[tuple[str, float]] = collections.deque()
         self._ids = 7_150_000_000_000_000_000
         self._id_lock = threading.Lock()
@@ -159,6 +160,24 @@ class FakeLinkedIn(FakeServer):
         if kind not in ("rate_limit", "rate_limit_daily", "auth", "server_error", "timeout_after_store"):
             raise ValueError(kind)
         self.pending.append((kind, retry_after_s))
+
+    def fail_request(self, method: str, path_pattern: str, status: int = 502) -> None:
+        """Answer the next METHOD request whose path matches `path_pattern` with a LinkedIn error `status`."""
+        with self.lock:
+            self.injected.append((method.upper(), re.compile(path_pattern), status))
+
+    def dispatch(self, request: FakeRequest) -> FakeResponse:
+        """Route the request, unless a failure was injected for it."""
+        with self.lock:
+            hit = next(
+                (f for f in self.injected if f[0] == request.method and f[1].fullmatch(request.path)), None
+            )
+            if hit is not None:
+                self.injected.remove(hit)
+                self.requests.append(request)
+        if hit is not None:
+            return li_error(hit[2], "Injected failure", "INJECTED")
+        return super().dispatch(request)
 
     def expire_tokens(self) -> None:
         """Invalidate every access token (refresh tokens stay valid)."""
