@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 
@@ -40,9 +41,9 @@ class ValidationFailed(OcmaError):
     status_code = 422
     title = "Validation failed"
 
-    def __init__(self, message: str, problems: list[dict[str, object]] | None = None, **kw: str) -> None:
+    def __init__(self, message: str, problems: Sequence[Mapping[str, object]] | None = None, **kw: str) -> None:
         super().__init__(message, **kw)
-        self.problems = problems or []
+        self.problems = [dict(p) for p in problems or []]
 
 
 class PermissionDenied(OcmaError):

@@ -67,13 +67,15 @@ class S3MediaStore:
 
     def __init__(self, settings: Settings) -> None:
         try:
-            import boto3  # type: ignore[import-not-found]
+            import boto3
         except ImportError:
             raise ConfigError(
                 "OCMA_MEDIA_BACKEND=s3 needs boto3.", fix="Install it with `pip install boto3`."
             ) from None
         if not settings.s3_bucket:
-            raise ConfigError("OCMA_MEDIA_BACKEND=s3 but OCMA_S3_BUCKET is not set.", fix="Set OCMA_S3_BUCKET.")
+            raise ConfigError(
+                "OCMA_MEDIA_BACKEND=s3 but OCMA_S3_BUCKET is not set.", fix="Set OCMA_S3_BUCKET."
+            )
         self.bucket = settings.s3_bucket
         self.cache = settings.data_dir / "media-cache"
         self.client = boto3.client(

@@ -20,12 +20,12 @@ sys.path.insert(0, str(Path(__file__).parent / "example_platform"))
 sys.path.insert(0, str(Path(__file__).parent))
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from cryptography.fernet import Fernet  # noqa: E402
+from cryptography.fernet import Fernet
 
-from ocma_core.config import Settings  # noqa: E402
-from ocma_core.context import Ocma  # noqa: E402
-from ocma_core.db.engine import dispose_engines, make_engine  # noqa: E402
-from ocma_core.plugins import PluginHost, reset_host  # noqa: E402
+from ocma_core.config import Settings
+from ocma_core.context import Ocma
+from ocma_core.db.engine import dispose_engines, make_engine
+from ocma_core.plugins import PluginHost, reset_host
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PG_URL = os.environ.get("OCMA_TEST_POSTGRES_URL", "")

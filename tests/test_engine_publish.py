@@ -9,7 +9,15 @@ from sqlmodel import select
 from tests_support import run_worker
 
 from ocma_core.context import Ocma
-from ocma_core.db.models import Account, AccountStatus, Notification, PostStatus, PublishAttempt, Target, TargetStatus
+from ocma_core.db.models import (
+    Account,
+    AccountStatus,
+    Notification,
+    PostStatus,
+    PublishAttempt,
+    Target,
+    TargetStatus,
+)
 from ocma_core.db.types import utcnow
 from ocma_core.services import posts
 from ocma_core.services.post_input import PostInput
@@ -28,7 +36,9 @@ def _done(ocma: Ocma, post_id: str) -> bool:
     return _target(ocma, post_id).status in (TargetStatus.PUBLISHED, TargetStatus.FAILED, TargetStatus.HELD)
 
 
-def test_publish_now_publishes_once_with_url(ocma: Ocma, workspace_id: str, account_id: str, fake: Any) -> None:
+def test_publish_now_publishes_once_with_url(
+    ocma: Ocma, workspace_id: str, account_id: str, fake: Any
+) -> None:
     post_id = _post(ocma, workspace_id, account_id, "Hello engine")
     run_worker(ocma, lambda: _done(ocma, post_id))
     target = _target(ocma, post_id)
@@ -44,7 +54,9 @@ def test_publish_now_publishes_once_with_url(ocma: Ocma, workspace_id: str, acco
 def test_scheduled_post_waits_until_due(ocma: Ocma, workspace_id: str, account_id: str, fake: Any) -> None:
     when = utcnow() + timedelta(seconds=1.5)
     post_id = _post(ocma, workspace_id, account_id, "Later", action="schedule", scheduled_at=when)
-    run_worker(ocma, lambda: bool(fake.published_texts()) or utcnow() > when - timedelta(seconds=0.5), timeout=5)
+    run_worker(
+        ocma, lambda: bool(fake.published_texts()) or utcnow() > when - timedelta(seconds=0.5), timeout=5
+    )
     assert fake.published_texts() == []  # not before its time
     run_worker(ocma, lambda: _done(ocma, post_id))
     target = _target(ocma, post_id)
@@ -65,14 +77,18 @@ def test_timeout_after_store_is_resolved_without_duplicate(
     assert fake.published_texts() == ["Exactly once"]
     assert fake.stats()["publish_calls"] == 1
     with ocma.session() as s:
-        actions = [(a.action, a.outcome) for a in s.exec(select(PublishAttempt).order_by(PublishAttempt.started_at))]
+        actions = [
+            (a.action, a.outcome) for a in s.exec(select(PublishAttempt).order_by(PublishAttempt.started_at))
+        ]
         kinds = {n.kind for n in s.exec(select(Notification))}
     assert actions[0] == ("publish", "Unconfirmed")
     assert ("find_published", "ok") in actions
     assert "target.unconfirmed" in kinds
 
 
-def test_rate_limit_waits_without_burning_attempts(ocma: Ocma, workspace_id: str, account_id: str, fake: Any) -> None:
+def test_rate_limit_waits_without_burning_attempts(
+    ocma: Ocma, workspace_id: str, account_id: str, fake: Any
+) -> None:
     fake.fail_next("rate_limit", retry_after_s=1.0)
     post_id = _post(ocma, workspace_id, account_id, "After the limit")
     start = utcnow()
@@ -83,10 +99,16 @@ def test_rate_limit_waits_without_burning_attempts(ocma: Ocma, workspace_id: str
     assert (target.published_at - start).total_seconds() >= 0.9  # type: ignore[operator]
 
 
-def test_transient_errors_retry_with_backoff_then_fail(ocma: Ocma, workspace_id: str, account_id: str, fake: Any) -> None:
+def test_transient_errors_retry_with_backoff_then_fail(
+    ocma: Ocma, workspace_id: str, account_id: str, fake: Any
+) -> None:
     fake.fail_next("server_error")
     post_id = _post(ocma, workspace_id, account_id, "Second time lucky")
-    run_worker(ocma, lambda: _done(ocma, post_id), timeout=15, )
+    run_worker(
+        ocma,
+        lambda: _done(ocma, post_id),
+        timeout=15,
+    )
     assert _target(ocma, post_id).status is TargetStatus.PUBLISHED
     assert _target(ocma, post_id).attempts == 2
 
@@ -101,7 +123,9 @@ def test_transient_errors_retry_with_backoff_then_fail(ocma: Ocma, workspace_id:
     assert posts.get_post(ocma, workspace_id, post_id).status is PostStatus.FAILED
 
 
-def test_rejected_fails_at_once_with_reason(ocma: Ocma, workspace_id: str, account_id: str, fake: Any) -> None:
+def test_rejected_fails_at_once_with_reason(
+    ocma: Ocma, workspace_id: str, account_id: str, fake: Any
+) -> None:
     fake.fail_next("duplicate")
     post_id = _post(ocma, workspace_id, account_id, "Said that already")
     run_worker(ocma, lambda: _done(ocma, post_id))
@@ -171,7 +195,9 @@ def test_two_workers_never_publish_twice(ocma: Ocma, workspace_id: str, account_
     assert stats["posts"] == 30 and stats["duplicates"] == 0 and stats["publish_calls"] == 30
 
 
-def test_lost_queue_is_refilled_from_database(ocma: Ocma, workspace_id: str, account_id: str, fake: Any) -> None:
+def test_lost_queue_is_refilled_from_database(
+    ocma: Ocma, workspace_id: str, account_id: str, fake: Any
+) -> None:
     post_id = _post(ocma, workspace_id, account_id, "Survives a lost queue")
     ocma.queue.clear()  # type: ignore[attr-defined]
     run_worker(ocma, lambda: _done(ocma, post_id), timeout=10)
@@ -188,8 +214,15 @@ def test_dead_worker_claim_is_looked_up_before_retry(
     claimed = transitions.claim(ocma, target.id, "dead-worker")
     assert claimed is not None
     # the dead worker's request reached the platform before it died
-    fake.state.posts["1"] = {"id": "1", "author": "1001", "text": "Worker died mid-call", "reply_to": None,
-                             "media_ids": [], "created_at": utcnow().timestamp(), "metrics": {}}
+    fake.state.posts["1"] = {
+        "id": "1",
+        "author": "1001",
+        "text": "Worker died mid-call",
+        "reply_to": None,
+        "media_ids": [],
+        "created_at": utcnow().timestamp(),
+        "metrics": {},
+    }
     with ocma.session() as s:
         row = s.get(Target, target.id)
         assert row is not None

@@ -40,7 +40,9 @@ def test_oauth_round_trip_stores_encrypted_tokens_only(
 ) -> None:
     url = _connect_url(client, admin_key)
     query = parse_qs(urlsplit(url).query)
-    assert query["code_challenge_method"] == ["S256"] and query["redirect_uri"][0].endswith("/oauth/callback/fakesocial")
+    assert query["code_challenge_method"] == ["S256"] and query["redirect_uri"][0].endswith(
+        "/oauth/callback/fakesocial"
+    )
     code, state = fake.authorize(url)
     page = client.get("/oauth/callback/fakesocial", params={"code": code, "state": state})
     assert page.status_code == 200 and "Account connected" in page.text
@@ -49,8 +51,11 @@ def test_oauth_round_trip_stores_encrypted_tokens_only(
     assert "access_token" not in page.text and all("token_enc" not in k for k in listed[0])
     live_tokens = list(fake.state.access) + list(fake.state.refresh)
     with ocma.engine.connect() as conn:
-        raw = " ".join(str(row) for table in ("account", "oauthstate")
-                       for row in conn.execute(text(f"SELECT * FROM {table}")))
+        raw = " ".join(
+            str(row)
+            for table in ("account", "oauthstate")
+            for row in conn.execute(text(f"SELECT * FROM {table}"))
+        )
     assert live_tokens and not any(token in raw for token in live_tokens)
     # replaying the same callback is refused and changes nothing
     again = client.get("/oauth/callback/fakesocial", params={"code": code, "state": state})
@@ -117,11 +122,16 @@ def test_unknown_platform_and_missing_client_id(
     assert response.status_code == 500 and "OCMA_FAKESOCIAL_CLIENT_ID" in response.json()["detail"]
 
 
-def test_workspace_isolation_is_404(client: TestClient, ocma: Ocma, workspace_id: str, account_id: str) -> None:
+def test_workspace_isolation_is_404(
+    client: TestClient, ocma: Ocma, workspace_id: str, account_id: str
+) -> None:
     other = create_workspace(ocma, "Other team")
     other_key = create_api_key(ocma, other.id, role=Role.OWNER).key
     mine = create_api_key(ocma, workspace_id, role=Role.VIEWER).key
-    assert client.get(f"/v1/accounts/{account_id}", headers={"Authorization": f"Bearer {mine}"}).status_code == 200
+    assert (
+        client.get(f"/v1/accounts/{account_id}", headers={"Authorization": f"Bearer {mine}"}).status_code
+        == 200
+    )
     response = client.get(f"/v1/accounts/{account_id}", headers={"Authorization": f"Bearer {other_key}"})
     assert response.status_code == 404
     assert client.get("/v1/accounts", headers={"Authorization": f"Bearer {other_key}"}).json() == []
@@ -129,8 +139,11 @@ def test_workspace_isolation_is_404(client: TestClient, ocma: Ocma, workspace_id
 
 def test_roles_are_enforced(client: TestClient, ocma: Ocma, workspace_id: str, account_id: str) -> None:
     viewer = create_api_key(ocma, workspace_id, role=Role.VIEWER).key
-    response = client.post("/v1/posts", json={"body": "hi", "account_ids": [account_id]},
-                           headers={"Authorization": f"Bearer {viewer}"})
+    response = client.post(
+        "/v1/posts",
+        json={"body": "hi", "account_ids": [account_id]},
+        headers={"Authorization": f"Bearer {viewer}"},
+    )
     assert response.status_code == 403 and "editor" in response.json()["detail"]
     assert client.get("/v1/accounts", headers={"Authorization": "Bearer ocma_nope"}).status_code == 401
     assert client.get("/v1/accounts").status_code == 401

@@ -44,21 +44,34 @@ def site(tmp_path: Path) -> Path:
     site.mkdir()
     _install(site, "ocma-threadsx", "ocma_threadsx", GOOD)
     _install(site, "ocma-broken", "ocma_broken", "raise RuntimeError('boom at import')\n")
-    _install(site, "ocma-typo", "ocma_typo", """
+    _install(
+        site,
+        "ocma-typo",
+        "ocma_typo",
+        """
         from ocma_core import hookimpl
 
         @hookimpl
         def register_platfroms(register):
             pass
-    """)
+    """,
+    )
     return site
 
 
 def _ocma_plugins(site: Path, **env: str) -> list[dict[str, object]]:
-    full_env = {k: v for k, v in os.environ.items() if k not in ("OCMA_LOAD_PLUGINS", "OCMA_DISABLED_PLUGINS")}
+    full_env = {
+        k: v for k, v in os.environ.items() if k not in ("OCMA_LOAD_PLUGINS", "OCMA_DISABLED_PLUGINS")
+    }
     full_env.update({"PYTHONPATH": str(site), **env})
-    out = subprocess.run([sys.executable, "-m", "ocma_core.cli", "plugins", "--json"], env=full_env,
-                         capture_output=True, text=True, timeout=60, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "ocma_core.cli", "plugins", "--json"],
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     return json.loads(out.stdout)  # type: ignore[no-any-return]
 
 
@@ -106,7 +119,8 @@ def test_hook_that_raises_is_recorded_not_fatal() -> None:
 def test_plugin_modules_env_loads_one_off_plugins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "my_local_plugin.py").write_text(textwrap.dedent(GOOD))
     monkeypatch.syspath_prepend(str(tmp_path))
-    host = load_plugins(PluginHost(), {"OCMA_PLUGIN_MODULES": "my_local_plugin,missing_module_xyz",
-                                       "OCMA_LOAD_PLUGINS": ""})
+    host = load_plugins(
+        PluginHost(), {"OCMA_PLUGIN_MODULES": "my_local_plugin,missing_module_xyz", "OCMA_LOAD_PLUGINS": ""}
+    )
     assert "my_local_plugin" in host.infos
     assert any("missing_module_xyz" in (e.error or "") for e in host.errors)

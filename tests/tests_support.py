@@ -20,8 +20,14 @@ def connect_fakesocial(ocma: Ocma, workspace_id: str, fake: Any) -> str:
     return account.id
 
 
-def run_worker(ocma: Ocma, until: Callable[[], bool], timeout: float = 20.0, workers: int = 1,
-               concurrency: int = 8, **kw: Any) -> list[Worker]:
+def run_worker(
+    ocma: Ocma,
+    until: Callable[[], bool],
+    timeout: float = 20.0,
+    workers: int = 1,
+    concurrency: int = 8,
+    **kw: Any,
+) -> list[Worker]:
     """Run `workers` Worker loops until `until()` holds (checked every 50 ms) or the timeout passes."""
 
     async def main() -> list[Worker]:

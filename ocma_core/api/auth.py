@@ -48,9 +48,7 @@ def require(role: Role = Role.VIEWER) -> Callable[..., Caller]:
             )
         record = authenticate(get_ocma(request), credentials.credentials)
         if record is None:
-            raise HTTPException(
-                401, "Invalid or revoked API key.", headers={"WWW-Authenticate": "Bearer"}
-            )
+            raise HTTPException(401, "Invalid or revoked API key.", headers={"WWW-Authenticate": "Bearer"})
         caller = Caller(workspace_id=record.workspace_id, role=Role(record.role), key_id=record.key_id)
         if not caller.allows(role):
             raise HTTPException(403, f"This needs the {role.value} role; this key has {caller.role.value}.")

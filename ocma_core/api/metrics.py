@@ -10,11 +10,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 REGISTRY = CollectorRegistry(auto_describe=True)
-REQUESTS = Counter("ocma_http_requests_total", "HTTP requests", ["method", "route", "status"], registry=REGISTRY)
-LATENCY = Histogram("ocma_http_request_seconds", "HTTP request latency", ["method", "route"], registry=REGISTRY)
+REQUESTS = Counter(
+    "ocma_http_requests_total", "HTTP requests", ["method", "route", "status"], registry=REGISTRY
+)
+LATENCY = Histogram(
+    "ocma_http_request_seconds", "HTTP request latency", ["method", "route"], registry=REGISTRY
+)
 PUBLISHED = Counter("ocma_targets_published_total", "Targets published", ["platform"], registry=REGISTRY)
 FAILED = Counter("ocma_targets_failed_total", "Targets failed", ["platform", "reason"], registry=REGISTRY)
-ATTEMPTS = Counter("ocma_publish_attempts_total", "Platform calls", ["platform", "outcome"], registry=REGISTRY)
+ATTEMPTS = Counter(
+    "ocma_publish_attempts_total", "Platform calls", ["platform", "outcome"], registry=REGISTRY
+)
 LATENESS = Histogram(
     "ocma_publish_lateness_seconds", "Seconds between due time and publish",
     buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300), registry=REGISTRY,

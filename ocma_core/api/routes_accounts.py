@@ -38,10 +38,17 @@ class AccountOut(BaseModel):
     def of(cls, account: Account) -> AccountOut:
         """Project an account row."""
         return cls(
-            id=account.id, platform=account.platform, handle=account.handle, display_name=account.display_name,
-            external_id=account.external_id, status=str(account.status), expires_at=account.expires_at,
-            refresh_expires_at=account.refresh_expires_at, scopes=account.scopes,
-            last_error=account.last_error, created_at=account.created_at,
+            id=account.id,
+            platform=account.platform,
+            handle=account.handle,
+            display_name=account.display_name,
+            external_id=account.external_id,
+            status=str(account.status),
+            expires_at=account.expires_at,
+            refresh_expires_at=account.refresh_expires_at,
+            scopes=account.scopes,
+            last_error=account.last_error,
+            created_at=account.created_at,
         )
 
 
@@ -74,15 +81,21 @@ def connect(
 
 @router.post("/v1/accounts", status_code=201)
 async def connect_with_credentials(
-    body: ConnectWithCredentials, caller: Caller = Depends(require(Role.ADMIN)), ocma: Ocma = Depends(get_ocma)
+    body: ConnectWithCredentials,
+    caller: Caller = Depends(require(Role.ADMIN)),
+    ocma: Ocma = Depends(get_ocma),
 ) -> AccountOut:
     """Connect with an app password or instance token (Bluesky, Mastodon, ...)."""
-    account = await accounts.connect_with_credentials(ocma, caller.workspace_id, body.platform, body.credentials)
+    account = await accounts.connect_with_credentials(
+        ocma, caller.workspace_id, body.platform, body.credentials
+    )
     return AccountOut.of(account)
 
 
 @router.get("/v1/accounts/{account_id}")
-def get_account(account_id: str, caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)) -> AccountOut:
+def get_account(
+    account_id: str, caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)
+) -> AccountOut:
     """One account."""
     return AccountOut.of(accounts.get_account(ocma, caller.workspace_id, account_id))
 
@@ -97,7 +110,9 @@ async def test_connection(
 
 
 @router.delete("/v1/accounts/{account_id}")
-def disconnect(account_id: str, caller: Caller = Depends(require(Role.ADMIN)), ocma: Ocma = Depends(get_ocma)) -> AccountOut:
+def disconnect(
+    account_id: str, caller: Caller = Depends(require(Role.ADMIN)), ocma: Ocma = Depends(get_ocma)
+) -> AccountOut:
     """Disconnect an account and forget its tokens."""
     return AccountOut.of(accounts.disconnect_account(ocma, caller.workspace_id, account_id))
 

@@ -33,8 +33,15 @@ class MediaOut(BaseModel):
 
 def _out(ocma: Ocma, media: Media) -> MediaOut:
     return MediaOut(
-        id=media.id, mime_type=media.mime_type, size=media.size, sha256=media.sha256, width=media.width,
-        height=media.height, alt_text=media.alt_text, url=public_media_url(ocma, media), created_at=media.created_at,
+        id=media.id,
+        mime_type=media.mime_type,
+        size=media.size,
+        sha256=media.sha256,
+        width=media.width,
+        height=media.height,
+        alt_text=media.alt_text,
+        url=public_media_url(ocma, media),
+        created_at=media.created_at,
     )
 
 
@@ -52,7 +59,9 @@ async def upload(
 
 
 @router.get("/v1/media/{media_id}")
-def media_info(media_id: str, caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)) -> MediaOut:
+def media_info(
+    media_id: str, caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)
+) -> MediaOut:
     """A media record with a fresh signed URL."""
     return _out(ocma, get_media(ocma, caller.workspace_id, media_id))
 

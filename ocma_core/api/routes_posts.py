@@ -24,8 +24,9 @@ def _view(ocma: Ocma, post_id: str, workspace_id: str) -> dict[str, Any]:
 
 
 @router.post("/v1/posts", status_code=201)
-def create_post(body: PostInput, caller: Caller = Depends(require(Role.EDITOR)),
-                ocma: Ocma = Depends(get_ocma)) -> dict[str, Any]:
+def create_post(
+    body: PostInput, caller: Caller = Depends(require(Role.EDITOR)), ocma: Ocma = Depends(get_ocma)
+) -> dict[str, Any]:
     """Create a post: a draft, scheduled (action=schedule), in the next free slot, or due now."""
     post = posts.create_post(ocma, caller.workspace_id, body, created_by=f"apikey:{caller.key_id}")
     return _view(ocma, post.id, caller.workspace_id)
@@ -33,13 +34,26 @@ def create_post(body: PostInput, caller: Caller = Depends(require(Role.EDITOR)),
 
 @router.get("/v1/posts")
 def list_posts(
-    start: datetime | None = None, end: datetime | None = None, status: str | None = None,
-    account_id: str | None = None, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
-    caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma),
+    start: datetime | None = None,
+    end: datetime | None = None,
+    status: str | None = None,
+    account_id: str | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+    caller: Caller = Depends(require()),
+    ocma: Ocma = Depends(get_ocma),
 ) -> list[dict[str, Any]]:
     """Posts by scheduled window [start, end), status and account."""
-    found = posts.list_posts(ocma, caller.workspace_id, start=start, end=end, status=status,
-                             account_id=account_id, limit=limit, offset=offset)
+    found = posts.list_posts(
+        ocma,
+        caller.workspace_id,
+        start=start,
+        end=end,
+        status=status,
+        account_id=account_id,
+        limit=limit,
+        offset=offset,
+    )
     return [posts.post_summary(p, posts.targets_of(ocma, p.id)) for p in found]
 
 
@@ -47,8 +61,16 @@ def list_posts(
 def failed(caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)) -> list[dict[str, Any]]:
     """Failed and held targets, with the reason, newest first."""
     return [
-        {"post_id": p.id, "target_id": t.id, "platform": t.platform, "account_id": t.account_id,
-         "status": str(t.status), "error": t.last_error, "attempts": t.attempts, "body": p.body[:200]}
+        {
+            "post_id": p.id,
+            "target_id": t.id,
+            "platform": t.platform,
+            "account_id": t.account_id,
+            "status": str(t.status),
+            "error": t.last_error,
+            "attempts": t.attempts,
+            "body": p.body[:200],
+        }
         for t, p in posts.failed_targets(ocma, caller.workspace_id)
     ]
 
@@ -70,51 +92,67 @@ def check(body: CheckRequest, caller: Caller = Depends(require())) -> dict[str, 
     content = PostContent(text=body.text, thread=[PostContent(text=t) for t in body.thread])
     limit = platform.limits.text
     problems = [p.as_dict() for p in platform.validate(content)]
-    return {"platform": platform.name, "length": limit.count(body.text), "limit": limit.max_length,
-            "unit": limit.unit, "ok": not problems, "problems": problems}
+    return {
+        "platform": platform.name,
+        "length": limit.count(body.text),
+        "limit": limit.max_length,
+        "unit": limit.unit,
+        "ok": not problems,
+        "problems": problems,
+    }
 
 
 @router.get("/v1/posts/{post_id}")
-def get_post(post_id: str, caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)) -> dict[str, Any]:
+def get_post(
+    post_id: str, caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)
+) -> dict[str, Any]:
     """One post with its targets."""
     return _view(ocma, post_id, caller.workspace_id)
 
 
 @router.put("/v1/posts/{post_id}")
-def update_post(post_id: str, body: PostInput, caller: Caller = Depends(require(Role.EDITOR)),
-                ocma: Ocma = Depends(get_ocma)) -> dict[str, Any]:
+def update_post(
+    post_id: str,
+    body: PostInput,
+    caller: Caller = Depends(require(Role.EDITOR)),
+    ocma: Ocma = Depends(get_ocma),
+) -> dict[str, Any]:
     """Replace a post's content, accounts and schedule (until something of it is published)."""
     posts.update_post(ocma, caller.workspace_id, post_id, body)
     return _view(ocma, post_id, caller.workspace_id)
 
 
 @router.post("/v1/posts/{post_id}/approve")
-def approve(post_id: str, caller: Caller = Depends(require(Role.ADMIN)),
-            ocma: Ocma = Depends(get_ocma)) -> dict[str, Any]:
+def approve(
+    post_id: str, caller: Caller = Depends(require(Role.ADMIN)), ocma: Ocma = Depends(get_ocma)
+) -> dict[str, Any]:
     """Approve a post waiting for approval (admins and owners)."""
     posts.approve_post(ocma, caller.workspace_id, post_id)
     return _view(ocma, post_id, caller.workspace_id)
 
 
 @router.post("/v1/posts/{post_id}/publish")
-def publish(post_id: str, caller: Caller = Depends(require(Role.EDITOR)),
-            ocma: Ocma = Depends(get_ocma)) -> dict[str, Any]:
+def publish(
+    post_id: str, caller: Caller = Depends(require(Role.EDITOR)), ocma: Ocma = Depends(get_ocma)
+) -> dict[str, Any]:
     """Publish now."""
     posts.publish_now(ocma, caller.workspace_id, post_id)
     return _view(ocma, post_id, caller.workspace_id)
 
 
 @router.post("/v1/posts/{post_id}/cancel")
-def cancel(post_id: str, caller: Caller = Depends(require(Role.EDITOR)),
-           ocma: Ocma = Depends(get_ocma)) -> dict[str, Any]:
+def cancel(
+    post_id: str, caller: Caller = Depends(require(Role.EDITOR)), ocma: Ocma = Depends(get_ocma)
+) -> dict[str, Any]:
     """Cancel what has not gone out."""
     posts.cancel_post(ocma, caller.workspace_id, post_id)
     return _view(ocma, post_id, caller.workspace_id)
 
 
 @router.post("/v1/posts/{post_id}/retry")
-def retry(post_id: str, caller: Caller = Depends(require(Role.EDITOR)),
-          ocma: Ocma = Depends(get_ocma)) -> dict[str, Any]:
+def retry(
+    post_id: str, caller: Caller = Depends(require(Role.EDITOR)), ocma: Ocma = Depends(get_ocma)
+) -> dict[str, Any]:
     """Queue failed or held targets again."""
     posts.retry_post(ocma, caller.workspace_id, post_id)
     return _view(ocma, post_id, caller.workspace_id)
@@ -122,7 +160,9 @@ def retry(post_id: str, caller: Caller = Depends(require(Role.EDITOR)),
 
 @router.post("/v1/posts/import")
 async def import_posts(
-    file: UploadFile = File(...), partial: bool = False, caller: Caller = Depends(require(Role.EDITOR)),
+    file: UploadFile = File(...),
+    partial: bool = False,
+    caller: Caller = Depends(require(Role.EDITOR)),
     ocma: Ocma = Depends(get_ocma),
 ) -> dict[str, Any]:
     """Import a CSV: every row is validated first; nothing is imported if any row is invalid (unless partial)."""

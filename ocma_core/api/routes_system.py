@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -44,14 +44,14 @@ def readiness(ocma: Ocma) -> dict[str, Any]:
     stale = utcnow() - timedelta(seconds=ocma.settings.worker_stale_s)
     with ocma.session() as session:
         newest = session.exec(select(func.max(WorkerHeartbeat.last_seen))).one()
-    from ocma_core.db.types import UTCDateTime
-
-    if newest is not None and newest.tzinfo is None:
-        newest = UTCDateTime().process_result_value(newest, None)  # type: ignore[arg-type]
+    if newest is not None and newest.tzinfo is None:  # SQLite returns aggregates without the column type
+        newest = newest.replace(tzinfo=UTC)
     checks["worker"] = {
         "ok": newest is not None and newest >= stale,
         "last_seen": newest.isoformat() if newest else None,
-        "hint": None if newest and newest >= stale else "No worker polled recently: run `ocma worker` or `ocma serve`.",
+        "hint": None
+        if newest and newest >= stale
+        else "No worker polled recently: run `ocma worker` or `ocma serve`.",
     }
     return checks
 
@@ -61,7 +61,9 @@ def readyz(ocma: Ocma = Depends(get_ocma)) -> JSONResponse:
     """Ready when the database and queue answer and a worker polled recently."""
     checks = readiness(ocma)
     ok = all(c.get("ok") for c in checks.values()) and len(checks) == 3
-    return JSONResponse({"status": "ready" if ok else "not ready", "checks": checks}, status_code=200 if ok else 503)
+    return JSONResponse(
+        {"status": "ready" if ok else "not ready", "checks": checks}, status_code=200 if ok else 503
+    )
 
 
 @router.get("/metrics", tags=["system"], include_in_schema=False)

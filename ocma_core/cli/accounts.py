@@ -24,11 +24,24 @@ def accounts_list(workspace: str | None, as_json: bool) -> None:
     ocma = context()
     rows = list_accounts(ocma, workspace_id(ocma, workspace))
     if as_json:
-        print_json([{"id": a.id, "platform": a.platform, "handle": a.handle, "status": a.status,
-                     "expires_at": a.expires_at, "last_error": a.last_error} for a in rows])
+        print_json(
+            [
+                {
+                    "id": a.id,
+                    "platform": a.platform,
+                    "handle": a.handle,
+                    "status": a.status,
+                    "expires_at": a.expires_at,
+                    "last_error": a.last_error,
+                }
+                for a in rows
+            ]
+        )
         return
-    table(["id", "platform", "handle", "status", "token expires", "problem"],
-          [[a.id, a.platform, a.handle, a.status, a.expires_at or "never", a.last_error] for a in rows])
+    table(
+        ["id", "platform", "handle", "status", "token expires", "problem"],
+        [[a.id, a.platform, a.handle, a.status, a.expires_at or "never", a.last_error] for a in rows],
+    )
 
 
 @accounts.command("connect")
@@ -37,7 +50,9 @@ def accounts_list(workspace: str | None, as_json: bool) -> None:
 @click.option("--listen", is_flag=True, help="Catch the OAuth callback on a local port (local setups).")
 @click.option("--port", type=int, default=8765, show_default=True, help="Port for --listen.")
 @click.option("--field", "-f", multiple=True, help="Credential NAME=VALUE for app-password/token platforms.")
-def accounts_connect(platform: str, workspace: str | None, listen: bool, port: int, field: tuple[str, ...]) -> None:
+def accounts_connect(
+    platform: str, workspace: str | None, listen: bool, port: int, field: tuple[str, ...]
+) -> None:
     """Print the URL that connects PLATFORM (or connect with --field credentials)."""
     from ocma_core.platforms import AuthKind
     from ocma_core.registry import get_platform
@@ -59,13 +74,18 @@ def accounts_connect(platform: str, workspace: str | None, listen: bool, port: i
     click.echo("Open this URL in a browser and approve access:")
     click.echo(url)
     if not listen:
-        click.echo(f"The platform then sends you to {svc.callback_url(ocma, platform)} (ocma serve must be running).")
+        click.echo(
+            f"The platform then sends you to {svc.callback_url(ocma, platform)} (ocma serve must be running)."
+        )
         return
     from ocma_core.cli.oauth_listener import wait_for_callback
 
     params = wait_for_callback(port, f"/oauth/callback/{platform}")
-    account = asyncio.run(svc.complete_connect(ocma, platform, state=params.get("state", ""),
-                                               code=params.get("code"), error=params.get("error")))
+    account = asyncio.run(
+        svc.complete_connect(
+            ocma, platform, state=params.get("state", ""), code=params.get("code"), error=params.get("error")
+        )
+    )
     click.echo(f"Connected {account.platform} account {account.handle} ({account.id}).")
 
 

@@ -22,8 +22,16 @@ def plugins(as_json: bool) -> None:
         return
     table(
         ["plugin", "version", "hooks", "registered", "error"],
-        [[r["name"], r["version"], ", ".join(r["hooks"]),
-          "; ".join(f"{k}: {', '.join(v)}" for k, v in r["registered"].items()), r["error"]] for r in rows],
+        [
+            [
+                r["name"],
+                r["version"],
+                ", ".join(r["hooks"]),
+                "; ".join(f"{k}: {', '.join(v)}" for k, v in r["registered"].items()),
+                r["error"],
+            ]
+            for r in rows
+        ],
     )
 
 
@@ -77,8 +85,9 @@ def apikeys() -> None:
 @apikeys.command("create")
 @workspace_option
 @click.option("--name", default="")
-@click.option("--role", type=click.Choice(["owner", "admin", "editor", "viewer"]), default="editor",
-              show_default=True)
+@click.option(
+    "--role", type=click.Choice(["owner", "admin", "editor", "viewer"]), default="editor", show_default=True
+)
 def apikeys_create(workspace: str | None, name: str, role: str) -> None:
     """Create a key and print it once."""
     from ocma_core.db.models import Role
@@ -97,9 +106,13 @@ def apikeys_list(workspace: str | None) -> None:
     from ocma_core.services.workspaces import list_api_keys
 
     ocma = context()
-    table(["key id", "name", "role", "created", "last used", "revoked"],
-          [[k.key_id, k.name, k.role, k.created_at, k.last_used_at, k.revoked_at]
-           for k in list_api_keys(ocma, workspace_id(ocma, workspace))])
+    table(
+        ["key id", "name", "role", "created", "last used", "revoked"],
+        [
+            [k.key_id, k.name, k.role, k.created_at, k.last_used_at, k.revoked_at]
+            for k in list_api_keys(ocma, workspace_id(ocma, workspace))
+        ],
+    )
 
 
 @apikeys.command("revoke")

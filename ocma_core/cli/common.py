@@ -19,7 +19,9 @@ def context(create_key: bool = False) -> Ocma:
 
 def workspace_option(fn: Any) -> Any:
     """--workspace NAME|ID (optional when there is only one)."""
-    return click.option("--workspace", "-w", default=None, help="Workspace name or id (default: the only one).")(fn)
+    return click.option(
+        "--workspace", "-w", default=None, help="Workspace name or id (default: the only one)."
+    )(fn)
 
 
 def workspace_id(ocma: Ocma, ref: str | None) -> str:

@@ -10,7 +10,11 @@ import click
 
 # name -> (module, attribute, one-line help). Modules are imported only when the command runs.
 COMMANDS: dict[str, tuple[str, str, str]] = {
-    "init": ("ocma_core.cli.setup", "init", "Create .env with an encryption key, the database and a workspace."),
+    "init": (
+        "ocma_core.cli.setup",
+        "init",
+        "Create .env with an encryption key, the database and a workspace.",
+    ),
     "serve": ("ocma_core.cli.setup", "serve", "Run the HTTP API (and the embedded worker without Redis)."),
     "worker": ("ocma_core.cli.setup", "worker", "Run publishing workers."),
     "status": ("ocma_core.cli.setup", "status", "Queue depth, workers and the oldest overdue target."),

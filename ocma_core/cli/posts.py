@@ -18,7 +18,9 @@ def posts() -> None:
 @posts.command("create")
 @workspace_option
 @click.argument("body")
-@click.option("--account", "-a", "accounts", multiple=True, required=True, help="Account id (repeat for several).")
+@click.option(
+    "--account", "-a", "accounts", multiple=True, required=True, help="Account id (repeat for several)."
+)
 @click.option("--at", "at", default=None, help="When, ISO 8601 (a time without offset is in --timezone).")
 @click.option("--timezone", default=None, help="IANA timezone (default: the workspace's).")
 @click.option("--now", "now", is_flag=True, help="Publish now.")
@@ -27,9 +29,19 @@ def posts() -> None:
 @click.option("--thread", multiple=True, help="A follow-up part of a thread (repeat).")
 @click.option("--media", multiple=True, help="Media id (upload with POST /v1/media).")
 @click.option("--json", "as_json", is_flag=True)
-def create(workspace: str | None, body: str, accounts: tuple[str, ...], at: str | None, timezone: str | None,
-           now: bool, next_slot: bool, draft: bool, thread: tuple[str, ...], media: tuple[str, ...],
-           as_json: bool) -> None:
+def create(
+    workspace: str | None,
+    body: str,
+    accounts: tuple[str, ...],
+    at: str | None,
+    timezone: str | None,
+    now: bool,
+    next_slot: bool,
+    draft: bool,
+    thread: tuple[str, ...],
+    media: tuple[str, ...],
+    as_json: bool,
+) -> None:
     """Create a post (scheduled with --at, now with --now, in a slot with --next-slot, else a draft)."""
     from pydantic import ValidationError
 
@@ -37,11 +49,28 @@ def create(workspace: str | None, body: str, accounts: tuple[str, ...], at: str 
     from ocma_core.services import posts as svc
     from ocma_core.services.post_input import PostInput
 
-    action = "draft" if draft else "publish_now" if now else "next_slot" if next_slot else "schedule" if at else "draft"
+    action = (
+        "draft"
+        if draft
+        else "publish_now"
+        if now
+        else "next_slot"
+        if next_slot
+        else "schedule"
+        if at
+        else "draft"
+    )
     ocma = context()
     try:
-        data = PostInput(body=body, account_ids=list(accounts), scheduled_at=datetime.fromisoformat(at) if at else None,
-                         timezone=timezone, thread=list(thread), media_ids=list(media), action=action)
+        data = PostInput(
+            body=body,
+            account_ids=list(accounts),
+            scheduled_at=datetime.fromisoformat(at) if at else None,
+            timezone=timezone,
+            thread=list(thread),
+            media_ids=list(media),
+            action=action,
+        )
     except (ValidationError, ValueError) as exc:
         raise ValidationFailed(f"Invalid post: {exc}") from None
     ws = workspace_id(ocma, workspace)
@@ -55,7 +84,11 @@ def create(workspace: str | None, body: str, accounts: tuple[str, ...], at: str 
     if as_json:
         print_json(summary)
     else:
-        click.echo(f"Post {post.id} is {post.status}" + (f" for {post.scheduled_at.isoformat()}" if post.scheduled_at else "") + ".")
+        click.echo(
+            f"Post {post.id} is {post.status}"
+            + (f" for {post.scheduled_at.isoformat()}" if post.scheduled_at else "")
+            + "."
+        )
 
 
 @posts.command("list")
@@ -71,8 +104,10 @@ def list_(workspace: str | None, status: str | None, as_json: bool) -> None:
     if as_json:
         print_json([svc.post_summary(p, svc.targets_of(ocma, p.id)) for p in found])
         return
-    table(["id", "status", "scheduled (UTC)", "text"],
-          [[p.id, p.status, p.scheduled_at, p.body[:60]] for p in found])
+    table(
+        ["id", "status", "scheduled (UTC)", "text"],
+        [[p.id, p.status, p.scheduled_at, p.body[:60]] for p in found],
+    )
 
 
 @posts.command("show")
@@ -99,8 +134,14 @@ def check(platform: str, as_json: bool, text: str) -> None:
     plat = get_platform(platform)
     limit = plat.limits.text
     problems = [p.as_dict() for p in plat.validate(PostContent(text=text))]
-    result = {"platform": plat.name, "length": limit.count(text), "limit": limit.max_length, "unit": limit.unit,
-              "ok": not problems, "problems": problems}
+    result = {
+        "platform": plat.name,
+        "length": limit.count(text),
+        "limit": limit.max_length,
+        "unit": limit.unit,
+        "ok": not problems,
+        "problems": problems,
+    }
     if as_json:
         print_json(result)
     else:
@@ -130,11 +171,15 @@ def import_(workspace: str | None, file: Path, partial: bool) -> None:
         task = progress.add_task("Importing", total=len(good))
         report = import_csv(ocma, ws, text, partial=partial, progress=lambda n: progress.advance(task, n))
     for problem in report.problems:
-        click.echo(f"row {problem['row']}: {problem.get('platform', '')} {problem['field']}: {problem['message']}",
-                   err=True)
+        click.echo(
+            f"row {problem['row']}: {problem.get('platform', '')} {problem['field']}: {problem['message']}",
+            err=True,
+        )
     click.echo(f"{len(report.imported)} of {report.rows} rows imported.")
     if report.problems and not partial:
-        click.echo("Nothing was imported because some rows are invalid (fix them, or use --partial).", err=True)
+        click.echo(
+            "Nothing was imported because some rows are invalid (fix them, or use --partial).", err=True
+        )
         raise SystemExit(1)
 
 
@@ -145,9 +190,13 @@ def failed(workspace: str | None) -> None:
     from ocma_core.services import posts as svc
 
     ocma = context()
-    table(["post", "platform", "status", "attempts", "reason"],
-          [[p.id, t.platform, t.status, t.attempts, t.last_error]
-           for t, p in svc.failed_targets(ocma, workspace_id(ocma, workspace))])
+    table(
+        ["post", "platform", "status", "attempts", "reason"],
+        [
+            [p.id, t.platform, t.status, t.attempts, t.last_error]
+            for t, p in svc.failed_targets(ocma, workspace_id(ocma, workspace))
+        ],
+    )
 
 
 def _action(name: str, help_text: str) -> click.Command:
@@ -158,14 +207,22 @@ def _action(name: str, help_text: str) -> click.Command:
         from ocma_core.services import posts as svc
 
         ocma = context()
-        fn = {"publish": svc.publish_now, "approve": svc.approve_post, "cancel": svc.cancel_post,
-              "retry": svc.retry_post}[name]
+        fn = {
+            "publish": svc.publish_now,
+            "approve": svc.approve_post,
+            "cancel": svc.cancel_post,
+            "retry": svc.retry_post,
+        }[name]
         post = fn(ocma, workspace_id(ocma, workspace), post_id)
         click.echo(f"Post {post.id} is {post.status}.")
 
     return command
 
 
-for _name, _help in (("publish", "Publish a post now."), ("approve", "Approve a post waiting for approval."),
-                     ("cancel", "Cancel what has not gone out."), ("retry", "Retry failed or held targets.")):
+for _name, _help in (
+    ("publish", "Publish a post now."),
+    ("approve", "Approve a post waiting for approval."),
+    ("cancel", "Cancel what has not gone out."),
+    ("retry", "Retry failed or held targets."),
+):
     posts.add_command(_action(_name, _help))

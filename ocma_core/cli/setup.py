@@ -22,7 +22,9 @@ def _write_env(path: Path, values: dict[str, str]) -> None:
 
 
 @click.command()
-@click.option("--workspace", "name", default="My team", show_default=True, help="Name of the first workspace.")
+@click.option(
+    "--workspace", "name", default="My team", show_default=True, help="Name of the first workspace."
+)
 @click.option("--timezone", default="UTC", show_default=True, help="IANA timezone of the team.")
 @click.option("--owner-email", default="owner@localhost", show_default=True)
 @click.option("--env-file", type=click.Path(path_type=Path), default=Path(".env"), show_default=True)
@@ -97,7 +99,9 @@ def _worker_process(concurrency: int) -> None:
 
 @click.command()
 @click.option("--processes", "-p", type=int, default=2, show_default=True, help="Worker processes.")
-@click.option("--concurrency", "-c", type=int, default=None, help="Publishes in flight per process (default 32).")
+@click.option(
+    "--concurrency", "-c", type=int, default=None, help="Publishes in flight per process (default 32)."
+)
 def worker(processes: int, concurrency: int | None) -> None:
     """Run publishing workers (each process publishes many targets at once)."""
     import multiprocessing
@@ -107,7 +111,9 @@ def worker(processes: int, concurrency: int | None) -> None:
     settings = Ocma().settings
     conc = concurrency or settings.worker_concurrency
     if not settings.redis_url:
-        click.echo("OCMA_REDIS_URL is not set: workers find due posts from the database every second.", err=True)
+        click.echo(
+            "OCMA_REDIS_URL is not set: workers find due posts from the database every second.", err=True
+        )
     if processes <= 1:
         _worker_process(conc)
         return
@@ -136,9 +142,13 @@ def status(as_json: bool) -> None:
     click.echo(f"Queue ({report['queue']['kind']}): {report['queue']['depth']} waiting")
     click.echo(f"Targets: {report['targets']}")
     overdue = report["oldest_overdue"]
-    click.echo(f"Oldest overdue: {overdue['target_id']} due {overdue['due_at']}" if overdue else "Nothing overdue.")
-    table(["worker", "kind", "last seen", "jobs"],
-          [[w["id"], w["kind"], w["last_seen"], w["jobs_done"]] for w in report["workers"]])
+    click.echo(
+        f"Oldest overdue: {overdue['target_id']} due {overdue['due_at']}" if overdue else "Nothing overdue."
+    )
+    table(
+        ["worker", "kind", "last seen", "jobs"],
+        [[w["id"], w["kind"], w["last_seen"], w["jobs_done"]] for w in report["workers"]],
+    )
 
 
 @click.group()

@@ -14,7 +14,9 @@ def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
     return False
 
 
-def compare_type(context: Any, inspected: Any, metadata: Any, inspected_type: Any, metadata_type: Any) -> bool | None:
+def compare_type(
+    context: Any, inspected: Any, metadata: Any, inspected_type: Any, metadata_type: Any
+) -> bool | None:
     """Treat our type decorators as their storage types when comparing."""
     from sqlalchemy import DateTime, Text
 

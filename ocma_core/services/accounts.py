@@ -86,7 +86,9 @@ def _consume_state(ocma: Ocma, platform_name: str, state: str) -> OAuthState:
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise OAuthFlowError("This authorisation link was already used.", fix="Start connecting again.")
         if row.expires_at < now:
-            raise OAuthFlowError("The authorisation took too long and expired.", fix="Start connecting again.")
+            raise OAuthFlowError(
+                "The authorisation took too long and expired.", fix="Start connecting again."
+            )
         return row
 
 
@@ -115,8 +117,12 @@ async def complete_connect(
     return save_account(ocma, row.workspace_id, platform, tokens, profile)
 
 
-async def _profile(platform: Platform, tokens: TokenSet, settings: Mapping[str, Any] | None = None) -> Profile:
-    ctx = AccountContext(account_id="", external_id="", handle="", tokens=tokens, settings=dict(settings or {}))
+async def _profile(
+    platform: Platform, tokens: TokenSet, settings: Mapping[str, Any] | None = None
+) -> Profile:
+    ctx = AccountContext(
+        account_id="", external_id="", handle="", tokens=tokens, settings=dict(settings or {})
+    )
     return await platform.get_profile(ctx)
 
 
@@ -147,7 +153,9 @@ async def connect_with_credentials(
     return save_account(ocma, workspace_id, platform, tokens, profile)
 
 
-def save_account(ocma: Ocma, workspace_id: str, platform: Platform, tokens: TokenSet, profile: Profile) -> Account:
+def save_account(
+    ocma: Ocma, workspace_id: str, platform: Platform, tokens: TokenSet, profile: Profile
+) -> Account:
     """Insert or update (reconnect) an account with encrypted tokens."""
     vault = ocma.vault
     with ocma.session() as session:
@@ -174,7 +182,9 @@ def save_account(ocma: Ocma, workspace_id: str, platform: Platform, tokens: Toke
         _store_tokens(account, tokens, vault.encrypt)
         session.add(account)
         session.flush()
-        event = Event("account.connected", workspace_id, {"account_id": account.id, "platform": platform.name})
+        event = Event(
+            "account.connected", workspace_id, {"account_id": account.id, "platform": platform.name}
+        )
         record(session, event)
     dispatch(event)
     return account
@@ -193,12 +203,15 @@ def list_accounts(ocma: Ocma, workspace_id: str) -> list[Account]:
     """Accounts of a workspace."""
     with ocma.session() as session:
         return list(
-            session.exec(select(Account).where(Account.workspace_id == workspace_id).order_by(Account.created_at))
+            session.exec(
+                select(Account).where(Account.workspace_id == workspace_id).order_by(col(Account.created_at))
+            )
         )
 
 
 def get_account(ocma: Ocma, workspace_id: str, account_id: str, session: Session | None = None) -> Account:
     """An account of this workspace (NotFound for another workspace's)."""
+
     def find(s: Session) -> Account:
         account = s.get(Account, account_id)
         if account is None or account.workspace_id != workspace_id:
@@ -297,7 +310,12 @@ def mark_needs_reconnect(ocma: Ocma, account_id: str, reason: str) -> None:
         event = Event(
             "account.needs_reconnect",
             account.workspace_id,
-            {"account_id": account.id, "platform": account.platform, "handle": account.handle, "reason": reason},
+            {
+                "account_id": account.id,
+                "platform": account.platform,
+                "handle": account.handle,
+                "reason": reason,
+            },
         )
         if not already:
             record(session, event)

@@ -12,7 +12,12 @@ from ocma_core.platforms import MediaItem
 
 
 def store_media(
-    ocma: Ocma, workspace_id: str, data: bytes, *, filename: str = "", alt_text: str = "",
+    ocma: Ocma,
+    workspace_id: str,
+    data: bytes,
+    *,
+    filename: str = "",
+    alt_text: str = "",
     meta: dict[str, object] | None = None,
 ) -> Media:
     """Store bytes (deduplicated by SHA-256) and return the media record."""
@@ -27,8 +32,16 @@ def store_media(
             return existing
         ocma.media.put(digest, data, mime)
         media = Media(
-            workspace_id=workspace_id, sha256=digest, mime_type=mime, size=len(data), filename=filename[:255],
-            storage_key=digest, width=width, height=height, alt_text=alt_text, meta=dict(meta or {}),
+            workspace_id=workspace_id,
+            sha256=digest,
+            mime_type=mime,
+            size=len(data),
+            filename=filename[:255],
+            storage_key=digest,
+            width=width,
+            height=height,
+            alt_text=alt_text,
+            meta=dict(meta or {}),
         )
         session.add(media)
         return media
@@ -56,8 +69,13 @@ def media_items(ocma: Ocma, workspace_id: str, media_ids: list[str]) -> list[Med
         media = get_media(ocma, workspace_id, media_id)
         items.append(
             MediaItem(
-                path=ocma.media.local_path(media.storage_key), mime_type=media.mime_type, size=media.size,
-                sha256=media.sha256, alt_text=media.alt_text, width=media.width, height=media.height,
+                path=ocma.media.local_path(media.storage_key),
+                mime_type=media.mime_type,
+                size=media.size,
+                sha256=media.sha256,
+                alt_text=media.alt_text,
+                width=media.width,
+                height=media.height,
                 public_url=public_media_url(ocma, media),
             )
         )

@@ -18,9 +18,11 @@ from ocma_core.services import posts
 from ocma_core.services.post_input import PostInput
 
 COLUMNS = ("body", "accounts", "scheduled_at", "timezone", "media_ids", "thread")
-HELP = ("Columns: body, accounts (account ids or platform:handle, separated by ';'), scheduled_at (ISO 8601), "
-        "timezone (IANA, optional), media_ids (';'), thread (parts separated by '||'), "
-        "variant:<platform> (text for that platform).")
+HELP = (
+    "Columns: body, accounts (account ids or platform:handle, separated by ';'), scheduled_at (ISO 8601), "
+    "timezone (IANA, optional), media_ids (';'), thread (parts separated by '||'), "
+    "variant:<platform> (text for that platform)."
+)
 
 
 @dataclass
@@ -33,8 +35,13 @@ class ImportReport:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form."""
-        return {"rows": self.rows, "imported": len(self.imported), "post_ids": self.imported,
-                "invalid_rows": len({p["row"] for p in self.problems}), "problems": self.problems}
+        return {
+            "rows": self.rows,
+            "imported": len(self.imported),
+            "post_ids": self.imported,
+            "invalid_rows": len({p["row"] for p in self.problems}),
+            "problems": self.problems,
+        }
 
 
 def _resolve_accounts(refs: str, by_id: dict[str, Account], by_handle: dict[str, Account]) -> list[str]:
@@ -64,33 +71,48 @@ def parse_rows(ocma: Ocma, workspace_id: str, text: str) -> tuple[list[tuple[int
             data = PostInput(
                 body=row.get("body") or "",
                 account_ids=_resolve_accounts(row.get("accounts") or "", by_id, by_handle),
-                scheduled_at=row.get("scheduled_at") or None,  # type: ignore[arg-type]
+                scheduled_at=row.get("scheduled_at") or None,
                 timezone=row.get("timezone") or None,
                 media_ids=[m.strip() for m in (row.get("media_ids") or "").split(";") if m.strip()],
                 thread=[t.strip() for t in (row.get("thread") or "").split("||") if t.strip()],
-                variants={k.split(":", 1)[1]: v for k, v in row.items() if k and k.startswith("variant:") and v},
+                variants={
+                    k.split(":", 1)[1]: v for k, v in row.items() if k and k.startswith("variant:") and v
+                },
                 action="schedule" if row.get("scheduled_at") else "draft",
             )
             checks = posts.check_targets(ocma, workspace_id, data, [by_id[i] for i in data.account_ids])
         except ValidationError as exc:
             for err in exc.errors():
-                report.problems.append({"row": number, "field": ".".join(map(str, err["loc"])) or "row",
-                                        "message": err["msg"]})
+                report.problems.append(
+                    {"row": number, "field": ".".join(map(str, err["loc"])) or "row", "message": err["msg"]}
+                )
             continue
         except OcmaError as exc:
             report.problems.append({"row": number, "field": "row", "message": str(exc)})
             continue
         bad = [(c, p) for c in checks for p in c.problems]
         for check, problem in bad:
-            report.problems.append({"row": number, "field": problem["field"], "platform": check.platform,
-                                    "message": problem["message"]})
+            report.problems.append(
+                {
+                    "row": number,
+                    "field": problem["field"],
+                    "platform": check.platform,
+                    "message": problem["message"],
+                }
+            )
         if not bad:
             good.append((number, data))
     return good, report
 
 
-def import_csv(ocma: Ocma, workspace_id: str, text: str, *, partial: bool = False,
-               progress: Callable[[int], None] | None = None) -> ImportReport:
+def import_csv(
+    ocma: Ocma,
+    workspace_id: str,
+    text: str,
+    *,
+    partial: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
     """Import posts; with any invalid row nothing is imported unless `partial`."""
     good, report = parse_rows(ocma, workspace_id, text)
     if report.problems and not partial:

@@ -13,7 +13,9 @@ class PostInput(BaseModel):
     """A post to create or replace."""
 
     body: str = Field(default="", max_length=100_000, description="Main text, used where no variant applies.")
-    account_ids: list[str] = Field(default_factory=list, description="Accounts to publish to (one target each).")
+    account_ids: list[str] = Field(
+        default_factory=list, description="Accounts to publish to (one target each)."
+    )
     media_ids: list[str] = Field(default_factory=list, max_length=20)
     variants: dict[str, str] = Field(
         default_factory=dict, description="Text per platform name or account id, overriding the body."
@@ -25,7 +27,9 @@ class PostInput(BaseModel):
     scheduled_at: datetime | None = Field(
         default=None, description="When to publish; a time without offset is read in `timezone`."
     )
-    timezone: str | None = Field(default=None, description="IANA timezone of the author; default: workspace's.")
+    timezone: str | None = Field(
+        default=None, description="IANA timezone of the author; default: workspace's."
+    )
     recurrence: dict[str, Any] | None = Field(
         default=None, description='e.g. {"weekdays": ["mon"], "times": ["09:00"]} or {"every_days": 2}.'
     )

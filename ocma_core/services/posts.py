@@ -46,7 +46,9 @@ def text_for(post: Post | PostInput, account: Account) -> str:
     return post.variants.get(account.id) or post.variants.get(account.platform) or post.body
 
 
-def content_for(ocma: Ocma, post: Post | PostInput, account: Account, idempotency_key: str = "") -> PostContent:
+def content_for(
+    ocma: Ocma, post: Post | PostInput, account: Account, idempotency_key: str = ""
+) -> PostContent:
     """What the platform gets for this account."""
     items = media_items(ocma, account.workspace_id, list(post.media_ids)) if post.media_ids else []
     return PostContent(
@@ -58,7 +60,9 @@ def content_for(ocma: Ocma, post: Post | PostInput, account: Account, idempotenc
     )
 
 
-def check_targets(ocma: Ocma, workspace_id: str, data: PostInput | Post, accounts: list[Account]) -> list[TargetCheck]:
+def check_targets(
+    ocma: Ocma, workspace_id: str, data: PostInput | Post, accounts: list[Account]
+) -> list[TargetCheck]:
     """Validate the post for every selected account with its platform's own rules."""
     checks = []
     for account in accounts:
@@ -67,10 +71,24 @@ def check_targets(ocma: Ocma, workspace_id: str, data: PostInput | Post, account
         limit = platform.limits.text
         problems = [p.as_dict() for p in platform.validate(content)]
         if account.status is not AccountStatus.CONNECTED:
-            problems.append({"code": "account_" + str(account.status), "field": "account",
-                             "message": f"{account.handle} is {account.status}; reconnect it first."})
-        checks.append(TargetCheck(account.id, account.platform, account.handle, limit.count(content.text),
-                                  limit.max_length, limit.unit, problems))
+            problems.append(
+                {
+                    "code": "account_" + str(account.status),
+                    "field": "account",
+                    "message": f"{account.handle} is {account.status}; reconnect it first.",
+                }
+            )
+        checks.append(
+            TargetCheck(
+                account.id,
+                account.platform,
+                account.handle,
+                limit.count(content.text),
+                limit.max_length,
+                limit.unit,
+                problems,
+            )
+        )
     return checks
 
 
@@ -78,14 +96,18 @@ def _accounts(session: Session, workspace_id: str, account_ids: list[str]) -> li
     found = {a.id: a for a in session.exec(select(Account).where(col(Account.id).in_(account_ids)))}
     missing = [i for i in account_ids if i not in found or found[i].workspace_id != workspace_id]
     if missing:
-        raise NotFoundError(f"Unknown account(s): {', '.join(missing)}.", fix="List accounts with GET /v1/accounts.")
+        raise NotFoundError(
+            f"Unknown account(s): {', '.join(missing)}.", fix="List accounts with GET /v1/accounts."
+        )
     return [found[i] for i in account_ids]
 
 
 def _raise_if_invalid(checks: list[TargetCheck]) -> None:
     bad = [c for c in checks if not c.ok]
     if bad:
-        problems = [{"account_id": c.account_id, "platform": c.platform, **p} for c in bad for p in c.problems]
+        problems = [
+            {"account_id": c.account_id, "platform": c.platform, **p} for c in bad for p in c.problems
+        ]
         summary = "; ".join(f"{c.platform} ({c.handle}): {c.problems[0]['message']}" for c in bad)
         raise ValidationFailed(f"The post cannot be scheduled: {summary}", problems=problems)
 
@@ -124,13 +146,21 @@ def create_post(ocma: Ocma, workspace_id: str, data: PostInput, *, created_by: s
         if workspace is None:
             raise NotFoundError("No such workspace.")
         accounts = _accounts(session, workspace_id, data.account_ids)
-        post = Post(workspace_id=workspace_id, created_by=created_by, timezone=data.timezone or workspace.timezone)
+        post = Post(
+            workspace_id=workspace_id, created_by=created_by, timezone=data.timezone or workspace.timezone
+        )
         _apply(post, data)
         session.add(post)
         session.flush()
         for account in accounts:
-            session.add(Target(post_id=post.id, workspace_id=workspace_id, account_id=account.id,
-                               platform=account.platform))
+            session.add(
+                Target(
+                    post_id=post.id,
+                    workspace_id=workspace_id,
+                    account_id=account.id,
+                    platform=account.platform,
+                )
+            )
         session.flush()
         if data.action != "draft":
             _raise_if_invalid(check_targets(ocma, workspace_id, data, accounts))
@@ -184,7 +214,12 @@ def _schedule(
     post.status = PostStatus.SCHEDULED
     for target in targets:
         if target.status in OPEN_TARGETS:
-            target.status, target.due_at, target.attempts, target.updated_at = TargetStatus.QUEUED, when, 0, utcnow()
+            target.status, target.due_at, target.attempts, target.updated_at = (
+                TargetStatus.QUEUED,
+                when,
+                0,
+                utcnow(),
+            )
             target.last_error = None
             session.add(target)
     session.add(post)
@@ -197,8 +232,12 @@ def _after_schedule(ocma: Ocma, post: Post, event: Event | None) -> None:
     """After commit: wake the queue and tell plugins (the reconciler covers a lost wake-up)."""
     if post.status is PostStatus.SCHEDULED and post.scheduled_at is not None:
         with ocma.session() as session:
-            ids = [t.id for t in session.exec(select(Target).where(Target.post_id == post.id,
-                                                                    Target.status == TargetStatus.QUEUED))]
+            ids = [
+                t.id
+                for t in session.exec(
+                    select(Target).where(Target.post_id == post.id, Target.status == TargetStatus.QUEUED)
+                )
+            ]
         try:
             ocma.queue.push_many([(i, post.scheduled_at) for i in ids])
         except Exception:  # Redis down: the reconciler will enqueue from the database
@@ -209,6 +248,7 @@ def _after_schedule(ocma: Ocma, post: Post, event: Event | None) -> None:
 
 def get_post(ocma: Ocma, workspace_id: str, post_id: str, session: Session | None = None) -> Post:
     """A post of this workspace (404 for another workspace's)."""
+
     def find(s: Session) -> Post:
         post = s.get(Post, post_id)
         if post is None or post.workspace_id != workspace_id:
@@ -232,7 +272,9 @@ def update_post(ocma: Ocma, workspace_id: str, post_id: str, data: PostInput) ->
     with ocma.session() as session:
         post = get_post(ocma, workspace_id, post_id, session)
         if post.status not in EDITABLE:
-            raise ConflictError(f"A {post.status} post cannot be edited.", fix="Cancel it or create a new post.")
+            raise ConflictError(
+                f"A {post.status} post cannot be edited.", fix="Cancel it or create a new post."
+            )
         workspace = session.get(Workspace, workspace_id)
         assert workspace is not None
         accounts = _accounts(session, workspace_id, data.account_ids)
@@ -242,8 +284,14 @@ def update_post(ocma: Ocma, workspace_id: str, post_id: str, data: PostInput) ->
                 session.delete(target)
         for account in accounts:
             if account.id not in existing:
-                session.add(Target(post_id=post.id, workspace_id=workspace_id, account_id=account.id,
-                                   platform=account.platform))
+                session.add(
+                    Target(
+                        post_id=post.id,
+                        workspace_id=workspace_id,
+                        account_id=account.id,
+                        platform=account.platform,
+                    )
+                )
         _apply(post, data)
         session.add(post)
         session.flush()
@@ -319,13 +367,21 @@ def retry_post(ocma: Ocma, workspace_id: str, post_id: str) -> Post:
     """Queue the failed (or held) targets of a post again, now."""
     with ocma.session() as session:
         post = get_post(ocma, workspace_id, post_id, session)
-        targets = [t for t in session.exec(select(Target).where(Target.post_id == post.id))
-                   if t.status in (TargetStatus.FAILED, TargetStatus.HELD)]
+        targets = [
+            t
+            for t in session.exec(select(Target).where(Target.post_id == post.id))
+            if t.status in (TargetStatus.FAILED, TargetStatus.HELD)
+        ]
         if not targets:
             raise ConflictError("Nothing to retry: no target of this post failed.")
         now = utcnow()
         for target in targets:
-            target.status, target.due_at, target.attempts, target.last_error = TargetStatus.QUEUED, now, 0, None
+            target.status, target.due_at, target.attempts, target.last_error = (
+                TargetStatus.QUEUED,
+                now,
+                0,
+                None,
+            )
             target.updated_at = now
             session.add(target)
         post.status, post.updated_at = PostStatus.PUBLISHING, now
@@ -335,8 +391,15 @@ def retry_post(ocma: Ocma, workspace_id: str, post_id: str) -> Post:
 
 
 def list_posts(
-    ocma: Ocma, workspace_id: str, *, start: datetime | None = None, end: datetime | None = None,
-    status: str | None = None, account_id: str | None = None, limit: int = 100, offset: int = 0,
+    ocma: Ocma,
+    workspace_id: str,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    status: str | None = None,
+    account_id: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
 ) -> list[Post]:
     """Posts by schedule window, status and account, soonest first."""
     with ocma.session() as session:
@@ -348,7 +411,9 @@ def list_posts(
         if status:
             query = query.where(Post.status == status)
         if account_id:
-            query = query.where(col(Post.id).in_(select(Target.post_id).where(Target.account_id == account_id)))
+            query = query.where(
+                col(Post.id).in_(select(Target.post_id).where(Target.account_id == account_id))
+            )
         query = query.order_by(col(Post.scheduled_at).is_(None), col(Post.scheduled_at), col(Post.created_at))
         return list(session.exec(query.offset(offset).limit(limit)))
 
@@ -357,8 +422,12 @@ def failed_targets(ocma: Ocma, workspace_id: str) -> list[tuple[Target, Post]]:
     """Failed and held targets with their posts, newest first."""
     with ocma.session() as session:
         rows = session.exec(
-            select(Target, Post).where(Target.post_id == Post.id, Target.workspace_id == workspace_id,
-                                       col(Target.status).in_([TargetStatus.FAILED, TargetStatus.HELD]))
+            select(Target, Post)
+            .where(
+                Target.post_id == Post.id,
+                Target.workspace_id == workspace_id,
+                col(Target.status).in_([TargetStatus.FAILED, TargetStatus.HELD]),
+            )
             .order_by(col(Target.updated_at).desc())
         )
         return [(t, p) for t, p in rows]
@@ -367,14 +436,29 @@ def failed_targets(ocma: Ocma, workspace_id: str) -> list[tuple[Target, Post]]:
 def post_summary(post: Post, targets: list[Target]) -> dict[str, Any]:
     """JSON-ready view of a post and its targets."""
     return {
-        "id": post.id, "status": str(post.status), "body": post.body, "variants": post.variants,
-        "thread": post.thread, "media_ids": post.media_ids, "options": post.options,
-        "scheduled_at": post.scheduled_at.isoformat() if post.scheduled_at else None, "timezone": post.timezone,
-        "recurrence": post.recurrence, "created_at": post.created_at.isoformat(),
+        "id": post.id,
+        "status": str(post.status),
+        "body": post.body,
+        "variants": post.variants,
+        "thread": post.thread,
+        "media_ids": post.media_ids,
+        "options": post.options,
+        "scheduled_at": post.scheduled_at.isoformat() if post.scheduled_at else None,
+        "timezone": post.timezone,
+        "recurrence": post.recurrence,
+        "created_at": post.created_at.isoformat(),
         "targets": [
-            {"id": t.id, "account_id": t.account_id, "platform": t.platform, "status": str(t.status),
-             "attempts": t.attempts, "external_id": t.external_id, "url": t.url, "error": t.last_error,
-             "published_at": t.published_at.isoformat() if t.published_at else None}
+            {
+                "id": t.id,
+                "account_id": t.account_id,
+                "platform": t.platform,
+                "status": str(t.status),
+                "attempts": t.attempts,
+                "external_id": t.external_id,
+                "url": t.url,
+                "error": t.last_error,
+                "published_at": t.published_at.isoformat() if t.published_at else None,
+            }
             for t in targets
         ],
     }

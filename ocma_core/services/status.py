@@ -19,8 +19,13 @@ def engine_status(ocma: Ocma) -> dict[str, Any]:
     with ocma.session() as session:
         counts = dict(session.exec(select(Target.status, func.count()).group_by(Target.status)).all())
         oldest = session.exec(
-            select(Target).where(col(Target.status).in_([TargetStatus.QUEUED, TargetStatus.UNCONFIRMED]),
-                                 col(Target.due_at) < now).order_by(col(Target.due_at)).limit(1)
+            select(Target)
+            .where(
+                col(Target.status).in_([TargetStatus.QUEUED, TargetStatus.UNCONFIRMED]),
+                col(Target.due_at) < now,
+            )
+            .order_by(col(Target.due_at))
+            .limit(1)
         ).first()
         stale = now - timedelta(seconds=ocma.settings.worker_stale_s)
         workers = list(session.exec(select(WorkerHeartbeat).where(col(WorkerHeartbeat.last_seen) >= stale)))
@@ -31,9 +36,15 @@ def engine_status(ocma: Ocma) -> dict[str, Any]:
     return {
         "queue": queue,
         "targets": {str(k): v for k, v in counts.items()},
-        "oldest_overdue": {"target_id": oldest.id, "due_at": oldest.due_at.isoformat() if oldest.due_at else None,
-                           "overdue_s": (now - oldest.due_at).total_seconds() if oldest.due_at else None}
-        if oldest else None,
-        "workers": [{"id": w.id, "kind": w.kind, "last_seen": w.last_seen.isoformat(), "jobs_done": w.jobs_done}
-                    for w in workers],
+        "oldest_overdue": {
+            "target_id": oldest.id,
+            "due_at": oldest.due_at.isoformat() if oldest.due_at else None,
+            "overdue_s": (now - oldest.due_at).total_seconds() if oldest.due_at else None,
+        }
+        if oldest
+        else None,
+        "workers": [
+            {"id": w.id, "kind": w.kind, "last_seen": w.last_seen.isoformat(), "jobs_done": w.jobs_done}
+            for w in workers
+        ],
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from ocma_core.context import Ocma
 from ocma_core.crypto import api_key_id, hash_api_key, new_api_key, same_hash
@@ -41,7 +41,7 @@ def create_workspace(ocma: Ocma, name: str, *, timezone: str = "UTC", owner_emai
 def list_workspaces(ocma: Ocma) -> list[Workspace]:
     """Every workspace."""
     with ocma.session() as session:
-        return list(session.exec(select(Workspace).order_by(Workspace.created_at)))
+        return list(session.exec(select(Workspace).order_by(col(Workspace.created_at))))
 
 
 def get_workspace(ocma: Ocma, workspace_id: str) -> Workspace:
@@ -105,7 +105,11 @@ def authenticate(ocma: Ocma, key: str) -> ApiKey | None:
         return None
     with ocma.session() as session:
         record = session.exec(select(ApiKey).where(ApiKey.key_id == key_id)).first()
-        if record is None or record.revoked_at is not None or not same_hash(record.key_hash, hash_api_key(key)):
+        if (
+            record is None
+            or record.revoked_at is not None
+            or not same_hash(record.key_hash, hash_api_key(key))
+        ):
             return None
         now = utcnow()
         if record.last_used_at is None or (now - record.last_used_at).total_seconds() > 60:

@@ -108,11 +108,17 @@ class PlatformConformance:
         return await platform.connect_with_credentials(self.credentials)
 
     def _ctx(self, platform: Platform, tokens: TokenSet) -> AccountContext:
-        profile_ctx = AccountContext(account_id="acct", external_id="", handle="", tokens=tokens,
-                                     settings=dict(tokens.extra))
+        profile_ctx = AccountContext(
+            account_id="acct", external_id="", handle="", tokens=tokens, settings=dict(tokens.extra)
+        )
         profile = run(platform.get_profile(profile_ctx))
-        return AccountContext(account_id="acct", external_id=profile.external_id, handle=profile.handle,
-                              tokens=tokens, settings={**tokens.extra, **profile.extra})
+        return AccountContext(
+            account_id="acct",
+            external_id=profile.external_id,
+            handle=profile.handle,
+            tokens=tokens,
+            settings={**tokens.extra, **profile.extra},
+        )
 
     def _text(self, label: str) -> str:
         return f"OCMA conformance {label} {secrets.token_hex(4)}"
@@ -121,7 +127,9 @@ class PlatformConformance:
     def test_declares_contract(self, kit_platform: Platform) -> None:
         """Name, capabilities and limits are declared."""
         assert kit_platform.name and kit_platform.name == kit_platform.name.lower()
-        assert Capability.PUBLISH_TEXT in kit_platform.capabilities or kit_platform.limits.media.requires_media
+        assert (
+            Capability.PUBLISH_TEXT in kit_platform.capabilities or kit_platform.limits.media.requires_media
+        )
         assert kit_platform.limits.text.max_length > 0
 
     def test_oauth_round_trip_checks_state_and_pkce(self, kit_platform: Platform, fake: Any) -> None:
@@ -169,7 +177,9 @@ class PlatformConformance:
         text = "a" * (kit_platform.limits.text.max_length + 1)
         problems = kit_platform.validate(PostContent(text=text))
         assert any(p.code == "too_long" for p in problems), problems
-        assert not [p for p in kit_platform.validate(PostContent(text="Short and fine")) if p.code == "too_long"]
+        assert not [
+            p for p in kit_platform.validate(PostContent(text="Short and fine")) if p.code == "too_long"
+        ]
 
     def test_publish_then_delete(self, kit_platform: Platform, ctx: AccountContext, fake: Any) -> None:
         """Publishing stores the post on the platform; delete removes it."""
@@ -181,7 +191,9 @@ class PlatformConformance:
             run(kit_platform.delete(ctx, result.external_id))
             assert text not in fake.published_texts()
 
-    def test_rate_limited_carries_retry_time(self, kit_platform: Platform, ctx: AccountContext, fake: Any) -> None:
+    def test_rate_limited_carries_retry_time(
+        self, kit_platform: Platform, ctx: AccountContext, fake: Any
+    ) -> None:
         """A 429 becomes RateLimited with the retry time the platform gave."""
         fake.fail_next("rate_limit", retry_after_s=30)
         before = datetime.now(UTC)
@@ -189,7 +201,9 @@ class PlatformConformance:
             run(kit_platform.publish(ctx, PostContent(text=self._text("429"))))
         assert before + timedelta(seconds=20) <= info.value.retry_at <= before + timedelta(seconds=40)
 
-    def test_unauthorized_is_auth_expired(self, kit_platform: Platform, ctx: AccountContext, fake: Any) -> None:
+    def test_unauthorized_is_auth_expired(
+        self, kit_platform: Platform, ctx: AccountContext, fake: Any
+    ) -> None:
         """A 401 becomes AuthExpired."""
         fake.fail_next("auth")
         with pytest.raises(AuthExpired):

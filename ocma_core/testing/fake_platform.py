@@ -56,8 +56,14 @@ class FakeSocialState:
 class FakeSocial(FakeServer):
     """The fake API server with knobs for tests: latency, failures, rate windows."""
 
-    def __init__(self, *, latency_s: float = 0.0, rate_limit: int | None = None, rate_window_s: float = 900.0,
-                 port: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        latency_s: float = 0.0,
+        rate_limit: int | None = None,
+        rate_window_s: float = 900.0,
+        port: int = 0,
+    ) -> None:
         super().__init__(port=port)
         self.state = FakeSocialState()
         self.latency_s = latency_s
@@ -133,8 +139,13 @@ class FakeSocial(FakeServer):
         with self.lock:
             self.state.access[access] = user_id
             self.state.refresh[refresh] = user_id
-        return {"token_type": "bearer", "access_token": access, "refresh_token": refresh, "expires_in": 7200,
-                "scope": "posts.read posts.write profile.read offline"}
+        return {
+            "token_type": "bearer",
+            "access_token": access,
+            "refresh_token": refresh,
+            "expires_in": 7200,
+            "scope": "posts.read posts.write profile.read offline",
+        }
 
     def _user(self, request: FakeRequest) -> str | None:
         token = request.bearer()
@@ -155,41 +166,59 @@ class FakeSocial(FakeServer):
                 used += 1
             self.state.window[token] = (start, used)
         reset = start + self.rate_window_s
-        headers = {"x-ratelimit-limit": str(self.rate_limit), "x-ratelimit-remaining": str(self.rate_limit - used),
-                   "x-ratelimit-reset": f"{reset:.3f}"}
+        headers = {
+            "x-ratelimit-limit": str(self.rate_limit),
+            "x-ratelimit-remaining": str(self.rate_limit - used),
+            "x-ratelimit-reset": f"{reset:.3f}",
+        }
         if exceeded:
             headers["retry-after"] = f"{max(reset - now, 0.05):.3f}"
         return headers, exceeded
 
     def _unauthorized(self) -> FakeResponse:
-        return FakeResponse(401, {"error": "invalid_token", "message": "The access token is invalid or expired."})
+        return FakeResponse(
+            401, {"error": "invalid_token", "message": "The access token is invalid or expired."}
+        )
 
     # ----- routes --------------------------------------------------------------------------------
-    def _install_routes(self) -> None:  # noqa: C901 - one closure per endpoint reads best here
+    def _install_routes(self) -> None:
         @self.route("POST", "/oauth/token")
         def token(request: FakeRequest) -> FakeResponse:
             form = request.form()
-            client_ok = form.get("client_id") == CLIENT_ID or request.header("authorization") == "Basic " + \
-                base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+            client_ok = (
+                form.get("client_id") == CLIENT_ID
+                or request.header("authorization")
+                == "Basic " + base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+            )
             if not client_ok:
                 return FakeResponse(401, {"error": "invalid_client"})
             if form.get("grant_type") == "authorization_code":
                 with self.lock:
                     grant = self.state.codes.pop(form.get("code", ""), None)
                 if grant is None or time.time() - float(grant["issued"]) > 30:
-                    return FakeResponse(400, {"error": "invalid_grant", "error_description": "Unknown or expired code."})
+                    return FakeResponse(
+                        400, {"error": "invalid_grant", "error_description": "Unknown or expired code."}
+                    )
                 verifier = form.get("code_verifier", "")
-                challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+                challenge = (
+                    base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+                )
                 if challenge != grant["challenge"]:
-                    return FakeResponse(400, {"error": "invalid_grant", "error_description": "PKCE verification failed."})
+                    return FakeResponse(
+                        400, {"error": "invalid_grant", "error_description": "PKCE verification failed."}
+                    )
                 if form.get("redirect_uri") != grant["redirect_uri"]:
-                    return FakeResponse(400, {"error": "invalid_grant", "error_description": "redirect_uri mismatch."})
+                    return FakeResponse(
+                        400, {"error": "invalid_grant", "error_description": "redirect_uri mismatch."}
+                    )
                 return FakeResponse(200, self._issue("1001"))
             if form.get("grant_type") == "refresh_token":
                 with self.lock:
                     user = self.state.refresh.pop(form.get("refresh_token", ""), None)  # single use
                 if user is None:
-                    return FakeResponse(400, {"error": "invalid_grant", "error_description": "Refresh token invalid."})
+                    return FakeResponse(
+                        400, {"error": "invalid_grant", "error_description": "Refresh token invalid."}
+                    )
                 return FakeResponse(200, self._issue(user))
             return FakeResponse(400, {"error": "unsupported_grant_type"})
 
@@ -219,29 +248,47 @@ class FakeSocial(FakeServer):
                 retry = forced[1] if forced and forced[0] == "rate_limit" else 1.0
                 if not exceeded:
                     reset = time.time() + retry
-                    headers = {**headers, "retry-after": f"{retry:.3f}", "x-ratelimit-remaining": "0",
-                               "x-ratelimit-reset": f"{reset:.3f}", "x-ratelimit-limit": headers.get(
-                                   "x-ratelimit-limit", "100")}
+                    headers = {
+                        **headers,
+                        "retry-after": f"{retry:.3f}",
+                        "x-ratelimit-remaining": "0",
+                        "x-ratelimit-reset": f"{reset:.3f}",
+                        "x-ratelimit-limit": headers.get("x-ratelimit-limit", "100"),
+                    }
                 with self.lock:
                     self.state.http_429 += 1
                 return FakeResponse(429, {"error": "rate_limited", "message": "Too many requests."}, headers)
             if (forced and forced[0] == "server_error") or roll < c.p_429 + c.p_5xx:
-                return FakeResponse(503, {"error": "unavailable", "message": "Try again later."}, headers,
-                                    delay_s=self.latency_s)
+                return FakeResponse(
+                    503,
+                    {"error": "unavailable", "message": "Try again later."},
+                    headers,
+                    delay_s=self.latency_s,
+                )
             body = request.json() or {}
             text = body.get("text", "")
             if not isinstance(text, str) or len(text) > 500:
-                return FakeResponse(400, {"error": "invalid_request", "message": "text must be at most 500 characters."})
+                return FakeResponse(
+                    400, {"error": "invalid_request", "message": "text must be at most 500 characters."}
+                )
             if body.get("reply_to") and body["reply_to"] not in self.state.posts:
                 return FakeResponse(400, {"error": "invalid_request", "message": "reply_to does not exist."})
             post_id = self._new_id()
-            post = {"id": post_id, "author": user, "text": text, "reply_to": body.get("reply_to"),
-                    "media_ids": body.get("media_ids", []), "created_at": time.time(),
-                    "metrics": {"likes": 0, "reposts": 0, "replies": 0, "impressions": 0}}
+            post = {
+                "id": post_id,
+                "author": user,
+                "text": text,
+                "reply_to": body.get("reply_to"),
+                "media_ids": body.get("media_ids", []),
+                "created_at": time.time(),
+                "metrics": {"likes": 0, "reposts": 0, "replies": 0, "impressions": 0},
+            }
             with self.lock:
                 self.state.posts[post_id] = post
             answer = {"id": post_id, "url": f"https://fakesocial.test/p/{post_id}"}
-            if (forced and forced[0] == "timeout_after_store") or roll < c.p_429 + c.p_5xx + c.p_timeout_after_store:
+            if (
+                forced and forced[0] == "timeout_after_store"
+            ) or roll < c.p_429 + c.p_5xx + c.p_timeout_after_store:
                 return FakeResponse(201, answer, headers, delay_s=c.timeout_s if not forced else 5.0)
             return FakeResponse(201, answer, headers, delay_s=self.latency_s)
 
@@ -252,9 +299,13 @@ class FakeSocial(FakeServer):
                 return self._unauthorized()
             since = float(request.query.get("since", "0"))
             with self.lock:
-                found = [p for p in self.state.posts.values() if p["author"] == user and p["created_at"] >= since]
-            return FakeResponse(200, {"data": [{"id": p["id"], "text": p["text"], "created_at": p["created_at"]}
-                                               for p in found]})
+                found = [
+                    p for p in self.state.posts.values() if p["author"] == user and p["created_at"] >= since
+                ]
+            return FakeResponse(
+                200,
+                {"data": [{"id": p["id"], "text": p["text"], "created_at": p["created_at"]} for p in found]},
+            )
 
         @self.route("DELETE", r"/v1/posts/(?P<id>\d+)")
         def delete_post(request: FakeRequest) -> FakeResponse:

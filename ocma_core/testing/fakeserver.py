@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 Handler = Callable[["FakeRequest"], "FakeResponse | dict[str, Any] | list[Any] | None"]
@@ -89,7 +89,7 @@ class FakeServer:
 
         return decorator
 
-    def start(self) -> FakeServer:
+    def start(self) -> Self:
         """Serve in a daemon thread."""
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
@@ -100,7 +100,7 @@ class FakeServer:
         self._server.shutdown()
         self._server.server_close()
 
-    def __enter__(self) -> FakeServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -124,7 +124,9 @@ class FakeServer:
                 if isinstance(result, FakeResponse):
                     return result
                 return FakeResponse(200, result)
-        return FakeResponse(404, {"title": "Not Found", "detail": f"no route {request.method} {request.path}"})
+        return FakeResponse(
+            404, {"title": "Not Found", "detail": f"no route {request.method} {request.path}"}
+        )
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         server = self

@@ -12,5 +12,8 @@ from ocma_core.testing.fake_platform import FakeSocial
 @pytest.fixture
 def fake_social() -> Iterator[FakeSocial]:
     """A started FakeSocial server (a generic fake platform API)."""
-    with FakeSocial() as server:
+    server = FakeSocial().start()
+    try:
         yield server
+    finally:
+        server.stop()

@@ -79,7 +79,12 @@ class FakeSocialPlatform(Platform):
             if ids:
                 body["reply_to"] = ids[-1]
             response = await self.send(
-                "POST", f"{self.api_base}/v1/posts", ctx=ctx, bucket="publish", json=body, headers=self._auth(ctx)
+                "POST",
+                f"{self.api_base}/v1/posts",
+                ctx=ctx,
+                bucket="publish",
+                json=body,
+                headers=self._auth(ctx),
             )
             self.raise_for_status(response)
             answer = response.json()
@@ -93,7 +98,9 @@ class FakeSocialPlatform(Platform):
         self.raise_for_status(response)
         return str(response.json()["id"])
 
-    async def find_published(self, ctx: AccountContext, content: PostContent, since: datetime) -> PublishResult | None:
+    async def find_published(
+        self, ctx: AccountContext, content: PostContent, since: datetime
+    ) -> PublishResult | None:
         """Look through the account's posts since `since` for the same text."""
         response = await self.send(
             "GET", f"{self.api_base}/v1/posts", params={"since": since.timestamp()}, headers=self._auth(ctx)
@@ -106,7 +113,9 @@ class FakeSocialPlatform(Platform):
 
     async def delete(self, ctx: AccountContext, external_id: str) -> None:
         """DELETE /v1/posts/{id}."""
-        response = await self.send("DELETE", f"{self.api_base}/v1/posts/{external_id}", headers=self._auth(ctx))
+        response = await self.send(
+            "DELETE", f"{self.api_base}/v1/posts/{external_id}", headers=self._auth(ctx)
+        )
         self.raise_for_status(response)
 
     async def post_metrics(self, ctx: AccountContext, external_id: str) -> MetricsSnapshot:
@@ -123,7 +132,9 @@ class FakeSocialPlatform(Platform):
         return MetricsSnapshot(values=_numbers(response.json()), fetched_at=datetime.now(UTC))
 
 
-def _numbers(body: dict[str, object], keep: Callable[[object], bool] = lambda v: isinstance(v, int | float)) -> dict[str, float]:
+def _numbers(
+    body: dict[str, object], keep: Callable[[object], bool] = lambda v: isinstance(v, int | float)
+) -> dict[str, float]:
     return {k: float(v) for k, v in body.items() if keep(v)}  # type: ignore[arg-type]
 
 

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Set up and run OCMA from a fresh clone with nothing but Python 3.11+.
+
+    python3 dev.py serve     # install (first run), then serve OCMA on http://127.0.0.1:8000
+    python3 dev.py test      # install (first run), then run the whole test suite
+    python3 dev.py lint      # ruff (lint + format check) and mypy
+    python3 dev.py ocma ...  # any ocma command, e.g. `python3 dev.py ocma init`
+
+Installation uses uv (pinned below) and the lock file, into ./.venv; uv itself lives in ./.tools.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+UV_VERSION = "0.13.9"
+ROOT = Path(__file__).resolve().parent
+TOOLS = ROOT / ".tools"
+VENV = ROOT / ".venv"
+BIN = "Scripts" if os.name == "nt" else "bin"
+
+
+def run(cmd: list[str], **kw: object) -> int:
+    """Run a command in the repository root and return its exit status."""
+    return subprocess.call(cmd, cwd=ROOT, **kw)  # type: ignore[arg-type]
+
+
+def uv() -> str:
+    """The pinned uv, installed into .tools on first use."""
+    exe = TOOLS / BIN / "uv"
+    if not exe.exists():
+        print(f"Installing uv {UV_VERSION} into {TOOLS} ...", flush=True)
+        if TOOLS.exists():
+            shutil.rmtree(TOOLS)
+        subprocess.check_call([sys.executable, "-m", "venv", str(TOOLS)])
+        subprocess.check_call(
+            [
+                str(TOOLS / BIN / "python"),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                f"uv=={UV_VERSION}",
+            ]
+        )
+    return str(exe)
+
+
+def sync() -> None:
+    """Install every workspace package and the dev tools exactly as locked."""
+    status = run([uv(), "sync", "--frozen", "--all-packages", "--python", sys.executable, "--quiet"])
+    if status != 0:
+        sys.exit(f"Installing dependencies failed (uv sync exited {status}).")
+
+
+def venv_bin(name: str) -> str:
+    """A program of the project's virtual environment."""
+    return str(VENV / BIN / name)
+
+
+def _answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def service_env() -> dict[str, str]:
+    """Point the tests at local PostgreSQL and Redis when they answer (tests needing them skip otherwise)."""
+    env = dict(os.environ)
+    pg = env.get("OCMA_TEST_POSTGRES_URL") or "postgresql://postgres@127.0.0.1:5432/test"
+    if "OCMA_TEST_POSTGRES_URL" not in env and _answers("127.0.0.1", 5432):
+        probe = f"import psycopg; psycopg.connect({pg!r}, connect_timeout=3).close()"
+        if run([venv_bin("python"), "-c", probe], stderr=subprocess.DEVNULL) == 0:
+            env["OCMA_TEST_POSTGRES_URL"] = pg
+    if "OCMA_TEST_REDIS_URL" not in env and _answers("127.0.0.1", 6379):
+        env["OCMA_TEST_REDIS_URL"] = "redis://127.0.0.1:6379/15"
+    return env
+
+
+def main(argv: list[str]) -> int:
+    """Dispatch the sub-command."""
+    command, rest = (argv[0], argv[1:]) if argv else ("help", [])
+    if command not in ("serve", "test", "lint", "ocma"):
+        print(__doc__)
+        return 0 if command in ("help", "-h", "--help") else 2
+    sync()
+    if command == "serve":
+        return run([venv_bin("ocma"), "serve", *rest])
+    if command == "ocma":
+        return run([venv_bin("ocma"), *rest])
+    if command == "lint":
+        status = run([venv_bin("ruff"), "check", "."])
+        status |= run([venv_bin("ruff"), "format", "--check", "."])
+        status |= run([venv_bin("mypy"), "ocma_core"])
+        return status
+    env = service_env()
+    for name, var in (("PostgreSQL", "OCMA_TEST_POSTGRES_URL"), ("Redis", "OCMA_TEST_REDIS_URL")):
+        print(f"{name}: {'using ' + env[var] if var in env else 'not available; its tests will skip'}")
+    return run([venv_bin("python"), "-m", "pytest", *rest], env=env)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
