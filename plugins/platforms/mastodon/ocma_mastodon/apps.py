@@ -1,0 +1,140 @@
+"""Per-instance OAuth app registration (POST /api/v1/apps), cached in a small JSON file.
+
+Every Mastodon server is its own OAuth provider, so OCMA registers itself once per instance and keeps the
+client id and secret in `<OCMA_DATA_DIR>/mastodon-apps.json` (mode 0600; the directory defaults to
+$XDG_DATA_HOME/ocma or ~/.local/share/ocma, as the core's data directory does). Since Mastodon 4.3 apps are no
+longer vacuumed, so a cached registration stays valid until someone deletes it; a registration whose
+redirect URIs or scopes differ from what is needed now is replaced.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from ocma_core import ConfigError, error_detail
+
+CLIENT_NAME = "OCMA"
+_LOCK = threading.Lock()
+
+
+def normalise_instance(value: str) -> str:
+    """`mastodon.social`, `https://Mastodon.Social/` -> `https://mastodon.social`."""
+    value = value.strip()
+    if not value:
+        raise ConfigError(
+            "No Mastodon instance was given.", fix="Give the server's address, e.g. mastodon.social."
+        )
+    if "://" not in value:
+        value = "https://" + value
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(
+            f"{value!r} is not a Mastodon server address.", fix="Use e.g. https://mastodon.social."
+        )
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+def data_dir(env: Mapping[str, str]) -> Path:
+    """OCMA_DATA_DIR, else the core's default data directory."""
+    if env.get("OCMA_DATA_DIR"):
+        return Path(env["OCMA_DATA_DIR"])
+    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "ocma"
+
+
+class AppRegistry:
+    """Registered OAuth clients per instance, persisted as JSON."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _load(self) -> dict[str, dict[str, Any]]:
+        try:
+            data = json.loads(self.path.read_text("utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _save(self, data: dict[str, dict[str, Any]]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2, sort_keys=True)
+        os.replace(tmp, self.path)
+
+    def get(self, instance: str) -> dict[str, Any] | None:
+        """The cached registration of an instance."""
+        return self._load().get(instance)
+
+    def forget(self, instance: str) -> None:
+        """Drop a registration the instance no longer accepts (invalid_client)."""
+        with _LOCK:
+            data = self._load()
+            if data.pop(instance, None) is not None:
+                self._save(data)
+
+    def ensure(
+        self,
+        instance: str,
+        redirect_uris: list[str],
+        scopes: str,
+        website: str | None,
+        timeout_s: float = 15.0,
+    ) -> dict[str, Any]:
+        """The cached client for `instance`, registering one when none fits the redirect URIs and scopes."""
+        with _LOCK:
+            cached = self._load().get(instance)
+            if (
+                cached
+                and sorted(cached.get("redirect_uris", [])) == sorted(redirect_uris)
+                and (cached.get("scopes") == scopes)
+            ):
+                return cached
+            app = register_app(instance, redirect_uris, scopes, website, timeout_s)
+            data = self._load()
+            data[instance] = app
+            self._save(data)
+            return app
+
+
+def register_app(
+    instance: str, redirect_uris: list[str], scopes: str, website: str | None, timeout_s: float
+) -> dict[str, Any]:
+    """POST /api/v1/apps; returns the fields OCMA keeps (client_id, client_secret, redirect_uris, scopes)."""
+    body: dict[str, Any] = {"client_name": CLIENT_NAME, "redirect_uris": redirect_uris, "scopes": scopes}
+    if website:
+        body["website"] = website
+    try:
+        response = httpx.post(f"{instance}/api/v1/apps", json=body, timeout=timeout_s)
+    except httpx.HTTPError as exc:
+        raise ConfigError(
+            f"Could not reach {instance} to register OCMA: {exc!r}.",
+            fix="Check the server address and try again.",
+        ) from exc
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    if response.status_code != 200 or not isinstance(answer, dict) or "client_id" not in answer:
+        raise ConfigError(
+            f"{instance} refused to register OCMA ({response.status_code}): {error_detail(response)}",
+            fix="Is this a Mastodon server? Some servers close app registration; then create an application "
+            "under Preferences -> Development and paste its access token instead.",
+        )
+    return {
+        "client_id": str(answer["client_id"]),
+        "client_secret": str(answer.get("client_secret") or ""),
+        "redirect_uris": list(answer.get("redirect_uris") or redirect_uris),
+        "scopes": scopes,
+        "registered_at": datetime.now(UTC).isoformat(),
+    }
