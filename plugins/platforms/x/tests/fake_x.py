@@ -49,6 +49,7 @@ class FakeX(FakeXBase):
         self.spelling = spelling
         self.processing_polls = 2  # STATUS answers "in_progress" this many times before "succeeded"
         self.check_after_secs = 1
+        self.fail_processing = False  # STATUS ends in "failed" instead of "succeeded"
         self._next: collections.deque[tuple[str, float, int]] = collections.deque()
         self.state.users[USER_ID] = {
             "id": USER_ID,

@@ -135,7 +135,7 @@ def install_media_routes(fake: FakeX) -> None:
         if media["state"] in ("pending", "in_progress"):
             media["polls"] += 1
             if media["polls"] > fake.processing_polls:
-                media["state"] = "failed" if media.get("fail") else "succeeded"
+                media["state"] = "failed" if fake.fail_processing else "succeeded"
             else:
                 media["state"] = "in_progress"
         if media["state"] == "in_progress":
