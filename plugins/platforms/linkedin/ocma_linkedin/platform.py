@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any
 
 from ocma_core import (
     AccountContext,
@@ -31,6 +31,12 @@ from ocma_linkedin.restli import DEFAULT_VERSION, author_kind, encode, rest_head
 from ocma_linkedin.text import MAX_COMMENTARY, escape_commentary, unescape_commentary
 
 VISIBILITIES = ("PUBLIC", "CONNECTIONS", "LOGGED_IN")
+READ_MEMBER_POSTS = "r_member_social"
+CANNOT_READ_MEMBER_POSTS = (
+    "LinkedIn does not let this app read the member's posts back (that needs the restricted r_member_social "
+    "scope), so whether the last attempt was published cannot be checked. Look at the LinkedIn profile, then "
+    "retry if the post is not there."
+)
 
 
 class LinkedInPlatform(Platform):
@@ -68,8 +74,9 @@ class LinkedInPlatform(Platform):
     # midnight UTC). 150 member posts a day is the figure third-party schedulers document.
     rate_budgets = (RateBudget(bucket="publish", scope="account", limit=150, window_s=86400),)
     max_concurrency = 4
-    video_wait_s: ClassVar[float] = 120.0
-    video_poll_s: ClassVar[float] = 2.0
+    #: How long publish waits for LinkedIn to finish processing an uploaded video, and how often it asks.
+    video_wait_s: float = 120.0
+    video_poll_s: float = 2.0
 
     # ----- configuration -------------------------------------------------------------------------
     @property
@@ -243,8 +250,14 @@ class LinkedInPlatform(Platform):
     async def find_published(
         self, ctx: AccountContext, content: PostContent, since: datetime
     ) -> PublishResult | None:
-        """Page through the author's posts (finder q=author, newest first) for the same commentary."""
+        """Page through the author's posts (finder q=author, newest first) for the same commentary.
+
+        Reading a member's posts needs the restricted r_member_social scope; without it LinkedIn cannot be
+        asked, and we say so (Rejected) instead of guessing.
+        """
         author = self.author(ctx, content)
+        if author_kind(author) == "person" and READ_MEMBER_POSTS not in ctx.tokens.scopes:
+            raise Rejected(CANNOT_READ_MEMBER_POSTS, code="cannot_look_up")
         cutoff_ms = int((since - timedelta(minutes=2)).timestamp() * 1000)
         for start in range(0, 300, 50):
             url = (

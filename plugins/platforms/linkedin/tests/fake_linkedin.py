@@ -41,6 +41,7 @@ KNOWN_SCOPES = frozenset(
         "w_organization_social",
         "r_organization_social",
         "rw_organization_admin",
+        "r_member_social",
         "r_member_postAnalytics",
         "r_member_profileAnalytics",
     }
@@ -277,8 +278,11 @@ class FakeLinkedIn(FakeServer):
         match = AUTHOR.match(author)
         if not match:
             return False
-        if match.group(1) == "person":
-            return match.group(2) == grant.sub and (not write or "w_member_social" in grant.scopes)
+        if match.group(1) == "person":  # reading member posts needs the restricted r_member_social
+            return (
+                match.group(2) == grant.sub
+                and ("w_member_social" if write else "r_member_social") in grant.scopes
+            )
         needed = {"w_organization_social"} if write else {"r_organization_social", "rw_organization_admin"}
         return bool(needed & set(grant.scopes)) and self.is_admin(grant.sub, author)
 

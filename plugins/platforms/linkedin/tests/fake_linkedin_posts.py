@@ -86,7 +86,7 @@ def install_post_routes(fake: FakeLinkedIn) -> None:
         if request.query.get("q") != "author":
             return li_error(400, "Invalid finder: q must be author", "ILLEGAL_ARGUMENT")
         author = request.query.get("author", "")
-        if not fake.may_act_as(grant, author, write=False) and not fake.may_act_as(grant, author, write=True):
+        if not fake.may_act_as(grant, author, write=False):
             return li_error(
                 403,
                 "Not enough permissions to access: partnerApiPostsExternal.FINDER-author",

@@ -13,7 +13,8 @@ from ocma_core.testing.conformance import PlatformConformance
 
 
 class TestLinkedInConformance(PlatformConformance):
-    """Every kit check, as a member of an approved partner app with the member analytics scopes.
+    """Every kit check, as a member of an approved partner app (refresh tokens; the restricted r_member_social
+    to read its posts back; the member analytics scopes).
 
     LinkedIn does not rotate refresh tokens, and its web flow has no PKCE (client.pkce is False, so the
     kit's PKCE assertions do not apply; the state round trip and the secret-bearing code exchange do).
@@ -28,5 +29,5 @@ class TestLinkedInConformance(PlatformConformance):
 
     @pytest.fixture
     def platform(self, fake: FakeLinkedIn) -> LinkedInPlatform:
-        scopes = "member r_member_postAnalytics r_member_profileAnalytics"
+        scopes = "member r_member_social r_member_postAnalytics r_member_profileAnalytics"
         return LinkedInPlatform(env=linkedin_env(fake, scopes))

@@ -106,7 +106,7 @@ def test_daily_quota_429_from_the_fake(linkedin: LinkedInPlatform, fake_linkedin
 def test_server_error_on_create_is_resolved_by_find_published(
     linkedin: LinkedInPlatform, fake_linkedin: FakeLinkedIn
 ) -> None:
-    ctx = connect(linkedin, fake_linkedin)
+    ctx = connect(linkedin, fake_linkedin, author_urn="urn:li:organization:2414183")
     content = PostContent(text="Maybe posted")
     since = datetime.now(UTC)
     fake_linkedin.fail_next("server_error")

@@ -129,7 +129,7 @@ def test_multi_image_post(linkedin: LinkedInPlatform, fake_linkedin: FakeLinkedI
 
 
 def test_video_upload_flow(linkedin: LinkedInPlatform, fake_linkedin: FakeLinkedIn, tmp_path: Path) -> None:
-    linkedin.video_poll_s = 0.01  # type: ignore[misc]
+    linkedin.video_poll_s = 0.01
     fake_linkedin.video_processing_polls = 2
     data = bytes(range(256)) * (9 * 4096)  # 9 MiB: three upload parts of at most 4 MiB
     video = media_file(tmp_path, "clip.mp4", data, "video/mp4")
@@ -149,7 +149,7 @@ def test_video_upload_flow(linkedin: LinkedInPlatform, fake_linkedin: FakeLinked
 def test_video_still_processing_is_transient(
     linkedin: LinkedInPlatform, fake_linkedin: FakeLinkedIn, tmp_path: Path
 ) -> None:
-    linkedin.video_poll_s, linkedin.video_wait_s = 0.01, 0.05  # type: ignore[misc]
+    linkedin.video_poll_s, linkedin.video_wait_s = 0.01, 0.05
     fake_linkedin.video_processing_polls = 10_000
     ctx = connect(linkedin, fake_linkedin)
     video = media_file(tmp_path, "clip.mp4", b"\x00" * 2048, "video/mp4")
@@ -183,6 +183,27 @@ def test_find_published_matches_escaped_commentary(
     assert run(linkedin.find_published(ctx, PostContent(text="Q3 results"), since)) is None
     later = datetime.now(UTC) + timedelta(minutes=10)
     assert run(linkedin.find_published(ctx, content, later)) is None
+
+
+def test_member_posts_cannot_be_looked_up_without_r_member_social(
+    linkedin: LinkedInPlatform, fake_linkedin: FakeLinkedIn
+) -> None:
+    ctx = connect(linkedin, fake_linkedin)
+    content = PostContent(text="Did it land?")
+    run(linkedin.publish(ctx, content))
+    calls = len(fake_linkedin.requests)
+    with pytest.raises(Rejected, match="r_member_social") as info:
+        run(linkedin.find_published(ctx, content, datetime.now(UTC) - timedelta(minutes=1)))
+    assert info.value.code == "cannot_look_up" and len(fake_linkedin.requests) == calls
+
+
+def test_member_posts_are_found_with_r_member_social(fake_linkedin: FakeLinkedIn) -> None:
+    platform = LinkedInPlatform(env=linkedin_env(fake_linkedin, "member r_member_social"))
+    ctx = connect(platform, fake_linkedin)
+    content = PostContent(text="Landed [yes]")
+    posted = run(platform.publish(ctx, content))
+    found = run(platform.find_published(ctx, content, datetime.now(UTC) - timedelta(minutes=1)))
+    assert found is not None and found.external_id == posted.external_id
 
 
 def test_delete_encodes_the_urn(linkedin: LinkedInPlatform, fake_linkedin: FakeLinkedIn) -> None:

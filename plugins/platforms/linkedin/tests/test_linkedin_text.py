@@ -61,10 +61,10 @@ def test_without_escaping_linkedin_truncates(fake_linkedin: FakeLinkedIn, linked
     original = linkedin.post_body
 
     def raw_body(author: str, content: PostContent, media: dict[str, object]) -> dict[str, object]:
-        body = original(author, content, media)
+        body: dict[str, object] = original(author, content, media)
         body["commentary"] = content.text
         return body
 
-    linkedin.post_body = raw_body  # type: ignore[method-assign]
+    linkedin.post_body = raw_body
     run(linkedin.publish(ctx, PostContent(text="Big news (finally) today")))
     assert fake_linkedin.published_texts() == ["Big news "]
