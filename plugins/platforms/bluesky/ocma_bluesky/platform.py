@@ -252,7 +252,8 @@ class BlueskyPlatform(Platform):
     ) -> dict[str, Any] | None:
         if part.media:
             return records.images_embed([await self._image(ctx, item) for item in part.media])
-        card_option = options.get("link_card", True)
+        fetch_default = (self.setting("LINK_CARDS") or "on").lower() not in ("0", "off", "false", "no")
+        card_option = options.get("link_card", fetch_default)
         if card_option is False:
             return None
         if isinstance(card_option, dict):

@@ -259,3 +259,22 @@ def test_delete_metrics_and_public_url(
 def test_no_webhooks(platform: BlueskyPlatform) -> None:
     assert Capability.WEBHOOKS not in platform.capabilities
     assert platform.verify_webhook({}, b"{}") is False and platform.parse_webhook(b"{}") == []
+
+
+def test_link_card_fetching_can_be_switched_off(fake: FakeBluesky) -> None:
+    quiet = BlueskyPlatform(
+        env={
+            "OCMA_BLUESKY_API_BASE": fake.base_url,
+            "OCMA_BLUESKY_LINK_CARDS": "off",
+            "OCMA_BLUESKY_LINK_CARD_ALLOW_PRIVATE": "1",
+        }
+    )
+    tokens = run(quiet.connect_with_credentials({"handle": HANDLE, "app_password": APP_PASSWORD}))
+    ctx = AccountContext(
+        account_id="a", external_id=did_for(HANDLE), handle=HANDLE, tokens=tokens, settings=dict(tokens.extra)
+    )
+    run(quiet.publish(ctx, PostContent(text=f"Quiet: {fake.base_url}/web/article")))
+    assert "embed" not in fake.stored()[-1]["value"] and not fake.requests_to("GET", "/web/article")
+    card = {"uri": "https://example.com", "title": "Given", "description": "still used"}
+    run(quiet.publish(ctx, PostContent(text="https://example.com", options={"link_card": card})))
+    assert fake.stored()[-1]["value"]["embed"]["external"] == card
