@@ -49,7 +49,9 @@ def connect(platform: XPlatform, fake: FakeX) -> AccountContext:
     tokens = run(platform.exchange_code(code, verifier, REDIRECT))
     ctx = AccountContext(account_id="acct", external_id="", handle="", tokens=tokens)
     profile = run(platform.get_profile(ctx))
-    return AccountContext(account_id="acct", external_id=profile.external_id, handle=profile.handle, tokens=tokens)
+    return AccountContext(
+        account_id="acct", external_id=profile.external_id, handle=profile.handle, tokens=tokens
+    )
 
 
 @pytest.fixture

@@ -18,7 +18,9 @@ import base64
 import collections
 import hashlib
 import html
+import calendar
 import secrets
+import string
 import time
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -38,6 +40,11 @@ USERNAME = "ocma_fake"
 ALL_SCOPES = frozenset({"tweet.read", "tweet.write", "users.read", "media.write", "offline.access"})
 BAD_TOKEN = {"error": "invalid_request", "error_description": "Value passed for the token was invalid."}
 FAILURES = ("rate_limit", "auth", "server_error", "timeout_after_store", "usage_capped", "app_daily_limit")
+
+
+def tco_slug() -> str:
+    """A t.co slug: 10 letters and digits."""
+    return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(10))
 
 
 class FakeX(FakeXBase):
@@ -124,7 +131,7 @@ class FakeX(FakeXBase):
     ) -> dict[str, Any]:
         rendered, last = [], 0
         for url in extract_urls(text):
-            rendered += [text[last : url.start], f"https://t.co/{secrets.token_urlsafe(8)[:10]}"]
+            rendered += [text[last : url.start], f"https://t.co/{tco_slug()}"]
             last = url.end
         rendered.append(text[last:])
         reply_to = (body.get("reply") or {}).get("in_reply_to_tweet_id")
@@ -402,7 +409,7 @@ class FakeX(FakeXBase):
         if user not in self.state.users:
             return not_found("user", user)
         start = query.get("start_time")
-        since = time.mktime(time.strptime(start[:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone if start else 0
+        since = calendar.timegm(time.strptime(start[:19], "%Y-%m-%dT%H:%M:%S")) if start else 0
         with self.lock:
             posts = sorted(
                 (p for p in self.state.posts.values() if p["author"] == user and p["created"] >= since),

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 import yaml
 from fake_x_spec import spec_path
-
-from ocma_core import PostContent
 from ocma_x import XPlatform
 from ocma_x.counting import CONFIG_V3, TextConfig, parse_text, weighted_length
 from ocma_x.emoji import extract_emoji
 from ocma_x.urls import extract_urls
+
+from ocma_core import PostContent
 
 SPECS = spec_path().parents[1] / "twitter-text"
 GROUPS = {

@@ -11,30 +11,40 @@ from pathlib import Path
 import pytest
 from fake_x import FakeX
 from fake_x_base import parse_multipart
+from ocma_x import XPlatform
+from ocma_x import media as media_module
 
 from ocma_core import AccountContext, MediaItem, PostContent, Rejected
 from ocma_core.testing.conformance import run
-from ocma_x import XPlatform
-from ocma_x import media as media_module
 
 
 def png(width: int, height: int) -> bytes:
     """A valid PNG image of the given size (one grey pixel row repeated)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     rows = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 def item(path: Path, data: bytes, mime: str, alt: str = "") -> MediaItem:
     """Write `data` to `path` and describe it."""
     path.write_bytes(data)
-    return MediaItem(path=path, mime_type=mime, size=len(data), sha256=hashlib.sha256(data).hexdigest(), alt_text=alt)
+    return MediaItem(
+        path=path, mime_type=mime, size=len(data), sha256=hashlib.sha256(data).hexdigest(), alt_text=alt
+    )
 
 
-def test_image_with_alt_text(x_platform: XPlatform, x_ctx: AccountContext, fake_x: FakeX, tmp_path: Path) -> None:
+def test_image_with_alt_text(
+    x_platform: XPlatform, x_ctx: AccountContext, fake_x: FakeX, tmp_path: Path
+) -> None:
     """One-shot multipart upload (tweet_image), alt text via POST /2/media/metadata, id in media.media_ids."""
     photo = item(tmp_path / "photo.png", png(3, 2), "image/png", alt="A grey test image")
     result = run(x_platform.publish(x_ctx, PostContent(text="With a picture", media=[photo])))
@@ -48,7 +58,9 @@ def test_image_with_alt_text(x_platform: XPlatform, x_ctx: AccountContext, fake_
     assert fake_x.state.posts[result.external_id]["media_ids"] == [media_id]
 
 
-def test_gif_uses_tweet_gif(x_platform: XPlatform, x_ctx: AccountContext, fake_x: FakeX, tmp_path: Path) -> None:
+def test_gif_uses_tweet_gif(
+    x_platform: XPlatform, x_ctx: AccountContext, fake_x: FakeX, tmp_path: Path
+) -> None:
     """An animated GIF is uploaded with media_category tweet_gif."""
     gif = item(tmp_path / "a.gif", b"GIF89a\x02\x00\x02\x00" + b"\x00" * 20, "image/gif")
     run(x_platform.publish(x_ctx, PostContent(text="", media=[gif])))
@@ -58,7 +70,11 @@ def test_gif_uses_tweet_gif(x_platform: XPlatform, x_ctx: AccountContext, fake_x
 
 
 def test_chunked_video_with_status_polling(
-    x_platform: XPlatform, x_ctx: AccountContext, fake_x: FakeX, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    x_platform: XPlatform,
+    x_ctx: AccountContext,
+    fake_x: FakeX,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """INIT (JSON), APPEND per segment (multipart), FINALIZE, STATUS polled after check_after_secs."""
     monkeypatch.setattr(media_module, "CHUNK_BYTES", 1000)
@@ -68,7 +84,11 @@ def test_chunked_video_with_status_polling(
     video = item(tmp_path / "clip.mp4", data, "video/mp4")
     result = run(x_platform.publish(x_ctx, PostContent(text="Watch this", media=[video])))
     [init] = fake_x.requests_to("POST", "/2/media/upload/initialize")
-    assert json.loads(init.body) == {"media_type": "video/mp4", "total_bytes": 2560, "media_category": "tweet_video"}
+    assert json.loads(init.body) == {
+        "media_type": "video/mp4",
+        "total_bytes": 2560,
+        "media_category": "tweet_video",
+    }
     appends = fake_x.requests_to("POST", r"/2/media/upload/\d+/append")
     assert [parse_multipart(a)[0]["segment_index"] for a in appends] == ["0", "1", "2"]
     assert b"".join(parse_multipart(a)[1]["media"] for a in appends) == data

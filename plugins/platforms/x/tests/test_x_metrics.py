@@ -8,13 +8,19 @@ from datetime import UTC, datetime
 import pytest
 from conftest import connect, platform_for
 from fake_x import FakeX
-
-from ocma_core.testing.conformance import run
 from ocma_x import XPlatform
 from ocma_x.metrics import created_at_from_id, numbers, recent_enough
 
-PUBLIC = {"retweet_count": 5, "reply_count": 2, "like_count": 40, "quote_count": 1, "bookmark_count": 3,
-          "impression_count": 900}
+from ocma_core.testing.conformance import run
+
+PUBLIC = {
+    "retweet_count": 5,
+    "reply_count": 2,
+    "like_count": 40,
+    "quote_count": 1,
+    "bookmark_count": 3,
+    "impression_count": 900,
+}
 
 
 @pytest.fixture(params=["spec", "classic"])
@@ -29,9 +35,12 @@ def test_recent_own_post(spelled: tuple[FakeX, XPlatform]) -> None:
     fake, platform = spelled
     ctx = connect(platform, fake)
     post_id = fake.seed_post("Fresh", age_days=2)
-    fake.set_metrics(post_id, public_metrics=PUBLIC,
-                     non_public_metrics={"url_link_clicks": 7, "user_profile_clicks": 4, "engagements": 60},
-                     organic_metrics={"retweet_count": 5, "like_count": 40})
+    fake.set_metrics(
+        post_id,
+        public_metrics=PUBLIC,
+        non_public_metrics={"url_link_clicks": 7, "user_profile_clicks": 4, "engagements": 60},
+        organic_metrics={"retweet_count": 5, "like_count": 40},
+    )
     snapshot = run(platform.post_metrics(ctx, post_id))
     assert {k: snapshot.values[k] for k in PUBLIC} == {k: float(v) for k, v in PUBLIC.items()}
     assert snapshot.values["non_public_metrics.url_link_clicks"] == 7

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fake_x import FakeX
+from ocma_x import XPlatform
 
 from ocma_core import AccountContext, PostContent, RateLimited, Rejected, Transient, Unconfirmed
 from ocma_core.testing.conformance import run
-from ocma_x import XPlatform
 
 
 def _bodies(fake: FakeX) -> list[dict[str, object]]:
@@ -19,7 +19,9 @@ def _bodies(fake: FakeX) -> list[dict[str, object]]:
 
 def test_thread_is_a_reply_chain(x_platform: XPlatform, x_ctx: AccountContext, fake_x: FakeX) -> None:
     """Each part replies to the previous one; every id is returned; the URL is x.com/<handle>/status/<id>."""
-    content = PostContent(text="Thread 1/3", thread=[PostContent(text="Thread 2/3"), PostContent(text="Thread 3/3")])
+    content = PostContent(
+        text="Thread 1/3", thread=[PostContent(text="Thread 2/3"), PostContent(text="Thread 3/3")]
+    )
     result = run(x_platform.publish(x_ctx, content))
     assert len(result.part_ids) == 3 and result.external_id == result.part_ids[0]
     bodies = _bodies(fake_x)
@@ -105,7 +107,9 @@ def test_unconfirmed_thread_part_found_and_continued(
     assert [fake_x.state.posts[i]["source_text"] for i in result.part_ids] == ["Slow 1", "Slow 2", "Slow 3"]
 
 
-def test_find_published_completes_a_thread(x_platform: XPlatform, x_ctx: AccountContext, fake_x: FakeX) -> None:
+def test_find_published_completes_a_thread(
+    x_platform: XPlatform, x_ctx: AccountContext, fake_x: FakeX
+) -> None:
     """When only the first part landed, find_published finds it and posts the missing parts."""
     x_platform.request_timeout_s = 1.0  # type: ignore[misc]
     since = datetime.now(UTC) - timedelta(seconds=5)
@@ -129,7 +133,9 @@ def test_find_published_pages_through_the_timeline(
     target = fake_x.seed_post("Needle", age_days=0.001)
     for index in range(120):
         fake_x.seed_post(f"Hay {index}", age_days=0.0001)
-    found = run(x_platform.find_published(x_ctx, PostContent(text="Needle"), datetime.now(UTC) - timedelta(hours=1)))
+    found = run(
+        x_platform.find_published(x_ctx, PostContent(text="Needle"), datetime.now(UTC) - timedelta(hours=1))
+    )
     assert found is not None and found.external_id == target
     assert any("pagination_token" in r.query for r in fake_x.requests_to("GET", r"/2/users/\d+/tweets"))
 

@@ -9,15 +9,18 @@ import json
 
 import pytest
 from fake_x import CONSUMER_SECRET
+from ocma_x import XPlatform
 
 from ocma_core import ConfigError
-from ocma_x import XPlatform
 
 ENV = {"OCMA_X_CONSUMER_SECRET": CONSUMER_SECRET, "OCMA_X_CLIENT_ID": "id"}
 
 
 def _hmac(message: bytes) -> str:
-    return "sha256=" + base64.b64encode(hmac.new(CONSUMER_SECRET.encode(), message, hashlib.sha256).digest()).decode()
+    return (
+        "sha256="
+        + base64.b64encode(hmac.new(CONSUMER_SECRET.encode(), message, hashlib.sha256).digest()).decode()
+    )
 
 
 def test_crc_response_token() -> None:
@@ -65,23 +68,49 @@ def test_parse_account_activity() -> None:
             {"id_str": "1002", "text": "@ocma_fake hi", "in_reply_to_status_id_str": "1001", "user": user},
         ],
         "favorite_events": [
-            {"id": "a7ba59", "created_at": "Mon Mar 26 16:33:26 +0000 2018", "timestamp_ms": 1522082006140,
-             "favorited_status": {"id_str": "1001", "favorite_count": 4}, "user": {"id_str": "42"}}
+            {
+                "id": "a7ba59",
+                "created_at": "Mon Mar 26 16:33:26 +0000 2018",
+                "timestamp_ms": 1522082006140,
+                "favorited_status": {"id_str": "1001", "favorite_count": 4},
+                "user": {"id_str": "42"},
+            }
         ],
-        "follow_events": [{"type": "follow", "created_timestamp": "1517588749178",
-                           "target": user, "source": {"id_str": "42"}}],
-        "tweet_delete_events": [{"status": {"id": "1001", "user_id": "2244994945"}, "timestamp_ms": "1432228155593"}],
+        "follow_events": [
+            {
+                "type": "follow",
+                "created_timestamp": "1517588749178",
+                "target": user,
+                "source": {"id_str": "42"},
+            }
+        ],
+        "tweet_delete_events": [
+            {"status": {"id": "1001", "user_id": "2244994945"}, "timestamp_ms": "1432228155593"}
+        ],
         "block_events": [{"type": "block", "source": user, "target": {"id_str": "7"}}],
     }
     events = XPlatform(env=ENV).parse_webhook(json.dumps(payload).encode())
     kinds = [(e.kind, e.external_post_id) for e in events]
-    assert kinds == [("post", "1001"), ("reply", "1001"), ("like", "1001"), ("follow", None),
-                     ("delete", "1001"), ("x:block_events", None)]
+    assert kinds == [
+        ("post", "1001"),
+        ("reply", "1001"),
+        ("like", "1001"),
+        ("follow", None),
+        ("delete", "1001"),
+        ("x:block_events", None),
+    ]
     assert events[0].metrics == {"favorite_count": 3.0, "retweet_count": 1.0}
     assert events[2].metrics == {"favorite_count": 4.0} and events[2].raw["by_user_id"] == "42"
     assert all(e.external_account_id == "2244994945" for e in events)
-    revoke = {"user_event": {"revoke": {"date_time": "2018-05-24T09:48:12+00:00", "target": {"app_id": "13090192"},
-                                        "source": {"user_id": "63046977"}}}}
+    revoke = {
+        "user_event": {
+            "revoke": {
+                "date_time": "2018-05-24T09:48:12+00:00",
+                "target": {"app_id": "13090192"},
+                "source": {"user_id": "63046977"},
+            }
+        }
+    }
     [event] = XPlatform(env=ENV).parse_webhook(json.dumps(revoke).encode())
     assert (event.kind, event.external_account_id) == ("revoke", "63046977")
     assert XPlatform(env=ENV).parse_webhook(b"not json") == []
