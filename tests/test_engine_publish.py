@@ -232,3 +232,40 @@ def test_dead_worker_claim_is_looked_up_before_retry(
     done = _target(ocma, post_id)
     assert done.status is TargetStatus.PUBLISHED and done.external_id == "1"
     assert fake.stats()["publish_calls"] == 0
+
+
+def test_recurring_post_spawns_next_occurrence(ocma: Ocma, workspace_id: str, account_id: str, fake: Any) -> None:
+    when = utcnow() + timedelta(seconds=1)
+    post_id = _post(ocma, workspace_id, account_id, "Every two days", action="schedule", scheduled_at=when,
+                    recurrence={"every_days": 2, "count": 2})
+    run_worker(ocma, lambda: _done(ocma, post_id))
+    series = sorted(posts.list_posts(ocma, workspace_id), key=lambda p: p.created_at)
+    assert len(series) == 2
+    nxt = series[1]
+    assert nxt.parent_id == post_id and nxt.status is PostStatus.SCHEDULED
+    assert nxt.scheduled_at is not None
+    local = nxt.scheduled_at.astimezone(__import__("zoneinfo").ZoneInfo("Europe/Berlin"))
+    first = when.astimezone(__import__("zoneinfo").ZoneInfo("Europe/Berlin"))
+    assert (local.date() - first.date()).days == 2 and (local.hour, local.minute) == (first.hour, first.minute)
+    assert _target(ocma, nxt.id).status is TargetStatus.QUEUED
+
+
+def test_approval_required_holds_until_approved(ocma: Ocma, workspace_id: str, account_id: str, fake: Any) -> None:
+    from ocma_core.services.workspaces import update_settings
+
+    update_settings(ocma, workspace_id, approval_required=True)
+    post_id = _post(ocma, workspace_id, account_id, "Needs a yes")
+    assert posts.get_post(ocma, workspace_id, post_id).status is PostStatus.PENDING_APPROVAL
+    run_worker(ocma, lambda: False, timeout=1.5)
+    assert fake.published_texts() == []
+    posts.approve_post(ocma, workspace_id, post_id)
+    run_worker(ocma, lambda: _done(ocma, post_id))
+    assert fake.published_texts() == ["Needs a yes"]
+
+
+def test_rate_budget_avoids_429(ocma: Ocma, workspace_id: str, account_id: str, fake: Any) -> None:
+    fake.rate_limit, fake.rate_window_s = 5, 2.0
+    ids = [_post(ocma, workspace_id, account_id, f"Budgeted {i}") for i in range(12)]
+    run_worker(ocma, lambda: all(_done(ocma, i) for i in ids), concurrency=16, timeout=30)
+    stats = fake.stats()
+    assert stats["posts"] == 12 and stats["http_429"] == 0

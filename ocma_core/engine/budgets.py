@@ -35,15 +35,18 @@ def bucket_key(platform: str, scope: str, account_id: str, bucket: str) -> str:
 class Budgets(Protocol):
     """Reserve and release calls against rate buckets."""
 
-    def try_acquire(self, keys: list[str], declared: list[RateBudget | None]) -> float:
+    def try_acquire(self, keys: list[str], declared: list[RateBudget | None], lease: str = "") -> float:
         """Reserve one call in every bucket, or return how many seconds to wait (reserving nothing)."""
 
     def release(
-        self, keys: list[str], declared: list[RateBudget | None], observed: dict[str, RateLimitInfo],
+        self,
+        keys: list[str],
+        declared: list[RateBudget | None],
+        observed: dict[str, RateLimitInfo],
         blocked_until: float | None,
+        lease: str = "",
     ) -> None:
         """Return the reservation and record what the platform said."""
-
 
 
 class MemoryBudgets:
@@ -59,7 +62,7 @@ class MemoryBudgets:
             state.remaining, state.reset_at = None, None
         return state
 
-    def try_acquire(self, keys: list[str], declared: list[RateBudget | None]) -> float:
+    def try_acquire(self, keys: list[str], declared: list[RateBudget | None], lease: str = "") -> float:
         """Reserve in all buckets or none."""
         now = time.time()
         with self._lock:
@@ -78,8 +81,12 @@ class MemoryBudgets:
             return 0.0
 
     def release(
-        self, keys: list[str], declared: list[RateBudget | None], observed: dict[str, RateLimitInfo],
+        self,
+        keys: list[str],
+        declared: list[RateBudget | None],
+        observed: dict[str, RateLimitInfo],
         blocked_until: float | None,
+        lease: str = "",
     ) -> None:
         """Apply observed headers (else the declared budget); a 429 blocks the buckets until `blocked_until`."""
         now = time.time()
@@ -93,8 +100,9 @@ class MemoryBudgets:
                     if state.reset_at is None or reset is None or reset > state.reset_at + 0.5:
                         state.remaining, state.reset_at = info.remaining, reset  # a new window
                     else:
-                        state.remaining = min(state.remaining if state.remaining is not None else info.remaining,
-                                              info.remaining)
+                        state.remaining = min(
+                            state.remaining if state.remaining is not None else info.remaining, info.remaining
+                        )
                 elif state.remaining is None and budget is not None:
                     # The platform sends no rate headers: count against its documented budget.
                     state.remaining, state.reset_at = budget.limit - 1, now + budget.window_s
@@ -107,3 +115,110 @@ class MemoryBudgets:
         """A copy of the state (for `ocma status` and tests)."""
         with self._lock:
             return {k: BucketState(v.remaining, v.reset_at, v.in_flight) for k, v in self._state.items()}
+
+
+_ACQUIRE = """
+local now, lease, ttl, probe = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local wait = 0
+for _, key in ipairs(KEYS) do
+  local h = redis.call('HMGET', key, 'remaining', 'reset_at')
+  local remaining, reset = tonumber(h[1]), tonumber(h[2])
+  if reset and now >= reset then
+    redis.call('HDEL', key, 'remaining', 'reset_at'); remaining = nil; reset = nil
+  end
+  redis.call('ZREMRANGEBYSCORE', key .. ':inflight', '-inf', now)
+  local inflight = redis.call('ZCARD', key .. ':inflight')
+  if remaining == nil then
+    if inflight > 0 then wait = math.max(wait, probe) end
+  elseif remaining - inflight <= 0 then
+    local until_reset = probe
+    if reset then until_reset = reset - now end
+    wait = math.max(wait, until_reset, probe)
+  end
+end
+if wait > 0 then return tostring(wait) end
+for _, key in ipairs(KEYS) do
+  redis.call('ZADD', key .. ':inflight', now + ttl, lease)
+  redis.call('EXPIRE', key .. ':inflight', math.ceil(ttl) + 60)
+end
+return '0'
+"""
+
+_RELEASE = """
+local lease, now = ARGV[1], tonumber(ARGV[2])
+for i, key in ipairs(KEYS) do
+  local base = 2 + (i - 1) * 5
+  local obs_remaining, obs_reset = tonumber(ARGV[base + 1]), tonumber(ARGV[base + 2])
+  local limit, window, blocked = tonumber(ARGV[base + 3]), tonumber(ARGV[base + 4]), tonumber(ARGV[base + 5])
+  redis.call('ZREM', key .. ':inflight', lease)
+  local h = redis.call('HMGET', key, 'remaining', 'reset_at')
+  local remaining, reset = tonumber(h[1]), tonumber(h[2])
+  if obs_remaining then
+    if reset == nil or obs_reset == nil or obs_reset > reset + 0.5 then
+      remaining, reset = obs_remaining, obs_reset
+    else
+      remaining = math.min(remaining or obs_remaining, obs_remaining)
+    end
+  elseif remaining == nil and limit then
+    remaining, reset = limit - 1, now + window
+  elseif remaining ~= nil then
+    remaining = math.max(remaining - 1, 0)
+  end
+  if blocked then remaining, reset = 0, blocked end
+  if remaining ~= nil then redis.call('HSET', key, 'remaining', remaining) end
+  if reset ~= nil then
+    redis.call('HSET', key, 'reset_at', reset)
+    redis.call('EXPIREAT', key, math.ceil(reset) + 60)
+  end
+end
+return 1
+"""
+
+
+class RedisBudgets:
+    """Budgets shared by every worker process through Redis (atomic Lua scripts, leases that expire)."""
+
+    def __init__(self, url: str, lease_ttl_s: float = 120.0) -> None:
+        import redis
+
+        self.client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        self._acquire = self.client.register_script(_ACQUIRE)
+        self._release = self.client.register_script(_RELEASE)
+        self.lease_ttl_s = lease_ttl_s
+
+    @staticmethod
+    def _key(key: str) -> str:
+        return f"ocma:budget:{key}"
+
+    def try_acquire(self, keys: list[str], declared: list[RateBudget | None], lease: str = "") -> float:
+        """Reserve in all buckets or none."""
+        result = self._acquire(
+            keys=[self._key(k) for k in keys], args=[time.time(), lease, self.lease_ttl_s, PROBE_WAIT_S]
+        )
+        return float(result.decode() if isinstance(result, bytes) else result)
+
+    def release(
+        self,
+        keys: list[str],
+        declared: list[RateBudget | None],
+        observed: dict[str, RateLimitInfo],
+        blocked_until: float | None,
+        lease: str = "",
+    ) -> None:
+        """Apply what the platform said, for every process."""
+        args: list[str | int | float] = [lease, time.time()]
+        for key, budget in zip(keys, declared, strict=True):
+            info = observed.get(key)
+            args += [
+                "" if info is None or info.remaining is None else info.remaining,
+                "" if info is None or info.reset_at is None else info.reset_at.timestamp(),
+                "" if budget is None else budget.limit,
+                "" if budget is None else budget.window_s,
+                "" if blocked_until is None else blocked_until,
+            ]
+        self._release(keys=[self._key(k) for k in keys], args=args)
+
+
+def make_budgets(redis_url: str | None) -> Budgets:
+    """Shared budgets with Redis, else per-process ones."""
+    return RedisBudgets(redis_url) if redis_url else MemoryBudgets()

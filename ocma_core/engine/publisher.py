@@ -25,7 +25,15 @@ from ocma_core.errors import (
     Transient,
     Unconfirmed,
 )
-from ocma_core.platforms import AccountContext, Capability, Platform, PostContent, PublishResult, RateBudget
+from ocma_core.platforms import (
+    AccountContext,
+    Capability,
+    Platform,
+    PostContent,
+    PublishResult,
+    RateBudget,
+    RateLimitInfo,
+)
 from ocma_core.registry import get_platform
 
 log = logging.getLogger(__name__)
@@ -67,9 +75,11 @@ def _buckets(platform: Platform, account_id: str) -> tuple[list[str], list[RateB
     return keys, declared
 
 
-def _observed(platform: Platform, account_id: str, ctx_list: list[AccountContext]) -> dict[str, object]:
+def _observed(
+    platform: Platform, account_id: str, ctx_list: list[AccountContext]
+) -> dict[str, RateLimitInfo]:
     """The last rate-limit reading of each scope from the calls made for this target."""
-    found: dict[str, object] = {}
+    found: dict[str, RateLimitInfo] = {}
     for ctx in ctx_list:
         for info in ctx.settings.get("_rate_limits", []):
             found[bucket_key(platform.name, info.scope, account_id, "publish")] = info
@@ -89,17 +99,27 @@ async def process_target(ocma: Ocma, runtime: Runtime, target_id: str) -> str:
 
         content = await asyncio.to_thread(content_for, ocma, post, account, target.id)
     except OcmaError as exc:
-        await asyncio.to_thread(transitions.finish, ocma, target.id, worker, TargetStatus.FAILED,
-                                last_error=str(exc))
+        await asyncio.to_thread(
+            transitions.finish, ocma, target.id, worker, TargetStatus.FAILED, last_error=str(exc)
+        )
         return "failed"
 
     keys, declared = _buckets(platform, account.id)
+    lease = f"{worker}:{target.id}:{target.attempts}"
     deadline = time.monotonic() + INLINE_WAIT_S
-    while (wait := runtime.budgets.try_acquire(keys, declared)) > 0:
+    while (wait := runtime.budgets.try_acquire(keys, declared, lease)) > 0:
         if time.monotonic() + wait > deadline:
             due = utcnow() + timedelta(seconds=wait)
-            await asyncio.to_thread(transitions.requeue, ocma, target.id, worker, due, burn_attempt=False,
-                                    error=None, status=_back_status(claimed.needs_lookup))
+            await asyncio.to_thread(
+                transitions.requeue,
+                ocma,
+                target.id,
+                worker,
+                due,
+                burn_attempt=False,
+                error=None,
+                status=_back_status(claimed.needs_lookup),
+            )
             ocma.queue.push(target.id, due)
             return "deferred"
         await asyncio.sleep(wait)
@@ -114,7 +134,8 @@ async def process_target(ocma: Ocma, runtime: Runtime, target_id: str) -> str:
         blocked_until = exc.retry_at.timestamp()
         outcome = "rate_limited"
     finally:
-        runtime.budgets.release(keys, declared, _observed(platform, account.id, contexts), blocked_until)  # type: ignore[arg-type]
+        observed = _observed(platform, account.id, contexts)
+        runtime.budgets.release(keys, declared, observed, blocked_until, lease)
     return outcome
 
 
@@ -123,8 +144,13 @@ def _back_status(needs_lookup: bool) -> TargetStatus:
 
 
 async def _attempt(
-    ocma: Ocma, runtime: Runtime, claimed: transitions.Claimed, platform: Platform, content: PostContent,
-    contexts: list[AccountContext], started: datetime,
+    ocma: Ocma,
+    runtime: Runtime,
+    claimed: transitions.Claimed,
+    platform: Platform,
+    content: PostContent,
+    contexts: list[AccountContext],
+    started: datetime,
 ) -> str:
     target, account, worker = claimed.target, claimed.account, runtime.worker_id
 
@@ -147,20 +173,29 @@ async def _attempt(
         finally:
             ATTEMPTS.labels(platform.name, outcome).inc()
             attempt = PublishAttempt(
-                target_id=target.id, action=action, outcome=outcome, http_status=status, error=error, worker=worker,
+                target_id=target.id,
+                action=action,
+                outcome=outcome,
+                http_status=status,
+                error=error,
+                worker=worker,
                 request_summary=f"{action} {platform.name} {len(content.text)} chars, {len(content.media)} media, "
                 f"{len(content.thread)} thread parts",
-                started_at=utcnow(), duration_ms=(time.perf_counter() - t0) * 1000,
+                started_at=utcnow(),
+                duration_ms=(time.perf_counter() - t0) * 1000,
             )
             await asyncio.to_thread(transitions.add_attempt, ocma, attempt)
 
     try:
         if claimed.needs_lookup and Capability.IDEMPOTENT_PUBLISH not in platform.capabilities:
             if Capability.FIND_PUBLISHED not in platform.capabilities:
-                reason = (f"The outcome of the last call is unknown and {platform.name} cannot be asked; "
-                          "check the account, then retry if the post is not there.")
-                await asyncio.to_thread(transitions.finish, ocma, target.id, worker, TargetStatus.FAILED,
-                                        last_error=reason)
+                reason = (
+                    f"The outcome of the last call is unknown and {platform.name} cannot be asked; "
+                    "check the account, then retry if the post is not there."
+                )
+                await asyncio.to_thread(
+                    transitions.finish, ocma, target.id, worker, TargetStatus.FAILED, last_error=reason
+                )
                 FAILED.labels(platform.name, "unconfirmed").inc()
                 return "failed"
             since = (target.unconfirmed_since or started) - LOOKUP_MARGIN
@@ -171,30 +206,59 @@ async def _attempt(
         assert result is not None
         return await _published(ocma, runtime, claimed, platform, result)
     except RateLimited as exc:
-        await asyncio.to_thread(transitions.requeue, ocma, target.id, worker, exc.retry_at, burn_attempt=False,
-                                error=f"Rate limited until {exc.retry_at.isoformat()}",
-                                status=_back_status(claimed.needs_lookup))
+        await asyncio.to_thread(
+            transitions.requeue,
+            ocma,
+            target.id,
+            worker,
+            exc.retry_at,
+            burn_attempt=False,
+            error=f"Rate limited until {exc.retry_at.isoformat()}",
+            status=_back_status(claimed.needs_lookup),
+        )
         ocma.queue.push(target.id, exc.retry_at)
         raise
     except AuthExpired as exc:
         reason = f"{platform.name} authorisation expired and could not be refreshed: {exc.message}"
-        await asyncio.to_thread(transitions.finish, ocma, target.id, worker, TargetStatus.HELD, last_error=reason)
+        await asyncio.to_thread(
+            transitions.finish, ocma, target.id, worker, TargetStatus.HELD, last_error=reason
+        )
         await asyncio.to_thread(transitions.hold_account_targets, ocma, account.id, reason)
         return "held"
     except Rejected as exc:
-        await asyncio.to_thread(transitions.finish, ocma, target.id, worker, TargetStatus.FAILED,
-                                last_error=f"{platform.name} rejected the post: {exc.message}")
+        await asyncio.to_thread(
+            transitions.finish,
+            ocma,
+            target.id,
+            worker,
+            TargetStatus.FAILED,
+            last_error=f"{platform.name} rejected the post: {exc.message}",
+        )
         FAILED.labels(platform.name, "rejected").inc()
         return "failed"
     except Transient as exc:
         if target.attempts >= runtime.max_attempts:
-            await asyncio.to_thread(transitions.finish, ocma, target.id, worker, TargetStatus.FAILED,
-                                    last_error=f"Gave up after {target.attempts} attempts: {exc.message}")
+            await asyncio.to_thread(
+                transitions.finish,
+                ocma,
+                target.id,
+                worker,
+                TargetStatus.FAILED,
+                last_error=f"Gave up after {target.attempts} attempts: {exc.message}",
+            )
             FAILED.labels(platform.name, "transient").inc()
             return "failed"
         due = utcnow() + runtime.backoff(target.attempts)
-        await asyncio.to_thread(transitions.requeue, ocma, target.id, worker, due, burn_attempt=True,
-                                error=exc.message, status=_back_status(claimed.needs_lookup))
+        await asyncio.to_thread(
+            transitions.requeue,
+            ocma,
+            target.id,
+            worker,
+            due,
+            burn_attempt=True,
+            error=exc.message,
+            status=_back_status(claimed.needs_lookup),
+        )
         ocma.queue.push(target.id, due)
         return "retry"
     except (Unconfirmed, Exception) as exc:
@@ -203,9 +267,17 @@ async def _attempt(
         if not isinstance(exc, Unconfirmed):
             log.exception("unexpected error publishing target %s", target.id)
         due = utcnow() + LOOKUP_DELAY
-        await asyncio.to_thread(transitions.requeue, ocma, target.id, worker, due, burn_attempt=True,
-                                error=message, unconfirmed_since=target.unconfirmed_since or started,
-                                status=TargetStatus.UNCONFIRMED)
+        await asyncio.to_thread(
+            transitions.requeue,
+            ocma,
+            target.id,
+            worker,
+            due,
+            burn_attempt=True,
+            error=message,
+            unconfirmed_since=target.unconfirmed_since or started,
+            status=TargetStatus.UNCONFIRMED,
+        )
         ocma.queue.push(target.id, due)
         return "unconfirmed"
 
@@ -217,8 +289,16 @@ async def _published(
     now = utcnow()
     status = TargetStatus.PENDING if result.pending else TargetStatus.PUBLISHED
     ok = await asyncio.to_thread(
-        transitions.finish, ocma, target.id, runtime.worker_id, status, external_id=result.external_id,
-        url=result.url, published_at=now, last_error=None, unconfirmed_since=None,
+        transitions.finish,
+        ocma,
+        target.id,
+        runtime.worker_id,
+        status,
+        external_id=result.external_id,
+        url=result.url,
+        published_at=now,
+        last_error=None,
+        unconfirmed_since=None,
     )
     if ok:
         PUBLISHED.labels(platform.name).inc()

@@ -114,7 +114,9 @@ class RedisQueue:
     def __init__(self, url: str) -> None:
         import redis
 
-        self.client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5, health_check_interval=30)
+        self.client = redis.Redis.from_url(
+            url, socket_timeout=5, socket_connect_timeout=5, health_check_interval=30
+        )
         self._pop = self.client.register_script(_POP_DUE)
 
     def push(self, target_id: str, due_at: datetime) -> None:

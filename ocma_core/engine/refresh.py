@@ -27,11 +27,15 @@ def load_context(ocma: Ocma, account_id: str) -> tuple[Account, AccountContext]:
         if account is None:
             raise AuthExpired(f"Account {account_id} no longer exists.")
     if account.status is not AccountStatus.CONNECTED:
-        raise AuthExpired(f"Account {account.handle} needs reconnecting: {account.last_error or account.status}.")
+        raise AuthExpired(
+            f"Account {account.handle} needs reconnecting: {account.last_error or account.status}."
+        )
     return account, account_context(ocma, account)
 
 
-async def refresh_account(ocma: Ocma, account_id: str, platform: Platform, seen_version: int) -> AccountContext:
+async def refresh_account(
+    ocma: Ocma, account_id: str, platform: Platform, seen_version: int
+) -> AccountContext:
     """Refresh the account's tokens once, unless another worker already did (then use theirs)."""
     from ocma_core.services import accounts
 
@@ -77,7 +81,9 @@ async def call_with_refresh(
         if not ctx.tokens.refresh_token:
             from ocma_core.services.accounts import mark_needs_reconnect
 
-            mark_needs_reconnect(ocma, account_id, "The platform refused the token and issued no refresh token.")
+            mark_needs_reconnect(
+                ocma, account_id, "The platform refused the token and issued no refresh token."
+            )
             raise
         ctx = await refresh_account(ocma, account_id, platform, account.token_version)
     try:

@@ -34,8 +34,13 @@ def claim(ocma: Ocma, target_id: str, worker: str) -> Claimed | None:
         result = session.execute(
             update(Target)
             .where(col(Target.id) == target_id, col(Target.status).in_(CLAIMABLE), col(Target.due_at) <= now)
-            .values(status=TargetStatus.PUBLISHING, claimed_by=worker, claimed_at=now,
-                    attempts=Target.attempts + 1, updated_at=now)
+            .values(
+                status=TargetStatus.PUBLISHING,
+                claimed_by=worker,
+                claimed_at=now,
+                attempts=Target.attempts + 1,
+                updated_at=now,
+            )
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             return None
@@ -45,8 +50,11 @@ def claim(ocma: Ocma, target_id: str, worker: str) -> Claimed | None:
         account = session.get(Account, target.account_id)
         assert post is not None and account is not None
         if post.status is PostStatus.SCHEDULED:
-            session.execute(update(Post).where(col(Post.id) == post.id, col(Post.status) == PostStatus.SCHEDULED)
-                            .values(status=PostStatus.PUBLISHING, updated_at=now))
+            session.execute(
+                update(Post)
+                .where(col(Post.id) == post.id, col(Post.status) == PostStatus.SCHEDULED)
+                .values(status=PostStatus.PUBLISHING, updated_at=now)
+            )
         return Claimed(target, post, account, needs_lookup=target.unconfirmed_since is not None)
 
 
@@ -57,8 +65,11 @@ def add_attempt(ocma: Ocma, attempt: PublishAttempt) -> None:
 
 
 def _owned(target_id: str, worker: str) -> list[object]:
-    return [col(Target.id) == target_id, col(Target.status) == TargetStatus.PUBLISHING,
-            col(Target.claimed_by) == worker]
+    return [
+        col(Target.id) == target_id,
+        col(Target.status) == TargetStatus.PUBLISHING,
+        col(Target.claimed_by) == worker,
+    ]
 
 
 def finish(ocma: Ocma, target_id: str, worker: str, status: TargetStatus, **values: object) -> bool:
@@ -66,7 +77,8 @@ def finish(ocma: Ocma, target_id: str, worker: str, status: TargetStatus, **valu
     now = utcnow()
     with ocma.session() as session:
         result = session.execute(
-            update(Target).where(*_owned(target_id, worker))  # type: ignore[arg-type]
+            update(Target)
+            .where(*_owned(target_id, worker))  # type: ignore[arg-type]
             .values(status=status, claimed_by=None, updated_at=now, **values)
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -75,8 +87,13 @@ def finish(ocma: Ocma, target_id: str, worker: str, status: TargetStatus, **valu
         assert target is not None
         events = _refresh_post_status(session, target.post_id)
         if status is TargetStatus.UNCONFIRMED:
-            events.append(Event("target.unconfirmed", target.workspace_id,
-                                {"post_id": target.post_id, "target_id": target.id, "platform": target.platform}))
+            events.append(
+                Event(
+                    "target.unconfirmed",
+                    target.workspace_id,
+                    {"post_id": target.post_id, "target_id": target.id, "platform": target.platform},
+                )
+            )
         for event in events:
             record(session, event)
     from ocma_core.events import dispatch
@@ -109,18 +126,53 @@ def _refresh_post_status(session: object, post_id: str) -> list[Event]:
     session.add(post)
     payload = {
         "post_id": post.id,
-        "targets": [{"target_id": t.id, "platform": t.platform, "status": str(t.status), "url": t.url,
-                     "error": t.last_error} for t in targets],
+        "targets": [
+            {
+                "target_id": t.id,
+                "platform": t.platform,
+                "status": str(t.status),
+                "url": t.url,
+                "error": t.last_error,
+            }
+            for t in targets
+        ],
     }
-    kind = {PostStatus.PUBLISHED: "post.published", PostStatus.PARTIALLY_PUBLISHED: "post.partially_published",
-            PostStatus.FAILED: "post.failed"}[new]
+    kind = {
+        PostStatus.PUBLISHED: "post.published",
+        PostStatus.PARTIALLY_PUBLISHED: "post.partially_published",
+        PostStatus.FAILED: "post.failed",
+    }[new]
     if new is PostStatus.FAILED:
         payload["reason"] = "; ".join(t.last_error or "" for t in targets if t.last_error)
-    return [Event(kind, post.workspace_id, payload)]
+    events = [Event(kind, post.workspace_id, payload)]
+    if post.recurrence:
+        from ocma_core.services.recurring import spawn_next
+
+        spawned = spawn_next(session, post)
+        if spawned is not None:
+            nxt, _ = spawned
+            assert nxt.scheduled_at is not None
+            events.append(
+                Event(
+                    "post.scheduled",
+                    post.workspace_id,
+                    {"post_id": nxt.id, "scheduled_at": nxt.scheduled_at.isoformat(), "recurring": True},
+                )
+            )
+    return events
 
 
-def requeue(ocma: Ocma, target_id: str, worker: str, due_at: datetime, *, burn_attempt: bool, error: str | None,
-            unconfirmed_since: datetime | None = None, status: TargetStatus = TargetStatus.QUEUED) -> bool:
+def requeue(
+    ocma: Ocma,
+    target_id: str,
+    worker: str,
+    due_at: datetime,
+    *,
+    burn_attempt: bool,
+    error: str | None,
+    unconfirmed_since: datetime | None = None,
+    status: TargetStatus = TargetStatus.QUEUED,
+) -> bool:
     """Give an owned target back to the queue for `due_at` (a rate-limit wait does not count as an attempt)."""
     values: dict[str, object] = {"due_at": due_at, "last_error": error}
     if not burn_attempt:
@@ -134,7 +186,8 @@ def hold_account_targets(ocma: Ocma, account_id: str, reason: str) -> int:
     """Hold every queued target of an account that needs reconnecting."""
     with ocma.session() as session:
         result = session.execute(
-            update(Target).where(col(Target.account_id) == account_id, col(Target.status) == TargetStatus.QUEUED)
+            update(Target)
+            .where(col(Target.account_id) == account_id, col(Target.status) == TargetStatus.QUEUED)
             .values(status=TargetStatus.HELD, last_error=reason, updated_at=utcnow())
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
@@ -144,8 +197,13 @@ def recover_stale_claims(ocma: Ocma, lease: timedelta) -> int:
     """Targets stuck in publishing (their worker died) become unconfirmed: look before retrying."""
     now = utcnow()
     with ocma.session() as session:
-        stale = list(session.exec(select(Target).where(Target.status == TargetStatus.PUBLISHING,
-                                                       col(Target.claimed_at) < now - lease)))
+        stale = list(
+            session.exec(
+                select(Target).where(
+                    Target.status == TargetStatus.PUBLISHING, col(Target.claimed_at) < now - lease
+                )
+            )
+        )
         for target in stale:
             target.status = TargetStatus.UNCONFIRMED
             target.unconfirmed_since = target.unconfirmed_since or target.claimed_at
@@ -159,8 +217,9 @@ def due_targets(ocma: Ocma, horizon: timedelta, limit: int = 5000) -> list[tuple
     """Claimable targets due within `horizon` (the reconciler puts them on the queue)."""
     with ocma.session() as session:
         rows = session.exec(
-            select(Target.id, Target.due_at).where(col(Target.status).in_(CLAIMABLE),
-                                                   col(Target.due_at) <= utcnow() + horizon)
-            .order_by(col(Target.due_at)).limit(limit)
+            select(Target.id, Target.due_at)
+            .where(col(Target.status).in_(CLAIMABLE), col(Target.due_at) <= utcnow() + horizon)
+            .order_by(col(Target.due_at))
+            .limit(limit)
         )
         return [(i, d) for i, d in rows if d is not None]

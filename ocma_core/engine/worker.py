@@ -33,12 +33,24 @@ def new_worker_id(kind: str = "worker") -> str:
 class Worker:
     """Runs up to `concurrency` publishes at once in one event loop."""
 
-    def __init__(self, ocma: Ocma, *, concurrency: int | None = None, kind: str = "worker",
-                 claim_lease_s: float | None = None) -> None:
+    def __init__(
+        self,
+        ocma: Ocma,
+        *,
+        concurrency: int | None = None,
+        kind: str = "worker",
+        claim_lease_s: float | None = None,
+    ) -> None:
         self.ocma = ocma
         self.kind = kind
         self.concurrency = concurrency or ocma.settings.worker_concurrency
-        self.runtime = Runtime(worker_id=new_worker_id(kind), max_attempts=ocma.settings.publish_max_attempts)
+        from ocma_core.engine.budgets import make_budgets
+
+        self.runtime = Runtime(
+            worker_id=new_worker_id(kind),
+            max_attempts=ocma.settings.publish_max_attempts,
+            budgets=make_budgets(ocma.settings.redis_url),
+        )
         self.claim_lease = timedelta(seconds=claim_lease_s or max(ocma.settings.worker_heartbeat_s * 4, 15.0))
         self.tasks: set[asyncio.Task[str]] = set()
         self.done = 0
@@ -55,13 +67,22 @@ class Worker:
         with self.ocma.session() as session:
             beat = session.get(WorkerHeartbeat, self.runtime.worker_id)
             if beat is None:
-                beat = WorkerHeartbeat(id=self.runtime.worker_id, hostname=socket.gethostname(), pid=os.getpid(),
-                                       kind=self.kind, started_at=self._started)
+                beat = WorkerHeartbeat(
+                    id=self.runtime.worker_id,
+                    hostname=socket.gethostname(),
+                    pid=os.getpid(),
+                    kind=self.kind,
+                    started_at=self._started,
+                )
             beat.last_seen, beat.jobs_done = now, self.done
             session.add(beat)
             session.execute(
-                update(Target).where(col(Target.claimed_by) == self.runtime.worker_id,
-                                     col(Target.status) == TargetStatus.PUBLISHING).values(claimed_at=now)
+                update(Target)
+                .where(
+                    col(Target.claimed_by) == self.runtime.worker_id,
+                    col(Target.status) == TargetStatus.PUBLISHING,
+                )
+                .values(claimed_at=now)
             )
 
     def reconcile(self) -> None:

@@ -180,6 +180,8 @@ def _apply(post: Post, data: PostInput) -> None:
     post.options = {k: dict(v) for k, v in data.options.items()}
     post.timezone = data.timezone or post.timezone
     post.recurrence = Rule.parse(data.recurrence).as_dict() if data.recurrence else None
+    if post.recurrence is not None:
+        post.recurrence["index"] = 1
     post.updated_at = utcnow()
 
 

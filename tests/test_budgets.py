@@ -1,0 +1,61 @@
+"""Rate budgets: probe first, then spend what the platform says is left, wait for the reset, honour 429s."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from conftest import REDIS_URL, need_service
+
+from ocma_core.engine.budgets import Budgets, MemoryBudgets, RedisBudgets
+from ocma_core.platforms import RateBudget, RateLimitInfo
+
+
+@pytest.fixture(params=["memory", "redis"])
+def budgets(request: pytest.FixtureRequest) -> Iterator[Budgets]:
+    if request.param == "memory":
+        yield MemoryBudgets()
+        return
+    need_service("redis", REDIS_URL)
+    redis_budgets = RedisBudgets(REDIS_URL)
+    redis_budgets.client.flushdb()
+    yield redis_budgets
+
+
+def _info(key: str, remaining: int, reset: float) -> dict[str, RateLimitInfo]:
+    return {key: RateLimitInfo("account", "publish", 10, remaining, datetime.fromtimestamp(reset, UTC))}
+
+
+def test_probe_then_spend_then_wait(budgets: Budgets) -> None:
+    key = f"p:{uuid.uuid4().hex}:publish"
+    assert budgets.try_acquire([key], [None], "a") == 0
+    assert budgets.try_acquire([key], [None], "b") > 0  # unknown bucket: one probe at a time
+    reset = time.time() + 30
+    budgets.release([key], [None], _info(key, 2, reset), None, "a")
+    assert budgets.try_acquire([key], [None], "c") == 0
+    assert budgets.try_acquire([key], [None], "d") == 0
+    wait = budgets.try_acquire([key], [None], "e")  # 2 left, 2 in flight
+    assert wait > 0
+    budgets.release([key], [None], _info(key, 0, reset), None, "c")
+    budgets.release([key], [None], _info(key, 0, reset), None, "d")
+    assert 25 < budgets.try_acquire([key], [None], "f") <= 30
+
+
+def test_rate_limited_blocks_until_retry_time(budgets: Budgets) -> None:
+    key = f"p:{uuid.uuid4().hex}:publish"
+    assert budgets.try_acquire([key], [None], "a") == 0
+    budgets.release([key], [None], {}, time.time() + 5, "a")
+    assert 4 < budgets.try_acquire([key], [None], "b") <= 5
+
+
+def test_declared_budget_when_no_headers(budgets: Budgets) -> None:
+    key = f"p:{uuid.uuid4().hex}:publish"
+    declared = [RateBudget("publish", "account", 2, 60)]
+    assert budgets.try_acquire([key], declared, "a") == 0
+    budgets.release([key], declared, {}, None, "a")  # no headers: count against the documented 2/min
+    assert budgets.try_acquire([key], declared, "b") == 0
+    budgets.release([key], declared, {}, None, "b")
+    assert budgets.try_acquire([key], declared, "c") > 50
