@@ -32,6 +32,9 @@ from ocma_linkedin.text import MAX_COMMENTARY, escape_commentary, unescape_comme
 
 VISIBILITIES = ("PUBLIC", "CONNECTIONS", "LOGGED_IN")
 READ_MEMBER_POSTS = "r_member_social"
+ORGANIZATION_READ_SCOPES = frozenset(
+    {"rw_organization_admin", "r_organization_social", "w_organization_social"}
+)
 CANNOT_READ_MEMBER_POSTS = (
     "LinkedIn does not let this app read the member's posts back (that needs the restricted r_member_social "
     "scope), so whether the last attempt was published cannot be checked. Look at the LinkedIn profile, then "
@@ -109,7 +112,11 @@ class LinkedInPlatform(Platform):
         return await auth.refresh(self, ctx)
 
     async def get_profile(self, ctx: AccountContext) -> Profile:
-        """GET /v2/userinfo (OpenID Connect): sub, name, email; the author URN is urn:li:person:{sub}."""
+        """GET /v2/userinfo (OpenID Connect): sub, name, email; the author URN is urn:li:person:{sub}.
+
+        With organisation scopes, Profile.extra["organizations"] also lists the pages the member can post
+        as ([{urn, role, name}]), so a settings screen can offer them for settings["author_urn"].
+        """
         response = await self.send(
             "GET",
             f"{self.api_base}/v2/userinfo",
@@ -122,12 +129,13 @@ class LinkedInPlatform(Platform):
         sub = str(body["sub"])
         name = str(body.get("name") or "").strip()
         handle = name or str(body.get("email") or "") or sub
-        return Profile(
-            external_id=sub,
-            handle=handle,
-            display_name=name or handle,
-            extra={"person_urn": f"urn:li:person:{sub}"},
-        )
+        extra: dict[str, Any] = {"person_urn": f"urn:li:person:{sub}"}
+        if ORGANIZATION_READ_SCOPES & set(ctx.tokens.scopes):
+            try:
+                extra["organizations"] = await self.list_organizations(ctx)
+            except Rejected:  # the app lacks the product or the member lacks a role: no pages to offer
+                extra["organizations"] = []
+        return Profile(external_id=sub, handle=handle, display_name=name or handle, extra=extra)
 
     async def list_organizations(self, ctx: AccountContext) -> list[dict[str, str]]:
         """Organisation pages the member administers (role ADMINISTRATOR, state APPROVED), with names."""

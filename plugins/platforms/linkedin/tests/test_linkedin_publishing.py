@@ -56,9 +56,9 @@ def test_list_organizations(linkedin: LinkedInPlatform, fake_linkedin: FakeLinke
     fake_linkedin.add_org("5515715", "Pending Co", state="REQUESTED")
     fake_linkedin.add_org("1337", "Analyst Co", role="ANALYST")
     ctx = connect(linkedin, fake_linkedin)
-    assert run(linkedin.list_organizations(ctx)) == [
-        {"urn": ORG, "role": "ADMINISTRATOR", "name": "Devtestco"}
-    ]
+    pages = [{"urn": ORG, "role": "ADMINISTRATOR", "name": "Devtestco"}]
+    assert run(linkedin.list_organizations(ctx)) == pages
+    assert ctx.settings["organizations"] == pages  # offered at connect time through Profile.extra
     query = fake_linkedin.requests_to("GET", "/rest/organizationAcls")[-1].query
     assert query == {"q": "roleAssignee", "role": "ADMINISTRATOR", "state": "APPROVED", "count": "100"}
 
@@ -76,6 +76,7 @@ def test_post_as_organisation_from_settings(linkedin: LinkedInPlatform, fake_lin
 def test_org_posting_needs_admin_and_scope(fake_linkedin: FakeLinkedIn) -> None:
     member_only = LinkedInPlatform(env=linkedin_env(fake_linkedin, "member"))
     ctx = connect(member_only, fake_linkedin, author_urn=ORG)
+    assert "organizations" not in ctx.settings
     with pytest.raises(Rejected, match="ACCESS_DENIED") as info:
         run(member_only.publish(ctx, PostContent(text="Not allowed")))
     assert info.value.status == 403
