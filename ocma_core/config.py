@@ -97,4 +97,6 @@ def load_settings(**overrides: object) -> Settings:
         problems = "; ".join(
             f"OCMA_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
         )
-        raise ConfigError(f"Invalid configuration: {problems}.", fix="Correct it in the environment or .env.") from None
+        raise ConfigError(
+            f"Invalid configuration: {problems}.", fix="Correct it in the environment or .env."
+        ) from None

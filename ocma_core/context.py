@@ -57,7 +57,9 @@ class Ocma:
         """The secret that signs public media URLs (derived from the newest encryption key)."""
         from ocma_core.crypto import load_or_create_keys
 
-        keys = load_or_create_keys(self.settings.encryption_keys, self.settings.key_file, create=self._create_key)
+        keys = load_or_create_keys(
+            self.settings.encryption_keys, self.settings.key_file, create=self._create_key
+        )
         return keys[0]
 
     @contextmanager

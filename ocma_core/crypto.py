@@ -28,7 +28,9 @@ class Vault:
 
     def __init__(self, keys: list[str]) -> None:
         if not keys:
-            raise ConfigError("No encryption key configured.", fix="Run `ocma init` or set OCMA_ENCRYPTION_KEYS.")
+            raise ConfigError(
+                "No encryption key configured.", fix="Run `ocma init` or set OCMA_ENCRYPTION_KEYS."
+            )
         try:
             self._fernet = MultiFernet([Fernet(k.encode("ascii")) for k in keys])
         except (ValueError, UnicodeEncodeError):

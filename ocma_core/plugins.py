@@ -125,7 +125,9 @@ def load_plugins(host: PluginHost, env: dict[str, str] | None = None) -> PluginH
             module = importlib.import_module(module_name)
         except Exception as exc:
             detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-            host.errors.append(PluginInfo(name=module_name, error=f"could not import {module_name}: {detail}"))
+            host.errors.append(
+                PluginInfo(name=module_name, error=f"could not import {module_name}: {detail}")
+            )
             continue
         host.register(module, name=module_name)
     for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):

@@ -28,7 +28,9 @@ def parse_time(value: str) -> time:
         hour, minute = value.split(":")
         return time(int(hour), int(minute))
     except (ValueError, TypeError):
-        raise ValidationFailed(f"{value!r} is not a time of day.", fix="Write times as HH:MM, e.g. 09:30.") from None
+        raise ValidationFailed(
+            f"{value!r} is not a time of day.", fix="Write times as HH:MM, e.g. 09:30."
+        ) from None
 
 
 def parse_weekdays(values: list[Any]) -> list[int]:
@@ -132,7 +134,9 @@ def next_occurrence(rule: Rule, anchor: datetime, after: datetime, zone_name: st
 
 def slot_times(slots: dict[str, Any], after: datetime, zone_name: str, limit: int = 200) -> list[datetime]:
     """Upcoming queue-slot instants after `after`: slots = {"weekdays": [...], "times": [...]}."""
-    rule = Rule.parse({"weekdays": slots.get("weekdays") or list(WEEKDAYS), "times": slots.get("times") or []})
+    rule = Rule.parse(
+        {"weekdays": slots.get("weekdays") or list(WEEKDAYS), "times": slots.get("times") or []}
+    )
     out: list[datetime] = []
     cursor = after
     while len(out) < limit:

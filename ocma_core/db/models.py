@@ -11,11 +11,14 @@ from sqlmodel import Field, SQLModel
 
 from ocma_core.db.types import StrEnum, UTCDateTime, new_id, utcnow
 
+
 def _created() -> Any:
     return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
+
 def _json(default: Any = dict) -> Any:
     return Field(default_factory=default, sa_column=Column(JSON, nullable=False))
+
 
 class Role(enum.StrEnum):
     """Member and API-key roles, most to least powerful."""
@@ -25,7 +28,9 @@ class Role(enum.StrEnum):
     EDITOR = "editor"
     VIEWER = "viewer"
 
+
 ROLE_RANK = {Role.VIEWER: 0, Role.EDITOR: 1, Role.ADMIN: 2, Role.OWNER: 3}
+
 
 class AccountStatus(enum.StrEnum):
     """Health of a connected account."""
@@ -33,6 +38,7 @@ class AccountStatus(enum.StrEnum):
     CONNECTED = "connected"
     NEEDS_RECONNECT = "needs_reconnect"
     DISCONNECTED = "disconnected"
+
 
 class PostStatus(enum.StrEnum):
     """Lifecycle of a post."""
@@ -45,6 +51,7 @@ class PostStatus(enum.StrEnum):
     PARTIALLY_PUBLISHED = "partially_published"
     FAILED = "failed"
     CANCELLED = "cancelled"
+
 
 class TargetStatus(enum.StrEnum):
     """Lifecycle of one post x account target."""
@@ -59,6 +66,7 @@ class TargetStatus(enum.StrEnum):
     FAILED = "failed"
     CANCELLED = "cancelled"
 
+
 class Workspace(SQLModel, table=True):
     """A tenant: its members, accounts and posts are invisible to other workspaces."""
 
@@ -67,6 +75,7 @@ class Workspace(SQLModel, table=True):
     timezone: str = Field(default="UTC", max_length=64)
     settings: dict[str, Any] = _json()
     created_at: datetime = _created()
+
 
 class Member(SQLModel, table=True):
     """A person in a workspace, with a role."""
@@ -80,6 +89,7 @@ class Member(SQLModel, table=True):
     external_ids: dict[str, Any] = _json()  # e.g. {"slack": "U123"}
     created_at: datetime = _created()
 
+
 class ApiKey(SQLModel, table=True):
     """An API key; only its SHA-256 hash is stored."""
 
@@ -92,6 +102,7 @@ class ApiKey(SQLModel, table=True):
     created_at: datetime = _created()
     last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
 
 class Account(SQLModel, table=True):
     """A connected social account; tokens are encrypted."""
@@ -116,6 +127,7 @@ class Account(SQLModel, table=True):
     created_at: datetime = _created()
     updated_at: datetime = _created()
 
+
 class OAuthState(SQLModel, table=True):
     """A pending OAuth authorisation: single use, expiring; the PKCE verifier is encrypted."""
 
@@ -127,6 +139,7 @@ class OAuthState(SQLModel, table=True):
     created_at: datetime = _created()
     expires_at: datetime = Field(sa_type=UTCDateTime)
     used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
 
 class Media(SQLModel, table=True):
     """A stored file, kept once per workspace by content hash."""
@@ -144,6 +157,7 @@ class Media(SQLModel, table=True):
     alt_text: str = Field(default="", sa_type=Text)
     meta: dict[str, Any] = _json()  # e.g. prompt, model, cost of a generated image
     created_at: datetime = _created()
+
 
 class Post(SQLModel, table=True):
     """What to publish, when, and to which accounts (one Target each)."""
@@ -163,6 +177,7 @@ class Post(SQLModel, table=True):
     created_by: str = Field(default="", max_length=255)
     created_at: datetime = _created()
     updated_at: datetime = _created()
+
 
 class Target(SQLModel, table=True):
     """One post on one account: the unit the engine publishes exactly once."""
@@ -188,19 +203,23 @@ class Target(SQLModel, table=True):
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     updated_at: datetime = _created()
 
+
 class PublishAttempt(SQLModel, table=True):
     """An audit record of one call to a platform for a target."""
 
     id: str = Field(default_factory=new_id, primary_key=True)
     target_id: str = Field(foreign_key="target.id", index=True)
     action: str = Field(default="publish", max_length=32)  # publish, find_published, check_pending, refresh
-    outcome: str = Field(max_length=32)  # published, rate_limited, auth_expired, rejected, transient, unconfirmed
+    outcome: str = Field(
+        max_length=32
+    )  # published, rate_limited, auth_expired, rejected, transient, unconfirmed
     http_status: int | None = None
     error: str | None = Field(default=None, sa_type=Text)
     request_summary: str = Field(default="", sa_type=Text)
     worker: str = Field(default="", max_length=255)
     started_at: datetime = _created()
     duration_ms: float = 0.0
+
 
 class PostMetricSnapshot(SQLModel, table=True):
     """Metrics of one published target at one time, as the platform named them."""
@@ -215,6 +234,7 @@ class PostMetricSnapshot(SQLModel, table=True):
     unavailable: list[str] = _json(list)
     source: str = Field(default="poll", max_length=32)  # poll, webhook, backfill
 
+
 class AccountMetricSnapshot(SQLModel, table=True):
     """Metrics of one account (followers, ...) at one time."""
 
@@ -226,6 +246,7 @@ class AccountMetricSnapshot(SQLModel, table=True):
     values: dict[str, Any] = _json()
     unavailable: list[str] = _json(list)
 
+
 class Notification(SQLModel, table=True):
     """A stored domain event (post.published, post.failed, account.needs_reconnect, ...)."""
 
@@ -235,6 +256,7 @@ class Notification(SQLModel, table=True):
     payload: dict[str, Any] = _json()
     created_at: datetime = _created()
     read_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
 
 class Conversation(SQLModel, table=True):
     """An agent conversation, one per thread (Slack thread, CLI session, API thread id)."""
@@ -247,6 +269,7 @@ class Conversation(SQLModel, table=True):
     created_at: datetime = _created()
     updated_at: datetime = _created()
 
+
 class ConversationMessage(SQLModel, table=True):
     """One message of a conversation: user, assistant, tool call or tool result."""
 
@@ -255,6 +278,7 @@ class ConversationMessage(SQLModel, table=True):
     role: str = Field(max_length=32)
     content: dict[str, Any] = _json()
     created_at: datetime = _created()
+
 
 class AIUsage(SQLModel, table=True):
     """Tokens and cost of one AI call."""
@@ -269,6 +293,7 @@ class AIUsage(SQLModel, table=True):
     cost_usd: float | None = None
     cost_source: str = Field(default="", max_length=64)  # "litellm price table", "configured price", ...
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
 
 class WorkerHeartbeat(SQLModel, table=True):
     """The last time each worker polled for work."""

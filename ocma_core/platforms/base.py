@@ -9,7 +9,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ocma_core.errors import AuthExpired, ConfigError, PlatformError, RateLimited, Rejected, Transient, Unconfirmed
+from ocma_core.errors import (
+    AuthExpired,
+    ConfigError,
+    PlatformError,
+    RateLimited,
+    Rejected,
+    Transient,
+    Unconfirmed,
+)
 from ocma_core.platforms.types import (
     AccountContext,
     AuthKind,
@@ -124,6 +132,10 @@ class Platform:
 
         return validate_against_limits(self, content)
 
+    def validate_for_account(self, content: PostContent, settings: Mapping[str, Any]) -> list[Problem]:
+        """Problems for one account (e.g. an instance's own length limit); default: validate(content)."""
+        return self.validate(content)
+
     async def publish(self, ctx: AccountContext, content: PostContent) -> PublishResult:
         """Publish `content` (and its thread) as the account."""
         raise NotImplementedError
@@ -211,7 +223,9 @@ class Platform:
             raise Transient(f"Could not reach {self.display_name or self.name}: {exc!r}") from exc
         except httpx.TimeoutException as exc:
             if effect:
-                raise Unconfirmed(f"{self.display_name or self.name} did not answer in time: {exc!r}") from exc
+                raise Unconfirmed(
+                    f"{self.display_name or self.name} did not answer in time: {exc!r}"
+                ) from exc
             raise Transient(f"{self.display_name or self.name} timed out: {exc!r}") from exc
         except httpx.TransportError as exc:
             if effect:
@@ -253,8 +267,12 @@ class Platform:
             raise AuthExpired(f"{self.display_name or self.name} refused the token: {detail}", status=status)
         if status >= 500:
             # A 5xx is assumed not to have stored anything; platforms that know better override.
-            raise Transient(f"{self.display_name or self.name} server error {status}: {detail}", status=status)
-        raise Rejected(f"{self.display_name or self.name} refused the request ({status}): {detail}", status=status)
+            raise Transient(
+                f"{self.display_name or self.name} server error {status}: {detail}", status=status
+            )
+        raise Rejected(
+            f"{self.display_name or self.name} refused the request ({status}): {detail}", status=status
+        )
 
 
 def _int(value: str | None) -> int | None:
@@ -320,4 +338,4 @@ def error_detail(response: httpx.Response) -> str:
     return str(body)[:300]
 
 
-__all__ = ["PlatformError", "Platform", "RateBudget", "error_detail", "parse_reset", "retry_time"]
+__all__ = ["Platform", "PlatformError", "RateBudget", "error_detail", "parse_reset", "retry_time"]

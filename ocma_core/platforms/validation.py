@@ -20,7 +20,9 @@ def validate_against_limits(platform: Platform, content: PostContent) -> list[Pr
         problems.append(Problem("threads_unsupported", f"{label} does not support threads.", "thread"))
     elif len(parts) > limits.max_thread_length > 1:
         problems.append(
-            Problem("thread_too_long", f"{label} threads hold at most {limits.max_thread_length} parts.", "thread")
+            Problem(
+                "thread_too_long", f"{label} threads hold at most {limits.max_thread_length} parts.", "thread"
+            )
         )
     for index, part in enumerate(parts):
         where = "text" if index == 0 else f"thread[{index - 1}].text"
@@ -54,9 +56,13 @@ def _media_problems(platform: Platform, part: PostContent, index: int) -> list[P
     if videos and Capability.PUBLISH_VIDEO not in platform.capabilities:
         problems.append(Problem("video_unsupported", f"{label} does not accept video here.", where))
     if len(images) > rules.max_images > 0:
-        problems.append(Problem("too_many_images", f"{label} allows at most {rules.max_images} images.", where))
+        problems.append(
+            Problem("too_many_images", f"{label} allows at most {rules.max_images} images.", where)
+        )
     if len(videos) > rules.max_videos > 0:
-        problems.append(Problem("too_many_videos", f"{label} allows at most {rules.max_videos} video.", where))
+        problems.append(
+            Problem("too_many_videos", f"{label} allows at most {rules.max_videos} video.", where)
+        )
     if images and videos and not rules.mix_images_and_video:
         problems.append(Problem("mixed_media", f"{label} does not mix images and video in one post.", where))
     for item in part.media:
@@ -64,14 +70,24 @@ def _media_problems(platform: Platform, part: PostContent, index: int) -> list[P
         limit = rules.max_video_bytes if item.is_video else rules.max_image_bytes
         if item.mime_type not in allowed:
             problems.append(
-                Problem("media_type", f"{item.mime_type} is not accepted by {label} ({', '.join(allowed)}).", where)
+                Problem(
+                    "media_type",
+                    f"{item.mime_type} is not accepted by {label} ({', '.join(allowed)}).",
+                    where,
+                )
             )
         if item.size > limit:
             problems.append(
-                Problem("media_too_large", f"{item.path.name} is {item.size} bytes; {label} allows {limit}.", where)
+                Problem(
+                    "media_too_large",
+                    f"{item.path.name} is {item.size} bytes; {label} allows {limit}.",
+                    where,
+                )
             )
         if len(item.alt_text) > rules.max_alt_text:
             problems.append(
-                Problem("alt_text_too_long", f"Alt text is longer than {rules.max_alt_text} characters.", where)
+                Problem(
+                    "alt_text_too_long", f"Alt text is longer than {rules.max_alt_text} characters.", where
+                )
             )
     return problems

@@ -108,7 +108,7 @@ async def complete_connect(
     verifier = ocma.vault.decrypt(row.verifier_enc) if row.verifier_enc else None
     try:
         tokens = await platform.exchange_code(code, verifier, row.redirect_uri)
-        profile = await _profile(platform, tokens)
+        profile = await _profile(platform, tokens, tokens.extra)
     except PlatformError as exc:
         raise OAuthFlowError(
             f"{platform.display_name or platform.name} refused the connection: {exc.message}",
@@ -132,7 +132,7 @@ async def connect_with_credentials(
     """Connect an account with an app password or an instance token."""
     platform = get_platform(platform_name)
     missing = [name for name in platform.credential_fields if not str(fields.get(name, "")).strip()]
-    if platform.auth_kind is AuthKind.OAUTH2:
+    if platform.auth_kind is AuthKind.OAUTH2 and not platform.credential_fields:
         raise ValidationFailed(
             f"{platform.display_name or platform.name} connects through OAuth.",
             fix=f"Open GET /v1/accounts/connect/{platform.name} or run `ocma accounts connect {platform.name}`.",
@@ -289,6 +289,7 @@ def store_refreshed_tokens(ocma: Ocma, account_id: str, tokens: TokenSet) -> Non
         if account is None:
             raise NotFoundError(f"No account {account_id!r}.")
         _store_tokens(account, tokens, ocma.vault.encrypt)
+        account.settings = {**account.settings, **tokens.extra}
         account.token_version += 1
         account.refresh_lock_until = None
         account.status = AccountStatus.CONNECTED

@@ -69,7 +69,7 @@ def check_targets(
         platform = get_platform(account.platform)
         content = content_for(ocma, data, account)
         limit = platform.limits.text
-        problems = [p.as_dict() for p in platform.validate(content)]
+        problems = [p.as_dict() for p in platform.validate_for_account(content, account.settings)]
         if account.status is not AccountStatus.CONNECTED:
             problems.append(
                 {

@@ -24,6 +24,7 @@ class FakeRequest:
     headers: dict[str, str]
     body: bytes
     params: dict[str, str] = field(default_factory=dict)  # named groups of the route pattern
+    query_all: dict[str, list[str]] = field(default_factory=dict)  # every value of repeated parameters
 
     def json(self) -> Any:
         """The body parsed as JSON (None when empty)."""
@@ -147,6 +148,7 @@ class FakeServer:
                     method=self.command,
                     path=split.path,
                     query={k: v[0] for k, v in parse_qs(split.query, keep_blank_values=True).items()},
+                    query_all=parse_qs(split.query, keep_blank_values=True),
                     headers={k.lower(): v for k, v in self.headers.items()},
                     body=body,
                 )

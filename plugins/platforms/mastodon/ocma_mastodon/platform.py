@@ -230,6 +230,10 @@ class MastodonPlatform(Platform):
         generic = [p for p in super().validate(content) if p.code not in instance_checked]
         return [*generic, *statuses.problems(content, settings)]
 
+    def validate_for_account(self, content: PostContent, settings: Mapping[str, Any]) -> list[Problem]:
+        """The core validates each target with its account's instance limits."""
+        return self.validate_for(content, settings)
+
     async def publish(self, ctx: AccountContext, content: PostContent) -> PublishResult:
         """POST /api/v1/statuses per part (Idempotency-Key per part), chaining in_reply_to_id for threads."""
         problems = self.validate_for(content, ctx.settings)
