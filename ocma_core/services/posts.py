@@ -139,8 +139,14 @@ def _next_free_slot(session: Session, workspace: Workspace, accounts: list[Accou
     raise ValidationFailed("No free queue slot in the coming weeks for all selected accounts.")
 
 
-def create_post(ocma: Ocma, workspace_id: str, data: PostInput, *, created_by: str = "") -> Post:
-    """Create a post (draft, scheduled, pending approval or due now) with one target per account."""
+def create_post(
+    ocma: Ocma, workspace_id: str, data: PostInput, *, created_by: str = "", require_approval: bool = False
+) -> Post:
+    """Create a post (draft, scheduled, pending approval or due now) with one target per account.
+
+    `require_approval` holds it for a person's approval even when the workspace does not require it
+    (the agent's approval policy uses this).
+    """
     with ocma.session() as session:
         workspace = session.get(Workspace, workspace_id)
         if workspace is None:
@@ -165,7 +171,7 @@ def create_post(ocma: Ocma, workspace_id: str, data: PostInput, *, created_by: s
         if data.action != "draft":
             _raise_if_invalid(check_targets(ocma, workspace_id, data, accounts))
             when = _when(session, workspace, data, accounts)
-            event = _schedule(session, workspace, post, when)
+            event = _schedule(session, workspace, post, when, hold=require_approval)
         else:
             event = None
     _after_schedule(ocma, post, event)
@@ -200,13 +206,14 @@ def _when(session: Session, workspace: Workspace, data: PostInput, accounts: lis
 
 
 def _schedule(
-    session: Session, workspace: Workspace, post: Post, when: datetime, *, approved: bool = False
+    session: Session, workspace: Workspace, post: Post, when: datetime, *, approved: bool = False,
+    hold: bool = False,
 ) -> Event | None:
     """Queue the post's targets for `when`, or hold it for approval when the workspace requires it."""
     post.scheduled_at = when
     post.updated_at = utcnow()
     targets = list(session.exec(select(Target).where(Target.post_id == post.id)))
-    if workspace.settings.get("approval_required") and not approved:
+    if (hold or workspace.settings.get("approval_required")) and not approved:
         post.status = PostStatus.PENDING_APPROVAL
         for target in targets:
             target.status, target.due_at = TargetStatus.DRAFT, when
