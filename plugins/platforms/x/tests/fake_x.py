@@ -15,10 +15,10 @@ as X's metrics page shows them).
 from __future__ import annotations
 
 import base64
+import calendar
 import collections
 import hashlib
 import html
-import calendar
 import secrets
 import string
 import time

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from conftest import platform_for
 from fake_x import CLIENT_SECRET, FakeX
 from ocma_x import XPlatform
+from x_test_support import platform_for
 
 from ocma_core.testing.conformance import PlatformConformance
 

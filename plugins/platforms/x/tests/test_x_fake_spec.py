@@ -13,7 +13,7 @@ import pytest
 from fake_x import CLIENT_ID, CLIENT_SECRET, FakeX
 from fake_x_spec import SpecError, XSpec
 from ocma_x import XPlatform
-from test_x_media import item, png
+from x_test_support import item, png
 
 from ocma_core import AccountContext, MediaItem, PostContent, Rejected
 from ocma_core.oauth_client import authorize_url, new_code_verifier

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import struct
-import zlib
 from pathlib import Path
 
 import pytest
@@ -13,33 +10,10 @@ from fake_x import FakeX
 from fake_x_base import parse_multipart
 from ocma_x import XPlatform
 from ocma_x import media as media_module
+from x_test_support import item, png
 
-from ocma_core import AccountContext, MediaItem, PostContent, Rejected
+from ocma_core import AccountContext, PostContent, Rejected
 from ocma_core.testing.conformance import run
-
-
-def png(width: int, height: int) -> bytes:
-    """A valid PNG image of the given size (one grey pixel row repeated)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    rows = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
-
-
-def item(path: Path, data: bytes, mime: str, alt: str = "") -> MediaItem:
-    """Write `data` to `path` and describe it."""
-    path.write_bytes(data)
-    return MediaItem(
-        path=path, mime_type=mime, size=len(data), sha256=hashlib.sha256(data).hexdigest(), alt_text=alt
-    )
 
 
 def test_image_with_alt_text(

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from conftest import connect, platform_for
 from fake_x import FakeX
 from ocma_x import XPlatform
 from ocma_x.metrics import created_at_from_id, numbers, recent_enough
+from x_test_support import connect, platform_for
 
 from ocma_core.testing.conformance import run
 

@@ -118,7 +118,8 @@ def test_find_published_completes_a_thread(
     with pytest.raises(Unconfirmed):
         run(x_platform.publish(x_ctx, content))
     stored = fake_x.state.posts
-    assert [p["text"] for p in stored.values()][0].startswith("Head &amp; tail https://t.co/")
+    [head] = [p["text"] for p in stored.values()]
+    assert head.startswith("Head &amp; tail https://t.co/")
     found = run(x_platform.find_published(x_ctx, content, since))
     assert found is not None and len(found.part_ids) == 2
     assert stored[found.part_ids[1]]["reply_to"] == found.part_ids[0]
