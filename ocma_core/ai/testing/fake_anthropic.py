@@ -20,7 +20,11 @@ API_VERSION = "2023-06-01"
 
 
 def _error(status: int, etype: str, message: str, headers: dict[str, str] | None = None) -> FakeResponse:
-    body = {"type": "error", "error": {"type": etype, "message": message}, "request_id": f"req_{uuid.uuid4().hex}"}
+    body = {
+        "type": "error",
+        "error": {"type": etype, "message": message},
+        "request_id": f"req_{uuid.uuid4().hex}",
+    }
     return FakeResponse(status, body, headers=dict(headers or {}))
 
 
@@ -71,8 +75,12 @@ class FakeAnthropic(FakeServer):
             if kind == "server_error":
                 return _error(500, "api_error", "Internal server error")
             if kind == "rate_limit":
-                return _error(429, "rate_limit_error", "Number of request tokens has exceeded your per-minute "
-                              "rate limit.", headers={"retry-after": f"{after:g}"})
+                return _error(
+                    429,
+                    "rate_limit_error",
+                    "Number of request tokens has exceeded your per-minute rate limit.",
+                    headers={"retry-after": f"{after:g}"},
+                )
             reply = Reply(content=None, finish_reason="refusal")
         else:
             with self.lock:
@@ -86,44 +94,121 @@ class FakeAnthropic(FakeServer):
         if reply.content:
             blocks.append({"type": "text", "text": reply.content})
         for call in reply.tool_calls:
-            blocks.append({"type": "tool_use", "id": f"toolu_{uuid.uuid4().hex[:24]}", "name": call["name"],
-                           "input": call.get("arguments", {})})
+            blocks.append(
+                {
+                    "type": "tool_use",
+                    "id": f"toolu_{uuid.uuid4().hex[:24]}",
+                    "name": call["name"],
+                    "input": call.get("arguments", {}),
+                }
+            )
         stop = reply.finish_reason or ("tool_use" if reply.tool_calls else "end_turn")
         input_tokens = tokens(json.dumps(body.get("messages")) + json.dumps(body.get("system") or ""))
-        output_tokens = tokens((reply.content or "") + json.dumps([c.get("arguments") for c in reply.tool_calls]))
-        usage = {"input_tokens": input_tokens, "output_tokens": output_tokens, "cache_creation_input_tokens": 0,
-                 "cache_read_input_tokens": 0}
+        output_tokens = tokens(
+            (reply.content or "") + json.dumps([c.get("arguments") for c in reply.tool_calls])
+        )
+        usage = {
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 0,
+        }
         ident = f"msg_{uuid.uuid4().hex[:24]}"
         if body.get("stream"):
             return self._stream(ident, model, blocks, stop, usage)
-        return FakeResponse(200, {"id": ident, "type": "message", "role": "assistant", "model": model,
-                                  "content": blocks, "stop_reason": stop, "stop_sequence": None, "usage": usage})
+        return FakeResponse(
+            200,
+            {
+                "id": ident,
+                "type": "message",
+                "role": "assistant",
+                "model": model,
+                "content": blocks,
+                "stop_reason": stop,
+                "stop_sequence": None,
+                "usage": usage,
+            },
+        )
 
-    def _stream(self, ident: str, model: str, blocks: list[dict[str, Any]], stop: str,
-                usage: dict[str, Any]) -> FakeResponse:
-        events: list[tuple[str, dict[str, Any]]] = [("message_start", {"type": "message_start", "message": {
-            "id": ident, "type": "message", "role": "assistant", "model": model, "content": [], "stop_reason": None,
-            "stop_sequence": None, "usage": {**usage, "output_tokens": 1}}}), ("ping", {"type": "ping"})]
+    def _stream(
+        self, ident: str, model: str, blocks: list[dict[str, Any]], stop: str, usage: dict[str, Any]
+    ) -> FakeResponse:
+        events: list[tuple[str, dict[str, Any]]] = [
+            (
+                "message_start",
+                {
+                    "type": "message_start",
+                    "message": {
+                        "id": ident,
+                        "type": "message",
+                        "role": "assistant",
+                        "model": model,
+                        "content": [],
+                        "stop_reason": None,
+                        "stop_sequence": None,
+                        "usage": {**usage, "output_tokens": 1},
+                    },
+                },
+            ),
+            ("ping", {"type": "ping"}),
+        ]
         for index, block in enumerate(blocks):
             if block["type"] == "text":
-                events.append(("content_block_start", {"type": "content_block_start", "index": index,
-                                                       "content_block": {"type": "text", "text": ""}}))
+                events.append(
+                    (
+                        "content_block_start",
+                        {
+                            "type": "content_block_start",
+                            "index": index,
+                            "content_block": {"type": "text", "text": ""},
+                        },
+                    )
+                )
                 text = block["text"]
                 for start in range(0, len(text), 10):
-                    events.append(("content_block_delta", {"type": "content_block_delta", "index": index,
-                                                           "delta": {"type": "text_delta",
-                                                                     "text": text[start:start + 10]}}))
+                    events.append(
+                        (
+                            "content_block_delta",
+                            {
+                                "type": "content_block_delta",
+                                "index": index,
+                                "delta": {"type": "text_delta", "text": text[start : start + 10]},
+                            },
+                        )
+                    )
             else:
-                events.append(("content_block_start", {"type": "content_block_start", "index": index,
-                                                       "content_block": {**block, "input": {}}}))
+                events.append(
+                    (
+                        "content_block_start",
+                        {
+                            "type": "content_block_start",
+                            "index": index,
+                            "content_block": {**block, "input": {}},
+                        },
+                    )
+                )
                 partial = json.dumps(block["input"])
-                events.append(("content_block_delta", {"type": "content_block_delta", "index": index,
-                                                       "delta": {"type": "input_json_delta",
-                                                                 "partial_json": partial}}))
+                events.append(
+                    (
+                        "content_block_delta",
+                        {
+                            "type": "content_block_delta",
+                            "index": index,
+                            "delta": {"type": "input_json_delta", "partial_json": partial},
+                        },
+                    )
+                )
             events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
-        events.append(("message_delta", {"type": "message_delta", "delta": {"stop_reason": stop,
-                                                                           "stop_sequence": None},
-                                         "usage": {"output_tokens": usage["output_tokens"]}}))
+        events.append(
+            (
+                "message_delta",
+                {
+                    "type": "message_delta",
+                    "delta": {"stop_reason": stop, "stop_sequence": None},
+                    "usage": {"output_tokens": usage["output_tokens"]},
+                },
+            )
+        )
         events.append(("message_stop", {"type": "message_stop"}))
         payload = "".join(f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in events)
         return FakeResponse(200, payload, headers={"Content-Type": "text/event-stream; charset=utf-8"})
