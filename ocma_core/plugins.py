@@ -16,7 +16,7 @@ from ocma_core import hookspecs
 
 ENTRY_POINT_GROUP = "ocma"
 # Built-in features register through the same hooks as third-party plugins.
-DEFAULT_PLUGINS: tuple[str, ...] = ()
+DEFAULT_PLUGINS: tuple[str, ...] = ("ocma_core.analytics.builtin_analyzers",)
 
 
 @dataclass

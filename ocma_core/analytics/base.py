@@ -1,0 +1,111 @@
+"""The analyzer contract, and the shared data every analyzer of one run reads.
+
+An analyzer is any object with a `name` (unique), a `title` and `run(ctx) -> dict`; register it through the
+`register_analyzers` hook:
+
+    @hookimpl
+    def register_analyzers(register):
+        register(MyAnalyzer())
+
+`run` gets an `AnalysisContext` with the workspace's stored observations — nothing else is needed to
+analyse, and nothing else may be shown: every number must come from those snapshots (cite
+`PostObs.trace()`), and an estimate must say how it was made. Set `in_report = False` for analyzers that
+need extra input (like a draft to predict) and should not run in periodic reports.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import cached_property
+from typing import Any, Protocol, runtime_checkable
+
+from ocma_core.analytics.data import AccountSeries, PostObs, accounts_of, load_account_series, load_posts
+from ocma_core.analytics.periods import Period
+from ocma_core.context import Ocma
+from ocma_core.db.models import Account
+
+HISTORY = timedelta(days=182)  # how far back the models learn from (audiences change)
+
+
+@runtime_checkable
+class Analyzer(Protocol):
+    """What the `register_analyzers` hook accepts."""
+
+    name: str
+    title: str
+
+    def run(self, ctx: AnalysisContext) -> dict[str, Any]:
+        """Analyse and return a JSON-ready result (with a `summary` sentence when there is something to say)."""
+
+
+@dataclass
+class AnalysisContext:
+    """Stored data of one workspace for one period, loaded once and shared by the analyzers of a run."""
+
+    ocma: Ocma
+    workspace_id: str
+    timezone: str
+    period: Period
+    account_ids: list[str] | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def accounts(self) -> dict[str, Account]:
+        """The workspace's accounts (restricted to `account_ids` when given)."""
+        found = accounts_of(self.ocma, self.workspace_id)
+        if self.account_ids is not None:
+            found = {k: v for k, v in found.items() if k in self.account_ids}
+        return found
+
+    @property
+    def platforms(self) -> dict[str, str]:
+        """Platform of each account."""
+        return {a.id: a.platform for a in self.accounts.values()}
+
+    @cached_property
+    def history(self) -> list[PostObs]:
+        """Matured observations of posts published in the history window up to the period's end."""
+        return load_posts(self.ocma, self.workspace_id, self.period.end - HISTORY, self.period.end,
+                          account_ids=list(self.accounts), basis="matured")
+
+    @cached_property
+    def in_period(self) -> list[PostObs]:
+        """Latest observations of posts published in the period."""
+        return load_posts(self.ocma, self.workspace_id, self.period.start, self.period.end,
+                          account_ids=list(self.accounts), basis="latest")
+
+    @cached_property
+    def series(self) -> dict[str, AccountSeries]:
+        """Account metric snapshots of every account."""
+        return load_account_series(self.ocma, self.workspace_id, list(self.accounts))
+
+    def by_account(self, posts: list[PostObs]) -> dict[str, list[PostObs]]:
+        """Posts grouped by account (every account present, possibly empty)."""
+        out: dict[str, list[PostObs]] = defaultdict(list)
+        for account_id in self.accounts:
+            out[account_id] = []
+        for p in posts:
+            if p.account_id in out:
+                out[p.account_id].append(p)
+        return out
+
+    def label(self, account_id: str) -> str:
+        """'handle (platform)'."""
+        a = self.accounts.get(account_id)
+        return f"{a.handle} ({a.platform})" if a else account_id
+
+
+def make_context(ocma: Ocma, workspace_id: str, period: Period, *, account_ids: list[str] | None = None,
+                 params: dict[str, Any] | None = None) -> AnalysisContext:
+    """A context for `period` in the workspace's timezone."""
+    return AnalysisContext(ocma, workspace_id, period.timezone, period, account_ids, dict(params or {}))
+
+
+def now_period(timezone: str, days: int = 7, end: datetime | None = None) -> Period:
+    """The last `days` days up to now, for analyses that are not about a report period."""
+    from ocma_core.db.types import utcnow
+
+    stop = end or utcnow()
+    return Period(stop - timedelta(days=days), stop, f"last {days} days", "days", timezone)

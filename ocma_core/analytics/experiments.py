@@ -1,0 +1,137 @@
+"""A/B experiments: publish variants to comparable slots or accounts, then judge them from stored snapshots."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import col, select
+
+from ocma_core.analytics.ab import Arm, Unit, decide
+from ocma_core.analytics.data import MATURE_AFTER, load_posts
+from ocma_core.analytics.measures import choose_kind
+from ocma_core.context import Ocma
+from ocma_core.db.analytics_models import Experiment, ExperimentVariant
+from ocma_core.db.types import utcnow
+from ocma_core.errors import NotFoundError, ValidationFailed
+
+
+@dataclass
+class VariantSpec:
+    """One variant to publish: its text, and optionally its own accounts and time."""
+
+    label: str
+    body: str
+    account_ids: list[str] | None = None
+    scheduled_at: datetime | None = None
+    source: str = "hand"  # hand or optimizer
+
+
+def create_experiment(
+    ocma: Ocma, workspace_id: str, name: str, variants: list[VariantSpec], *, account_ids: list[str],
+    hypothesis: str = "", alpha: float = 0.05, min_lift: float = 0.2, created_by: str = "",
+) -> Experiment:
+    """Create the experiment and one post per variant (scheduled where a time is given, else a draft)."""
+    from ocma_core.services import posts
+    from ocma_core.services.post_input import PostInput
+
+    if len(variants) < 2:
+        raise ValidationFailed("An experiment needs at least two variants.", fix="Add another variant.")
+    if len({v.label for v in variants}) != len(variants):
+        raise ValidationFailed("Variant labels must differ.", fix="Name the variants A, B, ...")
+    if not 0 < alpha < 0.5 or not 0 < min_lift < 10:
+        raise ValidationFailed("alpha must be in (0, 0.5) and min_lift in (0, 10).")
+    experiment = Experiment(workspace_id=workspace_id, name=name, hypothesis=hypothesis, alpha=alpha,
+                            min_lift=min_lift, created_by=created_by)
+    with ocma.session() as session:
+        session.add(experiment)
+        session.flush()
+        experiment_id = experiment.id
+    for spec in variants:
+        data = PostInput(body=spec.body, account_ids=spec.account_ids or account_ids, scheduled_at=spec.scheduled_at,
+                         action="schedule" if spec.scheduled_at else "draft")
+        post = posts.create_post(ocma, workspace_id, data, created_by=created_by or "experiment")
+        with ocma.session() as session:
+            session.add(ExperimentVariant(experiment_id=experiment_id, label=spec.label, body=spec.body,
+                                          source=spec.source, post_id=post.id))
+    return get_experiment(ocma, workspace_id, experiment_id)
+
+
+def get_experiment(ocma: Ocma, workspace_id: str, experiment_id: str) -> Experiment:
+    """One experiment of the workspace."""
+    with ocma.session() as session:
+        found = session.get(Experiment, experiment_id)
+        if found is None or found.workspace_id != workspace_id:
+            raise NotFoundError(f"No experiment {experiment_id} in this workspace.")
+        session.expunge(found)
+        return found
+
+
+def variants_of(ocma: Ocma, experiment_id: str) -> list[ExperimentVariant]:
+    """The experiment's variants in creation order."""
+    with ocma.session() as session:
+        rows = list(session.exec(select(ExperimentVariant).where(col(ExperimentVariant.experiment_id) == experiment_id)
+                                 .order_by(col(ExperimentVariant.created_at), col(ExperimentVariant.label))))
+        for row in rows:
+            session.expunge(row)
+        return rows
+
+
+def list_experiments(ocma: Ocma, workspace_id: str) -> list[Experiment]:
+    """The workspace's experiments, newest first."""
+    with ocma.session() as session:
+        rows = list(session.exec(select(Experiment).where(col(Experiment.workspace_id) == workspace_id)
+                                 .order_by(col(Experiment.created_at).desc())))
+        for row in rows:
+            session.expunge(row)
+        return rows
+
+
+def evaluate(ocma: Ocma, workspace_id: str, experiment_id: str, *, history_days: int = 90) -> dict[str, Any]:
+    """Judge the experiment from stored snapshots; a declared winner is final."""
+    experiment = get_experiment(ocma, workspace_id, experiment_id)
+    if experiment.status == "decided":
+        return experiment.result
+    variants = variants_of(ocma, experiment_id)
+    post_ids = [v.post_id for v in variants if v.post_id]
+    observed = load_posts(ocma, workspace_id, None, None, post_ids=post_ids, basis="latest", with_text=False)
+    kind = choose_kind(observed)
+    arms = []
+    for v in variants:
+        units = []
+        for o in observed:
+            exposure = o.exposure(kind) if kind != "post" else None
+            if o.post_id == v.post_id and exposure:
+                units.append(Unit(o.interactions, exposure, matured=o.fetched_at - o.published_at >= MATURE_AFTER,
+                                  trace={**o.trace(), "target_id": o.target_id, "account_id": o.account_id}))
+        arms.append(Arm(v.id, v.label, units))
+    accounts = {o.account_id for o in observed}
+    since = utcnow() - timedelta(days=history_days)
+    past = load_posts(ocma, workspace_id, since, None, account_ids=accounts, basis="matured", with_text=False)
+    history = [(p.interactions, p.exposure(kind) or 0.0) for p in past
+               if p.post_id not in post_ids and p.exposure(kind)]
+    result = decide(arms, alpha=experiment.alpha, min_lift=experiment.min_lift, history=history)
+    result["exposure_kind"] = kind
+    result["units"] = {a.label: [u.trace for u in a.units] for a in arms}
+    result["evaluated_at"] = utcnow().isoformat()
+    with ocma.session() as session:
+        row = session.get(Experiment, experiment_id)
+        assert row is not None
+        row.result = result
+        if result["status"] == "winner":
+            row.status, row.winner_variant_id, row.decided_at = "decided", result["winner_variant_id"], utcnow()
+        session.add(row)
+    return result
+
+
+def summary(ocma: Ocma, experiment: Experiment) -> dict[str, Any]:
+    """JSON view of an experiment and its last evaluation."""
+    return {"id": experiment.id, "name": experiment.name, "hypothesis": experiment.hypothesis,
+            "status": experiment.status, "winner_variant_id": experiment.winner_variant_id,
+            "alpha": experiment.alpha, "min_lift": experiment.min_lift,
+            "created_at": experiment.created_at.isoformat(),
+            "decided_at": experiment.decided_at.isoformat() if experiment.decided_at else None,
+            "variants": [{"id": v.id, "label": v.label, "post_id": v.post_id, "source": v.source, "body": v.body}
+                         for v in variants_of(ocma, experiment.id)],
+            "result": experiment.result}

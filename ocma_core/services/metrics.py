@@ -1,0 +1,435 @@
+"""Metrics collection: post metrics on a decaying cadence, account and competitor metrics daily, webhooks.
+
+Every published target gets a `MetricSchedule` row; it is due 1 h, 6 h, 24 h, 3 d, 7 d and 30 d after
+publishing (`POST_CADENCE`), and each collection stores a time-stamped `PostMetricSnapshot`. Connected
+accounts (and competitors) are due every 24 h. `collect_due` does at most `limit` due items per call, a few
+at a time, with database work off the event loop, so the worker can call it often at low priority.
+
+Rate limits: each call reserves from its own "metrics" budget (per account and per app); a 429
+(`RateLimited`) moves the item — and every other item of that account in this round — to the platform's
+retry time, never a tight loop; and when a response shows a shared budget less than half full
+(`x-ratelimit-remaining` < 50% of the limit), collection for that account pauses until the reset, leaving
+the rest for publishing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import col, select
+
+from ocma_core.context import Ocma
+from ocma_core.db.analytics_models import Competitor, CompetitorMetricSnapshot, MetricSchedule
+from ocma_core.db.models import (
+    Account,
+    AccountMetricSnapshot,
+    AccountStatus,
+    PostMetricSnapshot,
+    Target,
+    TargetStatus,
+)
+from ocma_core.db.types import utcnow
+from ocma_core.engine.budgets import Budgets, MemoryBudgets, bucket_key
+from ocma_core.errors import AuthExpired, OcmaError, PlatformError, RateLimited, Rejected
+from ocma_core.platforms import (
+    AccountContext,
+    Capability,
+    MetricsSnapshot,
+    Platform,
+    RateBudget,
+    WebhookEvent,
+)
+
+log = logging.getLogger(__name__)
+POST_CADENCE = (timedelta(hours=1), timedelta(hours=6), timedelta(hours=24), timedelta(days=3),
+                timedelta(days=7), timedelta(days=30))
+ACCOUNT_EVERY = timedelta(hours=24)
+RESERVE = 0.5  # collection pauses when a budget it shares is below this share of its limit
+MAX_FAILURES = 5
+CONCURRENCY = 4
+_default_budgets = MemoryBudgets()
+_paused: dict[str, float] = {}  # account id -> unix time until which its collection waits
+
+
+@dataclass
+class Outcome:
+    """What one collection did."""
+
+    stored: int = 0
+    deferred_until: datetime | None = None
+    error: str | None = None
+    note: str = ""
+    done: bool = False  # nothing more to collect for this item
+
+
+@dataclass
+class Round:
+    """Counts of one `collect_due` call."""
+
+    stored: int = 0
+    deferred: int = 0
+    failed: int = 0
+    items: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def next_post_due(published_at: datetime, after: datetime) -> tuple[int, datetime | None]:
+    """The cadence step and time of the next collection strictly after `after`."""
+    for step, offset in enumerate(POST_CADENCE):
+        if published_at + offset > after:
+            return step, published_at + offset
+    return len(POST_CADENCE), None
+
+
+def sync_schedule(ocma: Ocma, now: datetime | None = None) -> int:
+    """Add schedule rows for newly published targets, connected accounts and competitors; returns how many."""
+    now = now or utcnow()
+    since = now - POST_CADENCE[-1] - timedelta(days=1)
+    added = 0
+    with ocma.session() as session:
+        known_posts = select(MetricSchedule.ref_id).where(col(MetricSchedule.kind) == "post")
+        targets = session.exec(
+            select(Target).where(col(Target.status) == TargetStatus.PUBLISHED, col(Target.published_at) >= since,
+                                 col(Target.external_id).is_not(None), col(Target.id).not_in(known_posts))
+        ).all()
+        for t in targets:
+            assert t.published_at is not None
+            passed = [s for s, off in enumerate(POST_CADENCE) if t.published_at + off <= now]
+            step, due = (passed[-1], now) if passed else (0, t.published_at + POST_CADENCE[0])
+            session.add(MetricSchedule(kind="post", ref_id=t.id, workspace_id=t.workspace_id, account_id=t.account_id,
+                                       platform=t.platform, step=step, next_due_at=due))
+            added += 1
+        known_accounts = select(MetricSchedule.ref_id).where(col(MetricSchedule.kind) == "account")
+        for a in session.exec(select(Account).where(col(Account.status) == AccountStatus.CONNECTED,
+                                                    col(Account.id).not_in(known_accounts))).all():
+            session.add(MetricSchedule(kind="account", ref_id=a.id, workspace_id=a.workspace_id, account_id=a.id,
+                                       platform=a.platform, next_due_at=now))
+            added += 1
+        known_comp = select(MetricSchedule.ref_id).where(col(MetricSchedule.kind) == "competitor")
+        for c in session.exec(select(Competitor).where(col(Competitor.id).not_in(known_comp))).all():
+            session.add(MetricSchedule(kind="competitor", ref_id=c.id, workspace_id=c.workspace_id,
+                                       account_id=c.via_account_id, platform=c.platform, next_due_at=now))
+            added += 1
+    return added
+
+
+def _due(ocma: Ocma, now: datetime, limit: int, workspace_id: str | None) -> list[MetricSchedule]:
+    with ocma.session() as session:
+        stmt = (select(MetricSchedule).where(col(MetricSchedule.next_due_at).is_not(None),
+                                             col(MetricSchedule.next_due_at) <= now)
+                .order_by(col(MetricSchedule.next_due_at)).limit(limit))
+        if workspace_id is not None:
+            stmt = stmt.where(col(MetricSchedule.workspace_id) == workspace_id)
+        rows = list(session.exec(stmt).all())
+        for row in rows:
+            session.expunge(row)
+    return rows
+
+
+async def collect_due(ocma: Ocma, limit: int, *, budgets: Budgets | None = None,
+                      workspace_id: str | None = None) -> int:
+    """Collect up to `limit` due items (post, account, competitor metrics); returns snapshots stored."""
+    result = await collect_round(ocma, limit, budgets=budgets, workspace_id=workspace_id)
+    return result.stored
+
+
+async def collect_round(ocma: Ocma, limit: int, *, budgets: Budgets | None = None,
+                        workspace_id: str | None = None) -> Round:
+    """`collect_due` with the full counts."""
+    from ocma_core.registry import get_platform
+
+    budgets = budgets or _default_budgets
+    now = utcnow()
+    await asyncio.to_thread(sync_schedule, ocma, now)
+    items = await asyncio.to_thread(_due, ocma, now, limit, workspace_id)
+    result = Round(items=len(items))
+    sem = asyncio.Semaphore(CONCURRENCY)
+    blocked: dict[str, datetime] = {}  # account id -> retry time learnt in this round
+
+    async def run(item: MetricSchedule) -> None:
+        async with sem:
+            if item.account_id in blocked:
+                outcome = Outcome(deferred_until=blocked[item.account_id], error="rate limited (same account)")
+            else:
+                try:
+                    platform = get_platform(item.platform)
+                except OcmaError as exc:
+                    outcome = Outcome(error=str(exc), deferred_until=utcnow() + timedelta(hours=6))
+                else:
+                    outcome = await _collect_one(ocma, item, platform, budgets)
+                    if outcome.error and outcome.deferred_until and "rate" in outcome.error.lower():
+                        blocked[item.account_id] = outcome.deferred_until
+            await asyncio.to_thread(_record, ocma, item.id, outcome)
+            result.stored += outcome.stored
+            if outcome.error:
+                result.errors.append(f"{item.kind} {item.ref_id}: {outcome.error}")
+                if outcome.deferred_until is not None:
+                    result.deferred += 1
+                else:
+                    result.failed += 1
+
+    await asyncio.gather(*(run(i) for i in items))
+    return result
+
+
+def _buckets(platform: Platform, account_id: str) -> tuple[list[str], list[RateBudget | None]]:
+    keys, declared = [], []
+    for scope in ("account", "app"):
+        keys.append(bucket_key(platform.name, scope, account_id, "metrics"))
+        declared.append(next((b for b in platform.rate_budgets if b.scope == scope and "metric" in b.bucket), None))
+    return keys, declared
+
+
+async def _collect_one(ocma: Ocma, item: MetricSchedule, platform: Platform, budgets: Budgets) -> Outcome:
+    paused = _paused.get(item.account_id, 0.0)
+    if paused > time.time():
+        return Outcome(deferred_until=datetime.fromtimestamp(paused, utcnow().tzinfo),
+                       error="rate budget kept for publishing")
+    needed = {"post": Capability.POST_METRICS, "account": Capability.ACCOUNT_METRICS}.get(item.kind)
+    if needed is not None and needed not in platform.capabilities:
+        return Outcome(done=True, note=f"{platform.name} gives no {item.kind} metrics through its API")
+    keys, declared = _buckets(platform, item.account_id)
+    wait = await acquire(budgets, keys, declared)
+    if wait > 0:
+        return Outcome(deferred_until=utcnow() + timedelta(seconds=wait), error="rate budget spent; later")
+    contexts: list[AccountContext] = []
+    blocked_until: float | None = None
+    try:
+        return await _call(ocma, item, platform, contexts)
+    except RateLimited as exc:
+        blocked_until = exc.retry_at.timestamp()
+        return Outcome(deferred_until=exc.retry_at, error=f"rate limited until {exc.retry_at.isoformat()}")
+    except AuthExpired as exc:
+        return Outcome(deferred_until=utcnow() + timedelta(hours=6), error=f"authorisation: {exc.message}")
+    except Rejected as exc:
+        return Outcome(error=f"rejected: {exc.message}")
+    except (PlatformError, OcmaError) as exc:
+        return Outcome(error=str(exc))
+    except Exception as exc:  # a plugin bug must not stop collection of everything else
+        log.exception("metrics collection failed for %s %s", item.kind, item.ref_id)
+        return Outcome(error=f"unexpected: {exc!r}")
+    finally:
+        observed = _observed(platform, item.account_id, contexts)
+        budgets.release(keys, declared, observed, blocked_until)
+
+
+async def acquire(budgets: Budgets, keys: list[str], declared: list[RateBudget | None], *,
+                  max_wait_s: float = 2.0) -> float:
+    """Reserve a call, waiting out short waits (one probe in flight); else the seconds to wait (0: reserved)."""
+    deadline = time.monotonic() + max_wait_s
+    while (wait := budgets.try_acquire(keys, declared)) > 0:
+        if time.monotonic() + wait > deadline:
+            return wait
+        await asyncio.sleep(wait)
+    return 0.0
+
+
+def _observed(platform: Platform, account_id: str, contexts: list[AccountContext]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for ctx in contexts:
+        for info in ctx.settings.get("_rate_limits", []):
+            found[bucket_key(platform.name, info.scope, account_id, "metrics")] = info
+            if info.limit and info.remaining is not None and info.remaining < RESERVE * info.limit:
+                until = info.reset_at.timestamp() if info.reset_at else time.time() + 60
+                _paused[account_id] = max(_paused.get(account_id, 0.0), until)
+    return found
+
+
+async def _call(ocma: Ocma, item: MetricSchedule, platform: Platform, contexts: list[AccountContext]) -> Outcome:
+    from ocma_core.engine.refresh import call_with_refresh
+
+    def tracked(fn: Callable[[AccountContext], Any]) -> Callable[[AccountContext], Any]:
+        async def inner(ctx: AccountContext) -> Any:
+            ctx.settings["_rate_limits"] = []
+            contexts.append(ctx)
+            return await fn(ctx)
+        return inner
+
+    if item.kind == "post":
+        external_id = await asyncio.to_thread(_external_id, ocma, item.ref_id)
+        if external_id is None:
+            return Outcome(done=True, note="the target has no platform id")
+        snap: MetricsSnapshot = await call_with_refresh(
+            ocma, item.account_id, platform, tracked(lambda ctx: platform.post_metrics(ctx, external_id)))
+        await asyncio.to_thread(store_post_snapshot, ocma, item.ref_id, item.account_id, platform.name, snap, "poll")
+    elif item.kind == "account":
+        snap = await call_with_refresh(ocma, item.account_id, platform, tracked(platform.account_metrics))
+        await asyncio.to_thread(store_account_snapshot, ocma, item.account_id, platform.name, snap)
+    else:
+        from ocma_core.analytics.competitors import fetch_competitor
+
+        snap = await fetch_competitor(ocma, item.ref_id, platform, tracked)
+    return Outcome(stored=1, note=snap.note)
+
+
+def _external_id(ocma: Ocma, target_id: str) -> str | None:
+    with ocma.session() as session:
+        target = session.get(Target, target_id)
+        return target.external_id if target is not None else None
+
+
+def _record(ocma: Ocma, schedule_id: str, outcome: Outcome) -> None:
+    now = utcnow()
+    with ocma.session() as session:
+        row = session.get(MetricSchedule, schedule_id)
+        if row is None:
+            return
+        if outcome.stored:
+            row.last_collected_at, row.failures, row.last_error, row.note = now, 0, None, outcome.note
+            if row.kind == "post":
+                target = session.get(Target, row.ref_id)
+                published = target.published_at if target is not None else None
+                row.step, row.next_due_at = next_post_due(published, now) if published else (0, None)
+            else:
+                row.next_due_at = now + ACCOUNT_EVERY
+        elif outcome.done:
+            row.next_due_at, row.note = None, outcome.note
+        elif outcome.deferred_until is not None:
+            row.next_due_at, row.last_error = outcome.deferred_until, outcome.error
+        else:
+            row.failures += 1
+            row.last_error = outcome.error
+            backoff = timedelta(minutes=5) * 2 ** min(row.failures, 8)
+            row.next_due_at = None if row.failures >= MAX_FAILURES else now + min(backoff, timedelta(hours=12))
+        session.add(row)
+
+
+def store_post_snapshot(ocma: Ocma, target_id: str, account_id: str, platform: str, snap: MetricsSnapshot,
+                        source: str) -> str:
+    """Store one post snapshot exactly as the platform named its values; returns its id."""
+    row = PostMetricSnapshot(target_id=target_id, account_id=account_id, platform=platform, fetched_at=snap.fetched_at,
+                             values=dict(snap.values), unavailable=list(snap.unavailable), source=source)
+    with ocma.session() as session:
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def store_account_snapshot(ocma: Ocma, account_id: str, platform: str, snap: MetricsSnapshot) -> str:
+    """Store one account snapshot; returns its id."""
+    row = AccountMetricSnapshot(account_id=account_id, platform=platform, fetched_at=snap.fetched_at,
+                                values=dict(snap.values), unavailable=list(snap.unavailable))
+    with ocma.session() as session:
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def store_competitor_snapshot(ocma: Ocma, competitor_id: str, snap: MetricsSnapshot, source: str = "poll") -> str:
+    """Store one competitor snapshot; returns its id."""
+    row = CompetitorMetricSnapshot(competitor_id=competitor_id, fetched_at=snap.fetched_at,
+                                   values=dict(snap.values), unavailable=list(snap.unavailable), source=source)
+    with ocma.session() as session:
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def ingest_webhook(ocma: Ocma, platform: str, events: Iterable[WebhookEvent]) -> int:
+    """Store metrics carried by webhook deliveries in the same tables (source "webhook"); returns how many."""
+    stored = 0
+    now = utcnow()
+    with ocma.session() as session:
+        for event in events:
+            if not event.metrics:
+                continue
+            if event.external_post_id:
+                targets = session.exec(select(Target).where(col(Target.platform) == platform,
+                                                            col(Target.external_id) == event.external_post_id)).all()
+                for t in targets:
+                    session.add(PostMetricSnapshot(target_id=t.id, account_id=t.account_id, platform=platform,
+                                                   fetched_at=now, values=dict(event.metrics), source="webhook"))
+                    stored += 1
+            elif event.external_account_id:
+                accounts = session.exec(select(Account).where(col(Account.platform) == platform,
+                                                              col(Account.external_id) == event.external_account_id))
+                for a in accounts.all():
+                    session.add(AccountMetricSnapshot(account_id=a.id, platform=platform, fetched_at=now,
+                                                      values=dict(event.metrics)))
+                    stored += 1
+    return stored
+
+
+def _post_call(platform: Platform, external_id: str) -> Callable[[AccountContext], Any]:
+    async def call(ctx: AccountContext) -> MetricsSnapshot:
+        return await platform.post_metrics(ctx, external_id)
+    return call
+
+
+@dataclass
+class BackfillReport:
+    """What a backfill did."""
+
+    targets: int = 0
+    posts_stored: int = 0
+    accounts_stored: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+
+async def backfill(
+    ocma: Ocma, workspace_id: str, since: datetime, *, account_ids: list[str] | None = None,
+    progress: Callable[[int, int], None] | None = None, max_wait_s: float = 900.0,
+) -> BackfillReport:
+    """Fetch what the platforms still serve for every target published since `since` and each account, once.
+
+    Platforms serve current lifetime totals, so each old post gets one snapshot (source "backfill") dated
+    when it was fetched. A 429 waits for the platform's retry time (up to `max_wait_s` per wait).
+    """
+    from ocma_core.engine.refresh import call_with_refresh
+    from ocma_core.registry import get_platform
+
+    def load() -> tuple[list[tuple[str, str, str, str]], list[tuple[str, str]]]:
+        with ocma.session() as session:
+            stmt = select(Target.id, Target.account_id, Target.platform, Target.external_id).where(
+                col(Target.workspace_id) == workspace_id, col(Target.status) == TargetStatus.PUBLISHED,
+                col(Target.published_at) >= since, col(Target.external_id).is_not(None))
+            astmt = select(Account.id, Account.platform).where(col(Account.workspace_id) == workspace_id,
+                                                               col(Account.status) == AccountStatus.CONNECTED)
+            if account_ids:
+                stmt = stmt.where(col(Target.account_id).in_(account_ids))
+                astmt = astmt.where(col(Account.id).in_(account_ids))
+            return [tuple(r) for r in session.exec(stmt).all()], [tuple(r) for r in session.exec(astmt).all()]  # type: ignore[misc]
+
+    targets, accounts = await asyncio.to_thread(load)
+    report = BackfillReport(targets=len(targets))
+    total = len(targets) + len(accounts)
+    jobs: list[tuple[str, str, str, str | None]] = [("account", a, p, None) for a, p in accounts]
+    jobs += [("post", t, p, e) for t, _a, p, e in targets]
+    owner = {t: a for t, a, _p, _e in targets}
+    for done, (kind, ref, platform_name, external_id) in enumerate(jobs, start=1):
+        account_id = ref if kind == "account" else owner[ref]
+        try:
+            platform = get_platform(platform_name)
+            needed = Capability.POST_METRICS if kind == "post" else Capability.ACCOUNT_METRICS
+            if needed not in platform.capabilities:
+                raise Rejected(f"{platform_name} gives no {kind} metrics")
+            while True:
+                try:
+                    if kind == "post":
+                        snap = await call_with_refresh(ocma, account_id, platform,
+                                                       _post_call(platform, external_id or ""))
+                        await asyncio.to_thread(store_post_snapshot, ocma, ref, account_id, platform_name, snap,
+                                                "backfill")
+                        report.posts_stored += 1
+                    else:
+                        snap = await call_with_refresh(ocma, account_id, platform, platform.account_metrics)
+                        await asyncio.to_thread(store_account_snapshot, ocma, account_id, platform_name, snap)
+                        report.accounts_stored += 1
+                    break
+                except RateLimited as exc:
+                    wait = (exc.retry_at - utcnow()).total_seconds()
+                    if wait > max_wait_s:
+                        raise
+                    await asyncio.sleep(max(wait, 0.05))
+        except (PlatformError, OcmaError) as exc:
+            report.skipped.append(f"{kind} {ref}: {exc}")
+        if progress is not None:
+            progress(done, total)
+    await asyncio.to_thread(sync_schedule, ocma)
+    return report
