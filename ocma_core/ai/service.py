@@ -101,8 +101,12 @@ async def complete_text(
     tool_choice: str | dict[str, Any] | None = None,
     on_delta: Callable[[str], None] | None = None,
     use_cache: bool = True,
+    cacheable: Callable[[TextResult], bool] | None = None,
 ) -> TextResult:
-    """One chat completion for a workspace: cached, within budget, recorded in AI usage."""
+    """One chat completion for a workspace: cached, within budget, recorded in AI usage.
+
+    `cacheable` decides whether a result may be cached (e.g. only answers that parsed as the JSON asked for).
+    """
     request, provider, config = text_request(
         ocma,
         workspace_id,
@@ -154,7 +158,7 @@ async def complete_text(
         cost_usd=result.cost_usd,
         cost_source=result.cost_source,
     )
-    if cache is not None and not result.tool_calls:
+    if cache is not None and not result.tool_calls and (cacheable is None or cacheable(result)):
         cache.set(key, result.as_dict(), config.cache_ttl_s)
     return result
 

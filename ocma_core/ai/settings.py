@@ -232,3 +232,25 @@ def public_view(ai: dict[str, Any]) -> dict[str, Any]:
     shown = {k: v for k, v in ai.items() if k != "keys"}
     shown["keys_configured"] = sorted((ai.get("keys") or {}).keys())
     return shown
+
+
+def settings_view(ocma: Ocma, workspace_id: str) -> dict[str, Any]:
+    """The workspace's stored AI settings (key names only), brand voice, and what is in force."""
+    with ocma.session() as session:
+        workspace = session.get(Workspace, workspace_id)
+        if workspace is None:
+            raise NotFoundError(f"No workspace {workspace_id!r}.")
+        stored = dict((workspace.settings or {}).get("ai") or {})
+    config = load_config(ocma, workspace_id)
+    view = public_view(stored)
+    view["brand_voice"] = config.brand_voice
+    view["effective"] = {
+        "model": config.model,
+        "model_source": config.model_source,
+        "image_provider": config.image_provider,
+        "cache_ttl_s": config.cache_ttl_s,
+        "timeout_s": config.timeout_s,
+        "max_retries": config.max_retries,
+        "fallback_models": config.fallback_models,
+    }
+    return view
