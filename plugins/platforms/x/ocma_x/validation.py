@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ocma_core import PostContent, Problem
+from ocma_x.counting import CONFIG_V3, parse_text
 
 REPLY_SETTINGS = ("following", "mentionedUsers", "subscribers", "verified")
 POLL_MIN_OPTIONS, POLL_MAX_OPTIONS, POLL_OPTION_MAX_CHARS = 2, 4, 25
@@ -64,6 +65,15 @@ def x_problems(content: PostContent) -> list[Problem]:
             )
         )
     for index, part in enumerate(content.all_parts()):
+        parsed = parse_text(part.text)
+        if part.text and not parsed.valid and 0 < parsed.weighted_length <= CONFIG_V3.max_weighted_length:
+            problems.append(
+                Problem(
+                    "invalid_characters",
+                    "The text contains characters X refuses (U+FFFE, U+FEFF or U+FFFF).",
+                    "text" if index == 0 else f"thread[{index - 1}].text",
+                )
+            )
         where = "media" if index == 0 else f"thread[{index - 1}].media"
         gifs = [item for item in part.media if item.mime_type == "image/gif"]
         if gifs and len(part.media) > 1:

@@ -114,3 +114,10 @@ def test_validate_uses_weighted_length() -> None:
 def test_spec_dir_is_found() -> None:
     """The shared specs this suite reads exist."""
     assert Path(SPECS / "validate.yml").exists()
+
+
+def test_invalid_characters_are_a_problem() -> None:
+    """U+FFFF makes twitter-text (and X) refuse a text of valid length."""
+    problems = XPlatform(env={}).validate(PostContent(text="ok \uffff"))
+    assert [p.code for p in problems] == ["invalid_characters"]
+    assert not XPlatform(env={}).validate(PostContent(text="ok"))
