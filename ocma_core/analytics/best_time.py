@@ -91,6 +91,7 @@ class BestTime:
     prior: dict[str, Any]
     timing_effect: dict[str, Any]
     top: list[Slot] = field(default_factory=list)
+    grid: list[float] = field(default_factory=list)  # expected lift of all 168 slots, Monday 00:00 first
     message: str = ""
     method: str = ""
 
@@ -234,7 +235,8 @@ def _one(me: _Prepared, total: _Totals, tz: str, top: int, permutations: int) ->
             posts_same_hour=int((me.hours == h).sum()), posts_same_weekday=int((me.days == d).sum()),
         ))
     result = BestTime(account_id=me.account_id, platform=me.platform, timezone=tz, rate_name=_rate_label(me),
-                      n_posts=n, prior=prior, timing_effect=timing, top=slots, method=METHOD)
+                      n_posts=n, prior=prior, timing_effect=timing, top=slots, method=METHOD,
+                      grid=[round(math.exp(float(v) - typical), 4) for v in means])
     result.message = _message(result)
     return result
 

@@ -1,13 +1,18 @@
-"""The built-in analyzers, registered through the same `register_analyzers` hook as any plugin's."""
+"""The built-in analyzers, registered through the same `register_analyzers` hook as any plugin's.
+
+This module is loaded with the plugins (so by `ocma --help`): the analysis modules, and numpy, are imported
+only when an analyzer runs.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ocma_core.analytics import best_time, engagement, features, trends
-from ocma_core.analytics.base import AnalysisContext
 from ocma_core.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from ocma_core.analytics.base import AnalysisContext
 
 
 class Engagement:
@@ -19,6 +24,8 @@ class Engagement:
 
     def run(self, ctx: AnalysisContext) -> dict[str, Any]:
         """See ocma_core.analytics.engagement."""
+        from ocma_core.analytics import engagement
+
         return engagement.analyze(ctx, top=int(ctx.params.get("top", 5)))
 
 
@@ -31,6 +38,8 @@ class BestTime:
 
     def run(self, ctx: AnalysisContext) -> dict[str, Any]:
         """See ocma_core.analytics.best_time."""
+        from ocma_core.analytics import best_time
+
         results = best_time.analyze(ctx.by_account(ctx.history), ctx.platforms, ctx.timezone,
                                     top=int(ctx.params.get("slots", 3)))
         rows = [{"account": ctx.label(r.account_id), **r.as_dict()} for r in results]
@@ -47,6 +56,8 @@ class Trends:
 
     def run(self, ctx: AnalysisContext) -> dict[str, Any]:
         """See ocma_core.analytics.trends."""
+        from ocma_core.analytics import trends
+
         found = trends.analyze(ctx.by_account(ctx.history), ctx.series, ctx.platforms, ctx.period.start,
                                ctx.period.end)
         significant = [f for f in found if f.significant]
@@ -66,6 +77,8 @@ class Growth:
 
     def run(self, ctx: AnalysisContext) -> dict[str, Any]:
         """First and last account snapshot inside the period."""
+        from ocma_core.analytics import trends
+
         rows: list[dict[str, Any]] = []
         parts: list[str] = []
         for account_id in ctx.accounts:
@@ -88,6 +101,8 @@ class Content:
 
     def run(self, ctx: AnalysisContext) -> dict[str, Any]:
         """See ocma_core.analytics.features."""
+        from ocma_core.analytics import features
+
         effects = features.analyze(ctx.by_account(ctx.history))
         significant = [e.as_dict() for e in effects if e.significant]
         summary = ("; ".join(f"{e['value']} {e['verdict']} ({e['ratio']:.2f}x, {e['posts_with']} posts)"

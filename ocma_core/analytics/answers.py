@@ -1,0 +1,81 @@
+"""Plain answers for the agent, Slack and the scheduler, built only from stored snapshots."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any
+
+from ocma_core.analytics.base import make_context, now_period
+from ocma_core.context import Ocma
+from ocma_core.db.types import utcnow
+from ocma_core.errors import NotFoundError
+
+
+def performance_summary(ocma: Ocma, workspace_id: str, period: str = "last-week") -> str:
+    """'How did last week's posts do?' — engagement, growth and real trends of the period, as text."""
+    from ocma_core.analytics.reports import build_report, render_text
+
+    report = build_report(ocma, workspace_id, period, only=["engagement", "growth", "trends", "experiments"])
+    return render_text(report)
+
+
+def _timezone(ocma: Ocma, workspace_id: str) -> str:
+    from ocma_core.services.workspaces import get_workspace
+
+    return get_workspace(ocma, workspace_id).timezone
+
+
+def best_times(ocma: Ocma, workspace_id: str, *, platform: str | None = None, account_id: str | None = None,
+               top: int = 3) -> list[dict[str, Any]]:
+    """Best-time results of the workspace's accounts (one platform or one account if given)."""
+    from ocma_core.analytics import best_time
+
+    ctx = make_context(ocma, workspace_id, now_period(_timezone(ocma, workspace_id)))
+    wanted = [a.id for a in ctx.accounts.values()
+              if (platform is None or a.platform == platform) and (account_id is None or a.id == account_id)]
+    if not wanted:
+        what = f"account {account_id}" if account_id else f"{platform} account" if platform else "account"
+        raise NotFoundError(f"No {what} in this workspace.", fix="Connect one with `ocma accounts connect`.")
+    results = best_time.analyze(ctx.by_account(ctx.history), ctx.platforms, ctx.timezone, top=top,
+                                account_ids=wanted)
+    return [{"account": ctx.label(r.account_id), **r.as_dict()} for r in results]
+
+
+def best_time_answer(ocma: Ocma, workspace_id: str, *, platform: str | None = None,
+                     account_id: str | None = None) -> str:
+    """'When should I post on LinkedIn?' as text, with the evidence and the uncertainty."""
+    rows = best_times(ocma, workspace_id, platform=platform, account_id=account_id)
+    lines = []
+    for row in rows:
+        slots = ", ".join(f"{s['label']} ({s['lift']:.2f}x, {s['posts_in_slot']} posts)" for s in row["top"])
+        lines.append(f"{row['account']}: {row['message']} Top slots: {slots}.")
+    return "\n".join(lines)
+
+
+def next_best_time(ocma: Ocma, workspace_id: str, account_ids: list[str], *,
+                   after: datetime | None = None) -> dict[str, Any]:
+    """The next start of the slot with the highest combined expected lift over the given accounts."""
+    from ocma_core.analytics import best_time
+
+    tz = _timezone(ocma, workspace_id)
+    ctx = make_context(ocma, workspace_id, now_period(tz), account_ids=account_ids)
+    missing = set(account_ids) - set(ctx.accounts)
+    if missing:
+        raise NotFoundError(f"Accounts not in this workspace: {', '.join(sorted(missing))}.")
+    results = best_time.analyze(ctx.by_account(ctx.history), ctx.platforms, tz, top=1, account_ids=account_ids)
+    combined = [sum(math.log(max(r.grid[s], 1e-9)) for r in results) for s in range(168)]
+    start = after or utcnow()
+    candidates = sorted(range(168), key=lambda s: -combined[s])[:3]
+    slots = [best_time.Slot(weekday=s // 24, hour=s % 24, label=f"{best_time.DAYS[s // 24]} {s % 24:02d}:00",
+                            lift=math.exp(combined[s] / len(results)), lift_interval=(0.0, 0.0), expected_rate=None,
+                            rate_interval=None, probability_better=0.0, posts_in_slot=0, posts_same_hour=0,
+                            posts_same_weekday=0) for s in candidates]
+    best = slots[0]
+    return {
+        "at": best_time.next_occurrence(best, start, tz).isoformat(),
+        "slot": best.label, "timezone": tz,
+        "geometric_mean_lift": best.lift,
+        "accounts": [{"account": ctx.label(r.account_id), "message": r.message} for r in results],
+        "method": "the slot maximising the summed log expected lift of the accounts' best-time models",
+    }

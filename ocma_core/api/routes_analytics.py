@@ -1,0 +1,158 @@
+"""Analytics: reports, best times, trends, predictions, experiments, competitors and metrics collection."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import PlainTextResponse, Response
+from pydantic import BaseModel, Field
+
+from ocma_core.api import routes_experiments
+from ocma_core.api.auth import Caller, get_ocma, require
+from ocma_core.context import Ocma
+from ocma_core.db.models import Role
+
+router = APIRouter(tags=["analytics"])
+router.include_router(routes_experiments.router)
+PERIOD = Query("last-week", description="last-week, this-month, last-30-days, 2026-03, 2026-W10, FROM..TO")
+
+
+@router.get("/v1/reports", response_model=None)
+def report(period: str = PERIOD, format: str = Query("json", pattern="^(json|text|csv)$"),
+           account_id: list[str] | None = Query(None), caller: Caller = Depends(require()),
+           ocma: Ocma = Depends(get_ocma)) -> Any:
+    """The period's report from stored snapshots: JSON, text (for chat) or CSV (post rows)."""
+    from ocma_core.analytics import reports
+
+    if format == "csv":
+        return PlainTextResponse(reports.to_csv(reports.export_rows(ocma, caller.workspace_id, period)),
+                                 media_type="text/csv")
+    data = reports.build_report(ocma, caller.workspace_id, period, account_ids=account_id)
+    if format == "text":
+        return PlainTextResponse(reports.render_text(data))
+    return data
+
+
+@router.get("/v1/reports/chart.png", response_class=Response)
+def chart(kind: str = Query("engagement", pattern="^(engagement|followers|best_times)$"), period: str = PERIOD,
+          account_id: str | None = None, caller: Caller = Depends(require()),
+          ocma: Ocma = Depends(get_ocma)) -> Response:
+    """A PNG chart: engagement per post, followers, or the best-times heatmap of one account."""
+    from ocma_core.analytics import charts, reports
+    from ocma_core.analytics.base import make_context
+
+    ctx = make_context(ocma, caller.workspace_id, reports.resolve_period(ocma, caller.workspace_id, period))
+    return Response(charts.render(ctx, kind, account_id=account_id), media_type="image/png")
+
+
+@router.get("/v1/analytics/export", response_model=None)
+def export(period: str = PERIOD, format: str = Query("csv", pattern="^(csv|json)$"),
+           caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)) -> Any:
+    """Post-level rows (latest snapshot of each published target) as CSV or JSON."""
+    from ocma_core.analytics import reports
+
+    rows = reports.export_rows(ocma, caller.workspace_id, period)
+    if format == "csv":
+        return PlainTextResponse(reports.to_csv(rows), media_type="text/csv")
+    return rows
+
+
+@router.get("/v1/analytics/analyzers")
+def analyzers(caller: Caller = Depends(require())) -> list[dict[str, Any]]:
+    """Registered analyzers (built-in and from plugins)."""
+    from ocma_core.analytics.registry import get_analyzers
+
+    return [{"name": name, "title": getattr(a, "title", name), "in_report": getattr(a, "in_report", True),
+             "description": (type(a).__doc__ or "").strip()} for name, a in sorted(get_analyzers().items())]
+
+
+@router.get("/v1/analytics/run/{name}")
+def run_analyzer(name: str, period: str = PERIOD, caller: Caller = Depends(require()),
+                 ocma: Ocma = Depends(get_ocma)) -> dict[str, Any]:
+    """Run one registered analyzer on a period."""
+    from ocma_core.analytics import reports
+    from ocma_core.analytics.base import make_context
+    from ocma_core.analytics.registry import get_analyzer
+
+    ctx = make_context(ocma, caller.workspace_id, reports.resolve_period(ocma, caller.workspace_id, period))
+    return get_analyzer(name).run(ctx)
+
+
+@router.get("/v1/analytics/best-times")
+def best_times(platform: str | None = None, account_id: str | None = None, top: int = Query(3, ge=1, le=20),
+               caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)) -> list[dict[str, Any]]:
+    """Best hours of the week per account, with 90% intervals, supporting posts and the prior used."""
+    from ocma_core.analytics.answers import best_times as compute
+
+    return compute(ocma, caller.workspace_id, platform=platform, account_id=account_id, top=top)
+
+
+@router.get("/v1/analytics/next-best-time")
+def next_best_time(account_id: list[str] = Query(...), after: datetime | None = None,
+                   caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)) -> dict[str, Any]:
+    """The next occurrence of the best slot for these accounts together (for scheduling at the best time)."""
+    from ocma_core.analytics.answers import next_best_time as compute
+
+    return compute(ocma, caller.workspace_id, account_id, after=after)
+
+
+class PredictRequest(BaseModel):
+    """A draft to forecast on one account."""
+
+    account_id: str
+    text: str = Field(max_length=100_000)
+    media_count: int = Field(0, ge=0, le=20)
+    has_video: bool = False
+    thread_parts: int = Field(1, ge=1, le=25)
+    scheduled_at: datetime | None = None
+
+
+@router.post("/v1/analytics/predict")
+def predict(body: PredictRequest, caller: Caller = Depends(require()),
+            ocma: Ocma = Depends(get_ocma)) -> dict[str, Any]:
+    """Expected engagement of a draft from the account's own history, with the backtested error beside it."""
+    from ocma_core.analytics.base import make_context, now_period
+    from ocma_core.analytics.registry import get_analyzer
+    from ocma_core.services.workspaces import get_workspace
+
+    tz = get_workspace(ocma, caller.workspace_id).timezone
+    ctx = make_context(ocma, caller.workspace_id, now_period(tz), account_ids=[body.account_id],
+                       params=body.model_dump())
+    if not ctx.accounts:
+        from ocma_core.errors import NotFoundError
+
+        raise NotFoundError(f"No account {body.account_id} in this workspace.")
+    return get_analyzer("prediction").run(ctx)
+
+
+@router.get("/v1/metrics/posts/{post_id}")
+def post_snapshots(post_id: str, caller: Caller = Depends(require()),
+                   ocma: Ocma = Depends(get_ocma)) -> list[dict[str, Any]]:
+    """Every stored snapshot of a post's targets, oldest first, as the platform named the values."""
+    from sqlmodel import col, select
+
+    from ocma_core.db.models import PostMetricSnapshot, Target
+    from ocma_core.services.posts import get_post
+
+    get_post(ocma, caller.workspace_id, post_id)
+    with ocma.session() as session:
+        rows = session.exec(select(PostMetricSnapshot, Target.platform).join(
+            Target, col(Target.id) == col(PostMetricSnapshot.target_id)).where(col(Target.post_id) == post_id)
+            .order_by(col(PostMetricSnapshot.fetched_at))).all()
+        return [{"snapshot_id": s.id, "target_id": s.target_id, "account_id": s.account_id, "platform": platform,
+                 "fetched_at": s.fetched_at.isoformat(), "source": s.source, "values": s.values,
+                 "unavailable": s.unavailable} for s, platform in rows]
+
+
+@router.post("/v1/metrics/collect")
+async def collect(limit: int = Query(200, ge=1, le=5000), caller: Caller = Depends(require(Role.EDITOR)),
+                  ocma: Ocma = Depends(get_ocma)) -> dict[str, Any]:
+    """Collect the workspace's due metrics now (respecting rate limits); returns what happened."""
+    from ocma_core.services.metrics import collect_round
+
+    result = await collect_round(ocma, limit, workspace_id=caller.workspace_id)
+    return {"stored": result.stored, "items": result.items, "deferred": result.deferred, "failed": result.failed,
+            "errors": result.errors[:50]}
+
