@@ -28,6 +28,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "content": ("ocma_core.cli.content", "content", "Generate, adapt, optimise and score posts with AI."),
     "image": ("ocma_core.cli.content", "image", "Generate an image for a platform and store it."),
     "ai": ("ocma_core.cli.content", "ai", "AI settings: model, budgets, keys, prices, usage."),
+    "metrics": ("ocma_core.cli.analytics", "metrics", "Collect metrics; best times, predictions, A/B tests."),
+    "report": ("ocma_core.cli.analytics", "report", "Weekly or monthly report from stored metrics."),
 }
 
 
