@@ -2,12 +2,13 @@
 
 Rule (frequentist, fixed and stated with every result): a variant wins when its rate of interactions per
 exposure (impressions, else followers) is higher than every other variant's in a two-sided quasi-Poisson
-rate test at level alpha / m (Bonferroni over the m = k(k-1)/2 pairs of k variants), once every variant has
+rate test (Student's t on the dispersion's degrees of freedom) at level alpha / m (Bonferroni over the
+m = k(k-1)/2 pairs of k variants), once every variant has
 metrics at least 24 hours old. Engagement varies far more between posts than a Poisson count would, so the
 test's variance is multiplied by an over-dispersion factor phi estimated from replicate posts of the
 variants (Pearson chi-square / degrees of freedom), or, with one post per variant, from the account's own
 history; without either, no winner is declared. Otherwise the answer is "not yet", with the exposure per
-variant still needed to detect a `min_lift` relative difference with 80% power.
+variant still needed to detect a `min_lift` relative difference with 80% power (normal approximation).
 """
 
 from __future__ import annotations
@@ -53,8 +54,8 @@ class Arm:
         return sum(u.exposure for u in self.units)
 
 
-def dispersion_from_units(arms: Sequence[Arm]) -> float | None:
-    """Pearson chi-square / df of the units around their arm's rate (None without replicates)."""
+def dispersion_from_units(arms: Sequence[Arm]) -> tuple[float, int] | None:
+    """Pearson chi-square / df of the units around their arm's rate, and df (None without replicates)."""
     chi2, units = 0.0, 0
     for arm in arms:
         rate = arm.k / arm.n if arm.n else 0.0
@@ -64,10 +65,10 @@ def dispersion_from_units(arms: Sequence[Arm]) -> float | None:
                 chi2 += (u.interactions - expected) ** 2 / expected
                 units += 1
     df = units - len(arms)
-    return chi2 / df if df > 0 else None
+    return (chi2 / df, df) if df > 0 else None
 
 
-def dispersion_from_history(history: Sequence[tuple[float, float]]) -> float | None:
+def dispersion_from_history(history: Sequence[tuple[float, float]]) -> tuple[float, int] | None:
     """The same statistic over the account's past posts (interactions, exposure) around their mean rate."""
     if len(history) < MIN_HISTORY_FOR_DISPERSION:
         return None
@@ -77,7 +78,7 @@ def dispersion_from_history(history: Sequence[tuple[float, float]]) -> float | N
         return None
     rate = k / n
     chi2 = sum((i - rate * e) ** 2 / (rate * e) for i, e in history if e > 0)
-    return chi2 / (len(history) - 1)
+    return chi2 / (len(history) - 1), len(history) - 1
 
 
 def decide(arms: Sequence[Arm], *, alpha: float = 0.05, min_lift: float = 0.2,
@@ -94,9 +95,9 @@ def decide(arms: Sequence[Arm], *, alpha: float = 0.05, min_lift: float = 0.2,
     phi_units = dispersion_from_units(arms)
     phi_hist = dispersion_from_history(history)
     if phi_units is not None:
-        phi, source = max(1.0, phi_units), "replicate posts of the variants"
+        phi, df, source = max(1.0, phi_units[0]), phi_units[1], "replicate posts of the variants"
     elif phi_hist is not None:
-        phi, source = max(1.0, phi_hist), f"the account's last {len(history)} posts"
+        phi, df, source = max(1.0, phi_hist[0]), phi_hist[1], f"the account's last {len(history)} posts"
     else:
         return {**base, "status": "cannot_judge",
                 "reason": "with one post per variant the noise between posts must come from the account's history "
@@ -106,7 +107,7 @@ def decide(arms: Sequence[Arm], *, alpha: float = 0.05, min_lift: float = 0.2,
     level = alpha / m
     tests = {}
     for a, b in combinations(arms, 2):
-        t = rate_test(a.k, a.n, b.k, b.n, dispersion=phi)
+        t = rate_test(a.k, a.n, b.k, b.n, dispersion=phi, df=df)
         tests[(a.variant_id, b.variant_id)] = t
     best = max(arms, key=lambda a: a.k / a.n)
     pairs = []
@@ -118,7 +119,7 @@ def decide(arms: Sequence[Arm], *, alpha: float = 0.05, min_lift: float = 0.2,
         pairs.append({"against": other.label, "p_value": t.p_value, "ratio": (best.k / best.n) / (other.k / other.n)
                       if other.k else None})
         wins = wins and t.p_value <= level
-    base.update({"dispersion": phi, "dispersion_source": source, "level_per_pair": level, "leader": best.label,
+    base.update({"dispersion": phi, "dispersion_df": df, "dispersion_source": source, "level_per_pair": level, "leader": best.label,
                  "comparisons": pairs})
     if wins:
         return {**base, "status": "winner", "winner_variant_id": best.variant_id, "winner": best.label}

@@ -31,6 +31,48 @@ def norm_ppf(p: float) -> float:
     return _N.inv_cdf(p)
 
 
+def _betacf(a: float, b: float, x: float) -> float:
+    """Continued fraction of the incomplete beta function (Lentz's method, as in Numerical Recipes)."""
+    tiny, qab, qap, qam = 1e-300, a + b, a + 1.0, a - 1.0
+    c, d = 1.0, 1.0 - qab * x / qap
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 300):
+        m2 = 2 * m
+        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
+        d = 1.0 + aa * d
+        d = 1.0 / (d if abs(d) > tiny else tiny)
+        c = 1.0 + aa / c if abs(1.0 + aa / c) > tiny else tiny
+        h *= d * c
+        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
+        d = 1.0 + aa * d
+        d = 1.0 / (d if abs(d) > tiny else tiny)
+        c = 1.0 + aa / c if abs(1.0 + aa / c) > tiny else tiny
+        delta = d * c
+        h *= delta
+        if abs(delta - 1.0) < 3e-14:
+            break
+    return h
+
+
+def betainc(a: float, b: float, x: float) -> float:
+    """The regularised incomplete beta function I_x(a, b)."""
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    front = math.exp(math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x))
+    if x < (a + 1.0) / (a + b + 2.0):
+        return front * _betacf(a, b, x) / a
+    return 1.0 - front * _betacf(b, a, 1.0 - x) / b
+
+
+def t_sf(t: float, df: float) -> float:
+    """P(T > t) for Student's t with `df` degrees of freedom."""
+    tail = 0.5 * betainc(df / 2.0, 0.5, df / (df + t * t))
+    return tail if t >= 0 else 1.0 - tail
+
+
 def rankdata(a: np.ndarray) -> np.ndarray:
     """Ranks starting at 1, ties given their average rank."""
     a = np.asarray(a, dtype=float)
@@ -227,15 +269,21 @@ class RateTest:
     rate_b: float
 
 
-def rate_test(k_a: float, n_a: float, k_b: float, n_b: float, *, dispersion: float = 1.0) -> RateTest:
-    """z-test of rate a = k_a/n_a against rate b, variance inflated by `dispersion` (>= 1), two-sided."""
+def rate_test(k_a: float, n_a: float, k_b: float, n_b: float, *, dispersion: float = 1.0,
+              df: float | None = None) -> RateTest:
+    """Test of rate a = k_a/n_a against rate b, variance inflated by `dispersion`, two-sided.
+
+    With `df` (the degrees of freedom the dispersion was estimated with) the statistic is referred to
+    Student's t, as quasi-likelihood theory prescribes; without it, to the normal distribution.
+    """
     ra, rb = (k_a / n_a if n_a else 0.0), (k_b / n_b if n_b else 0.0)
     pooled = (k_a + k_b) / (n_a + n_b) if n_a + n_b else 0.0
     var = dispersion * pooled * (1 / n_a + 1 / n_b) if n_a and n_b else 0.0
     if var <= 0:
         return RateTest(1.0, 0.0, ra, rb)
     z = (ra - rb) / math.sqrt(var)
-    return RateTest(min(1.0, 2 * norm_sf(abs(z))), z, ra, rb)
+    tail = t_sf(abs(z), df) if df else norm_sf(abs(z))
+    return RateTest(min(1.0, 2 * tail), z, ra, rb)
 
 
 def exposure_needed(base_rate: float, lift: float, *, alpha: float, power: float = 0.8,

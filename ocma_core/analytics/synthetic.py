@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 
@@ -63,3 +64,70 @@ def make_posts(
         ))
     out.sort(key=lambda p: p.published_at)
     return out
+
+
+#: share of a post's final counts reached at each collection step (1 h, 6 h, 24 h, 3 d, 7 d, 30 d)
+GROWTH = (0.35, 0.65, 0.85, 0.95, 1.0, 1.0)
+
+
+def seed(
+    ocma: Any,
+    workspace_id: str,
+    account_id: str,
+    posts: list[PostObs],
+    *,
+    steps: int = 1,
+    followers: list[tuple[datetime, float]] = (),  # type: ignore[assignment]
+    now: datetime | None = None,
+) -> int:
+    """Write synthetic posts as Post, published Target and PostMetricSnapshot rows (and account snapshots).
+
+    Each post gets up to `steps` snapshots at the collection cadence (never in the future of `now`), the
+    counts growing along `GROWTH`; returns the number of post snapshots written.
+    """
+    from sqlalchemy import insert
+
+    from ocma_core.db.models import (
+        AccountMetricSnapshot,
+        Post,
+        PostMetricSnapshot,
+        PostStatus,
+        Target,
+        TargetStatus,
+    )
+    from ocma_core.db.types import new_id, utcnow
+    from ocma_core.services.metrics import POST_CADENCE
+
+    now = now or utcnow()
+    post_rows, target_rows, snap_rows = [], [], []
+    for p in posts:
+        post_id, target_id = new_id(), new_id()
+        p.post_id, p.target_id = post_id, target_id
+        post_rows.append({"id": post_id, "workspace_id": workspace_id, "body": p.text, "media_ids": [], "variants": {},
+                          "thread": [], "options": dict(p.options), "status": PostStatus.PUBLISHED,
+                          "timezone": "UTC", "created_by": "synthetic", "created_at": p.published_at,
+                          "updated_at": p.published_at, "scheduled_at": p.published_at})
+        target_rows.append({"id": target_id, "post_id": post_id, "workspace_id": workspace_id,
+                            "account_id": account_id, "platform": p.platform, "status": TargetStatus.PUBLISHED,
+                            "due_at": p.published_at, "attempts": 1, "external_id": f"x{target_id[:12]}",
+                            "published_at": p.published_at, "updated_at": p.published_at})
+        raw = {p.metrics.source_names[k]: v for k, v in p.metrics.values.items()}
+        for step in range(steps):
+            when = p.published_at + POST_CADENCE[step]
+            if when > now:
+                break
+            frac = GROWTH[step]
+            values = {k: round(v * frac) for k, v in raw.items()}
+            snap_rows.append({"id": new_id(), "target_id": target_id, "account_id": account_id,
+                              "platform": p.platform, "fetched_at": when, "values": values,
+                              "unavailable": list(p.metrics.not_provided), "source": "synthetic"})
+    account_rows = [{"id": new_id(), "account_id": account_id, "platform": posts[0].platform if posts else "fakesocial",
+                     "fetched_at": when, "values": {"followers": value}, "unavailable": []}
+                    for when, value in followers]
+    with ocma.session() as session:
+        for table, rows in ((Post, post_rows), (Target, target_rows), (PostMetricSnapshot, snap_rows),
+                            (AccountMetricSnapshot, account_rows)):
+            for i in range(0, len(rows), 5000):
+                if rows[i:i + 5000]:
+                    session.execute(insert(table), rows[i:i + 5000])
+    return len(snap_rows)

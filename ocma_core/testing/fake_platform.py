@@ -5,7 +5,8 @@ for plugin authors' own fakes. Run it alone with `python -m ocma_core.testing.fa
 
 Wire format: OAuth 2.0 + PKCE (`/oauth/authorize`, `/oauth/token`, rotating refresh tokens), `GET /v1/me`,
 `POST /v1/posts` (201 `{id, url}`), `GET /v1/posts?since=`, `DELETE /v1/posts/{id}`,
-`GET /v1/posts/{id}/metrics`, `GET /v1/me/metrics`, `POST /v1/media`. Rate limits per token in a fixed
+`GET /v1/posts/{id}/metrics`, `GET /v1/me/metrics`, `GET /v1/users/{username}` (public counts),
+`POST /v1/media`; test controls `POST /_fake/metrics`, `POST /_fake/config`, `GET /_fake/stats`. Rate limits per token in a fixed
 window, reported in `x-ratelimit-limit|remaining|reset` (unix seconds); 429 carries `retry-after`.
 """
 
@@ -49,7 +50,10 @@ class FakeSocialState:
     refresh: dict[str, str] = field(default_factory=dict)  # live refresh token -> user id
     posts: dict[str, dict[str, Any]] = field(default_factory=dict)
     publish_calls: int = 0
+    metric_calls: int = 0
     http_429: int = 0
+    followers: int = 42
+    public_accounts: dict[str, dict[str, Any]] = field(default_factory=dict)  # username -> public profile
     window: dict[str, tuple[float, int]] = field(default_factory=dict)  # token -> (start, used)
 
 
@@ -70,6 +74,7 @@ class FakeSocial(FakeServer):
         self.rate_limit = rate_limit
         self.rate_window_s = rate_window_s
         self.chaos = Chaos()
+        self.limit_reads = False  # when True, the metrics endpoints count against the rate window too
         self._rng = random.Random(self.chaos.seed)
         self._next: collections.deque[tuple[str, float]] = collections.deque()
         self._ids = 10**15
@@ -109,6 +114,21 @@ class FakeSocial(FakeServer):
                 "issued": str(time.time()),
             }
         return code, query["state"]
+
+    def set_metrics(self, post_id: str, **values: float) -> None:
+        """Set (some of) a post's counters: likes, reposts, replies, impressions."""
+        with self.lock:
+            self.state.posts[post_id]["metrics"].update({k: v for k, v in values.items()})
+
+    def set_followers(self, count: int) -> None:
+        """The follower count `GET /v1/me/metrics` reports."""
+        with self.lock:
+            self.state.followers = count
+
+    def add_public_account(self, username: str, **counts: int) -> None:
+        """Another user whose public counts `GET /v1/users/{username}` serves (followers, following, posts)."""
+        with self.lock:
+            self.state.public_accounts[username] = {"id": self._new_id(), "username": username, **counts}
 
     def published_texts(self) -> list[str]:
         """Texts of the posts the fake currently holds."""
@@ -319,24 +339,64 @@ class FakeSocial(FakeServer):
                 del self.state.posts[request.params["id"]]
             return FakeResponse(204)
 
+        def read_limit(request: FakeRequest) -> tuple[dict[str, str], FakeResponse | None]:
+            with self.lock:
+                self.state.metric_calls += 1
+            if not self.limit_reads:
+                return {}, None
+            headers, exceeded = self._rate_headers(request.bearer() or "")
+            if not exceeded:
+                return headers, None
+            with self.lock:
+                self.state.http_429 += 1
+            return headers, FakeResponse(429, {"error": "rate_limited", "message": "Too many requests."}, headers)
+
         @self.route("GET", r"/v1/posts/(?P<id>\d+)/metrics")
         def post_metrics(request: FakeRequest) -> FakeResponse:
             if self._user(request) is None:
                 return self._unauthorized()
+            headers, refused = read_limit(request)
+            if refused is not None:
+                return refused
             with self.lock:
                 post = self.state.posts.get(request.params["id"])
             if post is None:
-                return FakeResponse(404, {"error": "not_found", "message": "No such post."})
-            return FakeResponse(200, dict(post["metrics"]))
+                return FakeResponse(404, {"error": "not_found", "message": "No such post."}, headers)
+            return FakeResponse(200, dict(post["metrics"]), headers)
 
         @self.route("GET", "/v1/me/metrics")
         def account_metrics(request: FakeRequest) -> FakeResponse:
             user = self._user(request)
             if user is None:
                 return self._unauthorized()
+            headers, refused = read_limit(request)
+            if refused is not None:
+                return refused
             with self.lock:
                 count = sum(1 for p in self.state.posts.values() if p["author"] == user)
-            return FakeResponse(200, {"followers": 42, "following": 7, "posts": count})
+                followers = self.state.followers
+            return FakeResponse(200, {"followers": followers, "following": 7, "posts": count}, headers)
+
+        @self.route("GET", r"/v1/users/(?P<username>[A-Za-z0-9_]+)")
+        def public_account(request: FakeRequest) -> FakeResponse:
+            if self._user(request) is None:
+                return self._unauthorized()
+            with self.lock:
+                found = self.state.public_accounts.get(request.params["username"])
+            if found is None:
+                return FakeResponse(404, {"error": "not_found", "message": "No such user."})
+            return FakeResponse(200, dict(found))
+
+        @self.route("POST", "/_fake/metrics")
+        def set_metrics(request: FakeRequest) -> FakeResponse:
+            body = request.json() or {}
+            if "post_id" in body:
+                if body["post_id"] not in self.state.posts:
+                    return FakeResponse(404, {"error": "not_found", "message": "No such post."})
+                self.set_metrics(body["post_id"], **body.get("metrics", {}))
+            if "followers" in body:
+                self.set_followers(int(body["followers"]))
+            return FakeResponse(200, {"ok": True})
 
         @self.route("POST", "/v1/media")
         def upload_media(request: FakeRequest) -> FakeResponse:
@@ -357,6 +417,8 @@ class FakeSocial(FakeServer):
                 self.latency_s = float(body["latency_s"])
             if "chaos" in body:
                 self.set_chaos(Chaos(**body["chaos"]))
+            if "limit_reads" in body:
+                self.limit_reads = bool(body["limit_reads"])
             if "rate_limit" in body:
                 self.rate_limit = body["rate_limit"]
                 self.rate_window_s = float(body.get("rate_window_s", self.rate_window_s))
