@@ -64,13 +64,24 @@ def test_rate_test_and_exposure_needed() -> None:
 
 
 def test_vocabulary_maps_platform_names_and_keeps_what_is_not_provided() -> None:
-    x = map_metrics({"like_count": 3, "retweet_count": 2, "reply_count": 1, "quote_count": 0, "bookmark_count": 4,
-                     "impression_count": 900, "non_public_metrics.impression_count": 950},
-                    ["non_public_metrics", "organic_metrics"])
+    x = map_metrics(
+        {
+            "like_count": 3,
+            "retweet_count": 2,
+            "reply_count": 1,
+            "quote_count": 0,
+            "bookmark_count": 4,
+            "impression_count": 900,
+            "non_public_metrics.impression_count": 950,
+        },
+        ["non_public_metrics", "organic_metrics"],
+    )
     assert x.values["impressions"] == 900 and x.source_names["reposts"] == "retweet_count"
     assert x.interactions() == (10.0, ("likes", "reposts", "replies", "quotes", "saves"))
     bsky = map_metrics({"likeCount": 5, "repostCount": 1}, ["impressions", "views", "clicks"])
-    assert "impressions" in bsky.not_provided and "clicks" in bsky.not_provided and "reach" in bsky.not_reported
+    assert (
+        "impressions" in bsky.not_provided and "clicks" in bsky.not_provided and "reach" in bsky.not_reported
+    )
     assert "impressions" not in bsky.values
     account = map_metrics({"statuses_count": 10, "followers_count": 99}, kind="account")
     assert account.values == {"posts": 10.0, "followers": 99.0}
@@ -85,7 +96,11 @@ def test_periods_in_the_workspace_timezone() -> None:
     month = parse_period("last-month", "UTC", now)
     assert month.start == datetime(2026, 2, 1, tzinfo=UTC) and month.end == datetime(2026, 3, 1, tzinfo=UTC)
     assert parse_period("2026-W10", "UTC").start == datetime(2026, 3, 2, tzinfo=UTC)
-    assert (parse_period("last-30-days", "UTC", now).end - parse_period("last-30-days", "UTC", now).start).days == 30
-    assert parse_period("2026-01-01..2026-01-15", "UTC").previous().start == datetime(2025, 12, 18, tzinfo=UTC)
+    assert (
+        parse_period("last-30-days", "UTC", now).end - parse_period("last-30-days", "UTC", now).start
+    ).days == 30
+    assert parse_period("2026-01-01..2026-01-15", "UTC").previous().start == datetime(
+        2025, 12, 18, tzinfo=UTC
+    )
     with pytest.raises(ValidationFailed):
         parse_period("yesterday-ish", "UTC")

@@ -67,10 +67,12 @@ def test_no_own_posts_gives_only_relative_answers() -> None:
 
 
 def _trend_run(seed: int, weekly: float) -> list[trends.Finding]:
-    posts = make_posts(seed, 200, start=START, days=182,
-                       effect=lambda w: math.exp(weekly * (w - START).days / 7))
-    return trends.analyze({"a": posts}, {}, {"a": "fakesocial"}, END - timedelta(days=28), END,
-                          history=timedelta(days=182))
+    posts = make_posts(
+        seed, 200, start=START, days=182, effect=lambda w: math.exp(weekly * (w - START).days / 7)
+    )
+    return trends.analyze(
+        {"a": posts}, {}, {"a": "fakesocial"}, END - timedelta(days=28), END, history=timedelta(days=182)
+    )
 
 
 def test_trend_finds_a_planted_rise_and_its_size() -> None:
@@ -101,12 +103,16 @@ def _followers(seed: int, before: float, now: float) -> AccountSeries:
 
 def test_follower_growth_change_is_found_and_noise_is_not() -> None:
     window = (START + timedelta(days=28), START + timedelta(days=56))
-    found = sum(trends.adjust(trends.follower_findings(_followers(s, 4, 16), *window))[0].significant
-                for s in range(20))
+    found = sum(
+        trends.adjust(trends.follower_findings(_followers(s, 4, 16), *window))[0].significant
+        for s in range(20)
+    )
     # rates below 10: numpy's Poisson sampler for lam >= 10 has a slight serial dependence (measured: 6% false
     # alarms against 5% for the same draws shuffled), which is the generator's, not the test's
-    alarms = sum(trends.adjust(trends.follower_findings(_followers(100 + s, 8, 8), *window))[0].significant
-                 for s in range(300))
+    alarms = sum(
+        trends.adjust(trends.follower_findings(_followers(100 + s, 8, 8), *window))[0].significant
+        for s in range(300)
+    )
     assert found == 20 and alarms <= 24  # nominal 5%; bounded at 8% over 300 seeds
     growth = trends.growth(_followers(1, 8, 8), *window)
     assert growth is not None and growth["snapshots"] == ["s28", "s55"] and growth["change"] > 0
@@ -124,13 +130,22 @@ def _tagged(seed: int, planted: bool) -> list[PostObs]:
 
 
 def test_a_planted_hashtag_over_performs_and_noise_finds_nothing() -> None:
-    found = sum(any(e.significant and e.value == "#launch" and e.ratio > 1.3 for e in features.analyze({"a": _tagged(s, True)}))
-                for s in range(20))
-    alarms = sum(any(e.significant for e in features.analyze({"a": _tagged(300 + s, False)})) for s in range(60))
+    found = sum(
+        any(
+            e.significant and e.value == "#launch" and e.ratio > 1.3
+            for e in features.analyze({"a": _tagged(s, True)})
+        )
+        for s in range(20)
+    )
+    alarms = sum(
+        any(e.significant for e in features.analyze({"a": _tagged(300 + s, False)})) for s in range(60)
+    )
     assert found >= 19 and alarms <= 6
 
 
-def _arms(seed: int, lift: float, posts: int = 3, exposure: float = 5000, phi_sd: float = 0.25) -> list[ab.Arm]:
+def _arms(
+    seed: int, lift: float, posts: int = 3, exposure: float = 5000, phi_sd: float = 0.25
+) -> list[ab.Arm]:
     rng = np.random.default_rng(seed)
     arms = []
     for label, mult in (("A", 1.0), ("B", 1.0 + lift)):
@@ -154,8 +169,10 @@ def test_ab_without_a_difference_rarely_declares_a_winner_and_says_what_is_neede
     results = [ab.decide(_arms(1000 + s, 0.0, posts=4)) for s in range(200)]
     assert sum(r["status"] == "winner" for r in results) <= 14  # nominal 5%; bounded at 7% over 200 seeds
     waiting = [r for r in results if r["status"] == "not_yet"]
-    assert waiting and all(r["exposure_still_needed_per_variant"] > 0 and r["posts_still_needed_per_variant"] >= 1
-                           for r in waiting)
+    assert waiting and all(
+        r["exposure_still_needed_per_variant"] > 0 and r["posts_still_needed_per_variant"] >= 1
+        for r in waiting
+    )
 
 
 def test_ab_refuses_to_judge_single_posts_without_history_and_waits_for_maturity() -> None:

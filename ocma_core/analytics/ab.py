@@ -81,17 +81,34 @@ def dispersion_from_history(history: Sequence[tuple[float, float]]) -> tuple[flo
     return chi2 / (len(history) - 1), len(history) - 1
 
 
-def decide(arms: Sequence[Arm], *, alpha: float = 0.05, min_lift: float = 0.2,
-           history: Sequence[tuple[float, float]] = ()) -> dict[str, Any]:
+def decide(
+    arms: Sequence[Arm],
+    *,
+    alpha: float = 0.05,
+    min_lift: float = 0.2,
+    history: Sequence[tuple[float, float]] = (),
+) -> dict[str, Any]:
     """Apply the rule: status collecting, winner, not_yet, no_difference or cannot_judge, with the evidence."""
-    summary = [{"variant_id": a.variant_id, "label": a.label, "posts": len(a.units), "interactions": a.k,
-                "exposure": a.n, "rate": a.k / a.n if a.n else None} for a in arms]
+    summary = [
+        {
+            "variant_id": a.variant_id,
+            "label": a.label,
+            "posts": len(a.units),
+            "interactions": a.k,
+            "exposure": a.n,
+            "rate": a.k / a.n if a.n else None,
+        }
+        for a in arms
+    ]
     base: dict[str, Any] = {"rule": RULE, "alpha": alpha, "min_lift": min_lift, "variants": summary}
     if len(arms) < 2:
         return {**base, "status": "cannot_judge", "reason": "an experiment needs at least two variants"}
     if any(not a.units or a.n <= 0 for a in arms) or any(not u.matured for a in arms for u in a.units):
-        return {**base, "status": "collecting",
-                "reason": "waiting for every variant to be published and measured at least 24 h after publishing"}
+        return {
+            **base,
+            "status": "collecting",
+            "reason": "waiting for every variant to be published and measured at least 24 h after publishing",
+        }
     phi_units = dispersion_from_units(arms)
     phi_hist = dispersion_from_history(history)
     if phi_units is not None:
@@ -99,10 +116,13 @@ def decide(arms: Sequence[Arm], *, alpha: float = 0.05, min_lift: float = 0.2,
     elif phi_hist is not None:
         phi, df, source = max(1.0, phi_hist[0]), phi_hist[1], f"the account's last {len(history)} posts"
     else:
-        return {**base, "status": "cannot_judge",
-                "reason": "with one post per variant the noise between posts must come from the account's history "
-                          f"(at least {MIN_HISTORY_FOR_DISPERSION} measured posts), which is not there yet; "
-                          "publish each variant more than once"}
+        return {
+            **base,
+            "status": "cannot_judge",
+            "reason": "with one post per variant the noise between posts must come from the account's history "
+            f"(at least {MIN_HISTORY_FOR_DISPERSION} measured posts), which is not there yet; "
+            "publish each variant more than once",
+        }
     m = len(arms) * (len(arms) - 1) // 2
     level = alpha / m
     tests = {}
@@ -116,11 +136,24 @@ def decide(arms: Sequence[Arm], *, alpha: float = 0.05, min_lift: float = 0.2,
         if other is best:
             continue
         t = tests.get((best.variant_id, other.variant_id)) or tests[(other.variant_id, best.variant_id)]
-        pairs.append({"against": other.label, "p_value": t.p_value, "ratio": (best.k / best.n) / (other.k / other.n)
-                      if other.k else None})
+        pairs.append(
+            {
+                "against": other.label,
+                "p_value": t.p_value,
+                "ratio": (best.k / best.n) / (other.k / other.n) if other.k else None,
+            }
+        )
         wins = wins and t.p_value <= level
-    base.update({"dispersion": phi, "dispersion_df": df, "dispersion_source": source, "level_per_pair": level, "leader": best.label,
-                 "comparisons": pairs})
+    base.update(
+        {
+            "dispersion": phi,
+            "dispersion_df": df,
+            "dispersion_source": source,
+            "level_per_pair": level,
+            "leader": best.label,
+            "comparisons": pairs,
+        }
+    )
     if wins:
         return {**base, "status": "winner", "winner_variant_id": best.variant_id, "winner": best.label}
     pooled = sum(a.k for a in arms) / sum(a.n for a in arms)
@@ -129,10 +162,19 @@ def decide(arms: Sequence[Arm], *, alpha: float = 0.05, min_lift: float = 0.2,
     per_post = sum(a.n for a in arms) / sum(len(a.units) for a in arms)
     more = max(need - have, 0.0)
     if more <= 0:
-        return {**base, "status": "no_difference", "exposure_needed_per_variant": need,
-                "reason": f"every variant has the exposure needed to detect a {min_lift:.0%} difference, and none "
-                          "showed one: the variants perform alike"}
-    return {**base, "status": "not_yet", "exposure_needed_per_variant": need,
-            "exposure_still_needed_per_variant": more, "posts_still_needed_per_variant": math.ceil(more / per_post),
-            "reason": f"no variant beats all others at level {level:.3g} yet; to detect a {min_lift:.0%} difference "
-                      f"each variant needs about {need:,.0f} exposures (has at least {have:,.0f})"}
+        return {
+            **base,
+            "status": "no_difference",
+            "exposure_needed_per_variant": need,
+            "reason": f"every variant has the exposure needed to detect a {min_lift:.0%} difference, and none "
+            "showed one: the variants perform alike",
+        }
+    return {
+        **base,
+        "status": "not_yet",
+        "exposure_needed_per_variant": need,
+        "exposure_still_needed_per_variant": more,
+        "posts_still_needed_per_variant": math.ceil(more / per_post),
+        "reason": f"no variant beats all others at level {level:.3g} yet; to detect a {min_lift:.0%} difference "
+        f"each variant needs about {need:,.0f} exposures (has at least {have:,.0f})",
+    }

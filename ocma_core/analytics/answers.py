@@ -26,24 +26,30 @@ def _timezone(ocma: Ocma, workspace_id: str) -> str:
     return get_workspace(ocma, workspace_id).timezone
 
 
-def best_times(ocma: Ocma, workspace_id: str, *, platform: str | None = None, account_id: str | None = None,
-               top: int = 3) -> list[dict[str, Any]]:
+def best_times(
+    ocma: Ocma, workspace_id: str, *, platform: str | None = None, account_id: str | None = None, top: int = 3
+) -> list[dict[str, Any]]:
     """Best-time results of the workspace's accounts (one platform or one account if given)."""
     from ocma_core.analytics import best_time
 
     ctx = make_context(ocma, workspace_id, now_period(_timezone(ocma, workspace_id)))
-    wanted = [a.id for a in ctx.accounts.values()
-              if (platform is None or a.platform == platform) and (account_id is None or a.id == account_id)]
+    wanted = [
+        a.id
+        for a in ctx.accounts.values()
+        if (platform is None or a.platform == platform) and (account_id is None or a.id == account_id)
+    ]
     if not wanted:
         what = f"account {account_id}" if account_id else f"{platform} account" if platform else "account"
         raise NotFoundError(f"No {what} in this workspace.", fix="Connect one with `ocma accounts connect`.")
-    results = best_time.analyze(ctx.by_account(ctx.history), ctx.platforms, ctx.timezone, top=top,
-                                account_ids=wanted)
+    results = best_time.analyze(
+        ctx.by_account(ctx.history), ctx.platforms, ctx.timezone, top=top, account_ids=wanted
+    )
     return [{"account": ctx.label(r.account_id), **r.as_dict()} for r in results]
 
 
-def best_time_answer(ocma: Ocma, workspace_id: str, *, platform: str | None = None,
-                     account_id: str | None = None) -> str:
+def best_time_answer(
+    ocma: Ocma, workspace_id: str, *, platform: str | None = None, account_id: str | None = None
+) -> str:
     """'When should I post on LinkedIn?' as text, with the evidence and the uncertainty."""
     rows = best_times(ocma, workspace_id, platform=platform, account_id=account_id)
     lines = []
@@ -53,8 +59,9 @@ def best_time_answer(ocma: Ocma, workspace_id: str, *, platform: str | None = No
     return "\n".join(lines)
 
 
-def next_best_time(ocma: Ocma, workspace_id: str, account_ids: list[str], *,
-                   after: datetime | None = None) -> dict[str, Any]:
+def next_best_time(
+    ocma: Ocma, workspace_id: str, account_ids: list[str], *, after: datetime | None = None
+) -> dict[str, Any]:
     """The next start of the slot with the highest combined expected lift over the given accounts."""
     from ocma_core.analytics import best_time
 
@@ -63,18 +70,33 @@ def next_best_time(ocma: Ocma, workspace_id: str, account_ids: list[str], *,
     missing = set(account_ids) - set(ctx.accounts)
     if missing:
         raise NotFoundError(f"Accounts not in this workspace: {', '.join(sorted(missing))}.")
-    results = best_time.analyze(ctx.by_account(ctx.history), ctx.platforms, tz, top=1, account_ids=account_ids)
+    results = best_time.analyze(
+        ctx.by_account(ctx.history), ctx.platforms, tz, top=1, account_ids=account_ids
+    )
     combined = [sum(math.log(max(r.grid[s], 1e-9)) for r in results) for s in range(168)]
     start = after or utcnow()
     candidates = sorted(range(168), key=lambda s: -combined[s])[:3]
-    slots = [best_time.Slot(weekday=s // 24, hour=s % 24, label=f"{best_time.DAYS[s // 24]} {s % 24:02d}:00",
-                            lift=math.exp(combined[s] / len(results)), lift_interval=(0.0, 0.0), expected_rate=None,
-                            rate_interval=None, probability_better=0.0, posts_in_slot=0, posts_same_hour=0,
-                            posts_same_weekday=0) for s in candidates]
+    slots = [
+        best_time.Slot(
+            weekday=s // 24,
+            hour=s % 24,
+            label=f"{best_time.DAYS[s // 24]} {s % 24:02d}:00",
+            lift=math.exp(combined[s] / len(results)),
+            lift_interval=(0.0, 0.0),
+            expected_rate=None,
+            rate_interval=None,
+            probability_better=0.0,
+            posts_in_slot=0,
+            posts_same_hour=0,
+            posts_same_weekday=0,
+        )
+        for s in candidates
+    ]
     best = slots[0]
     return {
         "at": best_time.next_occurrence(best, start, tz).isoformat(),
-        "slot": best.label, "timezone": tz,
+        "slot": best.label,
+        "timezone": tz,
         "geometric_mean_lift": best.lift,
         "accounts": [{"account": ctx.label(r.account_id), "message": r.message} for r in results],
         "method": "the slot maximising the summed log expected lift of the accounts' best-time models",

@@ -67,14 +67,26 @@ class AnalysisContext:
     @cached_property
     def history(self) -> list[PostObs]:
         """Matured observations of posts published in the history window up to the period's end."""
-        return load_posts(self.ocma, self.workspace_id, self.period.end - HISTORY, self.period.end,
-                          account_ids=list(self.accounts), basis="matured")
+        return load_posts(
+            self.ocma,
+            self.workspace_id,
+            self.period.end - HISTORY,
+            self.period.end,
+            account_ids=list(self.accounts),
+            basis="matured",
+        )
 
     @cached_property
     def in_period(self) -> list[PostObs]:
         """Latest observations of posts published in the period."""
-        return load_posts(self.ocma, self.workspace_id, self.period.start, self.period.end,
-                          account_ids=list(self.accounts), basis="latest")
+        return load_posts(
+            self.ocma,
+            self.workspace_id,
+            self.period.start,
+            self.period.end,
+            account_ids=list(self.accounts),
+            basis="latest",
+        )
 
     @cached_property
     def series(self) -> dict[str, AccountSeries]:
@@ -97,8 +109,14 @@ class AnalysisContext:
         return f"{a.handle} ({a.platform})" if a else account_id
 
 
-def make_context(ocma: Ocma, workspace_id: str, period: Period, *, account_ids: list[str] | None = None,
-                 params: dict[str, Any] | None = None) -> AnalysisContext:
+def make_context(
+    ocma: Ocma,
+    workspace_id: str,
+    period: Period,
+    *,
+    account_ids: list[str] | None = None,
+    params: dict[str, Any] | None = None,
+) -> AnalysisContext:
     """A context for `period` in the workspace's timezone."""
     return AnalysisContext(ocma, workspace_id, period.timezone, period, account_ids, dict(params or {}))
 

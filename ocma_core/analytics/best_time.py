@@ -39,8 +39,9 @@ METHOD = (
     "Bayesian linear regression of log engagement on hour of day, weekday and hour of week, with normal priors "
     f"(sd {TAU_HOUR}, {TAU_DAY}, {TAU_SLOT} on the log scale) centred on the prior; 90% credible intervals."
 )
-_PRIOR_PRECISION = np.concatenate([[1 / TAU_MU**2], np.full(24, 1 / TAU_HOUR**2), np.full(7, 1 / TAU_DAY**2),
-                                   np.full(168, 1 / TAU_SLOT**2)])
+_PRIOR_PRECISION = np.concatenate(
+    [[1 / TAU_MU**2], np.full(24, 1 / TAU_HOUR**2), np.full(7, 1 / TAU_DAY**2), np.full(168, 1 / TAU_SLOT**2)]
+)
 
 
 def local_slots(posts: Sequence[PostObs], tz: str) -> tuple[np.ndarray, np.ndarray]:
@@ -114,7 +115,9 @@ class _Prepared:
     xtyc: np.ndarray  # X'(y - mean y), for pooling peers
 
 
-def _fit(xtx: np.ndarray, xty: np.ndarray, prior_mean: np.ndarray, sigma2: float) -> tuple[np.ndarray, np.ndarray]:
+def _fit(
+    xtx: np.ndarray, xty: np.ndarray, prior_mean: np.ndarray, sigma2: float
+) -> tuple[np.ndarray, np.ndarray]:
     a = xtx / sigma2 + np.diag(_PRIOR_PRECISION)
     cov = np.linalg.inv(a)
     return cov @ (xty / sigma2 + _PRIOR_PRECISION * prior_mean), cov
@@ -157,8 +160,10 @@ class _Totals:
 def _totals(prepared: Sequence[_Prepared]) -> _Totals:
     used = [p for p in prepared if p.y.size >= 3]
     return _Totals(
-        xtx=sum((p.xtx for p in used), np.zeros((P, P))), xtyc=sum((p.xtyc for p in used), np.zeros(P)),
-        rss=float(sum(((p.y - p.y.mean()) ** 2).sum() for p in used)), n=sum(p.y.size for p in used),
+        xtx=sum((p.xtx for p in used), np.zeros((P, P))),
+        xtyc=sum((p.xtyc for p in used), np.zeros(P)),
+        rss=float(sum(((p.y - p.y.mean()) ** 2).sum() for p in used)),
+        n=sum(p.y.size for p in used),
         accounts=len(used),
     )
 
@@ -178,12 +183,26 @@ def analyze(
         out = outcomes(list(posts_by_account.get(account_id, [])))
         hours, days = local_slots(out.posts, tz)
         x = design(hours, days)
-        prepared[account_id] = _Prepared(account_id, platform, out.kind, out.name, out.y, hours, days, x.T @ x,
-                                         x.T @ out.y, x.T @ (out.y - (out.y.mean() if out.y.size else 0.0)))
-    totals = {name: _totals([p for p in prepared.values() if p.platform == name])
-              for name in set(platforms.values())}
-    return [_one(prepared[a], totals[prepared[a].platform], tz, top, permutations)
-            for a in (account_ids or list(platforms))]
+        prepared[account_id] = _Prepared(
+            account_id,
+            platform,
+            out.kind,
+            out.name,
+            out.y,
+            hours,
+            days,
+            x.T @ x,
+            x.T @ out.y,
+            x.T @ (out.y - (out.y.mean() if out.y.size else 0.0)),
+        )
+    totals = {
+        name: _totals([p for p in prepared.values() if p.platform == name])
+        for name in set(platforms.values())
+    }
+    return [
+        _one(prepared[a], totals[prepared[a].platform], tz, top, permutations)
+        for a in (account_ids or list(platforms))
+    ]
 
 
 def _one(me: _Prepared, total: _Totals, tz: str, top: int, permutations: int) -> BestTime:
@@ -191,18 +210,26 @@ def _one(me: _Prepared, total: _Totals, tz: str, top: int, permutations: int) ->
     peers = total.accounts - (1 if own else 0)
     if total.n - (me.y.size if own else 0) >= MIN_PEER_POSTS and peers > 0:
         prior_mean, n_peer = _peer_prior(total, me) if own else _peer_prior(total, _empty_like(me))
-        prior = {"kind": "workspace", "posts": n_peer, "accounts": peers,
-                 "description": f"the workspace's other {me.platform} accounts ({peers} accounts, {n_peer} posts)"}
+        prior = {
+            "kind": "workspace",
+            "posts": n_peer,
+            "accounts": peers,
+            "description": f"the workspace's other {me.platform} accounts ({peers} accounts, {n_peer} posts)",
+        }
     else:
         bench = benchmark_for(me.platform)
         prior_mean = np.zeros(P)
         prior_mean[32:] = bench.slot_prior()
-        prior = {"kind": "published_benchmark", "posts": 0, "source": bench.source,
-                 "windows": bench.describe(),
-                 "description": f"published benchmark: {bench.source}: {bench.describe()}"
-                                + (f" ({bench.note})" if bench.note else "")
-                                + f"; assumed lift inside its windows x{WINDOW_LIFT:.2f} (the study gives "
-                                  "windows, not sizes)"}
+        prior = {
+            "kind": "published_benchmark",
+            "posts": 0,
+            "source": bench.source,
+            "windows": bench.describe(),
+            "description": f"published benchmark: {bench.source}: {bench.describe()}"
+            + (f" ({bench.note})" if bench.note else "")
+            + f"; assumed lift inside its windows x{WINDOW_LIFT:.2f} (the study gives "
+            "windows, not sizes)",
+        }
     n = me.y.size
     if n:
         beta, cov = _fit_with_noise(me.xtx, me.xty, float(me.y @ me.y), n, float(me.y.var()), prior_mean)
@@ -224,26 +251,56 @@ def _one(me: _Prepared, total: _Totals, tz: str, top: int, permutations: int) ->
         d, h = int(s) // 24, int(s) % 24
         m, sd = float(means[s]), float(sds[s])
         prob = 0.5 * (1 + math.erf((m - typical) / (sd * math.sqrt(2))))
-        slots.append(Slot(
-            weekday=d, hour=h, label=f"{DAYS[d]} {h:02d}:00-{(h + 1) % 24:02d}:00",
-            lift=math.exp(m - typical), lift_interval=(math.exp(m - z * sd - typical), math.exp(m + z * sd - typical)),
-            expected_rate=math.exp(m) if n and me.kind != "post" else (math.exp(m) - 1 if n else None),
-            rate_interval=((math.exp(m - z * sd), math.exp(m + z * sd)) if n and me.kind != "post" else
-                           (math.exp(m - z * sd) - 1, math.exp(m + z * sd) - 1) if n else None),
-            probability_better=prob,
-            posts_in_slot=int(((me.days == d) & (me.hours == h)).sum()),
-            posts_same_hour=int((me.hours == h).sum()), posts_same_weekday=int((me.days == d).sum()),
-        ))
-    result = BestTime(account_id=me.account_id, platform=me.platform, timezone=tz, rate_name=_rate_label(me),
-                      n_posts=n, prior=prior, timing_effect=timing, top=slots, method=METHOD,
-                      grid=[round(math.exp(float(v) - typical), 4) for v in means])
+        slots.append(
+            Slot(
+                weekday=d,
+                hour=h,
+                label=f"{DAYS[d]} {h:02d}:00-{(h + 1) % 24:02d}:00",
+                lift=math.exp(m - typical),
+                lift_interval=(math.exp(m - z * sd - typical), math.exp(m + z * sd - typical)),
+                expected_rate=math.exp(m) if n and me.kind != "post" else (math.exp(m) - 1 if n else None),
+                rate_interval=(
+                    (math.exp(m - z * sd), math.exp(m + z * sd))
+                    if n and me.kind != "post"
+                    else (math.exp(m - z * sd) - 1, math.exp(m + z * sd) - 1)
+                    if n
+                    else None
+                ),
+                probability_better=prob,
+                posts_in_slot=int(((me.days == d) & (me.hours == h)).sum()),
+                posts_same_hour=int((me.hours == h).sum()),
+                posts_same_weekday=int((me.days == d).sum()),
+            )
+        )
+    result = BestTime(
+        account_id=me.account_id,
+        platform=me.platform,
+        timezone=tz,
+        rate_name=_rate_label(me),
+        n_posts=n,
+        prior=prior,
+        timing_effect=timing,
+        top=slots,
+        method=METHOD,
+        grid=[round(math.exp(float(v) - typical), 4) for v in means],
+    )
     result.message = _message(result)
     return result
 
 
 def _empty_like(me: _Prepared) -> _Prepared:
-    return _Prepared(me.account_id, me.platform, me.kind, me.name, np.zeros(0), me.hours[:0], me.days[:0],
-                     np.zeros((P, P)), np.zeros(P), np.zeros(P))
+    return _Prepared(
+        me.account_id,
+        me.platform,
+        me.kind,
+        me.name,
+        np.zeros(0),
+        me.hours[:0],
+        me.days[:0],
+        np.zeros((P, P)),
+        np.zeros(P),
+        np.zeros(P),
+    )
 
 
 def _rate_label(me: _Prepared) -> str:
@@ -253,11 +310,18 @@ def _rate_label(me: _Prepared) -> str:
 
 
 def _timing_test(me: _Prepared, permutations: int) -> dict[str, Any]:
-    method = (f"permutation test ({permutations} permutations) of the largest difference between one hour of "
-              "the day (or one weekday) and the rest, in log engagement")
+    method = (
+        f"permutation test ({permutations} permutations) of the largest difference between one hour of "
+        "the day (or one weekday) and the rest, in log engagement"
+    )
     if me.y.size < MIN_TEST_POSTS:
-        return {"detected": False, "p_value": None, "statistic": None, "method": method,
-                "note": f"needs at least {MIN_TEST_POSTS} posts"}
+        return {
+            "detected": False,
+            "p_value": None,
+            "statistic": None,
+            "method": method,
+            "note": f"needs at least {MIN_TEST_POSTS} posts",
+        }
     stat, p = max_contrast_test(me.y, [me.hours, me.days], permutations=permutations, seed=me.y.size)
     return {"detected": p < 0.05, "p_value": p, "statistic": stat, "method": method}
 
@@ -268,20 +332,28 @@ def _message(r: BestTime) -> str:
     best = r.top[0]
     lo, hi = best.lift_interval
     if r.n_posts == 0:
-        return (f"No measured posts yet for this account; the slots follow the prior only ({r.prior['description']}). "
-                f"Best guess {best.label} ({r.timezone}).")
-    head = (f"{best.label} ({r.timezone}): expected {best.lift:.2f}x the account's typical {r.rate_name} "
-            f"(90% interval {lo:.2f}-{hi:.2f}x), from {best.posts_in_slot} posts in that hour of the week, "
-            f"{best.posts_same_hour} at that hour and {best.posts_same_weekday} on that weekday; "
-            f"{r.n_posts} posts in all.")
+        return (
+            f"No measured posts yet for this account; the slots follow the prior only ({r.prior['description']}). "
+            f"Best guess {best.label} ({r.timezone})."
+        )
+    head = (
+        f"{best.label} ({r.timezone}): expected {best.lift:.2f}x the account's typical {r.rate_name} "
+        f"(90% interval {lo:.2f}-{hi:.2f}x), from {best.posts_in_slot} posts in that hour of the week, "
+        f"{best.posts_same_hour} at that hour and {best.posts_same_weekday} on that weekday; "
+        f"{r.n_posts} posts in all."
+    )
     t = r.timing_effect
     if t.get("p_value") is None:
-        tail = f" Too few posts to test whether timing matters ({t.get('note')}); the answer leans on the prior."
+        tail = (
+            f" Too few posts to test whether timing matters ({t.get('note')}); the answer leans on the prior."
+        )
     elif t["detected"]:
         tail = f" Timing explains engagement beyond noise (permutation p={t['p_value']:.3f})."
     else:
-        tail = (f" No timing effect is detectable yet (permutation p={t['p_value']:.2f}): treat the ranking as "
-                f"tentative; it leans on the prior ({r.prior['kind'].replace('_', ' ')}).")
+        tail = (
+            f" No timing effect is detectable yet (permutation p={t['p_value']:.2f}): treat the ranking as "
+            f"tentative; it leans on the prior ({r.prior['kind'].replace('_', ' ')})."
+        )
     return head + tail
 
 

@@ -40,11 +40,15 @@ class BestTime:
         """See ocma_core.analytics.best_time."""
         from ocma_core.analytics import best_time
 
-        results = best_time.analyze(ctx.by_account(ctx.history), ctx.platforms, ctx.timezone,
-                                    top=int(ctx.params.get("slots", 3)))
+        results = best_time.analyze(
+            ctx.by_account(ctx.history), ctx.platforms, ctx.timezone, top=int(ctx.params.get("slots", 3))
+        )
         rows = [{"account": ctx.label(r.account_id), **r.as_dict()} for r in results]
-        return {"accounts": rows, "method": best_time.METHOD,
-                "summary": " ".join(f"{row['account']}: {row['message']}" for row in rows)}
+        return {
+            "accounts": rows,
+            "method": best_time.METHOD,
+            "summary": " ".join(f"{row['account']}: {row['message']}" for row in rows),
+        }
 
 
 class Trends:
@@ -58,14 +62,26 @@ class Trends:
         """See ocma_core.analytics.trends."""
         from ocma_core.analytics import trends
 
-        found = trends.analyze(ctx.by_account(ctx.history), ctx.series, ctx.platforms, ctx.period.start,
-                               ctx.period.end)
+        found = trends.analyze(
+            ctx.by_account(ctx.history), ctx.series, ctx.platforms, ctx.period.start, ctx.period.end
+        )
         significant = [f for f in found if f.significant]
         rows = [{"account": ctx.label(f.account_id), **f.as_dict()} for f in significant]
-        summary = ("; ".join(f"{r['account']}: {r['measure']} {r['direction']} ({r['effect']}, q={r['q_value']:.3f})"
-                             for r in rows) or f"No change beyond noise among {len(found)} tested.")
-        return {"significant": rows, "tested": len(found), "false_discovery_rate": trends.FDR,
-                "all": [f.as_dict() for f in found], "method": trends.__doc__, "summary": summary}
+        summary = (
+            "; ".join(
+                f"{r['account']}: {r['measure']} {r['direction']} ({r['effect']}, q={r['q_value']:.3f})"
+                for r in rows
+            )
+            or f"No change beyond noise among {len(found)} tested."
+        )
+        return {
+            "significant": rows,
+            "tested": len(found),
+            "false_discovery_rate": trends.FDR,
+            "all": [f.as_dict() for f in found],
+            "method": trends.__doc__,
+            "summary": summary,
+        }
 
 
 class Growth:
@@ -84,12 +100,23 @@ class Growth:
         for account_id in ctx.accounts:
             series = ctx.series.get(account_id)
             found = trends.growth(series, ctx.period.start, ctx.period.end) if series else None
-            missing = sorted({name for snap in (series.metrics if series else []) for name in snap.not_provided})
-            rows.append({"account_id": account_id, "account": ctx.label(account_id), "followers": found,
-                         "not_provided": missing})
+            missing = sorted(
+                {name for snap in (series.metrics if series else []) for name in snap.not_provided}
+            )
+            rows.append(
+                {
+                    "account_id": account_id,
+                    "account": ctx.label(account_id),
+                    "followers": found,
+                    "not_provided": missing,
+                }
+            )
             if found:
                 parts.append(f"{ctx.label(account_id)} {found['change']:+.0f} followers")
-        return {"accounts": rows, "summary": ", ".join(parts) + "." if parts else "No follower snapshots in the period."}
+        return {
+            "accounts": rows,
+            "summary": ", ".join(parts) + "." if parts else "No follower snapshots in the period.",
+        }
 
 
 class Content:
@@ -105,10 +132,20 @@ class Content:
 
         effects = features.analyze(ctx.by_account(ctx.history))
         significant = [e.as_dict() for e in effects if e.significant]
-        summary = ("; ".join(f"{e['value']} {e['verdict']} ({e['ratio']:.2f}x, {e['posts_with']} posts)"
-                             for e in significant) or f"No feature differs beyond noise among {len(effects)} tested.")
-        return {"significant": significant, "tested": len(effects), "all": [e.as_dict() for e in effects[:50]],
-                "method": features.__doc__, "summary": summary}
+        summary = (
+            "; ".join(
+                f"{e['value']} {e['verdict']} ({e['ratio']:.2f}x, {e['posts_with']} posts)"
+                for e in significant
+            )
+            or f"No feature differs beyond noise among {len(effects)} tested."
+        )
+        return {
+            "significant": significant,
+            "tested": len(effects),
+            "all": [e.as_dict() for e in effects[:50]],
+            "method": features.__doc__,
+            "summary": summary,
+        }
 
 
 class Experiments:
@@ -128,8 +165,11 @@ class Experiments:
                 experiments.evaluate(ctx.ocma, ctx.workspace_id, exp.id)
                 exp = experiments.get_experiment(ctx.ocma, ctx.workspace_id, exp.id)
             rows.append(experiments.summary(ctx.ocma, exp))
-        parts = [f"{r['name']}: {r['result'].get('status', r['status'])}"
-                 + (f" ({r['result'].get('winner')})" if r["result"].get("winner") else "") for r in rows]
+        parts = [
+            f"{r['name']}: {r['result'].get('status', r['status'])}"
+            + (f" ({r['result'].get('winner')})" if r["result"].get("winner") else "")
+            for r in rows
+        ]
         return {"experiments": rows, "summary": "; ".join(parts) or "No experiments."}
 
 
@@ -145,8 +185,11 @@ class Competitors:
         from ocma_core.analytics import competitors
 
         rows = competitors.compare(ctx.ocma, ctx.workspace_id, ctx.period.start, ctx.period.end)
-        parts = [f"{r['handle']} ({r['kind']}) {r['followers_change']:+.0f} followers" for r in rows
-                 if "followers_change" in r]
+        parts = [
+            f"{r['handle']} ({r['kind']}) {r['followers_change']:+.0f} followers"
+            for r in rows
+            if "followers_change" in r
+        ]
         return {"accounts": rows, "summary": "; ".join(parts) or "No competitor snapshots in the period."}
 
 
@@ -162,16 +205,27 @@ class Prediction:
         from ocma_core.analytics import prediction
 
         account_id = str(ctx.params["account_id"])
-        draft = prediction.Draft(text=str(ctx.params.get("text", "")),
-                                 media_count=int(ctx.params.get("media_count", 0)),
-                                 has_video=bool(ctx.params.get("has_video", False)),
-                                 thread_parts=int(ctx.params.get("thread_parts", 1)),
-                                 scheduled_at=ctx.params.get("scheduled_at"))
+        draft = prediction.Draft(
+            text=str(ctx.params.get("text", "")),
+            media_count=int(ctx.params.get("media_count", 0)),
+            has_video=bool(ctx.params.get("has_video", False)),
+            thread_parts=int(ctx.params.get("thread_parts", 1)),
+            scheduled_at=ctx.params.get("scheduled_at"),
+        )
         posts = ctx.by_account(ctx.history).get(account_id, [])
         return prediction.predict(posts, draft, ctx.timezone, account_id).as_dict()
 
 
-BUILTIN = (Engagement(), Growth(), BestTime(), Trends(), Content(), Experiments(), Competitors(), Prediction())
+BUILTIN = (
+    Engagement(),
+    Growth(),
+    BestTime(),
+    Trends(),
+    Content(),
+    Experiments(),
+    Competitors(),
+    Prediction(),
+)
 
 
 @hookimpl

@@ -50,7 +50,9 @@ def engagement_chart(ctx: AnalysisContext) -> bytes:
         points = [(p.published_at, rate_of(p, kind)) for p in posts]
         points = [(t, r) for t, r in points if r is not None]
         if points:
-            ax.plot([t for t, _ in points], [r for _, r in points], "o-", label=ctx.label(account_id), alpha=0.8)
+            ax.plot(
+                [t for t, _ in points], [r for _, r in points], "o-", label=ctx.label(account_id), alpha=0.8
+            )
             names.add(RATE_NAMES[kind])
     ax.set_title(f"Engagement per post, {ctx.period.label}")
     ax.set_ylabel(" / ".join(sorted(names)) or "no measured posts")
@@ -88,14 +90,19 @@ def best_times_chart(ctx: AnalysisContext, account_id: str | None) -> bytes:
         account_id = next(iter(ctx.accounts))
     if account_id not in ctx.accounts:
         raise ValidationFailed(f"Account {account_id} is not in this workspace.")
-    result = best_time.analyze(ctx.by_account(ctx.history), ctx.platforms, ctx.timezone, account_ids=[account_id])[0]
+    result = best_time.analyze(
+        ctx.by_account(ctx.history), ctx.platforms, ctx.timezone, account_ids=[account_id]
+    )[0]
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(9, 3.4))
-    grid = [result.grid[d * 24:(d + 1) * 24] for d in range(7)]
+    grid = [result.grid[d * 24 : (d + 1) * 24] for d in range(7)]
     image = ax.imshow(grid, aspect="auto", cmap="viridis")
     ax.set_yticks(range(7), best_time.DAYS)
     ax.set_xticks(range(0, 24, 2), [f"{h:02d}" for h in range(0, 24, 2)])
-    ax.set_title(f"{ctx.label(account_id)}: expected x typical {result.rate_name} by hour ({ctx.timezone}); "
-                 f"{result.n_posts} posts, prior: {result.prior['kind']}", fontsize=8)
+    ax.set_title(
+        f"{ctx.label(account_id)}: expected x typical {result.rate_name} by hour ({ctx.timezone}); "
+        f"{result.n_posts} posts, prior: {result.prior['kind']}",
+        fontsize=8,
+    )
     fig.colorbar(image, ax=ax)
     return _png(fig)

@@ -34,7 +34,9 @@ def supports(platform: Platform) -> bool:
     return callable(getattr(platform, METHOD_NAME, None))
 
 
-def add_competitor(ocma: Ocma, workspace_id: str, platform_name: str, handle: str, via_account_id: str) -> Competitor:
+def add_competitor(
+    ocma: Ocma, workspace_id: str, platform_name: str, handle: str, via_account_id: str
+) -> Competitor:
     """Start following a competitor's public metrics through one of our accounts on the same platform."""
     from ocma_core.registry import get_platform
 
@@ -42,22 +44,30 @@ def add_competitor(ocma: Ocma, workspace_id: str, platform_name: str, handle: st
     if not supports(platform):
         raise ValidationFailed(
             f"{platform.display_name or platform.name}: this plugin cannot read other accounts' public metrics.",
-            fix=f"Use a platform whose plugin implements {METHOD_NAME}().")
+            fix=f"Use a platform whose plugin implements {METHOD_NAME}().",
+        )
     handle = handle.strip().lstrip("@")
     if not handle:
         raise ValidationFailed("A competitor needs a handle.")
     with ocma.session() as session:
         account = session.get(Account, via_account_id)
         if account is None or account.workspace_id != workspace_id or account.platform != platform.name:
-            raise ValidationFailed(f"Account {via_account_id} is not a {platform.name} account of this workspace.",
-                                   fix="Pass one of your connected accounts on that platform.")
-        exists = session.exec(select(Competitor).where(col(Competitor.workspace_id) == workspace_id,
-                                                       col(Competitor.platform) == platform.name,
-                                                       col(Competitor.handle) == handle)).first()
+            raise ValidationFailed(
+                f"Account {via_account_id} is not a {platform.name} account of this workspace.",
+                fix="Pass one of your connected accounts on that platform.",
+            )
+        exists = session.exec(
+            select(Competitor).where(
+                col(Competitor.workspace_id) == workspace_id,
+                col(Competitor.platform) == platform.name,
+                col(Competitor.handle) == handle,
+            )
+        ).first()
         if exists is not None:
             raise ConflictError(f"{handle} on {platform.name} is already followed.")
-        row = Competitor(workspace_id=workspace_id, platform=platform.name, handle=handle,
-                         via_account_id=via_account_id)
+        row = Competitor(
+            workspace_id=workspace_id, platform=platform.name, handle=handle, via_account_id=via_account_id
+        )
         session.add(row)
         session.flush()
         session.expunge(row)
@@ -67,8 +77,13 @@ def add_competitor(ocma: Ocma, workspace_id: str, platform_name: str, handle: st
 def list_competitors(ocma: Ocma, workspace_id: str) -> list[Competitor]:
     """The workspace's competitors."""
     with ocma.session() as session:
-        rows = list(session.exec(select(Competitor).where(col(Competitor.workspace_id) == workspace_id)
-                                 .order_by(col(Competitor.platform), col(Competitor.handle))).all())
+        rows = list(
+            session.exec(
+                select(Competitor)
+                .where(col(Competitor.workspace_id) == workspace_id)
+                .order_by(col(Competitor.platform), col(Competitor.handle))
+            ).all()
+        )
         for row in rows:
             session.expunge(row)
     return rows
@@ -80,19 +95,28 @@ def remove_competitor(ocma: Ocma, workspace_id: str, competitor_id: str) -> None
         row = session.get(Competitor, competitor_id)
         if row is None or row.workspace_id != workspace_id:
             raise NotFoundError(f"No competitor {competitor_id} in this workspace.")
-        for snap in session.exec(select(CompetitorMetricSnapshot)
-                                 .where(col(CompetitorMetricSnapshot.competitor_id) == competitor_id)).all():
+        for snap in session.exec(
+            select(CompetitorMetricSnapshot).where(
+                col(CompetitorMetricSnapshot.competitor_id) == competitor_id
+            )
+        ).all():
             session.delete(snap)
-        for sched in session.exec(select(MetricSchedule).where(col(MetricSchedule.kind) == "competitor",
-                                                               col(MetricSchedule.ref_id) == competitor_id)).all():
+        for sched in session.exec(
+            select(MetricSchedule).where(
+                col(MetricSchedule.kind) == "competitor", col(MetricSchedule.ref_id) == competitor_id
+            )
+        ).all():
             session.delete(sched)
         session.flush()
         session.delete(row)
 
 
 async def fetch_competitor(
-    ocma: Ocma, competitor_id: str, platform: Platform,
-    wrap: Callable[[Callable[[AccountContext], Any]], Callable[[AccountContext], Awaitable[Any]]] | None = None,
+    ocma: Ocma,
+    competitor_id: str,
+    platform: Platform,
+    wrap: Callable[[Callable[[AccountContext], Any]], Callable[[AccountContext], Awaitable[Any]]]
+    | None = None,
 ) -> MetricsSnapshot:
     """Read the competitor's public metrics now through our account, and store them."""
     from ocma_core.engine.refresh import call_with_refresh
@@ -114,7 +138,9 @@ async def fetch_competitor(
     return snap
 
 
-def _measures(points: list[tuple[datetime, dict[str, float], str]], start: datetime, end: datetime) -> dict[str, Any]:
+def _measures(
+    points: list[tuple[datetime, dict[str, float], str]], start: datetime, end: datetime
+) -> dict[str, Any]:
     inside = [p for p in points if start <= p[0] < end]
     out: dict[str, Any] = {"snapshots": len(inside)}
     if not inside:
@@ -141,23 +167,49 @@ def compare(ocma: Ocma, workspace_id: str, start: datetime, end: datetime) -> li
         return []
     platforms = {c.platform for c in competitors}
     with ocma.session() as session:
-        snaps = session.exec(select(CompetitorMetricSnapshot)
-                             .where(col(CompetitorMetricSnapshot.competitor_id).in_([c.id for c in competitors]))
-                             .order_by(col(CompetitorMetricSnapshot.fetched_at))).all()
-        ours = session.exec(select(Account).where(col(Account.workspace_id) == workspace_id,
-                                                  col(Account.platform).in_(platforms))).all()
+        snaps = session.exec(
+            select(CompetitorMetricSnapshot)
+            .where(col(CompetitorMetricSnapshot.competitor_id).in_([c.id for c in competitors]))
+            .order_by(col(CompetitorMetricSnapshot.fetched_at))
+        ).all()
+        ours = session.exec(
+            select(Account).where(
+                col(Account.workspace_id) == workspace_id, col(Account.platform).in_(platforms)
+            )
+        ).all()
         our_accounts = [(a.id, a.handle, a.platform) for a in ours]
     series = load_account_series(ocma, workspace_id, [a for a, _, _ in our_accounts])
     rows: list[dict[str, Any]] = []
     for c in competitors:
         vocab = vocabulary_of(c.platform)
-        points = [(s.fetched_at, map_metrics(s.values, s.unavailable, kind="account", platform_vocabulary=vocab).values,
-                   s.id) for s in snaps if s.competitor_id == c.id]
-        rows.append({"kind": "competitor", "id": c.id, "platform": c.platform, "handle": c.handle,
-                     **_measures(points, start, end)})
+        points = [
+            (
+                s.fetched_at,
+                map_metrics(s.values, s.unavailable, kind="account", platform_vocabulary=vocab).values,
+                s.id,
+            )
+            for s in snaps
+            if s.competitor_id == c.id
+        ]
+        rows.append(
+            {
+                "kind": "competitor",
+                "id": c.id,
+                "platform": c.platform,
+                "handle": c.handle,
+                **_measures(points, start, end),
+            }
+        )
     for account_id, handle, platform in our_accounts:
         s = series.get(account_id)
         points = [(t, m.values, i) for t, m, i in zip(s.times, s.metrics, s.ids, strict=True)] if s else []
-        rows.append({"kind": "ours", "id": account_id, "platform": platform, "handle": handle,
-                     **_measures(points, start, end)})
+        rows.append(
+            {
+                "kind": "ours",
+                "id": account_id,
+                "platform": platform,
+                "handle": handle,
+                **_measures(points, start, end),
+            }
+        )
     return rows

@@ -131,8 +131,11 @@ class AccountSeries:
 
     def points(self, name: str) -> list[tuple[datetime, float, str]]:
         """(time, value, snapshot id) of one shared metric."""
-        return [(t, m.values[name], i) for t, m, i in zip(self.times, self.metrics, self.ids, strict=True)
-                if name in m.values]
+        return [
+            (t, m.values[name], i)
+            for t, m, i in zip(self.times, self.metrics, self.ids, strict=True)
+            if name in m.values
+        ]
 
 
 def _age_days(ocma: Ocma) -> ColumnElement[Any]:
@@ -160,7 +163,9 @@ def _snapshot_choice(ocma: Ocma, conditions: list[ColumnElement[bool]], basis: s
     ranked = (
         select(
             col(PostMetricSnapshot.id).label("sid"),
-            func.row_number().over(partition_by=col(PostMetricSnapshot.target_id), order_by=order).label("rn"),
+            func.row_number()
+            .over(partition_by=col(PostMetricSnapshot.target_id), order_by=order)
+            .label("rn"),
         )
         .join(Target, col(Target.id) == col(PostMetricSnapshot.target_id))
         .where(and_(*where))
@@ -181,8 +186,10 @@ def load_posts(
     with_text: bool = True,
 ) -> list[PostObs]:
     """Observations of targets published in [start, end) that have a snapshot (see module doc for `basis`)."""
-    conditions: list[ColumnElement[bool]] = [col(Target.workspace_id) == workspace_id,
-                                             col(Target.published_at).is_not(None)]
+    conditions: list[ColumnElement[bool]] = [
+        col(Target.workspace_id) == workspace_id,
+        col(Target.published_at).is_not(None),
+    ]
     if start is not None:
         conditions.append(col(Target.published_at) >= start)
     if end is not None:
@@ -193,12 +200,24 @@ def load_posts(
         conditions.append(col(Target.post_id).in_(list(post_ids)))
     chosen = _snapshot_choice(ocma, conditions, basis)
     columns: list[Any] = [
-        col(PostMetricSnapshot.id), col(PostMetricSnapshot.fetched_at), col(PostMetricSnapshot.values),
-        col(PostMetricSnapshot.unavailable), col(Target.id), col(Target.post_id), col(Target.account_id),
-        col(Target.platform), col(Target.published_at),
+        col(PostMetricSnapshot.id),
+        col(PostMetricSnapshot.fetched_at),
+        col(PostMetricSnapshot.values),
+        col(PostMetricSnapshot.unavailable),
+        col(Target.id),
+        col(Target.post_id),
+        col(Target.account_id),
+        col(Target.platform),
+        col(Target.published_at),
     ]
     if with_text:
-        columns += [col(Post.body), col(Post.media_ids), col(Post.thread), col(Post.options), col(Post.variants)]
+        columns += [
+            col(Post.body),
+            col(Post.media_ids),
+            col(Post.thread),
+            col(Post.options),
+            col(Post.variants),
+        ]
     stmt = (
         select(*columns)
         .join(chosen, chosen.c.sid == col(PostMetricSnapshot.id))
@@ -219,8 +238,16 @@ def load_posts(
         mapped = map_metrics(row[2] or {}, row[3] or [], platform_vocabulary=vocab[platform])
         total, used = mapped.interactions()
         obs = PostObs(
-            target_id=row[4], post_id=row[5], account_id=row[6], platform=platform, published_at=row[8],
-            snapshot_id=row[0], fetched_at=row[1], metrics=mapped, interactions=total, interactions_counted=used,
+            target_id=row[4],
+            post_id=row[5],
+            account_id=row[6],
+            platform=platform,
+            published_at=row[8],
+            snapshot_id=row[0],
+            fetched_at=row[1],
+            metrics=mapped,
+            interactions=total,
+            interactions_counted=used,
         )
         if with_text:
             variants = row[13] or {}
@@ -248,8 +275,11 @@ def _video_media_ids(session: Any, workspace_id: str, rows: Sequence[Any]) -> se
     if not wanted:
         return set()
     found = session.execute(
-        select(col(Media.id)).where(col(Media.workspace_id) == workspace_id, col(Media.id).in_(wanted),
-                                    col(Media.mime_type).like("video/%"))
+        select(col(Media.id)).where(
+            col(Media.workspace_id) == workspace_id,
+            col(Media.id).in_(wanted),
+            col(Media.mime_type).like("video/%"),
+        )
     ).all()
     return {r[0] for r in found}
 
@@ -265,9 +295,14 @@ def load_account_series(
 ) -> dict[str, AccountSeries]:
     """Account metric snapshots by account (all of the workspace's accounts when `account_ids` is None)."""
     stmt = (
-        select(col(AccountMetricSnapshot.id), col(AccountMetricSnapshot.account_id),
-               col(AccountMetricSnapshot.platform), col(AccountMetricSnapshot.fetched_at),
-               col(AccountMetricSnapshot.values), col(AccountMetricSnapshot.unavailable))
+        select(
+            col(AccountMetricSnapshot.id),
+            col(AccountMetricSnapshot.account_id),
+            col(AccountMetricSnapshot.platform),
+            col(AccountMetricSnapshot.fetched_at),
+            col(AccountMetricSnapshot.values),
+            col(AccountMetricSnapshot.unavailable),
+        )
         .join(Account, col(Account.id) == col(AccountMetricSnapshot.account_id))
         .where(col(Account.workspace_id) == workspace_id)
         .order_by(col(AccountMetricSnapshot.account_id), col(AccountMetricSnapshot.fetched_at))
@@ -294,15 +329,18 @@ def load_account_series(
         s = out.setdefault(account_id, AccountSeries(account_id=account_id, platform=platform))
         s.times.append(fetched_at)
         s.ids.append(sid)
-        s.metrics.append(map_metrics(values or {}, unavailable or [], kind="account",
-                                     platform_vocabulary=vocab[platform]))
+        s.metrics.append(
+            map_metrics(values or {}, unavailable or [], kind="account", platform_vocabulary=vocab[platform])
+        )
     return out
 
 
 def accounts_of(ocma: Ocma, workspace_id: str) -> dict[str, Account]:
     """The workspace's accounts by id."""
     with ocma.session() as session:
-        rows = session.execute(select(Account).where(col(Account.workspace_id) == workspace_id)).scalars().all()
+        rows = (
+            session.execute(select(Account).where(col(Account.workspace_id) == workspace_id)).scalars().all()
+        )
         for row in rows:
             session.expunge(row)
     return {a.id: a for a in rows}

@@ -23,14 +23,24 @@ def post_row(p: PostObs, kind: str, label: str, typical: float | None = None) ->
     """One post's figures, with the snapshot they come from."""
     rate = rate_of(p, kind)
     return {
-        "target_id": p.target_id, "post_id": p.post_id, "account_id": p.account_id, "account": label,
-        "platform": p.platform, "published_at": p.published_at.isoformat(), "text": p.text[:140],
+        "target_id": p.target_id,
+        "post_id": p.post_id,
+        "account_id": p.account_id,
+        "account": label,
+        "platform": p.platform,
+        "published_at": p.published_at.isoformat(),
+        "text": p.text[:140],
         "metrics": {k: p.metrics.values[k] for k in POST_METRICS if k in p.metrics.values},
-        "platform_names": p.metrics.source_names, "not_provided": list(p.metrics.not_provided),
-        "interactions": p.interactions, "interactions_counted": list(p.interactions_counted),
-        "rate": rate, "rate_name": RATE_NAMES[kind], "followers_at_publish": p.followers,
+        "platform_names": p.metrics.source_names,
+        "not_provided": list(p.metrics.not_provided),
+        "interactions": p.interactions,
+        "interactions_counted": list(p.interactions_counted),
+        "rate": rate,
+        "rate_name": RATE_NAMES[kind],
+        "followers_at_publish": p.followers,
         "vs_account_typical": (rate / typical) if rate is not None and typical else None,
-        "measured_after_hours": round(p.age_hours, 1), **p.trace(),
+        "measured_after_hours": round(p.age_hours, 1),
+        **p.trace(),
     }
 
 
@@ -52,7 +62,8 @@ def aggregate(posts: Sequence[PostObs], kind: str) -> dict[str, Any]:
     """Totals and rates of a group of posts."""
     rates = [r for r in (rate_of(p, kind) for p in posts) if r is not None]
     out: dict[str, Any] = {
-        "posts": len(posts), "interactions": sum(p.interactions for p in posts),
+        "posts": len(posts),
+        "interactions": sum(p.interactions for p in posts),
         "interactions_counted": sorted({m for p in posts for m in p.interactions_counted}),
         "rate_name": RATE_NAMES[kind],
         "median_post_rate": statistics.median(rates) if rates else None,
@@ -62,7 +73,9 @@ def aggregate(posts: Sequence[PostObs], kind: str) -> dict[str, Any]:
     if kind == "impressions":
         shown = [p for p in posts if p.impressions]
         out["impressions"] = sum(p.impressions or 0.0 for p in shown)
-        out["pooled_rate"] = (sum(p.interactions for p in shown) / out["impressions"]) if out["impressions"] else None
+        out["pooled_rate"] = (
+            (sum(p.interactions for p in shown) / out["impressions"]) if out["impressions"] else None
+        )
     for name in POST_METRICS:
         values = [p.metrics.values[name] for p in posts if name in p.metrics.values]
         if values and name != "impressions":
@@ -82,16 +95,29 @@ def analyze(ctx: AnalysisContext, *, top: int = 5) -> dict[str, Any]:
     accounts = []
     for account_id, ps in ctx.by_account(posts).items():
         kind = kinds[account_id]
-        accounts.append({"account_id": account_id, "account": ctx.label(account_id),
-                         "platform": ctx.platforms[account_id], **aggregate(ps, kind)})
+        accounts.append(
+            {
+                "account_id": account_id,
+                "account": ctx.label(account_id),
+                "platform": ctx.platforms[account_id],
+                **aggregate(ps, kind),
+            }
+        )
     by_platform: dict[str, list[PostObs]] = defaultdict(list)
     for p in posts:
         by_platform[p.platform].append(p)
-    platforms = [{"platform": name, **aggregate(ps, choose_kind(ps))} for name, ps in sorted(by_platform.items())]
-    ranked = sorted((r for r in rows if r["vs_account_typical"] is not None), key=lambda r: -r["vs_account_typical"])
+    platforms = [
+        {"platform": name, **aggregate(ps, choose_kind(ps))} for name, ps in sorted(by_platform.items())
+    ]
+    ranked = sorted(
+        (r for r in rows if r["vs_account_typical"] is not None), key=lambda r: -r["vs_account_typical"]
+    )
     return {
-        "posts": rows, "accounts": accounts, "platforms": platforms,
-        "top_posts": ranked[:top], "bottom_posts": ranked[max(top, len(ranked) - top):][::-1],
+        "posts": rows,
+        "accounts": accounts,
+        "platforms": platforms,
+        "top_posts": ranked[:top],
+        "bottom_posts": ranked[max(top, len(ranked) - top) :][::-1],
         "ranking": "posts ranked by their rate divided by their account's median rate over the last 26 weeks",
         "method": __doc__.replace("\n", " ").strip() if __doc__ else "",
         "summary": _summary(accounts, ranked),
@@ -102,13 +128,20 @@ def _summary(accounts: list[dict[str, Any]], ranked: list[dict[str, Any]]) -> st
     posted = [a for a in accounts if a["posts"]]
     if not posted:
         return "No published post of this period has stored metrics yet."
-    parts = [f"{a['account']}: {a['posts']} posts, {a['interactions']:.0f} interactions"
-             + (f", median {a['median_post_rate']:.2%} {a['rate_name']}" if a["median_post_rate"] is not None
-                and a["rate_name"] != "interactions per post" else "")
-             for a in posted]
+    parts = [
+        f"{a['account']}: {a['posts']} posts, {a['interactions']:.0f} interactions"
+        + (
+            f", median {a['median_post_rate']:.2%} {a['rate_name']}"
+            if a["median_post_rate"] is not None and a["rate_name"] != "interactions per post"
+            else ""
+        )
+        for a in posted
+    ]
     text = "; ".join(parts) + "."
     if ranked:
         best = ranked[0]
-        text += (f" Best post: \"{best['text'][:60]}\" on {best['account']} at {best['vs_account_typical']:.1f}x the "
-                 f"account's typical {best['rate_name']}.")
+        text += (
+            f' Best post: "{best["text"][:60]}" on {best["account"]} at {best["vs_account_typical"]:.1f}x the '
+            f"account's typical {best['rate_name']}."
+        )
     return text

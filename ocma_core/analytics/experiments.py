@@ -29,8 +29,16 @@ class VariantSpec:
 
 
 def create_experiment(
-    ocma: Ocma, workspace_id: str, name: str, variants: list[VariantSpec], *, account_ids: list[str],
-    hypothesis: str = "", alpha: float = 0.05, min_lift: float = 0.2, created_by: str = "",
+    ocma: Ocma,
+    workspace_id: str,
+    name: str,
+    variants: list[VariantSpec],
+    *,
+    account_ids: list[str],
+    hypothesis: str = "",
+    alpha: float = 0.05,
+    min_lift: float = 0.2,
+    created_by: str = "",
 ) -> Experiment:
     """Create the experiment and one post per variant (scheduled where a time is given, else a draft)."""
     from ocma_core.services import posts
@@ -42,19 +50,36 @@ def create_experiment(
         raise ValidationFailed("Variant labels must differ.", fix="Name the variants A, B, ...")
     if not 0 < alpha < 0.5 or not 0 < min_lift < 10:
         raise ValidationFailed("alpha must be in (0, 0.5) and min_lift in (0, 10).")
-    experiment = Experiment(workspace_id=workspace_id, name=name, hypothesis=hypothesis, alpha=alpha,
-                            min_lift=min_lift, created_by=created_by)
+    experiment = Experiment(
+        workspace_id=workspace_id,
+        name=name,
+        hypothesis=hypothesis,
+        alpha=alpha,
+        min_lift=min_lift,
+        created_by=created_by,
+    )
     with ocma.session() as session:
         session.add(experiment)
         session.flush()
         experiment_id = experiment.id
     for spec in variants:
-        data = PostInput(body=spec.body, account_ids=spec.account_ids or account_ids, scheduled_at=spec.scheduled_at,
-                         action="schedule" if spec.scheduled_at else "draft")
+        data = PostInput(
+            body=spec.body,
+            account_ids=spec.account_ids or account_ids,
+            scheduled_at=spec.scheduled_at,
+            action="schedule" if spec.scheduled_at else "draft",
+        )
         post = posts.create_post(ocma, workspace_id, data, created_by=created_by or "experiment")
         with ocma.session() as session:
-            session.add(ExperimentVariant(experiment_id=experiment_id, label=spec.label, body=spec.body,
-                                          source=spec.source, post_id=post.id))
+            session.add(
+                ExperimentVariant(
+                    experiment_id=experiment_id,
+                    label=spec.label,
+                    body=spec.body,
+                    source=spec.source,
+                    post_id=post.id,
+                )
+            )
     return get_experiment(ocma, workspace_id, experiment_id)
 
 
@@ -71,8 +96,13 @@ def get_experiment(ocma: Ocma, workspace_id: str, experiment_id: str) -> Experim
 def variants_of(ocma: Ocma, experiment_id: str) -> list[ExperimentVariant]:
     """The experiment's variants in creation order."""
     with ocma.session() as session:
-        rows = list(session.exec(select(ExperimentVariant).where(col(ExperimentVariant.experiment_id) == experiment_id)
-                                 .order_by(col(ExperimentVariant.created_at), col(ExperimentVariant.label))))
+        rows = list(
+            session.exec(
+                select(ExperimentVariant)
+                .where(col(ExperimentVariant.experiment_id) == experiment_id)
+                .order_by(col(ExperimentVariant.created_at), col(ExperimentVariant.label))
+            )
+        )
         for row in rows:
             session.expunge(row)
         return rows
@@ -81,8 +111,13 @@ def variants_of(ocma: Ocma, experiment_id: str) -> list[ExperimentVariant]:
 def list_experiments(ocma: Ocma, workspace_id: str) -> list[Experiment]:
     """The workspace's experiments, newest first."""
     with ocma.session() as session:
-        rows = list(session.exec(select(Experiment).where(col(Experiment.workspace_id) == workspace_id)
-                                 .order_by(col(Experiment.created_at).desc())))
+        rows = list(
+            session.exec(
+                select(Experiment)
+                .where(col(Experiment.workspace_id) == workspace_id)
+                .order_by(col(Experiment.created_at).desc())
+            )
+        )
         for row in rows:
             session.expunge(row)
         return rows
@@ -103,14 +138,23 @@ def evaluate(ocma: Ocma, workspace_id: str, experiment_id: str, *, history_days:
         for o in observed:
             exposure = o.exposure(kind) if kind != "post" else None
             if o.post_id == v.post_id and exposure:
-                units.append(Unit(o.interactions, exposure, matured=o.fetched_at - o.published_at >= MATURE_AFTER,
-                                  trace={**o.trace(), "target_id": o.target_id, "account_id": o.account_id}))
+                units.append(
+                    Unit(
+                        o.interactions,
+                        exposure,
+                        matured=o.fetched_at - o.published_at >= MATURE_AFTER,
+                        trace={**o.trace(), "target_id": o.target_id, "account_id": o.account_id},
+                    )
+                )
         arms.append(Arm(v.id, v.label, units))
     accounts = {o.account_id for o in observed}
     since = utcnow() - timedelta(days=history_days)
     past = load_posts(ocma, workspace_id, since, None, account_ids=accounts, basis="matured", with_text=False)
-    history = [(p.interactions, p.exposure(kind) or 0.0) for p in past
-               if p.post_id not in post_ids and p.exposure(kind)]
+    history = [
+        (p.interactions, p.exposure(kind) or 0.0)
+        for p in past
+        if p.post_id not in post_ids and p.exposure(kind)
+    ]
     result = decide(arms, alpha=experiment.alpha, min_lift=experiment.min_lift, history=history)
     result["exposure_kind"] = kind
     result["units"] = {a.label: [u.trace for u in a.units] for a in arms}
@@ -120,18 +164,30 @@ def evaluate(ocma: Ocma, workspace_id: str, experiment_id: str, *, history_days:
         assert row is not None
         row.result = result
         if result["status"] == "winner":
-            row.status, row.winner_variant_id, row.decided_at = "decided", result["winner_variant_id"], utcnow()
+            row.status, row.winner_variant_id, row.decided_at = (
+                "decided",
+                result["winner_variant_id"],
+                utcnow(),
+            )
         session.add(row)
     return result
 
 
 def summary(ocma: Ocma, experiment: Experiment) -> dict[str, Any]:
     """JSON view of an experiment and its last evaluation."""
-    return {"id": experiment.id, "name": experiment.name, "hypothesis": experiment.hypothesis,
-            "status": experiment.status, "winner_variant_id": experiment.winner_variant_id,
-            "alpha": experiment.alpha, "min_lift": experiment.min_lift,
-            "created_at": experiment.created_at.isoformat(),
-            "decided_at": experiment.decided_at.isoformat() if experiment.decided_at else None,
-            "variants": [{"id": v.id, "label": v.label, "post_id": v.post_id, "source": v.source, "body": v.body}
-                         for v in variants_of(ocma, experiment.id)],
-            "result": experiment.result}
+    return {
+        "id": experiment.id,
+        "name": experiment.name,
+        "hypothesis": experiment.hypothesis,
+        "status": experiment.status,
+        "winner_variant_id": experiment.winner_variant_id,
+        "alpha": experiment.alpha,
+        "min_lift": experiment.min_lift,
+        "created_at": experiment.created_at.isoformat(),
+        "decided_at": experiment.decided_at.isoformat() if experiment.decided_at else None,
+        "variants": [
+            {"id": v.id, "label": v.label, "post_id": v.post_id, "source": v.source, "body": v.body}
+            for v in variants_of(ocma, experiment.id)
+        ],
+        "result": experiment.result,
+    }

@@ -77,8 +77,11 @@ def analyze(posts_by_account: Mapping[str, Sequence[PostObs]]) -> list[FeatureEf
         mask = np.zeros(n, dtype=bool)
         mask[idx] = True
         test = mann_whitney(r[mask], r[~mask])
-        effects.append(FeatureEffect(feature, value, math.exp(test.shift), int(mask.sum()), int((~mask).sum()),
-                                     test.p_value))
+        effects.append(
+            FeatureEffect(
+                feature, value, math.exp(test.shift), int(mask.sum()), int((~mask).sum()), test.p_value
+            )
+        )
     for effect, q in zip(effects, bh_adjust([e.p_value for e in effects]), strict=True):
         effect.q_value = q
         effect.significant = q <= FDR and effect.ratio != 1.0

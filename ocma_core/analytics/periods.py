@@ -10,8 +10,10 @@ from zoneinfo import ZoneInfo
 from ocma_core.db.types import utcnow
 from ocma_core.errors import ValidationFailed
 
-HELP = ("last-week, this-week, last-month, this-month, last-N-days (e.g. last-30-days), YYYY-MM, YYYY-Www, "
-        "or FROM..TO with ISO dates (TO excluded)")
+HELP = (
+    "last-week, this-week, last-month, this-month, last-N-days (e.g. last-30-days), YYYY-MM, YYYY-Www, "
+    "or FROM..TO with ISO dates (TO excluded)"
+)
 
 
 @dataclass(frozen=True)
@@ -31,8 +33,13 @@ class Period:
 
     def as_dict(self) -> dict[str, str]:
         """JSON-ready form."""
-        return {"label": self.label, "kind": self.kind, "start": self.start.isoformat(), "end": self.end.isoformat(),
-                "timezone": self.timezone}
+        return {
+            "label": self.label,
+            "kind": self.kind,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "timezone": self.timezone,
+        }
 
 
 def _at(day: date, zone: ZoneInfo) -> datetime:
@@ -55,25 +62,38 @@ def parse_period(text: str, timezone: str = "UTC", now: datetime | None = None) 
     monday = today - timedelta(days=today.weekday())
     if t in ("last-week", "this-week"):
         start = monday - timedelta(days=7) if t == "last-week" else monday
-        return Period(_at(start, zone), _at(start + timedelta(days=7), zone), f"week of {start.isoformat()}",
-                      "week", timezone)
+        return Period(
+            _at(start, zone),
+            _at(start + timedelta(days=7), zone),
+            f"week of {start.isoformat()}",
+            "week",
+            timezone,
+        )
     if t in ("last-month", "this-month"):
         start = _month_start(today)
         if t == "last-month":
             start = _month_start(start - timedelta(days=1))
-        return Period(_at(start, zone), _at(_next_month(start), zone), start.strftime("%B %Y"), "month", timezone)
+        return Period(
+            _at(start, zone), _at(_next_month(start), zone), start.strftime("%B %Y"), "month", timezone
+        )
     if m := re.fullmatch(r"last-(\d{1,4})-days", t):
         days = int(m.group(1))
         if days < 1:
             raise ValidationFailed("last-N-days needs N >= 1.")
         end = today + timedelta(days=1)
-        return Period(_at(end - timedelta(days=days), zone), _at(end, zone), f"last {days} days", "days", timezone)
+        return Period(
+            _at(end - timedelta(days=days), zone), _at(end, zone), f"last {days} days", "days", timezone
+        )
     if m := re.fullmatch(r"(\d{4})-(\d{2})", t):
         start = date(int(m.group(1)), int(m.group(2)), 1)
-        return Period(_at(start, zone), _at(_next_month(start), zone), start.strftime("%B %Y"), "month", timezone)
+        return Period(
+            _at(start, zone), _at(_next_month(start), zone), start.strftime("%B %Y"), "month", timezone
+        )
     if m := re.fullmatch(r"(\d{4})-w(\d{2})", t):
         start = date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
-        return Period(_at(start, zone), _at(start + timedelta(days=7), zone), f"week {t.upper()}", "week", timezone)
+        return Period(
+            _at(start, zone), _at(start + timedelta(days=7), zone), f"week {t.upper()}", "week", timezone
+        )
     if ".." in t:
         a, b = t.split("..", 1)
         try:

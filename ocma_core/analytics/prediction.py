@@ -67,19 +67,32 @@ def _row(text: str, media: int, video: bool, parts: int, when: datetime | None, 
         return [math.nan, math.nan, math.nan, *_content(text, media, video, parts)]
     local = when.astimezone(tz)
     angle = 2 * math.pi * (local.hour + local.minute / 60) / 24
-    return [math.sin(angle), math.cos(angle), float(local.weekday() >= 5), *_content(text, media, video, parts)]
+    return [
+        math.sin(angle),
+        math.cos(angle),
+        float(local.weekday() >= 5),
+        *_content(text, media, video, parts),
+    ]
 
 
 def _content(text: str, media: int, video: bool, parts: int) -> list[float]:
-    return [math.log1p(len(text)), float(min(media, 4)), float(video), float(len(HASHTAG.findall(text))),
-            float(bool(LINK.search(text))), float(parts > 1)]
+    return [
+        math.log1p(len(text)),
+        float(min(media, 4)),
+        float(video),
+        float(len(HASHTAG.findall(text))),
+        float(bool(LINK.search(text))),
+        float(parts > 1),
+    ]
 
 
 def matrix(posts: Sequence[PostObs], tz: str) -> np.ndarray:
     """Feature rows of published posts."""
     zone = ZoneInfo(tz)
-    return np.array([_row(p.text, p.media_count, p.has_video, p.thread_parts, p.published_at, zone)
-                     for p in posts], dtype=float).reshape(len(posts), len(FEATURES))
+    return np.array(
+        [_row(p.text, p.media_count, p.has_video, p.thread_parts, p.published_at, zone) for p in posts],
+        dtype=float,
+    ).reshape(len(posts), len(FEATURES))
 
 
 @dataclass
@@ -128,7 +141,7 @@ def backtest(x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
         "residual_q10": float(np.quantile(e, 0.1)),
         "residual_q90": float(np.quantile(e, 0.9)),
         "method": f"rolling origin: the last {int(BACKTEST_SHARE * 100)}% of posts in {BACKTEST_BLOCKS} blocks, each "
-                  "predicted from earlier posts only; error factor = exp(median |log error|)",
+        "predicted from earlier posts only; error factor = exp(median |log error|)",
     }
 
 
@@ -137,23 +150,47 @@ def predict(posts: Sequence[PostObs], draft: Draft, tz: str, account_id: str) ->
     out = outcomes(list(posts))
     n = out.y.size
     if n < MIN_HISTORY:
-        return Prediction(account_id, False, reason=f"needs at least {MIN_HISTORY} measured posts on this account; "
-                          f"it has {n}. Publish more and collect their metrics first.", history_posts=n,
-                          rate_name=out.name)
+        return Prediction(
+            account_id,
+            False,
+            reason=f"needs at least {MIN_HISTORY} measured posts on this account; "
+            f"it has {n}. Publish more and collect their metrics first.",
+            history_posts=n,
+            rate_name=out.name,
+        )
     x = matrix(out.posts, tz)
     bt = backtest(x, out.y)
     model = fit(x, out.y)
-    row = np.array([_row(draft.text, draft.media_count, draft.has_video, draft.thread_parts, draft.scheduled_at,
-                         ZoneInfo(tz))])
+    row = np.array(
+        [
+            _row(
+                draft.text,
+                draft.media_count,
+                draft.has_video,
+                draft.thread_parts,
+                draft.scheduled_at,
+                ZoneInfo(tz),
+            )
+        ]
+    )
     log_pred = float(model.predict(row)[0])
     filled = np.where(np.isnan(row[0]), model.mean, row[0])
-    contributions = {name: float(c * (v - m) / s) for name, c, v, m, s in
-                     zip(FEATURES, model.coef, filled, model.mean, model.scale, strict=True)}
+    contributions = {
+        name: float(c * (v - m) / s)
+        for name, c, v, m, s in zip(FEATURES, model.coef, filled, model.mean, model.scale, strict=True)
+    }
     shift = 1.0 if out.kind == "post" else 0.0  # per-post counts were modelled as log(interactions + 1)
     return Prediction(
-        account_id, True, rate_name=f"{out.name} (geometric mean)",
+        account_id,
+        True,
+        rate_name=f"{out.name} (geometric mean)",
         expected_rate=math.exp(log_pred) - shift,
-        interval80=(math.exp(log_pred + bt["residual_q10"]) - shift, math.exp(log_pred + bt["residual_q90"]) - shift),
-        typical_rate=math.exp(float(out.y.mean())) - shift, backtest=bt, history_posts=n,
+        interval80=(
+            math.exp(log_pred + bt["residual_q10"]) - shift,
+            math.exp(log_pred + bt["residual_q90"]) - shift,
+        ),
+        typical_rate=math.exp(float(out.y.mean())) - shift,
+        backtest=bt,
+        history_posts=n,
         contributions=contributions,
     )

@@ -47,7 +47,9 @@ class Benchmark:
 _ALL_WEEKDAY_MORNINGS = tuple((d, 9, 12) for d in (_TUE, _WED, _THU))
 BENCHMARKS: dict[str, Benchmark] = {
     "facebook": Benchmark("facebook", ((_MON, 8, 13), (_TUE, 8, 14), (_WED, 8, 13), (_THU, 8, 12)), SOURCE),
-    "instagram": Benchmark("instagram", ((_MON, 10, 12), (_TUE, 9, 13), (_WED, 10, 13), (_FRI, 9, 11)), SOURCE),
+    "instagram": Benchmark(
+        "instagram", ((_MON, 10, 12), (_TUE, 9, 13), (_WED, 10, 13), (_FRI, 9, 11)), SOURCE
+    ),
     "x": Benchmark("x", tuple((d, 9, 12) for d in (_TUE, _WED, _THU, _FRI)), SOURCE),
     "linkedin": Benchmark("linkedin", ((_TUE, 10, 12), (_WED, 10, 12)), SOURCE),
 }

@@ -28,6 +28,8 @@ def get_analyzer(name: str) -> Analyzer:
     """One analyzer, or an error listing the installed ones."""
     analyzers = get_analyzers()
     if name not in analyzers:
-        raise NotFoundError(f"No analyzer {name!r}; installed: {', '.join(sorted(analyzers)) or 'none'}.",
-                            fix="Check `ocma plugins`.")
+        raise NotFoundError(
+            f"No analyzer {name!r}; installed: {', '.join(sorted(analyzers)) or 'none'}.",
+            fix="Check `ocma plugins`.",
+        )
     return analyzers[name]

@@ -27,8 +27,14 @@ def resolve_period(ocma: Ocma, workspace_id: str, period: str | Period) -> Perio
     return parse_period(period, get_workspace(ocma, workspace_id).timezone)
 
 
-def build_report(ocma: Ocma, workspace_id: str, period: str | Period = "last-week", *,
-                 account_ids: list[str] | None = None, only: list[str] | None = None) -> dict[str, Any]:
+def build_report(
+    ocma: Ocma,
+    workspace_id: str,
+    period: str | Period = "last-week",
+    *,
+    account_ids: list[str] | None = None,
+    only: list[str] | None = None,
+) -> dict[str, Any]:
     """Run every report analyzer (built-in and plugins') on stored snapshots; a failing one is reported, not fatal."""
     resolved = resolve_period(ocma, workspace_id, period)
     ctx = make_context(ocma, workspace_id, resolved, account_ids=account_ids)
@@ -64,7 +70,7 @@ def _provenance(ctx: AnalysisContext) -> dict[str, Any]:
         "account_snapshots": sum(len(s.times) for s in ctx.series.values()),
         "latest_fetch": latest.isoformat() if latest else None,
         "note": "Every figure comes from stored metric snapshots (ids given with each post); estimates say how "
-                "they were made.",
+        "they were made.",
     }
 
 
@@ -73,7 +79,9 @@ def render_text(report: dict[str, Any]) -> str:
     period = report["period"]
     lines = [f"Report for {period['label']} ({period['timezone']})"]
     data = report["data"]
-    lines.append(f"From {data['posts_with_metrics']} posts with stored metrics (last fetch {data['latest_fetch'] or '-'}).")
+    lines.append(
+        f"From {data['posts_with_metrics']} posts with stored metrics (last fetch {data['latest_fetch'] or '-'})."
+    )
     for name, section in report["sections"].items():
         summary = section.get("summary")
         if summary:
@@ -81,17 +89,40 @@ def render_text(report: dict[str, Any]) -> str:
         if name == "engagement":
             for label, key in (("Top", "top_posts"), ("Bottom", "bottom_posts")):
                 for row in section.get(key, [])[:3]:
-                    lines.append(f"  {label}: {row['vs_account_typical']:.1f}x typical, {row['interactions']:.0f} "
-                                 f"interactions, {row['account']}: \"{row['text'][:60]}\"")
+                    lines.append(
+                        f"  {label}: {row['vs_account_typical']:.1f}x typical, {row['interactions']:.0f} "
+                        f'interactions, {row["account"]}: "{row["text"][:60]}"'
+                    )
     for name, error in report.get("errors", {}).items():
         lines.append(f"\n{name}: failed ({error})")
     return "\n".join(lines)
 
 
-CSV_COLUMNS = ("published_at", "account", "platform", "post_id", "target_id", "text", "interactions",
-               "interactions_counted", "rate", "rate_name", "vs_account_typical", "impressions", "reach", "likes",
-               "reposts", "replies", "quotes", "saves", "clicks", "not_provided", "measured_after_hours",
-               "snapshot_id", "fetched_at")
+CSV_COLUMNS = (
+    "published_at",
+    "account",
+    "platform",
+    "post_id",
+    "target_id",
+    "text",
+    "interactions",
+    "interactions_counted",
+    "rate",
+    "rate_name",
+    "vs_account_typical",
+    "impressions",
+    "reach",
+    "likes",
+    "reposts",
+    "replies",
+    "quotes",
+    "saves",
+    "clicks",
+    "not_provided",
+    "measured_after_hours",
+    "snapshot_id",
+    "fetched_at",
+)
 
 
 def export_rows(ocma: Ocma, workspace_id: str, period: str | Period) -> list[dict[str, Any]]:

@@ -61,7 +61,9 @@ def betainc(a: float, b: float, x: float) -> float:
         return 0.0
     if x >= 1.0:
         return 1.0
-    front = math.exp(math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x))
+    front = math.exp(
+        math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    )
     if x < (a + 1.0) / (a + b + 2.0):
         return front * _betacf(a, b, x) / a
     return 1.0 - front * _betacf(b, a, 1.0 - x) / b
@@ -173,8 +175,9 @@ class ChangePoint:
     method: str = "single change-point in the mean, max standardised split, permutation p-value"
 
 
-def change_point(y: Sequence[float] | np.ndarray, *, min_size: int = 5, permutations: int = 499,
-                 seed: int = 0) -> ChangePoint | None:
+def change_point(
+    y: Sequence[float] | np.ndarray, *, min_size: int = 5, permutations: int = 499, seed: int = 0
+) -> ChangePoint | None:
     """Where the series' level shifted most, and how surprising that is if the order were random."""
     ya = np.asarray(y, dtype=float)
     n = ya.size
@@ -206,7 +209,12 @@ def _permuted(y: np.ndarray, permutations: int, seed: int) -> np.ndarray:
 
 
 def max_contrast_test(
-    y: np.ndarray, groupings: Sequence[np.ndarray], *, min_size: int = 2, permutations: int = 999, seed: int = 0
+    y: np.ndarray,
+    groupings: Sequence[np.ndarray],
+    *,
+    min_size: int = 2,
+    permutations: int = 999,
+    seed: int = 0,
 ) -> tuple[float, float]:
     """Largest standardised |group mean - rest mean| over all groups of all groupings, permutation p-value.
 
@@ -230,7 +238,9 @@ def max_contrast_test(
         for onehot, counts in onehots:
             sums = m @ onehot
             diff = sums / counts - (total - sums) / (n - counts)
-            best = np.maximum(best, (np.abs(diff) / (sd * np.sqrt(1 / counts + 1 / (n - counts)))).max(axis=1))
+            best = np.maximum(
+                best, (np.abs(diff) / (sd * np.sqrt(1 / counts + 1 / (n - counts)))).max(axis=1)
+            )
         return best
 
     observed = float(statistic(y[None, :])[0])
@@ -269,8 +279,9 @@ class RateTest:
     rate_b: float
 
 
-def rate_test(k_a: float, n_a: float, k_b: float, n_b: float, *, dispersion: float = 1.0,
-              df: float | None = None) -> RateTest:
+def rate_test(
+    k_a: float, n_a: float, k_b: float, n_b: float, *, dispersion: float = 1.0, df: float | None = None
+) -> RateTest:
     """Test of rate a = k_a/n_a against rate b, variance inflated by `dispersion`, two-sided.
 
     With `df` (the degrees of freedom the dispersion was estimated with) the statistic is referred to
@@ -286,8 +297,9 @@ def rate_test(k_a: float, n_a: float, k_b: float, n_b: float, *, dispersion: flo
     return RateTest(min(1.0, 2 * tail), z, ra, rb)
 
 
-def exposure_needed(base_rate: float, lift: float, *, alpha: float, power: float = 0.8,
-                    dispersion: float = 1.0) -> float:
+def exposure_needed(
+    base_rate: float, lift: float, *, alpha: float, power: float = 0.8, dispersion: float = 1.0
+) -> float:
     """Exposures per variant for a two-sided rate test at `alpha` to detect a relative `lift` with `power`."""
     r1 = max(base_rate, 1e-12)
     r2 = r1 * (1 + lift)

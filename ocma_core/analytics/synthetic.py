@@ -56,12 +56,22 @@ def make_posts(
             values["impressions"] = shown
         mapped = map_metrics(values, () if with_impressions else ("impressions",))
         total, used = mapped.interactions()
-        out.append(PostObs(
-            target_id=f"{account_id}-t{i}", post_id=f"{account_id}-p{i}", account_id=account_id, platform=platform,
-            published_at=when, snapshot_id=f"{account_id}-s{i}", fetched_at=when + timedelta(days=7),
-            metrics=mapped, interactions=total, interactions_counted=used, followers=followers,
-            followers_source="synthetic" if followers else None,
-        ))
+        out.append(
+            PostObs(
+                target_id=f"{account_id}-t{i}",
+                post_id=f"{account_id}-p{i}",
+                account_id=account_id,
+                platform=platform,
+                published_at=when,
+                snapshot_id=f"{account_id}-s{i}",
+                fetched_at=when + timedelta(days=7),
+                metrics=mapped,
+                interactions=total,
+                interactions_counted=used,
+                followers=followers,
+                followers_source="synthetic" if followers else None,
+            )
+        )
     out.sort(key=lambda p: p.published_at)
     return out
 
@@ -103,14 +113,38 @@ def seed(
     for p in posts:
         post_id, target_id = new_id(), new_id()
         p.post_id, p.target_id = post_id, target_id
-        post_rows.append({"id": post_id, "workspace_id": workspace_id, "body": p.text, "media_ids": [], "variants": {},
-                          "thread": [], "options": dict(p.options), "status": PostStatus.PUBLISHED,
-                          "timezone": "UTC", "created_by": "synthetic", "created_at": p.published_at,
-                          "updated_at": p.published_at, "scheduled_at": p.published_at})
-        target_rows.append({"id": target_id, "post_id": post_id, "workspace_id": workspace_id,
-                            "account_id": account_id, "platform": p.platform, "status": TargetStatus.PUBLISHED,
-                            "due_at": p.published_at, "attempts": 1, "external_id": f"x{target_id[:12]}",
-                            "published_at": p.published_at, "updated_at": p.published_at})
+        post_rows.append(
+            {
+                "id": post_id,
+                "workspace_id": workspace_id,
+                "body": p.text,
+                "media_ids": [],
+                "variants": {},
+                "thread": [],
+                "options": dict(p.options),
+                "status": PostStatus.PUBLISHED,
+                "timezone": "UTC",
+                "created_by": "synthetic",
+                "created_at": p.published_at,
+                "updated_at": p.published_at,
+                "scheduled_at": p.published_at,
+            }
+        )
+        target_rows.append(
+            {
+                "id": target_id,
+                "post_id": post_id,
+                "workspace_id": workspace_id,
+                "account_id": account_id,
+                "platform": p.platform,
+                "status": TargetStatus.PUBLISHED,
+                "due_at": p.published_at,
+                "attempts": 1,
+                "external_id": f"x{target_id[:12]}",
+                "published_at": p.published_at,
+                "updated_at": p.published_at,
+            }
+        )
         raw = {p.metrics.source_names[k]: v for k, v in p.metrics.values.items()}
         for step in range(steps):
             when = p.published_at + POST_CADENCE[step]
@@ -118,16 +152,37 @@ def seed(
                 break
             frac = GROWTH[step]
             values = {k: round(v * frac) for k, v in raw.items()}
-            snap_rows.append({"id": new_id(), "target_id": target_id, "account_id": account_id,
-                              "platform": p.platform, "fetched_at": when, "values": values,
-                              "unavailable": list(p.metrics.not_provided), "source": "synthetic"})
-    account_rows = [{"id": new_id(), "account_id": account_id, "platform": posts[0].platform if posts else "fakesocial",
-                     "fetched_at": when, "values": {"followers": value}, "unavailable": []}
-                    for when, value in followers]
+            snap_rows.append(
+                {
+                    "id": new_id(),
+                    "target_id": target_id,
+                    "account_id": account_id,
+                    "platform": p.platform,
+                    "fetched_at": when,
+                    "values": values,
+                    "unavailable": list(p.metrics.not_provided),
+                    "source": "synthetic",
+                }
+            )
+    account_rows = [
+        {
+            "id": new_id(),
+            "account_id": account_id,
+            "platform": posts[0].platform if posts else "fakesocial",
+            "fetched_at": when,
+            "values": {"followers": value},
+            "unavailable": [],
+        }
+        for when, value in followers
+    ]
     with ocma.session() as session:
-        for table, rows in ((Post, post_rows), (Target, target_rows), (PostMetricSnapshot, snap_rows),
-                            (AccountMetricSnapshot, account_rows)):
+        for table, rows in (
+            (Post, post_rows),
+            (Target, target_rows),
+            (PostMetricSnapshot, snap_rows),
+            (AccountMetricSnapshot, account_rows),
+        ):
             for i in range(0, len(rows), 5000):
-                if rows[i:i + 5000]:
-                    session.execute(insert(table), rows[i:i + 5000])
+                if rows[i : i + 5000]:
+                    session.execute(insert(table), rows[i : i + 5000])
     return len(snap_rows)

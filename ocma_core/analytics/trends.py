@@ -59,7 +59,11 @@ def _days(posts: Sequence[PostObs], origin: datetime) -> np.ndarray:
 
 
 def engagement_findings(
-    posts: Sequence[PostObs], account_id: str, platform: str, start: datetime, end: datetime,
+    posts: Sequence[PostObs],
+    account_id: str,
+    platform: str,
+    start: datetime,
+    end: datetime,
     history_start: datetime,
 ) -> list[Finding]:
     """Window comparison, monotonic trend and change-point of one account's engagement."""
@@ -74,30 +78,55 @@ def engagement_findings(
     if cur.size >= MIN_WINDOW_POSTS and prev.size >= MIN_WINDOW_POSTS:
         test = mann_whitney(cur, prev)
         ratio = math.exp(test.shift)
-        findings.append(Finding(
-            account_id, platform, out.name, "window", _direction(test.shift),
-            f"{ratio:.2f}x the previous {length.days} days (Hodges-Lehmann estimate)", test.p_value,
-            n={"this_window": int(cur.size), "previous_window": int(prev.size)},
-            detail={"ratio": ratio}, method=test.method,
-        ))
+        findings.append(
+            Finding(
+                account_id,
+                platform,
+                out.name,
+                "window",
+                _direction(test.shift),
+                f"{ratio:.2f}x the previous {length.days} days (Hodges-Lehmann estimate)",
+                test.p_value,
+                n={"this_window": int(cur.size), "previous_window": int(prev.size)},
+                detail={"ratio": ratio},
+                method=test.method,
+            )
+        )
     if out.y.size >= MIN_TREND_POSTS:
         days = _days(out.posts, history_start)
         trend = mann_kendall(days, out.y)
         weekly = math.exp(trend.slope * 7) - 1
-        findings.append(Finding(
-            account_id, platform, out.name, "trend", _direction(trend.slope),
-            f"{weekly * 100:+.1f}% per week (Theil-Sen)", trend.p_value, n={"posts": trend.n},
-            detail={"percent_per_week": weekly * 100, "since": history_start.isoformat()}, method=trend.method,
-        ))
+        findings.append(
+            Finding(
+                account_id,
+                platform,
+                out.name,
+                "trend",
+                _direction(trend.slope),
+                f"{weekly * 100:+.1f}% per week (Theil-Sen)",
+                trend.p_value,
+                n={"posts": trend.n},
+                detail={"percent_per_week": weekly * 100, "since": history_start.isoformat()},
+                method=trend.method,
+            )
+        )
         cp = change_point(out.y, seed=out.y.size)
         if cp is not None:
             when = out.posts[cp.index].published_at
-            findings.append(Finding(
-                account_id, platform, out.name, "change_point", _direction(cp.after - cp.before),
-                f"level {math.exp(cp.after - cp.before):.2f}x from {when.date().isoformat()}", cp.p_value,
-                n={"before": cp.index, "after": int(out.y.size - cp.index)},
-                detail={"at": when.isoformat(), "ratio": math.exp(cp.after - cp.before)}, method=cp.method,
-            ))
+            findings.append(
+                Finding(
+                    account_id,
+                    platform,
+                    out.name,
+                    "change_point",
+                    _direction(cp.after - cp.before),
+                    f"level {math.exp(cp.after - cp.before):.2f}x from {when.date().isoformat()}",
+                    cp.p_value,
+                    n={"before": cp.index, "after": int(out.y.size - cp.index)},
+                    detail={"at": when.isoformat(), "ratio": math.exp(cp.after - cp.before)},
+                    method=cp.method,
+                )
+            )
     return findings
 
 
@@ -121,24 +150,41 @@ def follower_findings(series: AccountSeries, start: datetime, end: datetime) -> 
     if cur.size < MIN_DAYS or prev.size < MIN_DAYS:
         return []
     test = mann_whitney(cur, prev)
-    return [Finding(
-        series.account_id, series.platform, "daily follower change", "window", _direction(test.shift),
-        f"{float(np.mean(cur)):+.1f}/day against {float(np.mean(prev)):+.1f}/day before "
-        f"(shift {test.shift:+.1f}/day, Hodges-Lehmann)", test.p_value,
-        n={"this_window_days": int(cur.size), "previous_window_days": int(prev.size)},
-        detail={"mean_per_day": float(np.mean(cur)), "previous_mean_per_day": float(np.mean(prev))},
-        method=test.method,
-    )]
+    return [
+        Finding(
+            series.account_id,
+            series.platform,
+            "daily follower change",
+            "window",
+            _direction(test.shift),
+            f"{float(np.mean(cur)):+.1f}/day against {float(np.mean(prev)):+.1f}/day before "
+            f"(shift {test.shift:+.1f}/day, Hodges-Lehmann)",
+            test.p_value,
+            n={"this_window_days": int(cur.size), "previous_window_days": int(prev.size)},
+            detail={"mean_per_day": float(np.mean(cur)), "previous_mean_per_day": float(np.mean(prev))},
+            method=test.method,
+        )
+    ]
 
 
-def growth(series: AccountSeries, start: datetime, end: datetime, name: str = "followers") -> dict[str, Any] | None:
+def growth(
+    series: AccountSeries, start: datetime, end: datetime, name: str = "followers"
+) -> dict[str, Any] | None:
     """Measured change of a metric over [start, end): first and last snapshot in it, with their ids."""
     points = [p for p in series.points(name) if start <= p[0] < end]
     if not points:
         return None
     (t0, v0, id0), (t1, v1, id1) = points[0], points[-1]
-    return {"metric": name, "start": v0, "end": v1, "change": v1 - v0, "from": t0.isoformat(), "to": t1.isoformat(),
-            "snapshots": [id0, id1], "percent": (v1 - v0) / v0 * 100 if v0 else None}
+    return {
+        "metric": name,
+        "start": v0,
+        "end": v1,
+        "change": v1 - v0,
+        "from": t0.isoformat(),
+        "to": t1.isoformat(),
+        "snapshots": [id0, id1],
+        "percent": (v1 - v0) / v0 * 100 if v0 else None,
+    }
 
 
 def _direction(value: float) -> str:
@@ -166,8 +212,9 @@ def analyze(
     findings: list[Finding] = []
     history_start = min(end - history, start - (end - start))
     for account_id, platform in platforms.items():
-        findings += engagement_findings(posts_by_account.get(account_id, []), account_id, platform, start, end,
-                                        history_start)
+        findings += engagement_findings(
+            posts_by_account.get(account_id, []), account_id, platform, start, end, history_start
+        )
         series = series_by_account.get(account_id)
         if series is not None:
             findings += follower_findings(series, start, end)

@@ -18,15 +18,20 @@ PERIOD = Query("last-week", description="last-week, this-month, last-30-days, 20
 
 
 @router.get("/v1/reports", response_model=None)
-def report(period: str = PERIOD, format: str = Query("json", pattern="^(json|text|csv)$"),
-           account_id: list[str] | None = Query(None), caller: Caller = Depends(require()),
-           ocma: Ocma = Depends(get_ocma)) -> Any:
+def report(
+    period: str = PERIOD,
+    format: str = Query("json", pattern="^(json|text|csv)$"),
+    account_id: list[str] | None = Query(None),
+    caller: Caller = Depends(require()),
+    ocma: Ocma = Depends(get_ocma),
+) -> Any:
     """The period's report from stored snapshots: JSON, text (for chat) or CSV (post rows)."""
     from ocma_core.analytics import reports
 
     if format == "csv":
-        return PlainTextResponse(reports.to_csv(reports.export_rows(ocma, caller.workspace_id, period)),
-                                 media_type="text/csv")
+        return PlainTextResponse(
+            reports.to_csv(reports.export_rows(ocma, caller.workspace_id, period)), media_type="text/csv"
+        )
     data = reports.build_report(ocma, caller.workspace_id, period, account_ids=account_id)
     if format == "text":
         return PlainTextResponse(reports.render_text(data))
@@ -34,9 +39,13 @@ def report(period: str = PERIOD, format: str = Query("json", pattern="^(json|tex
 
 
 @router.get("/v1/reports/chart.png", response_class=Response)
-def chart(kind: str = Query("engagement", pattern="^(engagement|followers|best_times)$"), period: str = PERIOD,
-          account_id: str | None = None, caller: Caller = Depends(require()),
-          ocma: Ocma = Depends(get_ocma)) -> Response:
+def chart(
+    kind: str = Query("engagement", pattern="^(engagement|followers|best_times)$"),
+    period: str = PERIOD,
+    account_id: str | None = None,
+    caller: Caller = Depends(require()),
+    ocma: Ocma = Depends(get_ocma),
+) -> Response:
     """A PNG chart: engagement per post, followers, or the best-times heatmap of one account."""
     from ocma_core.analytics import charts, reports
     from ocma_core.analytics.base import make_context
@@ -46,8 +55,12 @@ def chart(kind: str = Query("engagement", pattern="^(engagement|followers|best_t
 
 
 @router.get("/v1/analytics/export", response_model=None)
-def export(period: str = PERIOD, format: str = Query("csv", pattern="^(csv|json)$"),
-           caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)) -> Any:
+def export(
+    period: str = PERIOD,
+    format: str = Query("csv", pattern="^(csv|json)$"),
+    caller: Caller = Depends(require()),
+    ocma: Ocma = Depends(get_ocma),
+) -> Any:
     """Post-level rows (latest snapshot of each published target) as CSV or JSON."""
     from ocma_core.analytics import reports
 
@@ -62,13 +75,21 @@ def analyzers(caller: Caller = Depends(require())) -> list[dict[str, Any]]:
     """Registered analyzers (built-in and from plugins)."""
     from ocma_core.analytics.registry import get_analyzers
 
-    return [{"name": name, "title": getattr(a, "title", name), "in_report": getattr(a, "in_report", True),
-             "description": (type(a).__doc__ or "").strip()} for name, a in sorted(get_analyzers().items())]
+    return [
+        {
+            "name": name,
+            "title": getattr(a, "title", name),
+            "in_report": getattr(a, "in_report", True),
+            "description": (type(a).__doc__ or "").strip(),
+        }
+        for name, a in sorted(get_analyzers().items())
+    ]
 
 
 @router.get("/v1/analytics/run/{name}")
-def run_analyzer(name: str, period: str = PERIOD, caller: Caller = Depends(require()),
-                 ocma: Ocma = Depends(get_ocma)) -> dict[str, Any]:
+def run_analyzer(
+    name: str, period: str = PERIOD, caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)
+) -> dict[str, Any]:
     """Run one registered analyzer on a period."""
     from ocma_core.analytics import reports
     from ocma_core.analytics.base import make_context
@@ -79,8 +100,13 @@ def run_analyzer(name: str, period: str = PERIOD, caller: Caller = Depends(requi
 
 
 @router.get("/v1/analytics/best-times")
-def best_times(platform: str | None = None, account_id: str | None = None, top: int = Query(3, ge=1, le=20),
-               caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)) -> list[dict[str, Any]]:
+def best_times(
+    platform: str | None = None,
+    account_id: str | None = None,
+    top: int = Query(3, ge=1, le=20),
+    caller: Caller = Depends(require()),
+    ocma: Ocma = Depends(get_ocma),
+) -> list[dict[str, Any]]:
     """Best hours of the week per account, with 90% intervals, supporting posts and the prior used."""
     from ocma_core.analytics.answers import best_times as compute
 
@@ -88,8 +114,12 @@ def best_times(platform: str | None = None, account_id: str | None = None, top: 
 
 
 @router.get("/v1/analytics/next-best-time")
-def next_best_time(account_id: list[str] = Query(...), after: datetime | None = None,
-                   caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)) -> dict[str, Any]:
+def next_best_time(
+    account_id: list[str] = Query(...),
+    after: datetime | None = None,
+    caller: Caller = Depends(require()),
+    ocma: Ocma = Depends(get_ocma),
+) -> dict[str, Any]:
     """The next occurrence of the best slot for these accounts together (for scheduling at the best time)."""
     from ocma_core.analytics.answers import next_best_time as compute
 
@@ -108,16 +138,18 @@ class PredictRequest(BaseModel):
 
 
 @router.post("/v1/analytics/predict")
-def predict(body: PredictRequest, caller: Caller = Depends(require()),
-            ocma: Ocma = Depends(get_ocma)) -> dict[str, Any]:
+def predict(
+    body: PredictRequest, caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)
+) -> dict[str, Any]:
     """Expected engagement of a draft from the account's own history, with the backtested error beside it."""
     from ocma_core.analytics.base import make_context, now_period
     from ocma_core.analytics.registry import get_analyzer
     from ocma_core.services.workspaces import get_workspace
 
     tz = get_workspace(ocma, caller.workspace_id).timezone
-    ctx = make_context(ocma, caller.workspace_id, now_period(tz), account_ids=[body.account_id],
-                       params=body.model_dump())
+    ctx = make_context(
+        ocma, caller.workspace_id, now_period(tz), account_ids=[body.account_id], params=body.model_dump()
+    )
     if not ctx.accounts:
         from ocma_core.errors import NotFoundError
 
@@ -126,8 +158,9 @@ def predict(body: PredictRequest, caller: Caller = Depends(require()),
 
 
 @router.get("/v1/metrics/posts/{post_id}")
-def post_snapshots(post_id: str, caller: Caller = Depends(require()),
-                   ocma: Ocma = Depends(get_ocma)) -> list[dict[str, Any]]:
+def post_snapshots(
+    post_id: str, caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)
+) -> list[dict[str, Any]]:
     """Every stored snapshot of a post's targets, oldest first, as the platform named the values."""
     from sqlmodel import col, select
 
@@ -136,23 +169,44 @@ def post_snapshots(post_id: str, caller: Caller = Depends(require()),
 
     get_post(ocma, caller.workspace_id, post_id)
     with ocma.session() as session:
-        rows = session.exec(select(PostMetricSnapshot, Target.platform).join(
-            Target, col(Target.id) == col(PostMetricSnapshot.target_id)).where(col(Target.post_id) == post_id)
-            .order_by(col(PostMetricSnapshot.fetched_at))).all()
-        return [{"snapshot_id": s.id, "target_id": s.target_id, "account_id": s.account_id, "platform": platform,
-                 "fetched_at": s.fetched_at.isoformat(), "source": s.source, "values": s.values,
-                 "unavailable": s.unavailable} for s, platform in rows]
+        rows = session.exec(
+            select(PostMetricSnapshot, Target.platform)
+            .join(Target, col(Target.id) == col(PostMetricSnapshot.target_id))
+            .where(col(Target.post_id) == post_id)
+            .order_by(col(PostMetricSnapshot.fetched_at))
+        ).all()
+        return [
+            {
+                "snapshot_id": s.id,
+                "target_id": s.target_id,
+                "account_id": s.account_id,
+                "platform": platform,
+                "fetched_at": s.fetched_at.isoformat(),
+                "source": s.source,
+                "values": s.values,
+                "unavailable": s.unavailable,
+            }
+            for s, platform in rows
+        ]
 
 
 @router.post("/v1/metrics/collect")
-async def collect(limit: int = Query(200, ge=1, le=5000), caller: Caller = Depends(require(Role.EDITOR)),
-                  ocma: Ocma = Depends(get_ocma)) -> dict[str, Any]:
+async def collect(
+    limit: int = Query(200, ge=1, le=5000),
+    caller: Caller = Depends(require(Role.EDITOR)),
+    ocma: Ocma = Depends(get_ocma),
+) -> dict[str, Any]:
     """Collect the workspace's due metrics now (respecting rate limits); returns what happened."""
     from ocma_core.services.metrics import collect_round
 
     result = await collect_round(ocma, limit, workspace_id=caller.workspace_id)
-    return {"stored": result.stored, "items": result.items, "deferred": result.deferred, "failed": result.failed,
-            "errors": result.errors[:50]}
+    return {
+        "stored": result.stored,
+        "items": result.items,
+        "deferred": result.deferred,
+        "failed": result.failed,
+        "errors": result.errors[:50],
+    }
 
 
 # ----- A/B experiments and competitors ---------------------------------------------------------------
@@ -178,15 +232,27 @@ class ExperimentIn(BaseModel):
 
 
 @router.post("/v1/experiments", status_code=201)
-def create(body: ExperimentIn, caller: Caller = Depends(require(Role.EDITOR)),
-           ocma: Ocma = Depends(get_ocma)) -> dict[str, Any]:
+def create(
+    body: ExperimentIn, caller: Caller = Depends(require(Role.EDITOR)), ocma: Ocma = Depends(get_ocma)
+) -> dict[str, Any]:
     """Create an A/B experiment and one post per variant."""
     from ocma_core.analytics import experiments
 
-    specs = [experiments.VariantSpec(v.label, v.body, v.account_ids, v.scheduled_at, v.source) for v in body.variants]
-    exp = experiments.create_experiment(ocma, caller.workspace_id, body.name, specs, account_ids=body.account_ids,
-                                        hypothesis=body.hypothesis, alpha=body.alpha, min_lift=body.min_lift,
-                                        created_by=f"apikey:{caller.key_id}")
+    specs = [
+        experiments.VariantSpec(v.label, v.body, v.account_ids, v.scheduled_at, v.source)
+        for v in body.variants
+    ]
+    exp = experiments.create_experiment(
+        ocma,
+        caller.workspace_id,
+        body.name,
+        specs,
+        account_ids=body.account_ids,
+        hypothesis=body.hypothesis,
+        alpha=body.alpha,
+        min_lift=body.min_lift,
+        created_by=f"apikey:{caller.key_id}",
+    )
     return experiments.summary(ocma, exp)
 
 
@@ -199,7 +265,9 @@ def list_(caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)) -
 
 
 @router.get("/v1/experiments/{experiment_id}")
-def get(experiment_id: str, caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)) -> dict[str, Any]:
+def get(
+    experiment_id: str, caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)
+) -> dict[str, Any]:
     """One experiment."""
     from ocma_core.analytics import experiments
 
@@ -207,8 +275,9 @@ def get(experiment_id: str, caller: Caller = Depends(require()), ocma: Ocma = De
 
 
 @router.post("/v1/experiments/{experiment_id}/evaluate")
-def evaluate(experiment_id: str, caller: Caller = Depends(require()),
-             ocma: Ocma = Depends(get_ocma)) -> dict[str, Any]:
+def evaluate(
+    experiment_id: str, caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)
+) -> dict[str, Any]:
     """Judge the experiment now from stored snapshots (the decision rule is in the answer)."""
     from ocma_core.analytics import experiments
 
@@ -224,17 +293,22 @@ class CompetitorIn(BaseModel):
 
 
 @router.post("/v1/competitors", status_code=201)
-def add_competitor(body: CompetitorIn, caller: Caller = Depends(require(Role.EDITOR)),
-                   ocma: Ocma = Depends(get_ocma)) -> dict[str, Any]:
+def add_competitor(
+    body: CompetitorIn, caller: Caller = Depends(require(Role.EDITOR)), ocma: Ocma = Depends(get_ocma)
+) -> dict[str, Any]:
     """Follow a competitor's public metrics (only where the platform's API allows reading them)."""
     from ocma_core.analytics import competitors
 
-    row = competitors.add_competitor(ocma, caller.workspace_id, body.platform, body.handle, body.via_account_id)
+    row = competitors.add_competitor(
+        ocma, caller.workspace_id, body.platform, body.handle, body.via_account_id
+    )
     return row.model_dump(mode="json")
 
 
 @router.get("/v1/competitors")
-def list_competitors(caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)) -> list[dict[str, Any]]:
+def list_competitors(
+    caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)
+) -> list[dict[str, Any]]:
     """Followed competitors."""
     from ocma_core.analytics import competitors
 
@@ -242,8 +316,9 @@ def list_competitors(caller: Caller = Depends(require()), ocma: Ocma = Depends(g
 
 
 @router.delete("/v1/competitors/{competitor_id}", status_code=204)
-def remove_competitor(competitor_id: str, caller: Caller = Depends(require(Role.EDITOR)),
-                      ocma: Ocma = Depends(get_ocma)) -> None:
+def remove_competitor(
+    competitor_id: str, caller: Caller = Depends(require(Role.EDITOR)), ocma: Ocma = Depends(get_ocma)
+) -> None:
     """Stop following a competitor (its snapshots are deleted)."""
     from ocma_core.analytics import competitors
 
@@ -251,8 +326,9 @@ def remove_competitor(competitor_id: str, caller: Caller = Depends(require(Role.
 
 
 @router.post("/v1/competitors/{competitor_id}/refresh")
-async def refresh_competitor(competitor_id: str, caller: Caller = Depends(require(Role.EDITOR)),
-                             ocma: Ocma = Depends(get_ocma)) -> dict[str, Any]:
+async def refresh_competitor(
+    competitor_id: str, caller: Caller = Depends(require(Role.EDITOR)), ocma: Ocma = Depends(get_ocma)
+) -> dict[str, Any]:
     """Read the competitor's public metrics now."""
     import asyncio
 
@@ -267,7 +343,13 @@ async def refresh_competitor(competitor_id: str, caller: Caller = Depends(requir
     try:
         snap = await competitors.fetch_competitor(ocma, competitor_id, get_platform(row.platform))
     except PlatformError as exc:
-        raise ConflictError(f"{row.platform} did not give the metrics: {exc.message}",
-                            fix="Try again later; check the account with `ocma accounts list`.") from exc
-    return {"values": snap.values, "unavailable": list(snap.unavailable), "fetched_at": snap.fetched_at.isoformat(),
-            "note": snap.note}
+        raise ConflictError(
+            f"{row.platform} did not give the metrics: {exc.message}",
+            fix="Try again later; check the account with `ocma accounts list`.",
+        ) from exc
+    return {
+        "values": snap.values,
+        "unavailable": list(snap.unavailable),
+        "fetched_at": snap.fetched_at.isoformat(),
+        "note": snap.note,
+    }

@@ -26,8 +26,10 @@ def collect(workspace: str | None, limit: int) -> None:
     ocma = context()
     ws = workspace_id(ocma, workspace)
     result = asyncio.run(collect_round(ocma, limit, workspace_id=ws))
-    click.echo(f"Stored {result.stored} snapshots from {result.items} due items; {result.deferred} deferred "
-               f"(rate limits), {result.failed} failed.")
+    click.echo(
+        f"Stored {result.stored} snapshots from {result.items} due items; {result.deferred} deferred "
+        f"(rate limits), {result.failed} failed."
+    )
     for error in result.errors[:20]:
         click.echo(f"  {error}", err=True)
 
@@ -46,7 +48,9 @@ def backfill(workspace: str | None, since: str, accounts: tuple[str, ...]) -> No
     try:
         start = datetime.combine(date.fromisoformat(since), datetime.min.time(), tzinfo=UTC)
     except ValueError:
-        raise ValidationFailed(f"--since {since!r} is not an ISO date.", fix="Use e.g. --since 2026-01-01.") from None
+        raise ValidationFailed(
+            f"--since {since!r} is not an ISO date.", fix="Use e.g. --since 2026-01-01."
+        ) from None
     ocma = context()
     ws = workspace_id(ocma, workspace)
     with Progress(transient=False) as progress:
@@ -56,8 +60,10 @@ def backfill(workspace: str | None, since: str, accounts: tuple[str, ...]) -> No
             progress.update(task, completed=done, total=total)
 
         report = asyncio.run(run(ocma, ws, start, account_ids=list(accounts) or None, progress=update))
-    click.echo(f"{report.posts_stored} post snapshots for {report.targets} posts, {report.accounts_stored} account "
-               f"snapshots; {len(report.skipped)} skipped.")
+    click.echo(
+        f"{report.posts_stored} post snapshots for {report.targets} posts, {report.accounts_stored} account "
+        f"snapshots; {len(report.skipped)} skipped."
+    )
     for line in report.skipped[:20]:
         click.echo(f"  {line}", err=True)
 
@@ -78,10 +84,19 @@ def best_time(workspace: str | None, platform: str | None, account: str | None, 
         return
     for row in rows:
         click.echo(f"{row['account']}: {row['message']}")
-        table(["slot", "x typical", "90% interval", "P(better)", "posts (slot/hour/weekday)"],
-              [[s["label"], f"{s['lift']:.2f}", f"{s['lift_interval'][0]:.2f}-{s['lift_interval'][1]:.2f}",
-                f"{s['probability_better']:.0%}", f"{s['posts_in_slot']}/{s['posts_same_hour']}/"
-                f"{s['posts_same_weekday']}"] for s in row["top"]])
+        table(
+            ["slot", "x typical", "90% interval", "P(better)", "posts (slot/hour/weekday)"],
+            [
+                [
+                    s["label"],
+                    f"{s['lift']:.2f}",
+                    f"{s['lift_interval'][0]:.2f}-{s['lift_interval'][1]:.2f}",
+                    f"{s['probability_better']:.0%}",
+                    f"{s['posts_in_slot']}/{s['posts_same_hour']}/{s['posts_same_weekday']}",
+                ]
+                for s in row["top"]
+            ],
+        )
 
 
 @metrics.command("predict")
@@ -92,8 +107,9 @@ def best_time(workspace: str | None, platform: str | None, account: str | None, 
 @click.option("--video", is_flag=True)
 @click.option("--json", "as_json", is_flag=True)
 @click.argument("text")
-def predict(workspace: str | None, account: str, at: str | None, media: int, video: bool, as_json: bool,
-            text: str) -> None:
+def predict(
+    workspace: str | None, account: str, at: str | None, media: int, video: bool, as_json: bool, text: str
+) -> None:
     """Forecast a draft's engagement from the account's own history, with the backtested error."""
     from ocma_core.analytics.base import make_context, now_period
     from ocma_core.analytics.registry import get_analyzer
@@ -104,9 +120,19 @@ def predict(workspace: str | None, account: str, at: str | None, media: int, vid
     when = datetime.fromisoformat(at) if at else None
     if when is not None and when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    ctx = make_context(ocma, ws, now_period(get_workspace(ocma, ws).timezone), account_ids=[account],
-                       params={"account_id": account, "text": text, "media_count": media, "has_video": video,
-                               "scheduled_at": when})
+    ctx = make_context(
+        ocma,
+        ws,
+        now_period(get_workspace(ocma, ws).timezone),
+        account_ids=[account],
+        params={
+            "account_id": account,
+            "text": text,
+            "media_count": media,
+            "has_video": video,
+            "scheduled_at": when,
+        },
+    )
     result = get_analyzer("prediction").run(ctx)
     if as_json:
         print_json(result)
@@ -115,23 +141,43 @@ def predict(workspace: str | None, account: str, at: str | None, media: int, vid
     else:
         bt = result["backtest"]
         lo, hi = result["interval80"]
-        click.echo(f"Expected {result['expected_rate']:.4g} {result['rate_name']} (80% interval {lo:.4g}-{hi:.4g}; "
-                   f"account typical {result['typical_rate']:.4g}). Backtest on {bt['posts_predicted']} posts: "
-                   f"typically within x{bt['median_error_factor']:.2f} (naive mean: x"
-                   f"{bt['naive_median_error_factor']:.2f}). {result['method']}.")
+        click.echo(
+            f"Expected {result['expected_rate']:.4g} {result['rate_name']} (80% interval {lo:.4g}-{hi:.4g}; "
+            f"account typical {result['typical_rate']:.4g}). Backtest on {bt['posts_predicted']} posts: "
+            f"typically within x{bt['median_error_factor']:.2f} (naive mean: x"
+            f"{bt['naive_median_error_factor']:.2f}). {result['method']}."
+        )
 
 
 @click.command("report")
 @workspace_option
-@click.option("--period", default="last-week", show_default=True,
-              help="last-week, this-week, last-month, this-month, last-N-days, YYYY-MM, YYYY-Www, FROM..TO")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True)
+@click.option(
+    "--period",
+    default="last-week",
+    show_default=True,
+    help="last-week, this-week, last-month, this-month, last-N-days, YYYY-MM, YYYY-Www, FROM..TO",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True
+)
 @click.option("--account", "accounts", multiple=True, help="Only these account ids (repeat).")
-@click.option("--chart", type=click.Choice(["engagement", "followers", "best_times"]), default=None,
-              help="Also write this chart as PNG (see --out).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="PNG file for --chart.")
-def report(workspace: str | None, period: str, fmt: str, accounts: tuple[str, ...], chart: str | None,
-           out: Path | None) -> None:
+@click.option(
+    "--chart",
+    type=click.Choice(["engagement", "followers", "best_times"]),
+    default=None,
+    help="Also write this chart as PNG (see --out).",
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="PNG file for --chart."
+)
+def report(
+    workspace: str | None,
+    period: str,
+    fmt: str,
+    accounts: tuple[str, ...],
+    chart: str | None,
+    out: Path | None,
+) -> None:
     """A weekly or monthly report from stored snapshots (text, JSON, or CSV of the posts)."""
     from ocma_core.analytics import reports
 
@@ -147,10 +193,11 @@ def report(workspace: str | None, period: str, fmt: str, accounts: tuple[str, ..
         from ocma_core.analytics.base import make_context
 
         path = out or Path(f"ocma-{chart}.png")
-        ctx = make_context(ocma, ws, reports.resolve_period(ocma, ws, period), account_ids=list(accounts) or None)
+        ctx = make_context(
+            ocma, ws, reports.resolve_period(ocma, ws, period), account_ids=list(accounts) or None
+        )
         path.write_bytes(charts.render(ctx, chart, account_id=accounts[0] if accounts else None))
         click.echo(f"Chart written to {path}", err=True)
-
 
 
 @metrics.group("experiments")
@@ -161,13 +208,24 @@ def experiments() -> None:
 @experiments.command("create")
 @workspace_option
 @click.argument("name")
-@click.option("--variant", "variants", multiple=True, required=True, help="LABEL=TEXT (repeat, at least two).")
+@click.option(
+    "--variant", "variants", multiple=True, required=True, help="LABEL=TEXT (repeat, at least two)."
+)
 @click.option("--account", "accounts", multiple=True, required=True, help="Account id (repeat).")
 @click.option("--at", "times", multiple=True, help="ISO time for each variant in order (comparable slots).")
 @click.option("--hypothesis", default="")
-@click.option("--min-lift", default=0.2, show_default=True, help="Smallest relative difference worth detecting.")
-def experiment_create(workspace: str | None, name: str, variants: tuple[str, ...], accounts: tuple[str, ...],
-                      times: tuple[str, ...], hypothesis: str, min_lift: float) -> None:
+@click.option(
+    "--min-lift", default=0.2, show_default=True, help="Smallest relative difference worth detecting."
+)
+def experiment_create(
+    workspace: str | None,
+    name: str,
+    variants: tuple[str, ...],
+    accounts: tuple[str, ...],
+    times: tuple[str, ...],
+    hypothesis: str,
+    min_lift: float,
+) -> None:
     """Create an experiment; each variant becomes a post (scheduled where --at gives a time)."""
     from ocma_core.analytics import experiments as svc
     from ocma_core.errors import ValidationFailed
@@ -182,8 +240,16 @@ def experiment_create(workspace: str | None, name: str, variants: tuple[str, ...
         when = datetime.fromisoformat(times[i]) if times else None
         specs.append(svc.VariantSpec(label.strip(), text.strip(), scheduled_at=when))
     ocma = context()
-    exp = svc.create_experiment(ocma, workspace_id(ocma, workspace), name, specs, account_ids=list(accounts),
-                                hypothesis=hypothesis, min_lift=min_lift, created_by="cli")
+    exp = svc.create_experiment(
+        ocma,
+        workspace_id(ocma, workspace),
+        name,
+        specs,
+        account_ids=list(accounts),
+        hypothesis=hypothesis,
+        min_lift=min_lift,
+        created_by="cli",
+    )
     click.echo(f"Experiment {exp.id} created with {len(specs)} variants.")
 
 
@@ -195,7 +261,10 @@ def experiment_list(workspace: str | None) -> None:
 
     ocma = context()
     rows = svc.list_experiments(ocma, workspace_id(ocma, workspace))
-    table(["id", "name", "status", "verdict"], [[e.id, e.name, e.status, e.result.get("status", "-")] for e in rows])
+    table(
+        ["id", "name", "status", "verdict"],
+        [[e.id, e.name, e.status, e.result.get("status", "-")] for e in rows],
+    )
 
 
 @experiments.command("evaluate")
@@ -240,9 +309,21 @@ def competitor_list(workspace: str | None, period: str) -> None:
     ws = workspace_id(ocma, workspace)
     p = resolve_period(ocma, ws, period)
     rows = svc.compare(ocma, ws, p.start, p.end)
-    table(["", "platform", "handle", "followers", "change", "posts/week", "snapshots"],
-          [[r["kind"], r["platform"], r["handle"], r.get("followers"), r.get("followers_change"),
-            f"{r['posts_per_week']:.1f}" if "posts_per_week" in r else None, r["snapshots"]] for r in rows])
+    table(
+        ["", "platform", "handle", "followers", "change", "posts/week", "snapshots"],
+        [
+            [
+                r["kind"],
+                r["platform"],
+                r["handle"],
+                r.get("followers"),
+                r.get("followers_change"),
+                f"{r['posts_per_week']:.1f}" if "posts_per_week" in r else None,
+                r["snapshots"],
+            ]
+            for r in rows
+        ],
+    )
 
 
 @competitors.command("remove")

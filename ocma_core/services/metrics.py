@@ -47,8 +47,14 @@ from ocma_core.platforms import (
 )
 
 log = logging.getLogger(__name__)
-POST_CADENCE = (timedelta(hours=1), timedelta(hours=6), timedelta(hours=24), timedelta(days=3),
-                timedelta(days=7), timedelta(days=30))
+POST_CADENCE = (
+    timedelta(hours=1),
+    timedelta(hours=6),
+    timedelta(hours=24),
+    timedelta(days=3),
+    timedelta(days=7),
+    timedelta(days=30),
+)
 ACCOUNT_EVERY = timedelta(hours=24)
 RESERVE = 0.5  # collection pauses when a budget it shares is below this share of its limit
 MAX_FAILURES = 5
@@ -95,35 +101,70 @@ def sync_schedule(ocma: Ocma, now: datetime | None = None) -> int:
     with ocma.session() as session:
         known_posts = select(MetricSchedule.ref_id).where(col(MetricSchedule.kind) == "post")
         targets = session.exec(
-            select(Target).where(col(Target.status) == TargetStatus.PUBLISHED, col(Target.published_at) >= since,
-                                 col(Target.external_id).is_not(None), col(Target.id).not_in(known_posts))
+            select(Target).where(
+                col(Target.status) == TargetStatus.PUBLISHED,
+                col(Target.published_at) >= since,
+                col(Target.external_id).is_not(None),
+                col(Target.id).not_in(known_posts),
+            )
         ).all()
         for t in targets:
             assert t.published_at is not None
             passed = [s for s, off in enumerate(POST_CADENCE) if t.published_at + off <= now]
             step, due = (passed[-1], now) if passed else (0, t.published_at + POST_CADENCE[0])
-            session.add(MetricSchedule(kind="post", ref_id=t.id, workspace_id=t.workspace_id, account_id=t.account_id,
-                                       platform=t.platform, step=step, next_due_at=due))
+            session.add(
+                MetricSchedule(
+                    kind="post",
+                    ref_id=t.id,
+                    workspace_id=t.workspace_id,
+                    account_id=t.account_id,
+                    platform=t.platform,
+                    step=step,
+                    next_due_at=due,
+                )
+            )
             added += 1
         known_accounts = select(MetricSchedule.ref_id).where(col(MetricSchedule.kind) == "account")
-        for a in session.exec(select(Account).where(col(Account.status) == AccountStatus.CONNECTED,
-                                                    col(Account.id).not_in(known_accounts))).all():
-            session.add(MetricSchedule(kind="account", ref_id=a.id, workspace_id=a.workspace_id, account_id=a.id,
-                                       platform=a.platform, next_due_at=now))
+        for a in session.exec(
+            select(Account).where(
+                col(Account.status) == AccountStatus.CONNECTED, col(Account.id).not_in(known_accounts)
+            )
+        ).all():
+            session.add(
+                MetricSchedule(
+                    kind="account",
+                    ref_id=a.id,
+                    workspace_id=a.workspace_id,
+                    account_id=a.id,
+                    platform=a.platform,
+                    next_due_at=now,
+                )
+            )
             added += 1
         known_comp = select(MetricSchedule.ref_id).where(col(MetricSchedule.kind) == "competitor")
         for c in session.exec(select(Competitor).where(col(Competitor.id).not_in(known_comp))).all():
-            session.add(MetricSchedule(kind="competitor", ref_id=c.id, workspace_id=c.workspace_id,
-                                       account_id=c.via_account_id, platform=c.platform, next_due_at=now))
+            session.add(
+                MetricSchedule(
+                    kind="competitor",
+                    ref_id=c.id,
+                    workspace_id=c.workspace_id,
+                    account_id=c.via_account_id,
+                    platform=c.platform,
+                    next_due_at=now,
+                )
+            )
             added += 1
     return added
 
 
 def _due(ocma: Ocma, now: datetime, limit: int, workspace_id: str | None) -> list[MetricSchedule]:
     with ocma.session() as session:
-        stmt = (select(MetricSchedule).where(col(MetricSchedule.next_due_at).is_not(None),
-                                             col(MetricSchedule.next_due_at) <= now)
-                .order_by(col(MetricSchedule.next_due_at)).limit(limit))
+        stmt = (
+            select(MetricSchedule)
+            .where(col(MetricSchedule.next_due_at).is_not(None), col(MetricSchedule.next_due_at) <= now)
+            .order_by(col(MetricSchedule.next_due_at))
+            .limit(limit)
+        )
         if workspace_id is not None:
             stmt = stmt.where(col(MetricSchedule.workspace_id) == workspace_id)
         rows = list(session.exec(stmt).all())
@@ -132,15 +173,17 @@ def _due(ocma: Ocma, now: datetime, limit: int, workspace_id: str | None) -> lis
     return rows
 
 
-async def collect_due(ocma: Ocma, limit: int, *, budgets: Budgets | None = None,
-                      workspace_id: str | None = None) -> int:
+async def collect_due(
+    ocma: Ocma, limit: int, *, budgets: Budgets | None = None, workspace_id: str | None = None
+) -> int:
     """Collect up to `limit` due items (post, account, competitor metrics); returns snapshots stored."""
     result = await collect_round(ocma, limit, budgets=budgets, workspace_id=workspace_id)
     return result.stored
 
 
-async def collect_round(ocma: Ocma, limit: int, *, budgets: Budgets | None = None,
-                        workspace_id: str | None = None) -> Round:
+async def collect_round(
+    ocma: Ocma, limit: int, *, budgets: Budgets | None = None, workspace_id: str | None = None
+) -> Round:
     """`collect_due` with the full counts."""
     from ocma_core.registry import get_platform
 
@@ -155,7 +198,9 @@ async def collect_round(ocma: Ocma, limit: int, *, budgets: Budgets | None = Non
     async def run(item: MetricSchedule) -> None:
         async with sem:
             if item.account_id in blocked:
-                outcome = Outcome(deferred_until=blocked[item.account_id], error="rate limited (same account)")
+                outcome = Outcome(
+                    deferred_until=blocked[item.account_id], error="rate limited (same account)"
+                )
             else:
                 try:
                     platform = get_platform(item.platform)
@@ -182,15 +227,19 @@ def _buckets(platform: Platform, account_id: str) -> tuple[list[str], list[RateB
     keys, declared = [], []
     for scope in ("account", "app"):
         keys.append(bucket_key(platform.name, scope, account_id, "metrics"))
-        declared.append(next((b for b in platform.rate_budgets if b.scope == scope and "metric" in b.bucket), None))
+        declared.append(
+            next((b for b in platform.rate_budgets if b.scope == scope and "metric" in b.bucket), None)
+        )
     return keys, declared
 
 
 async def _collect_one(ocma: Ocma, item: MetricSchedule, platform: Platform, budgets: Budgets) -> Outcome:
     paused = _paused.get(item.account_id, 0.0)
     if paused > time.time():
-        return Outcome(deferred_until=datetime.fromtimestamp(paused, utcnow().tzinfo),
-                       error="rate budget kept for publishing")
+        return Outcome(
+            deferred_until=datetime.fromtimestamp(paused, utcnow().tzinfo),
+            error="rate budget kept for publishing",
+        )
     needed = {"post": Capability.POST_METRICS, "account": Capability.ACCOUNT_METRICS}.get(item.kind)
     if needed is not None and needed not in platform.capabilities:
         return Outcome(done=True, note=f"{platform.name} gives no {item.kind} metrics through its API")
@@ -219,8 +268,9 @@ async def _collect_one(ocma: Ocma, item: MetricSchedule, platform: Platform, bud
         budgets.release(keys, declared, observed, blocked_until)
 
 
-async def acquire(budgets: Budgets, keys: list[str], declared: list[RateBudget | None], *,
-                  max_wait_s: float = 2.0) -> float:
+async def acquire(
+    budgets: Budgets, keys: list[str], declared: list[RateBudget | None], *, max_wait_s: float = 2.0
+) -> float:
     """Reserve a call, waiting out short waits (one probe in flight); else the seconds to wait (0: reserved)."""
     deadline = time.monotonic() + max_wait_s
     while (wait := budgets.try_acquire(keys, declared)) > 0:
@@ -241,7 +291,9 @@ def _observed(platform: Platform, account_id: str, contexts: list[AccountContext
     return found
 
 
-async def _call(ocma: Ocma, item: MetricSchedule, platform: Platform, contexts: list[AccountContext]) -> Outcome:
+async def _call(
+    ocma: Ocma, item: MetricSchedule, platform: Platform, contexts: list[AccountContext]
+) -> Outcome:
     from ocma_core.engine.refresh import call_with_refresh
 
     def tracked(fn: Callable[[AccountContext], Any]) -> Callable[[AccountContext], Any]:
@@ -249,6 +301,7 @@ async def _call(ocma: Ocma, item: MetricSchedule, platform: Platform, contexts: 
             ctx.settings["_rate_limits"] = []
             contexts.append(ctx)
             return await fn(ctx)
+
         return inner
 
     if item.kind == "post":
@@ -256,8 +309,11 @@ async def _call(ocma: Ocma, item: MetricSchedule, platform: Platform, contexts: 
         if external_id is None:
             return Outcome(done=True, note="the target has no platform id")
         snap: MetricsSnapshot = await call_with_refresh(
-            ocma, item.account_id, platform, tracked(lambda ctx: platform.post_metrics(ctx, external_id)))
-        await asyncio.to_thread(store_post_snapshot, ocma, item.ref_id, item.account_id, platform.name, snap, "poll")
+            ocma, item.account_id, platform, tracked(lambda ctx: platform.post_metrics(ctx, external_id))
+        )
+        await asyncio.to_thread(
+            store_post_snapshot, ocma, item.ref_id, item.account_id, platform.name, snap, "poll"
+        )
     elif item.kind == "account":
         snap = await call_with_refresh(ocma, item.account_id, platform, tracked(platform.account_metrics))
         await asyncio.to_thread(store_account_snapshot, ocma, item.account_id, platform.name, snap)
@@ -296,15 +352,25 @@ def _record(ocma: Ocma, schedule_id: str, outcome: Outcome) -> None:
             row.failures += 1
             row.last_error = outcome.error
             backoff = timedelta(minutes=5) * 2 ** min(row.failures, 8)
-            row.next_due_at = None if row.failures >= MAX_FAILURES else now + min(backoff, timedelta(hours=12))
+            row.next_due_at = (
+                None if row.failures >= MAX_FAILURES else now + min(backoff, timedelta(hours=12))
+            )
         session.add(row)
 
 
-def store_post_snapshot(ocma: Ocma, target_id: str, account_id: str, platform: str, snap: MetricsSnapshot,
-                        source: str) -> str:
+def store_post_snapshot(
+    ocma: Ocma, target_id: str, account_id: str, platform: str, snap: MetricsSnapshot, source: str
+) -> str:
     """Store one post snapshot exactly as the platform named its values; returns its id."""
-    row = PostMetricSnapshot(target_id=target_id, account_id=account_id, platform=platform, fetched_at=snap.fetched_at,
-                             values=dict(snap.values), unavailable=list(snap.unavailable), source=source)
+    row = PostMetricSnapshot(
+        target_id=target_id,
+        account_id=account_id,
+        platform=platform,
+        fetched_at=snap.fetched_at,
+        values=dict(snap.values),
+        unavailable=list(snap.unavailable),
+        source=source,
+    )
     with ocma.session() as session:
         session.add(row)
         session.flush()
@@ -313,18 +379,30 @@ def store_post_snapshot(ocma: Ocma, target_id: str, account_id: str, platform: s
 
 def store_account_snapshot(ocma: Ocma, account_id: str, platform: str, snap: MetricsSnapshot) -> str:
     """Store one account snapshot; returns its id."""
-    row = AccountMetricSnapshot(account_id=account_id, platform=platform, fetched_at=snap.fetched_at,
-                                values=dict(snap.values), unavailable=list(snap.unavailable))
+    row = AccountMetricSnapshot(
+        account_id=account_id,
+        platform=platform,
+        fetched_at=snap.fetched_at,
+        values=dict(snap.values),
+        unavailable=list(snap.unavailable),
+    )
     with ocma.session() as session:
         session.add(row)
         session.flush()
         return row.id
 
 
-def store_competitor_snapshot(ocma: Ocma, competitor_id: str, snap: MetricsSnapshot, source: str = "poll") -> str:
+def store_competitor_snapshot(
+    ocma: Ocma, competitor_id: str, snap: MetricsSnapshot, source: str = "poll"
+) -> str:
     """Store one competitor snapshot; returns its id."""
-    row = CompetitorMetricSnapshot(competitor_id=competitor_id, fetched_at=snap.fetched_at,
-                                   values=dict(snap.values), unavailable=list(snap.unavailable), source=source)
+    row = CompetitorMetricSnapshot(
+        competitor_id=competitor_id,
+        fetched_at=snap.fetched_at,
+        values=dict(snap.values),
+        unavailable=list(snap.unavailable),
+        source=source,
+    )
     with ocma.session() as session:
         session.add(row)
         session.flush()
@@ -340,18 +418,36 @@ def ingest_webhook(ocma: Ocma, platform: str, events: Iterable[WebhookEvent]) ->
             if not event.metrics:
                 continue
             if event.external_post_id:
-                targets = session.exec(select(Target).where(col(Target.platform) == platform,
-                                                            col(Target.external_id) == event.external_post_id)).all()
+                targets = session.exec(
+                    select(Target).where(
+                        col(Target.platform) == platform, col(Target.external_id) == event.external_post_id
+                    )
+                ).all()
                 for t in targets:
-                    session.add(PostMetricSnapshot(target_id=t.id, account_id=t.account_id, platform=platform,
-                                                   fetched_at=now, values=dict(event.metrics), source="webhook"))
+                    session.add(
+                        PostMetricSnapshot(
+                            target_id=t.id,
+                            account_id=t.account_id,
+                            platform=platform,
+                            fetched_at=now,
+                            values=dict(event.metrics),
+                            source="webhook",
+                        )
+                    )
                     stored += 1
             elif event.external_account_id:
-                accounts = session.exec(select(Account).where(col(Account.platform) == platform,
-                                                              col(Account.external_id) == event.external_account_id))
+                accounts = session.exec(
+                    select(Account).where(
+                        col(Account.platform) == platform,
+                        col(Account.external_id) == event.external_account_id,
+                    )
+                )
                 for a in accounts.all():
-                    session.add(AccountMetricSnapshot(account_id=a.id, platform=platform, fetched_at=now,
-                                                      values=dict(event.metrics)))
+                    session.add(
+                        AccountMetricSnapshot(
+                            account_id=a.id, platform=platform, fetched_at=now, values=dict(event.metrics)
+                        )
+                    )
                     stored += 1
     return stored
 
@@ -359,6 +455,7 @@ def ingest_webhook(ocma: Ocma, platform: str, events: Iterable[WebhookEvent]) ->
 def _post_call(platform: Platform, external_id: str) -> Callable[[AccountContext], Any]:
     async def call(ctx: AccountContext) -> MetricsSnapshot:
         return await platform.post_metrics(ctx, external_id)
+
     return call
 
 
@@ -373,8 +470,13 @@ class BackfillReport:
 
 
 async def backfill(
-    ocma: Ocma, workspace_id: str, since: datetime, *, account_ids: list[str] | None = None,
-    progress: Callable[[int, int], None] | None = None, max_wait_s: float = 900.0,
+    ocma: Ocma,
+    workspace_id: str,
+    since: datetime,
+    *,
+    account_ids: list[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    max_wait_s: float = 900.0,
 ) -> BackfillReport:
     """Fetch what the platforms still serve for every target published since `since` and each account, once.
 
@@ -387,10 +489,14 @@ async def backfill(
     def load() -> tuple[list[tuple[str, str, str, str]], list[tuple[str, str]]]:
         with ocma.session() as session:
             stmt = select(Target.id, Target.account_id, Target.platform, Target.external_id).where(
-                col(Target.workspace_id) == workspace_id, col(Target.status) == TargetStatus.PUBLISHED,
-                col(Target.published_at) >= since, col(Target.external_id).is_not(None))
-            astmt = select(Account.id, Account.platform).where(col(Account.workspace_id) == workspace_id,
-                                                               col(Account.status) == AccountStatus.CONNECTED)
+                col(Target.workspace_id) == workspace_id,
+                col(Target.status) == TargetStatus.PUBLISHED,
+                col(Target.published_at) >= since,
+                col(Target.external_id).is_not(None),
+            )
+            astmt = select(Account.id, Account.platform).where(
+                col(Account.workspace_id) == workspace_id, col(Account.status) == AccountStatus.CONNECTED
+            )
             if account_ids:
                 stmt = stmt.where(col(Target.account_id).in_(account_ids))
                 astmt = astmt.where(col(Account.id).in_(account_ids))
@@ -412,10 +518,12 @@ async def backfill(
             while True:
                 try:
                     if kind == "post":
-                        snap = await call_with_refresh(ocma, account_id, platform,
-                                                       _post_call(platform, external_id or ""))
-                        await asyncio.to_thread(store_post_snapshot, ocma, ref, account_id, platform_name, snap,
-                                                "backfill")
+                        snap = await call_with_refresh(
+                            ocma, account_id, platform, _post_call(platform, external_id or "")
+                        )
+                        await asyncio.to_thread(
+                            store_post_snapshot, ocma, ref, account_id, platform_name, snap, "backfill"
+                        )
                         report.posts_stored += 1
                     else:
                         snap = await call_with_refresh(ocma, account_id, platform, platform.account_metrics)
