@@ -2,6 +2,7 @@
 
 Importing this package is cheap: it loads no AI library and no database layer. Plugins use:
 TextProvider, ImageProvider, the request/result types, and the errors below.
+HTTP helpers for REST plugins: `ocma_core.ai.http.send` and `status_error`.
 Services (import from their modules): `ocma_core.ai.service.complete_text`, `generate_image`;
 settings and budgets in `ocma_core.ai.settings` and `ocma_core.ai.usage`.
 """

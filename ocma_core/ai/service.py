@@ -36,21 +36,24 @@ def _no_model() -> AINotConfigured:
 
 
 def _text_target(
-    ocma: Ocma, config: AIConfig, provider: TextProvider, model: str, *, primary: bool
+    ocma: Ocma, config: AIConfig, provider: TextProvider, model: str, *, primary_vendor: str | None = None
 ) -> ModelTarget:
+    """Model, key, endpoint and price. The configured endpoint and OCMA_MODEL_API_KEY apply to the primary model
+    and to fallbacks of the same vendor (another vendor has its own endpoint and key)."""
     vendor = provider.key_name(model)
     env_vars = provider.key_env_vars(model)
-    key, _source = resolve_key(ocma, config, vendor, env_vars, primary_text=primary)
+    shared = primary_vendor is None or vendor == primary_vendor
+    key, _source = resolve_key(ocma, config, vendor, env_vars, primary_text=shared)
     if vendor is not None and key is None:
         variables = (
-            " or ".join([*env_vars, *(["OCMA_MODEL_API_KEY"] if primary else [])]) or "its key variable"
+            " or ".join([*env_vars, *(["OCMA_MODEL_API_KEY"] if shared else [])]) or "its key variable"
         )
         raise AINotConfigured(
             f"No API key for {vendor} (model {model}).",
             fix=f"Store one for the workspace with `ocma ai key {vendor}` or PUT /v1/ai/keys/{vendor} (admin), "
             f"or set {variables}.",
         )
-    api_base = config.api_base if primary else None
+    api_base = config.api_base if shared else None
     return ModelTarget(model=model, api_key=key, api_base=api_base, price=config.price_for(model))
 
 
@@ -68,13 +71,14 @@ def text_request(
     if not chosen:
         raise _no_model()
     provider = registry.text_provider_for(chosen)
-    target = _text_target(ocma, config, provider, chosen, primary=True)
+    target = _text_target(ocma, config, provider, chosen)
+    primary_vendor = provider.key_name(chosen) or ""
     fallbacks = []
     for name in config.fallback_models:
         if name == chosen or not provider.handles(name):
             continue
         try:
-            fallbacks.append(_text_target(ocma, config, provider, name, primary=False))
+            fallbacks.append(_text_target(ocma, config, provider, name, primary_vendor=primary_vendor))
         except AINotConfigured as exc:
             log.warning("fallback model %s skipped: %s", name, exc.message)
     request = TextRequest(

@@ -66,3 +66,14 @@ def free_size(
         return int(min(hi, max(lo, round(value / multiple) * multiple)))
 
     return ImageSize(snap(width), snap(height), label)
+
+
+def ratio_label(width: int, height: int) -> str:
+    """'1024x1536' -> '2:3' (reduced by the greatest common divisor)."""
+    divisor = math.gcd(width, height) or 1
+    return f"{width // divisor}:{height // divisor}"
+
+
+def sized(width: int, height: int) -> ImageSize:
+    """An ImageSize labelled with its own reduced ratio."""
+    return ImageSize(width, height, ratio_label(width, height))

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ocma_core.ai.testing.png import png
+from ocma_core.ai.testing.png import image_bytes
 from ocma_core.testing.fakeserver import FakeRequest, FakeResponse, FakeServer
 
 DEFAULT_KEY = "sk-test-openai-0123456789abcdef"
@@ -375,7 +375,8 @@ class FakeOpenAI(FakeServer):
                 )
             return self._failure_response("content_policy", 0, model) or FakeResponse(500)
         width, height = (1024, 1024) if size == "auto" else (int(p) for p in size.split("x"))
-        image = png(width, height)
+        fmt = str(body.get("output_format") or "png") if gpt_image else "png"
+        image = image_bytes(width, height, fmt, prompt)
         item: dict[str, Any] = {}
         if gpt_image or body.get("response_format") == "b64_json":
             item["b64_json"] = base64.b64encode(image).decode("ascii")

@@ -31,3 +31,18 @@ def jpeg_header(width: int, height: int) -> bytes:
     """A minimal JPEG-shaped byte string (SOI, SOF0 with the size, EOI): enough for type and size sniffing."""
     sof = b"\xff\xc0" + struct.pack(">HBHHB", 11, 8, height, width, 1) + b"\x01\x11\x00"
     return b"\xff\xd8" + sof + b"\xff\xd9"
+
+
+def colour_for(text: str) -> tuple[int, int, int]:
+    """A colour derived from `text`, so different prompts give different (distinct-hash) images."""
+    import hashlib
+
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return digest[0], digest[1], digest[2]
+
+
+def image_bytes(width: int, height: int, fmt: str, seed_text: str) -> bytes:
+    """PNG for png/webp requests (the fake does not encode WebP), a JPEG-shaped header for jpeg."""
+    if fmt.lower() in ("jpeg", "jpg"):
+        return jpeg_header(width, height) + seed_text.encode("utf-8")[:64]
+    return png(width, height, colour_for(seed_text))
