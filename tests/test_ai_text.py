@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures imported from ocma_core.ai.testing.kit)
 """Text calls through the real litellm path to loopback OpenAI and Anthropic fakes: usage, cost, streaming,
 retries, fallbacks, cache, and every bad-input case as a clear error."""
 
