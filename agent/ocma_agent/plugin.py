@@ -1,0 +1,28 @@
+"""The agent's hooks: `ocma chat` and `ocma mcp` commands, and the /v1/agent HTTP routes.
+
+The core never imports the agent; it finds this module through the `ocma` entry point group. Importing it
+is cheap (no litellm, no database): the commands import what they need when they run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ocma_core import hookimpl
+
+
+@hookimpl
+def register_commands(cli: Any) -> None:
+    """Add `ocma chat` and `ocma mcp`."""
+    from ocma_agent.cli import chat, mcp
+
+    cli.add_command(chat)
+    cli.add_command(mcp)
+
+
+@hookimpl
+def register_routes(router: Any) -> None:
+    """Add the /v1/agent routes."""
+    from ocma_agent.api import router as agent_router
+
+    router.include_router(agent_router)

@@ -1,0 +1,217 @@
+"""Core tools that report: post metrics and a performance summary, built only from stored metric snapshots
+(nothing is fetched from a platform here), and the best time to post from the analytics module."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import col, select
+
+from ocma_agent.context import ToolContext
+from ocma_agent.times import local, parse_day
+from ocma_core.db.models import Account, Post, PostMetricSnapshot, Target, TargetStatus
+from ocma_core.errors import ConfigError, ValidationFailed
+from ocma_core.services import posts
+
+MAX_TARGETS = 500
+SOURCE = "stored metric snapshots (the latest one per post); nothing was fetched from the platforms now"
+
+
+def _latest(ctx: ToolContext, target_ids: list[str]) -> dict[str, PostMetricSnapshot]:
+    if not target_ids:
+        return {}
+    with ctx.ocma.session() as session:
+        rows = session.exec(
+            select(PostMetricSnapshot).where(col(PostMetricSnapshot.target_id).in_(target_ids))
+        )
+        latest: dict[str, PostMetricSnapshot] = {}
+        for row in rows:
+            if row.target_id not in latest or row.fetched_at > latest[row.target_id].fetched_at:
+                latest[row.target_id] = row
+    return latest
+
+
+def _shared(platform: str, snapshot: PostMetricSnapshot) -> dict[str, float] | None:
+    """The snapshot in the shared vocabulary (likes, reposts, ...), when the analytics module is installed."""
+    try:
+        from ocma_core.analytics.vocabulary import map_metrics, vocabulary_of
+    except ImportError:
+        return None
+    mapped = map_metrics(snapshot.values, snapshot.unavailable, platform_vocabulary=vocabulary_of(platform))
+    values = dict(mapped.values)
+    total, used = mapped.interactions()
+    if used:
+        values["interactions"] = total
+    return values
+
+
+def _row(
+    ctx: ToolContext, target: Target, post: Post, handle: str, snap: PostMetricSnapshot
+) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "post_id": post.id,
+        "platform": target.platform,
+        "account": handle,
+        "published": local(target.published_at, ctx.timezone),
+        "text": " ".join(post.body.split())[:80],
+        "metrics": snap.values,
+        "as_of": local(snap.fetched_at, ctx.timezone),
+    }
+    if target.url:
+        row["url"] = target.url
+    if snap.unavailable:
+        row["not_provided_by_platform"] = snap.unavailable
+    return row
+
+
+def post_metrics(ctx: ToolContext, post_id: str) -> dict[str, Any]:
+    """Stored metrics of a published post, per platform, with when they were collected.
+
+    Args:
+        post_id: The post.
+    """
+    post = posts.get_post(ctx.ocma, ctx.workspace_id, post_id)
+    targets = posts.targets_of(ctx.ocma, post.id)
+    latest = _latest(ctx, [t.id for t in targets])
+    with ctx.ocma.session() as session:
+        handles = {
+            a.id: a.handle
+            for a in session.exec(select(Account).where(col(Account.id).in_([t.account_id for t in targets])))
+        }
+    rows, missing = [], []
+    for target in targets:
+        snap = latest.get(target.id)
+        if snap is None:
+            missing.append({"platform": target.platform, "status": str(target.status)})
+        else:
+            rows.append(_row(ctx, target, post, handles.get(target.account_id, ""), snap))
+    return {
+        "post_id": post.id,
+        "status": str(post.status),
+        "metrics": rows,
+        "no_metrics_yet": missing,
+        "source": SOURCE,
+    }
+
+
+def performance_summary(
+    ctx: ToolContext, start: str, end: str, account_ids: list[str] | None = None
+) -> dict[str, Any]:
+    """How posts published in a period did, from stored metrics only: per post, totals and the top posts.
+
+    Args:
+        start: First day (YYYY-MM-DD), workspace timezone.
+        end: Last day (inclusive).
+        account_ids: Only these accounts.
+    """
+    first, last = parse_day(start, ctx.timezone), parse_day(end, ctx.timezone, end=True)
+    if last <= first:
+        raise ValidationFailed("The period ends before it starts.")
+    with ctx.ocma.session() as session:
+        query = (
+            select(Target, Post)
+            .where(
+                Target.post_id == Post.id,
+                Target.workspace_id == ctx.workspace_id,
+                Target.status == TargetStatus.PUBLISHED,
+                col(Target.published_at) >= first,
+                col(Target.published_at) < last,
+            )
+            .order_by(col(Target.published_at))
+            .limit(MAX_TARGETS)
+        )
+        if account_ids:
+            query = query.where(col(Target.account_id).in_(account_ids))
+        pairs = list(session.exec(query))
+        handles = {
+            a.id: a.handle
+            for a in session.exec(select(Account).where(Account.workspace_id == ctx.workspace_id))
+        }
+    latest = _latest(ctx, [t.id for t, _ in pairs])
+    rows: list[dict[str, Any]] = []
+    missing: list[dict[str, Any]] = []
+    totals: dict[str, dict[str, float]] = defaultdict(lambda: {"total": 0.0, "posts": 0})
+    for target, post in pairs:
+        snap = latest.get(target.id)
+        if snap is None:
+            missing.append(
+                {
+                    "post_id": post.id,
+                    "platform": target.platform,
+                    "published": local(target.published_at, ctx.timezone),
+                }
+            )
+            continue
+        row = _row(ctx, target, post, handles.get(target.account_id, ""), snap)
+        shared = _shared(target.platform, snap)
+        if shared is not None:
+            row["shared"] = shared
+            for name, value in shared.items():
+                totals[name]["total"] += value
+                totals[name]["posts"] += 1
+        rows.append(row)
+    ranked = sorted(
+        (r for r in rows if "interactions" in r.get("shared", {})),
+        key=lambda r: r["shared"]["interactions"],
+        reverse=True,
+    )
+    return {
+        "period": {"from": local(first, ctx.timezone), "until": local(last, ctx.timezone)},
+        "published_posts": len(pairs),
+        "with_metrics": len(rows),
+        "posts": rows,
+        "totals": {k: {"total": v["total"], "posts": int(v["posts"])} for k, v in totals.items()},
+        "top_by_interactions": [
+            {"post_id": r["post_id"], "platform": r["platform"], "interactions": r["shared"]["interactions"]}
+            for r in ranked[:3]
+        ],
+        "no_metrics_yet": missing,
+        "source": SOURCE,
+        **(
+            {"note": "More than 500 published targets: only the first 500 are included."}
+            if len(pairs) >= MAX_TARGETS
+            else {}
+        ),
+    }
+
+
+def best_slot(ctx: ToolContext, account_ids: list[str]) -> tuple[datetime, dict[str, Any]]:
+    """The next start of the hour of week expected to do best for all these accounts, and why."""
+    try:
+        from ocma_core.analytics import best_time, data
+    except ImportError as exc:
+        raise ConfigError(
+            f"Best-time analysis is not available in this OCMA installation ({exc}).",
+            fix='Schedule at an explicit time or use when="next_slot".',
+        ) from None
+    now = ctx.now()
+    posts_seen = data.load_posts(ctx.ocma, ctx.workspace_id, now - timedelta(days=180), now)
+    by_account: dict[str, list[Any]] = defaultdict(list)
+    for obs in posts_seen:
+        by_account[obs.account_id].append(obs)
+    platforms = {a.id: a.platform for a in data.accounts_of(ctx.ocma, ctx.workspace_id).values()}
+    chosen = [a for a in account_ids if a in platforms]
+    if not chosen:
+        raise ValidationFailed("None of the post's accounts is known to analytics.")
+    results = best_time.analyze(by_account, platforms, ctx.timezone, top=5, account_ids=chosen)
+    scores: dict[tuple[int, int], float] = defaultdict(lambda: 1.0)
+    slots: dict[tuple[int, int], Any] = {}
+    for result in results:
+        for slot in result.top:
+            key = (slot.weekday, slot.hour)
+            scores[key] *= slot.lift
+            slots[key] = slot
+    if not scores:
+        raise ValidationFailed(
+            "Analytics has no best time for these accounts yet.", fix='Use an explicit time or "next_slot".'
+        )
+    key = max(scores, key=lambda k: scores[k])
+    at = best_time.next_occurrence(slots[key], now + timedelta(minutes=30), ctx.timezone)
+    return at, {
+        "slot": slots[key].label,
+        "expected_lift": round(scores[key], 3),
+        "per_account": [r.message for r in results],
+        "method": results[0].method if results else "",
+    }

@@ -1,0 +1,72 @@
+"""Core tools that reach the public: schedule (or reschedule), publish now, retry. The approval policy
+decides per call whether they act directly or hold the post as pending_approval (ctx.require_approval)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ocma_agent.context import ToolContext
+from ocma_agent.times import parse_time
+from ocma_agent.tools.common import held, post_view
+from ocma_agent.tools.insights import best_slot
+from ocma_core.errors import ValidationFailed
+from ocma_core.services import calendar, posts
+
+
+def schedule_post(ctx: ToolContext, post_id: str, when: str) -> dict[str, Any]:
+    """Schedule or reschedule a post. Validates it for every platform first.
+
+    Args:
+        post_id: The post (a draft, or already scheduled to move it).
+        when: ISO time (workspace timezone), "next_slot" (the queue's next free slot) or "best_time"
+            (the best hour from this workspace's stored metrics).
+    """
+    choice = when.strip().lower()
+    explanation: dict[str, Any] | None = None
+    if choice in ("next_slot", "next slot"):
+        at, next_slot = None, True
+    elif choice in ("best_time", "best time"):
+        post = posts.get_post(ctx.ocma, ctx.workspace_id, post_id)
+        account_ids = [t.account_id for t in posts.targets_of(ctx.ocma, post.id)]
+        if not account_ids:
+            raise ValidationFailed("The post has no accounts.", fix="Add accounts with edit_post first.")
+        at, explanation = best_slot(ctx, account_ids)
+        next_slot = False
+    else:
+        at, next_slot = parse_time(when, ctx.timezone), False
+    post = calendar.schedule_existing(
+        ctx.ocma, ctx.workspace_id, post_id, at, next_slot=next_slot, require_approval=ctx.require_approval
+    )
+    if str(post.status) == "pending_approval":
+        held(ctx, post, "schedule")
+    view = post_view(ctx, post)
+    if explanation is not None:
+        view["best_time"] = explanation
+    view["policy"] = ctx.approval_reason
+    return view
+
+
+def publish_now(ctx: ToolContext, post_id: str) -> dict[str, Any]:
+    """Publish a draft or scheduled post right away. Validates it for every platform first.
+
+    Args:
+        post_id: The post.
+    """
+    post = calendar.publish_existing(
+        ctx.ocma, ctx.workspace_id, post_id, require_approval=ctx.require_approval
+    )
+    if str(post.status) == "pending_approval":
+        held(ctx, post, "publish")
+    return {**post_view(ctx, post), "policy": ctx.approval_reason}
+
+
+def retry_post(ctx: ToolContext, post_id: str) -> dict[str, Any]:
+    """Publish a post's failed targets again now (after fixing what made them fail).
+
+    Args:
+        post_id: The post.
+    """
+    post = calendar.retry_existing(ctx.ocma, ctx.workspace_id, post_id, require_approval=ctx.require_approval)
+    if str(post.status) == "pending_approval":
+        held(ctx, post, "retry")
+    return {**post_view(ctx, post), "policy": ctx.approval_reason}
