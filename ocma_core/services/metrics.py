@@ -72,6 +72,7 @@ class Outcome:
     error: str | None = None
     note: str = ""
     done: bool = False  # nothing more to collect for this item
+    rate_limited: bool = False  # the platform or the budget says: not now
 
 
 @dataclass
@@ -193,33 +194,36 @@ async def collect_round(
     items = await asyncio.to_thread(_due, ocma, now, limit, workspace_id)
     result = Round(items=len(items))
     sem = asyncio.Semaphore(CONCURRENCY)
-    blocked: dict[str, datetime] = {}  # account id -> retry time learnt in this round
+    by_account: dict[str, list[MetricSchedule]] = {}
+    for item in items:
+        by_account.setdefault(item.account_id, []).append(item)
 
-    async def run(item: MetricSchedule) -> None:
+    async def run_account(queue: list[MetricSchedule]) -> None:
+        # One call at a time per account (low priority), several accounts at once.
+        blocked: datetime | None = None
         async with sem:
-            if item.account_id in blocked:
-                outcome = Outcome(
-                    deferred_until=blocked[item.account_id], error="rate limited (same account)"
-                )
-            else:
-                try:
-                    platform = get_platform(item.platform)
-                except OcmaError as exc:
-                    outcome = Outcome(error=str(exc), deferred_until=utcnow() + timedelta(hours=6))
+            for item in queue:
+                if blocked is not None:
+                    outcome = Outcome(deferred_until=blocked, error="rate limited (same account)")
                 else:
-                    outcome = await _collect_one(ocma, item, platform, budgets)
-                    if outcome.error and outcome.deferred_until and "rate" in outcome.error.lower():
-                        blocked[item.account_id] = outcome.deferred_until
-            await asyncio.to_thread(_record, ocma, item.id, outcome)
-            result.stored += outcome.stored
-            if outcome.error:
-                result.errors.append(f"{item.kind} {item.ref_id}: {outcome.error}")
-                if outcome.deferred_until is not None:
-                    result.deferred += 1
-                else:
-                    result.failed += 1
+                    try:
+                        platform = get_platform(item.platform)
+                    except OcmaError as exc:
+                        outcome = Outcome(error=str(exc), deferred_until=utcnow() + timedelta(hours=6))
+                    else:
+                        outcome = await _collect_one(ocma, item, platform, budgets)
+                    if outcome.rate_limited:
+                        blocked = outcome.deferred_until
+                await asyncio.to_thread(_record, ocma, item.id, outcome)
+                result.stored += outcome.stored
+                if outcome.error:
+                    result.errors.append(f"{item.kind} {item.ref_id}: {outcome.error}")
+                    if outcome.deferred_until is not None:
+                        result.deferred += 1
+                    else:
+                        result.failed += 1
 
-    await asyncio.gather(*(run(i) for i in items))
+    await asyncio.gather(*(run_account(q) for q in by_account.values()))
     return result
 
 
@@ -239,6 +243,7 @@ async def _collect_one(ocma: Ocma, item: MetricSchedule, platform: Platform, bud
         return Outcome(
             deferred_until=datetime.fromtimestamp(paused, utcnow().tzinfo),
             error="rate budget kept for publishing",
+            rate_limited=True,
         )
     needed = {"post": Capability.POST_METRICS, "account": Capability.ACCOUNT_METRICS}.get(item.kind)
     if needed is not None and needed not in platform.capabilities:
@@ -246,14 +251,22 @@ async def _collect_one(ocma: Ocma, item: MetricSchedule, platform: Platform, bud
     keys, declared = _buckets(platform, item.account_id)
     wait = await acquire(budgets, keys, declared)
     if wait > 0:
-        return Outcome(deferred_until=utcnow() + timedelta(seconds=wait), error="rate budget spent; later")
+        return Outcome(
+            deferred_until=utcnow() + timedelta(seconds=wait),
+            error="rate budget spent; later",
+            rate_limited=True,
+        )
     contexts: list[AccountContext] = []
     blocked_until: float | None = None
     try:
         return await _call(ocma, item, platform, contexts)
     except RateLimited as exc:
         blocked_until = exc.retry_at.timestamp()
-        return Outcome(deferred_until=exc.retry_at, error=f"rate limited until {exc.retry_at.isoformat()}")
+        return Outcome(
+            deferred_until=exc.retry_at,
+            error=f"rate limited until {exc.retry_at.isoformat()}",
+            rate_limited=True,
+        )
     except AuthExpired as exc:
         return Outcome(deferred_until=utcnow() + timedelta(hours=6), error=f"authorisation: {exc.message}")
     except Rejected as exc:

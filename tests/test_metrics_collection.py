@@ -1,0 +1,179 @@
+"""Collecting metrics from FakeSocial: the decaying cadence, rate limits, refresh, webhooks and backfill."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel import col, select
+from tests_support import run_worker
+
+from ocma_core.context import Ocma
+from ocma_core.db.analytics_models import MetricSchedule
+from ocma_core.db.models import AccountMetricSnapshot, PostMetricSnapshot, Target, TargetStatus
+from ocma_core.db.types import utcnow
+from ocma_core.engine.budgets import MemoryBudgets
+from ocma_core.platforms import WebhookEvent
+from ocma_core.services import metrics, posts
+from ocma_core.services.post_input import PostInput
+
+
+def publish(ocma: Ocma, workspace_id: str, account_id: str, texts: list[str], age: timedelta) -> list[Target]:
+    """Publish through the engine, then date the targets `age` back (as if published that long ago)."""
+    ids = [
+        posts.create_post(
+            ocma, workspace_id, PostInput(body=t, account_ids=[account_id], action="publish_now")
+        ).id
+        for t in texts
+    ]
+    run_worker(ocma, lambda: all(posts.targets_of(ocma, i)[0].status is TargetStatus.PUBLISHED for i in ids))
+    out = []
+    with ocma.session() as session:
+        for post_id in ids:
+            target = session.exec(select(Target).where(col(Target.post_id) == post_id)).one()
+            target.published_at = utcnow() - age
+            session.add(target)
+            out.append(target)
+        session.flush()
+        for t in out:
+            session.expunge(t)
+    return out
+
+
+def snapshots(ocma: Ocma) -> list[PostMetricSnapshot]:
+    with ocma.session() as session:
+        rows = list(session.exec(select(PostMetricSnapshot).order_by(col(PostMetricSnapshot.fetched_at))))
+        for row in rows:
+            session.expunge(row)
+        return rows
+
+
+def schedule(ocma: Ocma, ref_id: str) -> MetricSchedule:
+    with ocma.session() as session:
+        row = session.exec(select(MetricSchedule).where(col(MetricSchedule.ref_id) == ref_id)).one()
+        session.expunge(row)
+        return row
+
+
+def test_post_and_account_metrics_follow_the_decaying_cadence(
+    ocma: Ocma, workspace_id: str, account_id: str, fake: Any
+) -> None:
+    targets = publish(ocma, workspace_id, account_id, ["First", "Second"], age=timedelta(days=2))
+    fake.set_metrics(targets[0].external_id, likes=12, reposts=3, replies=2, impressions=900)
+    fake.set_followers(1234)
+    stored = asyncio.run(metrics.collect_due(ocma, 50))
+    assert stored == 3  # two posts (their 24 h collection is overdue) and the account
+    snaps = {s.target_id: s for s in snapshots(ocma)}
+    assert snaps[targets[0].id].values == {
+        "likes": 12.0,
+        "reposts": 3.0,
+        "replies": 2.0,
+        "impressions": 900.0,
+    }
+    assert snaps[targets[0].id].source == "poll" and snaps[targets[0].id].platform == "fakesocial"
+    with ocma.session() as session:
+        account_snap = session.exec(select(AccountMetricSnapshot)).one()
+    assert account_snap.values["followers"] == 1234.0
+    row = schedule(ocma, targets[0].id)
+    assert row.step == 3 and row.next_due_at is not None  # next: 3 days after publishing
+    assert abs((row.next_due_at - (targets[0].published_at + timedelta(days=3))).total_seconds()) < 5  # type: ignore[operator]
+    assert asyncio.run(metrics.collect_due(ocma, 50)) == 0  # nothing else is due yet
+    assert len(fake.requests_to("GET", r"/v1/posts/\d+/metrics")) == 2
+
+
+def test_a_new_post_is_first_due_one_hour_after_publishing(
+    ocma: Ocma, workspace_id: str, account_id: str, fake: Any
+) -> None:
+    (target,) = publish(ocma, workspace_id, account_id, ["Fresh"], age=timedelta(minutes=5))
+    metrics.sync_schedule(ocma)
+    row = schedule(ocma, target.id)
+    assert row.step == 0 and row.next_due_at == target.published_at + timedelta(hours=1)
+    assert metrics.next_post_due(target.published_at, utcnow() + timedelta(days=40)) == (6, None)  # type: ignore[arg-type]
+
+
+def test_rate_limits_defer_collection_instead_of_hammering(
+    ocma: Ocma, workspace_id: str, account_id: str, fake: Any
+) -> None:
+    targets = publish(ocma, workspace_id, account_id, [f"Post {i}" for i in range(5)], age=timedelta(days=2))
+    fake.rate_limit, fake.rate_window_s, fake.limit_reads = 2, 120.0, True
+    with fake.lock:
+        fake.state.window.clear()
+    before = len(fake.requests)
+    stored = asyncio.run(metrics.collect_due(ocma, 50, budgets=MemoryBudgets()))
+    calls = [r for r in fake.requests[before:] if "metrics" in r.path]
+    assert stored == 2 and fake.state.http_429 == 1
+    assert len(calls) == 3  # two answered, one 429, then no more calls for that account in the round
+    now = utcnow()
+    deferred = [schedule(ocma, t.id) for t in targets] + [schedule(ocma, account_id)]
+    waiting = [r for r in deferred if r.last_collected_at is None]
+    assert len(waiting) == 4 and all(
+        r.next_due_at and r.next_due_at > now + timedelta(seconds=60) for r in waiting
+    )
+    assert all(r.failures == 0 for r in waiting)  # a rate limit is not a failure
+    again = len(fake.requests)
+    assert asyncio.run(metrics.collect_due(ocma, 50)) == 0 and len(fake.requests) == again  # no tight loop
+
+
+def test_an_expired_token_is_refreshed_once_and_collection_goes_on(
+    ocma: Ocma, workspace_id: str, account_id: str, fake: Any
+) -> None:
+    publish(ocma, workspace_id, account_id, ["Refresh me"], age=timedelta(days=8))
+    fake.expire_tokens()
+    assert asyncio.run(metrics.collect_due(ocma, 10)) == 2
+    assert len(fake.requests_to("POST", "/oauth/token")) >= 2  # the connect exchange and one refresh
+
+
+def test_a_deleted_post_is_retried_with_backoff_then_given_up(
+    ocma: Ocma, workspace_id: str, account_id: str, fake: Any
+) -> None:
+    (target,) = publish(ocma, workspace_id, account_id, ["Gone"], age=timedelta(days=2))
+    with fake.lock:
+        del fake.state.posts[target.external_id]
+    result = asyncio.run(metrics.collect_round(ocma, 10))
+    assert result.failed == 1 and "rejected" in result.errors[0]
+    row = schedule(ocma, target.id)
+    assert (
+        row.failures == 1
+        and row.next_due_at is not None
+        and row.next_due_at > utcnow() + timedelta(minutes=5)
+    )
+    with ocma.session() as session:
+        stored = session.get(MetricSchedule, row.id)
+        assert stored is not None
+        stored.failures, stored.next_due_at = metrics.MAX_FAILURES - 1, utcnow()
+        session.add(stored)
+    asyncio.run(metrics.collect_round(ocma, 10))
+    assert schedule(ocma, target.id).next_due_at is None  # given up after MAX_FAILURES
+
+
+def test_webhook_metrics_land_in_the_same_table(
+    ocma: Ocma, workspace_id: str, account_id: str, fake: Any
+) -> None:
+    (target,) = publish(ocma, workspace_id, account_id, ["Hooked"], age=timedelta(hours=3))
+    events = [
+        WebhookEvent(kind="metrics", external_post_id=target.external_id, metrics={"likes": 7.0}),
+        WebhookEvent(kind="metrics", external_account_id="1001", metrics={"followers": 50.0}),
+        WebhookEvent(kind="mention", external_post_id=target.external_id),
+    ]
+    assert metrics.ingest_webhook(ocma, "fakesocial", events) == 2
+    (snap,) = snapshots(ocma)
+    assert snap.source == "webhook" and snap.values == {"likes": 7.0} and snap.target_id == target.id
+
+
+def test_backfill_imports_what_the_platform_serves_with_progress(
+    ocma: Ocma, workspace_id: str, account_id: str, fake: Any
+) -> None:
+    targets = publish(ocma, workspace_id, account_id, ["Old 1", "Old 2", "Old 3"], age=timedelta(days=90))
+    for i, t in enumerate(targets):
+        fake.set_metrics(t.external_id, likes=10 * i, impressions=1000)
+    seen: list[tuple[int, int]] = []
+    report = asyncio.run(
+        metrics.backfill(
+            ocma, workspace_id, utcnow() - timedelta(days=120), progress=lambda d, n: seen.append((d, n))
+        )
+    )
+    assert report.posts_stored == 3 and report.accounts_stored == 1 and not report.skipped
+    assert seen[-1] == (4, 4) and [d for d, _ in seen] == [1, 2, 3, 4]
+    assert {s.source for s in snapshots(ocma)} == {"backfill"}
+    assert sorted(s.values["likes"] for s in snapshots(ocma)) == [0.0, 10.0, 20.0]
