@@ -170,7 +170,7 @@ def usage_summary(ocma: Ocma, config: AIConfig) -> dict[str, Any]:
         unknown = sum(1 for r in chosen if r.cost_usd is None)
         return {
             "calls": len(chosen),
-            "cost_usd": round(sum(r.cost_usd or 0.0 for r in chosen), 6),
+            "cost_usd": round(sum(r.cost_usd or 0.0 for r in chosen), 8),
             "calls_with_unknown_cost": unknown,
             "prompt_tokens": sum(r.prompt_tokens for r in chosen),
             "completion_tokens": sum(r.completion_tokens for r in chosen),
@@ -182,7 +182,7 @@ def usage_summary(ocma: Ocma, config: AIConfig) -> dict[str, Any]:
             r.model, {"calls": 0, "cost_usd": 0.0, "kind": r.kind, "cost_sources": []}
         )
         entry["calls"] += 1
-        entry["cost_usd"] = round(entry["cost_usd"] + (r.cost_usd or 0.0), 6)
+        entry["cost_usd"] = round(entry["cost_usd"] + (r.cost_usd or 0.0), 8)
         if r.cost_source not in entry["cost_sources"]:
             entry["cost_sources"].append(r.cost_source)
     today, month = total(span.day_start), total(span.month_start)
@@ -195,10 +195,10 @@ def usage_summary(ocma: Ocma, config: AIConfig) -> dict[str, Any]:
             "daily_usd": config.daily_budget_usd,
             "daily_remaining_usd": None
             if config.daily_budget_usd is None
-            else round(max(0.0, config.daily_budget_usd - today["cost_usd"]), 6),
+            else round(max(0.0, config.daily_budget_usd - today["cost_usd"]), 8),
             "monthly_usd": config.monthly_budget_usd,
             "monthly_remaining_usd": None
             if config.monthly_budget_usd is None
-            else round(max(0.0, config.monthly_budget_usd - month["cost_usd"]), 6),
+            else round(max(0.0, config.monthly_budget_usd - month["cost_usd"]), 8),
         },
     }
