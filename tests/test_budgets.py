@@ -59,3 +59,10 @@ def test_declared_budget_when_no_headers(budgets: Budgets) -> None:
     assert budgets.try_acquire([key], declared, "b") == 0
     budgets.release([key], declared, {}, None, "b")
     assert budgets.try_acquire([key], declared, "c") > 50
+
+
+def test_bucket_without_limits_opens_after_probe(budgets: Budgets) -> None:
+    key = f"p:{uuid.uuid4().hex}:publish"
+    assert budgets.try_acquire([key], [None], "a") == 0
+    budgets.release([key], [None], {}, None, "a")  # no headers, nothing documented
+    assert all(budgets.try_acquire([key], [None], f"x{i}") == 0 for i in range(20))

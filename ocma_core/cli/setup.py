@@ -117,16 +117,22 @@ def worker(processes: int, concurrency: int | None) -> None:
     if processes <= 1:
         _worker_process(conc)
         return
+    import signal
+
     ctx = multiprocessing.get_context("spawn")
     children = [ctx.Process(target=_worker_process, args=(conc,), daemon=False) for _ in range(processes)]
     for child in children:
         child.start()
-    try:
-        for child in children:
-            child.join()
-    except KeyboardInterrupt:
-        for child in children:
-            child.terminate()
+
+    def forward(signum: int, frame: object) -> None:
+        for child in children:  # each child finishes its in-flight publishes, then exits
+            if child.is_alive() and child.pid:
+                os.kill(child.pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    for child in children:
+        child.join()
 
 
 @click.command()

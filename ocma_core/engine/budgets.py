@@ -24,6 +24,7 @@ class BucketState:
     remaining: int | None = None
     reset_at: float | None = None
     in_flight: int = 0
+    open: bool = False  # probed: the platform states no limit for this bucket, so no single-flight
 
 
 def bucket_key(platform: str, scope: str, account_id: str, bucket: str) -> str:
@@ -70,7 +71,7 @@ class MemoryBudgets:
             wait = 0.0
             for state in states:
                 if state.remaining is None:
-                    if state.in_flight > 0:
+                    if state.in_flight > 0 and not state.open:
                         wait = max(wait, PROBE_WAIT_S)
                 elif state.remaining - state.in_flight <= 0:
                     wait = max(wait, (state.reset_at - now) if state.reset_at else PROBE_WAIT_S, PROBE_WAIT_S)
@@ -108,28 +109,30 @@ class MemoryBudgets:
                     state.remaining, state.reset_at = budget.limit - 1, now + budget.window_s
                 elif state.remaining is not None and info is None:
                     state.remaining = max(state.remaining - 1, 0)
+                elif state.remaining is None and info is None and blocked_until is None:
+                    state.open = True  # neither headers nor a documented budget: nothing to pace
                 if blocked_until is not None:
                     state.remaining, state.reset_at = 0, blocked_until
 
     def snapshot(self) -> dict[str, BucketState]:
         """A copy of the state (for `ocma status` and tests)."""
         with self._lock:
-            return {k: BucketState(v.remaining, v.reset_at, v.in_flight) for k, v in self._state.items()}
+            return {k: BucketState(v.remaining, v.reset_at, v.in_flight, v.open) for k, v in self._state.items()}
 
 
 _ACQUIRE = """
 local now, lease, ttl, probe = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local wait = 0
 for _, key in ipairs(KEYS) do
-  local h = redis.call('HMGET', key, 'remaining', 'reset_at')
-  local remaining, reset = tonumber(h[1]), tonumber(h[2])
+  local h = redis.call('HMGET', key, 'remaining', 'reset_at', 'open')
+  local remaining, reset, open = tonumber(h[1]), tonumber(h[2]), h[3]
   if reset and now >= reset then
     redis.call('HDEL', key, 'remaining', 'reset_at'); remaining = nil; reset = nil
   end
   redis.call('ZREMRANGEBYSCORE', key .. ':inflight', '-inf', now)
   local inflight = redis.call('ZCARD', key .. ':inflight')
   if remaining == nil then
-    if inflight > 0 then wait = math.max(wait, probe) end
+    if inflight > 0 and not open then wait = math.max(wait, probe) end
   elseif remaining - inflight <= 0 then
     local until_reset = probe
     if reset then until_reset = reset - now end
@@ -163,6 +166,9 @@ for i, key in ipairs(KEYS) do
     remaining, reset = limit - 1, now + window
   elseif remaining ~= nil then
     remaining = math.max(remaining - 1, 0)
+  elseif not blocked then
+    redis.call('HSET', key, 'open', '1')
+    redis.call('EXPIRE', key, 3600)
   end
   if blocked then remaining, reset = 0, blocked end
   if remaining ~= nil then redis.call('HSET', key, 'remaining', remaining) end

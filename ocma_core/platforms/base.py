@@ -73,6 +73,9 @@ class Platform:
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         self._env = dict(os.environ if env is None else env)
         self._clients: dict[int, httpx.AsyncClient] = {}
+        timeout = self.setting("TIMEOUT_S")
+        if timeout:
+            self.request_timeout_s = float(timeout)  # type: ignore[misc]
 
     # ----- configuration -------------------------------------------------------------------------
     def setting(self, key: str, default: str | None = None) -> str | None:

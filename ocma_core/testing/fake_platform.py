@@ -440,8 +440,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=9000)
     parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--rate-limit", type=int, default=None)
+    parser.add_argument("--rate-window", type=float, default=900.0)
     args = parser.parse_args()
-    server = FakeSocial(latency_s=args.latency, port=args.port)
+    server = FakeSocial(latency_s=args.latency, port=args.port, rate_limit=args.rate_limit,
+                        rate_window_s=args.rate_window)
     print(server.base_url, flush=True)
     try:
         server._server.serve_forever()

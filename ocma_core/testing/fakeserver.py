@@ -64,6 +64,11 @@ class FakeResponse:
         return json.dumps(self.body).encode("utf-8"), self.headers.get("Content-Type", "application/json")
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 512  # many clients connect at once in load tests
+    daemon_threads = True
+
+
 class FakeServer:
     """Routes by method and regex path; records every request; runs in a background thread."""
 
@@ -71,8 +76,7 @@ class FakeServer:
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self.requests: list[FakeRequest] = []
         self.lock = threading.RLock()
-        self._server = ThreadingHTTPServer((host, port), self._handler_class())
-        self._server.daemon_threads = True
+        self._server = _Server((host, port), self._handler_class())
         self._thread: threading.Thread | None = None
 
     @property
