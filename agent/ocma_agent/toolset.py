@@ -128,7 +128,7 @@ class Toolset:
                     settings or {}, ctx.caller, tainted=ctx.tainted, sources=ctx.outside_sources
                 )
                 ctx.require_approval, ctx.approval_reason = not decision.direct, decision.reason
-            if tool.effect == "public" and "context" not in tool.injected and ctx.require_approval:
+            if tool.effect == "public" and "context" not in tool.injected.values() and ctx.require_approval:
                 await _gate(ctx, tool, valid, approver)
             injected = {"context": ctx, "ocma": ctx.ocma, "workspace": ctx.workspace_id}
             outcome.result = await tool.invoke(injected, valid)
