@@ -65,6 +65,7 @@ class FakeOpenAI(FakeServer):
         self.failures: deque[tuple[str, float]] = deque()
         self.unsafe_words = {"forbidden-content"}
         self.files: dict[str, bytes] = {}
+        self.always_url = False  # answer DALL·E requests with a temporary URL even when b64_json was asked
         self.route("POST", r"/v1/chat/completions")(self._chat)
         self.route("POST", r"/v1/images/generations")(self._images)
         self.route("GET", r"/files/(?P<name>[a-z0-9]+)\.png")(self._file)
@@ -378,7 +379,7 @@ class FakeOpenAI(FakeServer):
         fmt = str(body.get("output_format") or "png") if gpt_image else "png"
         image = image_bytes(width, height, fmt, prompt)
         item: dict[str, Any] = {}
-        if gpt_image or body.get("response_format") == "b64_json":
+        if gpt_image or (body.get("response_format") == "b64_json" and not self.always_url):
             item["b64_json"] = base64.b64encode(image).decode("ascii")
         else:
             name = uuid.uuid4().hex
