@@ -1,10 +1,13 @@
 """Aspect ratios of generated images per target platform, and picking the nearest size a model supports.
 
-The ratios are the platforms' published guidance for a single feed image (see docs/ai.md for sources):
+The ratios are the platforms' published guidance for a single feed image:
 Instagram accepts 4:5 to 1.91:1 and 4:5 fills the most of the feed; LinkedIn's image-share guidance is
 1.91:1 (1200x627); Pinterest recommends 2:3; TikTok photo posts are 9:16; X and Mastodon show a single image
 in a 16:9 frame; Facebook and Threads accept 4:5 to 1.91:1 like Instagram. Bluesky keeps the image's own ratio
 (`aspectRatio` on the embed), so 1:1 is used unless asked otherwise.
+Sources: Meta's Instagram media requirements (4:5 to 1.91:1), LinkedIn's image-share specifications, Pinterest's
+and TikTok's creative specs, the AT Protocol images embed (reference/platform-contracts.md). Every value can be
+overridden per call with an explicit aspect ratio.
 """
 
 from __future__ import annotations
