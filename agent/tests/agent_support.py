@@ -56,3 +56,46 @@ def allow_direct(ocma: Ocma, workspace_id: str, **surfaces: str) -> None:
 def utc(when: datetime) -> datetime:
     """`when` in UTC."""
     return when.astimezone(UTC)
+
+
+def seed_published(
+    ocma: Ocma,
+    workspace_id: str,
+    account_ids: list[str],
+    text: str,
+    published_at: datetime,
+    metrics: dict[str, dict[str, Any]] | None,
+    *,
+    unavailable: list[str] | None = None,
+) -> str:
+    """A post published at `published_at` on these accounts, with one stored metric snapshot per platform
+    (`metrics` maps platform name to the values the platform reported; None stores no snapshot)."""
+    from sqlmodel import select
+
+    from ocma_core.db.models import Post, PostMetricSnapshot, PostStatus, Target, TargetStatus
+    from ocma_core.services.post_input import PostInput
+    from ocma_core.services.posts import create_post
+
+    post = create_post(ocma, workspace_id, PostInput(body=text, account_ids=account_ids, action="draft"))
+    with ocma.session() as session:
+        stored = session.get(Post, post.id)
+        assert stored is not None
+        stored.status, stored.scheduled_at = PostStatus.PUBLISHED, published_at
+        session.add(stored)
+        for number, target in enumerate(session.exec(select(Target).where(Target.post_id == post.id))):
+            target.status, target.published_at = TargetStatus.PUBLISHED, published_at
+            target.external_id = f"ext-{post.id[:6]}-{number}"
+            target.url = f"https://example.social/{target.platform}/{target.external_id}"
+            session.add(target)
+            if metrics is not None and target.platform in metrics:
+                session.add(
+                    PostMetricSnapshot(
+                        target_id=target.id,
+                        account_id=target.account_id,
+                        platform=target.platform,
+                        fetched_at=published_at + timedelta(days=1),
+                        values=metrics[target.platform],
+                        unavailable=list(unavailable or []),
+                    )
+                )
+    return post.id
