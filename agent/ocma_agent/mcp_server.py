@@ -3,8 +3,10 @@
 The same tools and the same approval policy as the chat: the caller's surface is "mcp". Public actions are
 held as pending_approval unless the workspace's agent_policy lets MCP callers act directly; an MCP client
 cannot approve (elicitation may be answered by another model, so it is no proof that a person agreed).
-Within one MCP session, once a tool returned outside text (fetch_page), every later public action in that
-session is held. Every call is recorded in a conversation `mcp:<who>:<session start>`.
+MCP requests may be stateless, and the client's own context is invisible to us, so outside text is tracked per
+caller: once a tool returned outside text (fetch_page) to an MCP caller, that caller's public actions are held
+for the next 12 hours, whatever the policy. Every call is recorded in a conversation `mcp:<who>:<UTC date>`,
+which is also where that is looked up.
 
 Over HTTP every request needs `Authorization: Bearer <OCMA API key>`: the key decides workspace and role.
 """
@@ -12,9 +14,8 @@ Over HTTP every request needs `Authorization: Bearer <OCMA API key>`: the key de
 from __future__ import annotations
 
 import json
-import weakref
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import mcp_types as types
@@ -27,6 +28,7 @@ from ocma_core.context import Ocma
 from ocma_core.db.models import Role, Workspace
 from ocma_core.db.types import utcnow
 
+TAINT_WINDOW = timedelta(hours=12)
 INSTRUCTIONS = (
     "OCMA manages social media posts: list_accounts, draft_post (validates per platform), schedule_post, "
     "calendar, performance_summary and more. Posts that would reach the public may come back as "
@@ -37,12 +39,10 @@ INSTRUCTIONS = (
 
 @dataclass
 class _SessionState:
-    """Per MCP session: the conversation it is recorded in, and outside text it has seen."""
+    """The conversation an MCP caller's calls are recorded in (one per caller and UTC day)."""
 
     key: str
     thread: store.Thread | None = None
-    tainted: bool = False
-    sources: list[str] = field(default_factory=list)
 
 
 class Identity:
@@ -89,7 +89,7 @@ def build_mcp_server(
 
     tools = toolset or default_toolset()
     identity = Identity(ocma, workspace_id, caller)
-    sessions: weakref.WeakKeyDictionary[Any, _SessionState] = weakref.WeakKeyDictionary()
+    threads: dict[str, _SessionState] = {}
 
     async def list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
         return types.ListToolsResult(
@@ -109,10 +109,11 @@ def build_mcp_server(
             ws, who = await asyncio.to_thread(identity.resolve, getattr(ctx, "request", None))
         except PermissionError as exc:
             return _result({"error": str(exc)}, error=True)
-        state = sessions.get(ctx.session)
-        if state is None:
-            state = _SessionState(key=f"mcp:{who.user or who.surface}:{utcnow():%Y%m%dT%H%M%S%f}")
-            sessions[ctx.session] = state
+        key = f"mcp:{who.user or who.surface}:{utcnow():%Y-%m-%d}"
+        state = threads.setdefault(key, _SessionState(key=key))
+        sources = await asyncio.to_thread(
+            store.recent_untrusted, ocma, ws, f"mcp:{who.user or who.surface}:", TAINT_WINDOW
+        )
         settings, timezone = await asyncio.to_thread(_workspace, ocma, ws)
         tool_ctx = ToolContext(
             ocma=ocma,
@@ -121,12 +122,11 @@ def build_mcp_server(
             thread_key=state.key,
             timezone=timezone,
             now=lambda: datetime.now(UTC),
-            tainted=state.tainted,
-            outside_sources=list(state.sources),
+            tainted=bool(sources),
+            outside_sources=sources,
         )
         call_id = f"mcp_{utcnow():%H%M%S%f}"
         outcome = await tools.call(tool_ctx, call_id, params.name, params.arguments or {}, settings=settings)
-        state.tainted, state.sources = tool_ctx.tainted, tool_ctx.outside_sources
         await asyncio.to_thread(_record, ocma, ws, state, outcome.record())
         return _result(json.loads(outcome.content()), error=not outcome.ok)
 

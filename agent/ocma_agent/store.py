@@ -246,6 +246,32 @@ def _store_summary(ocma: Ocma, thread: Thread, summary: str) -> None:
     thread.summary = summary
 
 
+def recent_untrusted(ocma: Ocma, workspace_id: str, key_prefix: str, window: timedelta) -> list[str]:
+    """Outside sources read in threads whose key starts with `key_prefix` within `window` (newest last)."""
+    since = utcnow() - window
+    with ocma.session() as session:
+        rows = session.exec(
+            select(ConversationMessage)
+            .join(Conversation, col(Conversation.id) == col(ConversationMessage.conversation_id))
+            .where(
+                Conversation.workspace_id == workspace_id,
+                col(Conversation.thread_key).startswith(key_prefix),
+                col(ConversationMessage.created_at) >= since,
+                ConversationMessage.role == "tool",
+            )
+            .order_by(col(ConversationMessage.created_at))
+        )
+        found: list[str] = []
+        for row in rows:
+            if row.content.get("untrusted"):
+                arguments = row.content.get("arguments")
+                url = arguments.get("url") if isinstance(arguments, dict) else None
+                source = f"{row.content.get('name', 'tool')}: {url}" if url else str(row.content.get("name"))
+                if source not in found:
+                    found.append(source)
+        return found
+
+
 def history(ocma: Ocma, workspace_id: str, thread_key: str) -> list[dict[str, Any]]:
     """Every stored message of a thread (for the API and audits), oldest first."""
     with ocma.session() as session:
