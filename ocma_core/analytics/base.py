@@ -15,7 +15,6 @@ need extra input (like a draft to predict) and should not run in periodic report
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -27,6 +26,7 @@ from ocma_core.context import Ocma
 from ocma_core.db.models import Account
 
 HISTORY = timedelta(days=182)  # how far back the models learn from (audiences change)
+SERIES_MARGIN = timedelta(days=31)  # account snapshots before the window, for followers at its first posts
 
 
 @runtime_checkable
@@ -74,6 +74,8 @@ class AnalysisContext:
             self.period.end,
             account_ids=list(self.accounts),
             basis="matured",
+            series=self.series,
+            detail=False,
         )
 
     @cached_property
@@ -86,21 +88,30 @@ class AnalysisContext:
             self.period.end,
             account_ids=list(self.accounts),
             basis="latest",
+            series=self.series,
         )
 
     @cached_property
     def series(self) -> dict[str, AccountSeries]:
-        """Account metric snapshots of every account."""
-        return load_account_series(self.ocma, self.workspace_id, list(self.accounts))
+        """Account metric snapshots of every account, from the history window (with a month's margin) on."""
+        since = min(self.period.end - HISTORY, self.period.start - (self.period.end - self.period.start))
+        return load_account_series(
+            self.ocma, self.workspace_id, list(self.accounts), start=since - SERIES_MARGIN
+        )
 
     def by_account(self, posts: list[PostObs]) -> dict[str, list[PostObs]]:
-        """Posts grouped by account (every account present, possibly empty)."""
-        out: dict[str, list[PostObs]] = defaultdict(list)
-        for account_id in self.accounts:
-            out[account_id] = []
+        """Posts grouped by account (every account present, possibly empty); computed once per list."""
+        cache: dict[int, tuple[list[PostObs], dict[str, list[PostObs]]]] = self.__dict__.setdefault(
+            "_groups", {}
+        )
+        hit = cache.get(id(posts))
+        if hit is not None and hit[0] is posts:
+            return hit[1]
+        out: dict[str, list[PostObs]] = {account_id: [] for account_id in self.accounts}
         for p in posts:
             if p.account_id in out:
                 out[p.account_id].append(p)
+        cache[id(posts)] = (posts, out)
         return out
 
     def label(self, account_id: str) -> str:

@@ -98,7 +98,7 @@ class BestTime:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return asdict(self)
+        return {**self.__dict__, "top": [asdict(slot) for slot in self.top]}
 
 
 @dataclass
@@ -126,15 +126,15 @@ def _fit(
 def _fit_with_noise(
     xtx: np.ndarray, xty: np.ndarray, yty: float, n: int, var_y: float, prior_mean: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Fit with sigma^2 from the data's variance, then once more with the residual variance estimate."""
-    sigma2 = max(var_y if n >= 5 else DEFAULT_SIGMA**2, 0.01)
-    beta, cov = _fit(xtx, xty, prior_mean, sigma2)
-    if n >= 5:
-        rss = yty - 2 * float(beta @ xty) + float(beta @ xtx @ beta)
-        df = float((xtx * cov).sum()) / sigma2
-        sigma2 = min(max(rss / max(n - df, 1.0), 0.01), 4.0)
-        beta, cov = _fit(xtx, xty, prior_mean, sigma2)
-    return beta, cov
+    """Noise variance from the additive model (intercept, hour, weekday: least squares), then the full fit."""
+    sigma2 = DEFAULT_SIGMA**2
+    used = np.flatnonzero(np.diag(xtx)[:32] > 0)
+    df = used.size - 2  # the hour and the weekday indicators each sum to the intercept column
+    if n >= 5 and n - df >= 3:
+        block = xtx[np.ix_(used, used)] + 1e-9 * np.eye(used.size)
+        coef = np.linalg.lstsq(block, xty[used], rcond=None)[0]
+        sigma2 = (yty - float(coef @ xty[used])) / (n - df)
+    return _fit(xtx, xty, prior_mean, min(max(sigma2, 0.01), 4.0))
 
 
 def _peer_prior(total: _Totals, me: _Prepared) -> tuple[np.ndarray, int]:
@@ -175,7 +175,7 @@ def analyze(
     *,
     top: int = 3,
     account_ids: Sequence[str] | None = None,
-    permutations: int = 999,
+    permutations: int = 499,
 ) -> list[BestTime]:
     """Best times of `account_ids` (default: every account in `platforms`), pooling peers as priors."""
     prepared: dict[str, _Prepared] = {}

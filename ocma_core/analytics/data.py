@@ -10,17 +10,26 @@ Posts with no snapshot at least 24 hours old are left out of `matured` (their me
 from __future__ import annotations
 
 import bisect
+import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import Text, and_, case, cast, func, select, text
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
-from ocma_core.analytics.vocabulary import Mapped, map_metrics, vocabulary_of
+from ocma_core.analytics.vocabulary import (
+    ACCOUNT_METRICS,
+    INTERACTIONS,
+    Mapped,
+    all_plugin_vocabularies,
+    map_metrics,
+    sql_extract,
+    vocabulary_of,
+)
 from ocma_core.context import Ocma
 from ocma_core.db.models import Account, AccountMetricSnapshot, Media, Post, PostMetricSnapshot, Target
 
@@ -51,17 +60,16 @@ class PostObs:
     has_video: bool = False
     thread_parts: int = 1
     options: dict[str, Any] = field(default_factory=dict)
+    impressions: float | None = field(init=False, default=None)  # impressions when reported (> 0)
+
+    def __post_init__(self) -> None:
+        value = self.metrics.values.get("impressions")
+        self.impressions = value if value is not None and value > 0 else None
 
     @property
     def age_hours(self) -> float:
         """How long after publishing the snapshot was taken."""
         return (self.fetched_at - self.published_at).total_seconds() / 3600
-
-    @property
-    def impressions(self) -> float | None:
-        """Impressions, when the platform reported them."""
-        value = self.metrics.values.get("impressions")
-        return value if value is not None and value > 0 else None
 
     def exposure(self, kind: str) -> float | None:
         """The denominator of a rate: "impressions", "followers", or None for a per-post count."""
@@ -122,12 +130,24 @@ class AccountSeries:
 
     def followers_near(self, when: datetime) -> tuple[float, str] | None:
         """Followers at the last snapshot before `when` (else the first after), with the snapshot id."""
-        i = bisect.bisect_right(self.times, when)
-        for j in (*range(i - 1, -1, -1), *range(i, len(self.times))):
-            value = self.metrics[j].values.get("followers")
-            if value is not None and value > 0:
-                return value, self.ids[j]
-        return None
+        times, values, ids = self._followers()
+        if not times:
+            return None
+        i = bisect.bisect_right(times, when)
+        j = i - 1 if i > 0 else 0
+        return values[j], ids[j]
+
+    def _followers(self) -> tuple[list[datetime], list[float], list[str]]:
+        cached = self.__dict__.get("_followers_cache")
+        if cached is None or cached[0] != len(self.times):
+            kept = [
+                (t, m.values["followers"], i)
+                for t, m, i in zip(self.times, self.metrics, self.ids, strict=True)
+                if m.values.get("followers", 0) > 0
+            ]
+            cached = (len(self.times), [k[0] for k in kept], [k[1] for k in kept], [k[2] for k in kept])
+            self.__dict__["_followers_cache"] = cached
+        return cached[1], cached[2], cached[3]
 
     def points(self, name: str) -> list[tuple[datetime, float, str]]:
         """(time, value, snapshot id) of one shared metric."""
@@ -146,32 +166,26 @@ def _age_days(ocma: Ocma) -> ColumnElement[Any]:
 
 
 def _snapshot_choice(ocma: Ocma, conditions: list[ColumnElement[bool]], basis: str) -> Any:
-    """A subquery with the chosen snapshot id of each target."""
-    order: list[Any]
+    """A subquery (target_id, chosen) with the fetch time of each target's chosen snapshot (no sort needed)."""
+    fetched = col(PostMetricSnapshot.fetched_at)
     where = list(conditions)
+    chosen: Any
     if basis == "matured":
         age = _age_days(ocma)
         horizon = HORIZON.total_seconds() / 86400
         where.append(age >= MATURE_AFTER.total_seconds() / 86400 - 1e-6)
-        order = [
-            case((age <= horizon, 0), else_=1),
-            case((age <= horizon, col(PostMetricSnapshot.fetched_at)), else_=None).desc().nulls_last(),
-            col(PostMetricSnapshot.fetched_at).asc(),
-        ]
-    else:
-        order = [col(PostMetricSnapshot.fetched_at).desc()]
-    ranked = (
-        select(
-            col(PostMetricSnapshot.id).label("sid"),
-            func.row_number()
-            .over(partition_by=col(PostMetricSnapshot.target_id), order_by=order)
-            .label("rn"),
+        chosen = func.coalesce(
+            func.max(fetched).filter(age <= horizon), func.min(fetched).filter(age > horizon)
         )
+    else:
+        chosen = func.max(fetched)
+    return (
+        select(col(PostMetricSnapshot.target_id).label("tid"), chosen.label("chosen"))
         .join(Target, col(Target.id) == col(PostMetricSnapshot.target_id))
         .where(and_(*where))
+        .group_by(col(PostMetricSnapshot.target_id))
         .subquery()
     )
-    return select(ranked.c.sid).where(ranked.c.rn == 1).subquery()
 
 
 def load_posts(
@@ -184,8 +198,15 @@ def load_posts(
     post_ids: Iterable[str] | None = None,
     basis: str = "matured",
     with_text: bool = True,
+    series: dict[str, AccountSeries] | None = None,
+    detail: bool = True,
 ) -> list[PostObs]:
-    """Observations of targets published in [start, end) that have a snapshot (see module doc for `basis`)."""
+    """Observations of targets published in [start, end) that have a snapshot (see module doc for `basis`).
+
+    `series` (account snapshots, for followers at publishing time) is loaded when not given. Without
+    `detail`, the database reads only the interaction metrics and impressions out of each snapshot (the
+    analyzers need no more), instead of every value and the list of what the platform does not provide.
+    """
     conditions: list[ColumnElement[bool]] = [
         col(Target.workspace_id) == workspace_id,
         col(Target.published_at).is_not(None),
@@ -199,50 +220,84 @@ def load_posts(
     if post_ids is not None:
         conditions.append(col(Target.post_id).in_(list(post_ids)))
     chosen = _snapshot_choice(ocma, conditions, basis)
+    wanted = (*INTERACTIONS, "impressions")
+    if detail:
+        metric_columns: list[Any] = [
+            col(PostMetricSnapshot.values),
+            cast(col(PostMetricSnapshot.unavailable), Text),
+        ]
+    else:
+        extra = all_plugin_vocabularies()
+        values = col(PostMetricSnapshot.values)
+        metric_columns = [sql_extract(values, name, extra=extra) for name in wanted]
     columns: list[Any] = [
         col(PostMetricSnapshot.id),
         col(PostMetricSnapshot.fetched_at),
-        col(PostMetricSnapshot.values),
-        col(PostMetricSnapshot.unavailable),
         col(Target.id),
         col(Target.post_id),
         col(Target.account_id),
         col(Target.platform),
         col(Target.published_at),
     ]
+    columns += metric_columns
     if with_text:
+        media_count = func.json_array_length(col(Post.media_ids))
         columns += [
             col(Post.body),
-            col(Post.media_ids),
-            col(Post.thread),
-            col(Post.options),
-            col(Post.variants),
+            media_count,
+            case((media_count > 0, cast(col(Post.media_ids), Text)), else_=None),
+            func.json_array_length(col(Post.thread)),
+            cast(col(Post.options), Text),
+            cast(col(Post.variants), Text),
         ]
     stmt = (
         select(*columns)
-        .join(chosen, chosen.c.sid == col(PostMetricSnapshot.id))
+        .join(
+            chosen,
+            and_(
+                chosen.c.tid == col(PostMetricSnapshot.target_id),
+                chosen.c.chosen == col(PostMetricSnapshot.fetched_at),
+            ),
+        )
         .join(Target, col(Target.id) == col(PostMetricSnapshot.target_id))
     )
     if with_text:
         stmt = stmt.join(Post, col(Post.id) == col(Target.post_id))
     with ocma.session() as session:
-        rows = session.execute(stmt).all()
-        series = load_account_series(ocma, workspace_id, {r[6] for r in rows}, session=session)
-        videos = _video_media_ids(session, workspace_id, rows) if with_text else set()
+        if ocma.engine.dialect.name == "postgresql":
+            # Parallel workers would each rebuild the per-target aggregate (measured 3x the work).
+            session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+        rows = session.connection().execute(stmt).all()  # Core rows: no ORM overhead per row
+        if series is None:
+            series = load_account_series(ocma, workspace_id, {r[4] for r in rows}, session=session)
+        m = len(metric_columns)
+        media = {r[2]: json.loads(r[7 + m + 2]) for r in rows if with_text and r[7 + m + 2]}
+        videos = _video_media_ids(session, workspace_id, media) if media else set()
     vocab: dict[str, Any] = {}
     out: list[PostObs] = []
+    seen: set[str] = set()
     for row in rows:
-        platform = row[7]
-        if platform not in vocab:
-            vocab[platform] = vocabulary_of(platform)
-        mapped = map_metrics(row[2] or {}, row[3] or [], platform_vocabulary=vocab[platform])
+        if row[2] in seen:  # two snapshots of one target fetched at the same instant: keep one
+            continue
+        seen.add(row[2])
+        platform = row[5]
+        if detail:
+            if platform not in vocab:
+                vocab[platform] = vocabulary_of(platform)
+            unavailable = json.loads(row[8]) if row[8] and row[8] != "[]" else ()
+            mapped = map_metrics(row[7] or {}, unavailable, platform_vocabulary=vocab[platform])
+        else:
+            found = {
+                name: v for name, v in zip(wanted, row[7 : 7 + len(wanted)], strict=True) if v is not None
+            }
+            mapped = Mapped(found, {}, ())
         total, used = mapped.interactions()
         obs = PostObs(
-            target_id=row[4],
-            post_id=row[5],
-            account_id=row[6],
+            target_id=row[2],
+            post_id=row[3],
+            account_id=row[4],
             platform=platform,
-            published_at=row[8],
+            published_at=row[6],
             snapshot_id=row[0],
             fetched_at=row[1],
             metrics=mapped,
@@ -250,13 +305,13 @@ def load_posts(
             interactions_counted=used,
         )
         if with_text:
-            variants = row[13] or {}
-            obs.text = variants.get(obs.account_id) or variants.get(platform) or row[9] or ""
-            media = list(row[10] or [])
-            obs.media_count = len(media)
-            obs.has_video = any(m in videos for m in media)
-            obs.thread_parts = 1 + len(row[11] or [])
-            obs.options = dict(row[12] or {})
+            t = 7 + m
+            variants = json.loads(row[t + 5]) if row[t + 5] and row[t + 5] != "{}" else {}
+            obs.text = variants.get(obs.account_id) or variants.get(platform) or row[t] or ""
+            obs.media_count = int(row[t + 1] or 0)
+            obs.has_video = any(v in videos for v in media.get(row[2], ()))
+            obs.thread_parts = 1 + int(row[t + 3] or 0)
+            obs.options = json.loads(row[t + 4]) if row[t + 4] and row[t + 4] != "{}" else {}
         _set_exposure(obs, series.get(obs.account_id))
         out.append(obs)
     out.sort(key=lambda o: (o.published_at, o.target_id))
@@ -270,8 +325,8 @@ def _set_exposure(obs: PostObs, series: AccountSeries | None) -> None:
             obs.followers, obs.followers_source = found
 
 
-def _video_media_ids(session: Any, workspace_id: str, rows: Sequence[Any]) -> set[str]:
-    wanted = {m for r in rows for m in (r[10] or [])}
+def _video_media_ids(session: Any, workspace_id: str, media: dict[str, list[str]]) -> set[str]:
+    wanted = {m for ids in media.values() for m in ids}
     if not wanted:
         return set()
     found = session.execute(
@@ -293,15 +348,20 @@ def load_account_series(
     end: datetime | None = None,
     session: Any = None,
 ) -> dict[str, AccountSeries]:
-    """Account metric snapshots by account (all of the workspace's accounts when `account_ids` is None)."""
+    """Account metric snapshots by account (all of the workspace's accounts when `account_ids` is None).
+
+    The database reads the shared account metrics (followers, following, posts) out of each snapshot.
+    """
+    extra = all_plugin_vocabularies()
+    values = col(AccountMetricSnapshot.values)
     stmt = (
         select(
             col(AccountMetricSnapshot.id),
             col(AccountMetricSnapshot.account_id),
             col(AccountMetricSnapshot.platform),
             col(AccountMetricSnapshot.fetched_at),
-            col(AccountMetricSnapshot.values),
-            col(AccountMetricSnapshot.unavailable),
+            cast(col(AccountMetricSnapshot.unavailable), Text),
+            *(sql_extract(values, name, kind="account", extra=extra) for name in ACCOUNT_METRICS),
         )
         .join(Account, col(Account.id) == col(AccountMetricSnapshot.account_id))
         .where(col(Account.workspace_id) == workspace_id)
@@ -318,20 +378,18 @@ def load_account_series(
         stmt = stmt.where(col(AccountMetricSnapshot.fetched_at) < end)
     if session is None:
         with ocma.session() as own:
-            rows = own.execute(stmt).all()
+            rows = own.connection().execute(stmt).all()
     else:
-        rows = session.execute(stmt).all()
+        rows = session.connection().execute(stmt).all()
     out: dict[str, AccountSeries] = {}
-    vocab: dict[str, Any] = {}
-    for sid, account_id, platform, fetched_at, values, unavailable in rows:
-        if platform not in vocab:
-            vocab[platform] = vocabulary_of(platform)
+    for sid, account_id, platform, fetched_at, unavailable, *numbers in rows:
         s = out.setdefault(account_id, AccountSeries(account_id=account_id, platform=platform))
         s.times.append(fetched_at)
         s.ids.append(sid)
-        s.metrics.append(
-            map_metrics(values or {}, unavailable or [], kind="account", platform_vocabulary=vocab[platform])
-        )
+        found = {name: v for name, v in zip(ACCOUNT_METRICS, numbers, strict=True) if v is not None}
+        missing = json.loads(unavailable) if unavailable and unavailable != "[]" else ()
+        declared = tuple(m for m in map_metrics({}, missing, kind="account").not_provided if m not in found)
+        s.metrics.append(Mapped(found, {}, declared, "account"))
     return out
 
 

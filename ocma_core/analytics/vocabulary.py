@@ -10,7 +10,8 @@ class attribute `metric_vocabulary = {"platformName": "shared_name"}` on its Pla
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 #: Shared post metrics, in display order.
 POST_METRICS = (
@@ -96,26 +97,20 @@ _ACCOUNT_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _invert(aliases: Mapping[str, tuple[str, ...]]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for shared, names in aliases.items():
-        for name in names:
-            out.setdefault(name, shared)
-    return out
-
-
-_POST_LOOKUP = _invert(_POST_ALIASES)
-_ACCOUNT_LOOKUP = _invert(_ACCOUNT_ALIASES)
-
-
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Mapped:
     """Metrics in the shared vocabulary, with the platform name each came from and what is missing."""
 
     values: dict[str, float]
     source_names: dict[str, str]  # shared name -> platform name
     not_provided: tuple[str, ...]  # the platform says it does not give these
-    not_reported: tuple[str, ...] = field(default=())  # neither given nor declared missing
+    kind: str = "post"
+
+    @property
+    def not_reported(self) -> tuple[str, ...]:
+        """Shared metrics neither given nor declared missing."""
+        universe = POST_METRICS if self.kind == "post" else ACCOUNT_METRICS
+        return tuple(m for m in universe if m not in self.values and m not in self.not_provided)
 
     def interactions(self) -> tuple[float, tuple[str, ...]]:
         """Sum of the interaction metrics present, and which ones were summed."""
@@ -123,10 +118,23 @@ class Mapped:
         return sum(self.values[name] for name in used), used
 
 
-def _extra_lookup(platform_vocabulary: Mapping[str, str] | None, base: dict[str, str]) -> dict[str, str]:
-    if not platform_vocabulary:
-        return base
-    return {**base, **dict(platform_vocabulary)}
+_LOOKUPS: dict[tuple[str, tuple[tuple[str, str], ...]], dict[str, tuple[str, int]]] = {}
+
+
+def _lookup(kind: str, platform_vocabulary: Mapping[str, str] | None) -> dict[str, tuple[str, int]]:
+    """platform name -> (shared name, rank); plugin-declared names rank first (-1), then alias order."""
+    key = (kind, tuple(sorted((platform_vocabulary or {}).items())))
+    found = _LOOKUPS.get(key)
+    if found is None:
+        aliases = _POST_ALIASES if kind == "post" else _ACCOUNT_ALIASES
+        found = {}
+        for shared, names in aliases.items():
+            for rank, name in enumerate(names):
+                found.setdefault(name, (shared, rank))
+        for name, shared in (platform_vocabulary or {}).items():
+            found[name] = (shared, -1)
+        _LOOKUPS[key] = found
+    return found
 
 
 def map_metrics(
@@ -139,32 +147,29 @@ def map_metrics(
     """Translate a snapshot's platform-named values into the shared vocabulary.
 
     When several platform names map to one shared name (X's public `impression_count` and its
-    `non_public_metrics.impression_count`), the first listed alias wins.
+    `non_public_metrics.impression_count`), the first listed alias wins; names a plugin declares win first.
     """
-    lookup = _extra_lookup(platform_vocabulary, _POST_LOOKUP if kind == "post" else _ACCOUNT_LOOKUP)
-    aliases = _POST_ALIASES if kind == "post" else _ACCOUNT_ALIASES
-    order = {name: i for names in aliases.values() for i, name in enumerate(names)}
+    lookup = _lookup(kind, platform_vocabulary)
     mapped: dict[str, float] = {}
     source: dict[str, str] = {}
     rank: dict[str, int] = {}
     for name, raw in values.items():
-        shared = lookup.get(name)
-        if shared is None or not isinstance(raw, int | float) or isinstance(raw, bool):
+        hit = lookup.get(name)
+        if hit is None or not isinstance(raw, int | float) or isinstance(raw, bool):
             continue
-        r = order.get(name, -1)  # plugin-declared names win over the built-in aliases
+        shared, r = hit
         if shared not in mapped or r < rank[shared]:
             mapped[shared], source[shared], rank[shared] = float(raw), name, r
-    declared = set()
-    for name in unavailable:
-        shared = lookup.get(name) or (name if name in aliases else None)
-        if shared is None and name in ("non_public_metrics", "organic_metrics"):
-            continue
-        if shared is not None and shared not in mapped:
-            declared.add(shared)
+    if not unavailable:
+        return Mapped(mapped, source, (), kind)
     universe = POST_METRICS if kind == "post" else ACCOUNT_METRICS
-    not_provided = tuple(m for m in universe if m in declared)
-    not_reported = tuple(m for m in universe if m not in mapped and m not in declared)
-    return Mapped(values=mapped, source_names=source, not_provided=not_provided, not_reported=not_reported)
+    declared: set[str] = set()
+    for name in unavailable:
+        hit = lookup.get(name)
+        missing = hit[0] if hit else (name if name in universe else None)
+        if missing is not None and missing not in mapped:
+            declared.add(missing)
+    return Mapped(mapped, source, tuple(m for m in universe if m in declared), kind)
 
 
 def vocabulary_of(platform_name: str) -> Mapping[str, str] | None:
@@ -178,3 +183,30 @@ def vocabulary_of(platform_name: str) -> Mapping[str, str] | None:
         return None
     vocab = getattr(platform, "metric_vocabulary", None)
     return vocab if isinstance(vocab, Mapping) else None
+
+
+def all_plugin_vocabularies() -> dict[str, str]:
+    """Names declared by every installed platform plugin (`metric_vocabulary`), merged."""
+    from ocma_core.registry import get_platforms
+
+    merged: dict[str, str] = {}
+    for platform in get_platforms().values():
+        vocab = getattr(platform, "metric_vocabulary", None)
+        if isinstance(vocab, Mapping):
+            merged.update(vocab)
+    return merged
+
+
+def sql_extract(
+    column: Any, shared: str, *, kind: str = "post", extra: Mapping[str, str] | None = None
+) -> Any:
+    """A SQL expression reading one shared metric out of a JSON `values` column (first alias present wins).
+
+    The same rule as `map_metrics`, evaluated by the database: plugin-declared names first, then the aliases
+    in order. Used where thousands of snapshots are read and only a few numbers are needed.
+    """
+    from sqlalchemy import func
+
+    aliases = (_POST_ALIASES if kind == "post" else _ACCOUNT_ALIASES)[shared]
+    names = [n for n, s in (extra or {}).items() if s == shared] + list(aliases)
+    return func.coalesce(*(column[name].as_float() for name in names))
