@@ -7,16 +7,17 @@ message tells the model what happened: a result, or an error it can act on.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ocma_agent import policy
-from ocma_agent.context import Approver, ToolContext
+from ocma_agent.context import ApprovalRequest, Approver, ToolContext
 from ocma_agent.toolkit import Tool, ToolArgumentsError
 from ocma_core.errors import OcmaError, PermissionDenied, PlatformError
 
@@ -149,14 +150,15 @@ class Toolset:
             outcome.approvals = [await _resolve(ctx, request, approver) for request in ctx.approvals]
             if isinstance(outcome.result, dict):
                 outcome.result["approval"] = outcome.approvals
+                for approval in outcome.approvals:
+                    if approval.get("post_status") and approval["post_id"] == outcome.result.get("post_id"):
+                        outcome.result["status"] = approval["post_status"]
         outcome.duration_ms = (time.perf_counter() - started) * 1000
         return outcome
 
 
 async def _gate(ctx: ToolContext, tool: Tool, arguments: dict[str, Any], approver: Approver | None) -> None:
     """A public tool that cannot hold its action for later runs only after a person says yes, here and now."""
-    from ocma_agent.context import ApprovalRequest
-
     request = ApprovalRequest(
         post_id="",
         action=tool.name,
@@ -202,8 +204,9 @@ def _source(tool: Tool, arguments: dict[str, Any] | str) -> str:
     return tool.name
 
 
-async def _resolve(ctx: ToolContext, request: Any, approver: Approver | None) -> dict[str, Any]:
+async def _resolve(ctx: ToolContext, request: ApprovalRequest, approver: Approver | None) -> dict[str, Any]:
     """Ask the inline approver (a person), and approve the held post when they say yes."""
+    post_status: str | None = None
     if approver is not None:
         answer = approver(request)
         if inspect.isawaitable(answer):
@@ -211,21 +214,18 @@ async def _resolve(ctx: ToolContext, request: Any, approver: Approver | None) ->
         if answer:
             from ocma_core.services.posts import approve_post
 
-            post = await _in_thread(approve_post, ctx.ocma, ctx.workspace_id, request.post_id)
+            post = await asyncio.to_thread(approve_post, ctx.ocma, ctx.workspace_id, request.post_id)
+            post_status = str(post.status)
             request.status, request.decided_by = "approved", ctx.caller.label()
-            request.reason += f"; approved by {ctx.caller.label()}, now {post.status}"
+            request.reason += f"; approved by {ctx.caller.label()}, now {post_status}"
         else:
             request.status, request.decided_by = "declined", ctx.caller.label()
     data: dict[str, Any] = request.as_dict()
+    if post_status is not None:
+        data["post_status"] = post_status
     if request.status == "pending":
         data["how_to_approve"] = (
             f"`ocma posts approve {request.post_id}`, POST /v1/posts/{request.post_id}/approve, "
             "or the approval button in Slack"
         )
     return data
-
-
-async def _in_thread(function: Callable[..., Any], *args: Any) -> Any:
-    import asyncio
-
-    return await asyncio.to_thread(function, *args)

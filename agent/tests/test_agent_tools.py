@@ -215,7 +215,7 @@ def test_reports_come_only_from_stored_metrics(
     start, end = (now - timedelta(days=7)).date().isoformat(), now.date().isoformat()
     summary = _run(ctx, "performance_summary", start=start, end=end)
 
-    assert summary["published_posts"] == 3 and summary["with_metrics"] == 2
+    assert summary["publications"] == 3 and summary["with_metrics"] == 2
     assert summary["totals"]["likes"] == {"total": 42.0, "posts": 2}
     assert summary["totals"]["interactions"] == {"total": 53.0, "posts": 2}
     assert summary["top_by_interactions"][0]["interactions"] == 36.0

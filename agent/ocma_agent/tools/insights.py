@@ -159,7 +159,7 @@ def performance_summary(
     )
     return {
         "period": {"from": local(first, ctx.timezone), "until": local(last, ctx.timezone)},
-        "published_posts": len(pairs),
+        "publications": len(pairs),  # one per post and platform it went out on
         "with_metrics": len(rows),
         "posts": rows,
         "totals": {k: {"total": v["total"], "posts": int(v["posts"])} for k, v in totals.items()},
