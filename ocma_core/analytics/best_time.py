@@ -115,17 +115,43 @@ class _Prepared:
     xtyc: np.ndarray  # X'(y - mean y), for pooling peers
 
 
-def _fit(
-    xtx: np.ndarray, xty: np.ndarray, prior_mean: np.ndarray, sigma2: float
-) -> tuple[np.ndarray, np.ndarray]:
-    a = xtx / sigma2 + np.diag(_PRIOR_PRECISION)
-    cov = np.linalg.inv(a)
-    return cov @ (xty / sigma2 + _PRIOR_PRECISION * prior_mean), cov
+@dataclass
+class _Posterior:
+    """Posterior mean of the effects and the variance of each slot's expected log rate."""
+
+    beta: np.ndarray
+    slot_var: np.ndarray  # variance of mu + hour + weekday + hour-of-week, per slot
+    intercept_var: float
+
+
+_U1 = np.zeros((32, 168))
+for _s in range(168):
+    _U1[[0, 1 + _s % 24, 25 + _s // 24], _s] = 1.0
+
+
+def _fit(xtx: np.ndarray, xty: np.ndarray, prior_mean: np.ndarray, sigma2: float) -> _Posterior:
+    """Solve the posterior exploiting the structure: the hour-of-week block of X'X is diagonal.
+
+    With A = [[B, C], [C', D]] (D diagonal, 168 slots), only the 32 x 32 Schur complement
+    M = B - C D^-1 C' is inverted; slot variances are (u - C D^-1 e_s)' M^-1 (u - C D^-1 e_s) + 1/d_s.
+    """
+    a_diag = np.diag(xtx) / sigma2 + _PRIOR_PRECISION
+    b = xty / sigma2 + _PRIOR_PRECISION * prior_mean
+    big_b = xtx[:32, :32] / sigma2 + np.diag(_PRIOR_PRECISION[:32])
+    c = xtx[:32, 32:] / sigma2
+    d = a_diag[32:]
+    g = c / d  # C D^-1
+    m_inv = np.linalg.inv(big_b - g @ c.T)
+    beta1 = m_inv @ (b[:32] - g @ b[32:])
+    beta2 = (b[32:] - c.T @ beta1) / d
+    v = _U1 - g
+    slot_var = (v * (m_inv @ v)).sum(axis=0) + 1.0 / d
+    return _Posterior(np.concatenate([beta1, beta2]), slot_var, float(m_inv[0, 0]))
 
 
 def _fit_with_noise(
     xtx: np.ndarray, xty: np.ndarray, yty: float, n: int, var_y: float, prior_mean: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+) -> _Posterior:
     """Noise variance from the additive model (intercept, hour, weekday: least squares), then the full fit."""
     sigma2 = DEFAULT_SIGMA**2
     used = np.flatnonzero(np.diag(xtx)[:32] > 0)
@@ -142,8 +168,7 @@ def _peer_prior(total: _Totals, me: _Prepared) -> tuple[np.ndarray, int]:
     n = total.n - me.y.size
     rss = total.rss - (float(((me.y - me.y.mean()) ** 2).sum()) if me.y.size else 0.0)
     sigma2 = max(rss / max(n, 1), 0.01)  # peers have far more posts than parameters: no df correction
-    a = (total.xtx - me.xtx) / sigma2 + np.diag(_PRIOR_PRECISION)
-    beta = np.linalg.solve(a, (total.xtyc - me.xtyc) / sigma2)
+    beta = _fit(total.xtx - me.xtx, total.xtyc - me.xtyc, np.zeros(P), sigma2).beta
     beta[0] = 0.0
     return beta, n
 
@@ -175,7 +200,7 @@ def analyze(
     *,
     top: int = 3,
     account_ids: Sequence[str] | None = None,
-    permutations: int = 499,
+    permutations: int = 199,
 ) -> list[BestTime]:
     """Best times of `account_ids` (default: every account in `platforms`), pooling peers as priors."""
     prepared: dict[str, _Prepared] = {}
@@ -231,18 +256,14 @@ def _one(me: _Prepared, total: _Totals, tz: str, top: int, permutations: int) ->
             "windows, not sizes)",
         }
     n = me.y.size
-    if n:
-        beta, cov = _fit_with_noise(me.xtx, me.xty, float(me.y @ me.y), n, float(me.y.var()), prior_mean)
-        typical = float(me.y.mean())
-    else:
-        beta, cov = prior_mean.copy(), np.diag(1 / _PRIOR_PRECISION)
-        typical = 0.0
+    post = _fit_with_noise(me.xtx, me.xty, float(me.y @ me.y), n, float(me.y.var()) if n else 0.0, prior_mean)
+    beta, slot_var = post.beta, post.slot_var
+    typical = float(me.y.mean()) if n else 0.0
     means = beta[_SLOT_IDX].sum(axis=1)
-    sub = cov[_SLOT_IDX[:, :, None], _SLOT_IDX[:, None, :]]
     if not n:  # no own history: the intercept is unknown, so only relative lifts are meaningful
         means = means - beta[0]
-        sub = sub - cov[0, 0]
-    sds = np.sqrt(np.maximum(sub.sum(axis=(1, 2)), 1e-12))
+        slot_var = slot_var - post.intercept_var
+    sds = np.sqrt(np.maximum(slot_var, 1e-12))
     z = norm_ppf(0.5 + LEVEL / 2)
     timing = _timing_test(me, permutations)
     order = np.argsort(-means, kind="stable")[:top]
@@ -311,8 +332,8 @@ def _rate_label(me: _Prepared) -> str:
 
 def _timing_test(me: _Prepared, permutations: int) -> dict[str, Any]:
     method = (
-        f"permutation test ({permutations} permutations) of the largest difference between one hour of "
-        "the day (or one weekday) and the rest, in log engagement"
+        f"permutation test (99 permutations, up to {permutations} when p <= 0.2) of the largest difference "
+        "between one hour of the day (or one weekday) and the rest, in log engagement"
     )
     if me.y.size < MIN_TEST_POSTS:
         return {
