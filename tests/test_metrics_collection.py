@@ -177,3 +177,31 @@ def test_backfill_imports_what_the_platform_serves_with_progress(
     assert seen[-1] == (4, 4) and [d for d, _ in seen] == [1, 2, 3, 4]
     assert {s.source for s in snapshots(ocma)} == {"backfill"}
     assert sorted(s.values["likes"] for s in snapshots(ocma)) == [0.0, 10.0, 20.0]
+
+
+def test_collection_pauses_when_a_shared_budget_is_half_spent(monkeypatch: Any) -> None:
+    from datetime import UTC, datetime
+
+    from ocma_example_platform import FakeSocialPlatform
+
+    from ocma_core.platforms import AccountContext, RateLimitInfo, TokenSet
+
+    monkeypatch.setattr(metrics, "_paused", {})
+    reset = datetime.now(UTC) + timedelta(minutes=5)
+    ctx = AccountContext(
+        "acct",
+        "1",
+        "me",
+        TokenSet("t"),
+        settings={
+            "_rate_limits": [
+                RateLimitInfo(scope="account", bucket="GET /x", limit=300, remaining=120, reset_at=reset)
+            ]
+        },
+    )
+    metrics._observed(FakeSocialPlatform(env={}), "acct", [ctx])
+    assert abs(metrics._paused["acct"] - reset.timestamp()) < 1  # 120 of 300 left: keep them for publishing
+    ctx.settings["_rate_limits"] = [RateLimitInfo("account", "GET /x", 300, 200, reset)]
+    monkeypatch.setattr(metrics, "_paused", {})
+    metrics._observed(FakeSocialPlatform(env={}), "acct", [ctx])
+    assert metrics._paused == {}
