@@ -39,7 +39,7 @@ HASHTAG = re.compile(r"(?<![\w&])#(\w{1,100})", re.UNICODE)
 LINK = re.compile(r"https?://\S+", re.IGNORECASE)
 
 
-@dataclass
+@dataclass(slots=True)
 class PostObs:
     """One published target and the metrics of the snapshot chosen for it."""
 
