@@ -124,16 +124,17 @@ def measure(url: str, ws: str) -> dict[str, float]:
     reset_host(host)
     ocma = Ocma(Settings(database_url=url, data_dir=Path("/tmp"), _env_file=None))  # type: ignore[call-arg]
 
-    def run() -> tuple[float, float, int]:
+    def run() -> tuple[float, float, int, float]:
         from ocma_core.analytics import answers, reports
 
+        c0 = time.process_time()
         t0 = time.perf_counter()
         best = answers.best_times(ocma, ws)
         t1 = time.perf_counter()
         report = reports.build_report(ocma, ws, "last-month")
         t2 = time.perf_counter()
         assert len(best) == ACCOUNTS and not report["errors"], report["errors"]
-        return t1 - t0, t2 - t1, report["data"]["history_posts"]
+        return t1 - t0, t2 - t1, report["data"]["history_posts"], time.process_time() - c0
 
     cold = run()
     warm = [run() for _ in range(3)]
@@ -156,6 +157,7 @@ def measure(url: str, ws: str) -> dict[str, float]:
         "snapshots": snapshots,
         "history_posts": cold[2],
         "peak_mb": peak_mb,
+        "cpu": statistics.median(w[3] for w in warm),
     }
 
 
