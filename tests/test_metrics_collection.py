@@ -205,3 +205,15 @@ def test_collection_pauses_when_a_shared_budget_is_half_spent(monkeypatch: Any) 
     monkeypatch.setattr(metrics, "_paused", {})
     metrics._observed(FakeSocialPlatform(env={}), "acct", [ctx])
     assert metrics._paused == {}
+
+
+def test_two_workers_never_collect_the_same_item_twice(
+    ocma: Ocma, workspace_id: str, account_id: str, fake: Any
+) -> None:
+    publish(ocma, workspace_id, account_id, ["One", "Two", "Three"], age=timedelta(days=2))
+
+    async def both() -> list[int]:
+        return list(await asyncio.gather(metrics.collect_due(ocma, 50), metrics.collect_due(ocma, 50)))
+
+    assert sum(asyncio.run(both())) == 4  # three posts and the account, once each
+    assert len(snapshots(ocma)) == 3

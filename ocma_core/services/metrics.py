@@ -58,6 +58,7 @@ POST_CADENCE = (
 ACCOUNT_EVERY = timedelta(hours=24)
 RESERVE = 0.5  # collection pauses when a budget it shares is below this share of its limit
 MAX_FAILURES = 5
+CLAIM_LEASE = timedelta(minutes=10)
 CONCURRENCY = 4
 _default_budgets = MemoryBudgets()
 _paused: dict[str, float] = {}  # account id -> unix time until which its collection waits
@@ -159,6 +160,10 @@ def sync_schedule(ocma: Ocma, now: datetime | None = None) -> int:
 
 
 def _due(ocma: Ocma, now: datetime, limit: int, workspace_id: str | None) -> list[MetricSchedule]:
+    """Claim up to `limit` due items: each is pushed `CLAIM_LEASE` ahead in one conditional update, so
+    several workers never collect the same item twice, and a worker that dies mid-way only delays it."""
+    from sqlalchemy import update
+
     with ocma.session() as session:
         stmt = (
             select(MetricSchedule)
@@ -169,9 +174,19 @@ def _due(ocma: Ocma, now: datetime, limit: int, workspace_id: str | None) -> lis
         if workspace_id is not None:
             stmt = stmt.where(col(MetricSchedule.workspace_id) == workspace_id)
         rows = list(session.exec(stmt).all())
+        claimed = []
+        for row in rows:
+            result = session.execute(
+                update(MetricSchedule)
+                .where(col(MetricSchedule.id) == row.id, col(MetricSchedule.next_due_at) == row.next_due_at)
+                .values(next_due_at=now + CLAIM_LEASE)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount == 1:  # type: ignore[attr-defined]
+                claimed.append(row)
         for row in rows:
             session.expunge(row)
-    return rows
+    return claimed
 
 
 async def collect_due(
