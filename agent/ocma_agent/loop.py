@@ -68,10 +68,20 @@ class _Prepared:
 
 
 def _prepare(ocma: Ocma, workspace_id: str, thread_key: str, now: datetime) -> _Prepared:
-    view = prompt.load_workspace(ocma, workspace_id, now)
+    """Everything a turn reads before the first model call, in one transaction."""
+    from sqlalchemy.exc import IntegrityError
+
+    for attempt in range(2):
+        try:
+            with ocma.session() as session:
+                view = prompt.read_workspace(session, workspace_id, now)
+                thread, rows = store.thread_in(session, workspace_id, thread_key)
+            break
+        except IntegrityError:  # another request created the same new thread first
+            if attempt:
+                raise
     settings = AgentSettings.from_settings(view.settings)
-    thread = store.open_thread(ocma, workspace_id, thread_key)
-    context = store.load_context(ocma, thread, settings.context_tokens)
+    context = store.load_context(ocma, thread, settings.context_tokens, rows)
     return _Prepared(thread, view, context, settings)
 
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from ocma_agent import policy
 from ocma_agent.context import Caller
@@ -45,32 +45,35 @@ class WorkspaceView:
 def load_workspace(ocma: Ocma, workspace_id: str, now: datetime) -> WorkspaceView:
     """Workspace, accounts and the posts coming up (one database session)."""
     with ocma.session() as session:
-        workspace = session.get(Workspace, workspace_id)
-        if workspace is None:
-            raise NotFoundError(f"No workspace {workspace_id!r}.")
-        accounts = list(
-            session.exec(
-                select(Account).where(Account.workspace_id == workspace_id).order_by(col(Account.created_at))
+        return read_workspace(session, workspace_id, now)
+
+
+def read_workspace(session: Session, workspace_id: str, now: datetime) -> WorkspaceView:
+    """Workspace, accounts and the posts coming up, read in `session`."""
+    workspace = session.get(Workspace, workspace_id)
+    if workspace is None:
+        raise NotFoundError(f"No workspace {workspace_id!r}.")
+    accounts = list(
+        session.exec(
+            select(Account).where(Account.workspace_id == workspace_id).order_by(col(Account.created_at))
+        )
+    )
+    upcoming = list(
+        session.exec(
+            select(Post)
+            .where(
+                Post.workspace_id == workspace_id,
+                col(Post.scheduled_at) >= now,
+                col(Post.scheduled_at) < now + timedelta(days=UPCOMING_DAYS),
+                col(Post.status).in_([PostStatus.SCHEDULED, PostStatus.PENDING_APPROVAL, PostStatus.DRAFT]),
             )
+            .order_by(col(Post.scheduled_at))
+            .limit(UPCOMING_MAX)
         )
-        upcoming = list(
-            session.exec(
-                select(Post)
-                .where(
-                    Post.workspace_id == workspace_id,
-                    col(Post.scheduled_at) >= now,
-                    col(Post.scheduled_at) < now + timedelta(days=UPCOMING_DAYS),
-                    col(Post.status).in_(
-                        [PostStatus.SCHEDULED, PostStatus.PENDING_APPROVAL, PostStatus.DRAFT]
-                    ),
-                )
-                .order_by(col(Post.scheduled_at))
-                .limit(UPCOMING_MAX)
-            )
-        )
-        return WorkspaceView(
-            workspace.name, workspace.timezone, dict(workspace.settings or {}), accounts, upcoming
-        )
+    )
+    return WorkspaceView(
+        workspace.name, workspace.timezone, dict(workspace.settings or {}), accounts, upcoming
+    )
 
 
 def _account_line(account: Account) -> str:

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from ocma_core.context import Ocma
 from ocma_core.db.models import Conversation, ConversationMessage
@@ -50,33 +51,53 @@ def tokens(text: str) -> int:
     return len(text) // 4 + 4
 
 
+def thread_in(
+    session: Session, workspace_id: str, thread_key: str
+) -> tuple[Thread, list[ConversationMessage]]:
+    """The conversation for `thread_key` and its recent rows (oldest first), created on first use.
+
+    Creating it can race with another request for the same new thread: the caller retries on IntegrityError.
+    """
+    found = session.exec(
+        select(Conversation).where(
+            Conversation.workspace_id == workspace_id, Conversation.thread_key == thread_key
+        )
+    ).first()
+    if found is None:
+        conversation = Conversation(workspace_id=workspace_id, thread_key=thread_key[:255])
+        session.add(conversation)
+        session.flush()
+        return Thread(conversation.id, workspace_id, thread_key, "", 0), []
+    rows = list(
+        session.exec(
+            select(ConversationMessage)
+            .where(ConversationMessage.conversation_id == found.id)
+            .order_by(col(ConversationMessage.created_at).desc())
+            .limit(MAX_ROWS)
+        )
+    )
+    rows.sort(key=lambda r: (int(r.content.get("seq", 0)), r.created_at))
+    seq = int(rows[-1].content.get("seq", 0)) + 1 if rows else 0
+    return Thread(found.id, workspace_id, thread_key, found.summary, seq), rows
+
+
 def open_thread(ocma: Ocma, workspace_id: str, thread_key: str) -> Thread:
     """The conversation for `thread_key`, created on first use (safe when two requests race)."""
-    for _ in range(2):
-        with ocma.session() as session:
-            found = session.exec(
-                select(Conversation).where(
-                    Conversation.workspace_id == workspace_id, Conversation.thread_key == thread_key
-                )
-            ).first()
-            if found is not None:
-                last = session.exec(
-                    select(ConversationMessage)
-                    .where(ConversationMessage.conversation_id == found.id)
-                    .order_by(col(ConversationMessage.created_at).desc())
-                    .limit(1)
-                ).first()
-                seq = int(last.content.get("seq", 0)) + 1 if last is not None else 0
-                return Thread(found.id, workspace_id, thread_key, found.summary, seq)
+    return open_thread_with_rows(ocma, workspace_id, thread_key)[0]
+
+
+def open_thread_with_rows(
+    ocma: Ocma, workspace_id: str, thread_key: str
+) -> tuple[Thread, list[ConversationMessage]]:
+    """`thread_in` in its own transaction, retried once when a concurrent request created the thread first."""
+    for attempt in range(2):
         try:
             with ocma.session() as session:
-                conversation = Conversation(workspace_id=workspace_id, thread_key=thread_key[:255])
-                session.add(conversation)
-                session.flush()
-                return Thread(conversation.id, workspace_id, thread_key, "", 0)
+                return thread_in(session, workspace_id, thread_key)
         except IntegrityError:
-            continue
-    raise RuntimeError(f"could not open conversation {thread_key!r}")
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
 
 
 def append(ocma: Ocma, thread: Thread, rows: list[tuple[str, dict[str, Any]]]) -> None:
@@ -95,10 +116,7 @@ def append(ocma: Ocma, thread: Thread, rows: list[tuple[str, dict[str, Any]]]) -
                 )
             )
             thread.next_seq += 1
-        conversation = session.get(Conversation, thread.id)
-        if conversation is not None:
-            conversation.updated_at = base
-            session.add(conversation)
+        session.execute(update(Conversation).where(col(Conversation.id) == thread.id).values(updated_at=base))
 
 
 def load_rows(ocma: Ocma, thread: Thread) -> list[ConversationMessage]:
@@ -183,9 +201,11 @@ def _summary_lines(turn: list[ConversationMessage]) -> list[str]:
     return lines
 
 
-def load_context(ocma: Ocma, thread: Thread, budget_tokens: int) -> Context:
+def load_context(
+    ocma: Ocma, thread: Thread, budget_tokens: int, rows: list[ConversationMessage] | None = None
+) -> Context:
     """Whole recent turns that fit `budget_tokens`; older ones folded into the stored summary."""
-    rows = load_rows(ocma, thread)
+    rows = load_rows(ocma, thread) if rows is None else rows
     turns = _turns(rows)
     kept: list[list[ConversationMessage]] = []
     used = tokens(thread.summary)
