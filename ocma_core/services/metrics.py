@@ -96,10 +96,34 @@ def next_post_due(published_at: datetime, after: datetime) -> tuple[int, datetim
 
 
 def sync_schedule(ocma: Ocma, now: datetime | None = None) -> int:
-    """Add schedule rows for newly published targets, connected accounts and competitors; returns how many."""
+    """Add schedule rows for new published targets, connected accounts and competitors; returns how many were new.
+
+    Safe to run from several workers at once: a row another worker added first is skipped (ON CONFLICT).
+    """
+    from ocma_core.db.types import new_id
+
     now = now or utcnow()
     since = now - POST_CADENCE[-1] - timedelta(days=1)
-    added = 0
+    rows: list[dict[str, Any]] = []
+
+    def row(
+        kind: str, ref: str, workspace: str, account: str, platform: str, step: int, due: datetime
+    ) -> None:
+        rows.append(
+            {
+                "id": new_id(),
+                "kind": kind,
+                "ref_id": ref,
+                "workspace_id": workspace,
+                "account_id": account,
+                "platform": platform,
+                "step": step,
+                "next_due_at": due,
+                "failures": 0,
+                "note": "",
+            }
+        )
+
     with ocma.session() as session:
         known_posts = select(MetricSchedule.ref_id).where(col(MetricSchedule.kind) == "post")
         targets = session.exec(
@@ -114,49 +138,29 @@ def sync_schedule(ocma: Ocma, now: datetime | None = None) -> int:
             assert t.published_at is not None
             passed = [s for s, off in enumerate(POST_CADENCE) if t.published_at + off <= now]
             step, due = (passed[-1], now) if passed else (0, t.published_at + POST_CADENCE[0])
-            session.add(
-                MetricSchedule(
-                    kind="post",
-                    ref_id=t.id,
-                    workspace_id=t.workspace_id,
-                    account_id=t.account_id,
-                    platform=t.platform,
-                    step=step,
-                    next_due_at=due,
-                )
-            )
-            added += 1
+            row("post", t.id, t.workspace_id, t.account_id, t.platform, step, due)
         known_accounts = select(MetricSchedule.ref_id).where(col(MetricSchedule.kind) == "account")
         for a in session.exec(
             select(Account).where(
                 col(Account.status) == AccountStatus.CONNECTED, col(Account.id).not_in(known_accounts)
             )
         ).all():
-            session.add(
-                MetricSchedule(
-                    kind="account",
-                    ref_id=a.id,
-                    workspace_id=a.workspace_id,
-                    account_id=a.id,
-                    platform=a.platform,
-                    next_due_at=now,
-                )
-            )
-            added += 1
+            row("account", a.id, a.workspace_id, a.id, a.platform, 0, now)
         known_comp = select(MetricSchedule.ref_id).where(col(MetricSchedule.kind) == "competitor")
         for c in session.exec(select(Competitor).where(col(Competitor.id).not_in(known_comp))).all():
-            session.add(
-                MetricSchedule(
-                    kind="competitor",
-                    ref_id=c.id,
-                    workspace_id=c.workspace_id,
-                    account_id=c.via_account_id,
-                    platform=c.platform,
-                    next_due_at=now,
-                )
-            )
-            added += 1
-    return added
+            row("competitor", c.id, c.workspace_id, c.via_account_id, c.platform, 0, now)
+        if not rows:
+            return 0
+        if ocma.engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            stmt: Any = pg_insert(MetricSchedule).on_conflict_do_nothing(index_elements=["kind", "ref_id"])
+        else:
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            stmt = sqlite_insert(MetricSchedule).on_conflict_do_nothing(index_elements=["kind", "ref_id"])
+        session.connection().execute(stmt, rows)
+        return len(rows)
 
 
 def _due(ocma: Ocma, now: datetime, limit: int, workspace_id: str | None) -> list[MetricSchedule]:
