@@ -110,7 +110,10 @@ def ask_approval(request: Any) -> bool:
 @click.option("--thread", "-t", default=None, help="Continue a named conversation (default: a new session).")
 @click.option("--message", "-m", "messages", multiple=True, help="Send this message and exit (repeatable).")
 def chat(workspace: str | None, thread: str | None, messages: tuple[str, ...]) -> None:
-    """Chat with the OCMA agent: it drafts, schedules and reports, and asks you before anything goes out."""
+    """Chat with the agent; it asks you before anything goes public.
+
+    It drafts, validates, schedules and reports with the same tools as the API and the MCP server.
+    """
     import asyncio
 
     from ocma_agent.context import Caller
@@ -152,7 +155,10 @@ def chat(workspace: str | None, thread: str | None, messages: tuple[str, ...]) -
 @click.option("--host", default="127.0.0.1", show_default=True, help="HTTP: address to listen on.")
 @click.option("--port", default=8765, show_default=True, help="HTTP: port.")
 def mcp(workspace: str | None, transport: str, host: str, port: int) -> None:
-    """Serve the agent's tools over MCP (stdio for Claude Desktop, or streamable HTTP with API keys)."""
+    """Serve the agent's tools over MCP (stdio or streamable HTTP).
+
+    stdio is for Claude Desktop and other local clients; over HTTP every request needs an API key.
+    """
     from ocma_agent import mcp_server
     from ocma_core.cli.common import context, workspace_id
 

@@ -6,6 +6,7 @@ import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 import pytest
 from agent_model import ScriptedModel
@@ -298,3 +299,76 @@ def test_adapt_post_saves_validated_variants(
     assert adapted["variants"] == {"fakesocial": "Short FakeSocial version #webinar"}
     assert adapted["adapted"][0]["ok"] and adapted["valid"]
     assert model.chat_bodies()[0]["response_format"] == {"type": "json_object"}
+
+
+def test_generate_image_stores_it_and_attaches_it_to_the_post(
+    ocma: Ocma,
+    workspace_id: str,
+    account_id: str,
+    model: ScriptedModel,
+    plugin_host: PluginHost,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ctx = _ctx(ocma, workspace_id)
+    made = _run(ctx, "draft_post", text="Webinar", account_ids=[account_id])
+    missing = asyncio.run(
+        Toolset(core_tools()).call(ctx, "i", "generate_image", {"prompt": "a", "alt_text": "b"})
+    )
+    assert not missing.ok and "No image provider is installed" in (missing.error or "")
+
+    import ocma_openai_images
+
+    from ocma_core.ai import registry as ai_registry
+
+    plugin_host.register(ocma_openai_images, name="openai-images")
+    ai_registry.clear()
+    monkeypatch.setenv("OPENAI_API_KEY", model.api_keys.copy().pop())
+    monkeypatch.setenv("OCMA_OPENAI_IMAGES_API_BASE", model.api_base)
+    image = _run(
+        ctx,
+        "generate_image",
+        prompt="A calm desk with a cup of tea",
+        alt_text="A cup of tea on a desk",
+        platform="linkedin",
+        post_id=made["post_id"],
+    )
+    assert len(image["media_ids"]) == 1 and image["provider"] == "openai-images"
+    assert image["post"]["media_ids"] == image["media_ids"]
+    assert model.requests_to("POST", "/v1/images/generations")
+
+
+def test_schedule_at_the_best_time_from_analytics(ocma: Ocma, workspace_id: str, account_id: str) -> None:
+    now = datetime.now(UTC)
+    for days in range(3, 30, 3):
+        seed_published(
+            ocma,
+            workspace_id,
+            [account_id],
+            f"Post {days}",
+            now - timedelta(days=days, hours=days % 5),
+            {"fakesocial": {"likes": 10 + days, "reposts": 2, "replies": 1, "impressions": 500}},
+        )
+    ctx = _ctx(ocma, workspace_id)
+    made = _run(ctx, "draft_post", text="At the best time", account_ids=[account_id])
+    scheduled = _run(ctx, "schedule_post", post_id=made["post_id"], when="best_time")
+    assert scheduled["status"] == "pending_approval" and scheduled["best_time"]["slot"]
+    post = posts.get_post(ocma, workspace_id, made["post_id"])
+    assert post.scheduled_at is not None and post.scheduled_at > now
+    local = post.scheduled_at.astimezone(ZoneInfo("Europe/Berlin"))
+    assert scheduled["best_time"]["slot"] == f"{local:%a} {local:%H}:00"
+
+
+def test_the_summary_carries_the_analytics_reading_of_the_period(
+    ocma: Ocma, workspace_id: str, account_id: str
+) -> None:
+    now = datetime.now(UTC)
+    seed_published(
+        ocma, workspace_id, [account_id], "Launch", now - timedelta(days=2), {"fakesocial": {"likes": 12}}
+    )
+    summary = _run(
+        _ctx(ocma, workspace_id),
+        "performance_summary",
+        start=(now - timedelta(days=7)).date().isoformat(),
+        end=now.date().isoformat(),
+    )
+    assert "From 1 posts with stored metrics" in summary["analysis"], summary.get("analysis_note")

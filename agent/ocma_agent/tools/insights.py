@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 
@@ -15,6 +17,7 @@ from ocma_core.db.models import Account, Post, PostMetricSnapshot, Target, Targe
 from ocma_core.errors import ConfigError, ValidationFailed
 from ocma_core.services import posts
 
+log = logging.getLogger(__name__)
 MAX_TARGETS = 500
 SOURCE = "stored metric snapshots (the latest one per post); nothing was fetched from the platforms now"
 
@@ -169,6 +172,7 @@ def performance_summary(
         ],
         "no_metrics_yet": missing,
         "source": SOURCE,
+        **_analysis(ctx, first, last),
         **(
             {"note": "More than 500 published targets: only the first 500 are included."}
             if len(pairs) >= MAX_TARGETS
@@ -178,40 +182,32 @@ def performance_summary(
 
 
 def best_slot(ctx: ToolContext, account_ids: list[str]) -> tuple[datetime, dict[str, Any]]:
-    """The next start of the hour of week expected to do best for all these accounts, and why."""
+    """The next start of the hour of week expected to do best for all these accounts, and why (analytics)."""
     try:
-        from ocma_core.analytics import best_time, data
+        from ocma_core.analytics.answers import next_best_time
     except ImportError as exc:
         raise ConfigError(
             f"Best-time analysis is not available in this OCMA installation ({exc}).",
             fix='Schedule at an explicit time or use when="next_slot".',
         ) from None
-    now = ctx.now()
-    posts_seen = data.load_posts(ctx.ocma, ctx.workspace_id, now - timedelta(days=180), now)
-    by_account: dict[str, list[Any]] = defaultdict(list)
-    for obs in posts_seen:
-        by_account[obs.account_id].append(obs)
-    platforms = {a.id: a.platform for a in data.accounts_of(ctx.ocma, ctx.workspace_id).values()}
-    chosen = [a for a in account_ids if a in platforms]
-    if not chosen:
-        raise ValidationFailed("None of the post's accounts is known to analytics.")
-    results = best_time.analyze(by_account, platforms, ctx.timezone, top=5, account_ids=chosen)
-    scores: dict[tuple[int, int], float] = defaultdict(lambda: 1.0)
-    slots: dict[tuple[int, int], Any] = {}
-    for result in results:
-        for slot in result.top:
-            key = (slot.weekday, slot.hour)
-            scores[key] *= slot.lift
-            slots[key] = slot
-    if not scores:
-        raise ValidationFailed(
-            "Analytics has no best time for these accounts yet.", fix='Use an explicit time or "next_slot".'
-        )
-    key = max(scores, key=lambda k: scores[k])
-    at = best_time.next_occurrence(slots[key], now + timedelta(minutes=30), ctx.timezone)
-    return at, {
-        "slot": slots[key].label,
-        "expected_lift": round(scores[key], 3),
-        "per_account": [r.message for r in results],
-        "method": results[0].method if results else "",
+    found = next_best_time(ctx.ocma, ctx.workspace_id, account_ids, after=ctx.now() + timedelta(minutes=30))
+    at = datetime.fromisoformat(found["at"])
+    explanation: dict[str, Any] = {
+        k: found[k] for k in ("slot", "geometric_mean_lift", "accounts", "method") if k in found
     }
+    return at, explanation
+
+
+def _analysis(ctx: ToolContext, first: datetime, last: datetime) -> dict[str, Any]:
+    """The analytics module's reading of the period (engagement vs typical, growth, trends), if installed."""
+    try:
+        from ocma_core.analytics.answers import performance_summary as analyse
+    except ImportError:
+        return {"analysis": None, "analysis_note": "analytics module not installed"}
+    zone = ZoneInfo(ctx.timezone)
+    period = f"{first.astimezone(zone).date().isoformat()}..{last.astimezone(zone).date().isoformat()}"
+    try:
+        return {"analysis": analyse(ctx.ocma, ctx.workspace_id, period)}
+    except Exception as exc:  # the table above stands on its own; say why the analysis is missing
+        log.warning("analytics summary failed: %s", exc)
+        return {"analysis": None, "analysis_note": f"analysis failed: {exc}"}
