@@ -125,16 +125,10 @@ def decide(
     ocma: Ocma = Depends(get_ocma),
 ) -> dict[str, Any]:
     """Approve a post the agent held (it is scheduled as planned) or decline it (it is cancelled)."""
-    from ocma_agent import store
+    from ocma_agent.approvals import decide as record
     from ocma_core.services import posts
 
-    if body.approve:
-        post = posts.approve_post(ocma, caller.workspace_id, post_id)
-    else:
-        post = posts.cancel_post(ocma, caller.workspace_id, post_id)
-    verb = "approved" if body.approve else "declined (cancelled)"
-    thread = store.open_thread(ocma, caller.workspace_id, _key(thread_id))
-    when = post.scheduled_at.isoformat() if post.scheduled_at else "now"
-    note = f"Post {post.id} was {verb} by key {caller.key_id}; it is now {post.status} (for {when})."
-    store.append(ocma, thread, [("note", {"text": note, "post_id": post.id, "approved": body.approve})])
+    post = record(
+        ocma, caller.workspace_id, _key(thread_id), post_id, approve=body.approve, by=f"key {caller.key_id}"
+    )
     return posts.post_summary(post, posts.targets_of(ocma, post.id))
