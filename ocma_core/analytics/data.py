@@ -4,6 +4,9 @@ Every observation names the snapshot it comes from (id and fetch time). Two ways
 - `latest`: its newest snapshot (reports: "as of the last collection");
 - `matured`: the newest snapshot taken between 24 hours and 8 days after publishing, else the earliest one
   after that (a backfilled old post) — so posts are compared at a similar age (analyzers).
+Both choices are kept up to date on the post's MetricSchedule row when snapshots are stored through
+`ocma_core.services.metrics` (`ocma_core.analytics.pointers`), so loading N posts follows N pointers; posts
+without pointers are chosen by scanning their snapshots.
 Posts with no snapshot at least 24 hours old are left out of `matured` (their metrics are still growing).
 """
 
@@ -17,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Text, and_, case, cast, func, select, text
+from sqlalchemy import Text, and_, case, cast, exists, func, select, text
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
@@ -31,6 +34,7 @@ from ocma_core.analytics.vocabulary import (
     vocabulary_of,
 )
 from ocma_core.context import Ocma
+from ocma_core.db.analytics_models import MetricSchedule
 from ocma_core.db.models import Account, AccountMetricSnapshot, Media, Post, PostMetricSnapshot, Target
 
 MATURE_AFTER = timedelta(hours=24)
@@ -219,7 +223,13 @@ def load_posts(
         conditions.append(col(Target.account_id).in_(list(account_ids)))
     if post_ids is not None:
         conditions.append(col(Target.post_id).in_(list(post_ids)))
-    chosen = _snapshot_choice(ocma, conditions, basis)
+    pointer = col(
+        MetricSchedule.matured_snapshot_id if basis == "matured" else MetricSchedule.latest_snapshot_id
+    )
+    has_pointer = and_(
+        col(MetricSchedule.kind) == "post", col(MetricSchedule.ref_id) == col(Target.id), pointer.is_not(None)
+    )
+    chosen = _snapshot_choice(ocma, [*conditions, ~exists().where(has_pointer)], basis)
     wanted = (*INTERACTIONS, "impressions")
     if detail:
         metric_columns: list[Any] = [
@@ -250,7 +260,16 @@ def load_posts(
             cast(col(Post.options), Text),
             cast(col(Post.variants), Text),
         ]
-    stmt = (
+    # Posts whose snapshots were stored through services.metrics: follow the kept pointer (no scan).
+    by_pointer = (
+        select(*columns)
+        .select_from(Target)
+        .join(MetricSchedule, has_pointer)
+        .join(PostMetricSnapshot, col(PostMetricSnapshot.id) == pointer)
+        .where(and_(*conditions))
+    )
+    # Any other post (snapshots written some other way): choose among its snapshots.
+    by_scan = (
         select(*columns)
         .join(
             chosen,
@@ -262,12 +281,14 @@ def load_posts(
         .join(Target, col(Target.id) == col(PostMetricSnapshot.target_id))
     )
     if with_text:
-        stmt = stmt.join(Post, col(Post.id) == col(Target.post_id))
+        by_pointer = by_pointer.join(Post, col(Post.id) == col(Target.post_id))
+        by_scan = by_scan.join(Post, col(Post.id) == col(Target.post_id))
     with ocma.session() as session:
         if ocma.engine.dialect.name == "postgresql":
             # Parallel workers would each rebuild the per-target aggregate (measured 3x the work).
             session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
-        rows = session.connection().execute(stmt).all()  # Core rows: no ORM overhead per row
+        connection = session.connection()  # Core rows: no ORM overhead per row
+        rows = [*connection.execute(by_pointer).all(), *connection.execute(by_scan).all()]
         if series is None:
             series = load_account_series(ocma, workspace_id, {r[4] for r in rows}, session=session)
         m = len(metric_columns)

@@ -89,14 +89,18 @@ def seed(
     steps: int = 1,
     followers: list[tuple[datetime, float]] = (),  # type: ignore[assignment]
     now: datetime | None = None,
+    with_pointers: bool = True,
 ) -> int:
     """Write synthetic posts as Post, published Target and PostMetricSnapshot rows (and account snapshots).
 
     Each post gets up to `steps` snapshots at the collection cadence (never in the future of `now`), the
-    counts growing along `GROWTH`; returns the number of post snapshots written.
+    counts growing along `GROWTH`; returns the number of post snapshots written. With `with_pointers` the
+    posts' MetricSchedule rows are written as the collector would have left them.
     """
     from sqlalchemy import insert
 
+    from ocma_core.analytics.pointers import POST_CADENCE, initial_due, pointers_for
+    from ocma_core.db.analytics_models import MetricSchedule
     from ocma_core.db.models import (
         AccountMetricSnapshot,
         Post,
@@ -106,10 +110,12 @@ def seed(
         TargetStatus,
     )
     from ocma_core.db.types import new_id, utcnow
-    from ocma_core.services.metrics import POST_CADENCE
 
     now = now or utcnow()
-    post_rows, target_rows, snap_rows = [], [], []
+    post_rows: list[dict[str, Any]] = []
+    target_rows: list[dict[str, Any]] = []
+    snap_rows: list[dict[str, Any]] = []
+    schedule_rows: list[dict[str, Any]] = []
     for p in posts:
         post_id, target_id = new_id(), new_id()
         p.post_id, p.target_id = post_id, target_id
@@ -146,6 +152,7 @@ def seed(
             }
         )
         raw = {p.metrics.source_names[k]: v for k, v in p.metrics.values.items()}
+        first = len(snap_rows)
         for step in range(steps):
             when = p.published_at + POST_CADENCE[step]
             if when > now:
@@ -162,6 +169,24 @@ def seed(
                     "values": values,
                     "unavailable": list(p.metrics.not_provided),
                     "source": "synthetic",
+                }
+            )
+        if with_pointers:  # what services.metrics.store_post_snapshot keeps for collected posts
+            step, due = initial_due(p.published_at, now)
+            pointers = pointers_for(p.published_at, [(r["id"], r["fetched_at"]) for r in snap_rows[first:]])
+            schedule_rows.append(
+                {
+                    "id": new_id(),
+                    "kind": "post",
+                    "ref_id": target_id,
+                    "workspace_id": workspace_id,
+                    "account_id": account_id,
+                    "platform": p.platform,
+                    "step": step,
+                    "next_due_at": due,
+                    "failures": 0,
+                    "note": "",
+                    **pointers,
                 }
             )
     account_rows = [
@@ -181,6 +206,7 @@ def seed(
             (Target, target_rows),
             (PostMetricSnapshot, snap_rows),
             (AccountMetricSnapshot, account_rows),
+            (MetricSchedule, schedule_rows),
         ):
             for i in range(0, len(rows), 5000):
                 if rows[i : i + 5000]:

@@ -35,6 +35,12 @@ class MetricSchedule(SQLModel, table=True):
     failures: int = 0
     last_error: str | None = Field(default=None, sa_type=Text)
     note: str = Field(default="", sa_type=Text)  # the platform's note of the last snapshot
+    # For posts: the snapshots analyzers read, kept up to date by services.metrics.store_post_snapshot so
+    # loading N posts never scans every snapshot (see ocma_core.analytics.data).
+    latest_snapshot_id: str | None = Field(default=None, max_length=64)
+    latest_fetched_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    matured_snapshot_id: str | None = Field(default=None, max_length=64)
+    matured_fetched_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Experiment(SQLModel, table=True):

@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from ocma_core.analytics.pointers import POST_CADENCE, initial_due, insert_ignoring_conflicts, point_to
 from ocma_core.context import Ocma
 from ocma_core.db.analytics_models import Competitor, CompetitorMetricSnapshot, MetricSchedule
 from ocma_core.db.models import (
@@ -47,14 +48,7 @@ from ocma_core.platforms import (
 )
 
 log = logging.getLogger(__name__)
-POST_CADENCE = (
-    timedelta(hours=1),
-    timedelta(hours=6),
-    timedelta(hours=24),
-    timedelta(days=3),
-    timedelta(days=7),
-    timedelta(days=30),
-)
+
 ACCOUNT_EVERY = timedelta(hours=24)
 RESERVE = 0.5  # collection pauses when a budget it shares is below this share of its limit
 MAX_FAILURES = 5
@@ -107,7 +101,7 @@ def sync_schedule(ocma: Ocma, now: datetime | None = None) -> int:
     rows: list[dict[str, Any]] = []
 
     def row(
-        kind: str, ref: str, workspace: str, account: str, platform: str, step: int, due: datetime
+        kind: str, ref: str, workspace: str, account: str, platform: str, step: int, due: datetime | None
     ) -> None:
         rows.append(
             {
@@ -136,8 +130,7 @@ def sync_schedule(ocma: Ocma, now: datetime | None = None) -> int:
         ).all()
         for t in targets:
             assert t.published_at is not None
-            passed = [s for s, off in enumerate(POST_CADENCE) if t.published_at + off <= now]
-            step, due = (passed[-1], now) if passed else (0, t.published_at + POST_CADENCE[0])
+            step, due = initial_due(t.published_at, now)
             row("post", t.id, t.workspace_id, t.account_id, t.platform, step, due)
         known_accounts = select(MetricSchedule.ref_id).where(col(MetricSchedule.kind) == "account")
         for a in session.exec(
@@ -149,17 +142,7 @@ def sync_schedule(ocma: Ocma, now: datetime | None = None) -> int:
         known_comp = select(MetricSchedule.ref_id).where(col(MetricSchedule.kind) == "competitor")
         for c in session.exec(select(Competitor).where(col(Competitor.id).not_in(known_comp))).all():
             row("competitor", c.id, c.workspace_id, c.via_account_id, c.platform, 0, now)
-        if not rows:
-            return 0
-        if ocma.engine.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-            stmt: Any = pg_insert(MetricSchedule).on_conflict_do_nothing(index_elements=["kind", "ref_id"])
-        else:
-            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-            stmt = sqlite_insert(MetricSchedule).on_conflict_do_nothing(index_elements=["kind", "ref_id"])
-        session.connection().execute(stmt, rows)
+        insert_ignoring_conflicts(session, rows)
         return len(rows)
 
 
@@ -393,20 +376,30 @@ def _record(ocma: Ocma, schedule_id: str, outcome: Outcome) -> None:
 def store_post_snapshot(
     ocma: Ocma, target_id: str, account_id: str, platform: str, snap: MetricsSnapshot, source: str
 ) -> str:
-    """Store one post snapshot exactly as the platform named its values; returns its id."""
+    """Store one post snapshot exactly as the platform named its values (and point the analyzers at it)."""
+    with ocma.session() as session:
+        target = session.get(Target, target_id)
+        if target is None:
+            raise OcmaError(f"No target {target_id}.")
+        return _add_post_snapshot(session, target, snap.values, snap.unavailable, snap.fetched_at, source)
+
+
+def _add_post_snapshot(
+    session: Any, target: Target, values: Any, unavailable: Iterable[str], fetched_at: datetime, source: str
+) -> str:
     row = PostMetricSnapshot(
-        target_id=target_id,
-        account_id=account_id,
-        platform=platform,
-        fetched_at=snap.fetched_at,
-        values=dict(snap.values),
-        unavailable=list(snap.unavailable),
+        target_id=target.id,
+        account_id=target.account_id,
+        platform=target.platform,
+        fetched_at=fetched_at,
+        values=dict(values),
+        unavailable=list(unavailable),
         source=source,
     )
-    with ocma.session() as session:
-        session.add(row)
-        session.flush()
-        return row.id
+    session.add(row)
+    session.flush()
+    point_to(session, target, row.id, fetched_at, utcnow())
+    return row.id
 
 
 def store_account_snapshot(ocma: Ocma, account_id: str, platform: str, snap: MetricsSnapshot) -> str:
@@ -456,16 +449,7 @@ def ingest_webhook(ocma: Ocma, platform: str, events: Iterable[WebhookEvent]) ->
                     )
                 ).all()
                 for t in targets:
-                    session.add(
-                        PostMetricSnapshot(
-                            target_id=t.id,
-                            account_id=t.account_id,
-                            platform=platform,
-                            fetched_at=now,
-                            values=dict(event.metrics),
-                            source="webhook",
-                        )
-                    )
+                    _add_post_snapshot(session, t, event.metrics, (), now, "webhook")
                     stored += 1
             elif event.external_account_id:
                 accounts = session.exec(

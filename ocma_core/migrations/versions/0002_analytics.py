@@ -1,8 +1,8 @@
-"""analytics: metric schedule, experiments, competitors
+"""analytics
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-25 21:22:21.717558
+Create Date: 2026-11-25 22:18:49.928850
 """
 
 from collections.abc import Sequence
@@ -88,6 +88,10 @@ def upgrade() -> None:
     sa.Column('failures', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('latest_snapshot_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('latest_fetched_at', ocma_core.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('matured_snapshot_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('matured_fetched_at', ocma_core.db.types.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['account_id'], ['account.id'], ),
     sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ),
     sa.PrimaryKeyConstraint('id'),

@@ -1,0 +1,77 @@
+"""The kept snapshot pointers choose exactly what scanning the snapshots would choose."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import update
+
+from ocma_core.analytics.data import load_posts
+from ocma_core.analytics.pointers import better_matured, initial_due, pointers_for
+from ocma_core.analytics.synthetic import make_posts, seed
+from ocma_core.context import Ocma
+from ocma_core.db.analytics_models import MetricSchedule
+from ocma_core.db.models import Account
+from ocma_core.db.types import utcnow
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_matured_rule() -> None:
+    assert not better_matured(T0, None, T0 + timedelta(hours=6))  # too young
+    assert better_matured(T0, None, T0 + timedelta(days=30))  # only one after the horizon: take it
+    assert better_matured(T0, T0 + timedelta(days=30), T0 + timedelta(days=3))  # within beats after
+    assert better_matured(T0, T0 + timedelta(days=1), T0 + timedelta(days=7))  # newer within the window
+    assert not better_matured(T0, T0 + timedelta(days=7), T0 + timedelta(days=30))
+    assert better_matured(T0, T0 + timedelta(days=60), T0 + timedelta(days=40))  # earliest after the window
+    chosen = pointers_for(
+        T0, [("a", T0 + timedelta(hours=1)), ("b", T0 + timedelta(days=7)), ("c", T0 + timedelta(days=30))]
+    )
+    assert chosen["latest_snapshot_id"] == "c" and chosen["matured_snapshot_id"] == "b"
+    assert initial_due(T0, T0 + timedelta(minutes=5)) == (0, T0 + timedelta(hours=1))
+    assert initial_due(T0, T0 + timedelta(days=90)) == (6, None)
+
+
+def test_pointers_and_scanning_agree(ocma: Ocma, workspace_id: str) -> None:
+    now = utcnow()
+    with ocma.session() as session:
+        account = Account(
+            workspace_id=workspace_id,
+            platform="fakesocial",
+            external_id="1",
+            handle="me",
+            access_token_enc="never used: no platform call in this test",
+        )
+        session.add(account)
+        session.flush()
+        account_id = account.id
+    posts = make_posts(5, 60, account_id=account_id, start=now - timedelta(days=50), days=49)
+    seed(ocma, workspace_id, account_id, posts, steps=6, now=now)
+    for basis in ("matured", "latest"):
+        kept = {p.target_id: p.snapshot_id for p in load_posts(ocma, workspace_id, None, None, basis=basis)}
+        with ocma.session() as session:  # forget the pointers: the loader must scan and find the same
+            session.execute(update(MetricSchedule).values(matured_snapshot_id=None, latest_snapshot_id=None))
+        scanned = {
+            p.target_id: p.snapshot_id for p in load_posts(ocma, workspace_id, None, None, basis=basis)
+        }
+        assert kept == scanned and len(kept) >= 55
+        _repoint(ocma)
+
+
+def _repoint(ocma: Ocma) -> None:
+    from sqlmodel import col, select
+
+    from ocma_core.db.models import PostMetricSnapshot, Target
+
+    with ocma.session() as session:
+        for target in session.exec(select(Target)).all():
+            snaps = session.exec(
+                select(PostMetricSnapshot.id, PostMetricSnapshot.fetched_at).where(
+                    col(PostMetricSnapshot.target_id) == target.id
+                )
+            ).all()
+            assert target.published_at is not None
+            values = pointers_for(target.published_at, [(s[0], s[1]) for s in snaps])
+            session.execute(
+                update(MetricSchedule).where(col(MetricSchedule.ref_id) == target.id).values(**values)
+            )
