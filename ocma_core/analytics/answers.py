@@ -32,7 +32,7 @@ def best_times(
     """Best-time results of the workspace's accounts (one platform or one account if given)."""
     from ocma_core.analytics import best_time
 
-    ctx = make_context(ocma, workspace_id, now_period(_timezone(ocma, workspace_id)))
+    ctx = make_context(ocma, workspace_id, now_period(_timezone(ocma, workspace_id)), history_text=False)
     wanted = [
         a.id
         for a in ctx.accounts.values()
@@ -66,7 +66,7 @@ def next_best_time(
     from ocma_core.analytics import best_time
 
     tz = _timezone(ocma, workspace_id)
-    ctx = make_context(ocma, workspace_id, now_period(tz), account_ids=account_ids)
+    ctx = make_context(ocma, workspace_id, now_period(tz), account_ids=account_ids, history_text=False)
     missing = set(account_ids) - set(ctx.accounts)
     if missing:
         raise NotFoundError(f"Accounts not in this workspace: {', '.join(sorted(missing))}.")

@@ -50,6 +50,7 @@ class AnalysisContext:
     period: Period
     account_ids: list[str] | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    history_text: bool = True  # False: `history` without texts and media (enough for best times)
 
     @cached_property
     def accounts(self) -> dict[str, Account]:
@@ -76,6 +77,7 @@ class AnalysisContext:
             basis="matured",
             series=self.series,
             detail=False,
+            with_text=self.history_text,
         )
 
     @cached_property
@@ -127,9 +129,12 @@ def make_context(
     *,
     account_ids: list[str] | None = None,
     params: dict[str, Any] | None = None,
+    history_text: bool = True,
 ) -> AnalysisContext:
     """A context for `period` in the workspace's timezone."""
-    return AnalysisContext(ocma, workspace_id, period.timezone, period, account_ids, dict(params or {}))
+    return AnalysisContext(
+        ocma, workspace_id, period.timezone, period, account_ids, dict(params or {}), history_text
+    )
 
 
 def now_period(timezone: str, days: int = 7, end: datetime | None = None) -> Period:

@@ -63,6 +63,21 @@ def design(hours: np.ndarray, days: np.ndarray) -> np.ndarray:
     return x
 
 
+def sufficient(
+    hours: np.ndarray, days: np.ndarray, y: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """X'X, X'y and X'(y - mean y) of the indicator design, built from counts (no n x 200 matrix)."""
+    cols = np.stack([np.zeros_like(hours), 1 + hours, 25 + days, 32 + days * 24 + hours], axis=1)  # (n, 4)
+    xtx = np.zeros((P, P))
+    np.add.at(xtx, (np.repeat(cols, 4, axis=1).ravel(), np.tile(cols, (1, 4)).ravel()), 1.0)
+    xty, xtyc = np.zeros(P), np.zeros(P)
+    centred = y - (y.mean() if y.size else 0.0)
+    for k in range(4):
+        np.add.at(xty, cols[:, k], y)
+        np.add.at(xtyc, cols[:, k], centred)
+    return xtx, xty, xtyc
+
+
 @dataclass
 class Slot:
     """One hour of the week, what is expected there and how sure that is."""
@@ -207,18 +222,9 @@ def analyze(
     for account_id, platform in platforms.items():
         out = outcomes(list(posts_by_account.get(account_id, [])))
         hours, days = local_slots(out.posts, tz)
-        x = design(hours, days)
+        xtx, xty, xtyc = sufficient(hours, days, out.y)
         prepared[account_id] = _Prepared(
-            account_id,
-            platform,
-            out.kind,
-            out.name,
-            out.y,
-            hours,
-            days,
-            x.T @ x,
-            x.T @ out.y,
-            x.T @ (out.y - (out.y.mean() if out.y.size else 0.0)),
+            account_id, platform, out.kind, out.name, out.y, hours, days, xtx, xty, xtyc
         )
     totals = {
         name: _totals([p for p in prepared.values() if p.platform == name])

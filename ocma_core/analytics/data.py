@@ -297,53 +297,50 @@ def load_posts(
     vocab: dict[str, Any] = {}
     out: list[PostObs] = []
     seen: set[str] = set()
+    n_wanted = len(wanted)
+    t = 7 + m
     for row in rows:
-        if row[2] in seen:  # two snapshots of one target fetched at the same instant: keep one
+        target_id = row[2]
+        if target_id in seen:  # two snapshots of one target fetched at the same instant: keep one
             continue
-        seen.add(row[2])
+        seen.add(target_id)
         platform = row[5]
         if detail:
             if platform not in vocab:
                 vocab[platform] = vocabulary_of(platform)
             unavailable = json.loads(row[8]) if row[8] and row[8] != "[]" else ()
             mapped = map_metrics(row[7] or {}, unavailable, platform_vocabulary=vocab[platform])
+            total, used = mapped.interactions()
         else:
-            found = {
-                name: v for name, v in zip(wanted, row[7 : 7 + len(wanted)], strict=True) if v is not None
-            }
-            mapped = Mapped(found, {}, ())
-        total, used = mapped.interactions()
-        obs = PostObs(
-            target_id=row[2],
-            post_id=row[3],
-            account_id=row[4],
-            platform=platform,
-            published_at=row[6],
-            snapshot_id=row[0],
-            fetched_at=row[1],
-            metrics=mapped,
-            interactions=total,
-            interactions_counted=used,
-        )
+            found: dict[str, float] = {}
+            total, counted = 0.0, []
+            for i in range(n_wanted):
+                v = row[7 + i]
+                if v is not None:
+                    found[wanted[i]] = v
+                    if i < len(INTERACTIONS):
+                        total += v
+                        counted.append(wanted[i])
+            mapped, used = Mapped(found, {}, ()), tuple(counted)
+        obs = PostObs(target_id, row[3], row[4], platform, row[6], row[0], row[1], mapped, total, used)
         if with_text:
-            t = 7 + m
             variants = json.loads(row[t + 5]) if row[t + 5] and row[t + 5] != "{}" else {}
             obs.text = variants.get(obs.account_id) or variants.get(platform) or row[t] or ""
-            obs.media_count = int(row[t + 1] or 0)
-            obs.has_video = any(v in videos for v in media.get(row[2], ()))
-            obs.thread_parts = 1 + int(row[t + 3] or 0)
-            obs.options = json.loads(row[t + 4]) if row[t + 4] and row[t + 4] != "{}" else {}
-        _set_exposure(obs, series.get(obs.account_id))
+            if row[t + 1]:
+                obs.media_count = int(row[t + 1])
+                obs.has_video = any(v in videos for v in media.get(target_id, ()))
+            if row[t + 3]:
+                obs.thread_parts = 1 + int(row[t + 3])
+            if row[t + 4] and row[t + 4] != "{}":
+                obs.options = json.loads(row[t + 4])
+        account_series = series.get(obs.account_id)
+        if account_series is not None:
+            near = account_series.followers_near(obs.published_at)
+            if near is not None:
+                obs.followers, obs.followers_source = near
         out.append(obs)
     out.sort(key=lambda o: (o.published_at, o.target_id))
     return out
-
-
-def _set_exposure(obs: PostObs, series: AccountSeries | None) -> None:
-    if series is not None:
-        found = series.followers_near(obs.published_at)
-        if found is not None:
-            obs.followers, obs.followers_source = found
 
 
 def _video_media_ids(session: Any, workspace_id: str, media: dict[str, list[str]]) -> set[str]:
