@@ -2,7 +2,8 @@
 
 Set-up (not timed): a throwaway database migrated to head; 50 FakeSocial accounts with about 690 synthetic
 posts each over 400 days, each post measured at the collection cadence (1 h ... 30 d) = 200,000+ rows in
-`postmetricsnapshot`, plus a daily follower snapshot per account (20,000 rows).
+`postmetricsnapshot`, plus a daily follower snapshot per account (20,000 rows), and each post's schedule row
+with the snapshot pointers the collector keeps (`ocma_core.analytics.pointers`).
 
 Timed, in a fresh child process (so its peak RSS is the analysis, not the set-up):
   1. best times of all 50 accounts (`answers.best_times`: 26 weeks of history, 168 slots each, priors from
