@@ -123,7 +123,7 @@ def bench_env(accounts: int, latency_s: float, *, rate_limit: int | None = None,
     env = {**os.environ, "OCMA_DATABASE_URL": url, "OCMA_REDIS_URL": REDIS_URL, "OCMA_ENCRYPTION_KEYS": key,
            "OCMA_DATA_DIR": str(data_dir), "OCMA_LOAD_PLUGINS": "", "OCMA_PLUGIN_MODULES": "ocma_example_platform",
            "PYTHONPATH": str(ROOT / "tests" / "example_platform"), "OCMA_FAKESOCIAL_API_BASE": fake.base_url,
-           "OCMA_FAKESOCIAL_CLIENT_ID": "fake-client-id", "OCMA_LOG_LEVEL": "WARNING"}
+           "OCMA_FAKESOCIAL_CLIENT_ID": "fake-client-id"}
     bench = Bench(ocma, url, fake, workspace.id, ids, env)
     try:
         yield bench
@@ -142,8 +142,9 @@ def start_worker(bench: Bench, processes: int, concurrency: int, **extra_env: st
     """Start one `ocma worker` command (which runs `processes` processes)."""
     cmd = [sys.executable, "-m", "ocma_core.cli", "worker", "--processes", str(processes),
            "--concurrency", str(concurrency)]
-    proc = subprocess.Popen(cmd, env={**bench.env, **extra_env}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    log = open(os.environ["BENCH_WORKER_LOG"], "ab") if os.environ.get("BENCH_WORKER_LOG") else subprocess.DEVNULL
+    extra_env = {"OCMA_LOG_LEVEL": "WARNING", **extra_env}
+    proc = subprocess.Popen(cmd, env={**bench.env, **extra_env}, stdout=log, stderr=log, start_new_session=True)
     bench.workers.append(proc)
     return proc
 

@@ -117,7 +117,9 @@ class MemoryBudgets:
     def snapshot(self) -> dict[str, BucketState]:
         """A copy of the state (for `ocma status` and tests)."""
         with self._lock:
-            return {k: BucketState(v.remaining, v.reset_at, v.in_flight, v.open) for k, v in self._state.items()}
+            return {
+                k: BucketState(v.remaining, v.reset_at, v.in_flight, v.open) for k, v in self._state.items()
+            }
 
 
 _ACQUIRE = """
@@ -184,7 +186,7 @@ return 1
 class RedisBudgets:
     """Budgets shared by every worker process through Redis (atomic Lua scripts, leases that expire)."""
 
-    def __init__(self, url: str, lease_ttl_s: float = 120.0) -> None:
+    def __init__(self, url: str, lease_ttl_s: float = 30.0) -> None:
         import redis
 
         self.client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
@@ -225,6 +227,6 @@ class RedisBudgets:
         self._release(keys=[self._key(k) for k in keys], args=args)
 
 
-def make_budgets(redis_url: str | None) -> Budgets:
-    """Shared budgets with Redis, else per-process ones."""
-    return RedisBudgets(redis_url) if redis_url else MemoryBudgets()
+def make_budgets(redis_url: str | None, lease_ttl_s: float = 30.0) -> Budgets:
+    """Shared budgets with Redis, else per-process ones; a dead worker's reservations expire after the TTL."""
+    return RedisBudgets(redis_url, lease_ttl_s) if redis_url else MemoryBudgets()

@@ -42,6 +42,10 @@ LOOKUP_MARGIN = timedelta(seconds=60)
 INLINE_WAIT_S = 0.5
 
 
+class _LostClaim(Exception):
+    """This worker no longer owns the target (its claim was recovered as stale)."""
+
+
 @dataclass
 class Runtime:
     """Per-process state shared by a worker's tasks."""
@@ -49,6 +53,7 @@ class Runtime:
     worker_id: str
     budgets: Budgets = field(default_factory=MemoryBudgets)
     max_attempts: int = 5
+    claim_lease_s: float = 20.0
     backoff_base_s: float = 2.0
     backoff_cap_s: float = 300.0
     semaphores: dict[str, asyncio.Semaphore] = field(default_factory=dict)
@@ -109,7 +114,7 @@ async def process_target(ocma: Ocma, runtime: Runtime, target_id: str) -> str:
     deadline = time.monotonic() + INLINE_WAIT_S
     while (wait := runtime.budgets.try_acquire(keys, declared, lease)) > 0:
         if time.monotonic() + wait > deadline:
-            due = utcnow() + timedelta(seconds=wait)
+            due = utcnow() + timedelta(seconds=max(wait, INLINE_WAIT_S))
             await asyncio.to_thread(
                 transitions.requeue,
                 ocma,
@@ -155,12 +160,20 @@ async def _attempt(
     target, account, worker = claimed.target, claimed.account, runtime.worker_id
 
     async def call(action: str, fn: object) -> PublishResult | None:
+        # Fencing: a claim older than a third of the lease is renewed first, so no other worker can take it
+        # over (and look it up, then publish) while this call is in flight.
+        if time.monotonic() - claimed.claimed_mono > runtime.claim_lease_s / 3:
+            if not await asyncio.to_thread(transitions.renew, ocma, target.id, worker):
+                raise _LostClaim(target.id)
+            claimed.claimed_mono = time.monotonic()
+
         async def with_ctx(ctx: AccountContext) -> PublishResult | None:
             ctx.settings["_rate_limits"] = []
             contexts.append(ctx)
             return await fn(ctx)  # type: ignore[operator, no-any-return]
 
         t0 = time.perf_counter()
+        log.debug("target %s: %s starts (attempt %s)", target.id, action, target.attempts)
         outcome, status, error = "ok", None, None
         try:
             return await call_with_refresh(ocma, account.id, platform, with_ctx)
@@ -186,6 +199,16 @@ async def _attempt(
             )
             await asyncio.to_thread(transitions.add_attempt, ocma, attempt)
 
+    if claimed.needs_lookup and target.attempts > runtime.max_attempts * 2:
+        reason = (
+            f"The outcome is still unknown after {target.attempts} tries to ask {platform.name}; "
+            "check the account, then retry if the post is not there."
+        )
+        await asyncio.to_thread(
+            transitions.finish, ocma, target.id, worker, TargetStatus.FAILED, last_error=reason
+        )
+        FAILED.labels(platform.name, "unconfirmed").inc()
+        return "failed"
     try:
         if claimed.needs_lookup and Capability.IDEMPOTENT_PUBLISH not in platform.capabilities:
             if Capability.FIND_PUBLISHED not in platform.capabilities:
@@ -261,6 +284,9 @@ async def _attempt(
         )
         ocma.queue.push(target.id, due)
         return "retry"
+    except _LostClaim:
+        log.warning("claim on target %s was taken over; not calling the platform", target.id)
+        return "lost_claim"
     except (Unconfirmed, Exception) as exc:
         # The call may have landed (timeout, broken connection, or a bug after sending): never retry blindly.
         message = exc.message if isinstance(exc, Unconfirmed) else f"Unexpected error: {exc!r}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -25,6 +26,7 @@ class Claimed:
     post: Post
     account: Account
     needs_lookup: bool  # a previous attempt may have landed: ask the platform first
+    claimed_mono: float = 0.0  # time.monotonic() of the claim (or of its last renewal)
 
 
 def claim(ocma: Ocma, target_id: str, worker: str) -> Claimed | None:
@@ -55,7 +57,22 @@ def claim(ocma: Ocma, target_id: str, worker: str) -> Claimed | None:
                 .where(col(Post.id) == post.id, col(Post.status) == PostStatus.SCHEDULED)
                 .values(status=PostStatus.PUBLISHING, updated_at=now)
             )
-        return Claimed(target, post, account, needs_lookup=target.unconfirmed_since is not None)
+        return Claimed(
+            target,
+            post,
+            account,
+            needs_lookup=target.unconfirmed_since is not None,
+            claimed_mono=time.monotonic(),
+        )
+
+
+def renew(ocma: Ocma, target_id: str, worker: str) -> bool:
+    """Re-stamp an owned claim just before a platform call; False if another worker took it over."""
+    with ocma.session() as session:
+        result = session.execute(
+            update(Target).where(*_owned(target_id, worker)).values(claimed_at=utcnow())  # type: ignore[arg-type]
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def add_attempt(ocma: Ocma, attempt: PublishAttempt) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import socket
+import threading
 import time
 from datetime import timedelta
 
@@ -51,7 +52,9 @@ class Worker:
             max_attempts=ocma.settings.publish_max_attempts,
             budgets=make_budgets(ocma.settings.redis_url),
         )
-        self.claim_lease = timedelta(seconds=claim_lease_s or max(ocma.settings.worker_heartbeat_s * 4, 15.0))
+        lease = claim_lease_s or ocma.settings.claim_lease_s
+        self.claim_lease = timedelta(seconds=max(lease, ocma.settings.worker_heartbeat_s * 3))
+        self.runtime.claim_lease_s = self.claim_lease.total_seconds()
         self.tasks: set[asyncio.Task[str]] = set()
         self.done = 0
         self._stop = asyncio.Event()
@@ -96,21 +99,49 @@ class Worker:
     async def _run_one(self, target_id: str) -> str:
         try:
             outcome = await process_target(self.ocma, self.runtime, target_id)
+            log.debug("target %s: %s", target_id, outcome)
         except Exception:
             log.exception("worker failed on target %s", target_id)
             outcome = "error"
         self.done += 1
         return outcome
 
+    def _beat_forever(self, stop: threading.Event) -> None:
+        """Heartbeat on a thread of its own, so a busy event loop or thread pool never delays claim renewal."""
+        while not stop.is_set():
+            try:
+                self.heartbeat()
+            except Exception:
+                log.exception("heartbeat failed")
+            stop.wait(self.ocma.settings.worker_heartbeat_s)
+
     async def run(self) -> None:
         """Loop until stop(); never dies on a database or queue hiccup."""
-        last_beat = last_reconcile = 0.0
+        from concurrent.futures import ThreadPoolExecutor
+
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(max_workers=min(self.concurrency, 32))
+        )
+        beat_stop = threading.Event()
+        beater = threading.Thread(
+            target=self._beat_forever, args=(beat_stop,), daemon=True, name="ocma-heartbeat"
+        )
+        beater.start()
+        try:
+            await self._loop()
+        finally:
+            beat_stop.set()
+            await asyncio.to_thread(beater.join, 10)
+        try:
+            await asyncio.to_thread(self._forget)
+        except Exception:
+            log.exception("could not remove heartbeat")
+
+    async def _loop(self) -> None:
+        last_reconcile = 0.0
         while not self._stop.is_set():
             now = time.monotonic()
             try:
-                if now - last_beat >= self.ocma.settings.worker_heartbeat_s:
-                    await asyncio.to_thread(self.heartbeat)
-                    last_beat = now
                 if now - last_reconcile >= RECONCILE_S:
                     await asyncio.to_thread(self.reconcile)
                     last_reconcile = now
@@ -131,10 +162,6 @@ class Worker:
                     pass
         if self.tasks:
             await asyncio.wait(self.tasks, timeout=60)
-        try:
-            await asyncio.to_thread(self._forget)
-        except Exception:
-            log.exception("could not remove heartbeat")
 
     def _forget(self) -> None:
         with self.ocma.session() as session:

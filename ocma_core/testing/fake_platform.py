@@ -143,6 +143,11 @@ class FakeSocial(FakeServer):
                 "posts": len(self.state.posts),
                 "distinct_texts": len(texts),
                 "duplicates": sum(n - 1 for n in texts.values() if n > 1),
+                "duplicate_texts": sorted(t for t, n in texts.items() if n > 1),
+                "duplicate_posts": sorted(
+                    (p["text"], p["created_at"], p["author"]) for p in self.state.posts.values()
+                    if texts[p["text"]] > 1
+                ),
                 "publish_calls": self.state.publish_calls,
                 "http_429": self.state.http_429,
                 "texts": sorted(texts),
