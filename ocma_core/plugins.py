@@ -188,6 +188,10 @@ def plugin_listing() -> list[dict[str, Any]]:
 
     host = get_host()
     registry.get_platforms()  # populate registration records
+    from ocma_core.ai import registry as ai_registry
+
+    ai_registry.text_providers()
+    ai_registry.image_providers()
     rows = [info.as_dict() for info in host.infos.values()]
     rows += [info.as_dict() for info in host.errors if info.name not in host.infos]
     return rows

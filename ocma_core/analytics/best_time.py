@@ -262,6 +262,10 @@ def _one(me: _Prepared, total: _Totals, tz: str, top: int, permutations: int) ->
             "windows, not sizes)",
         }
     n = me.y.size
+    if n < 5:
+        prior["noise"] = (
+            f"assumed: post-to-post noise sd {DEFAULT_SIGMA} on the log scale (fewer than 5 posts to estimate it)"
+        )
     post = _fit_with_noise(me.xtx, me.xty, float(me.y @ me.y), n, float(me.y.var()) if n else 0.0, prior_mean)
     beta, slot_var = post.beta, post.slot_var
     typical = float(me.y.mean()) if n else 0.0

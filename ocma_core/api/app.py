@@ -56,7 +56,11 @@ def create_app(ocma: Ocma | None = None, *, run_worker: bool | None = None) -> F
     return app
 
 
-CORE_ROUTERS: tuple[str, ...] = ("ocma_core.api.routes_content", "ocma_core.api.routes_analytics")
+CORE_ROUTERS: tuple[str, ...] = (
+    "ocma_core.api.routes_webhooks",
+    "ocma_core.api.routes_content",
+    "ocma_core.api.routes_analytics",
+)
 
 
 def _plugin_routes() -> APIRouter:

@@ -26,4 +26,7 @@ def rotate_all(ocma: Ocma) -> int:
                 state.verifier_enc = vault.rotate(state.verifier_enc)
                 session.add(state)
                 count += 1
+        from ocma_core.ai.settings import rotate_keys  # AI provider keys stored per workspace
+
+        count += rotate_keys(ocma, session)
     return count

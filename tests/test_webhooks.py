@@ -1,0 +1,55 @@
+"""Platform webhooks through the HTTP API: X's CRC handshake, signature checks, metric updates stored."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from ocma_core.api.app import create_app
+from ocma_core.context import Ocma
+from ocma_core.plugins import PluginHost
+
+ocma_x = pytest.importorskip("ocma_x", reason="the X plugin (plugins/platforms/x) is not installed")
+SECRET = "consumer-secret-for-tests"
+
+
+@pytest.fixture
+def client(ocma: Ocma, plugin_host: PluginHost, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    from ocma_core.registry import clear_caches
+
+    monkeypatch.setenv("OCMA_X_CONSUMER_SECRET", SECRET)
+    plugin_host.register(ocma_x, name="ocma_x")
+    clear_caches()
+    with TestClient(create_app(ocma, run_worker=False)) as c:
+        yield c
+    clear_caches()
+
+
+def _sign(body: bytes) -> str:
+    return "sha256=" + base64.b64encode(hmac.new(SECRET.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def test_crc_handshake(client: TestClient) -> None:
+    response = client.get("/webhooks/x", params={"crc_token": "challenge123"})
+    assert response.status_code == 200
+    assert response.json() == {"response_token": _sign(b"challenge123")}
+    assert client.get("/webhooks/x").status_code == 400
+
+
+def test_signed_delivery_is_accepted_and_forged_one_refused(client: TestClient) -> None:
+    body = json.dumps({"for_user_id": "42", "favorite_events": []}).encode()
+    ok = client.post("/webhooks/x", content=body, headers={"x-twitter-webhooks-signature": _sign(body)})
+    assert ok.status_code == 200 and ok.json()["stored"] == 0
+    forged = client.post("/webhooks/x", content=body, headers={"x-twitter-webhooks-signature": _sign(b"other")})
+    assert forged.status_code == 401
+
+
+def test_platform_without_webhooks_is_404(client: TestClient) -> None:
+    assert client.get("/webhooks/fakesocial", params={"crc_token": "x"}).status_code == 404
+    assert client.post("/webhooks/nonexistent", content=b"{}").status_code == 404
