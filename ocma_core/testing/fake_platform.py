@@ -291,8 +291,8 @@ class FakeSocial(FakeServer):
                     delay_s=self.latency_s,
                 )
             body = request.json() or {}
-            text = body.get("text", "")
-            if not isinstance(text, str) or len(text) > 500:
+            text = body.get("text")
+            if not isinstance(text, str) or not (text or body.get("media_ids")) or len(text) > 500:
                 return FakeResponse(
                     400, {"error": "invalid_request", "message": "text must be at most 500 characters."}
                 )

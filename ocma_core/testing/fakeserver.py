@@ -147,6 +147,9 @@ class FakeServer:
 
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
+                if len(body) < length:  # the client went away mid-request: a real server processes nothing
+                    self.close_connection = True
+                    return
                 split = urlsplit(self.path)
                 request = FakeRequest(
                     method=self.command,
