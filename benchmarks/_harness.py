@@ -43,8 +43,18 @@ class FakeProcess:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
         self.base_url = f"http://127.0.0.1:{port}"
-        self.proc = subprocess.Popen([sys.executable, "-m", "ocma_core.testing.fake_platform", "--port", str(port),
-                                      "--latency", str(latency_s)], stdout=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "ocma_core.testing.fake_platform",
+                "--port",
+                str(port),
+                "--latency",
+                str(latency_s),
+            ],
+            stdout=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -88,8 +98,9 @@ class Bench:
 
 
 @contextmanager
-def bench_env(accounts: int, latency_s: float, *, rate_limit: int | None = None,
-              rate_window_s: float = 900.0) -> Iterator[Bench]:
+def bench_env(
+    accounts: int, latency_s: float, *, rate_limit: int | None = None, rate_window_s: float = 900.0
+) -> Iterator[Bench]:
     """A throwaway database migrated to head, a flushed Redis db, a fake platform and connected accounts."""
     import redis
 
@@ -105,8 +116,9 @@ def bench_env(accounts: int, latency_s: float, *, rate_limit: int | None = None,
         fake.configure(rate_limit=rate_limit, rate_window_s=rate_window_s)
     fake.configure(tokens={f"bench-token-{i}": f"user{i}" for i in range(accounts)})
     data_dir = Path(f"/tmp/{name}")
-    settings = Settings(database_url=url, redis_url=REDIS_URL, encryption_keys=key, data_dir=data_dir,
-                        _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(
+        database_url=url, redis_url=REDIS_URL, encryption_keys=key, data_dir=data_dir, _env_file=None
+    )  # type: ignore[call-arg]
     engine = make_engine(url)
     upgrade(engine)
     engine.dispose()
@@ -116,14 +128,27 @@ def bench_env(accounts: int, latency_s: float, *, rate_limit: int | None = None,
     with ocma.session() as session:
         for i in range(accounts):
             token = f"bench-token-{i}"
-            account = Account(workspace_id=workspace.id, platform="fakesocial", external_id=f"user{i}",
-                              handle=f"user{i}", access_token_enc=ocma.vault.encrypt(token))
+            account = Account(
+                workspace_id=workspace.id,
+                platform="fakesocial",
+                external_id=f"user{i}",
+                handle=f"user{i}",
+                access_token_enc=ocma.vault.encrypt(token),
+            )
             session.add(account)
             ids.append(account.id)
-    env = {**os.environ, "OCMA_DATABASE_URL": url, "OCMA_REDIS_URL": REDIS_URL, "OCMA_ENCRYPTION_KEYS": key,
-           "OCMA_DATA_DIR": str(data_dir), "OCMA_LOAD_PLUGINS": "", "OCMA_PLUGIN_MODULES": "ocma_example_platform",
-           "PYTHONPATH": str(ROOT / "tests" / "example_platform"), "OCMA_FAKESOCIAL_API_BASE": fake.base_url,
-           "OCMA_FAKESOCIAL_CLIENT_ID": "fake-client-id"}
+    env = {
+        **os.environ,
+        "OCMA_DATABASE_URL": url,
+        "OCMA_REDIS_URL": REDIS_URL,
+        "OCMA_ENCRYPTION_KEYS": key,
+        "OCMA_DATA_DIR": str(data_dir),
+        "OCMA_LOAD_PLUGINS": "",
+        "OCMA_PLUGIN_MODULES": "ocma_example_platform",
+        "PYTHONPATH": str(ROOT / "tests" / "example_platform"),
+        "OCMA_FAKESOCIAL_API_BASE": fake.base_url,
+        "OCMA_FAKESOCIAL_CLIENT_ID": "fake-client-id",
+    }
     bench = Bench(ocma, url, fake, workspace.id, ids, env)
     try:
         yield bench
@@ -140,11 +165,25 @@ def bench_env(accounts: int, latency_s: float, *, rate_limit: int | None = None,
 
 def start_worker(bench: Bench, processes: int, concurrency: int, **extra_env: str) -> subprocess.Popen[bytes]:
     """Start one `ocma worker` command (which runs `processes` processes)."""
-    cmd = [sys.executable, "-m", "ocma_core.cli", "worker", "--processes", str(processes),
-           "--concurrency", str(concurrency)]
-    log = open(os.environ["BENCH_WORKER_LOG"], "ab") if os.environ.get("BENCH_WORKER_LOG") else subprocess.DEVNULL
+    cmd = [
+        sys.executable,
+        "-m",
+        "ocma_core.cli",
+        "worker",
+        "--processes",
+        str(processes),
+        "--concurrency",
+        str(concurrency),
+    ]
+    log = (
+        open(os.environ["BENCH_WORKER_LOG"], "ab")
+        if os.environ.get("BENCH_WORKER_LOG")
+        else subprocess.DEVNULL
+    )
     extra_env = {"OCMA_LOG_LEVEL": "WARNING", **extra_env}
-    proc = subprocess.Popen(cmd, env={**bench.env, **extra_env}, stdout=log, stderr=log, start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, env={**bench.env, **extra_env}, stdout=log, stderr=log, start_new_session=True
+    )
     bench.workers.append(proc)
     return proc
 
@@ -184,11 +223,29 @@ def insert_targets(bench: Bench, due: list[datetime], label: str) -> None:
     for i, when in enumerate(due):
         post_id, target_id = new_id(), new_id()
         account = bench.accounts[i % len(bench.accounts)]
-        rows_post.append(Post(id=post_id, workspace_id=bench.workspace_id, body=f"{label} {i}",
-                              status=PostStatus.SCHEDULED, scheduled_at=when, created_at=now, updated_at=now))
-        rows_target.append(Target(id=target_id, post_id=post_id, workspace_id=bench.workspace_id,
-                                  account_id=account, platform="fakesocial", status=TargetStatus.QUEUED,
-                                  due_at=when, updated_at=now))
+        rows_post.append(
+            Post(
+                id=post_id,
+                workspace_id=bench.workspace_id,
+                body=f"{label} {i}",
+                status=PostStatus.SCHEDULED,
+                scheduled_at=when,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        rows_target.append(
+            Target(
+                id=target_id,
+                post_id=post_id,
+                workspace_id=bench.workspace_id,
+                account_id=account,
+                platform="fakesocial",
+                status=TargetStatus.QUEUED,
+                due_at=when,
+                updated_at=now,
+            )
+        )
     with bench.ocma.session() as session:
         session.add_all(rows_post)
         session.flush()
@@ -199,9 +256,13 @@ def insert_targets(bench: Bench, due: list[datetime], label: str) -> None:
 def published(bench: Bench, label: str) -> list[tuple[datetime, datetime]]:
     """(due_at, published_at) of the published targets of posts labelled `label`."""
     with bench.ocma.engine.connect() as conn:
-        rows = conn.execute(text(
-            "SELECT t.due_at, t.published_at FROM target t JOIN post p ON p.id = t.post_id "
-            "WHERE t.status = 'published' AND p.body LIKE :label"), {"label": f"{label} %"}).all()
+        rows = conn.execute(
+            text(
+                "SELECT t.due_at, t.published_at FROM target t JOIN post p ON p.id = t.post_id "
+                "WHERE t.status = 'published' AND p.body LIKE :label"
+            ),
+            {"label": f"{label} %"},
+        ).all()
     return [(d, p) for d, p in rows]
 
 
@@ -214,7 +275,7 @@ def count_status(bench: Bench) -> dict[str, int]:
 def quantile(values: list[float], q: float) -> float:
     """The q-quantile (nearest rank)."""
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, int(round(q * (len(ordered) - 1)))))]
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
 def seconds(delta: timedelta) -> float:

@@ -20,8 +20,13 @@ import _harness as h
 
 POSTS = int(os.environ.get("BENCH_CHAOS_POSTS", "1000"))
 WORKERS = 4
-LEASE_ENV = {"OCMA_LOG_LEVEL": os.environ.get("BENCH_WORKER_LOG_LEVEL", "WARNING"), "OCMA_WORKER_HEARTBEAT_S": "1", "OCMA_CLAIM_LEASE_S": "6", "OCMA_FAKESOCIAL_TIMEOUT_S": "1",
-             "OCMA_PUBLISH_MAX_ATTEMPTS": "12"}
+LEASE_ENV = {
+    "OCMA_LOG_LEVEL": os.environ.get("BENCH_WORKER_LOG_LEVEL", "WARNING"),
+    "OCMA_WORKER_HEARTBEAT_S": "1",
+    "OCMA_CLAIM_LEASE_S": "6",
+    "OCMA_FAKESOCIAL_TIMEOUT_S": "1",
+    "OCMA_PUBLISH_MAX_ATTEMPTS": "12",
+}
 
 
 def _explain(bench: h.Bench, duplicates: set[str]) -> None:
@@ -29,11 +34,22 @@ def _explain(bench: h.Bench, duplicates: set[str]) -> None:
     from sqlalchemy import text as sql
 
     with bench.ocma.engine.connect() as conn:
-        bad = {row[0] for row in conn.execute(sql("SELECT p.body FROM target t JOIN post p ON p.id = t.post_id "
-                                                  "WHERE t.status <> 'published'"))}
-        rows = conn.execute(sql("SELECT p.body, a.action, a.outcome, a.error, a.worker, a.started_at "
-                                "FROM publishattempt a JOIN target t ON t.id = a.target_id "
-                                "JOIN post p ON p.id = t.post_id ORDER BY a.started_at")).all()
+        bad = {
+            row[0]
+            for row in conn.execute(
+                sql(
+                    "SELECT p.body FROM target t JOIN post p ON p.id = t.post_id "
+                    "WHERE t.status <> 'published'"
+                )
+            )
+        }
+        rows = conn.execute(
+            sql(
+                "SELECT p.body, a.action, a.outcome, a.error, a.worker, a.started_at "
+                "FROM publishattempt a JOIN target t ON t.id = a.target_id "
+                "JOIN post p ON p.id = t.post_id ORDER BY a.started_at"
+            )
+        ).all()
     for row in rows:
         if row[0] in bad or row[0] in duplicates:
             print("attempt:", row[0], row[1], row[2], (row[3] or "")[:120], row[4][-12:], row[5].time())
@@ -43,8 +59,9 @@ def main() -> None:
     """Run the chaos scenario and count what the platform saw."""
     rng = random.Random(7)  # which worker dies when: chaos, not data
     with h.bench_env(accounts=20, latency_s=0.05) as bench:
-        bench.fake.configure(chaos={"p_5xx": 0.05, "p_timeout_after_store": 0.05, "p_429": 0.03,
-                                    "timeout_s": 3.0, "seed": 11})
+        bench.fake.configure(
+            chaos={"p_5xx": 0.05, "p_timeout_after_store": 0.05, "p_429": 0.03, "timeout_s": 3.0, "seed": 11}
+        )
         for _ in range(WORKERS):
             h.start_worker(bench, 1, 32, **LEASE_ENV)
         h.wait_for_workers(bench, WORKERS)
@@ -75,11 +92,18 @@ def main() -> None:
         texts = set(stats["texts"])
         _explain(bench, set(stats.get("duplicate_texts", [])))
         for text_, created, author in stats.get("duplicate_posts", []):
-            print("duplicate stored:", text_, author, __import__("datetime").datetime.fromtimestamp(created).time())
+            print(
+                "duplicate stored:",
+                text_,
+                author,
+                __import__("datetime").datetime.fromtimestamp(created).time(),
+            )
         lost = sum(1 for i in range(POSTS) if f"chaos {i}" not in texts)
-        print(f"{POSTS} posts in {elapsed:.1f} s with {kills} workers killed, Redis flushed: {flushed}; "
-              f"targets {status}; platform stored {stats['posts']} posts from {stats['publish_calls']} calls, "
-              f"answered {stats['http_429']} 429s")
+        print(
+            f"{POSTS} posts in {elapsed:.1f} s with {kills} workers killed, Redis flushed: {flushed}; "
+            f"targets {status}; platform stored {stats['posts']} posts from {stats['publish_calls']} calls, "
+            f"answered {stats['http_429']} 429s"
+        )
     print(f"posts={POSTS} lost={lost} duplicates={stats['duplicates']}")
 
 

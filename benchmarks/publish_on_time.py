@@ -78,12 +78,27 @@ def rq_baseline(bench: h.Bench) -> float:
 
     conn = redis.Redis.from_url(h.REDIS_URL)
     queue = Queue("bench_raw", connection=conn)
-    jobs = [queue.enqueue("rq_job.post_once", bench.fake.base_url, f"bench-token-{i % len(bench.accounts)}",
-                          f"rq {i}", result_ttl=600) for i in range(RQ_JOBS)]
+    jobs = [
+        queue.enqueue(
+            "rq_job.post_once",
+            bench.fake.base_url,
+            f"bench-token-{i % len(bench.accounts)}",
+            f"rq {i}",
+            result_ttl=600,
+        )
+        for i in range(RQ_JOBS)
+    ]
     env = {**bench.env, "PYTHONPATH": str(Path(__file__).parent)}
     rq_bin = str(Path(sys.executable).parent / "rq")
-    procs = [subprocess.Popen([rq_bin, "worker", "--burst", "--url", h.REDIS_URL, "bench_raw"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(PROCESSES)]
+    procs = [
+        subprocess.Popen(
+            [rq_bin, "worker", "--burst", "--url", h.REDIS_URL, "bench_raw"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(PROCESSES)
+    ]
     for proc in procs:
         proc.wait(timeout=600)
     fetched = Job.fetch_many([j.id for j in jobs], connection=conn)
@@ -103,8 +118,11 @@ async def io_ceiling(base_url: str, tokens: list[str], count: int, in_flight: in
 
         async def one(i: int) -> None:
             async with semaphore:
-                response = await client.post(f"{base_url}/v1/posts", json={"text": f"io {i}"},
-                                             headers={"Authorization": f"Bearer {tokens[i % len(tokens)]}"})
+                response = await client.post(
+                    f"{base_url}/v1/posts",
+                    json={"text": f"io {i}"},
+                    headers={"Authorization": f"Bearer {tokens[i % len(tokens)]}"},
+                )
                 response.raise_for_status()
 
         start = time.perf_counter()
@@ -123,18 +141,28 @@ def main() -> None:
         h.start_worker(bench, PROCESSES, CONCURRENCY)
         h.wait_for_workers(bench, PROCESSES)
         per_s, last_late = burst(bench)
-        print(f"OCMA burst: {BURST} targets in {last_late:.2f} s -> {per_s:.1f} posts/s; "
-              f"ratio to rq {per_s / rq_per_s:.2f} (goal >= 0.8), to I/O ceiling {per_s / io_per_s:.2f} "
-              f"(goal >= 0.25)", flush=True)
+        print(
+            f"OCMA burst: {BURST} targets in {last_late:.2f} s -> {per_s:.1f} posts/s; "
+            f"ratio to rq {per_s / rq_per_s:.2f} (goal >= 0.8), to I/O ceiling {per_s / io_per_s:.2f} "
+            f"(goal >= 0.25)",
+            flush=True,
+        )
         lateness = steady(bench, per_s / 2)
         p50, p99, worst = h.quantile(lateness, 0.5), h.quantile(lateness, 0.99), max(lateness)
-        print(f"OCMA steady: {len(lateness)} targets at {per_s / 2:.1f}/s for {STEADY_S:.0f} s; lateness "
-              f"p50 {p50:.3f} s, p99 {p99:.3f} s (goal <= 1), max {worst:.3f} s (goal <= 3); "
-              f"includes the platform's {LATENCY:.1f} s answer time", flush=True)
+        print(
+            f"OCMA steady: {len(lateness)} targets at {per_s / 2:.1f}/s for {STEADY_S:.0f} s; lateness "
+            f"p50 {p50:.3f} s, p99 {p99:.3f} s (goal <= 1), max {worst:.3f} s (goal <= 3); "
+            f"includes the platform's {LATENCY:.1f} s answer time",
+            flush=True,
+        )
         stats: dict = bench.fake.stats()  # type: ignore[type-arg]
-        print(f"fake platform: {stats['posts']} posts stored, duplicates {stats['duplicates']}, 429s {stats['http_429']}")
-    print(f"per_s={per_s:.1f} rq_per_s={rq_per_s:.1f} io_per_s={io_per_s:.1f} steady_p50_s={p50:.3f} "
-          f"steady_p99_s={p99:.3f} steady_max_s={worst:.3f}")
+        print(
+            f"fake platform: {stats['posts']} posts stored, duplicates {stats['duplicates']}, 429s {stats['http_429']}"
+        )
+    print(
+        f"per_s={per_s:.1f} rq_per_s={rq_per_s:.1f} io_per_s={io_per_s:.1f} steady_p50_s={p50:.3f} "
+        f"steady_p99_s={p99:.3f} steady_max_s={worst:.3f}"
+    )
 
 
 if __name__ == "__main__":

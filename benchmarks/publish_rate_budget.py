@@ -42,11 +42,15 @@ def main() -> None:
         allowed = LIMIT / WINDOW
         achieved = in_span / span
         total = h.seconds(times[-1] - times[0])
-        print(f"{BACKLOG} posts published in {total:.1f} s; {in_span} in the first {span:.0f} s "
-              f"-> {achieved:.2f} posts/s of {allowed:.2f} allowed; 429s answered by the platform: "
-              f"{stats['http_429']}; duplicates {stats['duplicates']}")
-    print(f"allowed_per_s={allowed:.2f} achieved_per_s={achieved:.2f} ratio={achieved / allowed:.2f} "
-          f"http_429={stats['http_429']}")
+        print(
+            f"{BACKLOG} posts published in {total:.1f} s; {in_span} in the first {span:.0f} s "
+            f"-> {achieved:.2f} posts/s of {allowed:.2f} allowed; 429s answered by the platform: "
+            f"{stats['http_429']}; duplicates {stats['duplicates']}"
+        )
+    print(
+        f"allowed_per_s={allowed:.2f} achieved_per_s={achieved:.2f} ratio={achieved / allowed:.2f} "
+        f"http_429={stats['http_429']}"
+    )
 
 
 if __name__ == "__main__":

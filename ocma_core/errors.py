@@ -41,7 +41,9 @@ class ValidationFailed(OcmaError):
     status_code = 422
     title = "Validation failed"
 
-    def __init__(self, message: str, problems: Sequence[Mapping[str, object]] | None = None, **kw: str) -> None:
+    def __init__(
+        self, message: str, problems: Sequence[Mapping[str, object]] | None = None, **kw: str
+    ) -> None:
         super().__init__(message, **kw)
         self.problems = [dict(p) for p in problems or []]
 

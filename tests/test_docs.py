@@ -10,13 +10,18 @@ import pytest
 from ocma_core import hookspecs
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-HOOKS = [name for name, fn in vars(hookspecs).items()
-         if callable(fn) and hasattr(fn, "ocma_spec")]
+HOOKS = [name for name, fn in vars(hookspecs).items() if callable(fn) and hasattr(fn, "ocma_spec")]
 
 
 def test_there_are_hooks() -> None:
-    assert {"register_platforms", "register_ai_providers", "register_analyzers", "register_tools",
-            "register_commands", "on_event"} <= set(HOOKS)
+    assert {
+        "register_platforms",
+        "register_ai_providers",
+        "register_analyzers",
+        "register_tools",
+        "register_commands",
+        "on_event",
+    } <= set(HOOKS)
 
 
 @pytest.mark.parametrize("name", HOOKS)

@@ -31,15 +31,24 @@ def _wait(predicate: Any, timeout: float = 15.0) -> bool:
     return False
 
 
-def test_api_schedule_published_by_embedded_worker(ocma: Ocma, workspace_id: str, account_id: str, fake: Any) -> None:
+def test_api_schedule_published_by_embedded_worker(
+    ocma: Ocma, workspace_id: str, account_id: str, fake: Any
+) -> None:
     key = create_api_key(ocma, workspace_id, role=Role.EDITOR).key
     auth = {"Authorization": f"Bearer {key}"}
     when = utcnow() + timedelta(seconds=1)
     with TestClient(create_app(ocma, run_worker=True)) as client:
         ready = client.get("/readyz")
-        created = client.post("/v1/posts", headers=auth, json={
-            "body": "From the API", "account_ids": [account_id], "action": "schedule",
-            "scheduled_at": when.isoformat()})
+        created = client.post(
+            "/v1/posts",
+            headers=auth,
+            json={
+                "body": "From the API",
+                "account_ids": [account_id],
+                "action": "schedule",
+                "scheduled_at": when.isoformat(),
+            },
+        )
         assert created.status_code == 201, created.text
         post_id = created.json()["id"]
         assert created.json()["status"] == "scheduled"
@@ -55,13 +64,21 @@ def test_api_schedule_published_by_embedded_worker(ocma: Ocma, workspace_id: str
     assert 'ocma_targets_published_total{platform="fakesocial"}' in metrics
 
 
-def test_api_validation_problems_per_target(ocma: Ocma, workspace_id: str, account_id: str, fake: Any) -> None:
+def test_api_validation_problems_per_target(
+    ocma: Ocma, workspace_id: str, account_id: str, fake: Any
+) -> None:
     key = create_api_key(ocma, workspace_id, role=Role.EDITOR).key
     with TestClient(create_app(ocma, run_worker=False)) as client:
-        response = client.post("/v1/posts", headers={"Authorization": f"Bearer {key}"}, json={
-            "body": "z" * 600, "account_ids": [account_id], "action": "publish_now"})
-        check = client.post("/v1/posts/check", headers={"Authorization": f"Bearer {key}"},
-                            json={"platform": "fakesocial", "text": "z" * 600})
+        response = client.post(
+            "/v1/posts",
+            headers={"Authorization": f"Bearer {key}"},
+            json={"body": "z" * 600, "account_ids": [account_id], "action": "publish_now"},
+        )
+        check = client.post(
+            "/v1/posts/check",
+            headers={"Authorization": f"Bearer {key}"},
+            json={"platform": "fakesocial", "text": "z" * 600},
+        )
         bad = client.post("/v1/posts", headers={"Authorization": f"Bearer {key}"}, json={"body": 5})
     assert response.status_code == 422
     problem = response.json()
@@ -79,25 +96,45 @@ def test_cli_schedule_published_by_ocma_worker_with_redis(
 
     redis.Redis.from_url(REDIS_URL).flushdb()
     example = str(Path(__file__).parent / "example_platform")
-    env = {**os.environ, "OCMA_DATABASE_URL": ocma.settings.resolved_database_url,
-           "OCMA_ENCRYPTION_KEYS": ocma.settings.encryption_keys or "", "OCMA_REDIS_URL": REDIS_URL,
-           "OCMA_DATA_DIR": str(tmp_path), "OCMA_LOAD_PLUGINS": "", "OCMA_PLUGIN_MODULES": "ocma_example_platform",
-           "PYTHONPATH": example, "OCMA_WORKER_HEARTBEAT_S": "0.5"}
+    env = {
+        **os.environ,
+        "OCMA_DATABASE_URL": ocma.settings.resolved_database_url,
+        "OCMA_ENCRYPTION_KEYS": ocma.settings.encryption_keys or "",
+        "OCMA_REDIS_URL": REDIS_URL,
+        "OCMA_DATA_DIR": str(tmp_path),
+        "OCMA_LOAD_PLUGINS": "",
+        "OCMA_PLUGIN_MODULES": "ocma_example_platform",
+        "PYTHONPATH": example,
+        "OCMA_WORKER_HEARTBEAT_S": "0.5",
+    }
     cli = [sys.executable, "-m", "ocma_core.cli"]
-    worker = subprocess.Popen([*cli, "worker", "--processes", "2", "--concurrency", "8"], env=env, cwd=tmp_path,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    worker = subprocess.Popen(
+        [*cli, "worker", "--processes", "2", "--concurrency", "8"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         from ocma_core.services.status import engine_status
 
         assert _wait(lambda: len(engine_status(ocma)["workers"]) == 2, timeout=30)
         when = (utcnow() + timedelta(seconds=8)).isoformat()
-        out = subprocess.run([*cli, "posts", "create", "From the CLI", "-a", account_id, "--at", when],
-                             env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+        out = subprocess.run(
+            [*cli, "posts", "create", "From the CLI", "-a", account_id, "--at", when],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=tmp_path,
+        )
         assert out.returncode == 0, out.stderr
         assert "is scheduled" in out.stdout
         assert _wait(lambda: fake.published_texts() == ["From the CLI"], timeout=30)
-        status = subprocess.run([*cli, "status", "--json"], env=env, capture_output=True, text=True, timeout=60,
-                                cwd=tmp_path)
+        status = subprocess.run(
+            [*cli, "status", "--json"], env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path
+        )
     finally:
         worker.terminate()
         worker.wait(timeout=30)

@@ -234,10 +234,19 @@ def test_dead_worker_claim_is_looked_up_before_retry(
     assert fake.stats()["publish_calls"] == 0
 
 
-def test_recurring_post_spawns_next_occurrence(ocma: Ocma, workspace_id: str, account_id: str, fake: Any) -> None:
+def test_recurring_post_spawns_next_occurrence(
+    ocma: Ocma, workspace_id: str, account_id: str, fake: Any
+) -> None:
     when = utcnow() + timedelta(seconds=1)
-    post_id = _post(ocma, workspace_id, account_id, "Every two days", action="schedule", scheduled_at=when,
-                    recurrence={"every_days": 2, "count": 2})
+    post_id = _post(
+        ocma,
+        workspace_id,
+        account_id,
+        "Every two days",
+        action="schedule",
+        scheduled_at=when,
+        recurrence={"every_days": 2, "count": 2},
+    )
     run_worker(ocma, lambda: _done(ocma, post_id))
     series = sorted(posts.list_posts(ocma, workspace_id), key=lambda p: p.created_at)
     assert len(series) == 2
@@ -246,11 +255,16 @@ def test_recurring_post_spawns_next_occurrence(ocma: Ocma, workspace_id: str, ac
     assert nxt.scheduled_at is not None
     local = nxt.scheduled_at.astimezone(__import__("zoneinfo").ZoneInfo("Europe/Berlin"))
     first = when.astimezone(__import__("zoneinfo").ZoneInfo("Europe/Berlin"))
-    assert (local.date() - first.date()).days == 2 and (local.hour, local.minute) == (first.hour, first.minute)
+    assert (local.date() - first.date()).days == 2 and (local.hour, local.minute) == (
+        first.hour,
+        first.minute,
+    )
     assert _target(ocma, nxt.id).status is TargetStatus.QUEUED
 
 
-def test_approval_required_holds_until_approved(ocma: Ocma, workspace_id: str, account_id: str, fake: Any) -> None:
+def test_approval_required_holds_until_approved(
+    ocma: Ocma, workspace_id: str, account_id: str, fake: Any
+) -> None:
     from ocma_core.services.workspaces import update_settings
 
     update_settings(ocma, workspace_id, approval_required=True)

@@ -42,8 +42,11 @@ def test_weekly_keeps_local_time(zone: str, start: datetime, hour: int, minute: 
 
 
 @settings(max_examples=60, deadline=None)
-@given(zone=st.sampled_from(ZONES), every=st.integers(1, 10),
-       start=st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2027, 12, 31)))
+@given(
+    zone=st.sampled_from(ZONES),
+    every=st.integers(1, 10),
+    start=st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2027, 12, 31)),
+)
 def test_every_n_days_keeps_local_time(zone: str, every: int, start: datetime) -> None:
     tz = ZoneInfo(zone)
     anchor = local_to_utc(start.date(), time(9, 30), tz)
@@ -61,8 +64,18 @@ def test_every_n_days_keeps_local_time(zone: str, every: int, start: datetime) -
 @pytest.mark.parametrize(
     ("zone", "day", "at", "expected_utc"),
     [
-        ("Europe/Berlin", datetime(2026, 3, 29), time(2, 30), datetime(2026, 3, 29, 1, 30, tzinfo=UTC)),  # gap
-        ("Europe/Berlin", datetime(2026, 10, 25), time(2, 30), datetime(2026, 10, 25, 0, 30, tzinfo=UTC)),  # fold
+        (
+            "Europe/Berlin",
+            datetime(2026, 3, 29),
+            time(2, 30),
+            datetime(2026, 3, 29, 1, 30, tzinfo=UTC),
+        ),  # gap
+        (
+            "Europe/Berlin",
+            datetime(2026, 10, 25),
+            time(2, 30),
+            datetime(2026, 10, 25, 0, 30, tzinfo=UTC),
+        ),  # fold
         ("America/New_York", datetime(2026, 3, 8), time(9, 0), datetime(2026, 3, 8, 13, 0, tzinfo=UTC)),
         ("America/New_York", datetime(2026, 3, 7), time(9, 0), datetime(2026, 3, 7, 14, 0, tzinfo=UTC)),
     ],
@@ -73,8 +86,12 @@ def test_dst_edges(zone: str, day: datetime, at: time, expected_utc: datetime) -
 
 def test_monday_nine_in_berlin_across_the_change() -> None:
     rule = Rule.parse({"weekdays": ["mon"], "times": ["09:00"]})
-    before = next_occurrence(rule, datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 3, 20, tzinfo=UTC), "Europe/Berlin")
-    after = next_occurrence(rule, datetime(2026, 1, 1, tzinfo=UTC), before or datetime.now(UTC), "Europe/Berlin")
+    before = next_occurrence(
+        rule, datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 3, 20, tzinfo=UTC), "Europe/Berlin"
+    )
+    after = next_occurrence(
+        rule, datetime(2026, 1, 1, tzinfo=UTC), before or datetime.now(UTC), "Europe/Berlin"
+    )
     assert before == datetime(2026, 3, 23, 8, 0, tzinfo=UTC)  # CET
     assert after == datetime(2026, 3, 30, 7, 0, tzinfo=UTC)  # CEST: still 09:00 local
 
@@ -84,14 +101,27 @@ def test_until_and_bad_rules() -> None:
     anchor = datetime(2026, 1, 1, 8, tzinfo=UTC)
     assert next_occurrence(rule, anchor, anchor, "UTC") == anchor + timedelta(days=1)
     assert next_occurrence(rule, anchor, anchor + timedelta(days=2), "UTC") is None
-    for bad in ({}, {"every_days": 0}, {"weekdays": ["funday"], "times": ["09:00"]}, {"weekdays": ["mon"]},
-                {"weekdays": ["mon"], "times": ["25:99"]}):
+    for bad in (
+        {},
+        {"every_days": 0},
+        {"weekdays": ["funday"], "times": ["09:00"]},
+        {"weekdays": ["mon"]},
+        {"weekdays": ["mon"], "times": ["25:99"]},
+    ):
         with pytest.raises(ValidationFailed):
             Rule.parse(bad)
 
 
 def test_slot_times_are_local() -> None:
-    slots = slot_times({"weekdays": ["tue"], "times": ["08:00", "17:30"]}, datetime(2026, 6, 1, tzinfo=UTC),
-                       "America/New_York", limit=4)
+    slots = slot_times(
+        {"weekdays": ["tue"], "times": ["08:00", "17:30"]},
+        datetime(2026, 6, 1, tzinfo=UTC),
+        "America/New_York",
+        limit=4,
+    )
     assert [s.astimezone(ZoneInfo("America/New_York")).strftime("%a %H:%M") for s in slots] == [
-        "Tue 08:00", "Tue 17:30", "Tue 08:00", "Tue 17:30"]
+        "Tue 08:00",
+        "Tue 17:30",
+        "Tue 08:00",
+        "Tue 17:30",
+    ]

@@ -46,7 +46,9 @@ def test_signed_delivery_is_accepted_and_forged_one_refused(client: TestClient) 
     body = json.dumps({"for_user_id": "42", "favorite_events": []}).encode()
     ok = client.post("/webhooks/x", content=body, headers={"x-twitter-webhooks-signature": _sign(body)})
     assert ok.status_code == 200 and ok.json()["stored"] == 0
-    forged = client.post("/webhooks/x", content=body, headers={"x-twitter-webhooks-signature": _sign(b"other")})
+    forged = client.post(
+        "/webhooks/x", content=body, headers={"x-twitter-webhooks-signature": _sign(b"other")}
+    )
     assert forged.status_code == 401
 
 

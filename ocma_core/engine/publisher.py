@@ -225,10 +225,13 @@ async def _attempt(
             try:
                 found = await call("find_published", lambda ctx: platform.find_published(ctx, content, since))
             except Rejected as exc:  # the platform cannot tell us (e.g. a scope the app lacks)
-                reason = (f"The outcome of the last call is unknown and {platform.name} cannot be asked: "
-                          f"{exc.message} Check the account, then retry if the post is not there.")
-                await asyncio.to_thread(transitions.finish, ocma, target.id, worker, TargetStatus.FAILED,
-                                        last_error=reason)
+                reason = (
+                    f"The outcome of the last call is unknown and {platform.name} cannot be asked: "
+                    f"{exc.message} Check the account, then retry if the post is not there."
+                )
+                await asyncio.to_thread(
+                    transitions.finish, ocma, target.id, worker, TargetStatus.FAILED, last_error=reason
+                )
                 FAILED.labels(platform.name, "unconfirmed").inc()
                 return "failed"
             if found is not None:

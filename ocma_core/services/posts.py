@@ -206,7 +206,12 @@ def _when(session: Session, workspace: Workspace, data: PostInput, accounts: lis
 
 
 def _schedule(
-    session: Session, workspace: Workspace, post: Post, when: datetime, *, approved: bool = False,
+    session: Session,
+    workspace: Workspace,
+    post: Post,
+    when: datetime,
+    *,
+    approved: bool = False,
     hold: bool = False,
 ) -> Event | None:
     """Queue the post's targets for `when`, or hold it for approval when the workspace requires it."""

@@ -23,16 +23,32 @@ def spawn_next(session: Session, post: Post) -> tuple[Post, list[Target]] | None
     if when is None:
         return None
     recurrence = {**post.recurrence, "anchor": anchor.isoformat(), "index": index + 1}
-    nxt = Post(workspace_id=post.workspace_id, body=post.body, media_ids=list(post.media_ids),
-               variants=dict(post.variants), thread=list(post.thread), options=dict(post.options),
-               status=PostStatus.SCHEDULED, scheduled_at=when, timezone=post.timezone, recurrence=recurrence,
-               parent_id=post.parent_id or post.id, created_by=post.created_by)
+    nxt = Post(
+        workspace_id=post.workspace_id,
+        body=post.body,
+        media_ids=list(post.media_ids),
+        variants=dict(post.variants),
+        thread=list(post.thread),
+        options=dict(post.options),
+        status=PostStatus.SCHEDULED,
+        scheduled_at=when,
+        timezone=post.timezone,
+        recurrence=recurrence,
+        parent_id=post.parent_id or post.id,
+        created_by=post.created_by,
+    )
     session.add(nxt)
     session.flush()
     targets = []
     for old in session.exec(select(Target).where(Target.post_id == post.id)):
-        target = Target(post_id=nxt.id, workspace_id=post.workspace_id, account_id=old.account_id,
-                        platform=old.platform, status=TargetStatus.QUEUED, due_at=when)
+        target = Target(
+            post_id=nxt.id,
+            workspace_id=post.workspace_id,
+            account_id=old.account_id,
+            platform=old.platform,
+            status=TargetStatus.QUEUED,
+            due_at=when,
+        )
         session.add(target)
         targets.append(target)
     return nxt, targets

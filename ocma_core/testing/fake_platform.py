@@ -145,7 +145,8 @@ class FakeSocial(FakeServer):
                 "duplicates": sum(n - 1 for n in texts.values() if n > 1),
                 "duplicate_texts": sorted(t for t, n in texts.items() if n > 1),
                 "duplicate_posts": sorted(
-                    (p["text"], p["created_at"], p["author"]) for p in self.state.posts.values()
+                    (p["text"], p["created_at"], p["author"])
+                    for p in self.state.posts.values()
                     if texts[p["text"]] > 1
                 ),
                 "publish_calls": self.state.publish_calls,
@@ -354,7 +355,9 @@ class FakeSocial(FakeServer):
                 return headers, None
             with self.lock:
                 self.state.http_429 += 1
-            return headers, FakeResponse(429, {"error": "rate_limited", "message": "Too many requests."}, headers)
+            return headers, FakeResponse(
+                429, {"error": "rate_limited", "message": "Too many requests."}, headers
+            )
 
         @self.route("GET", r"/v1/posts/(?P<id>\d+)/metrics")
         def post_metrics(request: FakeRequest) -> FakeResponse:
@@ -448,8 +451,9 @@ def main() -> None:
     parser.add_argument("--rate-limit", type=int, default=None)
     parser.add_argument("--rate-window", type=float, default=900.0)
     args = parser.parse_args()
-    server = FakeSocial(latency_s=args.latency, port=args.port, rate_limit=args.rate_limit,
-                        rate_window_s=args.rate_window)
+    server = FakeSocial(
+        latency_s=args.latency, port=args.port, rate_limit=args.rate_limit, rate_window_s=args.rate_window
+    )
     print(server.base_url, flush=True)
     try:
         server._server.serve_forever()
