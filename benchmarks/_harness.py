@@ -175,11 +175,8 @@ def start_worker(bench: Bench, processes: int, concurrency: int, **extra_env: st
         "--concurrency",
         str(concurrency),
     ]
-    log = (
-        open(os.environ["BENCH_WORKER_LOG"], "ab")
-        if os.environ.get("BENCH_WORKER_LOG")
-        else subprocess.DEVNULL
-    )
+    log_path = os.environ.get("BENCH_WORKER_LOG")
+    log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 (the child keeps it)
     extra_env = {"OCMA_LOG_LEVEL": "WARNING", **extra_env}
     proc = subprocess.Popen(
         cmd, env={**bench.env, **extra_env}, stdout=log, stderr=log, start_new_session=True
