@@ -119,7 +119,7 @@ def test_cli_schedule_published_by_ocma_worker_with_redis(
     try:
         from ocma_core.services.status import engine_status
 
-        assert _wait(lambda: len(engine_status(ocma)["workers"]) == 2, timeout=30)
+        assert _wait(lambda: len(engine_status(ocma)["workers"]) == 2, timeout=90)
         when = (utcnow() + timedelta(seconds=8)).isoformat()
         out = subprocess.run(
             [*cli, "posts", "create", "From the CLI", "-a", account_id, "--at", when],
