@@ -283,3 +283,20 @@ def test_rate_budget_avoids_429(ocma: Ocma, workspace_id: str, account_id: str, 
     run_worker(ocma, lambda: all(_done(ocma, i) for i in ids), concurrency=16, timeout=30)
     stats = fake.stats()
     assert stats["posts"] == 12 and stats["http_429"] == 0
+
+
+def test_worker_collects_metrics_in_the_background(
+    ocma: Ocma, workspace_id: str, account_id: str, fake: Any
+) -> None:
+    from ocma_core.db.models import AccountMetricSnapshot
+
+    ocma.settings.metrics_interval_s = 0.2
+
+    def collected() -> bool:
+        with ocma.session() as s:
+            return s.exec(select(AccountMetricSnapshot)).first() is not None
+
+    run_worker(ocma, collected, timeout=15)
+    with ocma.session() as s:
+        snapshot = s.exec(select(AccountMetricSnapshot)).first()
+    assert snapshot is not None and snapshot.values.get("followers") == 42.0  # as the platform reported it

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 POLL_S = 0.02
 RECONCILE_S = 1.0
 HORIZON = timedelta(seconds=30)
+METRICS_BATCH = 50
 
 
 def new_worker_id(kind: str = "worker") -> str:
@@ -56,6 +57,8 @@ class Worker:
         self.claim_lease = timedelta(seconds=max(lease, ocma.settings.worker_heartbeat_s * 3))
         self.runtime.claim_lease_s = self.claim_lease.total_seconds()
         self.tasks: set[asyncio.Task[str]] = set()
+        self._metrics_task: asyncio.Task[None] | None = None
+        self._last_metrics = time.monotonic()  # the first round waits one interval after start-up
         self.done = 0
         self._stop = asyncio.Event()
         self._started = utcnow()
@@ -137,10 +140,31 @@ class Worker:
         except Exception:
             log.exception("could not remove heartbeat")
 
+    def _maybe_collect_metrics(self, now: float) -> None:
+        """Start a low-priority metrics round when publishing leaves at least half the slots free."""
+        interval = self.ocma.settings.metrics_interval_s
+        busy = self._metrics_task is not None and not self._metrics_task.done()
+        if not interval or busy or now - self._last_metrics < interval:
+            return
+        if len(self.tasks) > self.concurrency // 2:
+            return  # publishing first; try again on a later pass
+        self._last_metrics = now
+
+        async def collect() -> None:
+            from ocma_core.services.metrics import collect_due
+
+            try:
+                await collect_due(self.ocma, limit=METRICS_BATCH, budgets=self.runtime.budgets)
+            except Exception:
+                log.exception("metrics collection round failed")
+
+        self._metrics_task = asyncio.create_task(collect())
+
     async def _loop(self) -> None:
         last_reconcile = 0.0
         while not self._stop.is_set():
             now = time.monotonic()
+            self._maybe_collect_metrics(now)
             try:
                 if now - last_reconcile >= RECONCILE_S:
                     await asyncio.to_thread(self.reconcile)
@@ -162,6 +186,8 @@ class Worker:
                     pass
         if self.tasks:
             await asyncio.wait(self.tasks, timeout=60)
+        if self._metrics_task is not None:
+            await asyncio.wait([self._metrics_task], timeout=30)
 
     def _forget(self) -> None:
         with self.ocma.session() as session:
