@@ -300,3 +300,10 @@ def test_worker_collects_metrics_in_the_background(
     with ocma.session() as s:
         snapshot = s.exec(select(AccountMetricSnapshot)).first()
     assert snapshot is not None and snapshot.values.get("followers") == 42.0  # as the platform reported it
+
+
+def test_best_time_action_uses_the_best_time_model(ocma: Ocma, workspace_id: str, account_id: str) -> None:
+    post_id = _post(ocma, workspace_id, account_id, "At the best time", action="best_time")
+    post = posts.get_post(ocma, workspace_id, post_id)
+    assert post.status is PostStatus.SCHEDULED and post.scheduled_at is not None
+    assert post.scheduled_at > utcnow() and post.scheduled_at.minute == 0  # the start of an hour-of-week slot

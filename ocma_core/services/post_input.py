@@ -33,7 +33,11 @@ class PostInput(BaseModel):
     recurrence: dict[str, Any] | None = Field(
         default=None, description='e.g. {"weekdays": ["mon"], "times": ["09:00"]} or {"every_days": 2}.'
     )
-    action: Literal["draft", "schedule", "publish_now", "next_slot"] = "draft"
+    action: Literal["draft", "schedule", "publish_now", "next_slot", "best_time"] = Field(
+        default="draft",
+        description="draft; schedule (at scheduled_at); publish_now; next_slot (queue slots); "
+        "best_time (the next slot the accounts' own best-time models rank highest).",
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -170,7 +170,7 @@ def create_post(
         session.flush()
         if data.action != "draft":
             _raise_if_invalid(check_targets(ocma, workspace_id, data, accounts))
-            when = _when(session, workspace, data, accounts)
+            when = _when(ocma, session, workspace, data, accounts)
             event = _schedule(session, workspace, post, when, hold=require_approval)
         else:
             event = None
@@ -191,11 +191,18 @@ def _apply(post: Post, data: PostInput) -> None:
     post.updated_at = utcnow()
 
 
-def _when(session: Session, workspace: Workspace, data: PostInput, accounts: list[Account]) -> datetime:
+def _when(
+    ocma: Ocma, session: Session, workspace: Workspace, data: PostInput, accounts: list[Account]
+) -> datetime:
     if data.action == "publish_now":
         return utcnow()
     if data.action == "next_slot":
         return _next_free_slot(session, workspace, accounts)
+    if data.action == "best_time":
+        from ocma_core.analytics.answers import next_best_time
+
+        answer = next_best_time(ocma, workspace.id, [a.id for a in accounts])
+        return datetime.fromisoformat(answer["at"])
     when = data.scheduled_utc(workspace.timezone)
     assert when is not None
     if when < utcnow() - timedelta(minutes=5):
@@ -319,7 +326,7 @@ def update_post(ocma: Ocma, workspace_id: str, post_id: str, data: PostInput) ->
             _raise_if_invalid(check_targets(ocma, workspace_id, data, accounts))
             if post.status is PostStatus.PENDING_APPROVAL:
                 post.status = PostStatus.DRAFT
-            event = _schedule(session, workspace, post, _when(session, workspace, data, accounts))
+            event = _schedule(session, workspace, post, _when(ocma, session, workspace, data, accounts))
     _after_schedule(ocma, post, event)
     return post
 
