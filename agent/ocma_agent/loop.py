@@ -155,7 +155,7 @@ async def run_turn(
         except OcmaError as exc:
             result.error, result.stopped = error_data(exc), "error"
             emit(AgentEvent("error", result.error))
-            if stored_any:
+            if stored_any or len(rows) > 1:
                 rows.append(("note", {"text": f"The model call failed: {exc}"}))
                 await asyncio.to_thread(store.append, ocma, prepared.thread, rows)
             return result
@@ -182,6 +182,7 @@ async def run_turn(
             break
         if answer.text and not streaming:
             emit(AgentEvent("text", {"delta": answer.text}))
+        changed = False
         for call in calls:
             emit(
                 AgentEvent(
@@ -221,8 +222,10 @@ async def run_turn(
             )
             rows.append(("tool", outcome.record()))
             messages.append({"role": "tool", "tool_call_id": call["id"], "content": outcome.content()})
-        await asyncio.to_thread(store.append, ocma, prepared.thread, rows)
-        rows, stored_any = [], True
+            changed = changed or (outcome.ok and outcome.effect != "read")
+        if changed:  # calls that changed something are on record before the turn goes on
+            await asyncio.to_thread(store.append, ocma, prepared.thread, rows)
+            rows, stored_any = [], True
     else:
         result.stopped = "step_limit"
         result.text = (

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -106,6 +106,10 @@ def append(ocma: Ocma, thread: Thread, rows: list[tuple[str, dict[str, Any]]]) -
         return
     base = utcnow()
     with ocma.session() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            # The conversation log may lose its last milliseconds in a server crash, never its consistency;
+            # not waiting for the WAL flush keeps a turn's own time low (posts are still committed durably).
+            session.execute(text("SET LOCAL synchronous_commit TO OFF"))
         for offset, (role, content) in enumerate(rows):
             session.add(
                 ConversationMessage(
