@@ -199,4 +199,4 @@ def test_mcp_over_streamable_http_with_api_keys(
     scheduled, refused = asyncio.run(main())
     assert scheduled["status"] == "pending_approval" and refused == 401
     approval = scheduled["approval"][0]
-    assert "mcp key" in approval["reason"] or "held" in approval["reason"]
+    assert "held for a person's approval (the workspace policy for mcp)" in approval["reason"]
