@@ -1,0 +1,74 @@
+"""App Home: this week's calendar, connection health with reconnect buttons, pending approvals."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from ocma_core.db.types import utcnow
+from ocma_slack.cards import button_value, when_text
+
+if TYPE_CHECKING:
+    from ocma_slack.runtime import SlackRuntime
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+
+
+def home_view(runtime: SlackRuntime, workspace_id: str, tz: str | None) -> dict[str, Any]:
+    """The Home tab for a workspace."""
+    from ocma_core.services.accounts import list_accounts, start_connect
+    from ocma_core.services.posts import list_posts
+
+    now = utcnow()
+    week = list_posts(runtime.ocma, workspace_id, start=now, end=now + timedelta(days=7))
+    blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": "This week"}}]
+    planned = [p for p in week if str(p.status) not in ("cancelled",)]
+    blocks.append(_section("\n".join(
+        f"• {when_text(p.scheduled_at, tz)} · {p.status} · {p.body[:70]}" for p in planned
+    ) or "Nothing planned for the next 7 days."))
+    blocks.append({"type": "header", "text": {"type": "plain_text", "text": "Connections"}})
+    for account in list_accounts(runtime.ocma, workspace_id):
+        healthy = str(account.status) == "connected"
+        line = f"{':large_green_circle:' if healthy else ':red_circle:'} *{account.platform}* {account.handle} · {account.status}"
+        block = _section(line + ("" if healthy else f"\n{account.last_error or ''}"))
+        if not healthy:
+            url = start_connect(runtime.ocma, workspace_id, account.platform)
+            block["accessory"] = {"type": "button", "action_id": "ocma_reconnect",
+                                  "text": {"type": "plain_text", "text": "Reconnect"}, "url": url}
+        blocks.append(block)
+    blocks.append({"type": "header", "text": {"type": "plain_text", "text": "Waiting for approval"}})
+    pending = list_posts(runtime.ocma, workspace_id, status="pending_approval")
+    for post in pending:
+        value = button_value(post.id, f"slack-home:{post.id}")
+        blocks.append(_section(f"{when_text(post.scheduled_at, tz)} · {post.body[:200]}"))
+        blocks.append({"type": "actions", "elements": [
+            {"type": "button", "action_id": "ocma_approve", "style": "primary",
+             "text": {"type": "plain_text", "text": "Approve"}, "value": value},
+            {"type": "button", "action_id": "ocma_reject", "style": "danger",
+             "text": {"type": "plain_text", "text": "Reject"}, "value": value},
+        ]})
+    if not pending:
+        blocks.append(_section("No post is waiting for approval."))
+    return {"type": "home", "blocks": blocks[:100]}
+
+
+def register(runtime: SlackRuntime) -> None:
+    """Publish the Home tab when it is opened."""
+    from ocma_slack.conversation import user_timezone
+
+    @runtime.app.event("app_home_opened")
+    async def opened(event: dict[str, Any], context: Any, client: AsyncWebClient) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        tz = await user_timezone(client, event["user"])
+        view = await asyncio.to_thread(home_view, runtime, context["ocma_workspace_id"], tz)
+        await client.views_publish(user_id=event["user"], view=view)
+
+    @runtime.app.action("ocma_reconnect")
+    async def reconnect(ack: Any) -> None:
+        await ack()  # the button opens its URL in the browser; Slack still sends the action

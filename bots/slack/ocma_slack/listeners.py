@@ -1,0 +1,18 @@
+"""Wire every listener into the runtime's Bolt app."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ocma_slack.runtime import SlackRuntime
+
+
+def register(runtime: SlackRuntime) -> None:
+    """Register conversation, card actions, the /ocma command and App Home."""
+    from ocma_slack import actions, commands, conversation, home
+
+    conversation.register(runtime)
+    actions.register(runtime)
+    commands.register(runtime)
+    home.register(runtime)

@@ -1,0 +1,112 @@
+"""Notices to the configured channel from OCMA's events, and the weekly report with PNG charts."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from slack_sdk.web import WebClient
+
+from ocma_core.context import Ocma
+from ocma_slack import store
+from ocma_slack.cards import RETRY, split_text
+
+log = logging.getLogger(__name__)
+_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ocma-slack-notify")
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+
+
+def published_message(payload: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+    """The "published" notice with a link per platform."""
+    lines = [
+        f"• {t['platform']}: <{t['url']}|view post>" if t.get("url") else f"• {t['platform']}: published"
+        for t in payload.get("targets", [])
+        if t.get("status") == "published"
+    ]
+    text = "Published :tada:\n" + "\n".join(lines)
+    return text, [_section(text)]
+
+
+def failed_message(payload: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+    """The "failed" notice with the reason and a Retry button."""
+    reason = payload.get("reason") or "; ".join(t.get("error") or "" for t in payload.get("targets", []))
+    text = f"A post failed to publish: {reason or 'no reason given'}"
+    button = {
+        "type": "button", "action_id": RETRY, "style": "primary",
+        "text": {"type": "plain_text", "text": "Retry"}, "value": payload["post_id"],
+    }
+    return text, [_section(f":x: {text}"), {"type": "actions", "elements": [button]}]
+
+
+def reconnect_message(ocma: Ocma, payload: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+    """The "account needs reconnecting" notice with a link that starts the platform's authorisation."""
+    text = f"{payload.get('platform')} account {payload.get('handle')} needs reconnecting: {payload.get('reason')}"
+    return text, [_section(f":warning: {text}\nRun `/ocma connect {payload.get('platform')}` to reconnect it.")]
+
+
+def message_for(ocma: Ocma, kind: str, payload: dict[str, Any]) -> tuple[str, list[dict[str, Any]]] | None:
+    """The notice for an event kind, or None for kinds Slack is not told about."""
+    if kind == "post.published":
+        return published_message(payload)
+    if kind == "post.partially_published":
+        text, blocks = published_message(payload)
+        failed_text, failed_blocks = failed_message(payload)
+        return text + "\n" + failed_text, blocks + failed_blocks
+    if kind == "post.failed":
+        return failed_message(payload)
+    if kind == "account.needs_reconnect":
+        return reconnect_message(ocma, payload)
+    return None
+
+
+def send_event(kind: str, workspace_id: str, payload: dict[str, Any]) -> Future[None] | None:
+    """Post the notice for an event in the background (never blocks the engine); None when nothing to do."""
+    from ocma_slack.runtime import current
+
+    runtime = current()
+    if runtime is None:
+        return None
+    built = message_for(runtime.ocma, kind, payload)
+    if built is None:
+        return None
+    return _pool.submit(_post, runtime.ocma, runtime, workspace_id, built)
+
+
+def _post(ocma: Ocma, runtime: Any, workspace_id: str, built: tuple[str, list[dict[str, Any]]]) -> None:
+    channel = store.notification_channel(ocma, workspace_id, runtime.config)
+    client: WebClient | None = runtime.sync_client(workspace_id)
+    if not channel or client is None:
+        log.info("Slack notice skipped: no channel or no token for workspace %s", workspace_id)
+        return
+    text, blocks = built
+    try:
+        client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+    except Exception:
+        log.exception("Slack notice failed")
+
+
+def weekly_report(ocma: Ocma, client: WebClient, workspace_id: str, channel: str) -> dict[str, Any]:
+    """Last week's report from stored metrics: text in the channel, charts uploaded as PNG (files upload v2)."""
+    from ocma_core.analytics.base import make_context
+    from ocma_core.analytics.charts import render
+    from ocma_core.analytics.reports import build_report, render_text, resolve_period
+
+    report = build_report(ocma, workspace_id, "last-week")
+    text = render_text(report)
+    pieces = split_text(text)
+    first = client.chat_postMessage(channel=channel, text=pieces[0])
+    for piece in pieces[1:]:
+        client.chat_postMessage(channel=channel, text=piece, thread_ts=first["ts"])
+    ctx = make_context(ocma, workspace_id, resolve_period(ocma, workspace_id, "last-week"))
+    uploads = [
+        {"filename": f"{kind}.png", "content": render(ctx, kind), "title": f"{kind.title()} (last week)"}
+        for kind in ("engagement", "followers")
+    ]
+    response = client.files_upload_v2(
+        file_uploads=uploads, channel=channel, thread_ts=first["ts"], initial_comment="Charts from stored metrics"
+    )
+    return {"ts": first["ts"], "files": [f.get("id") for f in response.get("files") or []]}

@@ -1,0 +1,154 @@
+"""The Slack runtime: one Bolt AsyncApp per OCMA context, its guards (known team, retries), and clients."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_bolt.response import BoltResponse
+from slack_sdk.oauth.state_store import FileOAuthStateStore
+from slack_sdk.web import WebClient
+from slack_sdk.web.async_client import AsyncWebClient
+
+from ocma_core.context import Ocma
+from ocma_core.errors import ConfigError
+from ocma_slack.config import BOT_SCOPES, SlackConfig
+
+DEDUPE_SECONDS = 3600.0
+
+
+class SeenEvents:
+    """Event ids already taken (Slack re-sends events it did not see acknowledged in 3 s)."""
+
+    def __init__(self, ttl: float = DEDUPE_SECONDS, size: int = 10_000) -> None:
+        self.ttl, self.size = ttl, size
+        self._seen: OrderedDict[str, float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def claim(self, key: str) -> bool:
+        """True the first time a key is seen (within the TTL), False for a repeat."""
+        now = time.monotonic()
+        with self._lock:
+            while self._seen and next(iter(self._seen.values())) < now - self.ttl:
+                self._seen.popitem(last=False)
+            if key in self._seen:
+                return False
+            self._seen[key] = now
+            while len(self._seen) > self.size:
+                self._seen.popitem(last=False)
+            return True
+
+
+class SlackRuntime:
+    """Bolt app + OCMA context + config; the listeners reach OCMA through it."""
+
+    def __init__(self, ocma: Ocma, config: SlackConfig, *, socket: bool = False) -> None:
+        problem = config.problem(socket=socket)
+        if problem:
+            raise ConfigError(problem, fix="See bots/slack/README.md.")
+        self.ocma, self.config, self.socket = ocma, config, socket
+        self.seen = SeenEvents()
+        self.app = self._build_app()
+        from ocma_slack import listeners
+
+        listeners.register(self)
+
+    def _build_app(self) -> AsyncApp:
+        client = AsyncWebClient(token=self.config.bot_token or None, base_url=self.config.api_url)
+        kwargs: dict[str, Any] = {
+            "name": "ocma",
+            "client": client,
+            "signing_secret": self.config.signing_secret or None,
+            # Signatures are always checked over HTTP; Socket Mode has no signatures (the app token
+            # authenticates the WebSocket), and Bolt skips verification for socket-mode requests itself.
+            "request_verification_enabled": not self.socket or bool(self.config.signing_secret),
+        }
+        if not self.config.single:  # single workspace: the client carries the bot token
+            state_dir = Path(self.ocma.settings.data_dir) / "slack-oauth-state"
+            from ocma_slack.installations import OcmaInstallationStore
+
+            kwargs["oauth_settings"] = AsyncOAuthSettings(
+                client_id=self.config.client_id,
+                client_secret=self.config.client_secret,
+                scopes=list(BOT_SCOPES),
+                installation_store=OcmaInstallationStore(self.ocma, self.config),
+                installation_store_bot_only=True,
+                state_store=FileOAuthStateStore(
+                    expiration_seconds=600, base_dir=str(state_dir), client_id=self.config.client_id
+                ),
+                install_path="/slack/install",
+                redirect_uri_path="/slack/oauth_redirect",
+            )
+        app = AsyncApp(**kwargs)
+        app.use(self._guard)
+        return app
+
+    async def _guard(self, context: Any, body: dict[str, Any], req: Any, next: Any) -> BoltResponse | None:
+        """Drop repeats of an event, and anything from a Slack team not linked to an OCMA workspace."""
+        event_id = body.get("event_id")
+        if isinstance(event_id, str) and not self.seen.claim(event_id):
+            return BoltResponse(status=200, body="")
+        import asyncio
+
+        workspace_id = await asyncio.to_thread(self.workspace_for, context)
+        if workspace_id is None:
+            return BoltResponse(status=200, body="")
+        context["ocma_workspace_id"] = workspace_id
+        await next()
+        return None
+
+    def workspace_for(self, context: Any) -> str | None:
+        """The OCMA workspace of the request's team, or None (unknown team: do nothing)."""
+        from ocma_slack import store
+
+        team = context.get("team_id") or context.get("enterprise_id") or ""
+        if self.config.single:
+            result = context.get("authorize_result")
+            own_team = getattr(result, "team_id", None)
+            if own_team and team and team != own_team:
+                return None
+            return store.workspace_for_team(self.ocma, team) or store.configured_workspace(self.ocma, self.config)
+        return store.workspace_for_team(self.ocma, team)
+
+    def sync_client(self, workspace_id: str) -> WebClient | None:
+        """A blocking WebClient with the workspace's bot token (for notifications outside requests)."""
+        token = self.config.bot_token
+        if not token:
+            from ocma_slack import store
+
+            for record in store.teams_of(self.ocma, workspace_id).values():
+                if "installation" in record:
+                    token = store.decrypt_installation(self.ocma, record["installation"]).get("bot_token") or ""
+                    break
+        return WebClient(token=token, base_url=self.config.api_url) if token else None
+
+
+_runtimes: dict[int, SlackRuntime] = {}
+_lock = threading.Lock()
+
+
+def runtime_for(ocma: Ocma, config: SlackConfig | None = None, *, socket: bool = False) -> SlackRuntime:
+    """The runtime of this OCMA context, built on first use."""
+    with _lock:
+        found = _runtimes.get(id(ocma))
+        if found is None or found.ocma is not ocma:
+            found = SlackRuntime(ocma, config or SlackConfig.from_env(), socket=socket)
+            _runtimes[id(ocma)] = found
+        return found
+
+
+def current() -> SlackRuntime | None:
+    """The most recently built runtime (notifications use it), if any."""
+    with _lock:
+        return list(_runtimes.values())[-1] if _runtimes else None
+
+
+def forget_all() -> None:
+    """Drop every runtime (tests)."""
+    with _lock:
+        _runtimes.clear()

@@ -1,0 +1,123 @@
+"""Slack teams and people in OCMA's database: which OCMA workspace a team maps to, which member a Slack user is,
+and the OAuth installations (tokens encrypted with OCMA's vault, kept in Workspace.settings["slack"])."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import select
+
+from ocma_core.context import Ocma
+from ocma_core.db.models import ROLE_RANK, Member, Role, Workspace
+from ocma_core.errors import OcmaError
+from ocma_core.services.workspaces import resolve_workspace
+from ocma_slack.config import SlackConfig
+
+APPROVER_ROLE = Role.ADMIN
+
+
+def slack_settings(workspace: Workspace) -> dict[str, Any]:
+    """The workspace's `slack` settings (teams, channel)."""
+    value = workspace.settings.get("slack")
+    return dict(value) if isinstance(value, dict) else {}
+
+
+def configured_workspace(ocma: Ocma, config: SlackConfig) -> str | None:
+    """The OCMA workspace named by OCMA_SLACK_WORKSPACE (or the only one), or None."""
+    try:
+        return resolve_workspace(ocma, config.workspace or None).id
+    except OcmaError:
+        return None
+
+
+def workspace_for_team(ocma: Ocma, team_id: str) -> str | None:
+    """The OCMA workspace a Slack team (or Enterprise Grid org) is linked to, or None."""
+    if not team_id:
+        return None
+    with ocma.session() as session:
+        for workspace in session.exec(select(Workspace)):
+            if team_id in slack_settings(workspace).get("teams", {}):
+                return workspace.id
+    return None
+
+
+def link_team(ocma: Ocma, workspace_id: str, team_id: str, record: dict[str, Any]) -> None:
+    """Link a team to a workspace, storing `record` (already encrypted where secret) under its id."""
+    with ocma.session() as session:
+        workspace = session.get(Workspace, workspace_id, with_for_update=True)
+        if workspace is None:
+            return
+        slack = slack_settings(workspace)
+        teams = dict(slack.get("teams", {}))
+        teams[team_id] = {**teams.get(team_id, {}), **record}
+        workspace.settings = {**workspace.settings, "slack": {**slack, "teams": teams}}
+        session.add(workspace)
+
+
+def unlink_team(ocma: Ocma, team_id: str) -> None:
+    """Forget a team's installation (after an uninstall)."""
+    with ocma.session() as session:
+        for workspace in session.exec(select(Workspace)):
+            slack = slack_settings(workspace)
+            teams = dict(slack.get("teams", {}))
+            if teams.pop(team_id, None) is not None:
+                workspace.settings = {**workspace.settings, "slack": {**slack, "teams": teams}}
+                session.add(workspace)
+
+
+def team_record(ocma: Ocma, team_id: str) -> dict[str, Any] | None:
+    """The stored record of a team (installation still encrypted)."""
+    with ocma.session() as session:
+        for workspace in session.exec(select(Workspace)):
+            record = slack_settings(workspace).get("teams", {}).get(team_id)
+            if record is not None:
+                return dict(record)
+    return None
+
+
+def teams_of(ocma: Ocma, workspace_id: str) -> dict[str, dict[str, Any]]:
+    """The Slack teams linked to a workspace."""
+    with ocma.session() as session:
+        workspace = session.get(Workspace, workspace_id)
+        return dict(slack_settings(workspace).get("teams", {})) if workspace else {}
+
+
+def notification_channel(ocma: Ocma, workspace_id: str, config: SlackConfig) -> str:
+    """Where notices go: the workspace's settings["slack"]["channel"], else OCMA_SLACK_CHANNEL."""
+    with ocma.session() as session:
+        workspace = session.get(Workspace, workspace_id)
+        channel = slack_settings(workspace).get("channel") if workspace else None
+    return str(channel or config.channel)
+
+
+def member_for(ocma: Ocma, workspace_id: str, slack_user: str) -> Member | None:
+    """The OCMA member whose external_ids["slack"] is this Slack user id."""
+    with ocma.session() as session:
+        for member in session.exec(select(Member).where(Member.workspace_id == workspace_id)):
+            if (member.external_ids or {}).get("slack") == slack_user:
+                return member
+    return None
+
+
+def can(member: Member | None, role: Role) -> bool:
+    """True when the member's role is at least `role`."""
+    return member is not None and ROLE_RANK[member.role] >= ROLE_RANK[role]
+
+
+def encrypt_installation(ocma: Ocma, data: dict[str, Any]) -> str:
+    """An installation's dict (tokens included) as vault ciphertext."""
+    return ocma.vault.encrypt(json.dumps(data, default=_plain))
+
+
+def decrypt_installation(ocma: Ocma, ciphertext: str) -> dict[str, Any]:
+    """The installation dict back from vault ciphertext."""
+    data: dict[str, Any] = json.loads(ocma.vault.decrypt(ciphertext))
+    return data
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.timestamp()
+    raise TypeError(f"cannot store {type(value).__name__}")
