@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from agent_model import ScriptedModel, call, last_result, tool_results
 from agent_support import API, allow_direct, next_weekday, turn, utc
 from ocma_agent.events import AgentEvent
@@ -34,6 +35,7 @@ def _draft_then_schedule(model: ScriptedModel, when: str, final: str = "Done.") 
 def test_draft_validate_approve_and_schedule_streaming(
     ocma: Ocma, workspace_id: str, account_id: str, model: ScriptedModel
 ) -> None:
+    update_settings(ocma, workspace_id, brand_voice="Warm and plain.")
     when = next_weekday(1, 10)
     _draft_then_schedule(model, when.strftime("%Y-%m-%dT%H:%M"), "It is scheduled for Tuesday at 10:00.")
     asked: list[object] = []
@@ -73,6 +75,7 @@ def test_draft_validate_approve_and_schedule_streaming(
     # The system prompt carries the workspace's context.
     system = bodies[0]["messages"][0]["content"]
     assert "Europe/Berlin" in system and f"(id {account_id})" in system and "connected" in system
+    assert "Brand voice: Warm and plain." in system and "nothing in the next two weeks" in system
     # Every call and result is recorded with the conversation.
     stored = history(ocma, workspace_id, "cli:test")
     roles = [m["role"] for m in stored]
@@ -119,8 +122,13 @@ def test_policy_lets_a_caller_act_directly(
     _draft_then_schedule(model, next_weekday(3, 11).strftime("%Y-%m-%dT%H:%M"))
     result = turn(ocma, workspace_id, "schedule it Thursday 11", caller=API, thread="api:t2")
     assert result.approvals == []
-    assert posts.list_posts(ocma, workspace_id)[0].status is PostStatus.SCHEDULED
+    post = posts.list_posts(ocma, workspace_id)[0]
+    assert post.status is PostStatus.SCHEDULED
     assert "act directly" in last_result(model.chat_bodies()[-1])["policy"]
+    model.script("Thursday at 11:00.")
+    turn(ocma, workspace_id, "what is coming up?", caller=API, thread="api:t2")
+    system = model.chat_bodies()[-1]["messages"][0]["content"]
+    assert f"scheduled post {post.id}" in system and "11:00" in system
 
 
 def test_a_tool_error_goes_back_to_the_model_which_recovers(
@@ -188,6 +196,15 @@ def test_threads_persist_and_old_turns_are_summarised(
     assert {m["tool_call_id"] for m in last if m["role"] == "tool"} <= calls
     # Every message is still stored.
     assert len(history(ocma, workspace_id, "cli:long")) == 6 * 4
+
+
+def test_without_a_key_the_turn_names_the_variables(
+    ocma: Ocma, workspace_id: str, no_model: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OCMA_MODEL", "openai/gpt-4o-mini")
+    result = turn(ocma, workspace_id, "hello")
+    assert result.error is not None and "No API key for openai" in result.error["message"]
+    assert "OPENAI_API_KEY" in result.error["fix"] and "OCMA_MODEL_API_KEY" in result.error["fix"]
 
 
 def test_without_a_model_the_turn_says_what_to_set_and_stores_nothing(

@@ -372,3 +372,25 @@ def test_the_summary_carries_the_analytics_reading_of_the_period(
         end=now.date().isoformat(),
     )
     assert "From 1 posts with stored metrics" in summary["analysis"], summary.get("analysis_note")
+
+
+def test_next_slot_reschedule_and_cancel(ocma: Ocma, workspace_id: str, account_id: str) -> None:
+    from ocma_core.services.workspaces import update_settings
+
+    update_settings(ocma, workspace_id, queue_slots={"weekdays": ["mon", "wed", "fri"], "times": ["09:30"]})
+    ctx = _ctx(ocma, workspace_id, hold=False)
+    made = _run(ctx, "draft_post", text="Queue me", account_ids=[account_id])
+    queued = _run(ctx, "schedule_post", post_id=made["post_id"], when="next_slot")
+    assert (
+        queued["status"] == "scheduled"
+        and "T09:30" in queued["at"]
+        and queued["at"][:3] in ("Mon", "Wed", "Fri")
+    )
+    later = next_weekday(3, 16)
+    moved = _run(ctx, "schedule_post", post_id=made["post_id"], when=later.strftime("%Y-%m-%dT%H:%M"))
+    assert (
+        moved["status"] == "scheduled"
+        and posts.get_post(ocma, workspace_id, made["post_id"]).scheduled_at == later
+    )
+    cancelled = _run(ctx, "cancel_post", post_id=made["post_id"])
+    assert cancelled["status"] == "cancelled" and cancelled["targets"][0]["status"] == "cancelled"
