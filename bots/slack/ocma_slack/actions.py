@@ -25,14 +25,21 @@ def _where(body: dict[str, Any]) -> tuple[str, str]:
 
 
 async def _member_or_tell(
-    runtime: SlackRuntime, client: AsyncWebClient, body: dict[str, Any], workspace_id: str, role: Role, doing: str
+    runtime: SlackRuntime,
+    client: AsyncWebClient,
+    body: dict[str, Any],
+    workspace_id: str,
+    role: Role,
+    doing: str,
 ) -> bool:
     """True if the clicking user's OCMA role allows `doing`; otherwise tell them why, only to them."""
     user = body["user"]["id"]
     member = await asyncio.to_thread(store.member_for, runtime.ocma, workspace_id, user)
     if store.can(member, role):
         return True
-    have = f"your OCMA role is {member.role.value}" if member else "you are not a member of this OCMA workspace"
+    have = (
+        f"your OCMA role is {member.role.value}" if member else "you are not a member of this OCMA workspace"
+    )
     channel, _ = _where(body)
     text = f"You cannot {doing}: only members with the {role.value} role or above can, and {have}."
     if channel:
@@ -43,17 +50,28 @@ async def _member_or_tell(
 
 
 async def _refresh_card(
-    runtime: SlackRuntime, client: AsyncWebClient, workspace_id: str, channel: str, ts: str,
-    post_id: str, thread: str, user: str, note: str | None,
+    runtime: SlackRuntime,
+    client: AsyncWebClient,
+    workspace_id: str,
+    channel: str,
+    ts: str,
+    post_id: str,
+    thread: str,
+    user: str,
+    note: str | None,
 ) -> None:
     """Redraw a card: as decided (with a note) or as still waiting for approval."""
     view = await asyncio.to_thread(load_post_view, runtime.ocma, workspace_id, post_id)
     tz = await user_timezone(client, user)
     blocks = cards.decided_card(view, tz, note) if note else cards.approval_card(view, thread, tz)
-    await client.chat_update(channel=channel, ts=ts, text=note or "A post is waiting for approval", blocks=blocks)
+    await client.chat_update(
+        channel=channel, ts=ts, text=note or "A post is waiting for approval", blocks=blocks
+    )
 
 
-async def _decide(runtime: SlackRuntime, body: dict[str, Any], context: Any, client: AsyncWebClient, approve: bool) -> None:
+async def _decide(
+    runtime: SlackRuntime, body: dict[str, Any], context: Any, client: AsyncWebClient, approve: bool
+) -> None:
     from ocma_agent.approvals import decide
 
     workspace_id = context["ocma_workspace_id"]
@@ -98,7 +116,9 @@ def register(runtime: SlackRuntime) -> None:
         await ack()
         await _decide(runtime, body, context, client, False)
 
-    async def open_modal(body: dict[str, Any], context: Any, client: AsyncWebClient, builder: Any, doing: str) -> None:
+    async def open_modal(
+        body: dict[str, Any], context: Any, client: AsyncWebClient, builder: Any, doing: str
+    ) -> None:
         workspace_id = context["ocma_workspace_id"]
         if not await _member_or_tell(runtime, client, body, workspace_id, Role.EDITOR, doing):
             return
@@ -119,21 +139,33 @@ def register(runtime: SlackRuntime) -> None:
         await open_modal(body, context, client, cards.reschedule_modal, "reschedule posts")
 
     @app.view(cards.EDIT_VIEW)
-    async def edit_submitted(ack: Any, body: dict[str, Any], view: dict[str, Any], context: Any,
-                             client: AsyncWebClient) -> None:
+    async def edit_submitted(
+        ack: Any, body: dict[str, Any], view: dict[str, Any], context: Any, client: AsyncWebClient
+    ) -> None:
         from ocma_core.services.calendar import edit_post_content
 
-        workspace_id, meta, user = context["ocma_workspace_id"], json.loads(view["private_metadata"]), body["user"]["id"]
+        workspace_id, meta, user = (
+            context["ocma_workspace_id"],
+            json.loads(view["private_metadata"]),
+            body["user"]["id"],
+        )
         member = await asyncio.to_thread(store.member_for, runtime.ocma, workspace_id, user)
         if not store.can(member, Role.EDITOR):
-            await ack(response_action="errors", errors={b: "Only editors and above can edit posts."
-                                                         for b in view["state"]["values"]})
+            await ack(
+                response_action="errors",
+                errors={b: "Only editors and above can edit posts." for b in view["state"]["values"]},
+            )
             return
         texts = _edit_values(view["state"])
         body_text = next(iter(texts.values())) if len(texts) == 1 else None
         try:
             await asyncio.to_thread(
-                edit_post_content, runtime.ocma, workspace_id, meta["p"], body=body_text, variants=texts,
+                edit_post_content,
+                runtime.ocma,
+                workspace_id,
+                meta["p"],
+                body=body_text,
+                variants=texts,
                 require_approval=True,
             )
         except OcmaError as exc:
@@ -141,14 +173,21 @@ def register(runtime: SlackRuntime) -> None:
             return
         await ack()
         if meta.get("c") and meta.get("ts"):
-            await _refresh_card(runtime, client, workspace_id, meta["c"], meta["ts"], meta["p"], meta["t"], user, None)
+            await _refresh_card(
+                runtime, client, workspace_id, meta["c"], meta["ts"], meta["p"], meta["t"], user, None
+            )
 
     @app.view(cards.RESCHEDULE_VIEW)
-    async def reschedule_submitted(ack: Any, body: dict[str, Any], view: dict[str, Any], context: Any,
-                                   client: AsyncWebClient) -> None:
+    async def reschedule_submitted(
+        ack: Any, body: dict[str, Any], view: dict[str, Any], context: Any, client: AsyncWebClient
+    ) -> None:
         from ocma_core.services.calendar import schedule_existing
 
-        workspace_id, meta, user = context["ocma_workspace_id"], json.loads(view["private_metadata"]), body["user"]["id"]
+        workspace_id, meta, user = (
+            context["ocma_workspace_id"],
+            json.loads(view["private_metadata"]),
+            body["user"]["id"],
+        )
         member = await asyncio.to_thread(store.member_for, runtime.ocma, workspace_id, user)
         picked = view["state"]["values"]["when"]["when"].get("selected_date_time")
         if not store.can(member, Role.EDITOR) or picked is None:
@@ -164,7 +203,9 @@ def register(runtime: SlackRuntime) -> None:
             return
         await ack()
         if meta.get("c") and meta.get("ts"):
-            await _refresh_card(runtime, client, workspace_id, meta["c"], meta["ts"], meta["p"], meta["t"], user, None)
+            await _refresh_card(
+                runtime, client, workspace_id, meta["c"], meta["ts"], meta["p"], meta["t"], user, None
+            )
 
     @app.action(cards.RETRY)
     async def retry(ack: Any, body: dict[str, Any], context: Any, client: AsyncWebClient) -> None:
@@ -181,5 +222,7 @@ def register(runtime: SlackRuntime) -> None:
             await client.chat_postEphemeral(channel=channel, user=user, text=str(exc))
             return
         blocks = [b for b in (body.get("message") or {}).get("blocks", []) if b.get("type") != "actions"]
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"Retrying now (by <@{user}>)."}]})
+        blocks.append(
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": f"Retrying now (by <@{user}>)."}]}
+        )
         await client.chat_update(channel=channel, ts=ts, text="Retrying the post", blocks=blocks)

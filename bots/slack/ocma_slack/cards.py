@@ -10,7 +10,13 @@ from zoneinfo import ZoneInfo
 from ocma_slack.postview import PostView
 
 SECTION_LIMIT = 3000  # a section block's text object takes at most 3,000 characters
-APPROVE, EDIT, RESCHEDULE, REJECT, RETRY = "ocma_approve", "ocma_edit", "ocma_reschedule", "ocma_reject", "ocma_retry"
+APPROVE, EDIT, RESCHEDULE, REJECT, RETRY = (
+    "ocma_approve",
+    "ocma_edit",
+    "ocma_reschedule",
+    "ocma_reject",
+    "ocma_retry",
+)
 EDIT_VIEW, RESCHEDULE_VIEW = "ocma_edit_view", "ocma_reschedule_view"
 
 
@@ -62,7 +68,9 @@ def post_blocks(view: PostView, tz: str | None) -> list[dict[str, Any]]:
         blocks.append({"type": "image", "image_url": url, "alt_text": alt[:2000] or "image"})
     if view.other_media:
         blocks.append({"type": "context", "elements": [_mrkdwn("Media: " + ", ".join(view.other_media))]})
-    blocks.append({"type": "context", "elements": [_mrkdwn(f"Scheduled for {when_text(view.scheduled_at, tz)}")]})
+    blocks.append(
+        {"type": "context", "elements": [_mrkdwn(f"Scheduled for {when_text(view.scheduled_at, tz)}")]}
+    )
     return blocks
 
 
@@ -88,20 +96,36 @@ def approval_card(view: PostView, thread: str, tz: str | None) -> list[dict[str,
         },
     }
     buttons = [
-        {"type": "button", "action_id": APPROVE, "text": {"type": "plain_text", "text": "Approve"},
-         "style": "primary", "value": value},
+        {
+            "type": "button",
+            "action_id": APPROVE,
+            "text": {"type": "plain_text", "text": "Approve"},
+            "style": "primary",
+            "value": value,
+        },
         {"type": "button", "action_id": EDIT, "text": {"type": "plain_text", "text": "Edit"}, "value": value},
-        {"type": "button", "action_id": RESCHEDULE, "text": {"type": "plain_text", "text": "Reschedule"},
-         "value": value},
+        {
+            "type": "button",
+            "action_id": RESCHEDULE,
+            "text": {"type": "plain_text", "text": "Reschedule"},
+            "value": value,
+        },
         reject,
     ]
     header = {"type": "header", "text": {"type": "plain_text", "text": "Post waiting for approval"}}
-    return [header, *post_blocks(view, tz), {"type": "actions", "block_id": "ocma_approval", "elements": buttons}]
+    return [
+        header,
+        *post_blocks(view, tz),
+        {"type": "actions", "block_id": "ocma_approval", "elements": buttons},
+    ]
 
 
 def decided_card(view: PostView, tz: str | None, note: str) -> list[dict[str, Any]]:
     """The card after a decision: the post, and who decided what (no buttons)."""
-    header = {"type": "header", "text": {"type": "plain_text", "text": f"Post {view.status.replace('_', ' ')}"}}
+    header = {
+        "type": "header",
+        "text": {"type": "plain_text", "text": f"Post {view.status.replace('_', ' ')}"},
+    }
     return [header, *post_blocks(view, tz), {"type": "context", "elements": [_mrkdwn(note)]}]
 
 
@@ -117,7 +141,10 @@ def edit_modal(view: PostView, metadata: dict[str, Any]) -> dict[str, Any]:
             {
                 "type": "input",
                 "block_id": f"text:{target.platform}",
-                "label": {"type": "plain_text", "text": f"{target.display} (limit {target.limit} {target.unit})"},
+                "label": {
+                    "type": "plain_text",
+                    "text": f"{target.display} (limit {target.limit} {target.unit})",
+                },
                 "element": {
                     "type": "plain_text_input",
                     "action_id": "text",
@@ -150,7 +177,11 @@ def reschedule_modal(view: PostView, metadata: dict[str, Any]) -> dict[str, Any]
         "submit": {"type": "plain_text", "text": "Reschedule"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
-            {"type": "input", "block_id": "when", "label": {"type": "plain_text", "text": "Publish at"},
-             "element": element}
+            {
+                "type": "input",
+                "block_id": "when",
+                "label": {"type": "plain_text", "text": "Publish at"},
+                "element": element,
+            }
         ],
     }

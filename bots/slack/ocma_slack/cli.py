@@ -31,7 +31,7 @@ def slack(ctx: click.Context, socket: bool) -> None:
     except ConfigError as exc:
         raise click.ClickException(f"{exc} {exc.fix or ''}") from exc
     click.echo("Connecting to Slack over Socket Mode…")
-    asyncio.run(AsyncSocketModeHandler(runtime.app, config.app_token).start_async())
+    asyncio.run(AsyncSocketModeHandler(runtime.app, config.app_token).start_async())  # type: ignore[no-untyped-call]
 
 
 @slack.command("report")

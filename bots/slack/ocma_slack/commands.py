@@ -32,7 +32,8 @@ def queue_text(runtime: SlackRuntime, workspace_id: str) -> str:
 
     now = utcnow()
     posts = [
-        p for p in list_posts(runtime.ocma, workspace_id, start=now, end=now + timedelta(days=7))
+        p
+        for p in list_posts(runtime.ocma, workspace_id, start=now, end=now + timedelta(days=7))
         if str(p.status) in ("scheduled", "pending_approval", "publishing")
     ]
     if not posts:
@@ -52,7 +53,9 @@ def register(runtime: SlackRuntime) -> None:
     """Register /ocma."""
 
     @runtime.app.command("/ocma")
-    async def ocma_command(ack: Any, command: dict[str, Any], respond: Any, context: Any, client: AsyncWebClient) -> None:
+    async def ocma_command(
+        ack: Any, command: dict[str, Any], respond: Any, context: Any, client: AsyncWebClient
+    ) -> None:
         await ack()
         workspace_id = context["ocma_workspace_id"]
         words = (command.get("text") or "").strip().split(maxsplit=1)
@@ -92,7 +95,9 @@ async def connect(runtime: SlackRuntime, workspace_id: str, member: Any, platfor
     await respond(f"<{url}|Connect your {platform} account> (the link works once and expires soon).")
 
 
-async def schedule(runtime: SlackRuntime, command: dict[str, Any], text: str, context: Any, client: AsyncWebClient) -> None:
+async def schedule(
+    runtime: SlackRuntime, command: dict[str, Any], text: str, context: Any, client: AsyncWebClient
+) -> None:
     """Start an agent thread in the channel for the request."""
     from ocma_slack.conversation import converse
 

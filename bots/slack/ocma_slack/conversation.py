@@ -46,18 +46,28 @@ async def set_status(client: AsyncWebClient, channel: str, thread_ts: str, statu
 
 
 async def post_card(
-    runtime: SlackRuntime, client: AsyncWebClient, workspace_id: str, channel: str, thread_ts: str,
-    key: str, post_id: str, tz: str | None,
+    runtime: SlackRuntime,
+    client: AsyncWebClient,
+    workspace_id: str,
+    channel: str,
+    thread_ts: str,
+    key: str,
+    post_id: str,
+    tz: str | None,
 ) -> None:
     """Post the approval card of a held post in the thread."""
     view = await asyncio.to_thread(load_post_view, runtime.ocma, workspace_id, post_id)
     await client.chat_postMessage(
-        channel=channel, thread_ts=thread_ts, text="A post is waiting for approval",
+        channel=channel,
+        thread_ts=thread_ts,
+        text="A post is waiting for approval",
         blocks=approval_card(view, key, tz),
     )
 
 
-async def converse(runtime: SlackRuntime, event: dict[str, Any], context: Any, client: AsyncWebClient) -> None:
+async def converse(
+    runtime: SlackRuntime, event: dict[str, Any], context: Any, client: AsyncWebClient
+) -> None:
     """Run one agent turn for a Slack message and answer in its thread."""
     from ocma_agent.context import Caller
     from ocma_agent.loop import run_turn
@@ -68,7 +78,9 @@ async def converse(runtime: SlackRuntime, event: dict[str, Any], context: Any, c
     member = await asyncio.to_thread(store.member_for, runtime.ocma, workspace_id, user)
     if member is None:
         await client.chat_postEphemeral(
-            channel=channel, user=user, thread_ts=thread_ts,
+            channel=channel,
+            user=user,
+            thread_ts=thread_ts,
             text="You are not a member of this OCMA workspace yet. Ask an admin to add your Slack user id "
             f"({user}) to your OCMA member record.",
         )
@@ -78,8 +90,12 @@ async def converse(runtime: SlackRuntime, event: dict[str, Any], context: Any, c
     await set_status(client, channel, thread_ts, WORKING)
     try:
         result = await run_turn(
-            runtime.ocma, workspace_id, key, text or "hello",
-            caller=Caller("slack", user=user, role=member.role), stream=False,
+            runtime.ocma,
+            workspace_id,
+            key,
+            text or "hello",
+            caller=Caller("slack", user=user, role=member.role),
+            stream=False,
         )
     finally:
         await set_status(client, channel, thread_ts, "")

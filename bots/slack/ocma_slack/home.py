@@ -28,9 +28,12 @@ def home_view(runtime: SlackRuntime, workspace_id: str, tz: str | None) -> dict[
     week = list_posts(runtime.ocma, workspace_id, start=now, end=now + timedelta(days=7))
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": "This week"}}]
     planned = [p for p in week if str(p.status) not in ("cancelled",)]
-    blocks.append(_section("\n".join(
-        f"• {when_text(p.scheduled_at, tz)} · {p.status} · {p.body[:70]}" for p in planned
-    ) or "Nothing planned for the next 7 days."))
+    blocks.append(
+        _section(
+            "\n".join(f"• {when_text(p.scheduled_at, tz)} · {p.status} · {p.body[:70]}" for p in planned)
+            or "Nothing planned for the next 7 days."
+        )
+    )
     blocks.append({"type": "header", "text": {"type": "plain_text", "text": "Connections"}})
     for account in list_accounts(runtime.ocma, workspace_id):
         healthy = str(account.status) == "connected"
@@ -38,20 +41,39 @@ def home_view(runtime: SlackRuntime, workspace_id: str, tz: str | None) -> dict[
         block = _section(line + ("" if healthy else f"\n{account.last_error or ''}"))
         if not healthy:
             url = start_connect(runtime.ocma, workspace_id, account.platform)
-            block["accessory"] = {"type": "button", "action_id": "ocma_reconnect",
-                                  "text": {"type": "plain_text", "text": "Reconnect"}, "url": url}
+            block["accessory"] = {
+                "type": "button",
+                "action_id": "ocma_reconnect",
+                "text": {"type": "plain_text", "text": "Reconnect"},
+                "url": url,
+            }
         blocks.append(block)
     blocks.append({"type": "header", "text": {"type": "plain_text", "text": "Waiting for approval"}})
     pending = list_posts(runtime.ocma, workspace_id, status="pending_approval")
     for post in pending:
         value = button_value(post.id, f"slack-home:{post.id}")
         blocks.append(_section(f"{when_text(post.scheduled_at, tz)} · {post.body[:200]}"))
-        blocks.append({"type": "actions", "elements": [
-            {"type": "button", "action_id": "ocma_approve", "style": "primary",
-             "text": {"type": "plain_text", "text": "Approve"}, "value": value},
-            {"type": "button", "action_id": "ocma_reject", "style": "danger",
-             "text": {"type": "plain_text", "text": "Reject"}, "value": value},
-        ]})
+        blocks.append(
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": "ocma_approve",
+                        "style": "primary",
+                        "text": {"type": "plain_text", "text": "Approve"},
+                        "value": value,
+                    },
+                    {
+                        "type": "button",
+                        "action_id": "ocma_reject",
+                        "style": "danger",
+                        "text": {"type": "plain_text", "text": "Reject"},
+                        "value": value,
+                    },
+                ],
+            }
+        )
     if not pending:
         blocks.append(_section("No post is waiting for approval."))
     return {"type": "home", "blocks": blocks[:100]}

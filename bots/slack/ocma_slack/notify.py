@@ -36,8 +36,11 @@ def failed_message(payload: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     reason = payload.get("reason") or "; ".join(t.get("error") or "" for t in payload.get("targets", []))
     text = f"A post failed to publish: {reason or 'no reason given'}"
     button = {
-        "type": "button", "action_id": RETRY, "style": "primary",
-        "text": {"type": "plain_text", "text": "Retry"}, "value": payload["post_id"],
+        "type": "button",
+        "action_id": RETRY,
+        "style": "primary",
+        "text": {"type": "plain_text", "text": "Retry"},
+        "value": payload["post_id"],
     }
     return text, [_section(f":x: {text}"), {"type": "actions", "elements": [button]}]
 
@@ -45,7 +48,9 @@ def failed_message(payload: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
 def reconnect_message(ocma: Ocma, payload: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     """The "account needs reconnecting" notice with a link that starts the platform's authorisation."""
     text = f"{payload.get('platform')} account {payload.get('handle')} needs reconnecting: {payload.get('reason')}"
-    return text, [_section(f":warning: {text}\nRun `/ocma connect {payload.get('platform')}` to reconnect it.")]
+    return text, [
+        _section(f":warning: {text}\nRun `/ocma connect {payload.get('platform')}` to reconnect it.")
+    ]
 
 
 def message_for(ocma: Ocma, kind: str, payload: dict[str, Any]) -> tuple[str, list[dict[str, Any]]] | None:
@@ -107,6 +112,9 @@ def weekly_report(ocma: Ocma, client: WebClient, workspace_id: str, channel: str
         for kind in ("engagement", "followers")
     ]
     response = client.files_upload_v2(
-        file_uploads=uploads, channel=channel, thread_ts=first["ts"], initial_comment="Charts from stored metrics"
+        file_uploads=uploads,
+        channel=channel,
+        thread_ts=first["ts"],
+        initial_comment="Charts from stored metrics",
     )
     return {"ts": first["ts"], "files": [f.get("id") for f in response.get("files") or []]}

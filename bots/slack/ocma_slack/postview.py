@@ -50,7 +50,9 @@ def load_post_view(ocma: Ocma, workspace_id: str, post_id: str) -> PostView:
     post: Post = get_post(ocma, workspace_id, post_id)
     with ocma.session() as session:
         targets = list(session.exec(select(Target).where(Target.post_id == post.id)))
-        accounts = {a.id: a for a in session.exec(select(Account).where(Account.workspace_id == workspace_id))}
+        accounts = {
+            a.id: a for a in session.exec(select(Account).where(Account.workspace_id == workspace_id))
+        }
         media = [session.get(Media, m) for m in post.media_ids]
     mine = [accounts[t.account_id] for t in targets if t.account_id in accounts]
     checks = {c.account_id: c for c in check_targets(ocma, workspace_id, post, mine)} if mine else {}

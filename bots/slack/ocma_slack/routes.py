@@ -19,7 +19,8 @@ async def _handle(request: Request) -> Response:
     except ConfigError as exc:
         return JSONResponse(
             {"title": "Slack is not configured", "detail": str(exc), "fix": exc.fix, "status": 503},
-            status_code=503, media_type="application/problem+json",
+            status_code=503,
+            media_type="application/problem+json",
         )
     return await AsyncSlackRequestHandler(runtime.app).handle(request)
 

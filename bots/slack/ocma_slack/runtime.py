@@ -112,7 +112,9 @@ class SlackRuntime:
             own_team = getattr(result, "team_id", None)
             if own_team and team and team != own_team:
                 return None
-            return store.workspace_for_team(self.ocma, team) or store.configured_workspace(self.ocma, self.config)
+            return store.workspace_for_team(self.ocma, team) or store.configured_workspace(
+                self.ocma, self.config
+            )
         return store.workspace_for_team(self.ocma, team)
 
     def sync_client(self, workspace_id: str) -> WebClient | None:
@@ -123,7 +125,9 @@ class SlackRuntime:
 
             for record in store.teams_of(self.ocma, workspace_id).values():
                 if "installation" in record:
-                    token = store.decrypt_installation(self.ocma, record["installation"]).get("bot_token") or ""
+                    token = (
+                        store.decrypt_installation(self.ocma, record["installation"]).get("bot_token") or ""
+                    )
                     break
         return WebClient(token=token, base_url=self.config.api_url) if token else None
 

@@ -18,13 +18,13 @@ for extra in (HERE, ROOT, ROOT / "agent/tests"):
 from agent_model import KEY, MODEL, ScriptedModel  # noqa: E402
 from fake_slack import BOT_TOKEN, FakeSlack  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
+from slack_payloads import SECRET  # noqa: E402
 
 from ocma_core.context import Ocma  # noqa: E402
 from ocma_core.db.models import Member, Role  # noqa: E402
 from ocma_core.plugins import PluginHost  # noqa: E402
 from tests.conftest import *  # noqa: E402,F403
 
-from slack_payloads import SECRET  # noqa: E402
 CHANNEL = "C0NOTIFY"
 
 
@@ -70,8 +70,14 @@ def members(ocma: Ocma, workspace_id: str) -> dict[str, str]:
     """An admin and an editor linked to Slack users."""
     with ocma.session() as session:
         for user, role in (("U0ADMIN", Role.ADMIN), ("U0EDITOR", Role.EDITOR)):
-            session.add(Member(workspace_id=workspace_id, email=f"{user.lower()}@example.com", role=role,
-                               external_ids={"slack": user}))
+            session.add(
+                Member(
+                    workspace_id=workspace_id,
+                    email=f"{user.lower()}@example.com",
+                    role=role,
+                    external_ids={"slack": user},
+                )
+            )
     return {"admin": "U0ADMIN", "editor": "U0EDITOR"}
 
 

@@ -97,15 +97,29 @@ class FakeSlack(FakeServer):
         token = "xoxb-installed-" + TEAM_ID
         self.tokens[token] = TEAM_ID
         return {
-            "ok": True, "app_id": "A0TEST", "access_token": token, "token_type": "bot",
-            "scope": "chat:write,commands", "bot_user_id": BOT_USER,
-            "team": {"id": TEAM_ID, "name": "Test team"}, "enterprise": None,
-            "authed_user": {"id": "U0ADMIN"}, "is_enterprise_install": False,
+            "ok": True,
+            "app_id": "A0TEST",
+            "access_token": token,
+            "token_type": "bot",
+            "scope": "chat:write,commands",
+            "bot_user_id": BOT_USER,
+            "team": {"id": TEAM_ID, "name": "Test team"},
+            "enterprise": None,
+            "authed_user": {"id": "U0ADMIN"},
+            "is_enterprise_install": False,
         }
 
     def m_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {"ok": True, "url": "https://test.slack.com/", "team": "Test team", "user": "ocma",
-                "team_id": TEAM_ID, "user_id": BOT_USER, "bot_id": "B0BOT", "is_enterprise_install": False}
+        return {
+            "ok": True,
+            "url": "https://test.slack.com/",
+            "team": "Test team",
+            "user": "ocma",
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER,
+            "bot_id": "B0BOT",
+            "is_enterprise_install": False,
+        }
 
     def m_chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
         if not args.get("channel"):
@@ -113,8 +127,12 @@ class FakeSlack(FakeServer):
         if not args.get("text") and not args.get("blocks"):
             return {"ok": False, "error": "no_text"}
         ts = self._next_ts()
-        return {"ok": True, "channel": args["channel"], "ts": ts,
-                "message": {"type": "message", "text": args.get("text", ""), "ts": ts, "bot_id": "B0BOT"}}
+        return {
+            "ok": True,
+            "channel": args["channel"],
+            "ts": ts,
+            "message": {"type": "message", "text": args.get("text", ""), "ts": ts, "bot_id": "B0BOT"},
+        }
 
     def m_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
         if not args.get("ts"):

@@ -17,29 +17,54 @@ _ids = itertools.count(1)
 SECRET = "test-signing-secret"
 
 
-def send(web: TestClient, body: str, content_type: str, secret: str, headers: dict[str, str] | None = None) -> Response:
+def send(
+    web: TestClient, body: str, content_type: str, secret: str, headers: dict[str, str] | None = None
+) -> Response:
     """POST a body to /slack/events signed like Slack does (v0 HMAC-SHA256 of `v0:ts:body`)."""
     ts = str(int(time.time()))
     signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
     return web.post(
         "/slack/events",
         content=body.encode(),
-        headers={"Content-Type": content_type, "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature,
-                 **(headers or {})},
+        headers={
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": signature,
+            **(headers or {}),
+        },
     )
 
 
-def event(kind: str, user: str, text: str, channel: str = "C0GENERAL", team: str = TEAM_ID,
-          thread_ts: str | None = None, **extra: Any) -> dict[str, Any]:
+def event(
+    kind: str,
+    user: str,
+    text: str,
+    channel: str = "C0GENERAL",
+    team: str = TEAM_ID,
+    thread_ts: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     """An event_callback envelope around an app_mention or message event."""
     ts = f"{int(time.time())}.{next(_ids):06d}"
-    inner: dict[str, Any] = {"type": kind, "user": user, "text": text, "ts": ts, "channel": channel,
-                             "event_ts": ts, **extra}
+    inner: dict[str, Any] = {
+        "type": kind,
+        "user": user,
+        "text": text,
+        "ts": ts,
+        "channel": channel,
+        "event_ts": ts,
+        **extra,
+    }
     if thread_ts:
         inner["thread_ts"] = thread_ts
     return {
-        "token": "legacy", "team_id": team, "api_app_id": "A0TEST", "event": inner, "type": "event_callback",
-        "event_id": f"Ev{next(_ids):08d}", "event_time": int(time.time()),
+        "token": "legacy",
+        "team_id": team,
+        "api_app_id": "A0TEST",
+        "event": inner,
+        "type": "event_callback",
+        "event_id": f"Ev{next(_ids):08d}",
+        "event_time": int(time.time()),
         "authorizations": [{"team_id": team, "user_id": BOT_USER, "is_bot": True, "enterprise_id": None}],
     }
 
@@ -49,24 +74,42 @@ def mention(user: str, text: str, **kw: Any) -> dict[str, Any]:
     return event("app_mention", user, f"<@{BOT_USER}> {text}", **kw)
 
 
-def block_action(user: str, action_id: str, value: str, channel: str, message: dict[str, Any]) -> dict[str, Any]:
+def block_action(
+    user: str, action_id: str, value: str, channel: str, message: dict[str, Any]
+) -> dict[str, Any]:
     """A block_actions payload for a button on a message."""
     return {
-        "type": "block_actions", "user": {"id": user, "team_id": TEAM_ID}, "api_app_id": "A0TEST",
-        "team": {"id": TEAM_ID, "domain": "test"}, "container": {"type": "message", "channel_id": channel,
-                                                                  "message_ts": message["ts"]},
-        "trigger_id": f"{next(_ids)}.trigger", "channel": {"id": channel}, "message": message,
-        "response_url": "https://hooks.invalid/actions", "actions": [
-            {"type": "button", "action_id": action_id, "block_id": "ocma_approval", "value": value,
-             "action_ts": str(time.time())}],
+        "type": "block_actions",
+        "user": {"id": user, "team_id": TEAM_ID},
+        "api_app_id": "A0TEST",
+        "team": {"id": TEAM_ID, "domain": "test"},
+        "container": {"type": "message", "channel_id": channel, "message_ts": message["ts"]},
+        "trigger_id": f"{next(_ids)}.trigger",
+        "channel": {"id": channel},
+        "message": message,
+        "response_url": "https://hooks.invalid/actions",
+        "actions": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "block_id": "ocma_approval",
+                "value": value,
+                "action_ts": str(time.time()),
+            }
+        ],
     }
 
 
 def view_submission(user: str, view: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
     """A view_submission payload for a modal the bot opened."""
-    return {"type": "view_submission", "team": {"id": TEAM_ID, "domain": "test"}, "user": {"id": user, "team_id": TEAM_ID},
-            "api_app_id": "A0TEST", "trigger_id": f"{next(_ids)}.trigger",
-            "view": {**view, "id": "V0TEST", "team_id": TEAM_ID, "state": {"values": values}}}
+    return {
+        "type": "view_submission",
+        "team": {"id": TEAM_ID, "domain": "test"},
+        "user": {"id": user, "team_id": TEAM_ID},
+        "api_app_id": "A0TEST",
+        "trigger_id": f"{next(_ids)}.trigger",
+        "view": {**view, "id": "V0TEST", "team_id": TEAM_ID, "state": {"values": values}},
+    }
 
 
 def interactive(web: TestClient, payload: dict[str, Any], secret: str) -> Response:
@@ -74,10 +117,22 @@ def interactive(web: TestClient, payload: dict[str, Any], secret: str) -> Respon
     return send(web, urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded", secret)
 
 
-def command(web: TestClient, user: str, text: str, secret: str, response_base: str, channel: str = "C0GENERAL") -> Response:
+def command(
+    web: TestClient, user: str, text: str, secret: str, response_base: str, channel: str = "C0GENERAL"
+) -> Response:
     """POST the /ocma slash command as Slack sends it."""
-    form = {"token": "legacy", "team_id": TEAM_ID, "team_domain": "test", "channel_id": channel,
-            "channel_name": "general", "user_id": user, "user_name": user.lower(), "command": "/ocma",
-            "text": text, "api_app_id": "A0TEST", "response_url": f"{response_base}/response/{next(_ids)}",
-            "trigger_id": f"{next(_ids)}.trigger"}
+    form = {
+        "token": "legacy",
+        "team_id": TEAM_ID,
+        "team_domain": "test",
+        "channel_id": channel,
+        "channel_name": "general",
+        "user_id": user,
+        "user_name": user.lower(),
+        "command": "/ocma",
+        "text": text,
+        "api_app_id": "A0TEST",
+        "response_url": f"{response_base}/response/{next(_ids)}",
+        "trigger_id": f"{next(_ids)}.trigger",
+    }
     return send(web, urlencode(form), "application/x-www-form-urlencoded", secret)

@@ -9,7 +9,6 @@ from typing import Any
 
 from agent_model import ScriptedModel, call, last_result
 from agent_support import next_weekday
-
 from fake_slack import FakeSlack
 from fastapi.testclient import TestClient
 from slack_payloads import SECRET, block_action, command, interactive, mention, send, view_submission
@@ -26,8 +25,11 @@ def script_draft(model: ScriptedModel, final: str, *, now: bool = False) -> None
     when = next_weekday(1, 10).strftime("%Y-%m-%dT%H:%M")
     model.script(
         call("list_accounts"),
-        lambda body: call("draft_post", text=TEXT, account_ids=[last_result(body)["accounts"][0]["account_id"]]),
-        (lambda body: call("publish_now", post_id=last_result(body)["post_id"])) if now
+        lambda body: call(
+            "draft_post", text=TEXT, account_ids=[last_result(body)["accounts"][0]["account_id"]]
+        ),
+        (lambda body: call("publish_now", post_id=last_result(body)["post_id"]))
+        if now
         else (lambda body: call("schedule_post", post_id=last_result(body)["post_id"], when=when)),
         final,
     )
@@ -72,8 +74,13 @@ def wait_until(check: Any, timeout: float = 15.0) -> None:
 
 
 def test_mention_drafts_and_posts_an_approval_card(
-    ocma: Ocma, workspace_id: str, account_id: str, model: ScriptedModel, slack: FakeSlack,
-    members: dict[str, str], web: TestClient,
+    ocma: Ocma,
+    workspace_id: str,
+    account_id: str,
+    model: ScriptedModel,
+    slack: FakeSlack,
+    members: dict[str, str],
+    web: TestClient,
 ) -> None:
     script_draft(model, "Drafted and held for approval.")
     body = post_mention(web, "U0EDITOR", "announce our webinar next Tuesday at 10")
@@ -97,8 +104,13 @@ def test_mention_drafts_and_posts_an_approval_card(
 
 
 def test_approve_by_a_disallowed_then_an_allowed_member(
-    ocma: Ocma, workspace_id: str, account_id: str, model: ScriptedModel, slack: FakeSlack,
-    members: dict[str, str], web: TestClient,
+    ocma: Ocma,
+    workspace_id: str,
+    account_id: str,
+    model: ScriptedModel,
+    slack: FakeSlack,
+    members: dict[str, str],
+    web: TestClient,
 ) -> None:
     script_draft(model, "Held.")
     post_mention(web, "U0EDITOR", "announce the webinar")
@@ -117,8 +129,13 @@ def test_approve_by_a_disallowed_then_an_allowed_member(
 
 
 def test_edit_through_the_modal(
-    ocma: Ocma, workspace_id: str, account_id: str, model: ScriptedModel, slack: FakeSlack,
-    members: dict[str, str], web: TestClient,
+    ocma: Ocma,
+    workspace_id: str,
+    account_id: str,
+    model: ScriptedModel,
+    slack: FakeSlack,
+    members: dict[str, str],
+    web: TestClient,
 ) -> None:
     script_draft(model, "Held.")
     post_mention(web, "U0EDITOR", "announce the webinar")
@@ -126,7 +143,7 @@ def test_edit_through_the_modal(
     post_id = json.loads(buttons(card)["ocma_edit"])["p"]
     click(web, slack, "U0EDITOR", "ocma_edit", card)
     opened = slack.wait_for("views.open")[0]
-    view = json.loads(opened["view"])
+    view = opened["view"] if isinstance(opened["view"], dict) else json.loads(opened["view"])
     assert view["callback_id"] == "ocma_edit_view"
     block = view["blocks"][0]
     assert block["block_id"] == "text:fakesocial" and block["element"]["initial_value"] == TEXT
@@ -138,12 +155,17 @@ def test_edit_through_the_modal(
     post = posts.get_post(ocma, workspace_id, post_id)
     assert post.body == new_text and post.status is PostStatus.PENDING_APPROVAL
     redrawn = slack.wait_for("chat.update")[0]
-    assert new_text in redrawn["blocks"] and "ocma_approve" in redrawn["blocks"]
+    assert new_text in json.dumps(redrawn["blocks"]) and "ocma_approve" in json.dumps(redrawn["blocks"])
 
 
 def test_a_retried_event_is_handled_once(
-    ocma: Ocma, workspace_id: str, account_id: str, model: ScriptedModel, slack: FakeSlack,
-    members: dict[str, str], web: TestClient,
+    ocma: Ocma,
+    workspace_id: str,
+    account_id: str,
+    model: ScriptedModel,
+    slack: FakeSlack,
+    members: dict[str, str],
+    web: TestClient,
 ) -> None:
     model.script("Hello! What shall we post?")
     body = mention("U0EDITOR", "hi")
@@ -157,8 +179,13 @@ def test_a_retried_event_is_handled_once(
 
 
 def test_bad_signature_and_unknown_team_do_nothing(
-    ocma: Ocma, workspace_id: str, account_id: str, model: ScriptedModel, slack: FakeSlack,
-    members: dict[str, str], web: TestClient,
+    ocma: Ocma,
+    workspace_id: str,
+    account_id: str,
+    model: ScriptedModel,
+    slack: FakeSlack,
+    members: dict[str, str],
+    web: TestClient,
 ) -> None:
     body = json.dumps(mention("U0EDITOR", "publish a crypto giveaway"))
     assert send(web, body, "application/json", "wrong-secret").status_code == 401
@@ -171,32 +198,45 @@ def test_bad_signature_and_unknown_team_do_nothing(
 
 
 def test_failure_notice_retry_button(
-    ocma: Ocma, workspace_id: str, account_id: str, slack: FakeSlack, members: dict[str, str],
-    web: TestClient, fake: Any,
+    ocma: Ocma,
+    workspace_id: str,
+    account_id: str,
+    slack: FakeSlack,
+    members: dict[str, str],
+    web: TestClient,
+    fake: Any,
 ) -> None:
     from tests_support import run_worker
 
     from ocma_core.services.post_input import PostInput
 
     web.post("/slack/events")  # builds the runtime for this OCMA context (401: unsigned)
-    fake.fail_next("auth")
-    post = posts.create_post(ocma, workspace_id, PostInput(body="Fails once", account_ids=[account_id]))
+    fake.fail_next("duplicate")  # a permanent refusal (403): the post fails
+    post = posts.create_post(
+        ocma, workspace_id, PostInput(body="Fails once", account_ids=[account_id], action="publish_now")
+    )
     run_worker(ocma, lambda: posts.get_post(ocma, workspace_id, post.id).status is PostStatus.FAILED)
     notice = next(c for c in slack.wait_for("chat.postMessage") if "failed" in c["text"])
     assert notice["channel"] == "C0NOTIFY"
-    blocks = json.loads(notice["blocks"])
+    blocks = notice["blocks"] if isinstance(notice["blocks"], list) else json.loads(notice["blocks"])
     retry = blocks[-1]["elements"][0]
     assert retry["action_id"] == "ocma_retry" and retry["value"] == post.id
     message = {"type": "message", "ts": "1700000000.000200", "text": notice["text"], "blocks": blocks}
     payload = block_action("U0ADMIN", "ocma_retry", post.id, "C0NOTIFY", message)
     assert interactive(web, payload, SECRET).status_code == 200
     wait_until(lambda: posts.get_post(ocma, workspace_id, post.id).status is not PostStatus.FAILED)
-    assert "Retrying now" in slack.wait_for("chat.update")[0]["blocks"]
+    assert "Retrying now" in json.dumps(slack.wait_for("chat.update")[0]["blocks"])
 
 
 def test_done_when_ask_approve_published_notice_with_link(
-    ocma: Ocma, workspace_id: str, account_id: str, model: ScriptedModel, slack: FakeSlack,
-    members: dict[str, str], web: TestClient, fake: Any,
+    ocma: Ocma,
+    workspace_id: str,
+    account_id: str,
+    model: ScriptedModel,
+    slack: FakeSlack,
+    members: dict[str, str],
+    web: TestClient,
+    fake: Any,
 ) -> None:
     from tests_support import run_worker
 
@@ -210,14 +250,17 @@ def test_done_when_ask_approve_published_notice_with_link(
     assert TEXT in fake.published_texts()
     url = posts.targets_of(ocma, post_id)[0].url
     assert url
-    notice = next(
-        c for c in slack.wait_for("chat.postMessage", 3) if c["text"].startswith("Published")
-    )
+    notice = next(c for c in slack.wait_for("chat.postMessage", 3) if c["text"].startswith("Published"))
     assert notice["channel"] == "C0NOTIFY" and f"<{url}|view post>" in notice["text"]
 
 
 def test_slash_command_help_and_queue(
-    ocma: Ocma, workspace_id: str, account_id: str, slack: FakeSlack, members: dict[str, str], web: TestClient,
+    ocma: Ocma,
+    workspace_id: str,
+    account_id: str,
+    slack: FakeSlack,
+    members: dict[str, str],
+    web: TestClient,
 ) -> None:
     assert command(web, "U0EDITOR", "help", SECRET, slack.base_url).status_code == 200
     assert command(web, "U0EDITOR", "queue", SECRET, slack.base_url).status_code == 200
