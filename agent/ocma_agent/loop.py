@@ -135,6 +135,14 @@ async def run_turn(
     )
     rows: list[tuple[str, dict[str, Any]]] = [("user", {"text": text, "caller": caller.label()})]
     stored_any = False
+    writing: asyncio.Task[None] | None = None  # rows being recorded while the model works on the next step
+
+    async def record(batch: list[tuple[str, dict[str, Any]]]) -> None:
+        nonlocal writing
+        if writing is not None:
+            await writing
+            writing = None
+        await asyncio.to_thread(store.append, ocma, prepared.thread, batch)
 
     def on_delta(piece: str) -> None:
         emit(AgentEvent("text", {"delta": piece}))
@@ -157,7 +165,7 @@ async def run_turn(
             emit(AgentEvent("error", result.error))
             if stored_any or len(rows) > 1:
                 rows.append(("note", {"text": f"The model call failed: {exc}"}))
-                await asyncio.to_thread(store.append, ocma, prepared.thread, rows)
+                await record(rows)
             return result
         result.steps = step
         result.prompt_tokens += answer.prompt_tokens
@@ -223,8 +231,10 @@ async def run_turn(
             rows.append(("tool", outcome.record()))
             messages.append({"role": "tool", "tool_call_id": call["id"], "content": outcome.content()})
             changed = changed or (outcome.ok and outcome.effect != "read")
-        if changed:  # calls that changed something are on record before the turn goes on
-            await asyncio.to_thread(store.append, ocma, prepared.thread, rows)
+        if changed:  # calls that changed something are recorded now, while the model takes the next step
+            if writing is not None:
+                await writing
+            writing = asyncio.create_task(asyncio.to_thread(store.append, ocma, prepared.thread, rows))
             rows, stored_any = [], True
     else:
         result.stopped = "step_limit"
@@ -234,7 +244,7 @@ async def run_turn(
         )
         rows.append(("assistant", {"text": result.text, "tool_calls": [], "model": "ocma_agent"}))
         emit(AgentEvent("text", {"delta": result.text}))
-    await asyncio.to_thread(store.append, ocma, prepared.thread, rows)
+    await record(rows)
     emit(AgentEvent("done", {"text": result.text, "steps": result.steps, "stopped": result.stopped}))
     return result
 
