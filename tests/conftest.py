@@ -21,25 +21,12 @@ sys.path.insert(0, str(Path(__file__).parent))
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from cryptography.fernet import Fernet
+from tests_support import IN_CI, PG_URL, REDIS_URL, need_service  # noqa: F401
 
 from ocma_core.config import Settings
 from ocma_core.context import Ocma
 from ocma_core.db.engine import dispose_engines, make_engine
 from ocma_core.plugins import PluginHost, reset_host
-
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-PG_URL = os.environ.get("OCMA_TEST_POSTGRES_URL", "")
-REDIS_URL = os.environ.get("OCMA_TEST_REDIS_URL", "")
-
-
-def need_service(name: str, url: str) -> None:
-    """Skip (or, in CI, fail) when a service the test needs is not configured."""
-    if url:
-        return
-    reason = f"{name} not available: set OCMA_TEST_{name.upper()}_URL (CI runs these tests)"
-    if IN_CI:
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")

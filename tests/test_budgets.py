@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from conftest import REDIS_URL, need_service
+from tests_support import REDIS_URL, need_service
 
 from ocma_core.engine.budgets import Budgets, MemoryBudgets, RedisBudgets
 from ocma_core.platforms import RateBudget, RateLimitInfo

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REDIS_URL, need_service
 from fastapi.testclient import TestClient
+from tests_support import REDIS_URL, need_service
 
 from ocma_core.api.app import create_app
 from ocma_core.context import Ocma

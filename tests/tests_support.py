@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable
 from typing import Any
+
+import pytest
 
 from ocma_core.context import Ocma
 from ocma_core.engine.worker import Worker
@@ -47,3 +50,18 @@ def run_worker(
         return pool
 
     return asyncio.run(main())
+
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+PG_URL = os.environ.get("OCMA_TEST_POSTGRES_URL", "")
+REDIS_URL = os.environ.get("OCMA_TEST_REDIS_URL", "")
+
+
+def need_service(name: str, url: str) -> None:
+    """Skip (or, in CI, fail) when a service the test needs is not configured."""
+    if url:
+        return
+    reason = f"{name} not available: set OCMA_TEST_{name.upper()}_URL (CI runs these tests)"
+    if IN_CI:
+        pytest.fail(reason)
+    pytest.skip(reason)
