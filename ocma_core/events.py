@@ -41,13 +41,14 @@ def record(session: Session, event: Event) -> None:
     session.add(Notification(workspace_id=event.workspace_id, kind=event.kind, payload=event.payload))
 
 
-def dispatch(event: Event) -> None:
+def dispatch(event: Event, ocma: Any = None) -> None:
     """Call every plugin's on_event; a failing plugin is logged and the others still run."""
     from ocma_core.plugins import get_host
 
     host = get_host()
+    available = {"event": event, "ocma": ocma}
     for impl in host.pm.hook.on_event.get_hookimpls():
         try:
-            impl.function(event=event)
+            impl.function(**{name: available[name] for name in impl.argnames})
         except Exception:
             log.exception("plugin %s failed in on_event(%s)", impl.plugin_name, event.kind)

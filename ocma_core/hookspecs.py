@@ -41,5 +41,5 @@ def register_routes(router: Any) -> None:
 
 
 @hookspec
-def on_event(event: Any) -> None:
-    """React to a domain event (post published or failed, account needs reconnecting, ...)."""
+def on_event(event: Any, ocma: Any) -> None:
+    """React to a domain event (post published or failed, account needs reconnecting, ...) in `ocma`'s context."""

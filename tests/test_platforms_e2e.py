@@ -22,7 +22,6 @@ from tests_support import run_worker
 from ocma_core.context import Ocma
 from ocma_core.db.models import Account, AccountStatus, PostStatus, PublishAttempt, Target, TargetStatus
 from ocma_core.db.types import utcnow
-from ocma_core.errors import ValidationFailed
 from ocma_core.plugins import PluginHost
 from ocma_core.services import accounts, posts
 from ocma_core.services.post_input import PostInput
@@ -203,12 +202,6 @@ def test_revoked_mastodon_token_holds_until_reconnected(ocma: Ocma, workspace_id
     assert target.url == live.spec.post_url(live.fake, live.held()[0].external_id)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValidationFailed,  # "Missing service for Bluesky."
-    reason="accounts.connect_with_credentials requires every credential field, but Bluesky's `service` "
-    "is documented as optional (default: OCMA_BLUESKY_API_BASE / bsky.social)",
-)
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # no engine, no database difference
 @pytest.mark.parametrize("live", ["bluesky"], indirect=True)
 def test_bluesky_connects_with_handle_and_app_password_only(

@@ -65,7 +65,13 @@ def accounts_connect(
         values = dict(f.split("=", 1) for f in field if "=" in f)
         for name, description in plat.credential_fields.items():
             if name not in values:
-                values[name] = click.prompt(f"{name} ({description})", hide_input="password" in name)
+                optional = name in plat.optional_credential_fields
+                values[name] = click.prompt(
+                    f"{name} ({description})",
+                    hide_input="password" in name,
+                    default="" if optional else None,
+                    show_default=False,
+                )
         account = asyncio.run(svc.connect_with_credentials(ocma, ws, platform, values))
         click.echo(f"Connected {account.platform} account {account.handle} ({account.id}).")
         return

@@ -116,7 +116,7 @@ def finish(ocma: Ocma, target_id: str, worker: str, status: TargetStatus, **valu
     from ocma_core.events import dispatch
 
     for event in events:
-        dispatch(event)
+        dispatch(event, ocma)
     return True
 
 

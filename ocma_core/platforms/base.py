@@ -69,6 +69,8 @@ class Platform:
     request_timeout_s: ClassVar[float] = 30.0
     # Fields a user supplies to connect without OAuth (name -> description), e.g. {"handle": ..., "app_password": ...}
     credential_fields: ClassVar[Mapping[str, str]] = {}
+    # Which of the credential fields may be left out (e.g. Bluesky's own PDS URL).
+    optional_credential_fields: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         self._env = dict(os.environ if env is None else env)

@@ -131,7 +131,12 @@ async def connect_with_credentials(
 ) -> Account:
     """Connect an account with an app password or an instance token."""
     platform = get_platform(platform_name)
-    missing = [name for name in platform.credential_fields if not str(fields.get(name, "")).strip()]
+    missing = [
+        name
+        for name in platform.credential_fields
+        if name not in platform.optional_credential_fields and not str(fields.get(name, "")).strip()
+    ]
+    fields = {k: v for k, v in fields.items() if str(v).strip()}
     if platform.auth_kind is AuthKind.OAUTH2 and not platform.credential_fields:
         raise ValidationFailed(
             f"{platform.display_name or platform.name} connects through OAuth.",
@@ -186,7 +191,7 @@ def save_account(
             "account.connected", workspace_id, {"account_id": account.id, "platform": platform.name}
         )
         record(session, event)
-    dispatch(event)
+    dispatch(event, ocma)
     return account
 
 
@@ -321,7 +326,7 @@ def mark_needs_reconnect(ocma: Ocma, account_id: str, reason: str) -> None:
         if not already:
             record(session, event)
     if not already:
-        dispatch(event)
+        dispatch(event, ocma)
 
 
 def release_refresh_lease(ocma: Ocma, account_id: str) -> None:

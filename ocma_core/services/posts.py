@@ -264,7 +264,7 @@ def _after_schedule(ocma: Ocma, post: Post, event: Event | None) -> None:
         except Exception:  # Redis down: the reconciler will enqueue from the database
             pass
     if event is not None:
-        dispatch(event)
+        dispatch(event, ocma)
 
 
 def get_post(ocma: Ocma, workspace_id: str, post_id: str, session: Session | None = None) -> Post:

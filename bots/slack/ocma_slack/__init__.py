@@ -30,8 +30,8 @@ def register_commands(cli: Any) -> None:
 
 
 @hookimpl
-def on_event(event: Any) -> None:
+def on_event(event: Any, ocma: Any) -> None:
     """Post published / failed / needs-reconnect notices to the configured Slack channel."""
     from ocma_slack.notify import send_event
 
-    send_event(event.kind, event.workspace_id, dict(event.payload))
+    send_event(event.kind, event.workspace_id, dict(event.payload), ocma)

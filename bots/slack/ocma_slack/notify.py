@@ -68,11 +68,23 @@ def message_for(ocma: Ocma, kind: str, payload: dict[str, Any]) -> tuple[str, li
     return None
 
 
-def send_event(kind: str, workspace_id: str, payload: dict[str, Any]) -> Future[None] | None:
-    """Post the notice for an event in the background (never blocks the engine); None when nothing to do."""
-    from ocma_slack.runtime import current
+def send_event(
+    kind: str, workspace_id: str, payload: dict[str, Any], ocma: Ocma | None = None
+) -> Future[None] | None:
+    """Post the notice for an event in the background (never blocks the engine); None when nothing to do.
+
+    In a process that has not served Slack yet (e.g. `ocma worker`), the runtime is built from the event's
+    OCMA context when Slack is configured.
+    """
+    from ocma_core.errors import ConfigError
+    from ocma_slack.runtime import current, runtime_for
 
     runtime = current()
+    if runtime is None and ocma is not None:
+        try:
+            runtime = runtime_for(ocma)
+        except ConfigError:
+            return None  # Slack is not configured for this OCMA
     if runtime is None:
         return None
     built = message_for(runtime.ocma, kind, payload)

@@ -84,6 +84,7 @@ class BlueskyPlatform(Platform):
         "app_password": "An app password (Settings -> Privacy and security -> App passwords).",
         "service": "Optional: your PDS or entryway URL if not on bsky.social (default https://bsky.social).",
     }
+    optional_credential_fields = frozenset({"service"})
 
     # ----- sessions ------------------------------------------------------------------------------
     def _service(self, fields_or_settings: Mapping[str, Any]) -> str:
