@@ -62,7 +62,7 @@ def test_scheduled_post_waits_until_due(ocma: Ocma, workspace_id: str, account_i
     target = _target(ocma, post_id)
     assert target.status is TargetStatus.PUBLISHED
     assert target.published_at is not None and target.published_at >= when
-    assert (target.published_at - when).total_seconds() < 1.5
+    assert (target.published_at - when).total_seconds() < 3.0  # generous: shared CI machines
 
 
 def test_timeout_after_store_is_resolved_without_duplicate(
