@@ -46,8 +46,8 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(default=32, ge=1, le=1024)
     worker_heartbeat_s: float = Field(default=5.0, gt=0)
     worker_stale_s: float = Field(default=30.0, gt=0)
-    claim_lease_s: float = Field(default=20.0, gt=0)
-    metrics_interval_s: float = Field(default=60.0, ge=0)  # 0 turns background metrics collection off  # a claim not renewed for this long is looked up
+    claim_lease_s: float = Field(default=20.0, gt=0)  # a claim not renewed for this long is looked up
+    metrics_interval_s: float = Field(default=60.0, ge=0)  # 0 turns background collection off
     publish_max_attempts: int = Field(default=5, ge=1, le=50)
     oauth_state_ttl_s: int = Field(default=600, ge=30)
 
