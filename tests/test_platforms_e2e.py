@@ -210,3 +210,25 @@ def test_bluesky_connects_with_handle_and_app_password_only(
     fields = {"handle": fake_bluesky.HANDLE, "app_password": fake_bluesky.APP_PASSWORD}
     account = asyncio.run(accounts.connect_with_credentials(ocma, workspace_id, "bluesky", fields))
     assert account.id == live.account_id  # the same account as the one connected naming the service
+
+
+@pytest.mark.parametrize("live", ["mastodon"], indirect=True)
+def test_mastodon_connects_any_instance_and_publishes_there(
+    ocma: Ocma, workspace_id: str, live: Live, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default instance is one fake; the account connects to another one given at connect time."""
+    from platform_fakes_support import fake_mastodon
+
+    from ocma_core.services.post_input import PostInput
+
+    with fake_mastodon.FakeMastodon() as other:
+        url = accounts.start_connect(ocma, workspace_id, "mastodon", params={"instance": other.base_url})
+        assert url.startswith(other.base_url + "/oauth/authorize")
+        code, state = other.authorize(url)
+        account = asyncio.run(accounts.complete_connect(ocma, "mastodon", state=state, code=code))
+        assert account.settings["instance"].rstrip("/") == other.base_url
+        data = PostInput(body="Hello from another server", account_ids=[account.id], action="publish_now")
+        post = posts.create_post(ocma, workspace_id, data)
+        run_worker(ocma, lambda: posts.targets_of(ocma, post.id)[0].status.value in ("published", "failed"))
+        assert posts.targets_of(ocma, post.id)[0].status.value == "published"
+        assert [s["text"] for s in other.statuses.values()] == ["Hello from another server"]

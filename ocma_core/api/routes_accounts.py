@@ -69,11 +69,15 @@ def list_accounts(caller: Caller = Depends(require()), ocma: Ocma = Depends(get_
 def connect(
     platform: str,
     format: str = Query("redirect", pattern="^(redirect|json)$"),
+    instance: str | None = Query(
+        None, description="The server to connect (Mastodon and other federated platforms)."
+    ),
     caller: Caller = Depends(require(Role.ADMIN)),
     ocma: Ocma = Depends(get_ocma),
 ) -> Response | dict[str, str]:
     """Start OAuth: redirect to the platform's consent screen (or return the URL with format=json)."""
-    url = accounts.start_connect(ocma, caller.workspace_id, platform)
+    params = {"instance": instance} if instance else None
+    url = accounts.start_connect(ocma, caller.workspace_id, platform, params=params)
     if format == "json":
         return {"authorize_url": url}
     return RedirectResponse(url, status_code=302)

@@ -50,8 +50,16 @@ def accounts_list(workspace: str | None, as_json: bool) -> None:
 @click.option("--listen", is_flag=True, help="Catch the OAuth callback on a local port (local setups).")
 @click.option("--port", type=int, default=8765, show_default=True, help="Port for --listen.")
 @click.option("--field", "-f", multiple=True, help="Credential NAME=VALUE for app-password/token platforms.")
+@click.option(
+    "--instance", default=None, help="The server to connect (Mastodon: e.g. https://mastodon.social)."
+)
 def accounts_connect(
-    platform: str, workspace: str | None, listen: bool, port: int, field: tuple[str, ...]
+    platform: str,
+    workspace: str | None,
+    listen: bool,
+    port: int,
+    field: tuple[str, ...],
+    instance: str | None,
 ) -> None:
     """Print the URL that connects PLATFORM (or connect with --field credentials)."""
     from ocma_core.platforms import AuthKind
@@ -76,7 +84,9 @@ def accounts_connect(
         click.echo(f"Connected {account.platform} account {account.handle} ({account.id}).")
         return
     redirect = f"http://127.0.0.1:{port}/oauth/callback/{platform}" if listen else None
-    url = svc.start_connect(ocma, ws, platform, redirect_uri=redirect)
+    url = svc.start_connect(
+        ocma, ws, platform, redirect_uri=redirect, params={"instance": instance} if instance else None
+    )
     click.echo("Open this URL in a browser and approve access:")
     click.echo(url)
     if not listen:

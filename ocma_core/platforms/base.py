@@ -94,8 +94,8 @@ class Platform:
         """Base URL of the platform's OAuth host (`OCMA_<PLATFORM>_AUTH_BASE` overrides it)."""
         return (self.setting("AUTH_BASE") or self.default_auth_base or self.api_base).rstrip("/")
 
-    def oauth_client(self) -> OAuthClient:
-        """OAuth client settings; raises ConfigError naming the variables to set when incomplete."""
+    def oauth_client(self, **options: str) -> OAuthClient:
+        """OAuth client settings (options: connection choices such as an instance); ConfigError when incomplete."""
         raise ConfigError(f"{self.name} does not connect through OAuth.")
 
     def require_setting(self, key: str) -> str:
@@ -110,7 +110,9 @@ class Platform:
         return value
 
     # ----- authorisation -------------------------------------------------------------------------
-    async def exchange_code(self, code: str, code_verifier: str | None, redirect_uri: str) -> TokenSet:
+    async def exchange_code(
+        self, code: str, code_verifier: str | None, redirect_uri: str, **options: str
+    ) -> TokenSet:
         """Exchange an authorisation code for tokens (default: RFC 6749 form POST)."""
         from ocma_core.oauth_client import exchange_code
 

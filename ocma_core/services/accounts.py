@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 from collections.abc import Mapping
 from datetime import timedelta
@@ -34,8 +35,18 @@ def callback_url(ocma: Ocma, platform: str) -> str:
     return f"{ocma.settings.public_url.rstrip('/')}/oauth/callback/{platform}"
 
 
-def start_connect(ocma: Ocma, workspace_id: str, platform_name: str, redirect_uri: str | None = None) -> str:
-    """Store a single-use state (and PKCE verifier) and return the platform's consent URL."""
+def start_connect(
+    ocma: Ocma,
+    workspace_id: str,
+    platform_name: str,
+    redirect_uri: str | None = None,
+    params: Mapping[str, str] | None = None,
+) -> str:
+    """Store a single-use state (and PKCE verifier) and return the platform's consent URL.
+
+    `params` are connection options the platform's OAuth methods accept (e.g. Mastodon's `instance`);
+    they are kept with the state, encrypted, and handed to the code exchange.
+    """
     platform = get_platform(platform_name)
     if platform.auth_kind is not AuthKind.OAUTH2:
         fields = ", ".join(platform.credential_fields) or "credentials"
@@ -43,23 +54,44 @@ def start_connect(ocma: Ocma, workspace_id: str, platform_name: str, redirect_ur
             f"{platform.display_name or platform.name} connects with {fields}, not OAuth.",
             fix=f"Use POST /v1/accounts or `ocma accounts connect {platform.name}` and give {fields}.",
         )
-    client = platform.oauth_client()
+    options = {k: str(v) for k, v in (params or {}).items() if str(v).strip()}
+    try:
+        client = platform.oauth_client(**options)
+    except TypeError:
+        raise ValidationFailed(
+            f"{platform.display_name or platform.name} takes no connection options ({', '.join(options)})."
+        ) from None
     state = secrets.token_urlsafe(32)
     verifier = new_code_verifier() if client.pkce else None
     redirect = redirect_uri or callback_url(ocma, platform.name)
     now = utcnow()
+    secret = json.dumps({"verifier": verifier, "params": options})
     with ocma.session() as session:
         session.add(
             OAuthState(
                 id=_state_id(state),
                 workspace_id=workspace_id,
                 platform=platform.name,
-                verifier_enc=ocma.vault.encrypt(verifier) if verifier else None,
+                verifier_enc=ocma.vault.encrypt(secret),
                 redirect_uri=redirect,
                 expires_at=now + timedelta(seconds=ocma.settings.oauth_state_ttl_s),
             )
         )
     return authorize_url(client, state=state, redirect_uri=redirect, verifier=verifier)
+
+
+def _state_secret(ocma: Ocma, row: OAuthState) -> tuple[str | None, dict[str, str]]:
+    """The PKCE verifier and connection options kept with a state."""
+    if not row.verifier_enc:
+        return None, {}
+    raw = ocma.vault.decrypt(row.verifier_enc)
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return raw, {}  # a bare verifier
+    if not isinstance(data, dict):
+        return raw, {}
+    return data.get("verifier"), dict(data.get("params") or {})
 
 
 def _consume_state(ocma: Ocma, platform_name: str, state: str) -> OAuthState:
@@ -105,9 +137,9 @@ async def complete_connect(
         )
     if not code:
         raise OAuthFlowError("The platform sent no authorisation code.", fix="Start connecting again.")
-    verifier = ocma.vault.decrypt(row.verifier_enc) if row.verifier_enc else None
+    verifier, options = _state_secret(ocma, row)
     try:
-        tokens = await platform.exchange_code(code, verifier, row.redirect_uri)
+        tokens = await platform.exchange_code(code, verifier, row.redirect_uri, **options)
         profile = await _profile(platform, tokens, tokens.extra)
     except PlatformError as exc:
         raise OAuthFlowError(
