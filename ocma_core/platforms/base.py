@@ -129,8 +129,8 @@ class Platform:
         raise ConfigError(f"{self.name} connects through OAuth, not with credentials.")
 
     async def get_profile(self, ctx: AccountContext) -> Profile:
-        """Who-am-I: the connected account's id and handle."""
-        raise NotImplementedError
+        """Who-am-I: the connected account's id and handle (every platform must implement it)."""
+        raise TypeError(f"{type(self).__name__} must implement get_profile() (see docs/plugins.md).")
 
     # ----- content -------------------------------------------------------------------------------
     def validate(self, content: PostContent) -> list[Problem]:
@@ -144,8 +144,8 @@ class Platform:
         return self.validate(content)
 
     async def publish(self, ctx: AccountContext, content: PostContent) -> PublishResult:
-        """Publish `content` (and its thread) as the account."""
-        raise NotImplementedError
+        """Publish `content` (and its thread) as the account (every platform must implement it)."""
+        raise TypeError(f"{type(self).__name__} must implement publish() (see docs/plugins.md).")
 
     async def check_pending(self, ctx: AccountContext, external_id: str) -> PublishResult:
         """Poll a publish the platform is still processing."""
