@@ -368,7 +368,7 @@ def cancel_post(ocma: Ocma, workspace_id: str, post_id: str) -> Post:
 
 
 def publish_now(ocma: Ocma, workspace_id: str, post_id: str) -> Post:
-    """Publish a draft or scheduled post immediately (approval rules still apply)."""
+    """Publish a draft or scheduled post immediately (a draft still needs approval where that is required)."""
     with ocma.session() as session:
         post = get_post(ocma, workspace_id, post_id, session)
         if post.status not in (PostStatus.DRAFT, PostStatus.SCHEDULED, PostStatus.FAILED):
@@ -379,7 +379,9 @@ def publish_now(ocma: Ocma, workspace_id: str, post_id: str) -> Post:
         if not accounts:
             raise ValidationFailed("The post has no accounts to publish to.")
         _raise_if_invalid(check_targets(ocma, workspace_id, post, accounts))
-        event = _schedule(session, workspace, post, utcnow())
+        # A scheduled post was already approved (or needed no approval): moving it to now keeps that.
+        already_approved = post.status is PostStatus.SCHEDULED
+        event = _schedule(session, workspace, post, utcnow(), approved=already_approved)
     _after_schedule(ocma, post, event)
     return post
 
