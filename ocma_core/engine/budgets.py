@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from ocma_core.platforms import RateBudget, RateLimitInfo
+from ocma_core.platforms import AccountContext, RateBudget, RateLimitInfo
+
+if TYPE_CHECKING:
+    from ocma_core.platforms import Platform
 
 PROBE_WAIT_S = 0.02
 
@@ -31,6 +35,29 @@ def bucket_key(platform: str, scope: str, account_id: str, bucket: str) -> str:
     """The key of a bucket: per account, or per platform app."""
     owner = account_id if scope == "account" else "app"
     return f"{platform}:{owner}:{bucket}"
+
+
+def platform_buckets(
+    platform: Platform, account_id: str, purpose: str, pick: Callable[[RateBudget], bool] = lambda b: True
+) -> tuple[list[str], list[RateBudget | None]]:
+    """The account and app bucket keys for one kind of call, with the first documented budget `pick` accepts."""
+    keys: list[str] = []
+    declared: list[RateBudget | None] = []
+    for scope in ("account", "app"):
+        keys.append(bucket_key(platform.name, scope, account_id, purpose))
+        declared.append(next((b for b in platform.rate_budgets if b.scope == scope and pick(b)), None))
+    return keys, declared
+
+
+def observed_limits(
+    platform_name: str, account_id: str, contexts: Iterable[AccountContext], purpose: str
+) -> dict[str, RateLimitInfo]:
+    """The last rate-limit reading of each scope that `send()` recorded on the calls' contexts."""
+    found: dict[str, RateLimitInfo] = {}
+    for ctx in contexts:
+        for info in ctx.settings.get("_rate_limits", []):
+            found[bucket_key(platform_name, info.scope, account_id, purpose)] = info
+    return found
 
 
 class Budgets(Protocol):

@@ -14,7 +14,7 @@ from ocma_core.context import Ocma
 from ocma_core.db.models import PublishAttempt, TargetStatus
 from ocma_core.db.types import utcnow
 from ocma_core.engine import transitions
-from ocma_core.engine.budgets import Budgets, MemoryBudgets, bucket_key
+from ocma_core.engine.budgets import Budgets, MemoryBudgets, observed_limits, platform_buckets
 from ocma_core.engine.refresh import call_with_refresh
 from ocma_core.errors import (
     AuthExpired,
@@ -31,8 +31,6 @@ from ocma_core.platforms import (
     Platform,
     PostContent,
     PublishResult,
-    RateBudget,
-    RateLimitInfo,
 )
 from ocma_core.registry import get_platform
 
@@ -71,26 +69,6 @@ class Runtime:
         return timedelta(seconds=random.uniform(ceiling / 2, ceiling))  # jitter, not data
 
 
-def _buckets(platform: Platform, account_id: str) -> tuple[list[str], list[RateBudget | None]]:
-    keys, declared = [], []
-    for scope in ("account", "app"):
-        budget = next((b for b in platform.rate_budgets if b.scope == scope), None)
-        keys.append(bucket_key(platform.name, scope, account_id, "publish"))
-        declared.append(budget)
-    return keys, declared
-
-
-def _observed(
-    platform: Platform, account_id: str, ctx_list: list[AccountContext]
-) -> dict[str, RateLimitInfo]:
-    """The last rate-limit reading of each scope from the calls made for this target."""
-    found: dict[str, RateLimitInfo] = {}
-    for ctx in ctx_list:
-        for info in ctx.settings.get("_rate_limits", []):
-            found[bucket_key(platform.name, info.scope, account_id, "publish")] = info
-    return found
-
-
 async def process_target(ocma: Ocma, runtime: Runtime, target_id: str) -> str:
     """Publish one due target if this worker can claim it; returns the outcome's name."""
     claimed = await asyncio.to_thread(transitions.claim, ocma, target_id, runtime.worker_id)
@@ -109,7 +87,7 @@ async def process_target(ocma: Ocma, runtime: Runtime, target_id: str) -> str:
         )
         return "failed"
 
-    keys, declared = _buckets(platform, account.id)
+    keys, declared = platform_buckets(platform, account.id, "publish")
     lease = f"{worker}:{target.id}:{target.attempts}"
     deadline = time.monotonic() + INLINE_WAIT_S
     while (wait := runtime.budgets.try_acquire(keys, declared, lease)) > 0:
@@ -139,7 +117,7 @@ async def process_target(ocma: Ocma, runtime: Runtime, target_id: str) -> str:
         blocked_until = exc.retry_at.timestamp()
         outcome = "rate_limited"
     finally:
-        observed = _observed(platform, account.id, contexts)
+        observed = observed_limits(platform.name, account.id, contexts, "publish")
         runtime.budgets.release(keys, declared, observed, blocked_until, lease)
     return outcome
 

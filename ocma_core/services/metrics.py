@@ -36,7 +36,7 @@ from ocma_core.db.models import (
     TargetStatus,
 )
 from ocma_core.db.types import utcnow
-from ocma_core.engine.budgets import Budgets, MemoryBudgets, bucket_key
+from ocma_core.engine.budgets import Budgets, MemoryBudgets, observed_limits, platform_buckets
 from ocma_core.errors import AuthExpired, OcmaError, PlatformError, RateLimited, Rejected
 from ocma_core.platforms import (
     AccountContext,
@@ -229,16 +229,6 @@ async def collect_round(
     return result
 
 
-def _buckets(platform: Platform, account_id: str) -> tuple[list[str], list[RateBudget | None]]:
-    keys, declared = [], []
-    for scope in ("account", "app"):
-        keys.append(bucket_key(platform.name, scope, account_id, "metrics"))
-        declared.append(
-            next((b for b in platform.rate_budgets if b.scope == scope and "metric" in b.bucket), None)
-        )
-    return keys, declared
-
-
 async def _collect_one(ocma: Ocma, item: MetricSchedule, platform: Platform, budgets: Budgets) -> Outcome:
     paused = _paused.get(item.account_id, 0.0)
     if paused > time.time():
@@ -250,7 +240,7 @@ async def _collect_one(ocma: Ocma, item: MetricSchedule, platform: Platform, bud
     needed = {"post": Capability.POST_METRICS, "account": Capability.ACCOUNT_METRICS}.get(item.kind)
     if needed is not None and needed not in platform.capabilities:
         return Outcome(done=True, note=f"{platform.name} gives no {item.kind} metrics through its API")
-    keys, declared = _buckets(platform, item.account_id)
+    keys, declared = platform_buckets(platform, item.account_id, "metrics", lambda b: "metric" in b.bucket)
     wait = await acquire(budgets, keys, declared)
     if wait > 0:
         return Outcome(
@@ -296,13 +286,11 @@ async def acquire(
 
 
 def _observed(platform: Platform, account_id: str, contexts: list[AccountContext]) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for ctx in contexts:
-        for info in ctx.settings.get("_rate_limits", []):
-            found[bucket_key(platform.name, info.scope, account_id, "metrics")] = info
-            if info.limit and info.remaining is not None and info.remaining < RESERVE * info.limit:
-                until = info.reset_at.timestamp() if info.reset_at else time.time() + 60
-                _paused[account_id] = max(_paused.get(account_id, 0.0), until)
+    found = observed_limits(platform.name, account_id, contexts, "metrics")
+    for info in found.values():
+        if info.limit and info.remaining is not None and info.remaining < RESERVE * info.limit:
+            until = info.reset_at.timestamp() if info.reset_at else time.time() + 60
+            _paused[account_id] = max(_paused.get(account_id, 0.0), until)
     return found
 
 
