@@ -32,12 +32,16 @@ class Ocma:
         return get_engine(self.settings.resolved_database_url)
 
     @cached_property
-    def vault(self) -> Vault:
-        """Encrypts and decrypts secrets at rest."""
-        keys = load_or_create_keys(
+    def encryption_keys(self) -> list[str]:
+        """The configured (or generated) encryption keys, newest first, read once."""
+        return load_or_create_keys(
             self.settings.encryption_keys, self.settings.key_file, create=self._create_key
         )
-        return Vault(keys)
+
+    @cached_property
+    def vault(self) -> Vault:
+        """Encrypts and decrypts secrets at rest."""
+        return Vault(self.encryption_keys)
 
     @cached_property
     def media(self) -> MediaStore:
@@ -55,12 +59,7 @@ class Ocma:
 
     def vault_secret_for_urls(self) -> str:
         """The secret that signs public media URLs (derived from the newest encryption key)."""
-        from ocma_core.crypto import load_or_create_keys
-
-        keys = load_or_create_keys(
-            self.settings.encryption_keys, self.settings.key_file, create=self._create_key
-        )
-        return keys[0]
+        return self.encryption_keys[0]
 
     @contextmanager
     def session(self) -> Iterator[Session]:
