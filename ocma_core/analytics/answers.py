@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from ocma_core.analytics.base import make_context, now_period
+from ocma_core.analytics.gcpause import gc_paused
 from ocma_core.context import Ocma
 from ocma_core.db.types import utcnow
 from ocma_core.errors import NotFoundError
@@ -41,10 +42,12 @@ def best_times(
     if not wanted:
         what = f"account {account_id}" if account_id else f"{platform} account" if platform else "account"
         raise NotFoundError(f"No {what} in this workspace.", fix="Connect one with `ocma accounts connect`.")
-    results = best_time.analyze(
-        ctx.by_account(ctx.history), ctx.platforms, ctx.timezone, top=top, account_ids=wanted
-    )
-    return [{"account": ctx.label(r.account_id), **r.as_dict()} for r in results]
+    ctx.prefetch("series", "history")
+    with gc_paused():
+        results = best_time.analyze(
+            ctx.by_account(ctx.history), ctx.platforms, ctx.timezone, top=top, account_ids=wanted
+        )
+        return [{"account": ctx.label(r.account_id), **r.as_dict()} for r in results]
 
 
 def best_time_answer(

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import cached_property
 from typing import Any, Protocol, runtime_checkable
 
 from ocma_core.analytics.data import AccountSeries, PostObs, accounts_of, load_account_series, load_posts
+from ocma_core.analytics.gcpause import gc_paused
+from ocma_core.analytics.lazy import once_property
 from ocma_core.analytics.periods import Period
 from ocma_core.context import Ocma
 from ocma_core.db.models import Account
@@ -52,7 +53,7 @@ class AnalysisContext:
     params: dict[str, Any] = field(default_factory=dict)
     history_text: bool = True  # False: `history` without texts and media (enough for best times)
 
-    @cached_property
+    @once_property
     def accounts(self) -> dict[str, Account]:
         """The workspace's accounts (restricted to `account_ids` when given)."""
         found = accounts_of(self.ocma, self.workspace_id)
@@ -65,7 +66,7 @@ class AnalysisContext:
         """Platform of each account."""
         return {a.id: a.platform for a in self.accounts.values()}
 
-    @cached_property
+    @once_property
     def history(self) -> list[PostObs]:
         """Matured observations of posts published in the history window up to the period's end."""
         return load_posts(
@@ -75,12 +76,12 @@ class AnalysisContext:
             self.period.end,
             account_ids=list(self.accounts),
             basis="matured",
-            series=self.series,
+            series=lambda: self.series,
             detail=False,
             with_text=self.history_text,
         )
 
-    @cached_property
+    @once_property
     def in_period(self) -> list[PostObs]:
         """Latest observations of posts published in the period."""
         return load_posts(
@@ -90,16 +91,34 @@ class AnalysisContext:
             self.period.end,
             account_ids=list(self.accounts),
             basis="latest",
-            series=self.series,
+            series=lambda: self.series,
         )
 
-    @cached_property
+    @once_property
     def series(self) -> dict[str, AccountSeries]:
         """Account metric snapshots of every account, from the history window (with a month's margin) on."""
         since = min(self.period.end - HISTORY, self.period.start - (self.period.end - self.period.start))
         return load_account_series(
             self.ocma, self.workspace_id, list(self.accounts), start=since - SERIES_MARGIN
         )
+
+    def prefetch(self, *names: str) -> None:
+        """Load the named data ("series", "history", "in_period") at once, each on its own connection.
+
+        One load's database wait overlaps another's Python work; the results are the same as loading them
+        one after another.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        _ = self.accounts
+        wanted = [n for n in names if n not in self.__dict__]
+        if len(wanted) < 2:
+            for name in wanted:
+                getattr(self, name)
+            return
+        with gc_paused(), ThreadPoolExecutor(len(wanted), thread_name_prefix="ocma-analytics") as pool:
+            for future in [pool.submit(getattr, self, name) for name in wanted]:
+                future.result()
 
     def by_account(self, posts: list[PostObs]) -> dict[str, list[PostObs]]:
         """Posts grouped by account (every account present, possibly empty); computed once per list."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 import bisect
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,6 +24,7 @@ from sqlalchemy import Text, and_, case, cast, exists, func, select, text
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
+from ocma_core.analytics.gcpause import gc_paused
 from ocma_core.analytics.vocabulary import (
     ACCOUNT_METRICS,
     INTERACTIONS,
@@ -162,6 +163,9 @@ class AccountSeries:
         ]
 
 
+SeriesSource = dict[str, AccountSeries] | Callable[[], dict[str, AccountSeries]]
+
+
 def _age_days(ocma: Ocma) -> ColumnElement[Any]:
     fetched, published = col(PostMetricSnapshot.fetched_at), col(Target.published_at)
     if ocma.engine.dialect.name == "sqlite":
@@ -202,12 +206,13 @@ def load_posts(
     post_ids: Iterable[str] | None = None,
     basis: str = "matured",
     with_text: bool = True,
-    series: dict[str, AccountSeries] | None = None,
+    series: SeriesSource | None = None,
     detail: bool = True,
 ) -> list[PostObs]:
     """Observations of targets published in [start, end) that have a snapshot (see module doc for `basis`).
 
-    `series` (account snapshots, for followers at publishing time) is loaded when not given. Without
+    `series` (account snapshots, for followers at publishing time) is loaded when not given; a callable is
+    called only once the posts are read (so another thread can be loading the series meanwhile). Without
     `detail`, the database reads only the interaction metrics and impressions out of each snapshot (the
     analyzers need no more), instead of every value and the list of what the platform does not provide.
     """
@@ -283,6 +288,23 @@ def load_posts(
     if with_text:
         by_pointer = by_pointer.join(Post, col(Post.id) == col(Target.post_id))
         by_scan = by_scan.join(Post, col(Post.id) == col(Target.post_id))
+    with gc_paused():
+        return _load_posts(
+            ocma, workspace_id, by_pointer, by_scan, with_text, metric_columns, wanted, detail, series
+        )
+
+
+def _load_posts(
+    ocma: Ocma,
+    workspace_id: str,
+    by_pointer: Any,
+    by_scan: Any,
+    with_text: bool,
+    metric_columns: list[Any],
+    wanted: tuple[str, ...],
+    detail: bool,
+    series: SeriesSource | None,
+) -> list[PostObs]:
     with ocma.session() as session:
         if ocma.engine.dialect.name == "postgresql":
             # Parallel workers would each rebuild the per-target aggregate (measured 3x the work).
@@ -290,7 +312,9 @@ def load_posts(
         connection = session.connection()  # Core rows: no ORM overhead per row
         rows = [*connection.execute(by_pointer).all(), *connection.execute(by_scan).all()]
         if series is None:
-            series = load_account_series(ocma, workspace_id, {r[4] for r in rows}, session=session)
+            by_account = load_account_series(ocma, workspace_id, {r[4] for r in rows}, session=session)
+        else:
+            by_account = series() if callable(series) else series
         m = len(metric_columns)
         media = {r[2]: json.loads(r[7 + m + 2]) for r in rows if with_text and r[7 + m + 2]}
         videos = _video_media_ids(session, workspace_id, media) if media else set()
@@ -333,7 +357,7 @@ def load_posts(
                 obs.thread_parts = 1 + int(row[t + 3])
             if row[t + 4] and row[t + 4] != "{}":
                 obs.options = json.loads(row[t + 4])
-        account_series = series.get(obs.account_id)
+        account_series = by_account.get(obs.account_id)
         if account_series is not None:
             near = account_series.followers_near(obs.published_at)
             if near is not None:
@@ -394,19 +418,32 @@ def load_account_series(
         stmt = stmt.where(col(AccountMetricSnapshot.fetched_at) >= start)
     if end is not None:
         stmt = stmt.where(col(AccountMetricSnapshot.fetched_at) < end)
-    if session is None:
-        with ocma.session() as own:
-            rows = own.connection().execute(stmt).all()
-    else:
-        rows = session.connection().execute(stmt).all()
+    with gc_paused():
+        if session is None:
+            with ocma.session() as own:
+                rows = own.connection().execute(stmt).all()
+        else:
+            rows = session.connection().execute(stmt).all()
+        return _series_from_rows(rows)
+
+
+def _series_from_rows(rows: Sequence[Any]) -> dict[str, AccountSeries]:
     out: dict[str, AccountSeries] = {}
+    declared_by_text: dict[str | None, tuple[str, ...]] = {}  # a platform repeats the same "unavailable" list
+    names = ACCOUNT_METRICS
     for sid, account_id, platform, fetched_at, unavailable, *numbers in rows:
-        s = out.setdefault(account_id, AccountSeries(account_id=account_id, platform=platform))
+        s = out.get(account_id)
+        if s is None:
+            s = out[account_id] = AccountSeries(account_id=account_id, platform=platform)
         s.times.append(fetched_at)
         s.ids.append(sid)
-        found = {name: v for name, v in zip(ACCOUNT_METRICS, numbers, strict=True) if v is not None}
-        missing = json.loads(unavailable) if unavailable and unavailable != "[]" else ()
-        declared = tuple(m for m in map_metrics({}, missing, kind="account").not_provided if m not in found)
+        found = {names[i]: v for i, v in enumerate(numbers) if v is not None}
+        declared = declared_by_text.get(unavailable)
+        if declared is None:
+            missing = json.loads(unavailable) if unavailable and unavailable != "[]" else ()
+            declared = declared_by_text[unavailable] = map_metrics({}, missing, kind="account").not_provided
+        if declared:
+            declared = tuple(m for m in declared if m not in found)
         s.metrics.append(Mapped(found, {}, declared, "account"))
     return out
 

@@ -9,6 +9,7 @@ import logging
 from typing import Any
 
 from ocma_core.analytics.base import AnalysisContext, make_context
+from ocma_core.analytics.gcpause import gc_paused
 from ocma_core.analytics.periods import Period, parse_period
 from ocma_core.analytics.registry import get_analyzers
 from ocma_core.context import Ocma
@@ -42,15 +43,17 @@ def build_report(
     names = [n for n in ORDER if n in analyzers] + sorted(n for n in analyzers if n not in ORDER)
     sections: dict[str, Any] = {}
     errors: dict[str, str] = {}
-    for name in names:
-        analyzer = analyzers[name]
-        if not getattr(analyzer, "in_report", True) or (only and name not in only):
-            continue
-        try:
-            sections[name] = {"title": getattr(analyzer, "title", name), **analyzer.run(ctx)}
-        except Exception as exc:  # a broken analyzer must not take the report down
-            log.exception("analyzer %s failed", name)
-            errors[name] = f"{type(exc).__name__}: {exc}"
+    ctx.prefetch("series", "history", "in_period")
+    with gc_paused():
+        for name in names:
+            analyzer = analyzers[name]
+            if not getattr(analyzer, "in_report", True) or (only and name not in only):
+                continue
+            try:
+                sections[name] = {"title": getattr(analyzer, "title", name), **analyzer.run(ctx)}
+            except Exception as exc:  # a broken analyzer must not take the report down
+                log.exception("analyzer %s failed", name)
+                errors[name] = f"{type(exc).__name__}: {exc}"
     return {
         "period": resolved.as_dict(),
         "workspace_id": workspace_id,

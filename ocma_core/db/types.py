@@ -41,7 +41,10 @@ class UTCDateTime(TypeDecorator[datetime]):
         """Return aware UTC."""
         if value is None:
             return None
-        if value.tzinfo is None:
+        tzinfo = value.tzinfo
+        if tzinfo is UTC:
+            return value  # type: ignore[no-any-return]
+        if tzinfo is None:
             return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
         return value.astimezone(UTC)  # type: ignore[no-any-return]
 
