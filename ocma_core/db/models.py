@@ -307,5 +307,13 @@ class WorkerHeartbeat(SQLModel, table=True):
     jobs_done: int = 0
 
 
+class OnceClaim(SQLModel, table=True):
+    """A key claimed once across processes until it expires (services/once.py, when Redis is not used)."""
+
+    key: str = Field(primary_key=True, max_length=255)
+    expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    created_at: datetime = _created()
+
+
 # The analytics tables live in their own module; importing it adds them to the metadata.
 from ocma_core.db import analytics_models as analytics_models  # noqa: E402
