@@ -68,23 +68,33 @@ def message_for(ocma: Ocma, kind: str, payload: dict[str, Any]) -> tuple[str, li
     return None
 
 
+def runtime_of(ocma: Ocma | None) -> Any:
+    """The Slack runtime for an event of this OCMA context (built if Slack is configured), or None.
+
+    A process that has not served Slack yet (`ocma worker`, or `ocma serve` next to `ocma slack --socket`)
+    builds one from the environment: HTTP mode when a signing secret is set, else Socket Mode settings
+    (only its Web API client is used here).
+    """
+    from ocma_slack.config import SlackConfig
+    from ocma_slack.runtime import current, existing_for, runtime_for
+
+    if ocma is None:
+        return current()
+    found = existing_for(ocma)
+    if found is not None:
+        return found
+    config = SlackConfig.from_env()
+    for socket in (False, True):
+        if config.problem(socket=socket) is None:
+            return runtime_for(ocma, config, socket=socket)
+    return None  # Slack is not configured for this OCMA
+
+
 def send_event(
     kind: str, workspace_id: str, payload: dict[str, Any], ocma: Ocma | None = None
 ) -> Future[None] | None:
-    """Post the notice for an event in the background (never blocks the engine); None when nothing to do.
-
-    In a process that has not served Slack yet (e.g. `ocma worker`), the runtime is built from the event's
-    OCMA context when Slack is configured.
-    """
-    from ocma_core.errors import ConfigError
-    from ocma_slack.runtime import current, runtime_for
-
-    runtime = current()
-    if runtime is None and ocma is not None:
-        try:
-            runtime = runtime_for(ocma)
-        except ConfigError:
-            return None  # Slack is not configured for this OCMA
+    """Post the notice for an event in the background (never blocks the engine); None when nothing to do."""
+    runtime = runtime_of(ocma)
     if runtime is None:
         return None
     built = message_for(runtime.ocma, kind, payload)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import threading
-import time
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -17,31 +17,22 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from ocma_core.context import Ocma
 from ocma_core.errors import ConfigError
+from ocma_core.services.once import claim_once
 from ocma_slack.config import BOT_SCOPES, SlackConfig
 
+log = logging.getLogger(__name__)
+
+# Slack re-sends an event it did not see acknowledged within 3 s three times (at once, after 1 minute, after
+# 5 minutes, with the same event_id); a claim kept for an hour outlives every retry.
 DEDUPE_SECONDS = 3600.0
 
 
-class SeenEvents:
-    """Event ids already taken (Slack re-sends events it did not see acknowledged in 3 s)."""
-
-    def __init__(self, ttl: float = DEDUPE_SECONDS, size: int = 10_000) -> None:
-        self.ttl, self.size = ttl, size
-        self._seen: OrderedDict[str, float] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def claim(self, key: str) -> bool:
-        """True the first time a key is seen (within the TTL), False for a repeat."""
-        now = time.monotonic()
-        with self._lock:
-            while self._seen and next(iter(self._seen.values())) < now - self.ttl:
-                self._seen.popitem(last=False)
-            if key in self._seen:
-                return False
-            self._seen[key] = now
-            while len(self._seen) > self.size:
-                self._seen.popitem(last=False)
-            return True
+def event_claim_key(body: dict[str, Any]) -> str | None:
+    """The claim of an Events API delivery (same for every retry of it), or None for other requests."""
+    event_id = body.get("event_id")
+    if not isinstance(event_id, str) or not event_id:
+        return None
+    return f"slack:event:{body.get('api_app_id') or ''}:{event_id}"
 
 
 class SlackRuntime:
@@ -52,7 +43,6 @@ class SlackRuntime:
         if problem:
             raise ConfigError(problem, fix="See bots/slack/README.md.")
         self.ocma, self.config, self.socket = ocma, config, socket
-        self.seen = SeenEvents()
         self.app = self._build_app()
         from ocma_slack import listeners
 
@@ -89,15 +79,14 @@ class SlackRuntime:
         return app
 
     async def _guard(self, context: Any, body: dict[str, Any], req: Any, next: Any) -> BoltResponse | None:
-        """Drop repeats of an event, and anything from a Slack team not linked to an OCMA workspace."""
-        event_id = body.get("event_id")
-        if isinstance(event_id, str) and not self.seen.claim(event_id):
-            return BoltResponse(status=200, body="")
-        import asyncio
-
+        """Drop anything from a Slack team not linked to OCMA, and every repeat of an event in any process."""
         workspace_id = await asyncio.to_thread(self.workspace_for, context)
         if workspace_id is None:
             return BoltResponse(status=200, body="")
+        key = event_claim_key(body)
+        if key is not None and not await asyncio.to_thread(claim_once, self.ocma, key, DEDUPE_SECONDS):
+            log.info("Slack event %s already taken (retry %s)", body.get("event_id"), _retry_num(req))
+            return BoltResponse(status=200, body="")  # acknowledged, so Slack stops re-sending it
         context["ocma_workspace_id"] = workspace_id
         await next()
         return None
@@ -132,22 +121,40 @@ class SlackRuntime:
         return WebClient(token=token, base_url=self.config.api_url) if token else None
 
 
-_runtimes: dict[int, SlackRuntime] = {}
+def _retry_num(req: Any) -> str:
+    headers = getattr(req, "headers", None) or {}
+    value = headers.get("x-slack-retry-num") or ["0"]
+    return str(value[0] if isinstance(value, list | tuple) else value)
+
+
+_runtimes: dict[tuple[int, bool], SlackRuntime] = {}
 _lock = threading.Lock()
 
 
 def runtime_for(ocma: Ocma, config: SlackConfig | None = None, *, socket: bool = False) -> SlackRuntime:
-    """The runtime of this OCMA context, built on first use."""
+    """The runtime of this OCMA context in this mode (HTTP or Socket Mode), built on first use.
+
+    The modes never share a runtime: an HTTP runtime always verifies signatures, a Socket Mode one may not.
+    """
     with _lock:
-        found = _runtimes.get(id(ocma))
+        found = _runtimes.get((id(ocma), socket))
         if found is None or found.ocma is not ocma:
             found = SlackRuntime(ocma, config or SlackConfig.from_env(), socket=socket)
-            _runtimes[id(ocma)] = found
+            _runtimes[(id(ocma), socket)] = found
         return found
 
 
+def existing_for(ocma: Ocma) -> SlackRuntime | None:
+    """A runtime already built for this OCMA context, in either mode."""
+    with _lock:
+        for (_, _socket), runtime in reversed(_runtimes.items()):
+            if runtime.ocma is ocma:
+                return runtime
+        return None
+
+
 def current() -> SlackRuntime | None:
-    """The most recently built runtime (notifications use it), if any."""
+    """The most recently built runtime, if any."""
     with _lock:
         return list(_runtimes.values())[-1] if _runtimes else None
 
