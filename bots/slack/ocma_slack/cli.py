@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import click
 
 
@@ -18,20 +16,19 @@ def slack(ctx: click.Context, socket: bool) -> None:
         click.echo(ctx.get_help())
         click.echo("\nHTTP mode needs no command: `ocma serve` mounts /slack/events.")
         return
-    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
     from ocma_core.context import Ocma
     from ocma_core.errors import ConfigError
     from ocma_slack.config import SlackConfig
     from ocma_slack.runtime import runtime_for
+    from ocma_slack.socket_mode import serve
 
     config = SlackConfig.from_env()
     try:
         runtime = runtime_for(Ocma(), config, socket=True)
+        click.echo("Connecting to Slack over Socket Mode…")
+        serve(runtime)
     except ConfigError as exc:
         raise click.ClickException(f"{exc} {exc.fix or ''}") from exc
-    click.echo("Connecting to Slack over Socket Mode…")
-    asyncio.run(AsyncSocketModeHandler(runtime.app, config.app_token).start_async())  # type: ignore[no-untyped-call]
 
 
 @slack.command("report")

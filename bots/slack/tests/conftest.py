@@ -3,7 +3,9 @@ OCMA FastAPI app with this plugin registered."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,8 +18,10 @@ for extra in (HERE, ROOT, ROOT / "agent/tests"):
         sys.path.insert(0, str(extra))
 
 from agent_model import KEY, MODEL, ScriptedModel  # noqa: E402
-from fake_slack import BOT_TOKEN, FakeSlack  # noqa: E402
+from fake_slack import APP_TOKEN, BOT_TOKEN, FakeSlack  # noqa: E402
+from fake_socket_mode import FakeSocketMode  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
+from ocma_slack.socket_mode import SocketModeRunner  # noqa: E402
 from slack_payloads import SECRET  # noqa: E402
 
 from ocma_core.context import Ocma  # noqa: E402
@@ -93,3 +97,34 @@ def web(ocma: Ocma, plugin_host: PluginHost, slack: FakeSlack) -> Iterator[TestC
     clear_caches()
     with TestClient(create_app(ocma, run_worker=False)) as client:
         yield client
+
+
+@pytest.fixture
+def socket_mode(slack: FakeSlack, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSocketMode]:
+    """Slack's Socket Mode end, reached through the fake's apps.connections.open; no signing secret set."""
+    monkeypatch.setenv("OCMA_SLACK_APP_TOKEN", APP_TOKEN)
+    monkeypatch.delenv("OCMA_SLACK_SIGNING_SECRET")
+    with FakeSocketMode() as server:
+        slack.socket_mode = server
+        yield server
+        slack.socket_mode = None
+
+
+@pytest.fixture
+def socket_bot(
+    ocma: Ocma, plugin_host: PluginHost, socket_mode: FakeSocketMode
+) -> Iterator[SocketModeRunner]:
+    """`ocma slack --socket` running in a background thread: connected, greeted, stopped afterwards."""
+    import ocma_slack
+    from ocma_slack.runtime import runtime_for
+
+    plugin_host.register(ocma_slack, name="slack")
+    runner = SocketModeRunner(runtime_for(ocma, socket=True))
+    thread = threading.Thread(target=asyncio.run, args=(runner.run(),), daemon=True)
+    thread.start()
+    socket_mode.wait_connected()
+    assert runner.connected.wait(5)
+    yield runner
+    runner.stop()
+    thread.join(5)
+    assert not thread.is_alive()

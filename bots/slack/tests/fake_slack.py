@@ -9,11 +9,15 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ocma_core.testing.fakeserver import FakeRequest, FakeResponse, FakeServer
 
+if TYPE_CHECKING:
+    from fake_socket_mode import FakeSocketMode
+
 BOT_TOKEN = "xoxb-test-bot-token"
+APP_TOKEN = "xapp-1-A0TEST-1-test-app-token"
 TEAM_ID = "T0TEST"
 BOT_USER = "U0BOT"
 
@@ -26,6 +30,7 @@ class FakeSlack(FakeServer):
         self.users: dict[str, dict[str, Any]] = {}
         self.tokens = {BOT_TOKEN: TEAM_ID}
         self.uploads: dict[str, bytes] = {}
+        self.socket_mode: FakeSocketMode | None = None  # where apps.connections.open sends the app
         self._ts = itertools.count(1)
         self._routes_setup()
 
@@ -74,6 +79,8 @@ class FakeSlack(FakeServer):
             name = request.params["method"]
             if name == "oauth.v2.access":
                 return self._oauth(self.args(request))
+            if name == "apps.connections.open":
+                return self._connections_open(request)
             if self.tokens.get(request.bearer() or "") is None:
                 return {"ok": False, "error": "not_authed" if not request.bearer() else "invalid_auth"}
             handler = getattr(self, "m_" + name.replace(".", "_"), None)
@@ -108,6 +115,19 @@ class FakeSlack(FakeServer):
             "authed_user": {"id": "U0ADMIN"},
             "is_enterprise_install": False,
         }
+
+    def _connections_open(self, request: FakeRequest) -> dict[str, Any]:
+        """Only an app-level token (xapp-) opens a Socket Mode connection; the URL works once."""
+        token = request.bearer() or ""
+        if not token:
+            return {"ok": False, "error": "not_authed"}
+        if not token.startswith("xapp-"):
+            return {"ok": False, "error": "not_allowed_token_type"}
+        if token != APP_TOKEN:
+            return {"ok": False, "error": "invalid_auth"}
+        if self.socket_mode is None:  # the test attached no Socket Mode server (the fake's own refusal)
+            return {"ok": False, "error": "fake_has_no_socket_mode_server"}
+        return {"ok": True, "url": self.socket_mode.url()}
 
     def m_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
         return {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import time
+import uuid
 from typing import Any
 from urllib.parse import urlencode
 
@@ -117,13 +118,13 @@ def interactive(web: TestClient, payload: dict[str, Any], secret: str) -> Respon
     return send(web, urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded", secret)
 
 
-def command(
-    web: TestClient, user: str, text: str, secret: str, response_base: str, channel: str = "C0GENERAL"
-) -> Response:
-    """POST the /ocma slash command as Slack sends it."""
-    form = {
+def command_form(
+    user: str, text: str, response_base: str, channel: str = "C0GENERAL", team: str = TEAM_ID
+) -> dict[str, str]:
+    """The /ocma slash command's fields as Slack sends them (form-encoded over HTTP, JSON in Socket Mode)."""
+    return {
         "token": "legacy",
-        "team_id": TEAM_ID,
+        "team_id": team,
         "team_domain": "test",
         "channel_id": channel,
         "channel_name": "general",
@@ -135,4 +136,43 @@ def command(
         "response_url": f"{response_base}/response/{next(_ids)}",
         "trigger_id": f"{next(_ids)}.trigger",
     }
+
+
+def command(
+    web: TestClient, user: str, text: str, secret: str, response_base: str, channel: str = "C0GENERAL"
+) -> Response:
+    """POST the /ocma slash command as Slack sends it."""
+    form = command_form(user, text, response_base, channel)
     return send(web, urlencode(form), "application/x-www-form-urlencoded", secret)
+
+
+def envelope(
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    accepts_response_payload: bool,
+    retry_attempt: int | None = None,
+    retry_reason: str | None = None,
+) -> dict[str, Any]:
+    """A Socket Mode envelope (kind: events_api, slash_commands or interactive) with a fresh envelope_id."""
+    wrapped: dict[str, Any] = {
+        "envelope_id": str(uuid.uuid4()),
+        "type": kind,
+        "accepts_response_payload": accepts_response_payload,
+        "payload": payload,
+    }
+    if kind == "events_api":  # only Events API envelopes say whether they are a retry
+        wrapped["retry_attempt"] = retry_attempt or 0
+        wrapped["retry_reason"] = retry_reason or ""
+    return wrapped
+
+
+def events_envelope(body: dict[str, Any], retry_attempt: int = 0, retry_reason: str = "") -> dict[str, Any]:
+    """An event_callback in a Socket Mode envelope; a retry repeats the payload with retry_attempt > 0."""
+    return envelope(
+        "events_api",
+        body,
+        accepts_response_payload=False,
+        retry_attempt=retry_attempt,
+        retry_reason=retry_reason,
+    )

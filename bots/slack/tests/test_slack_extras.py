@@ -38,3 +38,28 @@ def test_weekly_report_uploads_png_charts(
     assert all(data.startswith(b"\x89PNG") for data in slack.uploads.values())
     done = slack.calls("files.completeUploadExternal")[0]
     assert done["channel_id"] == "C0NOTIFY" and len(json.loads(done["files"])) == 2
+
+
+def test_manifests_ask_for_what_the_bot_uses() -> None:
+    from pathlib import Path
+
+    import yaml
+    from ocma_slack.config import BOT_SCOPES
+
+    root = Path(__file__).parent.parent
+    http = yaml.safe_load((root / "manifest.yml").read_text())
+    socket = yaml.safe_load((root / "manifest-socket.yml").read_text())
+    for manifest in (http, socket):
+        assert tuple(manifest["oauth_config"]["scopes"]["bot"]) == BOT_SCOPES
+        events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
+        assert {"app_mention", "message.im", "app_home_opened"} <= events
+        assert manifest["features"]["slash_commands"][0]["command"] == "/ocma"
+        assert manifest["settings"]["interactivity"]["is_enabled"] is True
+    assert (
+        http["settings"]["socket_mode_enabled"] is False and socket["settings"]["socket_mode_enabled"] is True
+    )
+    assert http["settings"]["event_subscriptions"]["request_url"].endswith("/slack/events")
+    assert http["oauth_config"]["redirect_urls"][0].endswith("/slack/oauth_redirect")
+    assert "request_url" not in socket["settings"]["event_subscriptions"] and "url" not in str(
+        socket["features"]["slash_commands"]
+    )
