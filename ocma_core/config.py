@@ -50,11 +50,24 @@ class Settings(BaseSettings):
     metrics_interval_s: float = Field(default=60.0, ge=0)  # 0 turns background collection off
     publish_max_attempts: int = Field(default=5, ge=1, le=50)
     oauth_state_ttl_s: int = Field(default=600, ge=30)
+    # When the weekly report event (report.weekly) is due, in each workspace's timezone; "off" turns it off.
+    weekly_report_at: str = "mon 09:00"
 
     @field_validator("log_level")
     @classmethod
     def _upper(cls, value: str) -> str:
         return value.upper()
+
+    @field_validator("weekly_report_at")
+    @classmethod
+    def _weekly(cls, value: str) -> str:
+        from ocma_core.engine.weekly import parse_schedule
+
+        text = value.strip().lower()
+        if text in ("", "off", "none"):
+            return "off"
+        parse_schedule(text)  # raises ValueError with the expected form
+        return text
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -23,6 +23,7 @@ KINDS = (
     "target.unconfirmed",
     "account.connected",
     "account.needs_reconnect",
+    "report.weekly",
 )
 
 

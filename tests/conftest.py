@@ -98,6 +98,7 @@ def settings(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Se
         database_url=url,
         encryption_keys=Fernet.generate_key().decode(),
         public_url="http://127.0.0.1:8000",
+        weekly_report_at="off",  # tests that want report.weekly set a due time themselves
         _env_file=None,  # type: ignore[call-arg]
     )
 

@@ -25,6 +25,7 @@ POLL_S = 0.02
 RECONCILE_S = 1.0
 HORIZON = timedelta(seconds=30)
 METRICS_BATCH = 50
+REPORT_CHECK_S = 60.0  # how often a worker looks for due weekly reports (the first look is at start-up)
 
 
 def new_worker_id(kind: str = "worker") -> str:
@@ -59,6 +60,11 @@ class Worker:
         self.tasks: set[asyncio.Task[str]] = set()
         self._metrics_task: asyncio.Task[None] | None = None
         self._last_metrics = time.monotonic()  # the first round waits one interval after start-up
+        self._report_task: asyncio.Task[None] | None = None
+        self._last_report_check: float | None = None
+        self._reports_seen: set[str] = set()
+        self.report_checks = 0  # weekly-report rounds finished
+        self.reports_emitted = 0  # report.weekly events this worker emitted
         self.done = 0
         self._stop = asyncio.Event()
         self._started = utcnow()
@@ -160,11 +166,34 @@ class Worker:
 
         self._metrics_task = asyncio.create_task(collect())
 
+    def _maybe_emit_reports(self, now: float) -> None:
+        """Look for due weekly reports every REPORT_CHECK_S; one worker of all emits each (claim_once)."""
+        busy = self._report_task is not None and not self._report_task.done()
+        if self.ocma.settings.weekly_report_at == "off" or busy:
+            return
+        if self._last_report_check is not None and now - self._last_report_check < REPORT_CHECK_S:
+            return
+        self._last_report_check = now
+
+        async def check() -> None:
+            from ocma_core.engine.weekly import emit_due_reports
+
+            try:
+                emitted = await asyncio.to_thread(emit_due_reports, self.ocma, seen=self._reports_seen)
+                self.reports_emitted += len(emitted)
+            except Exception:
+                log.exception("weekly report round failed")
+            finally:
+                self.report_checks += 1
+
+        self._report_task = asyncio.create_task(check())
+
     async def _loop(self) -> None:
         last_reconcile = 0.0
         while not self._stop.is_set():
             now = time.monotonic()
             self._maybe_collect_metrics(now)
+            self._maybe_emit_reports(now)
             try:
                 if now - last_reconcile >= RECONCILE_S:
                     await asyncio.to_thread(self.reconcile)
@@ -186,8 +215,9 @@ class Worker:
                     pass
         if self.tasks:
             await asyncio.wait(self.tasks, timeout=60)
-        if self._metrics_task is not None:
-            await asyncio.wait([self._metrics_task], timeout=30)
+        for background in (self._metrics_task, self._report_task):
+            if background is not None:
+                await asyncio.wait([background], timeout=30)
 
     def _forget(self) -> None:
         with self.ocma.session() as session:
