@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import update
+from sqlmodel import col, select
 
 from ocma_core.analytics.data import load_posts
 from ocma_core.analytics.pointers import better_matured, initial_due, pointers_for
@@ -25,14 +27,20 @@ def test_matured_rule() -> None:
     assert not better_matured(T0, T0 + timedelta(days=7), T0 + timedelta(days=30))
     assert better_matured(T0, T0 + timedelta(days=60), T0 + timedelta(days=40))  # earliest after the window
     chosen = pointers_for(
-        T0, [("a", T0 + timedelta(hours=1)), ("b", T0 + timedelta(days=7)), ("c", T0 + timedelta(days=30))]
+        T0,
+        [
+            ("a", T0 + timedelta(hours=1), {"likes": 1}),
+            ("b", T0 + timedelta(days=7), {"likes": 5}),
+            ("c", T0 + timedelta(days=30), {"likes": 6}),
+        ],
     )
     assert chosen["latest_snapshot_id"] == "c" and chosen["matured_snapshot_id"] == "b"
+    assert chosen["matured_values"] == {"likes": 5}
     assert initial_due(T0, T0 + timedelta(minutes=5)) == (0, T0 + timedelta(hours=1))
     assert initial_due(T0, T0 + timedelta(days=90)) == (6, None)
 
 
-def test_pointers_and_scanning_agree(ocma: Ocma, workspace_id: str) -> None:
+def _seeded(ocma: Ocma, workspace_id: str) -> None:
     now = utcnow()
     with ocma.session() as session:
         account = Account(
@@ -47,31 +55,64 @@ def test_pointers_and_scanning_agree(ocma: Ocma, workspace_id: str) -> None:
         account_id = account.id
     posts = make_posts(5, 60, account_id=account_id, start=now - timedelta(days=50), days=49)
     seed(ocma, workspace_id, account_id, posts, steps=6, now=now)
-    for basis in ("matured", "latest"):
-        kept = {p.target_id: p.snapshot_id for p in load_posts(ocma, workspace_id, None, None, basis=basis)}
+
+
+def test_migration_copies_the_matured_values_of_existing_pointers(ocma: Ocma, workspace_id: str) -> None:
+    from alembic import command
+
+    from ocma_core.db.migrate import alembic_config, upgrade
+    from ocma_core.db.models import PostMetricSnapshot
+
+    _seeded(ocma, workspace_id)
+    expected = {p.target_id: p.interactions for p in load_posts(ocma, workspace_id, None, None, detail=False)}
+    cfg = alembic_config()
+    try:
+        with ocma.engine.begin() as conn:  # back to before the copies existed, then forward again
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0003")
+        upgrade(ocma.engine)
+    finally:
+        upgrade(ocma.engine)  # never leave the shared test database behind head
+    with ocma.session() as session:
+        rows = session.exec(
+            select(MetricSchedule).where(col(MetricSchedule.matured_snapshot_id).is_not(None))
+        )
+        pointed = rows.all()
+        assert len(pointed) == len(expected)
+        for row in pointed:
+            snapshot = session.get(PostMetricSnapshot, row.matured_snapshot_id)
+            assert snapshot is not None and row.matured_values == snapshot.values
+    again = {p.target_id: p.interactions for p in load_posts(ocma, workspace_id, None, None, detail=False)}
+    assert again == expected
+
+
+def test_pointers_and_scanning_agree(ocma: Ocma, workspace_id: str) -> None:
+    _seeded(ocma, workspace_id)
+    for basis, detail in (("matured", True), ("matured", False), ("latest", True), ("latest", False)):
+
+        def read(basis: str = basis, detail: bool = detail) -> dict[str, tuple[str, Any, float]]:
+            found = load_posts(ocma, workspace_id, None, None, basis=basis, detail=detail)
+            return {p.target_id: (p.snapshot_id, p.fetched_at, p.interactions) for p in found}
+
+        kept = read()  # matured without detail: read from the copy kept on the schedule row
         with ocma.session() as session:  # forget the pointers: the loader must scan and find the same
             session.execute(update(MetricSchedule).values(matured_snapshot_id=None, latest_snapshot_id=None))
-        scanned = {
-            p.target_id: p.snapshot_id for p in load_posts(ocma, workspace_id, None, None, basis=basis)
-        }
-        assert kept == scanned and len(kept) >= 55
+        assert read() == kept and len(kept) >= 55
         _repoint(ocma)
 
 
 def _repoint(ocma: Ocma) -> None:
-    from sqlmodel import col, select
-
     from ocma_core.db.models import PostMetricSnapshot, Target
 
     with ocma.session() as session:
         for target in session.exec(select(Target)).all():
             snaps = session.exec(
-                select(PostMetricSnapshot.id, PostMetricSnapshot.fetched_at).where(
+                select(PostMetricSnapshot.id, PostMetricSnapshot.fetched_at, PostMetricSnapshot.values).where(
                     col(PostMetricSnapshot.target_id) == target.id
                 )
             ).all()
             assert target.published_at is not None
-            values = pointers_for(target.published_at, [(s[0], s[1]) for s in snaps])
+            values = pointers_for(target.published_at, [(s[0], s[1], s[2]) for s in snaps])
             session.execute(
                 update(MetricSchedule).where(col(MetricSchedule.ref_id) == target.id).values(**values)
             )

@@ -17,14 +17,15 @@ import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, and_, case, cast, exists, func, select, text
+from sqlalchemy import Text, cast, select, text
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
 from ocma_core.analytics.gcpause import gc_paused
+from ocma_core.analytics.post_queries import WANTED, PostStatements, post_statements
 from ocma_core.analytics.vocabulary import (
     ACCOUNT_METRICS,
     INTERACTIONS,
@@ -35,11 +36,8 @@ from ocma_core.analytics.vocabulary import (
     vocabulary_of,
 )
 from ocma_core.context import Ocma
-from ocma_core.db.analytics_models import MetricSchedule
-from ocma_core.db.models import Account, AccountMetricSnapshot, Media, Post, PostMetricSnapshot, Target
+from ocma_core.db.models import Account, AccountMetricSnapshot, Media, Target
 
-MATURE_AFTER = timedelta(hours=24)
-HORIZON = timedelta(days=8)
 HASHTAG = re.compile(r"(?<![\w&])#(\w{1,100})", re.UNICODE)
 LINK = re.compile(r"https?://\S+", re.IGNORECASE)
 
@@ -166,36 +164,6 @@ class AccountSeries:
 SeriesSource = dict[str, AccountSeries] | Callable[[], dict[str, AccountSeries]]
 
 
-def _age_days(ocma: Ocma) -> ColumnElement[Any]:
-    fetched, published = col(PostMetricSnapshot.fetched_at), col(Target.published_at)
-    if ocma.engine.dialect.name == "sqlite":
-        return func.julianday(fetched) - func.julianday(published)
-    return func.extract("epoch", fetched - published) / 86400.0
-
-
-def _snapshot_choice(ocma: Ocma, conditions: list[ColumnElement[bool]], basis: str) -> Any:
-    """A subquery (target_id, chosen) with the fetch time of each target's chosen snapshot (no sort needed)."""
-    fetched = col(PostMetricSnapshot.fetched_at)
-    where = list(conditions)
-    chosen: Any
-    if basis == "matured":
-        age = _age_days(ocma)
-        horizon = HORIZON.total_seconds() / 86400
-        where.append(age >= MATURE_AFTER.total_seconds() / 86400 - 1e-6)
-        chosen = func.coalesce(
-            func.max(fetched).filter(age <= horizon), func.min(fetched).filter(age > horizon)
-        )
-    else:
-        chosen = func.max(fetched)
-    return (
-        select(col(PostMetricSnapshot.target_id).label("tid"), chosen.label("chosen"))
-        .join(Target, col(Target.id) == col(PostMetricSnapshot.target_id))
-        .where(and_(*where))
-        .group_by(col(PostMetricSnapshot.target_id))
-        .subquery()
-    )
-
-
 def load_posts(
     ocma: Ocma,
     workspace_id: str,
@@ -228,80 +196,18 @@ def load_posts(
         conditions.append(col(Target.account_id).in_(list(account_ids)))
     if post_ids is not None:
         conditions.append(col(Target.post_id).in_(list(post_ids)))
-    pointer = col(
-        MetricSchedule.matured_snapshot_id if basis == "matured" else MetricSchedule.latest_snapshot_id
+    statements = post_statements(
+        ocma.engine.dialect.name, conditions, basis=basis, detail=detail, with_text=with_text
     )
-    has_pointer = and_(
-        col(MetricSchedule.kind) == "post", col(MetricSchedule.ref_id) == col(Target.id), pointer.is_not(None)
-    )
-    chosen = _snapshot_choice(ocma, [*conditions, ~exists().where(has_pointer)], basis)
-    wanted = (*INTERACTIONS, "impressions")
-    if detail:
-        metric_columns: list[Any] = [
-            col(PostMetricSnapshot.values),
-            cast(col(PostMetricSnapshot.unavailable), Text),
-        ]
-    else:
-        extra = all_plugin_vocabularies()
-        values = col(PostMetricSnapshot.values)
-        metric_columns = [sql_extract(values, name, extra=extra) for name in wanted]
-    columns: list[Any] = [
-        col(PostMetricSnapshot.id),
-        col(PostMetricSnapshot.fetched_at),
-        col(Target.id),
-        col(Target.post_id),
-        col(Target.account_id),
-        col(Target.platform),
-        col(Target.published_at),
-    ]
-    columns += metric_columns
-    if with_text:
-        media_count = func.json_array_length(col(Post.media_ids))
-        columns += [
-            col(Post.body),
-            media_count,
-            case((media_count > 0, cast(col(Post.media_ids), Text)), else_=None),
-            func.json_array_length(col(Post.thread)),
-            cast(col(Post.options), Text),
-            cast(col(Post.variants), Text),
-        ]
-    # Posts whose snapshots were stored through services.metrics: follow the kept pointer (no scan).
-    by_pointer = (
-        select(*columns)
-        .select_from(Target)
-        .join(MetricSchedule, has_pointer)
-        .join(PostMetricSnapshot, col(PostMetricSnapshot.id) == pointer)
-        .where(and_(*conditions))
-    )
-    # Any other post (snapshots written some other way): choose among its snapshots.
-    by_scan = (
-        select(*columns)
-        .join(
-            chosen,
-            and_(
-                chosen.c.tid == col(PostMetricSnapshot.target_id),
-                chosen.c.chosen == col(PostMetricSnapshot.fetched_at),
-            ),
-        )
-        .join(Target, col(Target.id) == col(PostMetricSnapshot.target_id))
-    )
-    if with_text:
-        by_pointer = by_pointer.join(Post, col(Post.id) == col(Target.post_id))
-        by_scan = by_scan.join(Post, col(Post.id) == col(Target.post_id))
     with gc_paused():
-        return _load_posts(
-            ocma, workspace_id, by_pointer, by_scan, with_text, metric_columns, wanted, detail, series
-        )
+        return _load_posts(ocma, workspace_id, statements, with_text, detail, series)
 
 
 def _load_posts(
     ocma: Ocma,
     workspace_id: str,
-    by_pointer: Any,
-    by_scan: Any,
+    statements: PostStatements,
     with_text: bool,
-    metric_columns: list[Any],
-    wanted: tuple[str, ...],
     detail: bool,
     series: SeriesSource | None,
 ) -> list[PostObs]:
@@ -310,17 +216,21 @@ def _load_posts(
             # Parallel workers would each rebuild the per-target aggregate (measured 3x the work).
             session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
         connection = session.connection()  # Core rows: no ORM overhead per row
-        rows = [*connection.execute(by_pointer).all(), *connection.execute(by_scan).all()]
+        rows = [
+            *connection.execute(statements.by_pointer).all(),
+            *connection.execute(statements.by_scan).all(),
+        ]
         if series is None:
             by_account = load_account_series(ocma, workspace_id, {r[4] for r in rows}, session=session)
         else:
             by_account = series() if callable(series) else series
-        m = len(metric_columns)
+        m = statements.metric_columns
         media = {r[2]: json.loads(r[7 + m + 2]) for r in rows if with_text and r[7 + m + 2]}
         videos = _video_media_ids(session, workspace_id, media) if media else set()
     vocab: dict[str, Any] = {}
     out: list[PostObs] = []
     seen: set[str] = set()
+    wanted = WANTED
     n_wanted = len(wanted)
     t = 7 + m
     for row in rows:

@@ -9,8 +9,9 @@ from typing import Any
 from sqlmodel import col, select
 
 from ocma_core.analytics.ab import Arm, Unit, decide
-from ocma_core.analytics.data import MATURE_AFTER, load_posts
+from ocma_core.analytics.data import load_posts
 from ocma_core.analytics.measures import choose_kind
+from ocma_core.analytics.post_queries import MATURE_AFTER
 from ocma_core.context import Ocma
 from ocma_core.db.analytics_models import Experiment, ExperimentVariant
 from ocma_core.db.types import utcnow

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from ocma_core.analytics.data import HORIZON, MATURE_AFTER
+from ocma_core.analytics.post_queries import HORIZON, MATURE_AFTER
 from ocma_core.db.analytics_models import MetricSchedule
 from ocma_core.db.models import Target
 
@@ -67,7 +67,14 @@ def insert_ignoring_conflicts(session: Any, rows: list[dict[str, Any]]) -> None:
     session.connection().execute(stmt, rows)
 
 
-def point_to(session: Any, target: Target, snapshot_id: str, fetched_at: datetime, now: datetime) -> None:
+def point_to(
+    session: Any,
+    target: Target,
+    snapshot_id: str,
+    fetched_at: datetime,
+    now: datetime,
+    values: dict[str, Any],
+) -> None:
     """Update the post's pointers for a newly stored snapshot (creating its schedule row if needed)."""
     from ocma_core.db.types import new_id
 
@@ -100,19 +107,24 @@ def point_to(session: Any, target: Target, snapshot_id: str, fetched_at: datetim
         row.latest_snapshot_id, row.latest_fetched_at = snapshot_id, fetched_at
     if better_matured(target.published_at, row.matured_fetched_at, fetched_at):
         row.matured_snapshot_id, row.matured_fetched_at = snapshot_id, fetched_at
+        row.matured_values = dict(values)
     session.add(row)
 
 
-def pointers_for(published_at: datetime, snapshots: list[tuple[str, datetime]]) -> dict[str, Any]:
-    """The pointer columns for a post's snapshots (id, fetch time), as `point_to` would leave them."""
+def pointers_for(
+    published_at: datetime, snapshots: list[tuple[str, datetime, dict[str, Any]]]
+) -> dict[str, Any]:
+    """The pointer columns for a post's snapshots (id, fetch time, values), as `point_to` would leave them."""
     out: dict[str, Any] = {
         "latest_snapshot_id": None,
         "latest_fetched_at": None,
         "matured_snapshot_id": None,
         "matured_fetched_at": None,
+        "matured_values": None,
     }
-    for sid, fetched in sorted(snapshots, key=lambda s: s[1]):
+    for sid, fetched, values in sorted(snapshots, key=lambda s: s[1]):
         out["latest_snapshot_id"], out["latest_fetched_at"] = sid, fetched
         if better_matured(published_at, out["matured_fetched_at"], fetched):
             out["matured_snapshot_id"], out["matured_fetched_at"] = sid, fetched
+            out["matured_values"] = dict(values)
     return out

@@ -173,7 +173,9 @@ def seed(
             )
         if with_pointers:  # what services.metrics.store_post_snapshot keeps for collected posts
             step, due = initial_due(p.published_at, now)
-            pointers = pointers_for(p.published_at, [(r["id"], r["fetched_at"]) for r in snap_rows[first:]])
+            pointers = pointers_for(
+                p.published_at, [(r["id"], r["fetched_at"], r["values"]) for r in snap_rows[first:]]
+            )
             schedule_rows.append(
                 {
                     "id": new_id(),

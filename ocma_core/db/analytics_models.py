@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 from ocma_core.db.types import UTCDateTime, new_id, utcnow
@@ -41,6 +42,11 @@ class MetricSchedule(SQLModel, table=True):
     latest_fetched_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     matured_snapshot_id: str | None = Field(default=None, max_length=64)
     matured_fetched_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # A copy of the matured snapshot's values (snapshots never change): the analyzers' history then reads
+    # one row per post instead of joining every snapshot (see ocma_core.analytics.data).
+    matured_values: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSON().with_variant(JSONB(), "postgresql"), nullable=True)
+    )
 
 
 class Experiment(SQLModel, table=True):

@@ -386,7 +386,7 @@ def _add_post_snapshot(
     )
     session.add(row)
     session.flush()
-    point_to(session, target, row.id, fetched_at, utcnow())
+    point_to(session, target, row.id, fetched_at, utcnow(), row.values)
     return row.id
 
 
