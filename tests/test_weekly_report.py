@@ -5,17 +5,16 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import select
-from tests_support import run_worker
+from tests_support import run_worker, weekly_report_due
 
 from ocma_core import hookimpl
 from ocma_core.config import Settings, load_settings
 from ocma_core.context import Ocma
 from ocma_core.db.models import Notification
-from ocma_core.engine.weekly import DAYS, emit_due_reports, last_due, parse_schedule, report_week
+from ocma_core.engine.weekly import emit_due_reports, last_due, parse_schedule, report_week
 from ocma_core.errors import ConfigError
 from ocma_core.events import Event
 from ocma_core.plugins import PluginHost
@@ -44,9 +43,7 @@ def capture(plugin_host: PluginHost) -> Capture:
 
 def due_a_minute_ago(settings: Settings, timezone: str) -> Ocma:
     """An OCMA whose weekly report fell due a minute ago in `timezone`."""
-    local = (datetime.now(UTC) - timedelta(minutes=1)).astimezone(ZoneInfo(timezone))
-    spec = f"{DAYS[local.weekday()]} {local:%H:%M}"
-    return Ocma(settings.model_copy(update={"weekly_report_at": spec}))
+    return Ocma(weekly_report_due(settings, timezone))
 
 
 @pytest.mark.parametrize(

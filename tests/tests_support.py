@@ -52,6 +52,17 @@ def run_worker(
     return asyncio.run(main())
 
 
+def weekly_report_due(settings: Any, timezone: str) -> Any:
+    """Settings whose weekly report (OCMA_WEEKLY_REPORT_AT) fell due a minute ago in `timezone`."""
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from ocma_core.engine.weekly import DAYS
+
+    local = (datetime.now(UTC) - timedelta(minutes=1)).astimezone(ZoneInfo(timezone))
+    return settings.model_copy(update={"weekly_report_at": f"{DAYS[local.weekday()]} {local:%H:%M}"})
+
+
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PG_URL = os.environ.get("OCMA_TEST_POSTGRES_URL", "")
 REDIS_URL = os.environ.get("OCMA_TEST_REDIS_URL", "")

@@ -31,7 +31,7 @@ def register_commands(cli: Any) -> None:
 
 @hookimpl
 def on_event(event: Any, ocma: Any) -> None:
-    """Post published / failed / needs-reconnect notices to the configured Slack channel."""
+    """Post published / failed / needs-reconnect notices and the weekly report to the notification channel."""
     from ocma_slack.notify import send_event
 
     send_event(event.kind, event.workspace_id, dict(event.payload), ocma)

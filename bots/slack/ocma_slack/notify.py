@@ -97,6 +97,8 @@ def send_event(
     runtime = runtime_of(ocma)
     if runtime is None:
         return None
+    if kind == "report.weekly":
+        return _pool.submit(_send_report, runtime, workspace_id, str(payload.get("period") or "last-week"))
     built = message_for(runtime.ocma, kind, payload)
     if built is None:
         return None
@@ -116,21 +118,40 @@ def _post(ocma: Ocma, runtime: Any, workspace_id: str, built: tuple[str, list[di
         log.exception("Slack notice failed")
 
 
-def weekly_report(ocma: Ocma, client: WebClient, workspace_id: str, channel: str) -> dict[str, Any]:
-    """Last week's report from stored metrics: text in the channel, charts uploaded as PNG (files upload v2)."""
+def _send_report(runtime: Any, workspace_id: str, period: str) -> None:
+    channel = store.notification_channel(runtime.ocma, workspace_id, runtime.config)
+    client: WebClient | None = runtime.sync_client(workspace_id)
+    if not channel or client is None:
+        log.info("Slack weekly report skipped: no channel or no token for workspace %s", workspace_id)
+        return
+    try:
+        weekly_report(runtime.ocma, client, workspace_id, channel, period)
+    except Exception:
+        log.exception("Slack weekly report failed")
+
+
+def weekly_report(
+    ocma: Ocma, client: WebClient, workspace_id: str, channel: str, period: str = "last-week"
+) -> dict[str, Any]:
+    """A week's report from stored metrics: text in the channel, charts uploaded as PNG (files upload v2)."""
     from ocma_core.analytics.base import make_context
     from ocma_core.analytics.charts import render
     from ocma_core.analytics.reports import build_report, render_text, resolve_period
 
-    report = build_report(ocma, workspace_id, "last-week")
+    resolved = resolve_period(ocma, workspace_id, period)
+    report = build_report(ocma, workspace_id, resolved)
     text = render_text(report)
     pieces = split_text(text)
     first = client.chat_postMessage(channel=channel, text=pieces[0])
     for piece in pieces[1:]:
         client.chat_postMessage(channel=channel, text=piece, thread_ts=first["ts"])
-    ctx = make_context(ocma, workspace_id, resolve_period(ocma, workspace_id, "last-week"))
+    ctx = make_context(ocma, workspace_id, resolved)
     uploads = [
-        {"filename": f"{kind}.png", "content": render(ctx, kind), "title": f"{kind.title()} (last week)"}
+        {
+            "filename": f"{kind}.png",
+            "content": render(ctx, kind),
+            "title": f"{kind.title()} ({resolved.label})",
+        }
         for kind in ("engagement", "followers")
     ]
     response = client.files_upload_v2(

@@ -40,7 +40,7 @@ class SocketModeRunner:
         if self._stop_requested.is_set():
             return
         app_token = self.runtime.config.app_token
-        handler = AsyncSocketModeHandler(self.runtime.app, app_token)  # type: ignore[no-untyped-call]
+        handler = AsyncSocketModeHandler(self.runtime.app, app_token)
         try:
             # Ask for the first WebSocket URL here so a wrong app token fails at once with a clear message
             # (the handler itself would retry forever); the handler connects to that URL.
