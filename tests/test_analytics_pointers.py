@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import update
 from sqlmodel import col, select
 
@@ -86,7 +87,13 @@ def test_migration_copies_the_matured_values_of_existing_pointers(ocma: Ocma, wo
     assert again == expected
 
 
-def test_pointers_and_scanning_agree(ocma: Ocma, workspace_id: str) -> None:
+@pytest.mark.parametrize("by_id_limit", [2000, 0], ids=["scan-by-id", "scan-by-condition"])
+def test_pointers_and_scanning_agree(
+    ocma: Ocma, workspace_id: str, by_id_limit: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ocma_core.analytics import post_queries
+
+    monkeypatch.setattr(post_queries, "SCAN_BY_ID_LIMIT", by_id_limit)
     _seeded(ocma, workspace_id)
     for basis, detail in (("matured", True), ("matured", False), ("latest", True), ("latest", False)):
 

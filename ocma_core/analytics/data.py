@@ -216,10 +216,11 @@ def _load_posts(
             # Parallel workers would each rebuild the per-target aggregate (measured 3x the work).
             session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
         connection = session.connection()  # Core rows: no ORM overhead per row
-        rows = [
-            *connection.execute(statements.by_pointer).all(),
-            *connection.execute(statements.by_scan).all(),
-        ]
+        rows = connection.execute(statements.by_pointer).all()
+        unpointed = [r[2] for r in rows if r[0] is None]
+        if unpointed:
+            rows = [r for r in rows if r[0] is not None]
+            rows += connection.execute(statements.scan(unpointed)).all()
         if series is None:
             by_account = load_account_series(ocma, workspace_id, {r[4] for r in rows}, session=session)
         else:

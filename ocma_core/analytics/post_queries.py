@@ -5,7 +5,9 @@ Two statements with the same columns:
   chosen snapshot on the post's MetricSchedule row (`ocma_core.analytics.pointers`). For the "matured"
   numbers it also keeps a copy of that snapshot's values, so the analyzers' history reads one row per post
   and never touches the (six times larger) snapshot table.
-- `by_scan`: any other post (snapshots written some other way), choosing among its snapshots.
+- `scan(ids)`: any other post (snapshots written some other way), choosing among its snapshots.
+`by_pointer` also returns a row with empty snapshot columns for each post without a pointer, so the scan
+runs only for those posts (by id), and not at all in the usual case where every post has one.
 """
 
 from __future__ import annotations
@@ -27,13 +29,23 @@ HORIZON = timedelta(days=8)
 WANTED = (*INTERACTIONS, "impressions")  # what the analyzers read without `detail`
 
 
+SCAN_BY_ID_LIMIT = 2000  # more posts without pointers than this: scan by the general condition instead
+
+
 @dataclass(frozen=True)
 class PostStatements:
-    """The two statements, and how many metric columns follow the seven leading ones."""
+    """The statements, and how many metric columns follow the seven leading ones."""
 
     by_pointer: Any
-    by_scan: Any
+    scan_where: Any  # Callable[[ColumnElement[bool]], Select]: the scan for targets matching a condition
     metric_columns: int
+    no_pointer: Any  # the condition "this target has no pointer"
+
+    def scan(self, target_ids: list[str]) -> Any:
+        """The scan for these targets (that `by_pointer` returned without a snapshot)."""
+        if len(target_ids) > SCAN_BY_ID_LIMIT:
+            return self.scan_where(self.no_pointer)
+        return self.scan_where(col(Target.id).in_(target_ids))
 
 
 def _age_days(dialect: str) -> ColumnElement[Any]:
@@ -118,33 +130,31 @@ def post_statements(
             *_metric_columns(col(MetricSchedule.matured_values), False, None),
             *text_columns,
         ]
-        by_pointer = (
-            select(*pointer_columns)
-            .select_from(Target)
-            .join(MetricSchedule, has_pointer)
-            .where(and_(*conditions))
-        )
+        by_pointer = select(*pointer_columns).select_from(Target).outerjoin(MetricSchedule, has_pointer)
     else:
         by_pointer = (
             select(*snapshot, *target_columns, *scan_metrics, *text_columns)
             .select_from(Target)
-            .join(MetricSchedule, has_pointer)
-            .join(PostMetricSnapshot, col(PostMetricSnapshot.id) == pointer)
-            .where(and_(*conditions))
+            .outerjoin(MetricSchedule, has_pointer)
+            .outerjoin(PostMetricSnapshot, col(PostMetricSnapshot.id) == pointer)
         )
-    chosen = _snapshot_choice(dialect, [*conditions, ~exists().where(has_pointer)], basis)
-    by_scan = (
-        select(*snapshot, *target_columns, *scan_metrics, *text_columns)
-        .join(
-            chosen,
-            and_(
-                chosen.c.tid == col(PostMetricSnapshot.target_id),
-                chosen.c.chosen == col(PostMetricSnapshot.fetched_at),
-            ),
-        )
-        .join(Target, col(Target.id) == col(PostMetricSnapshot.target_id))
-    )
+    by_pointer = by_pointer.where(and_(*conditions))
     if with_text:
         by_pointer = by_pointer.join(Post, col(Post.id) == col(Target.post_id))
-        by_scan = by_scan.join(Post, col(Post.id) == col(Target.post_id))
-    return PostStatements(by_pointer, by_scan, len(scan_metrics))
+
+    def scan_where(which: ColumnElement[bool]) -> Any:
+        chosen = _snapshot_choice(dialect, [*conditions, which], basis)
+        stmt = (
+            select(*snapshot, *target_columns, *scan_metrics, *text_columns)
+            .join(
+                chosen,
+                and_(
+                    chosen.c.tid == col(PostMetricSnapshot.target_id),
+                    chosen.c.chosen == col(PostMetricSnapshot.fetched_at),
+                ),
+            )
+            .join(Target, col(Target.id) == col(PostMetricSnapshot.target_id))
+        )
+        return stmt.join(Post, col(Post.id) == col(Target.post_id)) if with_text else stmt
+
+    return PostStatements(by_pointer, scan_where, len(scan_metrics), ~exists().where(has_pointer))
