@@ -8,10 +8,11 @@ from dataclasses import dataclass
 
 DEFAULT_API_URL = "https://slack.com/api/"
 
-# Bot scopes the features need (the manifest lists the same).
+# Bot scopes the features need (the manifests list the same). The thread status indicator
+# (assistant.threads.setStatus) needs only chat:write since Slack's 2026-03-05 change, which also lets it
+# work in channel threads; assistant:write is on its way out for that method.
 BOT_SCOPES = (
     "app_mentions:read",
-    "assistant:write",
     "channels:history",
     "chat:write",
     "commands",

@@ -38,7 +38,7 @@ async def user_timezone(client: AsyncWebClient, user: str) -> str | None:
 
 
 async def set_status(client: AsyncWebClient, channel: str, thread_ts: str, status: str) -> None:
-    """Show (or clear, with "") the thread's status indicator; Slack refuses it outside agent threads."""
+    """Show (or clear, with "") the thread's status indicator; a refusal only costs the indicator."""
     try:
         await client.assistant_threads_setStatus(channel_id=channel, thread_ts=thread_ts, status=status)
     except SlackApiError as exc:

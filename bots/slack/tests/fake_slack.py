@@ -179,8 +179,8 @@ class FakeSlack(FakeServer):
         return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
 
     def m_assistant_threads_setStatus(self, args: dict[str, Any]) -> dict[str, Any]:
-        if not args.get("channel_id") or not args.get("thread_ts"):
-            return {"ok": False, "error": "invalid_arguments"}
+        if not args.get("channel_id") or not args.get("thread_ts") or "status" not in args:
+            return {"ok": False, "error": "invalid_arguments"}  # all three are required ("" clears it)
         return {"ok": True}
 
     def m_files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:

@@ -66,7 +66,17 @@ def event(
         "type": "event_callback",
         "event_id": f"Ev{next(_ids):08d}",
         "event_time": int(time.time()),
-        "authorizations": [{"team_id": team, "user_id": BOT_USER, "is_bot": True, "enterprise_id": None}],
+        "authorizations": [
+            {
+                "enterprise_id": None,
+                "team_id": team,
+                "user_id": BOT_USER,
+                "is_bot": True,
+                "is_enterprise_install": False,
+            }
+        ],
+        "is_ext_shared_channel": False,
+        "event_context": f"4-{kind}-{team}-{channel}",
     }
 
 
@@ -81,19 +91,29 @@ def block_action(
     """A block_actions payload for a button on a message."""
     return {
         "type": "block_actions",
-        "user": {"id": user, "team_id": TEAM_ID},
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM_ID},
         "api_app_id": "A0TEST",
+        "token": "legacy",
         "team": {"id": TEAM_ID, "domain": "test"},
-        "container": {"type": "message", "channel_id": channel, "message_ts": message["ts"]},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "container": {
+            "type": "message",
+            "message_ts": message["ts"],
+            "channel_id": channel,
+            "is_ephemeral": False,
+        },
         "trigger_id": f"{next(_ids)}.trigger",
-        "channel": {"id": channel},
+        "channel": {"id": channel, "name": "general"},
         "message": message,
+        "state": {"values": {}},
         "response_url": "https://hooks.invalid/actions",
         "actions": [
             {
                 "type": "button",
                 "action_id": action_id,
                 "block_id": "ocma_approval",
+                "text": {"type": "plain_text", "text": action_id, "emoji": True},
                 "value": value,
                 "action_ts": str(time.time()),
             }
@@ -106,10 +126,23 @@ def view_submission(user: str, view: dict[str, Any], values: dict[str, Any]) -> 
     return {
         "type": "view_submission",
         "team": {"id": TEAM_ID, "domain": "test"},
-        "user": {"id": user, "team_id": TEAM_ID},
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM_ID},
         "api_app_id": "A0TEST",
+        "token": "legacy",
         "trigger_id": f"{next(_ids)}.trigger",
-        "view": {**view, "id": "V0TEST", "team_id": TEAM_ID, "state": {"values": values}},
+        "view": {
+            **view,
+            "id": "V0TEST",
+            "team_id": TEAM_ID,
+            "state": {"values": values},
+            "hash": "1700000000.abcdef",
+            "root_view_id": "V0TEST",
+            "app_id": "A0TEST",
+            "bot_id": "B0BOT",
+        },
+        "response_urls": [],
+        "is_enterprise_install": False,
+        "enterprise": None,
     }
 
 
@@ -133,6 +166,7 @@ def command_form(
         "command": "/ocma",
         "text": text,
         "api_app_id": "A0TEST",
+        "is_enterprise_install": "false",
         "response_url": f"{response_base}/response/{next(_ids)}",
         "trigger_id": f"{next(_ids)}.trigger",
     }
