@@ -4,6 +4,7 @@ a one-time WebSocket URL, `hello`), handles envelopes in Slack's documented shap
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import pytest
@@ -11,7 +12,7 @@ from agent_model import ScriptedModel
 from fake_slack import APP_TOKEN, FakeSlack
 from fake_socket_mode import FakeSocketMode
 from ocma_slack.socket_mode import SocketModeRunner
-from slack_payloads import command_form, envelope, events_envelope, mention
+from slack_payloads import block_action, command_form, envelope, events_envelope, mention, view_submission
 from test_slack_bot import wait_until
 
 from ocma_core.context import Ocma
@@ -109,3 +110,40 @@ def test_the_cli_says_what_socket_mode_needs(slack: FakeSlack, monkeypatch: pyte
     monkeypatch.delenv("OCMA_SLACK_APP_TOKEN", raising=False)
     result = CliRunner().invoke(slack_command, ["--socket"])
     assert result.exit_code == 1 and "OCMA_SLACK_APP_TOKEN" in result.output
+
+
+def test_buttons_and_modals_over_socket_mode_answer_in_the_ack(
+    ocma: Ocma,
+    workspace_id: str,
+    account_id: str,
+    model: ScriptedModel,
+    slack: FakeSlack,
+    members: dict[str, str],
+    socket_mode: FakeSocketMode,
+    socket_bot: SocketModeRunner,
+) -> None:
+    from datetime import timedelta
+
+    from test_slack_bot import buttons, card_of, script_draft
+
+    from ocma_core.db.types import utcnow
+
+    script_draft(model, "Held for approval.")
+    socket_mode.send(events_envelope(mention("U0EDITOR", "announce the webinar")))
+    card = card_of(slack)
+    message = {"type": "message", "ts": "1700000000.000100", "text": card["text"], "blocks": card["blocks"]}
+    value = buttons(card)["ocma_reschedule"]
+    click = block_action("U0EDITOR", "ocma_reschedule", value, card["channel"], message)
+    clicked = socket_mode.send(envelope("interactive", click, accepts_response_payload=True))
+    assert socket_mode.wait_ack(clicked) == {"envelope_id": clicked}
+    opened = slack.wait_for("views.open")[0]
+    view = opened["view"] if isinstance(opened["view"], dict) else json.loads(opened["view"])
+
+    past = int((utcnow() - timedelta(days=1)).timestamp())
+    values = {"when": {"when": {"type": "datetimepicker", "selected_date_time": past}}}
+    submitted = socket_mode.send(
+        envelope("interactive", view_submission("U0EDITOR", view, values), accepts_response_payload=True)
+    )
+    ack = socket_mode.wait_ack(submitted)
+    assert ack["envelope_id"] == submitted and ack["payload"]["response_action"] == "errors"
+    assert "when" in ack["payload"]["errors"]
