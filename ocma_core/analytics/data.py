@@ -133,14 +133,15 @@ class AccountSeries:
 
     def followers_near(self, when: datetime) -> tuple[float, str] | None:
         """Followers at the last snapshot before `when` (else the first after), with the snapshot id."""
-        times, values, ids = self._followers()
+        times, values, ids = self.followers()
         if not times:
             return None
         i = bisect.bisect_right(times, when)
         j = i - 1 if i > 0 else 0
         return values[j], ids[j]
 
-    def _followers(self) -> tuple[list[datetime], list[float], list[str]]:
+    def followers(self) -> tuple[list[datetime], list[float], list[str]]:
+        """(times, follower counts, snapshot ids) of the snapshots that report followers, oldest first."""
         cached = self.__dict__.get("_followers_cache")
         if cached is None or cached[0] != len(self.times):
             kept = [
@@ -233,6 +234,8 @@ def _load_posts(
     seen: set[str] = set()
     wanted = WANTED
     n_wanted = len(wanted)
+    is_interaction = [name in INTERACTIONS for name in wanted]
+    followers_of = {account_id: s.followers() for account_id, s in by_account.items()}
     t = 7 + m
     for row in rows:
         target_id = row[2]
@@ -249,13 +252,12 @@ def _load_posts(
         else:
             found: dict[str, float] = {}
             total, counted = 0.0, []
-            for i in range(n_wanted):
-                v = row[7 + i]
+            for name, counts, v in zip(wanted, is_interaction, row[7 : 7 + n_wanted], strict=True):
                 if v is not None:
-                    found[wanted[i]] = v
-                    if i < len(INTERACTIONS):
+                    found[name] = v
+                    if counts:
                         total += v
-                        counted.append(wanted[i])
+                        counted.append(name)
             mapped, used = Mapped(found, {}, ()), tuple(counted)
         obs = PostObs(target_id, row[3], row[4], platform, row[6], row[0], row[1], mapped, total, used)
         if with_text:
@@ -268,11 +270,11 @@ def _load_posts(
                 obs.thread_parts = 1 + int(row[t + 3])
             if row[t + 4] and row[t + 4] != "{}":
                 obs.options = json.loads(row[t + 4])
-        account_series = by_account.get(obs.account_id)
-        if account_series is not None:
-            near = account_series.followers_near(obs.published_at)
-            if near is not None:
-                obs.followers, obs.followers_source = near
+        followers = followers_of.get(obs.account_id)
+        if followers is not None and followers[0]:  # as AccountSeries.followers_near, inlined (hot loop)
+            i = bisect.bisect_right(followers[0], obs.published_at)
+            j = i - 1 if i > 0 else 0
+            obs.followers, obs.followers_source = followers[1][j], followers[2][j]
         out.append(obs)
     out.sort(key=lambda o: (o.published_at, o.target_id))
     return out
