@@ -1,4 +1,4 @@
-# ruff: noqa: F811  (pytest fixtures imported from ocma_core.ai.testing.kit)
+# ruff: noqa: F811  (pytest fixtures imported from ai_fixtures)
 """Budgets, usage summaries, key storage and precedence, and the AI settings API."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from ai_fixtures import ai_env, ai_host, ai_workspace, fake_openai  # noqa: F401
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
@@ -16,7 +17,6 @@ from ocma_core.ai import AINotConfigured, AIUnavailable, BudgetExceeded
 from ocma_core.ai.service import complete_text
 from ocma_core.ai.settings import load_config, resolve_key, set_key, update_ai_settings
 from ocma_core.ai.testing.fake_openai import DEFAULT_KEY, FakeOpenAI
-from ocma_core.ai.testing.kit import ai_env, ai_host, ai_workspace, fake_openai  # noqa: F401
 from ocma_core.ai.usage import RESERVED, periods, usage_summary
 from ocma_core.context import Ocma
 from ocma_core.db.models import AIUsage, Workspace

@@ -1,4 +1,4 @@
-# ruff: noqa: F811  (pytest fixtures imported from ocma_core.ai.testing.kit)
+# ruff: noqa: F811  (pytest fixtures imported from ai_fixtures)
 """`ocma ai` (set, key, price, usage, show) and `ocma content` (adapt, optimize, score, prompt) from the CLI."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ import json
 from typing import Any
 
 import pytest
+from ai_fixtures import ai_env, ai_host, ai_workspace, fake_openai  # noqa: F401
 
 from ocma_core.ai.settings import load_config
 from ocma_core.ai.testing.fake_openai import DEFAULT_KEY, FakeOpenAI
-from ocma_core.ai.testing.kit import ai_env, ai_host, ai_workspace, fake_openai  # noqa: F401
 from ocma_core.ai.testing.scripted import DEFAULT_TEXT, ContentModel
 from ocma_core.context import Ocma
 

@@ -1,4 +1,4 @@
-# ruff: noqa: F811  (pytest fixtures imported from ocma_core.ai.testing.kit)
+# ruff: noqa: F811  (pytest fixtures imported from ai_fixtures)
 """Text calls through the real litellm path to loopback OpenAI and Anthropic fakes: usage, cost, streaming,
 retries, fallbacks, cache, and every bad-input case as a clear error."""
 
@@ -12,6 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ai_fixtures import (  # noqa: F401
+    ai_env,
+    ai_host,
+    ai_workspace,
+    fake_anthropic,
+    fake_openai,
+)
 from sqlmodel import select
 
 from ocma_core.ai import AIAuthFailed, AINotConfigured, AIRefused, AIUnavailable, AIUnknownModel
@@ -19,13 +26,6 @@ from ocma_core.ai.service import complete_text
 from ocma_core.ai.settings import set_key, update_ai_settings
 from ocma_core.ai.testing.fake_anthropic import DEFAULT_KEY as ANTHROPIC_KEY
 from ocma_core.ai.testing.fake_openai import FakeOpenAI
-from ocma_core.ai.testing.kit import (  # noqa: F401
-    ai_env,
-    ai_host,
-    ai_workspace,
-    fake_anthropic,
-    fake_openai,
-)
 from ocma_core.context import Ocma
 from ocma_core.db.models import AIUsage
 

@@ -1,4 +1,4 @@
-# ruff: noqa: F811  (pytest fixtures imported from ocma_core.ai.testing.kit)
+# ruff: noqa: F811  (pytest fixtures imported from ai_fixtures)
 """Done when: a brief becomes validated per-platform drafts for X, LinkedIn, Bluesky and Mastodon through the
 API and the CLI, against the fakes, through the real litellm path."""
 
@@ -9,12 +9,12 @@ import json
 from typing import Any
 
 import pytest
+from ai_fixtures import ai_env, ai_host, ai_workspace, fake_openai  # noqa: F401
 from fastapi.testclient import TestClient
 
 from ocma_core.ai import AIBadOutput
 from ocma_core.ai.settings import update_ai_settings
 from ocma_core.ai.testing.fake_openai import FakeOpenAI
-from ocma_core.ai.testing.kit import ai_env, ai_host, ai_workspace, fake_openai  # noqa: F401
 from ocma_core.ai.testing.scripted import DEFAULT_TEXT, ContentModel
 from ocma_core.content.generate import generate
 from ocma_core.content.prompts import set_prompt

@@ -1,4 +1,4 @@
-# ruff: noqa: F811  (pytest fixtures imported from ocma_core.ai.testing.kit)
+# ruff: noqa: F811  (pytest fixtures imported from ai_fixtures)
 """Adapt, optimise and score, through the API and the services, with the platform plugins' own rules."""
 
 from __future__ import annotations
@@ -7,11 +7,11 @@ import asyncio
 from typing import Any
 
 import pytest
+from ai_fixtures import ai_env, ai_host, ai_workspace, fake_openai  # noqa: F401
 from fastapi.testclient import TestClient
 
 from ocma_core.ai import AIBadOutput
 from ocma_core.ai.testing.fake_openai import FakeOpenAI
-from ocma_core.ai.testing.kit import ai_env, ai_host, ai_workspace, fake_openai  # noqa: F401
 from ocma_core.ai.testing.scripted import DEFAULT_TEXT, ContentModel
 from ocma_core.content.measures import emojis, hashtags, links, mentions, readability
 from ocma_core.content.score import computed, score

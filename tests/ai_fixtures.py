@@ -1,6 +1,7 @@
 """pytest fixtures for AI tests: started fakes, a plugin host with the AI plugins, a configured workspace.
 
-Import the fixtures into a test module (`from ocma_core.ai.testing.kit import ai_host, ...  # noqa: F401`).
+Import the fixtures into a test module (`from ai_fixtures import ai_host, ...  # noqa: F401`). They live with
+the repository's tests, not in ocma_core, because they name the bundled plugins (the core never imports one).
 They build on the `ocma`, `workspace_id` and `plugin_host` fixtures of the repository's tests/conftest.py.
 """
 
