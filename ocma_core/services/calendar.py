@@ -16,6 +16,7 @@ from ocma_core.db.models import Account, Post, PostStatus, Target, TargetStatus,
 from ocma_core.db.types import utcnow
 from ocma_core.errors import ConflictError, NotFoundError, ValidationFailed
 from ocma_core.services import posts as post_service
+from ocma_core.services import scheduling
 from ocma_core.services.post_input import PostInput
 
 SCHEDULABLE = {PostStatus.DRAFT, PostStatus.PENDING_APPROVAL, PostStatus.SCHEDULED}
@@ -98,7 +99,7 @@ def _hold(session: Session, post: Post, when: datetime) -> None:
     """Mark the post as waiting for approval at `when`; only targets that have not gone out change."""
     post.status, post.scheduled_at, post.updated_at = PostStatus.PENDING_APPROVAL, when, utcnow()
     for target in session.exec(select(Target).where(Target.post_id == post.id)):
-        if target.status in post_service.OPEN_TARGETS:
+        if target.status in scheduling.OPEN_TARGETS:
             target.status, target.due_at, target.updated_at = TargetStatus.DRAFT, when, utcnow()
             session.add(target)
     session.add(post)
@@ -148,19 +149,19 @@ def schedule_existing(
         workspace = session.get(Workspace, workspace_id)
         assert workspace is not None
         accounts = _accounts_of(session, workspace_id, post)
-        post_service._raise_if_invalid(post_service.check_targets(ocma, workspace_id, post, accounts))
+        scheduling.raise_if_invalid(post_service.check_targets(ocma, workspace_id, post, accounts))
         if when is None:
-            when = post_service._next_free_slot(session, workspace, accounts)
+            when = scheduling.next_free_slot(session, workspace, accounts)
         event = None
         if require_approval or workspace.settings.get("approval_required"):
             _hold(session, post, when)
         else:
             if post.status is PostStatus.PENDING_APPROVAL:
                 post.status = PostStatus.DRAFT
-            event = post_service._schedule(session, workspace, post, when, approved=True)
+            event = scheduling.queue_or_hold(session, workspace, post, when, approved=True)
         session.flush()
         session.refresh(post)
-    post_service._after_schedule(ocma, post, event)
+    scheduling.after_schedule(ocma, post, event)
     return post
 
 
@@ -173,7 +174,7 @@ def publish_existing(ocma: Ocma, workspace_id: str, post_id: str, *, require_app
         if post.status not in (PostStatus.DRAFT, PostStatus.SCHEDULED, PostStatus.FAILED):
             raise ConflictError(f"A {post.status} post cannot be published now.")
         accounts = _accounts_of(session, workspace_id, post)
-        post_service._raise_if_invalid(post_service.check_targets(ocma, workspace_id, post, accounts))
+        scheduling.raise_if_invalid(post_service.check_targets(ocma, workspace_id, post, accounts))
         _hold(session, post, utcnow())
         session.flush()
         session.refresh(post)
@@ -225,7 +226,7 @@ def edit_post_content(
     event = None
     with ocma.session() as session:
         post = post_service.get_post(ocma, workspace_id, post_id, session)
-        if post.status not in post_service.EDITABLE:
+        if post.status not in scheduling.EDITABLE:
             raise ConflictError(f"A {post.status} post cannot be edited.", fix="Create a new post instead.")
         if body is not None:
             post.body = body
@@ -242,17 +243,17 @@ def edit_post_content(
         session.flush()
         if post.status in (PostStatus.SCHEDULED, PostStatus.PENDING_APPROVAL):
             accounts = _accounts_of(session, workspace_id, post)
-            post_service._raise_if_invalid(post_service.check_targets(ocma, workspace_id, post, accounts))
+            scheduling.raise_if_invalid(post_service.check_targets(ocma, workspace_id, post, accounts))
         if post.status is PostStatus.SCHEDULED and post.scheduled_at is not None:
             workspace = session.get(Workspace, workspace_id)
             assert workspace is not None
             if require_approval or workspace.settings.get("approval_required"):
                 _hold(session, post, post.scheduled_at)
             else:
-                event = post_service._schedule(session, workspace, post, post.scheduled_at, approved=True)
+                event = scheduling.queue_or_hold(session, workspace, post, post.scheduled_at, approved=True)
         session.flush()
         session.refresh(post)
-    post_service._after_schedule(ocma, post, event)
+    scheduling.after_schedule(ocma, post, event)
     return post
 
 
@@ -267,7 +268,7 @@ def _set_accounts(session: Session, workspace_id: str, post: Post, account_ids: 
     for account_id, target in existing.items():
         if account_id in wanted:
             continue
-        if target.status not in post_service.OPEN_TARGETS | {TargetStatus.CANCELLED}:
+        if target.status not in scheduling.OPEN_TARGETS | {TargetStatus.CANCELLED}:
             raise ConflictError(f"The post is already {target.status} on {target.platform}; it stays there.")
         session.delete(target)
     for account_id in account_ids:

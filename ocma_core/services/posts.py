@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,33 +11,20 @@ from ocma_core.context import Ocma
 from ocma_core.db.models import Account, AccountStatus, Post, PostStatus, Target, TargetStatus, Workspace
 from ocma_core.db.types import utcnow
 from ocma_core.errors import ConflictError, NotFoundError, ValidationFailed
-from ocma_core.events import Event, dispatch, record
 from ocma_core.platforms import PostContent
-from ocma_core.recurrence import Rule, slot_times
+from ocma_core.recurrence import Rule
 from ocma_core.registry import get_platform
 from ocma_core.services.media import media_items
 from ocma_core.services.post_input import PostInput
-
-EDITABLE = {PostStatus.DRAFT, PostStatus.PENDING_APPROVAL, PostStatus.SCHEDULED, PostStatus.FAILED}
-OPEN_TARGETS = {TargetStatus.DRAFT, TargetStatus.QUEUED, TargetStatus.HELD, TargetStatus.FAILED}
-
-
-@dataclass
-class TargetCheck:
-    """Validation of one target: the platform's length count, limit and problems."""
-
-    account_id: str
-    platform: str
-    handle: str
-    length: int
-    limit: int
-    unit: str
-    problems: list[dict[str, str]] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        """True when the platform would accept it."""
-        return not self.problems
+from ocma_core.services.scheduling import (
+    EDITABLE,
+    OPEN_TARGETS,
+    TargetCheck,
+    after_schedule,
+    next_free_slot,
+    queue_or_hold,
+    raise_if_invalid,
+)
 
 
 def text_for(post: Post | PostInput, account: Account) -> str:
@@ -102,43 +88,6 @@ def _accounts(session: Session, workspace_id: str, account_ids: list[str]) -> li
     return [found[i] for i in account_ids]
 
 
-def _raise_if_invalid(checks: list[TargetCheck]) -> None:
-    bad = [c for c in checks if not c.ok]
-    if bad:
-        problems = [
-            {"account_id": c.account_id, "platform": c.platform, **p} for c in bad for p in c.problems
-        ]
-        summary = "; ".join(f"{c.platform} ({c.handle}): {c.problems[0]['message']}" for c in bad)
-        raise ValidationFailed(f"The post cannot be scheduled: {summary}", problems=problems)
-
-
-def _next_free_slot(session: Session, workspace: Workspace, accounts: list[Account]) -> datetime:
-    now = utcnow()
-    slot_sets = []
-    for account in accounts:
-        slots = account.settings.get("queue_slots") or workspace.settings.get("queue_slots")
-        if not slots:
-            raise ValidationFailed(
-                f"{account.handle} has no queue slots.",
-                fix='Set workspace setting queue_slots, e.g. {"weekdays": ["mon","wed"], "times": ["09:00"]}.',
-            )
-        slot_sets.append(set(slot_times(slots, now, workspace.timezone)))
-    taken = {
-        t.due_at
-        for t in session.exec(
-            select(Target).where(
-                col(Target.account_id).in_([a.id for a in accounts]),
-                col(Target.status).in_([TargetStatus.QUEUED, TargetStatus.DRAFT]),
-                col(Target.due_at).is_not(None),
-            )
-        )
-    }
-    for when in sorted(set.intersection(*slot_sets)):
-        if when not in taken:
-            return when
-    raise ValidationFailed("No free queue slot in the coming weeks for all selected accounts.")
-
-
 def create_post(
     ocma: Ocma, workspace_id: str, data: PostInput, *, created_by: str = "", require_approval: bool = False
 ) -> Post:
@@ -169,12 +118,12 @@ def create_post(
             )
         session.flush()
         if data.action != "draft":
-            _raise_if_invalid(check_targets(ocma, workspace_id, data, accounts))
+            raise_if_invalid(check_targets(ocma, workspace_id, data, accounts))
             when = _when(ocma, session, workspace, data, accounts)
-            event = _schedule(session, workspace, post, when, hold=require_approval)
+            event = queue_or_hold(session, workspace, post, when, hold=require_approval)
         else:
             event = None
-    _after_schedule(ocma, post, event)
+    after_schedule(ocma, post, event)
     return post
 
 
@@ -197,7 +146,7 @@ def _when(
     if data.action == "publish_now":
         return utcnow()
     if data.action == "next_slot":
-        return _next_free_slot(session, workspace, accounts)
+        return next_free_slot(session, workspace, accounts)
     if data.action == "best_time":
         from ocma_core.analytics.answers import next_best_time
 
@@ -210,61 +159,6 @@ def _when(
             f"scheduled_at {when.isoformat()} is in the past.", fix="Pick a future time, or use publish_now."
         )
     return when
-
-
-def _schedule(
-    session: Session,
-    workspace: Workspace,
-    post: Post,
-    when: datetime,
-    *,
-    approved: bool = False,
-    hold: bool = False,
-) -> Event | None:
-    """Queue the post's targets for `when`, or hold it for approval when the workspace requires it."""
-    post.scheduled_at = when
-    post.updated_at = utcnow()
-    targets = list(session.exec(select(Target).where(Target.post_id == post.id)))
-    if (hold or workspace.settings.get("approval_required")) and not approved:
-        post.status = PostStatus.PENDING_APPROVAL
-        for target in targets:
-            target.status, target.due_at = TargetStatus.DRAFT, when
-            session.add(target)
-        session.add(post)
-        return None
-    post.status = PostStatus.SCHEDULED
-    for target in targets:
-        if target.status in OPEN_TARGETS:
-            target.status, target.due_at, target.attempts, target.updated_at = (
-                TargetStatus.QUEUED,
-                when,
-                0,
-                utcnow(),
-            )
-            target.last_error = None
-            session.add(target)
-    session.add(post)
-    event = Event("post.scheduled", post.workspace_id, {"post_id": post.id, "scheduled_at": when.isoformat()})
-    record(session, event)
-    return event
-
-
-def _after_schedule(ocma: Ocma, post: Post, event: Event | None) -> None:
-    """After commit: wake the queue and tell plugins (the reconciler covers a lost wake-up)."""
-    if post.status is PostStatus.SCHEDULED and post.scheduled_at is not None:
-        with ocma.session() as session:
-            ids = [
-                t.id
-                for t in session.exec(
-                    select(Target).where(Target.post_id == post.id, Target.status == TargetStatus.QUEUED)
-                )
-            ]
-        try:
-            ocma.queue.push_many([(i, post.scheduled_at) for i in ids])
-        except Exception:  # Redis down: the reconciler will enqueue from the database
-            pass
-    if event is not None:
-        dispatch(event, ocma)
 
 
 def get_post(ocma: Ocma, workspace_id: str, post_id: str, session: Session | None = None) -> Post:
@@ -323,11 +217,11 @@ def update_post(ocma: Ocma, workspace_id: str, post_id: str, data: PostInput) ->
                 target.status, target.due_at = TargetStatus.DRAFT, None
                 session.add(target)
         else:
-            _raise_if_invalid(check_targets(ocma, workspace_id, data, accounts))
+            raise_if_invalid(check_targets(ocma, workspace_id, data, accounts))
             if post.status is PostStatus.PENDING_APPROVAL:
                 post.status = PostStatus.DRAFT
-            event = _schedule(session, workspace, post, _when(ocma, session, workspace, data, accounts))
-    _after_schedule(ocma, post, event)
+            event = queue_or_hold(session, workspace, post, _when(ocma, session, workspace, data, accounts))
+    after_schedule(ocma, post, event)
     return post
 
 
@@ -340,10 +234,10 @@ def approve_post(ocma: Ocma, workspace_id: str, post_id: str) -> Post:
         workspace = session.get(Workspace, workspace_id)
         assert workspace is not None
         accounts = _accounts(session, workspace_id, [t.account_id for t in targets_of(ocma, post.id)])
-        _raise_if_invalid(check_targets(ocma, workspace_id, post, accounts))
+        raise_if_invalid(check_targets(ocma, workspace_id, post, accounts))
         when = max(post.scheduled_at or utcnow(), utcnow())
-        event = _schedule(session, workspace, post, when, approved=True)
-    _after_schedule(ocma, post, event)
+        event = queue_or_hold(session, workspace, post, when, approved=True)
+    after_schedule(ocma, post, event)
     return post
 
 
@@ -378,11 +272,11 @@ def publish_now(ocma: Ocma, workspace_id: str, post_id: str) -> Post:
         accounts = _accounts(session, workspace_id, [t.account_id for t in targets_of(ocma, post.id)])
         if not accounts:
             raise ValidationFailed("The post has no accounts to publish to.")
-        _raise_if_invalid(check_targets(ocma, workspace_id, post, accounts))
+        raise_if_invalid(check_targets(ocma, workspace_id, post, accounts))
         # A scheduled post was already approved (or needed no approval): moving it to now keeps that.
         already_approved = post.status is PostStatus.SCHEDULED
-        event = _schedule(session, workspace, post, utcnow(), approved=already_approved)
-    _after_schedule(ocma, post, event)
+        event = queue_or_hold(session, workspace, post, utcnow(), approved=already_approved)
+    after_schedule(ocma, post, event)
     return post
 
 
