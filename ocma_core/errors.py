@@ -62,6 +62,13 @@ class ConfigError(OcmaError):
     title = "Configuration error"
 
 
+class StorageUnavailable(OcmaError):
+    """A storage service OCMA depends on (the media store) failed or cannot be reached; try again later."""
+
+    status_code = 503
+    title = "Storage unavailable"
+
+
 class UnknownPlatformError(NotFoundError):
     """No installed plugin provides the named platform."""
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import mimetypes
+import os
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
 from ocma_core.config import Settings
-from ocma_core.errors import ConfigError, ValidationFailed
+from ocma_core.errors import ConfigError, NotFoundError, StorageUnavailable, ValidationFailed
 
 ALLOWED_TYPES = {
     "image/jpeg", "image/png", "image/gif", "image/webp",
@@ -46,16 +50,18 @@ class LocalMediaStore:
     def put(self, key: str, data: bytes, mime_type: str) -> None:
         """Write atomically; an existing file is kept."""
         path = self._path(key)
-        if path.exists():
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)
+        if not path.exists():
+            write_atomically(path, data)
 
     def get(self, key: str) -> bytes:
         """Read the file."""
-        return self._path(key).read_bytes()
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError:
+            raise NotFoundError(
+                f"The bytes of media {key[:12]}… are missing from {self.root}.",
+                fix="Restore the media directory from a backup, or upload the file again.",
+            ) from None
 
     def local_path(self, key: str) -> Path:
         """The file itself."""
@@ -63,20 +69,21 @@ class LocalMediaStore:
 
 
 class S3MediaStore:
-    """Any S3-compatible store (AWS, MinIO, R2, ...) through boto3, installed with `pip install boto3`."""
+    """Any S3-compatible store (AWS, MinIO, R2, ...) through boto3, installed with `pip install "ocma[s3]"`."""
 
     def __init__(self, settings: Settings) -> None:
         try:
             import boto3
         except ImportError:
             raise ConfigError(
-                "OCMA_MEDIA_BACKEND=s3 needs boto3.", fix="Install it with `pip install boto3`."
+                "OCMA_MEDIA_BACKEND=s3 needs boto3.", fix='Install it with `pip install "ocma[s3]"`.'
             ) from None
         if not settings.s3_bucket:
             raise ConfigError(
                 "OCMA_MEDIA_BACKEND=s3 but OCMA_S3_BUCKET is not set.", fix="Set OCMA_S3_BUCKET."
             )
         self.bucket = settings.s3_bucket
+        self.endpoint = settings.s3_endpoint_url
         self.cache = settings.data_dir / "media-cache"
         self.client = boto3.client(
             "s3",
@@ -87,20 +94,67 @@ class S3MediaStore:
         )
 
     def put(self, key: str, data: bytes, mime_type: str) -> None:
-        """Upload the object."""
-        self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=mime_type)
+        """Upload the object (the same key always holds the same bytes, so a repeat is harmless)."""
+        with self._errors(key):
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=mime_type)
 
     def get(self, key: str) -> bytes:
         """Download the object."""
-        return bytes(self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read())
+        with self._errors(key):
+            return bytes(self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read())
 
     def local_path(self, key: str) -> Path:
-        """Download once into a local cache."""
+        """Download once into a local cache (atomically: concurrent readers never see half a file)."""
+        if not key.isalnum():
+            raise ValueError("bad media key")
         path = self.cache / key
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(self.get(key))
+            write_atomically(path, self.get(key))
         return path
+
+    @contextmanager
+    def _errors(self, key: str) -> Iterator[None]:
+        """The store's failures as errors that say what to fix."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        where = f"bucket {self.bucket!r}" + (f" at {self.endpoint}" if self.endpoint else "")
+        try:
+            yield
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code in ("NoSuchKey", "404"):
+                raise NotFoundError(
+                    f"The bytes of media {key[:12]}… are missing from {where}.",
+                    fix="Upload the file again.",
+                ) from None
+            if code == "NoSuchBucket":
+                raise ConfigError(
+                    f"The S3 {where} does not exist.", fix="Create it, or fix OCMA_S3_BUCKET."
+                ) from None
+            if code in ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+                raise ConfigError(
+                    f"The S3 store refused OCMA's credentials for {where} ({code}).",
+                    fix="Check OCMA_S3_ACCESS_KEY_ID / OCMA_S3_SECRET_ACCESS_KEY and the bucket's policy.",
+                ) from None
+            raise StorageUnavailable(f"The S3 store failed for {where}: {code or exc}.") from None
+        except BotoCoreError as exc:
+            raise StorageUnavailable(
+                f"Cannot reach the S3 store for {where}: {exc}.",
+                fix="Check OCMA_S3_ENDPOINT_URL and the network.",
+            ) from None
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write `path` through a private temporary file and a rename (safe with concurrent writers)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def make_media_store(settings: Settings) -> MediaStore:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from ocma_core.context import Ocma
@@ -24,6 +25,30 @@ def store_media(
     mime = check_upload(data, filename)
     digest = sha256_hex(data)
     width, height = image_size(data)
+    try:
+        return _store_once(ocma, workspace_id, data, digest, mime, width, height, filename, alt_text, meta)
+    except IntegrityError:  # the same file uploaded by someone else at the same moment: theirs stands
+        with ocma.session() as session:
+            found = session.exec(
+                select(Media).where(Media.workspace_id == workspace_id, Media.sha256 == digest)
+            ).first()
+            if found is None:
+                raise
+            return found
+
+
+def _store_once(
+    ocma: Ocma,
+    workspace_id: str,
+    data: bytes,
+    digest: str,
+    mime: str,
+    width: int | None,
+    height: int | None,
+    filename: str,
+    alt_text: str,
+    meta: dict[str, object] | None,
+) -> Media:
     with ocma.session() as session:
         existing = session.exec(
             select(Media).where(Media.workspace_id == workspace_id, Media.sha256 == digest)
@@ -44,6 +69,7 @@ def store_media(
             meta=dict(meta or {}),
         )
         session.add(media)
+        session.flush()
         return media
 
 
