@@ -49,6 +49,9 @@ def accounts_list(workspace: str | None, as_json: bool) -> None:
 @workspace_option
 @click.option("--listen", is_flag=True, help="Catch the OAuth callback on a local port (local setups).")
 @click.option("--port", type=int, default=8765, show_default=True, help="Port for --listen.")
+@click.option(
+    "--timeout", type=float, default=300.0, show_default=True, help="Seconds --listen waits for the browser."
+)
 @click.option("--field", "-f", multiple=True, help="Credential NAME=VALUE for app-password/token platforms.")
 @click.option(
     "--instance", default=None, help="The server to connect (Mastodon: e.g. https://mastodon.social)."
@@ -58,6 +61,7 @@ def accounts_connect(
     workspace: str | None,
     listen: bool,
     port: int,
+    timeout: float,
     field: tuple[str, ...],
     instance: str | None,
 ) -> None:
@@ -94,9 +98,12 @@ def accounts_connect(
             f"The platform then sends you to {svc.callback_url(ocma, platform)} (ocma serve must be running)."
         )
         return
-    from ocma_core.cli.oauth_listener import wait_for_callback
+    from ocma_core.cli.oauth_listener import ListenerError, wait_for_callback
 
-    params = wait_for_callback(port, f"/oauth/callback/{platform}")
+    try:
+        params = wait_for_callback(port, f"/oauth/callback/{platform}", timeout_s=timeout)
+    except ListenerError as exc:
+        raise click.ClickException(str(exc)) from None
     account = asyncio.run(
         svc.complete_connect(
             ocma, platform, state=params.get("state", ""), code=params.get("code"), error=params.get("error")

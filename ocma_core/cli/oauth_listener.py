@@ -7,6 +7,10 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 
+class ListenerError(Exception):
+    """The callback could not be caught (port in use, or no answer in time)."""
+
+
 def wait_for_callback(port: int, path: str, timeout_s: float = 300.0) -> dict[str, str]:
     """Serve on 127.0.0.1:port until the platform redirects to `path`; return its query parameters."""
     received: dict[str, str] = {}
@@ -30,7 +34,13 @@ def wait_for_callback(port: int, path: str, timeout_s: float = 300.0) -> dict[st
 
     import time
 
-    server = HTTPServer(("127.0.0.1", port), Handler)
+    try:
+        server = HTTPServer(("127.0.0.1", port), Handler)
+    except OSError as exc:
+        raise ListenerError(
+            f"Cannot listen on 127.0.0.1:{port} ({exc.strerror}). Pass another --port, and register "
+            f"http://127.0.0.1:PORT{path} as a redirect URI in the platform's app settings."
+        ) from None
     deadline = time.monotonic() + timeout_s
     try:
         while not received and time.monotonic() < deadline:
@@ -38,4 +48,9 @@ def wait_for_callback(port: int, path: str, timeout_s: float = 300.0) -> dict[st
             server.handle_request()
     finally:
         server.server_close()
+    if not received:
+        raise ListenerError(
+            f"No answer from the platform within {timeout_s:g} s. Run the command again and approve access "
+            "in the browser."
+        )
     return received
