@@ -15,6 +15,7 @@ from ocma_core.crypto import Vault, load_or_create_keys
 from ocma_core.db.engine import get_engine, session_scope
 
 if TYPE_CHECKING:
+    from ocma_core.engine.budgets import Budgets
     from ocma_core.engine.queue import WorkQueue
     from ocma_core.media import MediaStore
 
@@ -56,6 +57,14 @@ class Ocma:
         from ocma_core.engine.queue import make_queue
 
         return make_queue(self)
+
+    @cached_property
+    def budgets(self) -> Budgets:
+        """Rate budgets of platform calls made outside a worker (e.g. deleting a post from the API or CLI);
+        shared with every process through Redis when OCMA_REDIS_URL is set."""
+        from ocma_core.engine.budgets import make_budgets
+
+        return make_budgets(self.settings.redis_url)
 
     def vault_secret_for_urls(self) -> str:
         """The secret that signs public media URLs (derived from the newest encryption key)."""

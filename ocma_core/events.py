@@ -20,6 +20,7 @@ KINDS = (
     "post.published",
     "post.failed",
     "post.partially_published",
+    "post.deleted",
     "target.unconfirmed",
     "account.connected",
     "account.needs_reconnect",

@@ -15,10 +15,10 @@ from ocma_core.engine.worker import Worker
 from ocma_core.services import accounts
 
 
-def connect_fakesocial(ocma: Ocma, workspace_id: str, fake: Any) -> str:
-    """Connect a FakeSocial account: start, consent at the fake, complete the callback."""
+def connect_fakesocial(ocma: Ocma, workspace_id: str, fake: Any, user: str = "1001") -> str:
+    """Connect FakeSocial user `user`'s account: start, consent at the fake, complete the callback."""
     url = accounts.start_connect(ocma, workspace_id, "fakesocial")
-    code, state = fake.authorize(url)
+    code, state = fake.authorize(url, user=user)
     account = asyncio.run(accounts.complete_connect(ocma, "fakesocial", state=state, code=code))
     return account.id
 

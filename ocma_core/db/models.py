@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -60,6 +60,7 @@ class PostStatus(enum.StrEnum):
     PARTIALLY_PUBLISHED = "partially_published"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    DELETED = "deleted"  # every published target was deleted from its platform (services/deletion.py)
 
 
 class TargetStatus(enum.StrEnum):
@@ -74,6 +75,7 @@ class TargetStatus(enum.StrEnum):
     PUBLISHED = "published"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    DELETED = "deleted"  # published, then deleted from the platform (every part of it)
 
 
 class Workspace(SQLModel, table=True):
@@ -207,6 +209,11 @@ class Target(SQLModel, table=True):
     claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     unconfirmed_since: datetime | None = Field(default=None, sa_type=UTCDateTime)  # look before retrying
     external_id: str | None = Field(default=None, max_length=512)
+    # Every platform id of what was published, first part first (a thread has one per part); [] when
+    # published before OCMA kept them (then only external_id is known).
+    part_ids: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default=text("'[]'"))
+    )
     url: str | None = Field(default=None, sa_type=Text)
     last_error: str | None = Field(default=None, sa_type=Text)
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -218,7 +225,8 @@ class PublishAttempt(SQLModel, table=True):
 
     id: str = Field(default_factory=new_id, primary_key=True)
     target_id: str = Field(foreign_key="target.id", index=True)
-    action: str = Field(default="publish", max_length=32)  # publish, find_published, check_pending, refresh
+    # publish, find_published, check_pending, refresh, delete
+    action: str = Field(default="publish", max_length=32)
     outcome: str = Field(
         max_length=32
     )  # published, rate_limited, auth_expired, rejected, transient, unconfirmed

@@ -310,6 +310,7 @@ async def _published(
         runtime.worker_id,
         status,
         external_id=result.external_id,
+        part_ids=list(result.part_ids) or [result.external_id],
         url=result.url,
         published_at=now,
         last_error=None,

@@ -15,7 +15,7 @@ from ocma_core.db.types import utcnow
 from ocma_core.events import Event, record
 
 CLAIMABLE = (TargetStatus.QUEUED, TargetStatus.UNCONFIRMED)
-TERMINAL = {TargetStatus.PUBLISHED, TargetStatus.FAILED, TargetStatus.CANCELLED}
+TERMINAL = {TargetStatus.PUBLISHED, TargetStatus.FAILED, TargetStatus.CANCELLED, TargetStatus.DELETED}
 
 
 @dataclass
@@ -131,10 +131,14 @@ def _refresh_post_status(session: object, post_id: str) -> list[Event]:
     statuses = {t.status for t in targets if t.status is not TargetStatus.CANCELLED}
     if not statuses or not statuses <= TERMINAL:
         return []
+    # A target deleted earlier (services/deletion.py) is no longer out there: with others published the
+    # post is partially published; with only failures besides it, it failed.
     if statuses == {TargetStatus.PUBLISHED}:
         new = PostStatus.PUBLISHED
     elif TargetStatus.PUBLISHED in statuses:
         new = PostStatus.PARTIALLY_PUBLISHED
+    elif statuses == {TargetStatus.DELETED}:
+        return []
     else:
         new = PostStatus.FAILED
     if post.status is new:

@@ -245,7 +245,7 @@ def cancel_post(ocma: Ocma, workspace_id: str, post_id: str) -> Post:
     """Cancel everything of a post that has not gone out; published targets stay published."""
     with ocma.session() as session:
         post = get_post(ocma, workspace_id, post_id, session)
-        if post.status in (PostStatus.PUBLISHED, PostStatus.CANCELLED):
+        if post.status in (PostStatus.PUBLISHED, PostStatus.CANCELLED, PostStatus.DELETED):
             raise ConflictError(f"The post is already {post.status}.")
         targets = list(session.exec(select(Target).where(Target.post_id == post.id)))
         if any(t.status in (TargetStatus.PUBLISHING, TargetStatus.UNCONFIRMED) for t in targets):
@@ -255,7 +255,14 @@ def cancel_post(ocma: Ocma, workspace_id: str, post_id: str) -> Post:
                 target.status, target.updated_at = TargetStatus.CANCELLED, utcnow()
                 session.add(target)
         published = any(t.status is TargetStatus.PUBLISHED for t in targets)
-        post.status = PostStatus.PARTIALLY_PUBLISHED if published else PostStatus.CANCELLED
+        deleted = any(t.status is TargetStatus.DELETED for t in targets)
+        post.status = (
+            PostStatus.PARTIALLY_PUBLISHED
+            if published
+            else PostStatus.DELETED
+            if deleted
+            else PostStatus.CANCELLED
+        )
         post.updated_at = utcnow()
         session.add(post)
         return post
@@ -372,6 +379,7 @@ def post_summary(post: Post, targets: list[Target]) -> dict[str, Any]:
                 "status": str(t.status),
                 "attempts": t.attempts,
                 "external_id": t.external_id,
+                "part_ids": list(t.part_ids),
                 "url": t.url,
                 "error": t.last_error,
                 "published_at": t.published_at.isoformat() if t.published_at else None,

@@ -4,7 +4,8 @@ Used by the engine's tests and benchmarks (with the example platform plugin in t
 for plugin authors' own fakes. Run it alone with `python -m ocma_core.testing.fake_platform --port 9000`.
 
 Wire format: OAuth 2.0 + PKCE (`/oauth/authorize`, `/oauth/token`, rotating refresh tokens), `GET /v1/me`,
-`POST /v1/posts` (201 `{id, url}`), `GET /v1/posts?since=`, `DELETE /v1/posts/{id}`,
+`POST /v1/posts` (201 `{id, url}`), `GET /v1/posts?since=`, `DELETE /v1/posts/{id}` (204; 404 when it is not
+there or not the caller's; deleting a post leaves its replies, as real platforms do),
 `GET /v1/posts/{id}/metrics`, `GET /v1/me/metrics`, `GET /v1/users/{username}` (public counts),
 `POST /v1/media`; test controls `POST /_fake/metrics`, `POST /_fake/config`, `GET /_fake/stats`. Rate limits per token in a fixed
 window, reported in `x-ratelimit-limit|remaining|reset` (unix seconds); 429 carries `retry-after`.
@@ -49,7 +50,9 @@ class FakeSocialState:
     access: dict[str, str] = field(default_factory=dict)  # access token -> user id
     refresh: dict[str, str] = field(default_factory=dict)  # live refresh token -> user id
     posts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    undeletable: dict[str, str] = field(default_factory=dict)  # post id -> why DELETE refuses it
     publish_calls: int = 0
+    delete_calls: int = 0
     metric_calls: int = 0
     http_429: int = 0
     followers: int = 42
@@ -77,6 +80,7 @@ class FakeSocial(FakeServer):
         self.limit_reads = False  # when True, the metrics endpoints count against the rate window too
         self._rng = random.Random(self.chaos.seed)
         self._next: collections.deque[tuple[str, float]] = collections.deque()
+        self._next_delete: collections.deque[tuple[str, float]] = collections.deque()
         self._ids = 10**15
         self._id_lock = threading.Lock()
         self._install_routes()
@@ -88,6 +92,17 @@ class FakeSocial(FakeServer):
             raise ValueError(kind)
         self._next.append((kind, retry_after_s))
 
+    def fail_next_delete(self, kind: str, *, retry_after_s: float = 30.0) -> None:
+        """Make the next DELETE /v1/posts/{id} fail: rate_limit, server_error or auth."""
+        if kind not in ("rate_limit", "server_error", "auth"):
+            raise ValueError(kind)
+        self._next_delete.append((kind, retry_after_s))
+
+    def protect(self, post_id: str, reason: str = "This post cannot be deleted.") -> None:
+        """Make DELETE refuse this post with 403 and `reason` (as a platform refuses, e.g., a pinned post)."""
+        with self.lock:
+            self.state.undeletable[post_id] = reason
+
     def set_chaos(self, chaos: Chaos) -> None:
         """Random failures from now on."""
         self.chaos = chaos
@@ -98,8 +113,8 @@ class FakeSocial(FakeServer):
         with self.lock:
             self.state.access.clear()
 
-    def authorize(self, authorize_url: str, *, approve: bool = True) -> tuple[str, str]:
-        """Act as the user on the consent screen: returns (code, state) as the redirect would carry."""
+    def authorize(self, authorize_url: str, *, approve: bool = True, user: str = "1001") -> tuple[str, str]:
+        """Act as user `user` on the consent screen: returns (code, state) as the redirect would carry."""
         query = {k: v[0] for k, v in parse_qs(urlsplit(authorize_url).query).items()}
         assert query.get("response_type") == "code", "authorize URL lacks response_type=code"
         assert query.get("client_id") == CLIENT_ID, "authorize URL has the wrong client_id"
@@ -112,6 +127,7 @@ class FakeSocial(FakeServer):
                 "challenge": query["code_challenge"],
                 "redirect_uri": query["redirect_uri"],
                 "issued": str(time.time()),
+                "user": user,
             }
         return code, query["state"]
 
@@ -201,6 +217,20 @@ class FakeSocial(FakeServer):
             headers["retry-after"] = f"{max(reset - now, 0.05):.3f}"
         return headers, exceeded
 
+    def _too_many(self, headers: dict[str, str], exceeded: bool, retry_s: float) -> FakeResponse:
+        """A 429; a forced one (the window is not spent) says the budget is empty for `retry_s`."""
+        if not exceeded:
+            headers = {
+                **headers,
+                "retry-after": f"{retry_s:.3f}",
+                "x-ratelimit-remaining": "0",
+                "x-ratelimit-reset": f"{time.time() + retry_s:.3f}",
+                "x-ratelimit-limit": headers.get("x-ratelimit-limit", "100"),
+            }
+        with self.lock:
+            self.state.http_429 += 1
+        return FakeResponse(429, {"error": "rate_limited", "message": "Too many requests."}, headers)
+
     def _unauthorized(self) -> FakeResponse:
         return FakeResponse(
             401, {"error": "invalid_token", "message": "The access token is invalid or expired."}
@@ -237,7 +267,7 @@ class FakeSocial(FakeServer):
                     return FakeResponse(
                         400, {"error": "invalid_grant", "error_description": "redirect_uri mismatch."}
                     )
-                return FakeResponse(200, self._issue("1001"))
+                return FakeResponse(200, self._issue(grant.get("user", "1001")))
             if form.get("grant_type") == "refresh_token":
                 with self.lock:
                     user = self.state.refresh.pop(form.get("refresh_token", ""), None)  # single use
@@ -253,7 +283,8 @@ class FakeSocial(FakeServer):
             user = self._user(request)
             if user is None:
                 return self._unauthorized()
-            return FakeResponse(200, {"id": user, "username": "fakeuser", "name": "Fake User"})
+            username = "fakeuser" if user == "1001" else f"fakeuser{user}"
+            return FakeResponse(200, {"id": user, "username": username, "name": "Fake User"})
 
         @self.route("POST", "/v1/posts")
         def create_post(request: FakeRequest) -> FakeResponse:
@@ -272,18 +303,7 @@ class FakeSocial(FakeServer):
             c = self.chaos
             if exceeded or (forced and forced[0] == "rate_limit") or roll < c.p_429:
                 retry = forced[1] if forced and forced[0] == "rate_limit" else 1.0
-                if not exceeded:
-                    reset = time.time() + retry
-                    headers = {
-                        **headers,
-                        "retry-after": f"{retry:.3f}",
-                        "x-ratelimit-remaining": "0",
-                        "x-ratelimit-reset": f"{reset:.3f}",
-                        "x-ratelimit-limit": headers.get("x-ratelimit-limit", "100"),
-                    }
-                with self.lock:
-                    self.state.http_429 += 1
-                return FakeResponse(429, {"error": "rate_limited", "message": "Too many requests."}, headers)
+                return self._too_many(headers, exceeded, retry)
             if (forced and forced[0] == "server_error") or roll < c.p_429 + c.p_5xx:
                 return FakeResponse(
                     503,
@@ -330,20 +350,36 @@ class FakeSocial(FakeServer):
                 ]
             return FakeResponse(
                 200,
-                {"data": [{"id": p["id"], "text": p["text"], "created_at": p["created_at"]} for p in found]},
+                {
+                    "data": [
+                        {k: p[k] for k in ("id", "text", "reply_to", "created_at")}
+                        for p in sorted(found, key=lambda p: int(p["id"]))
+                    ]
+                },
             )
 
         @self.route("DELETE", r"/v1/posts/(?P<id>\d+)")
         def delete_post(request: FakeRequest) -> FakeResponse:
             user = self._user(request)
-            if user is None:
+            with self.lock:
+                self.state.delete_calls += 1
+                forced = self._next_delete.popleft() if self._next_delete else None
+            if user is None or (forced and forced[0] == "auth"):
                 return self._unauthorized()
+            headers, exceeded = self._rate_headers(request.bearer() or "")
+            if exceeded or (forced and forced[0] == "rate_limit"):
+                return self._too_many(headers, exceeded, forced[1] if forced else 1.0)
+            if forced and forced[0] == "server_error":
+                return FakeResponse(503, {"error": "unavailable", "message": "Try again later."}, headers)
             with self.lock:
                 post = self.state.posts.get(request.params["id"])
                 if post is None or post["author"] != user:
-                    return FakeResponse(404, {"error": "not_found", "message": "No such post."})
-                del self.state.posts[request.params["id"]]
-            return FakeResponse(204)
+                    return FakeResponse(404, {"error": "not_found", "message": "No such post."}, headers)
+                refusal = self.state.undeletable.get(post["id"])
+                if refusal:
+                    return FakeResponse(403, {"error": "forbidden", "message": refusal}, headers)
+                del self.state.posts[post["id"]]
+            return FakeResponse(204, None, headers)
 
         def read_limit(request: FakeRequest) -> tuple[dict[str, str], FakeResponse | None]:
             with self.lock:

@@ -69,9 +69,13 @@ class FakeSocialPlatform(Platform):
 
     async def publish(self, ctx: AccountContext, content: PostContent) -> PublishResult:
         """POST /v1/posts for each part, replying to the previous one for a thread."""
-        ids: list[str] = []
-        first_url = None
-        for part in content.all_parts():
+        return await self._publish_parts(ctx, content.all_parts(), [], None)
+
+    async def _publish_parts(
+        self, ctx: AccountContext, parts: list[PostContent], ids: list[str], first_url: str | None
+    ) -> PublishResult:
+        """Publish `parts` after the thread parts already out (`ids`); every id is in `part_ids`."""
+        for part in parts:
             media_ids = [await self._upload(ctx, item.read_bytes(), item.mime_type) for item in part.media]
             body: dict[str, object] = {"text": part.text}
             if media_ids:
@@ -101,22 +105,36 @@ class FakeSocialPlatform(Platform):
     async def find_published(
         self, ctx: AccountContext, content: PostContent, since: datetime
     ) -> PublishResult | None:
-        """Look through the account's posts since `since` for the same text."""
+        """Look through the account's posts since `since` for the same text; a thread whose first parts
+        landed is found by its reply chain and completed, so no part is ever posted twice."""
         response = await self.send(
             "GET", f"{self.api_base}/v1/posts", params={"since": since.timestamp()}, headers=self._auth(ctx)
         )
         self.raise_for_status(response)
-        for post in response.json()["data"]:
-            if post["text"] == content.text:
-                return PublishResult(external_id=post["id"], url=f"https://fakesocial.test/p/{post['id']}")
-        return None
+        posts = response.json()["data"]
+        parts = content.all_parts()
+        ids: list[str] = []
+        for part in parts:
+            parent = ids[-1] if ids else None
+            found = next((p for p in posts if p["text"] == part.text and p["reply_to"] == parent), None)
+            if found is None:
+                break
+            ids.append(found["id"])
+        if not ids:
+            return None
+        return await self._publish_parts(ctx, parts[len(ids) :], ids, f"https://fakesocial.test/p/{ids[0]}")
 
     async def delete(self, ctx: AccountContext, external_id: str) -> None:
-        """DELETE /v1/posts/{id}."""
+        """DELETE /v1/posts/{id}; a post that is already gone (404) counts as deleted."""
         response = await self.send(
-            "DELETE", f"{self.api_base}/v1/posts/{external_id}", headers=self._auth(ctx)
+            "DELETE",
+            f"{self.api_base}/v1/posts/{external_id}",
+            ctx=ctx,
+            bucket="delete",
+            headers=self._auth(ctx),
         )
-        self.raise_for_status(response)
+        if response.status_code != 404:
+            self.raise_for_status(response)
 
     async def post_metrics(self, ctx: AccountContext, external_id: str) -> MetricsSnapshot:
         """GET /v1/posts/{id}/metrics."""
