@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from sqlmodel import select
-from tests_support import connect_fakesocial, run_worker
+from tests_support import connect_fakesocial, publish_and_wait
 
 from ocma_core.context import Ocma
 from ocma_core.db.analytics_models import MetricSchedule
@@ -23,17 +23,6 @@ from ocma_core.registry import get_platform
 from ocma_core.services import posts
 from ocma_core.services.deletion import delete_published_sync
 from ocma_core.services.post_input import PostInput
-
-PUBLISHED_OR_NOT = (TargetStatus.PUBLISHED, TargetStatus.FAILED, TargetStatus.HELD)
-
-
-def _publish(ocma: Ocma, workspace_id: str, account_ids: list[str], text: str, thread: list[str]) -> str:
-    data = PostInput(body=text, thread=thread, account_ids=account_ids, action="publish_now")
-    post_id = posts.create_post(ocma, workspace_id, data).id
-    run_worker(ocma, lambda: all(t.status in PUBLISHED_OR_NOT for t in posts.targets_of(ocma, post_id)))
-    targets = posts.targets_of(ocma, post_id)
-    assert all(t.status is TargetStatus.PUBLISHED for t in targets), [t.last_error for t in targets]
-    return post_id
 
 
 def _targets(ocma: Ocma, post_id: str) -> dict[str, Target]:
@@ -55,7 +44,7 @@ def _deleted_paths(fake: Any) -> list[str]:
 def test_thread_is_deleted_part_by_part_last_first(
     ocma: Ocma, workspace_id: str, account_id: str, fake: Any
 ) -> None:
-    post_id = _publish(ocma, workspace_id, [account_id], "1/3 Launch", ["2/3 details", "3/3 link"])
+    post_id = publish_and_wait(ocma, workspace_id, [account_id], "1/3 Launch", ["2/3 details", "3/3 link"])
     target = _targets(ocma, post_id)[account_id]
     held = {p["text"]: p["id"] for p in fake.state.posts.values()}
     assert target.part_ids == [held["1/3 Launch"], held["2/3 details"], held["3/3 link"]]
@@ -85,7 +74,7 @@ def test_thread_is_deleted_part_by_part_last_first(
 
 def test_delete_on_one_of_two_accounts(ocma: Ocma, workspace_id: str, account_id: str, fake: Any) -> None:
     other = connect_fakesocial(ocma, workspace_id, fake, user="1002")
-    post_id = _publish(ocma, workspace_id, [account_id, other], "Both accounts", ["and a reply"])
+    post_id = publish_and_wait(ocma, workspace_id, [account_id, other], "Both accounts", ["and a reply"])
 
     results = delete_published_sync(ocma, workspace_id, post_id, account_ids=[other])
 
@@ -109,7 +98,7 @@ def test_platform_refusal_fails_that_target_and_the_other_goes_on(
     ocma: Ocma, workspace_id: str, account_id: str, fake: Any
 ) -> None:
     other = connect_fakesocial(ocma, workspace_id, fake, user="1002")
-    post_id = _publish(ocma, workspace_id, [account_id, other], "Pinned announcement", [])
+    post_id = publish_and_wait(ocma, workspace_id, [account_id, other], "Pinned announcement", [])
     protected = _targets(ocma, post_id)[account_id]
     assert protected.external_id is not None
     fake.protect(protected.external_id, "Pinned posts cannot be deleted.")
@@ -132,7 +121,7 @@ def test_platform_refusal_fails_that_target_and_the_other_goes_on(
 def test_a_platform_that_cannot_delete_is_not_called(
     ocma: Ocma, workspace_id: str, account_id: str, fake: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    post_id = _publish(ocma, workspace_id, [account_id], "Here to stay", [])
+    post_id = publish_and_wait(ocma, workspace_id, [account_id], "Here to stay", [])
     platform = get_platform("fakesocial")
     monkeypatch.setattr(platform, "capabilities", platform.capabilities - {Capability.DELETE})
 
@@ -164,7 +153,7 @@ def test_a_part_already_gone_counts_as_deleted(
     monkeypatch: pytest.MonkeyPatch,
     plugin_maps_404: bool,
 ) -> None:
-    post_id = _publish(ocma, workspace_id, [account_id], "Root", ["Reply gone already"])
+    post_id = publish_and_wait(ocma, workspace_id, [account_id], "Root", ["Reply gone already"])
     target = _targets(ocma, post_id)[account_id]
     with fake.lock:  # the user deleted the reply on the platform itself
         del fake.state.posts[target.part_ids[1]]
@@ -184,7 +173,7 @@ def test_a_part_already_gone_counts_as_deleted(
 def test_expired_token_is_refreshed_then_the_post_deleted(
     ocma: Ocma, workspace_id: str, account_id: str, fake: Any
 ) -> None:
-    post_id = _publish(ocma, workspace_id, [account_id], "Token test", [])
+    post_id = publish_and_wait(ocma, workspace_id, [account_id], "Token test", [])
     with ocma.session() as s:
         version = s.get(Account, account_id).token_version  # type: ignore[union-attr]
     fake.expire_tokens()
@@ -202,7 +191,7 @@ def test_expired_token_is_refreshed_then_the_post_deleted(
 def test_rate_limit_fails_with_the_time_to_try_again_and_spends_the_budget(
     ocma: Ocma, workspace_id: str, account_id: str, fake: Any
 ) -> None:
-    post_id = _publish(ocma, workspace_id, [account_id], "Rate limited", ["part two"])
+    post_id = publish_and_wait(ocma, workspace_id, [account_id], "Rate limited", ["part two"])
     fake.fail_next_delete("rate_limit", retry_after_s=120)
     before = utcnow()
 
@@ -228,7 +217,7 @@ def test_unconfirmed_thread_found_by_lookup_keeps_every_part_id(
 ) -> None:
     monkeypatch.setattr(get_platform("fakesocial"), "request_timeout_s", 0.5)
     fake.fail_next("timeout_after_store")  # the first part lands, its answer is lost
-    post_id = _publish(ocma, workspace_id, [account_id], "Lost answer", ["second", "third"])
+    post_id = publish_and_wait(ocma, workspace_id, [account_id], "Lost answer", ["second", "third"])
     target = _targets(ocma, post_id)[account_id]
     assert ("find_published", "ok") in [
         (a.action, a.outcome) for a in _attempts(ocma, target.id, "find_published")
@@ -257,7 +246,7 @@ def test_unknown_post_account_or_workspace_is_not_found(
 ) -> None:
     from ocma_core.services.workspaces import create_workspace
 
-    post_id = _publish(ocma, workspace_id, [account_id], "Mine", [])
+    post_id = publish_and_wait(ocma, workspace_id, [account_id], "Mine", [])
     elsewhere = create_workspace(ocma, "Other team").id
     for ws, post, accounts in (
         (workspace_id, "nope", None),
@@ -272,7 +261,7 @@ def test_unknown_post_account_or_workspace_is_not_found(
 def test_deleted_post_cannot_be_cancelled_or_deleted_again(
     ocma: Ocma, workspace_id: str, account_id: str, fake: Any
 ) -> None:
-    post_id = _publish(ocma, workspace_id, [account_id], "Once", [])
+    post_id = publish_and_wait(ocma, workspace_id, [account_id], "Once", [])
     delete_published_sync(ocma, workspace_id, post_id)
 
     with pytest.raises(ConflictError) as info:

@@ -52,6 +52,23 @@ def run_worker(
     return asyncio.run(main())
 
 
+def publish_and_wait(
+    ocma: Ocma, workspace_id: str, account_ids: list[str], text: str, thread: list[str] | None = None
+) -> str:
+    """Create a post due now, run the worker until every target is published; returns the post id."""
+    from ocma_core.db.models import TargetStatus
+    from ocma_core.services import posts
+    from ocma_core.services.post_input import PostInput
+
+    data = PostInput(body=text, thread=thread or [], account_ids=account_ids, action="publish_now")
+    post_id = posts.create_post(ocma, workspace_id, data).id
+    ended = (TargetStatus.PUBLISHED, TargetStatus.FAILED, TargetStatus.HELD)
+    run_worker(ocma, lambda: all(t.status in ended for t in posts.targets_of(ocma, post_id)))
+    targets = posts.targets_of(ocma, post_id)
+    assert all(t.status is TargetStatus.PUBLISHED for t in targets), [t.last_error for t in targets]
+    return post_id
+
+
 def weekly_report_due(settings: Any, timezone: str) -> Any:
     """Settings whose weekly report (OCMA_WEEKLY_REPORT_AT) fell due a minute ago in `timezone`."""
     from datetime import UTC, datetime, timedelta

@@ -1,4 +1,4 @@
-"""Posts: create, edit, list, check, approve, publish, cancel, retry, import."""
+"""Posts: create, edit, list, check, approve, publish, cancel, retry, delete from the platforms, import."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from ocma_core.api.auth import Caller, get_ocma, require
 from ocma_core.context import Ocma
-from ocma_core.db.models import Role
+from ocma_core.db.models import PostStatus, Role
 from ocma_core.registry import get_platform
 from ocma_core.services import posts
 from ocma_core.services.post_input import PostInput
@@ -36,7 +36,7 @@ def create_post(
 def list_posts(
     start: datetime | None = None,
     end: datetime | None = None,
-    status: str | None = None,
+    status: PostStatus | None = None,
     account_id: str | None = None,
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0),
@@ -156,6 +156,39 @@ def retry(
     """Queue failed or held targets again."""
     posts.retry_post(ocma, caller.workspace_id, post_id)
     return _view(ocma, post_id, caller.workspace_id)
+
+
+class DeletePublishedRequest(BaseModel):
+    """Which accounts to delete a published post from (leave out: every account it is published on)."""
+
+    account_ids: list[str] | None = Field(default=None, min_length=1)
+
+
+@router.post("/v1/posts/{post_id}/delete-published")
+async def delete_published(
+    post_id: str,
+    body: DeletePublishedRequest | None = None,
+    caller: Caller = Depends(require(Role.EDITOR)),
+    ocma: Ocma = Depends(get_ocma),
+) -> dict[str, Any]:
+    """Delete a published post from the platforms (every part of a thread); one result per target.
+
+    Each target's `status` is `deleted`, `failed` (with the platform's `reason`, and `retry_at` after a
+    rate limit) or `skipped` (it was not published there). This cannot be undone.
+    """
+    import asyncio
+
+    from ocma_core.services.deletion import delete_published as delete
+
+    results = await delete(
+        ocma,
+        caller.workspace_id,
+        post_id,
+        account_ids=body.account_ids if body else None,
+        by=f"apikey:{caller.key_id}",
+    )
+    post = await asyncio.to_thread(_view, ocma, post_id, caller.workspace_id)
+    return {"post": post, "targets": [r.as_dict() for r in results]}
 
 
 @router.post("/v1/posts/import")

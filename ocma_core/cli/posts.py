@@ -1,4 +1,4 @@
-"""posts: create, list, show, check, import, failed, publish, approve, cancel, retry."""
+"""posts: create, list, show, check, import, failed, publish, approve, cancel, retry, delete-published."""
 
 from __future__ import annotations
 
@@ -91,9 +91,23 @@ def create(
         )
 
 
+# The post statuses (ocma_core.db.models.PostStatus), spelt out so `--help` stays light.
+STATUSES = (
+    "draft",
+    "pending_approval",
+    "scheduled",
+    "publishing",
+    "published",
+    "partially_published",
+    "failed",
+    "cancelled",
+    "deleted",
+)
+
+
 @posts.command("list")
 @workspace_option
-@click.option("--status", default=None)
+@click.option("--status", type=click.Choice(STATUSES), default=None, help="Only posts in this status.")
 @click.option("--json", "as_json", is_flag=True)
 def list_(workspace: str | None, status: str | None, as_json: bool) -> None:
     """List posts, soonest first."""
@@ -226,3 +240,43 @@ for _name, _help in (
     ("retry", "Retry failed or held targets."),
 ):
     posts.add_command(_action(_name, _help))
+
+
+@posts.command("delete-published")
+@workspace_option
+@click.argument("post_id")
+@click.option(
+    "--account", "-a", "accounts", multiple=True, help="Only from this account id (repeat; default: all)."
+)
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--json", "as_json", is_flag=True)
+def delete_published(
+    workspace: str | None, post_id: str, accounts: tuple[str, ...], yes: bool, as_json: bool
+) -> None:
+    """Delete a published post from the platforms (every part of a thread). This cannot be undone."""
+    from ocma_core.services.deletion import delete_published_sync, deletion_plan
+
+    ocma = context()
+    ws = workspace_id(ocma, workspace)
+    chosen = list(accounts) or None
+    plan = deletion_plan(ocma, ws, post_id, chosen)
+    if not yes:
+        click.echo(f"Post {post_id}: {plan.post.body[:70]!r}")
+        for item in plan.to_delete:
+            parts = f"{len(item.parts)} parts" if len(item.parts) > 1 else "1 post"
+            click.echo(f"  {item.target.platform} @{item.account.handle}: {parts} {item.target.url or ''}")
+        click.confirm(
+            f"Delete it from {len(plan.to_delete)} account(s)? This cannot be undone",
+            default=False,
+            abort=True,
+        )
+    results = delete_published_sync(ocma, ws, post_id, account_ids=chosen, by="cli")
+    if as_json:
+        print_json([r.as_dict() for r in results])
+    else:
+        table(
+            ["platform", "account", "result", "parts deleted", "reason"],
+            [[r.platform, r.handle, r.status, f"{r.parts_deleted}/{r.parts}", r.reason] for r in results],
+        )
+    if any(r.status == "failed" for r in results):
+        raise SystemExit(1)

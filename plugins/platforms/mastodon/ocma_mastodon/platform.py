@@ -355,7 +355,7 @@ class MastodonPlatform(Platform):
         return None
 
     async def delete(self, ctx: AccountContext, external_id: str) -> None:
-        """DELETE /api/v1/statuses/:id."""
+        """DELETE /api/v1/statuses/:id; a status already gone (404 "Record not found") counts as deleted."""
         response = await self.send(
             "DELETE",
             f"{self._instance(ctx)}/api/v1/statuses/{external_id}",
@@ -363,7 +363,8 @@ class MastodonPlatform(Platform):
             bucket="delete",
             headers=self._auth(ctx),
         )
-        raise_for_mastodon(response, effect=True)
+        if response.status_code != 404:
+            raise_for_mastodon(response, effect=True)
 
     async def post_metrics(self, ctx: AccountContext, external_id: str) -> MetricsSnapshot:
         """GET /api/v1/statuses/:id: favourites, reblogs, replies (and quotes, 4.5+); no impressions exist."""
