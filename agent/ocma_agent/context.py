@@ -32,7 +32,7 @@ class ApprovalRequest:
     """Something that would reach the public and waits for a person's yes."""
 
     post_id: str
-    action: str  # schedule, publish, retry, edit
+    action: str  # schedule, publish, retry, edit, or the name of a tool asking a person first
     when: str | None
     accounts: list[str]
     text: str

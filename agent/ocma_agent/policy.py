@@ -1,6 +1,6 @@
 """The approval policy: who may make the agent reach the public directly, and when nobody may.
 
-Workspace setting (absent = every schedule, publish and retry waits for a person's approval):
+Workspace setting (absent = every schedule, publish, retry and delete waits for a person's approval):
 
     settings["agent_policy"] = {"act_directly": {"cli": "editor", "api": "admin", "slack": "admin"}}
 
@@ -72,13 +72,19 @@ def describe(settings: dict[str, Any], caller: Caller) -> str:
     """One line for the system prompt: what this caller may do directly."""
     least = act_directly(settings).get(caller.surface)
     if settings.get("approval_required"):
-        return "Every schedule, publish and retry waits for a person's approval (workspace setting)."
+        return (
+            "Every schedule, publish and retry waits for a person's approval (workspace setting); deleting a "
+            "published post needs a person's yes when you call it."
+        )
     if least is not None and ROLE_RANK[caller.role] >= ROLE_RANK[least]:
         return (
-            "You may schedule, publish and retry directly for this caller, except right after reading "
-            "outside content (then it waits for approval)."
+            "You may schedule, publish, retry and delete published posts directly for this caller, except "
+            "right after reading outside content (then it waits for a person's approval)."
         )
-    return "Schedule, publish and retry wait for a person's approval: the post is held as pending_approval."
+    return (
+        "Schedule, publish and retry wait for a person's approval: the post is held as pending_approval. "
+        "Deleting a published post cannot be held: it needs a person's yes when you call it."
+    )
 
 
 def validate_policy(value: Any) -> dict[str, Any]:

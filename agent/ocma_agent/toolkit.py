@@ -14,8 +14,8 @@ def schedule_post(ctx: ToolContext, post_id: str, when: str) -> dict[str, Any]:
 ```
 
 The first docstring paragraph is the tool's description; `Args:` lines describe parameters. A parameter
-annotated `ToolContext` (or `Ocma`, or named `workspace_id`) is filled in at call time and never shown to
-the model. `effect` says what a call can do: "read", "write" (changes OCMA only) or "public" (reaches an
+annotated `ToolContext` (or `Ocma` or `Caller`, or named `workspace_id`) is filled in at call time and never
+shown to the model. `effect` says what a call can do: "read", "write" (changes OCMA only) or "public" (reaches an
 audience: schedule, publish, retry, delete; the approval policy applies). `untrusted=True` marks tools whose
 results carry text from outside (web pages, comments, files): see `ocma_agent.policy`.
 """
@@ -105,7 +105,7 @@ class Tool:
     arguments_model: type[BaseModel]
     injected: dict[str, str] = field(
         default_factory=dict
-    )  # parameter name -> "context" | "ocma" | "workspace"
+    )  # parameter name -> "context" | "ocma" | "workspace" | "caller"
     effect: Effect = "read"
     untrusted: bool = False
     plugin: str = "ocma_agent"
@@ -197,6 +197,8 @@ def _injected_kind(name: str, annotation: Any) -> str | None:
         return "context"
     if target == "Ocma":
         return "ocma"
+    if target == "Caller":
+        return "caller"
     if name == "workspace_id":
         return "workspace"
     return None

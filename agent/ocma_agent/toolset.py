@@ -131,7 +131,7 @@ class Toolset:
                 ctx.require_approval, ctx.approval_reason = not decision.direct, decision.reason
             if tool.effect == "public" and "context" not in tool.injected.values() and ctx.require_approval:
                 await _gate(ctx, tool, valid, approver)
-            injected = {"context": ctx, "ocma": ctx.ocma, "workspace": ctx.workspace_id}
+            injected = {"context": ctx, "ocma": ctx.ocma, "workspace": ctx.workspace_id, "caller": ctx.caller}
             outcome.result = await tool.invoke(injected, valid)
             outcome.ok = True
         except ToolArgumentsError as exc:
@@ -158,13 +158,15 @@ class Toolset:
 
 
 async def _gate(ctx: ToolContext, tool: Tool, arguments: dict[str, Any], approver: Approver | None) -> None:
-    """A public tool that cannot hold its action for later runs only after a person says yes, here and now."""
+    """A public tool that cannot hold its action for later runs only after a person says yes, here and now
+    (e.g. deleting a published post, which cannot be undone)."""
+    post_id, accounts, text = await asyncio.to_thread(_about_post, ctx, arguments)
     request = ApprovalRequest(
-        post_id="",
+        post_id=post_id,
         action=tool.name,
         when=None,
-        accounts=[],
-        text=json.dumps(arguments, ensure_ascii=False, default=str)[:280],
+        accounts=accounts,
+        text=text or json.dumps(arguments, ensure_ascii=False, default=str)[:280],
         reason=ctx.approval_reason,
         outside_sources=list(ctx.outside_sources) if ctx.tainted else [],
     )
@@ -180,6 +182,29 @@ async def _gate(ctx: ToolContext, tool: Tool, arguments: dict[str, Any], approve
             fix="Ask the user to run it from `ocma chat`, where they can approve it, or to change the "
             "workspace's agent_policy.",
         )
+
+
+def _about_post(ctx: ToolContext, arguments: dict[str, Any]) -> tuple[str, list[str], str]:
+    """The OCMA post a gated call names (`post_id`, narrowed by `account_ids`), shown to the person asked:
+    its id, accounts and text (nothing when the call names none, e.g. a plugin's own platform ids)."""
+    post_id = arguments.get("post_id")
+    if not isinstance(post_id, str) or not post_id:
+        return "", [], ""
+    from ocma_agent.tools.common import accounts_and_targets
+    from ocma_core.services.posts import get_post
+
+    try:
+        post = get_post(ctx.ocma, ctx.workspace_id, post_id)
+    except OcmaError:
+        return "", [], ""
+    targets, accounts = accounts_and_targets(ctx, post)
+    chosen = arguments.get("account_ids")
+    names = [
+        f"{t.platform} @{accounts[t.account_id].handle}" if t.account_id in accounts else t.platform
+        for t in targets
+        if not chosen or t.account_id in chosen
+    ]
+    return post.id, names, post.body[:280]
 
 
 def _parse_arguments(raw: str | dict[str, Any] | None) -> dict[str, Any]:

@@ -133,6 +133,7 @@ def test_core_tools_are_described_and_their_schemas_fit_the_token_budget() -> No
         "schedule_post",
         "publish_now",
         "retry_post",
+        "delete_published_post",
     }
     assert [t.name for t in tools if t.untrusted] == ["fetch_page"]
     assert schema_tokens([t.schema() for t in tools]) < 3000

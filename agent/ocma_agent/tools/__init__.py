@@ -24,7 +24,7 @@ _default: tuple[int, Toolset] | None = None
 
 
 def _specs() -> list[tuple[Callable[..., Any], Effect, bool, str | None]]:
-    from ocma_agent.tools import campaign, content, insights, posts, schedule, web
+    from ocma_agent.tools import campaign, content, deletion, insights, posts, schedule, web
 
     return [
         (posts.list_accounts, "read", False, None),
@@ -37,6 +37,7 @@ def _specs() -> list[tuple[Callable[..., Any], Effect, bool, str | None]]:
         (schedule.publish_now, "public", False, None),
         (schedule.retry_post, "public", False, None),
         (posts.cancel_post, "write", False, None),
+        (deletion.delete_published_post, "public", False, None),
         (posts.calendar_view, "read", False, "calendar"),
         (insights.post_metrics, "read", False, None),
         (insights.performance_summary, "read", False, None),

@@ -64,6 +64,8 @@ def _row(
     }
     if target.url:
         row["url"] = target.url
+    if target.status is TargetStatus.DELETED:
+        row["deleted"] = "deleted from the platform since; these are the last metrics collected"
     if snap.unavailable:
         row["not_provided_by_platform"] = snap.unavailable
     return row
@@ -118,7 +120,7 @@ def performance_summary(
             .where(
                 Target.post_id == Post.id,
                 Target.workspace_id == ctx.workspace_id,
-                Target.status == TargetStatus.PUBLISHED,
+                col(Target.status).in_([TargetStatus.PUBLISHED, TargetStatus.DELETED]),
                 col(Target.published_at) >= first,
                 col(Target.published_at) < last,
             )

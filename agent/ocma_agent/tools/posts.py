@@ -124,7 +124,8 @@ def calendar_view(ctx: ToolContext, start: str, end: str, status: str | None = N
     Args:
         start: First day (YYYY-MM-DD) or time, workspace timezone.
         end: Last day (inclusive) or time.
-        status: Only this status: draft, pending_approval, scheduled, published, failed, cancelled.
+        status: Only this status: draft, pending_approval, scheduled, published, partially_published, failed,
+            cancelled, deleted.
     """
     first, last = parse_day(start, ctx.timezone), parse_day(end, ctx.timezone, end=True)
     entries = calendar.calendar_entries(ctx.ocma, ctx.workspace_id, first, last, status=status)
