@@ -28,7 +28,7 @@ def slack(ctx: click.Context, socket: bool) -> None:
         click.echo("Connecting to Slack over Socket Mode…")
         serve(runtime)
     except ConfigError as exc:
-        raise click.ClickException(f"{exc} {exc.fix or ''}") from exc
+        raise click.ClickException(str(exc)) from exc  # the message and its fix
 
 
 @slack.command("report")

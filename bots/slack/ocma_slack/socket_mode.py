@@ -2,37 +2,59 @@
 
 slack_bolt's AsyncSocketModeHandler (aiohttp) is built inside the running event loop: its client starts its
 message-processing task on the loop that exists at construction time.
+
+Reconnects are slack_sdk's: on Slack's `disconnect` message (`warning`, `refresh_requested`) it asks
+apps.connections.open for a new URL and moves to it; a connection closed, cut or gone quiet is noticed within
+a few `ping_interval`s and replaced the same way. One reason is not routine: `link_disabled` means Socket Mode
+was turned off for the app, and slack_sdk would keep asking for a new URL every `ping_interval` seconds while
+the bot hears nothing, so the runner stops instead and says why.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
 
 from ocma_core.errors import ConfigError
 
 if TYPE_CHECKING:
+    from aiohttp import WSMessage
+
     from ocma_slack.runtime import SlackRuntime
 
 log = logging.getLogger(__name__)
+
+PING_INTERVAL = 10.0  # slack_bolt's default: seconds between pings, and between reconnect attempts
+
+
+def link_disabled() -> ConfigError:
+    """The error run() ends with when Slack turns Socket Mode off for the app."""
+    return ConfigError(
+        "Slack turned Socket Mode off for this app (disconnect reason: link_disabled); the bot has stopped.",
+        fix="Turn it back on under Settings → Socket Mode in the app's settings at https://api.slack.com/apps "
+        "and restart `ocma slack --socket`, or use HTTP mode (`ocma serve` with the app's request URLs).",
+    )
 
 
 class SocketModeRunner:
     """Connects the runtime's app over Socket Mode, serves until stop(), then disconnects."""
 
-    def __init__(self, runtime: SlackRuntime) -> None:
+    def __init__(self, runtime: SlackRuntime, ping_interval: float = PING_INTERVAL) -> None:
         self.runtime = runtime
+        self.ping_interval = ping_interval
         self.connected = threading.Event()
+        self._failure: ConfigError | None = None
         self._stop_requested = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
 
     async def run(self) -> None:
-        """Open the connection and handle Slack's envelopes until stop() is called."""
+        """Open the connection and handle Slack's envelopes until stop() is called (or Slack disables the link)."""
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
         self._stop = asyncio.Event()
@@ -40,7 +62,8 @@ class SocketModeRunner:
         if self._stop_requested.is_set():
             return
         app_token = self.runtime.config.app_token
-        handler = AsyncSocketModeHandler(self.runtime.app, app_token)
+        handler = AsyncSocketModeHandler(self.runtime.app, app_token, ping_interval=self.ping_interval)
+        handler.client.on_message_listeners.append(self._watch_disconnects)
         try:
             # Ask for the first WebSocket URL here so a wrong app token fails at once with a clear message
             # (the handler itself would retry forever); the handler connects to that URL.
@@ -52,6 +75,24 @@ class SocketModeRunner:
         finally:
             await handler.close_async()  # type: ignore[no-untyped-call]
             self.connected.clear()
+        if self._failure is not None:
+            raise self._failure
+
+    async def _watch_disconnects(self, message: WSMessage) -> None:
+        """Log Slack's `disconnect` messages; on `link_disabled`, end run() with the reason."""
+        if not isinstance(message.data, str) or '"disconnect"' not in message.data:
+            return  # an envelope: parsing it again here would be wasted work
+        data = _json_object(message.data)
+        if data.get("type") != "disconnect":
+            return
+        reason = str(data.get("reason", ""))
+        if reason != "link_disabled":
+            log.info("Slack asked for a new Socket Mode connection (%s); reconnecting", reason or "no reason")
+            return
+        self._failure = link_disabled()
+        log.error("%s", self._failure)  # the message and what to do
+        if self._stop is not None:
+            self._stop.set()
 
     async def _open_url(self, app_token: str) -> str:
         try:
@@ -70,6 +111,17 @@ class SocketModeRunner:
         self._stop_requested.set()
         if self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
+
+
+def _json_object(data: str) -> dict[str, Any]:
+    """A WebSocket text frame's JSON object, or {} for anything else."""
+    if not data.startswith("{"):
+        return {}
+    try:
+        parsed = json.loads(data)
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
 
 
 def serve(runtime: SlackRuntime) -> None:

@@ -21,7 +21,7 @@ from agent_model import KEY, MODEL, ScriptedModel  # noqa: E402
 from fake_slack import APP_TOKEN, BOT_TOKEN, FakeSlack  # noqa: E402
 from fake_socket_mode import FakeSocketMode  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
-from ocma_slack.socket_mode import SocketModeRunner  # noqa: E402
+from ocma_slack.socket_mode import PING_INTERVAL, SocketModeRunner  # noqa: E402
 from slack_payloads import SECRET  # noqa: E402
 
 from ocma_core.context import Ocma  # noqa: E402
@@ -111,15 +111,21 @@ def socket_mode(slack: FakeSlack, monkeypatch: pytest.MonkeyPatch) -> Iterator[F
 
 
 @pytest.fixture
+def ping_interval() -> float:
+    """Seconds between the Socket Mode client's pings (and reconnect checks); tests of dropped links shorten it."""
+    return PING_INTERVAL
+
+
+@pytest.fixture
 def socket_bot(
-    ocma: Ocma, plugin_host: PluginHost, socket_mode: FakeSocketMode
+    ocma: Ocma, plugin_host: PluginHost, socket_mode: FakeSocketMode, ping_interval: float
 ) -> Iterator[SocketModeRunner]:
     """`ocma slack --socket` running in a background thread: connected, greeted, stopped afterwards."""
     import ocma_slack
     from ocma_slack.runtime import runtime_for
 
     plugin_host.register(ocma_slack, name="slack")
-    runner = SocketModeRunner(runtime_for(ocma, socket=True))
+    runner = SocketModeRunner(runtime_for(ocma, socket=True), ping_interval=ping_interval)
     thread = threading.Thread(target=asyncio.run, args=(runner.run(),), daemon=True)
     thread.start()
     socket_mode.wait_connected()

@@ -5,6 +5,12 @@ WebSocket to that one-time URL, and receives `hello`; Slack then sends envelopes
 `{"envelope_id", "type": "events_api"|"slash_commands"|"interactive", "accepts_response_payload", "payload",
 "retry_attempt", "retry_reason"}`, and the app acknowledges each with `{"envelope_id": ..., "payload"?: ...}`.
 This server plays Slack's side with aiohttp's WebSocket server on its own thread and records every ack.
+
+Slack also ends connections: routinely every few hours with `{"type": "disconnect", "reason": "warning"}` about
+10 s ahead, then `{"type": "disconnect", "reason": "refresh_requested"}` and a close (the app must call
+apps.connections.open again for a new URL); with `"reason": "link_disabled"` when Socket Mode was turned off for
+the app; or the connection just drops, or goes quiet (a half-open TCP connection: nothing arrives, pings are not
+answered). `disconnect()`, `drop()` and `silence()` play these.
 """
 
 from __future__ import annotations
@@ -28,7 +34,10 @@ class FakeSocketMode:
         self.tickets: dict[str, bool] = {}  # ticket -> used
         self.acks: list[dict[str, Any]] = []
         self.hellos = 0
+        self.refused = 0  # connection attempts with an unknown or already used URL
         self._sockets: list[web.WebSocketResponse] = []
+        self._transports: dict[int, asyncio.Transport] = {}
+        self._silent: set[int] = set()  # connections that no longer answer pings
         self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True, name="fake-socket-mode")
@@ -55,12 +64,43 @@ class FakeSocketMode:
 
     def send(self, envelope: dict[str, Any]) -> str:
         """Push an envelope to the newest open connection; returns its envelope_id."""
-        with self._lock:
-            open_sockets = [ws for ws in self._sockets if not ws.closed]
-        assert open_sockets, "no Socket Mode connection is open"
-        future = asyncio.run_coroutine_threadsafe(open_sockets[-1].send_str(json.dumps(envelope)), self._loop)
-        future.result(5)
+        ws = self._newest()
+        asyncio.run_coroutine_threadsafe(ws.send_str(json.dumps(envelope)), self._loop).result(5)
         return str(envelope["envelope_id"])
+
+    def _newest(self) -> web.WebSocketResponse:
+        with self._lock:
+            open_sockets = [ws for ws in self._sockets if not ws.closed and id(ws) not in self._silent]
+        assert open_sockets, "no Socket Mode connection is open"
+        return open_sockets[-1]
+
+    def disconnect(self, reason: str, close: bool = True) -> None:
+        """Send Slack's `disconnect` message on the newest connection, then (by default) close it."""
+        ws = self._newest()
+        message = {"type": "disconnect", "reason": reason, "debug_info": {"host": "applink-fake"}}
+        asyncio.run_coroutine_threadsafe(ws.send_str(json.dumps(message)), self._loop).result(5)
+        if close:
+            asyncio.run_coroutine_threadsafe(ws.close(), self._loop).result(5)
+
+    def drop(self, abort: bool = False) -> None:
+        """End the newest connection without a message: a WebSocket close, or (abort) the TCP connection cut."""
+        ws = self._newest()
+        if abort:
+            transport = self._transports[id(ws)]
+            self._loop.call_soon_threadsafe(transport.abort)
+        else:
+            asyncio.run_coroutine_threadsafe(ws.close(), self._loop).result(5)
+
+    def silence(self) -> None:
+        """The newest connection goes quiet: it stays open but answers no more pings (a half-open connection)."""
+        ws = self._newest()
+        with self._lock:
+            self._silent.add(id(ws))
+
+    def open_connections(self) -> int:
+        """How many connections are open on the server's side."""
+        with self._lock:
+            return sum(1 for ws in self._sockets if not ws.closed)
 
     def wait_connected(self, count: int = 1, timeout: float = 10.0) -> None:
         """Wait until `count` connections have been greeted with `hello`."""
@@ -110,16 +150,20 @@ class FakeSocketMode:
             if valid:
                 self.tickets[ticket] = True  # a URL works once
         if not valid:
+            with self._lock:
+                self.refused += 1
             return web.Response(status=401, text="invalid or used ticket")
-        ws = web.WebSocketResponse()  # answers pings with pongs, as Slack does
+        ws = web.WebSocketResponse(autoping=False)  # pings are answered below, as Slack does, until silence()
         await ws.prepare(request)
         with self._lock:
             self._sockets.append(ws)
+            if request.transport is not None:
+                self._transports[id(ws)] = request.transport
         await ws.send_str(
             json.dumps(
                 {
                     "type": "hello",
-                    "num_connections": len(self._sockets),
+                    "num_connections": self.open_connections(),
                     "debug_info": {
                         "host": "applink-fake",
                         "build_number": 1,
@@ -132,7 +176,13 @@ class FakeSocketMode:
         with self._lock:
             self.hellos += 1
         async for message in ws:
-            if message.type == WSMsgType.TEXT:
+            with self._lock:
+                silent = id(ws) in self._silent
+            if silent:
+                continue  # nothing gets through a half-open connection
+            if message.type == WSMsgType.PING:
+                await ws.pong(message.data)
+            elif message.type == WSMsgType.TEXT:
                 data = json.loads(message.data)
                 if isinstance(data, dict) and "envelope_id" in data:
                     with self._lock:
