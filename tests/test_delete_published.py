@@ -270,3 +270,29 @@ def test_deleted_post_cannot_be_cancelled_or_deleted_again(
     with pytest.raises(ConflictError):
         posts.cancel_post(ocma, workspace_id, post_id)
     assert posts.list_posts(ocma, workspace_id, status="deleted")[0].id == post_id
+
+
+def test_targets_published_before_migration_0005_delete_their_first_part_and_say_so(
+    ocma: Ocma, workspace_id: str, account_id: str, fake: Any
+) -> None:
+    from alembic import command
+
+    from ocma_core.db.migrate import alembic_config, upgrade
+
+    post_id = publish_and_wait(ocma, workspace_id, [account_id], "Old thread", ["old reply"])
+    cfg = alembic_config()
+    try:  # back to before part ids were kept (the target has attempts pointing at it), then forward again
+        with ocma.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0004")
+        upgrade(ocma.engine)
+    finally:
+        upgrade(ocma.engine)  # never leave the shared test database behind head
+    target = _targets(ocma, post_id)[account_id]
+    assert target.part_ids == [] and target.external_id is not None
+
+    [result] = delete_published_sync(ocma, workspace_id, post_id)
+
+    assert (result.status, result.parts_deleted) == ("deleted", 1)
+    assert "delete the rest of the thread (1 more part) on fakesocial itself" in result.reason
+    assert fake.published_texts() == ["old reply"]  # its id was never recorded: OCMA cannot reach it

@@ -34,3 +34,10 @@ def test_hooks_have_one_line_docstrings() -> None:
     for name in HOOKS:
         doc = getattr(hookspecs, name).__doc__ or ""
         assert doc and "\n" not in doc.strip(), name
+
+
+def test_every_core_event_kind_is_documented() -> None:
+    from ocma_core.events import KINDS
+
+    text = (DOCS / "plugins.md").read_text()
+    assert [kind for kind in KINDS if f"`{kind}`" not in text] == []

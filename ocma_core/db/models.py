@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -212,7 +212,7 @@ class Target(SQLModel, table=True):
     # Every platform id of what was published, first part first (a thread has one per part); [] when
     # published before OCMA kept them (then only external_id is known).
     part_ids: list[str] = Field(
-        default_factory=list, sa_column=Column(JSON, nullable=False, server_default=text("'[]'"))
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
     )
     url: str | None = Field(default=None, sa_type=Text)
     last_error: str | None = Field(default=None, sa_type=Text)

@@ -165,9 +165,10 @@ def _planned(post: Post, target: Target, account: Account) -> PlannedTarget:
         parts.insert(0, target.external_id)
     note = ""
     if not target.part_ids and post.thread:
+        more = len(post.thread)
         note = (
-            f"Only the first part's id was recorded (published before OCMA kept thread ids): delete the "
-            f"{len(post.thread)} replies on {target.platform} itself."
+            f"Only the first part's id was recorded (published before OCMA kept thread ids): delete the rest "
+            f"of the thread ({more} more part{'s' if more > 1 else ''}) on {target.platform} itself."
         )
     return PlannedTarget(target, account, parts, note)
 

@@ -9,6 +9,7 @@ Create Date: 2026-11-26 10:00:00
 - The new statuses `deleted` (post and target) need nothing here: status columns are plain text.
 """
 
+import sqlite3
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -21,10 +22,15 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("target") as batch:
-        batch.add_column(sa.Column("part_ids", sa.JSON(), nullable=False, server_default=sa.text("'[]'")))
+    # A plain ADD COLUMN on every database: a SQLite batch rebuild of `target` would fail on the foreign keys
+    # that point at it (attempts, snapshots) as soon as it holds rows. The string default keeps it plain.
+    op.add_column("target", sa.Column("part_ids", sa.JSON(), nullable=False, server_default="[]"))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("target") as batch:
-        batch.drop_column("part_ids")
+    # SQLite 3.35+ drops a column in place (a batch rebuild fails on the foreign keys, as above).
+    if op.get_bind().dialect.name == "sqlite" and sqlite3.sqlite_version_info < (3, 35):
+        with op.batch_alter_table("target") as batch:
+            batch.drop_column("part_ids")
+    else:
+        op.drop_column("target", "part_ids")
