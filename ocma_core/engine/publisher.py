@@ -76,6 +76,14 @@ async def process_target(ocma: Ocma, runtime: Runtime, target_id: str) -> str:
         return "skipped"
     target, post, account = claimed.target, claimed.post, claimed.account
     worker = runtime.worker_id
+    if claimed.needs_poll:
+        from ocma_core.engine import pending
+
+        try:
+            platform = get_platform(target.platform)
+        except OcmaError as exc:  # the plugin is gone: keep the target pending until it is back
+            return await pending.hand_back(ocma, target.id, worker, utcnow() + pending.MAX_POLL, str(exc))
+        return await pending.poll(ocma, worker, runtime.budgets, claimed, platform)
     try:
         platform = get_platform(target.platform)
         from ocma_core.services.posts import content_for
@@ -302,20 +310,28 @@ async def _published(
 ) -> str:
     target = claimed.target
     now = utcnow()
-    status = TargetStatus.PENDING if result.pending else TargetStatus.PUBLISHED
+    values: dict[str, object] = {}
+    if result.pending:  # accepted, still processing: workers ask `check_pending` from FIRST_POLL on
+        from ocma_core.engine.pending import FIRST_POLL
+
+        values = {"due_at": now + FIRST_POLL, "attempts": 0}
     ok = await asyncio.to_thread(
         transitions.finish,
         ocma,
         target.id,
         runtime.worker_id,
-        status,
+        TargetStatus.PENDING if result.pending else TargetStatus.PUBLISHED,
         external_id=result.external_id,
         part_ids=list(result.part_ids) or [result.external_id],
         url=result.url,
         published_at=now,
         last_error=None,
         unconfirmed_since=None,
+        **values,
     )
+    if ok and result.pending:
+        ocma.queue.push(target.id, now + FIRST_POLL)
+        return "pending"
     if ok:
         PUBLISHED.labels(platform.name).inc()
         if target.due_at is not None:

@@ -14,7 +14,7 @@ from ocma_core.db.models import Account, Post, PostStatus, PublishAttempt, Targe
 from ocma_core.db.types import utcnow
 from ocma_core.events import Event, record
 
-CLAIMABLE = (TargetStatus.QUEUED, TargetStatus.UNCONFIRMED)
+CLAIMABLE = (TargetStatus.QUEUED, TargetStatus.UNCONFIRMED, TargetStatus.PENDING)
 TERMINAL = {TargetStatus.PUBLISHED, TargetStatus.FAILED, TargetStatus.CANCELLED, TargetStatus.DELETED}
 
 
@@ -27,15 +27,21 @@ class Claimed:
     account: Account
     needs_lookup: bool  # a previous attempt may have landed: ask the platform first
     claimed_mono: float = 0.0  # time.monotonic() of the claim (or of its last renewal)
+    needs_poll: bool = False  # accepted and still processing on the platform: ask, never publish again
 
 
 def claim(ocma: Ocma, target_id: str, worker: str) -> Claimed | None:
     """Move a due target to publishing in one conditional update; None if another worker has it."""
     now = utcnow()
     with ocma.session() as session:
+        # The status it is claimed from decides what to do (publish, or ask about a pending one), so the
+        # update only succeeds from the status read here.
+        prior = session.execute(select(Target.status).where(col(Target.id) == target_id)).scalar_one_or_none()
+        if prior not in CLAIMABLE:
+            return None
         result = session.execute(
             update(Target)
-            .where(col(Target.id) == target_id, col(Target.status).in_(CLAIMABLE), col(Target.due_at) <= now)
+            .where(col(Target.id) == target_id, col(Target.status) == prior, col(Target.due_at) <= now)
             .values(
                 status=TargetStatus.PUBLISHING,
                 claimed_by=worker,
@@ -63,6 +69,7 @@ def claim(ocma: Ocma, target_id: str, worker: str) -> Claimed | None:
             account,
             needs_lookup=target.unconfirmed_since is not None,
             claimed_mono=time.monotonic(),
+            needs_poll=prior is TargetStatus.PENDING,
         )
 
 
@@ -226,9 +233,13 @@ def recover_stale_claims(ocma: Ocma, lease: timedelta) -> int:
             )
         )
         for target in stale:
+            target.claimed_by, target.due_at, target.updated_at = None, now, now
+            if target.external_id is not None:  # it was asking about a pending post: ask again
+                target.status = TargetStatus.PENDING
+                session.add(target)
+                continue
             target.status = TargetStatus.UNCONFIRMED
             target.unconfirmed_since = target.unconfirmed_since or target.claimed_at
-            target.claimed_by, target.due_at, target.updated_at = None, now, now
             target.last_error = "The worker stopped during the call; checking the platform before any retry."
             session.add(target)
         return len(stale)

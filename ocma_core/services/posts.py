@@ -287,6 +287,12 @@ def publish_now(ocma: Ocma, workspace_id: str, post_id: str) -> Post:
     return post
 
 
+def forget_platform_copy(target: Target) -> None:
+    """Before publishing a failed target again: the platform's id of an earlier copy (one the platform
+    accepted, then failed to process) no longer describes this target."""
+    target.external_id, target.part_ids, target.url, target.published_at = None, [], None, None
+
+
 def retry_post(ocma: Ocma, workspace_id: str, post_id: str) -> Post:
     """Queue the failed (or held) targets of a post again, now."""
     with ocma.session() as session:
@@ -306,6 +312,7 @@ def retry_post(ocma: Ocma, workspace_id: str, post_id: str) -> Post:
                 0,
                 None,
             )
+            forget_platform_copy(target)
             target.updated_at = now
             session.add(target)
         post.status, post.updated_at = PostStatus.PUBLISHING, now

@@ -21,7 +21,7 @@ def engine_status(ocma: Ocma) -> dict[str, Any]:
         oldest = session.exec(
             select(Target)
             .where(
-                col(Target.status).in_([TargetStatus.QUEUED, TargetStatus.UNCONFIRMED]),
+                col(Target.status).in_([TargetStatus.QUEUED, TargetStatus.UNCONFIRMED, TargetStatus.PENDING]),
                 col(Target.due_at) < now,
             )
             .order_by(col(Target.due_at))

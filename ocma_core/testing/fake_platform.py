@@ -4,7 +4,8 @@ Used by the engine's tests and benchmarks (with the example platform plugin in t
 for plugin authors' own fakes. Run it alone with `python -m ocma_core.testing.fake_platform --port 9000`.
 
 Wire format: OAuth 2.0 + PKCE (`/oauth/authorize`, `/oauth/token`, rotating refresh tokens), `GET /v1/me`,
-`POST /v1/posts` (201 `{id, url}`), `GET /v1/posts?since=`, `DELETE /v1/posts/{id}` (204; 404 when it is not
+`POST /v1/posts` (201 `{id, url}`, or `{id, status: "processing"}` while a post is processed, see
+`process_next`), `GET /v1/posts/{id}` (`status` processing / published / failed with `error`), `GET /v1/posts?since=`, `DELETE /v1/posts/{id}` (204; 404 when it is not
 there or not the caller's; deleting a post leaves its replies, as real platforms do),
 `GET /v1/posts/{id}/metrics`, `GET /v1/me/metrics`, `GET /v1/users/{username}` (public counts),
 `POST /v1/media`; test controls `POST /_fake/metrics`, `POST /_fake/config`, `GET /_fake/stats`. Rate limits per token in a fixed
@@ -21,43 +22,14 @@ import random
 import secrets
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from ocma_core.testing.fake_state import Chaos, FakeSocialState
 from ocma_core.testing.fakeserver import FakeRequest, FakeResponse, FakeServer
 
 CLIENT_ID = "fake-client-id"
 CLIENT_SECRET = "fake-client-secret"
-
-
-@dataclass
-class Chaos:
-    """Probabilities of failures on POST /v1/posts (seeded, so a run is repeatable)."""
-
-    p_5xx: float = 0.0
-    p_timeout_after_store: float = 0.0
-    p_429: float = 0.0
-    timeout_s: float = 5.0
-    seed: int = 1
-
-
-@dataclass
-class FakeSocialState:
-    """Everything the fake remembers."""
-
-    codes: dict[str, dict[str, str]] = field(default_factory=dict)
-    access: dict[str, str] = field(default_factory=dict)  # access token -> user id
-    refresh: dict[str, str] = field(default_factory=dict)  # live refresh token -> user id
-    posts: dict[str, dict[str, Any]] = field(default_factory=dict)
-    undeletable: dict[str, str] = field(default_factory=dict)  # post id -> why DELETE refuses it
-    publish_calls: int = 0
-    delete_calls: int = 0
-    metric_calls: int = 0
-    http_429: int = 0
-    followers: int = 42
-    public_accounts: dict[str, dict[str, Any]] = field(default_factory=dict)  # username -> public profile
-    window: dict[str, tuple[float, int]] = field(default_factory=dict)  # token -> (start, used)
 
 
 class FakeSocial(FakeServer):
@@ -81,6 +53,7 @@ class FakeSocial(FakeServer):
         self._rng = random.Random(self.chaos.seed)
         self._next: collections.deque[tuple[str, float]] = collections.deque()
         self._next_delete: collections.deque[tuple[str, float]] = collections.deque()
+        self._next_processing: collections.deque[tuple[int, str | None]] = collections.deque()
         self._ids = 10**15
         self._id_lock = threading.Lock()
         self._install_routes()
@@ -97,6 +70,11 @@ class FakeSocial(FakeServer):
         if kind not in ("rate_limit", "server_error", "auth"):
             raise ValueError(kind)
         self._next_delete.append((kind, retry_after_s))
+
+    def process_next(self, *, polls: int = 2, fail: str | None = None) -> None:
+        """The next created post is accepted as "processing" (like a video): GET /v1/posts/{id} says so `polls`
+        times, then "published" — or "failed" with `fail` as the platform's reason (the post never appears)."""
+        self._next_processing.append((polls, fail))
 
     def protect(self, post_id: str, reason: str = "This post cannot be deleted.") -> None:
         """Make DELETE refuse this post with 403 and `reason` (as a platform refuses, e.g., a pinned post)."""
@@ -331,7 +309,12 @@ class FakeSocial(FakeServer):
             }
             with self.lock:
                 self.state.posts[post_id] = post
-            answer = {"id": post_id, "url": f"https://fakesocial.test/p/{post_id}"}
+                processing = self._next_processing.popleft() if self._next_processing else None
+                if processing is not None:
+                    self.state.processing[post_id] = {"polls_left": processing[0], "fail": processing[1]}
+            answer: dict[str, Any] = {"id": post_id, "url": f"https://fakesocial.test/p/{post_id}"}
+            if processing is not None:
+                answer = {"id": post_id, "status": "processing"}
             if (
                 forced and forced[0] == "timeout_after_store"
             ) or roll < c.p_429 + c.p_5xx + c.p_timeout_after_store:
@@ -357,6 +340,27 @@ class FakeSocial(FakeServer):
                     ]
                 },
             )
+
+        @self.route("GET", r"/v1/posts/(?P<id>\d+)")
+        def get_post(request: FakeRequest) -> FakeResponse:
+            user = self._user(request)
+            if user is None:
+                return self._unauthorized()
+            post_id = request.params["id"]
+            with self.lock:
+                post = self.state.posts.get(post_id)
+                job = self.state.processing.get(post_id)
+                if post is None or post["author"] != user:
+                    return FakeResponse(404, {"error": "not_found", "message": "No such post."})
+                if job is not None and job["polls_left"] > 0:
+                    job["polls_left"] -= 1
+                    return FakeResponse(200, {"id": post_id, "status": "processing"})
+                if job is not None and job["fail"]:
+                    del self.state.posts[post_id]  # processing failed: the post never appears
+                    return FakeResponse(200, {"id": post_id, "status": "failed", "error": job["fail"]})
+                self.state.processing.pop(post_id, None)
+            url = f"https://fakesocial.test/p/{post_id}"
+            return FakeResponse(200, {"id": post_id, "status": "published", "url": url})
 
         @self.route("DELETE", r"/v1/posts/(?P<id>\d+)")
         def delete_post(request: FakeRequest) -> FakeResponse:

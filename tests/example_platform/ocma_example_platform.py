@@ -21,6 +21,7 @@ from ocma_core import (
     Profile,
     PublishResult,
     RateBudget,
+    Rejected,
     TextLimit,
     hookimpl,
 )
@@ -94,7 +95,22 @@ class FakeSocialPlatform(Platform):
             answer = response.json()
             ids.append(answer["id"])
             first_url = first_url or answer.get("url")
+            if answer.get("status") == "processing":  # accepted; the engine asks check_pending until it is out
+                return PublishResult(external_id=ids[0], pending=True, part_ids=ids)
         return PublishResult(external_id=ids[0], url=first_url, part_ids=ids)
+
+    async def check_pending(self, ctx: AccountContext, external_id: str) -> PublishResult:
+        """GET /v1/posts/{id}: processing (still pending), published (with its URL) or failed (Rejected)."""
+        response = await self.send(
+            "GET", f"{self.api_base}/v1/posts/{external_id}", ctx=ctx, bucket="read", headers=self._auth(ctx)
+        )
+        self.raise_for_status(response)
+        answer = response.json()
+        if answer["status"] == "processing":
+            return PublishResult(external_id=external_id, pending=True)
+        if answer["status"] == "failed":
+            raise Rejected(f"Processing failed: {answer.get('error', 'no reason given')}")
+        return PublishResult(external_id=external_id, url=answer.get("url"), part_ids=[external_id])
 
     async def _upload(self, ctx: AccountContext, data: bytes, mime: str) -> str:
         headers = {**self._auth(ctx), "Content-Type": mime}

@@ -1,0 +1,158 @@
+"""Following a post the platform accepted but is still processing (`PublishResult.pending`, e.g. a video).
+
+The target waits as `pending` with its platform id; workers claim it like any due target and ask the
+plugin's `check_pending` until the platform says it is out (then: published, with its URL), refuses it
+(failed, with the platform's reason) or `PENDING_GIVE_UP` passes. Asking is a read: a timeout or an unknown
+outcome is simply asked again later — nothing is ever published twice from here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import datetime, timedelta
+
+from ocma_core.api.metrics import ATTEMPTS, FAILED, PUBLISHED
+from ocma_core.context import Ocma
+from ocma_core.db.models import PublishAttempt, TargetStatus
+from ocma_core.db.types import utcnow
+from ocma_core.engine import transitions
+from ocma_core.engine.budgets import Budgets, observed_limits, platform_buckets
+from ocma_core.engine.refresh import call_with_refresh
+from ocma_core.errors import AuthExpired, PlatformError, RateLimited, Rejected
+from ocma_core.platforms import AccountContext, Platform, PublishResult
+
+log = logging.getLogger(__name__)
+FIRST_POLL = timedelta(seconds=5)
+MAX_POLL = timedelta(minutes=5)
+RECONNECT_WAIT = timedelta(minutes=15)
+PENDING_GIVE_UP = timedelta(hours=24)
+
+
+def next_poll(polls: int) -> timedelta:
+    """5 s, 10 s, 20 s ... at most 5 minutes between two questions."""
+    return min(MAX_POLL, FIRST_POLL * (1 << min(max(polls - 1, 0), 16)))
+
+
+async def hand_back(ocma: Ocma, target_id: str, worker: str, due: datetime, error: str | None) -> str:
+    """Back to pending, asked again at `due` (each question counts in `attempts`, which spaces the next)."""
+    await asyncio.to_thread(
+        transitions.requeue,
+        ocma,
+        target_id,
+        worker,
+        due,
+        burn_attempt=True,
+        error=error,
+        status=TargetStatus.PENDING,
+    )
+    ocma.queue.push(target_id, due)
+    return "pending"
+
+
+async def poll(
+    ocma: Ocma, worker: str, budgets: Budgets, claimed: transitions.Claimed, platform: Platform
+) -> str:
+    """Ask the platform once about a pending target and move it on; returns the outcome's name."""
+    target, account = claimed.target, claimed.account
+    assert target.external_id is not None
+    since = target.published_at or target.updated_at
+    if utcnow() - since > PENDING_GIVE_UP:
+        reason = (
+            f"{platform.name} was still processing the post {PENDING_GIVE_UP.total_seconds() / 3600:.0f} h "
+            "after accepting it; check it on the platform, then retry or delete it."
+        )
+        await asyncio.to_thread(
+            transitions.finish, ocma, target.id, worker, TargetStatus.FAILED, last_error=reason
+        )
+        FAILED.labels(platform.name, "pending").inc()
+        return "failed"
+    keys, declared = platform_buckets(platform, account.id, "check_pending", lambda b: "pending" in b.bucket)
+    lease = f"{worker}:{target.id}:poll:{target.attempts}"
+    wait = budgets.try_acquire(keys, declared, lease)
+    if wait > 0:
+        return await hand_back(ocma, target.id, worker, utcnow() + timedelta(seconds=wait), target.last_error)
+    contexts: list[AccountContext] = []
+    blocked_until: float | None = None
+    try:
+        result = await _ask(ocma, claimed, platform, contexts, worker)
+    except RateLimited as exc:
+        blocked_until = exc.retry_at.timestamp()
+        return await hand_back(ocma, target.id, worker, exc.retry_at, f"Rate limited until {exc.retry_at}")
+    except Rejected as exc:
+        reason = f"{platform.name} could not finish the post: {exc.message}"
+        await asyncio.to_thread(
+            transitions.finish, ocma, target.id, worker, TargetStatus.FAILED, last_error=reason
+        )
+        FAILED.labels(platform.name, "rejected").inc()
+        return "failed"
+    except AuthExpired as exc:  # keep asking once the account is reconnected (never publish again)
+        message = f"{platform.name} authorisation expired while the post was processing: {exc.message}"
+        return await hand_back(ocma, target.id, worker, utcnow() + RECONNECT_WAIT, message)
+    except Exception as exc:  # a read: ask again later
+        if not isinstance(exc, PlatformError):
+            log.exception("unexpected error asking about pending target %s", target.id)
+        return await hand_back(ocma, target.id, worker, utcnow() + next_poll(target.attempts), str(exc))
+    finally:
+        observed = observed_limits(platform.name, account.id, contexts, "check_pending")
+        budgets.release(keys, declared, observed, blocked_until, lease)
+    if result.pending:
+        return await hand_back(ocma, target.id, worker, utcnow() + next_poll(target.attempts), None)
+    ok = await asyncio.to_thread(
+        transitions.finish,
+        ocma,
+        target.id,
+        worker,
+        TargetStatus.PUBLISHED,
+        external_id=result.external_id,
+        part_ids=list(result.part_ids) or list(target.part_ids) or [result.external_id],
+        url=result.url or target.url,
+        published_at=utcnow(),
+        last_error=None,
+    )
+    if ok:
+        PUBLISHED.labels(platform.name).inc()
+    return "published" if ok else "lost_claim"
+
+
+async def _ask(
+    ocma: Ocma,
+    claimed: transitions.Claimed,
+    platform: Platform,
+    contexts: list[AccountContext],
+    worker: str,
+) -> PublishResult:
+    target = claimed.target
+    external_id = target.external_id
+    assert external_id is not None
+
+    async def ask(ctx: AccountContext) -> PublishResult:
+        ctx.settings["_rate_limits"] = []
+        contexts.append(ctx)
+        return await platform.check_pending(ctx, external_id)
+
+    t0 = time.perf_counter()
+    outcome, status, error = "ok", None, None
+    try:
+        return await call_with_refresh(ocma, claimed.account.id, platform, ask)
+    except PlatformError as exc:
+        outcome, status, error = type(exc).__name__, exc.status, exc.message
+        raise
+    except Exception as exc:
+        outcome, error = "error", repr(exc)
+        raise
+    finally:
+        ATTEMPTS.labels(platform.name, outcome).inc()
+        attempt = PublishAttempt(
+            target_id=target.id,
+            action="check_pending",
+            outcome=outcome,
+            http_status=status,
+            error=error,
+            worker=worker,
+            request_summary=f"check_pending {platform.name} {external_id}",
+            started_at=utcnow(),
+            duration_ms=(time.perf_counter() - t0) * 1000,
+        )
+        await asyncio.to_thread(transitions.add_attempt, ocma, attempt)
