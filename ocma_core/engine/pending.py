@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from datetime import datetime, timedelta
 
-from ocma_core.api.metrics import ATTEMPTS, FAILED, PUBLISHED
+from ocma_core.api.metrics import FAILED, PUBLISHED
 from ocma_core.context import Ocma
-from ocma_core.db.models import PublishAttempt, TargetStatus
+from ocma_core.db.models import TargetStatus
 from ocma_core.db.types import utcnow
 from ocma_core.engine import transitions
 from ocma_core.engine.budgets import Budgets, observed_limits, platform_buckets
-from ocma_core.engine.refresh import call_with_refresh
+from ocma_core.engine.calls import recorded_call
 from ocma_core.errors import AuthExpired, PlatformError, RateLimited, Rejected
 from ocma_core.platforms import AccountContext, Platform, PublishResult
 
@@ -123,36 +122,16 @@ async def _ask(
     contexts: list[AccountContext],
     worker: str,
 ) -> PublishResult:
-    target = claimed.target
-    external_id = target.external_id
+    external_id = claimed.target.external_id
     assert external_id is not None
-
-    async def ask(ctx: AccountContext) -> PublishResult:
-        ctx.settings["_rate_limits"] = []
-        contexts.append(ctx)
-        return await platform.check_pending(ctx, external_id)
-
-    t0 = time.perf_counter()
-    outcome, status, error = "ok", None, None
-    try:
-        return await call_with_refresh(ocma, claimed.account.id, platform, ask)
-    except PlatformError as exc:
-        outcome, status, error = type(exc).__name__, exc.status, exc.message
-        raise
-    except Exception as exc:
-        outcome, error = "error", repr(exc)
-        raise
-    finally:
-        ATTEMPTS.labels(platform.name, outcome).inc()
-        attempt = PublishAttempt(
-            target_id=target.id,
-            action="check_pending",
-            outcome=outcome,
-            http_status=status,
-            error=error,
-            worker=worker,
-            request_summary=f"check_pending {platform.name} {external_id}",
-            started_at=utcnow(),
-            duration_ms=(time.perf_counter() - t0) * 1000,
-        )
-        await asyncio.to_thread(transitions.add_attempt, ocma, attempt)
+    return await recorded_call(
+        ocma,
+        platform,
+        claimed.account.id,
+        lambda ctx: platform.check_pending(ctx, external_id),
+        target_id=claimed.target.id,
+        action="check_pending",
+        worker=worker,
+        summary=f"check_pending {platform.name} {external_id}",
+        contexts=contexts,
+    )

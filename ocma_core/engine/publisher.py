@@ -6,20 +6,20 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from ocma_core.api.metrics import ATTEMPTS, FAILED, LATENESS, PUBLISHED
+from ocma_core.api.metrics import FAILED, LATENESS, PUBLISHED
 from ocma_core.context import Ocma
-from ocma_core.db.models import PublishAttempt, TargetStatus
+from ocma_core.db.models import TargetStatus
 from ocma_core.db.types import utcnow
 from ocma_core.engine import transitions
 from ocma_core.engine.budgets import Budgets, MemoryBudgets, observed_limits, platform_buckets
-from ocma_core.engine.refresh import call_with_refresh
+from ocma_core.engine.calls import recorded_call
 from ocma_core.errors import (
     AuthExpired,
     OcmaError,
-    PlatformError,
     RateLimited,
     Rejected,
     Transient,
@@ -145,7 +145,9 @@ async def _attempt(
 ) -> str:
     target, account, worker = claimed.target, claimed.account, runtime.worker_id
 
-    async def call(action: str, fn: object) -> PublishResult | None:
+    async def call(
+        action: str, fn: Callable[[AccountContext], Awaitable[PublishResult | None]]
+    ) -> PublishResult | None:
         # Fencing: a claim older than a third of the lease is renewed first, so no other worker can take it
         # over (and look it up, then publish) while this call is in flight.
         if time.monotonic() - claimed.claimed_mono > runtime.claim_lease_s / 3:
@@ -153,37 +155,22 @@ async def _attempt(
                 raise _LostClaim(target.id)
             claimed.claimed_mono = time.monotonic()
 
-        async def with_ctx(ctx: AccountContext) -> PublishResult | None:
-            ctx.settings["_rate_limits"] = []
-            contexts.append(ctx)
-            return await fn(ctx)  # type: ignore[operator, no-any-return]
-
-        t0 = time.perf_counter()
         log.debug("target %s: %s starts (attempt %s)", target.id, action, target.attempts)
-        outcome, status, error = "ok", None, None
-        try:
-            return await call_with_refresh(ocma, account.id, platform, with_ctx)
-        except PlatformError as exc:
-            outcome, status, error = type(exc).__name__, exc.status, exc.message
-            raise
-        except Exception as exc:
-            outcome, error = "error", repr(exc)
-            raise
-        finally:
-            ATTEMPTS.labels(platform.name, outcome).inc()
-            attempt = PublishAttempt(
-                target_id=target.id,
-                action=action,
-                outcome=outcome,
-                http_status=status,
-                error=error,
-                worker=worker,
-                request_summary=f"{action} {platform.name} {len(content.text)} chars, {len(content.media)} media, "
-                f"{len(content.thread)} thread parts",
-                started_at=utcnow(),
-                duration_ms=(time.perf_counter() - t0) * 1000,
-            )
-            await asyncio.to_thread(transitions.add_attempt, ocma, attempt)
+        summary = (
+            f"{action} {platform.name} {len(content.text)} chars, {len(content.media)} media, "
+            f"{len(content.thread)} thread parts"
+        )
+        return await recorded_call(
+            ocma,
+            platform,
+            account.id,
+            fn,
+            target_id=target.id,
+            action=action,
+            worker=worker,
+            summary=summary,
+            contexts=contexts,
+        )
 
     if claimed.needs_lookup and target.attempts > runtime.max_attempts * 2:
         reason = (

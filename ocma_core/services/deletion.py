@@ -29,11 +29,10 @@ from sqlmodel import col, select
 
 from ocma_core.context import Ocma
 from ocma_core.db.analytics_models import MetricSchedule
-from ocma_core.db.models import Account, AccountStatus, Post, PostStatus, PublishAttempt, Target, TargetStatus
+from ocma_core.db.models import Account, AccountStatus, Post, PostStatus, Target, TargetStatus
 from ocma_core.db.types import utcnow
-from ocma_core.engine import transitions
 from ocma_core.engine.budgets import Budgets, observed_limits, platform_buckets
-from ocma_core.engine.refresh import call_with_refresh
+from ocma_core.engine.calls import recorded_call
 from ocma_core.errors import (
     AuthExpired,
     ConflictError,
@@ -287,43 +286,35 @@ async def _delete_part(
         )
     contexts: list[AccountContext] = []
     blocked_until: float | None = None
-    outcome, status, error = "ok", None, None
-    started, t0 = utcnow(), time.perf_counter()
-
-    async def call(ctx: AccountContext) -> None:
-        ctx.settings["_rate_limits"] = []
-        contexts.append(ctx)
-        await platform.delete(ctx, part_id)
-
+    summary = f"delete {platform.name} part {position} {part_id}{f' for {by}' if by else ''}"
     try:
-        await call_with_refresh(ocma, account.id, platform, call)
+        await recorded_call(
+            ocma,
+            platform,
+            account.id,
+            lambda ctx: platform.delete(ctx, part_id),
+            target_id=planned.target.id,
+            action="delete",
+            worker=_WORKER,
+            summary=summary,
+            contexts=contexts,
+            outcome_of=lambda exc: "gone" if _gone(exc) else type(exc).__name__,
+        )
     except PlatformError as exc:
-        outcome, status, error = type(exc).__name__, exc.status, exc.message
-        if isinstance(exc, Rejected) and exc.status == 404:
-            outcome = "gone"  # the platform no longer has it: that is what deleting wants
-        else:
+        if not _gone(exc):  # the platform no longer has it: that is what deleting wants
             if isinstance(exc, RateLimited):
                 blocked_until = exc.retry_at.timestamp()
             raise _PartFailed(_reason(exc, name, platform.name), getattr(exc, "retry_at", None)) from None
     except Exception as exc:  # a plugin bug must not leave the other targets undone
         log.exception("deleting part %s of target %s failed", part_id, planned.target.id)
-        outcome, error = "error", repr(exc)
         raise _PartFailed(f"Unexpected error from the {name} plugin: {exc!r}") from None
     finally:
         observed = observed_limits(platform.name, account.id, contexts, "delete")
         budgets.release(keys, declared, observed, blocked_until, lease)
-        attempt = PublishAttempt(
-            target_id=planned.target.id,
-            action="delete",
-            outcome=outcome,
-            http_status=status,
-            error=error,
-            worker=_WORKER,
-            request_summary=f"delete {platform.name} part {position} {part_id}{f' for {by}' if by else ''}",
-            started_at=started,
-            duration_ms=(time.perf_counter() - t0) * 1000,
-        )
-        await asyncio.to_thread(transitions.add_attempt, ocma, attempt)
+
+
+def _gone(exc: PlatformError) -> bool:
+    return isinstance(exc, Rejected) and exc.status == 404
 
 
 def _reason(exc: PlatformError, name: str, platform: str) -> str:

@@ -1,0 +1,70 @@
+"""One platform call made as an account: token refresh, rate readings, a metric and an audit row, always."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from ocma_core.api.metrics import ATTEMPTS
+from ocma_core.context import Ocma
+from ocma_core.db.models import PublishAttempt
+from ocma_core.db.types import utcnow
+from ocma_core.engine import transitions
+from ocma_core.engine.refresh import call_with_refresh
+from ocma_core.errors import PlatformError
+from ocma_core.platforms import AccountContext, Platform
+
+T = TypeVar("T")
+
+
+async def recorded_call(
+    ocma: Ocma,
+    platform: Platform,
+    account_id: str,
+    fn: Callable[[AccountContext], Awaitable[T]],
+    *,
+    target_id: str,
+    action: str,
+    worker: str,
+    summary: str,
+    contexts: list[AccountContext],
+    outcome_of: Callable[[PlatformError], str] | None = None,
+) -> T:
+    """Run `fn(ctx)` through `call_with_refresh` and record it as a PublishAttempt (`action`, outcome, time).
+
+    Each context used is appended to `contexts` with an empty `_rate_limits` list, which `Platform.send()`
+    fills with the platform's rate-limit headers (the caller hands them to the budgets).
+    """
+
+    async def with_ctx(ctx: AccountContext) -> T:
+        ctx.settings["_rate_limits"] = []
+        contexts.append(ctx)
+        return await fn(ctx)
+
+    started, t0 = utcnow(), time.perf_counter()
+    outcome, status, error = "ok", None, None
+    try:
+        return await call_with_refresh(ocma, account_id, platform, with_ctx)
+    except PlatformError as exc:
+        outcome = outcome_of(exc) if outcome_of else type(exc).__name__
+        status, error = exc.status, exc.message
+        raise
+    except Exception as exc:
+        outcome, error = "error", repr(exc)
+        raise
+    finally:
+        ATTEMPTS.labels(platform.name, outcome).inc()
+        attempt = PublishAttempt(
+            target_id=target_id,
+            action=action,
+            outcome=outcome,
+            http_status=status,
+            error=error,
+            worker=worker,
+            request_summary=summary,
+            started_at=started,
+            duration_ms=(time.perf_counter() - t0) * 1000,
+        )
+        await asyncio.to_thread(transitions.add_attempt, ocma, attempt)
