@@ -31,7 +31,7 @@ def register_commands(cli: Any) -> None:
 
 @hookimpl
 def on_event(event: Any, ocma: Any) -> None:
-    """Post published / failed / needs-reconnect notices and the weekly report to the notification channel."""
+    """Post published / failed / deleted / needs-reconnect notices and the weekly report to the channel."""
     from ocma_slack.notify import send_event
 
     send_event(event.kind, event.workspace_id, dict(event.payload), ocma)

@@ -24,7 +24,7 @@ def _where(body: dict[str, Any]) -> tuple[str, str]:
     return (body.get("channel") or {}).get("id", ""), (body.get("message") or {}).get("ts", "")
 
 
-async def _member_or_tell(
+async def member_or_tell(
     runtime: SlackRuntime,
     client: AsyncWebClient,
     body: dict[str, Any],
@@ -76,7 +76,7 @@ async def _decide(
 
     workspace_id = context["ocma_workspace_id"]
     verb = "approve" if approve else "reject"
-    if not await _member_or_tell(runtime, client, body, workspace_id, store.APPROVER_ROLE, f"{verb} posts"):
+    if not await member_or_tell(runtime, client, body, workspace_id, store.APPROVER_ROLE, f"{verb} posts"):
         return
     value = json.loads(body["actions"][0]["value"])
     user, (channel, ts) = body["user"]["id"], _where(body)
@@ -120,7 +120,7 @@ def register(runtime: SlackRuntime) -> None:
         body: dict[str, Any], context: Any, client: AsyncWebClient, builder: Any, doing: str
     ) -> None:
         workspace_id = context["ocma_workspace_id"]
-        if not await _member_or_tell(runtime, client, body, workspace_id, Role.EDITOR, doing):
+        if not await member_or_tell(runtime, client, body, workspace_id, Role.EDITOR, doing):
             return
         value = json.loads(body["actions"][0]["value"])
         channel, ts = _where(body)
@@ -213,7 +213,7 @@ def register(runtime: SlackRuntime) -> None:
 
         await ack()
         workspace_id = context["ocma_workspace_id"]
-        if not await _member_or_tell(runtime, client, body, workspace_id, store.APPROVER_ROLE, "retry posts"):
+        if not await member_or_tell(runtime, client, body, workspace_id, store.APPROVER_ROLE, "retry posts"):
             return
         post_id, user, (channel, ts) = body["actions"][0]["value"], body["user"]["id"], _where(body)
         try:

@@ -1,4 +1,4 @@
-"""The /ocma slash command: schedule, queue, report, connect PLATFORM, help."""
+"""The /ocma slash command: schedule, queue, report, connect PLATFORM, delete POST_ID, help."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ HELP = """*OCMA commands*
 • `/ocma queue`: what is planned for the next 7 days
 • `/ocma report`: last week's performance, from stored metrics
 • `/ocma connect PLATFORM`: connect or reconnect a social account (admins)
+• `/ocma delete POST_ID`: delete a published post from its platforms, after you confirm it (admins)
 • `/ocma help`: this help
 You can also mention me or send me a direct message."""
 
@@ -71,6 +72,10 @@ def register(runtime: SlackRuntime) -> None:
                 await respond(piece)
         elif verb == "connect":
             await connect(runtime, workspace_id, member, rest.strip().lower(), respond)
+        elif verb == "delete":
+            from ocma_slack.deleting import slash_delete
+
+            await slash_delete(runtime, workspace_id, member, command["user_id"], rest, respond)
         elif verb == "schedule" and rest:
             await schedule(runtime, command, rest, context, client)
         else:

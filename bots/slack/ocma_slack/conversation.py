@@ -72,6 +72,8 @@ async def converse(
     from ocma_agent.context import Caller
     from ocma_agent.loop import run_turn
 
+    from ocma_slack.deleting import offer_refused_deletes
+
     workspace_id: str = context["ocma_workspace_id"]
     user, channel = event.get("user", ""), event["channel"]
     thread_ts = event.get("thread_ts") or event["ts"]
@@ -109,6 +111,10 @@ async def converse(
         tz = await user_timezone(client, user)
         for approval in pending:
             await post_card(runtime, client, workspace_id, channel, thread_ts, key, approval["post_id"], tz)
+    # Deleting cannot be held for later, so the agent refuses it without an inline yes: offer a card instead.
+    await offer_refused_deletes(
+        runtime, client, workspace_id, channel, thread_ts, key, user, result.tool_calls
+    )
 
 
 def register(runtime: SlackRuntime) -> None:

@@ -1,4 +1,5 @@
-"""App Home: this week's calendar, connection health with reconnect buttons, pending approvals."""
+"""App Home: what is coming up and what went out this week (deleted posts as such), connection health with
+reconnect buttons, pending approvals."""
 
 from __future__ import annotations
 
@@ -10,13 +11,52 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from ocma_core.db.types import utcnow
 from ocma_slack.cards import button_value, when_text
+from ocma_slack.delete_card import escape, label
 
 if TYPE_CHECKING:
     from ocma_slack.runtime import SlackRuntime
 
 
+UPCOMING = frozenset({"draft", "pending_approval", "scheduled", "publishing"})
+# A post deleted everywhere is listed with the published ones ("deleted from FakeSocial @..."), never as coming up.
+PUBLISHED = frozenset({"published", "partially_published", "deleted"})
+PUBLISHED_SHOWN = 15
+
+
 def _section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+
+
+def upcoming(status: str) -> bool:
+    """True for a post still to go out (the Home tab's coming-up list); published, failed, cancelled and
+    deleted posts are not coming up."""
+    return status in UPCOMING
+
+
+def _published_lines(runtime: SlackRuntime, workspace_id: str, posts: list[Any], tz: str | None) -> list[str]:
+    """One line per post published in the last 7 days: where it is out (with links) and where it was deleted."""
+    from sqlmodel import col, select
+
+    from ocma_core.db.models import Account, Target
+
+    ids = [p.id for p in posts]
+    with runtime.ocma.session() as session:
+        targets = list(session.exec(select(Target).where(col(Target.post_id).in_(ids)))) if ids else []
+        handles = {
+            a.id: a.handle for a in session.exec(select(Account).where(Account.workspace_id == workspace_id))
+        }
+    lines = []
+    for post in posts:
+        where = []
+        for target in (t for t in targets if t.post_id == post.id):
+            name = label(target.platform, handles.get(target.account_id, ""))
+            status = str(target.status)
+            if status == "published":
+                where.append(f"{name} <{target.url}|view>" if target.url else name)
+            elif status in ("deleted", "failed"):
+                where.append(f"{status} {'from' if status == 'deleted' else 'on'} {name}")
+        lines.append(f"• {when_text(post.scheduled_at, tz)} · {escape(post.body[:70])} · {', '.join(where)}")
+    return lines
 
 
 def home_view(runtime: SlackRuntime, workspace_id: str, tz: str | None) -> dict[str, Any]:
@@ -27,13 +67,22 @@ def home_view(runtime: SlackRuntime, workspace_id: str, tz: str | None) -> dict[
     now = utcnow()
     week = list_posts(runtime.ocma, workspace_id, start=now, end=now + timedelta(days=7))
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": "This week"}}]
-    planned = [p for p in week if str(p.status) not in ("cancelled",)]
+    planned = [p for p in week if upcoming(str(p.status))]
     blocks.append(
         _section(
-            "\n".join(f"• {when_text(p.scheduled_at, tz)} · {p.status} · {p.body[:70]}" for p in planned)
-            or "Nothing planned for the next 7 days."
+            "*Coming up*\n"
+            + (
+                "\n".join(
+                    f"• {when_text(p.scheduled_at, tz)} · {p.status} · {escape(p.body[:70])}" for p in planned
+                )
+                or "Nothing planned for the next 7 days."
+            )
         )
     )
+    recent = list_posts(runtime.ocma, workspace_id, start=now - timedelta(days=7), end=now)
+    out = [p for p in reversed(recent) if str(p.status) in PUBLISHED][:PUBLISHED_SHOWN]
+    lines = _published_lines(runtime, workspace_id, out, tz)
+    blocks.append(_section("*Published in the last 7 days*\n" + ("\n".join(lines) or "Nothing yet.")))
     blocks.append({"type": "header", "text": {"type": "plain_text", "text": "Connections"}})
     for account in list_accounts(runtime.ocma, workspace_id):
         healthy = str(account.status) == "connected"

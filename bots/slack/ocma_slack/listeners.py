@@ -9,10 +9,11 @@ if TYPE_CHECKING:
 
 
 def register(runtime: SlackRuntime) -> None:
-    """Register conversation, card actions, the /ocma command and App Home."""
-    from ocma_slack import actions, commands, conversation, home
+    """Register conversation, card actions, deleting published posts, the /ocma command and App Home."""
+    from ocma_slack import actions, commands, conversation, deleting, home
 
     conversation.register(runtime)
     actions.register(runtime)
+    deleting.register(runtime)
     commands.register(runtime)
     home.register(runtime)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+import re
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from slack_sdk.web import WebClient
 
 from ocma_core.context import Ocma
+from ocma_core.errors import OcmaError
 from ocma_slack import store
 from ocma_slack.cards import RETRY, split_text
+from ocma_slack.delete_card import label, quote, result_line
 
 log = logging.getLogger(__name__)
 _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ocma-slack-notify")
@@ -53,6 +56,40 @@ def reconnect_message(ocma: Ocma, payload: dict[str, Any]) -> tuple[str, list[di
     ]
 
 
+def _who(by: str) -> str:
+    """Who asked for a deletion, as Slack shows it (`slack U123` becomes a mention)."""
+    match = re.fullmatch(r"(agent for )?slack (U[A-Z0-9]+)( \(\w+\))?", by)
+    if match:
+        return f"{'the agent for ' if match.group(1) else ''}<@{match.group(2)}>"
+    return f"`{by}`" if by else "someone"
+
+
+def deleted_message(
+    ocma: Ocma, workspace_id: str, payload: dict[str, Any]
+) -> tuple[str, list[dict[str, Any]]]:
+    """The "deleted" notice: where it was deleted, who asked, the post's text, and each failure with its reason."""
+    from ocma_core.services.posts import get_post
+
+    targets = list(payload.get("targets") or [])
+    deleted = [
+        label(t.get("platform") or "", t.get("handle") or "") for t in targets if t.get("status") == "deleted"
+    ]
+    # Failures and skips with their reasons, and deletions with a note (e.g. thread parts left on the platform).
+    problems = [result_line(t) for t in targets if t.get("status") != "deleted" or t.get("reason")]
+    text = f"Deleted from {', '.join(deleted)}" if deleted else "A post was not deleted"
+    try:
+        body = get_post(ocma, workspace_id, payload["post_id"]).body
+    except OcmaError:
+        body = ""
+    still = "" if payload.get("post_status") == "deleted" else " It is still published on other accounts."
+    head = f":wastebasket: *{text}* (asked by {_who(str(payload.get('by') or ''))}).{still}"
+    blocks = [_section(head + ("\n" + quote(body[:500]) if body else ""))]
+    if problems:
+        blocks.append(_section("\n".join(problems)))
+    summary = text + (" (" + "; ".join(problems) + ")" if problems else "")
+    return summary, blocks
+
+
 def message_for(ocma: Ocma, kind: str, payload: dict[str, Any]) -> tuple[str, list[dict[str, Any]]] | None:
     """The notice for an event kind, or None for kinds Slack is not told about."""
     if kind == "post.published":
@@ -65,7 +102,7 @@ def message_for(ocma: Ocma, kind: str, payload: dict[str, Any]) -> tuple[str, li
         return failed_message(payload)
     if kind == "account.needs_reconnect":
         return reconnect_message(ocma, payload)
-    return None
+    return None  # post.deleted is built by send_event on the pool (it reads the post)
 
 
 def runtime_of(ocma: Ocma | None) -> Any:
@@ -99,10 +136,21 @@ def send_event(
         return None
     if kind == "report.weekly":
         return _pool.submit(_send_report, runtime, workspace_id, str(payload.get("period") or "last-week"))
+    if kind == "post.deleted":  # reads the post's text: built on the pool's thread, not the caller's
+        return _pool.submit(_post_deleted, runtime, workspace_id, payload)
     built = message_for(runtime.ocma, kind, payload)
     if built is None:
         return None
     return _pool.submit(_post, runtime.ocma, runtime, workspace_id, built)
+
+
+def _post_deleted(runtime: Any, workspace_id: str, payload: dict[str, Any]) -> None:
+    try:
+        built = deleted_message(runtime.ocma, workspace_id, payload)
+    except Exception:
+        log.exception("Slack deleted notice failed")
+        return
+    _post(runtime.ocma, runtime, workspace_id, built)
 
 
 def _post(ocma: Ocma, runtime: Any, workspace_id: str, built: tuple[str, list[dict[str, Any]]]) -> None:

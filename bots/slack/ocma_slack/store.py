@@ -16,6 +16,9 @@ from ocma_core.services.workspaces import resolve_workspace
 from ocma_slack.config import SlackConfig
 
 APPROVER_ROLE = Role.ADMIN
+# Deleting a published post cannot be undone; from Slack it takes the same role as approving and retrying
+# (the API route lets editors delete; the bot keeps every button that reaches the public to admins).
+DELETER_ROLE = Role.ADMIN
 
 
 def slack_settings(workspace: Workspace) -> dict[str, Any]:
