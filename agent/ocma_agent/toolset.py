@@ -179,8 +179,9 @@ async def _gate(ctx: ToolContext, tool: Tool, arguments: dict[str, Any], approve
         raise PermissionDenied(
             f"{tool.name} reaches the public and needs a person's approval, which it did not get "
             f"({ctx.approval_reason}).",
-            fix="Ask the user to run it from `ocma chat`, where they can approve it, or to change the "
-            "workspace's agent_policy.",
+            fix="Tell the user it needs their confirmation: chat front ends that cannot ask inline show "
+            "them a confirmation card (Slack does), `ocma chat` asks inline; or an admin can change the "
+            "workspace's agent_policy. Do not claim it was done.",
         )
 
 
