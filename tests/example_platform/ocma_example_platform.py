@@ -95,7 +95,8 @@ class FakeSocialPlatform(Platform):
             answer = response.json()
             ids.append(answer["id"])
             first_url = first_url or answer.get("url")
-            if answer.get("status") == "processing":  # accepted; the engine asks check_pending until it is out
+            # Accepted but still processing: the engine asks check_pending until it is out.
+            if answer.get("status") == "processing":
                 return PublishResult(external_id=ids[0], pending=True, part_ids=ids)
         return PublishResult(external_id=ids[0], url=first_url, part_ids=ids)
 
