@@ -94,3 +94,36 @@ def test_prefetch_loads_the_same_data_as_one_after_another(
     assert _fingerprint(together) == expected
     assert len(expected[0]) > 20 and expected[0][0][3] is not None  # followers at publishing time found
     assert gc.isenabled()
+
+
+@pytest.mark.parametrize("with_impressions", [True, False], ids=["impressions", "no-impressions"])
+def test_follower_series_is_read_only_when_a_rate_needs_it(
+    ocma: Ocma, workspace_id: str, account_id: str, with_impressions: bool
+) -> None:
+    from ocma_core.analytics.data import load_account_series, load_posts
+
+    now = utcnow()
+    posts = make_posts(
+        4,
+        30,
+        account_id=account_id,
+        start=now - timedelta(days=40),
+        days=30,
+        with_impressions=with_impressions,
+    )
+    followers = [(now - timedelta(days=40 - d), 700.0 + d) for d in range(40)]
+    seed(ocma, workspace_id, account_id, posts, steps=3, followers=followers, now=now)
+    calls: list[int] = []
+
+    def series() -> dict[str, object]:
+        calls.append(1)
+        return load_account_series(ocma, workspace_id)  # type: ignore[return-value]
+
+    lean = load_posts(ocma, workspace_id, None, None, detail=False, series=series, followers_when_needed=True)
+    assert len(lean) == 30
+    if with_impressions:  # rates per impression: the series is never read
+        assert calls == [] and all(p.followers is None for p in lean)
+    else:  # rates per follower: read once, and every post has its follower count
+        assert calls == [1] and all(p.followers and p.followers >= 700 for p in lean)
+    full = load_posts(ocma, workspace_id, None, None, detail=False, series=series)
+    assert all(p.followers for p in full) and calls[-1] == 1

@@ -42,7 +42,7 @@ def best_times(
     if not wanted:
         what = f"account {account_id}" if account_id else f"{platform} account" if platform else "account"
         raise NotFoundError(f"No {what} in this workspace.", fix="Connect one with `ocma accounts connect`.")
-    ctx.prefetch("series", "history")
+    ctx.prefetch("history")  # the follower series only when a rate needs it (no impressions)
     with gc_paused():
         results = best_time.analyze(
             ctx.by_account(ctx.history), ctx.platforms, ctx.timezone, top=top, account_ids=wanted

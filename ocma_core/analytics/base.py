@@ -79,6 +79,7 @@ class AnalysisContext:
             series=lambda: self.series,
             detail=False,
             with_text=self.history_text,
+            followers_when_needed=not self.history_text,  # best times: only rates use followers
         )
 
     @once_property

@@ -38,6 +38,7 @@ from ocma_core.analytics.vocabulary import (
 from ocma_core.context import Ocma
 from ocma_core.db.models import Account, AccountMetricSnapshot, Media, Target
 
+COVERAGE = 0.8  # share of an account's posts that must carry a denominator for rates to use it
 HASHTAG = re.compile(r"(?<![\w&])#(\w{1,100})", re.UNICODE)
 LINK = re.compile(r"https?://\S+", re.IGNORECASE)
 
@@ -177,11 +178,14 @@ def load_posts(
     with_text: bool = True,
     series: SeriesSource | None = None,
     detail: bool = True,
+    followers_when_needed: bool = False,
 ) -> list[PostObs]:
     """Observations of targets published in [start, end) that have a snapshot (see module doc for `basis`).
 
     `series` (account snapshots, for followers at publishing time) is loaded when not given; a callable is
-    called only once the posts are read (so another thread can be loading the series meanwhile). Without
+    called only once the posts are read (so another thread can be loading the series meanwhile). With
+    `followers_when_needed`, a callable is not called at all when every account's rate can use impressions
+    (at least COVERAGE of its posts report them): the posts then carry no follower count. Without
     `detail`, the database reads only the interaction metrics and impressions out of each snapshot (the
     analyzers need no more), instead of every value and the list of what the platform does not provide.
     """
@@ -201,7 +205,34 @@ def load_posts(
         ocma.engine.dialect.name, conditions, basis=basis, detail=detail, with_text=with_text
     )
     with gc_paused():
-        return _load_posts(ocma, workspace_id, statements, with_text, detail, series)
+        out, by_account = _load_posts(ocma, workspace_id, statements, with_text, detail, series)
+        if by_account is None:
+            if followers_when_needed and not _rates_need_followers(out):
+                return out
+            by_account = series() if callable(series) else {}
+        _attach_followers(out, by_account)
+        return out
+
+
+def _rates_need_followers(posts: list[PostObs]) -> bool:
+    """Whether some account has too few posts with impressions to rate them per impression."""
+    seen: dict[str, list[int]] = {}
+    for p in posts:
+        counts = seen.setdefault(p.account_id, [0, 0])
+        counts[0] += 1
+        counts[1] += p.impressions is not None
+    return any(with_impressions < COVERAGE * n for n, with_impressions in seen.values())
+
+
+def _attach_followers(posts: list[PostObs], by_account: dict[str, AccountSeries]) -> None:
+    """Followers at publishing time: the account snapshot before it (else the first after)."""
+    followers_of = {account_id: s.followers() for account_id, s in by_account.items()}
+    for obs in posts:
+        followers = followers_of.get(obs.account_id)
+        if followers is not None and followers[0]:
+            i = bisect.bisect_right(followers[0], obs.published_at)
+            j = i - 1 if i > 0 else 0
+            obs.followers, obs.followers_source = followers[1][j], followers[2][j]
 
 
 def _load_posts(
@@ -211,7 +242,8 @@ def _load_posts(
     with_text: bool,
     detail: bool,
     series: SeriesSource | None,
-) -> list[PostObs]:
+) -> tuple[list[PostObs], dict[str, AccountSeries] | None]:
+    """The posts (without followers) and the account series when it is at hand (None: ask `series`)."""
     with ocma.session() as session:
         if ocma.engine.dialect.name == "postgresql":
             # Parallel workers would each rebuild the per-target aggregate (measured 3x the work).
@@ -222,10 +254,11 @@ def _load_posts(
         if unpointed:
             rows = [r for r in rows if r[0] is not None]
             rows += connection.execute(statements.scan(unpointed)).all()
+        by_account: dict[str, AccountSeries] | None = None
         if series is None:
             by_account = load_account_series(ocma, workspace_id, {r[4] for r in rows}, session=session)
-        else:
-            by_account = series() if callable(series) else series
+        elif not callable(series):
+            by_account = series
         m = statements.metric_columns
         media = {r[2]: json.loads(r[7 + m + 2]) for r in rows if with_text and r[7 + m + 2]}
         videos = _video_media_ids(session, workspace_id, media) if media else set()
@@ -235,7 +268,6 @@ def _load_posts(
     wanted = WANTED
     n_wanted = len(wanted)
     is_interaction = [name in INTERACTIONS for name in wanted]
-    followers_of = {account_id: s.followers() for account_id, s in by_account.items()}
     t = 7 + m
     for row in rows:
         target_id = row[2]
@@ -270,14 +302,9 @@ def _load_posts(
                 obs.thread_parts = 1 + int(row[t + 3])
             if row[t + 4] and row[t + 4] != "{}":
                 obs.options = json.loads(row[t + 4])
-        followers = followers_of.get(obs.account_id)
-        if followers is not None and followers[0]:  # as AccountSeries.followers_near, inlined (hot loop)
-            i = bisect.bisect_right(followers[0], obs.published_at)
-            j = i - 1 if i > 0 else 0
-            obs.followers, obs.followers_source = followers[1][j], followers[2][j]
         out.append(obs)
     out.sort(key=lambda o: (o.published_at, o.target_id))
-    return out
+    return out, by_account
 
 
 def _video_media_ids(session: Any, workspace_id: str, media: dict[str, list[str]]) -> set[str]:
