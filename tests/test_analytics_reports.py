@@ -295,3 +295,19 @@ def test_cli_report_and_metrics(
         and "2 post snapshots for" in backfill.output
         and "1 account" in backfill.output
     )
+
+
+def test_a_post_deleted_since_keeps_its_last_metrics_marked(
+    ocma: Ocma, workspace_id: str, history: list[Any]
+) -> None:
+    from ocma_core.services.deletion import delete_published_sync
+
+    launch = history[0]
+    results = delete_published_sync(ocma, workspace_id, launch.post_id)
+    assert [r.status for r in results] == ["deleted"]
+    report = reports.build_report(ocma, workspace_id, "last-7-days")
+    rows = {p["text"]: p for p in report["sections"]["engagement"]["posts"]}
+    assert rows["Launch day!"]["interactions"] == 160  # the last collected snapshot, still traceable
+    assert rows["Launch day!"]["deleted"].startswith("deleted from the platform since")
+    assert "deleted" not in rows["Quiet update"]
+    assert '"Launch day!" (deleted since)' in reports.render_text(report)

@@ -36,7 +36,7 @@ from ocma_core.analytics.vocabulary import (
     vocabulary_of,
 )
 from ocma_core.context import Ocma
-from ocma_core.db.models import Account, AccountMetricSnapshot, Media, Target
+from ocma_core.db.models import Account, AccountMetricSnapshot, Media, Target, TargetStatus
 
 COVERAGE = 0.8  # share of an account's posts that must carry a denominator for rates to use it
 HASHTAG = re.compile(r"(?<![\w&])#(\w{1,100})", re.UNICODE)
@@ -64,6 +64,7 @@ class PostObs:
     has_video: bool = False
     thread_parts: int = 1
     options: dict[str, Any] = field(default_factory=dict)
+    deleted: bool = False  # deleted from the platform since: these are the last metrics collected
     impressions: float | None = field(init=False, default=None)  # impressions when reported (> 0)
 
     def __post_init__(self) -> None:
@@ -292,6 +293,7 @@ def _load_posts(
                         counted.append(name)
             mapped, used = Mapped(found, {}, ()), tuple(counted)
         obs = PostObs(target_id, row[3], row[4], platform, row[6], row[0], row[1], mapped, total, used)
+        obs.deleted = row[-1] == TargetStatus.DELETED
         if with_text:
             variants = json.loads(row[t + 5]) if row[t + 5] and row[t + 5] != "{}" else {}
             obs.text = variants.get(obs.account_id) or variants.get(platform) or row[t] or ""

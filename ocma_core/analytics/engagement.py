@@ -40,6 +40,11 @@ def post_row(p: PostObs, kind: str, label: str, typical: float | None = None) ->
         "followers_at_publish": p.followers,
         "vs_account_typical": (rate / typical) if rate is not None and typical else None,
         "measured_after_hours": round(p.age_hours, 1),
+        **(
+            {"deleted": "deleted from the platform since; these are the last metrics collected"}
+            if p.deleted
+            else {}
+        ),
         **p.trace(),
     }
 

@@ -34,7 +34,8 @@ SCAN_BY_ID_LIMIT = 2000  # more posts without pointers than this: scan by the ge
 
 @dataclass(frozen=True)
 class PostStatements:
-    """The statements, and how many metric columns follow the seven leading ones."""
+    """The statements, and how many metric columns follow the seven leading ones (the target's status is
+    the last column)."""
 
     by_pointer: Any
     scan_where: Any  # Callable[[ColumnElement[bool]], Select]: the scan for targets matching a condition
@@ -117,7 +118,8 @@ def post_statements(
         col(Target.platform),
         col(Target.published_at),
     ]
-    text_columns = _text_columns() if with_text else []
+    # The target's status comes last: a post deleted from its platform keeps its last snapshot, marked.
+    text_columns = [*(_text_columns() if with_text else []), col(Target.status)]
     snapshot = [col(PostMetricSnapshot.id), col(PostMetricSnapshot.fetched_at)]
     scan_metrics = _metric_columns(
         col(PostMetricSnapshot.values), detail, col(PostMetricSnapshot.unavailable)

@@ -92,9 +92,10 @@ def render_text(report: dict[str, Any]) -> str:
         if name == "engagement":
             for label, key in (("Top", "top_posts"), ("Bottom", "bottom_posts")):
                 for row in section.get(key, [])[:3]:
+                    gone = " (deleted since)" if row.get("deleted") else ""
                     lines.append(
                         f"  {label}: {row['vs_account_typical']:.1f}x typical, {row['interactions']:.0f} "
-                        f'interactions, {row["account"]}: "{row["text"][:60]}"'
+                        f'interactions, {row["account"]}: "{row["text"][:60]}"{gone}'
                     )
     for name, error in report.get("errors", {}).items():
         lines.append(f"\n{name}: failed ({error})")
