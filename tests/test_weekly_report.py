@@ -136,3 +136,22 @@ def test_off_emits_nothing(settings: Settings, workspace_id: str, capture: Captu
     assert emit_due_reports(ocma) == []
     pool = run_worker(ocma, lambda: False, timeout=0.3)
     assert pool[0].report_checks == 0 and capture.weekly() == []
+
+
+def test_a_worker_dying_while_sending_frees_the_week_for_another(
+    settings: Settings, workspace_id: str, capture: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ocma_core.engine import weekly
+    from ocma_core.services.once import claim_once
+
+    monkeypatch.setattr(weekly, "SENDING_TTL_S", 0.3)
+    ocma = Ocma(settings.model_copy(update={"weekly_report_at": "mon 09:00"}))
+    now = datetime(2026, 11, 23, 8, 1, tzinfo=UTC)  # a minute after Monday 09:00 in Berlin
+    # A worker claimed the week and died before the event went out.
+    assert claim_once(ocma, f"report.weekly:{workspace_id}:2026-W47", 0.3)
+    assert emit_due_reports(ocma, now=now) == []  # its claim still holds
+    time.sleep(0.4)
+    assert emit_due_reports(ocma, now=now + timedelta(minutes=1)) == [workspace_id]  # sent by another
+    time.sleep(0.4)  # that claim expires too, but the stored event says the week is done
+    assert emit_due_reports(Ocma(ocma.settings), now=now + timedelta(minutes=2)) == []
+    assert [e.payload["period"] for e in capture.weekly()] == ["2026-W47"]

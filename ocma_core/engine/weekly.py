@@ -1,10 +1,13 @@
 """The weekly report event: once a week per workspace, at OCMA_WEEKLY_REPORT_AT in the workspace's timezone,
 exactly one of the running workers emits `report.weekly` (plugins such as the Slack bot send the report).
 
-Every worker checks each minute; the first to claim the workspace's week (services/once.claim_once) emits
-the event, the others skip it. A report is sent late, after a restart, if a worker sees it within CATCH_UP of
-its due time; older ones are skipped rather than sent days late. The claim is taken before the event is
-emitted, so a process killed in between loses that week's report instead of sending it twice.
+Every worker checks each minute. A week is done once its event is stored (a `report.weekly` notification
+with that period). Until then, the first worker to claim the week for SENDING_TTL_S
+(services/once.claim_once) emits the event, then stores it; the others skip it. A worker killed before
+storing frees the week when its claim expires, and another sends it then: at least once, and twice only if a
+process dies between handing the event to the plugins and storing it. A report is sent late, after a
+restart, if a worker sees it within CATCH_UP of its due time; older ones are skipped rather than sent days
+late.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 CATCH_UP = timedelta(hours=24)
-CLAIM_TTL_S = 8 * 24 * 3600.0  # longer than a week: a claimed week is never claimed again
+SENDING_TTL_S = 15 * 60.0  # a worker that dies while sending frees the week after this long
 KIND = "report.weekly"
 
 
@@ -90,12 +93,30 @@ def emit_due_reports(ocma: Ocma, now: datetime | None = None, seen: set[str] | N
         key = f"{KIND}:{workspace.id}:{week}"
         if key in known:
             continue
-        known.add(key)
-        if not claim_once(ocma, key, CLAIM_TTL_S):
-            continue  # another worker sent it
+        if _stored(ocma, workspace.id, week):
+            known.add(key)
+            continue
+        if not claim_once(ocma, key, SENDING_TTL_S):
+            continue  # another worker is sending it (asked again next round, in case it dies)
         _emit(ocma, workspace.id, week, workspace.timezone, due)
+        known.add(key)
         emitted.append(workspace.id)
     return emitted
+
+
+def _stored(ocma: Ocma, workspace_id: str, week: str) -> bool:
+    """Whether this week's report event was already emitted and stored."""
+    from sqlmodel import select
+
+    from ocma_core.db.models import Notification
+
+    with ocma.session() as session:
+        rows = session.exec(
+            select(Notification.payload).where(
+                Notification.workspace_id == workspace_id, Notification.kind == KIND
+            )
+        ).all()
+    return any(isinstance(p, dict) and p.get("period") == week for p in rows)
 
 
 def _emit(ocma: Ocma, workspace_id: str, week: str, timezone: str, due: datetime) -> None:
@@ -112,7 +133,7 @@ def _emit(ocma: Ocma, workspace_id: str, week: str, timezone: str, due: datetime
         "due_at": due.isoformat(),
     }
     event = Event(KIND, workspace_id, payload)
-    with ocma.session() as session:
-        record(session, event)
     log.info("weekly report of %s for workspace %s is due", week, workspace_id)
     dispatch(event, ocma)
+    with ocma.session() as session:  # stored after the plugins had it: the week is done
+        record(session, event)
