@@ -296,3 +296,30 @@ def test_targets_published_before_migration_0005_delete_their_first_part_and_say
     assert (result.status, result.parts_deleted) == ("deleted", 1)
     assert "delete the rest of the thread (1 more part) on fakesocial itself" in result.reason
     assert fake.published_texts() == ["old reply"]  # its id was never recorded: OCMA cannot reach it
+
+
+@pytest.mark.parametrize("failures", [1, 3], ids=["passing-5xx", "lasting-5xx"])
+def test_a_passing_platform_failure_is_asked_again(
+    ocma: Ocma,
+    workspace_id: str,
+    account_id: str,
+    fake: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    failures: int,
+) -> None:
+    from ocma_core.services import deletion
+
+    monkeypatch.setattr(deletion, "RETRY_WAITS_S", (0.01, 0.01))
+    post_id = publish_and_wait(ocma, workspace_id, [account_id], "Flaky platform")
+    target = _targets(ocma, post_id)[account_id]
+    for _ in range(failures):
+        fake.fail_next_delete("server_error")
+    [result] = delete_published_sync(ocma, workspace_id, post_id)
+    outcomes = [a.outcome for a in sorted(_attempts(ocma, target.id), key=lambda a: a.started_at)]
+    if failures == 1:  # asked again at once, and deleted
+        assert result.status == "deleted" and fake.published_texts() == []
+        assert outcomes == ["Transient", "ok"]
+    else:  # three answers in a row: the person is told to try again, nothing is claimed
+        assert result.status == "failed" and "try again" in result.reason
+        assert fake.published_texts() == ["Flaky platform"] and outcomes == ["Transient"] * 3
+        assert _targets(ocma, post_id)[account_id].status is TargetStatus.PUBLISHED

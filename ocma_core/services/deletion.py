@@ -53,6 +53,7 @@ from ocma_core.services.posts import get_post
 log = logging.getLogger(__name__)
 # A short wait for the rate budget is sat out; a longer one fails the target with the time to try again.
 BUDGET_WAIT_S = 2.0
+RETRY_WAITS_S = (0.5, 2.0)  # after a passing failure (a delete is safe to repeat: gone counts as deleted)
 _WORKER = f"{socket.gethostname()}:{os.getpid()}:delete"
 _GONE_STATUSES = {TargetStatus.DELETED, TargetStatus.FAILED, TargetStatus.CANCELLED}
 _SKIP_REASONS = {
@@ -107,10 +108,11 @@ class DeletionPlan:
 class _PartFailed(Exception):
     """Deleting one part failed; the target stops there (its earlier parts may be gone)."""
 
-    def __init__(self, reason: str, retry_at: datetime | None = None) -> None:
+    def __init__(self, reason: str, retry_at: datetime | None = None, *, passing: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_at = retry_at
+        self.passing = passing  # a passing failure (5xx, timeout): asked again at once, twice at most
 
 
 def deletion_plan(
@@ -248,7 +250,9 @@ async def _delete_target(ocma: Ocma, planned: PlannedTarget, budgets: Budgets, b
     deleted = 0
     for position, part_id in reversed(list(enumerate(parts, start=1))):
         try:
-            await _delete_part(ocma, platform, planned, part_id, f"{position}/{len(parts)}", budgets, by)
+            await _delete_part_retrying(
+                ocma, platform, planned, part_id, f"{position}/{len(parts)}", budgets, by
+            )
         except _PartFailed as exc:
             left = f" ({deleted} of {len(parts)} parts were deleted)" if deleted else ""
             return _result(
@@ -262,6 +266,26 @@ async def _delete_target(ocma: Ocma, planned: PlannedTarget, budgets: Budgets, b
             )
         deleted += 1
     return _result(target, account, "deleted", planned.note, parts=len(parts), parts_deleted=deleted)
+
+
+async def _delete_part_retrying(
+    ocma: Ocma,
+    platform: Platform,
+    planned: PlannedTarget,
+    part_id: str,
+    position: str,
+    budgets: Budgets,
+    by: str,
+) -> None:
+    """`_delete_part`, asked again after a passing failure (RETRY_WAITS_S); other failures end at once."""
+    for wait in (*RETRY_WAITS_S, None):
+        try:
+            await _delete_part(ocma, platform, planned, part_id, position, budgets, by)
+            return
+        except _PartFailed as exc:
+            if not exc.passing or wait is None:
+                raise
+        await asyncio.sleep(wait)
 
 
 async def _delete_part(
@@ -304,7 +328,11 @@ async def _delete_part(
         if not _gone(exc):  # the platform no longer has it: that is what deleting wants
             if isinstance(exc, RateLimited):
                 blocked_until = exc.retry_at.timestamp()
-            raise _PartFailed(_reason(exc, name, platform.name), getattr(exc, "retry_at", None)) from None
+            raise _PartFailed(
+                _reason(exc, name, platform.name),
+                getattr(exc, "retry_at", None),
+                passing=isinstance(exc, Transient | Unconfirmed),
+            ) from None
     except Exception as exc:  # a plugin bug must not leave the other targets undone
         log.exception("deleting part %s of target %s failed", part_id, planned.target.id)
         raise _PartFailed(f"Unexpected error from the {name} plugin: {exc!r}") from None
