@@ -1,7 +1,8 @@
 """A fake Slack Web API on loopback: records every call and answers like Slack (https://docs.slack.dev/reference/methods).
 
 Web API methods are POSTed to BASE/<method> with form or JSON bodies and a `Bearer` token; every answer is
-HTTP 200 with `{"ok": true, ...}` or `{"ok": false, "error": "..."}`.
+HTTP 200 with `{"ok": true, ...}` or `{"ok": false, "error": "..."}`, except the failures a test queues for
+apps.connections.open (an HTTP 5xx page, a 429 `ratelimited` with Retry-After).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ class FakeSlack(FakeServer):
         self.tokens = {BOT_TOKEN: TEAM_ID}
         self.uploads: dict[str, bytes] = {}
         self.socket_mode: FakeSocketMode | None = None  # where apps.connections.open sends the app
+        self.app_token_error: str | None = None  # set by revoke_app_token()
+        self.connections_open_failures: list[FakeResponse] = []  # answered first, one per call
         self._ts = itertools.count(1)
         self._routes_setup()
 
@@ -42,6 +45,15 @@ class FakeSlack(FakeServer):
     def add_user(self, user_id: str, tz: str = "Europe/Berlin", name: str = "") -> None:
         """A Slack user users.info knows."""
         self.users[user_id] = {"id": user_id, "name": name or user_id.lower(), "tz": tz, "team_id": TEAM_ID}
+
+    def revoke_app_token(self, error: str = "invalid_auth") -> None:
+        """The app-level token stops working (revoked, app uninstalled): apps.connections.open answers `error`."""
+        self.app_token_error = error
+
+    def fail_connections_open(self, *answers: FakeResponse) -> None:
+        """apps.connections.open gives these answers to its next calls (a transient failure), then URLs again."""
+        with self.lock:
+            self.connections_open_failures.extend(answers)
 
     def args(self, request: FakeRequest) -> dict[str, Any]:
         """A method call's arguments (form or JSON body, or query)."""
@@ -75,7 +87,7 @@ class FakeSlack(FakeServer):
     def _routes_setup(self) -> None:
         @self.route("GET", r"/api/(?P<method>[A-Za-z0-9_.]+)")
         @self.route("POST", r"/api/(?P<method>[A-Za-z0-9_.]+)")
-        def method(request: FakeRequest) -> dict[str, Any]:
+        def method(request: FakeRequest) -> dict[str, Any] | FakeResponse:
             name = request.params["method"]
             if name == "oauth.v2.access":
                 return self._oauth(self.args(request))
@@ -116,7 +128,7 @@ class FakeSlack(FakeServer):
             "is_enterprise_install": False,
         }
 
-    def _connections_open(self, request: FakeRequest) -> dict[str, Any]:
+    def _connections_open(self, request: FakeRequest) -> dict[str, Any] | FakeResponse:
         """Only an app-level token (xapp-) opens a Socket Mode connection; the URL works once."""
         token = request.bearer() or ""
         if not token:
@@ -125,6 +137,12 @@ class FakeSlack(FakeServer):
             return {"ok": False, "error": "not_allowed_token_type"}
         if token != APP_TOKEN:
             return {"ok": False, "error": "invalid_auth"}
+        if self.app_token_error is not None:
+            return {"ok": False, "error": self.app_token_error}
+        with self.lock:
+            failure = self.connections_open_failures.pop(0) if self.connections_open_failures else None
+        if failure is not None:
+            return failure
         if self.socket_mode is None:  # the test attached no Socket Mode server (the fake's own refusal)
             return {"ok": False, "error": "fake_has_no_socket_mode_server"}
         return {"ok": True, "url": self.socket_mode.url()}
