@@ -38,7 +38,6 @@ from ocma_core.analytics.vocabulary import (
 from ocma_core.context import Ocma
 from ocma_core.db.models import Account, AccountMetricSnapshot, Media, Target, TargetStatus
 
-COVERAGE = 0.8  # share of an account's posts that must carry a denominator for rates to use it
 HASHTAG = re.compile(r"(?<![\w&])#(\w{1,100})", re.UNICODE)
 LINK = re.compile(r"https?://\S+", re.IGNORECASE)
 
@@ -216,24 +215,22 @@ def load_posts(
 
 
 def _rates_need_followers(posts: list[PostObs]) -> bool:
-    """Whether some account has too few posts with impressions to rate them per impression."""
-    seen: dict[str, list[int]] = {}
+    """Whether some account's rate cannot use impressions (too few of its posts report them)."""
+    from ocma_core.analytics.measures import choose_kind  # measures builds on this module
+
+    by_account: dict[str, list[PostObs]] = {}
     for p in posts:
-        counts = seen.setdefault(p.account_id, [0, 0])
-        counts[0] += 1
-        counts[1] += p.impressions is not None
-    return any(with_impressions < COVERAGE * n for n, with_impressions in seen.values())
+        by_account.setdefault(p.account_id, []).append(p)
+    return any(choose_kind(group) != "impressions" for group in by_account.values())
 
 
 def _attach_followers(posts: list[PostObs], by_account: dict[str, AccountSeries]) -> None:
     """Followers at publishing time: the account snapshot before it (else the first after)."""
-    followers_of = {account_id: s.followers() for account_id, s in by_account.items()}
     for obs in posts:
-        followers = followers_of.get(obs.account_id)
-        if followers is not None and followers[0]:
-            i = bisect.bisect_right(followers[0], obs.published_at)
-            j = i - 1 if i > 0 else 0
-            obs.followers, obs.followers_source = followers[1][j], followers[2][j]
+        series = by_account.get(obs.account_id)
+        near = series.followers_near(obs.published_at) if series is not None else None
+        if near is not None:
+            obs.followers, obs.followers_source = near
 
 
 def _load_posts(

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ocma_core.analytics.data import COVERAGE, PostObs
+from ocma_core.analytics.data import PostObs
 
+#: share of an account's posts that must carry a denominator for it to be used
+COVERAGE = 0.8
 RATE_NAMES = {
     "impressions": "interactions per impression",
     "followers": "interactions per follower",
