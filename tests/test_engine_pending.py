@@ -118,3 +118,16 @@ def test_a_worker_dying_while_asking_leaves_it_pending_not_unconfirmed(
     assert _target(ocma, post_id).status is TargetStatus.PENDING
     run_worker(ocma, lambda: _target(ocma, post_id).status is TargetStatus.PUBLISHED, timeout=10)
     assert fake.stats()["publish_calls"] == 1 and "find_published" not in _actions(ocma, target.id)
+
+
+def test_a_failed_copy_edited_and_published_again_goes_out_as_a_new_post(
+    ocma: Ocma, workspace_id: str, account_id: str, fake: Any
+) -> None:
+    fake.process_next(polls=0, fail="Unsupported video.")
+    post_id = _publish(ocma, workspace_id, account_id, "First try")
+    run_worker(ocma, lambda: _target(ocma, post_id).status is TargetStatus.FAILED, timeout=10)
+    edited = PostInput(body="Second try", account_ids=[account_id], action="publish_now")
+    posts.update_post(ocma, workspace_id, post_id, edited)
+    assert _target(ocma, post_id).external_id is None  # the failed copy's id is forgotten
+    run_worker(ocma, lambda: _target(ocma, post_id).status is TargetStatus.PUBLISHED, timeout=10)
+    assert fake.published_texts() == ["Second try"] and fake.stats()["publish_calls"] == 2

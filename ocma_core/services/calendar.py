@@ -199,7 +199,7 @@ def retry_existing(ocma: Ocma, workspace_id: str, post_id: str, *, require_appro
                     0,
                     now,
                 )
-                post_service.forget_platform_copy(target)
+                scheduling.forget_platform_copy(target)
                 session.add(target)
         post.status, post.scheduled_at, post.updated_at = PostStatus.PENDING_APPROVAL, now, now
         session.add(post)

@@ -21,6 +21,7 @@ from ocma_core.services.scheduling import (
     OPEN_TARGETS,
     TargetCheck,
     after_schedule,
+    forget_platform_copy,
     next_free_slot,
     queue_or_hold,
     raise_if_invalid,
@@ -285,12 +286,6 @@ def publish_now(ocma: Ocma, workspace_id: str, post_id: str) -> Post:
         event = queue_or_hold(session, workspace, post, utcnow(), approved=already_approved)
     after_schedule(ocma, post, event)
     return post
-
-
-def forget_platform_copy(target: Target) -> None:
-    """Before publishing a failed target again: the platform's id of an earlier copy (one the platform
-    accepted, then failed to process) no longer describes this target."""
-    target.external_id, target.part_ids, target.url, target.published_at = None, [], None, None
 
 
 def retry_post(ocma: Ocma, workspace_id: str, post_id: str) -> Post:

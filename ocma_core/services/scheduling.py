@@ -108,6 +108,7 @@ def queue_or_hold(
                 utcnow(),
             )
             target.last_error = None
+            forget_platform_copy(target)
             session.add(target)
     session.add(post)
     event = Event("post.scheduled", post.workspace_id, {"post_id": post.id, "scheduled_at": when.isoformat()})
@@ -131,3 +132,10 @@ def after_schedule(ocma: Ocma, post: Post, event: Event | None) -> None:
             pass
     if event is not None:
         dispatch(event, ocma)
+
+
+def forget_platform_copy(target: Target) -> None:
+    """Before a target goes out again: the platform's id of an earlier copy (one the platform accepted, then
+    failed to process) no longer describes it. The engine relies on this: a claimable target carries a
+    platform id only while it is pending (engine/transitions.recover_stale_claims)."""
+    target.external_id, target.part_ids, target.url, target.published_at = None, [], None, None
