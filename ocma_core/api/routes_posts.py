@@ -178,9 +178,10 @@ async def delete_published(
     Each target's `status` is `deleted`, `failed` (with the platform's `reason`, and `retry_at` after a
     rate limit) or `skipped` (it was not published there). This cannot be undone.
     """
-    import asyncio
-
+    from ocma_core.services.approval import require_delete_approval
     from ocma_core.services.deletion import delete_published as delete
+
+    await asyncio.to_thread(require_delete_approval, ocma, caller.workspace_id, caller.role)
 
     results = await delete(
         ocma,
