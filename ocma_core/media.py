@@ -236,5 +236,7 @@ def verify_media_signature(media_id: str, exp: int, sig: str, secret: str, now: 
     """True when the signature matches and has not expired."""
     if exp < (now or time.time()):
         return False
+    if not sig.isascii():
+        return False  # compare_digest raises TypeError on non-ASCII text: a bad signature, not a server error
     expected = hmac.new(_signing_key(secret), f"{media_id}:{exp}".encode(), hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected, sig)

@@ -149,6 +149,9 @@ def test_keys_are_encrypted_at_rest_and_resolved_in_order(
     )
     assert resolve_key(ocma, config, "openai", ("OPENAI_API_KEY",))[1] == "OPENAI_API_KEY"
     fake_openai.api_keys.add("sk-from-ocma-env")
+    # Operator keys go only to the operator's endpoint (tests/security/test_operator_keys.py).
+    update_ai_settings(ocma, ai_workspace, {"api_base": None})
+    monkeypatch.setenv("OCMA_MODEL_API_BASE", fake_openai.api_base)
     asyncio.run(complete_text(ocma, ai_workspace, HELLO))
     assert fake_openai.requests[-1].bearer() == "sk-from-ocma-env"
 

@@ -122,10 +122,11 @@ def test_fetching_private_addresses_is_refused_by_default(
     ocma: Ocma, workspace_id: str, account_id: str, model: ScriptedModel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("OCMA_AGENT_FETCH_PRIVATE", raising=False)
+    monkeypatch.delenv("OCMA_FETCH_ALLOW_PRIVATE", raising=False)
     model.script(call("fetch_page", url="http://127.0.0.1:9/admin"), "Cannot.")
     turn(ocma, workspace_id, "read the admin page")
     error = last_result(model.chat_bodies()[-1])["error"]
-    assert "private address" in error and "OCMA_AGENT_FETCH_PRIVATE" in error
+    assert "not a public address" in error and "OCMA_FETCH_ALLOW_PRIVATE" in error
 
 
 def _reply_to_comment(comment_id: str, text: str) -> dict[str, str]:

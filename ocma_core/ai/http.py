@@ -40,12 +40,21 @@ async def send(
     timeout_s: float,
     retries: int = 2,
     backoff_base_s: float = 0.5,
+    untrusted_endpoint: bool = False,
     **kwargs: Any,
 ) -> httpx.Response:
-    """Send a request, retrying rate limits, gateway errors and refused connections; returns the last response."""
+    """Send a request, retrying rate limits, gateway errors and refused connections; returns the last response.
+
+    `untrusted_endpoint` (a workspace chose the URL, or a provider's answer named it): the request goes
+    through the guarded client of `ocma_core.net` (public addresses only, no proxies, no redirects)."""
     import httpx
 
-    async with httpx.AsyncClient(timeout=httpx.Timeout(timeout_s, connect=min(10.0, timeout_s))) as client:
+    from ocma_core.net import guarded_async_client
+
+    timeout = httpx.Timeout(timeout_s, connect=min(10.0, timeout_s))
+    client = guarded_async_client(timeout_s=timeout_s) if untrusted_endpoint else httpx.AsyncClient()
+    client.timeout = timeout
+    async with client:
         for attempt in range(retries + 1):
             try:
                 response = await client.request(method, url, **kwargs)

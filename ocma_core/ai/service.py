@@ -43,8 +43,20 @@ def _text_target(
     vendor = provider.key_name(model)
     env_vars = provider.key_env_vars(model)
     shared = primary_vendor is None or vendor == primary_vendor
-    key, _source = resolve_key(ocma, config, vendor, env_vars, primary_text=shared)
+    own_endpoint = shared and config.api_base_from_workspace
+    key, _source = resolve_key(
+        ocma, config, vendor, env_vars, primary_text=shared, workspace_only=own_endpoint
+    )
     if vendor is not None and key is None:
+        if own_endpoint:
+            raise AINotConfigured(
+                f"No API key for {vendor} (model {model}) of this workspace's own: it sends the model to its "
+                f"own endpoint ({config.api_base}), and operator keys never go to an endpoint the operator "
+                "did not configure.",
+                fix=f"Store the workspace's own key with `ocma ai key {vendor}` or PUT /v1/ai/keys/{vendor} "
+                f"(admin), or clear api_base to use the operator's endpoint (where "
+                f"{' or '.join([*env_vars, 'OCMA_MODEL_API_KEY'])} apply).",
+            )
         variables = (
             " or ".join([*env_vars, *(["OCMA_MODEL_API_KEY"] if shared else [])]) or "its key variable"
         )
@@ -54,7 +66,13 @@ def _text_target(
             f"or set {variables}.",
         )
     api_base = config.api_base if shared else None
-    return ModelTarget(model=model, api_key=key, api_base=api_base, price=config.price_for(model))
+    return ModelTarget(
+        model=model,
+        api_key=key,
+        api_base=api_base,
+        price=config.price_for(model),
+        operator_endpoint=not own_endpoint,
+    )
 
 
 def text_request(
@@ -146,6 +164,10 @@ async def complete_text(
         ocma, config, provider=provider.name, model=request.model, kind="text", estimate=estimate
     )
     try:
+        if not request.target.operator_endpoint and request.target.api_base:
+            from ocma_core.net import check_endpoint
+
+            await check_endpoint(request.target.api_base)
         result = await provider.complete(request)
     except BaseException:
         usage.release(ocma, reservation)
@@ -188,7 +210,16 @@ class GeneratedMedia:
 def _image_target(ocma: Ocma, config: AIConfig, provider: ImageProvider, model: str | None) -> ModelTarget:
     same = config.image_provider in (None, provider.name)
     chosen = model or (config.image_model if same else None) or provider.default_model
-    key, _ = resolve_key(ocma, config, provider.vendor, provider.key_env_vars)
+    own_endpoint = bool(same and config.image_api_base)
+    key, _ = resolve_key(ocma, config, provider.vendor, provider.key_env_vars, workspace_only=own_endpoint)
+    if key is None and own_endpoint:
+        raise AINotConfigured(
+            f"No API key for {provider.vendor} of this workspace's own: it sends images to its own endpoint "
+            f"({config.image_api_base}), and operator keys never go to an endpoint the operator did not "
+            "configure.",
+            fix=f"Store the workspace's own key with `ocma ai key {provider.vendor}` (admin), or clear "
+            f"image_api_base (then {' or '.join(provider.key_env_vars)} apply).",
+        )
     if key is None:
         raise AINotConfigured(
             f"No API key for {provider.vendor} (image provider {provider.name}).",
@@ -200,7 +231,11 @@ def _image_target(ocma: Ocma, config: AIConfig, provider: ImageProvider, model: 
         (config.image_api_base if same else None) or os.environ.get(env_var) or provider.default_api_base
     )
     return ModelTarget(
-        model=chosen, api_key=key, api_base=api_base.rstrip("/"), price=config.price_for(chosen)
+        model=chosen,
+        api_key=key,
+        api_base=api_base.rstrip("/"),
+        price=config.price_for(chosen),
+        operator_endpoint=not own_endpoint,
     )
 
 

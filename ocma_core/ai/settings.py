@@ -71,6 +71,8 @@ class AIConfig:
     brand_voice: str
     prompts: dict[str, str] = field(default_factory=dict)
     env_api_key: str | None = field(default=None, repr=False)
+    # True when api_base is the workspace's own setting (not OCMA_MODEL_API_BASE): operator keys stay home.
+    api_base_from_workspace: bool = False
 
     def price_for(self, model: str) -> Price | None:
         """The configured price of `model` (exact name, else without a provider prefix)."""
@@ -94,6 +96,19 @@ class AISettingsUpdate(BaseModel):
     monthly_budget_usd: float | None = Field(default=None, ge=0)
     cache_ttl_s: int | None = Field(default=None, ge=0)
     prices: dict[str, dict[str, float]] | None = None
+
+    @field_validator("api_base", "image_api_base")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        from ocma_core.net import FetchRefused, check_url
+
+        try:
+            check_url(value)
+        except FetchRefused as exc:
+            raise ValueError(exc.message) from None
+        return value
 
     @field_validator("prices")
     @classmethod
@@ -147,6 +162,7 @@ def load_config(ocma: Ocma, workspace_id: str) -> AIConfig:
         brand_voice=str(settings.get("brand_voice") or ""),
         prompts=dict(settings.get("prompts") or {}),
         env_api_key=env.model_api_key,
+        api_base_from_workspace=bool(ai.get("api_base")),
     )
 
 
@@ -155,12 +171,21 @@ def _opt_float(value: Any) -> float | None:
 
 
 def resolve_key(
-    ocma: Ocma, config: AIConfig, vendor: str | None, env_vars: tuple[str, ...], *, primary_text: bool = False
+    ocma: Ocma,
+    config: AIConfig,
+    vendor: str | None,
+    env_vars: tuple[str, ...],
+    *,
+    primary_text: bool = False,
+    workspace_only: bool = False,
 ) -> tuple[str | None, str]:
     """The API key and where it came from: the workspace's key for `vendor`, then OCMA_MODEL_API_KEY
-    (primary text model only), then the vendor's usual environment variables."""
+    (primary text model only), then the vendor's usual environment variables. With `workspace_only` (the
+    workspace chose the endpoint) operator keys are never used: they go only to operator-configured hosts."""
     if vendor and vendor in config.keys_enc:
         return ocma.vault.decrypt(config.keys_enc[vendor]), f"workspace key {vendor!r}"
+    if workspace_only:
+        return None, "none"
     if primary_text and config.env_api_key:
         return config.env_api_key, "OCMA_MODEL_API_KEY"
     for var in env_vars:

@@ -38,6 +38,9 @@ class ModelTarget:
     api_key: str | None = None
     api_base: str | None = None
     price: Price | None = None
+    # False when a workspace admin chose `api_base`: calls to it go through the guarded client
+    # (ocma_core.net) and carry only the workspace's own key.
+    operator_endpoint: bool = True
 
 
 @dataclass

@@ -75,4 +75,9 @@ def public_media(media_id: str, exp: int = 0, sig: str = "", ocma: Ocma = Depend
         media = session.get(Media, media_id)
     if media is None:
         raise HTTPException(404, "No such media.")
-    return Response(ocma.media.get(media.storage_key), media_type=media.mime_type)
+    # The type was sniffed at upload; nosniff stops a browser from guessing another (e.g. HTML) from the bytes.
+    return Response(
+        ocma.media.get(media.storage_key),
+        media_type=media.mime_type,
+        headers={"X-Content-Type-Options": "nosniff"},
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +12,7 @@ from pydantic import BaseModel, Field
 from ocma_core.api.auth import Caller, get_ocma, require
 from ocma_core.context import Ocma
 from ocma_core.db.models import PostStatus, Role
+from ocma_core.errors import ValidationFailed
 from ocma_core.registry import get_platform
 from ocma_core.services import posts
 from ocma_core.services.post_input import PostInput
@@ -176,9 +178,10 @@ async def delete_published(
     Each target's `status` is `deleted`, `failed` (with the platform's `reason`, and `retry_at` after a
     rate limit) or `skipped` (it was not published there). This cannot be undone.
     """
-    import asyncio
-
+    from ocma_core.services.approval import require_delete_approval
     from ocma_core.services.deletion import delete_published as delete
+
+    await asyncio.to_thread(require_delete_approval, ocma, caller.workspace_id, caller.role)
 
     results = await delete(
         ocma,
@@ -199,8 +202,15 @@ async def import_posts(
     ocma: Ocma = Depends(get_ocma),
 ) -> dict[str, Any]:
     """Import a CSV: every row is validated first; nothing is imported if any row is invalid (unless partial)."""
-    from ocma_core.services.post_import import import_csv
+    from ocma_core.services.post_import import MAX_IMPORT_BYTES, import_csv
 
-    text = (await file.read()).decode("utf-8-sig", errors="replace")
-    report = import_csv(ocma, caller.workspace_id, text, partial=partial)
+    data = await file.read(MAX_IMPORT_BYTES + 1)
+    if len(data) > MAX_IMPORT_BYTES:
+        raise ValidationFailed(
+            f"The CSV is larger than {MAX_IMPORT_BYTES} bytes; nothing was imported.",
+            fix="Split it into smaller files.",
+        )
+    text = data.decode("utf-8-sig", errors="replace")
+    # Validating and creating thousands of rows is CPU and database work: never on the event loop.
+    report = await asyncio.to_thread(import_csv, ocma, caller.workspace_id, text, partial=partial)
     return report.as_dict()

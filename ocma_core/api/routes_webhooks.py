@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import logging
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -13,6 +15,8 @@ from ocma_core.platforms import Capability
 from ocma_core.registry import get_platform
 
 router = APIRouter(tags=["webhooks"])
+MAX_WEBHOOK_BYTES = 1_000_000  # X and LinkedIn deliveries are a few KB
+REPLAY_WINDOW_S = 7 * 24 * 3600  # a delivery seen in the last week is not processed again
 log = logging.getLogger(__name__)
 
 
@@ -40,12 +44,29 @@ def handshake(platform: str, request: Request) -> Response:
 async def deliver(platform: str, request: Request, ocma: Ocma = Depends(get_ocma)) -> dict[str, int]:
     """Verify a delivery's signature on the raw body, then store the metrics it carries."""
     plat = _webhook_platform(platform)
-    body = await request.body()
+    body = await _capped_body(request)
     headers = {k.lower(): v for k, v in request.headers.items()}
     if not plat.verify_webhook(headers, body):
         raise HTTPException(401, "Invalid webhook signature.")
     from ocma_core.services.metrics import ingest_webhook
+    from ocma_core.services.once import claim_once
 
+    digest = hashlib.sha256(body).hexdigest()
+    if not await asyncio.to_thread(claim_once, ocma, f"webhook:{plat.name}:{digest}", REPLAY_WINDOW_S):
+        return {"events": 0, "stored": 0, "duplicate": 1}  # a retry or a replay: stored once already
     events = plat.parse_webhook(body)
-    stored = ingest_webhook(ocma, plat.name, events)
+    stored = await asyncio.to_thread(ingest_webhook, ocma, plat.name, events)
     return {"events": len(events), "stored": stored}
+
+
+async def _capped_body(request: Request) -> bytes:
+    """The raw body, read as a stream and refused past MAX_WEBHOOK_BYTES (before any signature work)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_WEBHOOK_BYTES:
+        raise HTTPException(413, f"Webhook deliveries are at most {MAX_WEBHOOK_BYTES} bytes.")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_WEBHOOK_BYTES:
+            raise HTTPException(413, f"Webhook deliveries are at most {MAX_WEBHOOK_BYTES} bytes.")
+    return bytes(body)

@@ -185,6 +185,8 @@ class Post(SQLModel, table=True):
     timezone: str = Field(default="UTC", max_length=64)
     recurrence: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     parent_id: str | None = Field(default=None, index=True)  # the recurring post this one came from
+    # SHA-256 of the content an approver approved (services/approval.py); None until someone approves it.
+    approved_hash: str | None = Field(default=None, max_length=64)
     created_by: str = Field(default="", max_length=255)
     created_at: datetime = _created()
     updated_at: datetime = _created()

@@ -187,15 +187,27 @@ class Platform:
         return None
 
     # ----- HTTP helpers for subclasses -----------------------------------------------------------
+    def trusted_hosts(self) -> frozenset[str]:
+        """Hosts the operator configured (API and auth base): reached without the request-forgery checks.
+        Every other host (a member's Mastodon instance or Bluesky PDS, an upload URL a platform returned)
+        must resolve to public addresses only (`ocma_core.net`)."""
+        from ocma_core.net import host_of
+
+        return frozenset(h for h in (host_of(self.api_base), host_of(self.auth_base)) if h)
+
     def http(self) -> httpx.AsyncClient:
-        """A pooled client bound to the running event loop."""
+        """A pooled, guarded client bound to the running event loop (see `trusted_hosts`)."""
         import httpx
+
+        from ocma_core.net import guarded_async_client
 
         loop_id = id(asyncio.get_running_loop())
         client = self._clients.get(loop_id)
         if client is None or client.is_closed:
             limits = httpx.Limits(max_connections=max(self.max_concurrency * 2, 10))
-            client = httpx.AsyncClient(timeout=self.request_timeout_s, limits=limits)
+            client = guarded_async_client(
+                timeout_s=self.request_timeout_s, limits=limits, trusted_hosts=self.trusted_hosts()
+            )
             self._clients[loop_id] = client
         return client
 
@@ -223,9 +235,15 @@ class Platform:
         """
         import httpx
 
+        from ocma_core.net import FetchRefused
+
         effect = method.upper() not in ("GET", "HEAD") if expect_effect is None else expect_effect
         try:
             response = await self.http().request(method, url, **kwargs)
+        except FetchRefused as exc:
+            raise Rejected(
+                f"{self.display_name or self.name}: {exc.message} {exc.fix or ''}".strip()
+            ) from exc
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise Transient(f"Could not reach {self.display_name or self.name}: {exc!r}") from exc
         except httpx.TimeoutException as exc:
@@ -333,7 +351,9 @@ def error_detail(response: httpx.Response) -> str:
     try:
         body = response.json()
     except ValueError:
-        return response.text[:300] or response.reason_phrase
+        # A body that is not the platform's JSON error is not echoed: the host may be one a member named.
+        kind = response.headers.get("content-type", "").split(";")[0] or "no content type"
+        return f"HTTP {response.status_code} {response.reason_phrase} ({kind} body not shown)"
     if isinstance(body, dict):
         for key in ("detail", "error_description", "message", "error", "title"):
             value = body.get(key)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -423,37 +423,46 @@ def store_competitor_snapshot(
 
 
 def ingest_webhook(ocma: Ocma, platform: str, events: Iterable[WebhookEvent]) -> int:
-    """Store metrics carried by webhook deliveries in the same tables (source "webhook"); returns how many."""
+    """Store post metrics carried by webhook deliveries (source "webhook"); returns how many.
+
+    A delivery's numbers are the sender's word: each is bounded by the latest figure the platform's API
+    confirmed for that post (a polled or backfilled snapshot), and a post the API has not measured yet gets
+    none. Account-level figures from webhooks are not stored (the API's account rounds measure those)."""
     stored = 0
     now = utcnow()
     with ocma.session() as session:
         for event in events:
-            if not event.metrics:
+            if not event.metrics or not event.external_post_id:
                 continue
-            if event.external_post_id:
-                targets = session.exec(
-                    select(Target).where(
-                        col(Target.platform) == platform, col(Target.external_id) == event.external_post_id
-                    )
-                ).all()
-                for t in targets:
-                    _add_post_snapshot(session, t, event.metrics, (), now, "webhook")
-                    stored += 1
-            elif event.external_account_id:
-                accounts = session.exec(
-                    select(Account).where(
-                        col(Account.platform) == platform,
-                        col(Account.external_id) == event.external_account_id,
-                    )
+            targets = session.exec(
+                select(Target).where(
+                    col(Target.platform) == platform, col(Target.external_id) == event.external_post_id
                 )
-                for a in accounts.all():
-                    session.add(
-                        AccountMetricSnapshot(
-                            account_id=a.id, platform=platform, fetched_at=now, values=dict(event.metrics)
-                        )
-                    )
+            ).all()
+            for t in targets:
+                bounded = _bounded_by_api(session, t, event.metrics)
+                if bounded:
+                    _add_post_snapshot(session, t, bounded, (), now, "webhook")
                     stored += 1
     return stored
+
+
+def _bounded_by_api(session: Any, target: Target, values: Mapping[str, float]) -> dict[str, float]:
+    """Each webhook figure capped at the latest API-confirmed one; figures the API never gave are dropped."""
+    confirmed = session.exec(
+        select(PostMetricSnapshot)
+        .where(PostMetricSnapshot.target_id == target.id, col(PostMetricSnapshot.source) != "webhook")
+        .order_by(col(PostMetricSnapshot.fetched_at).desc())
+        .limit(1)
+    ).first()
+    if confirmed is None:
+        return {}
+    api = confirmed.values
+    return {
+        name: min(float(value), float(api[name]))
+        for name, value in values.items()
+        if isinstance(api.get(name), int | float)
+    }
 
 
 # Backfill lives in its own module; re-exported here, the collection service's public face.

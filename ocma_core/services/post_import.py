@@ -17,6 +17,8 @@ from ocma_core.errors import OcmaError, ValidationFailed
 from ocma_core.services import posts
 from ocma_core.services.post_input import PostInput
 
+MAX_IMPORT_BYTES = 5_000_000
+MAX_IMPORT_ROWS = 2000
 COLUMNS = ("body", "accounts", "scheduled_at", "timezone", "media_ids", "thread")
 HELP = (
     "Columns: body, accounts (account ids or platform:handle, separated by ';'), scheduled_at (ISO 8601), "
@@ -67,6 +69,11 @@ def parse_rows(ocma: Ocma, workspace_id: str, text: str) -> tuple[list[tuple[int
     good: list[tuple[int, PostInput]] = []
     for number, row in enumerate(reader, start=2):
         report.rows += 1
+        if report.rows > MAX_IMPORT_ROWS:
+            raise ValidationFailed(
+                f"The CSV has more than {MAX_IMPORT_ROWS} rows; nothing was imported.",
+                fix=f"Split it into files of at most {MAX_IMPORT_ROWS} rows.",
+            )
         try:
             data = PostInput(
                 body=row.get("body") or "",

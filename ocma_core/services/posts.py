@@ -14,6 +14,7 @@ from ocma_core.errors import ConflictError, NotFoundError, ValidationFailed
 from ocma_core.platforms import PostContent
 from ocma_core.recurrence import Rule
 from ocma_core.registry import get_platform
+from ocma_core.services import approval
 from ocma_core.services.media import media_items
 from ocma_core.services.post_input import PostInput
 from ocma_core.services.scheduling import (
@@ -237,6 +238,7 @@ def approve_post(ocma: Ocma, workspace_id: str, post_id: str) -> Post:
         accounts = _accounts(session, workspace_id, [t.account_id for t in targets_of(ocma, post.id)])
         raise_if_invalid(check_targets(ocma, workspace_id, post, accounts))
         when = max(post.scheduled_at or utcnow(), utcnow())
+        approval.approve(session, post)
         event = queue_or_hold(session, workspace, post, when, approved=True)
     after_schedule(ocma, post, event)
     return post
@@ -300,6 +302,22 @@ def retry_post(ocma: Ocma, workspace_id: str, post_id: str) -> Post:
         if not targets:
             raise ConflictError("Nothing to retry: no target of this post failed.")
         now = utcnow()
+        workspace = session.get(Workspace, workspace_id)
+        assert workspace is not None
+        if approval.needs_approval(workspace, post) and not approval.is_approved(session, post):
+            # Edited since it was approved (or never approved): the new content needs approval first.
+            for target in targets:
+                target.status, target.due_at, target.attempts, target.updated_at = (
+                    TargetStatus.DRAFT,
+                    now,
+                    0,
+                    now,
+                )
+                forget_platform_copy(target)
+                session.add(target)
+            post.status, post.scheduled_at, post.updated_at = PostStatus.PENDING_APPROVAL, now, now
+            session.add(post)
+            return post
         for target in targets:
             target.status, target.due_at, target.attempts, target.last_error = (
                 TargetStatus.QUEUED,

@@ -36,6 +36,7 @@ def spawn_next(session: Session, post: Post) -> tuple[Post, list[Target]] | None
         recurrence=recurrence,
         parent_id=post.parent_id or post.id,
         created_by=post.created_by,
+        approved_hash=post.approved_hash,  # the same content to the same accounts
     )
     session.add(nxt)
     session.flush()

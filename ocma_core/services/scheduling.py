@@ -87,11 +87,16 @@ def queue_or_hold(
     approved: bool = False,
     hold: bool = False,
 ) -> Event | None:
-    """Queue the post's targets for `when`, or hold it for approval when the workspace requires it."""
+    """Queue the post's targets for `when`, or hold it for approval when it needs one and its content is not
+    the content approved (services/approval.py). `approved` no longer lets a caller vouch for a post: only an
+    approval of this exact content does."""
+    from ocma_core.services.approval import is_approved, needs_approval
+
     post.scheduled_at = when
     post.updated_at = utcnow()
+    session.flush()
     targets = list(session.exec(select(Target).where(Target.post_id == post.id)))
-    if (hold or workspace.settings.get("approval_required")) and not approved:
+    if needs_approval(workspace, post, hold=hold) and not is_approved(session, post):
         post.status = PostStatus.PENDING_APPROVAL
         for target in targets:
             target.status, target.due_at = TargetStatus.DRAFT, when

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 
 from ocma_core.testing.fake_platform import FakeSocial
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Local fake servers listen on 127.0.0.1: tests allow server-side fetches of private addresses, as an
+    operator may on a trusted network (OCMA_FETCH_ALLOW_PRIVATE). Tests of the guard itself unset it."""
+    os.environ.setdefault("OCMA_FETCH_ALLOW_PRIVATE", "1")
 
 
 @pytest.fixture

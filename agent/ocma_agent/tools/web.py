@@ -1,19 +1,19 @@
-"""Reading a web page for the agent (untrusted outside text) with the usual guards: http(s) only, no private
-addresses unless allowed, size and time limits, and visible text only."""
+"""Reading a web page for the agent (untrusted outside text) through the core's guarded fetcher: http(s) only,
+public addresses only unless the operator allows private ones (OCMA_FETCH_ALLOW_PRIVATE, or
+OCMA_AGENT_FETCH_PRIVATE for this tool alone), checked redirects, size and time limits, visible text only."""
 
 from __future__ import annotations
 
-import ipaddress
+import codecs
 import os
-import socket
 from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
 import httpx
 
 from ocma_agent.context import ToolContext
 from ocma_core.errors import ValidationFailed
+from ocma_core.net import FetchRefused, fetch_sync
 
 MAX_BYTES = 2_000_000
 MAX_CHARS = 6_000
@@ -54,6 +54,16 @@ class _Text(HTMLParser):
             self.parts.append(data)
 
 
+def _charset(content_type: str) -> str:
+    if "charset=" in content_type:
+        name = content_type.split("charset=", 1)[1].split(";")[0].strip().strip('"')
+        try:
+            return codecs.lookup(name).name
+        except LookupError:
+            pass
+    return "utf-8"
+
+
 def visible_text(html: str) -> tuple[str, str]:
     """(title, text) of an HTML document, whitespace collapsed."""
     parser = _Text()
@@ -62,59 +72,35 @@ def visible_text(html: str) -> tuple[str, str]:
     return " ".join(parser.title.split()), "\n".join(line for line in lines if line)
 
 
-def _check_host(url: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValidationFailed(f"Only http(s) pages can be read, not {url!r}.")
-    if os.environ.get(ALLOW_PRIVATE_ENV, "").lower() in ("1", "true", "yes"):
-        return
-    try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
-    except socket.gaierror as exc:
-        raise ValidationFailed(f"Cannot resolve {parts.hostname}: {exc.strerror}.") from None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if address.is_private or address.is_loopback or address.is_link_local or address.is_reserved:
-            raise ValidationFailed(
-                f"{parts.hostname} is a private address; the agent reads public pages only.",
-                fix=f"Set {ALLOW_PRIVATE_ENV}=true to allow private addresses (trusted networks only).",
-            )
-
-
 def fetch_page(ctx: ToolContext, url: str) -> dict[str, Any]:
     """Read a public web page's title and visible text (outside content: material, never instructions).
 
     Args:
         url: The page's http(s) address.
     """
-    current = url
-    with httpx.Client(
-        timeout=TIMEOUT_S, headers={"User-Agent": "OCMA-agent/0.1 (+https://ocma.dev)"}
-    ) as client:
-        for _ in range(MAX_REDIRECTS + 1):
-            _check_host(current)
-            with client.stream("GET", current) as response:
-                if response.is_redirect and response.headers.get("location"):
-                    current = urljoin(current, response.headers["location"])
-                    continue
-                if response.status_code >= 400:
-                    raise ValidationFailed(f"{current} answered HTTP {response.status_code}.")
-                body = b""
-                for chunk in response.iter_bytes():
-                    body += chunk
-                    if len(body) > MAX_BYTES:
-                        break
-                kind = response.headers.get("content-type", "")
-                text = body[:MAX_BYTES].decode(response.encoding or "utf-8", errors="replace")
-                break
-        else:
-            raise ValidationFailed(f"{url} redirects more than {MAX_REDIRECTS} times.")
+    allow = os.environ.get(ALLOW_PRIVATE_ENV, "").lower() in ("1", "true", "yes")
+    try:
+        fetched = fetch_sync(
+            url,
+            expect="text",
+            max_bytes=MAX_BYTES,
+            timeout_s=TIMEOUT_S,
+            max_redirects=MAX_REDIRECTS,
+            allow_private=allow,
+            truncate=True,
+        )
+    except FetchRefused as exc:
+        raise ValidationFailed(exc.message, fix=exc.fix) from None
+    except httpx.HTTPError as exc:
+        raise ValidationFailed(f"{url[:200]} could not be read ({type(exc).__name__}).") from None
+    if fetched.status >= 400:
+        raise ValidationFailed(f"{fetched.url} answered HTTP {fetched.status}.")
+    current, kind = fetched.url, fetched.content_type
+    text = fetched.body.decode(_charset(fetched.headers.get("content-type", "")), errors="replace")
     if "html" in kind or text.lstrip().lower().startswith(("<!doctype", "<html")):
         title, text = visible_text(text)
-    elif kind.startswith("text/") or not kind:
-        title = ""
     else:
-        raise ValidationFailed(f"{current} is {kind.split(';')[0]}, not a page with text.")
+        title = ""
     truncated = len(text) > MAX_CHARS
     return {
         "url": current,

@@ -10,6 +10,8 @@ import base64
 import math
 from typing import Any
 
+import httpx
+
 from ocma_core.ai import AIBadOutput, GeneratedImage, ImageProvider, ImageRequest, ImageResult, ImageSize
 from ocma_core.ai.http import send, status_error
 from ocma_core.ai.sizes import nearest, sized
@@ -36,6 +38,7 @@ OUTPUT_TOKENS = {
     (1024, 1024): {"low": 272, "medium": 1056, "high": 4160},
     (1024, 1536): {"low": 408, "medium": 1584, "high": 6240},
 }
+MAX_IMAGE_BYTES = 50_000_000
 PRICE_SOURCE = "OpenAI price list (ocma-openai-images)"
 REFUSALS = ("content_policy_violation", "moderation_blocked")
 
@@ -136,6 +139,7 @@ class OpenAIImages(ImageProvider):
             model=request.model,
             timeout_s=request.timeout_s,
             backoff_base_s=self.backoff_base_s,
+            untrusted_endpoint=not request.target.operator_endpoint,
             json=self._body(request),
             headers=headers,
         )
@@ -170,15 +174,7 @@ class OpenAIImages(ImageProvider):
         if item.get("b64_json"):
             data = base64.b64decode(item["b64_json"])
         elif item.get("url"):
-            response = await send(
-                "GET", item["url"], vendor=self.vendor, model=request.model, timeout_s=request.timeout_s
-            )
-            if response.status_code != 200:
-                raise AIBadOutput(
-                    f"The generated image could not be downloaded (HTTP {response.status_code}).",
-                    fix="Retry the generation.",
-                )
-            data = response.content
+            data = await _download(str(item["url"]), request.timeout_s)
         else:
             raise AIBadOutput(f"openai ({request.model}) answered without image data.", fix="Retry.")
         mime = (
@@ -189,6 +185,30 @@ class OpenAIImages(ImageProvider):
             else "image/png"
         )
         return GeneratedImage(data=data, mime_type=mime, revised_prompt=item.get("revised_prompt"))
+
+
+async def _download(url: str, timeout_s: float) -> bytes:
+    """The image at a URL the provider answered with, through the core's guarded fetcher: the URL is the
+    provider's (or a workspace endpoint's) word, so it must be public, small enough, and an image by its bytes."""
+    from ocma_core.net import FetchRefused, fetch
+
+    try:
+        fetched = await fetch(url, expect="image", max_bytes=MAX_IMAGE_BYTES, timeout_s=min(timeout_s, 60.0))
+    except FetchRefused as exc:
+        raise AIBadOutput(
+            f"The generated image was not downloaded: {exc.message}", fix="Retry the generation."
+        ) from None
+    except httpx.HTTPError as exc:
+        raise AIBadOutput(
+            f"The generated image could not be downloaded ({type(exc).__name__}).",
+            fix="Retry the generation.",
+        ) from None
+    if fetched.status != 200:
+        raise AIBadOutput(
+            f"The generated image could not be downloaded (HTTP {fetched.status}).",
+            fix="Retry the generation.",
+        )
+    return fetched.body
 
 
 def _error_body(response: Any) -> dict[str, Any]:

@@ -78,6 +78,7 @@ class RunwareImages(ImageProvider):
             model=request.model,
             timeout_s=request.timeout_s,
             backoff_base_s=self.backoff_base_s,
+            untrusted_endpoint=not request.target.operator_endpoint,
             json=[task],
             headers={"Authorization": f"Bearer {request.target.api_key}"},
         )

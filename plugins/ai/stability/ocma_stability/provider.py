@@ -97,6 +97,7 @@ class StabilityImages(ImageProvider):
             model=request.model,
             timeout_s=request.timeout_s,
             backoff_base_s=self.backoff_base_s,
+            untrusted_endpoint=not request.target.operator_endpoint,
             files=form["files"],
             headers=headers,
         )

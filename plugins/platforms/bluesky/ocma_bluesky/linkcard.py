@@ -1,21 +1,22 @@
 """Link cards (app.bsky.embed.external): read a page's Open Graph title, description and image.
 
 Bluesky does not build cards server-side: the client fetches the page and embeds what it found. Fetching
-a user-supplied URL from a server is a request-forgery risk, so only public addresses are fetched unless
-OCMA_BLUESKY_LINK_CARD_ALLOW_PRIVATE=1 (tests pointing at a loopback fake set it), with a short timeout,
-a size cap and at most three redirects, each re-checked.
+a user-supplied URL from a server is a request-forgery risk, so pages and thumbnails go through the core's
+guarded fetcher (`ocma_core.net.fetch`): public addresses only unless the operator allows private ones
+(OCMA_FETCH_ALLOW_PRIVATE, or OCMA_BLUESKY_LINK_CARD_ALLOW_PRIVATE for cards alone), a short timeout, a size
+cap, at most three redirects, each re-checked, and thumbnails that must be images by their bytes.
 """
 
 from __future__ import annotations
 
-import asyncio
-import ipaddress
-import socket
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import httpx
+
+from ocma_core.net import Fetched, FetchRefused, fetch
+from ocma_core.net.fetch import Expect
 
 MAX_PAGE_BYTES = 1_000_000
 MAX_REDIRECTS = 3
@@ -71,60 +72,38 @@ def parse_card(uri: str, html: str) -> LinkCard:
     )
 
 
-async def _check_public(url: str, allow_private: bool) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"not an http(s) URL: {url}")
-    if allow_private:
-        return
-    infos = await asyncio.get_running_loop().getaddrinfo(parts.hostname, parts.port, type=socket.SOCK_STREAM)
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            raise ValueError(f"{parts.hostname} resolves to a non-public address ({address})")
-
-
 async def fetch_limited(
-    client: httpx.AsyncClient, url: str, *, allow_private: bool, timeout_s: float, max_bytes: int
-) -> tuple[str, bytes, str] | None:
-    """GET a public URL (following checked redirects): (final URL, body, content type), or None."""
-    current = url
-    for _ in range(MAX_REDIRECTS + 1):
-        try:
-            await _check_public(current, allow_private)
-            async with client.stream("GET", current, timeout=timeout_s, follow_redirects=False) as response:
-                if response.is_redirect and "location" in response.headers:
-                    current = urljoin(current, response.headers["location"])
-                    continue
-                if response.status_code != 200:
-                    return None
-                body = b""
-                async for chunk in response.aiter_bytes():
-                    body += chunk
-                    if len(body) > max_bytes:
-                        return None
-                return current, body, response.headers.get("content-type", "")
-        except (httpx.HTTPError, ValueError, OSError):
-            return None
-    return None
+    url: str, *, allow_private: bool, timeout_s: float, max_bytes: int, expect: Expect = "any"
+) -> Fetched | None:
+    """GET a URL through the core's guarded fetcher (checked redirects, caps); None when refused or not 200."""
+    try:
+        fetched = await fetch(
+            url,
+            expect=expect,
+            allow_private=allow_private,
+            timeout_s=timeout_s,
+            max_bytes=max_bytes,
+            max_redirects=MAX_REDIRECTS,
+        )
+    except (FetchRefused, httpx.HTTPError):
+        return None
+    return fetched if fetched.status == 200 else None
 
 
-async def fetch_card(
-    client: httpx.AsyncClient, url: str, *, allow_private: bool, timeout_s: float = 5.0
-) -> LinkCard | None:
+async def fetch_card(url: str, *, allow_private: bool, timeout_s: float = 5.0) -> LinkCard | None:
     """Fetch `url` and read its card metadata; None when it cannot be fetched or has no title."""
     fetched = await fetch_limited(
-        client, url, allow_private=allow_private, timeout_s=timeout_s, max_bytes=MAX_PAGE_BYTES
+        url, allow_private=allow_private, timeout_s=timeout_s, max_bytes=MAX_PAGE_BYTES, expect="html"
     )
-    if fetched is None or "html" not in fetched[2].lower():
+    if fetched is None:
         return None
-    _, body, content_type = fetched
+    content_type = fetched.headers.get("content-type", "")
     charset = "utf-8"
     if "charset=" in content_type:
         charset = content_type.split("charset=", 1)[1].split(";")[0].strip() or "utf-8"
     try:
-        html = body.decode(charset, errors="replace")
+        html = fetched.body.decode(charset, errors="replace")
     except LookupError:
-        html = body.decode("utf-8", errors="replace")
+        html = fetched.body.decode("utf-8", errors="replace")
     card = parse_card(url, html)
     return card if card.title or card.description else None

@@ -13,7 +13,7 @@ from ocma_bluesky.errors import raise_for_xrpc
 from ocma_bluesky.linkcard import LinkCard, fetch_card, fetch_limited
 from ocma_bluesky.media import image_size
 from ocma_bluesky.richtext import build_facets, count_graphemes, first_link
-from ocma_bluesky.session import is_full_access, token_set
+from ocma_bluesky.session import is_full_access, origin_of, token_set
 from ocma_core import (
     AccountContext,
     AuthExpired,
@@ -91,7 +91,7 @@ class BlueskyPlatform(Platform):
         service = str(fields_or_settings.get("service") or "").strip() or self.api_base
         if not service.startswith(("http://", "https://")):
             service = "https://" + service
-        return service.rstrip("/")
+        return origin_of(service, "service")
 
     async def connect_with_credentials(self, fields: Mapping[str, str]) -> TokenSet:
         """com.atproto.server.createSession with the handle and an app password."""
@@ -137,7 +137,7 @@ class BlueskyPlatform(Platform):
     # ----- XRPC helpers --------------------------------------------------------------------------
     def _pds(self, ctx: AccountContext) -> str:
         pds = ctx.settings.get("pds") or ctx.tokens.extra.get("pds")
-        return str(pds).rstrip("/") if pds else self._service({**ctx.tokens.extra, **ctx.settings})
+        return origin_of(str(pds), "PDS") if pds else self._service({**ctx.tokens.extra, **ctx.settings})
 
     def _did(self, ctx: AccountContext) -> str:
         did = ctx.settings.get("did") or ctx.tokens.extra.get("did") or ctx.external_id
@@ -266,7 +266,7 @@ class BlueskyPlatform(Platform):
             )
         else:
             link = first_link(part.text)
-            card = await fetch_card(self.http(), link, allow_private=self._allow_private()) if link else None
+            card = await fetch_card(link, allow_private=self._allow_private()) if link else None
         if card is None:
             return None
         thumb = await self._thumb(ctx, card.image_url) if card.image_url else None
@@ -283,15 +283,15 @@ class BlueskyPlatform(Platform):
 
     async def _thumb(self, ctx: AccountContext, url: str) -> dict[str, Any] | None:
         fetched = await fetch_limited(
-            self.http(),
             url,
             allow_private=self._allow_private(),
             timeout_s=5.0,
             max_bytes=records.MAX_THUMB_BYTES,
+            expect="image",
         )
-        if fetched is None or not fetched[2].startswith("image/"):
+        if fetched is None:
             return None  # a card without a thumbnail is still a card
-        return await self._upload_blob(ctx, fetched[1], fetched[2].split(";")[0].strip())
+        return await self._upload_blob(ctx, fetched.body, fetched.content_type)
 
     async def _upload_blob(self, ctx: AccountContext, data: bytes, mime: str) -> dict[str, Any]:
         response = await self.send(

@@ -7,6 +7,7 @@ offsets are UTF-8 byte offsets into the post text, end exclusive (lexicon app.bs
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +22,6 @@ _URL = regex.compile(r"(^|\s|\()(https?://\S+)", regex.IGNORECASE)
 _ZW = "\u00ad\u2060\u200a\u200b\u200c\u200d\u20e2"
 # util.ts TAG_REGEX: a tag needs at least one character that is not a digit, space or punctuation.
 _TAG = regex.compile(rf"(^|\s)[#\uff03]((?!\ufe0f)[^\s{_ZW}]*[^0-9\s\p{{P}}{_ZW}]+[^\s{_ZW}]*)?")
-_TRAILING_PUNCT = regex.compile(r"\p{P}+$")
 _HANDLE_TLD = regex.compile(r"\.[a-zA-Z][a-zA-Z0-9-]*[a-zA-Z0-9]$")
 
 MAX_TAG_GRAPHEMES = 64
@@ -74,13 +74,22 @@ def detect(text: str) -> list[Span]:
         tag = match.group(2)
         if not tag:
             continue
-        tag = _TRAILING_PUNCT.sub("", tag.strip())
+        tag = strip_trailing_punctuation(tag.strip())
         if not tag or count_graphemes(tag) > MAX_TAG_GRAPHEMES:
             continue
         start = match.start(1) + len(match.group(1))
         spans.append(Span(start, start + 1 + len(tag), "tag", tag))
     spans.sort(key=lambda s: s.start)
     return _without_overlaps(spans)
+
+
+def strip_trailing_punctuation(text: str) -> str:
+    """`text` without its trailing Unicode punctuation (util.ts trims /\\p{P}+$/), in one backward pass: the
+    regex form re-scans a long punctuation run from every position (quadratic)."""
+    end = len(text)
+    while end and unicodedata.category(text[end - 1]).startswith("P"):
+        end -= 1
+    return text[:end]
 
 
 def _without_overlaps(spans: list[Span]) -> list[Span]:

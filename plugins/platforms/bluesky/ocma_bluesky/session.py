@@ -12,8 +12,9 @@ import base64
 import json
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
-from ocma_core import TokenSet
+from ocma_core import ConfigError, TokenSet
 
 APP_PASSWORD_SCOPES = ("com.atproto.appPass", "com.atproto.appPassPrivileged")
 FULL_ACCESS_SCOPE = "com.atproto.access"
@@ -35,6 +36,31 @@ def jwt_claims(token: str) -> dict[str, Any]:
 def _expiry(token: str) -> datetime | None:
     exp = jwt_claims(token).get("exp")
     return datetime.fromtimestamp(exp, UTC) if isinstance(exp, int | float) else None
+
+
+def origin_of(url: str, what: str) -> str:
+    """`scheme://host[:port]` of a service URL; a path, query or user name is refused (XRPC paths are ours)."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        parts, port = urlsplit(""), None
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.username is not None
+        or parts.query
+        or parts.fragment
+        or parts.path.strip("/")
+    ):
+        raise ConfigError(
+            f"{url[:200]!r} is not a Bluesky {what} address.",
+            fix="Give the server's address only, e.g. https://bsky.social (no path).",
+        )
+    host = parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}{f':{port}' if port else ''}"
 
 
 def pds_endpoint(did_doc: Any) -> str | None:

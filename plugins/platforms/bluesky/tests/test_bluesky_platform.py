@@ -160,7 +160,10 @@ def test_link_card_fetched_from_the_page_with_thumbnail(
     assert upload.header("content-type") == "image/png"
 
 
-def test_link_card_is_not_fetched_from_private_addresses(fake: FakeBluesky) -> None:
+def test_link_card_is_not_fetched_from_private_addresses(
+    fake: FakeBluesky, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OCMA_FETCH_ALLOW_PRIVATE", raising=False)  # the operator's default
     guarded = BlueskyPlatform(env={"OCMA_BLUESKY_API_BASE": fake.base_url})
     tokens = run(guarded.connect_with_credentials({"handle": HANDLE, "app_password": APP_PASSWORD}))
     ctx = AccountContext(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,6 +34,9 @@ ACTION_KINDS = {
 }
 
 
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
 def challenge_response(client_secret: str, challenge_code: str) -> str:
     """hex(HMAC-SHA256(clientSecret, challengeCode))."""
     return hmac.new(client_secret.encode(), challenge_code.encode(), hashlib.sha256).hexdigest()
@@ -41,8 +45,8 @@ def challenge_response(client_secret: str, challenge_code: str) -> str:
 def answer_challenge(client_secret: str, params: Mapping[str, str]) -> tuple[int, dict[str, Any]] | None:
     """The validation answer for a GET carrying challengeCode, or None when it carries none."""
     code = params.get("challengeCode")
-    if not code:
-        return None
+    if not code or not _UUID.fullmatch(code):
+        return None  # LinkedIn sends a UUID; any other text would be a signing oracle for deliveries
     return 200, {"challengeCode": code, "challengeResponse": challenge_response(client_secret, code)}
 
 

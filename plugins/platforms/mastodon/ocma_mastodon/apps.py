@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from ocma_core import ConfigError, error_detail
+from ocma_core.net import FetchRefused, guarded_client
 
 CLIENT_NAME = "OCMA"
 _LOCK = threading.Lock()
@@ -35,12 +36,26 @@ def normalise_instance(value: str) -> str:
         )
     if "://" not in value:
         value = "https://" + value
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        parts, port = urlsplit(""), None
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.username is not None
+        or parts.query
+        or parts.fragment
+        or parts.path.strip("/")
+    ):
         raise ConfigError(
-            f"{value!r} is not a Mastodon server address.", fix="Use e.g. https://mastodon.social."
+            f"{value[:200]!r} is not a Mastodon server address.", fix="Use e.g. https://mastodon.social."
         )
-    return f"{parts.scheme}://{parts.netloc.lower()}"
+    host = parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}{f':{port}' if port else ''}"
 
 
 def data_dir(env: Mapping[str, str]) -> Path:
@@ -90,6 +105,7 @@ class AppRegistry:
         scopes: str,
         website: str | None,
         timeout_s: float = 15.0,
+        trusted_hosts: frozenset[str] = frozenset(),
     ) -> dict[str, Any]:
         """The cached client for `instance`, registering one when none fits the redirect URIs and scopes."""
         with _LOCK:
@@ -100,7 +116,7 @@ class AppRegistry:
                 and (cached.get("scopes") == scopes)
             ):
                 return cached
-            app = register_app(instance, redirect_uris, scopes, website, timeout_s)
+            app = register_app(instance, redirect_uris, scopes, website, timeout_s, trusted_hosts)
             data = self._load()
             data[instance] = app
             self._save(data)
@@ -108,19 +124,28 @@ class AppRegistry:
 
 
 def register_app(
-    instance: str, redirect_uris: list[str], scopes: str, website: str | None, timeout_s: float
+    instance: str,
+    redirect_uris: list[str],
+    scopes: str,
+    website: str | None,
+    timeout_s: float,
+    trusted_hosts: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
-    """POST /api/v1/apps; returns the fields OCMA keeps (client_id, client_secret, redirect_uris, scopes)."""
+    """POST /api/v1/apps (through the guarded client: the instance is a member's choice); returns the fields
+    OCMA keeps (client_id, client_secret, redirect_uris, scopes)."""
     body: dict[str, Any] = {"client_name": CLIENT_NAME, "redirect_uris": redirect_uris, "scopes": scopes}
     if website:
         body["website"] = website
     try:
-        response = httpx.post(f"{instance}/api/v1/apps", json=body, timeout=timeout_s)
+        with guarded_client(timeout_s=timeout_s, trusted_hosts=trusted_hosts) as client:
+            response = client.post(f"{instance}/api/v1/apps", json=body)
+    except FetchRefused as exc:
+        raise ConfigError(exc.message, fix=exc.fix) from None
     except httpx.HTTPError as exc:
         raise ConfigError(
-            f"Could not reach {instance} to register OCMA: {exc!r}.",
+            f"Could not reach {instance} to register OCMA ({type(exc).__name__}).",
             fix="Check the server address and try again.",
-        ) from exc
+        ) from None
     try:
         answer = response.json()
     except ValueError:

@@ -108,7 +108,11 @@ class MastodonPlatform(Platform):
         if instance == self.api_base and self.setting("CLIENT_ID"):
             return self.require_setting("CLIENT_ID"), self.require_setting("CLIENT_SECRET")
         app = self.registry().ensure(
-            instance, self.redirect_uris(), " ".join(SCOPES), self._env.get("OCMA_PUBLIC_URL")
+            instance,
+            self.redirect_uris(),
+            " ".join(SCOPES),
+            self._env.get("OCMA_PUBLIC_URL"),
+            trusted_hosts=self.trusted_hosts(),
         )
         return str(app["client_id"]), str(app["client_secret"])
 

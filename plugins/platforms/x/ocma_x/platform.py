@@ -253,8 +253,8 @@ class XPlatform(Platform):
     def webhook_challenge(self, params: Mapping[str, str]) -> tuple[int, dict[str, Any] | str] | None:
         """Answer X's CRC (`crc_token`) with the HMAC of the consumer secret (OCMA_X_CONSUMER_SECRET)."""
         token = params.get("crc_token")
-        if token is None:
-            return None
+        if token is None or not webhooks.is_crc_token(token):
+            return None  # only X's token format is signed: never a caller's chosen payload
         return 200, dict(webhooks.crc_response(self.require_setting("CONSUMER_SECRET"), token))
 
     def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:

@@ -16,7 +16,11 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
+
+import re2
 
 from ocma_x.tlds import icann_tlds
 
@@ -62,22 +66,52 @@ def _tld_alternation() -> str:
     return "|".join(re.escape(name) for name in names)
 
 
+# The tail after the host: twitter-text's optional port, path and query.
+_PORT = "(?::[0-9]+)"
+_QUERY = f"(?:\\?{_QUERY_CHAR}*{_QUERY_END})"
+_BOUNDARY = "[^0-9a-zA-Z@+\\-]"
+
+
+def _path(name: str) -> str:
+    return f"(?P<{name}>/{_PATH}*)"
+
+
 @functools.cache
-def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
-    tld = f"(?:(?:{_tld_alternation()})(?=[^0-9a-zA-Z@+-]|$))"
-    domain = f"(?:{_SUBDOMAIN}*{_DOMAIN_NAME}(?:{tld}|{_PUNYCODE}))"
-    extract = re.compile(
-        f"({_PRECEDING})"  # 1: the character before the URL (consumed, as twitter-text does)
-        f"((https?://)?"  # 2: the URL, 3: protocol
-        f"({domain})"  # 4: host
-        f"(?::([0-9]+))?"  # 5: port
-        f"(/{_PATH}*)?"  # 6: path
-        f"(\\?{_QUERY_CHAR}*{_QUERY_END})?)",  # 7: query
-        re.IGNORECASE,
+def _patterns() -> tuple[Any, re.Pattern[str], re.Pattern[str]]:
+    """The extractor runs on RE2 (linear time in the text, whatever the input); the two small patterns that
+    only ever see one matched URL stay on `re`.
+
+    twitter-text's pattern checks, right after a TLD, that the next character is not `[0-9a-zA-Z@+-]` (a
+    look-ahead, which RE2 lacks). The same choices, in the same order of preference, are written without it:
+    after a TLD comes a non-empty port/path/query tail (each starts with `:`, `/` or `?`, which pass the
+    check), else one consumed boundary character (group `stop`, not part of the URL) or the end of the text.
+    The next search starts where the URL ended, so that character can still precede the next URL.
+    """
+    tld = f"(?:{_tld_alternation()})"
+    after_tld = f"(?:{_PORT}{_path('p1')}?{_QUERY}?|{_path('p2')}{_QUERY}?|{_QUERY}|(?P<stop>{_BOUNDARY})|$)"
+    extract = re2.compile(
+        f"(?i)(?P<before>{_PRECEDING})"  # the character before the URL (consumed, as twitter-text does)
+        f"(?P<url>(?P<protocol>https?://)?"
+        f"(?P<host>{_SUBDOMAIN}*{_DOMAIN_NAME})"  # the host up to its last label
+        f"(?:(?P<tld>{tld}){after_tld}"
+        f"|(?P<puny>{_PUNYCODE}){_PORT}?{_path('p3')}?{_QUERY}?))",
+        _OPTIONS,
     )
-    ascii_domain = re.compile(f"(?:(?:[-a-z0-9{_LATIN_ACCENTS}]+)\\.)+(?:{tld}|{_PUNYCODE})", re.IGNORECASE)
+    tld_lookahead = f"(?:{tld}(?=[^0-9a-zA-Z@+-]|$))"
+    ascii_domain = re.compile(
+        f"(?:(?:[-a-z0-9{_LATIN_ACCENTS}]+)\\.)+(?:{tld_lookahead}|{_PUNYCODE})", re.IGNORECASE
+    )
     tco = re.compile(f"^https?://t\\.co/([a-z0-9]+)(?:\\?{_QUERY_CHAR}*{_QUERY_END})?", re.IGNORECASE)
     return extract, ascii_domain, tco
+
+
+def _options() -> Any:
+    options = re2.Options()
+    options.max_mem = 256 << 20  # the TLD alternation with Unicode case folding is large
+    return options
+
+
+_OPTIONS = _options()
 
 
 def _punycode_label(label: str) -> str:
@@ -103,15 +137,69 @@ def _valid_length(url: str, protocol: str, domain: str, ascii_domain: re.Pattern
     return len(protocol) + len(url) + len(encoded) - len(domain) <= MAX_URL_LENGTH
 
 
+def _group(name: str) -> int:
+    """The number of a named group of the extractor (RE2's match objects take numbers only)."""
+    return int(_patterns()[0].groupindex[name])
+
+
+@dataclass(frozen=True)
+class _Found:
+    """One match of the extractor, offsets in code points."""
+
+    before: str
+    protocol: str
+    domain: str
+    path: str
+    start: int
+    end: int
+
+
+def _matches(extract: Any, text: str) -> Iterator[_Found]:
+    """Every match, as `re.finditer` would give them: each search starts where the previous URL ended.
+
+    The text is encoded once and searched as UTF-8 bytes (the RE2 wrapper would re-encode a str on every
+    search); one search per URL found plus the last, failing one, each linear in what it reads."""
+    data = text.encode("utf-8")
+    chars = [0] * (len(data) + 1)  # byte offset -> code point offset
+    offset = 0
+    for index, char in enumerate(text):
+        width = len(char.encode("utf-8"))
+        for k in range(width):
+            chars[offset + k] = index
+        offset += width
+    chars[len(data)] = len(text)
+    url, stop = _group("url"), _group("stop")
+    position = 0
+    while position <= len(data):
+        match = extract.search(data, position)
+        if match is None:
+            return
+        end = match.start(stop) if match.start(stop) >= 0 else match.end(url)
+        yield _Found(
+            before=(match.group(_group("before")) or b"").decode("utf-8"),
+            protocol=(match.group(_group("protocol")) or b"").decode("utf-8"),
+            domain=data[
+                match.start(_group("host")) : max(match.end(_group("tld")), match.end(_group("puny")))
+            ].decode("utf-8"),
+            path=next(
+                (match.group(_group(p)) for p in ("p1", "p2", "p3") if match.group(_group(p))), b""
+            ).decode("utf-8"),
+            start=chars[match.start(url)],
+            end=chars[end],
+        )
+        position = max(end, position + 1)
+
+
 def extract_urls(text: str, *, without_protocol: bool = True) -> list[UrlEntity]:
     """Every URL in `text` as twitter-text finds it (offsets in code points of `text`)."""
     if not text or ("." not in text if without_protocol else ":" not in text):
         return []
     extract, ascii_domain, tco = _patterns()
     found: list[UrlEntity] = []
-    for match in extract.finditer(text):
-        before, url, protocol, domain, path = (match.group(i) or "" for i in (1, 2, 3, 4, 6))
-        start, end = match.start(2), match.end(2)
+    for match in _matches(extract, text):
+        before, protocol, domain, path = match.before, match.protocol, match.domain, match.path
+        start, end = match.start, match.end
+        url = text[start:end]
         if not _valid_length(url, protocol or DEFAULT_PROTOCOL, domain, ascii_domain):
             continue
         if protocol:

@@ -13,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,6 +26,15 @@ def sign(secret: str, message: bytes) -> str:
     """`sha256=` + base64 HMAC-SHA256 of `message` keyed by `secret`."""
     digest = hmac.new(secret.encode("utf-8"), message, hashlib.sha256).digest()
     return "sha256=" + base64.b64encode(digest).decode("ascii")
+
+
+_CRC_TOKEN = re.compile(r"[A-Za-z0-9+/=_-]{1,255}")
+
+
+def is_crc_token(token: str) -> bool:
+    """True for a token of X's CRC form (base64 text). The CRC answer is the same HMAC that signs deliveries,
+    so signing arbitrary text would let anyone forge one; base64 text can never be a JSON delivery."""
+    return bool(_CRC_TOKEN.fullmatch(token))
 
 
 def crc_response(secret: str, crc_token: str) -> dict[str, str]:

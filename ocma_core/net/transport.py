@@ -1,0 +1,193 @@
+"""httpx transports that check every connection's addresses and connect to exactly the address checked.
+
+The check happens in httpcore's network backend, where the connection is opened: the host is resolved once,
+every address is checked against the policy, and the socket is opened to a checked address (TLS still uses the
+host name for SNI and the certificate), so a DNS answer that changes between check and connect (rebinding)
+cannot move the request. Redirects are never followed by these clients; `ocma_core.net.fetch` follows them
+itself, each new URL going through the same check. Proxies from the environment are not used.
+
+httpx (pinned <0.29) builds its httpcore pool in `_pool`; the guarded transports replace it with one that has
+the guarded backend, keeping httpx's TLS context and limits.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterable
+from typing import Any
+
+import anyio
+import httpcore
+import httpx
+
+from ocma_core.net.policy import Address, FetchPolicy
+
+SocketOptions = Iterable[Any] | None
+
+
+def _addresses(infos: Iterable[Any]) -> list[Address]:
+    found: list[Address] = []
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        if address not in found:
+            found.append(address)
+    return found
+
+
+class GuardedAsyncBackend(httpcore.AsyncNetworkBackend):
+    """Resolves, checks, then connects to a checked address (async)."""
+
+    def __init__(self, policy: FetchPolicy) -> None:
+        self.policy = policy
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: SocketOptions = None,
+    ) -> httpcore.AsyncNetworkStream:
+        """Open a connection to a checked address of `host`."""
+        if self.policy.is_trusted(host):
+            return await self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+        try:
+            with anyio.fail_after(timeout):
+                infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (OSError, TimeoutError) as exc:
+            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+        addresses = _addresses(infos)
+        for address in addresses:
+            self.policy.check_address(host, address, port)
+        last: Exception = httpcore.ConnectError(f"{host} has no address")
+        for address in addresses:
+            try:
+                return await self._inner.connect_tcp(
+                    str(address), port, timeout, local_address, socket_options
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                last = exc
+        raise last
+
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: SocketOptions = None
+    ) -> httpcore.AsyncNetworkStream:
+        """Unix sockets are never reached by a guarded client."""
+        raise httpcore.ConnectError("unix sockets are not fetched")
+
+    async def sleep(self, seconds: float) -> None:
+        """Sleep (httpcore's retry back-off)."""
+        await self._inner.sleep(seconds)
+
+
+class GuardedSyncBackend(httpcore.NetworkBackend):
+    """Resolves, checks, then connects to a checked address (blocking)."""
+
+    def __init__(self, policy: FetchPolicy) -> None:
+        self.policy = policy
+        self._inner = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: SocketOptions = None,
+    ) -> httpcore.NetworkStream:
+        """Open a connection to a checked address of `host`."""
+        if self.policy.is_trusted(host):
+            return self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError as exc:
+            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+        addresses = _addresses(infos)
+        for address in addresses:
+            self.policy.check_address(host, address, port)
+        last: Exception = httpcore.ConnectError(f"{host} has no address")
+        for address in addresses:
+            try:
+                return self._inner.connect_tcp(str(address), port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                last = exc
+        raise last
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: SocketOptions = None
+    ) -> httpcore.NetworkStream:
+        """Unix sockets are never reached by a guarded client."""
+        raise httpcore.ConnectError("unix sockets are not fetched")
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep (httpcore's retry back-off)."""
+        self._inner.sleep(seconds)
+
+
+def _pool_options(limits: httpx.Limits) -> dict[str, Any]:
+    return {
+        "max_connections": limits.max_connections,
+        "max_keepalive_connections": limits.max_keepalive_connections,
+        "keepalive_expiry": limits.keepalive_expiry,
+    }
+
+
+class GuardedAsyncTransport(httpx.AsyncHTTPTransport):
+    """httpx's async transport with the guarded network backend and no proxy."""
+
+    def __init__(self, policy: FetchPolicy, limits: httpx.Limits = httpx.Limits()) -> None:
+        super().__init__(limits=limits, trust_env=False)
+        ssl_context = self._pool._ssl_context
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=ssl_context, network_backend=GuardedAsyncBackend(policy), **_pool_options(limits)
+        )
+
+
+class GuardedSyncTransport(httpx.HTTPTransport):
+    """httpx's blocking transport with the guarded network backend and no proxy."""
+
+    def __init__(self, policy: FetchPolicy, limits: httpx.Limits = httpx.Limits()) -> None:
+        super().__init__(limits=limits, trust_env=False)
+        ssl_context = self._pool._ssl_context
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=ssl_context, network_backend=GuardedSyncBackend(policy), **_pool_options(limits)
+        )
+
+
+def guarded_async_client(
+    *,
+    timeout_s: float = 30.0,
+    trusted_hosts: frozenset[str] = frozenset(),
+    allow_private: bool = False,
+    limits: httpx.Limits = httpx.Limits(),
+    **options: Any,
+) -> httpx.AsyncClient:
+    """An AsyncClient whose every connection is checked (redirects are not followed)."""
+    policy = FetchPolicy.from_env(trusted_hosts=trusted_hosts, allow_private=allow_private)
+    return httpx.AsyncClient(
+        transport=GuardedAsyncTransport(policy, limits),
+        timeout=timeout_s,
+        trust_env=False,
+        follow_redirects=False,
+        **options,
+    )
+
+
+def guarded_client(
+    *,
+    timeout_s: float = 30.0,
+    trusted_hosts: frozenset[str] = frozenset(),
+    allow_private: bool = False,
+    **options: Any,
+) -> httpx.Client:
+    """A blocking Client whose every connection is checked (redirects are not followed)."""
+    policy = FetchPolicy.from_env(trusted_hosts=trusted_hosts, allow_private=allow_private)
+    return httpx.Client(
+        transport=GuardedSyncTransport(policy),
+        timeout=timeout_s,
+        trust_env=False,
+        follow_redirects=False,
+        **options,
+    )
