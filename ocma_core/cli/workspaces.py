@@ -78,42 +78,44 @@ def _kind(annotation: Any) -> type:
     return annotation if annotation in (bool, str) else dict
 
 
-def _setting_options() -> list[click.Option]:
+def _setting_options(known: dict[str, Any]) -> list[click.Option]:
     """One option per registered setting: a flag pair for yes/no, text, or JSON for the rest."""
-    from ocma_core.workspace_settings import registered_settings
-
     options = []
-    for name, setting in registered_settings().items():
+    for name, setting in known.items():
         flag = name.replace("_", "-")
-        example = json.dumps(setting.example)
         kind = _kind(setting.type)
         if kind is bool:
             decls = [f"--{flag}/--no-{flag}", f"setting__{name}"]
             options.append(click.Option(decls, default=None, help=setting.help))
-        else:
-            metavar = "TEXT" if kind is str else "JSON"
-            shown = setting.example if kind is str else example
-            options.append(
-                click.Option(
-                    [f"--{flag}", f"setting__{name}"],
-                    default=None,
-                    metavar=metavar,
-                    help=f"{setting.help} Example: {shown}",
-                )
+            continue
+        shown = setting.example if kind is str else json.dumps(setting.example)
+        options.append(
+            click.Option(
+                [f"--{flag}", f"setting__{name}"],
+                default=None,
+                metavar="TEXT" if kind is str else "JSON",
+                help=f"{setting.help} Example: {shown}",
             )
+        )
     return options
 
 
 class SettingsCommand(click.Command):
-    """A command whose setting options are built when it runs, from the settings plugins registered."""
+    """A command with one option per registered setting, built from the settings plugins registered."""
 
-    _added = False
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._fixed = list(self.params)
+        self._built_for: object = None
 
     def get_params(self, ctx: click.Context) -> list[click.Parameter]:
-        """The fixed options plus one per registered setting."""
-        if not self._added:
-            self.params.extend(_setting_options())
-            self._added = True
+        """The fixed options plus one per registered setting (rebuilt when the registered set changes)."""
+        from ocma_core.workspace_settings import registered_settings
+
+        known = registered_settings()
+        if known is not self._built_for:
+            self.params = [*self._fixed, *_setting_options(known)]
+            self._built_for = known
         return super().get_params(ctx)
 
 

@@ -132,8 +132,8 @@ def _check_unique(others: list[Member], email: str | None, ids: Mapping[str, str
         who = other.email or other.id
         if email and (other.email or "").casefold() == email.casefold():
             raise ConflictError(
-                f"{email} is already a member ({other.role.value}).",
-                fix=f"Change their role with `ocma members set-role {email} ROLE`.",
+                f"{other.email} is already a member ({other.role.value}).",
+                fix=f"Change their role with `ocma members set-role {other.email} ROLE`.",
             )
         for kind, value in ids.items():
             if value is not None and (other.external_ids or {}).get(kind) == value:
