@@ -118,9 +118,9 @@ def members_add(
         role=Role(role),
         external_ids=_external(slack, external),
     )
-    click.echo(
-        f"Added {member.email or member.name or 'member'} as {member.role.value} (member id {member.id})."
-    )
+    slack_id = member.external_ids.get("slack")
+    who = member.email or member.name or f"Slack user {slack_id}"
+    click.echo(f"Added {who} as {member.role.value} (member id {member.id}).")
     if member.external_ids.get("slack"):
         click.echo(f"Slack user {member.external_ids['slack']} can now talk to the OCMA app.")
 
