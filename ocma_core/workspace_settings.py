@@ -15,6 +15,7 @@ set and an undocumented key never slips in. Plugins add theirs with the `registe
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -62,6 +63,8 @@ class WorkspaceSetting:
         try:
             parsed = TypeAdapter(self.type).validate_python(value)
             stored = TypeAdapter(self.type).dump_python(parsed, mode="json", exclude_none=True)
+            if "\\u0000" in json.dumps(stored):
+                raise ValueError("contains a NUL character; remove it")
             return self.check(stored) if self.check else stored
         except ValidationError as exc:
             problems = [

@@ -200,3 +200,45 @@ def test_members_from_the_cli(ocma: Ocma, workspace_id: str, cli: Any) -> None:
     for command in ("list", "add", "set-role", "link", "remove"):
         code, out, err = cli("members", command, "--help")
         assert code == 0 and "Example" in out, command
+
+
+def test_nul_characters_and_bad_addresses_are_refused_not_stored(
+    ocma: Ocma, workspace_id: str, api: TestClient
+) -> None:
+    """PostgreSQL refuses NUL in text: each input says so with a 4xx instead of failing inside the database."""
+    admin, owner = auth(ocma, workspace_id, Role.ADMIN), auth(ocma, workspace_id, Role.OWNER)
+    for body in ({"email": "ana\u0000@example.com"}, {"email": "ana@example.com", "name": "A\u0000na"},
+                 {"external_ids": {"github": "a\u0000"}}):  # fmt: skip
+        answer = api.post("/v1/members", headers=admin, json=body)
+        assert answer.status_code == 422 and answer.json()["problems"][0]["fix"], body
+    voice = api.patch("/v1/workspaces/current", headers=admin, json={"settings": {"brand_voice": "x\u0000"}})
+    assert voice.status_code == 422 and voice.json()["problems"][0]["field"] == "brand_voice"
+    assert api.delete("/v1/apikeys/k%00", headers=admin).status_code == 404
+    assert api.post("/v1/apikeys", headers=admin, json={"name": "z\u0000"}).status_code == 422
+    new = api.post("/v1/workspaces", headers=owner, json={"name": "B", "owner_email": "not an address"})
+    assert new.status_code == 422 and new.json()["problems"][0]["field"] == "email"
+    assert len(api.get("/v1/members", headers=admin).json()) == 1
+
+
+def test_migration_0006_lets_members_go_without_an_email_and_back(ocma: Ocma, workspace_id: str) -> None:
+    from alembic import command
+    from sqlalchemy import text
+
+    from ocma_core.db.migrate import alembic_config, upgrade
+
+    slacker = members.add_member(ocma, workspace_id, external_ids={"slack": "U0ONLY"})
+    cfg = alembic_config()
+    try:  # back to a mandatory email (the member gets one saying where it came from), then forward again
+        with ocma.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0005")
+        with ocma.engine.connect() as conn:
+            emails = dict(conn.execute(text("SELECT id, email FROM member")).all())
+        upgrade(ocma.engine)
+    finally:
+        upgrade(ocma.engine)  # never leave the shared test database behind head
+    assert emails[slacker.id] == f"no-email-{slacker.id}"
+    assert sorted(e for e in emails.values()) == sorted(["owner@example.com", f"no-email-{slacker.id}"])
+    second = members.add_member(ocma, workspace_id, external_ids={"slack": "U0SECOND"})
+    third = members.add_member(ocma, workspace_id, external_ids={"slack": "U0THIRD"})
+    assert (second.email, third.email) == (None, None)  # NULLs never collide in the unique constraint

@@ -221,3 +221,13 @@ def test_openapi_documents_every_registered_setting(ocma: Ocma, api: TestClient)
     assert slots["required"] == ["times"] and slots["additionalProperties"] is False
     assert properties["daily_cap"]["anyOf"] == [{"type": "integer"}, {"type": "null"}]
     assert "$ref" not in json.dumps(properties).replace('"$ref": "#/components', "")
+
+
+def test_ocma_plugins_lists_the_settings_a_plugin_registered(capper: None) -> None:
+    from ocma_core.plugins import plugin_listing
+
+    for _ in range(2):  # listed once however often the registries are rebuilt
+        clear_caches()
+        rows = {row["name"]: row for row in plugin_listing()}
+    assert rows["capper"]["registered"] == {"settings": ["daily_cap"]}
+    assert "register_settings" in rows["capper"]["hooks"]

@@ -62,7 +62,9 @@ def test_policy_set_through_the_api_governs_the_agent(ocma: Ocma, workspace_id: 
 
     admin = {"Authorization": f"Bearer {create_api_key(ocma, workspace_id, role=Role.ADMIN).key}"}
     refused = api.patch(
-        "/v1/workspaces/current", headers=admin, json={"settings": {"agent_policy": {"act_directly": {"web": "x"}}}}
+        "/v1/workspaces/current",
+        headers=admin,
+        json={"settings": {"agent_policy": {"act_directly": {"web": "x"}}}},
     )
     assert refused.status_code == 422 and refused.headers["content-type"] == "application/problem+json"
     assert refused.json()["problems"][0]["field"].startswith("agent_policy") and refused.json()["fix"]

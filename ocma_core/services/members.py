@@ -25,12 +25,19 @@ SLACK_FIX = (
 )
 
 
+def check_text(field: str, value: str) -> str:
+    """`value` unless it holds a NUL character (no database column takes one)."""
+    if "\x00" in value:
+        raise _invalid(field, "contains a NUL character", "Remove the NUL (\\u0000) character.")
+    return value
+
+
 def check_email(email: str | None) -> str | None:
     """The email, stripped (None or empty: no email); ValidationFailed naming the field otherwise."""
-    value = (email or "").strip()
+    value = check_text("email", (email or "").strip())
     if not value:
         return None
-    if len(value) > 320 or not EMAIL.match(value):
+    if len(value) > 320 or not EMAIL.fullmatch(value):
         raise ValidationFailed(
             f"{value!r} is not an email address.",
             problems=[{"field": "email", "message": "not an email address", "fix": "e.g. ana@example.com"}],
@@ -44,17 +51,17 @@ def check_external_ids(ids: Mapping[str, Any]) -> dict[str, str | None]:
     out: dict[str, str | None] = {}
     for kind, raw in ids.items():
         field = f"external_ids.{kind}"
-        if not EXTERNAL_KIND.match(str(kind)):
+        if not EXTERNAL_KIND.fullmatch(str(kind)):
             raise _invalid(field, "not a valid id kind", "Use a short lowercase name such as slack.")
         if raw is None or raw == "":
             out[kind] = None
             continue
-        value = str(raw).strip()
+        value = check_text(field, str(raw).strip())
         if not value or len(value) > 255:
             raise _invalid(
                 field, "must have 1 to 255 characters", "Give the id as the other system shows it."
             )
-        if kind == "slack" and not SLACK_USER.match(value):
+        if kind == "slack" and not SLACK_USER.fullmatch(value):
             raise _invalid(field, f"{value!r} is not a Slack member id", SLACK_FIX)
         out[kind] = value
     return out
@@ -163,7 +170,7 @@ def add_member(
             problems=[{"field": "email", "message": "missing", "fix": "Give --email or --slack."}],
             fix="e.g. `ocma members add --email ana@example.com` or `ocma members add --slack U0123ABC`.",
         )
-    if len(name) > 200:
+    if len(check_text("name", name)) > 200:
         raise _invalid("name", "longer than 200 characters", "Shorten the name.")
     with ocma.session() as session:
         _lock_workspace(session, workspace_id)
@@ -201,7 +208,7 @@ def update_member(
 ) -> Member:
     """Change a member's role, name or external ids (merged; a None id removes it)."""
     ids = check_external_ids(external_ids or {})
-    if name is not None and len(name) > 200:
+    if name is not None and len(check_text("name", name)) > 200:
         raise _invalid("name", "longer than 200 characters", "Shorten the name.")
     with ocma.session() as session:
         _lock_workspace(session, workspace_id)

@@ -30,9 +30,9 @@ def check_timezone(name: str) -> str:
 def check_name(name: str) -> str:
     """A workspace name, stripped; ValidationFailed when empty or longer than 200 characters."""
     value = name.strip()
-    if not value or len(value) > 200:
+    if not value or len(value) > 200 or "\x00" in value:
         raise ValidationFailed(
-            "A workspace needs a name of 1 to 200 characters.",
+            "A workspace needs a name of 1 to 200 characters (no NUL).",
             problems=[{"field": "name", "message": "1 to 200 characters", "fix": "e.g. Acme marketing"}],
             fix="Give a name such as Acme marketing.",
         )
@@ -41,12 +41,15 @@ def check_name(name: str) -> str:
 
 def create_workspace(ocma: Ocma, name: str, *, timezone: str = "UTC", owner_email: str = "") -> Workspace:
     """Create a workspace (and its owner member when an email is given)."""
+    from ocma_core.services.members import check_email
+
     workspace = Workspace(name=check_name(name), timezone=check_timezone(timezone))
+    email = check_email(owner_email)
     with ocma.session() as session:
         session.add(workspace)
         session.flush()
-        if owner_email:
-            session.add(Member(workspace_id=workspace.id, email=owner_email, role=Role.OWNER))
+        if email:
+            session.add(Member(workspace_id=workspace.id, email=email, role=Role.OWNER))
     return workspace
 
 
@@ -152,9 +155,9 @@ def create_api_key(
             "key above their own role.",
             fix=f"Ask for the {by.value} role or lower, or have an owner create it.",
         )
-    if len(name) > 200:
+    if len(name) > 200 or "\x00" in name:
         raise ValidationFailed(
-            "A key name has at most 200 characters.",
+            "A key name has at most 200 characters (no NUL).",
             problems=[{"field": "name", "message": "longer than 200 characters", "fix": "Shorten it."}],
         )
     key, key_id, key_hash = new_api_key()
@@ -189,9 +192,10 @@ def authenticate(ocma: Ocma, key: str) -> ApiKey | None:
 def revoke_api_key(ocma: Ocma, workspace_id: str, key_id: str, *, by: Role | None = None) -> ApiKey:
     """Revoke a key of this workspace (again is harmless); `by` may not revoke a key above its own role."""
     with ocma.session() as session:
-        record = session.exec(
-            select(ApiKey).where(ApiKey.key_id == key_id, ApiKey.workspace_id == workspace_id)
-        ).first()
+        record = None
+        if "\x00" not in key_id:  # no key id has one, and PostgreSQL refuses it in a query
+            query = select(ApiKey).where(ApiKey.key_id == key_id, ApiKey.workspace_id == workspace_id)
+            record = session.exec(query).first()
         if record is None:
             raise NotFoundError(
                 f"No API key {key_id!r} in this workspace.", fix="List the key ids with `ocma apikeys list`."
