@@ -190,3 +190,16 @@ def test_the_slash_command_tells_a_stranger_the_command_too(
     wait_until(lambda: slack.responses() != [])
     reply = slack.responses()[-1]["text"]
     assert f"ocma members add --slack {STRANGER} --role editor" in reply and "/ocma queue" in reply
+
+
+def test_a_stranger_writing_in_a_direct_message_gets_the_answer_there(
+    ocma: Ocma, workspace_id: str, slack: FakeSlack, members: dict[str, str], web: TestClient
+) -> None:
+    from slack_payloads import event, send
+
+    body = event("message", STRANGER, "hello?", channel="D0STRANGER", channel_type="im")
+    assert send(web, json.dumps(body), "application/json", SECRET).status_code == 200
+    wait_until(lambda: any(c.get("channel") == "D0STRANGER" for c in slack.calls("chat.postMessage")))
+    reply = next(c for c in slack.calls("chat.postMessage") if c.get("channel") == "D0STRANGER")
+    assert f"ocma members add --slack {STRANGER} --role editor" in reply["text"]
+    assert slack.calls("chat.postEphemeral") == []  # a DM is private already, and stays readable
