@@ -220,7 +220,7 @@ def test_nul_characters_and_bad_addresses_are_refused_not_stored(
     assert len(api.get("/v1/members", headers=admin).json()) == 1
 
 
-def test_migration_0006_lets_members_go_without_an_email_and_back(ocma: Ocma, workspace_id: str) -> None:
+def test_migration_0007_lets_members_go_without_an_email_and_back(ocma: Ocma, workspace_id: str) -> None:
     from alembic import command
     from sqlalchemy import text
 
@@ -231,7 +231,7 @@ def test_migration_0006_lets_members_go_without_an_email_and_back(ocma: Ocma, wo
     try:  # back to a mandatory email (the member gets one saying where it came from), then forward again
         with ocma.engine.begin() as conn:
             cfg.attributes["connection"] = conn
-            command.downgrade(cfg, "0005")
+            command.downgrade(cfg, "0006")
         with ocma.engine.connect() as conn:
             emails = dict(conn.execute(text("SELECT id, email FROM member")).all())
         upgrade(ocma.engine)

@@ -1,7 +1,7 @@
 """a member may have no email (a Slack user let in from Slack is known by their Slack id only)
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-11-27 10:00:00
 
 - `member.email` becomes nullable. The unique (workspace_id, email) constraint stays: NULLs never collide,
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "0006"
-down_revision: str | None = "0005"
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
