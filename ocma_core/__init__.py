@@ -39,6 +39,7 @@ from ocma_core.platforms import (
     parse_reset,
     retry_time,
 )
+from ocma_core.workspace_settings import WorkspaceSetting
 
 __version__ = "0.1.0"
 
@@ -69,6 +70,7 @@ __all__ = [
     "Transient",
     "Unconfirmed",
     "WebhookEvent",
+    "WorkspaceSetting",
     "count_characters",
     "error_detail",
     "hookimpl",

@@ -31,6 +31,11 @@ def register_tools(register: Any) -> None:
 
 
 @hookspec
+def register_settings(register: Any) -> None:
+    """Register workspace settings the plugin reads: call register(WorkspaceSetting(...)) for each."""
+
+
+@hookspec
 def register_commands(cli: Any) -> None:
     """Add sub-commands to the `ocma` click group."""
 

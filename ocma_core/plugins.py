@@ -81,7 +81,9 @@ class PluginHost:
         """Remember that `plugin_name` registered `item` of `kind` (for `ocma plugins`)."""
         info = self.infos.get(plugin_name)
         if info is not None:
-            info.registered.setdefault(kind, []).append(item)
+            items = info.registered.setdefault(kind, [])
+            if item not in items:  # registries are rebuilt after a reset; list each item once
+                items.append(item)
 
     def record_failure(self, plugin_name: str, what: str, exc: BaseException) -> None:
         """Record that a plugin's hook raised, without stopping anything else."""
@@ -192,6 +194,9 @@ def plugin_listing() -> list[dict[str, Any]]:
 
     ai_registry.text_providers()
     ai_registry.image_providers()
+    from ocma_core.workspace_settings import registered_settings
+
+    registered_settings()
     rows = [info.as_dict() for info in host.infos.values()]
     rows += [info.as_dict() for info in host.errors if info.name not in host.infos]
     return rows

@@ -17,6 +17,9 @@ def clear_caches() -> None:
     global _platforms
     with _lock:
         _platforms = None
+    from ocma_core import workspace_settings
+
+    workspace_settings.clear()
 
 
 def get_platforms() -> dict[str, Platform]:

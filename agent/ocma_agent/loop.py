@@ -16,19 +16,17 @@ from typing import Any
 from ocma_agent import prompt, store
 from ocma_agent.context import Approver, Caller, ToolContext
 from ocma_agent.events import AgentEvent, EventSink, TurnResult, error_data
+from ocma_agent.settings import DEFAULT_CONTEXT_TOKENS, DEFAULT_MAX_STEPS, DEFAULT_REPLY_TOKENS
 from ocma_agent.toolset import Toolset
 from ocma_core.context import Ocma
 from ocma_core.db.types import utcnow
 from ocma_core.errors import OcmaError
 
-DEFAULT_MAX_STEPS = 10
-DEFAULT_CONTEXT_TOKENS = 12_000
-DEFAULT_REPLY_TOKENS = 1_500
-
 
 @dataclass(frozen=True)
 class AgentSettings:
-    """Workspace setting settings["agent"] = {"max_steps", "context_tokens", "reply_tokens", "model"}."""
+    """Workspace setting settings["agent"] = {"max_steps", "context_tokens", "reply_tokens", "model"}
+    (ocma_agent.settings checks a value when it is set; this reading stays lenient with older values)."""
 
     max_steps: int = DEFAULT_MAX_STEPS
     context_tokens: int = DEFAULT_CONTEXT_TOKENS

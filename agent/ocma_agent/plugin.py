@@ -1,4 +1,4 @@
-"""The agent's hooks: `ocma chat` and `ocma mcp` commands, and the /v1/agent HTTP routes.
+"""The agent's hooks: `ocma chat` and `ocma mcp` commands, its workspace settings, and the /v1/agent routes.
 
 The core never imports the agent; it finds this module through the `ocma` entry point group. Importing it
 is cheap (no litellm, no database): the commands import what they need when they run.
@@ -18,6 +18,15 @@ def register_commands(cli: Any) -> None:
 
     cli.add_command(chat)
     cli.add_command(mcp)
+
+
+@hookimpl
+def register_settings(register: Any) -> None:
+    """Make `agent_policy` and `agent` settable (`ocma workspaces set`, PATCH /v1/workspaces/current)."""
+    from ocma_agent.settings import SETTINGS
+
+    for setting in SETTINGS:
+        register(setting)
 
 
 @hookimpl

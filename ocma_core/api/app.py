@@ -10,7 +10,15 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from ocma_core import __version__
-from ocma_core.api import routes_accounts, routes_media, routes_posts, routes_system
+from ocma_core.api import (
+    routes_accounts,
+    routes_apikeys,
+    routes_media,
+    routes_members,
+    routes_posts,
+    routes_system,
+    routes_workspaces,
+)
 from ocma_core.api.metrics import measure
 from ocma_core.api.problems import install_handlers
 from ocma_core.context import Ocma
@@ -49,6 +57,10 @@ def create_app(ocma: Ocma | None = None, *, run_worker: bool | None = None) -> F
     app.include_router(routes_accounts.router)
     app.include_router(routes_media.router)
     app.include_router(routes_posts.router)
+    app.include_router(routes_workspaces.router)
+    app.include_router(routes_workspaces.make_router())  # typed with the settings registered by now
+    app.include_router(routes_members.router)
+    app.include_router(routes_apikeys.router)
     # Core feature routers that live in their own modules (added as features land).
     for module_name in CORE_ROUTERS:
         app.include_router(importlib.import_module(module_name).router)

@@ -1,4 +1,4 @@
-"""plugins, workspaces, apikeys."""
+"""plugins, apikeys."""
 
 from __future__ import annotations
 
@@ -33,48 +33,6 @@ def plugins(as_json: bool) -> None:
             for r in rows
         ],
     )
-
-
-@click.group()
-def workspaces() -> None:
-    """Workspaces (tenants)."""
-
-
-@workspaces.command("list")
-def workspaces_list() -> None:
-    """List workspaces."""
-    from ocma_core.services.workspaces import list_workspaces
-
-    table(["id", "name", "timezone"], [[w.id, w.name, w.timezone] for w in list_workspaces(context())])
-
-
-@workspaces.command("create")
-@click.argument("name")
-@click.option("--timezone", default="UTC")
-def workspaces_create(name: str, timezone: str) -> None:
-    """Create a workspace."""
-    from ocma_core.services.workspaces import create_workspace
-
-    workspace = create_workspace(context(), name, timezone=timezone)
-    click.echo(f"Created workspace {workspace.name} ({workspace.id}).")
-
-
-@workspaces.command("set")
-@workspace_option
-@click.option("--approval-required/--no-approval-required", default=None)
-@click.option("--brand-voice", default=None)
-def workspaces_set(workspace: str | None, approval_required: bool | None, brand_voice: str | None) -> None:
-    """Change workspace settings."""
-    from ocma_core.services.workspaces import update_settings
-
-    ocma = context()
-    changes: dict[str, object] = {}
-    if approval_required is not None:
-        changes["approval_required"] = approval_required
-    if brand_voice is not None:
-        changes["brand_voice"] = brand_voice
-    ws = update_settings(ocma, workspace_id(ocma, workspace), **changes)
-    print_json(ws.settings)
 
 
 @click.group()

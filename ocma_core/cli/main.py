@@ -21,7 +21,12 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "db": ("ocma_core.cli.setup", "db", "Database migrations."),
     "keys": ("ocma_core.cli.setup", "keys", "Encryption keys: generate and rotate."),
     "plugins": ("ocma_core.cli.admin", "plugins", "List installed plugins, their hooks and load errors."),
-    "workspaces": ("ocma_core.cli.admin", "workspaces", "List and create workspaces."),
+    "workspaces": (
+        "ocma_core.cli.workspaces",
+        "workspaces",
+        "List, create and show workspaces; change their settings.",
+    ),
+    "members": ("ocma_core.cli.members", "members", "List, add, change the role of and remove members."),
     "apikeys": ("ocma_core.cli.admin", "apikeys", "Create, list and revoke API keys."),
     "accounts": ("ocma_core.cli.accounts", "accounts", "Connect and inspect social accounts."),
     "posts": ("ocma_core.cli.posts", "posts", "Create, schedule, check, import and retry posts."),

@@ -94,7 +94,7 @@ class Member(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("workspace_id", "email"),)
     id: str = Field(default_factory=new_id, primary_key=True)
     workspace_id: str = Field(foreign_key="workspace.id", index=True)
-    email: str = Field(max_length=320)
+    email: str | None = Field(default=None, max_length=320)  # None: known only by an external id
     name: str = Field(default="", max_length=200)
     role: Role = Field(default=Role.EDITOR, sa_type=StrEnum(Role))
     external_ids: dict[str, Any] = _json()  # e.g. {"slack": "U123"}

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import col, select
 
 from ocma_core.context import Ocma
 from ocma_core.crypto import api_key_id, hash_api_key, new_api_key, same_hash
-from ocma_core.db.models import ApiKey, Member, Role, Workspace
+from ocma_core.db.models import ROLE_RANK, ApiKey, Member, Role, Workspace
 from ocma_core.db.types import utcnow
-from ocma_core.errors import NotFoundError, ValidationFailed
+from ocma_core.errors import NotFoundError, PermissionDenied, ValidationFailed
 
 
 def check_timezone(name: str) -> str:
@@ -25,16 +27,29 @@ def check_timezone(name: str) -> str:
     return name
 
 
+def check_name(name: str) -> str:
+    """A workspace name, stripped; ValidationFailed when empty or longer than 200 characters."""
+    value = name.strip()
+    if not value or len(value) > 200 or "\x00" in value:
+        raise ValidationFailed(
+            "A workspace needs a name of 1 to 200 characters (no NUL).",
+            problems=[{"field": "name", "message": "1 to 200 characters", "fix": "e.g. Acme marketing"}],
+            fix="Give a name such as Acme marketing.",
+        )
+    return value
+
+
 def create_workspace(ocma: Ocma, name: str, *, timezone: str = "UTC", owner_email: str = "") -> Workspace:
     """Create a workspace (and its owner member when an email is given)."""
-    if not name.strip():
-        raise ValidationFailed("A workspace needs a name.")
-    workspace = Workspace(name=name.strip(), timezone=check_timezone(timezone))
+    from ocma_core.services.members import check_email
+
+    workspace = Workspace(name=check_name(name), timezone=check_timezone(timezone))
+    email = check_email(owner_email)
     with ocma.session() as session:
         session.add(workspace)
         session.flush()
-        if owner_email:
-            session.add(Member(workspace_id=workspace.id, email=owner_email, role=Role.OWNER))
+        if email:
+            session.add(Member(workspace_id=workspace.id, email=email, role=Role.OWNER))
     return workspace
 
 
@@ -69,7 +84,7 @@ def resolve_workspace(ocma: Ocma, ref: str | None) -> Workspace:
 
 
 def update_settings(ocma: Ocma, workspace_id: str, **changes: object) -> Workspace:
-    """Merge `changes` into a workspace's settings."""
+    """Merge `changes` into a workspace's settings as they are (internal; people use change_workspace)."""
     with ocma.session() as session:
         workspace = session.get(Workspace, workspace_id)
         if workspace is None:
@@ -77,6 +92,49 @@ def update_settings(ocma: Ocma, workspace_id: str, **changes: object) -> Workspa
         workspace.settings = {**workspace.settings, **changes}
         session.add(workspace)
         return workspace
+
+
+def change_workspace(
+    ocma: Ocma,
+    workspace_id: str,
+    *,
+    name: str | None = None,
+    timezone: str | None = None,
+    settings: Mapping[str, Any] | None = None,
+) -> Workspace:
+    """Rename, change the timezone and set registered settings (each validated first; all or nothing)."""
+    from ocma_core.workspace_settings import apply_changes, validate_changes
+
+    new_name = check_name(name) if name is not None else None
+    new_zone = check_timezone(timezone) if timezone is not None else None
+    validated = validate_changes(settings or {})
+    with ocma.session() as session:
+        workspace = session.get(Workspace, workspace_id, with_for_update=True)
+        if workspace is None:
+            raise NotFoundError(
+                f"No workspace {workspace_id!r}.", fix="List them with `ocma workspaces list`."
+            )
+        if new_name is not None:
+            workspace.name = new_name
+        if new_zone is not None:
+            workspace.timezone = new_zone
+        if validated:
+            workspace.settings = apply_changes(workspace.settings or {}, validated)
+        session.add(workspace)
+        return workspace
+
+
+def describe_workspace(workspace: Workspace) -> dict[str, Any]:
+    """Id, name, timezone and every settable setting (None when unset), as the API shows them."""
+    from ocma_core.workspace_settings import settings_view
+
+    return {
+        "id": workspace.id,
+        "name": workspace.name,
+        "timezone": workspace.timezone,
+        "created_at": workspace.created_at.isoformat(),
+        "settings": settings_view(workspace.settings or {}),
+    }
 
 
 @dataclass
@@ -87,8 +145,21 @@ class CreatedKey:
     record: ApiKey
 
 
-def create_api_key(ocma: Ocma, workspace_id: str, *, name: str = "", role: Role = Role.EDITOR) -> CreatedKey:
-    """Create an API key; only its hash is stored."""
+def create_api_key(
+    ocma: Ocma, workspace_id: str, *, name: str = "", role: Role = Role.EDITOR, by: Role | None = None
+) -> CreatedKey:
+    """Create an API key; only its hash is stored. `by` (the asking key's role) may not mint a higher role."""
+    if by is not None and ROLE_RANK[role] > ROLE_RANK[by]:
+        raise PermissionDenied(
+            f"A key with the {by.value} role cannot create one with the {role.value} role: nobody mints a "
+            "key above their own role.",
+            fix=f"Ask for the {by.value} role or lower, or have an owner create it.",
+        )
+    if len(name) > 200 or "\x00" in name:
+        raise ValidationFailed(
+            "A key name has at most 200 characters (no NUL).",
+            problems=[{"field": "name", "message": "longer than 200 characters", "fix": "Shorten it."}],
+        )
     key, key_id, key_hash = new_api_key()
     record = ApiKey(workspace_id=workspace_id, key_id=key_id, key_hash=key_hash, name=name, role=role)
     with ocma.session() as session:
@@ -118,19 +189,30 @@ def authenticate(ocma: Ocma, key: str) -> ApiKey | None:
         return record
 
 
-def revoke_api_key(ocma: Ocma, workspace_id: str, key_id: str) -> None:
-    """Revoke a key of this workspace."""
+def revoke_api_key(ocma: Ocma, workspace_id: str, key_id: str, *, by: Role | None = None) -> ApiKey:
+    """Revoke a key of this workspace (again is harmless); `by` may not revoke a key above its own role."""
     with ocma.session() as session:
-        record = session.exec(
-            select(ApiKey).where(ApiKey.key_id == key_id, ApiKey.workspace_id == workspace_id)
-        ).first()
+        record = None
+        if "\x00" not in key_id:  # no key id has one, and PostgreSQL refuses it in a query
+            query = select(ApiKey).where(ApiKey.key_id == key_id, ApiKey.workspace_id == workspace_id)
+            record = session.exec(query).first()
         if record is None:
-            raise NotFoundError(f"No API key {key_id!r} in this workspace.")
-        record.revoked_at = utcnow()
-        session.add(record)
+            raise NotFoundError(
+                f"No API key {key_id!r} in this workspace.", fix="List the key ids with `ocma apikeys list`."
+            )
+        if by is not None and ROLE_RANK[record.role] > ROLE_RANK[by]:
+            raise PermissionDenied(
+                f"A key with the {by.value} role cannot revoke one with the {record.role.value} role.",
+                fix="Ask an owner to revoke it.",
+            )
+        if record.revoked_at is None:
+            record.revoked_at = utcnow()
+            session.add(record)
+        return record
 
 
 def list_api_keys(ocma: Ocma, workspace_id: str) -> list[ApiKey]:
     """Keys of a workspace (hashes are never shown by callers)."""
     with ocma.session() as session:
-        return list(session.exec(select(ApiKey).where(ApiKey.workspace_id == workspace_id)))
+        query = select(ApiKey).where(ApiKey.workspace_id == workspace_id)
+        return list(session.exec(query.order_by(col(ApiKey.created_at), col(ApiKey.id))))

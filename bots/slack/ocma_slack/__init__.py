@@ -22,6 +22,14 @@ def register_routes(router: Any) -> None:
 
 
 @hookimpl
+def register_settings(register: Any) -> None:
+    """Make the notification channel settable: `ocma workspaces set --slack-channel C0123ABC`."""
+    from ocma_slack.store import CHANNEL_SETTING
+
+    register(CHANNEL_SETTING)
+
+
+@hookimpl
 def register_commands(cli: Any) -> None:
     """Add `ocma slack` (Socket Mode, weekly report)."""
     from ocma_slack.cli import slack

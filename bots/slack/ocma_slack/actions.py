@@ -38,7 +38,10 @@ async def member_or_tell(
     if store.can(member, role):
         return True
     have = (
-        f"your OCMA role is {member.role.value}" if member else "you are not a member of this OCMA workspace"
+        f"your OCMA role is {member.role.value}"
+        if member
+        else f"you are not a member of this OCMA workspace (an admin can let you in: `ocma members add "
+        f"--slack {user} --role editor`)"
     )
     channel, _ = _where(body)
     text = f"You cannot {doing}: only members with the {role.value} role or above can, and {have}."

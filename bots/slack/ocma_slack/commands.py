@@ -62,9 +62,15 @@ def register(runtime: SlackRuntime) -> None:
         words = (command.get("text") or "").strip().split(maxsplit=1)
         verb, rest = (words[0].lower() if words else "help"), (words[1] if len(words) > 1 else "")
         member = await asyncio.to_thread(store.member_for, runtime.ocma, workspace_id, command["user_id"])
-        if verb == "help" or member is None:
-            prefix = "" if member else "You are not a member of this OCMA workspace yet.\n\n"
-            await respond(prefix + HELP)
+        if member is None:
+            from ocma_slack.joining import add_command, ask_admins, stranger_text
+
+            user = command["user_id"]
+            line = await asyncio.to_thread(add_command, runtime.ocma, workspace_id, user)
+            asked = await ask_admins(runtime, client, workspace_id, user, command.get("channel_id", ""), line)
+            await respond(stranger_text(line, user, asked) + "\n\n" + HELP)
+        elif verb == "help":
+            await respond(HELP)
         elif verb == "queue":
             await respond(await asyncio.to_thread(queue_text, runtime, workspace_id))
         elif verb == "report":

@@ -79,13 +79,9 @@ async def converse(
     thread_ts = event.get("thread_ts") or event["ts"]
     member = await asyncio.to_thread(store.member_for, runtime.ocma, workspace_id, user)
     if member is None:
-        await client.chat_postEphemeral(
-            channel=channel,
-            user=user,
-            thread_ts=thread_ts,
-            text="You are not a member of this OCMA workspace yet. Ask an admin to add your Slack user id "
-            f"({user}) to your OCMA member record.",
-        )
+        from ocma_slack.joining import tell_stranger
+
+        await tell_stranger(runtime, client, workspace_id, user, channel, thread_ts)
         return
     key = thread_key(context.get("team_id") or "", channel, thread_ts)
     text = MENTION.sub("", event.get("text") or "").strip()

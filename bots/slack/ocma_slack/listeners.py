@@ -9,11 +9,12 @@ if TYPE_CHECKING:
 
 
 def register(runtime: SlackRuntime) -> None:
-    """Register conversation, card actions, deleting published posts, the /ocma command and App Home."""
-    from ocma_slack import actions, commands, conversation, deleting, home
+    """Register conversation, card actions, join requests, deleting published posts, /ocma and App Home."""
+    from ocma_slack import actions, commands, conversation, deleting, home, joining
 
     conversation.register(runtime)
     actions.register(runtime)
+    joining.register(runtime)
     deleting.register(runtime)
     commands.register(runtime)
     home.register(runtime)

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import Field
 from sqlmodel import select
 
+from ocma_core import WorkspaceSetting
 from ocma_core.context import Ocma
 from ocma_core.db.models import ROLE_RANK, Member, Role, Workspace
 from ocma_core.errors import OcmaError
+from ocma_core.services.members import member_by_external_id
 from ocma_core.services.workspaces import resolve_workspace
 from ocma_slack.config import SlackConfig
 
@@ -19,6 +22,17 @@ APPROVER_ROLE = Role.ADMIN
 # Deleting a published post cannot be undone; from Slack it takes the same role as approving and retrying
 # (the API route lets editors delete; the bot keeps every button that reaches the public to admins).
 DELETER_ROLE = Role.ADMIN
+
+
+CHANNEL_SETTING = WorkspaceSetting(
+    "slack_channel",
+    Annotated[str, Field(pattern=r"^[CG][A-Z0-9]{2,20}$")],
+    "The Slack channel for notices and the weekly report (overrides OCMA_SLACK_CHANNEL).",
+    example="C0123ABC",
+    fix="Use the channel id: in Slack open the channel's details → About → Channel ID (e.g. C0123ABC), and "
+    "invite the OCMA app to that channel.",
+    path=("slack", "channel"),
+)
 
 
 def slack_settings(workspace: Workspace) -> dict[str, Any]:
@@ -97,11 +111,7 @@ def notification_channel(ocma: Ocma, workspace_id: str, config: SlackConfig) -> 
 
 def member_for(ocma: Ocma, workspace_id: str, slack_user: str) -> Member | None:
     """The OCMA member whose external_ids["slack"] is this Slack user id."""
-    with ocma.session() as session:
-        for member in session.exec(select(Member).where(Member.workspace_id == workspace_id)):
-            if (member.external_ids or {}).get("slack") == slack_user:
-                return member
-    return None
+    return member_by_external_id(ocma, workspace_id, "slack", slack_user) if slack_user else None
 
 
 def can(member: Member | None, role: Role) -> bool:
