@@ -22,7 +22,7 @@ from ocma_core.services import posts
 from ocma_core.services.workspaces import create_api_key
 
 
-def _wait(predicate: Any, timeout: float = 15.0) -> bool:
+def _wait(predicate: Any, timeout: float = 90.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():

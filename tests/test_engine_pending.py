@@ -53,9 +53,9 @@ def test_a_processing_post_is_asked_about_until_published(
 ) -> None:
     fake.process_next(polls=2)
     post_id = _publish(ocma, workspace_id, account_id, "A video that takes a while")
-    run_worker(ocma, lambda: _target(ocma, post_id).status is not TargetStatus.QUEUED, timeout=10)
+    run_worker(ocma, lambda: _target(ocma, post_id).status is not TargetStatus.QUEUED, timeout=60)
     while_processing = _target(ocma, post_id)
-    run_worker(ocma, lambda: _target(ocma, post_id).status is TargetStatus.PUBLISHED, timeout=10)
+    run_worker(ocma, lambda: _target(ocma, post_id).status is TargetStatus.PUBLISHED, timeout=60)
     target = _target(ocma, post_id)
     assert while_processing.status in (TargetStatus.PENDING, TargetStatus.PUBLISHED)
     assert target.url == f"https://fakesocial.test/p/{target.external_id}"
@@ -71,7 +71,7 @@ def test_processing_that_fails_fails_the_target_with_the_platforms_reason(
 ) -> None:
     fake.process_next(polls=1, fail="The video codec is not supported.")
     post_id = _publish(ocma, workspace_id, account_id, "A broken video")
-    run_worker(ocma, lambda: _target(ocma, post_id).status is TargetStatus.FAILED, timeout=10)
+    run_worker(ocma, lambda: _target(ocma, post_id).status is TargetStatus.FAILED, timeout=60)
     target = _target(ocma, post_id)
     assert target.last_error == (
         "fakesocial could not finish the post: Processing failed: The video codec is not supported."
@@ -81,7 +81,7 @@ def test_processing_that_fails_fails_the_target_with_the_platforms_reason(
     # Retrying publishes a new copy; the failed copy's id no longer describes the target.
     posts.retry_post(ocma, workspace_id, post_id)
     assert _target(ocma, post_id).external_id is None
-    run_worker(ocma, lambda: _target(ocma, post_id).status is TargetStatus.PUBLISHED, timeout=10)
+    run_worker(ocma, lambda: _target(ocma, post_id).status is TargetStatus.PUBLISHED, timeout=60)
     again = _target(ocma, post_id)
     assert again.external_id != target.external_id and fake.published_texts() == ["A broken video"]
 
@@ -92,7 +92,7 @@ def test_a_post_processing_too_long_fails_with_what_to_do(
     monkeypatch.setattr(pending, "PENDING_GIVE_UP", timedelta(0))
     fake.process_next(polls=1000)
     post_id = _publish(ocma, workspace_id, account_id, "Forever processing")
-    run_worker(ocma, lambda: _target(ocma, post_id).status is TargetStatus.FAILED, timeout=10)
+    run_worker(ocma, lambda: _target(ocma, post_id).status is TargetStatus.FAILED, timeout=60)
     target = _target(ocma, post_id)
     assert target.last_error is not None and "still processing" in target.last_error
     assert "retry or delete it" in target.last_error and fake.stats()["publish_calls"] == 1
@@ -103,7 +103,7 @@ def test_a_worker_dying_while_asking_leaves_it_pending_not_unconfirmed(
 ) -> None:
     fake.process_next(polls=1)
     post_id = _publish(ocma, workspace_id, account_id, "Asked by a worker that died")
-    run_worker(ocma, lambda: _target(ocma, post_id).status is TargetStatus.PENDING, timeout=10)
+    run_worker(ocma, lambda: _target(ocma, post_id).status is TargetStatus.PENDING, timeout=60)
     target = _target(ocma, post_id)
     with ocma.session() as s:  # as a claim of a dead worker looks: publishing, claimed long ago
         row = s.get(Target, target.id)
@@ -116,7 +116,7 @@ def test_a_worker_dying_while_asking_leaves_it_pending_not_unconfirmed(
         s.add(row)
     assert transitions.recover_stale_claims(ocma, timedelta(seconds=30)) == 1
     assert _target(ocma, post_id).status is TargetStatus.PENDING
-    run_worker(ocma, lambda: _target(ocma, post_id).status is TargetStatus.PUBLISHED, timeout=10)
+    run_worker(ocma, lambda: _target(ocma, post_id).status is TargetStatus.PUBLISHED, timeout=60)
     assert fake.stats()["publish_calls"] == 1 and "find_published" not in _actions(ocma, target.id)
 
 
@@ -125,9 +125,9 @@ def test_a_failed_copy_edited_and_published_again_goes_out_as_a_new_post(
 ) -> None:
     fake.process_next(polls=0, fail="Unsupported video.")
     post_id = _publish(ocma, workspace_id, account_id, "First try")
-    run_worker(ocma, lambda: _target(ocma, post_id).status is TargetStatus.FAILED, timeout=10)
+    run_worker(ocma, lambda: _target(ocma, post_id).status is TargetStatus.FAILED, timeout=60)
     edited = PostInput(body="Second try", account_ids=[account_id], action="publish_now")
     posts.update_post(ocma, workspace_id, post_id, edited)
     assert _target(ocma, post_id).external_id is None  # the failed copy's id is forgotten
-    run_worker(ocma, lambda: _target(ocma, post_id).status is TargetStatus.PUBLISHED, timeout=10)
+    run_worker(ocma, lambda: _target(ocma, post_id).status is TargetStatus.PUBLISHED, timeout=60)
     assert fake.published_texts() == ["Second try"] and fake.stats()["publish_calls"] == 2

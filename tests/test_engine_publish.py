@@ -91,7 +91,7 @@ def test_rate_limit_waits_without_burning_attempts(
     fake.fail_next("rate_limit", retry_after_s=1.0)
     post_id = _post(ocma, workspace_id, account_id, "After the limit")
     start = utcnow()
-    run_worker(ocma, lambda: _done(ocma, post_id), timeout=10)
+    run_worker(ocma, lambda: _done(ocma, post_id), timeout=60)
     target = _target(ocma, post_id)
     assert target.status is TargetStatus.PUBLISHED
     assert target.attempts == 1  # the 429 did not count
@@ -106,7 +106,7 @@ def test_transient_errors_retry_with_backoff_then_fail(
     run_worker(
         ocma,
         lambda: _done(ocma, post_id),
-        timeout=15,
+        timeout=60,
     )
     assert _target(ocma, post_id).status is TargetStatus.PUBLISHED
     assert _target(ocma, post_id).attempts == 2
@@ -199,7 +199,7 @@ def test_lost_queue_is_refilled_from_database(
 ) -> None:
     post_id = _post(ocma, workspace_id, account_id, "Survives a lost queue")
     ocma.queue.clear()  # type: ignore[attr-defined]
-    run_worker(ocma, lambda: _done(ocma, post_id), timeout=10)
+    run_worker(ocma, lambda: _done(ocma, post_id), timeout=60)
     assert _target(ocma, post_id).status is TargetStatus.PUBLISHED
 
 
@@ -227,7 +227,7 @@ def test_dead_worker_claim_is_looked_up_before_retry(
         assert row is not None
         row.claimed_at = utcnow() - timedelta(minutes=5)
         s.add(row)
-    run_worker(ocma, lambda: _done(ocma, post_id), timeout=10)
+    run_worker(ocma, lambda: _done(ocma, post_id), timeout=60)
     done = _target(ocma, post_id)
     assert done.status is TargetStatus.PUBLISHED and done.external_id == "1"
     assert fake.stats()["publish_calls"] == 0
@@ -295,7 +295,7 @@ def test_worker_collects_metrics_in_the_background(
         with ocma.session() as s:
             return s.exec(select(AccountMetricSnapshot)).first() is not None
 
-    run_worker(ocma, collected, timeout=15)
+    run_worker(ocma, collected, timeout=60)
     with ocma.session() as s:
         snapshot = s.exec(select(AccountMetricSnapshot)).first()
     assert snapshot is not None and snapshot.values.get("followers") == 42.0  # as the platform reported it

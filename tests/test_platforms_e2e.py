@@ -75,7 +75,7 @@ def _target(ocma: Ocma, post_id: str) -> Target:
     return posts.targets_of(ocma, post_id)[0]
 
 
-def _run_until_terminal(ocma: Ocma, post_id: str, timeout: float = 15.0) -> Target:
+def _run_until_terminal(ocma: Ocma, post_id: str, timeout: float = 90.0) -> Target:
     run_worker(ocma, lambda: _target(ocma, post_id).status in TERMINAL, timeout=timeout)
     return _target(ocma, post_id)
 

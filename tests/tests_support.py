@@ -26,7 +26,7 @@ def connect_fakesocial(ocma: Ocma, workspace_id: str, fake: Any, user: str = "10
 def run_worker(
     ocma: Ocma,
     until: Callable[[], bool],
-    timeout: float = 20.0,
+    timeout: float = 90.0,
     workers: int = 1,
     concurrency: int = 8,
     **kw: Any,

@@ -67,7 +67,7 @@ class FakeSlack(FakeServer):
             found = [r for r in self.requests if r.path == f"/api/{method}"]
         return [self.args(r) for r in found]
 
-    def wait_for(self, method: str, count: int = 1, timeout: float = 15.0) -> list[dict[str, Any]]:
+    def wait_for(self, method: str, count: int = 1, timeout: float = 90.0) -> list[dict[str, Any]]:
         """Wait until `method` was called `count` times (listeners run after the ack)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

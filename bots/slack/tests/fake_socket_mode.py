@@ -102,11 +102,11 @@ class FakeSocketMode:
         with self._lock:
             return sum(1 for ws in self._sockets if not ws.closed)
 
-    def wait_connected(self, count: int = 1, timeout: float = 10.0) -> None:
+    def wait_connected(self, count: int = 1, timeout: float = 60.0) -> None:
         """Wait until `count` connections have been greeted with `hello`."""
         self._wait(lambda: self.hellos >= count, timeout, f"{count} Socket Mode connection(s)")
 
-    def wait_ack(self, envelope_id: str, timeout: float = 10.0) -> dict[str, Any]:
+    def wait_ack(self, envelope_id: str, timeout: float = 60.0) -> dict[str, Any]:
         """The app's acknowledgement of an envelope."""
         found: list[dict[str, Any]] = []
 

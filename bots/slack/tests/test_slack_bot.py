@@ -64,7 +64,7 @@ def click(web: TestClient, slack: FakeSlack, user: str, action: str, card: dict[
     assert interactive(web, payload, SECRET).status_code == 200
 
 
-def wait_until(check: Any, timeout: float = 15.0) -> None:
+def wait_until(check: Any, timeout: float = 90.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():

@@ -37,7 +37,7 @@ def test_two_workers_at_the_due_time_post_the_report_once(
             done.append(time.monotonic())
         return bool(done) and time.monotonic() - done[0] > 0.3
 
-    pool = run_worker(ocma, settled, timeout=15, workers=2)
+    pool = run_worker(ocma, settled, timeout=60, workers=2)
     assert all(w.report_checks >= 1 for w in pool) and sum(w.reports_emitted for w in pool) == 1
 
     [message] = slack.calls("chat.postMessage")
