@@ -1,0 +1,84 @@
+"""One encryption key whatever the order of `serve` and `init`, and wherever a command is started (issue 12)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ocma_core.cli.main import cli
+from ocma_core.context import Ocma
+from ocma_core.db.engine import dispose_engines
+from ocma_core.plugins import PluginHost
+
+
+@pytest.fixture
+def install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Path]]:
+    """A clean machine: a data directory, a project directory and another directory, no OCMA_* settings."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("OCMA_") and not name.startswith(("OCMA_TEST_", "OCMA_FAKESOCIAL_")):
+            monkeypatch.delenv(name)
+    places = {"data": tmp_path / "data", "project": tmp_path / "project", "elsewhere": tmp_path / "other"}
+    places["project"].mkdir()
+    places["elsewhere"].mkdir()
+    monkeypatch.setenv("OCMA_DATA_DIR", str(places["data"]))
+    monkeypatch.setenv("OCMA_WEEKLY_REPORT_AT", "off")
+    monkeypatch.chdir(places["project"])
+    yield places
+    dispose_engines()
+
+
+def _serve_start() -> Ocma:
+    """What `ocma serve` does on a first start: settings, key (created when missing), schema."""
+    from ocma_core.cli.setup import startup_context
+
+    return startup_context(create_key=True)
+
+
+def test_serve_then_init_then_restart_keeps_tokens_readable(
+    install: dict[str, Path], plugin_host: PluginHost, fake: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests_support import connect_fakesocial, publish_and_wait
+
+    from ocma_core.services.workspaces import create_workspace
+
+    served = _serve_start()  # README order: `serve` first ...
+    workspace = create_workspace(served, "Acme", timezone="UTC", owner_email="o@example.com")
+    account_id = connect_fakesocial(served, workspace.id, fake)  # ... an account connects while it runs ...
+
+    result = CliRunner().invoke(cli, ["init", "--workspace", "Acme"])  # ... then `init`
+    assert result.exit_code == 0, result.output
+    dispose_engines()
+
+    for where in ("project", "elsewhere"):  # restart, from the same directory and from another one
+        monkeypatch.chdir(install[where])
+        restarted = _serve_start()
+        assert restarted.encryption_keys == served.encryption_keys
+        publish_and_wait(restarted, workspace.id, [account_id], f"Still readable from {where}")
+        dispose_engines()
+
+
+def test_init_adopts_the_key_file_and_says_so(install: dict[str, Path], plugin_host: PluginHost) -> None:
+    first = _serve_start()
+    key = first.encryption_keys
+    dispose_engines()
+    result = CliRunner().invoke(cli, ["init", "--workspace", "Acme"])
+    assert result.exit_code == 0, result.output
+    assert str(install["data"] / "encryption.key") in result.output
+    assert Ocma().encryption_keys == key
+
+
+def test_init_first_creates_the_key_in_the_data_directory(
+    install: dict[str, Path], plugin_host: PluginHost
+) -> None:
+    result = CliRunner().invoke(cli, ["init", "--workspace", "Acme"])
+    assert result.exit_code == 0, result.output
+    key_file = install["data"] / "encryption.key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert (install["data"] / "ocma.db").stat().st_mode & 0o777 == 0o600
+    dispose_engines()
+    assert _serve_start().encryption_keys == key_file.read_text().split()
