@@ -279,5 +279,3 @@ def settings_view(ocma: Ocma, workspace_id: str) -> dict[str, Any]:
         "fallback_models": config.fallback_models,
     }
     return view
-
-
