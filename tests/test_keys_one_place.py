@@ -19,6 +19,7 @@ def install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[st
     """A clean machine: a data directory, a project directory and another directory, no OCMA_* settings."""
     import os
 
+    saved = dict(os.environ)  # the CLI's main() writes the settings files' values into os.environ
     for name in list(os.environ):
         if name.startswith("OCMA_") and not name.startswith(("OCMA_TEST_", "OCMA_FAKESOCIAL_")):
             monkeypatch.delenv(name)
@@ -30,6 +31,8 @@ def install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[st
     monkeypatch.chdir(places["project"])
     yield places
     dispose_engines()
+    os.environ.clear()
+    os.environ.update(saved)
 
 
 def _serve_start() -> Ocma:
@@ -82,3 +85,52 @@ def test_init_first_creates_the_key_in_the_data_directory(
     assert (install["data"] / "ocma.db").stat().st_mode & 0o777 == 0o600
     dispose_engines()
     assert _serve_start().encryption_keys == key_file.read_text().split()
+
+
+def test_serve_and_worker_refuse_to_start_when_tokens_are_unreadable(
+    install: dict[str, Path], plugin_host: PluginHost, fake: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The install the old README order left behind: tokens under the key file's key, and a different key in
+    ./.env (written by the old `init`), which is in force from that directory."""
+    from cryptography.fernet import Fernet
+    from tests_support import connect_fakesocial
+
+    from ocma_core.cli.main import main
+    from ocma_core.errors import ConfigError
+    from ocma_core.services.workspaces import create_workspace
+
+    served = _serve_start()
+    workspace = create_workspace(served, "Acme", timezone="UTC", owner_email="o@example.com")
+    connect_fakesocial(served, workspace.id, fake)
+    dispose_engines()
+    (install["project"] / ".env").write_text(f"OCMA_ENCRYPTION_KEYS={Fernet.generate_key().decode()}\n")
+
+    with pytest.raises(ConfigError) as info:
+        _serve_start()
+    message = str(info.value)
+    assert "stored secrets cannot be decrypted" in message and "account " in message
+    assert f"They decrypt with the key in the key file {install['data'] / 'encryption.key'}" in message
+    for command in (["serve"], ["worker", "-p", "1"]):
+        with pytest.raises(SystemExit) as stopped:
+            main(command)
+        assert stopped.value.code == 1
+        assert "cannot be decrypted" in capsys.readouterr().err
+
+
+def test_readyz_reports_unreadable_secrets_without_details(
+    ocma: Ocma, account_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cryptography.fernet import Fernet
+    from fastapi.testclient import TestClient
+
+    from ocma_core.api.app import create_app
+
+    wrong = Ocma(ocma.settings.model_copy(update={"encryption_keys": Fernet.generate_key().decode()}))
+    with TestClient(create_app(wrong, run_worker=False)) as client:
+        answer = client.get("/readyz")
+    assert answer.status_code == 503
+    secrets = answer.json()["checks"]["secrets"]
+    assert secrets["ok"] is False and "cannot be decrypted" in secrets["error"]
+    assert "ocma doctor" in secrets["hint"] and account_id not in answer.text
+    with TestClient(create_app(ocma, run_worker=False)) as client:
+        assert client.get("/readyz").json()["checks"]["secrets"] == {"ok": True}
