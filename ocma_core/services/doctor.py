@@ -61,11 +61,16 @@ def check_configuration(settings: Settings) -> Iterator[Finding]:
     """Which settings files are read, and whether files holding secrets are private."""
     from ocma_core.settings_files import settings_layers
 
-    used = [layer.label for layer in settings_layers(data_dir=settings.data_dir)[1:] if layer.values]
+    files = [
+        layer
+        for layer in settings_layers(data_dir=settings.data_dir)[1:]
+        if layer.path and layer.path.is_file()
+    ]
+    described = [f"{layer.label}{'' if layer.values else ' (no values set)'}" for layer in files]
     yield Finding(
         "configuration",
         "ok",
-        "Settings from the environment" + "".join(f", {label}" for label in used) + ".",
+        "Settings from the environment" + "".join(f", then {d}" for d in described) + ".",
     )
     private = [settings.key_file, settings.settings_file, settings.data_dir / "ocma.db"]
     for path in private:

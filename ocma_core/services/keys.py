@@ -37,6 +37,8 @@ class SecretsCheck:
 
     def message(self) -> str:
         """One sentence for a person: how many secrets cannot be decrypted, and where the first ones are."""
+        if self.ok and not self.total:
+            return f"No secrets stored yet; the keys come from {self.keys_source}."
         if self.ok:
             return f"All {self.total} stored secrets decrypt with the keys from {self.keys_source}."
         shown = "; ".join(self.unreadable[:3]) + (" ..." if len(self.unreadable) > 3 else "")
