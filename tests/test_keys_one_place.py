@@ -109,7 +109,10 @@ def test_serve_and_worker_refuse_to_start_when_tokens_are_unreadable(
         _serve_start()
     message = str(info.value)
     assert "stored secrets cannot be decrypted" in message and "account " in message
-    assert f"They decrypt with the key in the key file {install['data'] / 'encryption.key'}" in message
+    key_file = install["data"] / "encryption.key"
+    assert f"Every stored secret decrypts with the keys in the key file {key_file}" in message
+    assert f"OCMA_ENCRYPTION_KEYS ({install['project'] / '.env'}) is in force" in message
+    assert "remove OCMA_ENCRYPTION_KEYS where it is set" in message
     for command in (["serve"], ["worker", "-p", "1"]):
         with pytest.raises(SystemExit) as stopped:
             main(command)
@@ -134,3 +137,35 @@ def test_readyz_reports_unreadable_secrets_without_details(
     assert "ocma doctor" in secrets["hint"] and account_id not in answer.text
     with TestClient(create_app(ocma, run_worker=False)) as client:
         assert client.get("/readyz").json()["checks"]["secrets"] == {"ok": True}
+
+
+def test_a_mixed_install_is_repaired_by_following_the_advice(
+    install: dict[str, Path], plugin_host: PluginHost, fake: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tokens under two keys (the key file's, then ./.env's): the fix names both; following it works."""
+    from cryptography.fernet import Fernet
+    from tests_support import connect_fakesocial
+
+    from ocma_core.services.keys import check_secrets, rotate_all
+    from ocma_core.services.workspaces import create_workspace
+
+    first = _serve_start()
+    workspace = create_workspace(first, "Acme", timezone="UTC", owner_email="o@example.com")
+    connect_fakesocial(first, workspace.id, fake, user="1001")
+    file_key = first.encryption_keys[0]
+    dispose_engines()
+    dotenv_key = Fernet.generate_key().decode()
+    (install["project"] / ".env").write_text(f"OCMA_ENCRYPTION_KEYS={dotenv_key}\n")
+    second = Ocma()
+    connect_fakesocial(second, workspace.id, fake, user="1002")
+
+    check = check_secrets(second)
+    assert not check.ok and 0 < len(check.unreadable) < check.total
+    assert f"They decrypt with the key in the key file {install['data'] / 'encryption.key'}" in check.fix
+    dispose_engines()
+    (install["project"] / ".env").write_text(f"OCMA_ENCRYPTION_KEYS={dotenv_key},{file_key}\n")
+    assert check_secrets(Ocma()).ok
+    rotate_all(Ocma())
+    dispose_engines()
+    (install["project"] / ".env").write_text(f"OCMA_ENCRYPTION_KEYS={dotenv_key}\n")
+    assert check_secrets(_serve_start()).ok

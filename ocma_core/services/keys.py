@@ -79,7 +79,7 @@ def check_secrets(ocma: Ocma) -> SecretsCheck:
             check.unreadable.append(secret.where)
             unreadable_tokens.append(secret.ciphertext)
     if unreadable_tokens:
-        check.fix = _fix(ocma, unreadable_tokens)
+        check.fix = _fix(ocma, unreadable_tokens, [secret.ciphertext for secret in found])
     return check
 
 
@@ -105,16 +105,28 @@ def _candidates(ocma: Ocma) -> list[tuple[str, list[str]]]:
     return found
 
 
-def _fix(ocma: Ocma, tokens: list[str]) -> str:
-    configured = set(ocma.encryption_keys)
+def _fix(ocma: Ocma, unreadable: list[str], everything: list[str]) -> str:
+    """What to do: name the key on this machine that decrypts them, else restore or forget."""
+    configured = list(ocma.encryption_keys)
+    in_force = keys_source(ocma)
     for source, keys in _candidates(ocma):
         extra = [k for k in keys if k not in configured]
-        if extra and all(Vault(extra + list(configured)).can_decrypt(t) for t in tokens):
+        if not extra:
+            continue
+        if all(Vault(keys).can_decrypt(t) for t in everything):  # that key alone reads everything
+            how = (
+                "remove OCMA_ENCRYPTION_KEYS where it is set, so the key file is in force"
+                if source.startswith("the key file")
+                else f"set OCMA_ENCRYPTION_KEYS to the value in {source} everywhere OCMA runs"
+            )
             return (
-                f"They decrypt with the key in {source}, which is not in force. Make it the one place for keys: "
-                f"keep the keys of {source} and add the current ones after them (newest first, "
-                "OCMA_ENCRYPTION_KEYS=new,old or one per line in the key file), restart, then run "
-                "`ocma keys rotate` and drop the old key."
+                f"Every stored secret decrypts with the keys in {source}, but {in_force} is in force: {how}."
+            )
+        if all(Vault(extra + configured).can_decrypt(t) for t in unreadable):
+            return (
+                f"They decrypt with the key in {source}; the others with {in_force}. Put both in one place, "
+                "newest first (OCMA_ENCRYPTION_KEYS=current,old, or one key a line in the key file), restart, "
+                "run `ocma keys rotate`, then drop the old key."
             )
     return (
         "Configure the key they were encrypted with (OCMA_ENCRYPTION_KEYS=current,old, or restore the key file "
