@@ -6,6 +6,7 @@ secret stored anywhere the rotation does not reach fails this test."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -147,3 +148,21 @@ def test_forget_unreadable_marks_accounts_for_reconnection(
     assert account.status is AccountStatus.NEEDS_RECONNECT and "connect it again" in (
         account.last_error or ""
     )
+
+
+def test_the_database_key_file_and_data_directory_are_private(tmp_path: Path) -> None:
+    """The low finding: the SQLite file and the key file were world-readable (0644)."""
+    import stat
+
+    from ocma_core.crypto import load_or_create_keys
+    from ocma_core.db.engine import make_engine
+
+    data = tmp_path / "fresh" / "ocma"
+    load_or_create_keys(None, data / "encryption.key", create=True)
+    engine = make_engine(f"sqlite:///{data / 'ocma.db'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+    engine.dispose()
+    assert stat.S_IMODE((data / "encryption.key").stat().st_mode) == 0o600
+    assert stat.S_IMODE((data / "ocma.db").stat().st_mode) == 0o600
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
