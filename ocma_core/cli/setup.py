@@ -85,6 +85,11 @@ def init(name: str, timezone: str, owner_email: str) -> None:
         click.echo(f"Settings file: {settings.settings_file} (edit it to configure OCMA on this machine).")
     ocma = Ocma(settings)
     ocma.migrate(auto_upgrade_empty=True)
+    from ocma_core.services.keys import check_secrets
+
+    secrets = check_secrets(ocma)  # an install from before keys had one place may hold two
+    if not secrets.ok:
+        click.echo(f"Warning: {secrets.message()} {secrets.fix}", err=True)
     existing = [w for w in list_workspaces(ocma) if w.name == name]
     if existing:
         click.echo(f"Workspace {name!r} already exists; create a key with `ocma apikeys create`.")
