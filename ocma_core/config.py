@@ -1,9 +1,7 @@
-"""Settings from OCMA_* environment variables and a .env file (pydantic-settings)."""
+"""Settings from OCMA_* environment variables and the settings files (pydantic-settings; see settings_files)."""
 
 from __future__ import annotations
 
-import os
-import re
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -12,14 +10,17 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ocma_core.errors import ConfigError
+from ocma_core.settings_files import (
+    SETTINGS_FILE,
+    Layer,
+    check_env_file,
+    default_data_dir,
+    merged,
+    settings_layers,
+    source_of,
+)
 
-_ENV_LINE = re.compile(r"^\s*(export\s+)?[A-Za-z_][A-Za-z0-9_]*\s*=")
-
-
-def default_data_dir() -> Path:
-    """Where OCMA keeps its SQLite database, media and key file unless OCMA_DATA_DIR says otherwise."""
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "ocma"
+__all__ = ["Settings", "check_env_file", "default_data_dir", "load_settings"]
 
 
 class Settings(BaseSettings):
@@ -86,32 +87,35 @@ class Settings(BaseSettings):
 
     @property
     def key_file(self) -> Path:
-        """File holding generated encryption keys when OCMA_ENCRYPTION_KEYS is not set."""
+        """The data directory's key file: the keys in force when OCMA_ENCRYPTION_KEYS is not set."""
         return self.data_dir / "encryption.key"
 
-
-def check_env_file(path: Path) -> None:
-    """Raise ConfigError naming the line of a .env file that is not `NAME=value`."""
-    if not path.exists():
-        return
-    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
-        stripped = line.strip()
-        if stripped and not stripped.startswith("#") and not _ENV_LINE.match(line):
-            raise ConfigError(
-                f"{path}:{number} is not a setting line: {stripped[:60]!r}.",
-                fix="Each line must be NAME=value (or a # comment); fix or remove that line.",
-            )
+    @property
+    def settings_file(self) -> Path:
+        """The data directory's settings file (./.env and the environment override it)."""
+        return self.data_dir / SETTINGS_FILE
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Settings from the environment and ./.env, with a clear error for a bad file or value."""
-    check_env_file(Path(".env"))
+    """Settings from the environment (with OCMA_<NAME>_FILE), ./.env and the data directory's ocma.env, in that
+    order of precedence, with a clear error for a bad file or value. `_env_file=None` reads no file."""
+    use_files = overrides.pop("_env_file", True) is not None
+    data_dir = overrides.get("data_dir")
+    layers = settings_layers(data_dir=Path(str(data_dir)) if data_dir else None, use_files=use_files)
+    values = merged(layers)
+    fields = {
+        name: values[f"OCMA_{name.upper()}"]
+        for name in Settings.model_fields
+        if f"OCMA_{name.upper()}" in values
+    }
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return Settings(**{**fields, **overrides}, _env_file=None)  # type: ignore[arg-type]
     except ValidationError as exc:
-        problems = "; ".join(
-            f"OCMA_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
-        )
-        raise ConfigError(
-            f"Invalid configuration: {problems}.", fix="Correct it in the environment or .env."
-        ) from None
+        problems = "; ".join(_problem(err["loc"], err["msg"], layers) for err in exc.errors())
+        raise ConfigError(f"Invalid configuration: {problems}.", fix="Correct it where it is set.") from None
+
+
+def _problem(loc: tuple[int | str, ...], msg: str, layers: list[Layer]) -> str:
+    name = f"OCMA_{'_'.join(str(p) for p in loc).upper()}"
+    where = source_of(name, layers)
+    return f"{name}: {msg}" + (f" (set in {where})" if where else "")

@@ -62,6 +62,27 @@ class ConfigError(OcmaError):
     title = "Configuration error"
 
 
+class SecretUnreadable(ConfigError):
+    """A stored secret cannot be decrypted with the encryption keys in force."""
+
+
+class NotSent(OcmaError):
+    """A publish stopped on this side before any platform call (unreadable tokens, missing plugin, bad
+    configuration): nothing reached the platform, so the outcome is known and never "unconfirmed".
+    `retryable`: a passing local failure (the database did not answer); `unreadable`: the stored tokens
+    cannot be decrypted with the keys in force."""
+
+    status_code = 500
+    title = "Not sent"
+
+    def __init__(
+        self, message: str, *, fix: str | None = None, retryable: bool = False, unreadable: bool = False
+    ) -> None:
+        super().__init__(message, fix=fix)
+        self.retryable = retryable
+        self.unreadable = unreadable
+
+
 class StorageUnavailable(OcmaError):
     """A storage service OCMA depends on (the media store) failed or cannot be reached; try again later."""
 

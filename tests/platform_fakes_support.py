@@ -130,7 +130,11 @@ def _bluesky_held(fake: Any) -> list[Held]:
 
 # ----- Mastodon ----------------------------------------------------------------------------------------
 def _mastodon_env(fake: Any, data: Path) -> dict[str, str]:
-    return {"OCMA_MASTODON_API_BASE": fake.base_url, "OCMA_DATA_DIR": str(data)}
+    from cryptography.fernet import Fernet
+
+    # The plugin encrypts its app registrations with the vault the environment configures.
+    key = Fernet.generate_key().decode()
+    return {"OCMA_MASTODON_API_BASE": fake.base_url, "OCMA_DATA_DIR": str(data), "OCMA_ENCRYPTION_KEYS": key}
 
 
 def _mastodon_held(fake: Any) -> list[Held]:

@@ -219,14 +219,13 @@ def test_settings_keys_and_usage_over_http(ocma: Ocma, ai_workspace: str, fake_o
 def test_stored_keys_survive_an_encryption_key_rotation(ocma: Ocma, ai_workspace: str) -> None:
     from cryptography.fernet import Fernet
 
-    from ocma_core.ai.settings import rotate_keys
     from ocma_core.config import Settings
+    from ocma_core.services.keys import rotate_all
 
     old = ocma.settings.encryption_keys or ""
     new = Fernet.generate_key().decode()
     both = Ocma(Settings(**{**ocma.settings.model_dump(), "encryption_keys": f"{new},{old}"}))
-    with both.session() as session:
-        assert rotate_keys(both, session) == 1
+    assert rotate_all(both) == 1
     only_new = Ocma(Settings(**{**ocma.settings.model_dump(), "encryption_keys": new}))
     config = load_config(only_new, ai_workspace)
     assert only_new.vault.decrypt(config.keys_enc["openai"]) == DEFAULT_KEY

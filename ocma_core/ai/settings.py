@@ -279,23 +279,3 @@ def settings_view(ocma: Ocma, workspace_id: str) -> dict[str, Any]:
         "fallback_models": config.fallback_models,
     }
     return view
-
-
-def rotate_keys(ocma: Ocma, session: Any) -> int:
-    """Re-encrypt every workspace's stored AI keys with the newest encryption key (for `ocma keys rotate`);
-    runs in the caller's session so it commits with the other secrets; returns how many values changed."""
-    from sqlmodel import select
-
-    count = 0
-    for workspace in session.exec(select(Workspace)):
-        settings = dict(workspace.settings or {})
-        ai = dict(settings.get("ai") or {})
-        keys = dict(ai.get("keys") or {})
-        if not keys:
-            continue
-        ai["keys"] = {vendor: ocma.vault.rotate(value) for vendor, value in keys.items()}
-        settings["ai"] = ai
-        workspace.settings = settings
-        session.add(workspace)
-        count += len(keys)
-    return count

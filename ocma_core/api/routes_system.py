@@ -28,7 +28,7 @@ def healthz() -> dict[str, str]:
 
 
 def readiness(ocma: Ocma) -> dict[str, Any]:
-    """Check the database, the schema, the queue and that a worker polled recently."""
+    """Check the database, the queue, the stored secrets and that a worker polled recently."""
     checks: dict[str, Any] = {}
     try:
         with ocma.engine.connect() as conn:
@@ -46,6 +46,7 @@ def readiness(ocma: Ocma) -> dict[str, Any]:
         newest = session.exec(select(func.max(WorkerHeartbeat.last_seen))).one()
     if newest is not None and newest.tzinfo is None:  # SQLite returns aggregates without the column type
         newest = newest.replace(tzinfo=UTC)
+    checks["secrets"] = _secrets_check(ocma)
     checks["worker"] = {
         "ok": newest is not None and newest >= stale,
         "last_seen": newest.isoformat() if newest else None,
@@ -56,11 +57,31 @@ def readiness(ocma: Ocma) -> dict[str, Any]:
     return checks
 
 
+def _secrets_check(ocma: Ocma) -> dict[str, Any]:
+    """Whether the encryption keys in force decrypt every stored secret (checked at most once a minute)."""
+    from ocma_core.errors import OcmaError
+    from ocma_core.services.keys import recent_check
+
+    hint = "Run `ocma doctor` on the server: it names the key that is missing and what to do."
+    try:
+        check = recent_check(ocma)
+    except OcmaError:  # no key at all, or an unreadable key file (the details stay on the server)
+        return {"ok": False, "error": "no usable encryption key is configured", "hint": hint}
+    if check.ok:
+        return {"ok": True}
+    # Unauthenticated endpoint: counts only; where the secrets are and which key is missing stay on the server.
+    error = (
+        f"{len(check.unreadable)} of {check.total} stored secrets cannot be decrypted with the keys in force"
+    )
+    return {"ok": False, "error": error, "hint": hint}
+
+
 @router.get("/readyz", tags=["system"])
 def readyz(ocma: Ocma = Depends(get_ocma)) -> JSONResponse:
-    """Ready when the database and queue answer and a worker polled recently."""
+    """Ready when the database and queue answer, the encryption keys decrypt every stored secret and a worker
+    polled recently."""
     checks = readiness(ocma)
-    ok = all(c.get("ok") for c in checks.values()) and len(checks) == 3
+    ok = all(c.get("ok") for c in checks.values()) and len(checks) == 4
     return JSONResponse(
         {"status": "ready" if ok else "not ready", "checks": checks}, status_code=200 if ok else 503
     )

@@ -13,13 +13,14 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "init": (
         "ocma_core.cli.setup",
         "init",
-        "Create .env with an encryption key, the database and a workspace.",
+        "Create (or adopt) the encryption key, the database and a workspace.",
     ),
     "serve": ("ocma_core.cli.setup", "serve", "Run the HTTP API (and the embedded worker without Redis)."),
     "worker": ("ocma_core.cli.setup", "worker", "Run publishing workers."),
     "status": ("ocma_core.cli.setup", "status", "Queue depth, workers and the oldest overdue target."),
     "db": ("ocma_core.cli.setup", "db", "Database migrations."),
-    "keys": ("ocma_core.cli.setup", "keys", "Encryption keys: generate and rotate."),
+    "keys": ("ocma_core.cli.setup", "keys", "Encryption keys: generate, rotate, check."),
+    "doctor": ("ocma_core.cli.doctor", "doctor", "Check the setup and say what to fix (exit 1 if anything)."),
     "plugins": ("ocma_core.cli.admin", "plugins", "List installed plugins, their hooks and load errors."),
     "workspaces": (
         "ocma_core.cli.workspaces",
@@ -69,8 +70,8 @@ class LazyGroup(click.Group):
 def cli() -> None:
     """OCMA: compose, schedule, publish and measure social media posts.
 
-    Start with `ocma init`, then `ocma serve`. Configuration comes from OCMA_* environment variables
-    and ./.env (see the README).
+    Start with `ocma init`, then `ocma serve`. Settings come from OCMA_* environment variables (or
+    OCMA_<NAME>_FILE), ./.env, then ocma.env in the data directory (see the README); `ocma doctor` checks them.
     """
 
 
@@ -90,6 +91,9 @@ def main(argv: list[str] | None = None) -> Any:
     from ocma_core.errors import OcmaError
 
     try:
+        from ocma_core.settings_files import apply_to_environ
+
+        apply_to_environ()  # plugins and libraries read os.environ: give them the same settings
         _add_plugin_commands()
         return cli.main(args=argv, standalone_mode=True)
     except OcmaError as exc:

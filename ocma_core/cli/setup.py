@@ -4,21 +4,62 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ocma_core.cli.common import context, print_json, table
 
+if TYPE_CHECKING:
+    from ocma_core.config import Settings
+    from ocma_core.context import Ocma
 
-def _write_env(path: Path, values: dict[str, str]) -> None:
-    existing = path.read_text(encoding="utf-8") if path.exists() else ""
-    lines = [f"{k}={v}" for k, v in values.items() if f"{k}=" not in existing]
-    if lines:
-        with path.open("a", encoding="utf-8") as handle:
-            if existing and not existing.endswith("\n"):
-                handle.write("\n")
-            handle.write("\n".join(lines) + "\n")
-        path.chmod(0o600)
+
+SETTINGS_TEMPLATE = """\
+# OCMA settings for every command started on this machine, wherever it starts (`ocma serve`, `ocma worker`,
+# `ocma init`, `python3 dev.py ...`). The environment and a ./.env in the current directory override them.
+# Any OCMA_<NAME> can also be read from a file with OCMA_<NAME>_FILE=/path (Docker and Kubernetes secrets).
+# The encryption key is not here: it is in encryption.key beside this file (back both up).
+#
+# OCMA_PUBLIC_URL=https://ocma.example.com
+# OCMA_X_CLIENT_ID=...
+# OCMA_X_CLIENT_SECRET=...
+"""
+
+
+def _adopt_or_create_key(settings: Settings) -> str:
+    """The sentence saying which encryption key `init` uses: the configured one, the key file, or a new one."""
+    from ocma_core.crypto import load_or_create_keys
+
+    if settings.encryption_keys:
+        return f"Using the encryption keys from OCMA_ENCRYPTION_KEYS ({_keys_source_of(settings)})."
+    existed = settings.key_file.exists()
+    load_or_create_keys(None, settings.key_file, create=True)
+    if existed:
+        return f"Using the existing encryption key in {settings.key_file}."
+    return (
+        f"Created an encryption key in {settings.key_file} (mode 0600). Back it up with the database: "
+        "without it stored tokens cannot be decrypted."
+    )
+
+
+def _keys_source_of(settings: Settings) -> str:
+    """Where OCMA_ENCRYPTION_KEYS is set, for messages."""
+    from ocma_core.settings_files import settings_layers, source_of
+
+    return source_of("OCMA_ENCRYPTION_KEYS", settings_layers(data_dir=settings.data_dir)) or "this process"
+
+
+def _write_settings_template(path: Path) -> bool:
+    if path.exists():
+        return False
+    from ocma_core.crypto import make_private_dir
+
+    make_private_dir(path.parent)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(SETTINGS_TEMPLATE)
+    return True
 
 
 @click.command()
@@ -27,21 +68,28 @@ def _write_env(path: Path, values: dict[str, str]) -> None:
 )
 @click.option("--timezone", default="UTC", show_default=True, help="IANA timezone of the team.")
 @click.option("--owner-email", default="owner@localhost", show_default=True)
-@click.option("--env-file", type=click.Path(path_type=Path), default=Path(".env"), show_default=True)
-def init(name: str, timezone: str, owner_email: str, env_file: Path) -> None:
-    """Write .env with a new encryption key, create the database, a workspace and an owner API key."""
-    from ocma_core.config import check_env_file
+def init(name: str, timezone: str, owner_email: str) -> None:
+    """Create the encryption key (or adopt the existing one), the database, a workspace and an owner API key.
+
+    Keys live in the data directory's key file (or OCMA_ENCRYPTION_KEYS); running init after `ocma serve`
+    keeps the key serve created.
+    """
+    from ocma_core.config import load_settings
     from ocma_core.context import Ocma
-    from ocma_core.crypto import generate_key
     from ocma_core.db.models import Role
     from ocma_core.services.workspaces import create_api_key, create_workspace, list_workspaces
 
-    check_env_file(env_file)
-    if "OCMA_ENCRYPTION_KEYS" not in os.environ:
-        _write_env(env_file, {"OCMA_ENCRYPTION_KEYS": generate_key()})
-        click.echo(f"Wrote a new encryption key to {env_file} (keep it safe: it decrypts stored tokens).")
-    ocma = Ocma(create_key=False)
+    settings = load_settings()
+    click.echo(_adopt_or_create_key(settings))
+    if _write_settings_template(settings.settings_file):
+        click.echo(f"Settings file: {settings.settings_file} (edit it to configure OCMA on this machine).")
+    ocma = Ocma(settings)
     ocma.migrate(auto_upgrade_empty=True)
+    from ocma_core.services.keys import check_secrets
+
+    secrets = check_secrets(ocma)  # an install from before keys had one place may hold two
+    if not secrets.ok:
+        click.echo(f"Warning: {secrets.message()} {secrets.fix}", err=True)
     existing = [w for w in list_workspaces(ocma) if w.name == name]
     if existing:
         click.echo(f"Workspace {name!r} already exists; create a key with `ocma apikeys create`.")
@@ -53,8 +101,22 @@ def init(name: str, timezone: str, owner_email: str, env_file: Path) -> None:
     click.echo(f"Owner API key (shown once, store it now): {created.key}")
     click.echo(
         "Next: set OCMA_PUBLIC_URL if OCMA is reachable from outside, add each platform's app credentials "
-        "(e.g. OCMA_X_CLIENT_ID), then run `ocma serve` and connect accounts with `ocma accounts connect`."
+        f"(e.g. OCMA_X_CLIENT_ID) to {settings.settings_file}, then run `ocma serve` and connect accounts "
+        "with `ocma accounts connect`. `ocma doctor` checks the whole setup."
     )
+
+
+def startup_context(*, create_key: bool) -> Ocma:
+    """The context `ocma serve` and `ocma worker` run on: settings, keys, a current schema (an empty database
+    is created when `create_key`, i.e. for serve), and every stored secret readable — else a ConfigError."""
+    from ocma_core.context import Ocma
+    from ocma_core.services.keys import require_readable_secrets
+
+    ocma = Ocma(create_key=create_key)
+    ocma.migrate(auto_upgrade_empty=create_key)
+    assert ocma.encryption_keys
+    require_readable_secrets(ocma)
+    return ocma
 
 
 @click.command()
@@ -66,10 +128,9 @@ def serve(host: str | None, port: int | None, no_worker: bool) -> None:
     import uvicorn
 
     from ocma_core.api.app import create_app
-    from ocma_core.context import Ocma
     from ocma_core.logs import configure_logging
 
-    ocma = Ocma(create_key=True)
+    ocma = startup_context(create_key=True)
     configure_logging(ocma.settings.log_format, ocma.settings.log_level)
     app = create_app(ocma, run_worker=False if no_worker else None)
     uvicorn.run(app, host=host or ocma.settings.host, port=port or ocma.settings.port, log_config=None)
@@ -79,13 +140,11 @@ def _worker_process(concurrency: int) -> None:
     import asyncio
     import signal
 
-    from ocma_core.context import Ocma
     from ocma_core.engine.worker import Worker
     from ocma_core.logs import configure_logging
 
-    ocma = Ocma()
+    ocma = startup_context(create_key=False)
     configure_logging(ocma.settings.log_format, ocma.settings.log_level)
-    ocma.migrate(auto_upgrade_empty=False)
 
     async def run() -> None:
         worker = Worker(ocma, concurrency=concurrency)
@@ -106,9 +165,7 @@ def worker(processes: int, concurrency: int | None) -> None:
     """Run publishing workers (each process publishes many targets at once)."""
     import multiprocessing
 
-    from ocma_core.context import Ocma
-
-    settings = Ocma().settings
+    settings = startup_context(create_key=False).settings  # refuse to start before spawning
     conc = concurrency or settings.worker_concurrency
     if not settings.redis_url:
         click.echo(
@@ -200,9 +257,43 @@ def generate() -> None:
 
 @keys.command()
 def rotate() -> None:
-    """Re-encrypt every stored secret with the newest key (OCMA_ENCRYPTION_KEYS="new,old")."""
-    from ocma_core.services.keys import rotate_all
+    """Re-encrypt every stored secret with the newest key.
+
+    Put the new key first (OCMA_ENCRYPTION_KEYS="new,old", or the new key on the first line of the key
+    file), restart OCMA, run this, then remove the old key.
+    """
+    from ocma_core.services.keys import require_readable_secrets, rotate_all
 
     ocma = context()
+    require_readable_secrets(ocma)
     count = rotate_all(ocma)
     click.echo(f"Re-encrypted {count} secrets with the newest key. You can now drop the old key.")
+
+
+@keys.command()
+def check() -> None:
+    """Check that the keys in force decrypt every stored secret (database and data-directory files)."""
+    from ocma_core.services.keys import check_secrets
+
+    result = check_secrets(context())
+    click.echo(result.message())
+    if not result.ok:
+        raise click.ClickException(result.fix)
+
+
+@keys.command("forget-unreadable")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def forget_unreadable_cmd(yes: bool) -> None:
+    """Drop secrets no configured key decrypts (a lost key): their accounts need reconnecting."""
+    from ocma_core.services.keys import check_secrets, forget_unreadable
+
+    ocma = context()
+    result = check_secrets(ocma)
+    if result.ok:
+        click.echo(result.message() + " Nothing to forget.")
+        return
+    click.echo(result.message())
+    if not yes:
+        click.confirm("Drop them? This cannot be undone (restoring the old key can)", abort=True)
+    for where in forget_unreadable(ocma):
+        click.echo(f"dropped {where}")

@@ -13,7 +13,7 @@ from ocma_core.db.models import PublishAttempt
 from ocma_core.db.types import utcnow
 from ocma_core.engine import transitions
 from ocma_core.engine.refresh import call_with_refresh
-from ocma_core.errors import PlatformError
+from ocma_core.errors import OcmaError, PlatformError
 from ocma_core.platforms import AccountContext, Platform
 
 T = TypeVar("T")
@@ -38,7 +38,11 @@ async def recorded_call(
     fills with the platform's rate-limit headers (the caller hands them to the budgets).
     """
 
+    invoked = False
+
     async def with_ctx(ctx: AccountContext) -> T:
+        nonlocal invoked
+        invoked = True
         ctx.settings["_rate_limits"] = []
         contexts.append(ctx)
         return await fn(ctx)
@@ -51,8 +55,11 @@ async def recorded_call(
         outcome = outcome_of(exc) if outcome_of else type(exc).__name__
         status, error = exc.status, exc.message
         raise
+    except OcmaError as exc:  # a local failure (unreadable tokens, configuration): nothing was sent
+        outcome, error = "not_sent", str(exc)
+        raise
     except Exception as exc:
-        outcome, error = "error", repr(exc)
+        outcome, error = ("error" if invoked else "not_sent"), repr(exc)
         raise
     finally:
         ATTEMPTS.labels(platform.name, outcome).inc()

@@ -19,9 +19,12 @@ from ocma_core.engine.budgets import Budgets, MemoryBudgets, observed_limits, pl
 from ocma_core.engine.calls import recorded_call
 from ocma_core.errors import (
     AuthExpired,
+    NotSent,
     OcmaError,
+    PlatformError,
     RateLimited,
     Rejected,
+    SecretUnreadable,
     Transient,
     Unconfirmed,
 )
@@ -89,10 +92,11 @@ async def process_target(ocma: Ocma, runtime: Runtime, target_id: str) -> str:
         from ocma_core.services.posts import content_for
 
         content = await asyncio.to_thread(content_for, ocma, post, account, target.id)
-    except OcmaError as exc:
+    except OcmaError as exc:  # e.g. the platform's plugin is not installed: nothing was sent
         await asyncio.to_thread(
-            transitions.finish, ocma, target.id, worker, TargetStatus.FAILED, last_error=str(exc)
+            transitions.finish, ocma, target.id, worker, TargetStatus.FAILED, last_error=f"Not sent: {exc}"
         )
+        FAILED.labels(target.platform, "not_sent").inc()
         return "failed"
 
     keys, declared = platform_buckets(platform, account.id, "publish")
@@ -160,17 +164,27 @@ async def _attempt(
             f"{action} {platform.name} {len(content.text)} chars, {len(content.media)} media, "
             f"{len(content.thread)} thread parts"
         )
-        return await recorded_call(
-            ocma,
-            platform,
-            account.id,
-            fn,
-            target_id=target.id,
-            action=action,
-            worker=worker,
-            summary=summary,
-            contexts=contexts,
-        )
+        invoked_before = len(contexts)  # recorded_call appends a context when it calls the platform method
+        try:
+            return await recorded_call(
+                ocma,
+                platform,
+                account.id,
+                fn,
+                target_id=target.id,
+                action=action,
+                worker=worker,
+                summary=summary,
+                contexts=contexts,
+            )
+        except PlatformError:
+            raise
+        except OcmaError as exc:  # a local failure: unreadable tokens, missing configuration
+            raise NotSent(str(exc), unreadable=isinstance(exc, SecretUnreadable)) from exc
+        except Exception as exc:
+            if len(contexts) == invoked_before:  # failed before the platform method ran (e.g. database)
+                raise NotSent(f"{exc!r}", retryable=True) from exc
+            raise
 
     if claimed.needs_lookup and target.attempts > runtime.max_attempts * 2:
         reason = (
@@ -271,6 +285,8 @@ async def _attempt(
     except _LostClaim:
         log.warning("claim on target %s was taken over; not calling the platform", target.id)
         return "lost_claim"
+    except NotSent as exc:
+        return await _not_sent(ocma, runtime, claimed, platform, exc)
     except (Unconfirmed, Exception) as exc:
         # The call may have landed (timeout, broken connection, or a bug after sending): never retry blindly.
         message = exc.message if isinstance(exc, Unconfirmed) else f"Unexpected error: {exc!r}"
@@ -290,6 +306,52 @@ async def _attempt(
         )
         ocma.queue.push(target.id, due)
         return "unconfirmed"
+
+
+async def _not_sent(
+    ocma: Ocma, runtime: Runtime, claimed: transitions.Claimed, platform: Platform, exc: NotSent
+) -> str:
+    """A failure on this side before the platform was called: say so, never call it unconfirmed."""
+    target, worker = claimed.target, runtime.worker_id
+    if exc.retryable and target.attempts < runtime.max_attempts:
+        due = utcnow() + runtime.backoff(target.attempts)
+        await asyncio.to_thread(
+            transitions.requeue,
+            ocma,
+            target.id,
+            worker,
+            due,
+            burn_attempt=True,
+            error=f"Not sent (will retry): {exc.message}",
+            status=_back_status(claimed.needs_lookup),
+        )
+        ocma.queue.push(target.id, due)
+        return "retry"
+    earlier = (
+        " An earlier attempt's outcome is still unknown: OCMA asks the platform before publishing again."
+        if claimed.needs_lookup
+        else ""
+    )
+    if exc.unreadable or claimed.needs_lookup:
+        then = "Then run `ocma posts retry`" + (
+            " (reconnecting the account releases it too)." if exc.unreadable else "."
+        )
+        reason = f"Not sent: {exc} {then}{earlier}"
+        await asyncio.to_thread(
+            transitions.finish,
+            ocma,
+            target.id,
+            worker,
+            TargetStatus.HELD,
+            last_error=reason,
+            attempts=target.attempts - 1,
+        )
+        return "held"
+    await asyncio.to_thread(
+        transitions.finish, ocma, target.id, worker, TargetStatus.FAILED, last_error=f"Not sent: {exc}"
+    )
+    FAILED.labels(platform.name, "not_sent").inc()
+    return "failed"
 
 
 async def _published(

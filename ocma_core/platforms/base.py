@@ -38,6 +38,8 @@ from ocma_core.platforms.types import (
 if TYPE_CHECKING:
     import httpx
 
+    from ocma_core.crypto import Vault
+
 
 @dataclass(frozen=True)
 class RateBudget:
@@ -71,6 +73,9 @@ class Platform:
     credential_fields: ClassVar[Mapping[str, str]] = {}
     # Which of the credential fields may be left out (e.g. Bluesky's own PDS URL).
     optional_credential_fields: ClassVar[frozenset[str]] = frozenset()
+    # True when the platform downloads media from OCMA's signed public URL (Instagram, TikTok, Threads), so
+    # OCMA_PUBLIC_URL must be reachable from the internet (`ocma doctor` warns when it is loopback).
+    needs_public_media: ClassVar[bool] = False
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         self._env = dict(os.environ if env is None else env)
@@ -97,6 +102,14 @@ class Platform:
     def oauth_client(self, **options: str) -> OAuthClient:
         """OAuth client settings (options: connection choices such as an instance); ConfigError when incomplete."""
         raise ConfigError(f"{self.name} does not connect through OAuth.")
+
+    def vault(self) -> Vault:
+        """The vault for secrets a plugin keeps outside the accounts' tokens (e.g. an app registration cached
+        in the data directory): the keys the core uses, resolved from this platform's environment. Keep its
+        ciphertext in a JSON file directly in the data directory and `ocma keys rotate` re-encrypts it."""
+        from ocma_core.crypto import vault_from_environment
+
+        return vault_from_environment(self._env)
 
     def require_setting(self, key: str) -> str:
         """A required setting, or a ConfigError that names the variable."""

@@ -2,9 +2,12 @@
 
 Every Mastodon server is its own OAuth provider, so OCMA registers itself once per instance and keeps the
 client id and secret in `<OCMA_DATA_DIR>/mastodon-apps.json` (mode 0600; the directory defaults to
-$XDG_DATA_HOME/ocma or ~/.local/share/ocma, as the core's data directory does). Since Mastodon 4.3 apps are no
-longer vacuumed, so a cached registration stays valid until someone deletes it; a registration whose
-redirect URIs or scopes differ from what is needed now is replaced.
+$XDG_DATA_HOME/ocma or ~/.local/share/ocma, as the core's data directory does). The client secret is stored
+encrypted with OCMA's vault (`client_secret_enc`), so `ocma keys rotate` re-encrypts it with every other
+secret; a file written by an older version (plain `client_secret`) is encrypted when it is next read.
+Since Mastodon 4.3 apps are no longer vacuumed, so a cached registration stays valid until someone deletes it;
+a registration whose redirect URIs or scopes differ from what is needed now, or whose secret can no longer
+be decrypted, is replaced.
 """
 
 from __future__ import annotations
@@ -12,16 +15,19 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from ocma_core import ConfigError, error_detail
 from ocma_core.net import FetchRefused, guarded_client
+
+if TYPE_CHECKING:
+    from ocma_core.crypto import Vault
 
 CLIENT_NAME = "OCMA"
 _LOCK = threading.Lock()
@@ -67,29 +73,49 @@ def data_dir(env: Mapping[str, str]) -> Path:
 
 
 class AppRegistry:
-    """Registered OAuth clients per instance, persisted as JSON."""
+    """Registered OAuth clients per instance, persisted as JSON with their secrets encrypted."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, vault: Callable[[], Vault]) -> None:
         self.path = path
+        self._vault = vault
 
     def _load(self) -> dict[str, dict[str, Any]]:
         try:
             data = json.loads(self.path.read_text("utf-8"))
         except (OSError, ValueError):
             return {}
-        return data if isinstance(data, dict) else {}
+        if not isinstance(data, dict):
+            return {}
+        plain = [app for app in data.values() if isinstance(app, dict) and "client_secret" in app]
+        if plain:  # written before secrets were encrypted: encrypt them now
+            vault = self._vault()
+            for app in plain:
+                app["client_secret_enc"] = vault.encrypt(str(app.pop("client_secret") or ""))
+            self._save(data)
+        return data
 
     def _save(self, data: dict[str, dict[str, Any]]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = self.path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(data, handle, indent=2, sort_keys=True)
         os.replace(tmp, self.path)
 
+    def _opened(self, app: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The registration with its secret decrypted; None when the secret is missing or unreadable."""
+        if not app or not isinstance(app.get("client_secret_enc"), str):
+            return None
+        vault = self._vault()
+        if not vault.can_decrypt(app["client_secret_enc"]):
+            return None
+        opened = {k: v for k, v in app.items() if k != "client_secret_enc"}
+        return {**opened, "client_secret": vault.decrypt(app["client_secret_enc"])}
+
     def get(self, instance: str) -> dict[str, Any] | None:
-        """The cached registration of an instance."""
-        return self._load().get(instance)
+        """The cached registration of an instance (its secret decrypted)."""
+        with _LOCK:
+            return self._opened(self._load().get(instance))
 
     def forget(self, instance: str) -> None:
         """Drop a registration the instance no longer accepts (invalid_client)."""
@@ -109,7 +135,7 @@ class AppRegistry:
     ) -> dict[str, Any]:
         """The cached client for `instance`, registering one when none fits the redirect URIs and scopes."""
         with _LOCK:
-            cached = self._load().get(instance)
+            cached = self._opened(self._load().get(instance))
             if (
                 cached
                 and sorted(cached.get("redirect_uris", [])) == sorted(redirect_uris)
@@ -118,7 +144,8 @@ class AppRegistry:
                 return cached
             app = register_app(instance, redirect_uris, scopes, website, timeout_s, trusted_hosts)
             data = self._load()
-            data[instance] = app
+            stored = {k: v for k, v in app.items() if k != "client_secret"}
+            data[instance] = {**stored, "client_secret_enc": self._vault().encrypt(app["client_secret"])}
             self._save(data)
             return app
 

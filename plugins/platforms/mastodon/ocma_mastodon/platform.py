@@ -96,7 +96,7 @@ class MastodonPlatform(Platform):
 
     def registry(self) -> AppRegistry:
         """Where registered clients are cached (<OCMA_DATA_DIR>/mastodon-apps.json)."""
-        return AppRegistry(data_dir(self._env) / "mastodon-apps.json")
+        return AppRegistry(data_dir(self._env) / "mastodon-apps.json", self.vault)
 
     def redirect_uris(self) -> list[str]:
         """OCMA_MASTODON_REDIRECT_URIS (space-separated), else {OCMA_PUBLIC_URL}/oauth/callback/mastodon."""

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from fake_mastodon import FakeMastodon
 from ocma_mastodon import MastodonPlatform
 
@@ -29,6 +30,7 @@ class TestMastodonConformance(PlatformConformance):
             env={
                 "OCMA_MASTODON_API_BASE": fake.base_url,
                 "OCMA_DATA_DIR": str(tmp_path),
+                "OCMA_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
                 "OCMA_MASTODON_REDIRECT_URIS": self.redirect_uri,
             }
         )

@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from cryptography.fernet import Fernet
 from fake_mastodon import FakeMastodon
 from ocma_mastodon import MastodonPlatform
 
@@ -20,6 +21,7 @@ from ocma_core.oauth_client import authorize_url, new_code_verifier
 from ocma_core.testing.conformance import run
 
 REDIRECT = "http://127.0.0.1:8000/oauth/callback/mastodon"
+KEY = Fernet.generate_key().decode()
 LONG_URL = "https://example.com/articles/" + "a-very-long-slug-" * 10
 
 
@@ -34,6 +36,7 @@ def _platform(fake: FakeMastodon, data_dir: Path, **extra: str) -> MastodonPlatf
         "OCMA_MASTODON_API_BASE": fake.base_url,
         "OCMA_DATA_DIR": str(data_dir),
         "OCMA_PUBLIC_URL": "http://127.0.0.1:8000",
+        "OCMA_ENCRYPTION_KEYS": KEY,
         **extra,
     }
     return MastodonPlatform(env=env)
@@ -95,6 +98,41 @@ def test_app_registration_is_cached_per_instance(
     with FakeMastodon() as other:
         platform.oauth_client(other.base_url)
         assert set(json.loads(cache.read_text())) == {fake.base_url, other.base_url}
+
+
+def test_client_secrets_are_encrypted_in_the_cache(
+    fake: FakeMastodon, platform: MastodonPlatform, tmp_path: Path
+) -> None:
+    client = platform.oauth_client()
+    cache = tmp_path / "mastodon-apps.json"
+    stored = json.loads(cache.read_text())[fake.base_url]
+    assert client.client_secret and client.client_secret not in cache.read_text()
+    assert "client_secret" not in stored
+    assert Fernet(KEY.encode()).decrypt(stored["client_secret_enc"].encode()).decode() == client.client_secret
+
+
+def test_a_plain_cache_from_an_older_version_is_encrypted_on_read(
+    fake: FakeMastodon, platform: MastodonPlatform, tmp_path: Path
+) -> None:
+    client = platform.oauth_client()
+    cache = tmp_path / "mastodon-apps.json"
+    old = json.loads(cache.read_text())
+    entry = old[fake.base_url]
+    entry["client_secret"] = Fernet(KEY.encode()).decrypt(entry.pop("client_secret_enc").encode()).decode()
+    cache.write_text(json.dumps(old))
+    assert platform.registry().get(fake.base_url)["client_secret"] == client.client_secret  # type: ignore[index]
+    assert client.client_secret not in cache.read_text()
+    assert len(fake.requests_to("POST", "/api/v1/apps")) == 1
+
+
+def test_a_registration_whose_secret_no_key_decrypts_is_replaced(
+    fake: FakeMastodon, platform: MastodonPlatform, tmp_path: Path
+) -> None:
+    platform.oauth_client()
+    other_key = _platform(fake, tmp_path, OCMA_ENCRYPTION_KEYS=Fernet.generate_key().decode())
+    assert other_key.registry().get(fake.base_url) is None
+    other_key.oauth_client()
+    assert len(fake.requests_to("POST", "/api/v1/apps")) == 2
 
 
 def test_configured_client_for_the_default_instance(fake: FakeMastodon, tmp_path: Path) -> None:
