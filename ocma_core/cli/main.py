@@ -81,12 +81,14 @@ def _add_plugin_commands() -> None:
 
 
 def main(argv: list[str] | None = None) -> Any:
-    """Run the CLI, printing OCMA errors as one clear message (exit status 1)."""
+    """Run the CLI, printing OCMA errors as one clear message with the CLI's advice (exit status 1)."""
     from ocma_core.errors import OcmaError
 
     try:
         _add_plugin_commands()
         return cli.main(args=argv, standalone_mode=True)
     except OcmaError as exc:
-        click.echo(f"Error: {exc}", err=True)
+        from ocma_core.cli.errors import report_error
+
+        report_error(exc)
         sys.exit(1)
