@@ -13,6 +13,8 @@ from typing import Any
 
 import click
 
+from ocma_core.cli.examples import examples
+
 
 def _preflight(ocma: Any, workspace_id: str) -> None:
     """Say exactly what to set when no model or key is configured (before the user types anything)."""
@@ -105,6 +107,11 @@ def ask_approval(request: Any) -> bool:
     return click.confirm("Approve?", default=False)
 
 
+@examples(
+    "ocma chat",
+    'ocma chat -m "Draft a post about our Saturday opening for Bluesky"',
+    "ocma chat --thread launch",
+)
 @click.command("chat")
 @click.option("--workspace", "-w", default=None, help="Workspace name or id (default: the only one).")
 @click.option("--thread", "-t", default=None, help="Continue a named conversation (default: a new session).")
@@ -149,9 +156,18 @@ def chat(workspace: str | None, thread: str | None, messages: tuple[str, ...]) -
         turn(text)
 
 
+@examples(
+    "ocma mcp  # stdio, for Claude Desktop and other local clients", "ocma mcp --transport http --port 8766"
+)
 @click.command("mcp")
 @click.option("--workspace", "-w", default=None, help="Workspace for stdio (default: the only one).")
-@click.option("--transport", type=click.Choice(["stdio", "http"]), default="stdio", show_default=True)
+@click.option(
+    "--transport",
+    type=click.Choice(["stdio", "http"]),
+    default="stdio",
+    show_default=True,
+    help="stdio for a local client; http serves streamable HTTP (API key required).",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="HTTP: address to listen on.")
 @click.option("--port", default=8765, show_default=True, help="HTTP: port.")
 def mcp(workspace: str | None, transport: str, host: str, port: int) -> None:

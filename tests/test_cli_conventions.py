@@ -1,0 +1,211 @@
+"""The whole `ocma` command tree, with every installed plugin's commands, follows the CLI's conventions.
+
+Every command shows runnable examples that parse against the command itself, every option says what it does,
+every listing takes --json and prints valid JSON, and tables print ids whole however narrow the terminal.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Iterator
+from typing import Any
+
+import click
+import pytest
+
+from ocma_core.cli.examples import examples_in
+from ocma_core.cli.main import cli
+from ocma_core.context import Ocma
+
+# Listings not named `list`: read-only commands that print many rows (or a status made of rows).
+OTHER_LISTINGS = {
+    ("plugins",),
+    ("status",),
+    ("posts", "failed"),
+    ("ai", "usage"),
+    ("metrics", "best-time"),
+}
+
+
+def _tree() -> Iterator[tuple[tuple[str, ...], click.Command]]:
+    """Every command under `ocma`, with its path of names."""
+    from ocma_core.cli.main import _add_plugin_commands
+    from ocma_core.plugins import reset_host
+
+    reset_host(None)  # every installed plugin, as a user's `ocma` has them
+    try:
+        _add_plugin_commands()
+    finally:
+        reset_host(None)
+
+    def walk(
+        path: tuple[str, ...], command: click.Command
+    ) -> Iterator[tuple[tuple[str, ...], click.Command]]:
+        yield path, command
+        if isinstance(command, click.Group):
+            ctx = click.Context(command, info_name=path[-1] if path else "ocma")
+            for name in command.list_commands(ctx):
+                sub = command.get_command(ctx, name)
+                assert sub is not None, f"ocma {' '.join(path)} lists {name} but cannot load it"
+                yield from walk((*path, name), sub)
+
+    yield from walk((), cli)
+
+
+TREE = dict(_tree())
+LEAVES = {
+    path: c
+    for path, c in TREE.items()
+    if path
+    and (not isinstance(c, click.Group) or c.invoke_without_command)
+    and not getattr(c, "hidden", False)
+}
+LISTINGS = sorted(p for p in LEAVES if p[-1] == "list" or p in OTHER_LISTINGS)
+
+
+def _help(path: tuple[str, ...], command: click.Command) -> str:
+    ctx = click.Context(command, info_name=" ".join(("ocma", *path)))
+    return command.get_help(ctx)
+
+
+def _ids(paths: Any) -> list[str]:
+    return [" ".join(p) for p in paths]
+
+
+def test_the_tree_has_the_commands_users_know() -> None:
+    for path in [("posts", "create"), ("media", "upload"), ("accounts", "list"), ("init",), ("chat",)]:
+        assert path in LEAVES, f"ocma {' '.join(path)} is missing"
+
+
+@pytest.mark.parametrize("path", sorted(LEAVES), ids=_ids(sorted(LEAVES)))
+def test_every_command_has_examples_that_parse(path: tuple[str, ...]) -> None:
+    command = LEAVES[path]
+    found = examples_in(_help(path, command))
+    assert found, f"`ocma {' '.join(path)} --help` shows no example (use @examples above the command)"
+    for example in found:
+        words = shlex.split(example)[1:]
+        target, rest = _resolve(words)
+        assert target is command, f"example {example!r} is not a use of `ocma {' '.join(path)}`"
+        _parse(path, command, rest, example)
+
+
+def _resolve(words: list[str]) -> tuple[click.Command, list[str]]:
+    command: click.Command = cli
+    path: list[str] = []
+    while isinstance(command, click.Group) and words and not words[0].startswith("-"):
+        ctx = click.Context(command, info_name=" ".join(("ocma", *path)))
+        found = command.get_command(ctx, words[0])
+        if found is None:
+            break
+        path.append(words.pop(0))
+        command = found
+    return command, words
+
+
+def _parse(path: tuple[str, ...], command: click.Command, args: list[str], example: str) -> None:
+    """Parse `args` as click would (types, choices, required options), without running the command."""
+    try:
+        command.make_context(" ".join(("ocma", *path)), list(args), resilient_parsing=False)
+    except click.BadParameter as exc:
+        if exc.param is not None and isinstance(exc.param.type, click.Path):
+            return  # the example names a file a reader has, not one in the test's directory
+        pytest.fail(f"example {example!r} does not parse: {exc.format_message()}")
+    except click.UsageError as exc:
+        pytest.fail(f"example {example!r} does not parse: {exc.format_message()}")
+    except click.exceptions.Exit:
+        pass
+
+
+@pytest.mark.parametrize("path", sorted(LEAVES), ids=_ids(sorted(LEAVES)))
+def test_every_option_has_help(path: tuple[str, ...]) -> None:
+    command = LEAVES[path]
+    assert (command.help or "").strip(), f"ocma {' '.join(path)} has no help text"
+    missing = [
+        p.opts[0]
+        for p in command.params
+        if isinstance(p, click.Option) and not p.hidden and not (p.help or "").strip()
+    ]
+    assert not missing, f"ocma {' '.join(path)}: options without help: {missing}"
+
+
+@pytest.mark.parametrize("path", LISTINGS, ids=_ids(LISTINGS))
+def test_every_listing_takes_json(path: tuple[str, ...]) -> None:
+    options = {o for p in LEAVES[path].params if isinstance(p, click.Option) for o in p.opts}
+    assert "--json" in options, f"ocma {' '.join(path)} is a listing without --json"
+
+
+@pytest.fixture
+def run(ocma: Ocma, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
+    """Run `ocma ARGS` in this process against the test's database; returns (exit code, stdout, stderr)."""
+    monkeypatch.setenv("OCMA_DATABASE_URL", ocma.settings.resolved_database_url.replace("+psycopg", ""))
+    monkeypatch.setenv("OCMA_DATA_DIR", str(ocma.settings.data_dir))
+    monkeypatch.setenv("OCMA_ENCRYPTION_KEYS", ocma.settings.encryption_keys or "")
+    monkeypatch.setenv("COLUMNS", "40")  # a narrow terminal must not cut ids
+
+    def invoke(*argv: str) -> tuple[int, str, str]:
+        from ocma_core.cli.main import main
+
+        with pytest.raises(SystemExit) as exited:
+            main(list(argv))
+        captured = capsys.readouterr()
+        return int(exited.value.code or 0), captured.out, captured.err
+
+    return invoke
+
+
+@pytest.fixture
+def seeded(ocma: Ocma, workspace_id: str, account_id: str) -> dict[str, str]:
+    """A workspace with an account, a draft, an API key and a stored image."""
+    from ocma_core.services.media import store_media
+    from ocma_core.services.post_input import PostInput
+    from ocma_core.services.posts import create_post
+    from ocma_core.services.workspaces import create_api_key
+
+    post = create_post(ocma, workspace_id, PostInput(body="A draft", account_ids=[account_id]))
+    key = create_api_key(ocma, workspace_id, name="ci")
+    from test_media import png
+
+    media = store_media(ocma, workspace_id, png(4, 3), filename="tiny.png")
+    return {"account": account_id, "post": post.id, "key": key.record.key_id, "media": media.id}
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_every_listing_prints_valid_json(run: Any, seeded: dict[str, str]) -> None:
+    for path in LISTINGS:
+        code, out, err = run(*path, "--json")
+        assert code == 0, f"ocma {' '.join(path)} --json failed: {err}"
+        try:
+            json.loads(out)
+        except ValueError:
+            pytest.fail(f"ocma {' '.join(path)} --json printed no JSON: {out[:200]!r}")
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(
+    ("argv", "key"),
+    [
+        (("accounts", "list"), "account"),
+        (("posts", "list"), "post"),
+        (("apikeys", "list"), "key"),
+        (("media", "list"), "media"),
+        (("workspaces", "list"), None),
+    ],
+)
+def test_tables_print_ids_whole_on_a_narrow_terminal(
+    run: Any, seeded: dict[str, str], workspace_id: str, argv: tuple[str, ...], key: str | None
+) -> None:
+    wanted = seeded[key] if key else workspace_id
+    code, out, _ = run(*argv)
+    assert code == 0
+    assert any(wanted in line for line in out.splitlines()), out
+
+
+def test_a_terminal_table_wider_than_the_screen_keeps_ids_whole() -> None:
+    from ocma_core.cli.output import Column, render_table
+
+    ident = "0195f3c2-8a7b-7c1e-9d2f-4b6a8e0c1d3f"
+    columns = [Column("id", "id", kind="id"), Column("text", "text", kind="text", max_chars=60)]
+    shown = render_table(columns, [{"id": ident, "text": "word " * 30}], width=30)
+    assert any(ident in line for line in shown.splitlines())
+    assert "…" in shown  # the text column was shortened, the id was not
