@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the cli_run fixture is imported from cli_fixtures)
 """The whole `ocma` command tree, with every installed plugin's commands, follows the CLI's conventions.
 
 Every command shows runnable examples that parse against the command itself, every option says what it does,
@@ -13,6 +14,7 @@ from typing import Any
 
 import click
 import pytest
+from cli_fixtures import Run, cli_run  # noqa: F401
 
 from ocma_core.cli.examples import examples_in
 from ocma_core.cli.main import cli
@@ -136,25 +138,6 @@ def test_every_listing_takes_json(path: tuple[str, ...]) -> None:
 
 
 @pytest.fixture
-def run(ocma: Ocma, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
-    """Run `ocma ARGS` in this process against the test's database; returns (exit code, stdout, stderr)."""
-    monkeypatch.setenv("OCMA_DATABASE_URL", ocma.settings.resolved_database_url.replace("+psycopg", ""))
-    monkeypatch.setenv("OCMA_DATA_DIR", str(ocma.settings.data_dir))
-    monkeypatch.setenv("OCMA_ENCRYPTION_KEYS", ocma.settings.encryption_keys or "")
-    monkeypatch.setenv("COLUMNS", "40")  # a narrow terminal must not cut ids
-
-    def invoke(*argv: str) -> tuple[int, str, str]:
-        from ocma_core.cli.main import main
-
-        with pytest.raises(SystemExit) as exited:
-            main(list(argv))
-        captured = capsys.readouterr()
-        return int(exited.value.code or 0), captured.out, captured.err
-
-    return invoke
-
-
-@pytest.fixture
 def seeded(ocma: Ocma, workspace_id: str, account_id: str) -> dict[str, str]:
     """A workspace with an account, a draft, an API key and a stored image."""
     from ocma_core.services.media import store_media
@@ -171,9 +154,9 @@ def seeded(ocma: Ocma, workspace_id: str, account_id: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
-def test_every_listing_prints_valid_json(run: Any, seeded: dict[str, str]) -> None:
+def test_every_listing_prints_valid_json(cli_run: Run, seeded: dict[str, str]) -> None:
     for path in LISTINGS:
-        code, out, err = run(*path, "--json")
+        code, out, err = cli_run(*path, "--json")
         assert code == 0, f"ocma {' '.join(path)} --json failed: {err}"
         try:
             json.loads(out)
@@ -193,10 +176,10 @@ def test_every_listing_prints_valid_json(run: Any, seeded: dict[str, str]) -> No
     ],
 )
 def test_tables_print_ids_whole_on_a_narrow_terminal(
-    run: Any, seeded: dict[str, str], workspace_id: str, argv: tuple[str, ...], key: str | None
+    cli_run: Run, seeded: dict[str, str], workspace_id: str, argv: tuple[str, ...], key: str | None
 ) -> None:
     wanted = seeded[key] if key else workspace_id
-    code, out, _ = run(*argv)
+    code, out, _ = cli_run(*argv)
     assert code == 0
     assert any(wanted in line for line in out.splitlines()), out
 

@@ -24,9 +24,9 @@ def _preflight(ocma: Any, workspace_id: str) -> None:
     try:
         text_request(ocma, workspace_id, [{"role": "user", "content": ""}])
     except OcmaError as exc:
-        click.echo(f"Error: {exc.message}", err=True)
-        if exc.fix:
-            click.echo(f"Fix: {exc.fix}", err=True)
+        from ocma_core.cli.errors import report_error
+
+        report_error(exc)
         sys.exit(1)
 
 
@@ -83,8 +83,9 @@ class Renderer:
         elif event.kind == "error":
             self._newline()
             click.secho(f"Error: {data['message']}", fg="red", err=True)
-            if data.get("fix"):
-                click.secho(f"Fix: {data['fix']}", fg="red", err=True)
+            fix = (data.get("fixes") or {}).get("cli") or data.get("fix")
+            if fix:
+                click.secho(f"Fix: {fix}", fg="red", err=True)
         elif event.kind == "done":
             self._newline()
 

@@ -30,8 +30,12 @@ IMAGE_TIMEOUT_S = 180.0
 def _no_model() -> AINotConfigured:
     return AINotConfigured(
         "No AI model is configured for this workspace.",
-        fix="Set OCMA_MODEL to a litellm model string (e.g. openai/gpt-4o-mini), or "
-        "`ocma ai set --model ...` / PUT /v1/ai/settings for the workspace.",
+        fix="Set OCMA_MODEL to a litellm model string (e.g. openai/gpt-4o-mini), or the workspace's model.",
+        fixes={
+            "cli": "Set OCMA_MODEL to a litellm model string (e.g. openai/gpt-4o-mini), or the workspace's "
+            "with `ocma ai set --model openai/gpt-4o-mini`.",
+            "api": 'Set OCMA_MODEL, or the workspace\'s model with PUT /v1/ai/settings {"model": ...} (admin).',
+        },
     )
 
 
@@ -62,8 +66,11 @@ def _text_target(
         )
         raise AINotConfigured(
             f"No API key for {vendor} (model {model}).",
-            fix=f"Store one for the workspace with `ocma ai key {vendor}` or PUT /v1/ai/keys/{vendor} (admin), "
-            f"or set {variables}.",
+            fix=f"An admin can store one for the workspace, or set {variables}.",
+            fixes={
+                "cli": f"Store one for the workspace with `ocma ai key {vendor}`, or set {variables}.",
+                "api": f"Store one with PUT /v1/ai/keys/{vendor} (admin), or set {variables}.",
+            },
         )
     api_base = config.api_base if shared else None
     return ModelTarget(
@@ -221,10 +228,14 @@ def _image_target(ocma: Ocma, config: AIConfig, provider: ImageProvider, model: 
             f"image_api_base (then {' or '.join(provider.key_env_vars)} apply).",
         )
     if key is None:
+        variables = " or ".join(provider.key_env_vars)
         raise AINotConfigured(
             f"No API key for {provider.vendor} (image provider {provider.name}).",
-            fix=f"Store one with `ocma ai key {provider.vendor}` or PUT /v1/ai/keys/{provider.vendor} (admin), "
-            f"or set {' or '.join(provider.key_env_vars)}.",
+            fix=f"An admin can store one for the workspace, or set {variables}.",
+            fixes={
+                "cli": f"Store one with `ocma ai key {provider.vendor}`, or set {variables}.",
+                "api": f"Store one with PUT /v1/ai/keys/{provider.vendor} (admin), or set {variables}.",
+            },
         )
     env_var = f"OCMA_{provider.name.upper().replace('-', '_')}_API_BASE"
     api_base = (

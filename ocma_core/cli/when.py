@@ -44,7 +44,13 @@ def parse_when(text: str, timezone: str, *, now: datetime | None = None, option:
     value = " ".join(text.strip().lower().split())
     current = (now or datetime.now(UTC)).astimezone(ZoneInfo(timezone))
     if value.startswith("in "):
-        return (now or datetime.now(UTC)).astimezone(UTC) + parse_duration(value[3:], option=option)
+        try:
+            ahead = parse_duration(value[3:], option=option)
+        except ValidationFailed:
+            raise ValidationFailed(
+                f"{option} {text!r} is not a time OCMA reads.", fix="Write e.g. 'in 30m', 'in 2h' or 'in 1d'."
+            ) from None
+        return (now or datetime.now(UTC)).astimezone(UTC) + ahead
     match = _DAY_TIME.fullmatch(value)
     if match:
         day = _day(match.group(1), current.date())

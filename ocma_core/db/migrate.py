@@ -52,6 +52,11 @@ def ensure_current(engine: Engine, *, auto_upgrade_empty: bool) -> None:
     if current is None and auto_upgrade_empty:
         upgrade(engine)
         return
+    if current is None:
+        raise ConfigError(
+            f"There is no OCMA database at {engine.url.render_as_string(hide_password=True)} yet.",
+            fix="Run `ocma init` first: it creates the database, your workspace and an API key.",
+        )
     raise ConfigError(
         f"The database schema is at {current or 'nothing (empty database)'}, but this OCMA needs {head}.",
         fix="Back up the database, then run `ocma db upgrade`.",

@@ -78,7 +78,14 @@ def get_media(ocma: Ocma, workspace_id: str, media_id: str) -> Media:
     with ocma.session() as session:
         media = session.get(Media, media_id)
         if media is None or media.workspace_id != workspace_id:
-            raise NotFoundError(f"No media {media_id!r}.", fix="Upload it with POST /v1/media first.")
+            raise NotFoundError(
+                f"No media {media_id!r}.",
+                fix="Upload the file first and use the id it gets.",
+                fixes={
+                    "cli": "Upload it with `ocma media upload FILE` (ids: `ocma media list`).",
+                    "api": "Upload it with POST /v1/media first.",
+                },
+            )
         return media
 
 
