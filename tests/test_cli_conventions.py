@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Iterator
 from typing import Any
 
 import click
 import pytest
 from cli_fixtures import Run, cli_run  # noqa: F401
+from cli_tree import command_tree, parse_problem, resolve
 
 from ocma_core.cli.examples import examples_in
-from ocma_core.cli.main import cli
 from ocma_core.context import Ocma
 
 # Listings not named `list`: read-only commands that print many rows (or a status made of rows).
@@ -30,32 +29,7 @@ OTHER_LISTINGS = {
 }
 
 
-def _tree() -> Iterator[tuple[tuple[str, ...], click.Command]]:
-    """Every command under `ocma`, with its path of names."""
-    from ocma_core.cli.main import _add_plugin_commands
-    from ocma_core.plugins import reset_host
-
-    reset_host(None)  # every installed plugin, as a user's `ocma` has them
-    try:
-        _add_plugin_commands()
-    finally:
-        reset_host(None)
-
-    def walk(
-        path: tuple[str, ...], command: click.Command
-    ) -> Iterator[tuple[tuple[str, ...], click.Command]]:
-        yield path, command
-        if isinstance(command, click.Group):
-            ctx = click.Context(command, info_name=path[-1] if path else "ocma")
-            for name in command.list_commands(ctx):
-                sub = command.get_command(ctx, name)
-                assert sub is not None, f"ocma {' '.join(path)} lists {name} but cannot load it"
-                yield from walk((*path, name), sub)
-
-    yield from walk((), cli)
-
-
-TREE = dict(_tree())
+TREE = command_tree()
 LEAVES = {
     path: c
     for path, c in TREE.items()
@@ -86,37 +60,9 @@ def test_every_command_has_examples_that_parse(path: tuple[str, ...]) -> None:
     found = examples_in(_help(path, command))
     assert found, f"`ocma {' '.join(path)} --help` shows no example (use @examples above the command)"
     for example in found:
-        words = shlex.split(example)[1:]
-        target, rest = _resolve(words)
-        assert target is command, f"example {example!r} is not a use of `ocma {' '.join(path)}`"
-        _parse(path, command, rest, example)
-
-
-def _resolve(words: list[str]) -> tuple[click.Command, list[str]]:
-    command: click.Command = cli
-    path: list[str] = []
-    while isinstance(command, click.Group) and words and not words[0].startswith("-"):
-        ctx = click.Context(command, info_name=" ".join(("ocma", *path)))
-        found = command.get_command(ctx, words[0])
-        if found is None:
-            break
-        path.append(words.pop(0))
-        command = found
-    return command, words
-
-
-def _parse(path: tuple[str, ...], command: click.Command, args: list[str], example: str) -> None:
-    """Parse `args` as click would (types, choices, required options), without running the command."""
-    try:
-        command.make_context(" ".join(("ocma", *path)), list(args), resilient_parsing=False)
-    except click.BadParameter as exc:
-        if exc.param is not None and isinstance(exc.param.type, click.Path):
-            return  # the example names a file a reader has, not one in the test's directory
-        pytest.fail(f"example {example!r} does not parse: {exc.format_message()}")
-    except click.UsageError as exc:
-        pytest.fail(f"example {example!r} does not parse: {exc.format_message()}")
-    except click.exceptions.Exit:
-        pass
+        assert resolve(shlex.split(example)[1:])[1] is command, f"{example!r} is not `ocma {' '.join(path)}`"
+        problem = parse_problem(example)
+        assert problem is None, problem
 
 
 @pytest.mark.parametrize("path", sorted(LEAVES), ids=_ids(sorted(LEAVES)))
