@@ -54,6 +54,12 @@ def test_the_tree_has_the_commands_users_know() -> None:
         assert path in LEAVES, f"ocma {' '.join(path)} is missing"
 
 
+def test_ocma_help_starts_a_newcomer_with_examples() -> None:
+    found = examples_in(_help((), TREE[()]))
+    assert any(e.startswith("ocma init") for e in found)
+    assert all(parse_problem(e) is None for e in found), [parse_problem(e) for e in found]
+
+
 @pytest.mark.parametrize("path", sorted(LEAVES), ids=_ids(sorted(LEAVES)))
 def test_every_command_has_examples_that_parse(path: tuple[str, ...]) -> None:
     command = LEAVES[path]

@@ -8,6 +8,8 @@ from typing import Any
 
 import click
 
+from ocma_core.cli.examples import examples
+
 # name -> (module, attribute, one-line help). Modules are imported only when the command runs.
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "init": (
@@ -60,6 +62,13 @@ class LazyGroup(click.Group):
             formatter.write_dl(sorted(rows))
 
 
+@examples(
+    'ocma init --workspace "Acme" --timezone Europe/Berlin',
+    "ocma accounts connect bluesky",
+    'ocma posts create "Hello world" -a ACCOUNT_ID --at "tomorrow 09:00"',
+    "ocma posts list --json",
+    "ocma posts create --help  # every command's help ends with examples",
+)
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="ocma", prog_name="ocma")
 def cli() -> None:

@@ -201,5 +201,5 @@ def field_lines(record: Mapping[str, Any], indent: int = 0) -> list[str]:
                 lines.append(f"{pad}  - {sub[0].strip()}")
                 lines += sub[1:]
         else:
-            lines.append(f"{pad}{label}: {cell(value) if value not in ({}, [], ()) else '-'}")
+            lines.append(f"{pad}{label}: {cell(value) or '-'}")
     return lines

@@ -137,7 +137,7 @@ def create(
     when_text = f" for {post.scheduled_at:%Y-%m-%d %H:%M} UTC" if post.scheduled_at else ""
     click.echo(f"Post {post.id} is {post.status}{when_text}.")
     if post.status == "draft" and not accounts:
-        click.echo(f"Schedule it later: ocma posts show {post.id}", err=True)
+        click.echo(f"Schedule it later: ocma posts schedule {post.id} -a ACCOUNT_ID --at TIME", err=True)
 
 
 # PostInput fields as the options that set them, so a problem names what the person typed.
