@@ -164,3 +164,22 @@ def test_people_read_text_not_python_dicts(cli_run: Run, account_id: str) -> Non
         code, out, err = cli_run(*argv)
         assert code == 0, err
         assert "{" not in out and "': " not in out, out
+
+
+def test_a_platform_failure_is_an_error_with_advice_not_a_traceback(
+    cli_run: Run, account_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    from ocma_core.registry import clear_caches
+
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("OCMA_FAKESOCIAL_API_BASE", f"http://127.0.0.1:{port}")
+    clear_caches()
+    code, out, err = cli_run("accounts", "test", account_id)
+    assert code == 1 and out == ""
+    assert (
+        err.startswith("Error: Could not reach FakeSocial") and "Fix: Nothing was changed: try again" in err
+    )

@@ -92,7 +92,7 @@ def _add_plugin_commands() -> None:
 
 def main(argv: list[str] | None = None) -> Any:
     """Run the CLI, printing OCMA errors as one clear message with the CLI's advice (exit status 1)."""
-    from ocma_core.errors import OcmaError
+    from ocma_core.errors import OcmaError, PlatformError
 
     try:
         _add_plugin_commands()
@@ -101,4 +101,9 @@ def main(argv: list[str] | None = None) -> Any:
         from ocma_core.cli.errors import report_error
 
         report_error(exc)
+        sys.exit(1)
+    except PlatformError as exc:  # a platform call made from a command (accounts test, delete, ...)
+        from ocma_core.cli.errors import report_platform_error
+
+        report_platform_error(exc)
         sys.exit(1)
