@@ -53,13 +53,19 @@ def _text_target(
     )
     if vendor is not None and key is None:
         if own_endpoint:
+            operator_vars = " or ".join([*env_vars, "OCMA_MODEL_API_KEY"])
             raise AINotConfigured(
                 f"No API key for {vendor} (model {model}) of this workspace's own: it sends the model to its "
                 f"own endpoint ({config.api_base}), and operator keys never go to an endpoint the operator "
                 "did not configure.",
-                fix=f"Store the workspace's own key with `ocma ai key {vendor}` or PUT /v1/ai/keys/{vendor} "
-                f"(admin), or clear api_base to use the operator's endpoint (where "
-                f"{' or '.join([*env_vars, 'OCMA_MODEL_API_KEY'])} apply).",
+                fix=f"An admin can store the workspace's own {vendor} key, or clear its API base to use the "
+                f"operator's endpoint (where {operator_vars} apply).",
+                fixes={
+                    "cli": f"Store the workspace's own key with `ocma ai key {vendor}`, or use the operator's "
+                    f"endpoint with `ocma ai set --clear api_base` (where {operator_vars} apply).",
+                    "api": f"Store the workspace's own key with PUT /v1/ai/keys/{vendor} (admin), or clear "
+                    f"api_base to use the operator's endpoint (where {operator_vars} apply).",
+                },
             )
         variables = (
             " or ".join([*env_vars, *(["OCMA_MODEL_API_KEY"] if shared else [])]) or "its key variable"
