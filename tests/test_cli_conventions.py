@@ -144,3 +144,10 @@ def test_a_terminal_table_wider_than_the_screen_keeps_ids_whole() -> None:
     shown = render_table(columns, [{"id": ident, "text": "word " * 30}], width=30)
     assert any(ident in line for line in shown.splitlines())
     assert "…" in shown  # the text column was shortened, the id was not
+
+
+def test_cells_are_text_not_markup() -> None:
+    from ocma_core.cli.output import Column, render_table
+
+    shown = render_table([Column("text", "text", kind="text")], [{"text": "[bold]Sale[/bold] [1/3]"}])
+    assert "[bold]Sale[/bold] [1/3]" in shown

@@ -12,7 +12,6 @@ import dataclasses
 import enum
 import io
 import json
-import os
 import shutil
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -107,7 +106,7 @@ class Column:
 
 
 def _is_terminal() -> bool:
-    return sys.stdout.isatty() and "OCMA_PLAIN" not in os.environ
+    return sys.stdout.isatty()
 
 
 def render_table(
@@ -121,6 +120,7 @@ def render_table(
     from rich import box
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     cells = [[c.text(r) for c in columns] for r in rows]
     widest = [max([len(c.header), *(len(row[i]) for row in cells)]) for i, c in enumerate(columns)]
@@ -133,7 +133,7 @@ def render_table(
         else:
             table.add_column(c.header, no_wrap=True, min_width=w, overflow="ignore")
     for row in cells:
-        table.add_row(*row)
+        table.add_row(*(Text(value) for value in row))  # Text: a "[...]" in a post is not rich markup
     full = sum(widest) + 3 * len(columns) + 1
     out = io.StringIO()
     console = Console(
