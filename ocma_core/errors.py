@@ -4,18 +4,33 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Literal
+
+Surface = Literal["cli", "api"]
 
 
 class OcmaError(Exception):
-    """Base class for errors shown to a user: the message says what went wrong and how to fix it."""
+    """Base class for errors shown to a user: the message says what went wrong and how to fix it.
+
+    `fix` is advice any surface can show (the agent and Slack show it); `fixes` gives a surface its own
+    where the way to act differs: a command for the CLI ("`ocma accounts list`"), a route for the API
+    ("GET /v1/accounts"). Each surface asks with `fix_for`, so the CLI never advises an HTTP call.
+    """
 
     status_code = 400
     title = "Bad request"
 
-    def __init__(self, message: str, *, fix: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, fix: str | None = None, fixes: Mapping[Surface, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.fix = fix
+        self.fixes: dict[Surface, str] = dict(fixes or {})
+
+    def fix_for(self, surface: Surface) -> str | None:
+        """The advice to show on `surface`: its own if given, else the general one."""
+        return self.fixes.get(surface, self.fix)
 
     def __str__(self) -> str:
         return f"{self.message} {self.fix}" if self.fix else self.message
@@ -42,9 +57,14 @@ class ValidationFailed(OcmaError):
     title = "Validation failed"
 
     def __init__(
-        self, message: str, problems: Sequence[Mapping[str, object]] | None = None, **kw: str
+        self,
+        message: str,
+        problems: Sequence[Mapping[str, object]] | None = None,
+        *,
+        fix: str | None = None,
+        fixes: Mapping[Surface, str] | None = None,
     ) -> None:
-        super().__init__(message, **kw)
+        super().__init__(message, fix=fix, fixes=fixes)
         self.problems = [dict(p) for p in problems or []]
 
 

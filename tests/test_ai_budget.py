@@ -56,8 +56,10 @@ def test_daily_budget_refuses_a_call_that_would_exceed_it(
     with pytest.raises(BudgetExceeded) as caught:
         asyncio.run(complete_text(ocma, ai_workspace, HELLO, max_tokens=4000))
     assert "daily AI budget" in caught.value.message and "$0.9990 of $1.00" in caught.value.message
-    assert "ocma ai set --daily" in (caught.value.fix or "") and "daily_budget_usd" in (
-        caught.value.fix or ""
+    assert "ocma ai set --daily" in (caught.value.fix_for("cli") or "")  # each surface its own advice
+    assert "daily_budget_usd" in (caught.value.fix_for("api") or "")
+    assert "ocma " not in (caught.value.fix_for("api") or "") and "/v1/" not in (
+        caught.value.fix_for("cli") or ""
     )
     assert "Europe/Berlin" in (caught.value.fix or "")  # resets at the workspace's midnight
     assert fake_openai.requests == [] and len(rows(ocma, ai_workspace)) == 1
@@ -69,7 +71,7 @@ def test_monthly_budget_counts_earlier_days(ocma: Ocma, ai_workspace: str, fake_
     update_ai_settings(ocma, ai_workspace, {"monthly_budget_usd": 5.0, "daily_budget_usd": 100.0})
     with pytest.raises(BudgetExceeded) as caught:
         asyncio.run(complete_text(ocma, ai_workspace, HELLO))
-    assert "monthly AI budget" in caught.value.message and "--monthly" in (caught.value.fix or "")
+    assert "monthly AI budget" in caught.value.message and "--monthly" in (caught.value.fix_for("cli") or "")
 
 
 def test_within_budget_the_reservation_becomes_the_real_cost(
@@ -97,7 +99,7 @@ def test_budget_needs_a_known_price(ocma: Ocma, ai_workspace: str, fake_openai: 
     update_ai_settings(ocma, ai_workspace, {"daily_budget_usd": 1.0, "model": "openai/acme-local-7b"})
     with pytest.raises(AINotConfigured) as caught:
         asyncio.run(complete_text(ocma, ai_workspace, HELLO))
-    assert "cannot be enforced" in caught.value.message and "prices" in (caught.value.fix or "")
+    assert "cannot be enforced" in caught.value.message and "prices" in (caught.value.fix_for("api") or "")
     update_ai_settings(
         ocma,
         ai_workspace,

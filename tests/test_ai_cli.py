@@ -51,6 +51,7 @@ def test_ai_settings_keys_prices_and_usage(
         "openai/gpt-4o",
         "--brand-voice",
         "Plain and kind.",
+        "--json",
     )
     assert code == 0 and json.loads(out)["daily_budget_usd"] == 3.0
     code, out, _ = run("ai", "key", "anthropic", stdin="sk-ant-from-stdin\n")
@@ -69,9 +70,11 @@ def test_ai_settings_keys_prices_and_usage(
         config.brand_voice == "Plain and kind." and config.prices["openai/acme-7b"].output_per_token == 3e-7
     )
     assert ocma.vault.decrypt(config.keys_enc["anthropic"]) == "sk-ant-from-stdin"
-    code, out, _ = run("ai", "show")
+    code, out, _ = run("ai", "show", "--json")
     shown = json.loads(out)
     assert shown["keys_configured"] == ["anthropic", "openai"] and DEFAULT_KEY not in out
+    code, out, _ = run("ai", "show")  # for a person: key: value lines, no JSON, no Python dicts
+    assert code == 0 and "keys configured: anthropic, openai" in out and "{" not in out
     code, _, _ = run("ai", "set", "--clear", "daily_budget_usd")
     assert load_config(ocma, ai_workspace).daily_budget_usd is None
     code, out, _ = run("ai", "usage")

@@ -105,7 +105,10 @@ def test_no_key_configured_is_a_clear_error(
     with pytest.raises(AINotConfigured) as caught:
         run(complete_text(ocma, workspace_id, HELLO))
     assert "No API key for openai" in caught.value.message
-    assert "ocma ai key openai" in (caught.value.fix or "") and "OPENAI_API_KEY" in (caught.value.fix or "")
+    assert "ocma ai key openai" in (caught.value.fix_for("cli") or "") and "OPENAI_API_KEY" in (
+        caught.value.fix or ""
+    )
+    assert "PUT /v1/ai/keys/openai" in (caught.value.fix_for("api") or "")
     assert fake_openai.requests == []
 
 

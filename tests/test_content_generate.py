@@ -222,4 +222,4 @@ def test_ai_errors_reach_the_api_as_problem_json(
     assert down.status_code == 503 and down.headers["content-type"] == "application/problem+json"
     assert "unavailable" in down.json()["detail"] and down.json()["fix"]
     assert broke.status_code == 402 and "daily AI budget" in broke.json()["detail"]
-    assert "ocma ai set --daily" in broke.json()["fix"]
+    assert "daily_budget_usd" in broke.json()["fix"] and "ocma " not in broke.json()["fix"]

@@ -129,7 +129,9 @@ def test_queue_slots_set_from_the_cli_are_used_by_next_slot(
     from ocma_core.services.post_input import PostInput
     from ocma_core.services.posts import create_post
 
-    code, out, err = cli("workspaces", "set", "--queue-slots", '{"weekdays": ["tue"], "times": ["07:45"]}')
+    code, out, err = cli(
+        "workspaces", "set", "--json", "--queue-slots", '{"weekdays": ["tue"], "times": ["07:45"]}'
+    )
     assert code == 0, err
     assert json.loads(out)["settings"]["queue_slots"] == {"weekdays": ["tue"], "times": ["07:45"]}
     post = create_post(
@@ -145,11 +147,11 @@ def test_cli_set_show_unset_and_refusals(ocma: Ocma, workspace_id: str, capper: 
     assert code == 0 and "--daily-cap JSON" in out and "--approval-required / --no-approval-required" in out
     assert "Example:" in out
     code, out, err = cli(
-        "workspaces", "set", "--approval-required", "--brand-voice", "Plain words.", "--daily-cap", "4",
+        "workspaces", "set", "--json", "--approval-required", "--brand-voice", "Plain words.", "--daily-cap", "4",
         "--timezone", "America/New_York",
     )  # fmt: skip
     assert code == 0, err
-    shown = json.loads(cli("workspaces", "show")[1])
+    shown = json.loads(cli("workspaces", "show", "--json")[1])
     assert shown["timezone"] == "America/New_York"
     assert shown["settings"] == {
         "approval_required": True,
@@ -161,7 +163,7 @@ def test_cli_set_show_unset_and_refusals(ocma: Ocma, workspace_id: str, capper: 
     assert code == 1 and "--queue-slots is not JSON" in err and "Quote the JSON" in err
     code, out, err = cli("workspaces", "set", "--daily-cap", '"many"')
     assert code == 1 and "daily_cap" in err and "A whole number, e.g. 5." in err
-    code, out, err = cli("workspaces", "set", "--unset", "brand_voice", "--no-approval-required")
+    code, out, err = cli("workspaces", "set", "--json", "--unset", "brand_voice", "--no-approval-required")
     assert code == 0, err
     assert json.loads(out)["settings"]["brand_voice"] is None
     assert get_workspace(ocma, workspace_id).settings["approval_required"] is False

@@ -75,7 +75,8 @@ async def post_message(
 
 def _problem(result: TurnResult) -> JSONResponse:
     error = result.error or {}
-    extra = {"fix": error["fix"]} if error.get("fix") else {}
+    fix = (error.get("fixes") or {}).get("api") or error.get("fix")
+    extra = {"fix": fix} if fix else {}
     return problem(
         int(error.get("status") or 500), str(error.get("title")), str(error.get("message")), **extra
     )

@@ -13,6 +13,8 @@ from typing import Any
 
 import click
 
+from ocma_core.cli.examples import examples
+
 
 def _preflight(ocma: Any, workspace_id: str) -> None:
     """Say exactly what to set when no model or key is configured (before the user types anything)."""
@@ -22,9 +24,9 @@ def _preflight(ocma: Any, workspace_id: str) -> None:
     try:
         text_request(ocma, workspace_id, [{"role": "user", "content": ""}])
     except OcmaError as exc:
-        click.echo(f"Error: {exc.message}", err=True)
-        if exc.fix:
-            click.echo(f"Fix: {exc.fix}", err=True)
+        from ocma_core.cli.errors import report_error
+
+        report_error(exc)
         sys.exit(1)
 
 
@@ -81,8 +83,9 @@ class Renderer:
         elif event.kind == "error":
             self._newline()
             click.secho(f"Error: {data['message']}", fg="red", err=True)
-            if data.get("fix"):
-                click.secho(f"Fix: {data['fix']}", fg="red", err=True)
+            fix = (data.get("fixes") or {}).get("cli") or data.get("fix")
+            if fix:
+                click.secho(f"Fix: {fix}", fg="red", err=True)
         elif event.kind == "done":
             self._newline()
 
@@ -105,6 +108,11 @@ def ask_approval(request: Any) -> bool:
     return click.confirm("Approve?", default=False)
 
 
+@examples(
+    "ocma chat",
+    'ocma chat -m "Draft a post about our Saturday opening for Bluesky"',
+    "ocma chat --thread launch",
+)
 @click.command("chat")
 @click.option("--workspace", "-w", default=None, help="Workspace name or id (default: the only one).")
 @click.option("--thread", "-t", default=None, help="Continue a named conversation (default: a new session).")
@@ -149,9 +157,18 @@ def chat(workspace: str | None, thread: str | None, messages: tuple[str, ...]) -
         turn(text)
 
 
+@examples(
+    "ocma mcp  # stdio, for Claude Desktop and other local clients", "ocma mcp --transport http --port 8766"
+)
 @click.command("mcp")
 @click.option("--workspace", "-w", default=None, help="Workspace for stdio (default: the only one).")
-@click.option("--transport", type=click.Choice(["stdio", "http"]), default="stdio", show_default=True)
+@click.option(
+    "--transport",
+    type=click.Choice(["stdio", "http"]),
+    default="stdio",
+    show_default=True,
+    help="stdio for a local client; http serves streamable HTTP (API key required).",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="HTTP: address to listen on.")
 @click.option("--port", default=8765, show_default=True, help="HTTP: port.")
 def mcp(workspace: str | None, transport: str, host: str, port: int) -> None:

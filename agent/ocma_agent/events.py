@@ -66,5 +66,6 @@ def error_data(exc: Exception) -> dict[str, Any]:
         "title": getattr(exc, "title", type(exc).__name__),
         "message": getattr(exc, "message", str(exc)),
         "fix": getattr(exc, "fix", None),
+        "fixes": dict(getattr(exc, "fixes", None) or {}),  # a surface's own advice ("cli", "api")
         "status": getattr(exc, "status_code", 500),
     }

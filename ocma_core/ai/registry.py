@@ -88,8 +88,13 @@ def image_provider(name: str | None) -> ImageProvider:
             )
         raise AINotConfigured(
             f"Several image providers are installed ({installed}) and none is chosen.",
-            fix="Pass --provider NAME, or set the workspace's image_provider (`ocma ai set --image-provider`) "
-            "or OCMA_IMAGE_PROVIDER.",
+            fix="Name the provider for this image, or set the workspace's image provider or OCMA_IMAGE_PROVIDER.",
+            fixes={
+                "cli": "Pass --provider NAME, or set the workspace's (`ocma ai set --image-provider NAME`) or "
+                "OCMA_IMAGE_PROVIDER.",
+                "api": 'Send "provider", or set the workspace\'s image_provider (PUT /v1/ai/settings) or '
+                "OCMA_IMAGE_PROVIDER.",
+            },
         )
     try:
         return providers[name]

@@ -30,8 +30,12 @@ IMAGE_TIMEOUT_S = 180.0
 def _no_model() -> AINotConfigured:
     return AINotConfigured(
         "No AI model is configured for this workspace.",
-        fix="Set OCMA_MODEL to a litellm model string (e.g. openai/gpt-4o-mini), or "
-        "`ocma ai set --model ...` / PUT /v1/ai/settings for the workspace.",
+        fix="Set OCMA_MODEL to a litellm model string (e.g. openai/gpt-4o-mini), or the workspace's model.",
+        fixes={
+            "cli": "Set OCMA_MODEL to a litellm model string (e.g. openai/gpt-4o-mini), or the workspace's "
+            "with `ocma ai set --model openai/gpt-4o-mini`.",
+            "api": 'Set OCMA_MODEL, or the workspace\'s model with PUT /v1/ai/settings {"model": ...} (admin).',
+        },
     )
 
 
@@ -49,21 +53,30 @@ def _text_target(
     )
     if vendor is not None and key is None:
         if own_endpoint:
+            operator_vars = " or ".join([*env_vars, "OCMA_MODEL_API_KEY"])
             raise AINotConfigured(
                 f"No API key for {vendor} (model {model}) of this workspace's own: it sends the model to its "
                 f"own endpoint ({config.api_base}), and operator keys never go to an endpoint the operator "
                 "did not configure.",
-                fix=f"Store the workspace's own key with `ocma ai key {vendor}` or PUT /v1/ai/keys/{vendor} "
-                f"(admin), or clear api_base to use the operator's endpoint (where "
-                f"{' or '.join([*env_vars, 'OCMA_MODEL_API_KEY'])} apply).",
+                fix=f"An admin can store the workspace's own {vendor} key, or clear its API base to use the "
+                f"operator's endpoint (where {operator_vars} apply).",
+                fixes={
+                    "cli": f"Store the workspace's own key with `ocma ai key {vendor}`, or use the operator's "
+                    f"endpoint with `ocma ai set --clear api_base` (where {operator_vars} apply).",
+                    "api": f"Store the workspace's own key with PUT /v1/ai/keys/{vendor} (admin), or clear "
+                    f"api_base to use the operator's endpoint (where {operator_vars} apply).",
+                },
             )
         variables = (
             " or ".join([*env_vars, *(["OCMA_MODEL_API_KEY"] if shared else [])]) or "its key variable"
         )
         raise AINotConfigured(
             f"No API key for {vendor} (model {model}).",
-            fix=f"Store one for the workspace with `ocma ai key {vendor}` or PUT /v1/ai/keys/{vendor} (admin), "
-            f"or set {variables}.",
+            fix=f"An admin can store one for the workspace, or set {variables}.",
+            fixes={
+                "cli": f"Store one for the workspace with `ocma ai key {vendor}`, or set {variables}.",
+                "api": f"Store one with PUT /v1/ai/keys/{vendor} (admin), or set {variables}.",
+            },
         )
     api_base = config.api_base if shared else None
     return ModelTarget(
@@ -221,10 +234,14 @@ def _image_target(ocma: Ocma, config: AIConfig, provider: ImageProvider, model: 
             f"image_api_base (then {' or '.join(provider.key_env_vars)} apply).",
         )
     if key is None:
+        variables = " or ".join(provider.key_env_vars)
         raise AINotConfigured(
             f"No API key for {provider.vendor} (image provider {provider.name}).",
-            fix=f"Store one with `ocma ai key {provider.vendor}` or PUT /v1/ai/keys/{provider.vendor} (admin), "
-            f"or set {' or '.join(provider.key_env_vars)}.",
+            fix=f"An admin can store one for the workspace, or set {variables}.",
+            fixes={
+                "cli": f"Store one with `ocma ai key {provider.vendor}`, or set {variables}.",
+                "api": f"Store one with PUT /v1/ai/keys/{provider.vendor} (admin), or set {variables}.",
+            },
         )
     env_var = f"OCMA_{provider.name.upper().replace('-', '_')}_API_BASE"
     api_base = (

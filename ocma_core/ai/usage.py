@@ -63,13 +63,16 @@ def _refuse(
 ) -> None:
     flag = "--daily" if which == "daily" else "--monthly"
     field = f"{which}_budget_usd"
-    local_reset = resets.astimezone(ZoneInfo(config.timezone)).strftime("%Y-%m-%d %H:%M")
+    wait = f"{resets.astimezone(ZoneInfo(config.timezone)):%Y-%m-%d %H:%M} {config.timezone}"
     raise BudgetExceeded(
         f"This call would exceed the workspace's {which} AI budget: ${spent:.4f} of ${budget:.2f} is spent "
         f"and this call may cost up to ${estimate:.4f}.",
-        fix=f"Raise it with `ocma ai set {flag} {max(budget * 2, spent + estimate):.2f}` or "
-        f'PUT /v1/ai/settings {{"{field}": ...}} (admin), or wait for the reset at {local_reset} '
-        f"{config.timezone}.",
+        fix=f"An admin can raise the {which} budget, or wait for the reset at {wait}.",
+        fixes={
+            "cli": f"Raise it with `ocma ai set {flag} {max(budget * 2, spent + estimate):.2f}`, or wait for the "
+            f"reset at {wait}.",
+            "api": f'Raise it with PUT /v1/ai/settings {{"{field}": ...}} (admin), or wait for the reset at {wait}.',
+        },
     )
 
 
@@ -87,8 +90,13 @@ def reserve(
     if estimate is None:
         raise AINotConfigured(
             f"The workspace has an AI budget, but the cost of {model} is unknown, so it cannot be enforced.",
-            fix=f'Set a price for it: PUT /v1/ai/settings {{"prices": {{"{model}": {{"input_per_token": ..., '
-            f'"output_per_token": ...}}}}}} (or "per_image" for images), or `ocma ai price {model} ...`.',
+            fix=f"Set a price for {model} in the workspace's AI settings.",
+            fixes={
+                "cli": f"Set a price: `ocma ai price {model} --input-per-token ... --output-per-token ...` "
+                "(or --per-image for images).",
+                "api": f'Set a price: PUT /v1/ai/settings {{"prices": {{"{model}": {{"input_per_token": ..., '
+                f'"output_per_token": ...}}}}}} (or "per_image" for images).',
+            },
         )
     span = periods(config.timezone)
     with ocma.session() as session:

@@ -41,7 +41,14 @@ def best_times(
     ]
     if not wanted:
         what = f"account {account_id}" if account_id else f"{platform} account" if platform else "account"
-        raise NotFoundError(f"No {what} in this workspace.", fix="Connect one with `ocma accounts connect`.")
+        raise NotFoundError(
+            f"No {what} in this workspace.",
+            fix="Connect one first.",
+            fixes={
+                "cli": "Connect one with `ocma accounts connect PLATFORM` (ids: `ocma accounts list`).",
+                "api": "Connect one (GET /v1/accounts/connect/{platform} or POST /v1/accounts).",
+            },
+        )
     ctx.prefetch("history")  # the follower series only when a rate needs it (no impressions)
     with gc_paused():
         results = best_time.analyze(

@@ -26,8 +26,9 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(OcmaError)
     async def ocma_error(request: Request, exc: OcmaError) -> JSONResponse:
         extra: dict[str, Any] = {}
-        if exc.fix:
-            extra["fix"] = exc.fix
+        fix = exc.fix_for("api")
+        if fix:
+            extra["fix"] = fix
         if isinstance(exc, ValidationFailed) and exc.problems:
             extra["problems"] = exc.problems
         return problem(exc.status_code, exc.title, exc.message, **extra)

@@ -6,7 +6,15 @@ import asyncio
 
 import click
 
-from ocma_core.cli.common import context, print_json, table, workspace_id, workspace_option
+from ocma_core.cli.common import (
+    Column,
+    context,
+    emit_list,
+    examples,
+    json_option,
+    workspace_id,
+    workspace_option,
+)
 
 
 @click.group()
@@ -14,36 +22,46 @@ def accounts() -> None:
     """Social accounts connected to a workspace."""
 
 
+@examples("ocma accounts list", "ocma accounts list --json")
 @accounts.command("list")
 @workspace_option
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 def accounts_list(workspace: str | None, as_json: bool) -> None:
     """Each account's status (connected / needs reconnecting / disconnected) and token expiry."""
     from ocma_core.services.accounts import list_accounts
 
     ocma = context()
-    rows = list_accounts(ocma, workspace_id(ocma, workspace))
-    if as_json:
-        print_json(
-            [
-                {
-                    "id": a.id,
-                    "platform": a.platform,
-                    "handle": a.handle,
-                    "status": a.status,
-                    "expires_at": a.expires_at,
-                    "last_error": a.last_error,
-                }
-                for a in rows
-            ]
-        )
-        return
-    table(
-        ["id", "platform", "handle", "status", "token expires", "problem"],
-        [[a.id, a.platform, a.handle, a.status, a.expires_at or "never", a.last_error] for a in rows],
+    rows = [
+        {
+            "id": a.id,
+            "platform": a.platform,
+            "handle": a.handle,
+            "status": a.status,
+            "expires_at": a.expires_at,
+            "last_error": a.last_error,
+        }
+        for a in list_accounts(ocma, workspace_id(ocma, workspace))
+    ]
+    emit_list(
+        rows,
+        [
+            Column("id", "id", kind="id"),
+            Column("platform", "platform"),
+            Column("handle", "handle", kind="id"),
+            Column("status", "status"),
+            Column("token expires (UTC)", lambda r: r["expires_at"] or "never"),
+            Column("problem", "last_error", kind="text"),
+        ],
+        as_json=as_json,
+        empty="No accounts yet: connect one with `ocma accounts connect PLATFORM` (e.g. bluesky).",
     )
 
 
+@examples(
+    "ocma accounts connect bluesky",
+    "ocma accounts connect mastodon --listen",
+    "ocma accounts connect mastodon -f instance=https://mastodon.social -f access_token=TOKEN",
+)
 @accounts.command("connect")
 @click.argument("platform")
 @workspace_option
@@ -112,11 +130,12 @@ def accounts_connect(
     click.echo(f"Connected {account.platform} account {account.handle} ({account.id}).")
 
 
+@examples("ocma accounts test ACCOUNT_ID")
 @accounts.command("test")
 @click.argument("account_id")
 @workspace_option
 def accounts_test(account_id: str, workspace: str | None) -> None:
-    """Call the platform's who-am-I with the stored tokens."""
+    """Check ACCOUNT_ID's stored tokens with the platform's who-am-I call."""
     from ocma_core.services.accounts import test_connection
 
     ocma = context()
@@ -124,11 +143,12 @@ def accounts_test(account_id: str, workspace: str | None) -> None:
     click.echo(f"OK: {profile.handle} ({profile.external_id})")
 
 
+@examples("ocma accounts disconnect ACCOUNT_ID")
 @accounts.command("disconnect")
 @click.argument("account_id")
 @workspace_option
 def accounts_disconnect(account_id: str, workspace: str | None) -> None:
-    """Forget an account's tokens."""
+    """Forget ACCOUNT_ID's tokens (its posts stay; reconnect with `ocma accounts connect`)."""
     from ocma_core.services.accounts import disconnect_account
 
     ocma = context()

@@ -4,34 +4,41 @@ from __future__ import annotations
 
 import click
 
-from ocma_core.cli.common import context, print_json, table, workspace_id, workspace_option
+from ocma_core.cli.common import (
+    Column,
+    context,
+    emit_list,
+    examples,
+    json_option,
+    workspace_id,
+    workspace_option,
+)
+
+ROLES = ["owner", "admin", "editor", "viewer"]
 
 
+@examples("ocma plugins", "ocma plugins --json")
 @click.command()
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 def plugins(as_json: bool) -> None:
     """Installed plugins: version, hooks, what each registered, and load errors."""
     from ocma_core.plugins import plugin_listing
 
-    rows = plugin_listing()
-    if as_json:
-        print_json(rows)
-        return
-    if not rows:
-        click.echo("No plugins loaded (check OCMA_LOAD_PLUGINS / OCMA_DISABLED_PLUGINS).")
-        return
-    table(
-        ["plugin", "version", "hooks", "registered", "error"],
+    emit_list(
+        plugin_listing(),
         [
-            [
-                r["name"],
-                r["version"],
-                ", ".join(r["hooks"]),
-                "; ".join(f"{k}: {', '.join(v)}" for k, v in r["registered"].items()),
-                r["error"],
-            ]
-            for r in rows
+            Column("plugin", "name", kind="id"),
+            Column("version", "version"),
+            Column("hooks", "hooks", kind="text"),
+            Column(
+                "registered",
+                lambda r: "; ".join(f"{k}: {', '.join(v)}" for k, v in r["registered"].items()),
+                kind="text",
+            ),
+            Column("error", "error", kind="text"),
         ],
+        as_json=as_json,
+        empty="No plugins loaded (check OCMA_LOAD_PLUGINS / OCMA_DISABLED_PLUGINS).",
     )
 
 
@@ -40,14 +47,22 @@ def apikeys() -> None:
     """API keys (stored hashed; a new key is shown once)."""
 
 
+@examples(
+    'ocma apikeys create --name "CI deploys" --role editor',
+    "ocma apikeys create --role viewer --name dashboard",
+)
 @apikeys.command("create")
 @workspace_option
-@click.option("--name", default="")
+@click.option("--name", default="", help="What the key is for, so you know which to revoke later.")
 @click.option(
-    "--role", type=click.Choice(["owner", "admin", "editor", "viewer"]), default="editor", show_default=True
+    "--role",
+    type=click.Choice(ROLES),
+    default="editor",
+    show_default=True,
+    help="What the key may do: viewer reads, editor writes posts, admin manages, owner everything.",
 )
 def apikeys_create(workspace: str | None, name: str, role: str) -> None:
-    """Create a key and print it once."""
+    """Create a key and print it once (the key alone on stdout, for scripts)."""
     from ocma_core.db.models import Role
     from ocma_core.services.workspaces import create_api_key
 
@@ -57,27 +72,47 @@ def apikeys_create(workspace: str | None, name: str, role: str) -> None:
     click.echo(f"({role} key {created.record.key_id}; it is not shown again)", err=True)
 
 
+@examples("ocma apikeys list", "ocma apikeys list --json")
 @apikeys.command("list")
 @workspace_option
-def apikeys_list(workspace: str | None) -> None:
+@json_option
+def apikeys_list(workspace: str | None, as_json: bool) -> None:
     """List keys (ids and roles, never the keys)."""
     from ocma_core.services.workspaces import list_api_keys
 
     ocma = context()
-    table(
-        ["key id", "name", "role", "created", "last used", "revoked"],
+    rows = [
+        {
+            "key_id": k.key_id,
+            "name": k.name,
+            "role": k.role,
+            "created_at": k.created_at,
+            "last_used_at": k.last_used_at,
+            "revoked_at": k.revoked_at,
+        }
+        for k in list_api_keys(ocma, workspace_id(ocma, workspace))
+    ]
+    emit_list(
+        rows,
         [
-            [k.key_id, k.name, k.role, k.created_at, k.last_used_at, k.revoked_at]
-            for k in list_api_keys(ocma, workspace_id(ocma, workspace))
+            Column("key id", "key_id", kind="id"),
+            Column("name", "name", kind="text"),
+            Column("role", "role"),
+            Column("created (UTC)", "created_at"),
+            Column("last used (UTC)", "last_used_at"),
+            Column("revoked (UTC)", "revoked_at"),
         ],
+        as_json=as_json,
+        empty="No API keys yet: create one with `ocma apikeys create`.",
     )
 
 
+@examples("ocma apikeys revoke KEY_ID")
 @apikeys.command("revoke")
 @workspace_option
 @click.argument("key_id")
 def apikeys_revoke(workspace: str | None, key_id: str) -> None:
-    """Revoke a key by its id."""
+    """Revoke the key KEY_ID (see `ocma apikeys list`)."""
     from ocma_core.services.workspaces import revoke_api_key
 
     ocma = context()

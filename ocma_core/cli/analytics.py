@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime
+from datetime import UTC
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 
-from ocma_core.cli.common import context, print_json, table, workspace_id, workspace_option
+from ocma_core.cli.common import (
+    Column,
+    context,
+    emit_list,
+    emit_record,
+    examples,
+    json_option,
+    print_json,
+    table,
+    workspace_id,
+    workspace_option,
+)
 
 
 @click.group()
@@ -16,6 +28,7 @@ def metrics() -> None:
     """Collect metrics and analyse them (every figure from stored snapshots)."""
 
 
+@examples("ocma metrics collect", "ocma metrics collect --limit 50")
 @metrics.command("collect")
 @workspace_option
 @click.option("--limit", default=500, show_default=True, help="At most this many items.")
@@ -34,25 +47,28 @@ def collect(workspace: str | None, limit: int) -> None:
         click.echo(f"  {error}", err=True)
 
 
+@examples(
+    "ocma metrics backfill --since 30d", "ocma metrics backfill --since 2025-01-01 --account ACCOUNT_ID"
+)
 @metrics.command("backfill")
 @workspace_option
-@click.option("--since", required=True, help="ISO date: posts published since then.")
+@click.option(
+    "--since",
+    required=True,
+    help="Posts published since: an ISO date (2025-01-01) or how long ago (30d, 2w).",
+)
 @click.option("--account", "accounts", multiple=True, help="Only these account ids (repeat).")
 def backfill(workspace: str | None, since: str, accounts: tuple[str, ...]) -> None:
-    """Import the metrics the platforms still serve for posts published since DATE, with a progress bar."""
+    """Import the metrics the platforms still serve for posts published since --since, with a progress bar."""
     from rich.progress import Progress
 
-    from ocma_core.errors import ValidationFailed
+    from ocma_core.cli.when import parse_since
     from ocma_core.services.metrics import backfill as run
+    from ocma_core.services.workspaces import get_workspace
 
-    try:
-        start = datetime.combine(date.fromisoformat(since), datetime.min.time(), tzinfo=UTC)
-    except ValueError:
-        raise ValidationFailed(
-            f"--since {since!r} is not an ISO date.", fix="Use e.g. --since 2026-01-01."
-        ) from None
     ocma = context()
     ws = workspace_id(ocma, workspace)
+    start = parse_since(since, get_workspace(ocma, ws).timezone)
     with Progress(transient=False) as progress:
         task = progress.add_task("Backfilling metrics", total=None)
 
@@ -68,11 +84,12 @@ def backfill(workspace: str | None, since: str, accounts: tuple[str, ...]) -> No
         click.echo(f"  {line}", err=True)
 
 
+@examples("ocma metrics best-time", "ocma metrics best-time --platform x --json")
 @metrics.command("best-time")
 @workspace_option
-@click.option("--platform", default=None)
-@click.option("--account", default=None, help="Account id.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--platform", default=None, help="Only accounts on this platform.")
+@click.option("--account", default=None, help="Only this account id.")
+@json_option
 def best_time(workspace: str | None, platform: str | None, account: str | None, as_json: bool) -> None:
     """Best hours of the week per account, with intervals, supporting posts and the prior used."""
     from ocma_core.analytics.answers import best_times
@@ -82,6 +99,8 @@ def best_time(workspace: str | None, platform: str | None, account: str | None, 
     if as_json:
         print_json(rows)
         return
+    if not rows:
+        click.echo("No account to analyse: connect one with `ocma accounts connect PLATFORM`.")
     for row in rows:
         click.echo(f"{row['account']}: {row['message']}")
         table(
@@ -99,13 +118,22 @@ def best_time(workspace: str | None, platform: str | None, account: str | None, 
         )
 
 
+@examples(
+    'ocma metrics predict --account ACCOUNT_ID "Our spring collection is here"',
+    'ocma metrics predict --account ACCOUNT_ID --at "friday 18:00" --media 1 "New menu!"',
+)
 @metrics.command("predict")
 @workspace_option
-@click.option("--account", required=True, help="Account id.")
-@click.option("--at", "at", default=None, help="Planned time, ISO 8601.")
-@click.option("--media", default=0, show_default=True)
-@click.option("--video", is_flag=True)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--account", required=True, help="Account id whose history the forecast uses.")
+@click.option(
+    "--at",
+    "at",
+    default=None,
+    help="Planned time: 2026-03-03T09:00, 'tomorrow 09:00', 'in 2h' (default: now).",
+)
+@click.option("--media", default=0, show_default=True, help="How many images the post carries.")
+@click.option("--video", is_flag=True, help="The post carries a video.")
+@json_option
 @click.argument("text")
 def predict(
     workspace: str | None, account: str, at: str | None, media: int, video: bool, as_json: bool, text: str
@@ -113,17 +141,19 @@ def predict(
     """Forecast a draft's engagement from the account's own history, with the backtested error."""
     from ocma_core.analytics.base import make_context, now_period
     from ocma_core.analytics.registry import get_analyzer
+    from ocma_core.cli.when import parse_when
     from ocma_core.services.workspaces import get_workspace
 
     ocma = context()
     ws = workspace_id(ocma, workspace)
-    when = datetime.fromisoformat(at) if at else None
+    zone = get_workspace(ocma, ws).timezone
+    when = parse_when(at, zone) if at else None
     if when is not None and when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
+        when = when.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
     ctx = make_context(
         ocma,
         ws,
-        now_period(get_workspace(ocma, ws).timezone),
+        now_period(zone),
         account_ids=[account],
         params={
             "account_id": account,
@@ -149,6 +179,11 @@ def predict(
         )
 
 
+@examples(
+    "ocma report",
+    "ocma report --period last-month --format json",
+    "ocma report --period last-30-days --chart engagement --out engagement.png",
+)
 @click.command("report")
 @workspace_option
 @click.option(
@@ -158,7 +193,12 @@ def predict(
     help="last-week, this-week, last-month, this-month, last-N-days, YYYY-MM, YYYY-Www, FROM..TO",
 )
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "csv"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for programs, csv: one row per post.",
 )
 @click.option("--account", "accounts", multiple=True, help="Only these account ids (repeat).")
 @click.option(
@@ -205,15 +245,24 @@ def experiments() -> None:
     """A/B experiments: variants published as posts, judged from their metrics."""
 
 
+@examples(
+    'ocma metrics experiments create "Emoji or not" --variant A="New in store" --variant B="New in store ✨" '
+    '-a ACCOUNT_ID --at "tuesday 10:00" --at "wednesday 10:00"',
+)
 @experiments.command("create")
 @workspace_option
 @click.argument("name")
 @click.option(
     "--variant", "variants", multiple=True, required=True, help="LABEL=TEXT (repeat, at least two)."
 )
-@click.option("--account", "accounts", multiple=True, required=True, help="Account id (repeat).")
-@click.option("--at", "times", multiple=True, help="ISO time for each variant in order (comparable slots).")
-@click.option("--hypothesis", default="")
+@click.option("--account", "-a", "accounts", multiple=True, required=True, help="Account id (repeat).")
+@click.option(
+    "--at",
+    "times",
+    multiple=True,
+    help="When each variant goes out, in order (comparable slots): 2026-03-03T10:00, 'tuesday 10:00', 'in 2h'.",
+)
+@click.option("--hypothesis", default="", help="What you expect and why, kept with the result.")
 @click.option(
     "--min-lift", default=0.2, show_default=True, help="Smallest relative difference worth detecting."
 )
@@ -228,21 +277,27 @@ def experiment_create(
 ) -> None:
     """Create an experiment; each variant becomes a post (scheduled where --at gives a time)."""
     from ocma_core.analytics import experiments as svc
+    from ocma_core.cli.when import parse_when
     from ocma_core.errors import ValidationFailed
+    from ocma_core.services.workspaces import get_workspace
 
     if times and len(times) != len(variants):
-        raise ValidationFailed("Give one --at per --variant, or none.")
+        raise ValidationFailed("Give one --at per --variant, or none.", fix="Repeat --at once per --variant.")
+    ocma = context()
+    ws = workspace_id(ocma, workspace)
+    zone = get_workspace(ocma, ws).timezone
     specs = []
     for i, raw in enumerate(variants):
         label, sep, text = raw.partition("=")
         if not sep or not text.strip():
-            raise ValidationFailed(f"--variant {raw!r} is not LABEL=TEXT.")
-        when = datetime.fromisoformat(times[i]) if times else None
+            raise ValidationFailed(
+                f"--variant {raw!r} is not LABEL=TEXT.", fix='Write e.g. --variant A="New in store".'
+            )
+        when = parse_when(times[i], zone) if times else None
         specs.append(svc.VariantSpec(label.strip(), text.strip(), scheduled_at=when))
-    ocma = context()
     exp = svc.create_experiment(
         ocma,
-        workspace_id(ocma, workspace),
+        ws,
         name,
         specs,
         account_ids=list(accounts),
@@ -253,29 +308,55 @@ def experiment_create(
     click.echo(f"Experiment {exp.id} created with {len(specs)} variants.")
 
 
+@examples("ocma metrics experiments list", "ocma metrics experiments list --json")
 @experiments.command("list")
 @workspace_option
-def experiment_list(workspace: str | None) -> None:
+@json_option
+def experiment_list(workspace: str | None, as_json: bool) -> None:
     """Experiments and their last verdict."""
     from ocma_core.analytics import experiments as svc
 
     ocma = context()
-    rows = svc.list_experiments(ocma, workspace_id(ocma, workspace))
-    table(
-        ["id", "name", "status", "verdict"],
-        [[e.id, e.name, e.status, e.result.get("status", "-")] for e in rows],
+    rows = [
+        {
+            "id": e.id,
+            "name": e.name,
+            "status": e.status,
+            "verdict": e.result.get("status"),
+            "winner_variant_id": e.winner_variant_id,
+            "hypothesis": e.hypothesis,
+            "created_at": e.created_at,
+            "decided_at": e.decided_at,
+        }
+        for e in svc.list_experiments(ocma, workspace_id(ocma, workspace))
+    ]
+    emit_list(
+        rows,
+        [
+            Column("id", "id", kind="id"),
+            Column("name", "name", kind="text"),
+            Column("status", "status"),
+            Column("verdict", lambda r: r["verdict"] or "-"),
+        ],
+        as_json=as_json,
+        empty="No experiments yet: ocma metrics experiments create --help shows how.",
     )
 
 
+@examples(
+    "ocma metrics experiments evaluate EXPERIMENT_ID",
+    "ocma metrics experiments evaluate EXPERIMENT_ID --json",
+)
 @experiments.command("evaluate")
 @workspace_option
 @click.argument("experiment_id")
-def experiment_evaluate(workspace: str | None, experiment_id: str) -> None:
-    """Judge an experiment now; prints the decision rule and the evidence."""
+@json_option
+def experiment_evaluate(workspace: str | None, experiment_id: str, as_json: bool) -> None:
+    """Judge EXPERIMENT_ID now; prints the decision rule and the evidence."""
     from ocma_core.analytics import experiments as svc
 
     ocma = context()
-    print_json(svc.evaluate(ocma, workspace_id(ocma, workspace), experiment_id))
+    emit_record(svc.evaluate(ocma, workspace_id(ocma, workspace), experiment_id), as_json=as_json)
 
 
 @metrics.group("competitors")
@@ -283,6 +364,7 @@ def competitors() -> None:
     """Public metrics of competitor accounts, where the platform's API allows reading them."""
 
 
+@examples("ocma metrics competitors add bluesky rival.bsky.social --via ACCOUNT_ID")
 @competitors.command("add")
 @workspace_option
 @click.argument("platform")
@@ -297,10 +379,17 @@ def competitor_add(workspace: str | None, platform: str, handle: str, via: str) 
     click.echo(f"Following {row.handle} on {row.platform} ({row.id}).")
 
 
+@examples("ocma metrics competitors list", "ocma metrics competitors list --period last-week --json")
 @competitors.command("list")
 @workspace_option
-@click.option("--period", default="last-month", show_default=True)
-def competitor_list(workspace: str | None, period: str) -> None:
+@click.option(
+    "--period",
+    default="last-month",
+    show_default=True,
+    help="Period to compare (the forms of `ocma report`).",
+)
+@json_option
+def competitor_list(workspace: str | None, period: str, as_json: bool) -> None:
     """Competitors beside your accounts on the same measures."""
     from ocma_core.analytics import competitors as svc
     from ocma_core.analytics.reports import resolve_period
@@ -308,24 +397,24 @@ def competitor_list(workspace: str | None, period: str) -> None:
     ocma = context()
     ws = workspace_id(ocma, workspace)
     p = resolve_period(ocma, ws, period)
-    rows = svc.compare(ocma, ws, p.start, p.end)
-    table(
-        ["", "platform", "handle", "followers", "change", "posts/week", "snapshots"],
+    emit_list(
+        svc.compare(ocma, ws, p.start, p.end),
         [
-            [
-                r["kind"],
-                r["platform"],
-                r["handle"],
-                r.get("followers"),
-                r.get("followers_change"),
-                f"{r['posts_per_week']:.1f}" if "posts_per_week" in r else None,
-                r["snapshots"],
-            ]
-            for r in rows
+            Column("", "kind"),
+            Column("id", "id", kind="id"),
+            Column("platform", "platform"),
+            Column("handle", "handle", kind="id"),
+            Column("followers", "followers"),
+            Column("change", "followers_change"),
+            Column("posts/week", lambda r: f"{r['posts_per_week']:.1f}" if "posts_per_week" in r else None),
+            Column("snapshots", "snapshots"),
         ],
+        as_json=as_json,
+        empty="No competitors or accounts to compare: ocma metrics competitors add PLATFORM HANDLE --via ID.",
     )
 
 
+@examples("ocma metrics competitors remove COMPETITOR_ID")
 @competitors.command("remove")
 @workspace_option
 @click.argument("competitor_id")

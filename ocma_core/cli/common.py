@@ -1,13 +1,34 @@
-"""Helpers shared by CLI commands."""
+"""Helpers shared by CLI commands (output and examples live in output.py and examples.py, re-exported here)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import click
 
+from ocma_core.cli.examples import examples
+from ocma_core.cli.output import (
+    Column,
+    emit_list,
+    emit_record,
+    json_option,
+    print_json,
+    table,
+)
 from ocma_core.context import Ocma
+
+__all__ = [
+    "Column",
+    "context",
+    "emit_list",
+    "emit_record",
+    "examples",
+    "json_option",
+    "print_json",
+    "table",
+    "workspace_id",
+    "workspace_option",
+]
 
 
 def context(create_key: bool = False) -> Ocma:
@@ -29,19 +50,3 @@ def workspace_id(ocma: Ocma, ref: str | None) -> str:
     from ocma_core.services.workspaces import resolve_workspace
 
     return resolve_workspace(ocma, ref).id
-
-
-def print_json(data: Any) -> None:
-    """Pretty JSON on stdout."""
-    click.echo(json.dumps(data, indent=2, default=str))
-
-
-def table(headers: list[str], rows: list[list[Any]]) -> None:
-    """A rich table on a terminal, plain columns otherwise."""
-    from rich.console import Console
-    from rich.table import Table
-
-    t = Table(*headers)
-    for row in rows:
-        t.add_row(*["" if v is None else str(v) for v in row])
-    Console().print(t)

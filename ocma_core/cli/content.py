@@ -11,7 +11,15 @@ from typing import Any
 
 import click
 
-from ocma_core.cli.common import context, print_json, workspace_id, workspace_option
+from ocma_core.cli.common import (
+    context,
+    emit_record,
+    examples,
+    json_option,
+    print_json,
+    workspace_id,
+    workspace_option,
+)
 
 
 def _platforms(value: str) -> list[str]:
@@ -58,13 +66,23 @@ def content() -> None:
     """Generate, adapt, optimise and score posts with the workspace's AI model."""
 
 
+@examples(
+    'ocma content generate "We open a shop in Leipzig on Saturday" -p x,linkedin',
+    'ocma content generate "Spring sale, 20% off" -p bluesky --variations 0 --json',
+)
 @content.command("generate")
 @workspace_option
 @click.argument("brief")
 @click.option("--platforms", "-p", required=True, help="Comma-separated platforms, e.g. x,linkedin.")
-@click.option("--variations", default=2, show_default=True, type=click.IntRange(0, 5))
+@click.option(
+    "--variations",
+    default=2,
+    show_default=True,
+    type=click.IntRange(0, 5),
+    help="How many alternative wordings to suggest too.",
+)
 @click.option("--instructions", default="", help="Extra instructions for the model.")
-@click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
+@json_option
 def generate_cmd(
     workspace: str | None, brief: str, platforms: str, variations: int, instructions: str, as_json: bool
 ) -> None:
@@ -96,11 +114,12 @@ def generate_cmd(
     _finish(result["drafts"])
 
 
+@examples('ocma content adapt "Our new release is out: faster sync and dark mode." -p x,mastodon')
 @content.command("adapt")
 @workspace_option
 @click.argument("text")
-@click.option("--platforms", "-p", required=True, help="Comma-separated platforms.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--platforms", "-p", required=True, help="Comma-separated platforms, e.g. x,mastodon.")
+@json_option
 def adapt_cmd(workspace: str | None, text: str, platforms: str, as_json: bool) -> None:
     """Rewrite TEXT for each platform, each draft validated by the platform plugin."""
     from ocma_core.content.adapt import adapt
@@ -116,15 +135,26 @@ def adapt_cmd(workspace: str | None, text: str, platforms: str, as_json: bool) -
     _finish(result["drafts"])
 
 
+@examples('ocma content optimize "Try our app" -p linkedin -o clicks --alternatives 2')
 @content.command("optimize")
 @workspace_option
 @click.argument("text")
-@click.option("--platform", "-p", required=True)
+@click.option("--platform", "-p", required=True, help="Platform to write for, e.g. linkedin.")
 @click.option(
-    "--objective", "-o", required=True, type=click.Choice(["engagement", "reach", "clicks", "awareness"])
+    "--objective",
+    "-o",
+    required=True,
+    type=click.Choice(["engagement", "reach", "clicks", "awareness"]),
+    help="What the post should achieve.",
 )
-@click.option("--alternatives", default=3, show_default=True, type=click.IntRange(0, 5))
-@click.option("--json", "as_json", is_flag=True)
+@click.option(
+    "--alternatives",
+    default=3,
+    show_default=True,
+    type=click.IntRange(0, 5),
+    help="A/B alternatives to write besides the optimised version.",
+)
+@json_option
 def optimize_cmd(
     workspace: str | None, text: str, platform: str, objective: str, alternatives: int, as_json: bool
 ) -> None:
@@ -143,17 +173,21 @@ def optimize_cmd(
         _print_draft(version["draft"])
         changed = {k: v for k, v in version["changes"].items() if v and k != "how"}
         if changed:
-            click.echo(f"  changes: {changed}")
+            click.echo("  changes: " + "; ".join(f"{k}: {v}" for k, v in changed.items()))
     click.echo("\n" + _ai_line(result["ai"]))
 
 
+@examples(
+    'ocma content score "Big news today!" -p x --no-judge',
+    'ocma content score "New menu" -p x --media --json',
+)
 @content.command("score")
 @workspace_option
 @click.argument("text")
-@click.option("--platform", "-p", required=True)
+@click.option("--platform", "-p", required=True, help="Platform to measure for, e.g. x.")
 @click.option("--media", "has_media", is_flag=True, help="The post will carry an image or video.")
 @click.option("--no-judge", is_flag=True, help="Only the computed measures (no model call).")
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 def score_cmd(
     workspace: str | None, text: str, platform: str, has_media: bool, no_judge: bool, as_json: bool
 ) -> None:
@@ -177,6 +211,11 @@ def score_cmd(
     click.echo(_ai_line(result["ai"]))
 
 
+@examples(
+    "ocma content prompt generate",
+    'ocma content prompt platform/x --set "Short sentences. No hashtags."',
+    "ocma content prompt platform/x --reset",
+)
 @content.command("prompt")
 @workspace_option
 @click.argument("name")
@@ -197,15 +236,19 @@ def prompt_cmd(workspace: str | None, name: str, new_text: str | None, reset: bo
     click.echo(f"# {found.name} ({found.source})\n{found.text}")
 
 
+@examples(
+    'ocma image "A sunrise over a coffee cup, flat illustration" -p instagram --alt "Coffee at sunrise"',
+    'ocma image "Product shot on white" --aspect 16:9 --provider openai-images --json',
+)
 @click.command("image")
 @workspace_option
 @click.argument("prompt")
 @click.option("--platform", "-p", default=None, help="Size the image for this platform's aspect ratio.")
 @click.option("--aspect", default=None, help="Aspect ratio WIDTH:HEIGHT (overrides the platform's).")
 @click.option("--provider", default=None, help="openai-images, stability, runware, ...")
-@click.option("--model", default=None)
+@click.option("--model", default=None, help="The provider's model (default: the workspace's image model).")
 @click.option("--alt", "alt_text", default="", help="Alt text stored with the image.")
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 def image(
     workspace: str | None,
     prompt: str,
@@ -277,36 +320,44 @@ def ai() -> None:
     """AI settings of a workspace: model, budgets, keys, prices, usage."""
 
 
+@examples("ocma ai show", "ocma ai show --json")
 @ai.command("show")
 @workspace_option
-def ai_show(workspace: str | None) -> None:
+@json_option
+def ai_show(workspace: str | None, as_json: bool) -> None:
     """The workspace's AI settings (key names only) and what is in force."""
     from ocma_core.ai.settings import settings_view
 
     ocma = context()
-    print_json(settings_view(ocma, workspace_id(ocma, workspace)))
+    emit_record(settings_view(ocma, workspace_id(ocma, workspace)), as_json=as_json)
 
 
+@examples(
+    "ocma ai set --model openai/gpt-4o-mini --daily 2 --monthly 30",
+    "ocma ai set --fallback anthropic/claude-3-5-haiku-latest --clear cache_ttl_s",
+)
 @ai.command("set")
 @workspace_option
 @click.option("--model", default=None, help="A litellm model string, e.g. openai/gpt-4o-mini.")
-@click.option("--api-base", default=None)
+@click.option("--api-base", default=None, help="Base URL of an OpenAI-compatible server or proxy.")
 @click.option("--fallback", "fallbacks", multiple=True, help="A fallback model (repeat).")
-@click.option("--timeout", "timeout_s", type=float, default=None)
-@click.option("--retries", "max_retries", type=int, default=None)
-@click.option("--image-provider", default=None)
-@click.option("--image-model", default=None)
+@click.option("--timeout", "timeout_s", type=float, default=None, help="Seconds a model call may take.")
+@click.option("--retries", "max_retries", type=int, default=None, help="Retries of a failed model call.")
+@click.option("--image-provider", default=None, help="Image provider, e.g. openai-images, stability.")
+@click.option("--image-model", default=None, help="The image provider's model.")
 @click.option("--daily", "daily_budget_usd", type=float, default=None, help="Daily budget in USD.")
 @click.option("--monthly", "monthly_budget_usd", type=float, default=None, help="Monthly budget in USD.")
 @click.option(
     "--cache-ttl", "cache_ttl_s", type=int, default=None, help="Response cache TTL in seconds (0: off)."
 )
-@click.option("--brand-voice", default=None)
+@click.option("--brand-voice", default=None, help="How the team writes; every prompt includes it.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text (for scripts and jq).")
 @click.option("--clear", "clear", multiple=True, help="Reset a field to its default (repeat).")
 def ai_set(
     workspace: str | None,
     fallbacks: tuple[str, ...],
     brand_voice: str | None,
+    as_json: bool,
     clear: tuple[str, ...],
     **fields: Any,
 ) -> None:
@@ -319,9 +370,10 @@ def ai_set(
     changes.update({name: None for name in clear})
     ocma = context()
     shown = update_ai_settings(ocma, workspace_id(ocma, workspace), changes, brand_voice=brand_voice)
-    print_json(shown)
+    emit_record(shown, as_json=as_json, title="AI settings saved:")
 
 
+@examples("ocma ai key openai  # asks for the key", "ocma ai key anthropic --remove")
 @ai.command("key")
 @workspace_option
 @click.argument("vendor")
@@ -345,13 +397,18 @@ def ai_key(workspace: str | None, vendor: str, remove: bool) -> None:
     click.echo(f"Stored the workspace's {vendor} key (encrypted).")
 
 
+@examples(
+    "ocma ai price openai/acme-7b --input-per-token 1e-7 --output-per-token 3e-7",
+    "ocma ai price openai-images/dall-e-3 --per-image 0.04",
+)
 @ai.command("price")
 @workspace_option
 @click.argument("model")
-@click.option("--input-per-token", type=float, default=None)
-@click.option("--output-per-token", type=float, default=None)
-@click.option("--per-image", type=float, default=None)
-def ai_price(workspace: str | None, model: str, **price: float | None) -> None:
+@click.option("--input-per-token", type=float, default=None, help="USD per prompt token.")
+@click.option("--output-per-token", type=float, default=None, help="USD per completion token.")
+@click.option("--per-image", type=float, default=None, help="USD per generated image.")
+@json_option
+def ai_price(workspace: str | None, model: str, as_json: bool, **price: float | None) -> None:
     """Set the USD price of MODEL (for models the price table does not know, or negotiated prices)."""
     from ocma_core.ai.settings import load_config, update_ai_settings
 
@@ -365,12 +422,13 @@ def ai_price(workspace: str | None, model: str, **price: float | None) -> None:
         for m, p in load_config(ocma, ws).prices.items()
     }
     prices[model] = given
-    print_json(update_ai_settings(ocma, ws, {"prices": prices}))
+    emit_record(update_ai_settings(ocma, ws, {"prices": prices}), as_json=as_json, title="AI settings saved:")
 
 
+@examples("ocma ai usage", "ocma ai usage --json")
 @ai.command("usage")
 @workspace_option
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 def ai_usage(workspace: str | None, as_json: bool) -> None:
     """AI spend today and this month against the budgets."""
     from ocma_core.ai.settings import load_config

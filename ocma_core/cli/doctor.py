@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import click
 
-from ocma_core.cli.common import print_json
+from ocma_core.cli.common import examples, print_json
 
 _MARKS = {"ok": "ok     ", "warning": "WARNING", "error": "ERROR  "}
 
 
+@examples("ocma doctor", "ocma doctor --strict  # warnings fail too", "ocma doctor --json")
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")

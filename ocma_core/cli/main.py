@@ -8,6 +8,8 @@ from typing import Any
 
 import click
 
+from ocma_core.cli.examples import examples
+
 # name -> (module, attribute, one-line help). Modules are imported only when the command runs.
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "init": (
@@ -31,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "apikeys": ("ocma_core.cli.admin", "apikeys", "Create, list and revoke API keys."),
     "accounts": ("ocma_core.cli.accounts", "accounts", "Connect and inspect social accounts."),
     "posts": ("ocma_core.cli.posts", "posts", "Create, schedule, check, import and retry posts."),
+    "media": ("ocma_core.cli.media", "media", "Upload images and videos to attach to posts."),
     "content": ("ocma_core.cli.content", "content", "Generate, adapt, optimise and score posts with AI."),
     "image": ("ocma_core.cli.content", "image", "Generate an image for a platform and store it."),
     "ai": ("ocma_core.cli.content", "ai", "AI settings: model, budgets, keys, prices, usage."),
@@ -65,6 +68,13 @@ class LazyGroup(click.Group):
             formatter.write_dl(sorted(rows))
 
 
+@examples(
+    'ocma init --workspace "Acme" --timezone Europe/Berlin',
+    "ocma accounts connect bluesky",
+    'ocma posts create "Hello world" -a ACCOUNT_ID --at "tomorrow 09:00"',
+    "ocma posts list --json",
+    "ocma posts create --help  # every command's help ends with examples",
+)
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="ocma", prog_name="ocma")
 def cli() -> None:
@@ -87,8 +97,8 @@ def _add_plugin_commands() -> None:
 
 
 def main(argv: list[str] | None = None) -> Any:
-    """Run the CLI, printing OCMA errors as one clear message (exit status 1)."""
-    from ocma_core.errors import OcmaError
+    """Run the CLI, printing OCMA errors as one clear message with the CLI's advice (exit status 1)."""
+    from ocma_core.errors import OcmaError, PlatformError
 
     try:
         from ocma_core.settings_files import apply_to_environ
@@ -97,5 +107,12 @@ def main(argv: list[str] | None = None) -> Any:
         _add_plugin_commands()
         return cli.main(args=argv, standalone_mode=True)
     except OcmaError as exc:
-        click.echo(f"Error: {exc}", err=True)
+        from ocma_core.cli.errors import report_error
+
+        report_error(exc)
+        sys.exit(1)
+    except PlatformError as exc:  # a platform call made from a command (accounts test, delete, ...)
+        from ocma_core.cli.errors import report_platform_error
+
+        report_platform_error(exc)
         sys.exit(1)

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from ocma_core.cli.common import context, print_json, table, workspace_id, workspace_option
+from ocma_core.cli.common import context, examples, print_json, table, workspace_id, workspace_option
 from ocma_core.errors import ValidationFailed
 
 ROLES = click.Choice(["owner", "admin", "editor", "viewer"])
@@ -52,6 +52,7 @@ def members() -> None:
     """
 
 
+@examples("ocma members list", "ocma members list --json")
 @members.command("list")
 @workspace_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -125,6 +126,7 @@ def members_add(
         click.echo(f"Slack user {member.external_ids['slack']} can now talk to the OCMA app.")
 
 
+@examples("ocma members set-role ana@example.com admin", "ocma members set-role U0123ABCD viewer")
 @members.command("set-role")
 @workspace_option
 @click.argument("member")
@@ -168,6 +170,7 @@ def members_link(workspace: str | None, member: str, slack: str | None, external
     click.echo(f"{updated.email or updated.id} is linked to {linked}.")
 
 
+@examples("ocma members remove ana@example.com", "ocma members remove U0123ABCD --yes")
 @members.command("remove")
 @workspace_option
 @click.argument("member")

@@ -1,13 +1,23 @@
-"""posts: create, list, show, check, import, failed, publish, approve, cancel, retry, delete-published."""
+"""posts: create, schedule, list, show (and the commands of posts_actions.py)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from pathlib import Path
+from datetime import UTC, datetime
+from typing import Literal
 
 import click
 
-from ocma_core.cli.common import context, print_json, table, workspace_id, workspace_option
+from ocma_core.cli.common import (
+    Column,
+    context,
+    emit_list,
+    examples,
+    json_option,
+    print_json,
+    table,
+    workspace_id,
+    workspace_option,
+)
 
 
 @click.group()
@@ -15,25 +25,68 @@ def posts() -> None:
     """Posts and their per-account targets."""
 
 
+Action = Literal["draft", "publish_now", "next_slot", "schedule"]
+
+
+def _action_of(draft: bool, now: bool, next_slot: bool, when: datetime | None) -> Action:
+    if draft:
+        return "draft"
+    if now:
+        return "publish_now"
+    if next_slot:
+        return "next_slot"
+    return "schedule" if when is not None else "draft"
+
+
+def _when(at: str | None, in_: str | None, timezone: str) -> datetime | None:
+    from ocma_core.cli.when import parse_duration, parse_when
+    from ocma_core.errors import ValidationFailed
+
+    if at and in_:
+        raise ValidationFailed("Give --at or --in, not both.", fix="Keep the one you meant.")
+    if in_:
+        return datetime.now(UTC) + parse_duration(in_)
+    return parse_when(at, timezone) if at else None
+
+
+@examples(
+    'ocma posts create "Ideas for the launch"  # a draft: no account, no time',
+    'ocma posts create "Doors open at 9!" -a ACCOUNT_ID --at "tomorrow 09:00"',
+    'ocma posts create "Live now" -a ACCOUNT_ID --in 2h',
+    'ocma posts create "Hello" -a ACCOUNT_ID -a OTHER_ID --now',
+    'ocma posts create "With a photo" -a ACCOUNT_ID --media MEDIA_ID --next-slot',
+)
 @posts.command("create")
 @workspace_option
 @click.argument("body")
 @click.option(
-    "--account", "-a", "accounts", multiple=True, required=True, help="Account id (repeat for several)."
+    "--account",
+    "-a",
+    "accounts",
+    multiple=True,
+    help="Account id to publish to (repeat for several; see `ocma accounts list`). None: a draft.",
 )
-@click.option("--at", "at", default=None, help="When, ISO 8601 (a time without offset is in --timezone).")
-@click.option("--timezone", default=None, help="IANA timezone (default: the workspace's).")
+@click.option(
+    "--at",
+    "at",
+    default=None,
+    help="When: 2026-03-03T09:00, 'today 17:30', 'tomorrow 09:00', 'monday 09:00' or 'in 2h' "
+    "(a time without offset is in --timezone).",
+)
+@click.option("--in", "in_", default=None, help="How long from now: 30m, 2h, 1d, 1h30m.")
+@click.option("--timezone", default=None, help="IANA timezone of --at (default: the workspace's).")
 @click.option("--now", "now", is_flag=True, help="Publish now.")
 @click.option("--next-slot", is_flag=True, help="Put it in the next free queue slot.")
-@click.option("--draft", is_flag=True, help="Only save a draft.")
-@click.option("--thread", multiple=True, help="A follow-up part of a thread (repeat).")
-@click.option("--media", multiple=True, help="Media id (upload with POST /v1/media).")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--draft", is_flag=True, help="Only save a draft (the default without --at/--in/--now).")
+@click.option("--thread", multiple=True, help="A follow-up part of a thread (repeat, in order).")
+@click.option("--media", multiple=True, help="Media id to attach (repeat; from `ocma media upload FILE`).")
+@json_option
 def create(
     workspace: str | None,
     body: str,
     accounts: tuple[str, ...],
     at: str | None,
+    in_: str | None,
     timezone: str | None,
     now: bool,
     next_slot: bool,
@@ -42,53 +95,58 @@ def create(
     media: tuple[str, ...],
     as_json: bool,
 ) -> None:
-    """Create a post (scheduled with --at, now with --now, in a slot with --next-slot, else a draft)."""
+    """Create a post with BODY: a draft, scheduled (--at/--in), now (--now) or in a slot (--next-slot).
+
+    A post without --account is a draft; add accounts and a time when you schedule it.
+    """
     from pydantic import ValidationError
 
     from ocma_core.errors import ValidationFailed
     from ocma_core.services import posts as svc
     from ocma_core.services.post_input import PostInput
+    from ocma_core.services.workspaces import get_workspace
 
-    action = (
-        "draft"
-        if draft
-        else "publish_now"
-        if now
-        else "next_slot"
-        if next_slot
-        else "schedule"
-        if at
-        else "draft"
-    )
     ocma = context()
+    ws = workspace_id(ocma, workspace)
+    when = _when(at, in_, timezone or get_workspace(ocma, ws).timezone)
+    action = _action_of(draft, now, next_slot, when)
+    if action != "draft" and not accounts:
+        raise ValidationFailed(
+            "A post that goes out needs at least one account.",
+            fix="Add --account ACCOUNT_ID (see `ocma accounts list`), or leave out --at/--in/--now/--next-slot "
+            "to save a draft.",
+        )
     try:
         data = PostInput(
             body=body,
             account_ids=list(accounts),
-            scheduled_at=datetime.fromisoformat(at) if at else None,
+            scheduled_at=when,
             timezone=timezone,
             thread=list(thread),
             media_ids=list(media),
             action=action,
         )
-    except (ValidationError, ValueError) as exc:
-        raise ValidationFailed(f"Invalid post: {exc}") from None
-    ws = workspace_id(ocma, workspace)
-    try:
-        post = svc.create_post(ocma, ws, data, created_by="cli")
-    except ValidationFailed as exc:
-        for problem in exc.problems:
-            click.echo(f"  {problem.get('platform', '')}: {problem.get('message')}", err=True)
-        raise
+    except ValidationError as exc:
+        problems = [{"field": _option_of(e["loc"]), "message": e["msg"]} for e in exc.errors()]
+        raise ValidationFailed("The post is not valid.", problems) from None
+    post = svc.create_post(ocma, ws, data, created_by="cli")
     summary = svc.post_summary(post, svc.targets_of(ocma, post.id))
     if as_json:
         print_json(summary)
-    else:
-        click.echo(
-            f"Post {post.id} is {post.status}"
-            + (f" for {post.scheduled_at.isoformat()}" if post.scheduled_at else "")
-            + "."
-        )
+        return
+    when_text = f" for {post.scheduled_at:%Y-%m-%d %H:%M} UTC" if post.scheduled_at else ""
+    click.echo(f"Post {post.id} is {post.status}{when_text}.")
+    if post.status == "draft" and not accounts:
+        click.echo(f"Schedule it later: ocma posts schedule {post.id} -a ACCOUNT_ID --at TIME", err=True)
+
+
+# PostInput fields as the options that set them, so a problem names what the person typed.
+_OPTIONS = {"account_ids": "--account", "scheduled_at": "--at", "media_ids": "--media", "thread": "--thread"}
+
+
+def _option_of(loc: tuple[int | str, ...]) -> str:
+    field = str(loc[0]) if loc else ""
+    return _OPTIONS.get(field, f"--{field}" if field and field != "body" else field)
 
 
 # The post statuses (ocma_core.db.models.PostStatus), spelt out so `--help` stays light.
@@ -105,178 +163,153 @@ STATUSES = (
 )
 
 
+@examples(
+    "ocma posts list",
+    "ocma posts list --status failed",
+    "ocma posts list --account ACCOUNT_ID --json",
+)
 @posts.command("list")
 @workspace_option
 @click.option("--status", type=click.Choice(STATUSES), default=None, help="Only posts in this status.")
-@click.option("--json", "as_json", is_flag=True)
-def list_(workspace: str | None, status: str | None, as_json: bool) -> None:
-    """List posts, soonest first."""
+@click.option("--account", "-a", default=None, help="Only posts to this account id.")
+@click.option(
+    "--limit", type=click.IntRange(1, 1000), default=100, show_default=True, help="At most this many."
+)
+@json_option
+def list_(workspace: str | None, status: str | None, account: str | None, limit: int, as_json: bool) -> None:
+    """List posts, soonest first (drafts last)."""
     from ocma_core.services import posts as svc
 
     ocma = context()
-    found = svc.list_posts(ocma, workspace_id(ocma, workspace), status=status)
-    if as_json:
-        print_json([svc.post_summary(p, svc.targets_of(ocma, p.id)) for p in found])
-        return
-    table(
-        ["id", "status", "scheduled (UTC)", "text"],
-        [[p.id, p.status, p.scheduled_at, p.body[:60]] for p in found],
+    found = svc.list_posts(
+        ocma, workspace_id(ocma, workspace), status=status, account_id=account, limit=limit
+    )
+    emit_list(
+        [svc.post_summary(p, svc.targets_of(ocma, p.id)) for p in found],
+        [
+            Column("id", "id", kind="id"),
+            Column("status", "status"),
+            Column("scheduled (UTC)", lambda r: _utc(r["scheduled_at"])),
+            Column("targets", lambda r: len(r["targets"])),
+            Column("text", "body", kind="text", max_chars=60),
+        ],
+        as_json=as_json,
+        empty='No posts here yet: ocma posts create "Your text" saves a draft.',
     )
 
 
+def _utc(iso: str | None) -> str:
+    return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M") if iso else ""
+
+
+@examples("ocma posts show POST_ID", "ocma posts show POST_ID --json")
 @posts.command("show")
 @workspace_option
 @click.argument("post_id")
-def show(workspace: str | None, post_id: str) -> None:
-    """A post with its targets."""
+@json_option
+def show(workspace: str | None, post_id: str, as_json: bool) -> None:
+    """POST_ID with its text, schedule and each account's target (status, link, error)."""
     from ocma_core.services import posts as svc
 
     ocma = context()
     post = svc.get_post(ocma, workspace_id(ocma, workspace), post_id)
-    print_json(svc.post_summary(post, svc.targets_of(ocma, post.id)))
-
-
-@posts.command("check")
-@click.option("--platform", "-p", required=True)
-@click.option("--json", "as_json", is_flag=True)
-@click.argument("text")
-def check(platform: str, as_json: bool, text: str) -> None:
-    """Print TEXT's length as PLATFORM counts it, the limit, and every problem."""
-    from ocma_core.platforms import PostContent
-    from ocma_core.registry import get_platform
-
-    plat = get_platform(platform)
-    limit = plat.limits.text
-    problems = [p.as_dict() for p in plat.validate(PostContent(text=text))]
-    result = {
-        "platform": plat.name,
-        "length": limit.count(text),
-        "limit": limit.max_length,
-        "unit": limit.unit,
-        "ok": not problems,
-        "problems": problems,
-    }
+    summary = svc.post_summary(post, svc.targets_of(ocma, post.id))
     if as_json:
-        print_json(result)
-    else:
-        click.echo(f"{plat.display_name or plat.name}: {result['length']}/{result['limit']} {limit.unit}")
-        for problem in problems:
-            click.echo(f"  - {problem['message']}")
-        click.echo("OK" if not problems else "Not publishable as is.")
-    if problems:
-        raise SystemExit(1)
-
-
-@posts.command("import")
-@workspace_option
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--partial", is_flag=True, help="Import the valid rows even if some are invalid.")
-def import_(workspace: str | None, file: Path, partial: bool) -> None:
-    """Import posts from CSV; every row is validated first."""
-    from rich.progress import Progress
-
-    from ocma_core.services.post_import import import_csv, parse_rows
-
-    ocma = context()
-    ws = workspace_id(ocma, workspace)
-    text = file.read_text(encoding="utf-8-sig")
-    good, _ = parse_rows(ocma, ws, text)
-    with Progress(transient=True) as progress:
-        task = progress.add_task("Importing", total=len(good))
-        report = import_csv(ocma, ws, text, partial=partial, progress=lambda n: progress.advance(task, n))
-    for problem in report.problems:
-        click.echo(
-            f"row {problem['row']}: {problem.get('platform', '')} {problem['field']}: {problem['message']}",
-            err=True,
-        )
-    click.echo(f"{len(report.imported)} of {report.rows} rows imported.")
-    if report.problems and not partial:
-        click.echo(
-            "Nothing was imported because some rows are invalid (fix them, or use --partial).", err=True
-        )
-        raise SystemExit(1)
-
-
-@posts.command("failed")
-@workspace_option
-def failed(workspace: str | None) -> None:
-    """Failed and held targets with the reason."""
-    from ocma_core.services import posts as svc
-
-    ocma = context()
+        print_json(summary)
+        return
+    when = f"{_utc(summary['scheduled_at'])} UTC ({post.timezone})" if post.scheduled_at else "not scheduled"
+    click.echo(f"Post {post.id}: {post.status}, {when}")
+    click.echo(post.body)
+    for index, part in enumerate(post.thread, 1):
+        click.echo(f"  [{index}] {part}")
+    for name, text in post.variants.items():
+        click.echo(f"  ({name}) {text}")
+    if post.media_ids:
+        click.echo(f"media: {', '.join(post.media_ids)}")
+    if not summary["targets"]:
+        click.echo(f"No accounts yet: ocma posts schedule {post.id} -a ACCOUNT_ID --at TIME")
+        return
     table(
-        ["post", "platform", "status", "attempts", "reason"],
+        ["target", "account", "platform", "status", "tries", "link or error"],
         [
-            [p.id, t.platform, t.status, t.attempts, t.last_error]
-            for t, p in svc.failed_targets(ocma, workspace_id(ocma, workspace))
+            [t["id"], t["account_id"], t["platform"], t["status"], t["attempts"], t["url"] or t["error"]]
+            for t in summary["targets"]
         ],
     )
 
 
-def _action(name: str, help_text: str) -> click.Command:
-    @click.command(name, help=help_text)
-    @workspace_option
-    @click.argument("post_id")
-    def command(workspace: str | None, post_id: str) -> None:
-        from ocma_core.services import posts as svc
-
-        ocma = context()
-        fn = {
-            "publish": svc.publish_now,
-            "approve": svc.approve_post,
-            "cancel": svc.cancel_post,
-            "retry": svc.retry_post,
-        }[name]
-        post = fn(ocma, workspace_id(ocma, workspace), post_id)
-        click.echo(f"Post {post.id} is {post.status}.")
-
-    return command
-
-
-for _name, _help in (
-    ("publish", "Publish a post now."),
-    ("approve", "Approve a post waiting for approval."),
-    ("cancel", "Cancel what has not gone out."),
-    ("retry", "Retry failed or held targets."),
-):
-    posts.add_command(_action(_name, _help))
-
-
-@posts.command("delete-published")
+@examples(
+    'ocma posts schedule POST_ID -a ACCOUNT_ID --at "friday 10:00"',
+    "ocma posts schedule POST_ID --in 3h",
+    "ocma posts schedule POST_ID -a ACCOUNT_ID --next-slot",
+)
+@posts.command("schedule")
 @workspace_option
 @click.argument("post_id")
 @click.option(
-    "--account", "-a", "accounts", multiple=True, help="Only from this account id (repeat; default: all)."
+    "--account", "-a", "accounts", multiple=True, help="Add this account id (repeat); kept: the post's own."
 )
-@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
-@click.option("--json", "as_json", is_flag=True)
-def delete_published(
-    workspace: str | None, post_id: str, accounts: tuple[str, ...], yes: bool, as_json: bool
+@click.option("--at", "at", default=None, help="When (the forms of `ocma posts create --at`).")
+@click.option("--in", "in_", default=None, help="How long from now: 30m, 2h, 1d.")
+@click.option("--timezone", default=None, help="IANA timezone of --at (default: the post's).")
+@click.option("--now", "now", is_flag=True, help="Publish now.")
+@click.option("--next-slot", is_flag=True, help="Put it in the next free queue slot.")
+@json_option
+def schedule(
+    workspace: str | None,
+    post_id: str,
+    accounts: tuple[str, ...],
+    at: str | None,
+    in_: str | None,
+    timezone: str | None,
+    now: bool,
+    next_slot: bool,
+    as_json: bool,
 ) -> None:
-    """Delete a published post from the platforms (every part of a thread). This cannot be undone."""
-    from ocma_core.services.deletion import delete_published_sync, deletion_plan
+    """Schedule POST_ID (a draft, or a scheduled post to move), adding accounts with --account."""
+    from ocma_core.errors import ValidationFailed
+    from ocma_core.services import posts as svc
+    from ocma_core.services.post_input import PostInput
 
     ocma = context()
     ws = workspace_id(ocma, workspace)
-    chosen = list(accounts) or None
-    plan = deletion_plan(ocma, ws, post_id, chosen)
-    if not yes:
-        click.echo(f"Post {post_id}: {plan.post.body[:70]!r}")
-        for item in plan.to_delete:
-            parts = f"{len(item.parts)} parts" if len(item.parts) > 1 else "1 post"
-            click.echo(f"  {item.target.platform} @{item.account.handle}: {parts} {item.target.url or ''}")
-        click.confirm(
-            f"Delete it from {len(plan.to_delete)} account(s)? This cannot be undone",
-            default=False,
-            abort=True,
+    post = svc.get_post(ocma, ws, post_id)
+    when = _when(at, in_, timezone or post.timezone)
+    action = _action_of(False, now, next_slot, when)
+    if action == "draft":
+        raise ValidationFailed("Say when.", fix="Add --at TIME, --in 2h, --now or --next-slot.")
+    current = [t.account_id for t in svc.targets_of(ocma, post.id)]
+    account_ids = current + [a for a in accounts if a not in current]
+    if not account_ids:
+        raise ValidationFailed(
+            "The post has no account to go to.", fix="Add --account ACCOUNT_ID (see `ocma accounts list`)."
         )
-    results = delete_published_sync(ocma, ws, post_id, account_ids=chosen, by="cli")
+    recurrence = {k: v for k, v in post.recurrence.items() if k != "index"} if post.recurrence else None
+    data = PostInput(
+        body=post.body,
+        account_ids=account_ids,
+        media_ids=post.media_ids,
+        variants=post.variants,
+        thread=post.thread,
+        options=post.options,
+        scheduled_at=when,
+        timezone=timezone or post.timezone,
+        recurrence=recurrence,
+        action=action,
+    )
+    post = svc.update_post(ocma, ws, post_id, data)
     if as_json:
-        print_json([r.as_dict() for r in results])
-    else:
-        table(
-            ["platform", "account", "result", "parts deleted", "reason"],
-            [[r.platform, r.handle, r.status, f"{r.parts_deleted}/{r.parts}", r.reason] for r in results],
-        )
-    if any(r.status == "failed" for r in results):
-        raise SystemExit(1)
+        print_json(svc.post_summary(post, svc.targets_of(ocma, post.id)))
+        return
+    when_text = f" for {post.scheduled_at:%Y-%m-%d %H:%M} UTC" if post.scheduled_at else ""
+    click.echo(f"Post {post.id} is {post.status}{when_text}, to {len(account_ids)} account(s).")
+
+
+def _add_commands() -> None:
+    from ocma_core.cli import posts_actions as more
+
+    for command in (more.check, more.import_, more.failed, *more.ACTIONS, more.delete_published):
+        posts.add_command(command)
+
+
+_add_commands()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from ocma_core.cli.common import context, print_json, table
+from ocma_core.cli.common import Column, context, emit_list, examples, json_option, print_json
 
 if TYPE_CHECKING:
     from ocma_core.config import Settings
@@ -62,12 +63,18 @@ def _write_settings_template(path: Path) -> bool:
     return True
 
 
+@examples(
+    'ocma init --workspace "Acme" --timezone Europe/Berlin',
+    "ocma init",
+)
 @click.command()
 @click.option(
     "--workspace", "name", default="My team", show_default=True, help="Name of the first workspace."
 )
 @click.option("--timezone", default="UTC", show_default=True, help="IANA timezone of the team.")
-@click.option("--owner-email", default="owner@localhost", show_default=True)
+@click.option(
+    "--owner-email", default="owner@localhost", show_default=True, help="E-mail of the workspace's owner."
+)
 def init(name: str, timezone: str, owner_email: str) -> None:
     """Create the encryption key (or adopt the existing one), the database, a workspace and an owner API key.
 
@@ -119,6 +126,7 @@ def startup_context(*, create_key: bool) -> Ocma:
     return ocma
 
 
+@examples("ocma serve", "ocma serve --host 0.0.0.0 --port 8080")
 @click.command()
 @click.option("--host", default=None, help="Interface to listen on (default 127.0.0.1, OCMA_HOST).")
 @click.option("--port", type=int, default=None, help="Port (default 8000, OCMA_PORT).")
@@ -156,6 +164,7 @@ def _worker_process(concurrency: int) -> None:
     asyncio.run(run())
 
 
+@examples("ocma worker", "ocma worker --processes 4 --concurrency 16")
 @click.command()
 @click.option("--processes", "-p", type=int, default=2, show_default=True, help="Worker processes.")
 @click.option(
@@ -192,8 +201,9 @@ def worker(processes: int, concurrency: int | None) -> None:
         child.join()
 
 
+@examples("ocma status", "ocma status --json")
 @click.command()
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 def status(as_json: bool) -> None:
     """Queue depth, live workers, targets by status and the oldest overdue target."""
     from ocma_core.services.status import engine_status
@@ -202,15 +212,25 @@ def status(as_json: bool) -> None:
     if as_json:
         print_json(report)
         return
-    click.echo(f"Queue ({report['queue']['kind']}): {report['queue']['depth']} waiting")
-    click.echo(f"Targets: {report['targets']}")
+    queue = report["queue"]
+    depth = "unreachable" if queue["depth"] is None else f"{queue['depth']} waiting"
+    click.echo(f"Queue ({queue['kind']}): {depth}")
+    counts = ", ".join(f"{n} {name}" for name, n in report["targets"].items()) or "none"
+    click.echo(f"Targets: {counts}")
     overdue = report["oldest_overdue"]
     click.echo(
         f"Oldest overdue: {overdue['target_id']} due {overdue['due_at']}" if overdue else "Nothing overdue."
     )
-    table(
-        ["worker", "kind", "last seen", "jobs"],
-        [[w["id"], w["kind"], w["last_seen"], w["jobs_done"]] for w in report["workers"]],
+    emit_list(
+        report["workers"],
+        [
+            Column("worker", "id", kind="id"),
+            Column("kind", "kind"),
+            Column("last seen (UTC)", lambda w: datetime.fromisoformat(w["last_seen"])),
+            Column("jobs", "jobs_done"),
+        ],
+        as_json=False,
+        empty="No worker is running: start `ocma serve` (embedded worker) or `ocma worker`.",
     )
 
 
@@ -219,6 +239,7 @@ def db() -> None:
     """Database migrations."""
 
 
+@examples("ocma db upgrade")
 @db.command()
 def upgrade() -> None:
     """Apply pending migrations (back up first)."""
@@ -232,6 +253,7 @@ def upgrade() -> None:
     click.echo(f"Database at {head_revision()} (was {before or 'empty'}).")
 
 
+@examples("ocma db current")
 @db.command()
 def current() -> None:
     """Show the database's migration and the newest one."""
@@ -247,6 +269,7 @@ def keys() -> None:
     """Encryption keys."""
 
 
+@examples("ocma keys generate")
 @keys.command()
 def generate() -> None:
     """Print a new Fernet key."""
@@ -255,6 +278,7 @@ def generate() -> None:
     click.echo(generate_key())
 
 
+@examples('ocma keys rotate  # with OCMA_ENCRYPTION_KEYS="NEW_KEY,OLD_KEY" set')
 @keys.command()
 def rotate() -> None:
     """Re-encrypt every stored secret with the newest key.
@@ -270,6 +294,7 @@ def rotate() -> None:
     click.echo(f"Re-encrypted {count} secrets with the newest key. You can now drop the old key.")
 
 
+@examples("ocma keys check")
 @keys.command()
 def check() -> None:
     """Check that the keys in force decrypt every stored secret (database and data-directory files)."""
@@ -281,6 +306,7 @@ def check() -> None:
         raise click.ClickException(result.fix)
 
 
+@examples("ocma keys forget-unreadable  # then reconnect the accounts it names")
 @keys.command("forget-unreadable")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def forget_unreadable_cmd(yes: bool) -> None:

@@ -8,7 +8,16 @@ from typing import Any
 
 import click
 
-from ocma_core.cli.common import context, print_json, table, workspace_id, workspace_option
+from ocma_core.cli.common import (
+    context,
+    emit_record,
+    examples,
+    json_option,
+    print_json,
+    table,
+    workspace_id,
+    workspace_option,
+)
 from ocma_core.errors import ValidationFailed
 
 
@@ -22,6 +31,7 @@ def workspaces() -> None:
     """
 
 
+@examples("ocma workspaces list", "ocma workspaces list --json")
 @workspaces.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def workspaces_list(as_json: bool) -> None:
@@ -40,6 +50,7 @@ def workspaces_list(as_json: bool) -> None:
     table(["id", "name", "timezone"], [[w.id, w.name, w.timezone] for w in found])
 
 
+@examples('ocma workspaces create "Acme Berlin" --timezone Europe/Berlin')
 @workspaces.command("create")
 @click.argument("name")
 @click.option("--timezone", default="UTC", show_default=True, help="IANA timezone, e.g. Europe/Berlin.")
@@ -56,9 +67,11 @@ def workspaces_create(name: str, timezone: str) -> None:
     click.echo(f"Created workspace {workspace.name} ({workspace.id}).")
 
 
+@examples("ocma workspaces show", 'ocma workspaces show -w "Acme EMEA"')
 @workspaces.command("show")
 @workspace_option
-def workspaces_show(workspace: str | None) -> None:
+@json_option
+def workspaces_show(workspace: str | None, as_json: bool) -> None:
     """Show a workspace's name, timezone and every settable setting (as JSON; null = not set).
 
     \b
@@ -68,7 +81,8 @@ def workspaces_show(workspace: str | None) -> None:
     from ocma_core.services.workspaces import describe_workspace, get_workspace
 
     ocma = context()
-    print_json(describe_workspace(get_workspace(ocma, workspace_id(ocma, workspace))))
+    found = describe_workspace(get_workspace(ocma, workspace_id(ocma, workspace)))
+    emit_record(found, as_json=as_json, title=f"Workspace {found['name']}:")
 
 
 def _kind(annotation: Any) -> type:
@@ -141,8 +155,14 @@ def _parse(name: str, kind: type, raw: Any) -> Any:
 @click.option(
     "--unset", multiple=True, metavar="SETTING", help="Remove a setting (its default applies again)."
 )
+@json_option
 def workspaces_set(
-    workspace: str | None, name: str | None, timezone: str | None, unset: tuple[str, ...], **values: Any
+    workspace: str | None,
+    name: str | None,
+    timezone: str | None,
+    unset: tuple[str, ...],
+    as_json: bool,
+    **values: Any,
 ) -> None:
     """Change a workspace's name, timezone or settings; each value is checked before anything changes.
 
@@ -167,4 +187,5 @@ def workspaces_set(
         raise click.UsageError("Nothing to change: give a setting option (see --help).")
     ocma = context()
     ws = change_workspace(ocma, workspace_id(ocma, workspace), name=name, timezone=timezone, settings=changes)
-    print_json(describe_workspace(ws))
+    changed = describe_workspace(ws)
+    emit_record(changed, as_json=as_json, title=f"Workspace {changed['name']} now:")

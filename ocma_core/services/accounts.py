@@ -15,11 +15,18 @@ from sqlmodel import Session, col, select
 from ocma_core.context import Ocma
 from ocma_core.db.models import Account, AccountStatus, OAuthState
 from ocma_core.db.types import utcnow
-from ocma_core.errors import ConfigError, NotFoundError, OcmaError, PlatformError, ValidationFailed
+from ocma_core.errors import ConfigError, NotFoundError, OcmaError, PlatformError, Surface, ValidationFailed
 from ocma_core.events import Event, dispatch, record
 from ocma_core.oauth_client import authorize_url, new_code_verifier
 from ocma_core.platforms import AccountContext, AuthKind, Platform, Profile, TokenSet
 from ocma_core.registry import get_platform
+
+# Where a person finds the workspace's account ids, in general and on each surface.
+FIND_ACCOUNTS = "List the workspace's accounts to find the id."
+FIND_ACCOUNTS_ON: dict[Surface, str] = {
+    "cli": "List them with `ocma accounts list`.",
+    "api": "List them with GET /v1/accounts.",
+}
 
 
 class OAuthFlowError(OcmaError):
@@ -52,7 +59,11 @@ def start_connect(
         fields = ", ".join(platform.credential_fields) or "credentials"
         raise ValidationFailed(
             f"{platform.display_name or platform.name} connects with {fields}, not OAuth.",
-            fix=f"Use POST /v1/accounts or `ocma accounts connect {platform.name}` and give {fields}.",
+            fix=f"Connect it with its {fields}.",
+            fixes={
+                "cli": f"Run `ocma accounts connect {platform.name}` and give {fields}.",
+                "api": f"POST /v1/accounts with the platform and its credentials ({fields}).",
+            },
         )
     options = {k: str(v) for k, v in (params or {}).items() if str(v).strip()}
     try:
@@ -172,7 +183,11 @@ async def connect_with_credentials(
     if platform.auth_kind is AuthKind.OAUTH2 and not platform.credential_fields:
         raise ValidationFailed(
             f"{platform.display_name or platform.name} connects through OAuth.",
-            fix=f"Open GET /v1/accounts/connect/{platform.name} or run `ocma accounts connect {platform.name}`.",
+            fix="Connect it through the platform's consent page.",
+            fixes={
+                "cli": f"Run `ocma accounts connect {platform.name}` and open the link it prints.",
+                "api": f"GET /v1/accounts/connect/{platform.name} for the consent link.",
+            },
         )
     if missing:
         raise ValidationFailed(
@@ -252,7 +267,7 @@ def get_account(ocma: Ocma, workspace_id: str, account_id: str, session: Session
     def find(s: Session) -> Account:
         account = s.get(Account, account_id)
         if account is None or account.workspace_id != workspace_id:
-            raise NotFoundError(f"No account {account_id!r}.", fix="List accounts with GET /v1/accounts.")
+            raise NotFoundError(f"No account {account_id!r}.", fix=FIND_ACCOUNTS, fixes=FIND_ACCOUNTS_ON)
         return account
 
     if session is not None:

@@ -41,6 +41,7 @@ from ocma_core.errors import (
     PlatformError,
     RateLimited,
     Rejected,
+    Surface,
     Transient,
     Unconfirmed,
     ValidationFailed,
@@ -151,10 +152,12 @@ def deletion_plan(
             reason = _SKIP_REASONS.get(target.status, f"not published ({target.status})")
             plan.skipped.append(_result(target, account, "skipped", reason))
     if not plan.to_delete:
+        fix, fixes = _nothing_fix(post, targets)
         raise ConflictError(
             f"Nothing of post {post_id} is published{' on those accounts' if account_ids else ''}: "
             + "; ".join(f"{s.platform} @{s.handle}: {s.reason}" for s in plan.skipped),
-            fix=_nothing_fix(post, targets),
+            fix=fix,
+            fixes=fixes,
         )
     return plan
 
@@ -174,16 +177,20 @@ def _planned(post: Post, target: Target, account: Account) -> PlannedTarget:
     return PlannedTarget(target, account, parts, note)
 
 
-def _nothing_fix(post: Post, targets: list[Target]) -> str:
+def _nothing_fix(post: Post, targets: list[Target]) -> tuple[str, dict[Surface, str]]:
+    """The advice when nothing of a post is out: in general, and per surface."""
     statuses = {t.status for t in targets}
     if statuses and statuses <= {TargetStatus.DELETED}:
-        return "It was already deleted; nothing is left to do."
+        return "It was already deleted; nothing is left to do.", {}
     if statuses & {TargetStatus.PUBLISHING, TargetStatus.UNCONFIRMED, TargetStatus.PENDING}:
-        return "Wait until publishing has finished (`ocma posts show ID`), then delete it."
-    return (
-        f"To stop it from going out, cancel it instead: `ocma posts cancel {post.id}` or "
-        f"POST /v1/posts/{post.id}/cancel."
-    )
+        return "Wait until publishing has finished, then delete it.", {
+            "cli": f"Wait until publishing has finished (`ocma posts show {post.id}`), then delete it.",
+            "api": f"Wait until publishing has finished (GET /v1/posts/{post.id}), then delete it.",
+        }
+    return "To stop it from going out, cancel it instead.", {
+        "cli": f"To stop it from going out, cancel it instead: `ocma posts cancel {post.id}`.",
+        "api": f"To stop it from going out, cancel it instead: POST /v1/posts/{post.id}/cancel.",
+    }
 
 
 def _result(target: Target, account: Account, status: str, reason: str = "", **kw: Any) -> TargetDeletion:

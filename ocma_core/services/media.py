@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 
 from ocma_core.context import Ocma
 from ocma_core.db.models import Media
@@ -78,8 +78,26 @@ def get_media(ocma: Ocma, workspace_id: str, media_id: str) -> Media:
     with ocma.session() as session:
         media = session.get(Media, media_id)
         if media is None or media.workspace_id != workspace_id:
-            raise NotFoundError(f"No media {media_id!r}.", fix="Upload it with POST /v1/media first.")
+            raise NotFoundError(
+                f"No media {media_id!r}.",
+                fix="Upload the file first and use the id it gets.",
+                fixes={
+                    "cli": "Upload it with `ocma media upload FILE` (ids: `ocma media list`).",
+                    "api": "Upload it with POST /v1/media first.",
+                },
+            )
         return media
+
+
+def list_media(ocma: Ocma, workspace_id: str, *, limit: int = 100, offset: int = 0) -> list[Media]:
+    """The workspace's media, newest first."""
+    with ocma.session() as session:
+        query = (
+            select(Media)
+            .where(Media.workspace_id == workspace_id)
+            .order_by(col(Media.created_at).desc(), col(Media.id))
+        )
+        return list(session.exec(query.offset(offset).limit(limit)))
 
 
 def public_media_url(ocma: Ocma, media: Media) -> str:

@@ -15,6 +15,7 @@ from ocma_core.platforms import PostContent
 from ocma_core.recurrence import Rule
 from ocma_core.registry import get_platform
 from ocma_core.services import approval
+from ocma_core.services.accounts import FIND_ACCOUNTS, FIND_ACCOUNTS_ON
 from ocma_core.services.media import media_items
 from ocma_core.services.post_input import PostInput
 from ocma_core.services.scheduling import (
@@ -85,7 +86,7 @@ def _accounts(session: Session, workspace_id: str, account_ids: list[str]) -> li
     missing = [i for i in account_ids if i not in found or found[i].workspace_id != workspace_id]
     if missing:
         raise NotFoundError(
-            f"Unknown account(s): {', '.join(missing)}.", fix="List accounts with GET /v1/accounts."
+            f"Unknown account(s): {', '.join(missing)}.", fix=FIND_ACCOUNTS, fixes=FIND_ACCOUNTS_ON
         )
     return [found[i] for i in account_ids]
 
@@ -158,7 +159,13 @@ def _when(
     assert when is not None
     if when < utcnow() - timedelta(minutes=5):
         raise ValidationFailed(
-            f"scheduled_at {when.isoformat()} is in the past.", fix="Pick a future time, or use publish_now."
+            f"The time {when.isoformat()} is in the past.",
+            [{"field": "scheduled_at", "message": "in the past"}],
+            fix="Pick a future time, or publish it now.",
+            fixes={
+                "cli": "Pick a future --at (e.g. 'tomorrow 09:00' or --in 2h), or publish now with --now.",
+                "api": 'Send a future scheduled_at, or "action": "publish_now".',
+            },
         )
     return when
 
@@ -169,7 +176,11 @@ def get_post(ocma: Ocma, workspace_id: str, post_id: str, session: Session | Non
     def find(s: Session) -> Post:
         post = s.get(Post, post_id)
         if post is None or post.workspace_id != workspace_id:
-            raise NotFoundError(f"No post {post_id!r}.", fix="List posts with GET /v1/posts.")
+            raise NotFoundError(
+                f"No post {post_id!r}.",
+                fix="List the workspace's posts to find the id.",
+                fixes={"cli": "List them with `ocma posts list`.", "api": "List them with GET /v1/posts."},
+            )
         return post
 
     if session is not None:

@@ -64,7 +64,9 @@ def get_workspace(ocma: Ocma, workspace_id: str) -> Workspace:
     with ocma.session() as session:
         workspace = session.get(Workspace, workspace_id)
         if workspace is None:
-            raise NotFoundError(f"No workspace {workspace_id!r}.", fix="List them with `ocma workspaces`.")
+            raise NotFoundError(
+                f"No workspace {workspace_id!r}.", fixes={"cli": "List them with `ocma workspaces list`."}
+            )
         return workspace
 
 
@@ -76,11 +78,19 @@ def resolve_workspace(ocma: Ocma, ref: str | None) -> Workspace:
             return workspaces[0]
         if not workspaces:
             raise NotFoundError("There is no workspace yet.", fix="Run `ocma init` first.")
-        raise ValidationFailed("Several workspaces exist.", fix="Pick one with --workspace NAME.")
+        raise ValidationFailed(
+            "Several workspaces exist.",
+            fix="Say which workspace.",
+            fixes={"cli": "Pick one with --workspace NAME (see `ocma workspaces list`)."},
+        )
     for workspace in workspaces:
         if ref in (workspace.id, workspace.name):
             return workspace
-    raise NotFoundError(f"No workspace {ref!r}.", fix="Check the name with `ocma workspaces`.")
+    raise NotFoundError(
+        f"No workspace {ref!r}.",
+        fix="Check the workspace's name or id.",
+        fixes={"cli": "Check the name with `ocma workspaces list`."},
+    )
 
 
 def update_settings(ocma: Ocma, workspace_id: str, **changes: object) -> Workspace:

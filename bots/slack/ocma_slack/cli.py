@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import click
 
+from ocma_core.cli.examples import examples
 
+
+@examples("ocma slack --socket", "ocma slack  # how to run the bot over HTTP instead")
 @click.group(invoke_without_command=True)
 @click.option("--socket", is_flag=True, help="Connect over Socket Mode (needs OCMA_SLACK_APP_TOKEN).")
 @click.pass_context
@@ -31,6 +34,7 @@ def slack(ctx: click.Context, socket: bool) -> None:
         raise click.ClickException(str(exc)) from exc  # the message and its fix
 
 
+@examples("ocma slack report", "ocma slack report --channel C0123456789")
 @slack.command("report")
 @click.option("--workspace", default=None, help="OCMA workspace (name or id).")
 @click.option("--channel", default=None, help="Slack channel id (default: the notification channel).")
