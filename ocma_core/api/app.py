@@ -19,7 +19,7 @@ from ocma_core.api import (
     routes_system,
     routes_workspaces,
 )
-from ocma_core.api.metrics import measure
+from ocma_core.api.middleware import RequestContext
 from ocma_core.api.problems import install_handlers
 from ocma_core.context import Ocma
 
@@ -51,7 +51,7 @@ def create_app(ocma: Ocma | None = None, *, run_worker: bool | None = None) -> F
 
     app = FastAPI(title="OCMA", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.ocma = context
-    app.middleware("http")(measure)
+    app.add_middleware(RequestContext)
     install_handlers(app)
     app.include_router(routes_system.router)
     app.include_router(routes_accounts.router)

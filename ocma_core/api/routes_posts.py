@@ -80,9 +80,9 @@ def failed(caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)) 
 class CheckRequest(BaseModel):
     """A text to check against one platform's rules."""
 
-    platform: str = Field(min_length=1)
-    text: str
-    thread: list[str] = Field(default_factory=list)
+    platform: str = Field(min_length=1, max_length=64)
+    text: str = Field(max_length=100_000)
+    thread: list[str] = Field(default_factory=list, max_length=25)
 
 
 @router.post("/v1/posts/check")

@@ -6,11 +6,13 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 
 class PostInput(BaseModel):
     """A post to create or replace."""
+
+    model_config = ConfigDict(extra="forbid")
 
     body: str = Field(default="", max_length=100_000, description="Main text, used where no variant applies.")
     account_ids: list[str] = Field(
@@ -48,15 +50,22 @@ class PostInput(BaseModel):
             check_timezone(value)
         return value
 
-    @model_validator(mode="after")
-    def _check(self) -> PostInput:
-        if self.action == "schedule" and self.scheduled_at is None:
-            raise ValueError("action 'schedule' needs scheduled_at")
-        if self.action != "draft" and not self.account_ids:
-            raise ValueError("choose at least one account in account_ids")
-        if len(set(self.account_ids)) != len(self.account_ids):
+    @field_validator("account_ids")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
             raise ValueError("account_ids lists an account twice")
-        return self
+        return value
+
+    @field_validator("action")
+    @classmethod
+    def _action_needs(cls, value: str, info: ValidationInfo) -> str:
+        # Checked on `action` (declared last), so the error names the field a client must change.
+        if value == "schedule" and info.data.get("scheduled_at") is None and "scheduled_at" in info.data:
+            raise ValueError("action 'schedule' needs scheduled_at")
+        if value != "draft" and not info.data.get("account_ids") and "account_ids" in info.data:
+            raise ValueError("choose at least one account in account_ids")
+        return value
 
     def scheduled_utc(self, default_zone: str) -> datetime | None:
         """scheduled_at in UTC, reading a naive time in the author's zone."""
