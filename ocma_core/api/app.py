@@ -20,6 +20,7 @@ from ocma_core.api import (
     routes_workspaces,
 )
 from ocma_core.api.middleware import RequestContext
+from ocma_core.api.nul_guard import RefuseNul
 from ocma_core.api.problems import install_handlers
 from ocma_core.context import Ocma
 
@@ -51,7 +52,8 @@ def create_app(ocma: Ocma | None = None, *, run_worker: bool | None = None) -> F
 
     app = FastAPI(title="OCMA", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.ocma = context
-    app.add_middleware(RequestContext)
+    app.add_middleware(RefuseNul)
+    app.add_middleware(RequestContext)  # added last: outermost
     install_handlers(app)
     app.include_router(routes_system.router)
     app.include_router(routes_accounts.router)

@@ -115,7 +115,7 @@ class RequestContext:
             await self.app(scope, receive_capped, send_with_id)
         except BodyTooLarge as exc:  # declared too large up front, or read outside a route's handlers
             if not state["started"]:
-                await _send_problem(
+                await send_problem(
                     send_with_id,
                     413,
                     "Request body too large",
@@ -127,7 +127,7 @@ class RequestContext:
             ERRORS.labels(scope["method"], _template(scope)).inc()
             log.exception("Unhandled error in %s %s (request id %s)", scope["method"], scope["path"], rid)
             if not state["started"]:
-                await _send_problem(
+                await send_problem(
                     send_with_id,
                     500,
                     "Internal server error",
@@ -152,7 +152,8 @@ def _declared_length(scope: Scope) -> int:
     return 0
 
 
-async def _send_problem(send: Send, status: int, title: str, detail: str, **extra: Any) -> None:
+async def send_problem(send: Send, status: int, title: str, detail: str, **extra: Any) -> None:
+    """Answer with a problem+json response straight from an ASGI middleware."""
     body = problem_bytes(status, title, detail, **extra)
     headers = [(b"content-type", PROBLEM.encode()), (b"content-length", str(len(body)).encode())]
     if status == 413:
