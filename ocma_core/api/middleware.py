@@ -37,7 +37,7 @@ MiB = 1024 * 1024
 # nature (a post's text is at most 100,000 characters); uploads have their own larger caps.
 MAX_BODY = 2 * MiB
 TOO_LARGE_FIX = "Send less: shorten the text, split the import into several files, or upload a smaller file."
-MAX_UPLOAD = {"/v1/media": 1024 * MiB + MiB, "/v1/posts/import": 20 * MiB}
+MAX_UPLOAD = {"/v1/media": 1024 * MiB + MiB, "/v1/posts/import": 6 * MiB}
 
 
 class BodyTooLarge(HTTPException):

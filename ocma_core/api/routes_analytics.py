@@ -10,6 +10,16 @@ from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
 from ocma_core.api.auth import Caller, get_ocma, require
+from ocma_core.api.openapi import errors
+from ocma_core.api.schemas import (
+    AnalyzerOut,
+    CollectOut,
+    CompetitorOut,
+    CompetitorSnapshotOut,
+    EvaluationOut,
+    ExperimentOut,
+    SnapshotOut,
+)
 from ocma_core.context import Ocma
 from ocma_core.db.models import Role
 
@@ -17,7 +27,20 @@ router = APIRouter(tags=["analytics"])
 PERIOD = Query("last-week", description="last-week, this-month, last-30-days, 2026-03, 2026-W10, FROM..TO")
 
 
-@router.get("/v1/reports", response_model=None)
+@router.get(
+    "/v1/reports",
+    response_model=None,
+    responses={
+        200: {
+            "description": "The report: JSON, text (format=text) or CSV rows (format=csv).",
+            "content": {
+                "application/json": {"schema": {"type": "object"}},
+                "text/plain": {"schema": {"type": "string"}},
+                "text/csv": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
 def report(
     period: str = PERIOD,
     format: str = Query("json", pattern="^(json|text|csv)$"),
@@ -38,7 +61,16 @@ def report(
     return data
 
 
-@router.get("/v1/reports/chart.png", response_class=Response)
+@router.get(
+    "/v1/reports/chart.png",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "A PNG image.",
+            "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
 def chart(
     kind: str = Query("engagement", pattern="^(engagement|followers|best_times)$"),
     period: str = PERIOD,
@@ -54,7 +86,19 @@ def chart(
     return Response(charts.render(ctx, kind, account_id=account_id), media_type="image/png")
 
 
-@router.get("/v1/analytics/export", response_model=None)
+@router.get(
+    "/v1/analytics/export",
+    response_model=None,
+    responses={
+        200: {
+            "description": "Post rows as CSV (format=csv) or a JSON array (format=json).",
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+            },
+        }
+    },
+)
 def export(
     period: str = PERIOD,
     format: str = Query("csv", pattern="^(csv|json)$"),
@@ -71,17 +115,17 @@ def export(
 
 
 @router.get("/v1/analytics/analyzers")
-def analyzers(caller: Caller = Depends(require())) -> list[dict[str, Any]]:
+def analyzers(caller: Caller = Depends(require())) -> list[AnalyzerOut]:
     """Registered analyzers (built-in and from plugins)."""
     from ocma_core.analytics.registry import get_analyzers
 
     return [
-        {
-            "name": name,
-            "title": getattr(a, "title", name),
-            "in_report": getattr(a, "in_report", True),
-            "description": (type(a).__doc__ or "").strip(),
-        }
+        AnalyzerOut(
+            name=name,
+            title=getattr(a, "title", name),
+            in_report=getattr(a, "in_report", True),
+            description=(type(a).__doc__ or "").strip(),
+        )
         for name, a in sorted(get_analyzers().items())
     ]
 
@@ -113,7 +157,7 @@ def best_times(
     return compute(ocma, caller.workspace_id, platform=platform, account_id=account_id, top=top)
 
 
-@router.get("/v1/analytics/next-best-time")
+@router.get("/v1/analytics/next-best-time", responses=errors(404))
 def next_best_time(
     account_id: list[str] = Query(...),
     after: datetime | None = None,
@@ -137,7 +181,7 @@ class PredictRequest(BaseModel):
     scheduled_at: datetime | None = None
 
 
-@router.post("/v1/analytics/predict")
+@router.post("/v1/analytics/predict", responses=errors(404))
 def predict(
     body: PredictRequest, caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)
 ) -> dict[str, Any]:
@@ -160,7 +204,7 @@ def predict(
 @router.get("/v1/metrics/posts/{post_id}")
 def post_snapshots(
     post_id: str, caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)
-) -> list[dict[str, Any]]:
+) -> list[SnapshotOut]:
     """Every stored snapshot of a post's targets, oldest first, as the platform named the values."""
     from sqlmodel import col, select
 
@@ -176,16 +220,16 @@ def post_snapshots(
             .order_by(col(PostMetricSnapshot.fetched_at))
         ).all()
         return [
-            {
-                "snapshot_id": s.id,
-                "target_id": s.target_id,
-                "account_id": s.account_id,
-                "platform": platform,
-                "fetched_at": s.fetched_at.isoformat(),
-                "source": s.source,
-                "values": s.values,
-                "unavailable": s.unavailable,
-            }
+            SnapshotOut(
+                snapshot_id=s.id,
+                target_id=s.target_id,
+                account_id=s.account_id,
+                platform=platform,
+                fetched_at=s.fetched_at,
+                source=s.source,
+                values=s.values,
+                unavailable=list(s.unavailable),
+            )
             for s, platform in rows
         ]
 
@@ -195,18 +239,18 @@ async def collect(
     limit: int = Query(200, ge=1, le=5000),
     caller: Caller = Depends(require(Role.EDITOR)),
     ocma: Ocma = Depends(get_ocma),
-) -> dict[str, Any]:
+) -> CollectOut:
     """Collect the workspace's due metrics now (respecting rate limits); returns what happened."""
     from ocma_core.services.metrics import collect_round
 
     result = await collect_round(ocma, limit, workspace_id=caller.workspace_id)
-    return {
-        "stored": result.stored,
-        "items": result.items,
-        "deferred": result.deferred,
-        "failed": result.failed,
-        "errors": result.errors[:50],
-    }
+    return CollectOut(
+        stored=result.stored,
+        items=result.items,
+        deferred=result.deferred,
+        failed=result.failed,
+        errors=result.errors[:50],
+    )
 
 
 # ----- A/B experiments and competitors ---------------------------------------------------------------
@@ -231,10 +275,10 @@ class ExperimentIn(BaseModel):
     min_lift: float = Field(0.2, gt=0, lt=10, description="Smallest relative difference worth detecting.")
 
 
-@router.post("/v1/experiments", status_code=201)
+@router.post("/v1/experiments", status_code=201, responses=errors(404, 409))
 def create(
     body: ExperimentIn, caller: Caller = Depends(require(Role.EDITOR)), ocma: Ocma = Depends(get_ocma)
-) -> dict[str, Any]:
+) -> ExperimentOut:
     """Create an A/B experiment and one post per variant."""
     from ocma_core.analytics import experiments
 
@@ -253,35 +297,39 @@ def create(
         min_lift=body.min_lift,
         created_by=f"apikey:{caller.key_id}",
     )
-    return experiments.summary(ocma, exp)
+    return ExperimentOut.model_validate(experiments.summary(ocma, exp))
 
 
 @router.get("/v1/experiments")
-def list_(caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)) -> list[dict[str, Any]]:
+def list_(caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)) -> list[ExperimentOut]:
     """The workspace's experiments with their last verdict."""
     from ocma_core.analytics import experiments
 
-    return [experiments.summary(ocma, e) for e in experiments.list_experiments(ocma, caller.workspace_id)]
+    return [
+        ExperimentOut.model_validate(experiments.summary(ocma, e))
+        for e in experiments.list_experiments(ocma, caller.workspace_id)
+    ]
 
 
 @router.get("/v1/experiments/{experiment_id}")
 def get(
     experiment_id: str, caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)
-) -> dict[str, Any]:
+) -> ExperimentOut:
     """One experiment."""
     from ocma_core.analytics import experiments
 
-    return experiments.summary(ocma, experiments.get_experiment(ocma, caller.workspace_id, experiment_id))
+    found = experiments.get_experiment(ocma, caller.workspace_id, experiment_id)
+    return ExperimentOut.model_validate(experiments.summary(ocma, found))
 
 
 @router.post("/v1/experiments/{experiment_id}/evaluate")
 def evaluate(
     experiment_id: str, caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)
-) -> dict[str, Any]:
+) -> EvaluationOut:
     """Judge the experiment now from stored snapshots (the decision rule is in the answer)."""
     from ocma_core.analytics import experiments
 
-    return experiments.evaluate(ocma, caller.workspace_id, experiment_id)
+    return EvaluationOut.model_validate(experiments.evaluate(ocma, caller.workspace_id, experiment_id))
 
 
 class CompetitorIn(BaseModel):
@@ -292,30 +340,31 @@ class CompetitorIn(BaseModel):
     via_account_id: str
 
 
-@router.post("/v1/competitors", status_code=201)
+@router.post("/v1/competitors", status_code=201, responses=errors(404, 409, 429, 502))
 def add_competitor(
     body: CompetitorIn, caller: Caller = Depends(require(Role.EDITOR)), ocma: Ocma = Depends(get_ocma)
-) -> dict[str, Any]:
+) -> CompetitorOut:
     """Follow a competitor's public metrics (only where the platform's API allows reading them)."""
     from ocma_core.analytics import competitors
 
     row = competitors.add_competitor(
         ocma, caller.workspace_id, body.platform, body.handle, body.via_account_id
     )
-    return row.model_dump(mode="json")
+    return CompetitorOut.model_validate(row.model_dump())
 
 
 @router.get("/v1/competitors")
 def list_competitors(
     caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)
-) -> list[dict[str, Any]]:
+) -> list[CompetitorOut]:
     """Followed competitors."""
     from ocma_core.analytics import competitors
 
-    return [c.model_dump(mode="json") for c in competitors.list_competitors(ocma, caller.workspace_id)]
+    rows = competitors.list_competitors(ocma, caller.workspace_id)
+    return [CompetitorOut.model_validate(c.model_dump()) for c in rows]
 
 
-@router.delete("/v1/competitors/{competitor_id}", status_code=204)
+@router.delete("/v1/competitors/{competitor_id}", status_code=204, response_class=Response)
 def remove_competitor(
     competitor_id: str, caller: Caller = Depends(require(Role.EDITOR)), ocma: Ocma = Depends(get_ocma)
 ) -> None:
@@ -325,10 +374,10 @@ def remove_competitor(
     competitors.remove_competitor(ocma, caller.workspace_id, competitor_id)
 
 
-@router.post("/v1/competitors/{competitor_id}/refresh")
+@router.post("/v1/competitors/{competitor_id}/refresh", responses=errors(409))
 async def refresh_competitor(
     competitor_id: str, caller: Caller = Depends(require(Role.EDITOR)), ocma: Ocma = Depends(get_ocma)
-) -> dict[str, Any]:
+) -> CompetitorSnapshotOut:
     """Read the competitor's public metrics now."""
     import asyncio
 
@@ -347,9 +396,6 @@ async def refresh_competitor(
             f"{row.platform} did not give the metrics: {exc.message}",
             fix="Try again later; check the account with `ocma accounts list`.",
         ) from exc
-    return {
-        "values": snap.values,
-        "unavailable": list(snap.unavailable),
-        "fetched_at": snap.fetched_at.isoformat(),
-        "note": snap.note,
-    }
+    return CompetitorSnapshotOut(
+        values=snap.values, unavailable=list(snap.unavailable), fetched_at=snap.fetched_at, note=snap.note
+    )

@@ -8,7 +8,9 @@ from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, Field
 
 from ocma_core.api.auth import Caller, get_ocma, require
+from ocma_core.api.openapi import errors
 from ocma_core.api.routes_media import MediaOut
+from ocma_core.api.schemas import ContentOut, PromptOut
 from ocma_core.context import Ocma
 from ocma_core.db.models import Media, Role
 
@@ -96,10 +98,10 @@ def _media_out(ocma: Ocma, media: Media) -> MediaOut:
     )
 
 
-@router.post("/v1/content/generate")
+@router.post("/v1/content/generate", responses=errors(402, 404, 429, 502, 503))
 async def generate(
     body: GenerateRequest, caller: Caller = Depends(require(Role.EDITOR)), ocma: Ocma = Depends(get_ocma)
-) -> dict[str, Any]:
+) -> ContentOut:
     """Title, main text, variations, hashtags and a validated draft per platform from a brief."""
     from ocma_core.content.generate import generate as run
 
@@ -111,38 +113,37 @@ async def generate(
         variations=body.variations,
         instructions=body.instructions,
     )
-    return result.as_dict()
+    return ContentOut.model_validate(result.as_dict())
 
 
-@router.post("/v1/content/adapt")
+@router.post("/v1/content/adapt", responses=errors(402, 404, 429, 502, 503))
 async def adapt(
     body: AdaptRequest, caller: Caller = Depends(require(Role.EDITOR)), ocma: Ocma = Depends(get_ocma)
-) -> dict[str, Any]:
+) -> ContentOut:
     """The message rewritten per platform, each draft validated by the platform plugin."""
     from ocma_core.content.adapt import adapt as run
 
-    return (
-        await run(ocma, caller.workspace_id, body.text, body.platforms, instructions=body.instructions)
-    ).as_dict()
+    result = await run(ocma, caller.workspace_id, body.text, body.platforms, instructions=body.instructions)
+    return ContentOut.model_validate(result.as_dict())
 
 
-@router.post("/v1/content/optimize")
+@router.post("/v1/content/optimize", responses=errors(402, 404, 429, 502, 503))
 async def optimize(
     body: OptimizeRequest, caller: Caller = Depends(require(Role.EDITOR)), ocma: Ocma = Depends(get_ocma)
-) -> dict[str, Any]:
+) -> ContentOut:
     """An optimised version and A/B alternatives, each validated and compared with the original."""
     from ocma_core.content.optimize import optimize as run
 
     result = await run(
         ocma, caller.workspace_id, body.text, body.platform, body.objective, alternatives=body.alternatives
     )
-    return result.as_dict()
+    return ContentOut.model_validate(result.as_dict())
 
 
-@router.post("/v1/content/score")
+@router.post("/v1/content/score", responses=errors(402, 404, 429, 502, 503))
 async def score(
     body: ScoreRequest, caller: Caller = Depends(require(Role.EDITOR)), ocma: Ocma = Depends(get_ocma)
-) -> dict[str, Any]:
+) -> ContentOut:
     """Computed measures and (with judge) model-judged qualities, each labelled with how it was produced."""
     from ocma_core.content.score import score as run
     from ocma_core.services.media import get_media
@@ -157,10 +158,10 @@ async def score(
         has_media=body.has_media or bool(body.media_ids),
         judge=body.judge,
     )
-    return result.as_dict()
+    return ContentOut.model_validate(result.as_dict())
 
 
-@router.post("/v1/media/generate", status_code=201)
+@router.post("/v1/media/generate", status_code=201, responses=errors(402, 404, 429, 502, 503))
 async def generate_image(
     body: ImageGenerateRequest, caller: Caller = Depends(require(Role.EDITOR)), ocma: Ocma = Depends(get_ocma)
 ) -> GeneratedImageOut:
@@ -249,7 +250,7 @@ def put_ai_settings(
     return settings_view(ocma, caller.workspace_id)
 
 
-@router.put("/v1/ai/keys/{vendor}", status_code=204, tags=["ai"])
+@router.put("/v1/ai/keys/{vendor}", status_code=204, tags=["ai"], response_class=Response)
 def put_key(
     vendor: str, body: KeyBody, caller: Caller = Depends(require(Role.ADMIN)), ocma: Ocma = Depends(get_ocma)
 ) -> Response:
@@ -260,7 +261,7 @@ def put_key(
     return Response(status_code=204)
 
 
-@router.delete("/v1/ai/keys/{vendor}", status_code=204, tags=["ai"])
+@router.delete("/v1/ai/keys/{vendor}", status_code=204, tags=["ai"], response_class=Response)
 def delete_key(
     vendor: str, caller: Caller = Depends(require(Role.ADMIN)), ocma: Ocma = Depends(get_ocma)
 ) -> Response:
@@ -281,18 +282,16 @@ def ai_usage(caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)
 
 
 @router.get("/v1/content/prompts/{name:path}", tags=["ai"])
-def get_prompt(
-    name: str, caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)
-) -> dict[str, str]:
+def get_prompt(name: str, caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)) -> PromptOut:
     """The template in force for this workspace and where it comes from."""
     from ocma_core.ai.settings import load_config
     from ocma_core.content.prompts import load
 
     found = load(ocma, load_config(ocma, caller.workspace_id), name)
-    return {"name": found.name, "source": found.source, "text": found.text}
+    return PromptOut(name=found.name, source=found.source, text=found.text)
 
 
-@router.put("/v1/content/prompts/{name:path}", status_code=204, tags=["ai"])
+@router.put("/v1/content/prompts/{name:path}", status_code=204, tags=["ai"], response_class=Response)
 def put_prompt(
     name: str, body: PromptBody, caller: Caller = Depends(require(Role.ADMIN)), ocma: Ocma = Depends(get_ocma)
 ) -> Response:
@@ -303,7 +302,7 @@ def put_prompt(
     return Response(status_code=204)
 
 
-@router.delete("/v1/content/prompts/{name:path}", status_code=204, tags=["ai"])
+@router.delete("/v1/content/prompts/{name:path}", status_code=204, tags=["ai"], response_class=Response)
 def delete_prompt(
     name: str, caller: Caller = Depends(require(Role.ADMIN)), ocma: Ocma = Depends(get_ocma)
 ) -> Response:

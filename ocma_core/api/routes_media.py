@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from ocma_core.api.auth import Caller, get_ocma, require
+from ocma_core.api.openapi import errors
 from ocma_core.context import Ocma
 from ocma_core.db.models import Media, Role
 from ocma_core.media import verify_media_signature
@@ -45,7 +46,7 @@ def _out(ocma: Ocma, media: Media) -> MediaOut:
     )
 
 
-@router.post("/v1/media", status_code=201)
+@router.post("/v1/media", status_code=201, responses=errors(503))
 async def upload(
     file: UploadFile = File(...),
     alt_text: str = Form(

@@ -68,10 +68,31 @@ class PostInput(BaseModel):
         return value
 
     def scheduled_utc(self, default_zone: str) -> datetime | None:
-        """scheduled_at in UTC, reading a naive time in the author's zone."""
+        """scheduled_at in UTC, reading a naive time in the author's zone (a time the clocks skip is refused)."""
         if self.scheduled_at is None:
             return None
         when = self.scheduled_at
         if when.tzinfo is None:
-            when = when.replace(tzinfo=ZoneInfo(self.timezone or default_zone))
+            when = local_to_utc(when, self.timezone or default_zone)
         return when.astimezone(UTC)
+
+
+def local_to_utc(local: datetime, zone_name: str) -> datetime:
+    """A wall-clock time in `zone_name` as UTC; one inside a DST gap is a ValidationFailed with both choices."""
+    zone = ZoneInfo(zone_name)
+    aware = local.replace(tzinfo=zone)
+    if aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == local:
+        return aware.astimezone(UTC)
+    from ocma_core.errors import ValidationFailed
+
+    # In a gap, fold=0 reads the time with the offset before the jump and fold=1 with the one after: the
+    # two instants a person may have meant, shown in local time.
+    earlier = local.replace(tzinfo=zone, fold=1).astimezone(UTC).astimezone(zone)
+    later = local.replace(tzinfo=zone, fold=0).astimezone(UTC).astimezone(zone)
+    choices = sorted([earlier, later])
+    raise ValidationFailed(
+        f"scheduled_at {local.isoformat(timespec='minutes')} does not exist in {zone_name}: the clocks skip it "
+        "(daylight saving time).",
+        problems=[{"field": "scheduled_at", "message": "falls in the hour the clocks skip"}],
+        fix=f"Choose {choices[0].isoformat(timespec='minutes')} or {choices[1].isoformat(timespec='minutes')}.",
+    )
