@@ -139,3 +139,22 @@ def install_openapi(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method some route serves at `path` (Starlette's 405 names only the first route's)."""
+    from starlette.routing import compile_path
+
+    compiled = getattr(app.state, "ocma_route_regexes", None)
+    if compiled is None:
+        compiled = [
+            (compile_path(r.path)[0], r.path.count("{"), set(r.methods or ())) for r in _api_routes(app)
+        ]
+        app.state.ocma_route_regexes = compiled
+    matching = [(params, methods) for regex, params, methods in compiled if regex.match(path)]
+    if not matching:
+        return []
+    # /v1/posts/check is its own resource, though /v1/posts/{post_id} also matches it: the most literal wins.
+    fewest = min(params for params, _ in matching)
+    methods = set().union(*(m for params, m in matching if params == fewest))
+    return sorted(methods - {"HEAD"}) if methods - {"HEAD"} else sorted(methods)

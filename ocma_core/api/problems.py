@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ocma_core.api.middleware import PROBLEM, TOO_LARGE_FIX, request_id_of
+from ocma_core.api.openapi import allowed_methods
 from ocma_core.errors import (
     OcmaError,
     PlatformError,
@@ -87,9 +88,22 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail in (
+            "There was an error parsing the body",
+            "Invalid multipart data.",
+        ):
+            # FastAPI's word for a body that is not what its Content-Type says: invalid input like any other.
+            fix = "Send a body that matches its Content-Type: valid UTF-8 JSON, or a multipart form for uploads."
+            problems = [{"field": "request body", "in": "body", "message": "cannot be parsed", "fix": fix}]
+            return problem(422, "Invalid request", "The request body cannot be parsed.", request, fix=fix,
+                           problems=problems)  # fmt: skip
         extra = {"fix": FIXES[exc.status_code]} if exc.status_code in FIXES else {}
         title = TITLES.get(exc.status_code, "Error")
         response = problem(exc.status_code, title, str(exc.detail), request, **extra)
         if exc.headers:
             response.headers.update(exc.headers)
+        if exc.status_code == 405:
+            allowed = allowed_methods(request.app, request.url.path)
+            if allowed:
+                response.headers["Allow"] = ", ".join(allowed)
         return response

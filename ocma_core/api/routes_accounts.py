@@ -7,7 +7,7 @@ from datetime import datetime
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ocma_core.api.auth import Caller, get_ocma, require
 from ocma_core.api.openapi import errors
@@ -55,6 +55,8 @@ class AccountOut(BaseModel):
 
 class ConnectWithCredentials(BaseModel):
     """Connect a platform that uses an app password or an instance token."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
 
     platform: str = Field(min_length=1, max_length=64)
     credentials: dict[str, str] = Field(description="The platform's fields, e.g. handle and app_password.")

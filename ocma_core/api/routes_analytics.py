@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ocma_core.api.auth import Caller, get_ocma, require
 from ocma_core.api.openapi import errors
@@ -22,6 +21,7 @@ from ocma_core.api.schemas import (
 )
 from ocma_core.context import Ocma
 from ocma_core.db.models import Role
+from ocma_core.services.post_input import IsoDatetime
 
 router = APIRouter(tags=["analytics"])
 PERIOD = Query("last-week", description="last-week, this-month, last-30-days, 2026-03, 2026-W10, FROM..TO")
@@ -143,7 +143,7 @@ def run_analyzer(
     return get_analyzer(name).run(ctx)
 
 
-@router.get("/v1/analytics/best-times")
+@router.get("/v1/analytics/best-times", responses=errors(404))
 def best_times(
     platform: str | None = None,
     account_id: str | None = None,
@@ -160,7 +160,7 @@ def best_times(
 @router.get("/v1/analytics/next-best-time", responses=errors(404))
 def next_best_time(
     account_id: list[str] = Query(...),
-    after: datetime | None = None,
+    after: IsoDatetime | None = Query(None, description="Start looking after this time (ISO 8601)."),
     caller: Caller = Depends(require()),
     ocma: Ocma = Depends(get_ocma),
 ) -> dict[str, Any]:
@@ -178,7 +178,7 @@ class PredictRequest(BaseModel):
     media_count: int = Field(0, ge=0, le=20)
     has_video: bool = False
     thread_parts: int = Field(1, ge=1, le=25)
-    scheduled_at: datetime | None = None
+    scheduled_at: IsoDatetime | None = None
 
 
 @router.post("/v1/analytics/predict", responses=errors(404))
@@ -260,7 +260,7 @@ class VariantIn(BaseModel):
     label: str = Field(min_length=1, max_length=64)
     body: str = Field(min_length=1, max_length=100_000)
     account_ids: list[str] | None = None
-    scheduled_at: datetime | None = None
+    scheduled_at: IsoDatetime | None = None
     source: str = Field("hand", pattern="^(hand|optimizer)$")
 
 
@@ -335,7 +335,9 @@ def evaluate(
 class CompetitorIn(BaseModel):
     """A competitor to follow on one platform, read through one of our accounts there."""
 
-    platform: str = Field(min_length=1)
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    platform: str = Field(min_length=1, max_length=64)
     handle: str = Field(min_length=1, max_length=255)
     via_account_id: str
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ocma_core.api.auth import Caller, get_ocma, require
 from ocma_core.api.openapi import errors
@@ -22,6 +22,8 @@ Objective = Literal["engagement", "reach", "clicks", "awareness"]
 class GenerateRequest(BaseModel):
     """A brief and the platforms to write for."""
 
+    model_config = ConfigDict(strict=True, extra="forbid")
+
     brief: str = Field(min_length=1, max_length=8000)
     platforms: list[str] = Field(min_length=1, max_length=12)
     variations: int = Field(2, ge=0, le=5)
@@ -31,6 +33,8 @@ class GenerateRequest(BaseModel):
 class AdaptRequest(BaseModel):
     """A message to rewrite for each platform."""
 
+    model_config = ConfigDict(strict=True, extra="forbid")
+
     text: str = Field(min_length=1, max_length=20000)
     platforms: list[str] = Field(min_length=1, max_length=12)
     instructions: str = Field("", max_length=2000)
@@ -39,8 +43,10 @@ class AdaptRequest(BaseModel):
 class OptimizeRequest(BaseModel):
     """A post to improve for an objective on one platform."""
 
+    model_config = ConfigDict(strict=True, extra="forbid")
+
     text: str = Field(min_length=1, max_length=20000)
-    platform: str
+    platform: str = Field(min_length=1, max_length=64)
     objective: Objective
     alternatives: int = Field(3, ge=0, le=5)
 
@@ -48,8 +54,10 @@ class OptimizeRequest(BaseModel):
 class ScoreRequest(BaseModel):
     """A post to measure on one platform."""
 
+    model_config = ConfigDict(strict=True, extra="forbid")
+
     text: str = Field(min_length=1, max_length=20000)
-    platform: str
+    platform: str = Field(min_length=1, max_length=64)
     has_media: bool = False
     media_ids: list[str] = Field(default_factory=list, max_length=20)
     judge: bool = Field(True, description="Also ask the model for tone, clarity and hook.")
@@ -57,6 +65,8 @@ class ScoreRequest(BaseModel):
 
 class ImageGenerateRequest(BaseModel):
     """An image to generate, sized for a platform."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
 
     prompt: str = Field(min_length=1, max_length=4000)
     platform: str | None = None
@@ -199,7 +209,7 @@ async def generate_image(
 class AISettingsBody(BaseModel):
     """Fields to change; send null to clear one back to its default."""
 
-    model_config = {"extra": "forbid", "protected_namespaces": ()}
+    model_config = ConfigDict(extra="forbid", protected_namespaces=(), strict=True)
 
     model: str | None = None
     api_base: str | None = None
@@ -219,11 +229,15 @@ class AISettingsBody(BaseModel):
 class KeyBody(BaseModel):
     """An API key for a vendor; stored encrypted and never shown again."""
 
+    model_config = ConfigDict(strict=True, extra="forbid")
+
     key: str = Field(min_length=1, max_length=1000)
 
 
 class PromptBody(BaseModel):
     """A prompt template override."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
 
     text: str = Field(min_length=1, max_length=20000)
 

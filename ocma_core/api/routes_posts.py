@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 
 from fastapi import APIRouter, Depends, File, Query, UploadFile
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ocma_core.api.auth import Caller, get_ocma, require
 from ocma_core.api.openapi import errors
@@ -23,7 +22,7 @@ from ocma_core.errors import ValidationFailed
 from ocma_core.registry import get_platform
 from ocma_core.services import posts
 from ocma_core.services.post_import import HELP
-from ocma_core.services.post_input import PostInput
+from ocma_core.services.post_input import IsoDatetime, PostInput
 
 MAX_OFFSET = 1_000_000_000  # far past any real list; a larger one overflowed the database's integer (a 500)
 
@@ -46,8 +45,8 @@ def create_post(
 
 @router.get("/v1/posts")
 def list_posts(
-    start: datetime | None = None,
-    end: datetime | None = None,
+    start: IsoDatetime | None = Query(None, description="Scheduled at or after (ISO 8601)."),
+    end: IsoDatetime | None = Query(None, description="Scheduled before (ISO 8601)."),
     status: PostStatus | None = None,
     account_id: str | None = None,
     limit: int = Query(100, ge=1, le=1000),
@@ -89,6 +88,8 @@ def failed(caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)) 
 
 class CheckRequest(BaseModel):
     """A text to check against one platform's rules."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
 
     platform: str = Field(min_length=1, max_length=64)
     text: str = Field(max_length=100_000)
@@ -172,6 +173,8 @@ def retry(
 
 class DeletePublishedRequest(BaseModel):
     """Which accounts to delete a published post from (leave out: every account it is published on)."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
 
     account_ids: list[str] | None = Field(default=None, min_length=1)
 

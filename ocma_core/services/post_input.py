@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
+
+_NUMBER = re.compile(r"^\s*[-+]?\d+(\.\d*)?\s*$")
+
+
+def _iso_only(value: Any) -> Any:
+    """pydantic reads a number as seconds since 1970; a client writing one almost surely meant something else."""
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.match(value)):
+        raise ValueError("write the time in ISO 8601, e.g. 2030-01-31T09:00:00+01:00")
+    return value
+
+
+IsoDatetime = Annotated[datetime, BeforeValidator(_iso_only)]
+"""A datetime given as ISO 8601 text (not a Unix timestamp)."""
 
 
 class PostInput(BaseModel):
@@ -26,7 +40,7 @@ class PostInput(BaseModel):
     options: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Platform options per platform name (poll, visibility, ...)."
     )
-    scheduled_at: datetime | None = Field(
+    scheduled_at: IsoDatetime | None = Field(
         default=None, description="When to publish; a time without offset is read in `timezone`."
     )
     timezone: str | None = Field(
