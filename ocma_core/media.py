@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import mimetypes
 import os
 import tempfile
 import time
@@ -14,7 +15,8 @@ from typing import Protocol
 
 from ocma_core.config import Settings
 from ocma_core.errors import ConfigError, NotFoundError, StorageUnavailable
-from ocma_core.media_check import copy_atomically
+from ocma_core.media_check import HEAD, copy_atomically
+from ocma_core.media_check import sniff_mime as _sniff
 
 
 class MediaStore(Protocol):
@@ -170,6 +172,12 @@ def make_media_store(settings: Settings) -> MediaStore:
     if settings.media_backend == "s3":
         return S3MediaStore(settings)
     return LocalMediaStore(settings.data_dir / "media")
+
+
+def sniff_mime(data: bytes, filename: str = "") -> str:
+    """The MIME type the bytes prove (see media_check.sniff_mime), else a guess from the name (never trusted
+    for storing: uploads go through media_check.inspect)."""
+    return _sniff(data[:HEAD]) or mimetypes.guess_type(filename)[0] or "application/octet-stream"
 
 
 def image_size(data: bytes) -> tuple[int | None, int | None]:
