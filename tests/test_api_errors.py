@@ -122,3 +122,39 @@ def test_validation_keeps_the_field_name_body_and_says_how_to_fix_it(
     assert schedule.status_code == 422
     assert schedule.json()["problems"][0]["field"] == "action"
     assert "scheduled_at" in schedule.json()["problems"][0]["message"]
+
+
+def test_405_lists_every_method_of_the_resource(client: TestClient, viewer: dict[str, str]) -> None:
+    posts = client.delete("/v1/posts", headers=viewer)
+    assert posts.status_code == 405 and posts.headers["allow"] == "GET, POST"
+    check = client.delete("/v1/posts/check", headers=viewer)  # its own resource; /v1/posts/{id} matches too
+    assert check.status_code == 405 and check.headers["allow"] == "POST"
+
+
+def test_an_id_left_out_is_a_404_not_a_redirect(client: TestClient, viewer: dict[str, str]) -> None:
+    answer = client.get("/v1/media/", headers=viewer, follow_redirects=False)
+    assert answer.status_code == 404 and answer.json()["detail"] == "Nothing is at /v1/media/."
+
+
+def test_docs_are_served_without_a_cdn(client: TestClient) -> None:
+    page = client.get("/docs").text
+    assert "cdn" not in page.lower() and "/docs/assets/swagger-ui-bundle.js" in page
+    assert client.get("/docs/assets/swagger-ui-bundle.js").status_code == 200
+    assert client.get("/docs/assets/swagger-ui.css").status_code == 200
+
+
+def test_every_error_in_the_openapi_document_is_problem_json(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    errors = [
+        (path, method, code, response)
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        for code, response in operation["responses"].items()
+        if int(code) >= 400 and (path, code) != ("/readyz", "503")
+    ]
+    assert errors
+    assert all(list(r["content"]) == ["application/problem+json"] for *_, r in errors)
+    approve = document["paths"]["/v1/posts/{post_id}/approve"]["post"]["responses"]
+    assert {"401", "403", "404", "409", "422", "500"} <= set(approve)
+    assert "403" not in document["paths"]["/v1/posts"]["get"]["responses"]  # any key may read
+    assert "HTTPValidationError" not in document["components"]["schemas"]

@@ -59,6 +59,8 @@ def create_app(ocma: Ocma | None = None, *, run_worker: bool | None = None) -> F
         lifespan=lifespan,
         docs_url=None,  # served by install_docs from the package, so /docs works offline
         redoc_url=None,
+        # /v1/media/ (an id left out) is a 404, not a redirect to /v1/media, a different resource.
+        redirect_slashes=False,
     )
     app.state.ocma = context
     app.add_middleware(RefuseNul)

@@ -127,7 +127,41 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
                 if code.isdigit() and int(code) >= 400:
                     response["content"] = _problem_content()
                     response["description"] = DESCRIPTIONS.get(int(code), response.get("description", ""))
+    _add_links(schema)
     return schema
+
+
+# A response that returns one of these resources links to every operation taking its id in the path, so a
+# client (and a stateful fuzzer) can follow "create a post" to "approve that post".
+RESOURCE_IDS = {
+    "PostOut": "post_id",
+    "AccountOut": "account_id",
+    "ExperimentOut": "experiment_id",
+    "MediaOut": "media_id",
+    "CompetitorOut": "competitor_id",
+}
+
+
+def _add_links(schema: dict[str, Any]) -> None:
+    by_param: dict[str, list[str]] = {}
+    for path, operations in schema["paths"].items():
+        for operation in operations.values():
+            for param in RESOURCE_IDS.values():
+                if "{" + param + "}" in path and "operationId" in operation:
+                    by_param.setdefault(param, []).append(operation["operationId"])
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            for code in ("200", "201"):
+                content = operation.get("responses", {}).get(code, {}).get("content", {})
+                ref = content.get("application/json", {}).get("schema", {}).get("$ref", "")
+                wanted = RESOURCE_IDS.get(ref.rsplit("/", 1)[-1])
+                if wanted is None:
+                    continue
+                operation["responses"][code]["links"] = {
+                    target: {"operationId": target, "parameters": {wanted: "$response.body#/id"}}
+                    for target in by_param.get(wanted, [])
+                    if target != operation.get("operationId")
+                }
 
 
 def install_openapi(app: FastAPI) -> None:

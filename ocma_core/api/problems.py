@@ -97,6 +97,11 @@ def install_handlers(app: FastAPI) -> None:
             problems = [{"field": "request body", "in": "body", "message": "cannot be parsed", "fix": fix}]
             return problem(422, "Invalid request", "The request body cannot be parsed.", request, fix=fix,
                            problems=problems)  # fmt: skip
+        if exc.status_code == 405 and not allowed_methods(request.app, request.url.path):
+            # No route has exactly this path (e.g. /v1/media/ with the id left out): it names no resource.
+            exc = StarletteHTTPException(404, f"Nothing is at {request.url.path}.")
+        if exc.status_code == 404 and exc.detail == "Not Found":  # no route: say which address
+            exc = StarletteHTTPException(404, f"Nothing is at {request.url.path}.")
         extra = {"fix": FIXES[exc.status_code]} if exc.status_code in FIXES else {}
         title = TITLES.get(exc.status_code, "Error")
         response = problem(exc.status_code, title, str(exc.detail), request, **extra)
