@@ -32,6 +32,23 @@ from ocma_core.services.workspaces import create_api_key
 EXAMPLES = 6  # per operation and phase: about a minute per backend on an idle 2-core machine
 SEED = 20260101
 CONFIG = """
+# Real ids of this workspace, used in most generated requests, so operations get past "no such post" to
+# their real work (approving, publishing, cancelling, deleting a published post, ...).
+[dictionaries.posts]
+values = {posts}
+[dictionaries.accounts]
+values = {accounts}
+[dictionaries.experiments]
+values = {experiments}
+[dictionaries.media]
+values = {media}
+
+[parameters]
+post_id = {{ dictionary = "posts", probability = 0.8 }}
+account_id = {{ dictionary = "accounts", probability = 0.8 }}
+experiment_id = {{ dictionary = "experiments", probability = 0.8 }}
+media_id = {{ dictionary = "media", probability = 0.8 }}
+
 [checks.positive_data_acceptance]
 expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429"]
 
@@ -42,13 +59,47 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403",
 """
 
 
+def _seed(ocma: Ocma, workspace_id: str, account_id: str) -> dict[str, str]:
+    """A draft, a scheduled and a published post, an experiment and an image; their ids as TOML lists."""
+    from datetime import timedelta
+
+    from tests_support import publish_and_wait
+
+    from ocma_core.ai.testing.png import png
+    from ocma_core.analytics.experiments import VariantSpec, create_experiment
+    from ocma_core.db.types import utcnow
+    from ocma_core.services import posts
+    from ocma_core.services.media import store_media
+    from ocma_core.services.post_input import PostInput
+
+    draft = posts.create_post(ocma, workspace_id, PostInput(body="A draft", account_ids=[account_id]))
+    later = PostInput(
+        body="Later", account_ids=[account_id], action="schedule", scheduled_at=utcnow() + timedelta(days=2)
+    )
+    scheduled = posts.create_post(ocma, workspace_id, later)
+    published = publish_and_wait(ocma, workspace_id, [account_id], "Published before the run")
+    variants = [VariantSpec("A", "Variant A"), VariantSpec("B", "Variant B")]
+    experiment = create_experiment(ocma, workspace_id, "Seeded", variants, account_ids=[account_id])
+    media = store_media(ocma, workspace_id, png(64, 48), filename="seed.png")
+
+    def toml(*ids: str) -> str:
+        return "[" + ", ".join(f'"{i}"' for i in ids) + "]"
+
+    return {
+        "posts": toml(draft.id, scheduled.id, published),
+        "accounts": toml(account_id),
+        "experiments": toml(experiment.id),
+        "media": toml(media.id),
+    }
+
+
 @pytest.mark.timeout(900)  # a full fuzzing run: about a minute per backend on an idle 2-core machine
 def test_schemathesis_finds_no_server_error_and_no_contract_violation(
     ocma: Ocma, workspace_id: str, account_id: str, fake: Any, tmp_path: Path
 ) -> None:
     key = create_api_key(ocma, workspace_id, role=Role.OWNER).key
     config = tmp_path / "schemathesis.toml"
-    config.write_text(CONFIG, encoding="utf-8")
+    config.write_text(CONFIG.format(**_seed(ocma, workspace_id, account_id)), encoding="utf-8")
     with live_server(create_app(ocma, run_worker=True)) as url:
         run = subprocess.run(
             [
