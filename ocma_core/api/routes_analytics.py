@@ -12,11 +12,13 @@ from ocma_core.api.auth import Caller, get_ocma, require
 from ocma_core.api.openapi import errors
 from ocma_core.api.schemas import (
     AnalyzerOut,
+    BestTimeOut,
     CollectOut,
     CompetitorOut,
     CompetitorSnapshotOut,
     EvaluationOut,
     ExperimentOut,
+    NextBestTimeOut,
     SnapshotOut,
 )
 from ocma_core.context import Ocma
@@ -150,11 +152,12 @@ def best_times(
     top: int = Query(3, ge=1, le=20),
     caller: Caller = Depends(require()),
     ocma: Ocma = Depends(get_ocma),
-) -> list[dict[str, Any]]:
+) -> list[BestTimeOut]:
     """Best hours of the week per account, with 90% intervals, supporting posts and the prior used."""
     from ocma_core.analytics.answers import best_times as compute
 
-    return compute(ocma, caller.workspace_id, platform=platform, account_id=account_id, top=top)
+    found = compute(ocma, caller.workspace_id, platform=platform, account_id=account_id, top=top)
+    return [BestTimeOut.model_validate(row) for row in found]
 
 
 @router.get("/v1/analytics/next-best-time", responses=errors(404))
@@ -163,11 +166,11 @@ def next_best_time(
     after: IsoDatetime | None = Query(None, description="Start looking after this time (ISO 8601)."),
     caller: Caller = Depends(require()),
     ocma: Ocma = Depends(get_ocma),
-) -> dict[str, Any]:
+) -> NextBestTimeOut:
     """The next occurrence of the best slot for these accounts together (for scheduling at the best time)."""
     from ocma_core.analytics.answers import next_best_time as compute
 
-    return compute(ocma, caller.workspace_id, account_id, after=after)
+    return NextBestTimeOut.model_validate(compute(ocma, caller.workspace_id, account_id, after=after))
 
 
 class PredictRequest(BaseModel):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ocma_core.api.auth import Caller, get_ocma, require
 from ocma_core.api.openapi import errors
 from ocma_core.api.routes_media import MediaOut
-from ocma_core.api.schemas import ContentOut, PromptOut
+from ocma_core.api.schemas import AISettingsOut, AIUsageOut, ContentOut, PromptOut
 from ocma_core.context import Ocma
 from ocma_core.db.models import Media, Role
 
@@ -243,17 +243,17 @@ class PromptBody(BaseModel):
 
 
 @router.get("/v1/ai/settings", tags=["ai"])
-def get_ai_settings(caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)) -> dict[str, Any]:
+def get_ai_settings(caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)) -> AISettingsOut:
     """The workspace's AI settings (key names only) and what is in force."""
     from ocma_core.ai.settings import settings_view
 
-    return settings_view(ocma, caller.workspace_id)
+    return AISettingsOut.model_validate(settings_view(ocma, caller.workspace_id))
 
 
 @router.put("/v1/ai/settings", tags=["ai"])
 def put_ai_settings(
     body: AISettingsBody, caller: Caller = Depends(require(Role.ADMIN)), ocma: Ocma = Depends(get_ocma)
-) -> dict[str, Any]:
+) -> AISettingsOut:
     """Change the model, fallbacks, budgets, prices, image provider, cache TTL or brand voice."""
     from ocma_core.ai.settings import settings_view, update_ai_settings
 
@@ -261,7 +261,7 @@ def put_ai_settings(
     changes = {name: getattr(body, name) for name in fields}
     voice = (body.brand_voice or "") if "brand_voice" in body.model_fields_set else None
     update_ai_settings(ocma, caller.workspace_id, changes, brand_voice=voice)
-    return settings_view(ocma, caller.workspace_id)
+    return AISettingsOut.model_validate(settings_view(ocma, caller.workspace_id))
 
 
 @router.put("/v1/ai/keys/{vendor}", status_code=204, tags=["ai"], response_class=Response)
@@ -287,12 +287,12 @@ def delete_key(
 
 
 @router.get("/v1/ai/usage", tags=["ai"])
-def ai_usage(caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)) -> dict[str, Any]:
+def ai_usage(caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)) -> AIUsageOut:
     """AI spend and tokens today and this month (workspace timezone), per model, against the budgets."""
     from ocma_core.ai.settings import load_config
     from ocma_core.ai.usage import usage_summary
 
-    return usage_summary(ocma, load_config(ocma, caller.workspace_id))
+    return AIUsageOut.model_validate(usage_summary(ocma, load_config(ocma, caller.workspace_id)))
 
 
 @router.get("/v1/content/prompts/{name:path}", tags=["ai"])

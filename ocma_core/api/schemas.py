@@ -252,3 +252,60 @@ class ContentOut(Out):
     """Generated, adapted, optimised or scored content; `ai` says which model made it and at what cost."""
 
     ai: dict[str, Any] | None = None
+
+
+class SlotOut(Out):
+    """An hour of the week and its expected lift over the account's typical rate, with its interval."""
+
+    weekday: int = Field(description="0 = Monday")
+    hour: int
+    label: str
+    lift: float
+    lift_interval: list[float]
+    expected_rate: float | None
+    rate_interval: list[float] | None
+    probability_better: float
+    posts_in_slot: int
+
+
+class BestTimeOut(Out):
+    """An account's best hours from its own history (pooled with a prior), and how that was worked out."""
+
+    account: str
+    account_id: str
+    platform: str
+    timezone: str
+    rate_name: str
+    n_posts: int
+    top: list[SlotOut]
+    grid: list[float] = Field(description="Expected lift of all 168 hours of the week, Monday 00:00 first.")
+    message: str
+    method: str
+
+
+class NextBestTimeOut(Out):
+    """The next start of the slot the accounts' best-time models rank highest together."""
+
+    at: datetime
+    slot: str
+    timezone: str
+    geometric_mean_lift: float
+    accounts: list[dict[str, str]]
+    method: str
+
+
+class AISettingsOut(Out):
+    """The workspace's stored AI settings (key names only), brand voice, and what is in force."""
+
+    brand_voice: str
+    effective: dict[str, Any]
+
+
+class AIUsageOut(Out):
+    """AI spend and tokens today and this month, per model, against the budgets."""
+
+    timezone: str
+    today: dict[str, Any]
+    this_month: dict[str, Any]
+    by_model_this_month: dict[str, Any]
+    budgets: dict[str, Any]
