@@ -331,7 +331,10 @@ async def test_connection(ocma: Ocma, workspace_id: str, account_id: str) -> Pro
         name = platform.display_name or platform.name
         raise unreachable(exc, name) or ConflictError(
             f"{name} refused the stored authorisation of {account.handle}: {exc.message}",
-            fix=f"Reconnect it: `ocma accounts connect {platform.name}`.",
+            fixes={
+                "cli": f"Reconnect it: `ocma accounts connect {platform.name}`.",
+                "api": f"Reconnect it: GET /v1/accounts/connect/{platform.name}.",
+            },
         ) from None
 
 
