@@ -110,6 +110,24 @@ class StorageUnavailable(OcmaError):
     title = "Storage unavailable"
 
 
+class PlatformUnavailable(OcmaError):
+    """A platform could not be reached, timed out or failed on its side; the message names the network error."""
+
+    status_code = 502
+    title = "Platform unreachable"
+
+
+class PlatformRateLimited(OcmaError):
+    """A platform refused a call made for this request for rate reasons; `retry_at` says when to try again."""
+
+    status_code = 429
+    title = "Platform rate limit"
+
+    def __init__(self, message: str, *, retry_at: datetime, fix: str | None = None) -> None:
+        super().__init__(message, fix=fix)
+        self.retry_at = retry_at
+
+
 class UnknownPlatformError(NotFoundError):
     """No installed plugin provides the named platform."""
 
@@ -155,3 +173,20 @@ class Transient(PlatformError):
 
 class Unconfirmed(PlatformError):
     """The call may or may not have taken effect (timeout after sending); ask the platform before retrying."""
+
+
+def unreachable(exc: PlatformError, platform: str) -> OcmaError | None:
+    """The error a person sees when a platform call failed for network, server or rate reasons (None when the
+    platform answered and refused: that is the caller's to word, e.g. "refused the credentials")."""
+    if isinstance(exc, RateLimited):
+        return PlatformRateLimited(
+            f"{platform} is rate limiting OCMA: {exc.message}",
+            retry_at=exc.retry_at,
+            fix=f"Try again after {exc.retry_at.isoformat(timespec='seconds')}.",
+        )
+    if isinstance(exc, Transient | Unconfirmed):
+        return PlatformUnavailable(
+            f"Could not complete the call to {platform}: {exc.message}",
+            fix="Check the server address and this machine's network (DNS, proxy, firewall), then try again.",
+        )
+    return None

@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlmodel import func, select
 
 from ocma_core.api.app import create_app
 from ocma_core.context import Ocma
-from ocma_core.db.models import Role
+from ocma_core.db.models import Media, Role
 from ocma_core.media import sign_media_url, verify_media_signature
 from ocma_core.services.workspaces import create_api_key
 
@@ -55,7 +56,7 @@ def test_upload_dedupes_and_serves_signed_url(ocma: Ocma, workspace_id: str, fak
         bad = client.post(
             "/v1/media", headers=auth, files={"file": ("x.exe", b"MZ\x90\x00binary", "image/png")}
         )
-        assert bad.status_code == 422 and "does not store" in bad.json()["detail"]
+        assert bad.status_code == 422 and "is not an image or video" in bad.json()["detail"]
         empty = client.post("/v1/media", headers=auth, files={"file": ("e.png", b"", "image/png")})
         assert empty.status_code == 422
 
@@ -75,3 +76,40 @@ def test_png_dimensions(size: tuple[int, int]) -> None:
     from ocma_core.media import image_size
 
     assert image_size(png(*size)) == size
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "claimed", "problem"),
+    [
+        ("notes.png", b"just some text, not an image\n" * 4, "image/png", "is not an image or video"),
+        ("cut.png", png(40, 30)[:-30], "image/png", "damaged or cut short"),
+        ("fake.jpg", b"\xff\xd8\xff" + b"\x00garbage" * 20, "image/jpeg", "damaged or cut short"),
+        ("header.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "image/png", "damaged or cut short"),
+    ],
+    ids=["text-named-png", "truncated-png", "jpeg-magic-only", "png-magic-only"],
+)
+def test_upload_is_judged_by_its_bytes_not_its_name(
+    ocma: Ocma, workspace_id: str, name: str, data: bytes, claimed: str, problem: str
+) -> None:
+    auth = {"Authorization": f"Bearer {create_api_key(ocma, workspace_id, role=Role.EDITOR).key}"}
+    with TestClient(create_app(ocma, run_worker=False)) as client:
+        refused = client.post("/v1/media", headers=auth, files={"file": (name, data, claimed)})
+    assert refused.status_code == 422, refused.text
+    assert problem in refused.json()["detail"] and refused.json()["fix"]
+    with ocma.session() as session:
+        assert session.exec(select(func.count()).select_from(Media)).one() == 0
+    assert not list((ocma.settings.data_dir / "incoming").glob("*"))  # the spooled copy is gone
+
+
+def test_a_png_named_jpg_is_stored_as_what_it_is(ocma: Ocma, workspace_id: str) -> None:
+    auth = {"Authorization": f"Bearer {create_api_key(ocma, workspace_id, role=Role.EDITOR).key}"}
+    with TestClient(create_app(ocma, run_worker=False)) as client:
+        stored = client.post(
+            "/v1/media", headers=auth, files={"file": ("photo.jpg", png(9, 4), "image/jpeg")}
+        )
+    assert stored.status_code == 201
+    assert (stored.json()["mime_type"], stored.json()["width"], stored.json()["height"]) == (
+        "image/png",
+        9,
+        4,
+    )

@@ -16,6 +16,7 @@ from ocma_core.context import Ocma
 from ocma_core.db.analytics_models import Experiment, ExperimentVariant
 from ocma_core.db.types import utcnow
 from ocma_core.errors import NotFoundError, ValidationFailed
+from ocma_core.services.post_input import PostInput
 
 
 @dataclass
@@ -41,9 +42,12 @@ def create_experiment(
     min_lift: float = 0.2,
     created_by: str = "",
 ) -> Experiment:
-    """Create the experiment and one post per variant (scheduled where a time is given, else a draft)."""
+    """Create the experiment and one post per variant (scheduled where a time is given, else a draft).
+
+    All in one transaction: if any variant is refused, no experiment and no post is left behind.
+    """
     from ocma_core.services import posts
-    from ocma_core.services.post_input import PostInput
+    from ocma_core.services.scheduling import after_schedule
 
     if len(variants) < 2:
         raise ValidationFailed("An experiment needs at least two variants.", fix="Add another variant.")
@@ -51,6 +55,7 @@ def create_experiment(
         raise ValidationFailed("Variant labels must differ.", fix="Name the variants A, B, ...")
     if not 0 < alpha < 0.5 or not 0 < min_lift < 10:
         raise ValidationFailed("alpha must be in (0, 0.5) and min_lift in (0, 10).")
+    inputs = [_variant_input(spec, account_ids) for spec in variants]
     experiment = Experiment(
         workspace_id=workspace_id,
         name=name,
@@ -59,19 +64,16 @@ def create_experiment(
         min_lift=min_lift,
         created_by=created_by,
     )
+    scheduled = []
     with ocma.session() as session:
         session.add(experiment)
         session.flush()
         experiment_id = experiment.id
-    for spec in variants:
-        data = PostInput(
-            body=spec.body,
-            account_ids=spec.account_ids or account_ids,
-            scheduled_at=spec.scheduled_at,
-            action="schedule" if spec.scheduled_at else "draft",
-        )
-        post = posts.create_post(ocma, workspace_id, data, created_by=created_by or "experiment")
-        with ocma.session() as session:
+        for spec, data in zip(variants, inputs, strict=True):
+            post, event = posts.create_post_in(
+                ocma, session, workspace_id, data, created_by=created_by or "experiment"
+            )
+            scheduled.append((post, event))
             session.add(
                 ExperimentVariant(
                     experiment_id=experiment_id,
@@ -81,7 +83,32 @@ def create_experiment(
                     post_id=post.id,
                 )
             )
+    for post, event in scheduled:
+        after_schedule(ocma, post, event)
     return get_experiment(ocma, workspace_id, experiment_id)
+
+
+def _variant_input(spec: VariantSpec, account_ids: list[str]) -> PostInput:
+    """The post a variant becomes, or a ValidationFailed naming the variant and the field."""
+    from pydantic import ValidationError
+
+    from ocma_core.field_errors import field_problems
+
+    try:
+        return PostInput(
+            body=spec.body,
+            account_ids=spec.account_ids or account_ids,
+            scheduled_at=spec.scheduled_at,
+            action="schedule" if spec.scheduled_at else "draft",
+        )
+    except ValidationError as exc:
+        found = field_problems(exc.errors(include_url=False))
+        first = found[0]["message"] if found else "invalid"
+        raise ValidationFailed(
+            f"Variant {spec.label}: {first}.",
+            problems=[{**p, "variant": spec.label} for p in found],
+            fix="Give the experiment (or the variant) account_ids when a variant has a time.",
+        ) from None
 
 
 def get_experiment(ocma: Ocma, workspace_id: str, experiment_id: str) -> Experiment:

@@ -19,7 +19,10 @@ from ocma_core.api import (
     routes_system,
     routes_workspaces,
 )
-from ocma_core.api.metrics import measure
+from ocma_core.api.docs import install_docs
+from ocma_core.api.middleware import RequestContext
+from ocma_core.api.nul_guard import RefuseNul
+from ocma_core.api.openapi import install_openapi
 from ocma_core.api.problems import install_handlers
 from ocma_core.context import Ocma
 
@@ -49,10 +52,22 @@ def create_app(ocma: Ocma | None = None, *, run_worker: bool | None = None) -> F
             if embedded is not None:
                 await embedded.stop()
 
-    app = FastAPI(title="OCMA", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="OCMA",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # served by install_docs from the package, so /docs works offline
+        redoc_url=None,
+        # /v1/media/ (an id left out) is a 404, not a redirect to /v1/media, a different resource.
+        redirect_slashes=False,
+    )
     app.state.ocma = context
-    app.middleware("http")(measure)
+    app.add_middleware(RefuseNul)
+    app.add_middleware(RequestContext)  # added last: outermost
     install_handlers(app)
+    install_openapi(app)
+    install_docs(app)
     app.include_router(routes_system.router)
     app.include_router(routes_accounts.router)
     app.include_router(routes_media.router)

@@ -54,4 +54,5 @@ def require(role: Role = Role.VIEWER) -> Callable[..., Caller]:
             raise HTTPException(403, f"This needs the {role.value} role; this key has {caller.role.value}.")
         return caller
 
+    dependency.ocma_role = role.value  # type: ignore[attr-defined]  # read by api.openapi (401/403 docs)
     return dependency

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Awaitable, Callable
-
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from starlette.requests import Request
-from starlette.responses import Response
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 REQUESTS = Counter(
     "ocma_http_requests_total", "HTTP requests", ["method", "route", "status"], registry=REGISTRY
+)
+ERRORS = Counter(
+    "ocma_http_unhandled_errors_total",
+    "Requests that ended in an unhandled exception (answered 500 with a request id)",
+    ["method", "route"],
+    registry=REGISTRY,
 )
 LATENCY = Histogram(
     "ocma_http_request_seconds", "HTTP request latency", ["method", "route"], registry=REGISTRY
@@ -26,14 +27,3 @@ LATENESS = Histogram(
     buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300), registry=REGISTRY,
 )  # fmt: skip
 QUEUE_DEPTH = Gauge("ocma_queue_due_targets", "Targets due and not yet published", registry=REGISTRY)
-
-
-async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    """Middleware: count and time each request by its route template."""
-    start = time.perf_counter()
-    response = await call_next(request)
-    route = request.scope.get("route")
-    template = getattr(route, "path", "unmatched")
-    LATENCY.labels(request.method, template).observe(time.perf_counter() - start)
-    REQUESTS.labels(request.method, template, str(response.status_code)).inc()
-    return response

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import html
 from datetime import datetime
-from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ocma_core.api.auth import Caller, get_ocma, require
+from ocma_core.api.openapi import errors
+from ocma_core.api.schemas import ConnectionTestOut, ConnectUrlOut
 from ocma_core.context import Ocma
 from ocma_core.db.models import Account, Role
 from ocma_core.errors import OcmaError
@@ -55,8 +56,10 @@ class AccountOut(BaseModel):
 class ConnectWithCredentials(BaseModel):
     """Connect a platform that uses an app password or an instance token."""
 
+    model_config = ConfigDict(strict=True, extra="forbid")
+
     platform: str = Field(min_length=1, max_length=64)
-    credentials: dict[str, str]
+    credentials: dict[str, str] = Field(description="The platform's fields, e.g. handle and app_password.")
 
 
 @router.get("/v1/accounts")
@@ -65,7 +68,14 @@ def list_accounts(caller: Caller = Depends(require()), ocma: Ocma = Depends(get_
     return [AccountOut.of(a) for a in accounts.list_accounts(ocma, caller.workspace_id)]
 
 
-@router.get("/v1/accounts/connect/{platform}", response_model=None)
+@router.get(
+    "/v1/accounts/connect/{platform}",
+    response_model=ConnectUrlOut,
+    responses={
+        302: {"description": "Redirect to the platform's consent screen (format=redirect)."},
+        **errors(503),
+    },
+)
 def connect(
     platform: str,
     format: str = Query("redirect", pattern="^(redirect|json)$"),
@@ -74,16 +84,16 @@ def connect(
     ),
     caller: Caller = Depends(require(Role.ADMIN)),
     ocma: Ocma = Depends(get_ocma),
-) -> Response | dict[str, str]:
+) -> Response | ConnectUrlOut:
     """Start OAuth: redirect to the platform's consent screen (or return the URL with format=json)."""
     params = {"instance": instance} if instance else None
     url = accounts.start_connect(ocma, caller.workspace_id, platform, params=params)
     if format == "json":
-        return {"authorize_url": url}
+        return ConnectUrlOut(authorize_url=url)
     return RedirectResponse(url, status_code=302)
 
 
-@router.post("/v1/accounts", status_code=201)
+@router.post("/v1/accounts", status_code=201, responses=errors(404, 429, 502))
 async def connect_with_credentials(
     body: ConnectWithCredentials,
     caller: Caller = Depends(require(Role.ADMIN)),
@@ -104,13 +114,13 @@ def get_account(
     return AccountOut.of(accounts.get_account(ocma, caller.workspace_id, account_id))
 
 
-@router.post("/v1/accounts/{account_id}/test")
+@router.post("/v1/accounts/{account_id}/test", responses=errors(409, 429, 502))
 async def test_connection(
     account_id: str, caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)
-) -> dict[str, Any]:
+) -> ConnectionTestOut:
     """Call the platform's who-am-I with the stored tokens."""
     profile = await accounts.test_connection(ocma, caller.workspace_id, account_id)
-    return {"ok": True, "external_id": profile.external_id, "handle": profile.handle}
+    return ConnectionTestOut(ok=True, external_id=profile.external_id, handle=profile.handle)
 
 
 @router.delete("/v1/accounts/{account_id}")

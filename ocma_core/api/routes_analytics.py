@@ -2,22 +2,47 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ocma_core.api.auth import Caller, get_ocma, require
+from ocma_core.api.openapi import errors
+from ocma_core.api.schemas import (
+    AnalyzerOut,
+    BestTimeOut,
+    CollectOut,
+    CompetitorOut,
+    CompetitorSnapshotOut,
+    EvaluationOut,
+    ExperimentOut,
+    NextBestTimeOut,
+    SnapshotOut,
+)
 from ocma_core.context import Ocma
 from ocma_core.db.models import Role
+from ocma_core.services.post_input import IsoDatetime
 
 router = APIRouter(tags=["analytics"])
 PERIOD = Query("last-week", description="last-week, this-month, last-30-days, 2026-03, 2026-W10, FROM..TO")
 
 
-@router.get("/v1/reports", response_model=None)
+@router.get(
+    "/v1/reports",
+    response_model=None,
+    responses={
+        200: {
+            "description": "The report: JSON, text (format=text) or CSV rows (format=csv).",
+            "content": {
+                "application/json": {"schema": {"type": "object"}},
+                "text/plain": {"schema": {"type": "string"}},
+                "text/csv": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
 def report(
     period: str = PERIOD,
     format: str = Query("json", pattern="^(json|text|csv)$"),
@@ -38,7 +63,16 @@ def report(
     return data
 
 
-@router.get("/v1/reports/chart.png", response_class=Response)
+@router.get(
+    "/v1/reports/chart.png",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "A PNG image.",
+            "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
 def chart(
     kind: str = Query("engagement", pattern="^(engagement|followers|best_times)$"),
     period: str = PERIOD,
@@ -54,7 +88,19 @@ def chart(
     return Response(charts.render(ctx, kind, account_id=account_id), media_type="image/png")
 
 
-@router.get("/v1/analytics/export", response_model=None)
+@router.get(
+    "/v1/analytics/export",
+    response_model=None,
+    responses={
+        200: {
+            "description": "Post rows as CSV (format=csv) or a JSON array (format=json).",
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+            },
+        }
+    },
+)
 def export(
     period: str = PERIOD,
     format: str = Query("csv", pattern="^(csv|json)$"),
@@ -71,17 +117,17 @@ def export(
 
 
 @router.get("/v1/analytics/analyzers")
-def analyzers(caller: Caller = Depends(require())) -> list[dict[str, Any]]:
+def analyzers(caller: Caller = Depends(require())) -> list[AnalyzerOut]:
     """Registered analyzers (built-in and from plugins)."""
     from ocma_core.analytics.registry import get_analyzers
 
     return [
-        {
-            "name": name,
-            "title": getattr(a, "title", name),
-            "in_report": getattr(a, "in_report", True),
-            "description": (type(a).__doc__ or "").strip(),
-        }
+        AnalyzerOut(
+            name=name,
+            title=getattr(a, "title", name),
+            in_report=getattr(a, "in_report", True),
+            description=(type(a).__doc__ or "").strip(),
+        )
         for name, a in sorted(get_analyzers().items())
     ]
 
@@ -99,31 +145,32 @@ def run_analyzer(
     return get_analyzer(name).run(ctx)
 
 
-@router.get("/v1/analytics/best-times")
+@router.get("/v1/analytics/best-times", responses=errors(404))
 def best_times(
     platform: str | None = None,
     account_id: str | None = None,
     top: int = Query(3, ge=1, le=20),
     caller: Caller = Depends(require()),
     ocma: Ocma = Depends(get_ocma),
-) -> list[dict[str, Any]]:
+) -> list[BestTimeOut]:
     """Best hours of the week per account, with 90% intervals, supporting posts and the prior used."""
     from ocma_core.analytics.answers import best_times as compute
 
-    return compute(ocma, caller.workspace_id, platform=platform, account_id=account_id, top=top)
+    found = compute(ocma, caller.workspace_id, platform=platform, account_id=account_id, top=top)
+    return [BestTimeOut.model_validate(row) for row in found]
 
 
-@router.get("/v1/analytics/next-best-time")
+@router.get("/v1/analytics/next-best-time", responses=errors(404))
 def next_best_time(
     account_id: list[str] = Query(...),
-    after: datetime | None = None,
+    after: IsoDatetime | None = Query(None, description="Start looking after this time (ISO 8601)."),
     caller: Caller = Depends(require()),
     ocma: Ocma = Depends(get_ocma),
-) -> dict[str, Any]:
+) -> NextBestTimeOut:
     """The next occurrence of the best slot for these accounts together (for scheduling at the best time)."""
     from ocma_core.analytics.answers import next_best_time as compute
 
-    return compute(ocma, caller.workspace_id, account_id, after=after)
+    return NextBestTimeOut.model_validate(compute(ocma, caller.workspace_id, account_id, after=after))
 
 
 class PredictRequest(BaseModel):
@@ -134,10 +181,10 @@ class PredictRequest(BaseModel):
     media_count: int = Field(0, ge=0, le=20)
     has_video: bool = False
     thread_parts: int = Field(1, ge=1, le=25)
-    scheduled_at: datetime | None = None
+    scheduled_at: IsoDatetime | None = None
 
 
-@router.post("/v1/analytics/predict")
+@router.post("/v1/analytics/predict", responses=errors(404))
 def predict(
     body: PredictRequest, caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)
 ) -> dict[str, Any]:
@@ -160,7 +207,7 @@ def predict(
 @router.get("/v1/metrics/posts/{post_id}")
 def post_snapshots(
     post_id: str, caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)
-) -> list[dict[str, Any]]:
+) -> list[SnapshotOut]:
     """Every stored snapshot of a post's targets, oldest first, as the platform named the values."""
     from sqlmodel import col, select
 
@@ -176,16 +223,16 @@ def post_snapshots(
             .order_by(col(PostMetricSnapshot.fetched_at))
         ).all()
         return [
-            {
-                "snapshot_id": s.id,
-                "target_id": s.target_id,
-                "account_id": s.account_id,
-                "platform": platform,
-                "fetched_at": s.fetched_at.isoformat(),
-                "source": s.source,
-                "values": s.values,
-                "unavailable": s.unavailable,
-            }
+            SnapshotOut(
+                snapshot_id=s.id,
+                target_id=s.target_id,
+                account_id=s.account_id,
+                platform=platform,
+                fetched_at=s.fetched_at,
+                source=s.source,
+                values=s.values,
+                unavailable=list(s.unavailable),
+            )
             for s, platform in rows
         ]
 
@@ -195,18 +242,18 @@ async def collect(
     limit: int = Query(200, ge=1, le=5000),
     caller: Caller = Depends(require(Role.EDITOR)),
     ocma: Ocma = Depends(get_ocma),
-) -> dict[str, Any]:
+) -> CollectOut:
     """Collect the workspace's due metrics now (respecting rate limits); returns what happened."""
     from ocma_core.services.metrics import collect_round
 
     result = await collect_round(ocma, limit, workspace_id=caller.workspace_id)
-    return {
-        "stored": result.stored,
-        "items": result.items,
-        "deferred": result.deferred,
-        "failed": result.failed,
-        "errors": result.errors[:50],
-    }
+    return CollectOut(
+        stored=result.stored,
+        items=result.items,
+        deferred=result.deferred,
+        failed=result.failed,
+        errors=result.errors[:50],
+    )
 
 
 # ----- A/B experiments and competitors ---------------------------------------------------------------
@@ -216,7 +263,7 @@ class VariantIn(BaseModel):
     label: str = Field(min_length=1, max_length=64)
     body: str = Field(min_length=1, max_length=100_000)
     account_ids: list[str] | None = None
-    scheduled_at: datetime | None = None
+    scheduled_at: IsoDatetime | None = None
     source: str = Field("hand", pattern="^(hand|optimizer)$")
 
 
@@ -231,10 +278,10 @@ class ExperimentIn(BaseModel):
     min_lift: float = Field(0.2, gt=0, lt=10, description="Smallest relative difference worth detecting.")
 
 
-@router.post("/v1/experiments", status_code=201)
+@router.post("/v1/experiments", status_code=201, responses=errors(404, 409))
 def create(
     body: ExperimentIn, caller: Caller = Depends(require(Role.EDITOR)), ocma: Ocma = Depends(get_ocma)
-) -> dict[str, Any]:
+) -> ExperimentOut:
     """Create an A/B experiment and one post per variant."""
     from ocma_core.analytics import experiments
 
@@ -253,69 +300,76 @@ def create(
         min_lift=body.min_lift,
         created_by=f"apikey:{caller.key_id}",
     )
-    return experiments.summary(ocma, exp)
+    return ExperimentOut.model_validate(experiments.summary(ocma, exp))
 
 
 @router.get("/v1/experiments")
-def list_(caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)) -> list[dict[str, Any]]:
+def list_(caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)) -> list[ExperimentOut]:
     """The workspace's experiments with their last verdict."""
     from ocma_core.analytics import experiments
 
-    return [experiments.summary(ocma, e) for e in experiments.list_experiments(ocma, caller.workspace_id)]
+    return [
+        ExperimentOut.model_validate(experiments.summary(ocma, e))
+        for e in experiments.list_experiments(ocma, caller.workspace_id)
+    ]
 
 
 @router.get("/v1/experiments/{experiment_id}")
 def get(
     experiment_id: str, caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)
-) -> dict[str, Any]:
+) -> ExperimentOut:
     """One experiment."""
     from ocma_core.analytics import experiments
 
-    return experiments.summary(ocma, experiments.get_experiment(ocma, caller.workspace_id, experiment_id))
+    found = experiments.get_experiment(ocma, caller.workspace_id, experiment_id)
+    return ExperimentOut.model_validate(experiments.summary(ocma, found))
 
 
 @router.post("/v1/experiments/{experiment_id}/evaluate")
 def evaluate(
     experiment_id: str, caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)
-) -> dict[str, Any]:
+) -> EvaluationOut:
     """Judge the experiment now from stored snapshots (the decision rule is in the answer)."""
     from ocma_core.analytics import experiments
 
-    return experiments.evaluate(ocma, caller.workspace_id, experiment_id)
+    return EvaluationOut.model_validate(experiments.evaluate(ocma, caller.workspace_id, experiment_id))
 
 
 class CompetitorIn(BaseModel):
     """A competitor to follow on one platform, read through one of our accounts there."""
 
-    platform: str = Field(min_length=1)
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    platform: str = Field(min_length=1, max_length=64)
     handle: str = Field(min_length=1, max_length=255)
     via_account_id: str
 
 
-@router.post("/v1/competitors", status_code=201)
+@router.post("/v1/competitors", status_code=201, responses=errors(404, 409, 429, 502))
 def add_competitor(
     body: CompetitorIn, caller: Caller = Depends(require(Role.EDITOR)), ocma: Ocma = Depends(get_ocma)
-) -> dict[str, Any]:
+) -> CompetitorOut:
     """Follow a competitor's public metrics (only where the platform's API allows reading them)."""
     from ocma_core.analytics import competitors
 
     row = competitors.add_competitor(
         ocma, caller.workspace_id, body.platform, body.handle, body.via_account_id
     )
-    return row.model_dump(mode="json")
+    return CompetitorOut.model_validate(row.model_dump())
 
 
 @router.get("/v1/competitors")
 def list_competitors(
     caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)
-) -> list[dict[str, Any]]:
+) -> list[CompetitorOut]:
     """Followed competitors."""
     from ocma_core.analytics import competitors
 
-    return [c.model_dump(mode="json") for c in competitors.list_competitors(ocma, caller.workspace_id)]
+    rows = competitors.list_competitors(ocma, caller.workspace_id)
+    return [CompetitorOut.model_validate(c.model_dump()) for c in rows]
 
 
-@router.delete("/v1/competitors/{competitor_id}", status_code=204)
+@router.delete("/v1/competitors/{competitor_id}", status_code=204, response_class=Response)
 def remove_competitor(
     competitor_id: str, caller: Caller = Depends(require(Role.EDITOR)), ocma: Ocma = Depends(get_ocma)
 ) -> None:
@@ -325,10 +379,10 @@ def remove_competitor(
     competitors.remove_competitor(ocma, caller.workspace_id, competitor_id)
 
 
-@router.post("/v1/competitors/{competitor_id}/refresh")
+@router.post("/v1/competitors/{competitor_id}/refresh", responses=errors(409))
 async def refresh_competitor(
     competitor_id: str, caller: Caller = Depends(require(Role.EDITOR)), ocma: Ocma = Depends(get_ocma)
-) -> dict[str, Any]:
+) -> CompetitorSnapshotOut:
     """Read the competitor's public metrics now."""
     import asyncio
 
@@ -347,9 +401,6 @@ async def refresh_competitor(
             f"{row.platform} did not give the metrics: {exc.message}",
             fix="Try again later; check the account with `ocma accounts list`.",
         ) from exc
-    return {
-        "values": snap.values,
-        "unavailable": list(snap.unavailable),
-        "fetched_at": snap.fetched_at.isoformat(),
-        "note": snap.note,
-    }
+    return CompetitorSnapshotOut(
+        values=snap.values, unavailable=list(snap.unavailable), fetched_at=snap.fetched_at, note=snap.note
+    )

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, Depends, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ocma_core.api.auth import Caller, get_ocma, require
+from ocma_core.api.openapi import errors
 from ocma_core.api.routes_media import MediaOut
+from ocma_core.api.schemas import AISettingsOut, AIUsageOut, ContentOut, PromptOut
 from ocma_core.context import Ocma
 from ocma_core.db.models import Media, Role
 
@@ -20,6 +22,8 @@ Objective = Literal["engagement", "reach", "clicks", "awareness"]
 class GenerateRequest(BaseModel):
     """A brief and the platforms to write for."""
 
+    model_config = ConfigDict(strict=True, extra="forbid")
+
     brief: str = Field(min_length=1, max_length=8000)
     platforms: list[str] = Field(min_length=1, max_length=12)
     variations: int = Field(2, ge=0, le=5)
@@ -29,6 +33,8 @@ class GenerateRequest(BaseModel):
 class AdaptRequest(BaseModel):
     """A message to rewrite for each platform."""
 
+    model_config = ConfigDict(strict=True, extra="forbid")
+
     text: str = Field(min_length=1, max_length=20000)
     platforms: list[str] = Field(min_length=1, max_length=12)
     instructions: str = Field("", max_length=2000)
@@ -37,8 +43,10 @@ class AdaptRequest(BaseModel):
 class OptimizeRequest(BaseModel):
     """A post to improve for an objective on one platform."""
 
+    model_config = ConfigDict(strict=True, extra="forbid")
+
     text: str = Field(min_length=1, max_length=20000)
-    platform: str
+    platform: str = Field(min_length=1, max_length=64)
     objective: Objective
     alternatives: int = Field(3, ge=0, le=5)
 
@@ -46,8 +54,10 @@ class OptimizeRequest(BaseModel):
 class ScoreRequest(BaseModel):
     """A post to measure on one platform."""
 
+    model_config = ConfigDict(strict=True, extra="forbid")
+
     text: str = Field(min_length=1, max_length=20000)
-    platform: str
+    platform: str = Field(min_length=1, max_length=64)
     has_media: bool = False
     media_ids: list[str] = Field(default_factory=list, max_length=20)
     judge: bool = Field(True, description="Also ask the model for tone, clarity and hook.")
@@ -55,6 +65,8 @@ class ScoreRequest(BaseModel):
 
 class ImageGenerateRequest(BaseModel):
     """An image to generate, sized for a platform."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
 
     prompt: str = Field(min_length=1, max_length=4000)
     platform: str | None = None
@@ -96,10 +108,10 @@ def _media_out(ocma: Ocma, media: Media) -> MediaOut:
     )
 
 
-@router.post("/v1/content/generate")
+@router.post("/v1/content/generate", responses=errors(402, 404, 429, 502, 503))
 async def generate(
     body: GenerateRequest, caller: Caller = Depends(require(Role.EDITOR)), ocma: Ocma = Depends(get_ocma)
-) -> dict[str, Any]:
+) -> ContentOut:
     """Title, main text, variations, hashtags and a validated draft per platform from a brief."""
     from ocma_core.content.generate import generate as run
 
@@ -111,38 +123,37 @@ async def generate(
         variations=body.variations,
         instructions=body.instructions,
     )
-    return result.as_dict()
+    return ContentOut.model_validate(result.as_dict())
 
 
-@router.post("/v1/content/adapt")
+@router.post("/v1/content/adapt", responses=errors(402, 404, 429, 502, 503))
 async def adapt(
     body: AdaptRequest, caller: Caller = Depends(require(Role.EDITOR)), ocma: Ocma = Depends(get_ocma)
-) -> dict[str, Any]:
+) -> ContentOut:
     """The message rewritten per platform, each draft validated by the platform plugin."""
     from ocma_core.content.adapt import adapt as run
 
-    return (
-        await run(ocma, caller.workspace_id, body.text, body.platforms, instructions=body.instructions)
-    ).as_dict()
+    result = await run(ocma, caller.workspace_id, body.text, body.platforms, instructions=body.instructions)
+    return ContentOut.model_validate(result.as_dict())
 
 
-@router.post("/v1/content/optimize")
+@router.post("/v1/content/optimize", responses=errors(402, 404, 429, 502, 503))
 async def optimize(
     body: OptimizeRequest, caller: Caller = Depends(require(Role.EDITOR)), ocma: Ocma = Depends(get_ocma)
-) -> dict[str, Any]:
+) -> ContentOut:
     """An optimised version and A/B alternatives, each validated and compared with the original."""
     from ocma_core.content.optimize import optimize as run
 
     result = await run(
         ocma, caller.workspace_id, body.text, body.platform, body.objective, alternatives=body.alternatives
     )
-    return result.as_dict()
+    return ContentOut.model_validate(result.as_dict())
 
 
-@router.post("/v1/content/score")
+@router.post("/v1/content/score", responses=errors(402, 404, 429, 502, 503))
 async def score(
     body: ScoreRequest, caller: Caller = Depends(require(Role.EDITOR)), ocma: Ocma = Depends(get_ocma)
-) -> dict[str, Any]:
+) -> ContentOut:
     """Computed measures and (with judge) model-judged qualities, each labelled with how it was produced."""
     from ocma_core.content.score import score as run
     from ocma_core.services.media import get_media
@@ -157,10 +168,10 @@ async def score(
         has_media=body.has_media or bool(body.media_ids),
         judge=body.judge,
     )
-    return result.as_dict()
+    return ContentOut.model_validate(result.as_dict())
 
 
-@router.post("/v1/media/generate", status_code=201)
+@router.post("/v1/media/generate", status_code=201, responses=errors(402, 404, 429, 502, 503))
 async def generate_image(
     body: ImageGenerateRequest, caller: Caller = Depends(require(Role.EDITOR)), ocma: Ocma = Depends(get_ocma)
 ) -> GeneratedImageOut:
@@ -198,7 +209,7 @@ async def generate_image(
 class AISettingsBody(BaseModel):
     """Fields to change; send null to clear one back to its default."""
 
-    model_config = {"extra": "forbid", "protected_namespaces": ()}
+    model_config = ConfigDict(extra="forbid", protected_namespaces=(), strict=True)
 
     model: str | None = None
     api_base: str | None = None
@@ -218,27 +229,31 @@ class AISettingsBody(BaseModel):
 class KeyBody(BaseModel):
     """An API key for a vendor; stored encrypted and never shown again."""
 
+    model_config = ConfigDict(strict=True, extra="forbid")
+
     key: str = Field(min_length=1, max_length=1000)
 
 
 class PromptBody(BaseModel):
     """A prompt template override."""
 
+    model_config = ConfigDict(strict=True, extra="forbid")
+
     text: str = Field(min_length=1, max_length=20000)
 
 
 @router.get("/v1/ai/settings", tags=["ai"])
-def get_ai_settings(caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)) -> dict[str, Any]:
+def get_ai_settings(caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)) -> AISettingsOut:
     """The workspace's AI settings (key names only) and what is in force."""
     from ocma_core.ai.settings import settings_view
 
-    return settings_view(ocma, caller.workspace_id)
+    return AISettingsOut.model_validate(settings_view(ocma, caller.workspace_id))
 
 
 @router.put("/v1/ai/settings", tags=["ai"])
 def put_ai_settings(
     body: AISettingsBody, caller: Caller = Depends(require(Role.ADMIN)), ocma: Ocma = Depends(get_ocma)
-) -> dict[str, Any]:
+) -> AISettingsOut:
     """Change the model, fallbacks, budgets, prices, image provider, cache TTL or brand voice."""
     from ocma_core.ai.settings import settings_view, update_ai_settings
 
@@ -246,10 +261,10 @@ def put_ai_settings(
     changes = {name: getattr(body, name) for name in fields}
     voice = (body.brand_voice or "") if "brand_voice" in body.model_fields_set else None
     update_ai_settings(ocma, caller.workspace_id, changes, brand_voice=voice)
-    return settings_view(ocma, caller.workspace_id)
+    return AISettingsOut.model_validate(settings_view(ocma, caller.workspace_id))
 
 
-@router.put("/v1/ai/keys/{vendor}", status_code=204, tags=["ai"])
+@router.put("/v1/ai/keys/{vendor}", status_code=204, tags=["ai"], response_class=Response)
 def put_key(
     vendor: str, body: KeyBody, caller: Caller = Depends(require(Role.ADMIN)), ocma: Ocma = Depends(get_ocma)
 ) -> Response:
@@ -260,7 +275,7 @@ def put_key(
     return Response(status_code=204)
 
 
-@router.delete("/v1/ai/keys/{vendor}", status_code=204, tags=["ai"])
+@router.delete("/v1/ai/keys/{vendor}", status_code=204, tags=["ai"], response_class=Response)
 def delete_key(
     vendor: str, caller: Caller = Depends(require(Role.ADMIN)), ocma: Ocma = Depends(get_ocma)
 ) -> Response:
@@ -272,27 +287,25 @@ def delete_key(
 
 
 @router.get("/v1/ai/usage", tags=["ai"])
-def ai_usage(caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)) -> dict[str, Any]:
+def ai_usage(caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)) -> AIUsageOut:
     """AI spend and tokens today and this month (workspace timezone), per model, against the budgets."""
     from ocma_core.ai.settings import load_config
     from ocma_core.ai.usage import usage_summary
 
-    return usage_summary(ocma, load_config(ocma, caller.workspace_id))
+    return AIUsageOut.model_validate(usage_summary(ocma, load_config(ocma, caller.workspace_id)))
 
 
 @router.get("/v1/content/prompts/{name:path}", tags=["ai"])
-def get_prompt(
-    name: str, caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)
-) -> dict[str, str]:
+def get_prompt(name: str, caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)) -> PromptOut:
     """The template in force for this workspace and where it comes from."""
     from ocma_core.ai.settings import load_config
     from ocma_core.content.prompts import load
 
     found = load(ocma, load_config(ocma, caller.workspace_id), name)
-    return {"name": found.name, "source": found.source, "text": found.text}
+    return PromptOut(name=found.name, source=found.source, text=found.text)
 
 
-@router.put("/v1/content/prompts/{name:path}", status_code=204, tags=["ai"])
+@router.put("/v1/content/prompts/{name:path}", status_code=204, tags=["ai"], response_class=Response)
 def put_prompt(
     name: str, body: PromptBody, caller: Caller = Depends(require(Role.ADMIN)), ocma: Ocma = Depends(get_ocma)
 ) -> Response:
@@ -303,7 +316,7 @@ def put_prompt(
     return Response(status_code=204)
 
 
-@router.delete("/v1/content/prompts/{name:path}", status_code=204, tags=["ai"])
+@router.delete("/v1/content/prompts/{name:path}", status_code=204, tags=["ai"], response_class=Response)
 def delete_prompt(
     name: str, caller: Caller = Depends(require(Role.ADMIN)), ocma: Ocma = Depends(get_ocma)
 ) -> Response:

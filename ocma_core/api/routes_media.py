@@ -9,10 +9,11 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from ocma_core.api.auth import Caller, get_ocma, require
+from ocma_core.api.openapi import errors
 from ocma_core.context import Ocma
 from ocma_core.db.models import Media, Role
 from ocma_core.media import verify_media_signature
-from ocma_core.services.media import get_media, public_media_url, store_media
+from ocma_core.services.media import get_media, public_media_url, store_upload
 
 router = APIRouter(tags=["media"])
 
@@ -45,16 +46,27 @@ def _out(ocma: Ocma, media: Media) -> MediaOut:
     )
 
 
-@router.post("/v1/media", status_code=201)
+@router.post("/v1/media", status_code=201, responses=errors(503))
 async def upload(
     file: UploadFile = File(...),
-    alt_text: str = Form(""),
+    alt_text: str = Form(
+        "", max_length=2000, pattern=r"^[^\x00]*$", description="Describes the image for screen readers."
+    ),
     caller: Caller = Depends(require(Role.EDITOR)),
     ocma: Ocma = Depends(get_ocma),
 ) -> MediaOut:
-    """Upload an image or video (stored once by content hash)."""
-    data = await file.read()
-    media = store_media(ocma, caller.workspace_id, data, filename=file.filename or "", alt_text=alt_text)
+    """Upload an image or video (stored once by content hash); its type is read from its bytes, never its name."""
+    import asyncio
+
+    media = await asyncio.to_thread(
+        store_upload,
+        ocma,
+        caller.workspace_id,
+        file.file,
+        filename=file.filename or "",
+        claimed_type=file.content_type,
+        alt_text=alt_text,
+    )
     return _out(ocma, media)
 
 

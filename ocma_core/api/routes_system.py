@@ -14,6 +14,7 @@ from sqlmodel import select
 
 from ocma_core.api.auth import Caller, get_ocma, require
 from ocma_core.api.metrics import REGISTRY
+from ocma_core.api.schemas import HealthOut, PluginOut, ReadyOut
 from ocma_core.context import Ocma
 from ocma_core.db.models import WorkerHeartbeat
 from ocma_core.db.types import utcnow
@@ -22,9 +23,9 @@ router = APIRouter()
 
 
 @router.get("/healthz", tags=["system"])
-def healthz() -> dict[str, str]:
+def healthz() -> HealthOut:
     """The process is up."""
-    return {"status": "ok"}
+    return HealthOut(status="ok")
 
 
 def readiness(ocma: Ocma) -> dict[str, Any]:
@@ -76,7 +77,12 @@ def _secrets_check(ocma: Ocma) -> dict[str, Any]:
     return {"ok": False, "error": error, "hint": hint}
 
 
-@router.get("/readyz", tags=["system"])
+@router.get(
+    "/readyz",
+    tags=["system"],
+    response_model=ReadyOut,
+    responses={503: {"model": ReadyOut, "description": "Not ready: a check failed.", "x-not-problem": True}},
+)
 def readyz(ocma: Ocma = Depends(get_ocma)) -> JSONResponse:
     """Ready when the database and queue answer, the encryption keys decrypt every stored secret and a worker
     polled recently."""
@@ -94,8 +100,8 @@ def metrics() -> Response:
 
 
 @router.get("/v1/plugins", tags=["system"])
-def plugins(caller: Caller = Depends(require())) -> list[dict[str, Any]]:
+def plugins(caller: Caller = Depends(require())) -> list[PluginOut]:
     """Installed plugins, their hooks, what they registered and any load errors."""
     from ocma_core.plugins import plugin_listing
 
-    return plugin_listing()
+    return [PluginOut.model_validate(row) for row in plugin_listing()]

@@ -140,8 +140,24 @@ def serve(host: str | None, port: int | None, no_worker: bool) -> None:
 
     ocma = startup_context(create_key=True)
     configure_logging(ocma.settings.log_format, ocma.settings.log_level)
+    host, port = host or ocma.settings.host, port or ocma.settings.port
+    ocma.settings = served_settings(ocma.settings, host, port)
     app = create_app(ocma, run_worker=False if no_worker else None)
-    uvicorn.run(app, host=host or ocma.settings.host, port=port or ocma.settings.port, log_config=None)
+    uvicorn.run(app, host=host, port=port, log_config=None)
+
+
+def served_settings(settings: Settings, host: str, port: int) -> Settings:
+    """Settings whose public URL is where `serve` listens, unless OCMA_PUBLIC_URL was set.
+
+    Signed media links and OAuth callbacks are built from public_url; its default names port 8000, so
+    `ocma serve --port 9000` would otherwise hand out links to a port nobody serves.
+    """
+    if "public_url" in settings.model_fields_set:
+        return settings
+    link_host = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+    if ":" in link_host:
+        link_host = f"[{link_host}]"
+    return settings.model_copy(update={"public_url": f"http://{link_host}:{port}"})
 
 
 def _worker_process(concurrency: int) -> None:

@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ocma_core.content.adapt import MAX_REPAIRS, repair
-from ocma_core.content.drafts import Draft, check, label, platforms_named, rules
+from ocma_core.content.drafts import Draft, check, label, rules
 from ocma_core.content.llm import Session, require_text
 from ocma_core.content.measures import emojis, hashtags, links, mentions
 from ocma_core.context import Ocma
 from ocma_core.errors import ValidationFailed
 from ocma_core.platforms import Platform
+from ocma_core.registry import get_platform
 
 OBJECTIVES = ("engagement", "reach", "clicks", "awareness")
 
@@ -112,7 +113,7 @@ async def optimize(
         raise ValidationFailed("There is no text to optimise.")
     if not 0 <= alternatives <= 5:
         raise ValidationFailed("alternatives must be between 0 and 5.")
-    platform = platforms_named([platform_name])[0]
+    platform = get_platform(platform_name.strip().lower())
     session = Session.open(ocma, workspace_id)
     guidance = session.prompt(f"objective/{objective}").render().strip()
     user = session.prompt("optimize").render(

@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ocma_core.content.drafts import check, label, platforms_named
+from ocma_core.content.drafts import check, label
 from ocma_core.content.llm import Session, require_text
 from ocma_core.content.measures import Measure, emojis, hashtags, links, mentions, readability
 from ocma_core.context import Ocma
 from ocma_core.errors import ValidationFailed
 from ocma_core.platforms import Platform
+from ocma_core.registry import get_platform
 
 JUDGED = ("tone", "clarity", "hook")
 NOTE = (
@@ -137,7 +138,7 @@ async def score(
     """Computed measures, plus tone, clarity and hook judged by the model when `judge`."""
     if not text.strip():
         raise ValidationFailed("There is no text to score.")
-    platform = platforms_named([platform_name])[0]
+    platform = get_platform(platform_name.strip().lower())
     measures = computed(platform, text, has_media)
     if not judge:
         return Scored(platform.name, text, measures, None)

@@ -15,7 +15,16 @@ from sqlmodel import Session, col, select
 from ocma_core.context import Ocma
 from ocma_core.db.models import Account, AccountStatus, OAuthState
 from ocma_core.db.types import utcnow
-from ocma_core.errors import ConfigError, NotFoundError, OcmaError, PlatformError, Surface, ValidationFailed
+from ocma_core.errors import (
+    ConfigError,
+    ConflictError,
+    NotFoundError,
+    OcmaError,
+    PlatformError,
+    Surface,
+    ValidationFailed,
+    unreachable,
+)
 from ocma_core.events import Event, dispatch, record
 from ocma_core.oauth_client import authorize_url, new_code_verifier
 from ocma_core.platforms import AccountContext, AuthKind, Platform, Profile, TokenSet
@@ -153,7 +162,7 @@ async def complete_connect(
         tokens = await platform.exchange_code(code, verifier, row.redirect_uri, **options)
         profile = await _profile(platform, tokens, tokens.extra)
     except PlatformError as exc:
-        raise OAuthFlowError(
+        raise unreachable(exc, platform.display_name or platform.name) or OAuthFlowError(
             f"{platform.display_name or platform.name} refused the connection: {exc.message}",
             fix="Start connecting again; authorisation codes expire within minutes.",
         ) from None
@@ -198,7 +207,7 @@ async def connect_with_credentials(
         tokens = await platform.connect_with_credentials(fields)
         profile = await _profile(platform, tokens, tokens.extra)
     except PlatformError as exc:
-        raise ValidationFailed(
+        raise unreachable(exc, platform.display_name or platform.name) or ValidationFailed(
             f"{platform.display_name or platform.name} refused the credentials: {exc.message}",
             fix="Check them (an app password, not the account password) and try again.",
         ) from None
@@ -316,7 +325,17 @@ async def test_connection(ocma: Ocma, workspace_id: str, account_id: str) -> Pro
 
     account = get_account(ocma, workspace_id, account_id)
     platform = get_platform(account.platform)
-    return await call_with_refresh(ocma, account.id, platform, platform.get_profile)
+    try:
+        return await call_with_refresh(ocma, account.id, platform, platform.get_profile)
+    except PlatformError as exc:
+        name = platform.display_name or platform.name
+        raise unreachable(exc, name) or ConflictError(
+            f"{name} refused the stored authorisation of {account.handle}: {exc.message}",
+            fixes={
+                "cli": f"Reconnect it: `ocma accounts connect {platform.name}`.",
+                "api": f"Reconnect it: GET /v1/accounts/connect/{platform.name}.",
+            },
+        ) from None
 
 
 def acquire_refresh_lease(ocma: Ocma, account_id: str, holder_seconds: float = 30.0) -> bool:

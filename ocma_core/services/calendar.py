@@ -80,19 +80,17 @@ def plan_draft(
     """Save a draft, optionally with a planned time so it shows on the calendar (nothing is queued)."""
     if data.action != "draft":
         raise ValidationFailed("plan_draft saves drafts only.", fix="Use action 'draft'.")
-    post = post_service.create_post(ocma, workspace_id, data, created_by=created_by)
-    if planned_at is None:
-        return post
-    if planned_at.tzinfo is None:
+    if planned_at is not None and planned_at.tzinfo is None:
         raise ValidationFailed("The planned time needs a timezone.")
-    with ocma.session() as session:
-        stored = post_service.get_post(ocma, workspace_id, post.id, session)
-        stored.scheduled_at = planned_at
-        stored.updated_at = utcnow()
-        session.add(stored)
-        session.flush()
-        session.refresh(stored)
-        return stored
+    with ocma.session() as session:  # the draft and its planned time together, or nothing
+        post, _ = post_service.create_post_in(ocma, session, workspace_id, data, created_by=created_by)
+        if planned_at is not None:
+            post.scheduled_at = planned_at
+            post.updated_at = utcnow()
+            session.add(post)
+            session.flush()
+            session.refresh(post)
+        return post
 
 
 def _hold(session: Session, post: Post, when: datetime) -> None:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import io
+from collections.abc import Callable
+from typing import BinaryIO
+
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from ocma_core.context import Ocma
 from ocma_core.db.models import Media
 from ocma_core.errors import NotFoundError
-from ocma_core.media import check_upload, image_size, sha256_hex, sign_media_url
+from ocma_core.media import sha256_hex, sign_media_url
+from ocma_core.media_check import MediaFacts, inspect, spooled_copy
 from ocma_core.platforms import MediaItem
 
 
@@ -21,12 +26,83 @@ def store_media(
     alt_text: str = "",
     meta: dict[str, object] | None = None,
 ) -> Media:
-    """Store bytes (deduplicated by SHA-256) and return the media record."""
-    mime = check_upload(data, filename)
-    digest = sha256_hex(data)
-    width, height = image_size(data)
+    """Store bytes (deduplicated by SHA-256) and return the media record; the bytes must prove their type."""
+    facts = inspect(io.BytesIO(data), len(data), filename)
+    return _record(
+        ocma,
+        workspace_id,
+        sha256_hex(data),
+        len(data),
+        facts,
+        lambda key: ocma.media.put(key, data, facts.mime_type),
+        filename=filename,
+        alt_text=alt_text,
+        meta=meta,
+    )
+
+
+def store_upload(
+    ocma: Ocma,
+    workspace_id: str,
+    source: BinaryIO,
+    *,
+    filename: str = "",
+    claimed_type: str | None = None,
+    alt_text: str = "",
+) -> Media:
+    """Store an uploaded stream: copied to disk in pieces while hashing, checked, then moved into the store."""
+    with spooled_copy(source, ocma.settings.data_dir / "incoming") as (path, digest, size):
+        with path.open("rb") as copy:
+            facts = inspect(copy, size, filename, claimed_type)
+        return _record(
+            ocma,
+            workspace_id,
+            digest,
+            size,
+            facts,
+            lambda key: ocma.media.put_file(key, path, facts.mime_type),
+            filename=filename,
+            alt_text=alt_text,
+        )
+
+
+def _record(
+    ocma: Ocma,
+    workspace_id: str,
+    digest: str,
+    size: int,
+    facts: MediaFacts,
+    put: Callable[[str], None],
+    *,
+    filename: str,
+    alt_text: str,
+    meta: dict[str, object] | None = None,
+) -> Media:
+    """The workspace's record of these bytes: the existing one, or a new one after the bytes are stored."""
+    clean_name = "".join(ch for ch in filename if ch.isprintable())[:255]
     try:
-        return _store_once(ocma, workspace_id, data, digest, mime, width, height, filename, alt_text, meta)
+        with ocma.session() as session:
+            existing = session.exec(
+                select(Media).where(Media.workspace_id == workspace_id, Media.sha256 == digest)
+            ).first()
+            if existing is not None:
+                return existing
+            put(digest)
+            media = Media(
+                workspace_id=workspace_id,
+                sha256=digest,
+                mime_type=facts.mime_type,
+                size=size,
+                filename=clean_name,
+                storage_key=digest,
+                width=facts.width,
+                height=facts.height,
+                alt_text=alt_text,
+                meta=dict(meta or {}),
+            )
+            session.add(media)
+            session.flush()
+            return media
     except IntegrityError:  # the same file uploaded by someone else at the same moment: theirs stands
         with ocma.session() as session:
             found = session.exec(
@@ -35,42 +111,6 @@ def store_media(
             if found is None:
                 raise
             return found
-
-
-def _store_once(
-    ocma: Ocma,
-    workspace_id: str,
-    data: bytes,
-    digest: str,
-    mime: str,
-    width: int | None,
-    height: int | None,
-    filename: str,
-    alt_text: str,
-    meta: dict[str, object] | None,
-) -> Media:
-    with ocma.session() as session:
-        existing = session.exec(
-            select(Media).where(Media.workspace_id == workspace_id, Media.sha256 == digest)
-        ).first()
-        if existing is not None:
-            return existing
-        ocma.media.put(digest, data, mime)
-        media = Media(
-            workspace_id=workspace_id,
-            sha256=digest,
-            mime_type=mime,
-            size=len(data),
-            filename=filename[:255],
-            storage_key=digest,
-            width=width,
-            height=height,
-            alt_text=alt_text,
-            meta=dict(meta or {}),
-        )
-        session.add(media)
-        session.flush()
-        return media
 
 
 def get_media(ocma: Ocma, workspace_id: str, media_id: str) -> Media:

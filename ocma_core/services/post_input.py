@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
+
+_NUMBER = re.compile(r"^\s*[-+]?\d+(\.\d*)?\s*$")
+
+
+def _iso_only(value: Any) -> Any:
+    """pydantic reads a number as seconds since 1970; a client writing one almost surely meant something else."""
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.match(value)):
+        raise ValueError("write the time in ISO 8601, e.g. 2030-01-31T09:00:00+01:00")
+    return value
+
+
+IsoDatetime = Annotated[datetime, BeforeValidator(_iso_only)]
+"""A datetime given as ISO 8601 text (not a Unix timestamp)."""
 
 
 class PostInput(BaseModel):
     """A post to create or replace."""
+
+    model_config = ConfigDict(extra="forbid")
 
     body: str = Field(default="", max_length=100_000, description="Main text, used where no variant applies.")
     account_ids: list[str] = Field(
@@ -24,7 +40,7 @@ class PostInput(BaseModel):
     options: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Platform options per platform name (poll, visibility, ...)."
     )
-    scheduled_at: datetime | None = Field(
+    scheduled_at: IsoDatetime | None = Field(
         default=None, description="When to publish; a time without offset is read in `timezone`."
     )
     timezone: str | None = Field(
@@ -48,21 +64,49 @@ class PostInput(BaseModel):
             check_timezone(value)
         return value
 
-    @model_validator(mode="after")
-    def _check(self) -> PostInput:
-        if self.action == "schedule" and self.scheduled_at is None:
-            raise ValueError("action 'schedule' needs scheduled_at")
-        if self.action != "draft" and not self.account_ids:
-            raise ValueError("choose at least one account in account_ids")
-        if len(set(self.account_ids)) != len(self.account_ids):
+    @field_validator("account_ids")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
             raise ValueError("account_ids lists an account twice")
-        return self
+        return value
+
+    @field_validator("action")
+    @classmethod
+    def _action_needs(cls, value: str, info: ValidationInfo) -> str:
+        # Checked on `action` (declared last), so the error names the field a client must change.
+        if value == "schedule" and info.data.get("scheduled_at") is None and "scheduled_at" in info.data:
+            raise ValueError("action 'schedule' needs scheduled_at")
+        if value != "draft" and not info.data.get("account_ids") and "account_ids" in info.data:
+            raise ValueError("choose at least one account in account_ids")
+        return value
 
     def scheduled_utc(self, default_zone: str) -> datetime | None:
-        """scheduled_at in UTC, reading a naive time in the author's zone."""
+        """scheduled_at in UTC, reading a naive time in the author's zone (a time the clocks skip is refused)."""
         if self.scheduled_at is None:
             return None
         when = self.scheduled_at
         if when.tzinfo is None:
-            when = when.replace(tzinfo=ZoneInfo(self.timezone or default_zone))
+            when = local_to_utc(when, self.timezone or default_zone)
         return when.astimezone(UTC)
+
+
+def local_to_utc(local: datetime, zone_name: str) -> datetime:
+    """A wall-clock time in `zone_name` as UTC; one inside a DST gap is a ValidationFailed with both choices."""
+    zone = ZoneInfo(zone_name)
+    aware = local.replace(tzinfo=zone)
+    if aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == local:
+        return aware.astimezone(UTC)
+    from ocma_core.errors import ValidationFailed
+
+    # In a gap, fold=0 reads the time with the offset before the jump and fold=1 with the one after: the
+    # two instants a person may have meant, shown in local time.
+    earlier = local.replace(tzinfo=zone, fold=1).astimezone(UTC).astimezone(zone)
+    later = local.replace(tzinfo=zone, fold=0).astimezone(UTC).astimezone(zone)
+    choices = sorted([earlier, later])
+    raise ValidationFailed(
+        f"scheduled_at {local.isoformat(timespec='minutes')} does not exist in {zone_name}: the clocks skip it "
+        "(daylight saving time).",
+        problems=[{"field": "scheduled_at", "message": "falls in the hour the clocks skip"}],
+        fix=f"Choose {choices[0].isoformat(timespec='minutes')} or {choices[1].isoformat(timespec='minutes')}.",
+    )

@@ -11,6 +11,7 @@ from ocma_core.context import Ocma
 from ocma_core.db.models import Account, AccountStatus, Post, PostStatus, Target, TargetStatus, Workspace
 from ocma_core.db.types import utcnow
 from ocma_core.errors import ConflictError, NotFoundError, ValidationFailed
+from ocma_core.events import Event
 from ocma_core.platforms import PostContent
 from ocma_core.recurrence import Rule
 from ocma_core.registry import get_platform
@@ -100,34 +101,46 @@ def create_post(
     (the agent's approval policy uses this).
     """
     with ocma.session() as session:
-        workspace = session.get(Workspace, workspace_id)
-        if workspace is None:
-            raise NotFoundError("No such workspace.")
-        accounts = _accounts(session, workspace_id, data.account_ids)
-        post = Post(
-            workspace_id=workspace_id, created_by=created_by, timezone=data.timezone or workspace.timezone
+        post, event = create_post_in(
+            ocma, session, workspace_id, data, created_by=created_by, require_approval=require_approval
         )
-        _apply(post, data)
-        session.add(post)
-        session.flush()
-        for account in accounts:
-            session.add(
-                Target(
-                    post_id=post.id,
-                    workspace_id=workspace_id,
-                    account_id=account.id,
-                    platform=account.platform,
-                )
-            )
-        session.flush()
-        if data.action != "draft":
-            raise_if_invalid(check_targets(ocma, workspace_id, data, accounts))
-            when = _when(ocma, session, workspace, data, accounts)
-            event = queue_or_hold(session, workspace, post, when, hold=require_approval)
-        else:
-            event = None
     after_schedule(ocma, post, event)
     return post
+
+
+def create_post_in(
+    ocma: Ocma,
+    session: Session,
+    workspace_id: str,
+    data: PostInput,
+    *,
+    created_by: str = "",
+    require_approval: bool = False,
+) -> tuple[Post, Event | None]:
+    """Create a post inside the caller's transaction (nothing is enqueued: call `after_schedule` after the
+    commit with what this returns), so a multi-row operation commits all of its posts or none."""
+    workspace = session.get(Workspace, workspace_id)
+    if workspace is None:
+        raise NotFoundError("No such workspace.")
+    accounts = _accounts(session, workspace_id, data.account_ids)
+    post = Post(
+        workspace_id=workspace_id, created_by=created_by, timezone=data.timezone or workspace.timezone
+    )
+    _apply(post, data)
+    session.add(post)
+    session.flush()
+    for account in accounts:
+        session.add(
+            Target(
+                post_id=post.id, workspace_id=workspace_id, account_id=account.id, platform=account.platform
+            )
+        )
+    session.flush()
+    if data.action == "draft":
+        return post, None
+    raise_if_invalid(check_targets(ocma, workspace_id, data, accounts))
+    when = _when(ocma, session, workspace, data, accounts)
+    return post, queue_or_hold(session, workspace, post, when, hold=require_approval)
 
 
 def _apply(post: Post, data: PostInput) -> None:

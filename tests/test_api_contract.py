@@ -1,0 +1,141 @@
+"""The HTTP API keeps its OpenAPI contract: schemathesis fuzzes every documented operation of a live server.
+
+A real uvicorn on loopback serves a workspace with a connected FakeSocial account, its embedded worker running
+(so /readyz is ready and scheduled posts really go out). Schemathesis (pinned in the dev group) runs all its
+phases (examples, coverage, fuzzing, stateful) with every check (`--checks all`), a fixed seed and a bounded
+number of examples per operation, on SQLite and on PostgreSQL. It must find no server error and no response
+that breaks the documented schema, status codes, content types or headers.
+
+Two settings are not schemathesis' defaults, each for a reason the contract states:
+- positive_data_acceptance also accepts 422: business rules no JSON schema can express (an unknown period, a
+  time in the past, duplicate variant labels, a file that is empty or not an image) refuse schema-valid input
+  with a 422 whose `problems` say what to fix, as /openapi.json documents on every operation.
+- the AI operations may answer 502/503 (documented there): no model or image provider is configured in this
+  test, and reaching a real provider is not allowed. Every other operation may answer no 5xx at all.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from live_server import live_server
+
+from ocma_core.api.app import create_app
+from ocma_core.context import Ocma
+from ocma_core.db.models import Role
+from ocma_core.services.workspaces import create_api_key
+
+EXAMPLES = 6  # per operation and phase: about a minute per backend on an idle 2-core machine
+SEED = 20260101
+CONFIG = """
+# Real ids of this workspace, used in most generated requests, so operations get past "no such post" to
+# their real work (approving, publishing, cancelling, deleting a published post, ...).
+[dictionaries.posts]
+values = {posts}
+[dictionaries.accounts]
+values = {accounts}
+[dictionaries.experiments]
+values = {experiments}
+[dictionaries.media]
+values = {media}
+
+[parameters]
+post_id = {{ dictionary = "posts", probability = 0.8 }}
+account_id = {{ dictionary = "accounts", probability = 0.8 }}
+experiment_id = {{ dictionary = "experiments", probability = 0.8 }}
+media_id = {{ dictionary = "media", probability = 0.8 }}
+
+[checks.positive_data_acceptance]
+expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429"]
+
+[[operations]]
+include-path-regex = "^/v1/(content/(generate|adapt|optimize|score)|media/generate)$"
+checks.not_a_server_error.expected-statuses = ["2xx", "3xx", "4xx", "502", "503"]
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "502", "503"]
+"""
+
+
+def _seed(ocma: Ocma, workspace_id: str, account_id: str) -> dict[str, str]:
+    """A draft, a scheduled and a published post, an experiment and an image; their ids as TOML lists."""
+    from datetime import timedelta
+
+    from tests_support import publish_and_wait
+
+    from ocma_core.ai.testing.png import png
+    from ocma_core.analytics.experiments import VariantSpec, create_experiment
+    from ocma_core.db.types import utcnow
+    from ocma_core.services import posts
+    from ocma_core.services.media import store_media
+    from ocma_core.services.post_input import PostInput
+
+    draft = posts.create_post(ocma, workspace_id, PostInput(body="A draft", account_ids=[account_id]))
+    later = PostInput(
+        body="Later", account_ids=[account_id], action="schedule", scheduled_at=utcnow() + timedelta(days=2)
+    )
+    scheduled = posts.create_post(ocma, workspace_id, later)
+    published = publish_and_wait(ocma, workspace_id, [account_id], "Published before the run")
+    variants = [VariantSpec("A", "Variant A"), VariantSpec("B", "Variant B")]
+    experiment = create_experiment(ocma, workspace_id, "Seeded", variants, account_ids=[account_id])
+    media = store_media(ocma, workspace_id, png(64, 48), filename="seed.png")
+
+    def toml(*ids: str) -> str:
+        return "[" + ", ".join(f'"{i}"' for i in ids) + "]"
+
+    return {
+        "posts": toml(draft.id, scheduled.id, published),
+        "accounts": toml(account_id),
+        "experiments": toml(experiment.id),
+        "media": toml(media.id),
+    }
+
+
+@pytest.mark.timeout(900)  # a full fuzzing run: about a minute per backend on an idle 2-core machine
+def test_schemathesis_finds_no_server_error_and_no_contract_violation(
+    ocma: Ocma, workspace_id: str, account_id: str, fake: Any, tmp_path: Path
+) -> None:
+    key = create_api_key(ocma, workspace_id, role=Role.OWNER).key
+    config = tmp_path / "schemathesis.toml"
+    config.write_text(CONFIG.format(**_seed(ocma, workspace_id, account_id)), encoding="utf-8")
+    with live_server(create_app(ocma, run_worker=True)) as url:
+        run = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "schemathesis.cli",
+                "--config-file",
+                str(config),
+                "run",
+                f"{url}/openapi.json",
+                "--checks",
+                "all",
+                # `all` includes a 10 s response-time limit: the project asserts no wall-clock timing in
+                # tests (speed belongs in benchmarks/), so it is lifted far past the request timeout below.
+                "--max-response-time",
+                "3600",
+                "--max-examples",
+                str(EXAMPLES),
+                "--seed",
+                str(SEED),
+                "--workers",
+                "1",
+                "--generation-database",
+                "none",
+                "--header",
+                f"Authorization: Bearer {key}",
+                "--request-timeout",
+                "120",  # a safety net, not a timing assertion (charts render slowly on a busy machine)
+                "--no-color",
+            ],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=600,
+            check=False,
+        )
+    report = run.stdout[-30000:] + run.stderr[-4000:]
+    assert run.returncode == 0, report
+    assert "API Operations" in run.stdout and "Tested:" in run.stdout, report
