@@ -87,6 +87,7 @@ def test_api_validation_problems_per_target(
     assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")
 
 
+@pytest.mark.timeout(300)  # three processes start on a shared machine
 @pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 def test_cli_schedule_published_by_ocma_worker_with_redis(
     ocma: Ocma, workspace_id: str, account_id: str, fake: Any, tmp_path: Path
