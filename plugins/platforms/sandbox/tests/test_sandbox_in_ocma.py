@@ -140,3 +140,31 @@ def test_metrics_say_the_sandbox_produces_none(
     assert report.posts_stored == 0 and report.accounts_stored == 0
     assert len(report.skipped) == 2
     assert all("sandbox produces no metrics" in reason for reason in report.skipped)
+
+
+def test_the_agent_is_told_why_a_sandbox_post_has_no_metrics(
+    ocma: Ocma, api: tuple[TestClient, dict[str, str], str]
+) -> None:
+    pytest.importorskip("ocma_agent")
+    from datetime import UTC, datetime
+
+    from ocma_agent.context import Caller, ToolContext
+    from ocma_agent.tools.insights import post_metrics
+
+    client, auth, workspace_id = api
+    account = client.post("/v1/accounts", headers=auth, json={"platform": "sandbox"}).json()
+    post = publish(client, auth, body="How did I do?", account_ids=[account["id"]])
+    ctx = ToolContext(
+        ocma,
+        workspace_id,
+        Caller("cli", user="t", role=Role.OWNER),
+        "cli:t",
+        "UTC",
+        lambda: datetime.now(UTC),
+    )
+
+    answer = post_metrics(ctx, post["id"])
+
+    assert answer["metrics"] == []
+    [missing] = answer["no_metrics_yet"]
+    assert missing["platform"] == "sandbox" and missing["why"].startswith("sandbox produces no metrics")
