@@ -81,7 +81,7 @@ def _thread(parts: list[FeedPost], media_url: MediaUrl) -> str:
         for p in parts
     )
     return (
-        f'<article id="post-{_e(first.root_id)}"><p class="meta"><span class="badge">SANDBOX</span> '
+        f'<article id="thread-{_e(first.root_id)}"><p class="meta"><span class="badge">SANDBOX</span> '
         f"{_e(label)} · {_when(first.created_at)}</p>{sections}</article>"
     )
 

@@ -131,3 +131,19 @@ def test_refresh_rotates_and_tokens_are_stored_hashed(platform: SandboxPlatform)
     assert fresh.refresh_token != ctx.tokens.refresh_token
     raw = b"".join(f.read_bytes() for f in platform.feed.path.parent.iterdir())  # the db and its WAL
     assert ctx.tokens.access_token.encode() not in raw and fresh.access_token.encode() not in raw
+
+
+def test_the_page_escapes_everything_and_links_each_part_once(platform: SandboxPlatform) -> None:
+    from ocma_sandbox.page import feed_page
+
+    ctx = connect(platform)
+    hostile = '"><script>alert(1)</script>'
+    content = PostContent(text=hostile, thread=[PostContent(text="<i>two</i>")])
+    result = run(platform.publish(ctx, content))
+    account = platform.feed.account_named("demo")
+    assert account is not None
+    html = feed_page(account, platform.feed.threads(ctx.external_id), lambda media_id: None)
+    assert "<script>" not in html and "<i>" not in html
+    assert "&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in html and "&lt;i&gt;two&lt;/i&gt;" in html
+    for part_id in result.part_ids:  # the URL's #post-ID anchor finds exactly one element
+        assert html.count(f'id="post-{part_id}"') == 1
