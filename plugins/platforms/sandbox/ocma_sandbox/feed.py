@@ -30,12 +30,13 @@ CREATE TABLE IF NOT EXISTS tokens (
     valid INTEGER NOT NULL DEFAULT 1, created_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS posts (
     id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id), root_id TEXT NOT NULL,
-    position INTEGER NOT NULL, text TEXT NOT NULL, media TEXT NOT NULL DEFAULT '[]',
+    position INTEGER NOT NULL, reply_to TEXT, text TEXT NOT NULL, media TEXT NOT NULL DEFAULT '[]',
     idempotency_key TEXT NOT NULL DEFAULT '', created_at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS posts_by_account ON posts (account_id, created_at);
+CREATE INDEX IF NOT EXISTS posts_by_parent ON posts (reply_to);
 CREATE TABLE IF NOT EXISTS faults (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, account_id TEXT, kind TEXT NOT NULL,
-    retry_after_s REAL NOT NULL DEFAULT 30);
+    retry_after_s REAL NOT NULL DEFAULT 30, skip INTEGER NOT NULL DEFAULT 0);
 """
 
 
@@ -76,6 +77,7 @@ class FeedPost:
     created_at: str
     media: list[dict[str, Any]] = field(default_factory=list)
     idempotency_key: str = ""
+    reply_to: str | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,7 @@ def _post(row: sqlite3.Row) -> FeedPost:
         created_at=row["created_at"],
         media=json.loads(row["media"]),
         idempotency_key=row["idempotency_key"],
+        reply_to=row["reply_to"],
     )
 
 
@@ -227,20 +230,23 @@ class SandboxFeed:
                 if stored:
                     return stored, fault
             created = now_text()
-            root_id = ""
-            posts = []
+            posts: list[FeedPost] = []
             for position, (text, media) in enumerate(parts):
-                post_id = f"{secrets.token_hex(8)}"
-                root_id = root_id or post_id
-                post = FeedPost(post_id, account_id, root_id, position, text, created, media, idempotency_key)
+                post_id = secrets.token_hex(8)
+                reply_to = posts[-1].id if posts else None
+                root_id = posts[0].id if posts else post_id
+                post = FeedPost(
+                    post_id, account_id, root_id, position, text, created, media, idempotency_key, reply_to
+                )
                 conn.execute(
-                    "INSERT INTO posts (id, account_id, root_id, position, text, media, idempotency_key, "
-                    "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO posts (id, account_id, root_id, position, reply_to, text, media, "
+                    "idempotency_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         post_id,
                         account_id,
                         root_id,
                         position,
+                        reply_to,
                         text,
                         json.dumps(media),
                         idempotency_key,
@@ -278,6 +284,12 @@ class SandboxFeed:
                 "SELECT * FROM posts WHERE root_id = ? ORDER BY position", (rows[0]["root_id"],)
             ).fetchall()
         return [_post(r) for r in parts]
+
+    def parent_of(self, post_id: str) -> str | None:
+        """The id of the post this one replies to (None for a first part, or an unknown id)."""
+        with self._read() as conn:
+            row = conn.execute("SELECT reply_to FROM posts WHERE id = ?", (post_id,)).fetchone()
+        return row["reply_to"] if row else None
 
     def delete(self, account_id: str, post_id: str) -> bool:
         """Delete one post of this account; False when it is already gone, NotYours for another's."""

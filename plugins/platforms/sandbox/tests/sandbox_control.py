@@ -23,6 +23,10 @@ class SandboxControl:
         """Fail the next publish as `kind`."""
         self.feed.fail_next(kind, retry_after_s=retry_after_s)
 
+    def parent_of(self, external_id: str) -> str | None:
+        """The id of the post this one replies to."""
+        return self.feed.parent_of(external_id)
+
     def expire_tokens(self) -> None:
         """Invalidate every access token (refresh tokens stay valid)."""
         self.feed.expire_access_tokens()

@@ -60,6 +60,7 @@ def test_a_thread_is_stored_whole_in_order_and_deleted_part_by_part(platform: Sa
     assert result.url == f"http://ocma.example:8000/sandbox/demo#post-{result.external_id}"
     [thread] = platform.feed.threads(ctx.external_id)
     assert [p.text for p in thread] == ["one", "two", "three"]
+    assert [platform.feed.parent_of(i) for i in result.part_ids] == [None, *result.part_ids[:2]]
     for part_id in reversed(result.part_ids):  # as OCMA deletes: the last part first
         run(platform.delete(ctx, part_id))
     run(platform.delete(ctx, result.part_ids[0]))  # already gone: not an error
