@@ -72,7 +72,6 @@ class Newcomer:
     def __init__(self, tmp: Path) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.data_dir = tmp / "home" / ".local" / "share" / "ocma"  # the default, under XDG_DATA_HOME
         self.cwd = tmp / "clone"
         self.cwd.mkdir()
         env = {k: v for k, v in os.environ.items() if not k.startswith("OCMA_")}
@@ -85,7 +84,6 @@ class Newcomer:
         )
         self.env = env
         self.server: subprocess.Popen[bytes] | None = None
-        self.env_key_at_start: str | None = None
 
     def ocma(self, args: list[str], *, stdin: str = "", extra_env: dict[str, str] | None = None) -> str:
         """Run one `ocma` command to completion; its output (a failure shows everything it printed)."""
@@ -103,7 +101,6 @@ class Newcomer:
 
     def serve(self) -> None:
         """`python3 dev.py serve` (which runs `ocma serve` from the installed environment)."""
-        self.env_key_at_start = self.env_key()
         self.server = subprocess.Popen(
             [sys.executable, "-m", "ocma_core.cli", "serve"],
             cwd=self.cwd,
@@ -112,26 +109,6 @@ class Newcomer:
             stderr=subprocess.DEVNULL,
         )
         assert wait_for(lambda: get(self.base + "/healthz")[0] == 200), "the server did not come up"
-
-    def env_key(self) -> str | None:
-        """The encryption key .env in the working directory holds, if any."""
-        env_file = self.cwd / ".env"
-        found = (
-            re.search(r"^OCMA_ENCRYPTION_KEYS=(.*)$", env_file.read_text(), flags=re.M)
-            if env_file.exists()
-            else None
-        )
-        return found.group(1).strip() if found else None
-
-    def keys_differ(self) -> bool:
-        """True when .env now holds a key the running server never read and its key file does not hold.
-
-        The server reads settings once at start; without a key it generates a key file on first use.
-        """
-        key_file = self.data_dir / "encryption.key"
-        now = self.env_key()
-        generated = key_file.read_text().strip() if key_file.exists() else None
-        return now is not None and now != self.env_key_at_start and now != generated
 
     def stop(self) -> None:
         if self.server is not None:
@@ -189,10 +166,6 @@ def test_the_readme_first_steps_end_with_a_post_on_the_sandbox_that_survives_a_r
     initialised = newcomer.ocma(init[1:])
     api_key = re.search(r"Owner API key.*: (ocma_\S+)", initialised)
     assert api_key, initialised
-    split_keys = newcomer.keys_differ()
-    if split_keys:  # issue 12, "One encryption key, whatever the order" (fixed on another branch)
-        newcomer.stop()
-        newcomer.serve()
     connected = newcomer.ocma(connect[1:])
     found = re.search(r"Connected sandbox account demo \((\w+)\)", connected)
     assert found, connected
@@ -248,8 +221,3 @@ def test_the_readme_first_steps_end_with_a_post_on_the_sandbox_that_survives_a_r
     status, page = get(newcomer.base + "/sandbox/demo")
     assert status == 200 and "Hello from OCMA" in page
     assert [p["body"] for p in api("/v1/posts?status=published")] == ["Hello from OCMA"]
-    if split_keys:
-        pytest.xfail(
-            "Every first step works, but only after restarting the server: `serve` generates its own key and `init`"
-            " then wrote a different key to .env (issue 12, 'One encryption key, whatever the order')."
-        )
