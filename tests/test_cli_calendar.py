@@ -80,8 +80,22 @@ def test_json_days_and_status(cli: Run, ocma: Ocma, workspace_id: str, account_i
     assert json.loads(short)["posts"] == []
 
 
+def test_from_takes_a_day_word(cli: Run, ocma: Ocma, workspace_id: str, account_id: str) -> None:
+    schedule(ocma, workspace_id, account_id, "The day after", local_day(2, 9))
+    tomorrow = schedule(ocma, workspace_id, account_id, "Tomorrow", local_day(1, 9))
+
+    code, out, err = cli("calendar", "--from", "tomorrow", "--days", "1", "--json")
+
+    assert code == 0, err
+    assert [p["post_id"] for p in json.loads(out)["posts"]] == [tomorrow]
+
+
 def test_an_empty_calendar_and_a_bad_date_say_what_to_do(cli: Run, workspace_id: str) -> None:
     code, out, _ = cli("calendar")
-    assert code == 0 and "Nothing planned" in out and "ocma posts create" in out
+    assert (
+        code == 0
+        and "Nothing planned" in out
+        and 'ocma posts create TEXT -a ACCOUNT_ID --at "tomorrow' in out
+    )
     code, _, err = cli("calendar", "--from", "next week")
-    assert code == 1 and "'next week' is not a date" in err and "YYYY-MM-DD" in err
+    assert code == 1 and "--from 'next week'" in err and "tomorrow 09:00" in err

@@ -61,6 +61,7 @@ def accounts_list(workspace: str | None, as_json: bool) -> None:
     "ocma accounts connect bluesky",
     "ocma accounts connect mastodon --listen",
     "ocma accounts connect mastodon -f instance=https://mastodon.social -f access_token=TOKEN",
+    "ocma accounts connect sandbox  # a practice account, no keys; -f name=launch for another",
 )
 @accounts.command("connect")
 @click.argument("platform")

@@ -2,42 +2,46 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 
-from ocma_core.cli.common import context, print_json, workspace_option
+from ocma_core.cli.common import context, examples, json_option, print_json, workspace_option
+from ocma_core.cli.posts import STATUSES
 
 
+@examples(
+    "ocma calendar  # today and the next 6 days",
+    "ocma calendar --days 14 --status scheduled",
+    "ocma calendar --from monday --days 5 --json",
+)
 @click.command("calendar")
 @workspace_option
 @click.option(
     "--days", type=click.IntRange(1, 366), default=7, show_default=True, help="How many days to show."
 )
-@click.option("--from", "start", default=None, help="First day, YYYY-MM-DD (default: today).")
-@click.option("--status", default=None, help="Only posts in this status (e.g. scheduled, pending_approval).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option(
+    "--from",
+    "start",
+    default=None,
+    help="First day: YYYY-MM-DD, today, tomorrow or a weekday (default: today).",
+)
+@click.option("--status", type=click.Choice(STATUSES), default=None, help="Only posts in this status.")
+@json_option
 def calendar(workspace: str | None, days: int, start: str | None, status: str | None, as_json: bool) -> None:
     """Posts planned, scheduled or published from today (or --from) for --days days.
 
-    Times are in the workspace's timezone. Example: `ocma calendar --days 14`.
+    Times are in the workspace's timezone.
     """
-    from zoneinfo import ZoneInfo
-
-    from ocma_core.errors import ValidationFailed
     from ocma_core.services.calendar import calendar_entries
     from ocma_core.services.workspaces import resolve_workspace
 
     ocma = context()
     ws = resolve_workspace(ocma, workspace)
     zone = ZoneInfo(ws.timezone)
-    try:
-        first_day = datetime.fromisoformat(start).date() if start else datetime.now(zone).date()
-    except ValueError:
-        raise ValidationFailed(
-            f"--from {start!r} is not a date.", fix="Use YYYY-MM-DD, e.g. --from 2030-01-31."
-        ) from None
+    first_day = _first_day(start, zone) if start else datetime.now(zone).date()
     begin = datetime.combine(first_day, datetime.min.time(), zone)
     end = begin + timedelta(days=days)
     entries = calendar_entries(ocma, ws.id, begin, end, status=status)
@@ -51,7 +55,9 @@ def calendar(workspace: str | None, days: int, start: str | None, status: str | 
         f"{ws.name}: {first_day:%a %d %b %Y} to {(end - timedelta(days=1)).date():%a %d %b %Y} ({zone})"
     )
     if not entries:
-        click.echo("Nothing planned. Schedule a post with `ocma posts create TEXT -a ACCOUNT_ID --at WHEN`.")
+        click.echo(
+            'Nothing planned. Schedule a post: ocma posts create TEXT -a ACCOUNT_ID --at "tomorrow 09:00"'
+        )
         return
     day = ""
     for entry in entries:
@@ -60,6 +66,15 @@ def calendar(workspace: str | None, days: int, start: str | None, status: str | 
             day = f"{when:%a %d %b}"
             click.echo(f"\n{day}")
         click.echo(_line(entry, when))
+
+
+def _first_day(text: str, zone: ZoneInfo) -> date:
+    """--from as a day: an ISO date, today, tomorrow, a weekday (the next one) or `in 3d`."""
+    from ocma_core.cli.when import parse_when
+
+    value = text.strip()
+    when = parse_when(f"{value} 00:00" if value.isalpha() else value, str(zone), option="--from")
+    return when.astimezone(zone).date() if when.tzinfo else when.date()
 
 
 def _line(entry: dict[str, Any], when: datetime) -> str:
