@@ -80,7 +80,7 @@ async def backfill(
             platform = get_platform(platform_name)
             needed = Capability.POST_METRICS if kind == "post" else Capability.ACCOUNT_METRICS
             if needed not in platform.capabilities:
-                raise Rejected(f"{platform_name} gives no {kind} metrics")
+                raise Rejected(platform.metrics_unavailable(kind))
             while True:
                 try:
                     if kind == "post":

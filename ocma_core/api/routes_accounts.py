@@ -54,12 +54,15 @@ class AccountOut(BaseModel):
 
 
 class ConnectWithCredentials(BaseModel):
-    """Connect a platform that uses an app password or an instance token."""
+    """Connect a platform that uses an app password or an instance token (or nothing: the sandbox)."""
 
     model_config = ConfigDict(strict=True, extra="forbid")
 
     platform: str = Field(min_length=1, max_length=64)
-    credentials: dict[str, str] = Field(description="The platform's fields, e.g. handle and app_password.")
+    credentials: dict[str, str] = Field(
+        default_factory=dict,
+        description="The platform's fields, e.g. handle and app_password (none for the sandbox).",
+    )
 
 
 @router.get("/v1/accounts")

@@ -61,6 +61,7 @@ def accounts_list(workspace: str | None, as_json: bool) -> None:
     "ocma accounts connect bluesky",
     "ocma accounts connect mastodon --listen",
     "ocma accounts connect mastodon -f instance=https://mastodon.social -f access_token=TOKEN",
+    "ocma accounts connect sandbox  # a practice account, no keys; -f name=launch for another",
 )
 @accounts.command("connect")
 @click.argument("platform")
@@ -70,7 +71,12 @@ def accounts_list(workspace: str | None, as_json: bool) -> None:
 @click.option(
     "--timeout", type=float, default=300.0, show_default=True, help="Seconds --listen waits for the browser."
 )
-@click.option("--field", "-f", multiple=True, help="Credential NAME=VALUE for app-password/token platforms.")
+@click.option(
+    "--field",
+    "-f",
+    multiple=True,
+    help="Credential NAME=VALUE for app-password/token platforms (sandbox: -f name=NAME).",
+)
 @click.option(
     "--instance", default=None, help="The server to connect (Mastodon: e.g. https://mastodon.social)."
 )
@@ -93,8 +99,9 @@ def accounts_connect(
     plat = get_platform(platform)
     if plat.auth_kind is not AuthKind.OAUTH2 or field:
         values = dict(f.split("=", 1) for f in field if "=" in f)
+        asks = plat.auth_kind is not AuthKind.NONE  # nothing to ask: its options come only from --field
         for name, description in plat.credential_fields.items():
-            if name not in values:
+            if asks and name not in values:
                 optional = name in plat.optional_credential_fields
                 values[name] = click.prompt(
                     f"{name} ({description})",

@@ -34,6 +34,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "accounts": ("ocma_core.cli.accounts", "accounts", "Connect and inspect social accounts."),
     "posts": ("ocma_core.cli.posts", "posts", "Create, schedule, check, import and retry posts."),
     "media": ("ocma_core.cli.media", "media", "Upload images and videos to attach to posts."),
+    "calendar": (
+        "ocma_core.cli.calendar",
+        "calendar",
+        "Posts of the coming days, in the workspace's timezone.",
+    ),
     "content": ("ocma_core.cli.content", "content", "Generate, adapt, optimise and score posts with AI."),
     "image": ("ocma_core.cli.content", "image", "Generate an image for a platform and store it."),
     "ai": ("ocma_core.cli.content", "ai", "AI settings: model, budgets, keys, prices, usage."),

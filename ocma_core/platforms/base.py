@@ -176,11 +176,15 @@ class Platform:
 
     async def post_metrics(self, ctx: AccountContext, external_id: str) -> MetricsSnapshot:
         """Current metrics of one published post."""
-        raise Rejected(f"{self.name} exposes no post metrics through its API.")
+        raise Rejected(self.metrics_unavailable("post") + ".")
 
     async def account_metrics(self, ctx: AccountContext) -> MetricsSnapshot:
         """Current metrics of the account (followers and what else the platform gives)."""
-        raise Rejected(f"{self.name} exposes no account metrics through its API.")
+        raise Rejected(self.metrics_unavailable("account") + ".")
+
+    def metrics_unavailable(self, kind: str) -> str:
+        """Why there are no `kind` ("post" or "account") metrics, said wherever a number would have been."""
+        return f"{self.name} gives no {kind} metrics through its API"
 
     # ----- webhooks ------------------------------------------------------------------------------
     def webhook_challenge(self, params: Mapping[str, str]) -> tuple[int, dict[str, Any] | str] | None:

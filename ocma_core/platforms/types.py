@@ -34,6 +34,7 @@ class AuthKind(enum.StrEnum):
     OAUTH2 = "oauth2"
     APP_PASSWORD = "app_password"  # e.g. Bluesky: handle + app password -> session
     TOKEN = "token"  # a long-lived token pasted by the user (e.g. a Mastodon access token)
+    NONE = "none"  # nothing to supply: a local practice platform (the sandbox); options only
 
 
 def count_characters(text: str) -> int:
@@ -139,6 +140,7 @@ class MediaItem:
     width: int | None = None
     height: int | None = None
     public_url: str | None = None  # signed URL for platforms that fetch media themselves
+    media_id: str = ""  # OCMA's media id, so a URL can be signed again later (e.g. the sandbox's page)
 
     @property
     def is_video(self) -> bool:

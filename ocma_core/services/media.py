@@ -161,6 +161,7 @@ def media_items(ocma: Ocma, workspace_id: str, media_ids: list[str]) -> list[Med
                 width=media.width,
                 height=media.height,
                 public_url=public_media_url(ocma, media),
+                media_id=media.id,
             )
         )
     return items

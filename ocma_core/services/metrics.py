@@ -239,7 +239,7 @@ async def _collect_one(ocma: Ocma, item: MetricSchedule, platform: Platform, bud
         )
     needed = {"post": Capability.POST_METRICS, "account": Capability.ACCOUNT_METRICS}.get(item.kind)
     if needed is not None and needed not in platform.capabilities:
-        return Outcome(done=True, note=f"{platform.name} gives no {item.kind} metrics through its API")
+        return Outcome(done=True, note=platform.metrics_unavailable(item.kind))
     keys, declared = platform_buckets(platform, item.account_id, "metrics", lambda b: "metric" in b.bucket)
     wait = await acquire(budgets, keys, declared)
     if wait > 0:

@@ -71,6 +71,21 @@ def _row(
     return row
 
 
+def _why_none(target: Target) -> dict[str, str]:
+    """Why a target has no snapshot when its platform gives no post metrics at all (else nothing)."""
+    from ocma_core.errors import OcmaError
+    from ocma_core.platforms import Capability
+    from ocma_core.registry import get_platform
+
+    try:
+        platform = get_platform(target.platform)
+    except OcmaError:
+        return {}
+    if Capability.POST_METRICS in platform.capabilities:
+        return {}
+    return {"why": platform.metrics_unavailable("post")}
+
+
 def post_metrics(ctx: ToolContext, post_id: str) -> dict[str, Any]:
     """Stored metrics of a published post, per platform, with when they were collected.
 
@@ -89,7 +104,7 @@ def post_metrics(ctx: ToolContext, post_id: str) -> dict[str, Any]:
     for target in targets:
         snap = latest.get(target.id)
         if snap is None:
-            missing.append({"platform": target.platform, "status": str(target.status)})
+            missing.append({"platform": target.platform, "status": str(target.status), **_why_none(target)})
         else:
             rows.append(_row(ctx, target, post, handles.get(target.account_id, ""), snap))
     return {
