@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -58,6 +59,23 @@ class Runtime:
     backoff_base_s: float = 2.0
     backoff_cap_s: float = 300.0
     semaphores: dict[str, asyncio.Semaphore] = field(default_factory=dict)
+    _in_flight: set[str] = field(default_factory=set)
+    _in_flight_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def track(self, target_id: str) -> None:
+        """Note a claimed target whose task is running (the heartbeat renews only these claims)."""
+        with self._in_flight_lock:
+            self._in_flight.add(target_id)
+
+    def untrack(self, target_id: str) -> None:
+        """The task of this target has ended."""
+        with self._in_flight_lock:
+            self._in_flight.discard(target_id)
+
+    def claims_in_flight(self) -> list[str]:
+        """Targets claimed by this worker with a task really in flight (safe from any thread)."""
+        with self._in_flight_lock:
+            return list(self._in_flight)
 
     def semaphore(self, platform: Platform) -> asyncio.Semaphore:
         """The per-platform concurrency cap."""
@@ -77,6 +95,18 @@ async def process_target(ocma: Ocma, runtime: Runtime, target_id: str) -> str:
     claimed = await asyncio.to_thread(transitions.claim, ocma, target_id, runtime.worker_id)
     if claimed is None:
         return "skipped"
+    runtime.track(target_id)
+    try:
+        return await _process_claimed(ocma, runtime, claimed)
+    except Exception as exc:  # whatever escapes after the claim gives the target back
+        from ocma_core.engine.putback import put_back
+
+        return await put_back(ocma, runtime, claimed, exc)
+    finally:
+        runtime.untrack(target_id)
+
+
+async def _process_claimed(ocma: Ocma, runtime: Runtime, claimed: transitions.Claimed) -> str:
     target, post, account = claimed.target, claimed.post, claimed.account
     worker = runtime.worker_id
     if claimed.needs_poll:
@@ -160,6 +190,7 @@ async def _attempt(
             claimed.claimed_mono = time.monotonic()
 
         log.debug("target %s: %s starts (attempt %s)", target.id, action, target.attempts)
+        claimed.call_started = claimed.call_started or utcnow()
         summary = (
             f"{action} {platform.name} {len(content.text)} chars, {len(content.media)} media, "
             f"{len(content.thread)} thread parts"

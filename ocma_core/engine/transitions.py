@@ -28,6 +28,7 @@ class Claimed:
     needs_lookup: bool  # a previous attempt may have landed: ask the platform first
     claimed_mono: float = 0.0  # time.monotonic() of the claim (or of its last renewal)
     needs_poll: bool = False  # accepted and still processing on the platform: ask, never publish again
+    call_started: datetime | None = None  # when this claim's first platform call began (it may have landed)
 
 
 def claim(ocma: Ocma, target_id: str, worker: str) -> Claimed | None:

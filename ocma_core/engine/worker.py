@@ -74,7 +74,7 @@ class Worker:
         self._stop.set()
 
     def heartbeat(self) -> None:
-        """Record that this worker polled, and renew the claims it holds so they never look stale."""
+        """Record that this worker polled, and renew the claims of its tasks in flight so they never look stale."""
         now = utcnow()
         with self.ocma.session() as session:
             beat = session.get(WorkerHeartbeat, self.runtime.worker_id)
@@ -88,14 +88,19 @@ class Worker:
                 )
             beat.last_seen, beat.jobs_done = now, self.done
             session.add(beat)
-            session.execute(
-                update(Target)
-                .where(
-                    col(Target.claimed_by) == self.runtime.worker_id,
-                    col(Target.status) == TargetStatus.PUBLISHING,
+            # Only claims with a task in flight: a claim whose task ended without giving the target back
+            # must go stale, so that recovery frees it.
+            owned = self.runtime.claims_in_flight()
+            if owned:
+                session.execute(
+                    update(Target)
+                    .where(
+                        col(Target.id).in_(owned),
+                        col(Target.claimed_by) == self.runtime.worker_id,
+                        col(Target.status) == TargetStatus.PUBLISHING,
+                    )
+                    .values(claimed_at=now)
                 )
-                .values(claimed_at=now)
-            )
 
     def reconcile(self) -> None:
         """Refill the queue from the database and recover targets of workers that died mid-call."""
