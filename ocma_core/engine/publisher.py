@@ -271,12 +271,9 @@ async def _attempt(
         ocma.queue.push(target.id, exc.retry_at)
         raise
     except AuthExpired as exc:
-        reason = f"{platform.name} authorisation expired and could not be refreshed: {exc.message}"
-        await asyncio.to_thread(
-            transitions.finish, ocma, target.id, worker, TargetStatus.HELD, last_error=reason
-        )
-        await asyncio.to_thread(transitions.hold_account_targets, ocma, account.id, reason)
-        return "held"
+        from ocma_core.engine.holding import hold_or_retry
+
+        return await hold_or_retry(ocma, runtime, claimed, platform.name, exc)
     except Rejected as exc:
         await asyncio.to_thread(
             transitions.finish,
