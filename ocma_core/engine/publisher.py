@@ -16,7 +16,7 @@ from ocma_core.context import Ocma
 from ocma_core.db.models import TargetStatus
 from ocma_core.db.types import utcnow
 from ocma_core.engine import transitions
-from ocma_core.engine.budgets import Budgets, MemoryBudgets, observed_limits, platform_buckets
+from ocma_core.engine.budgets import Budgets, MemoryBudgets, answered, observed_limits, platform_buckets
 from ocma_core.engine.calls import recorded_call
 from ocma_core.errors import (
     AuthExpired,
@@ -160,7 +160,9 @@ async def _process_claimed(ocma: Ocma, runtime: Runtime, claimed: transitions.Cl
         outcome = "rate_limited"
     finally:
         observed = observed_limits(platform.name, account.id, contexts, "publish")
-        runtime.budgets.release(keys, declared, observed, blocked_until, lease)
+        runtime.budgets.release(
+            keys, declared, observed, blocked_until, lease, answered=not claimed.unanswered
+        )
     return outcome
 
 
@@ -190,6 +192,7 @@ async def _attempt(
             claimed.claimed_mono = time.monotonic()
 
         log.debug("target %s: %s starts (attempt %s)", target.id, action, target.attempts)
+        first_call = claimed.call_started is None
         claimed.call_started = claimed.call_started or utcnow()
         summary = (
             f"{action} {platform.name} {len(content.text)} chars, {len(content.media)} media, "
@@ -197,7 +200,7 @@ async def _attempt(
         )
         invoked_before = len(contexts)  # recorded_call appends a context when it calls the platform method
         try:
-            return await recorded_call(
+            result = await recorded_call(
                 ocma,
                 platform,
                 account.id,
@@ -208,14 +211,21 @@ async def _attempt(
                 summary=summary,
                 contexts=contexts,
             )
-        except PlatformError:
+        except PlatformError as exc:
+            claimed.unanswered = not answered(exc)
             raise
         except OcmaError as exc:  # a local failure: unreadable tokens, missing configuration
+            claimed.unanswered = True  # nothing was sent: the budgets learn nothing
+            claimed.call_started = None if first_call else claimed.call_started
             raise NotSent(str(exc), unreadable=isinstance(exc, SecretUnreadable)) from exc
         except Exception as exc:
+            claimed.unanswered = True
             if len(contexts) == invoked_before:  # failed before the platform method ran (e.g. database)
+                claimed.call_started = None if first_call else claimed.call_started
                 raise NotSent(f"{exc!r}", retryable=True) from exc
             raise
+        claimed.unanswered = False
+        return result
 
     if claimed.needs_lookup and target.attempts > runtime.max_attempts * 2:
         reason = (

@@ -29,6 +29,7 @@ class Claimed:
     claimed_mono: float = 0.0  # time.monotonic() of the claim (or of its last renewal)
     needs_poll: bool = False  # accepted and still processing on the platform: ask, never publish again
     call_started: datetime | None = None  # when this claim's first platform call began (it may have landed)
+    unanswered: bool = False  # the last platform call got no reply (a timeout): the budgets learn nothing
 
 
 def claim(ocma: Ocma, target_id: str, worker: str) -> Claimed | None:

@@ -48,6 +48,7 @@ class FakeSocial(FakeServer):
         self.latency_s = latency_s
         self.rate_limit = rate_limit
         self.rate_window_s = rate_window_s
+        self.reset_early_s = 0.0  # the reset header says this much earlier than the window really resets
         self.chaos = Chaos()
         self.limit_reads = False  # when True, the metrics endpoints count against the rate window too
         self._rng = random.Random(self.chaos.seed)
@@ -185,7 +186,7 @@ class FakeSocial(FakeServer):
             if not exceeded:
                 used += 1
             self.state.window[token] = (start, used)
-        reset = start + self.rate_window_s
+        reset = start + self.rate_window_s - self.reset_early_s
         headers = {
             "x-ratelimit-limit": str(self.rate_limit),
             "x-ratelimit-remaining": str(self.rate_limit - used),
@@ -470,6 +471,7 @@ class FakeSocial(FakeServer):
             if "rate_limit" in body:
                 self.rate_limit = body["rate_limit"]
                 self.rate_window_s = float(body.get("rate_window_s", self.rate_window_s))
+                self.reset_early_s = float(body.get("reset_early_s", self.reset_early_s))
             if "tokens" in body:  # pre-seed tokens for benchmarks: {"access": user}
                 with self.lock:
                     self.state.access.update(body["tokens"])
