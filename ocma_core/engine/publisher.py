@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 LOOKUP_DELAY = timedelta(seconds=2)
 LOOKUP_MARGIN = timedelta(seconds=60)
 INLINE_WAIT_S = 0.5
+HOST_BUSY_DELAY = timedelta(seconds=1)
+HOST_POLL_S = 0.05
 
 
 class _LostClaim(Exception):
@@ -77,11 +79,23 @@ class Runtime:
         with self._in_flight_lock:
             return list(self._in_flight)
 
-    def semaphore(self, platform: Platform) -> asyncio.Semaphore:
-        """The per-platform concurrency cap."""
-        sem = self.semaphores.get(platform.name)
+    def semaphore(self, platform: Platform, host: str) -> asyncio.Semaphore:
+        """The concurrency cap of one platform's host (a Mastodon instance, a Bluesky PDS, an API)."""
+        key = f"{platform.name} {host}"
+        sem = self.semaphores.get(key)
         if sem is None:
-            sem = self.semaphores[platform.name] = asyncio.Semaphore(platform.max_concurrency)
+            sem = self.semaphores[key] = asyncio.Semaphore(platform.max_concurrency)
+        return sem
+
+    async def host_slot(self, platform: Platform, host: str) -> asyncio.Semaphore | None:
+        """Take a call slot of `host` (waiting at most INLINE_WAIT_S); None while the host is saturated."""
+        sem = self.semaphore(platform, host)
+        deadline = time.monotonic() + INLINE_WAIT_S
+        while sem.locked():  # polled, not awaited: a timed-out acquire must never leak a permit
+            if time.monotonic() >= deadline:
+                return None
+            await asyncio.sleep(HOST_POLL_S)
+        await sem.acquire()  # free: returns at once, with no await in between the check and the take
         return sem
 
     def backoff(self, attempts: int) -> timedelta:
@@ -129,32 +143,33 @@ async def _process_claimed(ocma: Ocma, runtime: Runtime, claimed: transitions.Cl
         FAILED.labels(target.platform, "not_sent").inc()
         return "failed"
 
+    # A host whose calls all hang keeps only its own slots: the target waits on the queue, not in a worker slot.
+    slot = await runtime.host_slot(platform, platform.host_of(account.settings))
+    if slot is None:
+        return await _defer(ocma, claimed, worker, utcnow() + HOST_BUSY_DELAY)
+    try:
+        return await _within_budget(ocma, runtime, claimed, platform, content)
+    finally:
+        slot.release()
+
+
+async def _within_budget(
+    ocma: Ocma, runtime: Runtime, claimed: transitions.Claimed, platform: Platform, content: PostContent
+) -> str:
+    target, account, worker = claimed.target, claimed.account, runtime.worker_id
     keys, declared = platform_buckets(platform, account.id, "publish")
     lease = f"{worker}:{target.id}:{target.attempts}"
     deadline = time.monotonic() + INLINE_WAIT_S
     while (wait := runtime.budgets.try_acquire(keys, declared, lease)) > 0:
         if time.monotonic() + wait > deadline:
-            due = utcnow() + timedelta(seconds=max(wait, INLINE_WAIT_S))
-            await asyncio.to_thread(
-                transitions.requeue,
-                ocma,
-                target.id,
-                worker,
-                due,
-                burn_attempt=False,
-                error=None,
-                status=_back_status(claimed.needs_lookup),
-            )
-            ocma.queue.push(target.id, due)
-            return "deferred"
+            return await _defer(ocma, claimed, worker, utcnow() + timedelta(seconds=max(wait, INLINE_WAIT_S)))
         await asyncio.sleep(wait)
 
     contexts: list[AccountContext] = []
     blocked_until: float | None = None
     started = utcnow()
     try:
-        async with runtime.semaphore(platform):
-            outcome = await _attempt(ocma, runtime, claimed, platform, content, contexts, started)
+        outcome = await _attempt(ocma, runtime, claimed, platform, content, contexts, started)
     except RateLimited as exc:
         blocked_until = exc.retry_at.timestamp()
         outcome = "rate_limited"
@@ -164,6 +179,22 @@ async def _process_claimed(ocma: Ocma, runtime: Runtime, claimed: transitions.Cl
             keys, declared, observed, blocked_until, lease, answered=not claimed.unanswered
         )
     return outcome
+
+
+async def _defer(ocma: Ocma, claimed: transitions.Claimed, worker: str, due: datetime) -> str:
+    """Back to the queue for `due` without a platform call (it does not count as an attempt)."""
+    await asyncio.to_thread(
+        transitions.requeue,
+        ocma,
+        claimed.target.id,
+        worker,
+        due,
+        burn_attempt=False,
+        error=None,
+        status=_back_status(claimed.needs_lookup),
+    )
+    ocma.queue.push(claimed.target.id, due)
+    return "deferred"
 
 
 def _back_status(needs_lookup: bool) -> TargetStatus:
