@@ -30,7 +30,8 @@ class Ocma:
     @cached_property
     def engine(self) -> Engine:
         """The database engine."""
-        return get_engine(self.settings.resolved_database_url)
+        settings = self.settings
+        return get_engine(settings.resolved_database_url, settings.db_pool_size, settings.db_pool_timeout_s)
 
     @cached_property
     def encryption_keys(self) -> list[str]:

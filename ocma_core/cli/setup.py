@@ -221,7 +221,7 @@ def worker(processes: int, concurrency: int | None) -> None:
 @click.command()
 @json_option
 def status(as_json: bool) -> None:
-    """Queue depth, live workers, targets by status and the oldest overdue target."""
+    """Queue depth, live workers, targets by status, database connections and the oldest overdue target."""
     from ocma_core.services.status import engine_status
 
     report = engine_status(context())
@@ -233,6 +233,14 @@ def status(as_json: bool) -> None:
     click.echo(f"Queue ({queue['kind']}): {depth}")
     counts = ", ".join(f"{n} {name}" for name, n in report["targets"].items()) or "none"
     click.echo(f"Targets: {counts}")
+    db = report["database"]
+    line = (
+        f"Database ({db['backend']}): up to {db['per_process']} connections per process (OCMA_DB_POOL_SIZE), "
+        f"{db['max_total']} for {db['processes']} processes (live workers and this one)"
+    )
+    if "server_max" in db:
+        line += f"; the server allows {db['server_max']}, {db['open_now']} open now"
+    click.echo(line + ".")
     overdue = report["oldest_overdue"]
     click.echo(
         f"Oldest overdue: {overdue['target_id']} due {overdue['due_at']}" if overdue else "Nothing overdue."

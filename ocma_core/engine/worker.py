@@ -133,9 +133,10 @@ class Worker:
         """Loop until stop(); never dies on a database or queue hiccup."""
         from concurrent.futures import ThreadPoolExecutor
 
-        asyncio.get_running_loop().set_default_executor(
-            ThreadPoolExecutor(max_workers=min(self.concurrency, 32))
-        )
+        # The threads doing database work share the process's pool (OCMA_DB_POOL_SIZE); one connection is
+        # left for the heartbeat thread, so many publishes in flight never need more connections.
+        threads = max(1, min(self.concurrency, self.ocma.settings.db_pool_size - 1))
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=threads))
         beat_stop = threading.Event()
         beater = threading.Thread(
             target=self._beat_forever, args=(beat_stop,), daemon=True, name="ocma-heartbeat"
