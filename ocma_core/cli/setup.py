@@ -277,6 +277,25 @@ def upgrade() -> None:
     click.echo(f"Database at {head_revision()} (was {before or 'empty'}).")
 
 
+@examples("ocma db new-installation-id", "ocma db new-installation-id --yes")
+@db.command("new-installation-id")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+def new_installation_id(yes: bool) -> None:
+    """Give this database a new identity (a copy of another installation's database needs one)."""
+    from ocma_core.engine.namespace import installation_id
+    from ocma_core.engine.namespace import new_installation_id as renew
+
+    ocma = context()
+    old = installation_id(ocma)
+    if not yes:
+        click.confirm(
+            f"Installation {old}: take a new id? Its queued work is re-enqueued from the database by the "
+            "workers; stop this database's workers first.",
+            abort=True,
+        )
+    click.echo(f"Installation id {renew(ocma)} (was {old}); its Redis keys are now under the new namespace.")
+
+
 @examples("ocma db current")
 @db.command()
 def current() -> None:

@@ -252,17 +252,16 @@ return 1
 class RedisBudgets:
     """Budgets shared by every worker process through Redis (atomic Lua scripts, leases that expire)."""
 
-    def __init__(self, url: str, lease_ttl_s: float = 30.0) -> None:
+    def __init__(self, url: str, lease_ttl_s: float = 30.0, prefix: str = "ocma:") -> None:
         import redis
 
         self.client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
         self._acquire = self.client.register_script(_ACQUIRE)
         self._release = self.client.register_script(_RELEASE)
-        self.lease_ttl_s = lease_ttl_s
+        self.lease_ttl_s, self.prefix = lease_ttl_s, prefix
 
-    @staticmethod
-    def _key(key: str) -> str:
-        return f"ocma:budget:{key}"
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}budget:{key}"
 
     def try_acquire(self, keys: list[str], declared: list[RateBudget | None], lease: str = "") -> float:
         """Reserve in all buckets or none."""
@@ -295,6 +294,7 @@ class RedisBudgets:
         self._release(keys=[self._key(k) for k in keys], args=args)
 
 
-def make_budgets(redis_url: str | None, lease_ttl_s: float = 30.0) -> Budgets:
-    """Shared budgets with Redis, else per-process ones; a dead worker's reservations expire after the TTL."""
-    return RedisBudgets(redis_url, lease_ttl_s) if redis_url else MemoryBudgets()
+def make_budgets(redis_url: str | None, lease_ttl_s: float = 30.0, prefix: str = "ocma:") -> Budgets:
+    """Shared budgets with Redis (keys under `prefix`, the installation's namespace), else per-process ones;
+    a dead worker's reservations expire after the TTL."""
+    return RedisBudgets(redis_url, lease_ttl_s, prefix) if redis_url else MemoryBudgets()

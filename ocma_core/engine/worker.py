@@ -49,10 +49,11 @@ class Worker:
         self.concurrency = concurrency or ocma.settings.worker_concurrency
         from ocma_core.engine.budgets import make_budgets
 
+        url = ocma.settings.redis_url
         self.runtime = Runtime(
             worker_id=new_worker_id(kind),
             max_attempts=ocma.settings.publish_max_attempts,
-            budgets=make_budgets(ocma.settings.redis_url),
+            budgets=make_budgets(url, prefix=ocma.redis_namespace) if url else make_budgets(None),
         )
         lease = claim_lease_s or ocma.settings.claim_lease_s
         self.claim_lease = timedelta(seconds=max(lease, ocma.settings.worker_heartbeat_s * 3))
@@ -127,6 +128,10 @@ class Worker:
                 self.heartbeat()
             except Exception:
                 log.exception("heartbeat failed")
+            try:
+                self.ocma.queue.keep_namespace()
+            except Exception:
+                log.exception("could not keep this database's Redis namespace")
             stop.wait(self.ocma.settings.worker_heartbeat_s)
 
     async def run(self) -> None:
