@@ -316,9 +316,12 @@ class FakeSocial(FakeServer):
             answer: dict[str, Any] = {"id": post_id, "url": f"https://fakesocial.test/p/{post_id}"}
             if processing is not None:
                 answer = {"id": post_id, "status": "processing"}
+            reply_lost = bool(post["reply_to"]) and c.p_reply_lost > 0 and self._rng.random() < c.p_reply_lost
             if (
-                forced and forced[0] == "timeout_after_store"
-            ) or roll < c.p_429 + c.p_5xx + c.p_timeout_after_store:
+                (forced and forced[0] == "timeout_after_store")
+                or roll < c.p_429 + c.p_5xx + c.p_timeout_after_store
+                or reply_lost
+            ):
                 return FakeResponse(201, answer, headers, delay_s=c.timeout_s if not forced else 5.0)
             return FakeResponse(201, answer, headers, delay_s=self.latency_s)
 
