@@ -61,7 +61,11 @@ def test_reconnect_card_publishes_reschedules_and_cancels(
     run_worker(ocma, lambda: all(_status(ocma, i) is TargetStatus.HELD for i in ids), timeout=15)
     connect_fakesocial(ocma, workspace_id, fake)
 
-    notice = next(c for c in slack.wait_for("chat.postMessage") if "reconnected" in c["text"])
+    def reconnected() -> list[dict[str, Any]]:  # the notices are posted in the background, in any order
+        return [c for c in slack.calls("chat.postMessage") if "reconnected" in c["text"]]
+
+    wait_until(lambda: bool(reconnected()))
+    notice = reconnected()[0]
     assert "3 post(s) fell due" in notice["text"]
     blocks = notice["blocks"] if isinstance(notice["blocks"], list) else json.loads(notice["blocks"])
     choices = {b["block_id"]: b for b in blocks if b["type"] == "actions"}
