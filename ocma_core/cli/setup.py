@@ -230,7 +230,8 @@ def status(as_json: bool) -> None:
         return
     queue = report["queue"]
     depth = "unreachable" if queue["depth"] is None else f"{queue['depth']} waiting"
-    click.echo(f"Queue ({queue['kind']}): {depth}")
+    where = f", keys under {queue['namespace']}" if queue.get("namespace") else ""
+    click.echo(f"Queue ({queue['kind']}{where}): {depth}")
     counts = ", ".join(f"{n} {name}" for name, n in report["targets"].items()) or "none"
     click.echo(f"Targets: {counts}")
     db = report["database"]

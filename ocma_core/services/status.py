@@ -52,6 +52,8 @@ def engine_status(ocma: Ocma) -> dict[str, Any]:
         workers = list(session.exec(select(WorkerHeartbeat).where(col(WorkerHeartbeat.last_seen) >= stale)))
     try:
         queue = {"kind": ocma.queue.kind, "depth": ocma.queue.depth(), "ok": ocma.queue.ping()}
+        if ocma.settings.redis_url:
+            queue["namespace"] = ocma.redis_namespace
     except Exception as exc:
         queue = {"kind": "redis", "depth": None, "ok": False, "error": type(exc).__name__}
     return {
