@@ -15,7 +15,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from ocma_core.context import Ocma
-from ocma_core.db.models import Account, AccountStatus, Post, PostStatus, Target, TargetStatus
+from ocma_core.db.models import Account, AccountStatus, Post, PostStatus, Target, TargetStatus, Workspace
 from ocma_core.db.types import utcnow
 from ocma_core.errors import ConflictError, ValidationFailed
 from ocma_core.events import Event, dispatch, record
@@ -171,12 +171,20 @@ def _requeue(
     *,
     reschedule: bool,
 ) -> None:
+    from ocma_core.services import approval
+
     now = utcnow()
+    workspace = session.get(Workspace, post.workspace_id)
+    assert workspace is not None
+    # Approval binds to the content reviewed: a post changed since its approval waits for one again.
+    unapproved = approval.needs_approval(workspace, post) and not approval.is_approved(session, post)
     for target in held:
-        target.status, target.due_at, target.attempts = TargetStatus.QUEUED, due, 0
-        target.last_error, target.updated_at = None, now
+        target.status = TargetStatus.DRAFT if unapproved else TargetStatus.QUEUED
+        target.due_at, target.attempts, target.last_error, target.updated_at = due, 0, None, now
         session.add(target)
-    if not any(t.status in LEFT for t in targets):  # nothing of it is out yet: the whole post moves
+    if unapproved:
+        post.status, post.scheduled_at = PostStatus.PENDING_APPROVAL, due
+    elif not any(t.status in LEFT for t in targets):  # nothing of it is out yet: the whole post moves
         post.status = PostStatus.SCHEDULED
         if reschedule:
             post.scheduled_at = due
