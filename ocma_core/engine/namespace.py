@@ -36,7 +36,7 @@ return owner
 
 
 def installation_id(ocma: Ocma) -> str:
-    """This installation's identity (made by migration 0007, or now for a database made without it)."""
+    """This installation's identity (made by migration 0008, or now for a database made without it)."""
     with ocma.session() as session:
         row = session.get(Installation, "id")
         if row is None:

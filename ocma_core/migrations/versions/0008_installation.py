@@ -1,7 +1,7 @@
 """the installation's identity: Redis keys are namespaced by it
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-03 08:20:00
 
 - `installation`: one row (`key` = "id") holding a random id made when the database is created or upgraded.
@@ -20,8 +20,8 @@ from alembic import op
 
 import ocma_core.db.types
 
-revision: str = "0007"
-down_revision: str | None = "0006"
+revision: str = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
