@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -213,11 +213,11 @@ def wait_for_workers(bench: Bench, count: int, timeout: float = 60.0) -> None:
     raise RuntimeError("workers did not start")
 
 
-def insert_targets(
-    bench: Bench, due: list[datetime], label: str, thread_of: Callable[[int], list[str]] | None = None
-) -> None:
-    """Bulk-insert one post + target per due time (round-robin over accounts) and put them on the queue;
-    `thread_of(i)` gives post i's follow-up parts (a thread), if any."""
+def insert_targets(bench: Bench, due: list[datetime], label: str, thread_parts: int = 1) -> None:
+    """Bulk-insert one post + target per due time (round-robin over accounts) and put them on the queue.
+
+    With `thread_parts` > 1 each post is a thread: "<label> <i>", then "<label> <i> part 2", ...
+    """
     rows_post, rows_target = [], []
     now = utcnow()
     for i, when in enumerate(due):
@@ -228,7 +228,7 @@ def insert_targets(
                 id=post_id,
                 workspace_id=bench.workspace_id,
                 body=f"{label} {i}",
-                thread=thread_of(i) if thread_of else [],
+                thread=[f"{label} {i} part {k}" for k in range(2, thread_parts + 1)],
                 status=PostStatus.SCHEDULED,
                 scheduled_at=when,
                 created_at=now,

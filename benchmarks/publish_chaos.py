@@ -1,25 +1,24 @@
-"""Chaos: 1,000 posts (every 5th a 3-part thread) while workers are SIGKILLed every 2 s, Redis is flushed once,
+"""Chaos: 1,000 posts and 200 three-part threads while workers are SIGKILLed every 2 s, Redis is flushed once,
 and the platform fails — optionally beside a CPU hog.
 
-The fake platform answers 5% of publishes with a 5xx (not stored), 5% with a timeout AFTER storing the post,
-3% with a 429, and drops 10% of thread replies after storing them (the answer never comes). Every 2 s one
-random worker process is killed with SIGKILL and a new one started (the next kill waits until that one is up,
-so a slow machine still has workers running). Redis is flushed once mid-run. With
-BENCH_CPU_HOG=1 (or --cpu-hog) one busy-looping process per core runs beside everything.
+The fake platform answers 5% of creates (thread replies included) with a 5xx (not stored), 5% with a timeout
+AFTER storing the post, and 3% with a 429; on top of that it drops 10% of thread replies after storing them
+(the answer never comes). Every 2 s one random worker process is killed with SIGKILL and a new one started
+(the next kill waits until that one is up, so a slow machine still has workers running). Redis is flushed
+once mid-run. With --cpu-hog (or BENCH_CPU_HOG=1) one busy-looping process per core runs beside everything.
 
 Counted from what the platform holds and what OCMA says:
-- lost: posts neither stored by the platform nor reported failed (silently gone) — must be 0;
+- lost: posts or threads neither stored by the platform nor reported failed (silently gone) — must be 0;
 - duplicates: texts the platform stored twice — must be 0;
 - partial_threads: threads the platform holds only some parts of — must be 0;
-- failed: targets OCMA gave up on visibly, with the reason (printed), reported apart from lost.
+- failed: targets OCMA gave up on visibly, each printed with its reason, reported apart from lost.
 
-Run: .venv/bin/python benchmarks/publish_chaos.py [--cpu-hog]
+Run: .venv/bin/python benchmarks/publish_chaos.py [--cpu-hog]   (BENCH_CHAOS_POSTS, BENCH_CHAOS_THREADS)
 Last line: posts= threads= lost= duplicates= partial_threads= failed=
 """
 
 from __future__ import annotations
 
-import collections
 import multiprocessing
 import os
 import random
@@ -33,7 +32,8 @@ from datetime import datetime
 import _harness as h
 
 POSTS = int(os.environ.get("BENCH_CHAOS_POSTS", "1000"))
-THREAD_EVERY, THREAD_PARTS = 5, 3
+THREADS = int(os.environ.get("BENCH_CHAOS_THREADS", "200"))
+PARTS = 3
 WORKERS = 4
 LEASE_ENV = {
     "OCMA_LOG_LEVEL": os.environ.get("BENCH_WORKER_LOG_LEVEL", "WARNING"),
@@ -50,13 +50,6 @@ CHAOS = {
     "timeout_s": 3.0,
     "seed": 11,
 }
-
-
-def _parts(i: int) -> list[str]:
-    """The follow-up parts of post i (every THREAD_EVERY-th post is a thread)."""
-    if i % THREAD_EVERY:
-        return []
-    return [f"chaos {i} part {k}/{THREAD_PARTS}" for k in range(2, THREAD_PARTS + 1)]
 
 
 def _spin() -> None:
@@ -80,15 +73,19 @@ def cpu_hog(on: bool) -> Iterator[None]:
             hog.join()
 
 
-def _statuses(bench: h.Bench) -> dict[int, tuple[str, str | None]]:
-    """Post number -> (target status, last error)."""
+def _thread_texts(i: int) -> list[str]:
+    return [f"chaos-thread {i}", *(f"chaos-thread {i} part {k}" for k in range(2, PARTS + 1))]
+
+
+def _targets(bench: h.Bench) -> dict[str, tuple[str, str | None]]:
+    """Post body (its first part) -> (target status, last error)."""
     from sqlalchemy import text as sql
 
     with bench.ocma.engine.connect() as conn:
         rows = conn.execute(
             sql("SELECT p.body, t.status, t.last_error FROM target t JOIN post p ON p.id = t.post_id")
         ).all()
-    return {int(body.split()[1]): (status, error) for body, status, error in rows}
+    return {body: (status, error) for body, status, error in rows}
 
 
 def _explain(bench: h.Bench, bodies: set[str]) -> None:
@@ -108,17 +105,22 @@ def _explain(bench: h.Bench, bodies: set[str]) -> None:
             print("attempt:", row[0], row[1], row[2], (row[3] or "")[:120], row[4][-12:], row[5].time())
 
 
+def _continued(bench: h.Bench) -> int:
+    """Threads the engine finished with continue_thread (their replies were dropped or failed)."""
+    from sqlalchemy import text as sql
+
+    with bench.ocma.engine.connect() as conn:
+        query = "SELECT COUNT(DISTINCT target_id) FROM publishattempt WHERE action = 'continue_thread'"
+        return int(conn.execute(sql(query)).scalar_one())
+
+
 def _started_since(bench: h.Bench, since: datetime) -> int:
     """Workers that wrote their first heartbeat after `since` (a replacement is up)."""
     from sqlalchemy import text as sql
 
     with bench.ocma.engine.connect() as conn:
-        return int(
-            conn.execute(
-                sql("SELECT count(*) FROM workerheartbeat WHERE started_at >= :t"), {"t": since}
-            ).scalar()
-            or 0
-        )
+        query = "SELECT count(*) FROM workerheartbeat WHERE started_at >= :t"
+        return int(conn.execute(sql(query), {"t": since}).scalar() or 0)
 
 
 def _run(bench: h.Bench, rng: random.Random) -> tuple[float, int, bool]:
@@ -126,18 +128,18 @@ def _run(bench: h.Bench, rng: random.Random) -> tuple[float, int, bool]:
     for _ in range(WORKERS):
         h.start_worker(bench, 1, 32, **LEASE_ENV)
     h.wait_for_workers(bench, WORKERS)
-    h.insert_targets(bench, [h.utcnow()] * POSTS, "chaos", thread_of=_parts)
+    h.insert_targets(bench, [h.utcnow()] * POSTS, "chaos")
+    h.insert_targets(bench, [h.utcnow()] * THREADS, "chaos-thread", thread_parts=PARTS)
     start = time.monotonic()
     kills, flushed = 0, False
-    replaced_at = None  # a kill waits until the last replacement is up (a loaded machine starts them slowly)
+    replaced_at: datetime | None = None
     while time.monotonic() - start < 600:
         time.sleep(2)
         status = h.count_status(bench)
-        if status.get("published", 0) + status.get("failed", 0) >= POSTS:
+        if status.get("published", 0) + status.get("failed", 0) >= POSTS + THREADS:
             break
         if replaced_at is None or _started_since(bench, replaced_at) > 0:
-            alive = [p for p in bench.workers if p.poll() is None]
-            victim = rng.choice(alive)
+            victim = rng.choice([p for p in bench.workers if p.poll() is None])
             os.killpg(victim.pid, signal.SIGKILL)
             victim.wait()
             kills += 1
@@ -161,30 +163,30 @@ def main() -> None:
         elapsed, kills, flushed = _run(bench, rng)
         status = h.count_status(bench)
         stats: dict = bench.fake.stats()  # type: ignore[type-arg]
-        stored = collections.Counter(stats["texts"])
-        targets = _statuses(bench)
-        lost = [i for i in range(POSTS) if f"chaos {i}" not in stored and targets[i][0] != "failed"]
-        failed = {i: targets[i][1] for i in range(POSTS) if targets[i][0] == "failed"}
-        threads = [i for i in range(POSTS) if _parts(i)]
-        partial = [
-            i for i in threads if 0 < sum(1 for t in [f"chaos {i}", *_parts(i)] if t in stored) < THREAD_PARTS
-        ]
-        bad = {f"chaos {i}" for i in [*lost, *partial, *failed]} | set(stats.get("duplicate_texts", []))
-        _explain(bench, bad)
+        texts = set(stats["texts"])
+        targets = _targets(bench)
+        failed = {body: error for body, (state, error) in targets.items() if state == "failed"}
+        lost_posts = [f"chaos {i}" for i in range(POSTS) if f"chaos {i}" not in texts]
+        held = {f"chaos-thread {i}": sum(t in texts for t in _thread_texts(i)) for i in range(THREADS)}
+        lost = [b for b in lost_posts + [b for b, n in held.items() if n == 0] if b not in failed]
+        partial = [b for b, n in held.items() if 0 < n < PARTS]
+        _explain(bench, {*lost, *partial, *failed, *stats.get("duplicate_texts", [])})
         for text_, created, author in stats.get("duplicate_posts", []):
-            print("duplicate stored:", text_, author, created)
-        for i, reason in failed.items():
-            print(f"failed: chaos {i}: {reason}")
-        for i in partial:
-            held = [t for t in [f"chaos {i}", *_parts(i)] if t in stored]
-            print(f"partial thread: chaos {i}: the platform holds {held} ({targets[i][0]} in OCMA)")
+            print("duplicate stored:", text_, author, datetime.fromtimestamp(created).time())
+        for body, reason in failed.items():
+            print(f"failed: {body}: {reason}")
+        for body in partial:
+            print(
+                f"partial thread: {body}: {held[body]} of {PARTS} parts on the platform ({targets[body][0]})"
+            )
         print(
-            f"{POSTS} posts ({len(threads)} threads of {THREAD_PARTS}) in {elapsed:.1f} s with {kills} workers "
-            f"killed, Redis flushed: {flushed}, CPU hog: {hog}; targets {status}; platform stored "
-            f"{stats['posts']} posts from {stats['publish_calls']} calls, answered {stats['http_429']} 429s"
+            f"{POSTS} posts and {THREADS} threads in {elapsed:.1f} s with {kills} workers killed, Redis flushed: "
+            f"{flushed}, CPU hog: {hog}; targets {status}; platform stored {stats['posts']} posts from "
+            f"{stats['publish_calls']} calls, answered {stats['http_429']} 429s; {_continued(bench)} threads "
+            "continued after a lost or failed reply"
         )
     print(
-        f"posts={POSTS} threads={len(threads)} lost={len(lost)} duplicates={stats['duplicates']} "
+        f"posts={POSTS} threads={THREADS} lost={len(lost)} duplicates={stats['duplicates']} "
         f"partial_threads={len(partial)} failed={len(failed)}"
     )
 
