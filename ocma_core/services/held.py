@@ -143,7 +143,9 @@ def decide_held(
         held = [t for t in targets if t.status is TargetStatus.HELD]
         if not held:
             raise ConflictError(
-                "Nothing of this post is held.", fix="List held posts with GET /v1/posts/held."
+                "Nothing of this post is held.",
+                fix="List the held posts first.",
+                fixes={"cli": "Run `ocma posts held`.", "api": "GET /v1/posts/held lists them."},
             )
         if choice == "cancel":
             events = _cancel(session, post, held, now)
@@ -214,9 +216,7 @@ def _cancel(session: Session, post: Post, held: list[Target], now: datetime) -> 
 
 def _future(when: datetime | None) -> datetime:
     if when is None:
-        raise ValidationFailed(
-            "Rescheduling needs a time.", fix="Give scheduled_at (ISO 8601 with a timezone)."
-        )
+        raise ValidationFailed("Rescheduling needs a time.", fix="Give the time to reschedule it to.")
     if when.tzinfo is None:
         raise ValidationFailed(
             "The time needs a timezone.", fix="Add an offset, e.g. 2025-01-31T09:00:00+01:00."
