@@ -1,4 +1,4 @@
-"""Posts: create, edit, list, check, approve, publish, cancel, retry, held, delete from the platforms, import."""
+"""Posts: create, edit, list, check, approve, publish, cancel, retry, delete from the platforms, import."""
 
 from __future__ import annotations
 
@@ -84,35 +84,6 @@ def failed(caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)) 
         )
         for t, p in posts.failed_targets(ocma, caller.workspace_id)
     ]
-
-
-@router.get("/v1/posts/held")
-def held(caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)) -> list[dict[str, Any]]:
-    """Posts held while their account needed reconnecting, waiting for a choice (publish now, reschedule, cancel)."""
-    from ocma_core.services.held import held_posts
-
-    return held_posts(ocma, caller.workspace_id)
-
-
-class HeldChoice(BaseModel):
-    """What to do with a held post: publish_now, reschedule (with scheduled_at) or cancel."""
-
-    choice: str = Field(pattern="^(publish_now|reschedule|cancel)$")
-    scheduled_at: datetime | None = None
-
-
-@router.post("/v1/posts/{post_id}/held")
-def decide_held(
-    post_id: str,
-    body: HeldChoice,
-    caller: Caller = Depends(require(Role.EDITOR)),
-    ocma: Ocma = Depends(get_ocma),
-) -> dict[str, Any]:
-    """Publish a held post now, reschedule it, or cancel it."""
-    from ocma_core.services.held import decide_held
-
-    decide_held(ocma, caller.workspace_id, post_id, body.choice, body.scheduled_at)
-    return _view(ocma, post_id, caller.workspace_id)
 
 
 class CheckRequest(BaseModel):
