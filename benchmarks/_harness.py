@@ -213,8 +213,11 @@ def wait_for_workers(bench: Bench, count: int, timeout: float = 60.0) -> None:
     raise RuntimeError("workers did not start")
 
 
-def insert_targets(bench: Bench, due: list[datetime], label: str) -> None:
-    """Bulk-insert one post + target per due time (round-robin over accounts) and put them on the queue."""
+def insert_targets(bench: Bench, due: list[datetime], label: str, thread_parts: int = 1) -> None:
+    """Bulk-insert one post + target per due time (round-robin over accounts) and put them on the queue.
+
+    With `thread_parts` > 1 each post is a thread: "<label> <i>", then "<label> <i> part 2", ...
+    """
     rows_post, rows_target = [], []
     now = utcnow()
     for i, when in enumerate(due):
@@ -225,6 +228,7 @@ def insert_targets(bench: Bench, due: list[datetime], label: str) -> None:
                 id=post_id,
                 workspace_id=bench.workspace_id,
                 body=f"{label} {i}",
+                thread=[f"{label} {i} part {k}" for k in range(2, thread_parts + 1)],
                 status=PostStatus.SCHEDULED,
                 scheduled_at=when,
                 created_at=now,

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     s3_secret_access_key: str | None = Field(default=None, repr=False)
     media_url_ttl_s: int = Field(default=24 * 3600, ge=60)
     worker_concurrency: int = Field(default=32, ge=1, le=1024)
+    # Database connections one OCMA process (a worker process, the API) opens at most; more work waits for one.
+    db_pool_size: int = Field(default=10, ge=2, le=500)
+    db_pool_timeout_s: float = Field(default=60.0, gt=0)  # how long work waits for a free connection
     worker_heartbeat_s: float = Field(default=5.0, gt=0)
     worker_stale_s: float = Field(default=30.0, gt=0)
     claim_lease_s: float = Field(default=20.0, gt=0)  # a claim not renewed for this long is looked up

@@ -30,7 +30,8 @@ class Ocma:
     @cached_property
     def engine(self) -> Engine:
         """The database engine."""
-        return get_engine(self.settings.resolved_database_url)
+        settings = self.settings
+        return get_engine(settings.resolved_database_url, settings.db_pool_size, settings.db_pool_timeout_s)
 
     @cached_property
     def encryption_keys(self) -> list[str]:
@@ -64,7 +65,16 @@ class Ocma:
         shared with every process through Redis when OCMA_REDIS_URL is set."""
         from ocma_core.engine.budgets import make_budgets
 
-        return make_budgets(self.settings.redis_url)
+        if not self.settings.redis_url:
+            return make_budgets(None)
+        return make_budgets(self.settings.redis_url, prefix=self.redis_namespace)
+
+    @cached_property
+    def redis_namespace(self) -> str:
+        """The prefix of this installation's Redis keys (`ocma:<installation id>:`, engine/namespace.py)."""
+        from ocma_core.engine.namespace import installation_id, namespace
+
+        return namespace(installation_id(self))
 
     def vault_secret_for_urls(self) -> str:
         """The secret that signs public media URLs (derived from the newest encryption key)."""

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from tests_support import REDIS_URL, need_service
 
-from ocma_core.engine.budgets import Budgets, MemoryBudgets, RedisBudgets
+from ocma_core.engine.budgets import RESET_MARGIN_S, Budgets, MemoryBudgets, RedisBudgets
 from ocma_core.platforms import RateBudget, RateLimitInfo
 
 
@@ -41,14 +41,14 @@ def test_probe_then_spend_then_wait(budgets: Budgets) -> None:
     assert wait > 0
     budgets.release([key], [None], _info(key, 0, reset), None, "c")
     budgets.release([key], [None], _info(key, 0, reset), None, "d")
-    assert 25 < budgets.try_acquire([key], [None], "f") <= 30
+    assert 25 < budgets.try_acquire([key], [None], "f") <= 30 + RESET_MARGIN_S
 
 
 def test_rate_limited_blocks_until_retry_time(budgets: Budgets) -> None:
     key = f"p:{uuid.uuid4().hex}:publish"
     assert budgets.try_acquire([key], [None], "a") == 0
     budgets.release([key], [None], {}, time.time() + 5, "a")
-    assert 4 < budgets.try_acquire([key], [None], "b") <= 5
+    assert 4 < budgets.try_acquire([key], [None], "b") <= 5 + RESET_MARGIN_S
 
 
 def test_declared_budget_when_no_headers(budgets: Budgets) -> None:
@@ -66,3 +66,42 @@ def test_bucket_without_limits_opens_after_probe(budgets: Budgets) -> None:
     assert budgets.try_acquire([key], [None], "a") == 0
     budgets.release([key], [None], {}, None, "a")  # no headers, nothing documented
     assert all(budgets.try_acquire([key], [None], f"x{i}") == 0 for i in range(20))
+
+
+def test_lost_first_reply_is_probed_again_not_assumed(budgets: Budgets) -> None:
+    key = f"p:{uuid.uuid4().hex}:publish"
+    declared = [RateBudget("publish", "account", 5, 900)]  # documented: 5 per 15 minutes
+    assert budgets.try_acquire([key], declared, "a") == 0
+    budgets.release([key], declared, {}, None, "a", answered=False)  # the reply never came
+    assert budgets.try_acquire([key], declared, "b") == 0  # probe again at once
+    assert budgets.try_acquire([key], declared, "c") > 0  # ...one at a time: the bucket is still unknown
+    # The platform's real window is 2 s, far sooner than the documented 15 minutes.
+    reset = time.time() + 2
+    budgets.release([key], declared, _info(key, 1, reset), None, "b")
+    assert budgets.try_acquire([key], declared, "d") == 0
+    budgets.release([key], declared, _info(key, 0, reset), None, "d")
+    assert 2 < budgets.try_acquire([key], declared, "e") <= 2 + RESET_MARGIN_S
+
+
+def test_headers_replace_a_window_counted_from_the_documentation(budgets: Budgets) -> None:
+    key = f"p:{uuid.uuid4().hex}:publish"
+    declared = [RateBudget("publish", "account", 300, 900)]
+    assert budgets.try_acquire([key], declared, "a") == 0
+    budgets.release([key], declared, {}, None, "a")  # answered without headers: 299 left for 15 minutes
+    assert budgets.try_acquire([key], declared, "b") == 0
+    reset = time.time() + 3  # then the platform tells its real window
+    budgets.release([key], declared, _info(key, 0, reset), None, "b")
+    assert 3 < budgets.try_acquire([key], declared, "c") <= 3 + RESET_MARGIN_S
+
+
+def test_a_reset_is_trusted_only_after_a_safety_margin(budgets: Budgets) -> None:
+    key = f"p:{uuid.uuid4().hex}:publish"
+    assert budgets.try_acquire([key], [None], "a") == 0
+    just_passed = time.time() - RESET_MARGIN_S / 4  # the platform's reset may be a little late
+    budgets.release([key], [None], _info(key, 0, just_passed), None, "a")
+    wait = budgets.try_acquire([key], [None], "b")
+    assert 0 < wait <= RESET_MARGIN_S * 3 / 4 + 0.05
+    other = f"p:{uuid.uuid4().hex}:publish"
+    assert budgets.try_acquire([other], [None], "c") == 0
+    budgets.release([other], [None], _info(other, 0, time.time() - RESET_MARGIN_S - 0.1), None, "c")
+    assert budgets.try_acquire([other], [None], "d") == 0  # well past the margin: a new window, probed

@@ -13,6 +13,7 @@ from ocma_core import __version__
 from ocma_core.api import (
     routes_accounts,
     routes_apikeys,
+    routes_held,
     routes_media,
     routes_members,
     routes_posts,
@@ -71,6 +72,7 @@ def create_app(ocma: Ocma | None = None, *, run_worker: bool | None = None) -> F
     app.include_router(routes_system.router)
     app.include_router(routes_accounts.router)
     app.include_router(routes_media.router)
+    app.include_router(routes_held.router)  # before routes_posts: /v1/posts/held is not a post id
     app.include_router(routes_posts.router)
     app.include_router(routes_workspaces.router)
     app.include_router(routes_workspaces.make_router())  # typed with the settings registered by now

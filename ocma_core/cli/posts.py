@@ -1,4 +1,4 @@
-"""posts: create, schedule, list, show (and the commands of posts_actions.py)."""
+"""posts: create, schedule, list, show (and the commands of posts_actions.py and posts_held.py)."""
 
 from __future__ import annotations
 
@@ -307,8 +307,16 @@ def schedule(
 
 def _add_commands() -> None:
     from ocma_core.cli import posts_actions as more
+    from ocma_core.cli import posts_held
 
-    for command in (more.check, more.import_, more.failed, *more.ACTIONS, more.delete_published):
+    for command in (
+        more.check,
+        more.import_,
+        more.failed,
+        posts_held.held,
+        *more.ACTIONS,
+        more.delete_published,
+    ):
         posts.add_command(command)
 
 

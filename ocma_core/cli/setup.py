@@ -221,7 +221,7 @@ def worker(processes: int, concurrency: int | None) -> None:
 @click.command()
 @json_option
 def status(as_json: bool) -> None:
-    """Queue depth, live workers, targets by status and the oldest overdue target."""
+    """Queue depth, live workers, targets by status, database connections and the oldest overdue target."""
     from ocma_core.services.status import engine_status
 
     report = engine_status(context())
@@ -230,9 +230,18 @@ def status(as_json: bool) -> None:
         return
     queue = report["queue"]
     depth = "unreachable" if queue["depth"] is None else f"{queue['depth']} waiting"
-    click.echo(f"Queue ({queue['kind']}): {depth}")
+    where = f", keys under {queue['namespace']}" if queue.get("namespace") else ""
+    click.echo(f"Queue ({queue['kind']}{where}): {depth}")
     counts = ", ".join(f"{n} {name}" for name, n in report["targets"].items()) or "none"
     click.echo(f"Targets: {counts}")
+    db = report["database"]
+    line = (
+        f"Database ({db['backend']}): up to {db['per_process']} connections per process (OCMA_DB_POOL_SIZE), "
+        f"{db['max_total']} for {db['processes']} processes (live workers and this one)"
+    )
+    if "server_max" in db:
+        line += f"; the server allows {db['server_max']}, {db['open_now']} open now"
+    click.echo(line + ".")
     overdue = report["oldest_overdue"]
     click.echo(
         f"Oldest overdue: {overdue['target_id']} due {overdue['due_at']}" if overdue else "Nothing overdue."
@@ -267,6 +276,25 @@ def upgrade() -> None:
     before = current_revision(ocma.engine)
     do_upgrade(ocma.engine)
     click.echo(f"Database at {head_revision()} (was {before or 'empty'}).")
+
+
+@examples("ocma db new-installation-id", "ocma db new-installation-id --yes")
+@db.command("new-installation-id")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+def new_installation_id(yes: bool) -> None:
+    """Give this database a new identity (a copy of another installation's database needs one)."""
+    from ocma_core.engine.namespace import installation_id
+    from ocma_core.engine.namespace import new_installation_id as renew
+
+    ocma = context()
+    old = installation_id(ocma)
+    if not yes:
+        click.confirm(
+            f"Installation {old}: take a new id? Its queued work is re-enqueued from the database by the "
+            "workers; stop this database's workers first.",
+            abort=True,
+        )
+    click.echo(f"Installation id {renew(ocma)} (was {old}); its Redis keys are now under the new namespace.")
 
 
 @examples("ocma db current")

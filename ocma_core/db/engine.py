@@ -39,26 +39,30 @@ def _create_private_file(path: Path) -> None:
         pass
 
 
-def make_engine(url: str) -> Engine:
-    """A new engine for `url`, with SQLite made safe for threads and concurrent writers."""
+def make_engine(url: str, pool_size: int = 10, pool_timeout: float = 60.0) -> Engine:
+    """A new engine for `url` holding at most `pool_size` connections (more work waits up to `pool_timeout`
+    seconds for one, never opens more), with SQLite made safe for threads and concurrent writers."""
     parsed = make_url(url)
+    pool: dict[str, Any] = {"pool_size": pool_size, "max_overflow": 0, "pool_timeout": pool_timeout}
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             _create_private_file(Path(parsed.database))
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        else:
+            pool = {}  # an in-memory database lives in one connection (SingletonThreadPool)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     # Sessions in UTC: timestamps come back already in UTC (no per-value conversion on the hot read paths).
     options = {"options": "-c timezone=UTC"} if parsed.get_backend_name() == "postgresql" else {}
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args=options)
+    return create_engine(url, pool_pre_ping=True, connect_args=options, **pool)
 
 
-def get_engine(url: str) -> Engine:
-    """A process-wide engine per URL."""
+def get_engine(url: str, pool_size: int = 10, pool_timeout: float = 60.0) -> Engine:
+    """A process-wide engine per URL (the first caller's pool size holds for the process)."""
     with _lock:
         engine = _engines.get(url)
         if engine is None:
-            engine = _engines[url] = make_engine(url)
+            engine = _engines[url] = make_engine(url, pool_size, pool_timeout)
         return engine
 
 

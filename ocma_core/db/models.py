@@ -334,5 +334,13 @@ class OnceClaim(SQLModel, table=True):
     created_at: datetime = _created()
 
 
+class Installation(SQLModel, table=True):
+    """Facts about this installation; key "id" is its identity, which namespaces its Redis keys."""
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: str = Field(max_length=255)
+    created_at: datetime = _created()
+
+
 # The analytics tables live in their own module; importing it adds them to the metadata.
 from ocma_core.db import analytics_models as analytics_models  # noqa: E402

@@ -3,6 +3,11 @@
 Before anything is known about a bucket, only one call is in flight (a probe); afterwards calls go out
 while `remaining - in_flight > 0`, and wait for the reset time when the budget is spent. A 429 spends
 the budget until the platform's retry time. So a backlog drains at the allowed rate without 429s.
+
+A probe that got no answer (a timeout) teaches nothing: the bucket stays unknown and the next call probes
+again, instead of assuming the documented window. A budget counted from the documentation (the platform
+sent no headers) gives way to the first headers seen. A reset is trusted only RESET_MARGIN_S after its
+time, since a platform's clock or rounding may put its real reset a little later than it says.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ if TYPE_CHECKING:
     from ocma_core.platforms import Platform
 
 PROBE_WAIT_S = 0.02
+RESET_MARGIN_S = 1.0
 
 
 @dataclass
@@ -29,6 +35,7 @@ class BucketState:
     reset_at: float | None = None
     in_flight: int = 0
     open: bool = False  # probed: the platform states no limit for this bucket, so no single-flight
+    assumed: bool = False  # counted from the documented budget, not read from the platform's headers
 
 
 def bucket_key(platform: str, scope: str, account_id: str, bucket: str) -> str:
@@ -60,6 +67,13 @@ def observed_limits(
     return found
 
 
+def answered(exc: BaseException) -> bool:
+    """Whether a failed call got a reply from the platform (an error status), not a timeout or a lost link."""
+    from ocma_core.errors import PlatformError, Unconfirmed
+
+    return isinstance(exc, PlatformError) and not isinstance(exc, Unconfirmed) and exc.status is not None
+
+
 class Budgets(Protocol):
     """Reserve and release calls against rate buckets."""
 
@@ -73,8 +87,9 @@ class Budgets(Protocol):
         observed: dict[str, RateLimitInfo],
         blocked_until: float | None,
         lease: str = "",
+        answered: bool = True,
     ) -> None:
-        """Return the reservation and record what the platform said."""
+        """Return the reservation and record what the platform said (`answered`: False when no reply came)."""
 
 
 class MemoryBudgets:
@@ -86,8 +101,8 @@ class MemoryBudgets:
 
     def _bucket(self, key: str, now: float) -> BucketState:
         state = self._state.setdefault(key, BucketState())
-        if state.reset_at is not None and now >= state.reset_at:
-            state.remaining, state.reset_at = None, None
+        if state.reset_at is not None and now >= state.reset_at + RESET_MARGIN_S:
+            state.remaining, state.reset_at, state.assumed = None, None, False
         return state
 
     def try_acquire(self, keys: list[str], declared: list[RateBudget | None], lease: str = "") -> float:
@@ -101,7 +116,8 @@ class MemoryBudgets:
                     if state.in_flight > 0 and not state.open:
                         wait = max(wait, PROBE_WAIT_S)
                 elif state.remaining - state.in_flight <= 0:
-                    wait = max(wait, (state.reset_at - now) if state.reset_at else PROBE_WAIT_S, PROBE_WAIT_S)
+                    until = (state.reset_at + RESET_MARGIN_S - now) if state.reset_at else PROBE_WAIT_S
+                    wait = max(wait, until, PROBE_WAIT_S)
             if wait > 0:
                 return wait
             for state in states:
@@ -115,6 +131,7 @@ class MemoryBudgets:
         observed: dict[str, RateLimitInfo],
         blocked_until: float | None,
         lease: str = "",
+        answered: bool = True,
     ) -> None:
         """Apply observed headers (else the declared budget); a 429 blocks the buckets until `blocked_until`."""
         now = time.time()
@@ -122,41 +139,55 @@ class MemoryBudgets:
             for key, budget in zip(keys, declared, strict=True):
                 state = self._state.setdefault(key, BucketState())
                 state.in_flight = max(state.in_flight - 1, 0)
-                info = observed.get(key)
-                if info is not None and info.remaining is not None:
-                    reset = info.reset_at.timestamp() if info.reset_at else None
-                    if state.reset_at is None or reset is None or reset > state.reset_at + 0.5:
-                        state.remaining, state.reset_at = info.remaining, reset  # a new window
-                    else:
-                        state.remaining = min(
-                            state.remaining if state.remaining is not None else info.remaining, info.remaining
-                        )
-                elif state.remaining is None and budget is not None:
-                    # The platform sends no rate headers: count against its documented budget.
-                    state.remaining, state.reset_at = budget.limit - 1, now + budget.window_s
-                elif state.remaining is not None and info is None:
-                    state.remaining = max(state.remaining - 1, 0)
-                elif state.remaining is None and info is None and blocked_until is None:
-                    state.open = True  # neither headers nor a documented budget: nothing to pace
-                if blocked_until is not None:
-                    state.remaining, state.reset_at = 0, blocked_until
+                _apply(state, observed.get(key), budget, blocked_until, answered, now)
 
     def snapshot(self) -> dict[str, BucketState]:
         """A copy of the state (for `ocma status` and tests)."""
         with self._lock:
             return {
-                k: BucketState(v.remaining, v.reset_at, v.in_flight, v.open) for k, v in self._state.items()
+                k: BucketState(v.remaining, v.reset_at, v.in_flight, v.open, v.assumed)
+                for k, v in self._state.items()
             }
+
+
+def _apply(
+    state: BucketState,
+    info: RateLimitInfo | None,
+    budget: RateBudget | None,
+    blocked_until: float | None,
+    answered: bool,
+    now: float,
+) -> None:
+    """One call's lesson for one bucket (the same rules as the Redis script _RELEASE)."""
+    if info is not None and info.remaining is not None:
+        reset = info.reset_at.timestamp() if info.reset_at else None
+        if state.assumed or state.reset_at is None or reset is None or reset > state.reset_at + 0.5:
+            state.remaining, state.reset_at, state.assumed = info.remaining, reset, False  # a new window
+        else:
+            state.remaining = min(
+                state.remaining if state.remaining is not None else info.remaining, info.remaining
+            )
+    elif state.remaining is None and budget is not None:
+        if answered:  # the platform sends no rate headers: count against its documented budget
+            state.remaining, state.reset_at, state.assumed = budget.limit - 1, now + budget.window_s, True
+        # No answer: nothing learnt. The bucket stays unknown and the next call probes it again.
+    elif state.remaining is not None and info is None:
+        state.remaining = max(state.remaining - 1, 0)
+    elif state.remaining is None and info is None and blocked_until is None and answered:
+        state.open = True  # neither headers nor a documented budget: nothing to pace
+    if blocked_until is not None:
+        state.remaining, state.reset_at, state.assumed = 0, blocked_until, False
 
 
 _ACQUIRE = """
 local now, lease, ttl, probe = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local margin = tonumber(ARGV[5])
 local wait = 0
 for _, key in ipairs(KEYS) do
   local h = redis.call('HMGET', key, 'remaining', 'reset_at', 'open')
   local remaining, reset, open = tonumber(h[1]), tonumber(h[2]), h[3]
-  if reset and now >= reset then
-    redis.call('HDEL', key, 'remaining', 'reset_at'); remaining = nil; reset = nil
+  if reset and now >= reset + margin then
+    redis.call('HDEL', key, 'remaining', 'reset_at', 'assumed'); remaining = nil; reset = nil
   end
   redis.call('ZREMRANGEBYSCORE', key .. ':inflight', '-inf', now)
   local inflight = redis.call('ZCARD', key .. ':inflight')
@@ -164,7 +195,7 @@ for _, key in ipairs(KEYS) do
     if inflight > 0 and not open then wait = math.max(wait, probe) end
   elseif remaining - inflight <= 0 then
     local until_reset = probe
-    if reset then until_reset = reset - now end
+    if reset then until_reset = reset + margin - now end
     wait = math.max(wait, until_reset, probe)
   end
 end
@@ -177,29 +208,37 @@ return '0'
 """
 
 _RELEASE = """
-local lease, now = ARGV[1], tonumber(ARGV[2])
+local lease, now, answered = ARGV[1], tonumber(ARGV[2]), ARGV[3] == '1'
 for i, key in ipairs(KEYS) do
-  local base = 2 + (i - 1) * 5
+  local base = 3 + (i - 1) * 5
   local obs_remaining, obs_reset = tonumber(ARGV[base + 1]), tonumber(ARGV[base + 2])
   local limit, window, blocked = tonumber(ARGV[base + 3]), tonumber(ARGV[base + 4]), tonumber(ARGV[base + 5])
   redis.call('ZREM', key .. ':inflight', lease)
-  local h = redis.call('HMGET', key, 'remaining', 'reset_at')
-  local remaining, reset = tonumber(h[1]), tonumber(h[2])
+  local h = redis.call('HMGET', key, 'remaining', 'reset_at', 'assumed')
+  local remaining, reset, assumed = tonumber(h[1]), tonumber(h[2]), h[3] == '1'
   if obs_remaining then
-    if reset == nil or obs_reset == nil or obs_reset > reset + 0.5 then
+    if assumed or reset == nil or obs_reset == nil or obs_reset > reset + 0.5 then
       remaining, reset = obs_remaining, obs_reset
+      redis.call('HDEL', key, 'assumed')
+      if reset == nil then redis.call('HDEL', key, 'reset_at') end
     else
       remaining = math.min(remaining or obs_remaining, obs_remaining)
     end
   elseif remaining == nil and limit then
-    remaining, reset = limit - 1, now + window
+    if answered then
+      remaining, reset = limit - 1, now + window
+      redis.call('HSET', key, 'assumed', '1')
+    end
   elseif remaining ~= nil then
     remaining = math.max(remaining - 1, 0)
-  elseif not blocked then
+  elseif not blocked and answered then
     redis.call('HSET', key, 'open', '1')
     redis.call('EXPIRE', key, 3600)
   end
-  if blocked then remaining, reset = 0, blocked end
+  if blocked then
+    remaining, reset = 0, blocked
+    redis.call('HDEL', key, 'assumed')
+  end
   if remaining ~= nil then redis.call('HSET', key, 'remaining', remaining) end
   if reset ~= nil then
     redis.call('HSET', key, 'reset_at', reset)
@@ -213,22 +252,22 @@ return 1
 class RedisBudgets:
     """Budgets shared by every worker process through Redis (atomic Lua scripts, leases that expire)."""
 
-    def __init__(self, url: str, lease_ttl_s: float = 30.0) -> None:
+    def __init__(self, url: str, lease_ttl_s: float = 30.0, prefix: str = "ocma:") -> None:
         import redis
 
         self.client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
         self._acquire = self.client.register_script(_ACQUIRE)
         self._release = self.client.register_script(_RELEASE)
-        self.lease_ttl_s = lease_ttl_s
+        self.lease_ttl_s, self.prefix = lease_ttl_s, prefix
 
-    @staticmethod
-    def _key(key: str) -> str:
-        return f"ocma:budget:{key}"
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}budget:{key}"
 
     def try_acquire(self, keys: list[str], declared: list[RateBudget | None], lease: str = "") -> float:
         """Reserve in all buckets or none."""
         result = self._acquire(
-            keys=[self._key(k) for k in keys], args=[time.time(), lease, self.lease_ttl_s, PROBE_WAIT_S]
+            keys=[self._key(k) for k in keys],
+            args=[time.time(), lease, self.lease_ttl_s, PROBE_WAIT_S, RESET_MARGIN_S],
         )
         return float(result.decode() if isinstance(result, bytes) else result)
 
@@ -239,9 +278,10 @@ class RedisBudgets:
         observed: dict[str, RateLimitInfo],
         blocked_until: float | None,
         lease: str = "",
+        answered: bool = True,
     ) -> None:
         """Apply what the platform said, for every process."""
-        args: list[str | int | float] = [lease, time.time()]
+        args: list[str | int | float] = [lease, time.time(), "1" if answered else "0"]
         for key, budget in zip(keys, declared, strict=True):
             info = observed.get(key)
             args += [
@@ -254,6 +294,7 @@ class RedisBudgets:
         self._release(keys=[self._key(k) for k in keys], args=args)
 
 
-def make_budgets(redis_url: str | None, lease_ttl_s: float = 30.0) -> Budgets:
-    """Shared budgets with Redis, else per-process ones; a dead worker's reservations expire after the TTL."""
-    return RedisBudgets(redis_url, lease_ttl_s) if redis_url else MemoryBudgets()
+def make_budgets(redis_url: str | None, lease_ttl_s: float = 30.0, prefix: str = "ocma:") -> Budgets:
+    """Shared budgets with Redis (keys under `prefix`, the installation's namespace), else per-process ones;
+    a dead worker's reservations expire after the TTL."""
+    return RedisBudgets(redis_url, lease_ttl_s, prefix) if redis_url else MemoryBudgets()

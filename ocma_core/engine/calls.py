@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -17,6 +18,7 @@ from ocma_core.errors import OcmaError, PlatformError
 from ocma_core.platforms import AccountContext, Platform
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 async def recorded_call(
@@ -74,4 +76,9 @@ async def recorded_call(
             started_at=started,
             duration_ms=(time.perf_counter() - t0) * 1000,
         )
-        await asyncio.to_thread(transitions.add_attempt, ocma, attempt)
+        try:
+            await asyncio.to_thread(transitions.add_attempt, ocma, attempt)
+        except Exception:
+            # The platform's answer is the fact: a lost audit row must not turn it into "outcome unknown"
+            # (a post the platform accepted would be published twice on a platform without look-up).
+            log.exception("could not record the %s attempt of target %s (%s)", action, target_id, outcome)

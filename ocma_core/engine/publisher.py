@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from ocma_core.context import Ocma
 from ocma_core.db.models import TargetStatus
 from ocma_core.db.types import utcnow
 from ocma_core.engine import transitions
-from ocma_core.engine.budgets import Budgets, MemoryBudgets, observed_limits, platform_buckets
+from ocma_core.engine.budgets import Budgets, MemoryBudgets, answered, observed_limits, platform_buckets
 from ocma_core.engine.calls import recorded_call
 from ocma_core.errors import (
     AuthExpired,
@@ -41,6 +42,8 @@ log = logging.getLogger(__name__)
 LOOKUP_DELAY = timedelta(seconds=2)
 LOOKUP_MARGIN = timedelta(seconds=60)
 INLINE_WAIT_S = 0.5
+HOST_BUSY_DELAY = timedelta(seconds=1)
+HOST_POLL_S = 0.05
 
 
 class _LostClaim(Exception):
@@ -58,12 +61,41 @@ class Runtime:
     backoff_base_s: float = 2.0
     backoff_cap_s: float = 300.0
     semaphores: dict[str, asyncio.Semaphore] = field(default_factory=dict)
+    _in_flight: set[str] = field(default_factory=set)
+    _in_flight_lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def semaphore(self, platform: Platform) -> asyncio.Semaphore:
-        """The per-platform concurrency cap."""
-        sem = self.semaphores.get(platform.name)
+    def track(self, target_id: str) -> None:
+        """Note a claimed target whose task is running (the heartbeat renews only these claims)."""
+        with self._in_flight_lock:
+            self._in_flight.add(target_id)
+
+    def untrack(self, target_id: str) -> None:
+        """The task of this target has ended."""
+        with self._in_flight_lock:
+            self._in_flight.discard(target_id)
+
+    def claims_in_flight(self) -> list[str]:
+        """Targets claimed by this worker with a task really in flight (safe from any thread)."""
+        with self._in_flight_lock:
+            return list(self._in_flight)
+
+    def semaphore(self, platform: Platform, host: str) -> asyncio.Semaphore:
+        """The concurrency cap of one platform's host (a Mastodon instance, a Bluesky PDS, an API)."""
+        key = f"{platform.name} {host}"
+        sem = self.semaphores.get(key)
         if sem is None:
-            sem = self.semaphores[platform.name] = asyncio.Semaphore(platform.max_concurrency)
+            sem = self.semaphores[key] = asyncio.Semaphore(platform.max_concurrency)
+        return sem
+
+    async def host_slot(self, platform: Platform, host: str) -> asyncio.Semaphore | None:
+        """Take a call slot of `host` (waiting at most INLINE_WAIT_S); None while the host is saturated."""
+        sem = self.semaphore(platform, host)
+        deadline = time.monotonic() + INLINE_WAIT_S
+        while sem.locked():  # polled, not awaited: a timed-out acquire must never leak a permit
+            if time.monotonic() >= deadline:
+                return None
+            await asyncio.sleep(HOST_POLL_S)
+        await sem.acquire()  # free: returns at once, with no await in between the check and the take
         return sem
 
     def backoff(self, attempts: int) -> timedelta:
@@ -77,6 +109,18 @@ async def process_target(ocma: Ocma, runtime: Runtime, target_id: str) -> str:
     claimed = await asyncio.to_thread(transitions.claim, ocma, target_id, runtime.worker_id)
     if claimed is None:
         return "skipped"
+    runtime.track(target_id)
+    try:
+        return await _process_claimed(ocma, runtime, claimed)
+    except Exception as exc:  # whatever escapes after the claim gives the target back
+        from ocma_core.engine.putback import put_back
+
+        return await put_back(ocma, runtime, claimed, exc)
+    finally:
+        runtime.untrack(target_id)
+
+
+async def _process_claimed(ocma: Ocma, runtime: Runtime, claimed: transitions.Claimed) -> str:
     target, post, account = claimed.target, claimed.post, claimed.account
     worker = runtime.worker_id
     if claimed.needs_poll:
@@ -99,39 +143,58 @@ async def process_target(ocma: Ocma, runtime: Runtime, target_id: str) -> str:
         FAILED.labels(target.platform, "not_sent").inc()
         return "failed"
 
+    # A host whose calls all hang keeps only its own slots: the target waits on the queue, not in a worker slot.
+    slot = await runtime.host_slot(platform, platform.host_of(account.settings))
+    if slot is None:
+        return await _defer(ocma, claimed, worker, utcnow() + HOST_BUSY_DELAY)
+    try:
+        return await _within_budget(ocma, runtime, claimed, platform, content)
+    finally:
+        slot.release()
+
+
+async def _within_budget(
+    ocma: Ocma, runtime: Runtime, claimed: transitions.Claimed, platform: Platform, content: PostContent
+) -> str:
+    target, account, worker = claimed.target, claimed.account, runtime.worker_id
     keys, declared = platform_buckets(platform, account.id, "publish")
     lease = f"{worker}:{target.id}:{target.attempts}"
     deadline = time.monotonic() + INLINE_WAIT_S
     while (wait := runtime.budgets.try_acquire(keys, declared, lease)) > 0:
         if time.monotonic() + wait > deadline:
-            due = utcnow() + timedelta(seconds=max(wait, INLINE_WAIT_S))
-            await asyncio.to_thread(
-                transitions.requeue,
-                ocma,
-                target.id,
-                worker,
-                due,
-                burn_attempt=False,
-                error=None,
-                status=_back_status(claimed.needs_lookup),
-            )
-            ocma.queue.push(target.id, due)
-            return "deferred"
+            return await _defer(ocma, claimed, worker, utcnow() + timedelta(seconds=max(wait, INLINE_WAIT_S)))
         await asyncio.sleep(wait)
 
     contexts: list[AccountContext] = []
     blocked_until: float | None = None
     started = utcnow()
     try:
-        async with runtime.semaphore(platform):
-            outcome = await _attempt(ocma, runtime, claimed, platform, content, contexts, started)
+        outcome = await _attempt(ocma, runtime, claimed, platform, content, contexts, started)
     except RateLimited as exc:
         blocked_until = exc.retry_at.timestamp()
         outcome = "rate_limited"
     finally:
         observed = observed_limits(platform.name, account.id, contexts, "publish")
-        runtime.budgets.release(keys, declared, observed, blocked_until, lease)
+        runtime.budgets.release(
+            keys, declared, observed, blocked_until, lease, answered=not claimed.unanswered
+        )
     return outcome
+
+
+async def _defer(ocma: Ocma, claimed: transitions.Claimed, worker: str, due: datetime) -> str:
+    """Back to the queue for `due` without a platform call (it does not count as an attempt)."""
+    await asyncio.to_thread(
+        transitions.requeue,
+        ocma,
+        claimed.target.id,
+        worker,
+        due,
+        burn_attempt=False,
+        error=None,
+        status=_back_status(claimed.needs_lookup),
+    )
+    ocma.queue.push(claimed.target.id, due)
+    return "deferred"
 
 
 def _back_status(needs_lookup: bool) -> TargetStatus:
@@ -160,13 +223,15 @@ async def _attempt(
             claimed.claimed_mono = time.monotonic()
 
         log.debug("target %s: %s starts (attempt %s)", target.id, action, target.attempts)
+        first_call = claimed.call_started is None
+        claimed.call_started = claimed.call_started or utcnow()
         summary = (
             f"{action} {platform.name} {len(content.text)} chars, {len(content.media)} media, "
             f"{len(content.thread)} thread parts"
         )
         invoked_before = len(contexts)  # recorded_call appends a context when it calls the platform method
         try:
-            return await recorded_call(
+            result = await recorded_call(
                 ocma,
                 platform,
                 account.id,
@@ -177,14 +242,21 @@ async def _attempt(
                 summary=summary,
                 contexts=contexts,
             )
-        except PlatformError:
+        except PlatformError as exc:
+            claimed.unanswered = not answered(exc)
             raise
         except OcmaError as exc:  # a local failure: unreadable tokens, missing configuration
+            claimed.unanswered = True  # nothing was sent: the budgets learn nothing
+            claimed.call_started = None if first_call else claimed.call_started
             raise NotSent(str(exc), unreadable=isinstance(exc, SecretUnreadable)) from exc
         except Exception as exc:
+            claimed.unanswered = True
             if len(contexts) == invoked_before:  # failed before the platform method ran (e.g. database)
+                claimed.call_started = None if first_call else claimed.call_started
                 raise NotSent(f"{exc!r}", retryable=True) from exc
             raise
+        claimed.unanswered = False
+        return result
 
     if claimed.needs_lookup and target.attempts > runtime.max_attempts * 2:
         reason = (
@@ -240,12 +312,9 @@ async def _attempt(
         ocma.queue.push(target.id, exc.retry_at)
         raise
     except AuthExpired as exc:
-        reason = f"{platform.name} authorisation expired and could not be refreshed: {exc.message}"
-        await asyncio.to_thread(
-            transitions.finish, ocma, target.id, worker, TargetStatus.HELD, last_error=reason
-        )
-        await asyncio.to_thread(transitions.hold_account_targets, ocma, account.id, reason)
-        return "held"
+        from ocma_core.engine.holding import hold_or_retry
+
+        return await hold_or_retry(ocma, runtime, claimed, platform.name, exc)
     except Rejected as exc:
         await asyncio.to_thread(
             transitions.finish,

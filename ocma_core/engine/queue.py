@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from ocma_core.context import Ocma
 
-DUE_KEY = "ocma:due"
+DUE_KEY = "due"  # under the installation's namespace (engine/namespace.py)
 
 # Atomically take up to ARGV[2] members whose score (due time) is <= ARGV[1].
 _POP_DUE = """
@@ -47,6 +47,9 @@ class WorkQueue(Protocol):
 
     def ping(self) -> bool:
         """True when the queue answers."""
+
+    def keep_namespace(self) -> None:
+        """Renew this database's hold on its Redis namespace (ConfigError when another database took it)."""
 
 
 class MemoryQueue:
@@ -99,6 +102,9 @@ class MemoryQueue:
         """Always answers."""
         return True
 
+    def keep_namespace(self) -> None:
+        """Nothing is shared: nothing to keep."""
+
     def clear(self) -> None:
         """Drop everything (tests use this to imitate a lost queue)."""
         with self._lock:
@@ -111,38 +117,47 @@ class RedisQueue:
 
     kind = "redis"
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, prefix: str = "ocma:", fingerprint: str | None = None) -> None:
         import redis
 
         self.client = redis.Redis.from_url(
             url, socket_timeout=5, socket_connect_timeout=5, health_check_interval=30
         )
         self._pop = self.client.register_script(_POP_DUE)
+        self.prefix, self.key, self.fingerprint = prefix, prefix + DUE_KEY, fingerprint
+        self.keep_namespace()
+
+    def keep_namespace(self) -> None:
+        """Take or renew the namespace for this database (refused when another database owns it)."""
+        if self.fingerprint is not None:
+            from ocma_core.engine.namespace import claim
+
+            claim(self.client, self.prefix, self.fingerprint)
 
     def push(self, target_id: str, due_at: datetime) -> None:
         """ZADD the target with its due time."""
-        self.client.zadd(DUE_KEY, {target_id: due_at.timestamp()})
+        self.client.zadd(self.key, {target_id: due_at.timestamp()})
 
     def push_many(self, items: list[tuple[str, datetime]]) -> None:
         """ZADD many."""
         if items:
-            self.client.zadd(DUE_KEY, {target_id: due.timestamp() for target_id, due in items})
+            self.client.zadd(self.key, {target_id: due.timestamp() for target_id, due in items})
 
     def pop_due(self, limit: int) -> list[str]:
         """Atomically take due ids (two workers never get the same id from one entry)."""
-        ids = self._pop(keys=[DUE_KEY], args=[time.time(), limit])
+        ids = self._pop(keys=[self.key], args=[time.time(), limit])
         return [i.decode() if isinstance(i, bytes) else str(i) for i in ids]
 
     def next_due_in(self) -> float | None:
         """Seconds until the earliest entry."""
-        first = self.client.zrange(DUE_KEY, 0, 0, withscores=True)
+        first = self.client.zrange(self.key, 0, 0, withscores=True)
         if not first:
             return None
         return max(float(first[0][1]) - time.time(), 0.0)
 
     def depth(self) -> int:
         """ZCARD."""
-        return int(self.client.zcard(DUE_KEY))
+        return int(self.client.zcard(self.key))
 
     def ping(self) -> bool:
         """PING."""
@@ -153,9 +168,12 @@ _memory_queues: dict[str, MemoryQueue] = {}
 
 
 def make_queue(ocma: Ocma) -> WorkQueue:
-    """Redis when OCMA_REDIS_URL is set, else one in-process queue per database."""
+    """Redis (under this installation's namespace) when OCMA_REDIS_URL is set, else one in-process queue per
+    database."""
     if ocma.settings.redis_url:
-        return RedisQueue(ocma.settings.redis_url)
+        from ocma_core.engine.namespace import database_fingerprint
+
+        return RedisQueue(ocma.settings.redis_url, ocma.redis_namespace, database_fingerprint(ocma))
     key = ocma.settings.resolved_database_url
     queue = _memory_queues.get(key)
     if queue is None:

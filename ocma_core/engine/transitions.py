@@ -28,6 +28,8 @@ class Claimed:
     needs_lookup: bool  # a previous attempt may have landed: ask the platform first
     claimed_mono: float = 0.0  # time.monotonic() of the claim (or of its last renewal)
     needs_poll: bool = False  # accepted and still processing on the platform: ask, never publish again
+    call_started: datetime | None = None  # when this claim's first platform call began (it may have landed)
+    unanswered: bool = False  # the last platform call got no reply (a timeout): the budgets learn nothing
 
 
 def claim(ocma: Ocma, target_id: str, worker: str) -> Claimed | None:
@@ -127,6 +129,11 @@ def finish(ocma: Ocma, target_id: str, worker: str, status: TargetStatus, **valu
     return True
 
 
+def refresh_post_status(session: object, post_id: str) -> list[Event]:
+    """Derive a post's status from its targets; return the events of a change to a final status (to record)."""
+    return _refresh_post_status(session, post_id)
+
+
 def _refresh_post_status(session: object, post_id: str) -> list[Event]:
     """Derive a post's status from its targets; return the events of a change to a final status."""
     from sqlmodel import Session
@@ -208,17 +215,6 @@ def requeue(
     if unconfirmed_since is not None:
         values["unconfirmed_since"] = unconfirmed_since
     return finish(ocma, target_id, worker, status, **values)
-
-
-def hold_account_targets(ocma: Ocma, account_id: str, reason: str) -> int:
-    """Hold every queued target of an account that needs reconnecting."""
-    with ocma.session() as session:
-        result = session.execute(
-            update(Target)
-            .where(col(Target.account_id) == account_id, col(Target.status) == TargetStatus.QUEUED)
-            .values(status=TargetStatus.HELD, last_error=reason, updated_at=utcnow())
-        )
-        return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def recover_stale_claims(ocma: Ocma, lease: timedelta) -> int:

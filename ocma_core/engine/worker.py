@@ -49,10 +49,11 @@ class Worker:
         self.concurrency = concurrency or ocma.settings.worker_concurrency
         from ocma_core.engine.budgets import make_budgets
 
+        url = ocma.settings.redis_url
         self.runtime = Runtime(
             worker_id=new_worker_id(kind),
             max_attempts=ocma.settings.publish_max_attempts,
-            budgets=make_budgets(ocma.settings.redis_url),
+            budgets=make_budgets(url, prefix=ocma.redis_namespace) if url else make_budgets(None),
         )
         lease = claim_lease_s or ocma.settings.claim_lease_s
         self.claim_lease = timedelta(seconds=max(lease, ocma.settings.worker_heartbeat_s * 3))
@@ -74,7 +75,7 @@ class Worker:
         self._stop.set()
 
     def heartbeat(self) -> None:
-        """Record that this worker polled, and renew the claims it holds so they never look stale."""
+        """Record that this worker polled, and renew the claims of its tasks in flight so they never look stale."""
         now = utcnow()
         with self.ocma.session() as session:
             beat = session.get(WorkerHeartbeat, self.runtime.worker_id)
@@ -88,14 +89,19 @@ class Worker:
                 )
             beat.last_seen, beat.jobs_done = now, self.done
             session.add(beat)
-            session.execute(
-                update(Target)
-                .where(
-                    col(Target.claimed_by) == self.runtime.worker_id,
-                    col(Target.status) == TargetStatus.PUBLISHING,
+            # Only claims with a task in flight: a claim whose task ended without giving the target back
+            # must go stale, so that recovery frees it.
+            owned = self.runtime.claims_in_flight()
+            if owned:
+                session.execute(
+                    update(Target)
+                    .where(
+                        col(Target.id).in_(owned),
+                        col(Target.claimed_by) == self.runtime.worker_id,
+                        col(Target.status) == TargetStatus.PUBLISHING,
+                    )
+                    .values(claimed_at=now)
                 )
-                .values(claimed_at=now)
-            )
 
     def reconcile(self) -> None:
         """Refill the queue from the database and recover targets of workers that died mid-call."""
@@ -122,15 +128,20 @@ class Worker:
                 self.heartbeat()
             except Exception:
                 log.exception("heartbeat failed")
+            try:
+                self.ocma.queue.keep_namespace()
+            except Exception:
+                log.exception("could not keep this database's Redis namespace")
             stop.wait(self.ocma.settings.worker_heartbeat_s)
 
     async def run(self) -> None:
         """Loop until stop(); never dies on a database or queue hiccup."""
         from concurrent.futures import ThreadPoolExecutor
 
-        asyncio.get_running_loop().set_default_executor(
-            ThreadPoolExecutor(max_workers=min(self.concurrency, 32))
-        )
+        # The threads doing database work share the process's pool (OCMA_DB_POOL_SIZE); one connection is
+        # left for the heartbeat thread, so many publishes in flight never need more connections.
+        threads = max(1, min(self.concurrency, self.ocma.settings.db_pool_size - 1))
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=threads))
         beat_stop = threading.Event()
         beater = threading.Thread(
             target=self._beat_forever, args=(beat_stop,), daemon=True, name="ocma-heartbeat"

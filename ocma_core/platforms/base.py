@@ -67,8 +67,9 @@ class Platform:
     default_auth_base: ClassVar[str] = ""
     default_scopes: ClassVar[tuple[str, ...]] = ()
     rate_budgets: ClassVar[tuple[RateBudget, ...]] = ()
-    max_concurrency: ClassVar[int] = 16
-    request_timeout_s: ClassVar[float] = 30.0
+    max_concurrency: ClassVar[int] = 16  # calls in flight per host (see host_of) in each worker process
+    request_timeout_s: ClassVar[float] = 30.0  # read/write timeout (OCMA_<PLATFORM>_TIMEOUT_S)
+    connect_timeout_s: ClassVar[float] = 5.0  # connect timeout (OCMA_<PLATFORM>_CONNECT_TIMEOUT_S)
     # Fields a user supplies to connect without OAuth (name -> description), e.g. {"handle": ..., "app_password": ...}
     credential_fields: ClassVar[Mapping[str, str]] = {}
     # Which of the credential fields may be left out (e.g. Bluesky's own PDS URL).
@@ -83,6 +84,9 @@ class Platform:
         timeout = self.setting("TIMEOUT_S")
         if timeout:
             self.request_timeout_s = float(timeout)  # type: ignore[misc]
+        connect = self.setting("CONNECT_TIMEOUT_S")
+        if connect:
+            self.connect_timeout_s = float(connect)  # type: ignore[misc]
 
     # ----- configuration -------------------------------------------------------------------------
     def setting(self, key: str, default: str | None = None) -> str | None:
@@ -98,6 +102,14 @@ class Platform:
     def auth_base(self) -> str:
         """Base URL of the platform's OAuth host (`OCMA_<PLATFORM>_AUTH_BASE` overrides it)."""
         return (self.setting("AUTH_BASE") or self.default_auth_base or self.api_base).rstrip("/")
+
+    def host_of(self, settings: Mapping[str, Any]) -> str:
+        """The server an account's calls go to, from its settings (e.g. its Mastodon instance or Bluesky PDS).
+
+        The engine caps calls in flight per host (`max_concurrency`), so a slow or hanging server never holds
+        up the accounts on other servers. Default: the API base.
+        """
+        return self.api_base
 
     def oauth_client(self, **options: str) -> OAuthClient:
         """OAuth client settings (options: connection choices such as an instance); ConfigError when incomplete."""
@@ -221,10 +233,15 @@ class Platform:
         loop_id = id(asyncio.get_running_loop())
         client = self._clients.get(loop_id)
         if client is None or client.is_closed:
-            limits = httpx.Limits(max_connections=max(self.max_concurrency * 2, 10))
+            # No cap on connections here: the engine caps calls per host, and a pool shared by every host
+            # would let hanging calls to one server starve the others. Connecting has its own, short timeout.
+            limits = httpx.Limits(
+                max_connections=None, max_keepalive_connections=max(self.max_concurrency, 10)
+            )
             client = guarded_async_client(
                 timeout_s=self.request_timeout_s, limits=limits, trusted_hosts=self.trusted_hosts()
             )
+            client.timeout = httpx.Timeout(self.request_timeout_s, connect=self.connect_timeout_s)
             self._clients[loop_id] = client
         return client
 

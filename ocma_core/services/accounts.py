@@ -29,6 +29,7 @@ from ocma_core.events import Event, dispatch, record
 from ocma_core.oauth_client import authorize_url, new_code_verifier
 from ocma_core.platforms import AccountContext, AuthKind, Platform, Profile, TokenSet
 from ocma_core.registry import get_platform
+from ocma_core.services import held
 
 # Where a person finds the workspace's account ids, in general and on each surface.
 FIND_ACCOUNTS = "List the workspace's accounts to find the id."
@@ -247,7 +248,9 @@ def save_account(
             "account.connected", workspace_id, {"account_id": account.id, "platform": platform.name}
         )
         record(session, event)
+        released = held.release_after_reconnect(session, account)  # future posts back to the queue
     dispatch(event, ocma)
+    held.after_reconnect(ocma, released)
     return account
 
 

@@ -180,7 +180,7 @@ def publish_existing(ocma: Ocma, workspace_id: str, post_id: str, *, require_app
 
 
 def retry_existing(ocma: Ocma, workspace_id: str, post_id: str, *, require_approval: bool = False) -> Post:
-    """Retry a post's failed or held targets now, or hold them (due now) for approval."""
+    """Retry a post's failed or held targets now (never before their time), or hold them for approval."""
     if not require_approval:
         return post_service.retry_post(ocma, workspace_id, post_id)
     with ocma.session() as session:
@@ -189,17 +189,18 @@ def retry_existing(ocma: Ocma, workspace_id: str, post_id: str, *, require_appro
         if not any(t.status in (TargetStatus.FAILED, TargetStatus.HELD) for t in targets):
             raise ConflictError("Nothing to retry: no target of this post failed.")
         now = utcnow()
+        due = max(now, post.scheduled_at) if post.scheduled_at else now  # never earlier than its time
         for target in targets:
             if target.status in (TargetStatus.FAILED, TargetStatus.HELD):
                 target.status, target.due_at, target.attempts, target.updated_at = (
                     TargetStatus.DRAFT,
-                    now,
+                    due,
                     0,
                     now,
                 )
                 scheduling.forget_platform_copy(target)
                 session.add(target)
-        post.status, post.scheduled_at, post.updated_at = PostStatus.PENDING_APPROVAL, now, now
+        post.status, post.scheduled_at, post.updated_at = PostStatus.PENDING_APPROVAL, due, now
         session.add(post)
         session.flush()
         session.refresh(post)

@@ -1,7 +1,7 @@
 """Claim a key once across every OCMA process (API replicas, workers, restarts): first caller wins.
 
-With `OCMA_REDIS_URL` the claim is Redis `SET key NX PX ttl`; without Redis it is a row in `onceclaim`
-(unique key, expiry), inserted with ON CONFLICT DO NOTHING. Expired rows are purged by later claims.
+With `OCMA_REDIS_URL` the claim is Redis `SET ocma:<installation>:once:<key> NX PX ttl`; without Redis it is a
+row in `onceclaim` (unique key, expiry), inserted with ON CONFLICT DO NOTHING. Expired rows are purged by later claims.
 Use it to make a side effect happen once: a re-delivered webhook or chat event, a scheduled notice that
 many workers see come due at the same moment.
 """
@@ -22,7 +22,6 @@ from ocma_core.errors import ValidationFailed
 if TYPE_CHECKING:
     from ocma_core.context import Ocma
 
-PREFIX = "ocma:once:"
 MAX_KEY = 255
 _clients: dict[str, Any] = {}
 _lock = threading.Lock()
@@ -35,7 +34,7 @@ def claim_once(ocma: Ocma, key: str, ttl_s: float) -> bool:
     if ttl_s <= 0:
         raise ValidationFailed("A claim needs a positive lifetime (ttl_s > 0).")
     if ocma.settings.redis_url:
-        return _claim_redis(ocma.settings.redis_url, key, ttl_s)
+        return _claim_redis(ocma.settings.redis_url, ocma.redis_namespace + "once:" + key, ttl_s)
     return _claim_db(ocma, key, ttl_s)
 
 
@@ -50,7 +49,7 @@ def _redis(url: str) -> Any:
 
 
 def _claim_redis(url: str, key: str, ttl_s: float) -> bool:
-    return bool(_redis(url).set(PREFIX + key, b"1", nx=True, px=max(1, int(ttl_s * 1000))))
+    return bool(_redis(url).set(key, b"1", nx=True, px=max(1, int(ttl_s * 1000))))
 
 
 def _claim_db(ocma: Ocma, key: str, ttl_s: float) -> bool:

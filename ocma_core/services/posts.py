@@ -315,7 +315,7 @@ def publish_now(ocma: Ocma, workspace_id: str, post_id: str) -> Post:
 
 
 def retry_post(ocma: Ocma, workspace_id: str, post_id: str) -> Post:
-    """Queue the failed (or held) targets of a post again, now."""
+    """Queue the failed (or held) targets of a post again: now, or at its scheduled time if that is later."""
     with ocma.session() as session:
         post = get_post(ocma, workspace_id, post_id, session)
         targets = [
@@ -326,6 +326,8 @@ def retry_post(ocma: Ocma, workspace_id: str, post_id: str) -> Post:
         if not targets:
             raise ConflictError("Nothing to retry: no target of this post failed.")
         now = utcnow()
+        # Never earlier than its time: a retried post meant for tomorrow still goes out tomorrow.
+        due = max(now, post.scheduled_at) if post.scheduled_at else now
         workspace = session.get(Workspace, workspace_id)
         assert workspace is not None
         if approval.needs_approval(workspace, post) and not approval.is_approved(session, post):
@@ -333,28 +335,29 @@ def retry_post(ocma: Ocma, workspace_id: str, post_id: str) -> Post:
             for target in targets:
                 target.status, target.due_at, target.attempts, target.updated_at = (
                     TargetStatus.DRAFT,
-                    now,
+                    due,
                     0,
                     now,
                 )
                 forget_platform_copy(target)
                 session.add(target)
-            post.status, post.scheduled_at, post.updated_at = PostStatus.PENDING_APPROVAL, now, now
+            post.status, post.scheduled_at, post.updated_at = PostStatus.PENDING_APPROVAL, due, now
             session.add(post)
             return post
         for target in targets:
             target.status, target.due_at, target.attempts, target.last_error = (
                 TargetStatus.QUEUED,
-                now,
+                due,
                 0,
                 None,
             )
             forget_platform_copy(target)
             target.updated_at = now
             session.add(target)
-        post.status, post.updated_at = PostStatus.PUBLISHING, now
+        post.status = PostStatus.PUBLISHING if due <= now else PostStatus.SCHEDULED
+        post.updated_at = now
         session.add(post)
-    ocma.queue.push_many([(t.id, now) for t in targets])
+    ocma.queue.push_many([(t.id, due) for t in targets])
     return post
 
 

@@ -5,12 +5,33 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, text
 from sqlmodel import col, select
 
 from ocma_core.context import Ocma
 from ocma_core.db.models import Target, TargetStatus, WorkerHeartbeat
 from ocma_core.db.types import utcnow
+
+
+def database_connections(ocma: Ocma, workers: int) -> dict[str, Any]:
+    """Connections: the most one process opens, the most all live workers and this process open together,
+    and, on PostgreSQL, what the server allows and how many are open now."""
+    per_process = ocma.settings.db_pool_size
+    found: dict[str, Any] = {
+        "backend": ocma.engine.dialect.name,
+        "per_process": per_process,
+        "processes": workers + 1,
+        "max_total": per_process * (workers + 1),
+    }
+    if ocma.engine.dialect.name == "postgresql":
+        with ocma.engine.connect() as conn:
+            found["server_max"] = int(conn.execute(text("SHOW max_connections")).scalar_one())
+            found["open_now"] = int(
+                conn.execute(
+                    text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+                ).scalar_one()
+            )
+    return found
 
 
 def engine_status(ocma: Ocma) -> dict[str, Any]:
@@ -31,10 +52,13 @@ def engine_status(ocma: Ocma) -> dict[str, Any]:
         workers = list(session.exec(select(WorkerHeartbeat).where(col(WorkerHeartbeat.last_seen) >= stale)))
     try:
         queue = {"kind": ocma.queue.kind, "depth": ocma.queue.depth(), "ok": ocma.queue.ping()}
+        if ocma.settings.redis_url:
+            queue["namespace"] = ocma.redis_namespace
     except Exception as exc:
         queue = {"kind": "redis", "depth": None, "ok": False, "error": type(exc).__name__}
     return {
         "queue": queue,
+        "database": database_connections(ocma, len(workers)),
         "targets": {str(k): v for k, v in counts.items()},
         "oldest_overdue": {
             "target_id": oldest.id,

@@ -48,6 +48,7 @@ class FakeSocial(FakeServer):
         self.latency_s = latency_s
         self.rate_limit = rate_limit
         self.rate_window_s = rate_window_s
+        self.reset_early_s = 0.0  # the reset header says this much earlier than the window really resets
         self.chaos = Chaos()
         self.limit_reads = False  # when True, the metrics endpoints count against the rate window too
         self._rng = random.Random(self.chaos.seed)
@@ -185,7 +186,7 @@ class FakeSocial(FakeServer):
             if not exceeded:
                 used += 1
             self.state.window[token] = (start, used)
-        reset = start + self.rate_window_s
+        reset = start + self.rate_window_s - self.reset_early_s
         headers = {
             "x-ratelimit-limit": str(self.rate_limit),
             "x-ratelimit-remaining": str(self.rate_limit - used),
@@ -315,9 +316,12 @@ class FakeSocial(FakeServer):
             answer: dict[str, Any] = {"id": post_id, "url": f"https://fakesocial.test/p/{post_id}"}
             if processing is not None:
                 answer = {"id": post_id, "status": "processing"}
+            reply_lost = bool(post["reply_to"]) and c.p_reply_lost > 0 and self._rng.random() < c.p_reply_lost
             if (
-                forced and forced[0] == "timeout_after_store"
-            ) or roll < c.p_429 + c.p_5xx + c.p_timeout_after_store:
+                (forced and forced[0] == "timeout_after_store")
+                or roll < c.p_429 + c.p_5xx + c.p_timeout_after_store
+                or reply_lost
+            ):
                 return FakeResponse(201, answer, headers, delay_s=c.timeout_s if not forced else 5.0)
             return FakeResponse(201, answer, headers, delay_s=self.latency_s)
 
@@ -470,6 +474,7 @@ class FakeSocial(FakeServer):
             if "rate_limit" in body:
                 self.rate_limit = body["rate_limit"]
                 self.rate_window_s = float(body.get("rate_window_s", self.rate_window_s))
+                self.reset_early_s = float(body.get("reset_early_s", self.reset_early_s))
             if "tokens" in body:  # pre-seed tokens for benchmarks: {"access": user}
                 with self.lock:
                     self.state.access.update(body["tokens"])

@@ -13,6 +13,7 @@ class Chaos:
     p_5xx: float = 0.0
     p_timeout_after_store: float = 0.0
     p_429: float = 0.0
+    p_reply_lost: float = 0.0  # a thread reply is stored, then the answer never comes (a timeout)
     timeout_s: float = 5.0
     seed: int = 1
 

@@ -9,11 +9,13 @@ if TYPE_CHECKING:
 
 
 def register(runtime: SlackRuntime) -> None:
-    """Register conversation, card actions, join requests, deleting published posts, /ocma and App Home."""
-    from ocma_slack import actions, commands, conversation, deleting, home, joining
+    """Register conversation, card actions (approval, held posts), join requests, deleting published posts, /ocma
+    and App Home."""
+    from ocma_slack import actions, commands, conversation, deleting, held_card, home, joining
 
     conversation.register(runtime)
     actions.register(runtime)
+    held_card.register(runtime)
     joining.register(runtime)
     deleting.register(runtime)
     commands.register(runtime)

@@ -102,6 +102,10 @@ def message_for(ocma: Ocma, kind: str, payload: dict[str, Any]) -> tuple[str, li
         return failed_message(payload)
     if kind == "account.needs_reconnect":
         return reconnect_message(ocma, payload)
+    if kind == "account.reconnected":
+        from ocma_slack.held_card import held_message
+
+        return held_message(payload)
     return None  # post.deleted is built by send_event on the pool (it reads the post)
 
 

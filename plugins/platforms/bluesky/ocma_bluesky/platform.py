@@ -135,6 +135,11 @@ class BlueskyPlatform(Platform):
         return token_set(response.json(), service)
 
     # ----- XRPC helpers --------------------------------------------------------------------------
+    def host_of(self, settings: Mapping[str, Any]) -> str:
+        """The account's PDS: the engine caps calls per PDS, so one slow server never stalls the others."""
+        pds = settings.get("pds")
+        return str(pds).rstrip("/") if pds else self._service(settings)
+
     def _pds(self, ctx: AccountContext) -> str:
         pds = ctx.settings.get("pds") or ctx.tokens.extra.get("pds")
         return origin_of(str(pds), "PDS") if pds else self._service({**ctx.tokens.extra, **ctx.settings})

@@ -94,6 +94,11 @@ class MastodonPlatform(Platform):
         value = ctx.settings.get("instance") or ctx.tokens.extra.get("instance")
         return normalise_instance(str(value)) if value else self.api_base
 
+    def host_of(self, settings: Mapping[str, Any]) -> str:
+        """The account's instance: the engine caps calls per instance, so one slow server never stalls others."""
+        value = settings.get("instance")
+        return normalise_instance(str(value)) if value else self.api_base
+
     def registry(self) -> AppRegistry:
         """Where registered clients are cached (<OCMA_DATA_DIR>/mastodon-apps.json)."""
         return AppRegistry(data_dir(self._env) / "mastodon-apps.json", self.vault)

@@ -14,6 +14,7 @@ import base64
 import collections
 import hashlib
 import secrets
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -66,6 +67,8 @@ class FakeMastodon(FakeServer):
         self.idempotency: dict[tuple[str, str], tuple[str, float]] = {}
         self.windows: dict[str, tuple[int, float]] = {}
         self.status_posts = 0
+        self.hang_every, self.creates_seen, self.hanging = 0, 0, 0
+        self.released = threading.Event()
         self._next: collections.deque[tuple[str, float]] = collections.deque()
         self._id = int(time.time() * 1000) << 16
         self.account: dict[str, Any] = {
@@ -91,6 +94,22 @@ class FakeMastodon(FakeServer):
         if kind not in ("rate_limit", "auth", "server_error", "timeout_after_store"):
             raise ValueError(kind)
         self._next.append((kind, retry_after_s))
+
+    def hang_creates(self, every: int) -> None:
+        """Make every `every`-th POST /api/v1/statuses hang (store nothing, answer nothing) until release()."""
+        with self.lock:
+            self.hang_every, self.creates_seen = every, 0
+        self.released.clear()
+
+    def release(self) -> None:
+        """Let the hanging creates go on (each is then stored and answered)."""
+        self.released.set()
+
+    def should_hang(self) -> bool:
+        """Whether this create is one of the hanging ones (counts the creates)."""
+        with self.lock:
+            self.creates_seen += 1
+            return bool(self.hang_every) and self.creates_seen % self.hang_every == 0
 
     def pop_failure(self) -> tuple[str, float] | None:
         """The next injected failure, if any."""

@@ -56,6 +56,12 @@ def install_api(fake: FakeMastodon) -> None:
         _, refused, headers = guarded(request, "write:statuses")
         if refused:
             return refused
+        if fake.should_hang():
+            with fake.lock:
+                fake.hanging += 1
+            fake.released.wait(60)  # a server that stalls; the test lets it go on
+            with fake.lock:
+                fake.hanging -= 1
         if forced and forced[0] == "rate_limit":
             reset = time.time() + forced[1]
             from datetime import UTC, datetime

@@ -1,0 +1,116 @@
+"""Calls are capped per host: hanging creates on one Mastodon instance never hold up another instance."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from platform_fakes_support import fake_mastodon
+from tests_support import run_worker
+
+from ocma_core.context import Ocma
+from ocma_core.db.models import TargetStatus
+from ocma_core.plugins import PluginHost
+from ocma_core.services import accounts, posts
+from ocma_core.services.post_input import PostInput
+
+SLOW_POSTS, FAST_POSTS = 100, 20  # 10 hanging creates: more than one host's 8 slots
+
+
+@pytest.fixture
+def instances(
+    plugin_host: PluginHost, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[tuple[Any, Any]]:
+    """Two Mastodon servers with the real plugin pointed at the first by default."""
+    import ocma_mastodon
+
+    from ocma_core.registry import clear_caches
+
+    plugin_host.register(ocma_mastodon, name="ocma_mastodon")
+    with fake_mastodon.FakeMastodon() as slow, fake_mastodon.FakeMastodon() as fast:
+        fast.account["id"] = "109000000000000002"  # two people, two servers
+        monkeypatch.setenv("OCMA_MASTODON_API_BASE", slow.base_url)
+        monkeypatch.setenv("OCMA_DATA_DIR", str(tmp_path / "plugin-data"))
+        monkeypatch.setenv("OCMA_MASTODON_TIMEOUT_S", "120")  # a hanging call stays in flight
+        clear_caches()
+        try:
+            yield slow, fast
+        finally:
+            slow.release()
+            clear_caches()
+
+
+def _connect(ocma: Ocma, workspace_id: str, server: Any) -> str:
+    fields = {"instance": server.base_url, "access_token": server.issue_token()}
+    return asyncio.run(accounts.connect_with_credentials(ocma, workspace_id, "mastodon", fields)).id
+
+
+def _create(ocma: Ocma, workspace_id: str, account_id: str, label: str, count: int) -> list[str]:
+    return [
+        posts.create_post(
+            ocma, workspace_id, PostInput(body=f"{label} {i}", account_ids=[account_id], action="publish_now")
+        ).id
+        for i in range(count)
+    ]
+
+
+def _published(ocma: Ocma, ids: list[str]) -> bool:
+    return all(posts.targets_of(ocma, i)[0].status is TargetStatus.PUBLISHED for i in ids)
+
+
+def test_hanging_instance_does_not_hold_up_another(
+    ocma: Ocma, workspace_id: str, instances: tuple[Any, Any]
+) -> None:
+    slow, fast = instances
+    slow_account, fast_account = _connect(ocma, workspace_id, slow), _connect(ocma, workspace_id, fast)
+    assert slow_account != fast_account
+    slow.hang_creates(every=10)  # 10% of the creates on the slow instance hang
+    slow_ids = _create(ocma, workspace_id, slow_account, "Slow", SLOW_POSTS)
+    fast_ids = _create(ocma, workspace_id, fast_account, "Fast", FAST_POSTS)
+    seen: dict[str, int] = {}
+    # A safety valve only (never asserted on): before the fix the fast posts waited behind the hanging calls,
+    # and the run must still end.
+    valve = threading.Timer(25.0, slow.release)
+    valve.start()
+
+    def fast_done_while_slow_hangs() -> bool:
+        if not _published(ocma, fast_ids):
+            return False
+        with slow.lock:
+            seen["hanging"] = slow.hanging
+        slow.release()
+        return True
+
+    try:
+        run_worker(ocma, fast_done_while_slow_hangs, timeout=40, concurrency=32)
+    finally:
+        valve.cancel()
+    assert seen.get("hanging", 0) > 0  # the fast instance's posts all went out while slow calls hung
+    assert sorted(fast.published_texts()) == sorted(f"Fast {i}" for i in range(FAST_POSTS))
+
+    run_worker(ocma, lambda: _published(ocma, slow_ids), timeout=40, concurrency=32)
+    assert _published(ocma, slow_ids)
+    texts = slow.published_texts()
+    assert len(texts) == len(set(texts)) == SLOW_POSTS  # the hung calls were answered once, never repeated
+
+
+def test_connect_timeout_is_separate_from_the_read_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ocma_mastodon import MastodonPlatform
+
+    env = {"OCMA_MASTODON_TIMEOUT_S": "90", "OCMA_MASTODON_CONNECT_TIMEOUT_S": "3"}
+    platform = MastodonPlatform(env=env)
+
+    async def timeouts() -> tuple[float | None, float | None, float | None]:
+        client = platform.http()
+        try:
+            return client.timeout.connect, client.timeout.read, client.timeout.write
+        finally:
+            await platform.aclose()
+
+    assert asyncio.run(timeouts()) == (3.0, 90.0, 90.0)
+    assert MastodonPlatform(env={}).connect_timeout_s == 5.0
+    assert platform.host_of({"instance": "https://social.example"}) == "https://social.example"
