@@ -314,7 +314,10 @@ class Platform:
                 f"{self.display_name or self.name}: {exc.message} {exc.fix or ''}".strip()
             ) from exc
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            raise Transient(f"Could not reach {self.display_name or self.name}: {exc!r}") from exc
+            from ocma_core.platforms.transport import describe_transport_error
+
+            cause = describe_transport_error(exc, url)
+            raise Transient(f"Could not reach {self.display_name or self.name}: {cause}.") from exc
         except httpx.TimeoutException as exc:
             if effect:
                 raise Unconfirmed(
