@@ -115,6 +115,9 @@ class Profile:
     display_name: str = ""
     url: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # The host the account lives on when the platform has many (a Mastodon instance's domain): an account
+    # is its external_id on this host. "" for a platform that is one service.
+    host: str = ""
 
 
 @dataclass

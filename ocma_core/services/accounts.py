@@ -235,6 +235,7 @@ def save_account(
             select(Account).where(
                 Account.workspace_id == workspace_id,
                 Account.platform == platform.name,
+                Account.host == profile.host.lower(),
                 Account.external_id == profile.external_id,
             )
         ).first()
@@ -242,6 +243,7 @@ def save_account(
             account = Account(
                 workspace_id=workspace_id,
                 platform=platform.name,
+                host=profile.host.lower(),
                 external_id=profile.external_id,
                 handle=profile.handle,
                 access_token_enc="",

@@ -210,6 +210,7 @@ class MastodonPlatform(Platform):
         limits, domain = await self._instance_info(ctx, base)
         return Profile(
             external_id=str(account["id"]),
+            host=urlsplit(base).netloc.lower(),  # account ids are per instance: the instance is part of who
             handle=f"{account['username']}@{domain}",
             display_name=str(account.get("display_name") or ""),
             url=account.get("url"),
