@@ -85,3 +85,23 @@ def test_migration_0006_gives_existing_mastodon_accounts_their_instance(
         row = s.get(Account, account.id)
         assert row is not None and row.host == urlsplit(instances[0].base_url).netloc
     assert _connect(ocma, workspace_id, instances[1]).id != account.id
+
+
+def test_a_pasted_mastodon_token_connects_through_the_api(
+    ocma: Ocma, workspace_id: str, instances: list[Any]
+) -> None:
+    """POST /v1/accounts with {instance, access_token}, as the plugin's README shows (no OAuth round trip)."""
+    from fastapi.testclient import TestClient
+
+    from ocma_core.api.app import create_app
+    from ocma_core.services.workspaces import create_api_key
+
+    one = instances[0]
+    admin = {"Authorization": f"Bearer {create_api_key(ocma, workspace_id, role='admin').key}"}
+    credentials = {"instance": one.base_url, "access_token": one.issue_token("read write")}
+    with TestClient(create_app(ocma, run_worker=False)) as client:
+        answer = client.post(
+            "/v1/accounts", headers=admin, json={"platform": "mastodon", "credentials": credentials}
+        )
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["handle"] == f"{fake_mastodon.USERNAME}@{urlsplit(one.base_url).netloc}"
