@@ -25,7 +25,7 @@ import time
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from ocma_core.testing.fake_state import Chaos, FakeSocialState
+from ocma_core.testing.fake_state import Chaos, FakeSocialState, take_due
 from ocma_core.testing.fakeserver import FakeRequest, FakeResponse, FakeServer
 
 CLIENT_ID = "fake-client-id"
@@ -157,16 +157,6 @@ class FakeSocial(FakeServer):
             }
 
     # ----- helpers -------------------------------------------------------------------------------
-    @staticmethod
-    def _take(queue: collections.deque[list[Any]]) -> list[Any] | None:
-        """The next injected behaviour whose skip count is used up (call with the lock held)."""
-        if not queue:
-            return None
-        if queue[0][-1] > 0:
-            queue[0][-1] -= 1
-            return None
-        return queue.popleft()
-
     def _new_id(self) -> str:
         with self._id_lock:
             self._ids += 1
@@ -287,7 +277,7 @@ class FakeSocial(FakeServer):
             user = self._user(request)
             with self.lock:
                 self.state.publish_calls += 1
-                forced = self._take(self._next)
+                forced = take_due(self._next)
             if forced and forced[0] == "auth":
                 return self._unauthorized()
             if forced and forced[0] == "duplicate":
@@ -327,7 +317,7 @@ class FakeSocial(FakeServer):
             }
             with self.lock:
                 self.state.posts[post_id] = post
-                processing = self._take(self._next_processing)
+                processing = take_due(self._next_processing)
                 if processing is not None:
                     self.state.processing[post_id] = {"polls_left": processing[0], "fail": processing[1]}
             answer: dict[str, Any] = {"id": post_id, "url": f"https://fakesocial.test/p/{post_id}"}
