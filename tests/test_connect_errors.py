@@ -14,7 +14,7 @@ import pytest
 from platform_fakes_support import FAKES, fake_bluesky
 
 from ocma_core.context import Ocma
-from ocma_core.errors import ValidationFailed
+from ocma_core.errors import PlatformUnavailable, ValidationFailed
 from ocma_core.platforms.transport import describe_transport_error
 from ocma_core.plugins import PluginHost
 from ocma_core.services import accounts
@@ -62,7 +62,7 @@ def test_a_wrong_password_is_called_wrong_credentials(ocma: Ocma, workspace_id: 
 @SQLITE
 def test_a_server_error_is_called_a_server_error(ocma: Ocma, workspace_id: str, bluesky: Any) -> None:
     bluesky.session_error = 500
-    with pytest.raises(ValidationFailed) as info:
+    with pytest.raises(PlatformUnavailable) as info:  # a 502 over the API, not a 422
         _connect(ocma, workspace_id, service=bluesky.base_url)
     assert info.value.message.startswith("Bluesky's server failed while connecting (HTTP 500)")
     assert "credentials" not in info.value.message and "try again" in (info.value.fix or "")
@@ -72,9 +72,9 @@ def test_a_server_error_is_called_a_server_error(ocma: Ocma, workspace_id: str, 
 def test_an_unreachable_server_is_called_a_network_problem(
     ocma: Ocma, workspace_id: str, bluesky: Any
 ) -> None:
-    with pytest.raises(ValidationFailed) as info:
+    with pytest.raises(PlatformUnavailable) as info:
         _connect(ocma, workspace_id, service="http://127.0.0.1:9")
-    assert info.value.message.startswith("Could not talk to Bluesky")
+    assert info.value.message.startswith("Connecting to Bluesky failed: Could not reach Bluesky")
     assert "the connection to 127.0.0.1:9 was refused" in info.value.message
     assert "network" in (info.value.fix or "") and "credentials" not in info.value.message
 

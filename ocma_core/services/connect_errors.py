@@ -42,7 +42,7 @@ def connect_failure(
                 fix="The platform's server is having trouble; try again in a few minutes.",
             )
         return PlatformUnavailable(
-            f"Could not talk to {name}: {exc.message}",
+            f"Connecting to {name} failed: {exc.message}",
             fix="Check the server address and this machine's network (DNS, proxy, firewall), then try again.",
         )
     if signing_in:
