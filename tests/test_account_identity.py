@@ -65,14 +65,14 @@ def test_same_account_id_on_two_instances_is_two_accounts(
     assert [s["text"] for s in two.statuses.values()] == ["One post, two instances"]
 
 
-def test_migration_0008_gives_existing_mastodon_accounts_their_instance(
+def test_migration_0009_gives_existing_mastodon_accounts_their_instance(
     ocma: Ocma, workspace_id: str, instances: list[Any]
 ) -> None:
     from ocma_core.db.migrate import downgrade, upgrade
 
     account = _connect(ocma, workspace_id, instances[0])
     try:
-        downgrade(ocma.engine, "0007")  # the account table as it was, with the account in it
+        downgrade(ocma.engine, "0008")  # the account table as it was, with the account in it
         with ocma.engine.begin() as conn:
             columns = [
                 row[1] for row in conn.execute(text("SELECT * FROM account LIMIT 0")).cursor.description

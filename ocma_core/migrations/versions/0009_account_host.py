@@ -1,7 +1,7 @@
 """an account's identity includes its host: two Mastodon accounts with the same id on two instances are two
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-04 10:00:00
 
 - `account.host`: the platform-specific host the account lives on (a Mastodon instance's domain), "" for a
@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008"
-down_revision: str | None = "0007"
+revision: str = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
