@@ -145,6 +145,9 @@ class PlatformError(Exception):
         self.message = message
         self.status = status
         self.code = code
+        # Ids of the thread parts that were out when this failure happened (set by `Platform.post_thread`):
+        # the engine then looks up what exists before it tries again, so no part is posted twice.
+        self.parts_out: list[str] = []
 
 
 class RateLimited(PlatformError):

@@ -275,16 +275,11 @@ def test_deleted_post_cannot_be_cancelled_or_deleted_again(
 def test_targets_published_before_migration_0005_delete_their_first_part_and_say_so(
     ocma: Ocma, workspace_id: str, account_id: str, fake: Any
 ) -> None:
-    from alembic import command
-
-    from ocma_core.db.migrate import alembic_config, upgrade
+    from ocma_core.db.migrate import downgrade, upgrade
 
     post_id = publish_and_wait(ocma, workspace_id, [account_id], "Old thread", ["old reply"])
-    cfg = alembic_config()
     try:  # back to before part ids were kept (the target has attempts pointing at it), then forward again
-        with ocma.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.downgrade(cfg, "0004")
+        downgrade(ocma.engine, "0004")
         upgrade(ocma.engine)
     finally:
         upgrade(ocma.engine)  # never leave the shared test database behind head

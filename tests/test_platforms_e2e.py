@@ -232,3 +232,58 @@ def test_mastodon_connects_any_instance_and_publishes_there(
         run_worker(ocma, lambda: posts.targets_of(ocma, post.id)[0].status.value in ("published", "failed"))
         assert posts.targets_of(ocma, post.id)[0].status.value == "published"
         assert [s["text"] for s in other.statuses.values()] == ["Hello from another server"]
+
+
+def _short_timeout(live: Live, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fakes answer a "timeout_after_store" after 5 s; the plugin gives up after 0.5 s."""
+    from ocma_core.registry import get_platform
+
+    monkeypatch.setattr(get_platform(live.spec.name), "request_timeout_s", 0.5)
+
+
+def _assert_whole_thread(live: Live, target: Target, parts: list[str]) -> None:
+    assert target.status is TargetStatus.PUBLISHED, target.last_error
+    held = live.held()
+    assert [h.text for h in held] == parts  # each part once, in order
+    assert [h.reply_to for h in held] == [None, held[0].external_id, held[1].external_id]
+    assert target.part_ids == [h.external_id for h in held]
+
+
+@pytest.mark.parametrize("live", THREADS, indirect=True)
+def test_a_thread_whose_reply_was_lost_is_published_whole_once(
+    ocma: Ocma, workspace_id: str, live: Live, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _short_timeout(live, monkeypatch)
+    live.fake.fail_next("timeout_after_store", skip=1)  # part 2 is stored, its answer never arrives
+    parts = [f"1/3 Lost reply on {live.spec.name}", "2/3 stored, answer lost", "3/3 still posted"]
+    post_id = _post(ocma, workspace_id, live, parts[0], thread=parts[1:])
+
+    target = _run_until_terminal(ocma, post_id, timeout=30)
+
+    _assert_whole_thread(live, target, parts)
+    assert _attempts(ocma, target.id)[0] == ("publish", "Unconfirmed")
+
+
+@pytest.mark.parametrize("live", ["mastodon"], indirect=True)
+def test_mastodon_looks_up_once_its_idempotency_keys_are_forgotten(
+    ocma: Ocma, workspace_id: str, live: Live, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Mastodon keeps an Idempotency-Key for 1 h; after that, posting again would duplicate the parts out."""
+    _short_timeout(live, monkeypatch)
+    live.fake.fail_next("timeout_after_store", skip=1)
+    parts = ["1/3 Keys expire", "2/3 stored, answer lost", "3/3 posted once"]
+    post_id = _post(ocma, workspace_id, live, parts[0], thread=parts[1:])
+    run_worker(ocma, lambda: _target(ocma, post_id).status is TargetStatus.UNCONFIRMED, timeout=15)
+    with ocma.session() as s:  # as the target looks two hours later, with the instance's keys gone
+        row = s.get(Target, _target(ocma, post_id).id)
+        assert row is not None and row.unconfirmed_since is not None
+        row.unconfirmed_since = row.unconfirmed_since - timedelta(hours=2)
+        row.due_at = utcnow()
+        s.add(row)
+    live.fake.forget_idempotency_keys()
+
+    target = _run_until_terminal(ocma, post_id, timeout=30)
+
+    _assert_whole_thread(live, target, parts)
+    actions = [a for a, _ in _attempts(ocma, target.id)]
+    assert actions == ["publish", "find_published", "continue_thread"]

@@ -118,10 +118,14 @@ class ApiKey(SQLModel, table=True):
 class Account(SQLModel, table=True):
     """A connected social account; tokens are encrypted."""
 
-    __table_args__ = (UniqueConstraint("workspace_id", "platform", "external_id"),)
+    # An account is its id on one host of its platform: two Mastodon instances may both have an account 7.
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "platform", "host", "external_id", name="uq_account_identity"),
+    )
     id: str = Field(default_factory=new_id, primary_key=True)
     workspace_id: str = Field(foreign_key="workspace.id", index=True)
     platform: str = Field(max_length=64, index=True)
+    host: str = Field(default="", max_length=255)  # Profile.host: e.g. a Mastodon instance's domain
     external_id: str = Field(max_length=255)
     handle: str = Field(max_length=255)
     display_name: str = Field(default="", max_length=255)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ocma_core.context import Ocma
@@ -22,10 +23,18 @@ def _account_status(ocma: Ocma, account_id: str) -> AccountStatus | None:
 
 
 async def hold_or_retry(
-    ocma: Ocma, runtime: Runtime, claimed: transitions.Claimed, platform: str, exc: AuthExpired
+    ocma: Ocma,
+    runtime: Runtime,
+    claimed: transitions.Claimed,
+    platform: str,
+    exc: AuthExpired,
+    look_from: datetime | None = None,
 ) -> str:
     """Hold the target (and the account's other targets already due) once the account needs reconnecting;
-    while it is still connected (e.g. another worker's refresh took too long) try again after a backoff."""
+    while it is still connected (e.g. another worker's refresh took too long) try again after a backoff.
+
+    `look_from` is set when thread parts were already out: the next try looks them up first (it survives
+    the hold and the reconnect), so no part is posted twice."""
     from ocma_core.services.held import hold_due_targets
 
     target, worker = claimed.target, runtime.worker_id
@@ -40,11 +49,15 @@ async def hold_or_retry(
             due,
             burn_attempt=True,
             error=exc.message,
-            status=TargetStatus.UNCONFIRMED if claimed.needs_lookup else TargetStatus.QUEUED,
+            status=TargetStatus.UNCONFIRMED if claimed.needs_lookup or look_from else TargetStatus.QUEUED,
+            unconfirmed_since=look_from,
         )
         ocma.queue.push(target.id, due)
         return "retry"
     reason = f"{platform} authorisation expired and could not be refreshed: {exc.message}"
-    await asyncio.to_thread(transitions.finish, ocma, target.id, worker, TargetStatus.HELD, last_error=reason)
+    values = {"unconfirmed_since": look_from} if look_from else {}
+    await asyncio.to_thread(
+        transitions.finish, ocma, target.id, worker, TargetStatus.HELD, last_error=reason, **values
+    )
     await asyncio.to_thread(hold_due_targets, ocma, claimed.account.id, reason)
     return "held"

@@ -4,6 +4,10 @@ The target waits as `pending` with its platform id; workers claim it like any du
 plugin's `check_pending` until the platform says it is out (then: published, with its URL), refuses it
 (failed, with the platform's reason) or `PENDING_GIVE_UP` passes. Asking is a read: a timeout or an unknown
 outcome is simply asked again later — nothing is ever published twice from here.
+
+A thread that became pending part-way (a part the platform processes before it can be replied to) is asked
+about by its last part (`part_ids[-1]`). Once that part is out and parts are still missing, the target turns
+unconfirmed: the publisher looks up which parts exist and posts the rest (`continue_thread`).
 """
 
 from __future__ import annotations
@@ -98,21 +102,47 @@ async def poll(
         budgets.release(keys, declared, observed, blocked_until, lease)
     if result.pending:
         return await hand_back(ocma, target.id, worker, utcnow() + next_poll(target.attempts), None)
+    # The part asked about is out under its final id (which may differ from the id it was processed under).
+    part_ids = [*target.part_ids[:-1], result.external_id] if len(target.part_ids) > 1 else result.parts_out()
+    if len(part_ids) < 1 + len(claimed.post.thread):
+        return await _continue_later(ocma, worker, claimed, part_ids)
     ok = await asyncio.to_thread(
         transitions.finish,
         ocma,
         target.id,
         worker,
         TargetStatus.PUBLISHED,
-        external_id=result.external_id,
-        part_ids=list(result.part_ids) or list(target.part_ids) or [result.external_id],
-        url=result.url or target.url,
+        external_id=part_ids[0],
+        part_ids=part_ids,
+        url=(result.url or target.url) if len(part_ids) == 1 else target.url,
         published_at=utcnow(),
         last_error=None,
     )
     if ok:
         PUBLISHED.labels(platform.name).inc()
     return "published" if ok else "lost_claim"
+
+
+async def _continue_later(ocma: Ocma, worker: str, claimed: transitions.Claimed, part_ids: list[str]) -> str:
+    """A thread's pending part is out and parts are missing: look up what exists, then post the rest."""
+    now = utcnow()
+    total = 1 + len(claimed.post.thread)
+    await asyncio.to_thread(
+        transitions.requeue,
+        ocma,
+        claimed.target.id,
+        worker,
+        now,
+        burn_attempt=True,
+        error=f"Parts 1-{len(part_ids)} of {total} are out; the rest follow after a look-up.",
+        unconfirmed_since=now,
+        status=TargetStatus.UNCONFIRMED,
+        external_id=None,
+        part_ids=part_ids,
+        attempts=0,  # the polls counted here; the look-up and the rest start a fresh count
+    )
+    ocma.queue.push(claimed.target.id, now)
+    return "unconfirmed"
 
 
 async def _ask(
@@ -122,7 +152,9 @@ async def _ask(
     contexts: list[AccountContext],
     worker: str,
 ) -> PublishResult:
-    external_id = claimed.target.external_id
+    # A pending thread lists the parts out so far; the last one is the part still being processed.
+    ids = claimed.target.part_ids
+    external_id = ids[-1] if ids else claimed.target.external_id
     assert external_id is not None
     return await recorded_call(
         ocma,

@@ -10,12 +10,13 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from ocma_core.api.metrics import FAILED, LATENESS, PUBLISHED
 from ocma_core.context import Ocma
 from ocma_core.db.models import TargetStatus
 from ocma_core.db.types import utcnow
-from ocma_core.engine import transitions
+from ocma_core.engine import threads, transitions
 from ocma_core.engine.budgets import Budgets, MemoryBudgets, answered, observed_limits, platform_buckets
 from ocma_core.engine.calls import recorded_call
 from ocma_core.errors import (
@@ -39,6 +40,7 @@ from ocma_core.platforms import (
 from ocma_core.registry import get_platform
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 LOOKUP_DELAY = timedelta(seconds=2)
 LOOKUP_MARGIN = timedelta(seconds=60)
 INLINE_WAIT_S = 0.5
@@ -201,6 +203,17 @@ def _back_status(needs_lookup: bool) -> TargetStatus:
     return TargetStatus.UNCONFIRMED if needs_lookup else TargetStatus.QUEUED
 
 
+def _look_from(since: datetime | None, started: datetime, exc: PlatformError) -> datetime | None:
+    """When thread parts were out at the failure, the next try looks them up first (from this time)."""
+    return (since or started) if exc.parts_out else None
+
+
+def _out_note(exc: PlatformError) -> str:
+    if not exc.parts_out:
+        return ""
+    return f" ({len(exc.parts_out)} thread part(s) already out; the next try continues after them.)"
+
+
 async def _attempt(
     ocma: Ocma,
     runtime: Runtime,
@@ -212,9 +225,7 @@ async def _attempt(
 ) -> str:
     target, account, worker = claimed.target, claimed.account, runtime.worker_id
 
-    async def call(
-        action: str, fn: Callable[[AccountContext], Awaitable[PublishResult | None]]
-    ) -> PublishResult | None:
+    async def call(action: str, fn: Callable[[AccountContext], Awaitable[T]]) -> T:
         # Fencing: a claim older than a third of the lease is renewed first, so no other worker can take it
         # over (and look it up, then publish) while this call is in flight.
         if time.monotonic() - claimed.claimed_mono > runtime.claim_lease_s / 3:
@@ -268,8 +279,9 @@ async def _attempt(
         )
         FAILED.labels(platform.name, "unconfirmed").inc()
         return "failed"
+    look = claimed.needs_lookup and not threads.republish_is_safe(platform, target.unconfirmed_since, started)
     try:
-        if claimed.needs_lookup and Capability.IDEMPOTENT_PUBLISH not in platform.capabilities:
+        if look:
             if Capability.FIND_PUBLISHED not in platform.capabilities:
                 reason = (
                     f"The outcome of the last call is unknown and {platform.name} cannot be asked; "
@@ -282,7 +294,9 @@ async def _attempt(
                 return "failed"
             since = (target.unconfirmed_since or started) - LOOKUP_MARGIN
             try:
-                found = await call("find_published", lambda ctx: platform.find_published(ctx, content, since))
+                found = threads.as_found(
+                    await call("find_published", lambda ctx: platform.find_published(ctx, content, since))
+                )
             except Rejected as exc:  # the platform cannot tell us (e.g. a scope the app lacks)
                 reason = (
                     f"The outcome of the last call is unknown and {platform.name} cannot be asked: "
@@ -293,11 +307,16 @@ async def _attempt(
                 )
                 FAILED.labels(platform.name, "unconfirmed").inc()
                 return "failed"
-            if found is not None:
-                return await _published(ocma, runtime, claimed, platform, found)
+            if found is not None and found.complete(content):
+                return await _published(ocma, runtime, claimed, platform, content, found.as_result())
+            if found is not None:  # a thread whose reply was lost: post the parts after the last found
+                hit = found
+                result = await call(
+                    "continue_thread", lambda ctx: platform.continue_thread(ctx, content, hit)
+                )
+                return await _published(ocma, runtime, claimed, platform, content, result)
         result = await call("publish", lambda ctx: platform.publish(ctx, content))
-        assert result is not None
-        return await _published(ocma, runtime, claimed, platform, result)
+        return await _published(ocma, runtime, claimed, platform, content, result)
     except RateLimited as exc:
         await asyncio.to_thread(
             transitions.requeue,
@@ -306,15 +325,18 @@ async def _attempt(
             worker,
             exc.retry_at,
             burn_attempt=False,
-            error=f"Rate limited until {exc.retry_at.isoformat()}",
-            status=_back_status(claimed.needs_lookup),
+            error=f"Rate limited until {exc.retry_at.isoformat()}{_out_note(exc)}",
+            status=_back_status(claimed.needs_lookup or bool(exc.parts_out)),
+            unconfirmed_since=_look_from(target.unconfirmed_since, started, exc),
         )
         ocma.queue.push(target.id, exc.retry_at)
         raise
     except AuthExpired as exc:
         from ocma_core.engine.holding import hold_or_retry
 
-        return await hold_or_retry(ocma, runtime, claimed, platform.name, exc)
+        return await hold_or_retry(
+            ocma, runtime, claimed, platform.name, exc, _look_from(target.unconfirmed_since, started, exc)
+        )
     except Rejected as exc:
         await asyncio.to_thread(
             transitions.finish,
@@ -334,7 +356,7 @@ async def _attempt(
                 target.id,
                 worker,
                 TargetStatus.FAILED,
-                last_error=f"Gave up after {target.attempts} attempts: {exc.message}",
+                last_error=f"Gave up after {target.attempts} attempts: {exc.message}{_out_note(exc)}",
             )
             FAILED.labels(platform.name, "transient").inc()
             return "failed"
@@ -346,8 +368,9 @@ async def _attempt(
             worker,
             due,
             burn_attempt=True,
-            error=exc.message,
-            status=_back_status(claimed.needs_lookup),
+            error=exc.message + _out_note(exc),
+            status=_back_status(claimed.needs_lookup or bool(exc.parts_out)),
+            unconfirmed_since=_look_from(target.unconfirmed_since, started, exc),
         )
         ocma.queue.push(target.id, due)
         return "retry"
@@ -424,10 +447,19 @@ async def _not_sent(
 
 
 async def _published(
-    ocma: Ocma, runtime: Runtime, claimed: transitions.Claimed, platform: Platform, result: PublishResult
+    ocma: Ocma,
+    runtime: Runtime,
+    claimed: transitions.Claimed,
+    platform: Platform,
+    content: PostContent,
+    result: PublishResult,
 ) -> str:
     target = claimed.target
     now = utcnow()
+    reason = None if result.pending else threads.shortfall(content, result)
+    if reason is not None:  # a thread is published whole or not at all: look, then post what is missing
+        log.warning("target %s: %s returned %s", target.id, platform.name, reason)
+        return await _partial(ocma, runtime, claimed, reason, now)
     values: dict[str, object] = {}
     if result.pending:  # accepted, still processing: workers ask `check_pending` from FIRST_POLL on
         from ocma_core.engine.pending import FIRST_POLL
@@ -440,7 +472,7 @@ async def _published(
         runtime.worker_id,
         TargetStatus.PENDING if result.pending else TargetStatus.PUBLISHED,
         external_id=result.external_id,
-        part_ids=list(result.part_ids) or [result.external_id],
+        part_ids=result.parts_out(),
         url=result.url,
         published_at=now,
         last_error=None,
@@ -455,3 +487,24 @@ async def _published(
         if target.due_at is not None:
             LATENESS.observe(max((now - target.due_at).total_seconds(), 0.0))
     return "published" if ok else "lost_claim"
+
+
+async def _partial(
+    ocma: Ocma, runtime: Runtime, claimed: transitions.Claimed, reason: str, now: datetime
+) -> str:
+    """A result with thread parts missing: unconfirmed, so the next try looks up and continues."""
+    target = claimed.target
+    due = now + LOOKUP_DELAY
+    await asyncio.to_thread(
+        transitions.requeue,
+        ocma,
+        target.id,
+        runtime.worker_id,
+        due,
+        burn_attempt=True,
+        error=reason,
+        unconfirmed_since=target.unconfirmed_since or now,
+        status=TargetStatus.UNCONFIRMED,
+    )
+    ocma.queue.push(target.id, due)
+    return "unconfirmed"

@@ -207,9 +207,10 @@ def requeue(
     error: str | None,
     unconfirmed_since: datetime | None = None,
     status: TargetStatus = TargetStatus.QUEUED,
+    **extra: object,
 ) -> bool:
     """Give an owned target back to the queue for `due_at` (a rate-limit wait does not count as an attempt)."""
-    values: dict[str, object] = {"due_at": due_at, "last_error": error}
+    values: dict[str, object] = {"due_at": due_at, "last_error": error, **extra}
     if not burn_attempt:
         values["attempts"] = Target.attempts - 1
     if unconfirmed_since is not None:

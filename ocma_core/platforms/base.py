@@ -22,6 +22,7 @@ from ocma_core.platforms.types import (
     AccountContext,
     AuthKind,
     Capability,
+    FoundPost,
     Limits,
     MetricsSnapshot,
     OAuthClient,
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     import httpx
 
     from ocma_core.crypto import Vault
+    from ocma_core.platforms.threads import PostPart
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,9 @@ class Platform:
     default_scopes: ClassVar[tuple[str, ...]] = ()
     rate_budgets: ClassVar[tuple[RateBudget, ...]] = ()
     max_concurrency: ClassVar[int] = 16  # calls in flight per host (see host_of) in each worker process
+    # With Capability.IDEMPOTENT_PUBLISH: how long the platform remembers an idempotency key (None: for
+    # good). After that the engine asks `find_published` instead of publishing again.
+    idempotency_window_s: ClassVar[float | None] = None
     request_timeout_s: ClassVar[float] = 30.0  # read/write timeout (OCMA_<PLATFORM>_TIMEOUT_S)
     connect_timeout_s: ClassVar[float] = 5.0  # connect timeout (OCMA_<PLATFORM>_CONNECT_TIMEOUT_S)
     # Fields a user supplies to connect without OAuth (name -> description), e.g. {"handle": ..., "app_password": ...}
@@ -178,9 +183,39 @@ class Platform:
 
     async def find_published(
         self, ctx: AccountContext, content: PostContent, since: datetime
-    ) -> PublishResult | None:
-        """Look for a post of this content published since `since` (resolves an unconfirmed attempt)."""
+    ) -> FoundPost | None:
+        """The parts of this content published since `since` (a read: it never posts); None when none is.
+
+        For a thread, list each part found while it replies to the one before; the engine then posts the
+        rest with `continue_thread`.
+        """
         return None
+
+    async def continue_thread(
+        self, ctx: AccountContext, content: PostContent, found: FoundPost
+    ) -> PublishResult:
+        """Publish the parts of `content` after those in `found`, the first new one replying to the last found.
+
+        The result lists every part's id, the found ones first. Platforms with Capability.THREADS and
+        Capability.FIND_PUBLISHED implement it (usually both this and `publish` call `post_thread`).
+        """
+        raise Rejected(
+            f"{self.display_name or self.name} cannot continue a thread: parts "
+            f"{len(found.part_ids) + 1}-{len(content.all_parts())} of {len(content.all_parts())} are missing."
+        )
+
+    async def post_thread(
+        self, ctx: AccountContext, content: PostContent, post_part: PostPart, found: FoundPost | None = None
+    ) -> list[str]:
+        """Post the parts of `content` not in `found` with `post_part(index, ids_before)`; every part's id.
+
+        A failure after some part is out carries their ids (`exc.parts_out`), so the engine looks up what
+        exists before it tries again; a part refused for good deletes the parts out again (a thread is
+        published whole or not at all) and says so in the raised `Rejected`.
+        """
+        from ocma_core.platforms.threads import post_thread
+
+        return await post_thread(self, ctx, content, post_part, found)
 
     async def delete(self, ctx: AccountContext, external_id: str) -> None:
         """Delete a published post."""
@@ -279,7 +314,10 @@ class Platform:
                 f"{self.display_name or self.name}: {exc.message} {exc.fix or ''}".strip()
             ) from exc
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            raise Transient(f"Could not reach {self.display_name or self.name}: {exc!r}") from exc
+            from ocma_core.platforms.transport import describe_transport_error
+
+            cause = describe_transport_error(exc, url)
+            raise Transient(f"Could not reach {self.display_name or self.name}: {cause}.") from exc
         except httpx.TimeoutException as exc:
             if effect:
                 raise Unconfirmed(

@@ -115,6 +115,9 @@ class Profile:
     display_name: str = ""
     url: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # The host the account lives on when the platform has many (a Mastodon instance's domain): an account
+    # is its external_id on this host. "" for a platform that is one service.
+    host: str = ""
 
 
 @dataclass
@@ -187,8 +190,52 @@ class PublishResult:
     external_id: str
     url: str | None = None
     pending: bool = False  # the platform is still processing; call check_pending later
-    part_ids: list[str] = field(default_factory=list)  # every id when a thread was published
+    # Every part's id, first part first. A thread's result must list all its parts: the engine never marks
+    # a thread with fewer ids than parts as published. A pending thread lists the parts out so far, the
+    # last one being the part the platform is still processing (the one `check_pending` is asked about).
+    part_ids: list[str] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict)
+
+    def parts_out(self) -> list[str]:
+        """The ids of the parts this result says exist (`part_ids`, or the single `external_id`)."""
+        return list(self.part_ids) or [self.external_id]
+
+
+@dataclass
+class FoundPost:
+    """What `find_published` found: the ids of the parts of a post (and its thread) that exist.
+
+    `part_ids` is a prefix of the post's parts, first part first: part N+1 is listed only when it replies
+    to part N. The engine publishes the parts after the last one found (`Platform.continue_thread`), so a
+    thread whose reply was lost is completed without posting any part twice.
+    """
+
+    part_ids: list[str]
+    url: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.part_ids or not all(self.part_ids):
+            raise ValueError("FoundPost needs the id of at least the first part; return None if none exists.")
+
+    @property
+    def external_id(self) -> str:
+        """The first part's id (the id a post is known by)."""
+        return self.part_ids[0]
+
+    def missing(self, content: PostContent) -> list[PostContent]:
+        """The parts of `content` after the ones found (empty when the post is complete)."""
+        return content.all_parts()[len(self.part_ids) :]
+
+    def complete(self, content: PostContent) -> bool:
+        """True when every part of `content` was found."""
+        return not self.missing(content)
+
+    def as_result(self) -> PublishResult:
+        """The found post as a publish result (for a complete post)."""
+        return PublishResult(
+            external_id=self.external_id, url=self.url, part_ids=list(self.part_ids), raw=dict(self.raw)
+        )
 
 
 @dataclass

@@ -16,11 +16,13 @@ from ocma_core.context import Ocma
 from ocma_core.db.models import Account, AccountStatus, OAuthState
 from ocma_core.db.types import utcnow
 from ocma_core.errors import (
+    AuthExpired,
     ConfigError,
     ConflictError,
     NotFoundError,
     OcmaError,
     PlatformError,
+    Rejected,
     Surface,
     ValidationFailed,
     unreachable,
@@ -30,6 +32,7 @@ from ocma_core.oauth_client import authorize_url, new_code_verifier
 from ocma_core.platforms import AccountContext, AuthKind, Platform, Profile, TokenSet
 from ocma_core.registry import get_platform
 from ocma_core.services import held
+from ocma_core.services.connect_errors import connect_failure
 
 # Where a person finds the workspace's account ids, in general and on each surface.
 FIND_ACCOUNTS = "List the workspace's accounts to find the id."
@@ -159,13 +162,19 @@ async def complete_connect(
     if not code:
         raise OAuthFlowError("The platform sent no authorisation code.", fix="Start connecting again.")
     verifier, options = _state_secret(ocma, row)
+    signing_in = True
     try:
         tokens = await platform.exchange_code(code, verifier, row.redirect_uri, **options)
+        signing_in = False
         profile = await _profile(platform, tokens, tokens.extra)
     except PlatformError as exc:
-        raise unreachable(exc, platform.display_name or platform.name) or OAuthFlowError(
-            f"{platform.display_name or platform.name} refused the connection: {exc.message}",
-            fix="Start connecting again; authorisation codes expire within minutes.",
+        if signing_in and isinstance(exc, AuthExpired | Rejected):  # the code or verifier was refused
+            raise OAuthFlowError(
+                f"{platform.display_name or platform.name} refused the connection: {exc.message}",
+                fix="Start connecting again; authorisation codes expire within minutes.",
+            ) from None
+        raise connect_failure(
+            platform, exc, signing_in=signing_in, refused=lambda m, f: OAuthFlowError(m, fix=f)
         ) from None
     return save_account(ocma, row.workspace_id, platform, tokens, profile)
 
@@ -204,13 +213,14 @@ async def connect_with_credentials(
             f"Missing {', '.join(missing)} for {platform.display_name or platform.name}.",
             problems=[{"field": name, "message": platform.credential_fields[name]} for name in missing],
         )
+    signing_in = True
     try:
         tokens = await platform.connect_with_credentials(fields)
+        signing_in = False
         profile = await _profile(platform, tokens, tokens.extra)
     except PlatformError as exc:
-        raise unreachable(exc, platform.display_name or platform.name) or ValidationFailed(
-            f"{platform.display_name or platform.name} refused the credentials: {exc.message}",
-            fix="Check them (an app password, not the account password) and try again.",
+        raise connect_failure(
+            platform, exc, signing_in=signing_in, refused=lambda m, f: ValidationFailed(m, fix=f)
         ) from None
     return save_account(ocma, workspace_id, platform, tokens, profile)
 
@@ -225,6 +235,7 @@ def save_account(
             select(Account).where(
                 Account.workspace_id == workspace_id,
                 Account.platform == platform.name,
+                Account.host == profile.host.lower(),
                 Account.external_id == profile.external_id,
             )
         ).first()
@@ -232,6 +243,7 @@ def save_account(
             account = Account(
                 workspace_id=workspace_id,
                 platform=platform.name,
+                host=profile.host.lower(),
                 external_id=profile.external_id,
                 handle=profile.handle,
                 access_token_enc="",

@@ -29,6 +29,7 @@ import pytest
 from ocma_core.errors import AuthExpired, PlatformError, RateLimited, Unconfirmed
 from ocma_core.oauth_client import authorize_url, code_challenge, new_code_verifier
 from ocma_core.platforms import AccountContext, AuthKind, Capability, Platform, PostContent, TokenSet
+from ocma_core.testing.conformance_threads import ThreadConformance
 
 T = TypeVar("T")
 
@@ -41,14 +42,18 @@ class FakeControl(Protocol):
     def authorize(self, authorize_url: str, *, approve: bool = True) -> tuple[str, str]:
         """Consent as the user would; returns (code, state) from the redirect. OAuth platforms only."""
 
-    def fail_next(self, kind: str, *, retry_after_s: float = 30.0) -> None:
-        """Fail the next publish: rate_limit, auth, server_error or timeout_after_store."""
+    def fail_next(self, kind: str, *, retry_after_s: float = 30.0, skip: int = 0) -> None:
+        """Fail a coming create call, after `skip` succeed: rate_limit, auth, server_error or
+        timeout_after_store (the post is stored, the answer comes too late)."""
 
     def expire_tokens(self) -> None:
         """Invalidate every access token (refresh tokens stay valid)."""
 
     def published_texts(self) -> list[str]:
         """Texts of the posts the fake holds now."""
+
+    def parent_of(self, external_id: str) -> str | None:
+        """The id of the post this one replies to (platforms with threads only)."""
 
 
 def run(coro: Coroutine[Any, Any, T] | Awaitable[T]) -> T:
@@ -60,7 +65,7 @@ def run(coro: Coroutine[Any, Any, T] | Awaitable[T]) -> T:
     return asyncio.run(wrapper())
 
 
-class PlatformConformance:
+class PlatformConformance(ThreadConformance):
     """The shared behaviour checks; subclasses provide the `fake` and `platform` fixtures."""
 
     redirect_uri = "http://127.0.0.1:8000/oauth/callback/conformance"

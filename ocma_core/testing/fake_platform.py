@@ -25,7 +25,7 @@ import time
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from ocma_core.testing.fake_state import Chaos, FakeSocialState
+from ocma_core.testing.fake_state import Chaos, FakeSocialState, take_due
 from ocma_core.testing.fakeserver import FakeRequest, FakeResponse, FakeServer
 
 CLIENT_ID = "fake-client-id"
@@ -52,19 +52,20 @@ class FakeSocial(FakeServer):
         self.chaos = Chaos()
         self.limit_reads = False  # when True, the metrics endpoints count against the rate window too
         self._rng = random.Random(self.chaos.seed)
-        self._next: collections.deque[tuple[str, float]] = collections.deque()
+        self._next: collections.deque[list[Any]] = collections.deque()  # [kind, retry_after_s, skip]
         self._next_delete: collections.deque[tuple[str, float]] = collections.deque()
-        self._next_processing: collections.deque[tuple[int, str | None]] = collections.deque()
+        self._next_processing: collections.deque[list[Any]] = collections.deque()  # [polls, fail, skip]
         self._ids = 10**15
         self._id_lock = threading.Lock()
         self._install_routes()
 
     # ----- test controls -------------------------------------------------------------------------
-    def fail_next(self, kind: str, *, retry_after_s: float = 30.0) -> None:
-        """Make the next POST /v1/posts fail: rate_limit, auth, server_error, timeout_after_store, duplicate."""
+    def fail_next(self, kind: str, *, retry_after_s: float = 30.0, skip: int = 0) -> None:
+        """Make a coming POST /v1/posts fail (`skip` lets that many succeed first): rate_limit, auth,
+        server_error, timeout_after_store (stored, answered too late), duplicate."""
         if kind not in ("rate_limit", "auth", "server_error", "timeout_after_store", "duplicate"):
             raise ValueError(kind)
-        self._next.append((kind, retry_after_s))
+        self._next.append([kind, retry_after_s, skip])
 
     def fail_next_delete(self, kind: str, *, retry_after_s: float = 30.0) -> None:
         """Make the next DELETE /v1/posts/{id} fail: rate_limit, server_error or auth."""
@@ -72,10 +73,16 @@ class FakeSocial(FakeServer):
             raise ValueError(kind)
         self._next_delete.append((kind, retry_after_s))
 
-    def process_next(self, *, polls: int = 2, fail: str | None = None) -> None:
-        """The next created post is accepted as "processing" (like a video): GET /v1/posts/{id} says so `polls`
-        times, then "published" — or "failed" with `fail` as the platform's reason (the post never appears)."""
-        self._next_processing.append((polls, fail))
+    def process_next(self, *, polls: int = 2, fail: str | None = None, skip: int = 0) -> None:
+        """The next created post (after `skip` others) is accepted as "processing" (like a video): GET
+        /v1/posts/{id} says so `polls` times, then "published" — or "failed" with `fail` as the platform's
+        reason (the post never appears)."""
+        self._next_processing.append([polls, fail, skip])
+
+    def parent_of(self, post_id: str) -> str | None:
+        """The id of the post `post_id` replies to (None for a first part)."""
+        with self.lock:
+            return self.state.posts[post_id]["reply_to"]  # type: ignore[no-any-return]
 
     def protect(self, post_id: str, reason: str = "This post cannot be deleted.") -> None:
         """Make DELETE refuse this post with 403 and `reason` (as a platform refuses, e.g., a pinned post)."""
@@ -270,7 +277,7 @@ class FakeSocial(FakeServer):
             user = self._user(request)
             with self.lock:
                 self.state.publish_calls += 1
-                forced = self._next.popleft() if self._next else None
+                forced = take_due(self._next)
             if forced and forced[0] == "auth":
                 return self._unauthorized()
             if forced and forced[0] == "duplicate":
@@ -310,7 +317,7 @@ class FakeSocial(FakeServer):
             }
             with self.lock:
                 self.state.posts[post_id] = post
-                processing = self._next_processing.popleft() if self._next_processing else None
+                processing = take_due(self._next_processing)
                 if processing is not None:
                     self.state.processing[post_id] = {"polls_left": processing[0], "fail": processing[1]}
             answer: dict[str, Any] = {"id": post_id, "url": f"https://fakesocial.test/p/{post_id}"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,3 +36,13 @@ class FakeSocialState:
     followers: int = 42
     public_accounts: dict[str, dict[str, Any]] = field(default_factory=dict)  # username -> public profile
     window: dict[str, tuple[float, int]] = field(default_factory=dict)  # token -> (start, used)
+
+
+def take_due(queue: collections.deque[list[Any]]) -> list[Any] | None:
+    """The next injected behaviour ([..., skip]) once its skip count is used up (call with the lock held)."""
+    if not queue:
+        return None
+    if queue[0][-1] > 0:
+        queue[0][-1] -= 1
+        return None
+    return queue.popleft()

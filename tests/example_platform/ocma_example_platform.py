@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from ocma_core import (
     AccountContext,
     Capability,
+    FoundPost,
     Limits,
     MediaRules,
     MetricsSnapshot,
@@ -70,19 +71,29 @@ class FakeSocialPlatform(Platform):
 
     async def publish(self, ctx: AccountContext, content: PostContent) -> PublishResult:
         """POST /v1/posts for each part, replying to the previous one for a thread."""
-        return await self._publish_parts(ctx, content.all_parts(), [], None)
+        return await self._publish_parts(ctx, content, None)
+
+    async def continue_thread(
+        self, ctx: AccountContext, content: PostContent, found: FoundPost
+    ) -> PublishResult:
+        """Post the parts after those found, the first of them replying to the last found."""
+        return await self._publish_parts(ctx, content, found)
 
     async def _publish_parts(
-        self, ctx: AccountContext, parts: list[PostContent], ids: list[str], first_url: str | None
+        self, ctx: AccountContext, content: PostContent, found: FoundPost | None
     ) -> PublishResult:
-        """Publish `parts` after the thread parts already out (`ids`); every id is in `part_ids`."""
-        for part in parts:
+        """Every part not in `found`, in order (`post_thread` keeps the thread whole); all ids in `part_ids`."""
+        parts, urls = content.all_parts(), {} if found is None else {found.external_id: found.url}
+        processing: list[str] = []
+
+        async def post_part(index: int, before: list[str]) -> str:
+            part = parts[index]
             media_ids = [await self._upload(ctx, item.read_bytes(), item.mime_type) for item in part.media]
             body: dict[str, object] = {"text": part.text}
             if media_ids:
                 body["media_ids"] = media_ids
-            if ids:
-                body["reply_to"] = ids[-1]
+            if before:
+                body["reply_to"] = before[-1]
             response = await self.send(
                 "POST",
                 f"{self.api_base}/v1/posts",
@@ -93,12 +104,20 @@ class FakeSocialPlatform(Platform):
             )
             self.raise_for_status(response)
             answer = response.json()
-            ids.append(answer["id"])
-            first_url = first_url or answer.get("url")
-            # Accepted but still processing: the engine asks check_pending until it is out.
+            urls[answer["id"]] = answer.get("url")
+            # Accepted but still processing: nothing can reply to it yet, so the thread stops here and the
+            # engine asks check_pending about this part, then has the rest posted (see docs/plugins.md).
             if answer.get("status") == "processing":
-                return PublishResult(external_id=ids[0], pending=True, part_ids=ids)
-        return PublishResult(external_id=ids[0], url=first_url, part_ids=ids)
+                if index < len(parts) - 1:
+                    raise _Processing([*before, answer["id"]])
+                processing.append(answer["id"])
+            return str(answer["id"])
+
+        try:
+            ids = await self.post_thread(ctx, content, post_part, found)
+        except _Processing as stop:
+            return PublishResult(external_id=stop.ids[0], pending=True, part_ids=stop.ids)
+        return PublishResult(external_id=ids[0], url=urls.get(ids[0]), pending=bool(processing), part_ids=ids)
 
     async def check_pending(self, ctx: AccountContext, external_id: str) -> PublishResult:
         """GET /v1/posts/{id}: processing (still pending), published (with its URL) or failed (Rejected)."""
@@ -121,25 +140,22 @@ class FakeSocialPlatform(Platform):
 
     async def find_published(
         self, ctx: AccountContext, content: PostContent, since: datetime
-    ) -> PublishResult | None:
-        """Look through the account's posts since `since` for the same text; a thread whose first parts
-        landed is found by its reply chain and completed, so no part is ever posted twice."""
+    ) -> FoundPost | None:
+        """The account's posts since `since` with the same text; for a thread, each later part found while
+        it replies to the part before (the engine posts the rest with continue_thread)."""
         response = await self.send(
             "GET", f"{self.api_base}/v1/posts", params={"since": since.timestamp()}, headers=self._auth(ctx)
         )
         self.raise_for_status(response)
         posts = response.json()["data"]
-        parts = content.all_parts()
         ids: list[str] = []
-        for part in parts:
+        for part in content.all_parts():
             parent = ids[-1] if ids else None
             found = next((p for p in posts if p["text"] == part.text and p["reply_to"] == parent), None)
             if found is None:
                 break
             ids.append(found["id"])
-        if not ids:
-            return None
-        return await self._publish_parts(ctx, parts[len(ids) :], ids, f"https://fakesocial.test/p/{ids[0]}")
+        return FoundPost(part_ids=ids, url=f"https://fakesocial.test/p/{ids[0]}") if ids else None
 
     async def delete(self, ctx: AccountContext, external_id: str) -> None:
         """DELETE /v1/posts/{id}; a post that is already gone (404) counts as deleted."""
@@ -171,6 +187,14 @@ def _numbers(
     body: dict[str, object], keep: Callable[[object], bool] = lambda v: isinstance(v, int | float)
 ) -> dict[str, float]:
     return {k: float(v) for k, v in body.items() if keep(v)}  # type: ignore[arg-type]
+
+
+class _Processing(Exception):
+    """A thread part is still processing: the parts up to it (its id last) are all that can be out now."""
+
+    def __init__(self, ids: list[str]) -> None:
+        super().__init__(f"part {len(ids)} is processing")
+        self.ids = ids
 
 
 @hookimpl

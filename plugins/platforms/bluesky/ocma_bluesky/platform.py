@@ -8,11 +8,12 @@ from typing import Any
 
 import httpx
 
-from ocma_bluesky import records
+from ocma_bluesky import posting, records
 from ocma_bluesky.errors import raise_for_xrpc
 from ocma_bluesky.linkcard import LinkCard, fetch_card, fetch_limited
 from ocma_bluesky.media import image_size
-from ocma_bluesky.richtext import build_facets, count_graphemes, first_link
+from ocma_bluesky.posting import split_at_uri
+from ocma_bluesky.richtext import count_graphemes, first_link
 from ocma_bluesky.session import is_full_access, origin_of, token_set
 from ocma_core import (
     AccountContext,
@@ -20,6 +21,7 @@ from ocma_core import (
     AuthKind,
     Capability,
     ConfigError,
+    FoundPost,
     Limits,
     MediaItem,
     MediaRules,
@@ -34,6 +36,7 @@ from ocma_core import (
     Rejected,
     TextLimit,
     TokenSet,
+    Transient,
     WebhookEvent,
     parse_reset,
 )
@@ -144,13 +147,15 @@ class BlueskyPlatform(Platform):
         pds = ctx.settings.get("pds") or ctx.tokens.extra.get("pds")
         return origin_of(str(pds), "PDS") if pds else self._service({**ctx.tokens.extra, **ctx.settings})
 
-    def _did(self, ctx: AccountContext) -> str:
+    def did_of(self, ctx: AccountContext) -> str:
+        """The account's DID (from the session)."""
         did = ctx.settings.get("did") or ctx.tokens.extra.get("did") or ctx.external_id
         if not did:
             raise AuthExpired("The Bluesky session has no DID; reconnect the account.")
         return str(did)
 
-    async def _query(self, ctx: AccountContext, nsid: str, params: dict[str, Any]) -> dict[str, Any]:
+    async def query(self, ctx: AccountContext, nsid: str, params: dict[str, Any]) -> dict[str, Any]:
+        """GET an XRPC query on the account's PDS."""
         response = await self.send(
             "GET",
             f"{self._pds(ctx)}/xrpc/{nsid}",
@@ -162,9 +167,10 @@ class BlueskyPlatform(Platform):
         raise_for_xrpc(response, effect=False)
         return dict(response.json())
 
-    async def _procedure(
+    async def procedure(
         self, ctx: AccountContext, nsid: str, body: dict[str, Any], bucket: str = ""
     ) -> dict[str, Any]:
+        """POST an XRPC procedure to the account's PDS."""
         response = await self.send(
             "POST",
             f"{self._pds(ctx)}/xrpc/{nsid}",
@@ -195,19 +201,42 @@ class BlueskyPlatform(Platform):
 
     # ----- profile -------------------------------------------------------------------------------
     async def get_profile(self, ctx: AccountContext) -> Profile:
-        """app.bsky.actor.getProfile for the session's DID (on the account's PDS)."""
-        body = await self._query(ctx, "app.bsky.actor.getProfile", {"actor": self._did(ctx)})
-        handle = str(body.get("handle", ""))
+        """Who the session is, from the account's own PDS (no AppView needed: new and self-hosted accounts
+        are not indexed there yet): com.atproto.server.getSession for the DID and handle, the display name
+        from the app.bsky.actor.profile record (a new account has none)."""
+        session = await self.query(ctx, "com.atproto.server.getSession", {})
+        did, handle = str(session["did"]), str(session.get("handle") or "")
+        display_name = await self._display_name(ctx, did)
         extra: dict[str, Any] = {
             key: ctx.tokens.extra[key] for key in ("did", "pds", "service") if key in ctx.tokens.extra
         }
         return Profile(
-            external_id=str(body["did"]),
+            external_id=did,
             handle=handle,
-            display_name=str(body.get("displayName") or ""),
-            url=f"https://bsky.app/profile/{handle or body['did']}",
+            display_name=display_name,
+            url=f"https://bsky.app/profile/{handle or did}",
             extra=extra,
         )
+
+    async def _display_name(self, ctx: AccountContext, did: str) -> str:
+        """The profile record's displayName; the AppView's view if the record cannot be read; else ""."""
+        try:
+            record = await self.query(
+                ctx,
+                "com.atproto.repo.getRecord",
+                {"repo": did, "collection": "app.bsky.actor.profile", "rkey": "self"},
+            )
+            return str((record.get("value") or {}).get("displayName") or "")
+        except Rejected as exc:
+            if exc.code == "RecordNotFound":
+                return ""  # the account never set a profile: its handle stands in
+        except Transient:
+            pass
+        try:  # cosmetic only: who the account is is already known from the session
+            view = await self.query(ctx, "app.bsky.actor.getProfile", {"actor": did})
+        except (Rejected, Transient):
+            return ""
+        return str(view.get("displayName") or "")
 
     # ----- content -------------------------------------------------------------------------------
     def validate(self, content: PostContent) -> list[Problem]:
@@ -219,43 +248,30 @@ class BlueskyPlatform(Platform):
         problems = self.validate(content)
         if problems:
             raise Rejected("; ".join(p.message for p in problems), code=problems[0].code)
-        did = self._did(ctx)
-        dids: dict[str, str | None] = {}
-        refs: list[dict[str, str]] = []
-        for index, part in enumerate(content.all_parts()):
-            facets = await build_facets(part.text, lambda handle: self._resolve(ctx, handle, dids))
-            embed = await self._embed(ctx, part, content.options if index == 0 else {})
-            reply = {"root": refs[0], "parent": refs[-1]} if refs else None
-            record = records.post_record(
-                part.text, options=content.options, facets=facets, reply=reply, embed=embed
-            )
-            answer = await self._procedure(
-                ctx,
-                "com.atproto.repo.createRecord",
-                {"repo": did, "collection": records.POST, "record": record},
-                bucket="createRecord",
-            )
-            refs.append(records.strong_ref(str(answer["uri"]), str(answer["cid"])))
-        root = refs[0]
-        return PublishResult(
-            external_id=root["uri"],
-            url=self.public_url(ctx, root["uri"]),
-            part_ids=[ref["uri"] for ref in refs],
-            raw={"cid": root["cid"], "cids": [ref["cid"] for ref in refs]},
-        )
+        return await posting.post_thread(self, ctx, content, None)
 
-    async def _resolve(self, ctx: AccountContext, handle: str, cache: dict[str, str | None]) -> str | None:
+    async def continue_thread(
+        self, ctx: AccountContext, content: PostContent, found: FoundPost
+    ) -> PublishResult:
+        """The parts after those found, the first replying to the last found (root: the first part)."""
+        return await posting.post_thread(self, ctx, content, found)
+
+    async def resolve_handle(
+        self, ctx: AccountContext, handle: str, cache: dict[str, str | None]
+    ) -> str | None:
+        """The DID of a mentioned handle (None when it is not a Bluesky handle)."""
         if handle not in cache:
             try:
-                body = await self._query(ctx, "com.atproto.identity.resolveHandle", {"handle": handle})
+                body = await self.query(ctx, "com.atproto.identity.resolveHandle", {"handle": handle})
                 cache[handle] = str(body["did"])
             except Rejected:
                 cache[handle] = None  # not a Bluesky handle: the mention stays plain text
         return cache[handle]
 
-    async def _embed(
+    async def embed(
         self, ctx: AccountContext, part: PostContent, options: dict[str, Any]
     ) -> dict[str, Any] | None:
+        """The images or link-card embed of one part (None when it has neither)."""
         if part.media:
             return records.images_embed([await self._image(ctx, item) for item in part.media])
         fetch_default = (self.setting("LINK_CARDS") or "on").lower() not in ("0", "off", "false", "no")
@@ -313,65 +329,14 @@ class BlueskyPlatform(Platform):
     # ----- after publishing ----------------------------------------------------------------------
     async def find_published(
         self, ctx: AccountContext, content: PostContent, since: datetime
-    ) -> PublishResult | None:
-        """com.atproto.repo.listRecords (newest first) back to `since`: the root post with this text."""
-        posts = await self._records_since(ctx, since)
-        for uri, cid, value in posts:
-            if value.get("text") == content.text and "reply" not in value:
-                part_ids = self._thread_ids(uri, content, posts)
-                return PublishResult(
-                    external_id=uri,
-                    url=self.public_url(ctx, uri),
-                    part_ids=part_ids,
-                    raw={"cid": cid, "found_parts": len(part_ids), "parts": len(content.all_parts())},
-                )
-        return None
-
-    def _thread_ids(
-        self, root: str, content: PostContent, posts: list[tuple[str, str, dict[str, Any]]]
-    ) -> list[str]:
-        ids = [root]
-        for part in content.thread:
-            follow = next(
-                (
-                    uri
-                    for uri, _, v in posts
-                    if v.get("text") == part.text
-                    and (v.get("reply") or {}).get("parent", {}).get("uri") == ids[-1]
-                ),
-                None,
-            )
-            if follow is None:
-                break
-            ids.append(follow)
-        return ids
-
-    async def _records_since(
-        self, ctx: AccountContext, since: datetime
-    ) -> list[tuple[str, str, dict[str, Any]]]:
-        found: list[tuple[str, str, dict[str, Any]]] = []
-        cursor: str | None = None
-        for _ in range(20):  # at most 2,000 records back
-            params: dict[str, Any] = {"repo": self._did(ctx), "collection": records.POST, "limit": 100}
-            if cursor:
-                params["cursor"] = cursor
-            body = await self._query(ctx, "com.atproto.repo.listRecords", params)
-            batch = body.get("records") or []
-            for item in batch:
-                value = item.get("value") or {}
-                created = _parse_time(value.get("createdAt"))
-                if created is not None and created < since:
-                    return found
-                found.append((str(item["uri"]), str(item["cid"]), value))
-            cursor = body.get("cursor")
-            if not cursor or not batch:
-                break
-        return found
+    ) -> FoundPost | None:
+        """com.atproto.repo.listRecords (newest first) back to `since`: the root with this text and its replies."""
+        return await posting.find_published(self, ctx, content, since)
 
     async def delete(self, ctx: AccountContext, external_id: str) -> None:
         """com.atproto.repo.deleteRecord with the rkey of the at:// URI."""
-        repo, collection, rkey = _split_at_uri(external_id)
-        await self._procedure(
+        repo, collection, rkey = split_at_uri(external_id)
+        await self.procedure(
             ctx,
             "com.atproto.repo.deleteRecord",
             {"repo": repo, "collection": collection, "rkey": rkey},
@@ -380,7 +345,7 @@ class BlueskyPlatform(Platform):
 
     async def post_metrics(self, ctx: AccountContext, external_id: str) -> MetricsSnapshot:
         """app.bsky.feed.getPosts: like, repost, reply, quote (and bookmark) counts; no impressions exist."""
-        body = await self._query(ctx, "app.bsky.feed.getPosts", {"uris": [external_id]})
+        body = await self.query(ctx, "app.bsky.feed.getPosts", {"uris": [external_id]})
         posts = body.get("posts") or []
         if not posts:
             raise Rejected(f"Bluesky has no post {external_id} (deleted or not yet indexed).")
@@ -396,7 +361,7 @@ class BlueskyPlatform(Platform):
 
     async def account_metrics(self, ctx: AccountContext) -> MetricsSnapshot:
         """app.bsky.actor.getProfile: followers, follows and posts counts."""
-        body = await self._query(ctx, "app.bsky.actor.getProfile", {"actor": self._did(ctx)})
+        body = await self.query(ctx, "app.bsky.actor.getProfile", {"actor": self.did_of(ctx)})
         keys = ("followersCount", "followsCount", "postsCount")
         values = {key: float(body[key]) for key in keys if isinstance(body.get(key), int | float)}
         return MetricsSnapshot(
@@ -415,28 +380,10 @@ class BlueskyPlatform(Platform):
     def public_url(self, ctx: AccountContext, external_id: str) -> str | None:
         """https://bsky.app/profile/<handle>/post/<rkey>."""
         try:
-            repo, _, rkey = _split_at_uri(external_id)
+            repo, _, rkey = split_at_uri(external_id)
         except Rejected:
             return None
         return f"https://bsky.app/profile/{ctx.handle or repo}/post/{rkey}"
-
-
-def _split_at_uri(uri: str) -> tuple[str, str, str]:
-    """(repo, collection, rkey) of at://<repo>/<collection>/<rkey>."""
-    parts = uri.removeprefix("at://").split("/") if uri.startswith("at://") else []
-    if len(parts) != 3 or not all(parts):
-        raise Rejected(f"{uri!r} is not an at:// record URI.")
-    return parts[0], parts[1], parts[2]
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _int(value: str | None) -> int | None:

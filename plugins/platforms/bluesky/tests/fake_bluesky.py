@@ -67,7 +67,10 @@ class FakeBluesky(FakeServer):
         self.blobs: dict[str, dict[str, dict[str, Any]]] = collections.defaultdict(dict)
         self.counts: dict[str, dict[str, int]] = {}
         self.points: dict[str, tuple[int, float]] = {}  # did -> (points used, window start)
-        self._next: collections.deque[tuple[str, float]] = collections.deque()
+        self._next: collections.deque[list[Any]] = collections.deque()  # [kind, retry_after_s, skip]
+        self.profiles: dict[str, dict[str, Any]] = {}  # did -> app.bsky.actor.profile record ("self")
+        self.appview_unknown: set[str] = set()  # DIDs the AppView has not indexed (getProfile: not found)
+        self.session_error: int | None = None  # an HTTP status createSession answers with (e.g. 500)
         self._last_tid = 0
         self._tid_lock = threading.Lock()
         self.add_account(HANDLE, display_name="OCMA Test", followers=12, follows=3)
@@ -90,8 +93,10 @@ class FakeBluesky(FakeServer):
     def add_account(
         self, handle: str, *, display_name: str = "", followers: int = 0, follows: int = 0
     ) -> str:
-        """Create an account (resolvable handle); returns its DID."""
+        """Create an account (resolvable handle, a profile record when it has a display name); its DID."""
         did = did_for(handle)
+        if display_name:
+            self.profiles[did] = {"$type": "app.bsky.actor.profile", "displayName": display_name}
         self.accounts[did] = {
             "did": did,
             "handle": handle,
@@ -101,11 +106,17 @@ class FakeBluesky(FakeServer):
         }
         return did
 
-    def fail_next(self, kind: str, *, retry_after_s: float = 30.0) -> None:
-        """Fail the next createRecord: rate_limit, auth, server_error or timeout_after_store."""
+    def fail_next(self, kind: str, *, retry_after_s: float = 30.0, skip: int = 0) -> None:
+        """Fail a coming createRecord (after `skip` succeed): rate_limit, auth, server_error or
+        timeout_after_store (the record is stored, the answer comes after 5 s)."""
         if kind not in ("rate_limit", "auth", "server_error", "timeout_after_store"):
             raise ValueError(kind)
-        self._next.append((kind, retry_after_s))
+        self._next.append([kind, retry_after_s, skip])
+
+    def parent_of(self, uri: str) -> str | None:
+        """The uri of the post a stored post replies to (None for a root post)."""
+        record = next(r for r in self.stored() if r["uri"] == uri)
+        return ((record["value"].get("reply") or {}).get("parent") or {}).get("uri")
 
     def expire_tokens(self) -> None:
         """Every access JWT expires now (refresh JWTs stay valid)."""
@@ -254,6 +265,8 @@ class FakeBluesky(FakeServer):
     def _install_entryway(self) -> None:
         @self.route("POST", "/xrpc/com.atproto.server.createSession")
         def create_session(request: FakeRequest) -> FakeResponse:
+            if self.session_error is not None:
+                return xrpc_error(self.session_error, "InternalServerError", "Internal Server Error")
             body = request.json() or {}
             for key in ("identifier", "password"):
                 if not isinstance(body.get(key), str):
@@ -302,7 +315,11 @@ class FakeBluesky(FakeServer):
         @pds.route("POST", "/xrpc/com.atproto.repo.createRecord")
         def create_record(request: FakeRequest) -> FakeResponse:
             with self.lock:
-                forced = self._next.popleft() if self._next else None
+                forced = None
+                if self._next and self._next[0][2] > 0:
+                    self._next[0][2] -= 1
+                elif self._next:
+                    forced = self._next.popleft()
             if forced and forced[0] == "auth":
                 return FakeResponse(401, {"error": "InvalidToken", "message": "Bad token"})
             user = self._user(request)
@@ -411,6 +428,32 @@ class FakeBluesky(FakeServer):
                 return xrpc_error(400, "HandleNotFound", "Unable to resolve handle")
             return FakeResponse(200, {"did": did})
 
+        @pds.route("GET", "/xrpc/com.atproto.server.getSession")
+        def get_session(request: FakeRequest) -> FakeResponse:
+            user = self._user(request)
+            if isinstance(user, FakeResponse):
+                return user
+            session = self._session(user, "com.atproto.appPass")
+            return FakeResponse(200, {k: v for k, v in session.items() if not k.endswith("Jwt")})
+
+        @pds.route("GET", "/xrpc/com.atproto.repo.getRecord")
+        def get_record(request: FakeRequest) -> FakeResponse:
+            repo, collection, rkey = (request.query.get(k, "") for k in ("repo", "collection", "rkey"))
+            did = repo if repo in self.accounts else self._handle_did(repo)
+            if did is None:
+                return xrpc_error(400, "InvalidRequest", f"Could not find repo: {repo}")
+            if collection == "app.bsky.actor.profile" and rkey == "self" and did in self.profiles:
+                value = self.profiles[did]
+                uri = f"at://{did}/{collection}/self"
+                return FakeResponse(200, {"uri": uri, "cid": self._cid(repr(value).encode()), "value": value})
+            with self.lock:
+                record = self.records[did].get(rkey) if collection == "app.bsky.feed.post" else None
+            if record is None:
+                return xrpc_error(
+                    400, "RecordNotFound", f"Could not locate record: at://{did}/{collection}/{rkey}"
+                )
+            return FakeResponse(200, {k: record[k] for k in ("uri", "cid", "value")})
+
         @pds.route("GET", "/xrpc/app.bsky.actor.getProfile")
         def get_profile(request: FakeRequest) -> FakeResponse:
             user = self._user(request)
@@ -418,7 +461,7 @@ class FakeBluesky(FakeServer):
                 return user
             actor = request.query.get("actor", "")
             did = actor if actor in self.accounts else self._handle_did(actor)
-            if did is None:
+            if did is None or did in self.appview_unknown:  # proxied to an AppView that has not indexed it
                 return xrpc_error(400, "InvalidRequest", "Profile not found")
             return FakeResponse(200, {**self.accounts[did], "postsCount": len(self.records[did])})
 

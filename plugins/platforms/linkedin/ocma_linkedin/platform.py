@@ -9,6 +9,7 @@ from typing import Any
 from ocma_core import (
     AccountContext,
     Capability,
+    FoundPost,
     Limits,
     MediaRules,
     MetricsSnapshot,
@@ -257,7 +258,7 @@ class LinkedInPlatform(Platform):
 
     async def find_published(
         self, ctx: AccountContext, content: PostContent, since: datetime
-    ) -> PublishResult | None:
+    ) -> FoundPost | None:
         """Page through the author's posts (finder q=author, newest first) for the same commentary.
 
         Reading a member's posts needs the restricted r_member_social scope; without it LinkedIn cannot be
@@ -282,7 +283,7 @@ class LinkedInPlatform(Platform):
                 text = unescape_commentary(str(post.get("commentary") or ""))
                 if created >= cutoff_ms and text == content.text and post.get("id"):
                     urn = str(post["id"])
-                    return PublishResult(external_id=urn, url=self.public_url(ctx, urn), part_ids=[urn])
+                    return FoundPost(part_ids=[urn], url=self.public_url(ctx, urn))
             oldest = min((int(p.get("lastModifiedAt") or 0) for p in elements), default=0)
             if len(elements) < 50 or oldest < cutoff_ms:
                 return None

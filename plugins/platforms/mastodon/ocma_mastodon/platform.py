@@ -13,6 +13,7 @@ from ocma_core import (
     AuthExpired,
     Capability,
     ConfigError,
+    FoundPost,
     Limits,
     MediaItem,
     MediaRules,
@@ -81,6 +82,7 @@ class MastodonPlatform(Platform):
         RateBudget(bucket="api/ip", scope="app", limit=300, window_s=300),
     )
     max_concurrency = 8
+    idempotency_window_s = 3600.0  # Mastodon keeps an Idempotency-Key for one hour
     credential_fields = {
         "instance": "Your server's address, e.g. mastodon.social.",
         "access_token": "An access token from Preferences -> Development -> New application "
@@ -208,6 +210,7 @@ class MastodonPlatform(Platform):
         limits, domain = await self._instance_info(ctx, base)
         return Profile(
             external_id=str(account["id"]),
+            host=urlsplit(base).netloc.lower(),  # account ids are per instance: the instance is part of who
             handle=f"{account['username']}@{domain}",
             display_name=str(account.get("display_name") or ""),
             url=account.get("url"),
@@ -248,14 +251,28 @@ class MastodonPlatform(Platform):
         problems = self.validate_for(content, ctx.settings)
         if problems:
             raise Rejected("; ".join(p.message for p in problems), code=problems[0].code)
-        posted: list[dict[str, Any]] = []
-        for index, part in enumerate(content.all_parts()):
+        return await self._post_parts(ctx, content, None)
+
+    async def continue_thread(
+        self, ctx: AccountContext, content: PostContent, found: FoundPost
+    ) -> PublishResult:
+        """The parts after those found, the first replying to the last found (same per-part keys)."""
+        return await self._post_parts(ctx, content, found)
+
+    async def _post_parts(
+        self, ctx: AccountContext, content: PostContent, found: FoundPost | None
+    ) -> PublishResult:
+        parts = content.all_parts()
+        posted: dict[str, dict[str, Any]] = {}
+
+        async def post_part(index: int, before: list[str]) -> str:
+            part = parts[index]
             media_ids = [await self._upload(ctx, item) for item in part.media]
             body = statuses.status_body(
                 part,
                 content.options,
                 media_ids=media_ids,
-                reply_to=posted[-1]["id"] if posted else None,
+                reply_to=before[-1] if before else None,
                 first=index == 0,
             )
             headers = {
@@ -271,13 +288,17 @@ class MastodonPlatform(Platform):
                 headers=headers,
             )
             raise_for_mastodon(response, effect=True)
-            posted.append(response.json())
-        first = posted[0]
+            status = response.json()
+            posted[str(status["id"])] = status
+            return str(status["id"])
+
+        ids = await self.post_thread(ctx, content, post_part, found)
+        first = posted.get(ids[0], {})
         return PublishResult(
-            external_id=str(first["id"]),
-            url=first.get("url"),
-            part_ids=[str(s["id"]) for s in posted],
-            raw={"uri": first.get("uri")},
+            external_id=ids[0],
+            url=first.get("url") or (found.url if found else None) or self.public_url(ctx, ids[0]),
+            part_ids=ids,
+            raw={"uri": first.get("uri")} if first else dict(found.raw if found else {}),
         )
 
     async def _upload(self, ctx: AccountContext, item: MediaItem) -> str:
@@ -319,8 +340,9 @@ class MastodonPlatform(Platform):
     # ----- after publishing ----------------------------------------------------------------------
     async def find_published(
         self, ctx: AccountContext, content: PostContent, since: datetime
-    ) -> PublishResult | None:
-        """The account's statuses (newest first) back to `since`: the one with this text, plus its thread."""
+    ) -> FoundPost | None:
+        """The account's statuses (newest first) back to `since`: the one with this text, and each later
+        part found replying to the one before."""
         account_id = ctx.external_id or str(
             (await self._get(ctx, "/api/v1/accounts/verify_credentials"))["id"]
         )
@@ -355,11 +377,8 @@ class MastodonPlatform(Platform):
                     if reply is None:
                         break
                     ids.append(str(reply["id"]))
-                return PublishResult(
-                    external_id=ids[0],
-                    url=status.get("url"),
-                    part_ids=ids,
-                    raw={"found_parts": len(ids), "parts": len(wanted)},
+                return FoundPost(
+                    part_ids=ids, url=status.get("url"), raw={"uri": status.get("uri"), "parts": len(wanted)}
                 )
         return None
 

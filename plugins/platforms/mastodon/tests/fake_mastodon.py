@@ -69,7 +69,7 @@ class FakeMastodon(FakeServer):
         self.status_posts = 0
         self.hang_every, self.creates_seen, self.hanging = 0, 0, 0
         self.released = threading.Event()
-        self._next: collections.deque[tuple[str, float]] = collections.deque()
+        self._next: collections.deque[list[Any]] = collections.deque()  # [kind, retry_after_s, skip]
         self._id = int(time.time() * 1000) << 16
         self.account: dict[str, Any] = {
             "id": "109000000000000001",
@@ -89,11 +89,12 @@ class FakeMastodon(FakeServer):
         install_api(self)
 
     # ----- test controls -------------------------------------------------------------------------
-    def fail_next(self, kind: str, *, retry_after_s: float = 30.0) -> None:
-        """Fail the next POST /api/v1/statuses: rate_limit, auth, server_error or timeout_after_store."""
+    def fail_next(self, kind: str, *, retry_after_s: float = 30.0, skip: int = 0) -> None:
+        """Fail a coming POST /api/v1/statuses (after `skip` succeed): rate_limit, auth, server_error or
+        timeout_after_store (the status is stored, the answer comes after 5 s)."""
         if kind not in ("rate_limit", "auth", "server_error", "timeout_after_store"):
             raise ValueError(kind)
-        self._next.append((kind, retry_after_s))
+        self._next.append([kind, retry_after_s, skip])
 
     def hang_creates(self, every: int) -> None:
         """Make every `every`-th POST /api/v1/statuses hang (store nothing, answer nothing) until release()."""
@@ -112,9 +113,22 @@ class FakeMastodon(FakeServer):
             return bool(self.hang_every) and self.creates_seen % self.hang_every == 0
 
     def pop_failure(self) -> tuple[str, float] | None:
-        """The next injected failure, if any."""
+        """The injected failure for this request, if one is due."""
         with self.lock:
-            return self._next.popleft() if self._next else None
+            if self._next and self._next[0][2] > 0:
+                self._next[0][2] -= 1
+                return None
+            return tuple(self._next.popleft()[:2]) if self._next else None  # type: ignore[return-value]
+
+    def parent_of(self, status_id: str) -> str | None:
+        """The id of the status this one replies to (None for a first part)."""
+        with self.lock:
+            return self.statuses[status_id]["in_reply_to_id"]  # type: ignore[no-any-return]
+
+    def forget_idempotency_keys(self) -> None:
+        """As if more than an hour had passed: Mastodon keeps an Idempotency-Key for 1 h only."""
+        with self.lock:
+            self.idempotency.clear()
 
     def expire_tokens(self) -> None:
         """Revoke every access token (Mastodon tokens only end by revocation)."""

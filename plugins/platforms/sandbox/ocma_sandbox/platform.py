@@ -15,6 +15,7 @@ from ocma_core import (
     AuthExpired,
     AuthKind,
     Capability,
+    FoundPost,
     Limits,
     MediaItem,
     MediaRules,
@@ -163,13 +164,25 @@ class SandboxPlatform(Platform):
 
     async def find_published(
         self, ctx: AccountContext, content: PostContent, since: datetime
-    ) -> PublishResult | None:
-        """The thread stored for this content since `since` (by idempotency key, else by its first text)."""
+    ) -> FoundPost | None:
+        """The thread stored for this content since `since` (by idempotency key, else by its first text):
+        its parts up to the first one missing (a part deleted since breaks the chain there)."""
         account = await self._holder(ctx)
         posts = await asyncio.to_thread(
             self.feed.find, account.id, content.idempotency_key, content.text, since
         )
-        return self._result(account.name, posts) if posts else None
+        chain: list[FeedPost] = []
+        for post in posts:
+            if post.position != len(chain) or post.reply_to != (chain[-1].id if chain else None):
+                break
+            chain.append(post)
+        if not chain:
+            return None
+        return FoundPost(
+            part_ids=[p.id for p in chain],
+            url=self.page_url(account.name, chain[0].id),
+            raw={"sandbox": True, "root_id": chain[0].root_id},
+        )
 
     async def delete(self, ctx: AccountContext, external_id: str) -> None:
         """Remove one post from the feed (a post already gone is fine)."""

@@ -15,6 +15,7 @@ class TestSandboxConformance(PlatformConformance):
     """Every kit check against a sandbox feed in a temporary directory."""
 
     credentials = {"name": "conformance"}
+    threads_in_one_call = True  # the feed stores a thread whole, in one transaction
 
     @pytest.fixture
     def fake(self, tmp_path: Path) -> SandboxControl:

@@ -148,3 +148,14 @@ def test_the_page_escapes_everything_and_links_each_part_once(platform: SandboxP
     assert "&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in html and "&lt;i&gt;two&lt;/i&gt;" in html
     for part_id in result.part_ids:  # the URL's #post-ID anchor finds exactly one element
         assert html.count(f'id="post-{part_id}"') == 1
+
+
+def test_a_lookup_lists_the_parts_up_to_the_first_missing_one(platform: SandboxPlatform) -> None:
+    """A lookup says which parts exist, first part first, and stops where the reply chain breaks."""
+    ctx = connect(platform)
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    content = PostContent(text="one", thread=[PostContent(text="two"), PostContent(text="three")])
+    result = run(platform.publish(ctx, content))
+    run(platform.delete(ctx, result.part_ids[1]))  # the middle part is gone: "three" replies to nothing found
+    found = run(platform.find_published(ctx, content, since))
+    assert found is not None and found.part_ids == result.part_ids[:1] and not found.complete(content)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from ocma_core import (
     AccountContext,
     Capability,
+    FoundPost,
     Limits,
     MediaRules,
     MetricsSnapshot,
@@ -187,9 +188,15 @@ class XPlatform(Platform):
         """POST /2/tweets for each part (a thread replies to the previous part), after uploading media."""
         return await publishing.publish(self, ctx, content)
 
+    async def continue_thread(
+        self, ctx: AccountContext, content: PostContent, found: FoundPost
+    ) -> PublishResult:
+        """The parts after those found, the first replying to the last found."""
+        return await publishing.publish(self, ctx, content, found)
+
     async def find_published(
         self, ctx: AccountContext, content: PostContent, since: datetime
-    ) -> PublishResult | None:
+    ) -> FoundPost | None:
         """Look through the account's posts since `since` (GET /2/users/:id/tweets) for this content."""
         return await publishing.find_published(self, ctx, content, since)
 

@@ -1,10 +1,8 @@
 """Publishing on X: POST /2/tweets per part, threads as reply chains, lookup of unconfirmed posts, delete.
 
-Failure handling for threads: when a part after the first fails in a way known not to have stored it,
-the parts already posted are deleted again (so a retry does not meet X's duplicate-content refusal) and the
-failure is raised. When a later part is Unconfirmed, the account's timeline is checked and the thread goes
-on if the part is there. An Unconfirmed first part is raised; `find_published` later finds it and, for a
-thread, posts the parts that are still missing.
+Threads go through `Platform.post_thread`: a failure after a part is out carries the ids of the parts out,
+so the engine looks them up (`find_published`, a read) and posts the rest (`continue_thread`) instead of
+posting the thread again; a part X refuses for good (e.g. duplicate content) deletes the parts out again.
 """
 
 from __future__ import annotations
@@ -12,15 +10,14 @@ from __future__ import annotations
 import html
 import unicodedata
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 from ocma_core import (
     AccountContext,
-    PlatformError,
+    FoundPost,
     PostContent,
     PublishResult,
     Rejected,
-    Transient,
     Unconfirmed,
 )
 from ocma_x.errors import failure_for
@@ -75,52 +72,26 @@ async def create_post(platform: XPlatform, ctx: AccountContext, body: dict[str, 
     return str(data["id"])
 
 
-async def publish(platform: XPlatform, ctx: AccountContext, content: PostContent) -> PublishResult:
-    """Publish the post and its thread parts."""
-    problems = platform.validate(content)
-    if problems:
-        raise Rejected("; ".join(p.message for p in problems), code=problems[0].code)
-    ids: list[str] = []
-    started = datetime.now(UTC)
-    for index, part in enumerate(content.all_parts()):
-        try:
-            media_ids = [await upload(platform, ctx, item) for item in part.media]
-            body = post_body(platform, part, content.options, ids[-1] if ids else None, media_ids, index == 0)
-            ids.append(await create_post(platform, ctx, body))
-        except Unconfirmed:
-            if not ids:
-                raise
-            found = await _find_reply(platform, ctx, part.text, ids, started)
-            if found is None:
-                await _roll_back(
-                    platform, ctx, ids, Transient(f"Thread part {index + 1} was not stored by X.")
-                )
-            ids.append(str(found))
-        except PlatformError as exc:
-            if ids:
-                await _roll_back(platform, ctx, ids, exc)
-            raise
-    return _result(platform, ctx, ids)
+async def publish(
+    platform: XPlatform, ctx: AccountContext, content: PostContent, found: FoundPost | None = None
+) -> PublishResult:
+    """Publish the post and its thread parts (those after `found`, when continuing a thread)."""
+    if found is None:
+        problems = platform.validate(content)
+        if problems:
+            raise Rejected("; ".join(p.message for p in problems), code=problems[0].code)
+    parts = content.all_parts()
 
+    async def post_part(index: int, before: list[str]) -> str:
+        part = parts[index]
+        media_ids = [await upload(platform, ctx, item) for item in part.media]
+        reply_to = before[-1] if before else None
+        return await create_post(
+            platform, ctx, post_body(platform, part, content.options, reply_to, media_ids, index == 0)
+        )
 
-def _result(platform: XPlatform, ctx: AccountContext, ids: list[str]) -> PublishResult:
-    return PublishResult(external_id=ids[0], url=platform.public_url(ctx, ids[0]), part_ids=list(ids))
-
-
-async def _roll_back(
-    platform: XPlatform, ctx: AccountContext, ids: list[str], cause: PlatformError
-) -> NoReturn:
-    """Delete the parts of a thread that did get posted, then raise `cause` (with what happened)."""
-    left: list[str] = []
-    for post_id in reversed(ids):
-        try:
-            await delete_post(platform, ctx, post_id)
-        except PlatformError:
-            left.append(post_id)
-    note = f" Posted parts {', '.join(left)} could not be deleted." if left else " Posted parts were deleted."
-    cause.message = f"{cause.message}{note}"
-    cause.args = (cause.message,)
-    raise cause
+    ids = await platform.post_thread(ctx, content, post_part, found)
+    return PublishResult(external_id=ids[0], url=platform.public_url(ctx, ids[0]), part_ids=ids)
 
 
 async def delete_post(platform: XPlatform, ctx: AccountContext, post_id: str) -> None:
@@ -173,21 +144,10 @@ async def recent_posts(platform: XPlatform, ctx: AccountContext, since: datetime
     return sorted(posts, key=lambda p: int(p.get("id", 0)))
 
 
-async def _find_reply(
-    platform: XPlatform, ctx: AccountContext, text: str, ids: list[str], since: datetime
-) -> str | None:
-    wanted = comparable(text)
-    for post in await recent_posts(platform, ctx, since):
-        same_thread = post.get("conversation_id") in (None, ids[0])
-        if same_thread and post.get("id") not in ids and comparable(str(post.get("text", ""))) == wanted:
-            return str(post["id"])
-    return None
-
-
 async def find_published(
     platform: XPlatform, ctx: AccountContext, content: PostContent, since: datetime
-) -> PublishResult | None:
-    """Find the first part by text; for a thread, match the later parts and post those still missing."""
+) -> FoundPost | None:
+    """The first part by text since `since`; for a thread, each later part found replying in its conversation."""
     posts = await recent_posts(platform, ctx, since)
     wanted = comparable(content.text)
     first = next((p for p in posts if comparable(str(p.get("text", ""))) == wanted), None)
@@ -207,13 +167,7 @@ async def find_published(
             ),
             None,
         )
-        if match is not None:
-            ids.append(str(match["id"]))
-            continue
-        media_ids = [await upload(platform, ctx, item) for item in part.media]
-        ids.append(
-            await create_post(
-                platform, ctx, post_body(platform, part, content.options, ids[-1], media_ids, first=False)
-            )
-        )
-    return _result(platform, ctx, ids)
+        if match is None:
+            break
+        ids.append(str(match["id"]))
+    return FoundPost(part_ids=ids, url=platform.public_url(ctx, ids[0]))

@@ -110,6 +110,11 @@ class FakeX(FakeXBase):
         with self.lock:
             return [html.unescape(p["text"]) for p in self.state.posts.values()]
 
+    def parent_of(self, post_id: str) -> str | None:
+        """The id of the post this one replies to (None for a first part)."""
+        with self.lock:
+            return self.state.posts[post_id]["reply_to"]  # type: ignore[no-any-return]
+
     def seed_post(self, text: str, *, age_days: float = 0.0, author: str = USER_ID) -> str:
         """Store a post created `age_days` ago; returns its id."""
         created = time.time() - age_days * 86400

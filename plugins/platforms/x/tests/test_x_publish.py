@@ -85,32 +85,55 @@ def test_503_on_create_is_unconfirmed(x_platform: XPlatform, x_ctx: AccountConte
     assert run(x_platform.find_published(x_ctx, content, datetime.now(UTC) - timedelta(minutes=1))) is None
 
 
-def test_failed_thread_part_rolls_back(x_platform: XPlatform, x_ctx: AccountContext, fake_x: FakeX) -> None:
-    """A part that fails (rate limit) after earlier parts posted: those are deleted, the failure raised."""
+def test_rate_limit_mid_thread_names_the_part_out(
+    x_platform: XPlatform, x_ctx: AccountContext, fake_x: FakeX
+) -> None:
+    """A part rate-limited after part 1 went out: the failure carries part 1's id; the thread goes on from it."""
     fake_x.fail_next("rate_limit", retry_after_s=60, skip=1)
     content = PostContent(text="Part A", thread=[PostContent(text="Part B")])
-    with pytest.raises(RateLimited, match="deleted"):
+    with pytest.raises(RateLimited) as info:
         run(x_platform.publish(x_ctx, content))
-    assert fake_x.published_texts() == []
-    result = run(x_platform.publish(x_ctx, content))  # a retry is not refused as duplicate content
-    assert len(result.part_ids) == 2
+    assert fake_x.published_texts() == ["Part A"] and len(info.value.parts_out) == 1
+    found = run(x_platform.find_published(x_ctx, content, datetime.now(UTC) - timedelta(minutes=1)))
+    assert found is not None and found.part_ids == info.value.parts_out
+    result = run(x_platform.continue_thread(x_ctx, content, found))  # part A is not posted again
+    assert [fake_x.state.posts[i]["source_text"] for i in result.part_ids] == ["Part A", "Part B"]
+    assert sorted(fake_x.published_texts()) == ["Part A", "Part B"]
 
 
-def test_unconfirmed_thread_part_found_and_continued(
+def test_thread_part_refused_as_duplicate_takes_the_thread_back(
     x_platform: XPlatform, x_ctx: AccountContext, fake_x: FakeX
 ) -> None:
-    """A later part that timed out after X stored it is found in the timeline and the thread goes on."""
+    """X refuses part 2 for good (duplicate content): part 1 is deleted again, the refusal says so."""
+    fake_x.seed_post("Said before")
+    content = PostContent(text="Fresh start", thread=[PostContent(text="Said before")])
+    with pytest.raises(Rejected, match="deleted again"):
+        run(x_platform.publish(x_ctx, content))
+    assert fake_x.published_texts() == ["Said before"]
+
+
+def test_unconfirmed_thread_part_is_found_then_continued(
+    x_platform: XPlatform, x_ctx: AccountContext, fake_x: FakeX
+) -> None:
+    """A later part that timed out after X stored it: found by the lookup, and only part 3 is posted after."""
     x_platform.request_timeout_s = 1.0  # type: ignore[misc]
+    since = datetime.now(UTC) - timedelta(seconds=5)
     fake_x.fail_next("timeout_after_store", skip=1)
     content = PostContent(text="Slow 1", thread=[PostContent(text="Slow 2"), PostContent(text="Slow 3")])
-    result = run(x_platform.publish(x_ctx, content))
+    with pytest.raises(Unconfirmed) as info:
+        run(x_platform.publish(x_ctx, content))
+    assert len(info.value.parts_out) == 1
+    found = run(x_platform.find_published(x_ctx, content, since))
+    assert found is not None and len(found.part_ids) == 2
+    result = run(x_platform.continue_thread(x_ctx, content, found))
     assert [fake_x.state.posts[i]["source_text"] for i in result.part_ids] == ["Slow 1", "Slow 2", "Slow 3"]
+    assert len(fake_x.published_texts()) == 3
 
 
-def test_find_published_completes_a_thread(
+def test_find_published_reports_the_parts_and_posts_nothing(
     x_platform: XPlatform, x_ctx: AccountContext, fake_x: FakeX
 ) -> None:
-    """When only the first part landed, find_published finds it and posts the missing parts."""
+    """When only the first part landed, find_published says so (one part) and posts nothing itself."""
     x_platform.request_timeout_s = 1.0  # type: ignore[misc]
     since = datetime.now(UTC) - timedelta(seconds=5)
     content = PostContent(text="Head & tail https://example.com/a?b=1", thread=[PostContent(text="Tail <2>")])
@@ -121,10 +144,11 @@ def test_find_published_completes_a_thread(
     [head] = [p["text"] for p in stored.values()]
     assert head.startswith("Head &amp; tail https://t.co/")
     found = run(x_platform.find_published(x_ctx, content, since))
-    assert found is not None and len(found.part_ids) == 2
-    assert stored[found.part_ids[1]]["reply_to"] == found.part_ids[0]
+    assert found is not None and len(found.part_ids) == 1 and len(stored) == 1
+    result = run(x_platform.continue_thread(x_ctx, content, found))
+    assert stored[result.part_ids[1]]["reply_to"] == found.part_ids[0]
     again = run(x_platform.find_published(x_ctx, content, since))
-    assert again is not None and again.part_ids == found.part_ids  # nothing posted twice
+    assert again is not None and again.part_ids == result.part_ids  # nothing posted twice
 
 
 def test_find_published_pages_through_the_timeline(
