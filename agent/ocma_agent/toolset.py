@@ -123,9 +123,9 @@ class Toolset:
             return outcome
         outcome.effect = tool.effect
         try:
-            check(ctx.caller.role, tool.action, ctx.caller.surface)  # the same check as every surface
             arguments = _parse_arguments(raw_arguments)
             outcome.arguments = arguments
+            check(ctx.caller.role, tool.action, ctx.caller.surface)  # the same check as every surface
             valid = tool.validate(arguments)
             await asyncio.to_thread(_taint_from_post, ctx, valid)
             ctx.approvals = []

@@ -1,13 +1,12 @@
 """post.untrusted_sources: a post made from text from outside stays marked until a person reviews it
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-03 12:00:00
 
 - `post.untrusted_sources`: where outside text in the post came from (a fetched page, platform content), set
   when the agent writes a post in a turn that read such text; emptied when a person edits or approves it. The
   agent marks such posts in its system prompt and never acts on them without a person (issue 14).
-  (Revision 0008 revises 0006: another branch adds 0007; the integrator chains them.)
 """
 
 import sqlite3
@@ -17,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
