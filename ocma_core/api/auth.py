@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ocma_core.context import Ocma
 from ocma_core.db.models import ROLE_RANK, Role
-from ocma_core.permissions import Action, check
+from ocma_core.permissions import Action, check, least_role
 from ocma_core.services.workspaces import authenticate
 
 bearer = HTTPBearer(auto_error=False, description="An OCMA API key: `ocma apikeys create` prints one.")
@@ -61,5 +61,7 @@ def require(action: Action | Role = Role.VIEWER) -> Callable[..., Caller]:
             raise HTTPException(403, f"This needs the {action.value} role; this key has {caller.role.value}.")
         return caller
 
+    least = least_role(action, "api") if isinstance(action, Action) else action
     dependency.ocma_action = action  # type: ignore[attr-defined]  # read by the generated role tests
+    dependency.ocma_role = least.value  # type: ignore[attr-defined]  # the least role (OpenAPI's 401/403)
     return dependency
