@@ -11,49 +11,32 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-# What the reply may say was done, and the tool outcomes that back each claim.
+# "I have published it", "it is now scheduled", or a sentence that starts with the verb ("Published.").
+_SAID = (
+    r"(?:\b(?:i(?:'ve| have)?|it(?:'s| is| has been| was)|they(?:'re| are| have been| were)|has been|"
+    r"have been|was|were|is now|are now|now)\s+(?:now\s+|been\s+|also\s+|successfully\s+)*"
+    r"|(?:^|(?<=[.!?:\n]))\s*(?:done\W+)?)"
+)
+
+
+def _said(verbs: str) -> re.Pattern[str]:
+    return re.compile(_SAID + f"(?:{verbs})\\b", re.IGNORECASE)
+
+
+# What the reply may say was done: (how it is said, tools that do it, statuses that back it; empty = any).
 _CLAIMS: dict[str, tuple[re.Pattern[str], frozenset[str], frozenset[str]]] = {
-    # claim: (how it is said, tools that do it, statuses that back it; empty = any successful call)
     "published": (
-        re.compile(
-            r"\b(?:i(?:'ve| have)?|it(?:'s| is| has been| was)|they(?:'re| are| have been| were)|has been|"
-            r"have been|was|were|is now|are now|now)\s+(?:now\s+|been\s+|also\s+|successfully\s+)*"
-            r"(?:published|posted|live)\b",
-            re.IGNORECASE,
-        ),
+        _said("published|posted|live"),
         frozenset({"publish_now", "retry_post", "schedule_post"}),
         frozenset({"publishing", "published", "partially_published", "scheduled"}),
     ),
     "scheduled": (
-        re.compile(
-            r"\b(?:i(?:'ve| have)?|it(?:'s| is| has been| was)|they(?:'re| are| have been| were)|has been|"
-            r"have been|was|were|is now|are now|now)\s+(?:now\s+|been\s+|also\s+|successfully\s+)*"
-            r"(?:scheduled|queued|re-?scheduled)\b",
-            re.IGNORECASE,
-        ),
+        _said("scheduled|queued|re-?scheduled"),
         frozenset({"schedule_post", "publish_now", "retry_post"}),
         frozenset({"scheduled", "publishing", "published"}),
     ),
-    "deleted": (
-        re.compile(
-            r"\b(?:i(?:'ve| have)?|it(?:'s| is| has been| was)|they(?:'re| are| have been| were)|has been|"
-            r"have been|was|were|is now|are now|now)\s+(?:now\s+|been\s+|also\s+|successfully\s+)*"
-            r"(?:deleted|removed|taken down)\b",
-            re.IGNORECASE,
-        ),
-        frozenset({"delete_published_post"}),
-        frozenset(),
-    ),
-    "cancelled": (
-        re.compile(
-            r"\b(?:i(?:'ve| have)?|it(?:'s| is| has been| was)|they(?:'re| are| have been| were)|has been|"
-            r"have been|was|were|is now|are now|now)\s+(?:now\s+|been\s+|also\s+|successfully\s+)*"
-            r"(?:cancell?ed)\b",
-            re.IGNORECASE,
-        ),
-        frozenset({"cancel_post"}),
-        frozenset(),
-    ),
+    "deleted": (_said("deleted|removed|taken down"), frozenset({"delete_published_post"}), frozenset()),
+    "cancelled": (_said("cancell?ed"), frozenset({"cancel_post"}), frozenset()),
 }
 
 
