@@ -211,9 +211,14 @@ def predict(
 
 @router.get("/v1/metrics/posts/{post_id}")
 def post_snapshots(
-    post_id: str, caller: Caller = Depends(require(Action.ANALYTICS_READ)), ocma: Ocma = Depends(get_ocma)
+    post_id: str,
+    limit: int = Query(1000, ge=1, le=5000),
+    offset: int = Query(0, ge=0),
+    caller: Caller = Depends(require(Action.ANALYTICS_READ)),
+    ocma: Ocma = Depends(get_ocma),
 ) -> list[SnapshotOut]:
-    """Every stored snapshot of a post's targets, oldest first, as the platform named the values."""
+    """Stored snapshots of a post's targets, oldest first, as the platform named the values (page with limit
+    and offset)."""
     from sqlmodel import col, select
 
     from ocma_core.db.models import PostMetricSnapshot, Target
@@ -225,7 +230,9 @@ def post_snapshots(
             select(PostMetricSnapshot, Target.platform)
             .join(Target, col(Target.id) == col(PostMetricSnapshot.target_id))
             .where(col(Target.post_id) == post_id)
-            .order_by(col(PostMetricSnapshot.fetched_at))
+            .order_by(col(PostMetricSnapshot.fetched_at), col(PostMetricSnapshot.id))
+            .offset(offset)
+            .limit(limit)
         ).all()
         return [
             SnapshotOut(
@@ -312,15 +319,16 @@ def create(
 
 @router.get("/v1/experiments")
 def list_(
-    caller: Caller = Depends(require(Action.EXPERIMENTS_READ)), ocma: Ocma = Depends(get_ocma)
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+    caller: Caller = Depends(require(Action.EXPERIMENTS_READ)),
+    ocma: Ocma = Depends(get_ocma),
 ) -> list[ExperimentOut]:
-    """The workspace's experiments with their last verdict."""
+    """The workspace's experiments with their last verdict, newest first (page with limit and offset)."""
     from ocma_core.analytics import experiments
 
-    return [
-        ExperimentOut.model_validate(experiments.summary(ocma, e))
-        for e in experiments.list_experiments(ocma, caller.workspace_id)
-    ]
+    found = experiments.list_experiments(ocma, caller.workspace_id, limit=limit, offset=offset)
+    return [ExperimentOut.model_validate(experiments.summary(ocma, e)) for e in found]
 
 
 @router.get("/v1/experiments/{experiment_id}")
@@ -375,12 +383,15 @@ def add_competitor(
 
 @router.get("/v1/competitors")
 def list_competitors(
-    caller: Caller = Depends(require(Action.COMPETITORS_READ)), ocma: Ocma = Depends(get_ocma)
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+    caller: Caller = Depends(require(Action.COMPETITORS_READ)),
+    ocma: Ocma = Depends(get_ocma),
 ) -> list[CompetitorOut]:
-    """Followed competitors."""
+    """Followed competitors (page with limit and offset)."""
     from ocma_core.analytics import competitors
 
-    rows = competitors.list_competitors(ocma, caller.workspace_id)
+    rows = competitors.list_competitors(ocma, caller.workspace_id, limit=limit, offset=offset)
     return [CompetitorOut.model_validate(c.model_dump()) for c in rows]
 
 

@@ -71,9 +71,12 @@ def list_posts(
 
 @router.get("/v1/posts/failed")
 def failed(
-    caller: Caller = Depends(require(Action.POSTS_READ)), ocma: Ocma = Depends(get_ocma)
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+    caller: Caller = Depends(require(Action.POSTS_READ)),
+    ocma: Ocma = Depends(get_ocma),
 ) -> list[FailedTargetOut]:
-    """Failed and held targets, with the reason, newest first."""
+    """Failed and held targets, with the reason, newest first (page through with limit and offset)."""
     return [
         FailedTargetOut(
             post_id=p.id,
@@ -85,7 +88,7 @@ def failed(
             attempts=t.attempts,
             body=p.body[:200],
         )
-        for t, p in posts.failed_targets(ocma, caller.workspace_id)
+        for t, p in posts.failed_targets(ocma, caller.workspace_id, limit=limit, offset=offset)
     ]
 
 

@@ -406,8 +406,10 @@ def list_posts(
         return list(session.exec(query.offset(offset).limit(limit)))
 
 
-def failed_targets(ocma: Ocma, workspace_id: str) -> list[tuple[Target, Post]]:
-    """Failed and held targets with their posts, newest first."""
+def failed_targets(
+    ocma: Ocma, workspace_id: str, *, limit: int = 100, offset: int = 0
+) -> list[tuple[Target, Post]]:
+    """Failed and held targets with their posts, newest first, one page (`limit` from `offset`)."""
     with ocma.session() as session:
         rows = session.exec(
             select(Target, Post)
@@ -416,7 +418,9 @@ def failed_targets(ocma: Ocma, workspace_id: str) -> list[tuple[Target, Post]]:
                 Target.workspace_id == workspace_id,
                 col(Target.status).in_([TargetStatus.FAILED, TargetStatus.HELD]),
             )
-            .order_by(col(Target.updated_at).desc())
+            .order_by(col(Target.updated_at).desc(), col(Target.id))
+            .offset(offset)
+            .limit(limit)
         )
         return [(t, p) for t, p in rows]
 

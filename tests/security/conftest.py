@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 AGENT_TESTS = Path(__file__).resolve().parents[2] / "agent" / "tests"
-if str(AGENT_TESTS) not in sys.path:
-    sys.path.insert(0, str(AGENT_TESTS))
+for extra in (AGENT_TESTS, Path(__file__).parent):
+    if str(extra) not in sys.path:
+        sys.path.insert(0, str(extra))
 
 from agent_model import KEY, MODEL, ScriptedModel  # noqa: E402
 
