@@ -42,6 +42,7 @@ PUBLIC = {
     ("GET", "/healthz"): "liveness, says nothing about any workspace",
     ("GET", "/readyz"): "readiness of the database and queue",
     ("GET", "/metrics"): "Prometheus counters for the operator",
+    ("GET", "/docs"): "the API's documentation page, served offline (no workspace data)",
     ("GET", "/oauth/callback/{platform}"): "the platform sends the browser back; a single-use state decides",
     ("GET", "/media/{media_id}"): "a signed, expiring URL (platforms fetch media from it)",
     ("GET", "/webhooks/{platform}"): "the platform's challenge, answered only in its documented format",
