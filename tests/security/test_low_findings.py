@@ -67,3 +67,25 @@ def test_a_viewer_cannot_finalise_an_experiment(ocma: Ocma, workspace_id: str) -
     with TestClient(create_app(ocma, run_worker=False)) as client:
         answer = client.post("/v1/experiments/any/evaluate", headers={"Authorization": f"Bearer {viewer}"})
     assert answer.status_code == 403 and "experiments.finalise" in answer.text
+
+
+def test_debug_logs_carry_no_prompts_and_no_oauth_codes(capsys: Any) -> None:
+    import logging
+
+    from ocma_core.logs import configure_logging
+
+    configure_logging(level="DEBUG")
+    try:
+        logging.getLogger("LiteLLM").debug(
+            "POST Request Sent: messages=[{'content': 'CUSTOMER SECRET PROMPT'}]"
+        )
+        logging.getLogger("uvicorn.access").info(
+            '127.0.0.1 - "GET /oauth/callback/x?state=STATE123&code=CODE456 HTTP/1.1" 200'
+        )
+        logging.getLogger("ocma_core.test").debug("still shown at DEBUG")
+    finally:
+        configure_logging(level="INFO")
+    err = capsys.readouterr().err
+    assert "CUSTOMER SECRET PROMPT" not in err
+    assert "CODE456" not in err and "STATE123" not in err and "code=[redacted]" in err
+    assert "still shown at DEBUG" in err
