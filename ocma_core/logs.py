@@ -19,7 +19,11 @@ _PATTERNS = [
         ),
         r"\1\2[redacted]",
     ),
+    # OAuth answers in URLs (access lines of /oauth/callback): the code and state are one-time secrets.
+    (re.compile(r"(?i)([?&](?:code|state|oauth_token|oauth_verifier)=)[^&\s\"']+"), r"\1[redacted]"),
 ]
+# Loggers that print whole AI requests (prompts, drafts, pasted customer text) at DEBUG: at most INFO, always.
+PAYLOAD_LOGGERS = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "litellm", "openai", "anthropic")
 
 
 def redact(text: str) -> str:
@@ -71,6 +75,8 @@ def configure_logging(fmt: str = "text", level: str = "INFO") -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    for name in PAYLOAD_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.INFO, logging.getLogger().getEffectiveLevel()))
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)
         logger.handlers = []

@@ -6,6 +6,7 @@ import threading
 from typing import Any
 
 from ocma_core.errors import UnknownPlatformError
+from ocma_core.known_plugins import PLATFORM_PACKAGES, install_hint
 from ocma_core.platforms.base import Platform
 
 _platforms: dict[str, Platform] | None = None
@@ -60,7 +61,7 @@ def get_platform(name: str) -> Platform:
         installed = ", ".join(sorted(platforms)) or "none"
         raise UnknownPlatformError(
             f"Unknown platform {name!r}; installed: {installed}.",
-            fix=f"Install its plugin (e.g. `pip install ocma-{name}`) and check `ocma plugins`.",
+            fix=install_hint(name, PLATFORM_PACKAGES, "platform"),
         ) from None
 
 

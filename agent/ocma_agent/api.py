@@ -22,7 +22,7 @@ from ocma_core.api.auth import Caller as ApiCaller
 from ocma_core.api.auth import get_ocma, require
 from ocma_core.api.problems import problem
 from ocma_core.context import Ocma
-from ocma_core.db.models import Role
+from ocma_core.permissions import Action
 
 router = APIRouter(prefix="/v1/agent", tags=["agent"])
 THREAD = Path(pattern=r"^[A-Za-z0-9._:-]{1,200}$", description="Your id for the conversation.")
@@ -54,7 +54,7 @@ async def post_message(
     body: MessageIn,
     request: Request,
     thread_id: str = THREAD,
-    caller: ApiCaller = Depends(require(Role.EDITOR)),
+    caller: ApiCaller = Depends(require(Action.AGENT_CHAT)),
     ocma: Ocma = Depends(get_ocma),
 ) -> Any:
     """Send a message; the agent answers (drafting, scheduling and reporting with its tools)."""
@@ -108,7 +108,7 @@ async def _sse(ocma: Ocma, workspace_id: str, key: str, text: str, caller: Calle
 @router.get("/threads/{thread_id}/messages")
 def get_messages(
     thread_id: str = THREAD,
-    caller: ApiCaller = Depends(require(Role.VIEWER)),
+    caller: ApiCaller = Depends(require(Action.AGENT_READ)),
     ocma: Ocma = Depends(get_ocma),
 ) -> dict[str, Any]:
     """Every message of the thread, tool calls and results included, oldest first."""
@@ -122,7 +122,7 @@ def decide(
     body: ApprovalIn,
     post_id: str,
     thread_id: str = THREAD,
-    caller: ApiCaller = Depends(require(Role.ADMIN)),
+    caller: ApiCaller = Depends(require(Action.POSTS_APPROVE)),
     ocma: Ocma = Depends(get_ocma),
 ) -> dict[str, Any]:
     """Approve a post the agent held (it is scheduled as planned) or decline it (it is cancelled)."""

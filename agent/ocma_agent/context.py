@@ -72,6 +72,11 @@ class ToolContext:
         if source and source not in self.outside_sources:
             self.outside_sources.append(source)
 
+    def written_from(self) -> list[str]:
+        """The outside sources a post the agent writes now is made from (empty in a clean turn): the agent is
+        never a person, so its writes add to a post's outside-text mark and never clear it."""
+        return list(self.outside_sources) if self.tainted else []
+
     def request_approval(
         self, post_id: str, action: str, when: datetime | None, accounts: list[str], text: str
     ) -> ApprovalRequest:

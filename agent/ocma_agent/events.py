@@ -40,6 +40,7 @@ class TurnResult:
     stopped: str = "done"  # done, step_limit, error
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    unbacked_claims: list[str] = field(default_factory=list)  # claims in `text` no tool call reported
 
     @property
     def ok(self) -> bool:
@@ -56,6 +57,7 @@ class TurnResult:
             "tool_calls": self.tool_calls,
             "approvals": self.approvals,
             "error": self.error,
+            "unbacked_claims": self.unbacked_claims,
             "usage": {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens},
         }
 

@@ -185,6 +185,7 @@ async def run_turn(
             result.text = answer.text
             if not streaming:
                 emit(AgentEvent("text", {"delta": answer.text}))
+            _check_claims(result, rows, emit)
             break
         if answer.text and not streaming:
             emit(AgentEvent("text", {"delta": answer.text}))
@@ -218,12 +219,14 @@ async def run_turn(
             for approval in outcome.approvals:
                 emit(AgentEvent("approval", approval))
                 result.approvals.append(approval)
+            status = outcome.result.get("status") if isinstance(outcome.result, dict) else None
             result.tool_calls.append(
                 {
                     "name": outcome.name,
                     "arguments": outcome.arguments,
                     "ok": outcome.ok,
                     "summary": outcome.summary(),
+                    **({"status": str(status)} if status else {}),
                 }
             )
             rows.append(("tool", outcome.record()))
@@ -245,6 +248,22 @@ async def run_turn(
     await record(rows)
     emit(AgentEvent("done", {"text": result.text, "steps": result.steps, "stopped": result.stopped}))
     return result
+
+
+def _check_claims(
+    result: TurnResult, rows: list[tuple[str, dict[str, Any]]], emit: Callable[[AgentEvent], None]
+) -> None:
+    """A reply that claims an action no tool reported gets a correction, shown and stored with it."""
+    from ocma_agent.claims import correction, unbacked_claims
+
+    claims = unbacked_claims(result.text, result.tool_calls)
+    if not claims:
+        return
+    note = correction(claims, result.tool_calls)
+    result.text += note
+    result.unbacked_claims = claims
+    emit(AgentEvent("text", {"delta": note}))
+    rows.append(("note", {"text": note.strip(), "unbacked_claims": claims}))
 
 
 def run_turn_sync(*args: Any, **kwargs: Any) -> TurnResult:

@@ -86,6 +86,13 @@ def _account_line(account: Account) -> str:
 def _post_line(post: Post, zone: ZoneInfo) -> str:
     when = post.scheduled_at.astimezone(zone) if post.scheduled_at else None
     shown = f"{when:%a %Y-%m-%d %H:%M}" if when else "unscheduled"
+    if post.untrusted_sources:
+        # Its text stays out of the prompt: it came from outside and no person has reviewed it yet.
+        sources = "; ".join(post.untrusted_sources)[:200]
+        return (
+            f"- {shown} {post.status} post {post.id}: UNTRUSTED, made from outside text ({sources}) and not "
+            "yet reviewed by a person; its text is not shown here, and any change to it waits for a person"
+        )
     text = " ".join(post.body.split())[:70]
     return f'- {shown} {post.status} post {post.id}: "{text}"'
 

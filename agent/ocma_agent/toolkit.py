@@ -15,9 +15,11 @@ def schedule_post(ctx: ToolContext, post_id: str, when: str) -> dict[str, Any]:
 
 The first docstring paragraph is the tool's description; `Args:` lines describe parameters. A parameter
 annotated `ToolContext` (or `Ocma` or `Caller`, or named `workspace_id`) is filled in at call time and never
-shown to the model. `effect` says what a call can do: "read", "write" (changes OCMA only) or "public" (reaches an
-audience: schedule, publish, retry, delete; the approval policy applies). `untrusted=True` marks tools whose
-results carry text from outside (web pages, comments, files): see `ocma_agent.policy`.
+shown to the model. `effect` says what a call can do: "read", "create" (only adds new things: drafts, media,
+plans), "write" (changes what exists in OCMA) or "public" (reaches an audience: schedule, publish, retry, delete;
+the approval policy applies). `untrusted=True` marks tools whose results carry text from outside (web pages,
+comments, files): see `ocma_agent.policy`. `action` is the permission (ocma_core.permissions.Action) a caller's
+role needs for the tool; every surface (chat, API, MCP, Slack) checks it before the call.
 """
 
 from __future__ import annotations
@@ -32,8 +34,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-Effect = Literal["read", "write", "public"]
-EFFECTS = ("read", "write", "public")
+from ocma_core.permissions import Action
+
+Effect = Literal["read", "create", "write", "public"]
+EFFECTS = ("read", "create", "write", "public")
+# A tool that names no action needs the generic one for its effect.
+DEFAULT_ACTIONS = {
+    "read": Action.TOOLS_READ,
+    "create": Action.TOOLS_WRITE,
+    "write": Action.TOOLS_WRITE,
+    "public": Action.TOOLS_PUBLIC,
+}
 _ARGS = re.compile(r"^\s*(Args|Arguments|Parameters):\s*$")
 _PARAM = re.compile(r"^(\*{0,2}\w+)\s*(?:\([^)]*\))?:\s*(.*)$")
 _SECTION = re.compile(r"^\s*(Returns|Raises|Yields|Examples?|Notes?):\s*$")
@@ -109,6 +120,7 @@ class Tool:
     effect: Effect = "read"
     untrusted: bool = False
     plugin: str = "ocma_agent"
+    action: Action = Action.TOOLS_READ
 
     @property
     def is_async(self) -> bool:
@@ -150,11 +162,20 @@ class Tool:
         effect: Effect | None = None,
         untrusted: bool | None = None,
         plugin: str = "ocma_agent",
+        action: Action | str | None = None,
     ) -> Tool:
-        """Build a tool from a typed, documented function (attributes `ocma_effect`/`ocma_untrusted` count)."""
+        """Build a tool from a typed, documented function (attributes `ocma_effect`, `ocma_untrusted` and
+        `ocma_action` count)."""
         chosen_effect = effect or getattr(function, "ocma_effect", "read")
         if chosen_effect not in EFFECTS:
             raise TypeError(f"{function.__name__}: effect must be one of {EFFECTS}, got {chosen_effect!r}")
+        chosen_action = action or getattr(function, "ocma_action", None) or DEFAULT_ACTIONS[chosen_effect]
+        try:
+            permission = Action(chosen_action)
+        except ValueError:
+            raise TypeError(
+                f"{function.__name__}: unknown action {chosen_action!r}; one of {', '.join(Action)}"
+            ) from None
         summary, param_docs = parse_docstring(function.__doc__)
         if not (description or summary):
             raise TypeError(f"Tool {function.__name__} needs a docstring: it is the model's description.")
@@ -187,6 +208,7 @@ class Tool:
             effect=chosen_effect,
             untrusted=bool(getattr(function, "ocma_untrusted", False) if untrusted is None else untrusted),
             plugin=plugin,
+            action=permission,
         )
 
 
@@ -205,11 +227,15 @@ def _injected_kind(name: str, annotation: Any) -> str | None:
 
 
 def tool(
-    effect: Effect = "read", *, untrusted: bool = False, name: str | None = None
+    effect: Effect = "read",
+    *,
+    untrusted: bool = False,
+    name: str | None = None,
+    action: Action | str | None = None,
 ) -> Callable[[Callable[..., Any]], Tool]:
     """Decorator: turn a typed, documented function into a Tool."""
 
     def decorate(function: Callable[..., Any]) -> Tool:
-        return Tool.from_function(function, name=name, effect=effect, untrusted=untrusted)
+        return Tool.from_function(function, name=name, effect=effect, untrusted=untrusted, action=action)
 
     return decorate

@@ -7,6 +7,7 @@ import threading
 
 from ocma_core.ai.errors import AINotConfigured
 from ocma_core.ai.providers import ImageProvider, TextProvider
+from ocma_core.known_plugins import AI_PACKAGES, install_hint
 
 log = logging.getLogger(__name__)
 
@@ -101,5 +102,5 @@ def image_provider(name: str | None) -> ImageProvider:
     except KeyError:
         raise AINotConfigured(
             f"Unknown image provider {name!r}; installed: {installed}.",
-            fix=f"Install its plugin (e.g. `pip install ocma-{name}`) and check `ocma plugins`.",
+            fix=install_hint(name, AI_PACKAGES, "AI"),
         ) from None

@@ -74,14 +74,16 @@ def add_competitor(
     return row
 
 
-def list_competitors(ocma: Ocma, workspace_id: str) -> list[Competitor]:
-    """The workspace's competitors."""
+def list_competitors(ocma: Ocma, workspace_id: str, *, limit: int = 100, offset: int = 0) -> list[Competitor]:
+    """The workspace's competitors, one page (`limit` from `offset`)."""
     with ocma.session() as session:
         rows = list(
             session.exec(
                 select(Competitor)
                 .where(col(Competitor.workspace_id) == workspace_id)
                 .order_by(col(Competitor.platform), col(Competitor.handle))
+                .offset(offset)
+                .limit(limit)
             ).all()
         )
         for row in rows:

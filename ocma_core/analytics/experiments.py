@@ -136,14 +136,16 @@ def variants_of(ocma: Ocma, experiment_id: str) -> list[ExperimentVariant]:
         return rows
 
 
-def list_experiments(ocma: Ocma, workspace_id: str) -> list[Experiment]:
-    """The workspace's experiments, newest first."""
+def list_experiments(ocma: Ocma, workspace_id: str, *, limit: int = 100, offset: int = 0) -> list[Experiment]:
+    """The workspace's experiments, newest first, one page (`limit` from `offset`)."""
     with ocma.session() as session:
         rows = list(
             session.exec(
                 select(Experiment)
                 .where(col(Experiment.workspace_id) == workspace_id)
-                .order_by(col(Experiment.created_at).desc())
+                .order_by(col(Experiment.created_at).desc(), col(Experiment.id))
+                .offset(offset)
+                .limit(limit)
             )
         )
         for row in rows:

@@ -13,8 +13,9 @@ from ocma_core.api.auth import Caller, get_ocma, require
 from ocma_core.api.openapi import errors
 from ocma_core.api.schemas import ConnectionTestOut, ConnectUrlOut
 from ocma_core.context import Ocma
-from ocma_core.db.models import Account, Role
+from ocma_core.db.models import Account
 from ocma_core.errors import OcmaError
+from ocma_core.permissions import Action
 from ocma_core.services import accounts
 
 router = APIRouter(tags=["accounts"])
@@ -66,7 +67,9 @@ class ConnectWithCredentials(BaseModel):
 
 
 @router.get("/v1/accounts")
-def list_accounts(caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)) -> list[AccountOut]:
+def list_accounts(
+    caller: Caller = Depends(require(Action.ACCOUNTS_READ)), ocma: Ocma = Depends(get_ocma)
+) -> list[AccountOut]:
     """Accounts of the caller's workspace with their status and token expiry."""
     return [AccountOut.of(a) for a in accounts.list_accounts(ocma, caller.workspace_id)]
 
@@ -85,7 +88,7 @@ def connect(
     instance: str | None = Query(
         None, description="The server to connect (Mastodon and other federated platforms)."
     ),
-    caller: Caller = Depends(require(Role.ADMIN)),
+    caller: Caller = Depends(require(Action.ACCOUNTS_CONNECT)),
     ocma: Ocma = Depends(get_ocma),
 ) -> Response | ConnectUrlOut:
     """Start OAuth: redirect to the platform's consent screen (or return the URL with format=json)."""
@@ -99,7 +102,7 @@ def connect(
 @router.post("/v1/accounts", status_code=201, responses=errors(404, 429, 502))
 async def connect_with_credentials(
     body: ConnectWithCredentials,
-    caller: Caller = Depends(require(Role.ADMIN)),
+    caller: Caller = Depends(require(Action.ACCOUNTS_CONNECT)),
     ocma: Ocma = Depends(get_ocma),
 ) -> AccountOut:
     """Connect with an app password or instance token (Bluesky, Mastodon, ...)."""
@@ -111,7 +114,7 @@ async def connect_with_credentials(
 
 @router.get("/v1/accounts/{account_id}")
 def get_account(
-    account_id: str, caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)
+    account_id: str, caller: Caller = Depends(require(Action.ACCOUNTS_READ)), ocma: Ocma = Depends(get_ocma)
 ) -> AccountOut:
     """One account."""
     return AccountOut.of(accounts.get_account(ocma, caller.workspace_id, account_id))
@@ -119,7 +122,7 @@ def get_account(
 
 @router.post("/v1/accounts/{account_id}/test", responses=errors(409, 429, 502))
 async def test_connection(
-    account_id: str, caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)
+    account_id: str, caller: Caller = Depends(require(Action.ACCOUNTS_TEST)), ocma: Ocma = Depends(get_ocma)
 ) -> ConnectionTestOut:
     """Call the platform's who-am-I with the stored tokens."""
     profile = await accounts.test_connection(ocma, caller.workspace_id, account_id)
@@ -128,7 +131,9 @@ async def test_connection(
 
 @router.delete("/v1/accounts/{account_id}")
 def disconnect(
-    account_id: str, caller: Caller = Depends(require(Role.ADMIN)), ocma: Ocma = Depends(get_ocma)
+    account_id: str,
+    caller: Caller = Depends(require(Action.ACCOUNTS_DISCONNECT)),
+    ocma: Ocma = Depends(get_ocma),
 ) -> AccountOut:
     """Disconnect an account and forget its tokens."""
     return AccountOut.of(accounts.disconnect_account(ocma, caller.workspace_id, account_id))

@@ -22,7 +22,7 @@ from ocma_core.api.schemas import (
     SnapshotOut,
 )
 from ocma_core.context import Ocma
-from ocma_core.db.models import Role
+from ocma_core.permissions import Action
 from ocma_core.services.post_input import IsoDatetime
 
 router = APIRouter(tags=["analytics"])
@@ -47,7 +47,7 @@ def report(
     period: str = PERIOD,
     format: str = Query("json", pattern="^(json|text|csv)$"),
     account_id: list[str] | None = Query(None),
-    caller: Caller = Depends(require()),
+    caller: Caller = Depends(require(Action.ANALYTICS_READ)),
     ocma: Ocma = Depends(get_ocma),
 ) -> Any:
     """The period's report from stored snapshots: JSON, text (for chat) or CSV (post rows)."""
@@ -77,7 +77,7 @@ def chart(
     kind: str = Query("engagement", pattern="^(engagement|followers|best_times)$"),
     period: str = PERIOD,
     account_id: str | None = None,
-    caller: Caller = Depends(require()),
+    caller: Caller = Depends(require(Action.ANALYTICS_READ)),
     ocma: Ocma = Depends(get_ocma),
 ) -> Response:
     """A PNG chart: engagement per post, followers, or the best-times heatmap of one account."""
@@ -104,7 +104,7 @@ def chart(
 def export(
     period: str = PERIOD,
     format: str = Query("csv", pattern="^(csv|json)$"),
-    caller: Caller = Depends(require()),
+    caller: Caller = Depends(require(Action.ANALYTICS_READ)),
     ocma: Ocma = Depends(get_ocma),
 ) -> Any:
     """Post-level rows (latest snapshot of each published target) as CSV or JSON."""
@@ -117,7 +117,7 @@ def export(
 
 
 @router.get("/v1/analytics/analyzers")
-def analyzers(caller: Caller = Depends(require())) -> list[AnalyzerOut]:
+def analyzers(caller: Caller = Depends(require(Action.ANALYTICS_READ))) -> list[AnalyzerOut]:
     """Registered analyzers (built-in and from plugins)."""
     from ocma_core.analytics.registry import get_analyzers
 
@@ -134,7 +134,10 @@ def analyzers(caller: Caller = Depends(require())) -> list[AnalyzerOut]:
 
 @router.get("/v1/analytics/run/{name}")
 def run_analyzer(
-    name: str, period: str = PERIOD, caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)
+    name: str,
+    period: str = PERIOD,
+    caller: Caller = Depends(require(Action.ANALYTICS_READ)),
+    ocma: Ocma = Depends(get_ocma),
 ) -> dict[str, Any]:
     """Run one registered analyzer on a period."""
     from ocma_core.analytics import reports
@@ -150,7 +153,7 @@ def best_times(
     platform: str | None = None,
     account_id: str | None = None,
     top: int = Query(3, ge=1, le=20),
-    caller: Caller = Depends(require()),
+    caller: Caller = Depends(require(Action.ANALYTICS_READ)),
     ocma: Ocma = Depends(get_ocma),
 ) -> list[BestTimeOut]:
     """Best hours of the week per account, with 90% intervals, supporting posts and the prior used."""
@@ -164,7 +167,7 @@ def best_times(
 def next_best_time(
     account_id: list[str] = Query(...),
     after: IsoDatetime | None = Query(None, description="Start looking after this time (ISO 8601)."),
-    caller: Caller = Depends(require()),
+    caller: Caller = Depends(require(Action.ANALYTICS_READ)),
     ocma: Ocma = Depends(get_ocma),
 ) -> NextBestTimeOut:
     """The next occurrence of the best slot for these accounts together (for scheduling at the best time)."""
@@ -186,7 +189,9 @@ class PredictRequest(BaseModel):
 
 @router.post("/v1/analytics/predict", responses=errors(404))
 def predict(
-    body: PredictRequest, caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)
+    body: PredictRequest,
+    caller: Caller = Depends(require(Action.ANALYTICS_READ)),
+    ocma: Ocma = Depends(get_ocma),
 ) -> dict[str, Any]:
     """Expected engagement of a draft from the account's own history, with the backtested error beside it."""
     from ocma_core.analytics.base import make_context, now_period
@@ -206,9 +211,14 @@ def predict(
 
 @router.get("/v1/metrics/posts/{post_id}")
 def post_snapshots(
-    post_id: str, caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)
+    post_id: str,
+    limit: int = Query(1000, ge=1, le=5000),
+    offset: int = Query(0, ge=0),
+    caller: Caller = Depends(require(Action.ANALYTICS_READ)),
+    ocma: Ocma = Depends(get_ocma),
 ) -> list[SnapshotOut]:
-    """Every stored snapshot of a post's targets, oldest first, as the platform named the values."""
+    """Stored snapshots of a post's targets, oldest first, as the platform named the values (page with limit
+    and offset)."""
     from sqlmodel import col, select
 
     from ocma_core.db.models import PostMetricSnapshot, Target
@@ -220,7 +230,9 @@ def post_snapshots(
             select(PostMetricSnapshot, Target.platform)
             .join(Target, col(Target.id) == col(PostMetricSnapshot.target_id))
             .where(col(Target.post_id) == post_id)
-            .order_by(col(PostMetricSnapshot.fetched_at))
+            .order_by(col(PostMetricSnapshot.fetched_at), col(PostMetricSnapshot.id))
+            .offset(offset)
+            .limit(limit)
         ).all()
         return [
             SnapshotOut(
@@ -240,7 +252,7 @@ def post_snapshots(
 @router.post("/v1/metrics/collect")
 async def collect(
     limit: int = Query(200, ge=1, le=5000),
-    caller: Caller = Depends(require(Role.EDITOR)),
+    caller: Caller = Depends(require(Action.METRICS_COLLECT)),
     ocma: Ocma = Depends(get_ocma),
 ) -> CollectOut:
     """Collect the workspace's due metrics now (respecting rate limits); returns what happened."""
@@ -280,7 +292,9 @@ class ExperimentIn(BaseModel):
 
 @router.post("/v1/experiments", status_code=201, responses=errors(404, 409))
 def create(
-    body: ExperimentIn, caller: Caller = Depends(require(Role.EDITOR)), ocma: Ocma = Depends(get_ocma)
+    body: ExperimentIn,
+    caller: Caller = Depends(require(Action.EXPERIMENTS_MANAGE)),
+    ocma: Ocma = Depends(get_ocma),
 ) -> ExperimentOut:
     """Create an A/B experiment and one post per variant."""
     from ocma_core.analytics import experiments
@@ -304,19 +318,24 @@ def create(
 
 
 @router.get("/v1/experiments")
-def list_(caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)) -> list[ExperimentOut]:
-    """The workspace's experiments with their last verdict."""
+def list_(
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+    caller: Caller = Depends(require(Action.EXPERIMENTS_READ)),
+    ocma: Ocma = Depends(get_ocma),
+) -> list[ExperimentOut]:
+    """The workspace's experiments with their last verdict, newest first (page with limit and offset)."""
     from ocma_core.analytics import experiments
 
-    return [
-        ExperimentOut.model_validate(experiments.summary(ocma, e))
-        for e in experiments.list_experiments(ocma, caller.workspace_id)
-    ]
+    found = experiments.list_experiments(ocma, caller.workspace_id, limit=limit, offset=offset)
+    return [ExperimentOut.model_validate(experiments.summary(ocma, e)) for e in found]
 
 
 @router.get("/v1/experiments/{experiment_id}")
 def get(
-    experiment_id: str, caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)
+    experiment_id: str,
+    caller: Caller = Depends(require(Action.EXPERIMENTS_READ)),
+    ocma: Ocma = Depends(get_ocma),
 ) -> ExperimentOut:
     """One experiment."""
     from ocma_core.analytics import experiments
@@ -327,7 +346,9 @@ def get(
 
 @router.post("/v1/experiments/{experiment_id}/evaluate")
 def evaluate(
-    experiment_id: str, caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)
+    experiment_id: str,
+    caller: Caller = Depends(require(Action.EXPERIMENTS_FINALISE)),
+    ocma: Ocma = Depends(get_ocma),
 ) -> EvaluationOut:
     """Judge the experiment now from stored snapshots (the decision rule is in the answer)."""
     from ocma_core.analytics import experiments
@@ -347,7 +368,9 @@ class CompetitorIn(BaseModel):
 
 @router.post("/v1/competitors", status_code=201, responses=errors(404, 409, 429, 502))
 def add_competitor(
-    body: CompetitorIn, caller: Caller = Depends(require(Role.EDITOR)), ocma: Ocma = Depends(get_ocma)
+    body: CompetitorIn,
+    caller: Caller = Depends(require(Action.COMPETITORS_MANAGE)),
+    ocma: Ocma = Depends(get_ocma),
 ) -> CompetitorOut:
     """Follow a competitor's public metrics (only where the platform's API allows reading them)."""
     from ocma_core.analytics import competitors
@@ -360,18 +383,23 @@ def add_competitor(
 
 @router.get("/v1/competitors")
 def list_competitors(
-    caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+    caller: Caller = Depends(require(Action.COMPETITORS_READ)),
+    ocma: Ocma = Depends(get_ocma),
 ) -> list[CompetitorOut]:
-    """Followed competitors."""
+    """Followed competitors (page with limit and offset)."""
     from ocma_core.analytics import competitors
 
-    rows = competitors.list_competitors(ocma, caller.workspace_id)
+    rows = competitors.list_competitors(ocma, caller.workspace_id, limit=limit, offset=offset)
     return [CompetitorOut.model_validate(c.model_dump()) for c in rows]
 
 
 @router.delete("/v1/competitors/{competitor_id}", status_code=204, response_class=Response)
 def remove_competitor(
-    competitor_id: str, caller: Caller = Depends(require(Role.EDITOR)), ocma: Ocma = Depends(get_ocma)
+    competitor_id: str,
+    caller: Caller = Depends(require(Action.COMPETITORS_MANAGE)),
+    ocma: Ocma = Depends(get_ocma),
 ) -> None:
     """Stop following a competitor (its snapshots are deleted)."""
     from ocma_core.analytics import competitors
@@ -381,7 +409,9 @@ def remove_competitor(
 
 @router.post("/v1/competitors/{competitor_id}/refresh", responses=errors(409))
 async def refresh_competitor(
-    competitor_id: str, caller: Caller = Depends(require(Role.EDITOR)), ocma: Ocma = Depends(get_ocma)
+    competitor_id: str,
+    caller: Caller = Depends(require(Action.COMPETITORS_MANAGE)),
+    ocma: Ocma = Depends(get_ocma),
 ) -> CompetitorSnapshotOut:
     """Read the competitor's public metrics now."""
     import asyncio

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ocma_core.api.auth import Caller, get_ocma, require
 from ocma_core.context import Ocma
 from ocma_core.db.models import ApiKey, Role
+from ocma_core.permissions import Action
 from ocma_core.services import workspaces
 
 router = APIRouter(tags=["apikeys"])
@@ -63,7 +64,7 @@ class NewApiKey(BaseModel):
 
 @router.get("/v1/apikeys")
 def list_keys(
-    caller: Caller = Depends(require(Role.ADMIN)), ocma: Ocma = Depends(get_ocma)
+    caller: Caller = Depends(require(Action.APIKEYS_MANAGE)), ocma: Ocma = Depends(get_ocma)
 ) -> list[ApiKeyOut]:
     """Every key of the workspace, revoked ones included (ids and roles only)."""
     return [ApiKeyOut.of(k) for k in workspaces.list_api_keys(ocma, caller.workspace_id)]
@@ -71,7 +72,7 @@ def list_keys(
 
 @router.post("/v1/apikeys", status_code=201)
 def create_key(
-    body: NewApiKey, caller: Caller = Depends(require(Role.ADMIN)), ocma: Ocma = Depends(get_ocma)
+    body: NewApiKey, caller: Caller = Depends(require(Action.APIKEYS_MANAGE)), ocma: Ocma = Depends(get_ocma)
 ) -> CreatedApiKey:
     """Create a key of at most the caller's role; the answer is the only time the secret is shown."""
     created = workspaces.create_api_key(
@@ -82,7 +83,7 @@ def create_key(
 
 @router.delete("/v1/apikeys/{key_id}")
 def revoke_key(
-    key_id: str, caller: Caller = Depends(require(Role.ADMIN)), ocma: Ocma = Depends(get_ocma)
+    key_id: str, caller: Caller = Depends(require(Action.APIKEYS_MANAGE)), ocma: Ocma = Depends(get_ocma)
 ) -> ApiKeyOut:
     """Revoke a key (at most the caller's role); it stops working at once. Revoking twice is harmless."""
     return ApiKeyOut.of(workspaces.revoke_api_key(ocma, caller.workspace_id, key_id, by=caller.role))

@@ -12,7 +12,8 @@ from ocma_core.api.openapi import errors
 from ocma_core.api.routes_media import MediaOut
 from ocma_core.api.schemas import AISettingsOut, AIUsageOut, ContentOut, PromptOut
 from ocma_core.context import Ocma
-from ocma_core.db.models import Media, Role
+from ocma_core.db.models import Media
+from ocma_core.permissions import Action
 
 router = APIRouter(tags=["content"])
 
@@ -110,7 +111,9 @@ def _media_out(ocma: Ocma, media: Media) -> MediaOut:
 
 @router.post("/v1/content/generate", responses=errors(402, 404, 429, 502, 503))
 async def generate(
-    body: GenerateRequest, caller: Caller = Depends(require(Role.EDITOR)), ocma: Ocma = Depends(get_ocma)
+    body: GenerateRequest,
+    caller: Caller = Depends(require(Action.CONTENT_GENERATE)),
+    ocma: Ocma = Depends(get_ocma),
 ) -> ContentOut:
     """Title, main text, variations, hashtags and a validated draft per platform from a brief."""
     from ocma_core.content.generate import generate as run
@@ -128,7 +131,9 @@ async def generate(
 
 @router.post("/v1/content/adapt", responses=errors(402, 404, 429, 502, 503))
 async def adapt(
-    body: AdaptRequest, caller: Caller = Depends(require(Role.EDITOR)), ocma: Ocma = Depends(get_ocma)
+    body: AdaptRequest,
+    caller: Caller = Depends(require(Action.CONTENT_GENERATE)),
+    ocma: Ocma = Depends(get_ocma),
 ) -> ContentOut:
     """The message rewritten per platform, each draft validated by the platform plugin."""
     from ocma_core.content.adapt import adapt as run
@@ -139,7 +144,9 @@ async def adapt(
 
 @router.post("/v1/content/optimize", responses=errors(402, 404, 429, 502, 503))
 async def optimize(
-    body: OptimizeRequest, caller: Caller = Depends(require(Role.EDITOR)), ocma: Ocma = Depends(get_ocma)
+    body: OptimizeRequest,
+    caller: Caller = Depends(require(Action.CONTENT_GENERATE)),
+    ocma: Ocma = Depends(get_ocma),
 ) -> ContentOut:
     """An optimised version and A/B alternatives, each validated and compared with the original."""
     from ocma_core.content.optimize import optimize as run
@@ -152,7 +159,9 @@ async def optimize(
 
 @router.post("/v1/content/score", responses=errors(402, 404, 429, 502, 503))
 async def score(
-    body: ScoreRequest, caller: Caller = Depends(require(Role.EDITOR)), ocma: Ocma = Depends(get_ocma)
+    body: ScoreRequest,
+    caller: Caller = Depends(require(Action.CONTENT_GENERATE)),
+    ocma: Ocma = Depends(get_ocma),
 ) -> ContentOut:
     """Computed measures and (with judge) model-judged qualities, each labelled with how it was produced."""
     from ocma_core.content.score import score as run
@@ -173,7 +182,9 @@ async def score(
 
 @router.post("/v1/media/generate", status_code=201, responses=errors(402, 404, 429, 502, 503))
 async def generate_image(
-    body: ImageGenerateRequest, caller: Caller = Depends(require(Role.EDITOR)), ocma: Ocma = Depends(get_ocma)
+    body: ImageGenerateRequest,
+    caller: Caller = Depends(require(Action.CONTENT_GENERATE)),
+    ocma: Ocma = Depends(get_ocma),
 ) -> GeneratedImageOut:
     """Generate an image sized for the platform and store it in the media store (signed URL in `media`)."""
     from ocma_core.ai.service import generate_image as run
@@ -243,7 +254,9 @@ class PromptBody(BaseModel):
 
 
 @router.get("/v1/ai/settings", tags=["ai"])
-def get_ai_settings(caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)) -> AISettingsOut:
+def get_ai_settings(
+    caller: Caller = Depends(require(Action.AI_READ)), ocma: Ocma = Depends(get_ocma)
+) -> AISettingsOut:
     """The workspace's AI settings (key names only) and what is in force."""
     from ocma_core.ai.settings import settings_view
 
@@ -252,7 +265,9 @@ def get_ai_settings(caller: Caller = Depends(require()), ocma: Ocma = Depends(ge
 
 @router.put("/v1/ai/settings", tags=["ai"])
 def put_ai_settings(
-    body: AISettingsBody, caller: Caller = Depends(require(Role.ADMIN)), ocma: Ocma = Depends(get_ocma)
+    body: AISettingsBody,
+    caller: Caller = Depends(require(Action.AI_CONFIGURE)),
+    ocma: Ocma = Depends(get_ocma),
 ) -> AISettingsOut:
     """Change the model, fallbacks, budgets, prices, image provider, cache TTL or brand voice."""
     from ocma_core.ai.settings import settings_view, update_ai_settings
@@ -266,7 +281,10 @@ def put_ai_settings(
 
 @router.put("/v1/ai/keys/{vendor}", status_code=204, tags=["ai"], response_class=Response)
 def put_key(
-    vendor: str, body: KeyBody, caller: Caller = Depends(require(Role.ADMIN)), ocma: Ocma = Depends(get_ocma)
+    vendor: str,
+    body: KeyBody,
+    caller: Caller = Depends(require(Action.AI_CONFIGURE)),
+    ocma: Ocma = Depends(get_ocma),
 ) -> Response:
     """Store the workspace's API key for a vendor (openai, anthropic, stability, runware, ...), encrypted."""
     from ocma_core.ai.settings import set_key
@@ -277,7 +295,7 @@ def put_key(
 
 @router.delete("/v1/ai/keys/{vendor}", status_code=204, tags=["ai"], response_class=Response)
 def delete_key(
-    vendor: str, caller: Caller = Depends(require(Role.ADMIN)), ocma: Ocma = Depends(get_ocma)
+    vendor: str, caller: Caller = Depends(require(Action.AI_CONFIGURE)), ocma: Ocma = Depends(get_ocma)
 ) -> Response:
     """Remove the workspace's key for a vendor (the environment variable applies again)."""
     from ocma_core.ai.settings import set_key
@@ -287,7 +305,7 @@ def delete_key(
 
 
 @router.get("/v1/ai/usage", tags=["ai"])
-def ai_usage(caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)) -> AIUsageOut:
+def ai_usage(caller: Caller = Depends(require(Action.AI_READ)), ocma: Ocma = Depends(get_ocma)) -> AIUsageOut:
     """AI spend and tokens today and this month (workspace timezone), per model, against the budgets."""
     from ocma_core.ai.settings import load_config
     from ocma_core.ai.usage import usage_summary
@@ -296,7 +314,9 @@ def ai_usage(caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)
 
 
 @router.get("/v1/content/prompts/{name:path}", tags=["ai"])
-def get_prompt(name: str, caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)) -> PromptOut:
+def get_prompt(
+    name: str, caller: Caller = Depends(require(Action.AI_READ)), ocma: Ocma = Depends(get_ocma)
+) -> PromptOut:
     """The template in force for this workspace and where it comes from."""
     from ocma_core.ai.settings import load_config
     from ocma_core.content.prompts import load
@@ -307,7 +327,10 @@ def get_prompt(name: str, caller: Caller = Depends(require()), ocma: Ocma = Depe
 
 @router.put("/v1/content/prompts/{name:path}", status_code=204, tags=["ai"], response_class=Response)
 def put_prompt(
-    name: str, body: PromptBody, caller: Caller = Depends(require(Role.ADMIN)), ocma: Ocma = Depends(get_ocma)
+    name: str,
+    body: PromptBody,
+    caller: Caller = Depends(require(Action.AI_CONFIGURE)),
+    ocma: Ocma = Depends(get_ocma),
 ) -> Response:
     """Override a template for this workspace."""
     from ocma_core.content.prompts import set_prompt
@@ -318,7 +341,7 @@ def put_prompt(
 
 @router.delete("/v1/content/prompts/{name:path}", status_code=204, tags=["ai"], response_class=Response)
 def delete_prompt(
-    name: str, caller: Caller = Depends(require(Role.ADMIN)), ocma: Ocma = Depends(get_ocma)
+    name: str, caller: Caller = Depends(require(Action.AI_CONFIGURE)), ocma: Ocma = Depends(get_ocma)
 ) -> Response:
     """Drop the workspace's override of a template."""
     from ocma_core.content.prompts import set_prompt

@@ -11,8 +11,9 @@ from pydantic import BaseModel
 from ocma_core.api.auth import Caller, get_ocma, require
 from ocma_core.api.openapi import errors
 from ocma_core.context import Ocma
-from ocma_core.db.models import Media, Role
+from ocma_core.db.models import Media
 from ocma_core.media import verify_media_signature
+from ocma_core.permissions import Action
 from ocma_core.services.media import get_media, public_media_url, store_upload
 
 router = APIRouter(tags=["media"])
@@ -52,7 +53,7 @@ async def upload(
     alt_text: str = Form(
         "", max_length=2000, pattern=r"^[^\x00]*$", description="Describes the image for screen readers."
     ),
-    caller: Caller = Depends(require(Role.EDITOR)),
+    caller: Caller = Depends(require(Action.MEDIA_UPLOAD)),
     ocma: Ocma = Depends(get_ocma),
 ) -> MediaOut:
     """Upload an image or video (stored once by content hash); its type is read from its bytes, never its name."""
@@ -72,7 +73,7 @@ async def upload(
 
 @router.get("/v1/media/{media_id}")
 def media_info(
-    media_id: str, caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)
+    media_id: str, caller: Caller = Depends(require(Action.MEDIA_READ)), ocma: Ocma = Depends(get_ocma)
 ) -> MediaOut:
     """A media record with a fresh signed URL."""
     return _out(ocma, get_media(ocma, caller.workspace_id, media_id))

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ocma_core.api.auth import Caller, get_ocma, require
 from ocma_core.context import Ocma
 from ocma_core.db.models import Member, Role
+from ocma_core.permissions import Action
 from ocma_core.services import members
 
 router = APIRouter(tags=["members"])
@@ -68,14 +69,16 @@ class MemberPatch(BaseModel):
 
 
 @router.get("/v1/members")
-def list_members(caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)) -> list[MemberOut]:
+def list_members(
+    caller: Caller = Depends(require(Action.MEMBERS_READ)), ocma: Ocma = Depends(get_ocma)
+) -> list[MemberOut]:
     """Every member of the workspace with their role and linked ids, oldest first."""
     return [MemberOut.of(m) for m in members.list_members(ocma, caller.workspace_id)]
 
 
 @router.post("/v1/members", status_code=201)
 def add_member(
-    body: NewMember, caller: Caller = Depends(require(Role.ADMIN)), ocma: Ocma = Depends(get_ocma)
+    body: NewMember, caller: Caller = Depends(require(Action.MEMBERS_MANAGE)), ocma: Ocma = Depends(get_ocma)
 ) -> MemberOut:
     """Add a member (admins; nobody grants a role above their own)."""
     member = members.add_member(
@@ -91,7 +94,9 @@ def add_member(
 
 
 @router.get("/v1/members/{member}")
-def get_member(member: str, caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)) -> MemberOut:
+def get_member(
+    member: str, caller: Caller = Depends(require(Action.MEMBERS_READ)), ocma: Ocma = Depends(get_ocma)
+) -> MemberOut:
     """One member, by id, email or external id."""
     with ocma.session() as session:
         return MemberOut.of(members.find_member(session, caller.workspace_id, member))
@@ -101,7 +106,7 @@ def get_member(member: str, caller: Caller = Depends(require()), ocma: Ocma = De
 def update_member(
     member: str,
     body: MemberPatch,
-    caller: Caller = Depends(require(Role.ADMIN)),
+    caller: Caller = Depends(require(Action.MEMBERS_MANAGE)),
     ocma: Ocma = Depends(get_ocma),
 ) -> MemberOut:
     """Change a member's role, name or external ids (the only owner cannot be demoted)."""
@@ -119,7 +124,7 @@ def update_member(
 
 @router.delete("/v1/members/{member}")
 def remove_member(
-    member: str, caller: Caller = Depends(require(Role.ADMIN)), ocma: Ocma = Depends(get_ocma)
+    member: str, caller: Caller = Depends(require(Action.MEMBERS_MANAGE)), ocma: Ocma = Depends(get_ocma)
 ) -> MemberOut:
     """Remove a member (never the only owner); the answer is the removed member."""
     return MemberOut.of(members.remove_member(ocma, caller.workspace_id, member, by=caller.role))

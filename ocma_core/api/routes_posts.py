@@ -17,8 +17,9 @@ from ocma_core.api.schemas import (
     PostOut,
 )
 from ocma_core.context import Ocma
-from ocma_core.db.models import PostStatus, Role
+from ocma_core.db.models import PostStatus
 from ocma_core.errors import ValidationFailed
+from ocma_core.permissions import Action
 from ocma_core.registry import get_platform
 from ocma_core.services import posts
 from ocma_core.services.post_import import HELP
@@ -36,7 +37,7 @@ def _view(ocma: Ocma, post_id: str, workspace_id: str) -> PostOut:
 
 @router.post("/v1/posts", status_code=201, responses=errors(404, 409))
 def create_post(
-    body: PostInput, caller: Caller = Depends(require(Role.EDITOR)), ocma: Ocma = Depends(get_ocma)
+    body: PostInput, caller: Caller = Depends(require(Action.POSTS_CREATE)), ocma: Ocma = Depends(get_ocma)
 ) -> PostOut:
     """Create a post: a draft, scheduled (action=schedule), in the next free slot, or due now."""
     post = posts.create_post(ocma, caller.workspace_id, body, created_by=f"apikey:{caller.key_id}")
@@ -51,7 +52,7 @@ def list_posts(
     account_id: str | None = None,
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=MAX_OFFSET, description="Posts to skip (page through with limit)."),
-    caller: Caller = Depends(require()),
+    caller: Caller = Depends(require(Action.POSTS_READ)),
     ocma: Ocma = Depends(get_ocma),
 ) -> list[PostOut]:
     """Posts by scheduled window [start, end), status and account."""
@@ -69,8 +70,13 @@ def list_posts(
 
 
 @router.get("/v1/posts/failed")
-def failed(caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)) -> list[FailedTargetOut]:
-    """Failed and held targets, with the reason, newest first."""
+def failed(
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+    caller: Caller = Depends(require(Action.POSTS_READ)),
+    ocma: Ocma = Depends(get_ocma),
+) -> list[FailedTargetOut]:
+    """Failed and held targets, with the reason, newest first (page through with limit and offset)."""
     return [
         FailedTargetOut(
             post_id=p.id,
@@ -82,7 +88,7 @@ def failed(caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)) 
             attempts=t.attempts,
             body=p.body[:200],
         )
-        for t, p in posts.failed_targets(ocma, caller.workspace_id)
+        for t, p in posts.failed_targets(ocma, caller.workspace_id, limit=limit, offset=offset)
     ]
 
 
@@ -97,7 +103,7 @@ class CheckRequest(BaseModel):
 
 
 @router.post("/v1/posts/check", responses=errors(404))
-def check(body: CheckRequest, caller: Caller = Depends(require())) -> CheckOut:
+def check(body: CheckRequest, caller: Caller = Depends(require(Action.POSTS_CHECK))) -> CheckOut:
     """Length as the platform counts it, its limit, and every problem found."""
     from ocma_core.platforms import PostContent
 
@@ -118,7 +124,9 @@ def check(body: CheckRequest, caller: Caller = Depends(require())) -> CheckOut:
 
 
 @router.get("/v1/posts/{post_id}")
-def get_post(post_id: str, caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)) -> PostOut:
+def get_post(
+    post_id: str, caller: Caller = Depends(require(Action.POSTS_READ)), ocma: Ocma = Depends(get_ocma)
+) -> PostOut:
     """One post with its targets."""
     return _view(ocma, post_id, caller.workspace_id)
 
@@ -127,7 +135,7 @@ def get_post(post_id: str, caller: Caller = Depends(require()), ocma: Ocma = Dep
 def update_post(
     post_id: str,
     body: PostInput,
-    caller: Caller = Depends(require(Role.EDITOR)),
+    caller: Caller = Depends(require(Action.POSTS_EDIT)),
     ocma: Ocma = Depends(get_ocma),
 ) -> PostOut:
     """Replace a post's content, accounts and schedule (until something of it is published)."""
@@ -137,7 +145,7 @@ def update_post(
 
 @router.post("/v1/posts/{post_id}/approve", responses=errors(409))
 def approve(
-    post_id: str, caller: Caller = Depends(require(Role.ADMIN)), ocma: Ocma = Depends(get_ocma)
+    post_id: str, caller: Caller = Depends(require(Action.POSTS_APPROVE)), ocma: Ocma = Depends(get_ocma)
 ) -> PostOut:
     """Approve a post waiting for approval (admins and owners)."""
     posts.approve_post(ocma, caller.workspace_id, post_id)
@@ -146,7 +154,7 @@ def approve(
 
 @router.post("/v1/posts/{post_id}/publish", responses=errors(409))
 def publish(
-    post_id: str, caller: Caller = Depends(require(Role.EDITOR)), ocma: Ocma = Depends(get_ocma)
+    post_id: str, caller: Caller = Depends(require(Action.POSTS_PUBLISH)), ocma: Ocma = Depends(get_ocma)
 ) -> PostOut:
     """Publish now."""
     posts.publish_now(ocma, caller.workspace_id, post_id)
@@ -155,7 +163,7 @@ def publish(
 
 @router.post("/v1/posts/{post_id}/cancel", responses=errors(409))
 def cancel(
-    post_id: str, caller: Caller = Depends(require(Role.EDITOR)), ocma: Ocma = Depends(get_ocma)
+    post_id: str, caller: Caller = Depends(require(Action.POSTS_CANCEL)), ocma: Ocma = Depends(get_ocma)
 ) -> PostOut:
     """Cancel what has not gone out."""
     posts.cancel_post(ocma, caller.workspace_id, post_id)
@@ -164,7 +172,7 @@ def cancel(
 
 @router.post("/v1/posts/{post_id}/retry", responses=errors(409))
 def retry(
-    post_id: str, caller: Caller = Depends(require(Role.EDITOR)), ocma: Ocma = Depends(get_ocma)
+    post_id: str, caller: Caller = Depends(require(Action.POSTS_RETRY)), ocma: Ocma = Depends(get_ocma)
 ) -> PostOut:
     """Queue failed or held targets again."""
     posts.retry_post(ocma, caller.workspace_id, post_id)
@@ -183,7 +191,7 @@ class DeletePublishedRequest(BaseModel):
 async def delete_published(
     post_id: str,
     body: DeletePublishedRequest | None = None,
-    caller: Caller = Depends(require(Role.EDITOR)),
+    caller: Caller = Depends(require(Action.POSTS_DELETE_PUBLISHED)),
     ocma: Ocma = Depends(get_ocma),
 ) -> DeletePublishedOut:
     """Delete a published post from the platforms (every part of a thread); one result per target.
@@ -211,7 +219,7 @@ async def delete_published(
 async def import_posts(
     file: UploadFile = File(..., description="UTF-8 CSV: " + HELP),
     partial: bool = Query(False, description="Import the valid rows even if some are invalid."),
-    caller: Caller = Depends(require(Role.EDITOR)),
+    caller: Caller = Depends(require(Action.POSTS_IMPORT)),
     ocma: Ocma = Depends(get_ocma),
 ) -> ImportOut:
     """Import a CSV: every row is validated first; nothing is imported if any row is invalid (unless partial).

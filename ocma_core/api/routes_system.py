@@ -18,6 +18,7 @@ from ocma_core.api.schemas import HealthOut, PluginOut, ReadyOut
 from ocma_core.context import Ocma
 from ocma_core.db.models import WorkerHeartbeat
 from ocma_core.db.types import utcnow
+from ocma_core.permissions import Action
 
 router = APIRouter()
 
@@ -100,7 +101,7 @@ def metrics() -> Response:
 
 
 @router.get("/v1/plugins", tags=["system"])
-def plugins(caller: Caller = Depends(require())) -> list[PluginOut]:
+def plugins(caller: Caller = Depends(require(Action.PLUGINS_READ))) -> list[PluginOut]:
     """Installed plugins, their hooks, what they registered and any load errors."""
     from ocma_core.plugins import plugin_listing
 

@@ -17,6 +17,7 @@ from ocma_core.api.auth import Caller, get_ocma, require
 from ocma_core.api.routes_apikeys import CreatedApiKey
 from ocma_core.context import Ocma
 from ocma_core.db.models import Role, Workspace
+from ocma_core.permissions import Action
 from ocma_core.services import workspaces
 from ocma_core.workspace_settings import WorkspaceSetting, registered_settings, settings_view
 
@@ -58,7 +59,7 @@ class CreatedWorkspace(BaseModel):
 
 @router.get("/v1/workspaces")
 def list_workspaces(
-    caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)
+    caller: Caller = Depends(require(Action.WORKSPACE_READ)), ocma: Ocma = Depends(get_ocma)
 ) -> list[WorkspaceSummary]:
     """The workspaces this API key can act in: a key belongs to exactly one, so this lists that one."""
     return [WorkspaceSummary.of(workspaces.get_workspace(ocma, caller.workspace_id))]
@@ -66,7 +67,9 @@ def list_workspaces(
 
 @router.post("/v1/workspaces", status_code=201)
 def create_workspace(
-    body: NewWorkspace, caller: Caller = Depends(require(Role.OWNER)), ocma: Ocma = Depends(get_ocma)
+    body: NewWorkspace,
+    caller: Caller = Depends(require(Action.WORKSPACES_CREATE)),
+    ocma: Ocma = Depends(get_ocma),
 ) -> CreatedWorkspace:
     """Create a workspace (owner keys only); the answer carries an owner key for it, shown once."""
     workspace = workspaces.create_workspace(
@@ -132,13 +135,17 @@ def make_router() -> APIRouter:
     current = APIRouter(tags=["workspaces"])
 
     @current.get("/v1/workspaces/current")
-    def get_current(caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)) -> WorkspaceOut:
+    def get_current(
+        caller: Caller = Depends(require(Action.WORKSPACE_READ)), ocma: Ocma = Depends(get_ocma)
+    ) -> WorkspaceOut:
         """The caller's workspace: name, timezone and every settable setting."""
         return show(workspaces.get_workspace(ocma, caller.workspace_id))
 
     @current.patch("/v1/workspaces/current")
     def patch_current(
-        body: WorkspacePatch, caller: Caller = Depends(require(Role.ADMIN)), ocma: Ocma = Depends(get_ocma)
+        body: WorkspacePatch,
+        caller: Caller = Depends(require(Action.WORKSPACE_CONFIGURE)),
+        ocma: Ocma = Depends(get_ocma),
     ) -> WorkspaceOut:
         """Rename, change the timezone or set settings (admins); everything is checked before anything changes."""
         changes = body.settings.model_dump(exclude_unset=True) if body.settings is not None else {}

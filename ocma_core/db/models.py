@@ -191,6 +191,9 @@ class Post(SQLModel, table=True):
     parent_id: str | None = Field(default=None, index=True)  # the recurring post this one came from
     # SHA-256 of the content an approver approved (services/approval.py); None until someone approves it.
     approved_hash: str | None = Field(default=None, max_length=64)
+    # Where outside text in this post came from (fetched pages, platform content): set when the agent writes it
+    # in a turn that read such text, emptied when a person edits or approves it (ocma_core.services.taint).
+    untrusted_sources: list[str] = _json(list)
     created_by: str = Field(default="", max_length=255)
     created_at: datetime = _created()
     updated_at: datetime = _created()

@@ -51,9 +51,10 @@ def is_approved(session: Session, post: Post) -> bool:
 
 
 def approve(session: Session, post: Post) -> None:
-    """Record that the post's current content is approved."""
+    """Record that the post's current content is approved (a person reviewed it: no longer outside text)."""
     session.flush()
     post.approved_hash = content_hash(session, post)
+    post.untrusted_sources = []
 
 
 def require_delete_approval(ocma: Ocma, workspace_id: str, role: Role) -> None:

@@ -16,7 +16,7 @@ from ocma_core.db.models import Account, Post, PostStatus, Target, TargetStatus,
 from ocma_core.db.types import utcnow
 from ocma_core.errors import ConflictError, NotFoundError, ValidationFailed
 from ocma_core.services import posts as post_service
-from ocma_core.services import scheduling
+from ocma_core.services import scheduling, taint
 from ocma_core.services.post_input import PostInput
 
 SCHEDULABLE = {PostStatus.DRAFT, PostStatus.PENDING_APPROVAL, PostStatus.SCHEDULED}
@@ -59,6 +59,7 @@ def calendar_entries(
             "status": str(post.status),
             "at": post.scheduled_at.isoformat() if post.scheduled_at else None,
             "text": post.body,
+            **({"untrusted_from": list(post.untrusted_sources)} if post.untrusted_sources else {}),
             "targets": [
                 {
                     "platform": t.platform,
@@ -75,15 +76,24 @@ def calendar_entries(
 
 
 def plan_draft(
-    ocma: Ocma, workspace_id: str, data: PostInput, planned_at: datetime | None, *, created_by: str = ""
+    ocma: Ocma,
+    workspace_id: str,
+    data: PostInput,
+    planned_at: datetime | None,
+    *,
+    created_by: str = "",
+    untrusted: list[str] | None = None,
 ) -> Post:
-    """Save a draft, optionally with a planned time so it shows on the calendar (nothing is queued)."""
+    """Save a draft, optionally with a planned time so it shows on the calendar (nothing is queued);
+    `untrusted` names the outside text it was made from."""
     if data.action != "draft":
         raise ValidationFailed("plan_draft saves drafts only.", fix="Use action 'draft'.")
     if planned_at is not None and planned_at.tzinfo is None:
         raise ValidationFailed("The planned time needs a timezone.")
     with ocma.session() as session:  # the draft and its planned time together, or nothing
-        post, _ = post_service.create_post_in(ocma, session, workspace_id, data, created_by=created_by)
+        post, _ = post_service.create_post_in(
+            ocma, session, workspace_id, data, created_by=created_by, untrusted=untrusted
+        )
         if planned_at is not None:
             post.scheduled_at = planned_at
             post.updated_at = utcnow()
@@ -218,10 +228,13 @@ def edit_post_content(
     media_ids: list[str] | None = None,
     account_ids: list[str] | None = None,
     require_approval: bool = False,
+    untrusted: list[str] | None = None,
 ) -> Post:
     """Change what a post says or where it goes, keeping its status and time (None leaves a field as it is).
 
     A scheduled post is validated again; with `require_approval` it goes back to waiting for approval.
+    `untrusted` None is a person's edit (the post's outside-text mark is cleared); a list is the agent's edit
+    in a turn that read that outside text (added to the mark; an empty list keeps it).
     """
     event = None
     with ocma.session() as session:
@@ -238,6 +251,7 @@ def edit_post_content(
             post.media_ids = list(media_ids)
         if account_ids is not None:
             _set_accounts(session, workspace_id, post, account_ids)
+        taint.apply_change(post, untrusted)
         post.updated_at = utcnow()
         session.add(post)
         session.flush()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -22,6 +23,13 @@ def _iso_only(value: Any) -> Any:
 IsoDatetime = Annotated[datetime, BeforeValidator(_iso_only)]
 """A datetime given as ISO 8601 text (not a Unix timestamp)."""
 
+# Caps on what one post may carry (issue 14: variants and options were unbounded).
+MAX_ACCOUNTS = 100
+MAX_VARIANTS = 50
+MAX_OPTIONS_BYTES = 16_384
+Name = Annotated[str, Field(min_length=1, max_length=64)]
+Text = Annotated[str, Field(max_length=100_000)]
+
 
 class PostInput(BaseModel):
     """A post to create or replace."""
@@ -30,15 +38,21 @@ class PostInput(BaseModel):
 
     body: str = Field(default="", max_length=100_000, description="Main text, used where no variant applies.")
     account_ids: list[str] = Field(
-        default_factory=list, description="Accounts to publish to (one target each)."
+        default_factory=list, max_length=MAX_ACCOUNTS, description="Accounts to publish to (one target each)."
     )
     media_ids: list[str] = Field(default_factory=list, max_length=20)
-    variants: dict[str, str] = Field(
-        default_factory=dict, description="Text per platform name or account id, overriding the body."
+    variants: dict[Name, Text] = Field(
+        default_factory=dict,
+        max_length=MAX_VARIANTS,
+        description="Text per platform name or account id, overriding the body.",
     )
-    thread: list[str] = Field(default_factory=list, max_length=25, description="Follow-up parts of a thread.")
-    options: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="Platform options per platform name (poll, visibility, ...)."
+    thread: list[Text] = Field(
+        default_factory=list, max_length=25, description="Follow-up parts of a thread."
+    )
+    options: dict[Name, dict[str, Any]] = Field(
+        default_factory=dict,
+        max_length=MAX_VARIANTS,
+        description="Platform options per platform name (poll, visibility, ...), at most 16 KB as JSON.",
     )
     scheduled_at: IsoDatetime | None = Field(
         default=None, description="When to publish; a time without offset is read in `timezone`."
@@ -54,6 +68,14 @@ class PostInput(BaseModel):
         description="draft; schedule (at scheduled_at); publish_now; next_slot (queue slots); "
         "best_time (the next slot the accounts' own best-time models rank highest).",
     )
+
+    @field_validator("options")
+    @classmethod
+    def _options_size(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        size = len(json.dumps(value, default=str))
+        if size > MAX_OPTIONS_BYTES:
+            raise ValueError(f"options take {size} bytes as JSON; at most {MAX_OPTIONS_BYTES}")
+        return value
 
     @field_validator("timezone")
     @classmethod

@@ -15,7 +15,7 @@ from ocma_core.events import Event
 from ocma_core.platforms import PostContent
 from ocma_core.recurrence import Rule
 from ocma_core.registry import get_platform
-from ocma_core.services import approval
+from ocma_core.services import approval, taint
 from ocma_core.services.accounts import FIND_ACCOUNTS, FIND_ACCOUNTS_ON
 from ocma_core.services.media import media_items
 from ocma_core.services.post_input import PostInput
@@ -93,16 +93,28 @@ def _accounts(session: Session, workspace_id: str, account_ids: list[str]) -> li
 
 
 def create_post(
-    ocma: Ocma, workspace_id: str, data: PostInput, *, created_by: str = "", require_approval: bool = False
+    ocma: Ocma,
+    workspace_id: str,
+    data: PostInput,
+    *,
+    created_by: str = "",
+    require_approval: bool = False,
+    untrusted: list[str] | None = None,
 ) -> Post:
     """Create a post (draft, scheduled, pending approval or due now) with one target per account.
 
     `require_approval` holds it for a person's approval even when the workspace does not require it
-    (the agent's approval policy uses this).
+    (the agent's approval policy uses this); `untrusted` names the outside text it was made from.
     """
     with ocma.session() as session:
         post, event = create_post_in(
-            ocma, session, workspace_id, data, created_by=created_by, require_approval=require_approval
+            ocma,
+            session,
+            workspace_id,
+            data,
+            created_by=created_by,
+            require_approval=require_approval,
+            untrusted=untrusted,
         )
     after_schedule(ocma, post, event)
     return post
@@ -116,9 +128,11 @@ def create_post_in(
     *,
     created_by: str = "",
     require_approval: bool = False,
+    untrusted: list[str] | None = None,
 ) -> tuple[Post, Event | None]:
     """Create a post inside the caller's transaction (nothing is enqueued: call `after_schedule` after the
-    commit with what this returns), so a multi-row operation commits all of its posts or none."""
+    commit with what this returns), so a multi-row operation commits all of its posts or none. `untrusted`
+    names the outside text it was made from."""
     workspace = session.get(Workspace, workspace_id)
     if workspace is None:
         raise NotFoundError("No such workspace.")
@@ -127,6 +141,7 @@ def create_post_in(
         workspace_id=workspace_id, created_by=created_by, timezone=data.timezone or workspace.timezone
     )
     _apply(post, data)
+    post.untrusted_sources = taint.combine([], untrusted or [])
     session.add(post)
     session.flush()
     for account in accounts:
@@ -209,7 +224,8 @@ def targets_of(ocma: Ocma, post_id: str) -> list[Target]:
 
 
 def update_post(ocma: Ocma, workspace_id: str, post_id: str, data: PostInput) -> Post:
-    """Replace a post's content and schedule while nothing of it has been published."""
+    """Replace a post's content and schedule while nothing of it has been published (a person's edit:
+    it clears the post's outside-text mark)."""
     with ocma.session() as session:
         post = get_post(ocma, workspace_id, post_id, session)
         if post.status not in EDITABLE:
@@ -234,6 +250,7 @@ def update_post(ocma: Ocma, workspace_id: str, post_id: str, data: PostInput) ->
                     )
                 )
         _apply(post, data)
+        taint.apply_change(post, None)
         session.add(post)
         session.flush()
         event = None
@@ -389,8 +406,10 @@ def list_posts(
         return list(session.exec(query.offset(offset).limit(limit)))
 
 
-def failed_targets(ocma: Ocma, workspace_id: str) -> list[tuple[Target, Post]]:
-    """Failed and held targets with their posts, newest first."""
+def failed_targets(
+    ocma: Ocma, workspace_id: str, *, limit: int = 100, offset: int = 0
+) -> list[tuple[Target, Post]]:
+    """Failed and held targets with their posts, newest first, one page (`limit` from `offset`)."""
     with ocma.session() as session:
         rows = session.exec(
             select(Target, Post)
@@ -399,7 +418,9 @@ def failed_targets(ocma: Ocma, workspace_id: str) -> list[tuple[Target, Post]]:
                 Target.workspace_id == workspace_id,
                 col(Target.status).in_([TargetStatus.FAILED, TargetStatus.HELD]),
             )
-            .order_by(col(Target.updated_at).desc())
+            .order_by(col(Target.updated_at).desc(), col(Target.id))
+            .offset(offset)
+            .limit(limit)
         )
         return [(t, p) for t, p in rows]
 

@@ -2,8 +2,9 @@
 
 Plugin tools are plain typed, documented functions (plugins import only `ocma_core`). A plugin marks what a
 tool does with function attributes: `fn.ocma_effect = "public"` for anything that reaches an audience (the
-approval policy then applies: without an inline approver it is refused) and `fn.ocma_untrusted = False` when
-its results carry no outside text (the default for plugin tools is untrusted). A parameter typed `Ocma` or
+approval policy then applies: without an inline approver it is refused), `fn.ocma_action = "posts.schedule"`
+for the permission a caller needs (default: tools.read, tools.write or tools.public by effect) and
+`fn.ocma_untrusted = False` when its results carry no outside text (the default for plugin tools is untrusted). A parameter typed `Ocma` or
 named `workspace_id` is filled in by the agent.
 """
 
@@ -16,6 +17,7 @@ from typing import Any
 
 from ocma_agent.toolkit import Effect, Tool
 from ocma_agent.toolset import Toolset
+from ocma_core.permissions import Action
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
@@ -23,27 +25,28 @@ _core: list[Tool] | None = None
 _default: tuple[int, Toolset] | None = None
 
 
-def _specs() -> list[tuple[Callable[..., Any], Effect, bool, str | None]]:
+def _specs() -> list[tuple[Callable[..., Any], Effect, Action, bool, str | None]]:
+    """(function, effect, the permission it needs, untrusted results, name) of each core tool."""
     from ocma_agent.tools import campaign, content, deletion, insights, posts, schedule, web
 
     return [
-        (posts.list_accounts, "read", False, None),
-        (posts.draft_post, "write", False, None),
-        (posts.edit_post, "public", False, None),
-        (posts.validate_post, "read", False, None),
-        (content.adapt_post, "write", False, None),
-        (content.generate_image, "write", False, None),
-        (schedule.schedule_post, "public", False, None),
-        (schedule.publish_now, "public", False, None),
-        (schedule.retry_post, "public", False, None),
-        (posts.cancel_post, "write", False, None),
-        (deletion.delete_published_post, "public", False, None),
-        (posts.calendar_view, "read", False, "calendar"),
-        (insights.post_metrics, "read", False, None),
-        (insights.performance_summary, "read", False, None),
-        (campaign.plan_campaign, "write", False, None),
-        (campaign.campaign_step, "write", False, None),
-        (web.fetch_page, "read", True, None),
+        (posts.list_accounts, "read", Action.ACCOUNTS_READ, False, None),
+        (posts.draft_post, "create", Action.POSTS_CREATE, False, None),
+        (posts.edit_post, "public", Action.POSTS_EDIT, False, None),
+        (posts.validate_post, "read", Action.POSTS_READ, False, None),
+        (content.adapt_post, "write", Action.POSTS_EDIT, False, None),
+        (content.generate_image, "create", Action.CONTENT_GENERATE, False, None),
+        (schedule.schedule_post, "public", Action.POSTS_SCHEDULE, False, None),
+        (schedule.publish_now, "public", Action.POSTS_PUBLISH, False, None),
+        (schedule.retry_post, "public", Action.POSTS_RETRY, False, None),
+        (posts.cancel_post, "write", Action.POSTS_CANCEL, False, None),
+        (deletion.delete_published_post, "public", Action.POSTS_DELETE_PUBLISHED, False, None),
+        (posts.calendar_view, "read", Action.POSTS_READ, False, "calendar"),
+        (insights.post_metrics, "read", Action.ANALYTICS_READ, False, None),
+        (insights.performance_summary, "read", Action.ANALYTICS_READ, False, None),
+        (campaign.plan_campaign, "create", Action.CAMPAIGNS_PLAN, False, None),
+        (campaign.campaign_step, "write", Action.CAMPAIGNS_PLAN, False, None),
+        (web.fetch_page, "read", Action.WEB_FETCH, True, None),
     ]
 
 
@@ -53,8 +56,10 @@ def core_tools() -> list[Tool]:
     with _lock:
         if _core is None:
             _core = [
-                Tool.from_function(fn, effect=effect, untrusted=untrusted, name=name, plugin="ocma_agent")
-                for fn, effect, untrusted, name in _specs()
+                Tool.from_function(
+                    fn, effect=effect, action=action, untrusted=untrusted, name=name, plugin="ocma_agent"
+                )
+                for fn, effect, action, untrusted, name in _specs()
             ]
         return list(_core)
 

@@ -141,6 +141,13 @@ def _make_drafts(ctx: ToolContext, campaign: campaigns.Campaign, pieces: list[di
             continue
         data = PostInput(body=piece["text"], account_ids=ids, action="draft")
         when = campaigns.piece_time(piece, ctx.timezone)
-        post = plan_draft(ctx.ocma, ctx.workspace_id, data, when, created_by=f"campaign:{campaign.id}")
+        post = plan_draft(
+            ctx.ocma,
+            ctx.workspace_id,
+            data,
+            when,
+            created_by=f"campaign:{campaign.id}",
+            untrusted=ctx.written_from(),
+        )
         created.append(post.id)
     return created

@@ -48,6 +48,8 @@ def post_view(ctx: ToolContext, post: Post, *, validate: bool = False) -> dict[s
         "at": local(post.scheduled_at, ctx.timezone),
         "text": post.body,
     }
+    if post.untrusted_sources:
+        view["untrusted_from"] = list(post.untrusted_sources)
     if post.variants:
         view["variants"] = post.variants
     if post.thread:

@@ -60,6 +60,7 @@ async def adapt_post(
         post.id,
         variants=variants,
         require_approval=True,
+        untrusted=ctx.written_from(),
     )
     await _report_hold(ctx, post, updated)
     view = await asyncio.to_thread(post_view, ctx, updated, validate=True)

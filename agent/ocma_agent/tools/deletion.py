@@ -9,6 +9,7 @@ from typing import Any
 
 from ocma_agent.context import Caller
 from ocma_core.context import Ocma
+from ocma_core.services.approval import require_delete_approval
 from ocma_core.services.deletion import delete_published
 from ocma_core.services.posts import get_post
 
@@ -22,6 +23,8 @@ async def delete_published_post(
         post_id: The published post.
         account_ids: Only from these accounts (default: everywhere it is published).
     """
+    # Where the workspace requires approval, deleting is an approver's act on every surface (as over the API).
+    await asyncio.to_thread(require_delete_approval, ocma, workspace_id, caller.role)
     results = await delete_published(
         ocma, workspace_id, post_id, account_ids=account_ids, by=f"agent for {caller.label()}"
     )

@@ -60,7 +60,12 @@ def draft_post(
     )
     when = parse_time(planned_at, ctx.timezone) if planned_at else None
     post = calendar.plan_draft(
-        ctx.ocma, ctx.workspace_id, data, when, created_by=f"agent:{ctx.caller.label()}"
+        ctx.ocma,
+        ctx.workspace_id,
+        data,
+        when,
+        created_by=f"agent:{ctx.caller.label()}",
+        untrusted=ctx.written_from(),
     )
     return post_view(ctx, post, validate=True)
 
@@ -94,6 +99,7 @@ def edit_post(
         media_ids=media_ids,
         account_ids=account_ids,
         require_approval=ctx.require_approval,
+        untrusted=ctx.written_from(),
     )
     if str(post.status) == "pending_approval" and ctx.require_approval:
         held(ctx, post, "edit")

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from ocma_core.db.models import Role
 from ocma_core.errors import OcmaError
+from ocma_core.permissions import Action
 from ocma_slack import cards, store
 from ocma_slack.conversation import user_timezone
 from ocma_slack.postview import load_post_view
@@ -29,14 +29,16 @@ async def member_or_tell(
     client: AsyncWebClient,
     body: dict[str, Any],
     workspace_id: str,
-    role: Role,
+    action: Action,
     doing: str,
 ) -> bool:
-    """True if the clicking user's OCMA role allows `doing`; otherwise tell them why, only to them."""
+    """True if the clicking user is a member whose OCMA role allows `action`; otherwise tell them why, only
+    to them."""
     user = body["user"]["id"]
     member = await asyncio.to_thread(store.member_for, runtime.ocma, workspace_id, user)
-    if store.can(member, role):
+    if store.can(member, action):
         return True
+    role = store.least_role(action)
     have = (
         f"your OCMA role is {member.role.value}"
         if member
@@ -79,7 +81,7 @@ async def _decide(
 
     workspace_id = context["ocma_workspace_id"]
     verb = "approve" if approve else "reject"
-    if not await member_or_tell(runtime, client, body, workspace_id, store.APPROVER_ROLE, f"{verb} posts"):
+    if not await member_or_tell(runtime, client, body, workspace_id, Action.POSTS_APPROVE, f"{verb} posts"):
         return
     value = json.loads(body["actions"][0]["value"])
     user, (channel, ts) = body["user"]["id"], _where(body)
@@ -120,10 +122,10 @@ def register(runtime: SlackRuntime) -> None:
         await _decide(runtime, body, context, client, False)
 
     async def open_modal(
-        body: dict[str, Any], context: Any, client: AsyncWebClient, builder: Any, doing: str
+        body: dict[str, Any], context: Any, client: AsyncWebClient, builder: Any, action: Action, doing: str
     ) -> None:
         workspace_id = context["ocma_workspace_id"]
-        if not await member_or_tell(runtime, client, body, workspace_id, Role.EDITOR, doing):
+        if not await member_or_tell(runtime, client, body, workspace_id, action, doing):
             return
         value = json.loads(body["actions"][0]["value"])
         channel, ts = _where(body)
@@ -134,12 +136,14 @@ def register(runtime: SlackRuntime) -> None:
     @app.action(cards.EDIT)
     async def edit(ack: Any, body: dict[str, Any], context: Any, client: AsyncWebClient) -> None:
         await ack()
-        await open_modal(body, context, client, cards.edit_modal, "edit posts")
+        await open_modal(body, context, client, cards.edit_modal, Action.POSTS_EDIT, "edit posts")
 
     @app.action(cards.RESCHEDULE)
     async def reschedule(ack: Any, body: dict[str, Any], context: Any, client: AsyncWebClient) -> None:
         await ack()
-        await open_modal(body, context, client, cards.reschedule_modal, "reschedule posts")
+        await open_modal(
+            body, context, client, cards.reschedule_modal, Action.POSTS_SCHEDULE, "reschedule posts"
+        )
 
     @app.view(cards.EDIT_VIEW)
     async def edit_submitted(
@@ -153,7 +157,7 @@ def register(runtime: SlackRuntime) -> None:
             body["user"]["id"],
         )
         member = await asyncio.to_thread(store.member_for, runtime.ocma, workspace_id, user)
-        if not store.can(member, Role.EDITOR):
+        if not store.can(member, Action.POSTS_EDIT):
             await ack(
                 response_action="errors",
                 errors={b: "Only editors and above can edit posts." for b in view["state"]["values"]},
@@ -193,7 +197,7 @@ def register(runtime: SlackRuntime) -> None:
         )
         member = await asyncio.to_thread(store.member_for, runtime.ocma, workspace_id, user)
         picked = view["state"]["values"]["when"]["when"].get("selected_date_time")
-        if not store.can(member, Role.EDITOR) or picked is None:
+        if not store.can(member, Action.POSTS_SCHEDULE) or picked is None:
             await ack(response_action="errors", errors={"when": "Pick a time (editors and above only)."})
             return
         when = datetime.fromtimestamp(int(picked), tz=UTC)
@@ -216,7 +220,7 @@ def register(runtime: SlackRuntime) -> None:
 
         await ack()
         workspace_id = context["ocma_workspace_id"]
-        if not await member_or_tell(runtime, client, body, workspace_id, store.APPROVER_ROLE, "retry posts"):
+        if not await member_or_tell(runtime, client, body, workspace_id, Action.POSTS_RETRY, "retry posts"):
             return
         post_id, user, (channel, ts) = body["actions"][0]["value"], body["user"]["id"], _where(body)
         try:

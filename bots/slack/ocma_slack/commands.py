@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from ocma_core.db.models import Role
 from ocma_core.db.types import utcnow
 from ocma_core.errors import OcmaError
+from ocma_core.permissions import Action
 from ocma_slack import store
 from ocma_slack.cards import split_text, when_text
 
@@ -25,6 +25,14 @@ HELP = """*OCMA commands*
 • `/ocma delete POST_ID`: delete a published post from its platforms, after you confirm it (admins)
 • `/ocma help`: this help
 You can also mention me or send me a direct message."""
+
+
+# What each verb does, for the permission check every surface shares (connect and delete explain themselves).
+VERB_ACTIONS = {
+    "queue": Action.POSTS_READ,
+    "report": Action.ANALYTICS_READ,
+    "schedule": Action.AGENT_CHAT,
+}
 
 
 def queue_text(runtime: SlackRuntime, workspace_id: str) -> str:
@@ -71,6 +79,9 @@ def register(runtime: SlackRuntime) -> None:
             await respond(stranger_text(line, user, asked) + "\n\n" + HELP)
         elif verb == "help":
             await respond(HELP)
+        elif verb in VERB_ACTIONS and not store.can(member, VERB_ACTIONS[verb]):
+            need = store.least_role(VERB_ACTIONS[verb]).value
+            await respond(f"`/ocma {verb}` needs the {need} role; your OCMA role is {member.role.value}.")
         elif verb == "queue":
             await respond(await asyncio.to_thread(queue_text, runtime, workspace_id))
         elif verb == "report":
@@ -92,7 +103,7 @@ async def connect(runtime: SlackRuntime, workspace_id: str, member: Any, platfor
     """Reply with the platform's authorisation link (admins only)."""
     from ocma_core.services.accounts import start_connect
 
-    if not store.can(member, Role.ADMIN):
+    if not store.can(member, Action.ACCOUNTS_CONNECT):
         await respond(f"Only admins and owners can connect accounts; your OCMA role is {member.role.value}.")
         return
     if not platform:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from ocma_core.permissions import Action
 from ocma_slack import store
 from ocma_slack.cards import approval_card, split_text
 from ocma_slack.postview import load_post_view
@@ -83,6 +84,12 @@ async def converse(
 
         await tell_stranger(runtime, client, workspace_id, user, channel, thread_ts)
         return
+    if not store.can(member, Action.AGENT_CHAT):
+        need = store.least_role(Action.AGENT_CHAT).value
+        await client.chat_postEphemeral(
+            channel=channel, user=user, thread_ts=thread_ts, text=f"Chatting with OCMA needs the {need} role."
+        )
+        return
     key = thread_key(context.get("team_id") or "", channel, thread_ts)
     text = MENTION.sub("", event.get("text") or "").strip()
     await set_status(client, channel, thread_ts, WORKING)
@@ -100,8 +107,15 @@ async def converse(
     answer = result.text
     if result.error:
         answer = f"{result.error.get('message', '')}\n{result.error.get('fix', '')}".strip()
-    for piece in split_text(answer or "(no answer)"):
-        await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=piece)
+    pieces = split_text(answer or "(no answer)")
+    for number, piece in enumerate(pieces, 1):
+        extra = {}
+        if number == len(pieces) and result.tool_calls:  # what the tools did, beside what the agent says
+            extra["blocks"] = [
+                {"type": "section", "text": {"type": "mrkdwn", "text": piece}},
+                {"type": "context", "elements": [{"type": "mrkdwn", "text": _outcomes(result.tool_calls)}]},
+            ]
+        await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=piece, **extra)
     pending = [a for a in result.approvals if a.get("status") == "pending" and a.get("post_id")]
     if pending:
         tz = await user_timezone(client, user)
@@ -111,6 +125,13 @@ async def converse(
     await offer_refused_deletes(
         runtime, client, workspace_id, channel, thread_ts, key, user, result.tool_calls
     )
+
+
+def _outcomes(tool_calls: list[dict[str, Any]]) -> str:
+    """The turn's tool outcomes for the context line under the reply (at most Slack's 3,000 characters)."""
+    from ocma_agent.claims import outcomes_line
+
+    return f"Tools: {outcomes_line(tool_calls)}"[:3000]
 
 
 def register(runtime: SlackRuntime) -> None:

@@ -10,7 +10,8 @@ from typing import Any
 
 from ocma_core.context import Ocma
 from ocma_core.errors import OcmaError
-from ocma_slack.store import DELETER_ROLE
+from ocma_core.permissions import Action
+from ocma_slack.store import least_role
 
 DELETE, DELETE_CANCEL = "ocma_delete_published", "ocma_delete_cancel"
 BLOCK_ID = "ocma_delete"
@@ -139,7 +140,7 @@ def offer_blocks(
         blocks.append(_context(*stays))
     if warning:
         blocks.append(_context(f":warning: {warning}"))
-    who = f"Only members with the {DELETER_ROLE.value} role or above can confirm. Deleting cannot be undone."
+    who = f"Only members with the {least_role(Action.POSTS_DELETE_PUBLISHED).value} role or above can confirm. Deleting cannot be undone."
     blocks.append(_context(asked, who))
     blocks.append(buttons(button_value(offer.post_id, offer.account_ids, thread_key), where))
     return blocks

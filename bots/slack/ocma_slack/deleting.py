@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from ocma_core.db.models import Member, Role
+from ocma_core.db.models import Member
 from ocma_core.errors import OcmaError
+from ocma_core.permissions import Action
 from ocma_slack import store
 from ocma_slack.actions import member_or_tell
 from ocma_slack.delete_card import (
@@ -134,9 +135,9 @@ async def slash_delete(
     if not words:
         await respond("Say which post: `/ocma delete POST_ID` (optionally followed by account ids).")
         return
-    if not store.can(member, store.DELETER_ROLE):
+    if not store.can(member, Action.POSTS_DELETE_PUBLISHED):
         await respond(
-            f"Only members with the {store.DELETER_ROLE.value} role or above can delete published posts from "
+            f"Only members with the {store.least_role(Action.POSTS_DELETE_PUBLISHED).value} role or above can delete published posts from "
             f"Slack; your OCMA role is {member.role.value}. Ask an admin, or ask me in a thread: an admin can "
             "then confirm the card there."
         )
@@ -183,7 +184,7 @@ async def pressed(
 
     workspace_id = context["ocma_workspace_id"]
     if not await member_or_tell(
-        runtime, client, body, workspace_id, store.DELETER_ROLE, "delete published posts"
+        runtime, client, body, workspace_id, Action.POSTS_DELETE_PUBLISHED, "delete published posts"
     ):
         return
     value, user = json.loads(body["actions"][0]["value"]), body["user"]["id"]
@@ -224,7 +225,7 @@ async def cancelled(
     from ocma_core.services.posts import get_post
 
     workspace_id = context["ocma_workspace_id"]
-    if not await member_or_tell(runtime, client, body, workspace_id, Role.VIEWER, "cancel this"):
+    if not await member_or_tell(runtime, client, body, workspace_id, Action.POSTS_READ, "cancel this"):
         return
     value, user = json.loads(body["actions"][0]["value"]), body["user"]["id"]
     try:

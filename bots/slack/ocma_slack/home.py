@@ -1,5 +1,6 @@
 """App Home: what is coming up and what went out this week (deleted posts as such), connection health with
-reconnect buttons, pending approvals."""
+reconnect buttons, pending approvals — each part only for a member whose role may see or do it. A Slack user
+who is no member sees how to get in, and nothing of the workspace."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from ocma_core.db.models import Member
 from ocma_core.db.types import utcnow
+from ocma_core.permissions import Action
 from ocma_slack.cards import button_value, when_text
 from ocma_slack.delete_card import escape, label
+from ocma_slack.store import can, least_role, member_for
 
 if TYPE_CHECKING:
     from ocma_slack.runtime import SlackRuntime
@@ -59,11 +63,21 @@ def _published_lines(runtime: SlackRuntime, workspace_id: str, posts: list[Any],
     return lines
 
 
-def home_view(runtime: SlackRuntime, workspace_id: str, tz: str | None) -> dict[str, Any]:
-    """The Home tab for a workspace."""
-    from ocma_core.services.accounts import list_accounts, start_connect
+def stranger_view(command: str, user: str) -> dict[str, Any]:
+    """The Home tab of a Slack user who is not a member: how to get in, nothing of the workspace."""
+    from ocma_slack.joining import stranger_text
+
+    header = {"type": "header", "text": {"type": "plain_text", "text": "OCMA"}}
+    return {"type": "home", "blocks": [header, _section(stranger_text(command, user, asked=False))]}
+
+
+def home_view(runtime: SlackRuntime, workspace_id: str, tz: str | None, member: Member) -> dict[str, Any]:
+    """The Home tab of a workspace as `member` may see it (reconnect links and approval buttons only for the
+    roles that may use them)."""
     from ocma_core.services.posts import list_posts
 
+    if not can(member, Action.POSTS_READ):
+        return {"type": "home", "blocks": [_section("Your OCMA role cannot see posts.")]}
     now = utcnow()
     week = list_posts(runtime.ocma, workspace_id, start=now, end=now + timedelta(days=7))
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": "This week"}}]
@@ -83,12 +97,26 @@ def home_view(runtime: SlackRuntime, workspace_id: str, tz: str | None) -> dict[
     out = [p for p in reversed(recent) if str(p.status) in PUBLISHED][:PUBLISHED_SHOWN]
     lines = _published_lines(runtime, workspace_id, out, tz)
     blocks.append(_section("*Published in the last 7 days*\n" + ("\n".join(lines) or "Nothing yet.")))
-    blocks.append({"type": "header", "text": {"type": "plain_text", "text": "Connections"}})
+    blocks.extend(_connections(runtime, workspace_id, member))
+    blocks.extend(_approvals(runtime, workspace_id, tz, member))
+    return {"type": "home", "blocks": blocks[:100]}
+
+
+def _connections(runtime: SlackRuntime, workspace_id: str, member: Member) -> list[dict[str, Any]]:
+    """Connection health; a Reconnect link (a live authorisation) only for members who may connect."""
+    from ocma_core.services.accounts import list_accounts, start_connect
+
+    if not can(member, Action.ACCOUNTS_READ):
+        return []
+    may_connect = can(member, Action.ACCOUNTS_CONNECT)
+    blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": "Connections"}}]
     for account in list_accounts(runtime.ocma, workspace_id):
         healthy = str(account.status) == "connected"
         line = f"{':large_green_circle:' if healthy else ':red_circle:'} *{account.platform}* {account.handle} · {account.status}"
         block = _section(line + ("" if healthy else f"\n{account.last_error or ''}"))
-        if not healthy:
+        if not healthy and not may_connect:
+            block = _section(f"{line}\n{account.last_error or ''}\nAn admin can reconnect it.")
+        elif not healthy:
             url = start_connect(runtime.ocma, workspace_id, account.platform)
             block["accessory"] = {
                 "type": "button",
@@ -97,11 +125,25 @@ def home_view(runtime: SlackRuntime, workspace_id: str, tz: str | None) -> dict[
                 "url": url,
             }
         blocks.append(block)
-    blocks.append({"type": "header", "text": {"type": "plain_text", "text": "Waiting for approval"}})
+    return blocks
+
+
+def _approvals(
+    runtime: SlackRuntime, workspace_id: str, tz: str | None, member: Member
+) -> list[dict[str, Any]]:
+    """Posts waiting for approval; Approve and Reject buttons only for members who may approve."""
+    from ocma_core.services.posts import list_posts
+
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": "Waiting for approval"}}
+    ]
     pending = list_posts(runtime.ocma, workspace_id, status="pending_approval")
+    may_approve = can(member, Action.POSTS_APPROVE)
     for post in pending:
         value = button_value(post.id, f"slack-home:{post.id}")
-        blocks.append(_section(f"{when_text(post.scheduled_at, tz)} · {post.body[:200]}"))
+        blocks.append(_section(f"{when_text(post.scheduled_at, tz)} · {escape(post.body[:200])}"))
+        if not may_approve:
+            continue
         blocks.append(
             {
                 "type": "actions",
@@ -125,7 +167,9 @@ def home_view(runtime: SlackRuntime, workspace_id: str, tz: str | None) -> dict[
         )
     if not pending:
         blocks.append(_section("No post is waiting for approval."))
-    return {"type": "home", "blocks": blocks[:100]}
+    elif not may_approve:
+        blocks.append(_section(f"An {least_role(Action.POSTS_APPROVE).value} or above approves these."))
+    return blocks
 
 
 def register(runtime: SlackRuntime) -> None:
@@ -136,9 +180,17 @@ def register(runtime: SlackRuntime) -> None:
     async def opened(event: dict[str, Any], context: Any, client: AsyncWebClient) -> None:
         if event.get("tab", "home") != "home":
             return
-        tz = await user_timezone(client, event["user"])
-        view = await asyncio.to_thread(home_view, runtime, context["ocma_workspace_id"], tz)
-        await client.views_publish(user_id=event["user"], view=view)
+        workspace_id, user = context["ocma_workspace_id"], event["user"]
+        member = await asyncio.to_thread(member_for, runtime.ocma, workspace_id, user)
+        if member is None:  # membership first: a stranger sees how to get in, nothing of the workspace
+            from ocma_slack.joining import add_command
+
+            command = await asyncio.to_thread(add_command, runtime.ocma, workspace_id, user)
+            await client.views_publish(user_id=user, view=stranger_view(command, user))
+            return
+        tz = await user_timezone(client, user)
+        view = await asyncio.to_thread(home_view, runtime, workspace_id, tz, member)
+        await client.views_publish(user_id=user, view=view)
 
     @runtime.app.action("ocma_reconnect")
     async def reconnect(ack: Any) -> None:

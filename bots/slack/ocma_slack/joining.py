@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from ocma_core.db.models import ROLE_RANK, Role
 from ocma_core.errors import OcmaError
+from ocma_core.permissions import Action
 from ocma_core.services.members import add_member, list_members
 from ocma_core.services.once import claim_once
 from ocma_core.services.workspaces import get_workspace, list_workspaces
@@ -167,7 +168,9 @@ async def admit(runtime: SlackRuntime, body: dict[str, Any], context: Any, clien
     from ocma_slack.actions import member_or_tell
 
     workspace_id = context["ocma_workspace_id"]
-    if not await member_or_tell(runtime, client, body, workspace_id, Role.ADMIN, "let people into OCMA"):
+    if not await member_or_tell(
+        runtime, client, body, workspace_id, Action.MEMBERS_MANAGE, "let people into OCMA"
+    ):
         return
     value = json.loads(body["actions"][0]["value"])
     user, role, admin = value["u"], Role(value["r"]), body["user"]["id"]
@@ -203,7 +206,9 @@ async def ignore(runtime: SlackRuntime, body: dict[str, Any], context: Any, clie
     from ocma_slack.actions import member_or_tell
 
     workspace_id = context["ocma_workspace_id"]
-    if not await member_or_tell(runtime, client, body, workspace_id, Role.ADMIN, "answer join requests"):
+    if not await member_or_tell(
+        runtime, client, body, workspace_id, Action.MEMBERS_MANAGE, "answer join requests"
+    ):
         return
     user = json.loads(body["actions"][0]["value"])["u"]
     await _close_card(client, body, f"Ignored by <@{body['user']['id']}>: <@{user}> was not let in.")

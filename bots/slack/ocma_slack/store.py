@@ -10,19 +10,14 @@ from typing import Annotated, Any
 from pydantic import Field
 from sqlmodel import select
 
-from ocma_core import WorkspaceSetting
+from ocma_core import WorkspaceSetting, permissions
 from ocma_core.context import Ocma
-from ocma_core.db.models import ROLE_RANK, Member, Role, Workspace
+from ocma_core.db.models import Member, Role, Workspace
 from ocma_core.errors import OcmaError
+from ocma_core.permissions import Action
 from ocma_core.services.members import member_by_external_id
 from ocma_core.services.workspaces import resolve_workspace
 from ocma_slack.config import SlackConfig
-
-APPROVER_ROLE = Role.ADMIN
-# Deleting a published post cannot be undone; from Slack it takes the same role as approving and retrying
-# (the API route lets editors delete; the bot keeps every button that reaches the public to admins).
-DELETER_ROLE = Role.ADMIN
-
 
 CHANNEL_SETTING = WorkspaceSetting(
     "slack_channel",
@@ -114,9 +109,15 @@ def member_for(ocma: Ocma, workspace_id: str, slack_user: str) -> Member | None:
     return member_by_external_id(ocma, workspace_id, "slack", slack_user) if slack_user else None
 
 
-def can(member: Member | None, role: Role) -> bool:
-    """True when the member's role is at least `role`."""
-    return member is not None and ROLE_RANK[member.role] >= ROLE_RANK[role]
+def can(member: Member | None, action: Action) -> bool:
+    """True when the member may do `action` from Slack (ocma_core.permissions, the check every surface uses;
+    Slack keeps retrying and deleting published posts to admins). A stranger (None) may do nothing."""
+    return permissions.allowed(member.role if member is not None else None, action, "slack")
+
+
+def least_role(action: Action) -> Role:
+    """The least role that may do `action` from Slack."""
+    return permissions.least_role(action, "slack")
 
 
 def encrypt_installation(ocma: Ocma, data: dict[str, Any]) -> str:
