@@ -212,8 +212,11 @@ def test_nul_characters_and_bad_addresses_are_refused_not_stored(
         answer = api.post("/v1/members", headers=admin, json=body)
         assert answer.status_code == 422 and answer.json()["problems"][0]["fix"], body
     voice = api.patch("/v1/workspaces/current", headers=admin, json={"settings": {"brand_voice": "x\u0000"}})
-    assert voice.status_code == 422 and voice.json()["problems"][0]["field"] == "brand_voice"
-    assert api.delete("/v1/apikeys/k%00", headers=admin).status_code == 404
+    assert voice.status_code == 422 and voice.json()["problems"][0]["field"] in (
+        "brand_voice",
+        "settings.brand_voice",
+    )
+    assert api.delete("/v1/apikeys/k%00", headers=admin).status_code in (404, 422)
     assert api.post("/v1/apikeys", headers=admin, json={"name": "z\u0000"}).status_code == 422
     new = api.post("/v1/workspaces", headers=owner, json={"name": "B", "owner_email": "not an address"})
     assert new.status_code == 422 and new.json()["problems"][0]["field"] == "email"

@@ -97,9 +97,13 @@ def init(name: str, timezone: str, owner_email: str) -> None:
     secrets = check_secrets(ocma)  # an install from before keys had one place may hold two
     if not secrets.ok:
         click.echo(f"Warning: {secrets.message()} {secrets.fix}", err=True)
-    existing = [w for w in list_workspaces(ocma) if w.name == name]
-    if existing:
-        click.echo(f"Workspace {name!r} already exists; create a key with `ocma apikeys create`.")
+    found = list_workspaces(ocma)
+    if found:  # init sets up the first workspace once; more come from `ocma workspaces create`
+        names = ", ".join(repr(w.name) for w in found)
+        click.echo(
+            f"OCMA is already set up (workspace {names}); nothing was created. Create a key with "
+            "`ocma apikeys create`, or another workspace with `ocma workspaces create NAME`."
+        )
         return
     workspace = create_workspace(ocma, name, timezone=timezone, owner_email=owner_email)
     created = create_api_key(ocma, workspace.id, name="owner (ocma init)", role=Role.OWNER)
@@ -142,6 +146,8 @@ def serve(host: str | None, port: int | None, no_worker: bool) -> None:
     configure_logging(ocma.settings.log_format, ocma.settings.log_level)
     host, port = host or ocma.settings.host, port or ocma.settings.port
     ocma.settings = served_settings(ocma.settings, host, port)
+    # plugins that read the environment (the sandbox's page links) see the address this process serves
+    os.environ.setdefault("OCMA_PUBLIC_URL", ocma.settings.public_url)
     app = create_app(ocma, run_worker=False if no_worker else None)
     uvicorn.run(app, host=host, port=port, log_config=None)
 
