@@ -1,7 +1,7 @@
 """post.untrusted_sources: a post made from text from outside stays marked until a person reviews it
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-03 12:00:00
 
 - `post.untrusted_sources`: where outside text in the post came from (a fetched page, platform content), set
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009"
-down_revision: str | None = "0008"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
