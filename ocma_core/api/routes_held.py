@@ -12,7 +12,7 @@ from ocma_core.api.auth import Caller, get_ocma, require
 from ocma_core.api.openapi import errors
 from ocma_core.api.schemas import Out, PostOut
 from ocma_core.context import Ocma
-from ocma_core.db.models import Role
+from ocma_core.permissions import Action
 from ocma_core.services import held, posts
 from ocma_core.services.post_input import IsoDatetime
 
@@ -51,7 +51,9 @@ class HeldChoice(BaseModel):
 
 
 @router.get("/v1/posts/held")
-def list_held(caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma)) -> list[HeldPostOut]:
+def list_held(
+    caller: Caller = Depends(require(Action.POSTS_READ)), ocma: Ocma = Depends(get_ocma)
+) -> list[HeldPostOut]:
     """Posts that fell due while their account needed reconnecting, oldest first, waiting for a choice."""
     return [HeldPostOut.model_validate(p) for p in held.held_posts(ocma, caller.workspace_id)]
 
@@ -60,7 +62,7 @@ def list_held(caller: Caller = Depends(require()), ocma: Ocma = Depends(get_ocma
 def decide(
     post_id: str,
     body: HeldChoice,
-    caller: Caller = Depends(require(Role.EDITOR)),
+    caller: Caller = Depends(require(Action.POSTS_SCHEDULE)),
     ocma: Ocma = Depends(get_ocma),
 ) -> PostOut:
     """Publish a held post now, reschedule it, or cancel it."""

@@ -50,6 +50,9 @@ PUBLIC = {
     ("POST", "/slack/events"): "requests signed with Slack's signing secret; members checked per action",
     ("GET", "/slack/install"): "Slack's OAuth install, its state bound to a browser cookie",
     ("GET", "/slack/oauth_redirect"): "Slack's OAuth redirect, state and cookie checked",
+    ("GET", "/sandbox"): "the sandbox platform's public pages: what was published there, like a profile",
+    ("GET", "/sandbox/{name}"): "the sandbox platform's public feed of one account",
+    ("GET", "/sandbox/{name}.json"): "the same feed as JSON",
 }
 MARKER = "tenant-b-secret-7f3a"
 THREAD = "tb-thread"

@@ -112,6 +112,8 @@ def member_for(ocma: Ocma, workspace_id: str, slack_user: str) -> Member | None:
 def can(member: Member | None, action: Action) -> bool:
     """True when the member may do `action` from Slack (ocma_core.permissions, the check every surface uses;
     Slack keeps retrying and deleting published posts to admins). A stranger (None) may do nothing."""
+    if not isinstance(action, Action):  # a bare Role from code written before the shared check
+        raise TypeError(f"store.can takes an Action (ocma_core.permissions), not {action!r}")
     return permissions.allowed(member.role if member is not None else None, action, "slack")
 
 
