@@ -188,8 +188,13 @@ def unreachable(exc: PlatformError, platform: str) -> OcmaError | None:
             fix=f"Try again after {exc.retry_at.isoformat(timespec='seconds')}.",
         )
     if isinstance(exc, Transient | Unconfirmed):
+        said = (
+            exc.message
+            if exc.message.startswith("Could not")
+            else f"Could not complete the call: {exc.message}"
+        )
         return PlatformUnavailable(
-            f"Could not complete the call to {platform}: {exc.message}",
+            said if platform in said else f"{platform}: {said}",
             fix="Check the server address and this machine's network (DNS, proxy, firewall), then try again.",
         )
     return None

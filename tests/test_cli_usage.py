@@ -154,7 +154,7 @@ def test_media_upload_refuses_what_it_cannot_store(cli_run: Run, workspace_id: s
     notes.write_text("not an image")
     code, out, err = cli_run("media", "upload", str(notes))
     assert code == 1 and out == ""
-    assert "notes.txt" in err and "Fix: Upload JPEG, PNG" in err
+    assert "notes.txt" in err and "Fix: Upload the original JPEG, PNG" in err
 
 
 def test_people_read_text_not_python_dicts(cli_run: Run, account_id: str) -> None:
@@ -180,6 +180,4 @@ def test_a_platform_failure_is_an_error_with_advice_not_a_traceback(
     clear_caches()
     code, out, err = cli_run("accounts", "test", account_id)
     assert code == 1 and out == ""
-    assert (
-        err.startswith("Error: Could not reach FakeSocial") and "Fix: Nothing was changed: try again" in err
-    )
+    assert err.startswith("Error: Could not reach FakeSocial") and "Fix:" in err and "try again" in err

@@ -97,7 +97,9 @@ def register(runtime: SlackRuntime) -> None:
         from ocma_core.services.held import decide_held
 
         workspace_id = context["ocma_workspace_id"]
-        if not await member_or_tell(runtime, client, body, workspace_id, Action.POSTS_SCHEDULE, "decide held posts"):
+        if not await member_or_tell(
+            runtime, client, body, workspace_id, Action.POSTS_SCHEDULE, "decide held posts"
+        ):
             return
         action, user, (channel, ts) = body["actions"][0], body["user"]["id"], _where(body)
         post_id = str(action.get("value") or action.get("block_id", "")[len(BLOCK_PREFIX) :])
