@@ -177,7 +177,7 @@ class Media(SQLModel, table=True):
 class Post(SQLModel, table=True):
     """What to publish, when, and to which accounts (one Target each)."""
 
-    # Serves the listing's order (services/posts.list_posts); migration 0010.
+    # Serves the listing's order (services/posts.list_posts); migration 0011.
     __table_args__ = (
         Index(
             "ix_post_listing", "workspace_id", text("(scheduled_at IS NULL)"), "scheduled_at", "created_at"
