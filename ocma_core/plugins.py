@@ -161,6 +161,30 @@ def load_plugins(host: PluginHost, env: dict[str, str] | None = None) -> PluginH
     return host
 
 
+COMMANDS_GROUP = "ocma.commands"
+
+
+def command_entry_points(env: dict[str, str] | None = None) -> dict[str, metadata.EntryPoint]:
+    """Plugin commands declared in the `ocma.commands` entry point group (name -> "module:command"), found
+    without importing any plugin, so `ocma --help` and built-in commands stay fast. A distribution disabled
+    (or not allowed) by OCMA_DISABLED_PLUGINS / OCMA_LOAD_PLUGINS contributes no commands."""
+    env = dict(os.environ) if env is None else env
+    disabled = _split(env.get("OCMA_DISABLED_PLUGINS"))
+    allow = _split(env["OCMA_LOAD_PLUGINS"]) if "OCMA_LOAD_PLUGINS" in env else None
+    plugin_names: dict[str, set[str]] = {}
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if ep.dist is not None:
+            plugin_names.setdefault(ep.dist.name, set()).add(ep.name)
+    found: dict[str, metadata.EntryPoint] = {}
+    for ep in metadata.entry_points(group=COMMANDS_GROUP):
+        dist_name = ep.dist.name if ep.dist is not None else ""
+        names = plugin_names.get(dist_name, set()) | {dist_name}
+        if names & disabled or (allow is not None and not names & allow):
+            continue
+        found.setdefault(ep.name, ep)
+    return found
+
+
 _host: PluginHost | None = None
 _lock = threading.Lock()
 

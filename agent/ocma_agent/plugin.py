@@ -1,4 +1,4 @@
-"""The agent's hooks: `ocma chat` and `ocma mcp` commands, its workspace settings, and the /v1/agent routes.
+"""The agent's hooks: its workspace settings, and the /v1/agent routes.
 
 The core never imports the agent; it finds this module through the `ocma` entry point group. Importing it
 is cheap (no litellm, no database): the commands import what they need when they run.
@@ -9,15 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from ocma_core import hookimpl
-
-
-@hookimpl
-def register_commands(cli: Any) -> None:
-    """Add `ocma chat` and `ocma mcp`."""
-    from ocma_agent.cli import chat, mcp
-
-    cli.add_command(chat)
-    cli.add_command(mcp)
 
 
 @hookimpl

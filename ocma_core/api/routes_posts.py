@@ -66,7 +66,8 @@ def list_posts(
         limit=limit,
         offset=offset,
     )
-    return [PostOut.model_validate(posts.post_summary(p, posts.targets_of(ocma, p.id))) for p in found]
+    targets = posts.targets_by_post(ocma, [p.id for p in found])  # one query for the page, not one per post
+    return [PostOut.model_validate(posts.post_summary(p, targets[p.id])) for p in found]
 
 
 @router.get("/v1/posts/failed")

@@ -48,26 +48,66 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 
 
 class LazyGroup(click.Group):
-    """A group that imports a sub-command's module only when that command is invoked."""
+    """A group that imports a sub-command's module only when that command is invoked (or listed in help).
+
+    Plugin commands come from the `ocma.commands` entry point group, found without importing any plugin;
+    commands added through the older `register_commands` hook load every plugin, so only an unknown command
+    name does that."""
+
+    _declared: dict[str, Any] | None = None
+    _hooks_loaded = False
+
+    def declared(self) -> dict[str, Any]:
+        """Plugin commands of the `ocma.commands` entry point group, by name (built-in names win)."""
+        if self._declared is None:
+            from ocma_core.plugins import command_entry_points
+
+            self._declared = {n: ep for n, ep in command_entry_points().items() if n not in COMMANDS}
+        return self._declared
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         """Built-in and plugin commands, sorted."""
-        return sorted(set(COMMANDS) | set(self.commands))
+        return sorted(set(COMMANDS) | set(self.commands) | set(self.declared()))
+
+    def _load_declared(self, name: str) -> click.Command:
+        entry = self.declared()[name]
+        try:
+            command = entry.load()
+        except Exception as exc:
+            raise click.ClickException(
+                f"The plugin command `{name}` ({entry.value}) could not be loaded: {exc}. "
+                "See `ocma plugins`, or disable its plugin with OCMA_DISABLED_PLUGINS."
+            ) from exc
+        if not isinstance(command, click.Command):
+            raise click.ClickException(f"The plugin entry point {entry.value} is not a click command.")
+        self.commands[name] = command
+        return command
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         """Import the command on demand."""
         if cmd_name in self.commands:
             return self.commands[cmd_name]
         spec = COMMANDS.get(cmd_name)
-        if spec is None:
-            return None
-        command = getattr(importlib.import_module(spec[0]), spec[1])
-        assert isinstance(command, click.Command)
-        return command
+        if spec is not None:
+            command = getattr(importlib.import_module(spec[0]), spec[1])
+            assert isinstance(command, click.Command)
+            return command
+        if cmd_name in self.declared():
+            return self._load_declared(cmd_name)
+        if not self._hooks_loaded:
+            self._hooks_loaded = True
+            _add_plugin_commands()
+        return self.commands.get(cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        """List commands with their help without importing them."""
+        """List commands with their help, importing only the plugin commands' own modules."""
         rows = [(name, spec[2]) for name, spec in COMMANDS.items()]
+        for name in self.declared():
+            if name not in self.commands:
+                try:
+                    self._load_declared(name)
+                except click.ClickException as exc:
+                    rows.append((name, f"(not available: {exc.message})"))
         rows += [(name, cmd.get_short_help_str(70)) for name, cmd in self.commands.items()]
         with formatter.section("Commands"):
             formatter.write_dl(sorted(rows))
@@ -91,6 +131,7 @@ def cli() -> None:
 
 
 def _add_plugin_commands() -> None:
+    """Commands added through the `register_commands` hook (this loads every plugin)."""
     from ocma_core.plugins import get_host
 
     host = get_host()
@@ -109,7 +150,6 @@ def main(argv: list[str] | None = None) -> Any:
         from ocma_core.settings_files import apply_to_environ
 
         apply_to_environ()  # plugins and libraries read os.environ: give them the same settings
-        _add_plugin_commands()
         return cli.main(args=argv, standalone_mode=True)
     except OcmaError as exc:
         from ocma_core.cli.errors import report_error

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -177,6 +177,12 @@ class Media(SQLModel, table=True):
 class Post(SQLModel, table=True):
     """What to publish, when, and to which accounts (one Target each)."""
 
+    # Serves the listing's order (services/posts.list_posts); migration 0011.
+    __table_args__ = (
+        Index(
+            "ix_post_listing", "workspace_id", text("(scheduled_at IS NULL)"), "scheduled_at", "created_at"
+        ),
+    )
     id: str = Field(default_factory=new_id, primary_key=True)
     workspace_id: str = Field(foreign_key="workspace.id", index=True)
     body: str = Field(default="", sa_type=Text)

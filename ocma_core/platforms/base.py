@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -261,6 +260,8 @@ class Platform:
 
     def http(self) -> httpx.AsyncClient:
         """A pooled, guarded client bound to the running event loop (see `trusted_hosts`)."""
+        import asyncio  # not at module level: `ocma --help` and other commands never load asyncio
+
         import httpx
 
         from ocma_core.net import guarded_async_client
@@ -282,6 +283,8 @@ class Platform:
 
     async def aclose(self) -> None:
         """Close the HTTP clients of the current loop."""
+        import asyncio
+
         client = self._clients.pop(id(asyncio.get_running_loop()), None)
         if client is not None:
             await client.aclose()

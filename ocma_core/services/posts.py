@@ -223,6 +223,17 @@ def targets_of(ocma: Ocma, post_id: str) -> list[Target]:
         return list(session.exec(select(Target).where(Target.post_id == post_id)))
 
 
+def targets_by_post(ocma: Ocma, post_ids: list[str]) -> dict[str, list[Target]]:
+    """The targets of many posts in one query (a listing page), by post id; a post without any maps to []."""
+    found: dict[str, list[Target]] = {post_id: [] for post_id in post_ids}
+    if not post_ids:
+        return found
+    with ocma.session() as session:
+        for target in session.exec(select(Target).where(col(Target.post_id).in_(post_ids))):
+            found[target.post_id].append(target)
+    return found
+
+
 def update_post(ocma: Ocma, workspace_id: str, post_id: str, data: PostInput) -> Post:
     """Replace a post's content and schedule while nothing of it has been published (a person's edit:
     it clears the post's outside-text mark)."""

@@ -62,17 +62,23 @@ def next_free_slot(session: Session, workspace: Workspace, accounts: list[Accoun
                 fix='Set workspace setting queue_slots, e.g. {"weekdays": ["mon","wed"], "times": ["09:00"]}.',
             )
         slot_sets.append(set(slot_times(slots, now, workspace.timezone)))
-    taken = {
-        t.due_at
-        for t in session.exec(
-            select(Target).where(
-                col(Target.account_id).in_([a.id for a in accounts]),
-                col(Target.status).in_([TargetStatus.QUEUED, TargetStatus.DRAFT]),
-                col(Target.due_at).is_not(None),
+    candidates = sorted(set.intersection(*slot_sets))
+    # Only the candidate slots are looked up (a due_at column, not ORM objects): the cost follows the number of
+    # slots in the coming weeks, not the accounts' whole backlog.
+    taken = (
+        set(
+            session.exec(
+                select(Target.due_at).where(
+                    col(Target.account_id).in_([a.id for a in accounts]),
+                    col(Target.status).in_([TargetStatus.QUEUED, TargetStatus.DRAFT]),
+                    col(Target.due_at).in_(candidates),
+                )
             )
         )
-    }
-    for when in sorted(set.intersection(*slot_sets)):
+        if candidates
+        else set()
+    )
+    for when in candidates:
         if when not in taken:
             return when
     raise ValidationFailed("No free queue slot in the coming weeks for all selected accounts.")

@@ -30,14 +30,6 @@ def register_settings(register: Any) -> None:
 
 
 @hookimpl
-def register_commands(cli: Any) -> None:
-    """Add `ocma slack` (Socket Mode, weekly report)."""
-    from ocma_slack.cli import slack
-
-    cli.add_command(slack)
-
-
-@hookimpl
 def on_event(event: Any, ocma: Any) -> None:
     """Post published / failed / deleted / needs-reconnect notices and the weekly report to the channel."""
     from ocma_slack.notify import send_event

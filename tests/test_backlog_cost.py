@@ -1,0 +1,93 @@
+"""Listing posts and finding the next queue slot cost the same whatever the backlog (counted, not timed)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import event
+from sqlmodel import select
+
+from ocma_core.api.app import create_app
+from ocma_core.context import Ocma
+from ocma_core.db.models import Account, Role, Target, Workspace
+from ocma_core.db.types import utcnow
+from ocma_core.services import posts
+from ocma_core.services.post_input import PostInput
+from ocma_core.services.scheduling import next_free_slot
+from ocma_core.services.workspaces import create_api_key, update_settings
+
+
+@contextmanager
+def counted(ocma: Ocma) -> Iterator[dict[str, int]]:
+    """Statements sent to the database and Target rows turned into ORM objects meanwhile."""
+    seen = {"statements": 0, "targets_loaded": 0}
+
+    def on_statement(*_: Any) -> None:
+        seen["statements"] += 1
+
+    def on_load(*_: Any) -> None:
+        seen["targets_loaded"] += 1
+
+    event.listen(ocma.engine, "before_cursor_execute", on_statement)
+    event.listen(Target, "load", on_load)
+    try:
+        yield seen
+    finally:
+        event.remove(ocma.engine, "before_cursor_execute", on_statement)
+        event.remove(Target, "load", on_load)
+
+
+def _schedule(ocma: Ocma, workspace_id: str, account_id: str, count: int, start_day: int) -> None:
+    base = utcnow() + timedelta(days=start_day)
+    for i in range(count):
+        data = PostInput(
+            body=f"p{start_day}-{i}",
+            account_ids=[account_id],
+            action="schedule",
+            scheduled_at=base + timedelta(hours=i),
+        )
+        posts.create_post(ocma, workspace_id, data)
+
+
+@pytest.fixture
+def client(ocma: Ocma, fake: Any) -> Iterator[TestClient]:
+    with TestClient(create_app(ocma, run_worker=False)) as c:
+        yield c
+
+
+def test_listing_posts_takes_the_same_queries_for_a_bigger_page(
+    client: TestClient, ocma: Ocma, workspace_id: str, account_id: str
+) -> None:
+    headers = {"Authorization": f"Bearer {create_api_key(ocma, workspace_id, role=Role.VIEWER).key}"}
+    _schedule(ocma, workspace_id, account_id, 2, start_day=2)
+    client.get("/v1/posts", headers=headers)  # warm caches (settings, plugins) before counting
+    with counted(ocma) as small:
+        assert len(client.get("/v1/posts", headers=headers).json()) == 2
+    _schedule(ocma, workspace_id, account_id, 8, start_day=5)
+    with counted(ocma) as big:
+        page = client.get("/v1/posts", headers=headers).json()
+    assert len(page) == 10 and all(len(p["targets"]) == 1 for p in page)
+    assert big["statements"] == small["statements"]
+
+
+def test_next_free_slot_reads_only_the_candidate_slots(
+    ocma: Ocma, workspace_id: str, account_id: str
+) -> None:
+    update_settings(ocma, workspace_id, queue_slots={"weekdays": [], "times": ["09:00", "15:00"]})
+    _schedule(ocma, workspace_id, account_id, 12, start_day=60)  # a backlog far beyond the slots looked at
+    first = posts.create_post(
+        ocma, workspace_id, PostInput(body="q1", account_ids=[account_id], action="next_slot")
+    )
+    with ocma.session() as session:
+        workspace = session.get(Workspace, workspace_id)
+        accounts = list(session.exec(select(Account).where(Account.id == account_id)))
+        assert workspace is not None
+        with counted(ocma) as seen:
+            second = next_free_slot(session, workspace, accounts)
+    assert first.scheduled_at is not None and second > first.scheduled_at  # the taken slot is skipped
+    assert seen == {"statements": 1, "targets_loaded": 0}
