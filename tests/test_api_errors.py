@@ -158,3 +158,12 @@ def test_every_error_in_the_openapi_document_is_problem_json(client: TestClient)
     assert {"401", "403", "404", "409", "422", "500"} <= set(approve)
     assert "403" not in document["paths"]["/v1/posts"]["get"]["responses"]  # any key may read
     assert "HTTPValidationError" not in document["components"]["schemas"]
+
+
+def test_check_refuses_a_thread_longer_than_any_post(client: TestClient, viewer: dict[str, str]) -> None:
+    parts = ["p" * 40_000] * 3
+    answer = client.post(
+        "/v1/posts/check", headers=viewer, json={"platform": "fakesocial", "text": "t", "thread": parts}
+    )
+    assert answer.status_code == 422 and answer.json()["problems"][0]["field"] == "thread"
+    assert "at most 100000" in answer.json()["problems"][0]["message"]
