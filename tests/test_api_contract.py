@@ -1,7 +1,8 @@
 """The HTTP API keeps its OpenAPI contract: schemathesis fuzzes every documented operation of a live server.
 
-A real uvicorn on loopback serves a workspace with a connected FakeSocial account, its embedded worker running
-(so /readyz is ready and scheduled posts really go out). Schemathesis (pinned in the dev group) runs all its
+A real uvicorn on loopback serves a workspace with a connected FakeSocial account, with every installed plugin
+loaded (so the agent's and other plugins' routes are fuzzed too) and its embedded worker running (so /readyz is
+ready and scheduled posts really go out). Schemathesis (pinned in the dev group) runs all its
 phases (examples, coverage, fuzzing, stateful) with every check (`--checks all`), a fixed seed and a bounded
 number of examples per operation, on SQLite and on PostgreSQL. It must find no server error and no response
 that breaks the documented schema, status codes, content types or headers.
@@ -10,8 +11,8 @@ Two settings are not schemathesis' defaults, each for a reason the contract stat
 - positive_data_acceptance also accepts 422: business rules no JSON schema can express (an unknown period, a
   time in the past, duplicate variant labels, a file that is empty or not an image) refuse schema-valid input
   with a 422 whose `problems` say what to fix, as /openapi.json documents on every operation.
-- the AI operations may answer 502/503 (documented there): no model or image provider is configured in this
-  test, and reaching a real provider is not allowed. Every other operation may answer no 5xx at all.
+- the AI operations (content, image generation, the agent) may answer 502/503 (documented there): no model or
+  image provider is configured in this test, and reaching a real provider is not allowed. Every other operation may answer no 5xx at all.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from ocma_core.context import Ocma
 from ocma_core.db.models import Role
 from ocma_core.services.workspaces import create_api_key
 
-EXAMPLES = 6  # per operation and phase: about a minute per backend on an idle 2-core machine
+EXAMPLES = 6  # per operation and phase: a backend took 90-160 s on 2 cores under a load of 10-12
 SEED = 20260101
 CONFIG = """
 # Real ids of this workspace, used in most generated requests, so operations get past "no such post" to
@@ -53,10 +54,23 @@ media_id = {{ dictionary = "media", probability = 0.8 }}
 expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429"]
 
 [[operations]]
-include-path-regex = "^/v1/(content/(generate|adapt|optimize|score)|media/generate)$"
+include-path-regex = "^/v1/(content/(generate|adapt|optimize|score)|media/generate|agent/threads/[^/]+/messages)$"
 checks.not_a_server_error.expected-statuses = ["2xx", "3xx", "4xx", "502", "503"]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "502", "503"]
 """
+
+
+def _load_every_plugin() -> None:
+    """Every installed plugin, as `ocma serve` loads them, plus the example platform the account uses."""
+    import ocma_example_platform
+
+    from ocma_core.plugins import PluginHost, load_plugins, reset_host
+    from ocma_core.registry import clear_caches
+
+    host = load_plugins(PluginHost(), env={})
+    host.register(ocma_example_platform, name="ocma_example_platform")
+    reset_host(host)  # the plugin_host fixture resets it after the test
+    clear_caches()
 
 
 def _seed(ocma: Ocma, workspace_id: str, account_id: str) -> dict[str, str]:
@@ -93,10 +107,11 @@ def _seed(ocma: Ocma, workspace_id: str, account_id: str) -> dict[str, str]:
     }
 
 
-@pytest.mark.timeout(900)  # a full fuzzing run: about a minute per backend on an idle 2-core machine
+@pytest.mark.timeout(900)  # a whole fuzzing run, far more than the default 120 s per test
 def test_schemathesis_finds_no_server_error_and_no_contract_violation(
     ocma: Ocma, workspace_id: str, account_id: str, fake: Any, tmp_path: Path
 ) -> None:
+    _load_every_plugin()
     key = create_api_key(ocma, workspace_id, role=Role.OWNER).key
     config = tmp_path / "schemathesis.toml"
     config.write_text(CONFIG.format(**_seed(ocma, workspace_id, account_id)), encoding="utf-8")

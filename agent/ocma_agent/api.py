@@ -14,13 +14,15 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ocma_agent.context import Caller
 from ocma_agent.events import AgentEvent, TurnResult
 from ocma_core.api.auth import Caller as ApiCaller
 from ocma_core.api.auth import get_ocma, require
+from ocma_core.api.openapi import errors
 from ocma_core.api.problems import problem
+from ocma_core.api.schemas import PostOut
 from ocma_core.context import Ocma
 from ocma_core.permissions import Action
 
@@ -31,12 +33,16 @@ THREAD = Path(pattern=r"^[A-Za-z0-9._:-]{1,200}$", description="Your id for the 
 class MessageIn(BaseModel):
     """A message to the agent."""
 
+    model_config = ConfigDict(strict=True, extra="forbid")
+
     text: str = Field(min_length=1, max_length=20_000)
     stream: bool = Field(default=False, description="Answer with Server-Sent Events as the turn runs.")
 
 
 class ApprovalIn(BaseModel):
     """A person's decision on a held post."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
 
     approve: bool = Field(description="true: schedule it as planned; false: cancel it.")
 
@@ -49,7 +55,29 @@ def _caller(caller: ApiCaller) -> Caller:
     return Caller("api", user=f"key {caller.key_id}", role=caller.role)
 
 
-@router.post("/threads/{thread_id}/messages", response_model=None)
+TURN_ANSWER = {
+    200: {
+        "description": "The turn's answer: JSON, or Server-Sent Events with stream=true (or Accept: text/event-stream).",
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            # One event per step: `event` names its kind, `data` is its JSON.
+            "text/event-stream": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "event": {"type": "string"},
+                        "data": {"type": "string", "contentMediaType": "application/json"},
+                    },
+                    "required": ["data"],
+                }
+            },
+        },
+    },
+    **errors(402, 409, 429, 502, 503),  # a turn that failed before its first step answers with its error
+}
+
+
+@router.post("/threads/{thread_id}/messages", response_model=None, responses=TURN_ANSWER)
 async def post_message(
     body: MessageIn,
     request: Request,
@@ -117,14 +145,14 @@ def get_messages(
     return {"thread": thread_id, "messages": history(ocma, caller.workspace_id, _key(thread_id))}
 
 
-@router.post("/threads/{thread_id}/approvals/{post_id}")
+@router.post("/threads/{thread_id}/approvals/{post_id}", responses=errors(409))
 def decide(
     body: ApprovalIn,
     post_id: str,
     thread_id: str = THREAD,
     caller: ApiCaller = Depends(require(Action.POSTS_APPROVE)),
     ocma: Ocma = Depends(get_ocma),
-) -> dict[str, Any]:
+) -> PostOut:
     """Approve a post the agent held (it is scheduled as planned) or decline it (it is cancelled)."""
     from ocma_agent.approvals import decide as record
     from ocma_core.services import posts
@@ -132,4 +160,4 @@ def decide(
     post = record(
         ocma, caller.workspace_id, _key(thread_id), post_id, approve=body.approve, by=f"key {caller.key_id}"
     )
-    return posts.post_summary(post, posts.targets_of(ocma, post.id))
+    return PostOut.model_validate(posts.post_summary(post, posts.targets_of(ocma, post.id)))

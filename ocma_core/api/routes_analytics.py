@@ -181,9 +181,9 @@ class PredictRequest(BaseModel):
 
     account_id: str
     text: str = Field(max_length=100_000)
-    media_count: int = Field(0, ge=0, le=20)
-    has_video: bool = False
-    thread_parts: int = Field(1, ge=1, le=25)
+    media_count: int = Field(0, ge=0, le=20, strict=True)
+    has_video: bool = Field(False, strict=True)
+    thread_parts: int = Field(1, ge=1, le=25, strict=True)
     scheduled_at: IsoDatetime | None = None
 
 
@@ -286,8 +286,10 @@ class ExperimentIn(BaseModel):
     hypothesis: str = ""
     account_ids: list[str] = Field(default_factory=list, description="Default accounts of every variant.")
     variants: list[VariantIn] = Field(min_length=2, max_length=10)
-    alpha: float = Field(0.05, gt=0, lt=0.5)
-    min_lift: float = Field(0.2, gt=0, lt=10, description="Smallest relative difference worth detecting.")
+    alpha: float = Field(0.05, gt=0, lt=0.5, strict=True)
+    min_lift: float = Field(
+        0.2, gt=0, lt=10, strict=True, description="Smallest relative difference worth detecting."
+    )
 
 
 @router.post("/v1/experiments", status_code=201, responses=errors(404, 409))

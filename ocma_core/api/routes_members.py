@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from ocma_core.api.auth import Caller, get_ocma, require
+from ocma_core.api.openapi import errors
 from ocma_core.context import Ocma
 from ocma_core.db.models import Member, Role
 from ocma_core.permissions import Action
@@ -76,7 +77,7 @@ def list_members(
     return [MemberOut.of(m) for m in members.list_members(ocma, caller.workspace_id)]
 
 
-@router.post("/v1/members", status_code=201)
+@router.post("/v1/members", status_code=201, responses=errors(409))
 def add_member(
     body: NewMember, caller: Caller = Depends(require(Action.MEMBERS_MANAGE)), ocma: Ocma = Depends(get_ocma)
 ) -> MemberOut:
@@ -93,7 +94,7 @@ def add_member(
     return MemberOut.of(member)
 
 
-@router.get("/v1/members/{member}")
+@router.get("/v1/members/{member}", responses=errors(409))
 def get_member(
     member: str, caller: Caller = Depends(require(Action.MEMBERS_READ)), ocma: Ocma = Depends(get_ocma)
 ) -> MemberOut:
@@ -102,7 +103,7 @@ def get_member(
         return MemberOut.of(members.find_member(session, caller.workspace_id, member))
 
 
-@router.patch("/v1/members/{member}")
+@router.patch("/v1/members/{member}", responses=errors(409))
 def update_member(
     member: str,
     body: MemberPatch,
@@ -122,7 +123,7 @@ def update_member(
     return MemberOut.of(updated)
 
 
-@router.delete("/v1/members/{member}")
+@router.delete("/v1/members/{member}", responses=errors(409))
 def remove_member(
     member: str, caller: Caller = Depends(require(Action.MEMBERS_MANAGE)), ocma: Ocma = Depends(get_ocma)
 ) -> MemberOut:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import APIRouter, Depends, File, Query, UploadFile
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from ocma_core.api.auth import Caller, get_ocma, require
 from ocma_core.api.openapi import errors
@@ -25,6 +25,7 @@ from ocma_core.services import posts
 from ocma_core.services.post_import import HELP
 from ocma_core.services.post_input import IsoDatetime, PostInput
 
+MAX_CHECKED = 100_000  # characters per check request, the most a post's body may hold
 MAX_OFFSET = 1_000_000_000  # far past any real list; a larger one overflowed the database's integer (a 500)
 
 router = APIRouter(tags=["posts"])
@@ -99,8 +100,20 @@ class CheckRequest(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
     platform: str = Field(min_length=1, max_length=64)
-    text: str = Field(max_length=100_000)
+    text: str = Field(max_length=MAX_CHECKED)
     thread: list[str] = Field(default_factory=list, max_length=25)
+
+    @field_validator("thread")
+    @classmethod
+    def _total(cls, thread: list[str], info: ValidationInfo) -> list[str]:
+        # Platforms count text with URL, mention and grapheme rules: the work grows with the text, so one
+        # request checks at most as much as one post may hold.
+        total = len(info.data.get("text", "")) + sum(len(part) for part in thread)
+        if total > MAX_CHECKED:
+            raise ValueError(
+                f"text and thread hold {total} characters together; at most {MAX_CHECKED} are checked"
+            )
+        return thread
 
 
 @router.post("/v1/posts/check", responses=errors(404))

@@ -7,6 +7,7 @@ warning and the text share one budget, counted in extended grapheme clusters; ev
 
 from __future__ import annotations
 
+import bisect
 import re
 from html.parser import HTMLParser
 
@@ -39,8 +40,10 @@ def countable_text(text: str, url_chars: int = URL_CHARS) -> str:
     pieces: list[str] = []
     last = 0
     entities: list[tuple[int, int, str]] = [(s, e, "x" * url_chars) for s, e in urls]
+    starts = [s for s, _ in urls]  # URL spans come in order and never overlap
     for match in _MENTION.finditer(text):
-        if not any(s <= match.start() < e for s, e in urls):
+        i = bisect.bisect_right(starts, match.start()) - 1  # the last URL starting at or before the mention
+        if i < 0 or not urls[i][0] <= match.start() < urls[i][1]:
             entities.append((match.start(), match.end(), "@" + match.group(1)))
     for start, end, replacement in sorted(entities):
         if start < last:
