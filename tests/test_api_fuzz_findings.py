@@ -166,3 +166,24 @@ def test_an_unreachable_platform_is_named_as_a_network_error(
     assert problem["title"] == "Platform unreachable"
     assert "ConnectError" in problem["detail"] and "refused the credentials" not in problem["detail"]
     assert "network" in problem["fix"]
+
+
+@pytest.mark.parametrize("edge", ["start", "end"])
+@pytest.mark.parametrize("value", ["2027-01-10T10:00", "2027-01-10"])
+def test_a_listing_window_without_offset_is_read_in_the_workspace_zone(
+    client: TestClient, editor: dict[str, str], edge: str, value: str
+) -> None:
+    """Found by a newcomer: `?start=2027-01-10T10:00` was a 500 (a naive time reached a UTC column)."""
+    answer = client.get("/v1/posts", headers=editor, params={edge: value})
+    assert answer.status_code == 200, answer.text
+
+
+def test_a_listing_window_in_a_dst_gap_names_its_field(
+    ocma: Ocma, workspace_id: str, client: TestClient, editor: dict[str, str]
+) -> None:
+    from ocma_core.services.workspaces import change_workspace
+
+    change_workspace(ocma, workspace_id, timezone="Europe/Berlin")
+    answer = client.get("/v1/posts", headers=editor, params={"start": "2027-03-28T02:30"})
+    assert answer.status_code == 422 and answer.json()["problems"][0]["field"] == "start"
+    assert "01:30" in answer.json()["fix"] and "03:30" in answer.json()["fix"]

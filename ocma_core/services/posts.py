@@ -400,8 +400,14 @@ def list_posts(
     limit: int = 100,
     offset: int = 0,
 ) -> list[Post]:
-    """Posts by schedule window, status and account, soonest first."""
+    """Posts by schedule window, status and account, soonest first (a window edge without an offset is read
+    in the workspace's timezone, as post times are)."""
     with ocma.session() as session:
+        if (start is not None and start.tzinfo is None) or (end is not None and end.tzinfo is None):
+            workspace = session.get(Workspace, workspace_id)
+            zone = workspace.timezone if workspace else "UTC"
+            start = _window_edge(start, zone, "start")
+            end = _window_edge(end, zone, "end")
         query = select(Post).where(Post.workspace_id == workspace_id)
         if start is not None:
             query = query.where(col(Post.scheduled_at) >= start)
@@ -466,3 +472,19 @@ def post_summary(post: Post, targets: list[Target]) -> dict[str, Any]:
             for t in targets
         ],
     }
+
+
+def _window_edge(when: datetime | None, zone: str, field: str) -> datetime | None:
+    """A listing window's edge in UTC; a local time the clocks skip is refused naming `field`."""
+    if when is None or when.tzinfo is not None:
+        return when
+    from ocma_core.services.post_input import local_to_utc
+
+    try:
+        return local_to_utc(when, zone)
+    except ValidationFailed as exc:
+        raise ValidationFailed(
+            exc.message.replace("scheduled_at", field, 1),
+            problems=[{"field": field, "message": "falls in the hour the clocks skip"}],
+            fix=exc.fix,
+        ) from None
