@@ -9,7 +9,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import Engine
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, Engine
 
 from ocma_core.errors import ConfigError
 
@@ -36,20 +37,37 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply migrations up to `revision`."""
-    _migrate(engine, lambda cfg: command.upgrade(cfg, revision))
+# pg_advisory_xact_lock key held while migrating ("ocma" in ASCII): two deploys never migrate at once.
+MIGRATION_LOCK = 0x6F636D61
+
+
+def upgrade(engine: Engine, revision: str = "head", on_wait: Callable[[], None] | None = None) -> None:
+    """Apply migrations up to `revision`; on PostgreSQL under an advisory lock held until the migration commits,
+    so a second `ocma db upgrade` waits (calling `on_wait` once), then finds nothing left to do."""
+    _migrate(engine, lambda cfg: command.upgrade(cfg, revision), on_wait)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
-    """Undo migrations back to `revision`."""
+    """Undo migrations back to `revision` (under the same advisory lock)."""
     _migrate(engine, lambda cfg: command.downgrade(cfg, revision))
 
 
-def _migrate(engine: Engine, step: Callable[[Config], None]) -> None:
-    """Run `step` in one transaction. On SQLite, with foreign keys off while it runs (a table rebuild, how
-    SQLite changes a constraint, cannot happen with them on, and the pragma is ignored inside a transaction);
-    they are checked before the commit, so a migration cannot leave a dangling reference behind."""
+def _lock(conn: Connection, on_wait: Callable[[], None] | None) -> None:
+    """Take the migration lock for this transaction (PostgreSQL), saying so when another process holds it."""
+    if conn.dialect.name != "postgresql":
+        return
+    took = conn.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}).scalar()
+    if not took:
+        if on_wait is not None:
+            on_wait()
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+
+
+def _migrate(engine: Engine, step: Callable[[Config], None], on_wait: Callable[[], None] | None = None) -> None:
+    """Run `step` in one transaction, under the migration lock. On SQLite, with foreign keys off while it runs
+    (a table rebuild, how SQLite changes a constraint, cannot happen with them on, and the pragma is ignored
+    inside a transaction); they are checked before the commit, so a migration cannot leave a dangling
+    reference behind."""
     cfg = alembic_config()
     sqlite = engine.dialect.name == "sqlite"
     with engine.connect() as conn:
@@ -58,6 +76,7 @@ def _migrate(engine: Engine, step: Callable[[Config], None]) -> None:
             conn.commit()
         try:
             with conn.begin():
+                _lock(conn, on_wait)
                 cfg.attributes["connection"] = conn
                 step(cfg)
                 if sqlite:

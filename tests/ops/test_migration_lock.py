@@ -1,0 +1,77 @@
+"""`ocma db upgrade` on PostgreSQL takes an advisory lock: a second deploy waits, then finds nothing to do."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import psycopg
+import pytest
+from ops_support import OCMA, wait_until
+
+from ocma_core.db.migrate import MIGRATION_LOCK, head_revision
+
+
+def _env(url: str, tmp: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OCMA_")}
+    env.update(OCMA_DATABASE_URL=url, OCMA_DATA_DIR=tmp, OCMA_ENCRYPTION_KEYS="")
+    return env
+
+
+def _revision(url: str) -> str | None:
+    with psycopg.connect(url) as conn:
+        exists = conn.execute("SELECT to_regclass('alembic_version')").fetchone()
+        if exists is None or exists[0] is None:
+            return None
+        row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+        return None if row is None else str(row[0])
+
+
+@pytest.mark.postgres
+def test_a_second_upgrade_waits_for_the_first(empty_pg: str, tmp_path: object) -> None:
+    env = _env(empty_pg, str(tmp_path))
+    holder = psycopg.connect(empty_pg, autocommit=True)
+    try:
+        holder.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))  # another deploy is migrating
+        proc = subprocess.Popen(
+            [OCMA, "db", "upgrade"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        waiting = holder.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = %s",
+            (MIGRATION_LOCK,),
+        )
+        assert waiting is not None
+        wait_until(
+            lambda: (
+                holder.execute(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = %s",
+                    (MIGRATION_LOCK,),
+                ).fetchone()[0]  # type: ignore[index]
+                == 1
+            ),
+            120,
+            "`ocma db upgrade` to queue behind the lock",
+        )
+        assert proc.poll() is None and _revision(empty_pg) is None  # it waits and has changed nothing
+    finally:
+        holder.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
+        holder.close()
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert "Another process is migrating this database; waiting" in err
+    assert f"Database at {head_revision()} (was empty)" in out
+    assert _revision(empty_pg) == head_revision()
+
+
+@pytest.mark.postgres
+def test_two_upgrades_at_once_both_succeed(empty_pg: str, tmp_path: object) -> None:
+    env = _env(empty_pg, str(tmp_path))
+    procs = [
+        subprocess.Popen(
+            [OCMA, "db", "upgrade"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    results = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], results
+    assert _revision(empty_pg) == head_revision()
