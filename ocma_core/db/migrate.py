@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from ocma_core.errors import ConfigError
 
+log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -89,6 +91,16 @@ def _migrate(engine: Engine, step: Callable[[Config], None], on_wait: Callable[[
                 conn.commit()
 
 
+def _known(revision: str) -> bool:
+    """True when `revision` is one of this OCMA's migrations."""
+    from alembic.util import CommandError
+
+    try:
+        return ScriptDirectory.from_config(alembic_config()).get_revision(revision) is not None
+    except CommandError:
+        return False
+
+
 def ensure_current(engine: Engine, *, auto_upgrade_empty: bool) -> None:
     """Upgrade an empty database when allowed; refuse to run on one at an older migration."""
     current = current_revision(engine)
@@ -103,6 +115,16 @@ def ensure_current(engine: Engine, *, auto_upgrade_empty: bool) -> None:
             f"There is no OCMA database at {engine.url.render_as_string(hide_password=True)} yet.",
             fix="Run `ocma init` first: it creates the database, a workspace and an owner API key.",
         )
+    if not _known(current):
+        # A newer release migrated first (a rolling deploy). Its migrations only expand the schema
+        # (docs/operations.md, "Upgrades"), so this release keeps working until it is replaced.
+        log.warning(
+            "The database schema is at %s, newer than this OCMA knows (%s): running as the previous release "
+            "during a rolling upgrade. Replace this process with the new release.",
+            current,
+            head,
+        )
+        return
     raise ConfigError(
         f"The database schema is at {current or 'nothing (empty database)'}, but this OCMA needs {head}.",
         fix="Back up the database, then run `ocma db upgrade`.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 
@@ -9,7 +10,9 @@ import psycopg
 import pytest
 from ops_support import OCMA, wait_until
 
-from ocma_core.db.migrate import MIGRATION_LOCK, head_revision
+from ocma_core.context import Ocma
+from ocma_core.db.migrate import MIGRATION_LOCK, ensure_current, head_revision
+from ocma_core.errors import ConfigError
 
 
 def _env(url: str, tmp: str) -> dict[str, str]:
@@ -75,3 +78,21 @@ def test_two_upgrades_at_once_both_succeed(empty_pg: str, tmp_path: object) -> N
     results = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], results
     assert _revision(empty_pg) == head_revision()
+
+
+def test_a_previous_release_starts_against_a_newer_schema_but_not_an_older_one(
+    ocma: Ocma, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Rolling upgrades: migrations only expand, so release N runs on N+1's schema; never on N-1's."""
+    from sqlalchemy import text
+
+    with ocma.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999_from_the_next_release'"))
+    with caplog.at_level(logging.WARNING, logger="ocma_core.db.migrate"):
+        ensure_current(ocma.engine, auto_upgrade_empty=False)
+    assert "newer than this OCMA knows" in caplog.text
+    with ocma.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+    with pytest.raises(ConfigError, match="this OCMA needs") as refused:
+        ensure_current(ocma.engine, auto_upgrade_empty=False)
+    assert "ocma db upgrade" in (refused.value.fix or "")
