@@ -92,11 +92,13 @@ def dump(engine: Engine, dest: Path) -> dict[str, int]:
 
 
 def load(engine: Engine, source: Path) -> None:
-    """Insert the rows of `source` into an empty schema at the newest migration, in one transaction."""
+    """Replace the rows of a fresh schema at the newest migration with those of `source`, in one transaction."""
     by_name = {t.name: t for t in tables()}
     kinds = {t.name: {c.name: _kind(c) for c in t.columns} for t in by_name.values()}
     pending: dict[str, list[dict[str, Any]]] = {}
     with engine.begin() as conn:
+        for table in reversed(tables()):  # rows the migrations seeded (e.g. the installation id) give way
+            conn.execute(table.delete())
         with source.open(encoding="utf-8") as lines:
             for line in lines:
                 item = json.loads(line)

@@ -65,7 +65,9 @@ def _lock(conn: Connection, on_wait: Callable[[], None] | None) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
 
 
-def _migrate(engine: Engine, step: Callable[[Config], None], on_wait: Callable[[], None] | None = None) -> None:
+def _migrate(
+    engine: Engine, step: Callable[[Config], None], on_wait: Callable[[], None] | None = None
+) -> None:
     """Run `step` in one transaction, under the migration lock. On SQLite, with foreign keys off while it runs
     (a table rebuild, how SQLite changes a constraint, cannot happen with them on, and the pragma is ignored
     inside a transaction); they are checked before the commit, so a migration cannot leave a dangling

@@ -29,9 +29,10 @@ class MeteredBudgets:
         observed: dict[str, RateLimitInfo],
         blocked_until: float | None,
         lease: str = "",
+        answered: bool = True,
     ) -> None:
         """Release through the wrapped budgets."""
-        self.inner.release(keys, declared, observed, blocked_until, lease)
+        self.inner.release(keys, declared, observed, blocked_until, lease, answered)
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.inner, name)  # snapshot(), client, ... of the wrapped budgets

@@ -86,13 +86,18 @@ def test_a_previous_release_starts_against_a_newer_schema_but_not_an_older_one(
     """Rolling upgrades: migrations only expand, so release N runs on N+1's schema; never on N-1's."""
     from sqlalchemy import text
 
-    with ocma.engine.begin() as conn:
-        conn.execute(text("UPDATE alembic_version SET version_num = '9999_from_the_next_release'"))
-    with caplog.at_level(logging.WARNING, logger="ocma_core.db.migrate"):
-        ensure_current(ocma.engine, auto_upgrade_empty=False)
-    assert "newer than this OCMA knows" in caplog.text
-    with ocma.engine.begin() as conn:
-        conn.execute(text("UPDATE alembic_version SET version_num = '0001'"))
-    with pytest.raises(ConfigError, match="this OCMA needs") as refused:
-        ensure_current(ocma.engine, auto_upgrade_empty=False)
-    assert "ocma db upgrade" in (refused.value.fix or "")
+    def stamp(revision: str) -> None:
+        with ocma.engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": revision})
+
+    try:
+        stamp("9999_from_the_next_release")
+        with caplog.at_level(logging.WARNING, logger="ocma_core.db.migrate"):
+            ensure_current(ocma.engine, auto_upgrade_empty=False)
+        assert "newer than this OCMA knows" in caplog.text
+        stamp("0001")
+        with pytest.raises(ConfigError, match="this OCMA needs") as refused:
+            ensure_current(ocma.engine, auto_upgrade_empty=False)
+        assert "ocma db upgrade" in (refused.value.fix or "")
+    finally:
+        stamp(str(head_revision()))  # the session's database is shared with the tests that follow
