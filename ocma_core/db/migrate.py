@@ -103,6 +103,12 @@ def _known(revision: str) -> bool:
         return False
 
 
+def _newer(revision: str, head: str | None) -> bool:
+    """True when `revision` numbers after `head` (migration ids start with a 4-digit sequence number)."""
+    mine, theirs = head[:4] if head else "", revision[:4]
+    return mine.isdigit() and theirs.isdigit() and int(theirs) > int(mine)
+
+
 def ensure_current(engine: Engine, *, auto_upgrade_empty: bool) -> None:
     """Upgrade an empty database when allowed; refuse to run on one at an older migration."""
     current = current_revision(engine)
@@ -117,7 +123,7 @@ def ensure_current(engine: Engine, *, auto_upgrade_empty: bool) -> None:
             f"There is no OCMA database at {engine.url.render_as_string(hide_password=True)} yet.",
             fix="Run `ocma init` first: it creates the database, a workspace and an owner API key.",
         )
-    if not _known(current):
+    if not _known(current) and _newer(current, head):
         # A newer release migrated first (a rolling deploy). Its migrations only expand the schema
         # (docs/operations.md, "Upgrades"), so this release keeps working until it is replaced.
         log.warning(
