@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"
+    tracing: Literal["off", "otlp", "console"] = "off"  # OpenTelemetry traces (pip install "ocma[otel]")
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)  # a worker process's own /metrics
     media_backend: Literal["local", "s3"] = "local"
     s3_bucket: str | None = None
     s3_endpoint_url: str | None = None

@@ -26,6 +26,7 @@ class Ocma:
     def __init__(self, settings: Settings | None = None, *, create_key: bool = False) -> None:
         self.settings = settings or load_settings()
         self._create_key = create_key
+        import ocma_core.observe.origin  # noqa: F401  (new targets record the request that made them)
 
     @cached_property
     def engine(self) -> Engine:

@@ -57,6 +57,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        for key in ("request_id", "target_id"):
+            if getattr(record, key, ""):
+                payload[key] = getattr(record, key)
         if record.exc_text:
             payload["exc"] = record.exc_text
         return json.dumps(payload)
@@ -65,7 +68,10 @@ class JsonFormatter(logging.Formatter):
 def configure_logging(fmt: str = "text", level: str = "INFO") -> None:
     """Install one redacting handler on the root logger."""
     handler = logging.StreamHandler(sys.stderr)
+    from ocma_core.observe.requestid import ContextFilter
+
     handler.addFilter(RedactingFilter())
+    handler.addFilter(ContextFilter())
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:

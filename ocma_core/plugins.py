@@ -221,6 +221,18 @@ def plugin_listing() -> list[dict[str, Any]]:
     from ocma_core.workspace_settings import registered_settings
 
     registered_settings()
-    rows = [info.as_dict() for info in host.infos.values()]
+    rows = [_with_core_fit(host, info.as_dict()) for info in host.infos.values()]
     rows += [info.as_dict() for info in host.errors if info.name not in host.infos]
     return rows
+
+
+def _with_core_fit(host: PluginHost, row: dict[str, Any]) -> dict[str, Any]:
+    """Add the core versions the plugin declares; one that does not fit this core gets an error saying so."""
+    from ocma_core.plugin_compat import declared_versions, misfit
+
+    versions = declared_versions(row.get("distribution"), host.pm.get_plugin(row["name"]))
+    row["core_versions"] = versions
+    problem = misfit(row.get("distribution") or row["name"], versions)
+    if problem and not row.get("error"):
+        row["error"] = problem
+    return row

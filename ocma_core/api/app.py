@@ -26,6 +26,8 @@ from ocma_core.api.nul_guard import RefuseNul
 from ocma_core.api.openapi import install_openapi
 from ocma_core.api.problems import install_handlers
 from ocma_core.context import Ocma
+from ocma_core.observe import tracing
+from ocma_core.observe.http import RequestObservation
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +67,10 @@ def create_app(ocma: Ocma | None = None, *, run_worker: bool | None = None) -> F
     )
     app.state.ocma = context
     app.add_middleware(RefuseNul)
+    # Inside RequestContext, which assigns the request id: it binds that id for logs and new targets.
+    app.add_middleware(RequestObservation)
     app.add_middleware(RequestContext)  # added last: outermost
+    tracing.configure(context.settings.tracing)
     install_handlers(app)
     install_openapi(app)
     install_docs(app)

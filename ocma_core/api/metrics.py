@@ -23,7 +23,7 @@ ATTEMPTS = Counter(
     "ocma_publish_attempts_total", "Platform calls", ["platform", "outcome"], registry=REGISTRY
 )
 LATENESS = Histogram(
-    "ocma_publish_lateness_seconds", "Seconds between due time and publish",
+    "ocma_publish_lateness_seconds", "Seconds between due time and publish", ["platform"],
     buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300), registry=REGISTRY,
 )  # fmt: skip
 QUEUE_DEPTH = Gauge("ocma_queue_due_targets", "Targets due and not yet published", registry=REGISTRY)

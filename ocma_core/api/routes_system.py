@@ -95,9 +95,11 @@ def readyz(ocma: Ocma = Depends(get_ocma)) -> JSONResponse:
 
 
 @router.get("/metrics", tags=["system"], include_in_schema=False)
-def metrics() -> Response:
-    """Prometheus metrics."""
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+def metrics(ocma: Ocma = Depends(get_ocma)) -> Response:
+    """Prometheus metrics: this process's counters, then the installation's state read from the database."""
+    from ocma_core.observe.state import state_metrics
+
+    return Response(generate_latest(REGISTRY) + state_metrics(ocma), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get("/v1/plugins", tags=["system"])

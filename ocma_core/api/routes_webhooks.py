@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from ocma_core.api.auth import get_ocma
 from ocma_core.context import Ocma
+from ocma_core.observe.instruments import WEBHOOKS
 from ocma_core.platforms import Capability
 from ocma_core.registry import get_platform
 
@@ -44,19 +45,26 @@ def handshake(platform: str, request: Request) -> Response:
 async def deliver(platform: str, request: Request, ocma: Ocma = Depends(get_ocma)) -> dict[str, int]:
     """Verify a delivery's signature on the raw body, then store the metrics it carries."""
     plat = _webhook_platform(platform)
-    body = await _capped_body(request)
-    headers = {k.lower(): v for k, v in request.headers.items()}
-    if not plat.verify_webhook(headers, body):
-        raise HTTPException(401, "Invalid webhook signature.")
-    from ocma_core.services.metrics import ingest_webhook
-    from ocma_core.services.once import claim_once
+    outcome = "error"
+    try:
+        body = await _capped_body(request)
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        if not plat.verify_webhook(headers, body):
+            outcome = "bad_signature"
+            raise HTTPException(401, "Invalid webhook signature.")
+        from ocma_core.services.metrics import ingest_webhook
+        from ocma_core.services.once import claim_once
 
-    digest = hashlib.sha256(body).hexdigest()
-    if not await asyncio.to_thread(claim_once, ocma, f"webhook:{plat.name}:{digest}", REPLAY_WINDOW_S):
-        return {"events": 0, "stored": 0, "duplicate": 1}  # a retry or a replay: stored once already
-    events = plat.parse_webhook(body)
-    stored = await asyncio.to_thread(ingest_webhook, ocma, plat.name, events)
-    return {"events": len(events), "stored": stored}
+        digest = hashlib.sha256(body).hexdigest()
+        if not await asyncio.to_thread(claim_once, ocma, f"webhook:{plat.name}:{digest}", REPLAY_WINDOW_S):
+            outcome = "duplicate"
+            return {"events": 0, "stored": 0, "duplicate": 1}  # a retry or a replay: stored once already
+        events = plat.parse_webhook(body)
+        stored = await asyncio.to_thread(ingest_webhook, ocma, plat.name, events)
+        outcome = "stored"
+        return {"events": len(events), "stored": stored}
+    finally:
+        WEBHOOKS.labels(plat.name, outcome).inc()
 
 
 async def _capped_body(request: Request) -> bytes:

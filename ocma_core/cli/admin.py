@@ -21,7 +21,8 @@ ROLES = ["owner", "admin", "editor", "viewer"]
 @click.command()
 @json_option
 def plugins(as_json: bool) -> None:
-    """Installed plugins: version, hooks, what each registered, and load errors."""
+    """Installed plugins: version, the OCMA versions each supports, hooks, what each registered, and errors
+    (a plugin that does not support this OCMA version says so in its error)."""
     from ocma_core.plugins import plugin_listing
 
     emit_list(
@@ -29,6 +30,7 @@ def plugins(as_json: bool) -> None:
         [
             Column("plugin", "name", kind="id"),
             Column("version", "version"),
+            Column("core", lambda r: r.get("core_versions") or "any", kind="text"),
             Column("hooks", "hooks", kind="text"),
             Column(
                 "registered",

@@ -23,6 +23,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "db": ("ocma_core.cli.setup", "db", "Database migrations."),
     "keys": ("ocma_core.cli.setup", "keys", "Encryption keys: generate, rotate, check."),
     "doctor": ("ocma_core.cli.doctor", "doctor", "Check the setup and say what to fix (exit 1 if anything)."),
+    "backup": ("ocma_core.cli.backup", "backup", "Write the database and media files into one archive."),
+    "restore": ("ocma_core.cli.backup", "restore", "Restore an archive made by `ocma backup`."),
     "plugins": ("ocma_core.cli.admin", "plugins", "List installed plugins, their hooks and load errors."),
     "workspaces": (
         "ocma_core.cli.workspaces",

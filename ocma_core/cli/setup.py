@@ -166,7 +166,7 @@ def served_settings(settings: Settings, host: str, port: int) -> Settings:
     return settings.model_copy(update={"public_url": f"http://{link_host}:{port}"})
 
 
-def _worker_process(concurrency: int) -> None:
+def _worker_process(concurrency: int, metrics_port: int | None = None) -> None:
     import asyncio
     import signal
 
@@ -175,6 +175,10 @@ def _worker_process(concurrency: int) -> None:
 
     ocma = startup_context(create_key=False)
     configure_logging(ocma.settings.log_format, ocma.settings.log_level)
+    if metrics_port:
+        from ocma_core.observe.exporter import serve_metrics
+
+        serve_metrics(metrics_port, ocma.settings.host)
 
     async def run() -> None:
         worker = Worker(ocma, concurrency=concurrency)
@@ -186,29 +190,44 @@ def _worker_process(concurrency: int) -> None:
     asyncio.run(run())
 
 
-@examples("ocma worker", "ocma worker --processes 4 --concurrency 16")
+@examples(
+    "ocma worker",
+    "ocma worker --processes 4 --concurrency 16",
+    "ocma worker --processes 2 --metrics-port 9101  # /metrics on ports 9101 and 9102",
+)
 @click.command()
 @click.option("--processes", "-p", type=int, default=2, show_default=True, help="Worker processes.")
 @click.option(
     "--concurrency", "-c", type=int, default=None, help="Publishes in flight per process (default 32)."
 )
-def worker(processes: int, concurrency: int | None) -> None:
+@click.option(
+    "--metrics-port",
+    type=int,
+    default=None,
+    help="Serve each process's Prometheus metrics on this port and the next ones, on OCMA_HOST "
+    "(default OCMA_METRICS_PORT; none when unset).",
+)
+def worker(processes: int, concurrency: int | None, metrics_port: int | None) -> None:
     """Run publishing workers (each process publishes many targets at once)."""
     import multiprocessing
 
     settings = startup_context(create_key=False).settings  # refuse to start before spawning
     conc = concurrency or settings.worker_concurrency
+    port = metrics_port or settings.metrics_port
     if not settings.redis_url:
         click.echo(
             "OCMA_REDIS_URL is not set: workers find due posts from the database every second.", err=True
         )
     if processes <= 1:
-        _worker_process(conc)
+        _worker_process(conc, port)
         return
     import signal
 
     ctx = multiprocessing.get_context("spawn")
-    children = [ctx.Process(target=_worker_process, args=(conc,), daemon=False) for _ in range(processes)]
+    children = [
+        ctx.Process(target=_worker_process, args=(conc, port + i if port else None), daemon=False)
+        for i in range(processes)
+    ]
     for child in children:
         child.start()
 
@@ -273,14 +292,18 @@ def db() -> None:
 @examples("ocma db upgrade")
 @db.command()
 def upgrade() -> None:
-    """Apply pending migrations (back up first)."""
+    """Apply pending migrations (back up first); on PostgreSQL one deploy at a time (an advisory lock)."""
     from ocma_core.context import Ocma
     from ocma_core.db.migrate import current_revision, head_revision
     from ocma_core.db.migrate import upgrade as do_upgrade
 
     ocma = Ocma()
     before = current_revision(ocma.engine)
-    do_upgrade(ocma.engine)
+
+    def waiting() -> None:
+        click.echo("Another process is migrating this database; waiting for it to finish.", err=True)
+
+    do_upgrade(ocma.engine, on_wait=waiting)
     click.echo(f"Database at {head_revision()} (was {before or 'empty'}).")
 
 

@@ -232,6 +232,9 @@ class Target(SQLModel, table=True):
     url: str | None = Field(default=None, sa_type=Text)
     last_error: str | None = Field(default=None, sa_type=Text)
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The request id (and W3C traceparent) that created or re-queued it, so the worker logs and traces under
+    # them (ocma_core.observe.origin fills it).
+    origin: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     updated_at: datetime = _created()
 
 

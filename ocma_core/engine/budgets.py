@@ -296,5 +296,7 @@ class RedisBudgets:
 
 def make_budgets(redis_url: str | None, lease_ttl_s: float = 30.0, prefix: str = "ocma:") -> Budgets:
     """Shared budgets with Redis (keys under `prefix`, the installation's namespace), else per-process ones;
-    a dead worker's reservations expire after the TTL."""
-    return RedisBudgets(redis_url, lease_ttl_s, prefix) if redis_url else MemoryBudgets()
+    a dead worker's reservations expire after the TTL. Waits are counted (ocma_rate_budget_wait*)."""
+    from ocma_core.observe.budgets import MeteredBudgets
+
+    return MeteredBudgets(RedisBudgets(redis_url, lease_ttl_s, prefix) if redis_url else MemoryBudgets())

@@ -15,6 +15,7 @@ from ocma_core.db.types import utcnow
 from ocma_core.engine import transitions
 from ocma_core.engine.refresh import call_with_refresh
 from ocma_core.errors import OcmaError, PlatformError
+from ocma_core.observe import tracing
 from ocma_core.platforms import AccountContext, Platform
 
 T = TypeVar("T")
@@ -51,34 +52,38 @@ async def recorded_call(
 
     started, t0 = utcnow(), time.perf_counter()
     outcome, status, error = "ok", None, None
-    try:
-        return await call_with_refresh(ocma, account_id, platform, with_ctx)
-    except PlatformError as exc:
-        outcome = outcome_of(exc) if outcome_of else type(exc).__name__
-        status, error = exc.status, exc.message
-        raise
-    except OcmaError as exc:  # a local failure (unreadable tokens, configuration): nothing was sent
-        outcome, error = "not_sent", str(exc)
-        raise
-    except Exception as exc:
-        outcome, error = ("error" if invoked else "not_sent"), repr(exc)
-        raise
-    finally:
-        ATTEMPTS.labels(platform.name, outcome).inc()
-        attempt = PublishAttempt(
-            target_id=target_id,
-            action=action,
-            outcome=outcome,
-            http_status=status,
-            error=error,
-            worker=worker,
-            request_summary=summary,
-            started_at=started,
-            duration_ms=(time.perf_counter() - t0) * 1000,
-        )
+    attributes = {"ocma.platform": platform.name, "ocma.action": action, "ocma.target_id": target_id}
+    with tracing.span(f"{platform.name} {action}", attributes, kind="client") as current:
         try:
-            await asyncio.to_thread(transitions.add_attempt, ocma, attempt)
-        except Exception:
-            # The platform's answer is the fact: a lost audit row must not turn it into "outcome unknown"
-            # (a post the platform accepted would be published twice on a platform without look-up).
-            log.exception("could not record the %s attempt of target %s (%s)", action, target_id, outcome)
+            return await call_with_refresh(ocma, account_id, platform, with_ctx)
+        except PlatformError as exc:
+            outcome = outcome_of(exc) if outcome_of else type(exc).__name__
+            status, error = exc.status, exc.message
+            raise
+        except OcmaError as exc:  # a local failure (unreadable tokens, configuration): nothing was sent
+            outcome, error = "not_sent", str(exc)
+            raise
+        except Exception as exc:
+            outcome, error = ("error" if invoked else "not_sent"), repr(exc)
+            raise
+        finally:
+            tracing.set_attribute(current, "ocma.outcome", outcome)
+            tracing.set_attribute(current, "http.response.status_code", status)
+            ATTEMPTS.labels(platform.name, outcome).inc()
+            attempt = PublishAttempt(
+                target_id=target_id,
+                action=action,
+                outcome=outcome,
+                http_status=status,
+                error=error,
+                worker=worker,
+                request_summary=summary,
+                started_at=started,
+                duration_ms=(time.perf_counter() - t0) * 1000,
+            )
+            try:
+                await asyncio.to_thread(transitions.add_attempt, ocma, attempt)
+            except Exception:
+                # The platform's answer is the fact: a lost audit row must not turn it into "outcome unknown"
+                # (a post the platform accepted would be published twice on a platform without look-up).
+                log.exception("could not record the %s attempt of target %s (%s)", action, target_id, outcome)

@@ -485,7 +485,7 @@ async def _published(
     if ok:
         PUBLISHED.labels(platform.name).inc()
         if target.due_at is not None:
-            LATENESS.observe(max((now - target.due_at).total_seconds(), 0.0))
+            LATENESS.labels(platform.name).observe(max((now - target.due_at).total_seconds(), 0.0))
     return "published" if ok else "lost_claim"
 
 

@@ -11,6 +11,7 @@ from ocma_core.context import Ocma
 from ocma_core.db.models import Account, AccountStatus
 from ocma_core.db.types import utcnow
 from ocma_core.errors import AuthExpired, PlatformError
+from ocma_core.observe.instruments import TOKEN_REFRESHES
 from ocma_core.platforms import AccountContext, Platform
 
 T = TypeVar("T")
@@ -54,15 +55,18 @@ async def refresh_account(
             return ctx
         tokens = await platform.refresh(ctx)
     except AuthExpired as exc:
+        TOKEN_REFRESHES.labels(platform.name, "auth_expired").inc()
         accounts.mark_needs_reconnect(ocma, account_id, f"Refresh failed: {exc.message}")
         raise
     except PlatformError:
+        TOKEN_REFRESHES.labels(platform.name, "error").inc()
         accounts.release_refresh_lease(ocma, account_id)
         raise
     except BaseException:
         accounts.release_refresh_lease(ocma, account_id)
         raise
     accounts.store_refreshed_tokens(ocma, account_id, tokens)
+    TOKEN_REFRESHES.labels(platform.name, "ok").inc()
     return load_context(ocma, account_id)[1]
 
 

@@ -19,6 +19,8 @@ from ocma_core.db.models import Target, TargetStatus, WorkerHeartbeat
 from ocma_core.db.types import utcnow
 from ocma_core.engine import transitions
 from ocma_core.engine.publisher import Runtime, process_target
+from ocma_core.observe import tracing, work
+from ocma_core.observe.instruments import HEARTBEAT_FAILURES, HEARTBEATS, LAST_HEARTBEAT
 
 log = logging.getLogger(__name__)
 POLL_S = 0.02
@@ -46,6 +48,7 @@ class Worker:
     ) -> None:
         self.ocma = ocma
         self.kind = kind
+        tracing.configure(ocma.settings.tracing)
         self.concurrency = concurrency or ocma.settings.worker_concurrency
         from ocma_core.engine.budgets import make_budgets
 
@@ -113,8 +116,10 @@ class Worker:
 
     async def _run_one(self, target_id: str) -> str:
         try:
-            outcome = await process_target(self.ocma, self.runtime, target_id)
-            log.debug("target %s: %s", target_id, outcome)
+            origin, due_at = await asyncio.to_thread(work.origin_of, self.ocma, target_id)
+            with work.publishing(target_id, origin, due_at):
+                outcome = await process_target(self.ocma, self.runtime, target_id)
+                log.debug("target %s: %s", target_id, outcome)
         except Exception:
             log.exception("worker failed on target %s", target_id)
             outcome = "error"
@@ -126,7 +131,10 @@ class Worker:
         while not stop.is_set():
             try:
                 self.heartbeat()
+                HEARTBEATS.labels(self.kind).inc()
+                LAST_HEARTBEAT.labels(self.kind).set(time.time())
             except Exception:
+                HEARTBEAT_FAILURES.labels(self.kind).inc()
                 log.exception("heartbeat failed")
             try:
                 self.ocma.queue.keep_namespace()

@@ -49,7 +49,17 @@ def run_doctor() -> list[Finding]:
     findings += database
     if any(f.level == "error" for f in database):
         return findings
-    for check in (check_keys, check_redis, check_plugins, check_public_url, check_accounts):
+    from ocma_core.services.doctor_reach import check_public_url_reachable
+
+    checks = (
+        check_keys,
+        check_redis,
+        check_plugins,
+        check_public_url,
+        check_public_url_reachable,
+        check_accounts,
+    )
+    for check in checks:
         try:
             findings += list(check(ocma))
         except OcmaError as exc:

@@ -1,0 +1,1 @@
+"""Observability: request ids that follow work into the worker, Prometheus metrics, optional OpenTelemetry."""
