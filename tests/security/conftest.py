@@ -74,3 +74,32 @@ def shared_ocma(
     yield ocma, workspace.id
     reset_host(None)
     dispose_engines()
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """A test that calls configure_logging leaves a handler on a stream pytest closes; later in-process CLI
+    calls then print '--- Logging error ---'. Put every logger back as it was."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    named = {
+        name: (lg.level, list(lg.handlers), lg.propagate)
+        for name, lg in logging.root.manager.loggerDict.items()
+        if isinstance(lg, logging.Logger)
+    }
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for name, (lvl, hs, propagate) in named.items():
+        lg = logging.getLogger(name)
+        lg.setLevel(lvl)
+        lg.handlers[:] = hs
+        lg.propagate = propagate
+    for name, lg in list(logging.root.manager.loggerDict.items()):
+        if name not in named and isinstance(lg, logging.Logger):
+            lg.setLevel(logging.NOTSET)  # created during the test (e.g. LiteLLM's): no level left behind
+    from ocma_core.registry import clear_caches
+
+    clear_caches()  # a test that looked up platforms with no plugins loaded must not leave that cached
