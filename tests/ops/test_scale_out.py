@@ -96,6 +96,16 @@ def db_rows(url: str, sql: str) -> list[Any]:
         return list(conn.execute(sql).fetchall())
 
 
+def published_by(url: str, pid: int) -> set[str]:
+    """The posts a worker process published (its pid is part of every attempt's worker name)."""
+    rows = db_rows(
+        url,
+        "SELECT t.post_id FROM publishattempt a JOIN target t ON t.id = a.target_id "
+        f"WHERE a.worker LIKE '%:{pid}:%' AND a.outcome = 'ok'",
+    )
+    return {row[0] for row in rows}
+
+
 def test_two_apis_three_workers_kill_one_of_each(
     tmp_path: Path, empty_pg: str, redis_url: str, processes: Processes
 ) -> None:
@@ -134,6 +144,11 @@ def test_two_apis_three_workers_kill_one_of_each(
     with httpx.Client(timeout=60) as client:
         for i in range(POSTS):
             if i == POSTS // 2:  # midway: one API and one worker die without warning
+                # ...once that worker has published something, so the kill tests recovery (a loaded machine may
+                # start it late).
+                wait_until(
+                    lambda: bool(published_by(empty_pg, killed_worker)), 300, "the first worker to publish"
+                )
                 processes.kill("api0")
                 processes.kill("worker0")
             api = apis[1] if i >= POSTS // 2 or i % 2 else apis[0]
@@ -170,14 +185,7 @@ def test_two_apis_three_workers_kill_one_of_each(
     missing = post_ids - set(delivered)
     # A worker killed between committing a publish and handing its event to the plugins cannot deliver it
     # (dispatch is at most once; the stored notification above is the durable record). Only its posts may miss.
-    by_killed = {
-        row[0]
-        for row in db_rows(
-            empty_pg,
-            "SELECT t.post_id FROM publishattempt a JOIN target t ON t.id = a.target_id "
-            f"WHERE a.worker LIKE '%:{killed_worker}:%' AND a.outcome = 'ok'",
-        )
-    }
+    by_killed = published_by(empty_pg, killed_worker)
     assert by_killed, "the killed worker had published nothing: the kill tested no recovery"
     assert missing <= by_killed, missing - by_killed
     scheduled = {e["post_id"] for e in events if e["kind"] == "post.scheduled"}
