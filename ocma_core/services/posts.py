@@ -481,7 +481,7 @@ def _window_edge(when: datetime | None, zone: str, field: str) -> datetime | Non
     from ocma_core.services.post_input import local_to_utc
 
     try:
-        return local_to_utc(when, zone)
+        return local_to_utc(when, zone, ambiguous="earlier")
     except ValidationFailed as exc:
         raise ValidationFailed(
             exc.message.replace("scheduled_at", field, 1),
