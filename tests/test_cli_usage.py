@@ -64,7 +64,7 @@ def test_now_says_queued_and_a_held_post_says_how_to_approve(
     assert code == 0 and f"Post {post.id} is queued to publish now" in out, err
     update_settings(ocma, workspace_id, approval_required=True)
     code, out, err = cli_run("posts", "create", "Needs a look", "-a", account_id, "--in", "2h")
-    held = [p for p in posts.list_posts(ocma, workspace_id) if p.id != post.id][0]
+    held = next(p for p in posts.list_posts(ocma, workspace_id) if p.id != post.id)
     assert code == 0 and f"`ocma posts approve {held.id}`" in out, err
 
 
