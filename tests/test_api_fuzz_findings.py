@@ -158,6 +158,17 @@ def test_a_time_the_clocks_pass_twice_is_refused_with_both_offsets(
     assert chosen.status_code == 201 and chosen.json()["scheduled_at"].startswith("2030-10-27T01:30")
 
 
+def test_a_draft_keeps_its_planned_time(
+    client: TestClient, ocma: Ocma, editor: dict[str, str], account_id: str
+) -> None:
+    """Found by a newcomer: a draft's scheduled_at was dropped silently; it is the draft's planned time."""
+    body = {"body": "Idea", "account_ids": [account_id], "scheduled_at": "2031-01-05T09:00:00+00:00"}
+    made = client.post("/v1/posts", headers=editor, json=body)
+    assert made.status_code == 201 and made.json()["status"] == "draft"
+    assert made.json()["scheduled_at"].startswith("2031-01-05T09:00")
+    assert all(t["status"] == "draft" for t in made.json()["targets"])  # nothing queued
+
+
 def test_a_time_given_as_a_number_is_refused(client: TestClient, editor: dict[str, str]) -> None:
     answer = client.get("/v1/posts", headers=editor, params={"start": "0.5"})
     assert answer.status_code == 422 and answer.json()["problems"][0]["field"] == "start"

@@ -55,7 +55,9 @@ class PostInput(BaseModel):
         description="Platform options per platform name (poll, visibility, ...), at most 16 KB as JSON.",
     )
     scheduled_at: IsoDatetime | None = Field(
-        default=None, description="When to publish; a time without offset is read in `timezone`."
+        default=None,
+        description="When to publish (for a draft: its planned time, shown on the calendar, nothing queued); "
+        "a time without offset is read in `timezone`.",
     )
     timezone: str | None = Field(
         default=None, description="IANA timezone of the author; default: workspace's."
