@@ -11,6 +11,7 @@ PLATFORM_PACKAGES = {
     "linkedin": "ocma-linkedin",
     "bluesky": "ocma-bluesky",
     "mastodon": "ocma-mastodon",
+    "facebook": "ocma-facebook",
     "sandbox": "ocma-sandbox",
 }
 AI_PACKAGES = {

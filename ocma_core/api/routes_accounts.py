@@ -88,11 +88,14 @@ def connect(
     instance: str | None = Query(
         None, description="The server to connect (Mastodon and other federated platforms)."
     ),
+    page: str | None = Query(
+        None, description="The Page to connect, by id or name (Facebook: one account per Page)."
+    ),
     caller: Caller = Depends(require(Action.ACCOUNTS_CONNECT)),
     ocma: Ocma = Depends(get_ocma),
 ) -> Response | ConnectUrlOut:
     """Start OAuth: redirect to the platform's consent screen (or return the URL with format=json)."""
-    params = {"instance": instance} if instance else None
+    params = {k: v for k, v in (("instance", instance), ("page", page)) if v} or None
     url = accounts.start_connect(ocma, caller.workspace_id, platform, params=params)
     if format == "json":
         return ConnectUrlOut(authorize_url=url)
