@@ -12,6 +12,7 @@ PLATFORM_PACKAGES = {
     "bluesky": "ocma-bluesky",
     "mastodon": "ocma-mastodon",
     "facebook": "ocma-facebook",
+    "instagram": "ocma-instagram",
     "sandbox": "ocma-sandbox",
 }
 AI_PACKAGES = {

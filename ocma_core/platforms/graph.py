@@ -18,6 +18,8 @@ Public API for plugin authors (documented in docs/plugins.md, "Meta Graph helper
   `raise_for_graph`.
 - `appsecret_proof(app_secret, token)`, `token_set(body)` and `request_token(...)`: the token calls
   (code exchange, `fb_exchange_token` / `ig_exchange_token` / `th_exchange_token`, `*_refresh_token`).
+- `public_media_url(item, service, api_base)`: the signed URL Meta downloads a media item from, refused with
+  a ConfigError naming OCMA_PUBLIC_URL when it is a loopback or private address.
 - `hub_challenge(params, verify_token)`, `verify_signature(app_secret, headers, body)` and
   `parse_webhook(body)`: the webhook handshake, the `X-Hub-Signature-256` check (constant-time) and the
   `{object, entry[{id, time, changes[{field, value}]}]}` deliveries of `page`, `instagram` and `threads`.
@@ -38,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from ocma_core.errors import AuthExpired, RateLimited, Rejected, Transient, Unconfirmed
 from ocma_core.platforms.base import Platform
-from ocma_core.platforms.types import AccountContext, RateLimitInfo, TokenSet, WebhookEvent
+from ocma_core.platforms.types import AccountContext, MediaItem, RateLimitInfo, TokenSet, WebhookEvent
 
 if TYPE_CHECKING:
     import httpx
@@ -263,6 +265,46 @@ class GraphPlatform(Platform):
         raise_for_graph(response, self.display_name or self.name, creates=effect)
 
 
+# ----- public media ------------------------------------------------------------------------------------
+def _loopback_or_private(host: str) -> bool:
+    import ipaddress
+
+    if host in ("localhost", "") or host.endswith(".localhost") or host.endswith(".local"):
+        return True
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False  # a name: Meta resolves it, and `ocma doctor` checks it from here
+    return not address.is_global
+
+
+def public_media_url(item: MediaItem, service: str, api_base: str) -> str:
+    """The URL `service` downloads `item` from; ConfigError saying what to set when it cannot reach it.
+
+    Meta fetches media from a URL and cannot receive an upload. OCMA hands it the media's signed URL under
+    OCMA_PUBLIC_URL (or the S3 bucket's). A loopback or private address is refused up front, unless the API
+    itself is on such an address (a proxy or test server on this network can reach it)."""
+    from urllib.parse import urlsplit
+
+    from ocma_core.errors import ConfigError
+
+    url = item.public_url or ""
+    if not url:
+        raise ConfigError(
+            f"{service} downloads media from a public URL, and this media item has none.",
+            fix="Attach media uploaded to OCMA (it signs a public URL for each file).",
+        )
+    host = urlsplit(url).hostname or ""
+    if _loopback_or_private(host) and not _loopback_or_private(urlsplit(api_base).hostname or ""):
+        raise ConfigError(
+            f"{service} must download the media from {urlsplit(url).scheme}://{host}, a loopback or private "
+            "address its servers cannot reach.",
+            fix="Set OCMA_PUBLIC_URL to the https address where this OCMA is reachable from the internet "
+            "(or store media in S3 with OCMA_MEDIA_BACKEND=s3), then check with `ocma doctor`.",
+        )
+    return url
+
+
 # ----- tokens --------------------------------------------------------------------------------------------
 def appsecret_proof(app_secret: str, access_token: str) -> str:
     """hex(HMAC-SHA256(key=app secret, msg=access token)): Graph's `appsecret_proof` parameter."""
@@ -415,6 +457,7 @@ __all__ = [
     "hub_challenge",
     "is_invalid_metric",
     "parse_webhook",
+    "public_media_url",
     "raise_for_graph",
     "regain_access_at",
     "request_token",
