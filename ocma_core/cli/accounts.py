@@ -116,16 +116,20 @@ def accounts_connect(
         account = asyncio.run(svc.connect_with_credentials(ocma, ws, platform, values))
         click.echo(f"Connected {account.platform} account {account.handle} ({account.id}).")
         return
-    redirect = f"http://127.0.0.1:{port}/oauth/callback/{platform}" if listen else None
-    options = {k: v for k, v in (("instance", instance), ("page", page)) if v}
-    url = svc.start_connect(ocma, ws, platform, redirect_uri=redirect, params=options or None)
-    click.echo("Open this URL in a browser and approve access:")
-    click.echo(url)
+    options = {k: v for k, v in (("instance", instance), ("page", page)) if v} or None
     if not listen:
+        from ocma_core.services.oauth_browser import start_link
+
+        click.echo("Open this link in your browser and approve access (it works once, in one browser):")
+        click.echo(start_link(ocma, ws, platform, params=options))
         click.echo(
             f"The platform then sends you to {svc.callback_url(ocma, platform)} (ocma serve must be running)."
         )
         return
+    redirect = f"http://127.0.0.1:{port}/oauth/callback/{platform}"
+    url = svc.start_connect(ocma, ws, platform, redirect_uri=redirect, params=options)
+    click.echo("Open this URL in a browser and approve access:")
+    click.echo(url)
     from ocma_core.cli.oauth_listener import ListenerError, wait_for_callback
 
     try:
