@@ -13,6 +13,7 @@ PLATFORM_PACKAGES = {
     "mastodon": "ocma-mastodon",
     "facebook": "ocma-facebook",
     "instagram": "ocma-instagram",
+    "threads": "ocma-threads",
     "sandbox": "ocma-sandbox",
 }
 AI_PACKAGES = {

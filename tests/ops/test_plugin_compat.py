@@ -36,6 +36,7 @@ def test_the_in_repo_plugins_declare_the_core_versions_they_support() -> None:
         "ocma-linkedin",
         "ocma-facebook",
         "ocma-instagram",
+        "ocma-threads",
         "ocma-litellm",
     ):
         versions = declared_versions(distribution, None)
