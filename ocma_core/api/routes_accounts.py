@@ -86,6 +86,9 @@ def connect(
     instance: str | None = Query(
         None, description="The server to connect (Mastodon and other federated platforms)."
     ),
+    page: str | None = Query(
+        None, description="The Page to connect, by id or name (Facebook: one account per Page)."
+    ),
     caller: Caller = Depends(require(Action.ACCOUNTS_CONNECT)),
     ocma: Ocma = Depends(get_ocma),
 ) -> Response | ConnectUrlOut:
@@ -94,7 +97,7 @@ def connect(
     Open the link in the browser of the person who connects the account; the platform's answer is only
     accepted in that browser. `format=json` returns the link instead of redirecting to it.
     """
-    params = {"instance": instance} if instance else None
+    params = {k: v for k, v in (("instance", instance), ("page", page)) if v} or None
     url = oauth_browser.start_link(ocma, caller.workspace_id, platform, params=params)
     if format == "json":
         return ConnectUrlOut(authorize_url=url)
