@@ -161,7 +161,7 @@ def bench_env(
         "OCMA_DATA_DIR": str(data_dir),
         "OCMA_LOAD_PLUGINS": "",
         "OCMA_PLUGIN_MODULES": "ocma_example_platform",
-        "PYTHONPATH": str(ROOT / "tests" / "example_platform"),
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests" / "example_platform")]),
         "OCMA_FAKESOCIAL_API_BASE": fake.base_url,
         "OCMA_FAKESOCIAL_CLIENT_ID": "fake-client-id",
     }
