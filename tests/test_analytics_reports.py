@@ -219,7 +219,7 @@ def test_an_experiment_is_published_measured_and_decided(
             t.post_id: t for t in s.exec(select(Target).where(col(Target.post_id).in_(post_ids))).all()
         }
         for t in targets.values():
-            t.published_at = utcnow() - timedelta(days=2)
+            t.published_at = utcnow() - timedelta(hours=25)  # collected just after the 24 h horizon
             s.add(t)
         externals = {pid: t.external_id for pid, t in targets.items()}
     fake.set_metrics(externals[post_ids[0]], likes=20, impressions=10_000)
@@ -227,7 +227,8 @@ def test_an_experiment_is_published_measured_and_decided(
     asyncio.run(metrics.collect_due(ocma, 50))
     result = experiments.evaluate(ocma, workspace_id, exp.id)
     assert result["status"] == "winner" and result["winner"] == "B"
-    assert result["dispersion_source"].startswith("the account's last") and "Bonferroni" in result["rule"]
+    assert result["variance_source"].startswith("the accounts' last") and "Bonferroni" in result["rule"]
+    assert result["horizon_hours"] == 24 and result["units"]["B"][0]["at_age_hours"] == 24
     assert experiments.get_experiment(ocma, workspace_id, exp.id).status == "decided"
     assert result["units"]["B"][0]["snapshot_id"]
 

@@ -164,7 +164,10 @@ class ExperimentOut(Out):
 class EvaluationOut(Out):
     """An experiment's verdict from stored snapshots, with the decision rule and the evidence."""
 
-    status: str = Field(description="winner, no_difference, not_enough_data, ...")
+    status: str = Field(
+        description="collecting (before every variant post reaches the horizon age; nothing tested), winner, "
+        "alike (an equivalence test supports it), inconclusive, or cannot_judge"
+    )
 
 
 class CompetitorOut(Out):
