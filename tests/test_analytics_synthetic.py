@@ -194,6 +194,7 @@ def test_prediction_learns_a_planted_media_effect_and_reports_its_backtest() -> 
     with_media = prediction.predict(posts, prediction.Draft("x" * 100, media_count=1), "UTC", "a")
     without = prediction.predict(posts, prediction.Draft("x" * 100), "UTC", "a")
     assert with_media.can_predict and with_media.expected_rate and without.expected_rate
+    assert with_media.basis == without.basis == "model" and "cut the error" in with_media.message
     assert 1.5 < with_media.expected_rate / without.expected_rate < 2.7
     bt = with_media.backtest
     assert bt["posts_predicted"] >= 50 and bt["beats_naive"] and bt["median_error_factor"] > 1
@@ -203,4 +204,6 @@ def test_prediction_learns_a_planted_media_effect_and_reports_its_backtest() -> 
 
 def test_prediction_refuses_below_the_minimum_history() -> None:
     result = prediction.predict(make_posts(1, 12), prediction.Draft("hello"), "UTC", "a")
-    assert not result.can_predict and "at least 30" in result.reason and result.expected_rate is None
+    assert not result.can_predict and "at least 15" in result.reason and result.expected_rate is None
+    few = prediction.predict(make_posts(1, 40), prediction.Draft("hello"), "UTC", "a")
+    assert few.basis == "baseline" and "needs at least 60" in few.message and few.interval80

@@ -174,10 +174,14 @@ def predict(
         bt = result["backtest"]
         lo, hi = result["interval80"]
         click.echo(
-            f"Expected {result['expected_rate']:.4g} {result['rate_name']} (80% interval {lo:.4g}-{hi:.4g}; "
-            f"account typical {result['typical_rate']:.4g}). Backtest on {bt['posts_predicted']} posts: "
-            f"typically within x{bt['median_error_factor']:.2f} (naive mean: x"
-            f"{bt['naive_median_error_factor']:.2f}). {result['method']}."
+            f"Expected {result['expected_rate']:.4g} {result['rate_name']} (80% interval {lo:.4g}-{hi:.4g}), "
+            f"from {result['method']}. {result['message']} Backtest on {bt['posts_predicted']} posts: the "
+            f"recent average was typically within x{bt['naive_median_error_factor']:.2f}"
+            + (
+                f", the model within x{bt['median_error_factor']:.2f}."
+                if "median_error_factor" in bt
+                else "."
+            )
         )
 
 
