@@ -91,7 +91,7 @@ def backfill(workspace: str | None, since: str, accounts: tuple[str, ...]) -> No
 @click.option("--account", default=None, help="Only this account id.")
 @json_option
 def best_time(workspace: str | None, platform: str | None, account: str | None, as_json: bool) -> None:
-    """Best hours of the week per account, with intervals, supporting posts and the prior used."""
+    """Best hours of the week per account, when timing measurably matters, with intervals and posts."""
     from ocma_core.analytics.answers import best_times
 
     ocma = context()
@@ -103,6 +103,8 @@ def best_time(workspace: str | None, platform: str | None, account: str | None, 
         click.echo("No account to analyse: connect one with `ocma accounts connect PLATFORM`.")
     for row in rows:
         click.echo(f"{row['account']}: {row['message']}")
+        if row["basis"] != "measured":  # every slot is 1.00x: no table of made-up differences
+            continue
         table(
             ["slot", "x typical", "90% interval", "P(better)", "posts (slot/hour/weekday)"],
             [
@@ -172,10 +174,14 @@ def predict(
         bt = result["backtest"]
         lo, hi = result["interval80"]
         click.echo(
-            f"Expected {result['expected_rate']:.4g} {result['rate_name']} (80% interval {lo:.4g}-{hi:.4g}; "
-            f"account typical {result['typical_rate']:.4g}). Backtest on {bt['posts_predicted']} posts: "
-            f"typically within x{bt['median_error_factor']:.2f} (naive mean: x"
-            f"{bt['naive_median_error_factor']:.2f}). {result['method']}."
+            f"Expected {result['expected_rate']:.4g} {result['rate_name']} (80% interval {lo:.4g}-{hi:.4g}), "
+            f"from {result['method']}. {result['message']} Backtest on {bt['posts_predicted']} posts: the "
+            f"recent average was typically within x{bt['naive_median_error_factor']:.2f}"
+            + (
+                f", the model within x{bt['median_error_factor']:.2f}."
+                if "median_error_factor" in bt
+                else "."
+            )
         )
 
 
