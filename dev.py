@@ -102,6 +102,16 @@ def service_env() -> dict[str, str]:
     return env
 
 
+def typed_packages() -> list[str]:
+    """Every package of the workspace (core, agent, bots, each plugin), each type-checked strictly."""
+    members = [ROOT / "agent", *sorted((ROOT / "bots").glob("*")), *sorted((ROOT / "plugins").glob("*/*"))]
+    found = ["ocma_core"]
+    for member in members:
+        if (member / "pyproject.toml").exists():
+            found += [str(pkg.relative_to(ROOT)) for pkg in sorted(member.glob("ocma_*")) if pkg.is_dir()]
+    return found
+
+
 def main(argv: list[str]) -> int:
     """Dispatch the sub-command."""
     command, rest = (argv[0], argv[1:]) if argv else ("help", [])
@@ -116,7 +126,7 @@ def main(argv: list[str]) -> int:
     if command == "lint":
         status = run([venv_bin("ruff"), "check", "."])
         status |= run([venv_bin("ruff"), "format", "--check", "."])
-        status |= run([venv_bin("mypy"), "ocma_core"])
+        status |= run([venv_bin("mypy"), "--strict", *typed_packages()])
         return status
     env = service_env()
     for name, var in (("PostgreSQL", "OCMA_TEST_POSTGRES_URL"), ("Redis", "OCMA_TEST_REDIS_URL")):

@@ -81,6 +81,9 @@ class Platform:
     # True when the platform downloads media from OCMA's signed public URL (Instagram, TikTok, Threads), so
     # OCMA_PUBLIC_URL must be reachable from the internet (`ocma doctor` warns when it is loopback).
     needs_public_media: ClassVar[bool] = False
+    # Connection choices `oauth_client` and `exchange_code` accept in `options` (name -> description), e.g.
+    # Mastodon's {"instance": "the server to connect"}; any other option is refused before the flow starts.
+    connect_options: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         self._env = dict(os.environ if env is None else env)
@@ -115,8 +118,10 @@ class Platform:
         """
         return self.api_base
 
-    def oauth_client(self, **options: str) -> OAuthClient:
-        """OAuth client settings (options: connection choices such as an instance); ConfigError when incomplete."""
+    def oauth_client(self, options: Mapping[str, str] | None = None) -> OAuthClient:
+        """OAuth client settings; `options` are the connection choices named in `connect_options`.
+
+        ConfigError when the platform's settings are incomplete."""
         raise ConfigError(f"{self.name} does not connect through OAuth.")
 
     def vault(self) -> Vault:
@@ -140,12 +145,18 @@ class Platform:
 
     # ----- authorisation -------------------------------------------------------------------------
     async def exchange_code(
-        self, code: str, code_verifier: str | None, redirect_uri: str, **options: str
+        self,
+        code: str,
+        code_verifier: str | None,
+        redirect_uri: str,
+        options: Mapping[str, str] | None = None,
     ) -> TokenSet:
-        """Exchange an authorisation code for tokens (default: RFC 6749 form POST)."""
+        """Exchange an authorisation code for tokens (default: RFC 6749 form POST).
+
+        `options` are the connection choices given to `oauth_client` when the flow started."""
         from ocma_core.oauth_client import exchange_code
 
-        return await exchange_code(self, code, code_verifier, redirect_uri)
+        return await exchange_code(self, code, code_verifier, redirect_uri, options)
 
     async def refresh(self, ctx: AccountContext) -> TokenSet:
         """Refresh the access token; the returned refresh token replaces the old one (it may rotate)."""

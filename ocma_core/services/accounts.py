@@ -79,12 +79,14 @@ def start_connect(
             },
         )
     options = {k: str(v) for k, v in (params or {}).items() if str(v).strip()}
-    try:
-        client = platform.oauth_client(**options)
-    except TypeError:
+    unknown = sorted(set(options) - set(platform.connect_options))
+    if unknown:
+        accepted = ", ".join(sorted(platform.connect_options)) or "none"
         raise ValidationFailed(
-            f"{platform.display_name or platform.name} takes no connection options ({', '.join(options)})."
-        ) from None
+            f"{platform.display_name or platform.name} does not take the connection option(s)"
+            f" {', '.join(unknown)} (it takes: {accepted})."
+        )
+    client = platform.oauth_client(options)
     state = secrets.token_urlsafe(32)
     verifier = new_code_verifier() if client.pkce else None
     redirect = redirect_uri or callback_url(ocma, platform.name)
@@ -164,7 +166,7 @@ async def complete_connect(
     verifier, options = _state_secret(ocma, row)
     signing_in = True
     try:
-        tokens = await platform.exchange_code(code, verifier, row.redirect_uri, **options)
+        tokens = await platform.exchange_code(code, verifier, row.redirect_uri, options)
         signing_in = False
         profile = await _profile(platform, tokens, tokens.extra)
     except PlatformError as exc:
