@@ -13,7 +13,7 @@ import json
 import logging
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from ocma_agent import policy
@@ -88,12 +88,9 @@ class Toolset:
     def __init__(self, tools: Iterable[Tool]) -> None:
         self.tools: dict[str, Tool] = {}
         for item in tools:
-            name = item.name
-            suffix = 1
-            while name in self.tools:  # a clashing plugin tool gets _1, _2 ... (simonw/llm does the same)
-                name = f"{item.name}_{suffix}"
-                suffix += 1
-            self.tools[name] = item if name == item.name else replace(item, name=name)
+            if item.name in self.tools:  # the tools registry reports clashes as plugin errors before this
+                raise ValueError(f"two tools are called {item.name!r}")
+            self.tools[item.name] = item
         self._schemas = [t.schema() for t in self.tools.values()]
 
     def schemas(self) -> list[dict[str, Any]]:

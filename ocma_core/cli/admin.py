@@ -18,13 +18,17 @@ ROLES = ["owner", "admin", "editor", "viewer"]
 
 
 @examples("ocma plugins", "ocma plugins --json")
-@click.command()
+@click.group(invoke_without_command=True)
 @json_option
-def plugins(as_json: bool) -> None:
+@click.pass_context
+def plugins(ctx: click.Context, as_json: bool) -> None:
     """Installed plugins: version, the OCMA versions each supports, hooks, what each registered, and errors
-    (a plugin that does not support this OCMA version says so in its error)."""
-    from ocma_core.plugins import plugin_listing
+    (a plugin that does not support this OCMA version says so in its error). With OCMA_TRACE_PLUGINS=1 each
+    hook call is listed too (on standard error)."""
+    from ocma_core.plugins import get_host, plugin_listing
 
+    if ctx.invoked_subcommand is not None:
+        return
     emit_list(
         plugin_listing(),
         [
@@ -42,6 +46,51 @@ def plugins(as_json: bool) -> None:
         as_json=as_json,
         empty="No plugins loaded (check OCMA_LOAD_PLUGINS / OCMA_DISABLED_PLUGINS).",
     )
+    trace = get_host().trace
+    if trace:
+        click.echo(f"\nHook calls ({len(trace)}, OCMA_TRACE_PLUGINS):", err=True)
+        for line in trace:
+            click.echo(f"  {line}", err=True)
+
+
+@examples("ocma plugins install ocma-threads", "ocma plugins install -e plugins/platforms/discord")
+@plugins.command("install")
+@click.argument("packages", nargs=-1)
+@click.option(
+    "-e",
+    "--editable",
+    "editable",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help="Install the plugin in this source directory in editable mode (repeatable).",
+)
+@click.option("-U", "--upgrade", is_flag=True, help="Upgrade packages already installed.")
+def plugins_install(packages: tuple[str, ...], editable: tuple[str, ...], upgrade: bool) -> None:
+    """Install plugins into the environment OCMA runs in (with uv, or pip where uv is missing)."""
+    from ocma_core.plugin_install import install_command, run
+
+    if not packages and not editable:
+        raise click.UsageError("Name a package, or give -e PATH.")
+    cmd = install_command(packages, editable=editable, upgrade=upgrade)
+    click.echo(f"Running: {' '.join(cmd)}", err=True)
+    status = run(cmd)
+    if status != 0:
+        raise click.ClickException(f"Installing failed (exit status {status}).")
+    click.echo("Installed. `ocma plugins` lists what loaded.")
+
+
+@examples("ocma plugins uninstall ocma-threads")
+@plugins.command("uninstall")
+@click.argument("packages", nargs=-1, required=True)
+def plugins_uninstall(packages: tuple[str, ...]) -> None:
+    """Uninstall plugin distributions from the environment OCMA runs in."""
+    from ocma_core.plugin_install import run, uninstall_command
+
+    cmd = uninstall_command(packages)
+    click.echo(f"Running: {' '.join(cmd)}", err=True)
+    status = run(cmd)
+    if status != 0:
+        raise click.ClickException(f"Uninstalling failed (exit status {status}).")
 
 
 @click.group()

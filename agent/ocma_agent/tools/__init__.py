@@ -18,6 +18,7 @@ from typing import Any
 from ocma_agent.toolkit import Effect, Tool
 from ocma_agent.toolset import Toolset
 from ocma_core.permissions import Action
+from ocma_core.plugin_registry import Registry
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
@@ -64,22 +65,25 @@ def core_tools() -> list[Tool]:
         return list(_core)
 
 
-def plugin_tools() -> list[Tool]:
-    """Tools registered by plugins through `register_tools` (a broken one is logged and skipped)."""
-    from ocma_core.registry import collect
+def _accept(item: Any, plugin_name: str) -> Tool:
+    """A registered Tool, or a Tool made from a typed, documented function (TypeError/ValueError when not)."""
+    if isinstance(item, Tool):
+        item.plugin = plugin_name
+        return item
+    if not callable(item):
+        raise TypeError(f"register() takes a Tool or a typed function, got {item!r}")
+    untrusted = bool(getattr(item, "ocma_untrusted", True))
+    return Tool.from_function(item, untrusted=untrusted, plugin=plugin_name)
 
-    tools = []
-    for plugin, item in collect("register_tools", "tools"):
-        try:
-            if isinstance(item, Tool):
-                item.plugin = plugin
-                tools.append(item)
-            else:
-                untrusted = bool(getattr(item, "ocma_untrusted", True))
-                tools.append(Tool.from_function(item, untrusted=untrusted, plugin=plugin))
-        except (TypeError, ValueError) as exc:
-            log.warning("plugin %s registered a tool that cannot be used: %s", plugin, exc)
-    return tools
+
+TOOLS: Registry[Tool] = Registry(
+    "register_tools", "tools", _accept, builtin=core_tools, builtin_plugin="ocma_agent"
+)
+
+
+def plugin_tools() -> list[Tool]:
+    """Tools registered by plugins through `register_tools` (a broken or clashing one is a plugin error)."""
+    return [tool for tool in TOOLS.items().values() if tool.plugin != "ocma_agent"]
 
 
 def default_toolset() -> Toolset:
@@ -91,7 +95,7 @@ def default_toolset() -> Toolset:
     with _lock:
         if _default is not None and _default[0] == key:
             return _default[1]
-    toolset = Toolset([*core_tools(), *plugin_tools()])
+    toolset = Toolset(TOOLS.items().values())
     with _lock:
         _default = (key, toolset)
     return toolset
@@ -100,5 +104,6 @@ def default_toolset() -> Toolset:
 def clear() -> None:
     """Forget the cached toolset (after plugins change)."""
     global _default
+    TOOLS.clear()
     with _lock:
         _default = None
