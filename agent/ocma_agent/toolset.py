@@ -201,7 +201,7 @@ def _about_post(ctx: ToolContext, arguments: dict[str, Any]) -> tuple[str, list[
     if not isinstance(post_id, str) or not post_id:
         return "", [], ""
     from ocma_agent.tools.common import accounts_and_targets
-    from ocma_core.services.posts import get_post
+    from ocma_core.app.posts import get_post
 
     try:
         post = get_post(ctx.ocma, ctx.workspace_id, post_id)
@@ -222,7 +222,7 @@ def _taint_from_post(ctx: ToolContext, arguments: dict[str, Any]) -> None:
     post_id = arguments.get("post_id")
     if not isinstance(post_id, str) or not post_id:
         return
-    from ocma_core.db.models import Post
+    from ocma_core.app.models import Post
 
     with ctx.ocma.session() as session:
         post = session.get(Post, post_id)
@@ -282,7 +282,7 @@ async def _resolve(ctx: ToolContext, request: ApprovalRequest, approver: Approve
         if inspect.isawaitable(answer):
             answer = await answer
         if answer:
-            from ocma_core.services.posts import approve_post
+            from ocma_core.app.posts import approve_post
 
             post = await asyncio.to_thread(approve_post, ctx.ocma, ctx.workspace_id, request.post_id)
             post_status = str(post.status)

@@ -17,8 +17,8 @@ from typing import Any
 
 from ocma_agent.toolkit import Effect, Tool
 from ocma_agent.toolset import Toolset
+from ocma_core.app.plugins import Registry
 from ocma_core.permissions import Action
-from ocma_core.plugin_registry import Registry
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
@@ -89,7 +89,7 @@ def plugin_tools() -> list[Tool]:
 def default_toolset() -> Toolset:
     """Core tools plus plugin tools, cached per plugin host."""
     global _default
-    from ocma_core.plugins import get_host
+    from ocma_core.app.plugins import get_host
 
     key = id(get_host())
     with _lock:
