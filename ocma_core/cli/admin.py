@@ -93,6 +93,35 @@ def plugins_uninstall(packages: tuple[str, ...]) -> None:
         raise click.ClickException(f"Uninstalling failed (exit status {status}).")
 
 
+@plugins.group("new")
+def plugins_new() -> None:
+    """Write a new plugin's skeleton: it works and passes its tests before you change anything."""
+
+
+@examples(
+    "ocma plugins new platform discord",
+    'ocma plugins new platform discord --dir plugins/platforms/discord --display "Discord"',
+)
+@plugins_new.command("platform")
+@click.argument("name")
+@click.option("--dir", "folder", default=None, help="Where to write it (default: ./ocma-NAME).")
+@click.option("--display", default=None, help="The platform's name as people write it (default: from NAME).")
+@click.option("--api-base", default=None, help="The API's base URL (default: a placeholder).")
+def plugins_new_platform(name: str, folder: str | None, display: str | None, api_base: str | None) -> None:
+    """A platform plugin: pyproject, the Platform subclass, a fake API server and the conformance test."""
+    from pathlib import Path
+
+    from ocma_core.skeleton import new_platform
+
+    target = Path(folder or f"ocma-{name.replace('_', '-')}")
+    for path in new_platform(name, target, display=display, api_base=api_base):
+        click.echo(f"  wrote {path}")
+    click.echo(
+        f"Next: `python -m pytest {target / 'tests'}` (it passes as written), then"
+        f" `ocma plugins install -e {target}`; see docs/plugin-tutorial.md."
+    )
+
+
 @click.group()
 def apikeys() -> None:
     """API keys (stored hashed; a new key is shown once)."""
