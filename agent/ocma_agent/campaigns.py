@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 from sqlmodel import select
 
 from ocma_agent import store
-from ocma_core.context import Ocma
-from ocma_core.db.models import Account, Conversation
+from ocma_core.app import Ocma
+from ocma_core.app.models import Account, Conversation
 from ocma_core.errors import NotFoundError, ValidationFailed
 
 STAGES = ("strategy", "period_plan", "weekly_plans", "content", "done")
@@ -94,7 +94,7 @@ def campaign_accounts(ocma: Ocma, workspace_id: str, account_ids: list[str]) -> 
 
 
 def _rules(platforms: list[str]) -> str:
-    from ocma_core.content.drafts import platforms_named, rules
+    from ocma_core.app.content import platforms_named, rules
 
     return "\n".join(f"- {p.name}: {rules(p)}" for p in platforms_named(platforms))
 
@@ -225,8 +225,8 @@ def _check_pieces(campaign: Campaign) -> Any:
 
 def checked_pieces(pieces: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each piece with its platform's verdict (length, limit, problems), numbered from 1."""
-    from ocma_core.content.drafts import check
-    from ocma_core.registry import get_platform
+    from ocma_core.app.accounts import get_platform
+    from ocma_core.app.content import check
 
     out = []
     for number, piece in enumerate(pieces, start=1):

@@ -9,8 +9,8 @@ from typing import Any
 
 from ocma_agent import campaigns
 from ocma_agent.context import ToolContext
+from ocma_core.app.posts import PostInput
 from ocma_core.errors import ConflictError, ValidationFailed
-from ocma_core.services.post_input import PostInput
 
 NEXT = (
     "Show this step to the user and ask: approve it, or try again with feedback? Then call campaign_step "
@@ -19,7 +19,7 @@ NEXT = (
 
 
 async def _propose(ctx: ToolContext, campaign: campaigns.Campaign, feedback: str = "") -> dict[str, Any]:
-    from ocma_core.content.llm import Session
+    from ocma_core.app.content import Session
 
     prompt, check = campaigns.task(campaign, feedback)
     session = await asyncio.to_thread(Session.open, ctx.ocma, ctx.workspace_id)
@@ -131,7 +131,7 @@ async def campaign_step(
 
 
 def _make_drafts(ctx: ToolContext, campaign: campaigns.Campaign, pieces: list[dict[str, Any]]) -> list[str]:
-    from ocma_core.services.calendar import plan_draft
+    from ocma_core.app.calendar import plan_draft
 
     accounts = campaigns.campaign_accounts(ctx.ocma, ctx.workspace_id, campaign.account_ids)
     created = []
