@@ -62,9 +62,9 @@ def backfill(workspace: str | None, since: str, accounts: tuple[str, ...]) -> No
     """Import the metrics the platforms still serve for posts published since --since, with a progress bar."""
     from rich.progress import Progress
 
-    from ocma_core.cli.when import parse_since
     from ocma_core.services.metrics import backfill as run
     from ocma_core.services.workspaces import get_workspace
+    from ocma_core.when import parse_since
 
     ocma = context()
     ws = workspace_id(ocma, workspace)
@@ -143,8 +143,8 @@ def predict(
     """Forecast a draft's engagement from the account's own history, with the backtested error."""
     from ocma_core.analytics.base import make_context, now_period
     from ocma_core.analytics.registry import get_analyzer
-    from ocma_core.cli.when import parse_when
     from ocma_core.services.workspaces import get_workspace
+    from ocma_core.when import parse_when
 
     ocma = context()
     ws = workspace_id(ocma, workspace)
@@ -283,9 +283,9 @@ def experiment_create(
 ) -> None:
     """Create an experiment; each variant becomes a post (scheduled where --at gives a time)."""
     from ocma_core.analytics import experiments as svc
-    from ocma_core.cli.when import parse_when
     from ocma_core.errors import ValidationFailed
     from ocma_core.services.workspaces import get_workspace
+    from ocma_core.when import parse_when
 
     if times and len(times) != len(variants):
         raise ValidationFailed("Give one --at per --variant, or none.", fix="Repeat --at once per --variant.")
