@@ -220,7 +220,15 @@ class InstagramPlatform(graph.GraphPlatform):
                 )
             return self._result(str(media["id"]), media.get("permalink"))
         media_id = await containers.publish_container(self, ctx, container)
-        return self._result(media_id, None)
+        return self._result(media_id, await self._permalink(ctx, media_id))
+
+    async def _permalink(self, ctx: AccountContext, media_id: str) -> str | None:
+        """The published media's permalink (a read after the fact; its failure leaves the post without a URL)."""
+        try:
+            body = await self.call("GET", media_id, ctx, bucket="media", params={"fields": "id,permalink"})
+        except Exception:
+            return None
+        return str(body["permalink"]) if body.get("permalink") else None
 
     def _result(self, media_id: str, permalink: Any) -> PublishResult:
         return PublishResult(
