@@ -24,6 +24,7 @@ KINDS = (
     "target.unconfirmed",
     "account.connected",
     "account.needs_reconnect",
+    "account.expiring",
     "account.reconnected",
     "report.weekly",
 )
