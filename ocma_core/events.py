@@ -27,6 +27,8 @@ KINDS = (
     "account.expiring",
     "account.reconnected",
     "report.weekly",
+    "webhook.comment",
+    "webhook.mention",
 )
 
 

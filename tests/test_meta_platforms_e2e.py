@@ -68,6 +68,7 @@ def _env(name: str, fake: Any) -> dict[str, str]:
     prefix = f"OCMA_{name.upper()}_"
     env = {f"{prefix}API_BASE": fake.base_url, f"{prefix}AUTH_BASE": fake.base_url, f"{prefix}TIMEOUT_S": "1"}
     env.update({f"{prefix}APP_ID": IDS[name], f"{prefix}APP_SECRET": SECRETS[name]})
+    env[f"{prefix}WEBHOOK_VERIFY_TOKEN"] = f"verify-{name}"
     if name == "instagram":
         env[f"{prefix}OAUTH_API_BASE"] = fake.base_url
     return env
@@ -217,3 +218,60 @@ def test_usage_at_95_percent_makes_the_engine_wait(ocma: Ocma, workspace_id: str
     assert statuses == ["published", "queued"]
     assert len(live.fake.published_texts()) == 1
     assert len(live.fake.requests_to("POST", r"/v24.0/\d+/feed")) == 1
+
+
+@pytest.mark.parametrize("live", ["facebook", "instagram", "threads"], indirect=True)
+def test_webhook_handshake_and_a_signed_comment_becomes_an_event(
+    ocma: Ocma, workspace_id: str, live: Live
+) -> None:
+    import hashlib
+    import hmac
+    import json
+
+    from fastapi.testclient import TestClient
+    from sqlmodel import select
+
+    from ocma_core.api.app import create_app
+    from ocma_core.db.models import Notification
+
+    with ocma.session() as s:
+        account = s.get(Account, live.account_id)
+        assert account is not None
+        external_id = account.external_id
+    obj = {"facebook": "page", "instagram": "instagram", "threads": "threads"}[live.name]
+    field = {"facebook": "feed", "instagram": "comments", "threads": "replies"}[live.name]
+    value = (
+        {"item": "comment", "verb": "add", "post_id": "1_2", "message": "Hello"}
+        if obj == "page"
+        else {"id": "c1", "text": "Hello", "media": {"id": "m1"}, "root_post": {"id": "m1"}}
+    )
+    body = json.dumps(
+        {
+            "object": obj,
+            "entry": [{"id": external_id, "time": 1, "changes": [{"field": field, "value": value}]}],
+        }
+    ).encode()
+    signature = "sha256=" + hmac.new(SECRETS[live.name].encode(), body, hashlib.sha256).hexdigest()
+    with TestClient(create_app(ocma, run_worker=False)) as client:
+        query = {
+            "hub.mode": "subscribe",
+            "hub.verify_token": f"verify-{live.name}",
+            "hub.challenge": "1158201444",
+        }
+        answer = client.get(f"/webhooks/{live.name}", params=query)
+        assert (answer.status_code, answer.text) == (200, "1158201444")
+        assert (
+            client.get(f"/webhooks/{live.name}", params={**query, "hub.verify_token": "guess"}).status_code
+            == 403
+        )
+        forged = client.post(
+            f"/webhooks/{live.name}", content=body, headers={"X-Hub-Signature-256": "sha256=00"}
+        )
+        assert forged.status_code == 401
+        delivered = client.post(
+            f"/webhooks/{live.name}", content=body, headers={"X-Hub-Signature-256": signature}
+        )
+        assert delivered.status_code == 200 and delivered.json()["events"] == 1
+    with ocma.session() as s:
+        (event,) = s.exec(select(Notification).where(Notification.kind == "webhook.comment")).all()
+    assert event.payload["account_id"] == live.account_id and event.workspace_id == workspace_id
