@@ -370,14 +370,19 @@ def disconnect_account(ocma: Ocma, workspace_id: str, account_id: str) -> Accoun
         return account
 
 
-def account_context(ocma: Ocma, account: Account) -> AccountContext:
-    """Decrypted tokens and settings for platform calls."""
+def account_context(
+    ocma: Ocma, account: Account, plain: tuple[str, str | None] | None = None
+) -> AccountContext:
+    """Decrypted tokens and settings for platform calls (`plain`: the tokens already decrypted)."""
     if account.status is AccountStatus.DISCONNECTED or not account.access_token_enc:
         raise ConfigError(f"Account {account.handle} is disconnected.", fix="Connect it again.")
     vault = ocma.vault
+    if plain is None:
+        refresh = vault.decrypt(account.refresh_token_enc) if account.refresh_token_enc else None
+        plain = (vault.decrypt(account.access_token_enc), refresh)
     tokens = TokenSet(
-        access_token=vault.decrypt(account.access_token_enc),
-        refresh_token=vault.decrypt(account.refresh_token_enc) if account.refresh_token_enc else None,
+        access_token=plain[0],
+        refresh_token=plain[1],
         expires_at=account.expires_at,
         refresh_expires_at=account.refresh_expires_at,
         scopes=tuple(account.scopes),

@@ -42,6 +42,7 @@ PUBLIC = {
     ("GET", "/healthz"): "liveness, says nothing about any workspace",
     ("GET", "/readyz"): "readiness of the database and queue",
     ("GET", "/metrics"): "Prometheus counters for the operator",
+    ("GET", "/"): "where to go: links to the docs and health (no workspace data)",
     ("GET", "/docs"): "the API's documentation page, served offline (no workspace data)",
     ("GET", "/oauth/callback/{platform}"): "the platform sends the browser back; a single-use state bound to "
     "the browser that opened the start link decides",
