@@ -22,10 +22,11 @@ from ocma_core import (
     PublishResult,
     TextLimit,
     TokenSet,
+    Unconfirmed,
     WebhookEvent,
 )
 from ocma_core.platforms import graph
-from ocma_facebook import auth, metrics, publishing
+from ocma_facebook import auth, metrics, publishing, video
 
 DEFAULT_VERSION = "v24.0"
 #: Meta's limit on a Page post's text (unconfirmed in Meta's reference; the figure third-party tools use).
@@ -33,7 +34,7 @@ MAX_MESSAGE = 63_206
 
 
 class FacebookPlatform(graph.GraphPlatform):
-    """Facebook Pages through the Graph API: feed text and link posts, photo posts, delete, metrics, webhooks."""
+    """Facebook Pages through the Graph API: text, link, photo and video posts, delete, metrics, webhooks."""
 
     name = "facebook"
     display_name = "Facebook"
@@ -41,6 +42,7 @@ class FacebookPlatform(graph.GraphPlatform):
         {
             Capability.PUBLISH_TEXT,
             Capability.PUBLISH_IMAGES,
+            Capability.PUBLISH_VIDEO,
             Capability.DELETE,
             Capability.FIND_PUBLISHED,
             Capability.POST_METRICS,
@@ -52,9 +54,11 @@ class FacebookPlatform(graph.GraphPlatform):
         text=TextLimit(max_length=MAX_MESSAGE),
         media=MediaRules(
             max_images=10,
-            max_videos=0,
+            max_videos=1,
             image_types=("image/jpeg", "image/png", "image/gif", "image/bmp", "image/tiff"),
+            video_types=("video/mp4", "video/quicktime"),
             max_image_bytes=4 * 1024 * 1024,
+            max_video_bytes=1024 * 1024 * 1024,
         ),
     )
     default_api_base = "https://graph.facebook.com"
@@ -78,6 +82,21 @@ class FacebookPlatform(graph.GraphPlatform):
     def app_secret(self) -> str:
         """The Meta app secret (OCMA_FACEBOOK_APP_SECRET)."""
         return self.require_setting("APP_SECRET")
+
+    @property
+    def video_api_base(self) -> str:
+        """Where videos are uploaded: OCMA_FACEBOOK_VIDEO_API_BASE, else OCMA_FACEBOOK_API_BASE when that is set (a
+        proxy or gateway carries both), else https://graph-video.facebook.com."""
+        chosen = (
+            self.setting("VIDEO_API_BASE") or self.setting("API_BASE") or "https://graph-video.facebook.com"
+        )
+        return chosen.rstrip("/")
+
+    def trusted_hosts(self) -> frozenset[str]:
+        """The API, login and video-upload hosts."""
+        from ocma_core.net import host_of
+
+        return super().trusted_hosts() | frozenset(h for h in (host_of(self.video_api_base),) if h)
 
     def graph_url(self, path: str) -> str:
         """A versioned Graph URL."""
@@ -171,16 +190,12 @@ class FacebookPlatform(graph.GraphPlatform):
         return page
 
     def validate(self, content: PostContent) -> list[Problem]:
-        """The generic limits, plus: a post needs text, a link or a photo; no video yet; no threads."""
+        """The generic limits, plus: a post needs text, a link or media; a video goes alone; no threads."""
         problems = super().validate(content)
         if not (content.text.strip() or content.media or content.options.get("link")):
             problems.append(Problem("empty", "A Facebook post needs a message, a link or a photo."))
-        if any(m.is_video for m in content.media):
-            problems.append(
-                Problem(
-                    "video_unsupported", "OCMA does not publish Facebook videos yet (photos only).", "media"
-                )
-            )
+        if any(m.is_video for m in content.media) and len(content.media) > 1:
+            problems.append(Problem("video_alone", "A Facebook video post carries the video only.", "media"))
         if content.thread:
             problems.append(
                 Problem(
@@ -192,15 +207,33 @@ class FacebookPlatform(graph.GraphPlatform):
         return problems
 
     async def publish(self, ctx: AccountContext, content: PostContent) -> PublishResult:
-        """A feed post (text, link), a photo post or a multi-photo post (`attached_media`)."""
+        """A feed post (text, link), a photo post, a multi-photo post (`attached_media`) or a video."""
+        videos = [m for m in content.media if m.is_video]
+        if videos:
+            video_id = await video.upload(self, ctx, self.page_id(ctx), videos[0], content)
+            return await video.check(self, ctx, video.PREFIX + video_id)
         post_id = await publishing.publish(self, ctx, self.page_id(ctx), content)
         return PublishResult(external_id=post_id, url=self.public_url(ctx, post_id), part_ids=[post_id])
+
+    async def check_pending(self, ctx: AccountContext, external_id: str) -> PublishResult:
+        """A video Meta is processing: pending, published (its post) or failed with Meta's reason."""
+        return await video.check(self, ctx, external_id)
 
     async def find_published(
         self, ctx: AccountContext, content: PostContent, since: datetime
     ) -> FoundPost | None:
         """The Page's own post with the same message created since `since` (`GET /{page}/posts`)."""
-        found = await publishing.find(self, ctx, self.page_id(ctx), content, since)
+        if any(m.is_video for m in content.media):
+            found = await video.find(self, ctx, self.page_id(ctx), content)
+            if found and found.startswith(video.PREFIX):  # uploaded, still processing: follow it as pending
+                result = await video.check(self, ctx, found)
+                found = None if result.pending else result.external_id
+                if found is None:
+                    raise Unconfirmed(
+                        "Facebook is still processing the uploaded video; it will be looked up again."
+                    )
+        else:
+            found = await publishing.find(self, ctx, self.page_id(ctx), content, since)
         return FoundPost(part_ids=[found], url=self.public_url(ctx, found)) if found else None
 
     async def delete(self, ctx: AccountContext, external_id: str) -> None:

@@ -13,7 +13,7 @@ Tokens", Pages API "Posts", "Page Access Tokens", Graph API "Handling Errors", "
 - Errors are the envelope `{"error": {message, type, code, error_subcode?, fbtrace_id}}` with HTTP 400 (500
   for server errors); rate limiting is code 32 (Page) with `X-Business-Use-Case-Usage` saying when access
   returns. Every answer carries `X-App-Usage`; Page-token answers also `X-Business-Use-Case-Usage`.
-Posts, photos, deletion and metrics: fake_facebook_pages.py.
+Posts, photos, videos (resumable upload), deletion and metrics: fake_facebook_pages.py.
 """
 
 from __future__ import annotations
@@ -71,6 +71,7 @@ class FakeFacebookState:
         default_factory=dict
     )  # photo id -> {page, bytes, published, ...}
     fetched: list[str] = field(default_factory=list)  # media URLs the fake downloaded
+    videos: dict[str, dict[str, Any]] = field(default_factory=dict)  # video id -> upload and processing state
 
 
 class FakeFacebook(FakeServer):
@@ -92,6 +93,9 @@ class FakeFacebook(FakeServer):
         self.regain_minutes = 0
         self.valid_metrics = {"post_clicks", "post_reactions_by_type_total", "post_total_media_view_unique"}
         self.injected: collections.deque[list[Any]] = collections.deque()  # [kind, retry_after_s, skip]
+        self.video_chunk = 1024 * 1024  # bytes Meta asks for per transfer
+        self.video_polls = 0  # status reads a finished video stays "processing"
+        self.video_error: str | None = None  # processing ends in error with this message
         self._ids = itertools.count(int(time.time() * 1000) % 10**12 * 1000)
         self._id_lock = threading.Lock()
         install_auth_routes(self)
