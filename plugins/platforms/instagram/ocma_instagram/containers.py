@@ -120,7 +120,7 @@ async def quota(platform: InstagramPlatform, ctx: AccountContext) -> None:
     reset = datetime.now(UTC) + timedelta(seconds=window)
     remaining = max(total - used, 0)
     info = RateLimitInfo(scope="account", bucket="publish", limit=total, remaining=remaining, reset_at=reset)
-    ctx.settings.setdefault("_rate_limits", []).append(info)
+    graph.record_readings(ctx, [info])
     if remaining == 0:
         # The window rolls: the oldest post of the last 24 hours frees a place some time within it.
         raise RateLimited(

@@ -183,7 +183,7 @@ async def quota(
             info = RateLimitInfo(
                 scope="account", bucket="publish", limit=total, remaining=left, reset_at=reset
             )
-            ctx.settings.setdefault("_rate_limits", []).append(info)
+            graph.record_readings(ctx, [info])
         if left < needed:
             what = "replies" if prefix else "posts"
             raise RateLimited(
