@@ -43,6 +43,8 @@ class FacebookPlatform(graph.GraphPlatform):
             Capability.PUBLISH_TEXT,
             Capability.PUBLISH_IMAGES,
             Capability.PUBLISH_VIDEO,
+            Capability.THREADS,
+            Capability.COMMENTS,
             Capability.DELETE,
             Capability.FIND_PUBLISHED,
             Capability.POST_METRICS,
@@ -60,6 +62,7 @@ class FacebookPlatform(graph.GraphPlatform):
             max_image_bytes=4 * 1024 * 1024,
             max_video_bytes=1024 * 1024 * 1024,
         ),
+        max_thread_length=2,  # the post and its first comment
     )
     default_api_base = "https://graph.facebook.com"
     default_auth_base = "https://www.facebook.com"
@@ -190,30 +193,51 @@ class FacebookPlatform(graph.GraphPlatform):
         return page
 
     def validate(self, content: PostContent) -> list[Problem]:
-        """The generic limits, plus: a post needs text, a link or media; a video goes alone; no threads."""
+        """The generic limits, plus: a post needs text, a link or media; a video goes alone; a thread is the post
+        and one follow-up comment (text only), posted as the Page's first comment."""
         problems = super().validate(content)
         if not (content.text.strip() or content.media or content.options.get("link")):
             problems.append(Problem("empty", "A Facebook post needs a message, a link or a photo."))
         if any(m.is_video for m in content.media) and len(content.media) > 1:
             problems.append(Problem("video_alone", "A Facebook video post carries the video only.", "media"))
-        if content.thread:
+        if any(part.media for part in content.thread):
             problems.append(
-                Problem(
-                    "thread_unsupported",
-                    "Facebook Page posts are single posts in OCMA (no threads).",
-                    "thread",
-                )
+                Problem("comment_media", "The follow-up comment on Facebook is text only.", "thread[0].media")
             )
         return problems
 
     async def publish(self, ctx: AccountContext, content: PostContent) -> PublishResult:
         """A feed post (text, link), a photo post, a multi-photo post (`attached_media`) or a video."""
         videos = [m for m in content.media if m.is_video]
-        if videos:
+        if (
+            videos
+        ):  # a processing video cannot carry its comment yet: the engine posts it after (continue_thread)
             video_id = await video.upload(self, ctx, self.page_id(ctx), videos[0], content)
-            return await video.check(self, ctx, video.PREFIX + video_id)
-        post_id = await publishing.publish(self, ctx, self.page_id(ctx), content)
-        return PublishResult(external_id=post_id, url=self.public_url(ctx, post_id), part_ids=[post_id])
+            result = await video.check(self, ctx, video.PREFIX + video_id)
+            if result.pending or not content.thread:
+                return result
+            return await self.continue_thread(ctx, content, FoundPost(part_ids=[result.external_id]))
+        return await self._parts(ctx, content, None)
+
+    async def continue_thread(
+        self, ctx: AccountContext, content: PostContent, found: FoundPost
+    ) -> PublishResult:
+        """Post the follow-up comment after the post that exists."""
+        return await self._parts(ctx, content, found)
+
+    async def _parts(
+        self, ctx: AccountContext, content: PostContent, found: FoundPost | None
+    ) -> PublishResult:
+        parts = content.all_parts()
+        page = self.page_id(ctx)
+
+        async def post_part(index: int, before: list[str]) -> str:
+            if index == 0:
+                return await publishing.publish(self, ctx, page, content)
+            return await publishing.comment(self, ctx, before[0], parts[index])
+
+        ids = await self.post_thread(ctx, content, post_part, found)
+        return PublishResult(external_id=ids[0], url=self.public_url(ctx, ids[0]), part_ids=ids)
 
     async def check_pending(self, ctx: AccountContext, external_id: str) -> PublishResult:
         """A video Meta is processing: pending, published (its post) or failed with Meta's reason."""
@@ -222,7 +246,8 @@ class FacebookPlatform(graph.GraphPlatform):
     async def find_published(
         self, ctx: AccountContext, content: PostContent, since: datetime
     ) -> FoundPost | None:
-        """The Page's own post with the same message created since `since` (`GET /{page}/posts`)."""
+        """The Page's own post with the same message created since `since` (`GET /{page}/posts`), and its
+        follow-up comment when there is one (`GET /{post}/comments`)."""
         if any(m.is_video for m in content.media):
             found = await video.find(self, ctx, self.page_id(ctx), content)
             if found and found.startswith(video.PREFIX):  # uploaded, still processing: follow it as pending
@@ -234,7 +259,13 @@ class FacebookPlatform(graph.GraphPlatform):
                     )
         else:
             found = await publishing.find(self, ctx, self.page_id(ctx), content, since)
-        return FoundPost(part_ids=[found], url=self.public_url(ctx, found)) if found else None
+        if not found:
+            return None
+        ids = [found]
+        if content.thread and not found.startswith(video.PREFIX):
+            follow = await publishing.find_comment(self, ctx, self.page_id(ctx), found, content.thread[0])
+            ids += [follow] if follow else []
+        return FoundPost(part_ids=ids, url=self.public_url(ctx, found))
 
     async def delete(self, ctx: AccountContext, external_id: str) -> None:
         """`DELETE /{post-id}`; a post that no longer exists is already deleted."""

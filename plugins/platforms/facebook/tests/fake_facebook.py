@@ -72,6 +72,7 @@ class FakeFacebookState:
     )  # photo id -> {page, bytes, published, ...}
     fetched: list[str] = field(default_factory=list)  # media URLs the fake downloaded
     videos: dict[str, dict[str, Any]] = field(default_factory=dict)  # video id -> upload and processing state
+    comments: dict[str, dict[str, Any]] = field(default_factory=dict)  # comment id -> {post, message, from}
 
 
 class FakeFacebook(FakeServer):
@@ -141,8 +142,14 @@ class FakeFacebook(FakeServer):
             return [str(p.get("message", "")) for p in self.state.posts.values() if not p.get("deleted")]
 
     def parent_of(self, external_id: str) -> str | None:
-        """Facebook posts have no parent here (comments are not threads)."""
-        return None
+        """The post a comment is on (None for a post)."""
+        found = self.state.comments.get(external_id)
+        return str(found["post"]) if found else None
+
+    def comment_texts(self, post_id: str) -> list[str]:
+        """Messages of the comments under a post, oldest first."""
+        with self.lock:
+            return [c["message"] for c in self.state.comments.values() if c["post"] == post_id]
 
     def next_id(self) -> str:
         """A new numeric object id."""

@@ -232,6 +232,46 @@ def install_page_routes(fake: FakeFacebook) -> None:
             return token
         return _video_phase(fake, page_id, request)
 
+    @fake.route("POST", rf"/{v}/(?P<post>\d+_\d+)/comments")
+    def add_comment(request: FakeRequest) -> FakeResponse:
+        post = fake.state.posts.get(request.params["post"])
+        token = fake.caller(request)
+        if isinstance(token, FakeResponse):
+            return token
+        if post is None:
+            return graph_error("(#100) Unsupported post request.", 100, 33, kind="GraphMethodException")
+        message = params(request).get("message", "")
+        if not message:
+            return graph_error("(#100) Missing message", 100)
+        injected = fake.take_injected()
+        if injected and injected[0] != "timeout_after_store":
+            failure = fake.injected_failure(injected[0], injected[1], post["page"])
+            assert failure is not None
+            return failure
+        comment_id = f"{post['id'].split('_')[1]}_{fake.next_id()}"
+        author = {"id": token.owner, "name": fake.state.pages.get(token.owner, {}).get("name", "")}
+        with fake.lock:
+            fake.state.comments[comment_id] = {
+                "post": post["id"],
+                "message": message,
+                "from": author,
+                "created": time.time(),
+            }
+        delay = TIMEOUT_DELAY_S if injected else 0.0
+        return FakeResponse(200, {"id": comment_id}, fake.usage_headers(post["page"]), delay_s=delay)
+
+    @fake.route("GET", rf"/{v}/(?P<post>\d+_\d+)/comments")
+    def list_comments(request: FakeRequest) -> FakeResponse:
+        token = fake.caller(request)
+        if isinstance(token, FakeResponse):
+            return token
+        held = [(k, c) for k, c in fake.state.comments.items() if c["post"] == request.params["post"]]
+        held.sort(
+            key=lambda kc: kc[1]["created"], reverse=request.query.get("order") == "reverse_chronological"
+        )
+        data = [{"id": k, "message": c["message"], "from": c["from"]} for k, c in held]
+        return FakeResponse(200, {"data": data, "paging": {}})
+
     @fake.route("GET", rf"/{v}/(?P<page>\d+)/videos")
     def list_videos(request: FakeRequest) -> FakeResponse:
         page_id = request.params["page"]
@@ -284,6 +324,8 @@ def install_page_routes(fake: FakeFacebook) -> None:
             body = {k: page[k] for k in wanted if k in page}
             body["id"] = object_id
             return FakeResponse(200, body, fake.usage_headers(object_id))
+        if object_id in fake.state.comments:
+            return FakeResponse(200, {"id": object_id, "message": fake.state.comments[object_id]["message"]})
         post = fake.state.posts.get(object_id)
         if post is None:
             return graph_error(
@@ -341,6 +383,9 @@ def install_page_routes(fake: FakeFacebook) -> None:
         if isinstance(token, FakeResponse):
             return token
         with fake.lock:
+            if object_id in fake.state.comments:
+                fake.state.comments.pop(object_id)
+                return FakeResponse(200, {"success": True})
             post = fake.state.posts.get(object_id)
             if post is None or post.get("deleted"):
                 return graph_error(
