@@ -300,8 +300,9 @@ def public_media_url(item: MediaItem, service: str, api_base: str) -> str:
     """The URL `service` downloads `item` from; ConfigError saying what to set when it cannot reach it.
 
     Meta fetches media from a URL and cannot receive an upload. OCMA hands it the media's signed URL under
-    OCMA_PUBLIC_URL (or the S3 bucket's). A loopback or private address is refused up front, unless the API
-    itself is on such an address (a proxy or test server on this network can reach it)."""
+    OCMA_PUBLIC_URL (`ocma serve` answers it from any media store, S3 included). A loopback or private
+    address is refused up front, unless the API itself is on such an address (a proxy or test server on this
+    network can reach it)."""
     from urllib.parse import urlsplit
 
     from ocma_core.errors import ConfigError
@@ -317,8 +318,8 @@ def public_media_url(item: MediaItem, service: str, api_base: str) -> str:
         raise ConfigError(
             f"{service} must download the media from {urlsplit(url).scheme}://{host}, a loopback or private "
             "address its servers cannot reach.",
-            fix="Set OCMA_PUBLIC_URL to the https address where this OCMA is reachable from the internet "
-            "(or store media in S3 with OCMA_MEDIA_BACKEND=s3), then check with `ocma doctor`.",
+            fix="Set OCMA_PUBLIC_URL to the https address where this OCMA is reachable from the internet (a "
+            "reverse proxy or tunnel in front of `ocma serve`), then check with `ocma doctor`.",
         )
     return url
 
