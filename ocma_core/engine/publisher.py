@@ -116,7 +116,9 @@ async def process_target(ocma: Ocma, runtime: Runtime, target_id: str) -> str:
     token = transitions.AUDIT.set(audit)
     try:
         with work.publishing(target_id, claimed.target.origin or {}, claimed.target.due_at):
-            return await _process_claimed(ocma, runtime, claimed)
+            outcome = await _process_claimed(ocma, runtime, claimed)
+            log.debug("target %s: %s", target_id, outcome)  # under the request id that created the target
+            return outcome
     except Exception as exc:  # whatever escapes after the claim gives the target back
         from ocma_core.engine.putback import put_back
 

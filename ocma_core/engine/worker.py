@@ -119,7 +119,6 @@ class Worker:
     async def _run_one(self, target_id: str) -> str:
         try:
             outcome = await process_target(self.ocma, self.runtime, target_id)
-            log.debug("target %s: %s", target_id, outcome)
         except Exception:
             log.exception("worker failed on target %s", target_id)
             outcome = "error"
