@@ -72,9 +72,12 @@ def install() -> None:
 
 def _dump_forever(directory: Path) -> None:
     path, tmp = directory / f"{os.getpid()}.json", directory / f"{os.getpid()}.tmp"
-    while True:
-        tmp.write_text(json.dumps(dict(COUNTS)))
-        tmp.replace(path)
+    while directory.exists():  # the benchmark removes it when done
+        try:
+            tmp.write_text(json.dumps(dict(COUNTS)))
+            tmp.replace(path)
+        except FileNotFoundError:
+            return
         threading.Event().wait(0.5)
 
 

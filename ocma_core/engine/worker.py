@@ -18,7 +18,7 @@ from ocma_core.context import Ocma
 from ocma_core.db.models import Target, TargetStatus, WorkerHeartbeat
 from ocma_core.db.types import utcnow
 from ocma_core.engine import transitions
-from ocma_core.engine.publisher import Runtime, process_target
+from ocma_core.engine.publisher import Runtime, publish_claimed
 from ocma_core.observe import tracing
 from ocma_core.observe.instruments import HEARTBEAT_FAILURES, HEARTBEATS, LAST_HEARTBEAT
 
@@ -114,15 +114,26 @@ class Worker:
             self.ocma.queue.push_many(due)
         QUEUE_DEPTH.set(sum(1 for _, d in due if d <= utcnow()))
 
-    async def _run_one(self, target_id: str) -> str:
+    async def _run_one(self, claimed: transitions.Claimed) -> str:
+        target_id = claimed.target.id
         try:
-            outcome = await process_target(self.ocma, self.runtime, target_id)
+            outcome = await publish_claimed(self.ocma, self.runtime, claimed)
             log.debug("target %s: %s", target_id, outcome)
         except Exception:
             log.exception("worker failed on target %s", target_id)
             outcome = "error"
         self.done += 1
         return outcome
+
+    def _pop_and_claim(self, free: int) -> tuple[int, list[transitions.Claimed]]:
+        """Take up to `free` due ids from the queue and claim them at once (one statement on PostgreSQL), off
+        the event loop. Should the claim fail, the targets are still due in the database and the reconciler puts
+        them back on the queue."""
+        ids = self.ocma.queue.pop_due(free)
+        claimed = transitions.claim_many(self.ocma, ids, self.runtime.worker_id) if ids else []
+        for one in claimed:
+            self.runtime.track(one.target.id)  # renewed by the heartbeat from now on
+        return len(ids), claimed
 
     def _beat_forever(self, stop: threading.Event) -> None:
         """Heartbeat on a thread of its own, so a busy event loop or thread pool never delays claim renewal."""
@@ -216,16 +227,18 @@ class Worker:
                     await asyncio.to_thread(self.reconcile)
                     last_reconcile = now
                 free = self.concurrency - len(self.tasks)
-                ids = self.ocma.queue.pop_due(free) if free > 0 else []
+                popped, claimed = (
+                    (await asyncio.to_thread(self._pop_and_claim, free)) if free > 0 else (0, [])
+                )
             except Exception:
                 log.exception("worker loop error; retrying in 1 s")
                 await asyncio.sleep(1.0)
                 continue
-            for target_id in ids:
-                task = asyncio.create_task(self._run_one(target_id))
+            for one in claimed:
+                task = asyncio.create_task(self._run_one(one))
                 self.tasks.add(task)
                 task.add_done_callback(self.tasks.discard)
-            if not ids or len(ids) < free:
+            if popped < free:
                 try:
                     await asyncio.wait_for(self._stop.wait(), POLL_S)
                 except TimeoutError:
