@@ -152,6 +152,9 @@ def create_post_in(
         )
     session.flush()
     if data.action == "draft":
+        post.scheduled_at = data.scheduled_utc(
+            workspace.timezone
+        )  # a planned time: on the calendar, not queued
         return post, None
     raise_if_invalid(check_targets(ocma, workspace_id, data, accounts))
     when = _when(ocma, session, workspace, data, accounts)
@@ -266,7 +269,7 @@ def update_post(ocma: Ocma, workspace_id: str, post_id: str, data: PostInput) ->
         session.flush()
         event = None
         if data.action == "draft":
-            post.status, post.scheduled_at = PostStatus.DRAFT, None
+            post.status, post.scheduled_at = PostStatus.DRAFT, data.scheduled_utc(workspace.timezone)
             for target in session.exec(select(Target).where(Target.post_id == post.id)):
                 target.status, target.due_at = TargetStatus.DRAFT, None
                 session.add(target)
@@ -481,7 +484,7 @@ def _window_edge(when: datetime | None, zone: str, field: str) -> datetime | Non
     from ocma_core.services.post_input import local_to_utc
 
     try:
-        return local_to_utc(when, zone)
+        return local_to_utc(when, zone, ambiguous="earlier")
     except ValidationFailed as exc:
         raise ValidationFailed(
             exc.message.replace("scheduled_at", field, 1),

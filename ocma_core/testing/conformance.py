@@ -128,6 +128,11 @@ class PlatformConformance(ThreadConformance):
     def _text(self, label: str) -> str:
         return f"OCMA conformance {label} {secrets.token_hex(4)}"
 
+    def content(self, text: str, **fields: Any) -> PostContent:
+        """The post a check publishes: `text` alone. A platform that requires media (Instagram, TikTok)
+        overrides this to attach some (with a `public_url` its fake can fetch)."""
+        return PostContent(text=text, **fields)
+
     # ----- the checks ----------------------------------------------------------------------------
     def test_declares_contract(self, kit_platform: Platform) -> None:
         """Name, capabilities and limits are declared."""
@@ -189,7 +194,7 @@ class PlatformConformance(ThreadConformance):
     def test_publish_then_delete(self, kit_platform: Platform, ctx: AccountContext, fake: Any) -> None:
         """Publishing stores the post on the platform; delete removes it."""
         text = self._text("publish")
-        result = run(kit_platform.publish(ctx, PostContent(text=text, idempotency_key=secrets.token_hex(8))))
+        result = run(kit_platform.publish(ctx, self.content(text, idempotency_key=secrets.token_hex(8))))
         assert result.external_id
         assert text in fake.published_texts()
         if Capability.DELETE in kit_platform.capabilities:
@@ -203,7 +208,7 @@ class PlatformConformance(ThreadConformance):
         fake.fail_next("rate_limit", retry_after_s=30)
         before = datetime.now(UTC)
         with pytest.raises(RateLimited) as info:
-            run(kit_platform.publish(ctx, PostContent(text=self._text("429"))))
+            run(kit_platform.publish(ctx, self.content(self._text("429"))))
         assert before + timedelta(seconds=20) <= info.value.retry_at <= before + timedelta(seconds=40)
 
     def test_unauthorized_is_auth_expired(
@@ -212,14 +217,14 @@ class PlatformConformance(ThreadConformance):
         """A 401 becomes AuthExpired."""
         fake.fail_next("auth")
         with pytest.raises(AuthExpired):
-            run(kit_platform.publish(ctx, PostContent(text=self._text("401"))))
+            run(kit_platform.publish(ctx, self.content(self._text("401"))))
 
     def test_timeout_after_accept_is_unconfirmed_then_found(
         self, kit_platform: Platform, ctx: AccountContext, fake: Any
     ) -> None:
         """A timeout after the platform stored the post is Unconfirmed; find_published then finds it."""
         text = self._text("timeout")
-        content = PostContent(text=text, idempotency_key=secrets.token_hex(8))
+        content = self.content(text, idempotency_key=secrets.token_hex(8))
         since = datetime.now(UTC) - timedelta(seconds=5)
         fake.fail_next("timeout_after_store")
         with pytest.raises(Unconfirmed):
@@ -228,13 +233,13 @@ class PlatformConformance(ThreadConformance):
         if Capability.FIND_PUBLISHED in kit_platform.capabilities:
             found = run(kit_platform.find_published(ctx, content, since))
             assert found is not None and found.external_id
-            missing = PostContent(text=self._text("never-sent"))
+            missing = self.content(self._text("never-sent"))
             assert run(kit_platform.find_published(ctx, missing, since)) is None
 
     def test_metrics(self, kit_platform: Platform, ctx: AccountContext) -> None:
         """Post and account metrics come back as named numbers, with what is unavailable listed."""
         if Capability.POST_METRICS in kit_platform.capabilities:
-            result = run(kit_platform.publish(ctx, PostContent(text=self._text("metrics"))))
+            result = run(kit_platform.publish(ctx, self.content(self._text("metrics"))))
             snapshot = run(kit_platform.post_metrics(ctx, result.external_id))
             assert snapshot.values and all(isinstance(v, int | float) for v in snapshot.values.values())
         if Capability.ACCOUNT_METRICS in kit_platform.capabilities:
