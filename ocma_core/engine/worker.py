@@ -238,7 +238,7 @@ class Worker:
                 task = asyncio.create_task(self._run_one(one))
                 self.tasks.add(task)
                 task.add_done_callback(self.tasks.discard)
-            if popped < free:
+            if popped == 0 or popped < free:  # nothing more due now, or no slot free: wait a little
                 try:
                     await asyncio.wait_for(self._stop.wait(), POLL_S)
                 except TimeoutError:
