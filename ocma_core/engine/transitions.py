@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from contextvars import ContextVar
@@ -9,8 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import bindparam, update
 from sqlalchemy import select as sa_select
-from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ClauseElement
@@ -92,11 +93,30 @@ def _claim_one_statement(
 ) -> list[tuple[Target, Post, Account, TargetStatus]]:
     """UPDATE … RETURNING in a CTE; every part of one statement sees the same snapshot, so the target table
     joined in the outer select still shows the status each target was claimed from."""
+    with Session(autocommit_engine(ocma), expire_on_commit=False) as session:
+        rows = session.execute(_claim_statement(), {"ids": target_ids, "worker": worker, "now": now}).all()
+    return [(target, post, account, TargetStatus(prior)) for target, post, account, prior in rows]
+
+
+@functools.cache
+def _claim_statement() -> Any:
+    """The claim statement, built once per process (building it cost more than running it)."""
     table = Target.__table__  # type: ignore[attr-defined]
+    now = bindparam("now", type_=table.c.claimed_at.type)
     updated = (
         update(table)
-        .where(table.c.id.in_(target_ids), table.c.status.in_(CLAIMABLE), table.c.due_at <= now)
-        .values(**_claim_values(worker, now))
+        .where(
+            table.c.id.in_(bindparam("ids", expanding=True)),
+            table.c.status.in_(CLAIMABLE),
+            table.c.due_at <= now,
+        )
+        .values(
+            status=TargetStatus.PUBLISHING,
+            claimed_by=bindparam("worker"),
+            claimed_at=now,
+            attempts=table.c.attempts + 1,
+            updated_at=now,
+        )
         .returning(*table.c)
         .cte("claimed")
     )
@@ -108,16 +128,13 @@ def _claim_one_statement(
         .cte("flip")
     )
     claimed, before = aliased(Target, updated), aliased(Target)
-    query = (
+    return (
         select(claimed, Post, Account, before.status)
         .join(Post, col(Post.id) == claimed.post_id)
         .join(Account, col(Account.id) == claimed.account_id)
         .join(before, col(before.id) == claimed.id)
         .add_cte(flip)
     )
-    with Session(autocommit_engine(ocma), expire_on_commit=False) as session:
-        rows = session.execute(query).all()
-    return [(target, post, account, TargetStatus(prior)) for target, post, account, prior in rows]
 
 
 def _claim_in_transaction(

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 POLL_S = 0.02
 RECONCILE_S = 1.0
 HORIZON = timedelta(seconds=30)
+FULL_PUSH_S = 30.0  # the due window is pushed again at least this often, even when the queue looks whole
 METRICS_BATCH = 50
 REPORT_CHECK_S = 60.0  # how often a worker looks for due weekly reports (the first look is at start-up)
 
@@ -70,6 +71,7 @@ class Worker:
         self.report_checks = 0  # weekly-report rounds finished
         self.reports_emitted = 0  # report.weekly events this worker emitted
         self.done = 0
+        self._last_full_push: float | None = None
         self._stop = asyncio.Event()
         self._started = utcnow()
 
@@ -107,11 +109,19 @@ class Worker:
                 )
 
     def reconcile(self) -> None:
-        """Refill the queue from the database and recover targets of workers that died mid-call."""
+        """Refill the queue from the database and recover targets of workers that died mid-call.
+
+        The due window is pushed again when the queue holds fewer entries than it (entries were lost: Redis
+        restarted, the queue was cleared), and every FULL_PUSH_S anyway; not every second, which cost a
+        backlog's worth of writes each second.
+        """
         transitions.recover_stale_claims(self.ocma, self.claim_lease)
         due = transitions.due_targets(self.ocma, HORIZON)
-        if due:
+        now = time.monotonic()
+        stale = self._last_full_push is None or now - self._last_full_push >= FULL_PUSH_S
+        if due and (stale or self.ocma.queue.depth() < len(due)):
             self.ocma.queue.push_many(due)
+            self._last_full_push = now
         QUEUE_DEPTH.set(sum(1 for _, d in due if d <= utcnow()))
 
     async def _run_one(self, claimed: transitions.Claimed) -> str:
@@ -130,7 +140,11 @@ class Worker:
         the event loop. Should the claim fail, the targets are still due in the database and the reconciler puts
         them back on the queue."""
         ids = self.ocma.queue.pop_due(free)
-        claimed = transitions.claim_many(self.ocma, ids, self.runtime.worker_id) if ids else []
+        try:
+            claimed = transitions.claim_many(self.ocma, ids, self.runtime.worker_id) if ids else []
+        except Exception:
+            self.ocma.queue.push_many([(i, utcnow()) for i in ids])  # still due: back on the queue
+            raise
         for one in claimed:
             self.runtime.track(one.target.id)  # renewed by the heartbeat from now on
         return len(ids), claimed
