@@ -140,18 +140,20 @@ async def process_target(ocma: Ocma, runtime: Runtime, target_id: str) -> str:
     claimed = await asyncio.to_thread(transitions.claim, ocma, target_id, runtime.worker_id)
     if claimed is None:
         return "skipped"
-    return await publish_claimed(ocma, runtime, claimed)
+    with work.publishing(target_id, claimed.target.origin or {}, claimed.target.due_at):
+        return await publish_claimed(ocma, runtime, claimed)
 
 
 async def publish_claimed(ocma: Ocma, runtime: Runtime, claimed: transitions.Claimed) -> str:
-    """Publish a target this worker has just claimed (transitions.claim_many); returns the outcome's name."""
+    """Publish a target this worker has just claimed (transitions.claim_many); returns the outcome's name.
+
+    The caller binds the target's request id and trace (observe.work.publishing) around it."""
     target_id = claimed.target.id
     runtime.track(target_id)
     audit: list[PublishAttempt] = []  # the calls' audit rows, stored with the target's next state change
     token = transitions.AUDIT.set(audit)
     try:
-        with work.publishing(target_id, claimed.target.origin or {}, claimed.target.due_at):
-            return await _process_claimed(ocma, runtime, claimed)
+        return await _process_claimed(ocma, runtime, claimed)
     except Exception as exc:  # whatever escapes after the claim gives the target back
         from ocma_core.engine.putback import put_back
 

@@ -19,7 +19,7 @@ from ocma_core.db.models import Target, TargetStatus, WorkerHeartbeat
 from ocma_core.db.types import utcnow
 from ocma_core.engine import transitions
 from ocma_core.engine.publisher import Runtime, publish_claimed
-from ocma_core.observe import tracing
+from ocma_core.observe import tracing, work
 from ocma_core.observe.instruments import HEARTBEAT_FAILURES, HEARTBEATS, LAST_HEARTBEAT
 
 log = logging.getLogger(__name__)
@@ -127,8 +127,9 @@ class Worker:
     async def _run_one(self, claimed: transitions.Claimed) -> str:
         target_id = claimed.target.id
         try:
-            outcome = await publish_claimed(self.ocma, self.runtime, claimed)
-            log.debug("target %s: %s", target_id, outcome)
+            with work.publishing(target_id, claimed.target.origin or {}, claimed.target.due_at):
+                outcome = await publish_claimed(self.ocma, self.runtime, claimed)
+                log.debug("target %s: %s", target_id, outcome)
         except Exception:
             log.exception("worker failed on target %s", target_id)
             outcome = "error"
