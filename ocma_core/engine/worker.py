@@ -18,14 +18,15 @@ from ocma_core.context import Ocma
 from ocma_core.db.models import Target, TargetStatus, WorkerHeartbeat
 from ocma_core.db.types import utcnow
 from ocma_core.engine import transitions
-from ocma_core.engine.publisher import Runtime, process_target
-from ocma_core.observe import tracing
+from ocma_core.engine.publisher import Runtime, publish_claimed
+from ocma_core.observe import tracing, work
 from ocma_core.observe.instruments import HEARTBEAT_FAILURES, HEARTBEATS, LAST_HEARTBEAT
 
 log = logging.getLogger(__name__)
 POLL_S = 0.02
 RECONCILE_S = 1.0
 HORIZON = timedelta(seconds=30)
+FULL_PUSH_S = 30.0  # the due window is pushed again at least this often, even when the queue looks whole
 METRICS_BATCH = 50
 REPORT_CHECK_S = 60.0  # how often a worker looks for due weekly reports (the first look is at start-up)
 
@@ -72,6 +73,7 @@ class Worker:
         self.report_checks = 0  # weekly-report rounds finished
         self.reports_emitted = 0  # report.weekly events this worker emitted
         self.done = 0
+        self._last_full_push: float | None = None
         self._stop = asyncio.Event()
         self._started = utcnow()
 
@@ -109,21 +111,46 @@ class Worker:
                 )
 
     def reconcile(self) -> None:
-        """Refill the queue from the database and recover targets of workers that died mid-call."""
+        """Refill the queue from the database and recover targets of workers that died mid-call.
+
+        The due window is pushed again when the queue holds fewer entries than it (entries were lost: Redis
+        restarted, the queue was cleared), and every FULL_PUSH_S anyway; not every second, which cost a
+        backlog's worth of writes each second.
+        """
         transitions.recover_stale_claims(self.ocma, self.claim_lease)
         due = transitions.due_targets(self.ocma, HORIZON)
-        if due:
+        now = time.monotonic()
+        stale = self._last_full_push is None or now - self._last_full_push >= FULL_PUSH_S
+        if due and (stale or self.ocma.queue.depth() < len(due)):
             self.ocma.queue.push_many(due)
+            self._last_full_push = now
         QUEUE_DEPTH.set(sum(1 for _, d in due if d <= utcnow()))
 
-    async def _run_one(self, target_id: str) -> str:
+    async def _run_one(self, claimed: transitions.Claimed) -> str:
+        target_id = claimed.target.id
         try:
-            outcome = await process_target(self.ocma, self.runtime, target_id)
+            with work.publishing(target_id, claimed.target.origin or {}, claimed.target.due_at):
+                outcome = await publish_claimed(self.ocma, self.runtime, claimed)
+                log.debug("target %s: %s", target_id, outcome)
         except Exception:
             log.exception("worker failed on target %s", target_id)
             outcome = "error"
         self.done += 1
         return outcome
+
+    def _pop_and_claim(self, free: int) -> tuple[int, list[transitions.Claimed]]:
+        """Take up to `free` due ids from the queue and claim them at once (one statement on PostgreSQL), off
+        the event loop. Should the claim fail, the targets are still due in the database and the reconciler puts
+        them back on the queue."""
+        ids = self.ocma.queue.pop_due(free)
+        try:
+            claimed = transitions.claim_many(self.ocma, ids, self.runtime.worker_id) if ids else []
+        except Exception:
+            self.ocma.queue.push_many([(i, utcnow()) for i in ids])  # still due: back on the queue
+            raise
+        for one in claimed:
+            self.runtime.track(one.target.id)  # renewed by the heartbeat from now on
+        return len(ids), claimed
 
     def _beat_forever(self, stop: threading.Event) -> None:
         """Heartbeat on a thread of its own, so a busy event loop or thread pool never delays claim renewal."""
@@ -235,16 +262,18 @@ class Worker:
                     await asyncio.to_thread(self.reconcile)
                     last_reconcile = now
                 free = self.concurrency - len(self.tasks)
-                ids = self.ocma.queue.pop_due(free) if free > 0 else []
+                popped, claimed = (
+                    (await asyncio.to_thread(self._pop_and_claim, free)) if free > 0 else (0, [])
+                )
             except Exception:
                 log.exception("worker loop error; retrying in 1 s")
                 await asyncio.sleep(1.0)
                 continue
-            for target_id in ids:
-                task = asyncio.create_task(self._run_one(target_id))
+            for one in claimed:
+                task = asyncio.create_task(self._run_one(one))
                 self.tasks.add(task)
                 task.add_done_callback(self.tasks.discard)
-            if not ids or len(ids) < free:
+            if popped == 0 or popped < free:  # nothing more due now, or no slot free: wait a little
                 try:
                     await asyncio.wait_for(self._stop.wait(), POLL_S)
                 except TimeoutError:
