@@ -34,25 +34,26 @@ REDIS_URL = os.environ.get("OCMA_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 
 class FakeProcess:
-    """FakeSocial in its own process (so the benchmark's own Python does not slow it), driven over HTTP."""
+    """FakeSocial in its own process (so the benchmark's own Python does not slow it), driven over HTTP.
 
-    def __init__(self, latency_s: float) -> None:
+    `fast` runs benchmarks/fast_platform.py (raw asyncio, keep-alive, only what publishing needs) instead of
+    the full fake with its knobs."""
+
+    def __init__(self, latency_s: float, fast: bool = False) -> None:
         import socket
 
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
         self.base_url = f"http://127.0.0.1:{port}"
+        self.fast = fast
+        program = (
+            [str(Path(__file__).parent / "fast_platform.py")]
+            if fast
+            else ["-m", "ocma_core.testing.fake_platform"]
+        )
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "ocma_core.testing.fake_platform",
-                "--port",
-                str(port),
-                "--latency",
-                str(latency_s),
-            ],
+            [sys.executable, *program, "--port", str(port), "--latency", str(latency_s)],
             stdout=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 30
@@ -65,9 +66,13 @@ class FakeProcess:
         raise RuntimeError("fake platform did not start")
 
     def configure(self, **body: object) -> None:
-        """POST /_fake/config."""
+        """POST /_fake/config (the fast platform takes any token and has no knobs)."""
         import httpx
 
+        if self.fast:
+            if set(body) - {"tokens"}:
+                raise ValueError(f"the fast platform has no knobs: {sorted(body)}")
+            return
         httpx.post(f"{self.base_url}/_fake/config", json=body, timeout=30).raise_for_status()
 
     def stats(self) -> dict[str, object]:
@@ -77,6 +82,12 @@ class FakeProcess:
         response = httpx.get(f"{self.base_url}/_fake/stats", timeout=30)
         response.raise_for_status()
         return response.json()  # type: ignore[no-any-return]
+
+    def reset(self) -> None:
+        """Forget the posts seen so far (fast platform only)."""
+        import httpx
+
+        httpx.post(f"{self.base_url}/_fake/reset", timeout=30).raise_for_status()
 
     def stop(self) -> None:
         """Terminate the process."""
@@ -99,7 +110,12 @@ class Bench:
 
 @contextmanager
 def bench_env(
-    accounts: int, latency_s: float, *, rate_limit: int | None = None, rate_window_s: float = 900.0
+    accounts: int,
+    latency_s: float,
+    *,
+    rate_limit: int | None = None,
+    rate_window_s: float = 900.0,
+    fast: bool = False,
 ) -> Iterator[Bench]:
     """A throwaway database migrated to head, a flushed Redis db, a fake platform and connected accounts."""
     import redis
@@ -111,7 +127,7 @@ def bench_env(
     url = admin.url.set(database=name).render_as_string(hide_password=False)
     redis.Redis.from_url(REDIS_URL).flushdb()
     key = Fernet.generate_key().decode()
-    fake = FakeProcess(latency_s)
+    fake = FakeProcess(latency_s, fast)
     if rate_limit is not None:
         fake.configure(rate_limit=rate_limit, rate_window_s=rate_window_s)
     fake.configure(tokens={f"bench-token-{i}": f"user{i}" for i in range(accounts)})
@@ -145,7 +161,7 @@ def bench_env(
         "OCMA_DATA_DIR": str(data_dir),
         "OCMA_LOAD_PLUGINS": "",
         "OCMA_PLUGIN_MODULES": "ocma_example_platform",
-        "PYTHONPATH": str(ROOT / "tests" / "example_platform"),
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests" / "example_platform")]),
         "OCMA_FAKESOCIAL_API_BASE": fake.base_url,
         "OCMA_FAKESOCIAL_CLIENT_ID": "fake-client-id",
     }

@@ -1,167 +1,225 @@
-"""Capacity and punctuality of publishing, with raw rq and a plain asyncio+httpx loop as baselines.
+"""Capacity, cost and punctuality of publishing, beside three yardsticks measured in the same run.
 
-Real PostgreSQL and Redis, the FakeSocial platform answering after 100 ms, 50 accounts, `ocma worker`
-with the settings recommended for a 2-core machine (2 processes x 64 in flight).
-(a) Burst: 2,000 targets due at the same instant: throughput and the lateness of the last one.
-    Baselines in the same run: raw rq jobs making the same single POST (same worker count), and the I/O
-    ceiling: asyncio + httpx sending 2,000 POSTs with 64 in flight.
-(b) Steady: for 60 s, targets come due at half the burst throughput: lateness p50 / p99 / max.
+Real PostgreSQL and Redis; the fast FakeSocial (benchmarks/fast_platform.py: raw asyncio, keep-alive) in its own
+process, answering after BENCH_LATENCY s (0.1); 50 accounts.
+Yardsticks (BENCH_RUNS runs each, min/median/max), the same POST /v1/posts as the engine sends:
+  raw    a hand-written asyncio HTTP/1.1 client, BENCH_CONCURRENCY connections
+  httpx  one httpx.AsyncClient at the best of BENCH_HTTPX_LEVELS in flight
+  rq     a fair rq: SimpleWorker (no fork per job), job module and its keep-alive client preloaded,
+         cores x BENCH_RQ_PER_CORE processes
+Engine: BENCH_PROCESSES worker processes x BENCH_CONCURRENCY in flight (counted_worker.py: `ocma worker` that
+counts its round trips).
+(a) Burst, BENCH_RUNS times: BENCH_BURST targets due at one instant; posts per second from the due time to the
+    last published_at; CPU of the worker processes (from /proc) and DB round trips / Redis commands (statement
+    listeners) over that window, per published post. While it runs, only the platform's counter is polled.
+(b) Steady: for BENCH_STEADY_S, targets come due at BENCH_STEADY_RATE per second (default half the median
+    burst rate): lateness p50 / p99 / max.
 
-Run: .venv/bin/python benchmarks/publish_on_time.py
-Last line: per_s= rq_per_s= io_per_s= steady_p50_s= steady_p99_s= steady_max_s=
+Run: OCMA_BENCH_REDIS_URL=redis://127.0.0.1:6379/N .venv/bin/python benchmarks/publish_on_time.py
+Last line: per_s= raw_per_s= httpx_per_s= rq_per_s= cpu_ms_per_post= db_round_trips_per_post= steady_p99_s= ...
 """
 
 from __future__ import annotations
 
-import asyncio
+import json
 import os
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
 
 import _harness as h
-import httpx
+import yardsticks
+from sqlalchemy import text
 
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 PROCESSES = int(os.environ.get("BENCH_PROCESSES", "2"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "64"))
 BURST = int(os.environ.get("BENCH_BURST", "2000"))
-RQ_JOBS = int(os.environ.get("BENCH_RQ_JOBS", "300"))
+YARD_POSTS = int(os.environ.get("BENCH_YARD_POSTS", "1000"))
+HTTPX_LEVELS = tuple(int(x) for x in os.environ.get("BENCH_HTTPX_LEVELS", "16,64,256").split(","))
+RQ_PER_CORE = int(os.environ.get("BENCH_RQ_PER_CORE", "8"))
 STEADY_S = float(os.environ.get("BENCH_STEADY_S", "60"))
-LATENCY = 0.1
+STEADY_RATE = float(os.environ.get("BENCH_STEADY_RATE", "0"))
+LATENCY = float(os.environ.get("BENCH_LATENCY", "0.1"))
+TICK = os.sysconf("SC_CLK_TCK")
+CAP = getattr(__import__("ocma_example_platform").FakeSocialPlatform, "max_concurrency", None)
 
 
-def wait_published(bench: h.Bench, label: str, count: int, timeout: float) -> list[tuple]:  # type: ignore[type-arg]
-    """Poll until `count` targets of `label` are published."""
+def spread(values: list[float]) -> str:
+    """min / median / max."""
+    return f"min {min(values):.1f}, median {statistics.median(values):.1f}, max {max(values):.1f}"
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of these processes (all their threads), from /proc."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / TICK
+
+
+def counts(directory: Path) -> dict[str, int]:
+    """The workers' round-trip counters, summed."""
+    out: dict[str, int] = {}
+    for path in directory.glob("*.json"):
+        for key, value in json.loads(path.read_text()).items():
+            out[key] = out.get(key, 0) + value
+    return out
+
+
+def start_workers(bench: h.Bench, count_dir: Path) -> list[subprocess.Popen[bytes]]:
+    """BENCH_PROCESSES counted single-process workers."""
+    env = {**bench.env, "OCMA_LOG_LEVEL": "WARNING", "BENCH_COUNT_DIR": str(count_dir)}
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                str(Path(__file__).parent / "counted_worker.py"),
+                "--concurrency",
+                str(CONCURRENCY),
+            ],
+            env=env,
+            start_new_session=True,
+        )
+        for _ in range(PROCESSES)
+    ]
+    bench.workers.extend(procs)
+    h.wait_for_workers(bench, PROCESSES)
+    return procs
+
+
+def wait_platform(bench: h.Bench, count: int, timeout: float) -> None:
+    """Poll the platform's own counter (not the database) until it has `count` posts."""
     deadline = time.monotonic() + timeout
-    rows: list[tuple] = []  # type: ignore[type-arg]
-    while time.monotonic() < deadline:
-        rows = h.published(bench, label)
-        if len(rows) >= count:
-            break
-        time.sleep(0.25)
-    return rows
+    while int(bench.fake.stats()["posts"]) < count:  # type: ignore[call-overload]
+        if time.monotonic() > deadline:
+            raise SystemExit(
+                f"the platform got {bench.fake.stats()['posts']} of {count}: {h.count_status(bench)}"
+            )
+        time.sleep(0.2)
 
 
-def burst(bench: h.Bench) -> tuple[float, float]:
-    """2,000 targets due at one instant; returns (posts per second, lateness of the last)."""
+def wait_recorded(bench: h.Bench, label: str, count: int, timeout: float = 60.0) -> None:
+    """After the platform has them all: wait until the database has recorded them as published."""
+    deadline = time.monotonic() + timeout
+    query = text(
+        "SELECT count(*) FROM target t JOIN post p ON p.id = t.post_id "
+        "WHERE t.status = 'published' AND p.body LIKE :label"
+    )
+    while True:
+        with bench.ocma.engine.connect() as conn:
+            done = conn.execute(query, {"label": f"{label} %"}).scalar_one()
+        if done >= count:
+            return
+        if time.monotonic() > deadline:
+            raise SystemExit(f"only {done} of {count} {label} targets recorded: {h.count_status(bench)}")
+        time.sleep(0.2)
+
+
+def burst(bench: h.Bench, label: str, pids: list[int], count_dir: Path) -> dict[str, float]:
+    """BURST targets due at one instant: rate, CPU and round trips per post."""
+    bench.fake.reset()
     due = h.utcnow() + timedelta(seconds=8)
-    h.insert_targets(bench, [due] * BURST, "burst")
+    h.insert_targets(bench, [due] * BURST, label)
     assert h.utcnow() < due, "inserting took longer than the lead time"
-    rows = wait_published(bench, "burst", BURST, timeout=300)
-    if len(rows) < BURST:
-        raise SystemExit(f"only {len(rows)} of {BURST} burst targets published: {h.count_status(bench)}")
-    last = max(p for _, p in rows)
-    span = h.seconds(last - due)
-    return BURST / span, span
+    time.sleep(max(h.seconds(due - h.utcnow()), 0))
+    cpu0, c0 = cpu_seconds(pids), counts(count_dir)
+    wait_platform(bench, BURST, timeout=600)
+    wait_recorded(bench, label, BURST)
+    time.sleep(1.0)  # the counters are written every 0.5 s
+    cpu1, c1 = cpu_seconds(pids), counts(count_dir)
+    rows = h.published(bench, label)
+    span = h.seconds(max(p for _, p in rows) - due)
+    d = {k: c1.get(k, 0) - c0.get(k, 0) for k in set(c1) | set(c0)}
+    trips = d.get("statements", 0) + d.get("begins", 0) + d.get("commits", 0) + d.get("rollbacks", 0)
+    trips += d.get("pings", 0)
+    stats = bench.fake.stats()
+    return {
+        "per_s": BURST / span,
+        "span_s": span,
+        "cpu_ms": (cpu1 - cpu0) * 1000 / BURST,
+        "trips": trips / BURST,
+        "statements": d.get("statements", 0) / BURST,
+        "transactions": d.get("commits", 0) / BURST,
+        "pings": d.get("pings", 0) / BURST,
+        "redis": d.get("redis", 0) / BURST,
+        "duplicates": float(stats["duplicates"]),  # type: ignore[arg-type]
+    }
 
 
 def steady(bench: h.Bench, rate: float) -> list[float]:
     """Targets due at `rate` per second for STEADY_S seconds; returns each one's lateness."""
+    bench.fake.reset()
     start = h.utcnow() + timedelta(seconds=15)
     count = int(rate * STEADY_S)
     due = [start + timedelta(seconds=i / rate) for i in range(count)]
     h.insert_targets(bench, due, "steady")
     assert h.utcnow() < start, "inserting took longer than the lead time"
-    rows = wait_published(bench, "steady", count, timeout=STEADY_S + 120)
-    if len(rows) < count:
-        raise SystemExit(f"only {len(rows)} of {count} steady targets published: {h.count_status(bench)}")
-    return [h.seconds(p - d) for d, p in rows]
+    time.sleep(max(h.seconds(start - h.utcnow()) + STEADY_S, 0))
+    wait_platform(bench, count, timeout=STEADY_S + 120)
+    wait_recorded(bench, "steady", count)
+    return [h.seconds(p - d) for d, p in h.published(bench, "steady")]
 
 
-def rq_baseline(bench: h.Bench) -> float:
-    """RQ_JOBS raw rq jobs, each the same POST, on PROCESSES `rq worker` processes; jobs per second."""
-    import redis
-    from rq import Queue
-    from rq.job import Job
-
-    conn = redis.Redis.from_url(h.REDIS_URL)
-    queue = Queue("bench_raw", connection=conn)
-    jobs = [
-        queue.enqueue(
-            "rq_job.post_once",
-            bench.fake.base_url,
-            f"bench-token-{i % len(bench.accounts)}",
-            f"rq {i}",
-            result_ttl=600,
-        )
-        for i in range(RQ_JOBS)
-    ]
-    env = {**bench.env, "PYTHONPATH": str(Path(__file__).parent)}
-    rq_bin = str(Path(sys.executable).parent / "rq")
-    procs = [
-        subprocess.Popen(
-            [rq_bin, "worker", "--burst", "--url", h.REDIS_URL, "bench_raw"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for _ in range(PROCESSES)
-    ]
-    for proc in procs:
-        proc.wait(timeout=600)
-    fetched = Job.fetch_many([j.id for j in jobs], connection=conn)
-    finished = [j for j in fetched if j is not None and j.is_finished]
-    if len(finished) < RQ_JOBS:
-        raise SystemExit(f"rq baseline: only {len(finished)} of {RQ_JOBS} jobs finished")
-    first = min(j.started_at for j in finished if j.started_at)
-    last = max(j.ended_at for j in finished if j.ended_at)
-    return RQ_JOBS / (last - first).total_seconds()
-
-
-async def io_ceiling(base_url: str, tokens: list[str], count: int, in_flight: int = 64) -> float:
-    """Plain asyncio + httpx: `count` POSTs with `in_flight` at a time; posts per second."""
-    semaphore = asyncio.Semaphore(in_flight)
-    limits = httpx.Limits(max_connections=in_flight, max_keepalive_connections=in_flight)
-    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
-
-        async def one(i: int) -> None:
-            async with semaphore:
-                response = await client.post(
-                    f"{base_url}/v1/posts",
-                    json={"text": f"io {i}"},
-                    headers={"Authorization": f"Bearer {tokens[i % len(tokens)]}"},
-                )
-                response.raise_for_status()
-
-        start = time.perf_counter()
-        await asyncio.gather(*(one(i) for i in range(count)))
-        return count / (time.perf_counter() - start)
+def yardstick_runs(bench: h.Bench) -> tuple[list[float], list[float], list[float], int]:
+    """RUNS runs of each yardstick: raw, httpx (best level), fair rq."""
+    raw, hx, rq = [], [], []
+    procs = (os.cpu_count() or 1) * RQ_PER_CORE
+    best_level = 0
+    for _ in range(RUNS):
+        raw.append(yardsticks.raw_in_process(bench.fake.base_url, YARD_POSTS, CONCURRENCY))
+        rate, best_level = yardsticks.httpx_best(bench.fake.base_url, YARD_POSTS, HTTPX_LEVELS)
+        hx.append(rate)
+        rq.append(yardsticks.rq_fair(bench.fake.base_url, h.REDIS_URL, YARD_POSTS // 2, procs, bench.env))
+    print(f"raw client ({CONCURRENCY} connections, {YARD_POSTS} posts): {spread(raw)} posts/s", flush=True)
+    print(
+        f"httpx (best of {HTTPX_LEVELS} in flight, last best {best_level}): {spread(hx)} posts/s", flush=True
+    )
+    print(f"fair rq ({procs} SimpleWorkers, {YARD_POSTS // 2} jobs): {spread(rq)} posts/s", flush=True)
+    return raw, hx, rq, best_level
 
 
 def main() -> None:
-    """Run the three measurements and the two scenarios."""
-    with h.bench_env(accounts=50, latency_s=LATENCY) as bench:
-        tokens = [f"bench-token-{i}" for i in range(50)]
-        io_per_s = asyncio.run(io_ceiling(bench.fake.base_url, tokens, BURST))
-        print(f"I/O ceiling (asyncio+httpx, 64 in flight): {io_per_s:.1f} posts/s", flush=True)
-        rq_per_s = rq_baseline(bench)
-        print(f"raw rq ({PROCESSES} workers, {RQ_JOBS} jobs): {rq_per_s:.1f} posts/s", flush=True)
-        h.start_worker(bench, PROCESSES, CONCURRENCY)
-        h.wait_for_workers(bench, PROCESSES)
-        per_s, last_late = burst(bench)
-        print(
-            f"OCMA burst: {BURST} targets in {last_late:.2f} s -> {per_s:.1f} posts/s; "
-            f"ratio to rq {per_s / rq_per_s:.2f} (goal >= 0.8), to I/O ceiling {per_s / io_per_s:.2f} "
-            f"(goal >= 0.25)",
-            flush=True,
-        )
-        lateness = steady(bench, per_s / 2)
-        p50, p99, worst = h.quantile(lateness, 0.5), h.quantile(lateness, 0.99), max(lateness)
-        print(
-            f"OCMA steady: {len(lateness)} targets at {per_s / 2:.1f}/s for {STEADY_S:.0f} s; lateness "
-            f"p50 {p50:.3f} s, p99 {p99:.3f} s (goal <= 1), max {worst:.3f} s (goal <= 3); "
-            f"includes the platform's {LATENCY:.1f} s answer time",
-            flush=True,
-        )
-        stats: dict = bench.fake.stats()  # type: ignore[type-arg]
-        print(
-            f"fake platform: {stats['posts']} posts stored, duplicates {stats['duplicates']}, 429s {stats['http_429']}"
-        )
+    """Yardsticks, then engine bursts, then the steady scenario; one summary line last."""
+    with h.bench_env(accounts=50, latency_s=LATENCY, fast=True) as bench:
+        raw, hx, rq, best_level = yardstick_runs(bench)
+        with tempfile.TemporaryDirectory() as tmp:
+            count_dir = Path(tmp)
+            pids = [p.pid for p in start_workers(bench, count_dir)]
+            runs = [burst(bench, f"burst{r}", pids, count_dir) for r in range(RUNS)]
+            for r in runs:
+                print(
+                    f"OCMA burst: {BURST} in {r['span_s']:.2f} s -> {r['per_s']:.1f} posts/s; per post: CPU "
+                    f"{r['cpu_ms']:.2f} ms, DB round trips {r['trips']:.2f} ({r['statements']:.2f} statements, "
+                    f"{r['transactions']:.2f} commits, {r['pings']:.2f} pings), Redis commands {r['redis']:.2f}; "
+                    f"duplicates {r['duplicates']:.0f}",
+                    flush=True,
+                )
+            per_s = statistics.median(r["per_s"] for r in runs)
+            rate = STEADY_RATE or per_s / 2
+            lateness = steady(bench, rate)
+    med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+    p50, p99, worst = h.quantile(lateness, 0.5), h.quantile(lateness, 0.99), max(lateness)
     print(
-        f"per_s={per_s:.1f} rq_per_s={rq_per_s:.1f} io_per_s={io_per_s:.1f} steady_p50_s={p50:.3f} "
-        f"steady_p99_s={p99:.3f} steady_max_s={worst:.3f}"
+        f"OCMA burst ({PROCESSES} processes x {CONCURRENCY} in flight, platform cap {CAP} per host): {spread([r['per_s'] for r in runs])} posts/s"
+    )
+    print(
+        f"OCMA steady: {len(lateness)} targets at {rate:.1f}/s for {STEADY_S:.0f} s; lateness p50 {p50:.3f} s, "
+        f"p99 {p99:.3f} s, max {worst:.3f} s (includes the platform's {LATENCY:.2f} s answer time)"
+    )
+    print(
+        f"per_s={per_s:.1f} raw_per_s={statistics.median(raw):.1f} httpx_per_s={statistics.median(hx):.1f} "
+        f"httpx_in_flight={best_level} concurrency={CONCURRENCY} platform_cap={CAP} "
+        f"rq_per_s={statistics.median(rq):.1f} "
+        f"rq_processes={(os.cpu_count() or 1) * RQ_PER_CORE} cpu_ms_per_post={med['cpu_ms']:.2f} "
+        f"db_round_trips_per_post={med['trips']:.2f} db_statements_per_post={med['statements']:.2f} "
+        f"redis_commands_per_post={med['redis']:.2f} duplicates={sum(r['duplicates'] for r in runs):.0f} "
+        f"steady_rate={rate:.1f} steady_p50_s={p50:.3f} steady_p99_s={p99:.3f} steady_max_s={worst:.3f}"
     )
 
 

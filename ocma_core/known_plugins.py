@@ -11,6 +11,9 @@ PLATFORM_PACKAGES = {
     "linkedin": "ocma-linkedin",
     "bluesky": "ocma-bluesky",
     "mastodon": "ocma-mastodon",
+    "facebook": "ocma-facebook",
+    "instagram": "ocma-instagram",
+    "threads": "ocma-threads",
     "sandbox": "ocma-sandbox",
 }
 AI_PACKAGES = {

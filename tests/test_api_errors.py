@@ -172,3 +172,9 @@ def test_check_refuses_a_thread_longer_than_any_post(client: TestClient, viewer:
     )
     assert answer.status_code == 422 and answer.json()["problems"][0]["field"] == "thread"
     assert "at most 100000" in answer.json()["problems"][0]["message"]
+
+
+def test_the_bare_address_points_to_the_docs(client: TestClient) -> None:
+    """Found by a newcomer: http://127.0.0.1:8000/ was a bare 404."""
+    answer = client.get("/")
+    assert answer.status_code == 200 and answer.json()["docs"] == "/docs"

@@ -137,6 +137,38 @@ def test_a_time_the_clocks_skip_is_refused_with_both_choices(
     assert _posts(ocma) == 0
 
 
+def test_a_time_the_clocks_pass_twice_is_refused_with_both_offsets(
+    client: TestClient, ocma: Ocma, editor: dict[str, str], account_id: str
+) -> None:
+    """Found by a newcomer: 02:30 on the night the clocks go back was taken silently (as the first pass)."""
+    body = {
+        "body": "Fall back",
+        "account_ids": [account_id],
+        "action": "schedule",
+        "timezone": "Europe/Berlin",
+    }
+    answer = client.post("/v1/posts", headers=editor, json={**body, "scheduled_at": "2030-10-27T02:30:00"})
+    assert answer.status_code == 422, answer.text
+    assert "happens twice" in answer.json()["detail"]
+    assert answer.json()["fix"] == "Choose 2030-10-27T02:30+02:00 or 2030-10-27T02:30+01:00."
+    assert _posts(ocma) == 0
+    chosen = client.post(
+        "/v1/posts", headers=editor, json={**body, "scheduled_at": "2030-10-27T02:30:00+01:00"}
+    )
+    assert chosen.status_code == 201 and chosen.json()["scheduled_at"].startswith("2030-10-27T01:30")
+
+
+def test_a_draft_keeps_its_planned_time(
+    client: TestClient, ocma: Ocma, editor: dict[str, str], account_id: str
+) -> None:
+    """Found by a newcomer: a draft's scheduled_at was dropped silently; it is the draft's planned time."""
+    body = {"body": "Idea", "account_ids": [account_id], "scheduled_at": "2031-01-05T09:00:00+00:00"}
+    made = client.post("/v1/posts", headers=editor, json=body)
+    assert made.status_code == 201 and made.json()["status"] == "draft"
+    assert made.json()["scheduled_at"].startswith("2031-01-05T09:00")
+    assert all(t["status"] == "draft" for t in made.json()["targets"])  # nothing queued
+
+
 def test_a_time_given_as_a_number_is_refused(client: TestClient, editor: dict[str, str]) -> None:
     answer = client.get("/v1/posts", headers=editor, params={"start": "0.5"})
     assert answer.status_code == 422 and answer.json()["problems"][0]["field"] == "start"

@@ -48,6 +48,24 @@ def test_a_post_without_accounts_is_a_draft_scheduled_later(
         account_id
     ]
     assert post.scheduled_at in {datetime.combine(d, time(9), tzinfo=berlin).astimezone(UTC) for d in days}
+    # said in the workspace's zone first, UTC beside it
+    assert " 09:00 Europe/Berlin (0" in out and " UTC). Accounts: 1." in out
+    code, out, _ = cli_run("posts", "show", post.id)
+    assert code == 0 and " 09:00 Europe/Berlin (" in out
+
+
+def test_now_says_queued_and_a_held_post_says_how_to_approve(
+    cli_run: Run, ocma: Ocma, workspace_id: str, account_id: str
+) -> None:
+    from ocma_core.services.workspaces import update_settings
+
+    code, out, err = cli_run("posts", "create", "Right away", "-a", account_id, "--now")
+    post = _only_post(ocma, workspace_id)
+    assert code == 0 and f"Post {post.id} is queued to publish now" in out, err
+    update_settings(ocma, workspace_id, approval_required=True)
+    code, out, err = cli_run("posts", "create", "Needs a look", "-a", account_id, "--in", "2h")
+    held = next(p for p in posts.list_posts(ocma, workspace_id) if p.id != post.id)
+    assert code == 0 and f"`ocma posts approve {held.id}`" in out, err
 
 
 def test_in_two_hours(cli_run: Run, ocma: Ocma, workspace_id: str, account_id: str) -> None:

@@ -105,16 +105,17 @@ def test_failed_audit_write_keeps_the_platforms_answer(
     # A platform that cannot be asked afterwards: "outcome unknown" would end as failed, and a retry post twice.
     without_lookup = platform.capabilities - {Capability.FIND_PUBLISHED}
     monkeypatch.setattr(platform, "capabilities", without_lookup)
-    real_add = transitions.add_attempt
+    # The audit row goes in with the target's finish: a failure writing it must not lose the finish.
+    real_store = transitions.store_attempt
     lost: list[str] = []
 
-    def add_attempt(ocma_: Ocma, attempt: PublishAttempt) -> None:
+    def store_attempt(session: Any, attempt: PublishAttempt) -> None:
         if attempt.action == "publish" and not lost:
             lost.append(attempt.outcome)
             raise ConnectionError("the database went away while writing the audit row")
-        real_add(ocma_, attempt)
+        real_store(session, attempt)
 
-    monkeypatch.setattr(transitions, "add_attempt", add_attempt)
+    monkeypatch.setattr(transitions, "store_attempt", store_attempt)
     post_id = _post(ocma, workspace_id, account_id, "Accepted, audit lost")
     ended = (TargetStatus.PUBLISHED, TargetStatus.FAILED)
     run_worker(ocma, lambda: _target(ocma, post_id).status in ended, timeout=15)
@@ -125,4 +126,7 @@ def test_failed_audit_write_keeps_the_platforms_answer(
     assert fake.stats()["publish_calls"] == 1
     with ocma.session() as s:
         kinds = {n.kind for n in s.exec(select(Notification))}
+        rows = s.exec(select(PublishAttempt).where(PublishAttempt.target_id == target.id))
+        outcomes = [a.outcome for a in rows]
     assert "target.unconfirmed" not in kinds
+    assert outcomes == ["ok"]  # stored on its own once the finish had gone through without it

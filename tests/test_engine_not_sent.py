@@ -103,16 +103,16 @@ def test_a_passing_local_failure_before_the_call_is_retried_not_looked_up(
 
     from ocma_core.engine import refresh
 
-    real = refresh.load_context
+    real = refresh.context_of  # the account's context, built just before the call
     calls: list[str] = []
 
-    def flaky(ocma_: Ocma, account: str) -> Any:
-        calls.append(account)
+    def flaky(ocma_: Ocma, account: Any) -> Any:
+        calls.append(account.id)
         if len(calls) == 1:
             raise OperationalError("SELECT account", {}, Exception("database restarting"))
         return real(ocma_, account)
 
-    monkeypatch.setattr(refresh, "load_context", flaky)
+    monkeypatch.setattr(refresh, "context_of", flaky)
     post_id = _post(ocma, workspace_id, account_id, "After a hiccup")
     run_worker(ocma, lambda: _target(ocma, post_id).status is TargetStatus.PUBLISHED)
     target = _target(ocma, post_id)

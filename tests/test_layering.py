@@ -71,6 +71,8 @@ PUBLIC_MODULES = {
     "ocma_core.ai.http",  # helpers for AI provider plugins: one HTTP call with typed failures
     "ocma_core.ai.sizes",  # helpers for AI provider plugins: image sizes and ratios
     "ocma_core.net",
+    "ocma_core.platforms",  # the Platform contract (also re-exported by `ocma_core`)
+    "ocma_core.platforms.graph",  # helpers for Meta's Graph API platforms (Facebook, Instagram, Threads)
 }
 PUBLIC_PREFIXES = ("ocma_core.app", "ocma_core.testing", "ocma_core.ai.testing")
 

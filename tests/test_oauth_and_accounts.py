@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -29,10 +31,25 @@ def admin_key(ocma: Ocma, workspace_id: str) -> str:
     return create_api_key(ocma, workspace_id, name="admin", role=Role.ADMIN).key
 
 
-def _connect_url(client: TestClient, key: str, platform: str = "fakesocial") -> str:
+def _start_link(client: TestClient, key: str, platform: str = "fakesocial") -> str:
     response = client.get(f"/v1/accounts/connect/{platform}", headers={"Authorization": f"Bearer {key}"})
     assert response.status_code == 302, response.text
-    return response.headers["location"]
+    link = urlsplit(response.headers["location"])
+    assert link.path == f"/oauth/start/{platform}"
+    return f"{link.path}?{link.query}"
+
+
+def _consent_url(browser: TestClient, start_link: str) -> str:
+    """Open OCMA's start link in `browser` and follow it to the platform's consent screen."""
+    page = browser.get(start_link)
+    assert page.status_code == 200, page.text
+    found = re.search(r"href='([^']+)'", page.text)
+    assert found is not None
+    return html.unescape(found.group(1))
+
+
+def _connect_url(client: TestClient, key: str, platform: str = "fakesocial") -> str:
+    return _consent_url(client, _start_link(client, key, platform))
 
 
 def test_oauth_round_trip_stores_encrypted_tokens_only(
@@ -153,3 +170,52 @@ def test_test_connection_and_disconnect(client: TestClient, admin_key: str, acco
     auth = {"Authorization": f"Bearer {admin_key}"}
     assert client.post(f"/v1/accounts/{account_id}/test", headers=auth).json()["handle"] == "fakeuser"
     assert client.delete(f"/v1/accounts/{account_id}", headers=auth).json()["status"] == "disconnected"
+
+
+def test_start_link_names_the_workspace_and_binds_the_first_browser(
+    client: TestClient, ocma: Ocma, admin_key: str, fake: Any
+) -> None:
+    link = _start_link(client, admin_key)
+    page = client.get(link)
+    assert "Connect a" in page.text and "“Test team”" in page.text
+    assert page.headers["cache-control"] == "no-store" and page.headers["referrer-policy"] == "no-referrer"
+    cookie = page.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/oauth" in cookie
+    with TestClient(client.app, follow_redirects=False) as stranger:
+        refused = stranger.get(link)
+    assert refused.status_code == 400 and "another browser" in refused.text
+    assert client.get(link).status_code == 200  # the same browser may open it again
+
+
+def test_a_consent_link_finished_in_another_browser_connects_nothing(
+    client: TestClient, ocma: Ocma, admin_key: str, fake: Any
+) -> None:
+    """The login-CSRF path: someone sends their connect link to a victim, who approves with their own account."""
+    code, state = fake.authorize(_connect_url(client, admin_key))
+    with TestClient(client.app, follow_redirects=False) as victim:
+        page = victim.get("/oauth/callback/fakesocial", params={"code": code, "state": state})
+    assert page.status_code == 400 and "not started in this browser" in page.text
+    assert client.get("/v1/accounts", headers={"Authorization": f"Bearer {admin_key}"}).json() == []
+    # refused without using the state up: the person who started it can still finish
+    page = client.get("/oauth/callback/fakesocial", params={"code": code, "state": state})
+    assert page.status_code == 200 and "Account connected" in page.text
+
+
+def test_a_state_never_opened_through_the_start_link_is_refused(
+    client: TestClient, ocma: Ocma, workspace_id: str, fake: Any
+) -> None:
+    from ocma_core.services import accounts
+
+    code, state = fake.authorize(accounts.start_connect(ocma, workspace_id, "fakesocial"))
+    page = client.get("/oauth/callback/fakesocial", params={"code": code, "state": state})
+    assert page.status_code == 400 and "not started in this browser" in page.text
+
+
+def test_json_format_returns_the_start_link(client: TestClient, admin_key: str) -> None:
+    response = client.get(
+        "/v1/accounts/connect/fakesocial",
+        params={"format": "json"},
+        headers={"Authorization": f"Bearer {admin_key}"},
+    )
+    assert response.status_code == 200
+    assert urlsplit(response.json()["authorize_url"]).path == "/oauth/start/fakesocial"

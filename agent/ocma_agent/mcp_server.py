@@ -26,6 +26,7 @@ from ocma_agent.context import Caller, ToolContext
 from ocma_agent.toolset import Toolset
 from ocma_core.app import Ocma
 from ocma_core.app.models import Role, Workspace, utcnow
+from ocma_core.permissions import allowed
 
 TAINT_WINDOW = timedelta(hours=12)
 INSTRUCTIONS = (
@@ -91,6 +92,8 @@ def build_mcp_server(
     threads: dict[str, _SessionState] = {}
 
     async def list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
+        # Only the tools the caller's role may call: a viewer's client never sees schedule_post.
+        _, who = await asyncio.to_thread(identity.resolve, getattr(ctx, "request", None))
         return types.ListToolsResult(
             tools=[
                 types.Tool(
@@ -100,6 +103,7 @@ def build_mcp_server(
                     annotations=_annotations(t.effect, t.untrusted),
                 )
                 for t in tools.tools.values()
+                if allowed(who.role, t.action, who.surface)
             ]
         )
 

@@ -84,6 +84,26 @@ def test_mcp_client_lists_and_calls_tools_under_the_approval_policy(
     ]
 
 
+@pytest.mark.parametrize(
+    ("role", "listed", "hidden"),
+    [
+        (Role.VIEWER, {"list_accounts", "calendar"}, {"draft_post", "schedule_post"}),
+        (Role.EDITOR, {"list_accounts", "draft_post", "schedule_post"}, set()),
+    ],
+)
+def test_mcp_lists_only_the_tools_the_role_may_call(
+    ocma: Ocma, workspace_id: str, role: Role, listed: set[str], hidden: set[str]
+) -> None:
+    server = build_mcp_server(ocma, workspace_id=workspace_id, caller=Caller("mcp", user="c", role=role))
+
+    async def main() -> set[str]:
+        async with Client(server) as client:
+            return {t.name for t in (await client.list_tools()).tools}
+
+    names = asyncio.run(main())
+    assert listed <= names and not hidden & names
+
+
 def test_mcp_session_that_read_outside_text_cannot_publish_directly(
     ocma: Ocma, workspace_id: str, account_id: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -16,6 +16,7 @@ from ocma_core.api import (
     routes_held,
     routes_media,
     routes_members,
+    routes_oauth,
     routes_posts,
     routes_system,
     routes_workspaces,
@@ -76,6 +77,7 @@ def create_app(ocma: Ocma | None = None, *, run_worker: bool | None = None) -> F
     install_docs(app)
     app.include_router(routes_system.router)
     app.include_router(routes_accounts.router)
+    app.include_router(routes_oauth.router)
     app.include_router(routes_media.router)
     app.include_router(routes_held.router)  # before routes_posts: /v1/posts/held is not a post id
     app.include_router(routes_posts.router)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import html
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ocma_core.api.auth import Caller, get_ocma, require
@@ -14,9 +13,8 @@ from ocma_core.api.openapi import errors
 from ocma_core.api.schemas import ConnectionTestOut, ConnectUrlOut
 from ocma_core.context import Ocma
 from ocma_core.db.models import Account
-from ocma_core.errors import OcmaError
 from ocma_core.permissions import Action
-from ocma_core.services import accounts
+from ocma_core.services import accounts, oauth_browser
 
 router = APIRouter(tags=["accounts"])
 
@@ -78,7 +76,7 @@ def list_accounts(
     "/v1/accounts/connect/{platform}",
     response_model=ConnectUrlOut,
     responses={
-        302: {"description": "Redirect to the platform's consent screen (format=redirect)."},
+        302: {"description": "Redirect to OCMA's start link (format=redirect)."},
         **errors(503),
     },
 )
@@ -88,12 +86,19 @@ def connect(
     instance: str | None = Query(
         None, description="The server to connect (Mastodon and other federated platforms)."
     ),
+    page: str | None = Query(
+        None, description="The Page to connect, by id or name (Facebook: one account per Page)."
+    ),
     caller: Caller = Depends(require(Action.ACCOUNTS_CONNECT)),
     ocma: Ocma = Depends(get_ocma),
 ) -> Response | ConnectUrlOut:
-    """Start OAuth: redirect to the platform's consent screen (or return the URL with format=json)."""
-    params = {"instance": instance} if instance else None
-    url = accounts.start_connect(ocma, caller.workspace_id, platform, params=params)
+    """Start OAuth: OCMA's start link (single use), which binds the browser and goes on to the platform.
+
+    Open the link in the browser of the person who connects the account; the platform's answer is only
+    accepted in that browser. `format=json` returns the link instead of redirecting to it.
+    """
+    params = {k: v for k, v in (("instance", instance), ("page", page)) if v} or None
+    url = oauth_browser.start_link(ocma, caller.workspace_id, platform, params=params)
     if format == "json":
         return ConnectUrlOut(authorize_url=url)
     return RedirectResponse(url, status_code=302)
@@ -137,37 +142,3 @@ def disconnect(
 ) -> AccountOut:
     """Disconnect an account and forget its tokens."""
     return AccountOut.of(accounts.disconnect_account(ocma, caller.workspace_id, account_id))
-
-
-def _page(title: str, message: str, ok: bool, status: int) -> HTMLResponse:
-    colour = "#1a7f37" if ok else "#cf222e"
-    body = (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>OCMA — {html.escape(title)}</title></head>"
-        f"<body style='font-family:system-ui;max-width:40em;margin:4em auto'>"
-        f"<h1 style='color:{colour}'>{html.escape(title)}</h1><p>{html.escape(message)}</p></body></html>"
-    )
-    return HTMLResponse(body, status_code=status)
-
-
-@router.get("/oauth/callback/{platform}", include_in_schema=False)
-async def oauth_callback(
-    platform: str,
-    state: str = "",
-    code: str | None = None,
-    error: str | None = None,
-    error_description: str | None = None,
-    ocma: Ocma = Depends(get_ocma),
-) -> HTMLResponse:
-    """Where the platform sends the user back: finish connecting and show a plain result page."""
-    try:
-        account = await accounts.complete_connect(
-            ocma, platform, state=state, code=code, error=error_description or error
-        )
-    except OcmaError as exc:
-        return _page("Connection failed", str(exc), ok=False, status=400)
-    return _page(
-        "Account connected",
-        f"{account.platform} account {account.handle} is connected to OCMA. You can close this window.",
-        ok=True,
-        status=200,
-    )

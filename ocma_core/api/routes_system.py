@@ -23,6 +23,21 @@ from ocma_core.permissions import Action
 router = APIRouter()
 
 
+@router.get("/", include_in_schema=False)
+def root() -> dict[str, str]:
+    """Where to go from the bare address: the API's docs, its description and health."""
+    from ocma_core import __version__
+
+    return {
+        "service": "OCMA",
+        "version": __version__,
+        "docs": "/docs",
+        "openapi": "/openapi.json",
+        "health": "/readyz",
+        "hint": "Every /v1 route needs `Authorization: Bearer <API key>` (`ocma init` or `ocma apikeys create`).",
+    }
+
+
 @router.get("/healthz", tags=["system"])
 def healthz() -> HealthOut:
     """The process is up."""

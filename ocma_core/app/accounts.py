@@ -6,5 +6,6 @@ from __future__ import annotations
 
 from ocma_core.registry import get_platform, get_platforms
 from ocma_core.services.accounts import list_accounts, start_connect
+from ocma_core.services.oauth_browser import start_link
 
-__all__ = ["get_platform", "get_platforms", "list_accounts", "start_connect"]
+__all__ = ["get_platform", "get_platforms", "list_accounts", "start_connect", "start_link"]

@@ -80,6 +80,9 @@ def accounts_list(workspace: str | None, as_json: bool) -> None:
 @click.option(
     "--instance", default=None, help="The server to connect (Mastodon: e.g. https://mastodon.social)."
 )
+@click.option(
+    "--page", default=None, help="The Page to connect, by id or name (Facebook: one account per Page)."
+)
 def accounts_connect(
     platform: str,
     workspace: str | None,
@@ -88,6 +91,7 @@ def accounts_connect(
     timeout: float,
     field: tuple[str, ...],
     instance: str | None,
+    page: str | None,
 ) -> None:
     """Print the URL that connects PLATFORM (or connect with --field credentials)."""
     from ocma_core.platforms import AuthKind
@@ -112,17 +116,20 @@ def accounts_connect(
         account = asyncio.run(svc.connect_with_credentials(ocma, ws, platform, values))
         click.echo(f"Connected {account.platform} account {account.handle} ({account.id}).")
         return
-    redirect = f"http://127.0.0.1:{port}/oauth/callback/{platform}" if listen else None
-    url = svc.start_connect(
-        ocma, ws, platform, redirect_uri=redirect, params={"instance": instance} if instance else None
-    )
-    click.echo("Open this URL in a browser and approve access:")
-    click.echo(url)
+    options = {k: v for k, v in (("instance", instance), ("page", page)) if v} or None
     if not listen:
+        from ocma_core.services.oauth_browser import start_link
+
+        click.echo("Open this link in your browser and approve access (it works once, in one browser):")
+        click.echo(start_link(ocma, ws, platform, params=options))
         click.echo(
             f"The platform then sends you to {svc.callback_url(ocma, platform)} (ocma serve must be running)."
         )
         return
+    redirect = f"http://127.0.0.1:{port}/oauth/callback/{platform}"
+    url = svc.start_connect(ocma, ws, platform, redirect_uri=redirect, params=options)
+    click.echo("Open this URL in a browser and approve access:")
+    click.echo(url)
     from ocma_core.cli.oauth_listener import ListenerError, wait_for_callback
 
     try:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Literal
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -39,8 +40,8 @@ def _action_of(draft: bool, now: bool, next_slot: bool, when: datetime | None) -
 
 
 def _when(at: str | None, in_: str | None, timezone: str) -> datetime | None:
-    from ocma_core.cli.when import parse_duration, parse_when
     from ocma_core.errors import ValidationFailed
+    from ocma_core.when import parse_duration, parse_when
 
     if at and in_:
         raise ValidationFailed("Give --at or --in, not both.", fix="Keep the one you meant.")
@@ -134,8 +135,7 @@ def create(
     if as_json:
         print_json(summary)
         return
-    when_text = f" for {post.scheduled_at:%Y-%m-%d %H:%M} UTC" if post.scheduled_at else ""
-    click.echo(f"Post {post.id} is {post.status}{when_text}.")
+    click.echo(outcome_line(post, action, get_workspace(ocma, ws).timezone))
     if post.status == "draft" and not accounts:
         click.echo(f"Schedule it later: ocma posts schedule {post.id} -a ACCOUNT_ID --at TIME", err=True)
 
@@ -198,6 +198,29 @@ def list_(workspace: str | None, status: str | None, account: str | None, limit:
     )
 
 
+def outcome_line(post: Any, action: str, timezone: str) -> str:
+    """What became of a post, in words a person reads: when in their zone (and UTC), and what to do next."""
+    status = str(post.status)
+    if status == "pending_approval":
+        return f"Post {post.id} waits for approval: `ocma posts approve {post.id}` (or approve it in Slack)."
+    if action == "publish_now" and status == "scheduled":
+        return f"Post {post.id} is queued to publish now; follow it with `ocma posts show {post.id}`."
+    if post.scheduled_at is None:
+        return f"Post {post.id} is {status}."
+    return f"Post {post.id} is {status} for {local_and_utc(post.scheduled_at, timezone)}."
+
+
+def local_and_utc(when: datetime, timezone: str) -> str:
+    """`2026-12-04 09:00 Europe/Berlin (08:00 UTC)`; just UTC when the zone is UTC."""
+    aware = when if when.tzinfo else when.replace(tzinfo=UTC)
+    local = aware.astimezone(ZoneInfo(timezone))
+    if local.utcoffset() == timedelta(0) and timezone in ("UTC", "Etc/UTC"):
+        return f"{local:%Y-%m-%d %H:%M} UTC"
+    utc = aware.astimezone(UTC)
+    day = "" if utc.date() == local.date() else f"{utc:%Y-%m-%d} "
+    return f"{local:%Y-%m-%d %H:%M} {timezone} ({day}{utc:%H:%M} UTC)"
+
+
 def _utc(iso: str | None) -> str:
     return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M") if iso else ""
 
@@ -217,7 +240,10 @@ def show(workspace: str | None, post_id: str, as_json: bool) -> None:
     if as_json:
         print_json(summary)
         return
-    when = f"{_utc(summary['scheduled_at'])} UTC ({post.timezone})" if post.scheduled_at else "not scheduled"
+    from ocma_core.services.workspaces import get_workspace
+
+    zone = post.timezone or get_workspace(ocma, workspace_id(ocma, workspace)).timezone
+    when = local_and_utc(post.scheduled_at, zone) if post.scheduled_at else "not scheduled"
     click.echo(f"Post {post.id}: {post.status}, {when}")
     click.echo(post.body)
     for index, part in enumerate(post.thread, 1):
@@ -301,8 +327,10 @@ def schedule(
     if as_json:
         print_json(svc.post_summary(post, svc.targets_of(ocma, post.id)))
         return
-    when_text = f" for {post.scheduled_at:%Y-%m-%d %H:%M} UTC" if post.scheduled_at else ""
-    click.echo(f"Post {post.id} is {post.status}{when_text}, to {len(account_ids)} account(s).")
+    from ocma_core.services.workspaces import get_workspace
+
+    line = outcome_line(post, action, get_workspace(ocma, ws).timezone)
+    click.echo(f"{line} Accounts: {len(account_ids)}.")
 
 
 def _add_commands() -> None:

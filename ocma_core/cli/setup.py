@@ -110,10 +110,14 @@ def init(name: str, timezone: str, owner_email: str) -> None:
     click.echo(f"Database: {ocma.settings.resolved_database_url}")
     click.echo(f"Workspace {workspace.name!r} created ({workspace.id}).")
     click.echo(f"Owner API key (shown once, store it now): {created.key}")
+    click.echo("Next:")
+    click.echo("  ocma accounts connect sandbox    # practise with no platform keys; prints an ACCOUNT_ID")
+    click.echo('  ocma posts create "Hello" -a ACCOUNT_ID --now')
+    click.echo("  ocma accounts connect bluesky    # a real account with an app password (no paid API)")
     click.echo(
-        "Next: set OCMA_PUBLIC_URL if OCMA is reachable from outside, add each platform's app credentials "
-        f"(e.g. OCMA_X_CLIENT_ID) to {settings.settings_file}, then run `ocma serve` and connect accounts "
-        "with `ocma accounts connect`. `ocma doctor` checks the whole setup."
+        f"Platforms that use OAuth need their app credentials (e.g. OCMA_X_CLIENT_ID) in {settings.settings_file}"
+        " and OCMA_PUBLIC_URL if OCMA is reachable from outside. Keep `ocma serve` running to publish; "
+        "`ocma doctor` checks the whole setup."
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -54,7 +55,37 @@ def make_engine(url: str, pool_size: int = 10, pool_timeout: float = 60.0) -> En
         return engine
     # Sessions in UTC: timestamps come back already in UTC (no per-value conversion on the hot read paths).
     options = {"options": "-c timezone=UTC"} if parsed.get_backend_name() == "postgresql" else {}
-    return create_engine(url, pool_pre_ping=True, connect_args=options, **pool)
+    engine = create_engine(url, pool_recycle=RECYCLE_S, connect_args=options, **pool)
+    _ping_when_idle(engine)
+    return engine
+
+
+#: A pooled connection idle this long is pinged before use; one in steady use is not (a ping is a round trip).
+IDLE_PING_S = 5.0
+RECYCLE_S = 1800
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Instead of a pre-ping per checkout: ping only a connection that sat idle, and let the pool replace one
+    that does not answer. A connection dying in use fails that transaction (the engine's callers retry it) and
+    SQLAlchemy then invalidates the pool's older connections."""
+    from sqlalchemy.exc import DisconnectionError
+
+    @event.listens_for(engine, "checkin")
+    def _idle_from(_dbapi: Any, record: Any) -> None:
+        record.info["ocma_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("ocma_idle_since")
+        if since is None or time.monotonic() - since < IDLE_PING_S:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi)
+        except Exception as exc:
+            raise DisconnectionError(str(exc)) from exc
+        if not alive:
+            raise DisconnectionError("the connection did not answer a ping")
 
 
 def get_engine(url: str, pool_size: int = 10, pool_timeout: float = 60.0) -> Engine:

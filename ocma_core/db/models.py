@@ -154,6 +154,8 @@ class OAuthState(SQLModel, table=True):
     created_at: datetime = _created()
     expires_at: datetime = Field(sa_type=UTCDateTime)
     used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # SHA-256 of the nonce in the cookie of the browser that opened OCMA's start link (bound once).
+    browser_hash: str | None = Field(default=None, max_length=64)
 
 
 class Media(SQLModel, table=True):

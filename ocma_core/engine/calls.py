@@ -10,7 +10,7 @@ from typing import TypeVar
 
 from ocma_core.api.metrics import ATTEMPTS
 from ocma_core.context import Ocma
-from ocma_core.db.models import PublishAttempt
+from ocma_core.db.models import Account, PublishAttempt
 from ocma_core.db.types import utcnow
 from ocma_core.engine import transitions
 from ocma_core.engine.refresh import call_with_refresh
@@ -34,11 +34,14 @@ async def recorded_call(
     summary: str,
     contexts: list[AccountContext],
     outcome_of: Callable[[PlatformError], str] | None = None,
+    account: Account | None = None,
 ) -> T:
     """Run `fn(ctx)` through `call_with_refresh` and record it as a PublishAttempt (`action`, outcome, time).
 
     Each context used is appended to `contexts` with an empty `_rate_limits` list, which `Platform.send()`
-    fills with the platform's rate-limit headers (the caller hands them to the budgets).
+    fills with the platform's rate-limit headers (the caller hands them to the budgets). `account`, when the
+    caller has just read it, saves reading it again. Inside a publish (transitions.AUDIT set) the audit row is
+    stored with the target's next state change, in the same transaction; elsewhere in one of its own.
     """
 
     invoked = False
@@ -55,7 +58,7 @@ async def recorded_call(
     attributes = {"ocma.platform": platform.name, "ocma.action": action, "ocma.target_id": target_id}
     with tracing.span(f"{platform.name} {action}", attributes, kind="client") as current:
         try:
-            return await call_with_refresh(ocma, account_id, platform, with_ctx)
+            return await call_with_refresh(ocma, account_id, platform, with_ctx, account=account)
         except PlatformError as exc:
             outcome = outcome_of(exc) if outcome_of else type(exc).__name__
             status, error = exc.status, exc.message
@@ -81,8 +84,12 @@ async def recorded_call(
                 started_at=started,
                 duration_ms=(time.perf_counter() - t0) * 1000,
             )
+            pending = transitions.AUDIT.get()
             try:
-                await asyncio.to_thread(transitions.add_attempt, ocma, attempt)
+                if pending is not None:
+                    pending.append(attempt)
+                else:
+                    await asyncio.to_thread(transitions.add_attempt, ocma, attempt)
             except Exception:
                 # The platform's answer is the fact: a lost audit row must not turn it into "outcome unknown"
                 # (a post the platform accepted would be published twice on a platform without look-up).

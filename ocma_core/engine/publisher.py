@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from ocma_core.api.metrics import FAILED, LATENESS, PUBLISHED
 from ocma_core.backoff import PUBLISH, Backoff
 from ocma_core.context import Ocma
-from ocma_core.db.models import TargetStatus
+from ocma_core.db.models import PublishAttempt, TargetStatus
 from ocma_core.db.types import utcnow
 from ocma_core.engine import outcomes, threads, transitions
 from ocma_core.engine.budgets import Budgets, MemoryBudgets, answered, observed_limits, platform_buckets
@@ -30,6 +30,7 @@ from ocma_core.errors import (
     Transient,
     Unconfirmed,
 )
+from ocma_core.observe import work
 from ocma_core.platforms import (
     AccountContext,
     Capability,
@@ -111,14 +112,29 @@ async def process_target(ocma: Ocma, runtime: Runtime, target_id: str) -> str:
     if claimed is None:
         return "skipped"
     runtime.track(target_id)
+    audit: list[PublishAttempt] = []  # the calls' audit rows, stored with the target's next state change
+    token = transitions.AUDIT.set(audit)
     try:
-        return await _process_claimed(ocma, runtime, claimed)
+        with work.publishing(target_id, claimed.target.origin or {}, claimed.target.due_at):
+            return await _process_claimed(ocma, runtime, claimed)
     except Exception as exc:  # whatever escapes after the claim gives the target back
         from ocma_core.engine.putback import put_back
 
         return await put_back(ocma, runtime, claimed, exc)
     finally:
+        transitions.AUDIT.reset(token)
         runtime.untrack(target_id)
+        await _store_left_audit(ocma, audit)
+
+
+async def _store_left_audit(ocma: Ocma, audit: list[PublishAttempt]) -> None:
+    """Audit rows no state change took (a lost claim, a hand-back): stored on their own."""
+    for attempt in audit:
+        try:
+            await asyncio.to_thread(transitions.add_attempt, ocma, attempt)
+        except Exception:
+            # The platform's answer is the fact: a lost audit row must not turn it into "outcome unknown".
+            log.exception("could not record the %s attempt of target %s", attempt.action, attempt.target_id)
 
 
 async def _process_claimed(ocma: Ocma, runtime: Runtime, claimed: transitions.Claimed) -> str:
@@ -276,7 +292,7 @@ def _guarded_call(
         try:
             result = await recorded_call(
                 ocma, platform, account.id, fn, target_id=target.id, action=action, worker=worker,
-                summary=summary, contexts=contexts,
+                summary=summary, contexts=contexts, account=account,
             )  # fmt: skip
         except PlatformError as exc:
             claimed.unanswered = not answered(exc)

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import logging
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import select as sa_select
 from sqlalchemy import update
-from sqlmodel import col, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
 
 from ocma_core.context import Ocma
 from ocma_core.db.models import Account, Post, PostStatus, PublishAttempt, Target, TargetStatus
 from ocma_core.db.types import utcnow
 from ocma_core.events import Event, record
 
+log = logging.getLogger(__name__)
+
+#: Audit rows of the platform calls made by the publish running in this context (engine/publisher.py sets it):
+#: the next finish of their target stores them in its own transaction.
+AUDIT: ContextVar[list[PublishAttempt] | None] = ContextVar("ocma_audit", default=None)
 CLAIMABLE = (TargetStatus.QUEUED, TargetStatus.UNCONFIRMED, TargetStatus.PENDING)
 TERMINAL = {TargetStatus.PUBLISHED, TargetStatus.FAILED, TargetStatus.CANCELLED, TargetStatus.DELETED}
 
@@ -33,46 +43,126 @@ class Claimed:
 
 
 def claim(ocma: Ocma, target_id: str, worker: str) -> Claimed | None:
-    """Move a due target to publishing in one conditional update; None if another worker has it."""
+    """Move a due target to publishing in one conditional update; None if another worker has it.
+
+    PostgreSQL: one statement (the update, the post's flip to publishing and the read of what the publish needs,
+    in one round trip). Elsewhere: one transaction of two or three statements.
+    """
     now = utcnow()
+    if ocma.engine.dialect.name == "postgresql":
+        row = _claim_one_statement(ocma, target_id, worker, now)
+        if row is None:
+            return None
+        target, post, account, prior = row
+    else:
+        got = _claim_in_transaction(ocma, target_id, worker, now)
+        if got is None:
+            return None
+        target, post, account, prior = got
+    return Claimed(
+        target,
+        post,
+        account,
+        needs_lookup=target.unconfirmed_since is not None,
+        claimed_mono=time.monotonic(),
+        needs_poll=prior is TargetStatus.PENDING,
+    )
+
+
+def _claim_values(worker: str, now: datetime) -> dict[str, object]:
+    return {
+        "status": TargetStatus.PUBLISHING,
+        "claimed_by": worker,
+        "claimed_at": now,
+        "attempts": Target.attempts + 1,
+        "updated_at": now,
+    }
+
+
+def _claim_one_statement(
+    ocma: Ocma, target_id: str, worker: str, now: datetime
+) -> tuple[Target, Post, Account, TargetStatus] | None:
+    """UPDATE … RETURNING in a CTE; every part of one statement sees the same snapshot, so the sub-select of
+    the target's status reads the status it was claimed from."""
+    table = Target.__table__  # type: ignore[attr-defined]
+    updated = (
+        update(table)
+        .where(table.c.id == target_id, table.c.status.in_(CLAIMABLE), table.c.due_at <= now)
+        .values(**_claim_values(worker, now))
+        .returning(*table.c)
+        .cte("claimed")
+    )
+    posts = Post.__table__  # type: ignore[attr-defined]
+    flip = (
+        update(posts)
+        .where(
+            posts.c.id == select(updated.c.post_id).scalar_subquery(), posts.c.status == PostStatus.SCHEDULED
+        )
+        .values(status=PostStatus.PUBLISHING, updated_at=now)
+        .cte("flip")
+    )
+    prior = select(table.c.status).where(table.c.id == target_id).scalar_subquery()
+    claimed = aliased(Target, updated)
+    query = (
+        select(claimed, Post, Account, prior)
+        .join(Post, col(Post.id) == claimed.post_id)
+        .join(Account, col(Account.id) == claimed.account_id)
+        .add_cte(flip)
+    )
+    with Session(autocommit_engine(ocma), expire_on_commit=False) as session:
+        row = session.execute(query).first()
+    if row is None:
+        return None
+    target, post, account, before = row
+    return target, post, account, TargetStatus(before)
+
+
+def _claim_in_transaction(
+    ocma: Ocma, target_id: str, worker: str, now: datetime
+) -> tuple[Target, Post, Account, TargetStatus] | None:
     with ocma.session() as session:
         # The status it is claimed from decides what to do (publish, or ask about a pending one), so the
         # update only succeeds from the status read here.
-        prior = session.execute(select(Target.status).where(col(Target.id) == target_id)).scalar_one_or_none()
-        if prior not in CLAIMABLE:
+        row = session.execute(
+            select(Target, Post, Account)
+            .join(Post, col(Post.id) == Target.post_id)
+            .join(Account, col(Account.id) == Target.account_id)
+            .where(col(Target.id) == target_id)
+        ).first()
+        if row is None or row[0].status not in CLAIMABLE:
             return None
-        result = session.execute(
+        target, post, account = row
+        prior = target.status
+        fresh = session.execute(
             update(Target)
             .where(col(Target.id) == target_id, col(Target.status) == prior, col(Target.due_at) <= now)
-            .values(
-                status=TargetStatus.PUBLISHING,
-                claimed_by=worker,
-                claimed_at=now,
-                attempts=Target.attempts + 1,
-                updated_at=now,
-            )
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+            .values(**_claim_values(worker, now))
+            .returning(Target)
+            .execution_options(populate_existing=True, synchronize_session=False)
+        ).scalar_one_or_none()
+        if fresh is None:
             return None
-        target = session.get(Target, target_id)
-        assert target is not None
-        post = session.get(Post, target.post_id)
-        account = session.get(Account, target.account_id)
-        assert post is not None and account is not None
         if post.status is PostStatus.SCHEDULED:
             session.execute(
                 update(Post)
                 .where(col(Post.id) == post.id, col(Post.status) == PostStatus.SCHEDULED)
                 .values(status=PostStatus.PUBLISHING, updated_at=now)
+                .execution_options(synchronize_session=False)
             )
-        return Claimed(
-            target,
-            post,
-            account,
-            needs_lookup=target.unconfirmed_since is not None,
-            claimed_mono=time.monotonic(),
-            needs_poll=prior is TargetStatus.PENDING,
-        )
+        session.expunge_all()
+        return fresh, post, account, prior
+
+
+_autocommit: dict[int, Engine] = {}
+
+
+def autocommit_engine(ocma: Ocma) -> Engine:
+    """The process's engine in autocommit mode (same pool): a single statement without BEGIN and COMMIT."""
+    engine = ocma.engine
+    found = _autocommit.get(id(engine))
+    if found is None or found.engine is not engine:
+        found = _autocommit[id(engine)] = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return found
 
 
 def renew(ocma: Ocma, target_id: str, worker: str) -> bool:
@@ -85,9 +175,9 @@ def renew(ocma: Ocma, target_id: str, worker: str) -> bool:
 
 
 def add_attempt(ocma: Ocma, attempt: PublishAttempt) -> None:
-    """Record one platform call."""
+    """Record one platform call (in a transaction of its own)."""
     with ocma.session() as session:
-        session.add(attempt)
+        store_attempt(session, attempt)
 
 
 def _owned(target_id: str, worker: str) -> list[object]:
@@ -98,35 +188,151 @@ def _owned(target_id: str, worker: str) -> list[object]:
     ]
 
 
-def finish(ocma: Ocma, target_id: str, worker: str, status: TargetStatus, **values: object) -> bool:
-    """Move an owned target out of publishing; False if this worker no longer owns it."""
+def finish(
+    ocma: Ocma,
+    target_id: str,
+    worker: str,
+    status: TargetStatus,
+    **values: object,
+) -> bool:
+    """Move an owned target out of publishing; False if this worker no longer owns it.
+
+    The target, the audit rows of its calls pending in this context (AUDIT; taken out once stored), the post's
+    status and its events are one transaction. Should writing them together fail, the target's move is tried again alone (the
+    platform's answer must not be lost to an audit row) and the audit rows are left in the list.
+    """
     now = utcnow()
+    pending = AUDIT.get()
+    audit = [a for a in pending if a.target_id == target_id] if pending else None
+    if audit:
+        try:
+            done, events = _finish(ocma, target_id, worker, status, now, list(audit), values)
+        except Exception:
+            log.exception(
+                "could not store target %s with its audit rows; storing the target alone", target_id
+            )
+            done, events = _finish(ocma, target_id, worker, status, now, [], values)
+        else:
+            if done:
+                _forget(audit)
+    else:
+        done, events = _finish(ocma, target_id, worker, status, now, [], values)
+    if done and events:
+        from ocma_core.events import dispatch
+
+        for event in events:
+            dispatch(event, ocma)
+    return done
+
+
+def _forget(stored: list[PublishAttempt]) -> None:
+    """Take stored audit rows out of this context's pending rows."""
+    ids = {id(a) for a in stored}
+    rows = AUDIT.get()
+    if rows:
+        rows[:] = [a for a in rows if id(a) not in ids]
+
+
+def _finish(
+    ocma: Ocma,
+    target_id: str,
+    worker: str,
+    status: TargetStatus,
+    now: datetime,
+    audit: list[PublishAttempt],
+    values: dict[str, object],
+) -> tuple[bool, list[Event]]:
     with ocma.session() as session:
-        result = session.execute(
+        row = session.execute(
             update(Target)
             .where(*_owned(target_id, worker))  # type: ignore[arg-type]
             .values(status=status, claimed_by=None, updated_at=now, **values)
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            return False
-        target = session.get(Target, target_id)
-        assert target is not None
-        events = _refresh_post_status(session, target.post_id)
+            .returning(col(Target.post_id), col(Target.workspace_id), col(Target.platform))
+            .execution_options(synchronize_session=False)
+        ).first()
+        if row is None:
+            return False, []
+        post_id, workspace_id, platform = row
+        for attempt in audit:
+            store_attempt(session, attempt)
+        events = _settle_post(session, post_id, now)
         if status is TargetStatus.UNCONFIRMED:
             events.append(
                 Event(
                     "target.unconfirmed",
-                    target.workspace_id,
-                    {"post_id": target.post_id, "target_id": target.id, "platform": target.platform},
+                    workspace_id,
+                    {"post_id": post_id, "target_id": target_id, "platform": platform},
                 )
             )
         for event in events:
             record(session, event)
-    from ocma_core.events import dispatch
+    return True, events
 
-    for event in events:
-        dispatch(event, ocma)
-    return True
+
+def store_attempt(session: Session, attempt: PublishAttempt) -> None:
+    """Add an audit row to the session (a copy: the caller's object stays detached and reusable)."""
+    session.add(PublishAttempt(**attempt.model_dump()))
+
+
+def _settle_post(session: Session, post_id: str, now: datetime) -> list[Event]:
+    """The post's status from its targets in one read (no ORM load of every target); events of a final one."""
+    rows = session.execute(
+        sa_select(
+            col(Target.id),
+            col(Target.platform),
+            col(Target.status),
+            col(Target.url),
+            col(Target.last_error),
+            col(Post.status),
+            col(Post.recurrence),
+            col(Post.workspace_id),
+        )
+        .join(Post, col(Post.id) == Target.post_id)
+        .where(col(Target.post_id) == post_id)
+    ).all()
+    statuses: set[TargetStatus] = {r[2] for r in rows if r[2] is not TargetStatus.CANCELLED}
+    if not statuses or not statuses <= TERMINAL:
+        return []
+    new = _post_status_of(statuses)
+    if new is None or rows[0][5] is new:
+        return []
+    if rows[0][6]:  # recurring: the next occurrence is spawned from the ORM post (rare; the general path)
+        return _refresh_post_status(session, post_id)
+    session.execute(
+        update(Post)
+        .where(col(Post.id) == post_id)
+        .values(status=new, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    targets = [
+        {"target_id": r[0], "platform": r[1], "status": str(r[2]), "url": r[3], "error": r[4]} for r in rows
+    ]
+    return [_final_event(new, post_id, rows[0][7], targets)]
+
+
+def _post_status_of(statuses: set[TargetStatus]) -> PostStatus | None:
+    """A post's final status from its targets' (all terminal, cancelled ones left out); None: unchanged."""
+    # A target deleted earlier (services/deletion.py) is no longer out there: with others published the
+    # post is partially published; with only failures besides it, it failed.
+    if statuses == {TargetStatus.PUBLISHED}:
+        return PostStatus.PUBLISHED
+    if TargetStatus.PUBLISHED in statuses:
+        return PostStatus.PARTIALLY_PUBLISHED
+    if statuses == {TargetStatus.DELETED}:
+        return None
+    return PostStatus.FAILED
+
+
+def _final_event(new: PostStatus, post_id: str, workspace_id: str, targets: list[dict[str, object]]) -> Event:
+    payload: dict[str, object] = {"post_id": post_id, "targets": targets}
+    kind = {
+        PostStatus.PUBLISHED: "post.published",
+        PostStatus.PARTIALLY_PUBLISHED: "post.partially_published",
+        PostStatus.FAILED: "post.failed",
+    }[new]
+    if new is PostStatus.FAILED:
+        payload["reason"] = "; ".join(str(t["error"]) for t in targets if t["error"])
+    return Event(kind, workspace_id, payload)
 
 
 def refresh_post_status(session: object, post_id: str) -> list[Event]:
@@ -142,44 +348,25 @@ def _refresh_post_status(session: object, post_id: str) -> list[Event]:
     post = session.get(Post, post_id)
     assert post is not None
     targets = list(session.exec(select(Target).where(Target.post_id == post_id)))
-    statuses = {t.status for t in targets if t.status is not TargetStatus.CANCELLED}
+    statuses: set[TargetStatus] = {t.status for t in targets if t.status is not TargetStatus.CANCELLED}
     if not statuses or not statuses <= TERMINAL:
         return []
-    # A target deleted earlier (services/deletion.py) is no longer out there: with others published the
-    # post is partially published; with only failures besides it, it failed.
-    if statuses == {TargetStatus.PUBLISHED}:
-        new = PostStatus.PUBLISHED
-    elif TargetStatus.PUBLISHED in statuses:
-        new = PostStatus.PARTIALLY_PUBLISHED
-    elif statuses == {TargetStatus.DELETED}:
-        return []
-    else:
-        new = PostStatus.FAILED
-    if post.status is new:
+    new = _post_status_of(statuses)
+    if new is None or post.status is new:
         return []
     post.status, post.updated_at = new, utcnow()
     session.add(post)
-    payload = {
-        "post_id": post.id,
-        "targets": [
-            {
-                "target_id": t.id,
-                "platform": t.platform,
-                "status": str(t.status),
-                "url": t.url,
-                "error": t.last_error,
-            }
-            for t in targets
-        ],
-    }
-    kind = {
-        PostStatus.PUBLISHED: "post.published",
-        PostStatus.PARTIALLY_PUBLISHED: "post.partially_published",
-        PostStatus.FAILED: "post.failed",
-    }[new]
-    if new is PostStatus.FAILED:
-        payload["reason"] = "; ".join(t.last_error or "" for t in targets if t.last_error)
-    events = [Event(kind, post.workspace_id, payload)]
+    rows: list[dict[str, object]] = [
+        {
+            "target_id": t.id,
+            "platform": t.platform,
+            "status": str(t.status),
+            "url": t.url,
+            "error": t.last_error,
+        }
+        for t in targets
+    ]
+    events = [_final_event(new, post.id, post.workspace_id, rows)]
     if post.recurrence:
         from ocma_core.services.recurring import spawn_next
 

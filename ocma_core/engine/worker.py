@@ -19,7 +19,7 @@ from ocma_core.db.models import Target, TargetStatus, WorkerHeartbeat
 from ocma_core.db.types import utcnow
 from ocma_core.engine import transitions
 from ocma_core.engine.publisher import Runtime, process_target
-from ocma_core.observe import tracing, work
+from ocma_core.observe import tracing
 from ocma_core.observe.instruments import HEARTBEAT_FAILURES, HEARTBEATS, LAST_HEARTBEAT
 
 log = logging.getLogger(__name__)
@@ -116,10 +116,8 @@ class Worker:
 
     async def _run_one(self, target_id: str) -> str:
         try:
-            origin, due_at = await asyncio.to_thread(work.origin_of, self.ocma, target_id)
-            with work.publishing(target_id, origin, due_at):
-                outcome = await process_target(self.ocma, self.runtime, target_id)
-                log.debug("target %s: %s", target_id, outcome)
+            outcome = await process_target(self.ocma, self.runtime, target_id)
+            log.debug("target %s: %s", target_id, outcome)
         except Exception:
             log.exception("worker failed on target %s", target_id)
             outcome = "error"

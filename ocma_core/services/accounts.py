@@ -29,7 +29,7 @@ from ocma_core.errors import (
 )
 from ocma_core.events import Event, dispatch, record
 from ocma_core.oauth_client import authorize_url, new_code_verifier
-from ocma_core.platforms import AccountContext, AuthKind, Platform, Profile, TokenSet
+from ocma_core.platforms import AccountContext, AuthKind, OAuthClient, Platform, Profile, TokenSet
 from ocma_core.registry import get_platform
 from ocma_core.services import held
 from ocma_core.services.connect_errors import connect_failure
@@ -65,8 +65,21 @@ def start_connect(
     """Store a single-use state (and PKCE verifier) and return the platform's consent URL.
 
     `params` are connection options the platform's OAuth methods accept (e.g. Mastodon's `instance`);
-    they are kept with the state, encrypted, and handed to the code exchange.
+    they are kept with the state, encrypted, and handed to the code exchange. A consent URL whose answer
+    comes to OCMA's public callback is only accepted from a browser bound to it: hand people
+    `oauth_browser.start_link` instead, which binds the browser that opens it.
     """
+    return begin_connect(ocma, workspace_id, platform_name, redirect_uri, params)[1]
+
+
+def begin_connect(
+    ocma: Ocma,
+    workspace_id: str,
+    platform_name: str,
+    redirect_uri: str | None = None,
+    params: Mapping[str, str] | None = None,
+) -> tuple[str, str]:
+    """Store a single-use state (and PKCE verifier); return the state and the platform's consent URL."""
     platform = get_platform(platform_name)
     if platform.auth_kind is not AuthKind.OAUTH2:
         fields = ", ".join(platform.credential_fields) or "credentials"
@@ -79,14 +92,7 @@ def start_connect(
             },
         )
     options = {k: str(v) for k, v in (params or {}).items() if str(v).strip()}
-    unknown = sorted(set(options) - set(platform.connect_options))
-    if unknown:
-        accepted = ", ".join(sorted(platform.connect_options)) or "none"
-        raise ValidationFailed(
-            f"{platform.display_name or platform.name} does not take the connection option(s)"
-            f" {', '.join(unknown)} (it takes: {accepted})."
-        )
-    client = platform.oauth_client(options)
+    client = _oauth_client(platform, options)
     state = secrets.token_urlsafe(32)
     verifier = new_code_verifier() if client.pkce else None
     redirect = redirect_uri or callback_url(ocma, platform.name)
@@ -103,7 +109,54 @@ def start_connect(
                 expires_at=now + timedelta(seconds=ocma.settings.oauth_state_ttl_s),
             )
         )
-    return authorize_url(client, state=state, redirect_uri=redirect, verifier=verifier)
+    return state, authorize_url(client, state=state, redirect_uri=redirect, verifier=verifier)
+
+
+def _oauth_client(platform: Platform, options: Mapping[str, str]) -> OAuthClient:
+    """The platform's OAuth client for these connection options (only those in `connect_options`)."""
+    unknown = sorted(set(options) - set(platform.connect_options))
+    if unknown:
+        accepted = ", ".join(sorted(platform.connect_options)) or "none"
+        raise ValidationFailed(
+            f"{platform.display_name or platform.name} does not take the connection option(s)"
+            f" {', '.join(unknown)} (it takes: {accepted})."
+        )
+    return platform.oauth_client(options)
+
+
+def consent_url(ocma: Ocma, row: OAuthState, state: str) -> str:
+    """The platform's consent URL for a stored state (the same one `begin_connect` returned)."""
+    platform = get_platform(row.platform)
+    verifier, options = _state_secret(ocma, row)
+    client = _oauth_client(platform, options)
+    return authorize_url(client, state=state, redirect_uri=row.redirect_uri, verifier=verifier)
+
+
+def find_state(ocma: Ocma, platform_name: str, state: str) -> OAuthState:
+    """The pending state a link or callback names, refused when unknown, for another platform, used or expired."""
+    if not state or len(state) > 512:
+        raise OAuthFlowError("The authorisation response has no valid state.", fix="Start connecting again.")
+    with ocma.session() as session:
+        row = session.get(OAuthState, _state_id(state))
+    if row is None:
+        raise OAuthFlowError(
+            "Unknown authorisation state (it was not issued here).", fix="Start connecting again."
+        )
+    if row.platform != platform_name:
+        raise OAuthFlowError(
+            f"This authorisation was started for {row.platform}, not {platform_name}.",
+            fix="Start connecting again.",
+        )
+    if row.used_at is not None:
+        raise OAuthFlowError("This authorisation link was already used.", fix="Start connecting again.")
+    if row.expires_at < utcnow():
+        raise OAuthFlowError("The authorisation took too long and expired.", fix="Start connecting again.")
+    return row
+
+
+def browser_digest(browser: str) -> str:
+    """How a browser's binding nonce is stored (its SHA-256; the nonce itself lives only in its cookie)."""
+    return hashlib.sha256(b"ocma-oauth-browser\0" + browser.encode("utf-8")).hexdigest()
 
 
 def _state_secret(ocma: Ocma, row: OAuthState) -> tuple[str | None, dict[str, str]]:
@@ -120,42 +173,48 @@ def _state_secret(ocma: Ocma, row: OAuthState) -> tuple[str | None, dict[str, st
     return data.get("verifier"), dict(data.get("params") or {})
 
 
-def _consume_state(ocma: Ocma, platform_name: str, state: str) -> OAuthState:
-    """Mark the state used in one conditional update, so a replay can never succeed."""
-    if not state or len(state) > 512:
-        raise OAuthFlowError("The authorisation response has no valid state.", fix="Start connecting again.")
-    now = utcnow()
+def _consume_state(
+    ocma: Ocma, platform_name: str, state: str, browser: str | None, bound: bool
+) -> OAuthState:
+    """Mark the state used in one conditional update, so a replay can never succeed.
+
+    With `bound`, the state must have been opened through OCMA's start link by the browser whose nonce is
+    `browser` (its cookie); a mismatch is refused without using the state up.
+    """
+    row = find_state(ocma, platform_name, state)
+    if bound and (row.browser_hash is None or browser is None or row.browser_hash != browser_digest(browser)):
+        raise OAuthFlowError(
+            "This authorisation was not started in this browser.",
+            fix="Start connecting again from OCMA in this browser (an OCMA connect link is for the person "
+            "who asked for it; never finish one someone else sent you).",
+        )
     with ocma.session() as session:
-        row = session.get(OAuthState, _state_id(state))
-        if row is None:
-            raise OAuthFlowError(
-                "Unknown authorisation state (it was not issued here).", fix="Start connecting again."
-            )
-        if row.platform != platform_name:
-            raise OAuthFlowError(
-                f"This authorisation was started for {row.platform}, not {platform_name}.",
-                fix="Start connecting again.",
-            )
         result = session.execute(
             update(OAuthState)
             .where(col(OAuthState.id) == row.id, col(OAuthState.used_at).is_(None))
-            .values(used_at=now)
+            .values(used_at=utcnow())
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise OAuthFlowError("This authorisation link was already used.", fix="Start connecting again.")
-        if row.expires_at < now:
-            raise OAuthFlowError(
-                "The authorisation took too long and expired.", fix="Start connecting again."
-            )
-        return row
+    return row
 
 
 async def complete_connect(
-    ocma: Ocma, platform_name: str, *, state: str, code: str | None, error: str | None = None
+    ocma: Ocma,
+    platform_name: str,
+    *,
+    state: str,
+    code: str | None,
+    error: str | None = None,
+    browser: str | None = None,
+    bound: bool = False,
 ) -> Account:
-    """Finish an OAuth connection: check the state, exchange the code, fetch the profile, store it."""
+    """Finish an OAuth connection: check the state, exchange the code, fetch the profile, store it.
+
+    `bound` (OCMA's public callback) requires the browser nonce the start link set (`browser`).
+    """
     platform = get_platform(platform_name)
-    row = _consume_state(ocma, platform.name, state)
+    row = _consume_state(ocma, platform.name, state, browser, bound)
     if error:
         raise OAuthFlowError(
             f"{platform.display_name or platform.name} reported: {error}.",
@@ -314,14 +373,19 @@ def disconnect_account(ocma: Ocma, workspace_id: str, account_id: str) -> Accoun
         return account
 
 
-def account_context(ocma: Ocma, account: Account) -> AccountContext:
-    """Decrypted tokens and settings for platform calls."""
+def account_context(
+    ocma: Ocma, account: Account, plain: tuple[str, str | None] | None = None
+) -> AccountContext:
+    """Decrypted tokens and settings for platform calls (`plain`: the tokens already decrypted)."""
     if account.status is AccountStatus.DISCONNECTED or not account.access_token_enc:
         raise ConfigError(f"Account {account.handle} is disconnected.", fix="Connect it again.")
     vault = ocma.vault
+    if plain is None:
+        refresh = vault.decrypt(account.refresh_token_enc) if account.refresh_token_enc else None
+        plain = (vault.decrypt(account.access_token_enc), refresh)
     tokens = TokenSet(
-        access_token=vault.decrypt(account.access_token_enc),
-        refresh_token=vault.decrypt(account.refresh_token_enc) if account.refresh_token_enc else None,
+        access_token=plain[0],
+        refresh_token=plain[1],
         expires_at=account.expires_at,
         refresh_expires_at=account.refresh_expires_at,
         scopes=tuple(account.scopes),

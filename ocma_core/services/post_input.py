@@ -55,7 +55,9 @@ class PostInput(BaseModel):
         description="Platform options per platform name (poll, visibility, ...), at most 16 KB as JSON.",
     )
     scheduled_at: IsoDatetime | None = Field(
-        default=None, description="When to publish; a time without offset is read in `timezone`."
+        default=None,
+        description="When to publish (for a draft: its planned time, shown on the calendar, nothing queued); "
+        "a time without offset is read in `timezone`.",
     )
     timezone: str | None = Field(
         default=None, description="IANA timezone of the author; default: workspace's."
@@ -66,7 +68,8 @@ class PostInput(BaseModel):
     action: Literal["draft", "schedule", "publish_now", "next_slot", "best_time"] = Field(
         default="draft",
         description="draft; schedule (at scheduled_at); publish_now; next_slot (queue slots); "
-        "best_time (the next slot the accounts' own best-time models rank highest).",
+        "best_time (the next slot measured best on the accounts' own posts; when no account shows a "
+        "measurable timing effect, the queue's next free slot, as next_slot).",
     )
 
     @field_validator("options")
@@ -113,22 +116,34 @@ class PostInput(BaseModel):
         return when.astimezone(UTC)
 
 
-def local_to_utc(local: datetime, zone_name: str) -> datetime:
-    """A wall-clock time in `zone_name` as UTC; one inside a DST gap is a ValidationFailed with both choices."""
+def local_to_utc(local: datetime, zone_name: str, *, ambiguous: str = "refuse") -> datetime:
+    """A wall-clock time in `zone_name` as UTC; one in a DST gap is refused with both choices.
+
+    A time the clocks pass twice (autumn's repeated hour) is refused the same way, with both instants, unless
+    `ambiguous="earlier"` (a listing window's edge, where the earlier reading is the inclusive one).
+    """
     zone = ZoneInfo(zone_name)
     aware = local.replace(tzinfo=zone)
-    if aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == local:
-        return aware.astimezone(UTC)
+    first, second = aware.replace(fold=0), aware.replace(fold=1)
+    exists = aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == local
+    if exists and (first.utcoffset() == second.utcoffset() or ambiguous == "earlier"):
+        return first.astimezone(UTC)
     from ocma_core.errors import ValidationFailed
 
-    # In a gap, fold=0 reads the time with the offset before the jump and fold=1 with the one after: the
-    # two instants a person may have meant, shown in local time.
-    earlier = local.replace(tzinfo=zone, fold=1).astimezone(UTC).astimezone(zone)
-    later = local.replace(tzinfo=zone, fold=0).astimezone(UTC).astimezone(zone)
-    choices = sorted([earlier, later])
+    # In a gap, fold=0 reads the time with the offset before the jump and fold=1 with the one after; in a
+    # repeated hour they are its two passes. Either way: the two instants a person may have meant, shown locally.
+    # (compared in UTC: within one zone, Python compares wall clocks and ignores fold)
+    choices = [i.astimezone(zone) for i in sorted({first.astimezone(UTC), second.astimezone(UTC)})]
+    stamp = local.isoformat(timespec="minutes")
+    if exists:
+        message, problem = f"happens twice in {zone_name}: the clocks go back over it", "happens twice"
+    else:
+        message, problem = (
+            f"does not exist in {zone_name}: the clocks skip it",
+            "falls in the hour the clocks skip",
+        )
     raise ValidationFailed(
-        f"scheduled_at {local.isoformat(timespec='minutes')} does not exist in {zone_name}: the clocks skip it "
-        "(daylight saving time).",
-        problems=[{"field": "scheduled_at", "message": "falls in the hour the clocks skip"}],
-        fix=f"Choose {choices[0].isoformat(timespec='minutes')} or {choices[1].isoformat(timespec='minutes')}.",
+        f"scheduled_at {stamp} {message} (daylight saving time).",
+        problems=[{"field": "scheduled_at", "message": problem}],
+        fix=f"Choose {choices[0].isoformat(timespec='minutes')} or {choices[-1].isoformat(timespec='minutes')}.",
     )

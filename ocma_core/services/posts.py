@@ -152,6 +152,9 @@ def create_post_in(
         )
     session.flush()
     if data.action == "draft":
+        post.scheduled_at = data.scheduled_utc(
+            workspace.timezone
+        )  # a planned time: on the calendar, not queued
         return post, None
     raise_if_invalid(check_targets(ocma, workspace_id, data, accounts))
     when = _when(ocma, session, workspace, data, accounts)
@@ -182,6 +185,15 @@ def _when(
         from ocma_core.analytics.answers import next_best_time
 
         answer = next_best_time(ocma, workspace.id, [a.id for a in accounts])
+        if answer["at"] is None:  # no measured best time: the queue's slots, never an unmeasured guess
+            try:
+                return next_free_slot(session, workspace, accounts)
+            except ValidationFailed as exc:
+                raise ValidationFailed(
+                    f"There is no measured best time for these accounts ({answer['reason']}), and no queue "
+                    f"slot to use instead: {exc}",
+                    fix="Give a time, or set queue slots (workspace setting queue_slots).",
+                ) from None
         return datetime.fromisoformat(answer["at"])
     when = data.scheduled_utc(workspace.timezone)
     assert when is not None
@@ -266,7 +278,7 @@ def update_post(ocma: Ocma, workspace_id: str, post_id: str, data: PostInput) ->
         session.flush()
         event = None
         if data.action == "draft":
-            post.status, post.scheduled_at = PostStatus.DRAFT, None
+            post.status, post.scheduled_at = PostStatus.DRAFT, data.scheduled_utc(workspace.timezone)
             for target in session.exec(select(Target).where(Target.post_id == post.id)):
                 target.status, target.due_at = TargetStatus.DRAFT, None
                 session.add(target)
@@ -481,7 +493,7 @@ def _window_edge(when: datetime | None, zone: str, field: str) -> datetime | Non
     from ocma_core.services.post_input import local_to_utc
 
     try:
-        return local_to_utc(when, zone)
+        return local_to_utc(when, zone, ambiguous="earlier")
     except ValidationFailed as exc:
         raise ValidationFailed(
             exc.message.replace("scheduled_at", field, 1),

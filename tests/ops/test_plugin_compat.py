@@ -29,7 +29,16 @@ def run(*argv: str, tmp: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_in_repo_plugins_declare_the_core_versions_they_support() -> None:
-    for distribution in ("ocma-x", "ocma-bluesky", "ocma-mastodon", "ocma-linkedin", "ocma-litellm"):
+    for distribution in (
+        "ocma-x",
+        "ocma-bluesky",
+        "ocma-mastodon",
+        "ocma-linkedin",
+        "ocma-facebook",
+        "ocma-instagram",
+        "ocma-threads",
+        "ocma-litellm",
+    ):
         versions = declared_versions(distribution, None)
         assert versions, f"{distribution} declares no OCMA versions"
         assert misfit(distribution, versions) is None

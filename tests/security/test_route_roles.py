@@ -42,8 +42,11 @@ PUBLIC = {
     ("GET", "/healthz"): "liveness, says nothing about any workspace",
     ("GET", "/readyz"): "readiness of the database and queue",
     ("GET", "/metrics"): "Prometheus counters for the operator",
+    ("GET", "/"): "where to go: links to the docs and health (no workspace data)",
     ("GET", "/docs"): "the API's documentation page, served offline (no workspace data)",
-    ("GET", "/oauth/callback/{platform}"): "the platform sends the browser back; a single-use state decides",
+    ("GET", "/oauth/callback/{platform}"): "the platform sends the browser back; a single-use state bound to "
+    "the browser that opened the start link decides",
+    ("GET", "/oauth/start/{platform}"): "the single-use start link a person opens in their browser",
     ("GET", "/media/{media_id}"): "a signed, expiring URL (platforms fetch media from it)",
     ("GET", "/webhooks/{platform}"): "the platform's challenge, answered only in its documented format",
     ("POST", "/webhooks/{platform}"): "deliveries signed by the platform",

@@ -101,7 +101,7 @@ def register(runtime: SlackRuntime) -> None:
 
 async def connect(runtime: SlackRuntime, workspace_id: str, member: Any, platform: str, respond: Any) -> None:
     """Reply with the platform's authorisation link (admins only)."""
-    from ocma_core.app.accounts import start_connect
+    from ocma_core.app.accounts import start_link
 
     if not store.can(member, Action.ACCOUNTS_CONNECT):
         await respond(f"Only admins and owners can connect accounts; your OCMA role is {member.role.value}.")
@@ -110,11 +110,13 @@ async def connect(runtime: SlackRuntime, workspace_id: str, member: Any, platfor
         await respond("Say which platform: `/ocma connect x`.")
         return
     try:
-        url = await asyncio.to_thread(start_connect, runtime.ocma, workspace_id, platform)
+        url = await asyncio.to_thread(start_link, runtime.ocma, workspace_id, platform)
     except OcmaError as exc:
         await respond(f"{exc} {exc.fix or ''}")
         return
-    await respond(f"<{url}|Connect your {platform} account> (the link works once and expires soon).")
+    await respond(
+        f"<{url}|Connect your {platform} account> (the link works once, in the first browser that opens it, and expires soon)."
+    )
 
 
 async def schedule(

@@ -103,7 +103,7 @@ def home_view(runtime: SlackRuntime, workspace_id: str, tz: str | None, member: 
 
 def _connections(runtime: SlackRuntime, workspace_id: str, member: Member) -> list[dict[str, Any]]:
     """Connection health; a Reconnect link (a live authorisation) only for members who may connect."""
-    from ocma_core.app.accounts import list_accounts, start_connect
+    from ocma_core.app.accounts import list_accounts, start_link
 
     if not can(member, Action.ACCOUNTS_READ):
         return []
@@ -116,7 +116,7 @@ def _connections(runtime: SlackRuntime, workspace_id: str, member: Member) -> li
         if not healthy and not may_connect:
             block = _section(f"{line}\n{account.last_error or ''}\nAn admin can reconnect it.")
         elif not healthy:
-            url = start_connect(runtime.ocma, workspace_id, account.platform)
+            url = start_link(runtime.ocma, workspace_id, account.platform)
             block["accessory"] = {
                 "type": "button",
                 "action_id": "ocma_reconnect",

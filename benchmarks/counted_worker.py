@@ -1,0 +1,93 @@
+"""`ocma worker --processes 1` that counts its database round trips and Redis commands.
+
+Every second it writes {"statements", "begins", "commits", "rollbacks", "pings", "redis"} to
+$BENCH_COUNT_DIR/<pid>.json, so a benchmark can take the difference over a measured window.
+A round trip is a statement, a BEGIN (psycopg sends it on its own), a COMMIT or ROLLBACK, or a pool pre-ping.
+
+Run: python benchmarks/counted_worker.py --concurrency 64
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+COUNTS: Counter[str] = Counter()
+
+
+def _count_engine(engine: Any) -> Any:
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _statement(*_: object) -> None:
+        COUNTS["statements"] += 1
+
+    @event.listens_for(engine, "begin")
+    def _begin(*_: object) -> None:
+        COUNTS["begins"] += 1
+
+    @event.listens_for(engine, "commit")
+    def _commit(*_: object) -> None:
+        COUNTS["commits"] += 1
+
+    @event.listens_for(engine, "rollback")
+    def _rollback(*_: object) -> None:
+        COUNTS["rollbacks"] += 1
+
+    ping = engine.dialect.do_ping
+
+    def counted_ping(dbapi_connection: Any) -> bool:
+        COUNTS["pings"] += 1
+        return bool(ping(dbapi_connection))
+
+    engine.dialect.do_ping = counted_ping
+    return engine
+
+
+def install() -> None:
+    """Count every engine the process makes, and every Redis command."""
+    import redis
+
+    from ocma_core.db import engine as db_engine
+
+    make = db_engine.make_engine
+
+    def counted_make(*args: Any, **kwargs: Any) -> Any:
+        return _count_engine(make(*args, **kwargs))
+
+    db_engine.make_engine = counted_make  # type: ignore[assignment]
+    execute = redis.Redis.execute_command
+
+    def counted_execute(self: Any, *args: Any, **options: Any) -> Any:
+        COUNTS["redis"] += 1
+        return execute(self, *args, **options)
+
+    redis.Redis.execute_command = counted_execute  # type: ignore[method-assign]
+
+
+def _dump_forever(directory: Path) -> None:
+    path, tmp = directory / f"{os.getpid()}.json", directory / f"{os.getpid()}.tmp"
+    while True:
+        tmp.write_text(json.dumps(dict(COUNTS)))
+        tmp.replace(path)
+        threading.Event().wait(0.5)
+
+
+def main() -> None:
+    """Install the counters, start the dumper thread, run the worker command."""
+    install()
+    directory = Path(os.environ["BENCH_COUNT_DIR"])
+    threading.Thread(target=_dump_forever, args=(directory,), daemon=True).start()
+    from ocma_core.cli.main import main as cli
+
+    sys.argv = ["ocma", "worker", "--processes", "1", *sys.argv[1:]]
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+"""What the engine is compared with: the same POSTs sent by a raw asyncio client, by httpx at its best
+concurrency, and by a fair rq (SimpleWorker, job module preloaded, many processes)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+HERE = Path(__file__).resolve().parent
+
+
+async def raw_client(base_url: str, count: int, in_flight: int) -> float:
+    """`count` POST /v1/posts over `in_flight` keep-alive connections, hand-written HTTP/1.1; posts per second."""
+    parts = urlsplit(base_url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    todo = list(range(count))
+
+    async def connection(worker: int) -> None:
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            while todo:
+                i = todo.pop()
+                body = json.dumps({"text": f"raw {i}"}).encode()
+                writer.write(
+                    b"POST /v1/posts HTTP/1.1\r\nhost: %s\r\nauthorization: Bearer bench-token-%d\r\n"
+                    b"content-type: application/json\r\ncontent-length: %d\r\n\r\n%s"
+                    % (host.encode(), i % 50, len(body), body)
+                )
+                head = await reader.readuntil(b"\r\n\r\n")
+                if not head.startswith(b"HTTP/1.1 201"):
+                    raise RuntimeError(f"raw client: {head[:40]!r}")
+                length = next(
+                    int(line.split(b":", 1)[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length:")
+                )
+                await reader.readexactly(length)
+        finally:
+            writer.close()
+
+    start = time.perf_counter()
+    await asyncio.gather(*(connection(w) for w in range(min(in_flight, count))))
+    return count / (time.perf_counter() - start)
+
+
+async def httpx_client(base_url: str, count: int, in_flight: int) -> float:
+    """`count` POSTs through one httpx.AsyncClient with `in_flight` at a time; posts per second."""
+    import httpx
+
+    semaphore = asyncio.Semaphore(in_flight)
+    limits = httpx.Limits(max_connections=in_flight, max_keepalive_connections=in_flight)
+    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+
+        async def one(i: int) -> None:
+            async with semaphore:
+                response = await client.post(
+                    f"{base_url}/v1/posts",
+                    json={"text": f"httpx {in_flight} {i}"},
+                    headers={"Authorization": f"Bearer bench-token-{i % 50}"},
+                )
+                response.raise_for_status()
+
+        start = time.perf_counter()
+        await asyncio.gather(*(one(i) for i in range(count)))
+        return count / (time.perf_counter() - start)
+
+
+def httpx_best(base_url: str, count: int, levels: tuple[int, ...]) -> tuple[float, int]:
+    """httpx at each concurrency level in a fresh process each; (best posts per second, its level)."""
+    best = (0.0, 0)
+    for level in levels:
+        out = subprocess.run(
+            [sys.executable, str(Path(__file__)), "httpx", base_url, str(count), str(level)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        best = max(best, (float(out.stdout.strip()), level))
+    return best
+
+
+def raw_in_process(base_url: str, count: int, in_flight: int) -> float:
+    """The raw client in a fresh process (the benchmark's own work must not slow it)."""
+    out = subprocess.run(
+        [sys.executable, str(Path(__file__)), "raw", base_url, str(count), str(in_flight)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return float(out.stdout.strip())
+
+
+def rq_fair(base_url: str, redis_url: str, jobs: int, processes: int, env: dict[str, str]) -> float:
+    """`jobs` rq jobs, each the same POST, on `processes` SimpleWorkers whose job module (and its keep-alive
+    httpx client) is imported before the first job; jobs per second from the first start to the last end."""
+    import redis
+    from rq import Queue, Worker
+    from rq.job import Job
+
+    conn = redis.Redis.from_url(redis_url)
+    queue = Queue("bench_fair", connection=conn)
+    queue.empty()
+    child_env = {**env, "PYTHONPATH": f"{HERE}{os.pathsep}{env.get('PYTHONPATH', '')}"}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(HERE / "rq_job.py"), redis_url, "bench_fair"],
+            env=child_env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        for _ in range(processes)
+    ]
+    try:
+        deadline = time.monotonic() + 120
+        while len(Worker.all(queue=queue)) < processes:  # every worker up and idle before the first job
+            if time.monotonic() > deadline:
+                raise RuntimeError("rq workers did not start")
+            time.sleep(0.2)
+        ids = [
+            queue.enqueue("rq_job.post_once", base_url, f"bench-token-{i % 50}", f"rq {i}", result_ttl=600).id
+            for i in range(jobs)
+        ]
+        deadline = time.monotonic() + 600
+        while True:
+            fetched = Job.fetch_many(ids, connection=conn)
+            done = [j for j in fetched if j is not None and (j.is_finished or j.is_failed)]
+            if len(done) == jobs or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        finished = [j for j in done if j.is_finished]
+        if len(finished) < jobs:
+            raise SystemExit(f"rq: only {len(finished)} of {jobs} jobs finished")
+        first = min(j.started_at for j in finished if j.started_at)
+        last = max(j.ended_at for j in finished if j.ended_at)
+        return jobs / (last - first).total_seconds()
+    finally:
+        for proc in procs:
+            os.killpg(proc.pid, signal.SIGTERM)
+        for proc in procs:
+            proc.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    kind, url, n, level = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    run = raw_client if kind == "raw" else httpx_client
+    print(asyncio.run(run(url, n, level)))

@@ -1,0 +1,245 @@
+"""The Facebook Pages Platform: one OCMA account per Page, posting as the Page with its Page token."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from ocma_core import (
+    AccountContext,
+    AuthExpired,
+    Capability,
+    ConfigError,
+    FoundPost,
+    Limits,
+    MediaRules,
+    MetricsSnapshot,
+    OAuthClient,
+    PostContent,
+    Problem,
+    Profile,
+    PublishResult,
+    TextLimit,
+    TokenSet,
+    WebhookEvent,
+)
+from ocma_core.platforms import graph
+from ocma_facebook import auth, metrics, publishing
+
+DEFAULT_VERSION = "v24.0"
+#: Meta's limit on a Page post's text (unconfirmed in Meta's reference; the figure third-party tools use).
+MAX_MESSAGE = 63_206
+
+
+class FacebookPlatform(graph.GraphPlatform):
+    """Facebook Pages through the Graph API: feed text and link posts, photo posts, delete, metrics, webhooks."""
+
+    name = "facebook"
+    display_name = "Facebook"
+    capabilities = frozenset(
+        {
+            Capability.PUBLISH_TEXT,
+            Capability.PUBLISH_IMAGES,
+            Capability.DELETE,
+            Capability.FIND_PUBLISHED,
+            Capability.POST_METRICS,
+            Capability.ACCOUNT_METRICS,
+            Capability.WEBHOOKS,
+        }
+    )
+    limits = Limits(
+        text=TextLimit(max_length=MAX_MESSAGE),
+        media=MediaRules(
+            max_images=10,
+            max_videos=0,
+            image_types=("image/jpeg", "image/png", "image/gif", "image/bmp", "image/tiff"),
+            max_image_bytes=4 * 1024 * 1024,
+        ),
+    )
+    default_api_base = "https://graph.facebook.com"
+    default_auth_base = "https://www.facebook.com"
+    default_scopes = auth.PAGE_SCOPES
+    max_concurrency = 4
+    connect_options = {"page": "The Page to connect, by id or name (when the person manages several)."}
+
+    # ----- configuration -------------------------------------------------------------------------
+    @property
+    def version(self) -> str:
+        """The Graph API version (OCMA_FACEBOOK_GRAPH_VERSION, e.g. v24.0)."""
+        value = self.setting("GRAPH_VERSION") or DEFAULT_VERSION
+        return value if value.startswith("v") else f"v{value}"
+
+    @property
+    def app_id(self) -> str:
+        """The Meta app id (OCMA_FACEBOOK_APP_ID)."""
+        return self.require_setting("APP_ID")
+
+    @property
+    def app_secret(self) -> str:
+        """The Meta app secret (OCMA_FACEBOOK_APP_SECRET)."""
+        return self.require_setting("APP_SECRET")
+
+    def graph_url(self, path: str) -> str:
+        """A versioned Graph URL."""
+        return f"{self.api_base}/{self.version}/{path.lstrip('/')}"
+
+    def auth_params(self, token: str, params: Mapping[str, str] | None = None) -> dict[str, str]:
+        """Query parameters of a call with `token`: the token and its `appsecret_proof`."""
+        proof = graph.appsecret_proof(self.app_secret, token)
+        return {**(params or {}), "access_token": token, "appsecret_proof": proof}
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        ctx: AccountContext,
+        *,
+        bucket: str,
+        creates: bool = False,
+        params: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """One Graph call as the Page; the JSON answer, or the typed failure (`creates`: it posts something)."""
+        response = await self.send(
+            method,
+            self.graph_url(path),
+            ctx=ctx,
+            bucket=bucket,
+            expect_effect=creates,
+            params=self.auth_params(ctx.tokens.access_token, params),
+            **kwargs,
+        )
+        self.raise_for_status(response, effect=creates)
+        return response.json()
+
+    def oauth_client(self, options: Mapping[str, str] | None = None) -> OAuthClient:
+        """Facebook Login with the Page permissions (no PKCE for a web app with a secret; comma-separated).
+
+        Option `page` (the Page to connect) is used by the code exchange."""
+        scopes = tuple((self.setting("SCOPES") or ",".join(auth.PAGE_SCOPES)).replace(" ", ",").split(","))
+        return OAuthClient(
+            authorize_url=f"{self.auth_base}/{self.version}/dialog/oauth",
+            token_url=self.graph_url("oauth/access_token"),
+            client_id=self.app_id,
+            client_secret=self.app_secret,
+            scopes=tuple(s for s in scopes if s),
+            pkce=False,
+            scope_separator=",",
+        )
+
+    # ----- authorisation -------------------------------------------------------------------------
+    async def exchange_code(
+        self,
+        code: str,
+        code_verifier: str | None,
+        redirect_uri: str,
+        options: Mapping[str, str] | None = None,
+    ) -> TokenSet:
+        """Code → long-lived user token → the chosen Page's token (option `page`: its id or name)."""
+        long_lived = await auth.user_token(self, code, redirect_uri)
+        pages = await auth.managed_pages(self, str(long_lived["access_token"]))
+        page = (options or {}).get("page", "")
+        return auth.page_tokens(long_lived, auth.choose_page(pages, page.strip()))
+
+    async def refresh(self, ctx: AccountContext) -> TokenSet:
+        """Facebook has no refresh tokens: AuthExpired naming the reconnect date."""
+        by = ctx.settings.get("reconnect_by") or (
+            ctx.tokens.expires_at.isoformat() if ctx.tokens.expires_at else ""
+        )
+        raise AuthExpired(
+            "Facebook issues no refresh tokens: log in with Facebook again to reconnect this Page"
+            + (f" (the login was good until {by})." if by else "."),
+            code="no_refresh_token",
+        )
+
+    async def get_profile(self, ctx: AccountContext) -> Profile:
+        """`GET /me` with the Page token (the Page), then `debug_token` for its validity and expiry dates."""
+        body = await self.call("GET", "me", ctx, bucket="me", params={"fields": "id,name,username,link"})
+        page_id, name = str(body["id"]), str(body.get("name") or "")
+        info = await auth.debug_token(self, ctx.tokens.access_token)
+        extra: dict[str, Any] = {"page_id": page_id, "page_name": name, "token_type": info.get("type")}
+        for key in ("expires_at", "data_access_expires_at"):
+            when = auth.unix_time(info.get(key))
+            extra[f"token_{key}"] = when
+        if info.get("scopes"):
+            extra["granted_scopes"] = list(info["scopes"])
+        handle = str(body.get("username") or name or page_id)
+        url = str(body.get("link") or f"https://www.facebook.com/{page_id}")
+        return Profile(external_id=page_id, handle=handle, display_name=name or handle, url=url, extra=extra)
+
+    # ----- content -------------------------------------------------------------------------------
+    def page_id(self, ctx: AccountContext) -> str:
+        """The Page the account posts to."""
+        page = str(ctx.settings.get("page_id") or ctx.external_id)
+        if not page:
+            raise ConfigError("This Facebook account has no Page id; reconnect it.")
+        return page
+
+    def validate(self, content: PostContent) -> list[Problem]:
+        """The generic limits, plus: a post needs text, a link or a photo; no video yet; no threads."""
+        problems = super().validate(content)
+        if not (content.text.strip() or content.media or content.options.get("link")):
+            problems.append(Problem("empty", "A Facebook post needs a message, a link or a photo."))
+        if any(m.is_video for m in content.media):
+            problems.append(
+                Problem(
+                    "video_unsupported", "OCMA does not publish Facebook videos yet (photos only).", "media"
+                )
+            )
+        if content.thread:
+            problems.append(
+                Problem(
+                    "thread_unsupported",
+                    "Facebook Page posts are single posts in OCMA (no threads).",
+                    "thread",
+                )
+            )
+        return problems
+
+    async def publish(self, ctx: AccountContext, content: PostContent) -> PublishResult:
+        """A feed post (text, link), a photo post or a multi-photo post (`attached_media`)."""
+        post_id = await publishing.publish(self, ctx, self.page_id(ctx), content)
+        return PublishResult(external_id=post_id, url=self.public_url(ctx, post_id), part_ids=[post_id])
+
+    async def find_published(
+        self, ctx: AccountContext, content: PostContent, since: datetime
+    ) -> FoundPost | None:
+        """The Page's own post with the same message created since `since` (`GET /{page}/posts`)."""
+        found = await publishing.find(self, ctx, self.page_id(ctx), content, since)
+        return FoundPost(part_ids=[found], url=self.public_url(ctx, found)) if found else None
+
+    async def delete(self, ctx: AccountContext, external_id: str) -> None:
+        """`DELETE /{post-id}`; a post that no longer exists is already deleted."""
+        await publishing.delete(self, ctx, external_id)
+
+    # ----- metrics -------------------------------------------------------------------------------
+    async def post_metrics(self, ctx: AccountContext, external_id: str) -> MetricsSnapshot:
+        """Reactions, comments and shares, plus the post insights Meta still serves."""
+        return await metrics.post(self, ctx, external_id)
+
+    async def account_metrics(self, ctx: AccountContext) -> MetricsSnapshot:
+        """The Page's followers (and likes, while Meta serves `fan_count`)."""
+        return await metrics.page(self, ctx, self.page_id(ctx))
+
+    # ----- webhooks ------------------------------------------------------------------------------
+    def webhook_challenge(self, params: Mapping[str, str]) -> tuple[int, dict[str, Any] | str] | None:
+        """Meta's verification GET, checked against OCMA_FACEBOOK_WEBHOOK_VERIFY_TOKEN."""
+        return graph.hub_challenge(params, self.setting("WEBHOOK_VERIFY_TOKEN"))
+
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:
+        """`X-Hub-Signature-256` against the app secret."""
+        return graph.verify_signature(self.setting("APP_SECRET"), headers, body)
+
+    def parse_webhook(self, body: bytes) -> list[WebhookEvent]:
+        """Comments, reactions and mentions of `page` deliveries."""
+        return [e for e in graph.parse_webhook(body) if e.raw.get("object") == "page"]
+
+    def public_url(self, ctx: AccountContext, external_id: str) -> str | None:
+        """https://www.facebook.com/{page-id}_{post-id}."""
+        return f"https://www.facebook.com/{external_id}"
+
+
+def reconnect_by(tokens: TokenSet) -> datetime | None:
+    """When the account needs a new Facebook login: the long-lived user token's expiry."""
+    return tokens.expires_at.astimezone(UTC) if tokens.expires_at else None
