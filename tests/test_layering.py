@@ -72,7 +72,8 @@ PUBLIC_MODULES = {
     "ocma_core.ai.sizes",  # helpers for AI provider plugins: image sizes and ratios
     "ocma_core.net",
     "ocma_core.platforms",  # the Platform contract (also re-exported by `ocma_core`)
-    "ocma_core.platforms.graph",  # helpers for Meta's Graph API platforms (Facebook, Instagram, Threads)
+    "ocma_core.platforms.graph",  # helpers for Meta Graph platform plugins (errors, usage headers, webhooks)
+    "ocma_core.when",  # reading the times people type (the CLI and the agent read them alike)
 }
 PUBLIC_PREFIXES = ("ocma_core.app", "ocma_core.testing", "ocma_core.ai.testing")
 
@@ -97,7 +98,9 @@ def _core_imports(path: Path) -> list[str]:
             and node.level == 0
             and (node.module or "").startswith("ocma_core")
         ):
-            found.append(str(node.module))
+            for alias in node.names:  # `from ocma_core.platforms import graph` imports a (public) module
+                submodule = f"{node.module}.{alias.name}"
+                found.append(submodule if _is_public(submodule) else str(node.module))
     return found
 
 

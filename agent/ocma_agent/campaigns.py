@@ -119,9 +119,37 @@ def _context(campaign: Campaign) -> str:
     return "\n\n".join(parts)
 
 
-def task(campaign: Campaign, feedback: str) -> tuple[str, Any]:
+def baseline_text(baseline: list[dict[str, Any]]) -> str:
+    """The measured baseline as prompt text (or a plain statement that there is none)."""
+    rows = [b for b in baseline if b.get("measured_posts")]
+    if not rows:
+        return (
+            "MEASURED BASELINE: none (no measured posts on these accounts yet). Any target is a guess: "
+            "say so, and prefer targets about activity (posts published) over results."
+        )
+    lines = [
+        f"- account {b['account_id']}: {b['measured_posts']} measured posts in the last {b['weeks']} weeks "
+        f"({b['posts_per_week']} a week), median {b['median_interactions_per_post']:.0f} interactions per post"
+        + (f", median {b['median_rate']:.4f} {b['rate_name']}" if b["median_rate"] is not None else "")
+        + (f", {b['followers']:.0f} followers" if b.get("followers") else "")
+        for b in rows
+    ]
+    return "MEASURED BASELINE (OCMA's stored metrics; set targets relative to it):\n" + "\n".join(lines)
+
+
+def mark_targets(data: dict[str, Any], baseline: list[dict[str, Any]]) -> dict[str, Any]:
+    """Label every KPI target as the model's suggestion and attach the measured baseline beside them."""
+    for kpi in data.get("kpis", []):
+        if isinstance(kpi, dict):
+            kpi["target_source"] = "suggested by the AI model from the baseline below, not a measurement"
+    data["baseline"] = baseline
+    return data
+
+
+def task(campaign: Campaign, feedback: str, baseline: str = "") -> tuple[str, Any]:
     """The prompt for the campaign's current stage and the check its JSON answer must pass."""
-    head = f"{_context(campaign)}\n{_feedback(campaign, feedback)}\n{TEAM}\nCURRENT TASK: "
+    measured = f"\n{baseline}\n" if baseline else ""
+    head = f"{_context(campaign)}\n{measured}{_feedback(campaign, feedback)}\n{TEAM}\nCURRENT TASK: "
     if campaign.stage == "strategy":
         return head + (
             "Write the campaign strategy in four sections: Strategic objectives (measurable, with targets), "
@@ -131,8 +159,9 @@ def task(campaign: Campaign, feedback: str) -> tuple[str, Any]:
     if campaign.stage == "period_plan":
         return head + (
             f"Plan the whole period: an overview, content pillars (use these themes where they fit: {THEMES}), "
-            f"KPIs with targets, and a theme and goal for each of the {campaign.weeks} weeks. Answer with JSON: "
-            '{"overview": "...", "pillars": ["..."], "kpis": [{"name": "...", "target": "..."}], '
+            f"KPIs each with its measured baseline (from MEASURED BASELINE, or 'none measured') and a target, "
+            f"and a theme and goal for each of the {campaign.weeks} weeks. Answer with JSON: "
+            '{"overview": "...", "pillars": ["..."], "kpis": [{"name": "...", "baseline": "...", "target": "..."}], '
             '"weeks": [{"week": 1, "theme": "...", "goal": "..."}]}'
         ), _check_period(campaign.weeks)
     if campaign.stage == "weekly_plans":

@@ -291,9 +291,17 @@ def _guarded_call(
         invoked_before = len(contexts)  # recorded_call appends a context when it calls the platform method
         try:
             result = await recorded_call(
-                ocma, platform, account.id, fn, target_id=target.id, action=action, worker=worker,
-                summary=summary, contexts=contexts, account=account,
-            )  # fmt: skip
+                ocma,
+                platform,
+                account.id,
+                fn,
+                target_id=target.id,
+                action=action,
+                worker=worker,
+                summary=summary,
+                contexts=contexts,
+                account=account,
+            )
         except PlatformError as exc:
             claimed.unanswered = not answered(exc)
             raise

@@ -22,6 +22,9 @@ MAX_TARGETS = 500
 SOURCE = "stored metric snapshots (the latest one per post); nothing was fetched from the platforms now"
 
 
+RANK_AFTER_HOURS = 24.0
+
+
 def _latest(ctx: ToolContext, target_ids: list[str]) -> dict[str, PostMetricSnapshot]:
     if not target_ids:
         return {}
@@ -61,6 +64,11 @@ def _row(
         "text": " ".join(post.body.split())[:80],
         "metrics": snap.values,
         "as_of": local(snap.fetched_at, ctx.timezone),
+        "measured_after_hours": (
+            round((snap.fetched_at - target.published_at).total_seconds() / 3600, 1)
+            if target.published_at
+            else None
+        ),
     }
     if target.url:
         row["url"] = target.url
@@ -172,8 +180,12 @@ def performance_summary(
                 totals[name]["total"] += value
                 totals[name]["posts"] += 1
         rows.append(row)
-    ranked = sorted(
-        (r for r in rows if "interactions" in r.get("shared", {})),
+    ranked = sorted(  # like with like: only posts measured 24 h or more after publishing are ranked
+        (
+            r
+            for r in rows
+            if "interactions" in r.get("shared", {}) and (r["measured_after_hours"] or 0) >= RANK_AFTER_HOURS
+        ),
         key=lambda r: r["shared"]["interactions"],
         reverse=True,
     )
@@ -184,9 +196,16 @@ def performance_summary(
         "posts": rows,
         "totals": {k: {"total": v["total"], "posts": int(v["posts"])} for k, v in totals.items()},
         "top_by_interactions": [
-            {"post_id": r["post_id"], "platform": r["platform"], "interactions": r["shared"]["interactions"]}
+            {
+                "post_id": r["post_id"],
+                "platform": r["platform"],
+                "interactions": r["shared"]["interactions"],
+                "measured_after_hours": r["measured_after_hours"],
+            }
             for r in ranked[:3]
         ],
+        "ranking": f"only posts measured at least {RANK_AFTER_HOURS:.0f} h after publishing are ranked "
+        "(younger ones have not collected their interactions yet)",
         "no_metrics_yet": missing,
         "source": SOURCE,
         **_analysis(ctx, first, last),

@@ -37,6 +37,7 @@ class FacebookPlatform(graph.GraphPlatform):
 
     name = "facebook"
     display_name = "Facebook"
+    connect_options = {"page": "The Page to connect (its id or name); default: the only Page it manages."}
     capabilities = frozenset(
         {
             Capability.PUBLISH_TEXT,
@@ -137,6 +138,7 @@ class FacebookPlatform(graph.GraphPlatform):
         options: Mapping[str, str] | None = None,
     ) -> TokenSet:
         """Code → long-lived user token → the chosen Page's token (option `page`: its id or name)."""
+        page = (options or {}).get("page", "")
         long_lived = await auth.user_token(self, code, redirect_uri)
         pages = await auth.managed_pages(self, str(long_lived["access_token"]))
         page = (options or {}).get("page", "")
