@@ -24,8 +24,11 @@ KINDS = (
     "target.unconfirmed",
     "account.connected",
     "account.needs_reconnect",
+    "account.expiring",
     "account.reconnected",
     "report.weekly",
+    "webhook.comment",
+    "webhook.mention",
 )
 
 

@@ -68,6 +68,8 @@ class Worker:
         self._report_task: asyncio.Task[None] | None = None
         self._last_report_check: float | None = None
         self._reports_seen: set[str] = set()
+        self._expiry_task: asyncio.Task[None] | None = None
+        self._last_expiry_check: float | None = None
         self.report_checks = 0  # weekly-report rounds finished
         self.reports_emitted = 0  # report.weekly events this worker emitted
         self.done = 0
@@ -231,12 +233,30 @@ class Worker:
 
         self._report_task = asyncio.create_task(check())
 
+    def _maybe_check_expiry(self, now: float) -> None:
+        """Warn about logins that end without a refresh, and hold ended ones, every expiry.CHECK_S."""
+        from ocma_core.engine import expiry
+
+        busy = self._expiry_task is not None and not self._expiry_task.done()
+        if busy or (self._last_expiry_check is not None and now - self._last_expiry_check < expiry.CHECK_S):
+            return
+        self._last_expiry_check = now
+
+        async def check() -> None:
+            try:
+                await asyncio.to_thread(expiry.check_expiring, self.ocma)
+            except Exception:
+                log.exception("login expiry check failed")
+
+        self._expiry_task = asyncio.create_task(check())
+
     async def _loop(self) -> None:
         last_reconcile = 0.0
         while not self._stop.is_set():
             now = time.monotonic()
             self._maybe_collect_metrics(now)
             self._maybe_emit_reports(now)
+            self._maybe_check_expiry(now)
             try:
                 if now - last_reconcile >= RECONCILE_S:
                     await asyncio.to_thread(self.reconcile)
@@ -260,7 +280,7 @@ class Worker:
                     pass
         if self.tasks:
             await asyncio.wait(self.tasks, timeout=60)
-        for background in (self._metrics_task, self._report_task):
+        for background in (self._metrics_task, self._report_task, self._expiry_task):
             if background is not None:
                 await asyncio.wait([background], timeout=30)
 
