@@ -113,6 +113,16 @@ class Worker:
         if due:
             self.ocma.queue.push_many(due)
         QUEUE_DEPTH.set(sum(1 for _, d in due if d <= utcnow()))
+        self._sweep_events()
+
+    def _sweep_events(self) -> None:
+        """Hand plugins the events a dead or busy process left in the log (at least once, by sequence id)."""
+        from ocma_core.eventlog import sweep
+
+        try:
+            sweep(self.ocma)
+        except Exception:
+            log.exception("event delivery sweep failed")
 
     async def _run_one(self, target_id: str) -> str:
         try:
