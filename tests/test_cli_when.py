@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ocma_core.cli.when import parse_duration, parse_since, parse_when
 from ocma_core.errors import ValidationFailed
+from ocma_core.when import parse_duration, parse_since, parse_when
 
 # A Wednesday, 22:30 in Berlin (21:30 UTC): "today" and "tomorrow" are Berlin's days, not UTC's.
 NOW = datetime(2026, 3, 4, 21, 30, tzinfo=UTC)

@@ -21,6 +21,7 @@ from ocma_core.db.models import (
 from ocma_core.db.types import utcnow
 from ocma_core.services import posts
 from ocma_core.services.post_input import PostInput
+from ocma_core.services.workspaces import update_settings
 
 
 def _post(ocma: Ocma, workspace_id: str, account_id: str, text: str, **kw: Any) -> str:
@@ -300,7 +301,11 @@ def test_worker_collects_metrics_in_the_background(
     assert snapshot is not None and snapshot.values.get("followers") == 42.0  # as the platform reported it
 
 
-def test_best_time_action_uses_the_best_time_model(ocma: Ocma, workspace_id: str, account_id: str) -> None:
+def test_best_time_action_without_a_measured_effect_uses_the_queue(
+    ocma: Ocma, workspace_id: str, account_id: str
+) -> None:
+    # no posts measured: no best time is claimed, the queue's next free slot is used instead
+    update_settings(ocma, workspace_id, queue_slots={"weekdays": [], "times": ["09:00"]})
     post_id = _post(ocma, workspace_id, account_id, "At the best time", action="best_time")
     post = posts.get_post(ocma, workspace_id, post_id)
     assert post.status is PostStatus.SCHEDULED and post.scheduled_at is not None

@@ -9,16 +9,17 @@ from ocma_core.errors import ValidationFailed
 
 
 def parse_time(text: str, timezone: str) -> datetime:
-    """An aware UTC datetime from '2026-03-03T10:00', '2026-03-03 10:00+01:00' or '...Z' (naive = local)."""
-    value = text.strip().replace("Z", "+00:00")
+    """An aware UTC datetime from ISO 8601 (naive = the workspace's local time), 'tomorrow 09:00', 'monday
+    09:00' or 'in 2h' (the forms the CLI takes); a local time the clocks skip or repeat is refused."""
+    from ocma_core.services.post_input import local_to_utc
+    from ocma_core.when import FORMS, parse_when
+
     try:
-        when = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValidationFailed(
-            f"{text!r} is not a time.", fix="Write it as ISO 8601, e.g. 2026-03-03T10:00 (workspace time)."
-        ) from None
+        when = parse_when(text, timezone, option="time")
+    except ValidationFailed:
+        raise ValidationFailed(f"{text!r} is not a time.", fix=f"Write {FORMS}.") from None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=ZoneInfo(timezone))
+        when = local_to_utc(when, timezone)
     return when.astimezone(UTC)
 
 

@@ -149,7 +149,9 @@ def test_a_tool_error_goes_back_to_the_model_which_recovers(
     result = turn(ocma, workspace_id, "Friday tips post, Friday afternoon")
     assert [c["ok"] for c in result.tool_calls] == [True, False, True]
     error = tool_results(model.chat_bodies()[2])[-1]["error"]
-    assert "'friday afternoon' is not a time" in error and "ISO 8601" in error
+    assert (
+        "'friday afternoon' is not a time" in error and "an ISO time" in error and "'tomorrow 09:00'" in error
+    )
     assert posts.list_posts(ocma, workspace_id)[0].scheduled_at == utc(when)
 
 
@@ -217,3 +219,25 @@ def test_without_a_model_the_turn_says_what_to_set_and_stores_nothing(
     assert events[-1].kind == "error"
     with ocma.session() as session:
         assert session.exec(select(ConversationMessage)).first() is None
+
+
+def test_schedule_post_takes_the_relative_times_people_say(
+    ocma: Ocma, workspace_id: str, account_id: str, model: ScriptedModel
+) -> None:
+    """Found by a newcomer: the agent refused 'tomorrow 09:00', which the CLI takes."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    allow_direct(ocma, workspace_id, cli="editor")
+    model.script(
+        call("draft_post", text="Morning news", account_ids=[account_id]),
+        lambda body: call("schedule_post", post_id=last_result(body)["post_id"], when="tomorrow 09:00"),
+        "Scheduled for tomorrow 09:00.",
+    )
+    zone = ZoneInfo("Europe/Berlin")  # the workspace's timezone
+    days = {datetime.now(zone).date() + timedelta(days=1)}
+    result = turn(ocma, workspace_id, "Morning news tomorrow at 9")
+    days.add(datetime.now(zone).date() + timedelta(days=1))  # the turn may straddle midnight
+    assert [c["ok"] for c in result.tool_calls] == [True, True]
+    expected = {datetime.combine(d, datetime.min.time().replace(hour=9), tzinfo=zone) for d in days}
+    assert posts.list_posts(ocma, workspace_id)[0].scheduled_at in expected

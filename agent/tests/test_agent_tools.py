@@ -6,7 +6,6 @@ import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 import pytest
 from agent_model import ScriptedModel
@@ -23,6 +22,7 @@ from ocma_core.db.models import PostStatus, TargetStatus
 from ocma_core.plugins import PluginHost
 from ocma_core.services import posts
 from ocma_core.services.post_input import PostInput
+from ocma_core.services.workspaces import update_settings
 
 
 def _sample(
@@ -351,12 +351,21 @@ def test_schedule_at_the_best_time_from_analytics(ocma: Ocma, workspace_id: str,
         )
     ctx = _ctx(ocma, workspace_id)
     made = _run(ctx, "draft_post", text="At the best time", account_ids=[account_id])
+    arguments = {"post_id": made["post_id"], "when": "best_time"}
+    refused = asyncio.run(
+        Toolset(core_tools()).call(ctx, "x", "schedule_post", arguments, settings=ctx.state["policy"])
+    )
+    assert not refused.ok and "No measured best time" in str(refused.error)
+    update_settings(ocma, workspace_id, queue_slots={"weekdays": [], "times": ["09:00"]})
     scheduled = _run(ctx, "schedule_post", post_id=made["post_id"], when="best_time")
-    assert scheduled["status"] == "pending_approval" and scheduled["best_time"]["slot"]
+    # nine posts measure nothing: no best time is claimed, the queue's next free slot is used and said so
+    assert scheduled["status"] == "pending_approval" and scheduled["best_time"]["slot"] is None
+    assert (
+        scheduled["best_time"]["basis"] == "too_few_posts" and scheduled["best_time"]["expected_lift"] is None
+    )
+    assert "queue's next free slot" in scheduled["best_time"]["note"]
     post = posts.get_post(ocma, workspace_id, made["post_id"])
     assert post.scheduled_at is not None and post.scheduled_at > now
-    local = post.scheduled_at.astimezone(ZoneInfo("Europe/Berlin"))
-    assert scheduled["best_time"]["slot"] == f"{local:%a} {local:%H}:00"
 
 
 def test_the_summary_carries_the_analytics_reading_of_the_period(

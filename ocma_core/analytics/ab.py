@@ -1,14 +1,18 @@
-"""The A/B decision rule: when one variant has really beaten the others, and how much data is still needed.
+"""The A/B decision rule: one decision, at a stated age, from a test that models post-to-post variation.
 
-Rule (frequentist, fixed and stated with every result): a variant wins when its rate of interactions per
-exposure (impressions, else followers) is higher than every other variant's in a two-sided quasi-Poisson
-rate test (Student's t on the dispersion's degrees of freedom) at level alpha / m (Bonferroni over the
-m = k(k-1)/2 pairs of k variants), once every variant has
-metrics at least 24 hours old. Engagement varies far more between posts than a Poisson count would, so the
-test's variance is multiplied by an over-dispersion factor phi estimated from replicate posts of the
-variants (Pearson chi-square / degrees of freedom), or, with one post per variant, from the account's own
-history; without either, no winner is declared. Otherwise the answer is "not yet", with the exposure per
-variant still needed to detect a `min_lift` relative difference with 80% power (normal approximation).
+Rule (frequentist, fixed in advance and stated with every result): every published post of a variant on
+an account is one unit, measured at the same age after publishing (the experiment's horizon, 24 h by
+default; counts are interpolated between the snapshots around that age). Each unit's outcome is its log
+engagement rate log((interactions + 0.5) / exposure). A linear model with one effect per account and one
+per variant is fitted; the residual variance measures how much posts differ beyond the variant (Student's t
+on its degrees of freedom). With fewer than 2 residual degrees of freedom (one post per variant on one
+account), the between-post variance comes from the account's own past posts measured at the same age, plus
+each variant post's own Poisson variance at its exposure; with neither, no judgement is made. A variant
+wins when it beats every other in a two-sided t-test at level alpha / m (Bonferroni over the m pairs).
+Otherwise the variants are "alike" only if an equivalence test (two one-sided tests at alpha / m) places
+every ratio to the leader within 1 / (1 + min_lift) .. 1 + min_lift; else the answer is "inconclusive",
+with the posts per variant such a test would need. The decision is taken once, when every unit has reached
+the horizon, and then kept: looks before it test nothing, so repeated looks cannot inflate the error.
 """
 
 from __future__ import annotations
@@ -19,20 +23,33 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any
 
-from ocma_core.analytics.stats import exposure_needed, rate_test
+import numpy as np
+from scipy import stats
 
-MIN_HISTORY_FOR_DISPERSION = 10
-RULE = __doc__.split("\n\n")[1].replace("\n", " ") if __doc__ else ""
+MIN_HISTORY = 10
+POWER = 0.8
+RULE = " ".join(__doc__.split("\n\n")[1].split()) if __doc__ else ""
 
 
 @dataclass
 class Unit:
-    """One published post of a variant: its interactions and exposure, and where they come from."""
+    """One published post of a variant on one account, measured at the horizon age."""
 
     interactions: float
     exposure: float
-    matured: bool = True
+    matured: bool = True  # reached the horizon age
+    account_id: str = "account"
     trace: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def y(self) -> float:
+        """Log engagement rate."""
+        return math.log((self.interactions + 0.5) / self.exposure)
+
+    @property
+    def poisson_var(self) -> float:
+        """Variance of y from counting alone (delta method)."""
+        return 1.0 / (self.interactions + 0.5)
 
 
 @dataclass
@@ -54,31 +71,51 @@ class Arm:
         return sum(u.exposure for u in self.units)
 
 
-def dispersion_from_units(arms: Sequence[Arm]) -> tuple[float, int] | None:
-    """Pearson chi-square / df of the units around their arm's rate, and df (None without replicates)."""
-    chi2, units = 0.0, 0
-    for arm in arms:
-        rate = arm.k / arm.n if arm.n else 0.0
-        for u in arm.units:
-            expected = rate * u.exposure
-            if expected > 0:
-                chi2 += (u.interactions - expected) ** 2 / expected
-                units += 1
-    df = units - len(arms)
-    return (chi2 / df, df) if df > 0 else None
+@dataclass
+class History:
+    """The account's past posts at the horizon age: (account_id, interactions, exposure)."""
+
+    rows: Sequence[tuple[str, float, float]] = ()
+
+    def between_post_variance(self) -> tuple[float, int] | None:
+        """Variance of log rates around each account's mean minus the counting part, and its df."""
+        if len(self.rows) < MIN_HISTORY:
+            return None
+        by_account: dict[str, list[Unit]] = {}
+        for account, k, e in self.rows:
+            if e > 0:
+                by_account.setdefault(account, []).append(Unit(k, e, account_id=account))
+        resid = [u.y - np.mean([v.y for v in us]) for us in by_account.values() for u in us]
+        df = len(resid) - len(by_account)
+        if df < MIN_HISTORY - 1:
+            return None
+        counting = float(np.mean([u.poisson_var for us in by_account.values() for u in us]))
+        return max(float(np.sum(np.square(resid))) / df - counting, 0.0), df
 
 
-def dispersion_from_history(history: Sequence[tuple[float, float]]) -> tuple[float, int] | None:
-    """The same statistic over the account's past posts (interactions, exposure) around their mean rate."""
-    if len(history) < MIN_HISTORY_FOR_DISPERSION:
-        return None
-    k = sum(i for i, _ in history)
-    n = sum(e for _, e in history)
-    if n <= 0 or k <= 0:
-        return None
-    rate = k / n
-    chi2 = sum((i - rate * e) ** 2 / (rate * e) for i, e in history if e > 0)
-    return chi2 / (len(history) - 1), len(history) - 1
+def _fit(arms: Sequence[Arm]) -> tuple[np.ndarray, np.ndarray, float, int]:
+    """Least squares of y on variant + account effects: variant effects, their covariance / s2, RSS, df."""
+    units = [(i, u) for i, a in enumerate(arms) for u in a.units]
+    accounts = sorted({u.account_id for _, u in units})
+    k = len(arms)
+    x = np.zeros((len(units), k + len(accounts) - 1))
+    for row, (i, u) in enumerate(units):
+        x[row, i] = 1.0
+        j = accounts.index(u.account_id)
+        if j > 0:
+            x[row, k + j - 1] = 1.0
+    y = np.array([u.y for _, u in units])
+    rank = int(np.linalg.matrix_rank(x))
+    coef, *_ = np.linalg.lstsq(x, y, rcond=None)
+    rss = float(np.sum((y - x @ coef) ** 2))
+    xtx_inv = np.linalg.pinv(x.T @ x)
+    return coef[:k], xtx_inv[:k, :k], rss, len(units) - rank
+
+
+def _identified(arms: Sequence[Arm]) -> bool:
+    """Every pair of variants shares an account, or every variant is on every account (effects estimable)."""
+    sets = [{u.account_id for u in a.units} for a in arms]
+    return all(sa & sb for sa, sb in combinations(sets, 2)) or len({frozenset(s) for s in sets}) == 1
 
 
 def decide(
@@ -86,9 +123,10 @@ def decide(
     *,
     alpha: float = 0.05,
     min_lift: float = 0.2,
-    history: Sequence[tuple[float, float]] = (),
+    history: History | None = None,
+    horizon_hours: float = 24.0,
 ) -> dict[str, Any]:
-    """Apply the rule: status collecting, winner, not_yet, no_difference or cannot_judge, with the evidence."""
+    """Apply the rule: collecting, winner, alike, inconclusive or cannot_judge, with the evidence."""
     summary = [
         {
             "variant_id": a.variant_id,
@@ -100,81 +138,136 @@ def decide(
         }
         for a in arms
     ]
-    base: dict[str, Any] = {"rule": RULE, "alpha": alpha, "min_lift": min_lift, "variants": summary}
+    base: dict[str, Any] = {
+        "rule": RULE,
+        "alpha": alpha,
+        "min_lift": min_lift,
+        "horizon_hours": horizon_hours,
+        "variants": summary,
+    }
     if len(arms) < 2:
         return {**base, "status": "cannot_judge", "reason": "an experiment needs at least two variants"}
     if any(not a.units or a.n <= 0 for a in arms) or any(not u.matured for a in arms for u in a.units):
         return {
             **base,
             "status": "collecting",
-            "reason": "waiting for every variant to be published and measured at least 24 h after publishing",
+            "reason": f"waiting for every variant to be published and measured {horizon_hours:g} h after "
+            "publishing; nothing is tested before then",
         }
-    phi_units = dispersion_from_units(arms)
-    phi_hist = dispersion_from_history(history)
-    if phi_units is not None:
-        phi, df, source = max(1.0, phi_units[0]), phi_units[1], "replicate posts of the variants"
-    elif phi_hist is not None:
-        phi, df, source = max(1.0, phi_hist[0]), phi_hist[1], f"the account's last {len(history)} posts"
-    else:
+    if not _identified(arms):
+        return {**base, "status": "cannot_judge", "reason": "the variants share no account to compare on"}
+    effects, cov_unit, rss, df = _fit(arms)
+    variance = _variance(arms, rss, df, history)
+    if variance is None:
         return {
             **base,
             "status": "cannot_judge",
-            "reason": "with one post per variant the noise between posts must come from the account's history "
-            f"(at least {MIN_HISTORY_FOR_DISPERSION} measured posts), which is not there yet; "
-            "publish each variant more than once",
+            "reason": "with one post per variant the variation between posts must come from the account's "
+            f"past posts ({MIN_HISTORY} or more measured at the same age), which are not there yet; publish "
+            "each variant more than once, or on several accounts",
         }
+    return {**base, **_judge(arms, effects, cov_unit, variance, alpha, min_lift)}
+
+
+@dataclass
+class _Variance:
+    s2: float  # residual variance of one unit's log rate
+    df: int
+    source: str
+    extra: float = 0.0  # with history: the counting variance of the variant posts themselves
+
+
+def _variance(arms: Sequence[Arm], rss: float, df: int, history: History | None) -> _Variance | None:
+    if df >= 2:
+        return _Variance(rss / df, df, f"the variants' own posts ({df} residual degrees of freedom)")
+    found = history.between_post_variance() if history else None
+    if found is None:
+        return None
+    tau2, hdf = found
+    extra = float(np.mean([u.poisson_var for a in arms for u in a.units]))
+    return _Variance(tau2, hdf, f"the accounts' last {hdf} past posts at the same age", extra)
+
+
+def _judge(
+    arms: Sequence[Arm],
+    effects: np.ndarray,
+    cov_unit: np.ndarray,
+    v: _Variance,
+    alpha: float,
+    min_lift: float,
+) -> dict[str, Any]:
     m = len(arms) * (len(arms) - 1) // 2
     level = alpha / m
-    tests = {}
-    for a, b in combinations(arms, 2):
-        t = rate_test(a.k, a.n, b.k, b.n, dispersion=phi, df=df)
-        tests[(a.variant_id, b.variant_id)] = t
-    best = max(arms, key=lambda a: a.k / a.n)
-    pairs = []
-    wins = True
-    for other in arms:
-        if other is best:
+    best = int(np.argmax(effects))
+    margin = math.log1p(min_lift)
+    pairs, wins, alike = [], True, True
+    for j in range(len(arms)):
+        if j == best:
             continue
-        t = tests.get((best.variant_id, other.variant_id)) or tests[(other.variant_id, best.variant_id)]
+        diff = float(effects[best] - effects[j])
+        var = (v.s2 + v.extra) * float(cov_unit[best, best] + cov_unit[j, j] - 2 * cov_unit[best, j])
+        se = math.sqrt(max(var, 1e-12))
+        p = float(2 * stats.t.sf(abs(diff) / se, v.df))
+        half = float(stats.t.ppf(1 - level, v.df)) * se  # (1 - 2 level) interval: two one-sided tests
         pairs.append(
             {
-                "against": other.label,
-                "p_value": t.p_value,
-                "ratio": (best.k / best.n) / (other.k / other.n) if other.k else None,
+                "against": arms[j].label,
+                "ratio": math.exp(diff),
+                "p_value": p,
+                "ratio_interval": (math.exp(diff - half), math.exp(diff + half)),
             }
         )
-        wins = wins and t.p_value <= level
-    base.update(
-        {
-            "dispersion": phi,
-            "dispersion_df": df,
-            "dispersion_source": source,
-            "level_per_pair": level,
-            "leader": best.label,
-            "comparisons": pairs,
-        }
-    )
+        wins = wins and p <= level
+        alike = alike and -margin < diff - half and diff + half < margin
+    evidence: dict[str, Any] = {
+        "between_post_sd": math.sqrt(v.s2),
+        "variance_df": v.df,
+        "variance_source": v.source,
+        "level_per_pair": level,
+        "leader": arms[best].label,
+        "comparisons": pairs,
+    }
     if wins:
-        return {**base, "status": "winner", "winner_variant_id": best.variant_id, "winner": best.label}
-    pooled = sum(a.k for a in arms) / sum(a.n for a in arms)
-    need = exposure_needed(pooled, min_lift, alpha=level, dispersion=phi)
-    have = min(a.n for a in arms)
-    per_post = sum(a.n for a in arms) / sum(len(a.units) for a in arms)
-    more = max(need - have, 0.0)
-    if more <= 0:
         return {
-            **base,
-            "status": "no_difference",
-            "exposure_needed_per_variant": need,
-            "reason": f"every variant has the exposure needed to detect a {min_lift:.0%} difference, and none "
-            "showed one: the variants perform alike",
+            **evidence,
+            "status": "winner",
+            "winner_variant_id": arms[best].variant_id,
+            "winner": arms[best].label,
+        }
+    z = stats.norm.ppf(1 - level / 2) + stats.norm.ppf(POWER)
+    unit_var = v.s2 + v.extra
+    needed = math.ceil(2 * z**2 * unit_var / margin**2)
+    if alike:
+        return {
+            **evidence,
+            "status": "alike",
+            "reason": f"an equivalence test places every variant within {min_lift:.0%} of the leader",
         }
     return {
-        **base,
-        "status": "not_yet",
-        "exposure_needed_per_variant": need,
-        "exposure_still_needed_per_variant": more,
-        "posts_still_needed_per_variant": math.ceil(more / per_post),
-        "reason": f"no variant beats all others at level {level:.3g} yet; to detect a {min_lift:.0%} difference "
-        f"each variant needs about {need:,.0f} exposures (has at least {have:,.0f})",
+        **evidence,
+        "status": "inconclusive",
+        "posts_needed_per_variant": needed,
+        "reason": f"no variant beats all others at level {level:.3g}, and the data cannot rule out a "
+        f"{min_lift:.0%} difference either; a new experiment would need about {needed} posts per variant "
+        f"(each on comparable slots) to detect one with {POWER:.0%} power",
     }
+
+
+def at_age(
+    snapshots: Sequence[tuple[float, float, float]], horizon_hours: float
+) -> tuple[float, float] | None:
+    """(interactions, exposure) at `horizon_hours` after publishing from (age_hours, interactions, exposure).
+
+    Linear interpolation between the snapshots either side of the horizon; the first one after it alone
+    when nothing was taken before (accepted up to 1.5 x the horizon); None when the horizon is not reached.
+    """
+    ordered = sorted(snapshots)
+    after = next((s for s in ordered if s[0] >= horizon_hours), None)
+    if after is None:
+        return None
+    before = [s for s in ordered if s[0] < horizon_hours]
+    if not before:
+        return (after[1], after[2]) if after[0] <= 1.5 * horizon_hours else None
+    b = before[-1]
+    w = (horizon_hours - b[0]) / (after[0] - b[0])
+    return b[1] + w * (after[1] - b[1]), b[2] + w * (after[2] - b[2])

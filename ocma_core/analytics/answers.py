@@ -64,6 +64,9 @@ def best_time_answer(
     rows = best_times(ocma, workspace_id, platform=platform, account_id=account_id)
     lines = []
     for row in rows:
+        if row["basis"] != "measured":  # no slot is better than another as far as the data show
+            lines.append(f"{row['account']}: {row['message']}")
+            continue
         slots = ", ".join(f"{s['label']} ({s['lift']:.2f}x, {s['posts_in_slot']} posts)" for s in row["top"])
         lines.append(f"{row['account']}: {row['message']} Top slots: {slots}.")
     return "\n".join(lines)
@@ -72,7 +75,12 @@ def best_time_answer(
 def next_best_time(
     ocma: Ocma, workspace_id: str, account_ids: list[str], *, after: datetime | None = None
 ) -> dict[str, Any]:
-    """The next start of the slot with the highest combined expected lift over the given accounts."""
+    """The next start of the slot measured best over the given accounts, or at=None when none is measured.
+
+    Only accounts whose timing test found an effect (basis "measured") count; the others add nothing
+    (their slots are all 1.00x). With no measured account there is no best time: `at` is None, `basis`
+    says why, and callers schedule by the queue's slots or the person's choice instead.
+    """
     from ocma_core.analytics import best_time
 
     tz = _timezone(ocma, workspace_id)
@@ -83,31 +91,34 @@ def next_best_time(
     results = best_time.analyze(
         ctx.by_account(ctx.history), ctx.platforms, tz, top=1, account_ids=account_ids
     )
-    combined = [sum(math.log(max(r.grid[s], 1e-9)) for r in results) for s in range(168)]
-    start = after or utcnow()
-    candidates = sorted(range(168), key=lambda s: -combined[s])[:3]
-    slots = [
-        best_time.Slot(
-            weekday=s // 24,
-            hour=s % 24,
-            label=f"{best_time.DAYS[s // 24]} {s % 24:02d}:00",
-            lift=math.exp(combined[s] / len(results)),
-            lift_interval=(0.0, 0.0),
-            expected_rate=None,
-            rate_interval=None,
-            probability_better=0.0,
-            posts_in_slot=0,
-            posts_same_hour=0,
-            posts_same_weekday=0,
-        )
-        for s in candidates
-    ]
-    best = slots[0]
-    return {
-        "at": best_time.next_occurrence(best, start, tz).isoformat(),
-        "slot": best.label,
+    accounts = [{"account": ctx.label(r.account_id), "basis": r.basis, "message": r.message} for r in results]
+    base: dict[str, Any] = {
         "timezone": tz,
-        "geometric_mean_lift": best.lift,
-        "accounts": [{"account": ctx.label(r.account_id), "message": r.message} for r in results],
-        "method": "the slot maximising the summed log expected lift of the accounts' best-time models",
+        "accounts": accounts,
+        "method": "the slot maximising the summed log lift of the accounts whose timing effect is measured "
+        "(permutation scan test, 5%); accounts without a measured effect count as 1.00x everywhere",
+    }
+    measured = [r for r in results if r.measured]
+    if not measured:
+        basis = "too_few_posts" if all(r.basis == "too_few_posts" for r in results) else "no_measured_effect"
+        return {
+            **base,
+            "at": None,
+            "slot": None,
+            "basis": basis,
+            "expected_lift": None,
+            "reason": best_time.BASES[basis] + "; schedule by the queue's slots or a chosen time",
+        }
+    combined = [
+        sum(math.log(r.grid[s] or 1e-9) for r in measured) if all(r.grid[s] for r in measured) else -math.inf
+        for s in range(168)
+    ]
+    s = max(range(168), key=lambda i: combined[i])
+    return {
+        **base,
+        "at": best_time.next_occurrence((s // 24, s % 24), after or utcnow(), tz).isoformat(),
+        "slot": f"{best_time.DAYS[s // 24]} {s % 24:02d}:00",
+        "basis": "measured",
+        "expected_lift": math.exp(combined[s] / len(results)),
+        "reason": f"{len(measured)} of {len(results)} accounts show a measured timing effect",
     }

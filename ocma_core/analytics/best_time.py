@@ -1,47 +1,51 @@
-"""Best time to post: expected engagement by hour of week from the account's own posts, shrunk to a prior.
+"""Best time to post: does the hour of the week measurably change this account's engagement, and if so, when?
 
-Model (Bayesian linear regression on the log engagement rate, conjugate normal prior, plug-in noise):
-    y = mu + hour_of_day[h] + weekday[d] + hour_of_week[d, h] + noise,   noise ~ N(0, sigma^2)
-with priors hour ~ N(m, 0.30^2), weekday ~ N(m, 0.20^2), hour-of-week ~ N(m, 0.15^2) on the log scale
-(an hour of the day is expected to move engagement by up to about +-35%, a weekday +-20%, one particular
-hour of one weekday a further +-15%). The prior means m come from the workspace's other accounts on the same
-platform (the same model fitted to their posts, each account centred on its own mean) or, when there are
-none, from a published benchmark (`ocma_core.analytics.published`, labelled). With few posts the estimates
-stay near the prior, so thin history gives cautious answers; every slot carries a 90% credible interval
-and the number of posts behind it. A permutation test says whether timing explains engagement at all.
+Method (see `ocma_core.analytics.besttime_model` and docs/analytics.md):
+1. A permutation scan test asks whether engagement is higher in any contiguous window of hours (1 to 6
+   hours, every day), any weekday, or weekends, than in the rest, beyond what shuffling the outcomes over the
+   posting times produces (family-wise 5% over all windows).
+2. An empirical-Bayes model of the log engagement rate by hour, weekday and hour of week, with the spreads
+   of those effects estimated from the account's posts, shrinks every slot towards "no difference".
+3. Only when the test finds timing matters (basis "measured") are slots reported as better: their lift and
+   90% interval (simultaneous over all slots, so the best of them keeps its coverage) come from step 2.
+   Otherwise every slot is reported as 1.00x ("timing makes no measurable difference for this account
+   yet"), with an interval that still shows how large a difference the data allow.
+Peers on the same platform (never the account itself) and the published benchmark never enter the
+estimate: when nothing is measured they are shown as a labelled reference ("others' pattern, not measured on this account"), without any lift figure.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from ocma_core.analytics import besttime_model as model
 from ocma_core.analytics.data import PostObs
 from ocma_core.analytics.measures import outcomes
-from ocma_core.analytics.published import WINDOW_LIFT, benchmark_for
-from ocma_core.analytics.stats import max_contrast_test, norm_ppf
+from ocma_core.analytics.published import benchmark_for
 
-TAU_HOUR, TAU_DAY, TAU_SLOT, TAU_MU = 0.30, 0.20, 0.15, 100.0
-DEFAULT_SIGMA = 0.6  # log-scale noise assumed when an account has fewer than 5 posts to estimate it from
-MIN_PEER_POSTS = 20
-MIN_TEST_POSTS = 10
+MIN_TEST_POSTS = 20
+MIN_HOUR_POSTS = 3  # a slot can be named only if its hour of day has at least this many posts
+ALPHA = 0.05
 LEVEL = 0.90
-P = 1 + 24 + 7 + 168
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_SLOT_IDX = np.array([[0, 1 + s % 24, 25 + s // 24, 32 + s] for s in range(168)])
 METHOD = (
-    "Bayesian linear regression of log engagement on hour of day, weekday and hour of week, with normal priors "
-    f"(sd {TAU_HOUR}, {TAU_DAY}, {TAU_SLOT} on the log scale) centred on the prior; 90% credible intervals."
+    "permutation scan test of hour windows and weekdays (family-wise 5%) gating an empirical-Bayes model "
+    "of log engagement by hour, weekday and hour of week (spreads estimated by marginal likelihood); "
+    "90% intervals simultaneous over all slots"
 )
-_PRIOR_PRECISION = np.concatenate(
-    [[1 / TAU_MU**2], np.full(24, 1 / TAU_HOUR**2), np.full(7, 1 / TAU_DAY**2), np.full(168, 1 / TAU_SLOT**2)]
-)
+BASES = {
+    "measured": "timing measurably changes engagement for this account",
+    "no_measured_effect": "timing makes no measurable difference for this account yet",
+    "too_few_posts": f"fewer than {MIN_TEST_POSTS} measured posts: nothing can be measured yet",
+}
 
 
 def local_slots(posts: Sequence[PostObs], tz: str) -> tuple[np.ndarray, np.ndarray]:
@@ -51,33 +55,6 @@ def local_slots(posts: Sequence[PostObs], tz: str) -> tuple[np.ndarray, np.ndarr
     return np.array([t.hour for t in local], dtype=int), np.array([t.weekday() for t in local], dtype=int)
 
 
-def design(hours: np.ndarray, days: np.ndarray) -> np.ndarray:
-    """Indicator matrix: intercept, hour of day, weekday, hour of week."""
-    n = hours.size
-    x = np.zeros((n, P))
-    rows = np.arange(n)
-    x[:, 0] = 1.0
-    x[rows, 1 + hours] = 1.0
-    x[rows, 25 + days] = 1.0
-    x[rows, 32 + days * 24 + hours] = 1.0
-    return x
-
-
-def sufficient(
-    hours: np.ndarray, days: np.ndarray, y: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """X'X, X'y and X'(y - mean y) of the indicator design, built from counts (no n x 200 matrix)."""
-    cols = np.stack([np.zeros_like(hours), 1 + hours, 25 + days, 32 + days * 24 + hours], axis=1)  # (n, 4)
-    xtx = np.zeros((P, P))
-    np.add.at(xtx, (np.repeat(cols, 4, axis=1).ravel(), np.tile(cols, (1, 4)).ravel()), 1.0)
-    xty, xtyc = np.zeros(P), np.zeros(P)
-    centred = y - (y.mean() if y.size else 0.0)
-    for k in range(4):
-        np.add.at(xty, cols[:, k], y)
-        np.add.at(xtyc, cols[:, k], centred)
-    return xtx, xty, xtyc
-
-
 @dataclass
 class Slot:
     """One hour of the week, what is expected there and how sure that is."""
@@ -85,11 +62,11 @@ class Slot:
     weekday: int
     hour: int
     label: str
-    lift: float  # expected rate / the account's typical (geometric mean) rate
-    lift_interval: tuple[float, float]
+    lift: float  # expected rate / the account's typical (geometric mean) rate; 1.0 unless measured
+    lift_interval: tuple[float, float]  # 90%, simultaneous over the slots
     expected_rate: float | None  # geometric-mean rate expected at this slot (None without own history)
     rate_interval: tuple[float, float] | None
-    probability_better: float  # posterior probability the slot beats the account's typical rate
+    probability_better: float  # posterior probability the slot beats the typical rate (0.5 unless measured)
     posts_in_slot: int
     posts_same_hour: int
     posts_same_weekday: int
@@ -104,12 +81,20 @@ class BestTime:
     timezone: str
     rate_name: str
     n_posts: int
-    prior: dict[str, Any]
+    basis: str  # measured, no_measured_effect or too_few_posts
     timing_effect: dict[str, Any]
+    model: dict[str, Any] = field(default_factory=dict)  # estimated spreads
+    reference: dict[str, Any] = field(default_factory=dict)  # peers' or published pattern: shown, not used
     top: list[Slot] = field(default_factory=list)
-    grid: list[float] = field(default_factory=list)  # expected lift of all 168 slots, Monday 00:00 first
+    grid: list[float | None] = field(default_factory=list)  # reported lift per slot (None: hour never used)
+    grid_interval: list[tuple[float, float] | None] = field(default_factory=list)
     message: str = ""
     method: str = ""
+
+    @property
+    def measured(self) -> bool:
+        """Whether the slots are a finding (the timing test rejected 'no difference')."""
+        return self.basis == "measured"
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -125,87 +110,6 @@ class _Prepared:
     y: np.ndarray
     hours: np.ndarray
     days: np.ndarray
-    xtx: np.ndarray
-    xty: np.ndarray  # X'y
-    xtyc: np.ndarray  # X'(y - mean y), for pooling peers
-
-
-@dataclass
-class _Posterior:
-    """Posterior mean of the effects and the variance of each slot's expected log rate."""
-
-    beta: np.ndarray
-    slot_var: np.ndarray  # variance of mu + hour + weekday + hour-of-week, per slot
-    intercept_var: float
-
-
-_U1 = np.zeros((32, 168))
-for _s in range(168):
-    _U1[[0, 1 + _s % 24, 25 + _s // 24], _s] = 1.0
-
-
-def _fit(xtx: np.ndarray, xty: np.ndarray, prior_mean: np.ndarray, sigma2: float) -> _Posterior:
-    """Solve the posterior exploiting the structure: the hour-of-week block of X'X is diagonal.
-
-    With A = [[B, C], [C', D]] (D diagonal, 168 slots), only the 32 x 32 Schur complement
-    M = B - C D^-1 C' is inverted; slot variances are (u - C D^-1 e_s)' M^-1 (u - C D^-1 e_s) + 1/d_s.
-    """
-    a_diag = np.diag(xtx) / sigma2 + _PRIOR_PRECISION
-    b = xty / sigma2 + _PRIOR_PRECISION * prior_mean
-    big_b = xtx[:32, :32] / sigma2 + np.diag(_PRIOR_PRECISION[:32])
-    c = xtx[:32, 32:] / sigma2
-    d = a_diag[32:]
-    g = c / d  # C D^-1
-    m_inv = np.linalg.inv(big_b - g @ c.T)
-    beta1 = m_inv @ (b[:32] - g @ b[32:])
-    beta2 = (b[32:] - c.T @ beta1) / d
-    v = _U1 - g
-    slot_var = (v * (m_inv @ v)).sum(axis=0) + 1.0 / d
-    return _Posterior(np.concatenate([beta1, beta2]), slot_var, float(m_inv[0, 0]))
-
-
-def _fit_with_noise(
-    xtx: np.ndarray, xty: np.ndarray, yty: float, n: int, var_y: float, prior_mean: np.ndarray
-) -> _Posterior:
-    """Noise variance from the additive model (intercept, hour, weekday: least squares), then the full fit."""
-    sigma2 = DEFAULT_SIGMA**2
-    used = np.flatnonzero(np.diag(xtx)[:32] > 0)
-    df = used.size - 2  # the hour and the weekday indicators each sum to the intercept column
-    if n >= 5 and n - df >= 3:
-        block = xtx[np.ix_(used, used)] + 1e-9 * np.eye(used.size)
-        coef = np.linalg.lstsq(block, xty[used], rcond=None)[0]
-        sigma2 = (yty - float(coef @ xty[used])) / (n - df)
-    return _fit(xtx, xty, prior_mean, min(max(sigma2, 0.01), 4.0))
-
-
-def _peer_prior(total: _Totals, me: _Prepared) -> tuple[np.ndarray, int]:
-    """Effects fitted on the peers' posts (the platform's totals minus this account), zero-mean prior."""
-    n = total.n - me.y.size
-    rss = total.rss - (float(((me.y - me.y.mean()) ** 2).sum()) if me.y.size else 0.0)
-    sigma2 = max(rss / max(n, 1), 0.01)  # peers have far more posts than parameters: no df correction
-    beta = _fit(total.xtx - me.xtx, total.xtyc - me.xtyc, np.zeros(P), sigma2).beta
-    beta[0] = 0.0
-    return beta, n
-
-
-@dataclass
-class _Totals:
-    xtx: np.ndarray
-    xtyc: np.ndarray
-    rss: float
-    n: int
-    accounts: int
-
-
-def _totals(prepared: Sequence[_Prepared]) -> _Totals:
-    used = [p for p in prepared if p.y.size >= 3]
-    return _Totals(
-        xtx=sum((p.xtx for p in used), np.zeros((P, P))),
-        xtyc=sum((p.xtyc for p in used), np.zeros(P)),
-        rss=float(sum(((p.y - p.y.mean()) ** 2).sum() for p in used)),
-        n=sum(p.y.size for p in used),
-        accounts=len(used),
-    )
 
 
 def analyze(
@@ -217,120 +121,169 @@ def analyze(
     account_ids: Sequence[str] | None = None,
     permutations: int = 199,
 ) -> list[BestTime]:
-    """Best times of `account_ids` (default: every account in `platforms`), pooling peers as priors."""
+    """Best times of `account_ids` (default: every account in `platforms`), each from its own posts only."""
     prepared: dict[str, _Prepared] = {}
     for account_id, platform in platforms.items():
         out = outcomes(list(posts_by_account.get(account_id, [])))
         hours, days = local_slots(out.posts, tz)
-        xtx, xty, xtyc = sufficient(hours, days, out.y)
-        prepared[account_id] = _Prepared(
-            account_id, platform, out.kind, out.name, out.y, hours, days, xtx, xty, xtyc
-        )
-    totals = {
-        name: _totals([p for p in prepared.values() if p.platform == name])
-        for name in set(platforms.values())
-    }
-    return [
-        _one(prepared[a], totals[prepared[a].platform], tz, top, permutations)
-        for a in (account_ids or list(platforms))
-    ]
+        prepared[account_id] = _Prepared(account_id, platform, out.kind, out.name, out.y, hours, days)
+    results = []
+    for a in account_ids or list(platforms):
+        me = prepared[a]
+        peers = [p for p in prepared.values() if p.platform == me.platform and p.account_id != a]
+        results.append(_one(me, partial(_reference, me.platform, peers, permutations), tz, top, permutations))
+    return results
 
 
-def _one(me: _Prepared, total: _Totals, tz: str, top: int, permutations: int) -> BestTime:
-    own = me.y.size >= 3
-    peers = total.accounts - (1 if own else 0)
-    if total.n - (me.y.size if own else 0) >= MIN_PEER_POSTS and peers > 0:
-        prior_mean, n_peer = _peer_prior(total, me) if own else _peer_prior(total, _empty_like(me))
-        prior = {
+def _timing_test(y: np.ndarray, hours: np.ndarray, days: np.ndarray, permutations: int) -> dict[str, Any]:
+    method = (
+        f"permutation scan test ({permutations} permutations, the first 99 decide unless p <= 0.2) of the "
+        "largest standardised excess of a window of 1-6 consecutive hours (every day), a weekday or the "
+        "weekend over the rest, in log engagement (one-sided: is some window better than the rest?)"
+    )
+    if y.size < MIN_TEST_POSTS:
+        return {
+            "detected": False,
+            "p_value": None,
+            "statistic": None,
+            "method": method,
+            "note": f"needs at least {MIN_TEST_POSTS} posts",
+        }
+    indicators, _ = model.window_indicators(hours, days)
+    stat, p = model.scan_test(y, indicators, permutations=permutations, seed=int(y.size))
+    return {"detected": p < ALPHA, "p_value": p, "statistic": stat, "method": method}
+
+
+def _reference(platform: str, accounts: Sequence[_Prepared], permutations: int) -> dict[str, Any]:
+    """The pattern of the workspace's accounts on this platform together, or the published windows."""
+    used = [p for p in accounts if p.y.size >= MIN_TEST_POSTS]
+    n = sum(p.y.size for p in used)
+    if used:
+        y = np.concatenate([p.y - p.y.mean() for p in used])
+        hours = np.concatenate([p.hours for p in used])
+        days = np.concatenate([p.days for p in used])
+        test = _timing_test(y, hours, days, permutations)
+        described = f"the workspace's {platform} accounts together ({len(used)} accounts, {n} posts)"
+        if test["detected"]:
+            fitted = model.fit(hours, days, y)
+            best = [int(s) for s in np.argsort(-fitted.mean)[:3] if (hours == s % 24).sum() >= MIN_HOUR_POSTS]
+            return {
+                "kind": "workspace",
+                "accounts": len(used),
+                "posts": n,
+                "detected": True,
+                "slots": [_label(s) for s in best],
+                "description": f"{described} do best at {', '.join(_label(s) for s in best)}; "
+                "their pattern, not measured on this account",
+            }
+        return {
             "kind": "workspace",
-            "posts": n_peer,
-            "accounts": peers,
-            "description": f"the workspace's other {me.platform} accounts ({peers} accounts, {n_peer} posts)",
+            "accounts": len(used),
+            "posts": n,
+            "detected": False,
+            "slots": [],
+            "description": f"{described} show no measurable timing effect either",
         }
-    else:
-        bench = benchmark_for(me.platform)
-        prior_mean = np.zeros(P)
-        prior_mean[32:] = bench.slot_prior()
-        prior = {
-            "kind": "published_benchmark",
-            "posts": 0,
-            "source": bench.source,
-            "windows": bench.describe(),
-            "description": f"published benchmark: {bench.source}: {bench.describe()}"
-            + (f" ({bench.note})" if bench.note else "")
-            + f"; assumed lift inside its windows x{WINDOW_LIFT:.2f} (the study gives "
-            "windows, not sizes)",
-        }
+    bench = benchmark_for(platform)
+    return {
+        "kind": "published_benchmark",
+        "source": bench.source,
+        "windows": bench.describe(),
+        "slots": [],
+        "description": f"published benchmark ({bench.source}): {bench.describe()}"
+        + (f" ({bench.note})" if bench.note else "")
+        + "; windows across many brands, not a measurement of this account, and with no size of effect",
+    }
+
+
+def _label(s: int) -> str:
+    d, h = s // 24, s % 24
+    return f"{DAYS[d]} {h:02d}:00-{(h + 1) % 24:02d}:00"
+
+
+def _one(
+    me: _Prepared, reference: Callable[[], dict[str, Any]], tz: str, top: int, permutations: int
+) -> BestTime:
     n = me.y.size
-    if n < 5:
-        prior["noise"] = (
-            f"assumed: post-to-post noise sd {DEFAULT_SIGMA} on the log scale (fewer than 5 posts to estimate it)"
-        )
-    post = _fit_with_noise(me.xtx, me.xty, float(me.y @ me.y), n, float(me.y.var()) if n else 0.0, prior_mean)
-    beta, slot_var = post.beta, post.slot_var
-    typical = float(me.y.mean()) if n else 0.0
-    means = beta[_SLOT_IDX].sum(axis=1)
-    if not n:  # no own history: the intercept is unknown, so only relative lifts are meaningful
-        means = means - beta[0]
-        slot_var = slot_var - post.intercept_var
-    sds = np.sqrt(np.maximum(slot_var, 1e-12))
-    z = norm_ppf(0.5 + LEVEL / 2)
-    timing = _timing_test(me, permutations)
-    order = np.argsort(-means, kind="stable")[:top]
-    slots = []
-    for s in order:
-        d, h = int(s) // 24, int(s) % 24
-        m, sd = float(means[s]), float(sds[s])
-        prob = 0.5 * (1 + math.erf((m - typical) / (sd * math.sqrt(2))))
-        slots.append(
-            Slot(
-                weekday=d,
-                hour=h,
-                label=f"{DAYS[d]} {h:02d}:00-{(h + 1) % 24:02d}:00",
-                lift=math.exp(m - typical),
-                lift_interval=(math.exp(m - z * sd - typical), math.exp(m + z * sd - typical)),
-                expected_rate=math.exp(m) if n and me.kind != "post" else (math.exp(m) - 1 if n else None),
-                rate_interval=(
-                    (math.exp(m - z * sd), math.exp(m + z * sd))
-                    if n and me.kind != "post"
-                    else (math.exp(m - z * sd) - 1, math.exp(m + z * sd) - 1)
-                    if n
-                    else None
-                ),
-                probability_better=prob,
-                posts_in_slot=int(((me.days == d) & (me.hours == h)).sum()),
-                posts_same_hour=int((me.hours == h).sum()),
-                posts_same_weekday=int((me.days == d).sum()),
-            )
-        )
+    timing = _timing_test(me.y, me.hours, me.days, permutations)
+    basis = (
+        "measured" if timing["detected"] else "no_measured_effect" if n >= MIN_TEST_POSTS else "too_few_posts"
+    )
     result = BestTime(
         account_id=me.account_id,
         platform=me.platform,
         timezone=tz,
         rate_name=_rate_label(me),
         n_posts=n,
-        prior=prior,
+        basis=basis,
         timing_effect=timing,
-        top=slots,
+        reference=reference() if not timing["detected"] else {},
         method=METHOD,
-        grid=[round(math.exp(float(v) - typical), 4) for v in means],
     )
+    if n < MIN_TEST_POSTS:
+        result.grid = [None] * 168
+        result.grid_interval = [None] * 168
+        result.message = _message(result)
+        return result
+    fitted = model.fit(me.hours, me.days, me.y)
+    result.model = {
+        "noise_sd": fitted.sigma,
+        "spread_hour": fitted.tau_hour,
+        "spread_weekday": fitted.tau_day,
+        "spread_hour_of_week": fitted.tau_slot,
+        "note": "spreads of the log effects, estimated from this account's posts (empirical Bayes)",
+    }
+    hour_posts = np.bincount(me.hours, minlength=24)
+    candidates = np.array([s for s in range(168) if hour_posts[s % 24] >= MIN_HOUR_POSTS], dtype=int)
+    z = model.simultaneous_z(fitted.cov, candidates, LEVEL, seed=n)
+    measured = result.measured
+    typical = float(me.y.mean())
+    lifts: list[float | None] = [None] * 168
+    intervals: list[tuple[float, float] | None] = [None] * 168
+    for s in candidates:
+        lo, hi = fitted.mean[s] - z * fitted.sd[s], fitted.mean[s] + z * fitted.sd[s]
+        if not measured:
+            lo, hi = min(lo, 0.0), max(hi, 0.0)
+        lifts[s] = round(math.exp(fitted.mean[s]), 4) if measured else 1.0
+        intervals[s] = (round(math.exp(lo), 4), round(math.exp(hi), 4))
+    result.grid, result.grid_interval = lifts, intervals
+    order = sorted(candidates, key=lambda s: -fitted.mean[s])[:top]
+    result.top = [_slot(me, int(s), fitted, intervals[s], typical, measured) for s in order]
     result.message = _message(result)
     return result
 
 
-def _empty_like(me: _Prepared) -> _Prepared:
-    return _Prepared(
-        me.account_id,
-        me.platform,
-        me.kind,
-        me.name,
-        np.zeros(0),
-        me.hours[:0],
-        me.days[:0],
-        np.zeros((P, P)),
-        np.zeros(P),
-        np.zeros(P),
+def _slot(
+    me: _Prepared,
+    s: int,
+    fitted: model.Fit,
+    interval: tuple[float, float] | None,
+    typical: float,
+    measured: bool,
+) -> Slot:
+    d, h = s // 24, s % 24
+    lo, hi = interval or (1.0, 1.0)
+    log_lift = float(fitted.mean[s]) if measured else 0.0
+    centre = typical + log_lift
+    shift = 0.0 if me.kind != "post" else 1.0
+
+    def to_rate(v: float) -> float:
+        return math.exp(v) - shift
+
+    return Slot(
+        weekday=d,
+        hour=h,
+        label=_label(s),
+        lift=math.exp(log_lift),
+        lift_interval=(lo, hi),
+        expected_rate=to_rate(centre),
+        rate_interval=(to_rate(typical + math.log(lo)), to_rate(typical + math.log(hi))),
+        probability_better=(
+            0.5 * (1 + math.erf(log_lift / (float(fitted.sd[s]) * math.sqrt(2)))) if measured else 0.5
+        ),
+        posts_in_slot=int(((me.days == d) & (me.hours == h)).sum()),
+        posts_same_hour=int((me.hours == h).sum()),
+        posts_same_weekday=int((me.days == d).sum()),
     )
 
 
@@ -340,65 +293,44 @@ def _rate_label(me: _Prepared) -> str:
     return f"{me.name} (geometric mean)"
 
 
-def _timing_test(me: _Prepared, permutations: int) -> dict[str, Any]:
-    method = (
-        f"permutation test (99 permutations, up to {permutations} when p <= 0.2) of the largest difference "
-        "between one hour of the day (or one weekday) and the rest, in log engagement"
-    )
-    if me.y.size < MIN_TEST_POSTS:
-        return {
-            "detected": False,
-            "p_value": None,
-            "statistic": None,
-            "method": method,
-            "note": f"needs at least {MIN_TEST_POSTS} posts",
-        }
-    stat, p = max_contrast_test(me.y, [me.hours, me.days], permutations=permutations, seed=me.y.size)
-    return {"detected": p < 0.05, "p_value": p, "statistic": stat, "method": method}
-
-
 def _message(r: BestTime) -> str:
-    if not r.top:
-        return "No slots."
+    ref = r.reference.get("description", "")
+    if r.basis == "too_few_posts":
+        return (
+            f"{r.n_posts} measured posts: too few to tell whether timing matters for this account (needs "
+            f"{MIN_TEST_POSTS}). Schedule by your preference or the queue's slots. For reference only: {ref}."
+        )
+    t = r.timing_effect
+    if r.basis == "no_measured_effect":
+        widest = max((iv[1] for iv in r.grid_interval if iv), default=1.0)
+        return (
+            f"Timing makes no measurable difference for this account yet ({r.n_posts} posts; permutation "
+            f"p={t['p_value']:.2f}); the data still allow up to {widest:.2f}x at some hour, so schedule by "
+            f"your preference or the queue's slots. For reference only: {ref}."
+        )
     best = r.top[0]
     lo, hi = best.lift_interval
-    if r.n_posts == 0:
-        return (
-            f"No measured posts yet for this account; the slots follow the prior only ({r.prior['description']}). "
-            f"Best guess {best.label} ({r.timezone})."
-        )
-    head = (
+    return (
         f"{best.label} ({r.timezone}): expected {best.lift:.2f}x the account's typical {r.rate_name} "
-        f"(90% interval {lo:.2f}-{hi:.2f}x), from {best.posts_in_slot} posts in that hour of the week, "
-        f"{best.posts_same_hour} at that hour and {best.posts_same_weekday} on that weekday; "
-        f"{r.n_posts} posts in all."
+        f"(90% interval {lo:.2f}-{hi:.2f}x, allowing for it being the best of all hours), from "
+        f"{best.posts_in_slot} posts in that hour of the week, {best.posts_same_hour} at that hour and "
+        f"{best.posts_same_weekday} on that weekday; {r.n_posts} posts in all. Timing explains engagement "
+        f"beyond noise (permutation p={t['p_value']:.3f})."
     )
-    t = r.timing_effect
-    if t.get("p_value") is None:
-        tail = (
-            f" Too few posts to test whether timing matters ({t.get('note')}); the answer leans on the prior."
-        )
-    elif t["detected"]:
-        tail = f" Timing explains engagement beyond noise (permutation p={t['p_value']:.3f})."
-    else:
-        tail = (
-            f" No timing effect is detectable yet (permutation p={t['p_value']:.2f}): treat the ranking as "
-            f"tentative; it leans on the prior ({r.prior['kind'].replace('_', ' ')})."
-        )
-    return head + tail
 
 
-def next_occurrence(slot: Slot, after: datetime, tz: str) -> datetime:
-    """The first start of `slot` (local time in `tz`) at or after `after`, as UTC-aware datetime."""
+def next_occurrence(slot: Slot | tuple[int, int], after: datetime, tz: str) -> datetime:
+    """The first start of `slot` (or (weekday, hour), local time in `tz`) at or after `after`, in UTC."""
+    weekday, hour = slot if isinstance(slot, tuple) else (slot.weekday, slot.hour)
     zone = ZoneInfo(tz)
     local = after.astimezone(zone)
     day0 = local.replace(hour=0, minute=0, second=0, microsecond=0)
     for add in range(0, 8):
         day = day0 + timedelta(days=add)
-        if day.weekday() != slot.weekday:
+        if day.weekday() != weekday:
             continue
-        candidate = datetime(day.year, day.month, day.day, slot.hour, tzinfo=zone)
+        candidate = datetime(day.year, day.month, day.day, hour, tzinfo=zone)
         if candidate >= local:
             return candidate.astimezone(ZoneInfo("UTC"))
-    candidate = datetime(day0.year, day0.month, day0.day, slot.hour, tzinfo=zone) + timedelta(days=7)
+    candidate = datetime(day0.year, day0.month, day0.day, hour, tzinfo=zone) + timedelta(days=7)
     return candidate.astimezone(ZoneInfo("UTC"))

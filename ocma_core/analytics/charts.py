@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 from typing import Any
 
 from ocma_core.analytics.base import AnalysisContext
@@ -95,13 +96,14 @@ def best_times_chart(ctx: AnalysisContext, account_id: str | None) -> bytes:
     )[0]
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(9, 3.4))
-    grid = [result.grid[d * 24 : (d + 1) * 24] for d in range(7)]
+    # hours never posted in stay blank (NaN): nothing was measured there
+    grid = [[math.nan if v is None else v for v in result.grid[d * 24 : (d + 1) * 24]] for d in range(7)]
     image = ax.imshow(grid, aspect="auto", cmap="viridis")
     ax.set_yticks(range(7), best_time.DAYS)
     ax.set_xticks(range(0, 24, 2), [f"{h:02d}" for h in range(0, 24, 2)])
     ax.set_title(
         f"{ctx.label(account_id)}: expected x typical {result.rate_name} by hour ({ctx.timezone}); "
-        f"{result.n_posts} posts, prior: {result.prior['kind']}",
+        f"{result.n_posts} posts; {best_time.BASES[result.basis]}",
         fontsize=8,
     )
     fig.colorbar(image, ax=ax)

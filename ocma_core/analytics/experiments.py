@@ -8,10 +8,9 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from ocma_core.analytics.ab import Arm, Unit, decide
+from ocma_core.analytics.ab import Arm, History, Unit, at_age, decide
 from ocma_core.analytics.data import load_posts
 from ocma_core.analytics.measures import choose_kind
-from ocma_core.analytics.post_queries import MATURE_AFTER
 from ocma_core.context import Ocma
 from ocma_core.db.analytics_models import Experiment, ExperimentVariant
 from ocma_core.db.types import utcnow
@@ -30,6 +29,10 @@ class VariantSpec:
     source: str = "hand"  # hand or optimizer
 
 
+DEFAULT_HORIZON_HOURS = 24.0
+FINAL = ("winner", "alike", "inconclusive")
+
+
 def create_experiment(
     ocma: Ocma,
     workspace_id: str,
@@ -41,6 +44,7 @@ def create_experiment(
     alpha: float = 0.05,
     min_lift: float = 0.2,
     created_by: str = "",
+    horizon_hours: float = DEFAULT_HORIZON_HOURS,
 ) -> Experiment:
     """Create the experiment and one post per variant (scheduled where a time is given, else a draft).
 
@@ -55,6 +59,8 @@ def create_experiment(
         raise ValidationFailed("Variant labels must differ.", fix="Name the variants A, B, ...")
     if not 0 < alpha < 0.5 or not 0 < min_lift < 10:
         raise ValidationFailed("alpha must be in (0, 0.5) and min_lift in (0, 10).")
+    if not 1 <= horizon_hours <= 24 * 30:
+        raise ValidationFailed("horizon_hours must be between 1 and 720 (30 days).")
     inputs = [_variant_input(spec, account_ids) for spec in variants]
     experiment = Experiment(
         workspace_id=workspace_id,
@@ -63,6 +69,7 @@ def create_experiment(
         alpha=alpha,
         min_lift=min_lift,
         created_by=created_by,
+        horizon_hours=horizon_hours,
     )
     scheduled = []
     with ocma.session() as session:
@@ -154,38 +161,51 @@ def list_experiments(ocma: Ocma, workspace_id: str, *, limit: int = 100, offset:
 
 
 def evaluate(ocma: Ocma, workspace_id: str, experiment_id: str, *, history_days: int = 90) -> dict[str, Any]:
-    """Judge the experiment from stored snapshots; a declared winner is final."""
+    """Judge the experiment from stored snapshots, every post at the horizon age; a decision is final."""
     experiment = get_experiment(ocma, workspace_id, experiment_id)
     if experiment.status == "decided":
         return experiment.result
+    horizon = float(experiment.horizon_hours or DEFAULT_HORIZON_HOURS)
     variants = variants_of(ocma, experiment_id)
     post_ids = [v.post_id for v in variants if v.post_id]
     observed = load_posts(ocma, workspace_id, None, None, post_ids=post_ids, basis="latest", with_text=False)
     kind = choose_kind(observed)
+    series = _snapshot_series(ocma, [o.target_id for o in observed])
     arms = []
     for v in variants:
         units = []
         for o in observed:
             exposure = o.exposure(kind) if kind != "post" else None
-            if o.post_id == v.post_id and exposure:
-                units.append(
-                    Unit(
-                        o.interactions,
-                        exposure,
-                        matured=o.fetched_at - o.published_at >= MATURE_AFTER,
-                        trace={**o.trace(), "target_id": o.target_id, "account_id": o.account_id},
-                    )
+            if o.post_id != v.post_id or not exposure:
+                continue
+            rows = [
+                (age, k, (shown or 0.0) if kind == "impressions" else exposure)
+                for age, k, shown in series.get(o.target_id, [])
+                if kind != "impressions" or shown
+            ]
+            value = at_age(rows, horizon)
+            units.append(
+                Unit(
+                    *(value or (o.interactions, exposure)),
+                    matured=value is not None,
+                    account_id=o.account_id,
+                    trace={**o.trace(), "target_id": o.target_id, "at_age_hours": horizon},
                 )
+            )
         arms.append(Arm(v.id, v.label, units))
     accounts = {o.account_id for o in observed}
     since = utcnow() - timedelta(days=history_days)
     past = load_posts(ocma, workspace_id, since, None, account_ids=accounts, basis="matured", with_text=False)
-    history = [
-        (p.interactions, p.exposure(kind) or 0.0)
-        for p in past
-        if p.post_id not in post_ids and p.exposure(kind)
-    ]
-    result = decide(arms, alpha=experiment.alpha, min_lift=experiment.min_lift, history=history)
+    history = History(
+        [
+            (p.account_id, p.interactions, p.exposure(kind) or 0.0)
+            for p in past
+            if p.post_id not in post_ids and p.exposure(kind)
+        ]
+    )
+    result = decide(
+        arms, alpha=experiment.alpha, min_lift=experiment.min_lift, history=history, horizon_hours=horizon
+    )
     result["exposure_kind"] = kind
     result["units"] = {a.label: [u.trace for u in a.units] for a in arms}
     result["evaluated_at"] = utcnow().isoformat()
@@ -193,14 +213,43 @@ def evaluate(ocma: Ocma, workspace_id: str, experiment_id: str, *, history_days:
         row = session.get(Experiment, experiment_id)
         assert row is not None
         row.result = result
-        if result["status"] == "winner":
-            row.status, row.winner_variant_id, row.decided_at = (
-                "decided",
-                result["winner_variant_id"],
-                utcnow(),
-            )
+        if result["status"] in FINAL:  # decided once at the horizon, then kept
+            row.status, row.decided_at = "decided", utcnow()
+            row.winner_variant_id = result.get("winner_variant_id")
         session.add(row)
     return result
+
+
+def _snapshot_series(ocma: Ocma, target_ids: list[str]) -> dict[str, list[tuple[float, float, float | None]]]:
+    """(age in hours, interactions, impressions) of every stored snapshot of the targets."""
+    from ocma_core.analytics.vocabulary import map_metrics, vocabulary_of
+    from ocma_core.db.models import PostMetricSnapshot, Target
+
+    out: dict[str, list[tuple[float, float, float | None]]] = {}
+    if not target_ids:
+        return out
+    from sqlalchemy import select as sa_select
+
+    with ocma.session() as session:
+        rows = session.execute(
+            sa_select(
+                col(PostMetricSnapshot.target_id),
+                col(PostMetricSnapshot.fetched_at),
+                col(PostMetricSnapshot.values),
+                col(Target.published_at),
+                col(Target.platform),
+            )
+            .join(Target, col(Target.id) == col(PostMetricSnapshot.target_id))
+            .where(col(PostMetricSnapshot.target_id).in_(target_ids))
+        ).all()
+    for target_id, fetched_at, values, published_at, platform in rows:
+        if published_at is None:
+            continue
+        mapped = map_metrics(values or {}, platform_vocabulary=vocabulary_of(platform))
+        total, _ = mapped.interactions()
+        age = (fetched_at - published_at).total_seconds() / 3600
+        out.setdefault(target_id, []).append((age, float(total), mapped.values.get("impressions")))
+    return out
 
 
 def summary(ocma: Ocma, experiment: Experiment) -> dict[str, Any]:
@@ -213,6 +262,7 @@ def summary(ocma: Ocma, experiment: Experiment) -> dict[str, Any]:
         "winner_variant_id": experiment.winner_variant_id,
         "alpha": experiment.alpha,
         "min_lift": experiment.min_lift,
+        "horizon_hours": experiment.horizon_hours,
         "created_at": experiment.created_at.isoformat(),
         "decided_at": experiment.decided_at.isoformat() if experiment.decided_at else None,
         "variants": [

@@ -1,16 +1,21 @@
-"""Predicting a draft's engagement from the account's own history, with the backtested error beside it.
+"""Predicting a draft's engagement from the account's own history, shown only when it beats the average.
 
-Model: ridge regression (penalty `RIDGE` on standardised features) of the log engagement rate on the time
-of day (as a circle: sine and cosine), weekend, log text length, media count, video, hashtag count, link and
-thread. Below `MIN_HISTORY` measured posts it refuses to predict. The error is measured by a rolling-origin
-backtest: the last `BACKTEST_SHARE` of posts, in time order, are each predicted by a model trained only on
-earlier posts; the same is done with the naive forecast (the mean of earlier posts) so one can see whether
-the model beats it. The 80% interval comes from the backtest's own residuals (empirical quantiles).
+Two forecasts of the log engagement rate are compared out of sample, by a rolling-origin backtest (each of
+the later posts, in time order, predicted only from the posts before it):
+- the **baseline**: the account's average over its last `RECENT` posts (recency: a level that drifts is
+  followed);
+- the **model** (from `MIN_MODEL_HISTORY` posts on): ridge regression (penalty `RIDGE` on standardised
+  features) on the time of day (sine and cosine), weekend, log text length, media count, video, hashtag
+  count, link, thread, and the recent level (the average of the previous `RECENT` posts).
+The model's forecast is shown only when its backtest error (mean absolute log error) is below the
+baseline's by at least `MARGIN` and a one-sided paired sign-flip test of the error differences gives
+p < 0.05; otherwise the baseline is shown, and the result says why. The 80% interval is the forecast
++- t(0.9, m - 1) x the root-mean-square of the shown method's m backtest errors x sqrt(1 + 1/m), so its
+width comes from out-of-sample errors. Below `MIN_HISTORY` measured posts nothing is forecast.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -23,11 +28,25 @@ import numpy as np
 from ocma_core.analytics.data import HASHTAG, LINK, PostObs
 from ocma_core.analytics.measures import outcomes
 
-MIN_HISTORY = 30
+MIN_HISTORY = 15  # the baseline and its interval need this many measured posts
+MIN_MODEL_HISTORY = 60  # no regression on ten features from fewer posts
+RECENT = 30
 RIDGE = 3.0
-BACKTEST_SHARE = 0.3
-BACKTEST_BLOCKS = 5
-FEATURES = ("hour_sin", "hour_cos", "weekend", "log_length", "media", "video", "hashtags", "link", "thread")
+BACKTEST_SHARE = 0.4
+MARGIN = 0.03  # the model must cut the baseline's mean absolute log error by at least 3%
+LEVEL = 0.8
+FEATURES = (
+    "hour_sin",
+    "hour_cos",
+    "weekend",
+    "log_length",
+    "media",
+    "video",
+    "hashtags",
+    "link",
+    "thread",
+    "recent_level",
+)
 
 
 @dataclass
@@ -49,13 +68,15 @@ class Prediction:
     can_predict: bool
     reason: str = ""
     rate_name: str = ""
-    expected_rate: float | None = None  # geometric-mean engagement rate expected for the draft
+    basis: str = ""  # model (the regression beat the baseline in the backtest) or baseline
+    expected_rate: float | None = None  # geometric-mean engagement rate expected for the draft (shown)
     interval80: tuple[float, float] | None = None
+    message: str = ""
     typical_rate: float | None = None  # the account's geometric-mean rate, for comparison
     backtest: dict[str, Any] = field(default_factory=dict)
     history_posts: int = 0
     contributions: dict[str, float] = field(default_factory=dict)  # log-scale effect of each feature
-    method: str = "estimate: ridge regression on the account's own measured posts (see backtest)"
+    method: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -86,13 +107,22 @@ def _content(text: str, media: int, video: bool, parts: int) -> list[float]:
     ]
 
 
-def matrix(posts: Sequence[PostObs], tz: str) -> np.ndarray:
-    """Feature rows of published posts."""
+def matrix(posts: Sequence[PostObs], tz: str, y: np.ndarray) -> np.ndarray:
+    """Feature rows of published posts; the recent level uses only posts published before each one."""
     zone = ZoneInfo(tz)
-    return np.array(
+    rows = np.array(
         [_row(p.text, p.media_count, p.has_video, p.thread_parts, p.published_at, zone) for p in posts],
         dtype=float,
-    ).reshape(len(posts), len(FEATURES))
+    ).reshape(len(posts), len(FEATURES) - 1)
+    return np.column_stack([rows, recent_levels(y)])
+
+
+def recent_levels(y: np.ndarray) -> np.ndarray:
+    """Mean of the previous `RECENT` outcomes before each post (the first post: its own, as a neutral value)."""
+    out = np.empty(y.size)
+    for i in range(y.size):
+        out[i] = y[max(0, i - RECENT) : i].mean() if i else (y[0] if y.size else 0.0)
+    return out
 
 
 @dataclass
@@ -118,35 +148,64 @@ def fit(x: np.ndarray, y: np.ndarray) -> _Model:
     return _Model(mean, scale, coef, float(y.mean()))
 
 
-def backtest(x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
-    """Rolling-origin errors of the model and of the naive mean forecast, on the log scale."""
+def baseline(y: np.ndarray) -> float:
+    """The account's recent level: the mean of its last `RECENT` outcomes."""
+    return float(y[-RECENT:].mean())
+
+
+def backtest(x: np.ndarray, y: np.ndarray, with_model: bool) -> dict[str, Any]:
+    """Rolling-origin errors, one post at a time, of the baseline and (if asked) the model, on the log scale."""
     n = y.size
-    start = max(int(n * (1 - BACKTEST_SHARE)), MIN_HISTORY // 2)
-    edges = np.linspace(start, n, BACKTEST_BLOCKS + 1).astype(int)
-    model_err, naive_err = [], []
-    for lo, hi in itertools.pairwise(edges):
-        if hi <= lo:
-            continue
-        m = fit(x[:lo], y[:lo])
-        model_err += (y[lo:hi] - m.predict(x[lo:hi])).tolist()
-        naive_err += (y[lo:hi] - y[:lo].mean()).tolist()
-    e, b = np.array(model_err), np.array(naive_err)
-    return {
-        "posts_predicted": int(e.size),
-        "median_error_factor": math.exp(float(np.median(np.abs(e)))),
-        "naive_median_error_factor": math.exp(float(np.median(np.abs(b)))),
-        "mean_absolute_log_error": float(np.mean(np.abs(e))),
-        "naive_mean_absolute_log_error": float(np.mean(np.abs(b))),
-        "beats_naive": bool(np.mean(np.abs(e)) < np.mean(np.abs(b))),
-        "residual_q10": float(np.quantile(e, 0.1)),
-        "residual_q90": float(np.quantile(e, 0.9)),
-        "method": f"rolling origin: the last {int(BACKTEST_SHARE * 100)}% of posts in {BACKTEST_BLOCKS} blocks, each "
-        "predicted from earlier posts only; error factor = exp(median |log error|)",
+    first = MIN_MODEL_HISTORY // 2 if with_model else MIN_HISTORY // 2
+    start = max(int(n * (1 - BACKTEST_SHARE)), first)
+    base_err = np.array([y[i] - baseline(y[:i]) for i in range(start, n)])
+    out: dict[str, Any] = {
+        "posts_predicted": int(base_err.size),
+        "baseline_errors": base_err,
+        "naive_median_error_factor": math.exp(float(np.median(np.abs(base_err)))),
+        "naive_mean_absolute_log_error": float(np.mean(np.abs(base_err))),
+        "method": f"rolling origin: each of the last {n - start} posts predicted from the posts before it "
+        "only; error factor = exp(median |log error|)",
     }
+    if not with_model:
+        return out
+    model_err = np.array([y[i] - fit(x[:i], y[:i]).predict(x[i : i + 1])[0] for i in range(start, n)])
+    mae, base_mae = float(np.mean(np.abs(model_err))), float(np.mean(np.abs(base_err)))
+    p = _sign_flip_p(np.abs(base_err) - np.abs(model_err), seed=n)
+    out.update(
+        {
+            "model_errors": model_err,
+            "median_error_factor": math.exp(float(np.median(np.abs(model_err)))),
+            "mean_absolute_log_error": mae,
+            "improvement": 1 - mae / base_mae if base_mae else 0.0,
+            "p_value": p,
+            "beats_naive": bool(mae <= (1 - MARGIN) * base_mae and p < 0.05),
+        }
+    )
+    return out
+
+
+def _sign_flip_p(d: np.ndarray, seed: int, draws: int = 1999) -> float:
+    """One-sided p-value that the mean of d is > 0 (random sign flips of the paired differences)."""
+    if d.size == 0:
+        return 1.0
+    rng = np.random.default_rng(seed)
+    flips = rng.choice((-1.0, 1.0), size=(draws, d.size)) @ d / d.size
+    return float((1 + (flips >= d.mean() - 1e-12).sum()) / (draws + 1))
+
+
+def interval(centre: float, errors: np.ndarray) -> tuple[float, float]:
+    """80% prediction interval on the log scale from out-of-sample errors (t quantile, RMS error)."""
+    from scipy import stats
+
+    m = errors.size
+    rms = float(np.sqrt(np.mean(np.square(errors))))
+    half = float(stats.t.ppf(0.5 + LEVEL / 2, m - 1)) * rms * math.sqrt(1 + 1 / m)
+    return centre - half, centre + half
 
 
 def predict(posts: Sequence[PostObs], draft: Draft, tz: str, account_id: str) -> Prediction:
-    """Forecast a draft's engagement rate on an account, or say why it cannot yet."""
+    """Forecast a draft's engagement rate on an account (model or baseline), or say why it cannot yet."""
     out = outcomes(list(posts))
     n = out.y.size
     if n < MIN_HISTORY:
@@ -158,39 +217,57 @@ def predict(posts: Sequence[PostObs], draft: Draft, tz: str, account_id: str) ->
             history_posts=n,
             rate_name=out.name,
         )
-    x = matrix(out.posts, tz)
-    bt = backtest(x, out.y)
-    model = fit(x, out.y)
-    row = np.array(
-        [
-            _row(
-                draft.text,
-                draft.media_count,
-                draft.has_video,
-                draft.thread_parts,
-                draft.scheduled_at,
-                ZoneInfo(tz),
-            )
-        ]
-    )
-    log_pred = float(model.predict(row)[0])
-    filled = np.where(np.isnan(row[0]), model.mean, row[0])
-    contributions = {
-        name: float(c * (v - m) / s)
-        for name, c, v, m, s in zip(FEATURES, model.coef, filled, model.mean, model.scale, strict=True)
-    }
+    x = matrix(out.posts, tz, out.y)
+    bt = backtest(x, out.y, with_model=n >= MIN_MODEL_HISTORY)
     shift = 1.0 if out.kind == "post" else 0.0  # per-post counts were modelled as log(interactions + 1)
-    return Prediction(
+    level = baseline(out.y)
+    result = Prediction(
         account_id,
         True,
         rate_name=f"{out.name} (geometric mean)",
-        expected_rate=math.exp(log_pred) - shift,
-        interval80=(
-            math.exp(log_pred + bt["residual_q10"]) - shift,
-            math.exp(log_pred + bt["residual_q90"]) - shift,
-        ),
-        typical_rate=math.exp(float(out.y.mean())) - shift,
-        backtest=bt,
+        typical_rate=math.exp(level) - shift,
         history_posts=n,
-        contributions=contributions,
+    )
+    if bt.get("beats_naive"):
+        model = fit(x, out.y)
+        draft_row = _row(
+            draft.text,
+            draft.media_count,
+            draft.has_video,
+            draft.thread_parts,
+            draft.scheduled_at,
+            ZoneInfo(tz),
+        )
+        row = np.array([[*draft_row, level]])
+        centre, errors = float(model.predict(row)[0]), bt["model_errors"]
+        filled = np.where(np.isnan(row[0]), model.mean, row[0])
+        result.contributions = {
+            name: float(c * (v - m) / s)
+            for name, c, v, m, s in zip(FEATURES, model.coef, filled, model.mean, model.scale, strict=True)
+        }
+        result.basis, result.method = "model", "estimate: ridge regression on the account's own posts"
+        result.message = (
+            f"Forecast from the model: in the backtest it cut the error of the account's recent average by "
+            f"{bt['improvement']:.0%} (p={bt['p_value']:.3f})."
+        )
+    else:
+        centre, errors = level, bt["baseline_errors"]
+        result.basis, result.method = "baseline", f"the account's average over its last {RECENT} posts"
+        result.message = _why_baseline(n, bt)
+    lo, hi = interval(centre, errors)
+    result.expected_rate = math.exp(centre) - shift
+    result.interval80 = (math.exp(lo) - shift, math.exp(hi) - shift)
+    result.backtest = {k: v for k, v in bt.items() if not k.endswith("_errors")}
+    return result
+
+
+def _why_baseline(n: int, bt: dict[str, Any]) -> str:
+    if n < MIN_MODEL_HISTORY:
+        return (
+            f"Showing the account's recent average: a model needs at least {MIN_MODEL_HISTORY} measured posts "
+            f"(it has {n})."
+        )
+    return (
+        "Showing the account's recent average: in the backtest the model did not beat it by the required "
+        f"margin ({bt['improvement']:.0%} better, needs {MARGIN:.0%} with p < 0.05; p={bt['p_value']:.2f})."
     )

@@ -1,20 +1,18 @@
-"""Published best-time benchmarks, used only as a labelled prior when an account has no peers to learn from.
+"""Published best-time benchmarks, shown only as a labelled reference when nothing is measured for an account.
 
 Source: Sprout Social, "Best times to post on social media" (2023 edition; aggregated over Sprout's
 customers, in the audience's local time), as reported by Social Media Today on 2023-05-10
 (https://www.socialmediatoday.com/news/report-best-times-to-post-social-platforms-twitter-instagram-tiktok-facebook-pintrist-linkedin/650006/)
 and O'Dwyer's on 2023-06-07 (https://www.odwyerpr.com/story/public/19714/2023-06-07/midweek-afternoons-best-post-time-for-tiktok.html).
-The study publishes *windows*, not effect sizes; OCMA therefore assumes a modest lift inside them
-(`WINDOW_LIFT`) and says so wherever the prior is shown. Platforms it does not cover use its
-cross-platform finding (Tuesday to Thursday, 9:00 to 12:00).
+The study publishes *windows*, not effect sizes, so OCMA shows the windows and no lift figure, and never
+schedules by them. Platforms it does not cover use its cross-platform finding (Tuesday to Thursday, 9:00
+to 12:00).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-WINDOW_LIFT = 1.10  # assumption: engagement inside a published window is 10% above other hours
 SOURCE = "Sprout Social, Best times to post on social media (2023), local time"
 _MON, _TUE, _WED, _THU, _FRI = range(5)
 
@@ -27,15 +25,6 @@ class Benchmark:
     windows: tuple[tuple[int, int, int], ...]
     source: str
     note: str = ""
-
-    def slot_prior(self) -> list[float]:
-        """Prior mean of the log-lift of each hour-of-week slot (0 = Monday 00:00)."""
-        lift = math.log(WINDOW_LIFT)
-        prior = [0.0] * 168
-        for day, start, end in self.windows:
-            for hour in range(start, end):
-                prior[day * 24 + hour] = lift
-        return prior
 
     def describe(self) -> str:
         """The windows in words."""

@@ -290,6 +290,12 @@ class ExperimentIn(BaseModel):
     min_lift: float = Field(
         0.2, gt=0, lt=10, strict=True, description="Smallest relative difference worth detecting."
     )
+    horizon_hours: float = Field(
+        24.0,
+        ge=1,
+        le=720,
+        description="Age after publishing at which every variant post is measured and the experiment decided.",
+    )
 
 
 @router.post("/v1/experiments", status_code=201, responses=errors(404, 409))
@@ -314,6 +320,7 @@ def create(
         hypothesis=body.hypothesis,
         alpha=body.alpha,
         min_lift=body.min_lift,
+        horizon_hours=body.horizon_hours,
         created_by=f"apikey:{caller.key_id}",
     )
     return ExperimentOut.model_validate(experiments.summary(ocma, exp))

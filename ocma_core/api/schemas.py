@@ -164,7 +164,10 @@ class ExperimentOut(Out):
 class EvaluationOut(Out):
     """An experiment's verdict from stored snapshots, with the decision rule and the evidence."""
 
-    status: str = Field(description="winner, no_difference, not_enough_data, ...")
+    status: str = Field(
+        description="collecting (before every variant post reaches the horizon age; nothing tested), winner, "
+        "alike (an equivalence test supports it), inconclusive, or cannot_judge"
+    )
 
 
 class CompetitorOut(Out):
@@ -277,19 +280,35 @@ class BestTimeOut(Out):
     timezone: str
     rate_name: str
     n_posts: int
-    top: list[SlotOut]
-    grid: list[float] = Field(description="Expected lift of all 168 hours of the week, Monday 00:00 first.")
+    basis: str = Field(
+        description="measured (timing measurably changes engagement: the slots are a finding), "
+        "no_measured_effect (every slot 1.00x) or too_few_posts."
+    )
+    top: list[SlotOut] = Field(
+        description="Highest-ranked slots; their lift is 1.00 unless basis is measured."
+    )
+    grid: list[float | None] = Field(
+        description="Reported lift of all 168 hours of the week, Monday 00:00 first (1.00 everywhere unless "
+        "basis is measured; null for hours never posted in)."
+    )
+    grid_interval: list[list[float] | None] = Field(
+        description="90% interval of each slot's lift, simultaneous over the slots; null where never posted."
+    )
     message: str
     method: str
 
 
 class NextBestTimeOut(Out):
-    """The next start of the slot the accounts' best-time models rank highest together."""
+    """The next start of the slot measured best over the accounts, or none when nothing is measured."""
 
-    at: datetime
-    slot: str
+    at: datetime | None = Field(description="null when no account shows a measurable timing effect")
+    slot: str | None
+    basis: str = Field(description="measured, no_measured_effect or too_few_posts")
+    expected_lift: float | None = Field(
+        description="geometric mean over the accounts of the slot's measured lift (null unless measured)"
+    )
+    reason: str
     timezone: str
-    geometric_mean_lift: float
     accounts: list[dict[str, str]]
     method: str
 

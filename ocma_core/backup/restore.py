@@ -143,21 +143,12 @@ def _load_database(ocma: Ocma, source: Path, manifest: Manifest, *, replace: boo
     elif manifest.db_format == "pg_dump":
         database.load_postgres(url, source, replace=replace)
     else:
-        from ocma_core.db.migrate import current_revision, upgrade
+        from ocma_core.db.migrate import upgrade
 
-        if current_revision(ocma.engine) is not None:
-            _drop_ocma_tables(ocma)
+        # The archive is at this release's newest migration (checked before): bring the schema there, keeping
+        # its rows, then swap every row in one transaction, so a failure part-way leaves the database as it was.
         upgrade(ocma.engine)
         portable.load(ocma.engine, source)
-
-
-def _drop_ocma_tables(ocma: Ocma) -> None:
-    from sqlalchemy import text
-
-    with ocma.engine.begin() as conn:
-        for table in reversed(portable.tables()):
-            conn.execute(text(f'DROP TABLE IF EXISTS "{table.name}"'))
-        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
 
 
 def _check_rows(ocma: Ocma, manifest: Manifest) -> None:

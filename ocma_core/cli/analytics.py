@@ -62,9 +62,9 @@ def backfill(workspace: str | None, since: str, accounts: tuple[str, ...]) -> No
     """Import the metrics the platforms still serve for posts published since --since, with a progress bar."""
     from rich.progress import Progress
 
-    from ocma_core.cli.when import parse_since
     from ocma_core.services.metrics import backfill as run
     from ocma_core.services.workspaces import get_workspace
+    from ocma_core.when import parse_since
 
     ocma = context()
     ws = workspace_id(ocma, workspace)
@@ -91,7 +91,7 @@ def backfill(workspace: str | None, since: str, accounts: tuple[str, ...]) -> No
 @click.option("--account", default=None, help="Only this account id.")
 @json_option
 def best_time(workspace: str | None, platform: str | None, account: str | None, as_json: bool) -> None:
-    """Best hours of the week per account, with intervals, supporting posts and the prior used."""
+    """Best hours of the week per account, when timing measurably matters, with intervals and posts."""
     from ocma_core.analytics.answers import best_times
 
     ocma = context()
@@ -103,6 +103,8 @@ def best_time(workspace: str | None, platform: str | None, account: str | None, 
         click.echo("No account to analyse: connect one with `ocma accounts connect PLATFORM`.")
     for row in rows:
         click.echo(f"{row['account']}: {row['message']}")
+        if row["basis"] != "measured":  # every slot is 1.00x: no table of made-up differences
+            continue
         table(
             ["slot", "x typical", "90% interval", "P(better)", "posts (slot/hour/weekday)"],
             [
@@ -141,8 +143,8 @@ def predict(
     """Forecast a draft's engagement from the account's own history, with the backtested error."""
     from ocma_core.analytics.base import make_context, now_period
     from ocma_core.analytics.registry import get_analyzer
-    from ocma_core.cli.when import parse_when
     from ocma_core.services.workspaces import get_workspace
+    from ocma_core.when import parse_when
 
     ocma = context()
     ws = workspace_id(ocma, workspace)
@@ -172,10 +174,14 @@ def predict(
         bt = result["backtest"]
         lo, hi = result["interval80"]
         click.echo(
-            f"Expected {result['expected_rate']:.4g} {result['rate_name']} (80% interval {lo:.4g}-{hi:.4g}; "
-            f"account typical {result['typical_rate']:.4g}). Backtest on {bt['posts_predicted']} posts: "
-            f"typically within x{bt['median_error_factor']:.2f} (naive mean: x"
-            f"{bt['naive_median_error_factor']:.2f}). {result['method']}."
+            f"Expected {result['expected_rate']:.4g} {result['rate_name']} (80% interval {lo:.4g}-{hi:.4g}), "
+            f"from {result['method']}. {result['message']} Backtest on {bt['posts_predicted']} posts: the "
+            f"recent average was typically within x{bt['naive_median_error_factor']:.2f}"
+            + (
+                f", the model within x{bt['median_error_factor']:.2f}."
+                if "median_error_factor" in bt
+                else "."
+            )
         )
 
 
@@ -277,9 +283,9 @@ def experiment_create(
 ) -> None:
     """Create an experiment; each variant becomes a post (scheduled where --at gives a time)."""
     from ocma_core.analytics import experiments as svc
-    from ocma_core.cli.when import parse_when
     from ocma_core.errors import ValidationFailed
     from ocma_core.services.workspaces import get_workspace
+    from ocma_core.when import parse_when
 
     if times and len(times) != len(variants):
         raise ValidationFailed("Give one --at per --variant, or none.", fix="Repeat --at once per --variant.")

@@ -70,7 +70,7 @@ def calendar(workspace: str | None, days: int, start: str | None, status: str | 
 
 def _first_day(text: str, zone: ZoneInfo) -> date:
     """--from as a day: an ISO date, today, tomorrow, a weekday (the next one) or `in 3d`."""
-    from ocma_core.cli.when import parse_when
+    from ocma_core.when import parse_when
 
     value = text.strip()
     when = parse_when(f"{value} 00:00" if value.isalpha() else value, str(zone), option="--from")

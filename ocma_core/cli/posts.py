@@ -40,8 +40,8 @@ def _action_of(draft: bool, now: bool, next_slot: bool, when: datetime | None) -
 
 
 def _when(at: str | None, in_: str | None, timezone: str) -> datetime | None:
-    from ocma_core.cli.when import parse_duration, parse_when
     from ocma_core.errors import ValidationFailed
+    from ocma_core.when import parse_duration, parse_when
 
     if at and in_:
         raise ValidationFailed("Give --at or --in, not both.", fix="Keep the one you meant.")

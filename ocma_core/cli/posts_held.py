@@ -83,8 +83,8 @@ def held(
 
 def _when(ocma: Ocma, ws: str, at: str, timezone: str | None) -> datetime:
     """What a person typed, as an aware time (a time without offset is in `timezone` or the workspace's)."""
-    from ocma_core.cli.when import parse_when
     from ocma_core.services.workspaces import get_workspace
+    from ocma_core.when import parse_when
 
     name = timezone or get_workspace(ocma, ws).timezone
     try:

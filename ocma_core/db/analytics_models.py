@@ -58,6 +58,7 @@ class Experiment(SQLModel, table=True):
     hypothesis: str = Field(default="", sa_type=Text)
     alpha: float = 0.05
     min_lift: float = 0.2  # smallest relative difference worth detecting (for the sample size still needed)
+    horizon_hours: float = 24.0  # every variant post is compared at this age after publishing, once
     status: str = Field(default="running", max_length=32)  # running, decided, stopped
     winner_variant_id: str | None = Field(default=None, max_length=64)
     result: dict[str, Any] = _json()

@@ -68,7 +68,8 @@ class PostInput(BaseModel):
     action: Literal["draft", "schedule", "publish_now", "next_slot", "best_time"] = Field(
         default="draft",
         description="draft; schedule (at scheduled_at); publish_now; next_slot (queue slots); "
-        "best_time (the next slot the accounts' own best-time models rank highest).",
+        "best_time (the next slot measured best on the accounts' own posts; when no account shows a "
+        "measurable timing effect, the queue's next free slot, as next_slot).",
     )
 
     @field_validator("options")

@@ -185,6 +185,15 @@ def _when(
         from ocma_core.analytics.answers import next_best_time
 
         answer = next_best_time(ocma, workspace.id, [a.id for a in accounts])
+        if answer["at"] is None:  # no measured best time: the queue's slots, never an unmeasured guess
+            try:
+                return next_free_slot(session, workspace, accounts)
+            except ValidationFailed as exc:
+                raise ValidationFailed(
+                    f"There is no measured best time for these accounts ({answer['reason']}), and no queue "
+                    f"slot to use instead: {exc}",
+                    fix="Give a time, or set queue slots (workspace setting queue_slots).",
+                ) from None
         return datetime.fromisoformat(answer["at"])
     when = data.scheduled_utc(workspace.timezone)
     assert when is not None

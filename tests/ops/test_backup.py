@@ -155,6 +155,30 @@ def test_restore_refuses_a_database_with_data_and_a_damaged_archive(populated: O
     assert everything(Ocma(ocma.settings)) == before  # nothing was touched
 
 
+def test_a_portable_restore_that_fails_part_way_leaves_the_database_as_it_was(
+    populated: Ocma, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--replace used to drop every table, migrate and then load in three steps: a failure lost everything."""
+    from ocma_core.backup import portable
+
+    ocma = populated
+    before = everything(ocma)
+    archive = create_backup(ocma, tmp_path / "b.tar.gz", db_format="portable").path
+    real_flush, calls = portable._flush, []
+
+    def failing_flush(*args: Any) -> None:
+        calls.append(1)
+        real_flush(*args)
+        raise OSError("disk full")  # after some rows went in
+
+    monkeypatch.setattr(portable, "_flush", failing_flush)
+    with pytest.raises(OSError, match="disk full"):
+        restore_backup(ocma, archive, replace=True)
+    assert calls
+    dispose_engines()
+    assert everything(Ocma(ocma.settings)) == before
+
+
 def test_cli_backup_and_restore(populated: Ocma, tmp_path: Path, cli_run: Run) -> None:  # noqa: F811
     code, out, err = cli_run("backup", str(tmp_path))
     assert code == 0, err

@@ -198,8 +198,8 @@ def performance_summary(
     }
 
 
-def best_slot(ctx: ToolContext, account_ids: list[str]) -> tuple[datetime, dict[str, Any]]:
-    """The next start of the hour of week expected to do best for all these accounts, and why (analytics)."""
+def best_slot(ctx: ToolContext, account_ids: list[str]) -> tuple[datetime | None, dict[str, Any]]:
+    """The next start of the hour of week measured best for these accounts and why, or None and why not."""
     try:
         from ocma_core.analytics.answers import next_best_time
     except ImportError as exc:
@@ -208,11 +208,10 @@ def best_slot(ctx: ToolContext, account_ids: list[str]) -> tuple[datetime, dict[
             fix='Schedule at an explicit time or use when="next_slot".',
         ) from None
     found = next_best_time(ctx.ocma, ctx.workspace_id, account_ids, after=ctx.now() + timedelta(minutes=30))
-    at = datetime.fromisoformat(found["at"])
     explanation: dict[str, Any] = {
-        k: found[k] for k in ("slot", "geometric_mean_lift", "accounts", "method") if k in found
+        k: found[k] for k in ("slot", "basis", "expected_lift", "reason", "accounts", "method") if k in found
     }
-    return at, explanation
+    return (datetime.fromisoformat(found["at"]) if found["at"] else None), explanation
 
 
 def _analysis(ctx: ToolContext, first: datetime, last: datetime) -> dict[str, Any]:

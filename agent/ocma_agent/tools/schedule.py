@@ -19,7 +19,9 @@ def schedule_post(ctx: ToolContext, post_id: str, when: str) -> dict[str, Any]:
     Args:
         post_id: The post (a draft, or already scheduled to move it).
         when: ISO time (workspace timezone), "next_slot" (the queue's next free slot) or "best_time"
-            (the best hour from this workspace's stored metrics).
+            (the hour measured best on the accounts' own stored metrics; when no account shows a
+            measurable timing effect there is no best time, and the queue's next free slot is used
+            instead, as the result's best_time.basis and note say).
     """
     choice = when.strip().lower()
     explanation: dict[str, Any] | None = None
@@ -31,12 +33,30 @@ def schedule_post(ctx: ToolContext, post_id: str, when: str) -> dict[str, Any]:
         if not account_ids:
             raise ValidationFailed("The post has no accounts.", fix="Add accounts with edit_post first.")
         at, explanation = best_slot(ctx, account_ids)
-        next_slot = False
+        next_slot = at is None  # nothing measured: never act on a guess, use the queue's slots
+        if next_slot:
+            explanation["note"] = (
+                "No measured best time for these accounts; scheduled at the queue's next free slot instead."
+            )
     else:
         at, next_slot = parse_time(when, ctx.timezone), False
-    post = calendar.schedule_existing(
-        ctx.ocma, ctx.workspace_id, post_id, at, next_slot=next_slot, require_approval=ctx.require_approval
-    )
+    try:
+        post = calendar.schedule_existing(
+            ctx.ocma,
+            ctx.workspace_id,
+            post_id,
+            at,
+            next_slot=next_slot,
+            require_approval=ctx.require_approval,
+        )
+    except ValidationFailed as exc:
+        if explanation is None or at is not None:
+            raise
+        raise ValidationFailed(
+            f"No measured best time for these accounts ({explanation.get('reason')}), and no queue slot "
+            f"to use instead: {exc}",
+            fix="Ask the person for a time, or set queue slots (workspace setting queue_slots).",
+        ) from None
     if str(post.status) == "pending_approval":
         held(ctx, post, "schedule")
     view = post_view(ctx, post)

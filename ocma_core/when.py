@@ -1,4 +1,4 @@
-"""Times a person types on the command line: ISO 8601, or a small strict set of relative forms.
+"""Times a person types (CLI options, chat): ISO 8601, or a small strict set of relative forms.
 
 `--at` takes `2026-03-03T09:00` (a time without offset is in the workspace's timezone), `today 17:30`,
 `tomorrow 09:00`, a weekday (`monday 09:00`: the next Monday, never today) or `in 2h` / `in 1d2h30m`.
