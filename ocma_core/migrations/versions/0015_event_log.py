@@ -1,7 +1,7 @@
 """the event log: per-workspace sequence ids, consumer cursors, outbound webhooks
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-03 12:30:00
 
 - `notification.seq` (BIGINT, unique per workspace): the event's place in its workspace's log. Existing rows
@@ -22,8 +22,8 @@ from alembic import op
 
 import ocma_core.db.types
 
-revision: str = "0014"
-down_revision: str | None = "0013"
+revision: str = "0015"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
