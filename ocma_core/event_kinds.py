@@ -49,11 +49,11 @@ SCHEMAS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "post.approval_requested": (
         "a post was submitted for approval (it waits in pending_approval)",
-        _obj({"post_id": _S, "by": _S}, {"scheduled_at": _TIME}),
+        _obj({"post_id": _S}, {"scheduled_at": {"type": ["string", "null"], "format": "date-time"}}),
     ),
     "post.approved": (
         "a post waiting for approval was approved (and scheduled or published)",
-        _obj({"post_id": _S, "by": _S, "post_status": _S}),
+        _obj({"post_id": _S, "post_status": _S}),
     ),
     "target.unconfirmed": (
         "a publish call's outcome is unknown; OCMA asks the platform before trying again",
@@ -71,10 +71,6 @@ SCHEMAS: dict[str, tuple[str, dict[str, Any]]] = {
             {"requeued": {"type": "array"}, "held": {"type": "array"}},
         ),
     ),
-    "account.token_expiring": (
-        "an account's authorisation expires soon and cannot be refreshed by OCMA (reconnect it ahead of time)",
-        _obj({"account_id": _S, "platform": _S, "handle": _S, "expires_at": _TIME}),
-    ),
     "metrics.updated": (
         "a post's or account's metrics changed: the new values and the change since the previous reading",
         _obj(
@@ -91,16 +87,19 @@ SCHEMAS: dict[str, tuple[str, dict[str, Any]]] = {
                     "description": "metric name -> change since the previous reading",
                 },
             },
-            {"post_id": _S, "target_id": _S, "fetched_at": _TIME},
+            {
+                "post_id": _S,
+                "target_id": _S,
+                "fetched_at": _TIME,
+                "first": {"type": "boolean", "description": "true on the first reading (delta is empty)"},
+            },
         ),
     ),
     "experiment.decided": (
         "an A/B experiment was finalised with a winner (or with not enough evidence)",
-        _obj({"experiment_id": _S, "status": _S}, {"winner": _S, "metric": _S}),
-    ),
-    "budget.exceeded": (
-        "AI spending reached the workspace's monthly budget; further AI calls are refused",
-        _obj({"spent": _N, "budget": _N, "currency": _S}, {"month": _S}),
+        _obj(
+            {"experiment_id": _S, "status": _S}, {"winner": {"type": "string", "description": "variant id"}}
+        ),
     ),
     "report.weekly": (
         "the weekly report of a workspace is due",

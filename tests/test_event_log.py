@@ -124,5 +124,5 @@ def test_an_event_never_stored_still_reaches_plugins(capture: Capture, ocma: Ocm
 def test_docs_list_every_kind_with_its_schema() -> None:
     docs = Path(__file__).resolve().parent.parent / "docs" / "events.md"
     assert docs.read_text() == markdown(), "run: python -m ocma_core.event_kinds > docs/events.md"
-    for kind in ("metrics.updated", "post.approval_requested", "post.approved", "account.token_expiring"):
+    for kind in ("metrics.updated", "post.approval_requested", "post.approved", "experiment.decided"):
         assert kind in KINDS
