@@ -90,3 +90,8 @@ def _relay(url: str, name: str) -> None:
         except Exception:
             log.warning("event relay from Redis lost its connection; reconnecting", exc_info=True)
             time.sleep(1.0)
+
+
+def latest(workspace_id: str) -> int:
+    """The newest sequence id this process heard of for the workspace (0: none yet)."""
+    return _latest.get(workspace_id, 0)

@@ -27,6 +27,7 @@ POLL_S = 0.02
 RECONCILE_S = 1.0
 HORIZON = timedelta(seconds=30)
 METRICS_BATCH = 50
+WEBHOOKS_S = 1.0  # how often a worker expands new events into webhook deliveries and sends what is due
 REPORT_CHECK_S = 60.0  # how often a worker looks for due weekly reports (the first look is at start-up)
 
 
@@ -65,6 +66,8 @@ class Worker:
         self._metrics_task: asyncio.Task[None] | None = None
         self._last_metrics = time.monotonic()  # the first round waits one interval after start-up
         self._report_task: asyncio.Task[None] | None = None
+        self._webhook_task: asyncio.Task[None] | None = None
+        self._last_webhooks = 0.0
         self._last_report_check: float | None = None
         self._reports_seen: set[str] = set()
         self.report_checks = 0  # weekly-report rounds finished
@@ -215,12 +218,30 @@ class Worker:
 
         self._report_task = asyncio.create_task(check())
 
+    def _maybe_send_webhooks(self, now: float) -> None:
+        """Each WEBHOOKS_S, one round of outbound webhooks in a thread (never two at once per worker)."""
+        busy = self._webhook_task is not None and not self._webhook_task.done()
+        if busy or now - self._last_webhooks < WEBHOOKS_S:
+            return
+        self._last_webhooks = now
+
+        async def send() -> None:
+            from ocma_core.webhook_delivery import run
+
+            try:
+                await asyncio.to_thread(run, self.ocma)
+            except Exception:
+                log.exception("webhook round failed")
+
+        self._webhook_task = asyncio.create_task(send())
+
     async def _loop(self) -> None:
         last_reconcile = 0.0
         while not self._stop.is_set():
             now = time.monotonic()
             self._maybe_collect_metrics(now)
             self._maybe_emit_reports(now)
+            self._maybe_send_webhooks(now)
             try:
                 if now - last_reconcile >= RECONCILE_S:
                     await asyncio.to_thread(self.reconcile)
@@ -242,7 +263,7 @@ class Worker:
                     pass
         if self.tasks:
             await asyncio.wait(self.tasks, timeout=60)
-        for background in (self._metrics_task, self._report_task):
+        for background in (self._metrics_task, self._report_task, self._webhook_task):
             if background is not None:
                 await asyncio.wait([background], timeout=30)
 
