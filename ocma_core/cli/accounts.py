@@ -120,8 +120,9 @@ def accounts_connect(
     if not listen:
         from ocma_core.services.oauth_browser import start_link
 
+        link = start_link(ocma, ws, platform, params=options)
         click.echo("Open this link in your browser and approve access (it works once, in one browser):")
-        click.echo(start_link(ocma, ws, platform, params=options))
+        click.echo(link)
         click.echo(
             f"The platform then sends you to {svc.callback_url(ocma, platform)} (ocma serve must be running)."
         )

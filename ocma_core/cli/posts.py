@@ -179,17 +179,18 @@ STATUSES = (
 def list_(workspace: str | None, status: str | None, account: str | None, limit: int, as_json: bool) -> None:
     """List posts, soonest first (drafts last)."""
     from ocma_core.services import posts as svc
+    from ocma_core.services.workspaces import get_workspace
 
     ocma = context()
-    found = svc.list_posts(
-        ocma, workspace_id(ocma, workspace), status=status, account_id=account, limit=limit
-    )
+    ws = workspace_id(ocma, workspace)
+    zone = get_workspace(ocma, ws).timezone
+    found = svc.list_posts(ocma, ws, status=status, account_id=account, limit=limit)
     emit_list(
         [svc.post_summary(p, svc.targets_of(ocma, p.id)) for p in found],
         [
             Column("id", "id", kind="id"),
             Column("status", "status"),
-            Column("scheduled (UTC)", lambda r: _utc(r["scheduled_at"])),
+            Column(f"scheduled ({zone})", lambda r: _local(r["scheduled_at"], zone)),
             Column("targets", lambda r: len(r["targets"])),
             Column("text", "body", kind="text", max_chars=60),
         ],
@@ -221,8 +222,8 @@ def local_and_utc(when: datetime, timezone: str) -> str:
     return f"{local:%Y-%m-%d %H:%M} {timezone} ({day}{utc:%H:%M} UTC)"
 
 
-def _utc(iso: str | None) -> str:
-    return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M") if iso else ""
+def _local(iso: str | None, zone: str) -> str:
+    return datetime.fromisoformat(iso).astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M") if iso else ""
 
 
 @examples("ocma posts show POST_ID", "ocma posts show POST_ID --json")

@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ocma_core.errors import (
@@ -132,9 +133,14 @@ class Platform:
         value = self.setting(key)
         if not value:
             var = f"OCMA_{self.name.upper()}_{key.upper()}"
+            from ocma_core.settings_files import SETTINGS_FILE, default_data_dir
+
+            data_dir = os.environ.get("OCMA_DATA_DIR")
+            where = (Path(data_dir).expanduser() if data_dir else default_data_dir()) / SETTINGS_FILE
             raise ConfigError(
                 f"{self.display_name or self.name} is not configured: {var} is not set.",
-                fix=f"Create an app on the platform and set {var} in .env (see the plugin's README).",
+                fix=f"Create an app on the platform and add {var}=... to {where} (or the environment), then "
+                "restart `ocma serve`; the plugin's README says where to get it.",
             )
         return value
 
