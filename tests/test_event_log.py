@@ -126,3 +126,31 @@ def test_docs_list_every_kind_with_its_schema() -> None:
     assert docs.read_text() == markdown(), "run: python -m ocma_core.event_kinds > docs/events.md"
     for kind in ("metrics.updated", "post.approval_requested", "post.approved", "experiment.decided"):
         assert kind in KINDS
+
+
+WRITER = """
+import sys
+from ocma_core.config import Settings
+from ocma_core.context import Ocma
+from ocma_core.events import Event, record
+
+ocma = Ocma(Settings(database_url=sys.argv[1], encryption_keys=sys.argv[2], _env_file=None))
+for i in range(int(sys.argv[4])):
+    with ocma.session() as session:
+        record(session, Event("post.scheduled", sys.argv[3], {"post_id": f"proc-{i}"}))
+"""
+
+
+def test_writers_in_several_processes_get_unique_gapless_ids(ocma: Ocma, workspace_id: str) -> None:
+    import subprocess
+    import sys
+
+    url, key, each = ocma.settings.resolved_database_url, ocma.encryption_keys[0], 12
+    args = [sys.executable, "-c", WRITER, url, key, workspace_id, str(each)]
+    running = [subprocess.Popen(args, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    for proc in running:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    with ocma.session() as session:
+        seqs = sorted(s for s in session.exec(select(Notification.seq)) if s is not None)
+    assert seqs == list(range(1, 3 * each + 1))
