@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 _cond = threading.Condition()
 _latest: dict[str, int] = {}
 _listeners: dict[str, threading.Thread] = {}
+_subscribed: dict[str, threading.Event] = {}
 _clients: dict[str, Any] = {}
 
 
@@ -59,21 +60,25 @@ def announce(ocma: Ocma, workspace_id: str, seq: int) -> None:
         log.warning("could not announce event %s of workspace %s on Redis", seq, workspace_id)
 
 
-def listen(ocma: Ocma) -> None:
-    """Start (once per process and Redis URL) a thread relaying other processes' announcements here."""
+def listen(ocma: Ocma) -> threading.Event | None:
+    """Start (once per process and Redis URL) a thread relaying other processes' announcements here; the
+    returned flag is set once it is subscribed (None without Redis)."""
     url = ocma.settings.redis_url
     if not url:
-        return
+        return None
     key = f"{url}|{channel(ocma)}"
     with _cond:
         if key in _listeners and _listeners[key].is_alive():
-            return
-        thread = threading.Thread(target=_relay, args=(url, channel(ocma)), daemon=True, name="ocma-eventbus")
+            return _subscribed[key]
+        ready = _subscribed.setdefault(key, threading.Event())
+        args = (url, channel(ocma), ready)
+        thread = threading.Thread(target=_relay, args=args, daemon=True, name="ocma-eventbus")
         _listeners[key] = thread
     thread.start()
+    return ready
 
 
-def _relay(url: str, name: str) -> None:
+def _relay(url: str, name: str, ready: threading.Event) -> None:
     """Forward announcements from Redis to this process's waiters; reconnect after a failure."""
     import time
 
@@ -84,6 +89,7 @@ def _relay(url: str, name: str) -> None:
             client = redis.Redis.from_url(url, socket_connect_timeout=5)
             pubsub = client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
             pubsub.subscribe(name)
+            ready.set()
             for message in pubsub.listen():
                 data = json.loads(message["data"])
                 notify(str(data["w"]), int(data["s"]))
