@@ -80,7 +80,7 @@ async def stream_events(
     from ocma_core.eventlog import last_seq
 
     after = since
-    if after is None and last_event_id is not None and last_event_id.strip().isdigit():
+    if last_event_id is not None and last_event_id.strip().isdigit():  # a reconnect: the header wins
         after = int(last_event_id.strip())
     if after is None:
         after = await asyncio.to_thread(last_seq, ocma, caller.workspace_id)
