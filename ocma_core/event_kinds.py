@@ -101,6 +101,11 @@ SCHEMAS: dict[str, tuple[str, dict[str, Any]]] = {
             {"experiment_id": _S, "status": _S}, {"winner": {"type": "string", "description": "variant id"}}
         ),
     ),
+    "budget.exceeded": (
+        "an AI call was refused because it would take the workspace over its daily or monthly AI budget "
+        "(once per budget and period)",
+        _obj({"period": _S, "spent": _N, "budget": _N, "currency": _S, "resets_at": _TIME}),
+    ),
     "report.weekly": (
         "the weekly report of a workspace is due",
         _obj({"period": _S, "label": _S, "start": _TIME, "end": _TIME, "timezone": _S, "due_at": _TIME}),
