@@ -71,6 +71,11 @@ SCHEMAS: dict[str, tuple[str, dict[str, Any]]] = {
             {"requeued": {"type": "array"}, "held": {"type": "array"}},
         ),
     ),
+    "account.token_expiring": (
+        "an account's authorisation ends within 7 days and OCMA cannot renew it (no refresh token, or the "
+        "refresh token itself expires): reconnect it ahead of time",
+        _obj({"account_id": _S, "platform": _S, "handle": _S, "expires_at": _TIME}),
+    ),
     "metrics.updated": (
         "a post's or account's metrics changed: the new values and the change since the previous reading",
         _obj(

@@ -53,3 +53,44 @@ def test_metrics_updated_carries_values_and_delta(
     )
     assert _kinds(ocma, workspace_id)[-1] == "metrics.updated"
     assert read(ocma, workspace_id)[-1].payload["scope"] == "account"
+
+
+def test_token_expiring_is_announced_once_ahead_of_time(ocma: Ocma, workspace_id: str) -> None:
+    from ocma_core.db.models import Account
+    from ocma_core.engine.expiring import announce_expiring
+
+    soon, later = utcnow() + timedelta(days=2), utcnow() + timedelta(days=30)
+    with ocma.session() as session:
+        expiring = Account(
+            workspace_id=workspace_id,
+            platform="fakesocial",
+            external_id="a",
+            handle="soon",
+            access_token_enc=ocma.vault.encrypt("t"),
+            expires_at=soon,
+        )
+        renewable = Account(
+            workspace_id=workspace_id,
+            platform="fakesocial",
+            external_id="b",
+            handle="renewable",
+            access_token_enc=ocma.vault.encrypt("t"),
+            refresh_token_enc=ocma.vault.encrypt("r"),
+            expires_at=soon,
+        )
+        far = Account(
+            workspace_id=workspace_id,
+            platform="fakesocial",
+            external_id="c",
+            handle="far",
+            access_token_enc=ocma.vault.encrypt("t"),
+            refresh_token_enc=ocma.vault.encrypt("r"),
+            refresh_expires_at=later,
+        )
+        session.add_all([expiring, renewable, far])
+        session.flush()
+        expiring_id = expiring.id
+    assert announce_expiring(ocma) == [expiring_id]
+    assert announce_expiring(ocma) == []  # once per expiry
+    told = [e.payload for e in read(ocma, workspace_id) if e.kind == "account.token_expiring"]
+    assert [(t["handle"], t["expires_at"]) for t in told] == [("soon", soon.isoformat())]

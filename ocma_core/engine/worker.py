@@ -197,24 +197,32 @@ class Worker:
         self._metrics_task = asyncio.create_task(collect())
 
     def _maybe_emit_reports(self, now: float) -> None:
-        """Look for due weekly reports every REPORT_CHECK_S; one worker of all emits each (claim_once)."""
+        """Every REPORT_CHECK_S: due weekly reports (one worker of all emits each, claim_once) and warnings
+        about authorisations that end soon (account.token_expiring, once each)."""
         busy = self._report_task is not None and not self._report_task.done()
-        if self.ocma.settings.weekly_report_at == "off" or busy:
+        if busy:
             return
         if self._last_report_check is not None and now - self._last_report_check < REPORT_CHECK_S:
             return
         self._last_report_check = now
+        reports = self.ocma.settings.weekly_report_at != "off"
 
         async def check() -> None:
+            from ocma_core.engine.expiring import announce_expiring
             from ocma_core.engine.weekly import emit_due_reports
 
+            if reports:
+                try:
+                    emitted = await asyncio.to_thread(emit_due_reports, self.ocma, seen=self._reports_seen)
+                    self.reports_emitted += len(emitted)
+                except Exception:
+                    log.exception("weekly report round failed")
+                finally:
+                    self.report_checks += 1
             try:
-                emitted = await asyncio.to_thread(emit_due_reports, self.ocma, seen=self._reports_seen)
-                self.reports_emitted += len(emitted)
+                await asyncio.to_thread(announce_expiring, self.ocma)
             except Exception:
-                log.exception("weekly report round failed")
-            finally:
-                self.report_checks += 1
+                log.exception("token expiry round failed")
 
         self._report_task = asyncio.create_task(check())
 
