@@ -6,7 +6,9 @@
     python3 dev.py lint      # ruff (lint + format check) and mypy
     python3 dev.py ocma ...  # any ocma command, e.g. `python3 dev.py ocma init`
 
-Installation uses uv (pinned below) and the lock file, into ./.venv; uv itself lives in ./.tools.
+Installation uses uv (pinned below) and the lock file, into ./.venv; uv itself lives in ./.tools. It keeps
+what a person installed on top (`python3 dev.py ocma plugins install ...`), and a new workspace package (a
+plugin directory under plugins/) is added to uv.lock first.
 """
 
 from __future__ import annotations
@@ -60,15 +62,36 @@ def _install_stamp() -> str:
     return digest.hexdigest()
 
 
+def _unlocked_members() -> list[str]:
+    """Workspace package directories (e.g. a new plugins/platforms/NAME) whose package uv.lock does not list."""
+    lock = (ROOT / "uv.lock").read_text()
+    missing = []
+    for member in [ROOT / "agent", *(ROOT / "bots").glob("*"), *(ROOT / "plugins").glob("*/*")]:
+        pyproject = member / "pyproject.toml"
+        if pyproject.exists():
+            for line in pyproject.read_text().splitlines():
+                if line.startswith("name = "):
+                    name = line.split("=", 1)[1].strip().strip('"')
+                    if f'name = "{name}"' not in lock:
+                        missing.append(name)
+                    break
+    return missing
+
+
 def sync() -> None:
     """Install every workspace package and the dev tools exactly as locked, compiling bytecode once.
 
     Without bytecode every `ocma` command and worker start compiles its imports again (several times slower,
     and every time where PYTHONDONTWRITEBYTECODE is set). Compiling walks all of site-packages, so it runs only
     when the lock, interpreter or uv changed since the last install (the stamp in .venv)."""
+    if _unlocked_members():
+        print(f"New workspace package(s) {', '.join(_unlocked_members())}: updating uv.lock ...", flush=True)
+        if run([uv(), "lock", "--python", sys.executable, "--quiet"]) != 0:
+            sys.exit("Updating uv.lock failed (uv lock).")
     stamp_file, stamp = VENV / ".ocma-install-stamp", _install_stamp()
     compiled = stamp_file.exists() and stamp_file.read_text() == stamp
-    cmd = [uv(), "sync", "--frozen", "--all-packages", "--python", sys.executable, "--quiet"]
+    # --inexact: keep what a person installed on top (`ocma plugins install ...`); only add and update.
+    cmd = [uv(), "sync", "--frozen", "--inexact", "--all-packages", "--python", sys.executable, "--quiet"]
     status = run(cmd if compiled else [*cmd, "--compile-bytecode"])
     if status != 0:
         sys.exit(f"Installing dependencies failed (uv sync exited {status}).")
@@ -102,6 +125,16 @@ def service_env() -> dict[str, str]:
     return env
 
 
+def typed_packages() -> list[str]:
+    """Every package of the workspace (core, agent, bots, each plugin), each type-checked strictly."""
+    members = [ROOT / "agent", *sorted((ROOT / "bots").glob("*")), *sorted((ROOT / "plugins").glob("*/*"))]
+    found = ["ocma_core"]
+    for member in members:
+        if (member / "pyproject.toml").exists():
+            found += [str(pkg.relative_to(ROOT)) for pkg in sorted(member.glob("ocma_*")) if pkg.is_dir()]
+    return found
+
+
 def main(argv: list[str]) -> int:
     """Dispatch the sub-command."""
     command, rest = (argv[0], argv[1:]) if argv else ("help", [])
@@ -116,7 +149,7 @@ def main(argv: list[str]) -> int:
     if command == "lint":
         status = run([venv_bin("ruff"), "check", "."])
         status |= run([venv_bin("ruff"), "format", "--check", "."])
-        status |= run([venv_bin("mypy"), "ocma_core"])
+        status |= run([venv_bin("mypy"), "--strict", *typed_packages()])
         return status
     env = service_env()
     for name, var in (("PostgreSQL", "OCMA_TEST_POSTGRES_URL"), ("Redis", "OCMA_TEST_REDIS_URL")):

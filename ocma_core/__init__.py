@@ -15,6 +15,7 @@ from ocma_core.errors import (
     Unconfirmed,
 )
 from ocma_core.hookspecs import hookimpl
+from ocma_core.logs import register_secret
 from ocma_core.platforms import (
     AccountContext,
     AuthKind,
@@ -36,6 +37,7 @@ from ocma_core.platforms import (
     TokenSet,
     WebhookEvent,
     count_characters,
+    error_code,
     error_detail,
     parse_reset,
     retry_time,
@@ -74,8 +76,10 @@ __all__ = [
     "WebhookEvent",
     "WorkspaceSetting",
     "count_characters",
+    "error_code",
     "error_detail",
     "hookimpl",
     "parse_reset",
+    "register_secret",
     "retry_time",
 ]

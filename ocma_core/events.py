@@ -69,20 +69,14 @@ def has_listeners() -> bool:
     """Whether any plugin implements on_event."""
     from ocma_core.plugins import get_host
 
-    return bool(get_host().pm.hook.on_event.get_hookimpls())
+    return bool(get_host().implementers("on_event"))
 
 
 def call_plugins(event: Event, ocma: Any = None) -> None:
-    """Call every plugin's on_event; a failing plugin is logged and the others still run."""
+    """Call every plugin's on_event; a failing plugin is recorded (`ocma plugins`) and the others still run."""
     from ocma_core.plugins import get_host
 
-    host = get_host()
-    available = {"event": event, "ocma": ocma}
-    for impl in host.pm.hook.on_event.get_hookimpls():
-        try:
-            impl.function(**{name: available[name] for name in impl.argnames})
-        except Exception:
-            log.exception("plugin %s failed in on_event(%s)", impl.plugin_name, event.kind)
+    get_host().call("on_event", event=event, ocma=ocma)
 
 
 def dispatch(event: Event, ocma: Any = None) -> None:

@@ -24,10 +24,29 @@ _PATTERNS = [
 ]
 # Loggers that print whole AI requests (prompts, drafts, pasted customer text) at DEBUG: at most INFO, always.
 PAYLOAD_LOGGERS = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "litellm", "openai", "anthropic")
+# Loggers that log every request line at INFO (httpx: "HTTP Request: POST https://.../webhooks/<id>/<token>").
+QUIET_LOGGERS = ("httpx", "httpcore")
+
+
+_known: dict[str, None] = {}  # secret values seen (insertion-ordered, bounded): redacted wherever they appear
+_KNOWN_MAX = 10_000
+_MIN_SECRET_LENGTH = 8  # shorter values would redact ordinary words
+
+
+def register_secret(*values: str | None) -> None:
+    """Redact these exact values from every log line from now on (tokens, webhook secrets in URL paths)."""
+    for value in values:
+        if value and len(value) >= _MIN_SECRET_LENGTH and value not in _known:
+            _known[value] = None
+            if len(_known) > _KNOWN_MAX:
+                del _known[next(iter(_known))]
 
 
 def redact(text: str) -> str:
-    """Replace anything that looks like a token, key or password."""
+    """Replace every registered secret value and anything that looks like a token, key or password."""
+    for value in list(_known):
+        if value in text:
+            text = text.replace(value, "[redacted]")
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return text
@@ -83,6 +102,8 @@ def configure_logging(fmt: str = "text", level: str = "INFO") -> None:
     root.setLevel(level)
     for name in PAYLOAD_LOGGERS:
         logging.getLogger(name).setLevel(max(logging.INFO, logging.getLogger().getEffectiveLevel()))
+    for name in QUIET_LOGGERS:  # one INFO line per HTTP request, with the URL: paths may carry secrets
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().getEffectiveLevel()))
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)
         logger.handlers = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -67,8 +68,10 @@ def token_set_from_response(body: dict[str, Any], previous_refresh: str | None =
     )
 
 
-async def _token_request(platform: Platform, form: dict[str, str], what: str) -> dict[str, Any]:
-    client = platform.oauth_client()
+async def _token_request(
+    platform: Platform, form: dict[str, str], what: str, options: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    client = platform.oauth_client(options)
     response = await platform.send("POST", client.token_url, expect_effect=False, **_auth(client, form))
     try:
         body = response.json()
@@ -86,12 +89,18 @@ async def _token_request(platform: Platform, form: dict[str, str], what: str) ->
     return dict(body)
 
 
-async def exchange_code(platform: Platform, code: str, verifier: str | None, redirect_uri: str) -> TokenSet:
+async def exchange_code(
+    platform: Platform,
+    code: str,
+    verifier: str | None,
+    redirect_uri: str,
+    options: Mapping[str, str] | None = None,
+) -> TokenSet:
     """Exchange an authorisation code (with the PKCE verifier when used)."""
     form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
     if verifier:
         form["code_verifier"] = verifier
-    return token_set_from_response(await _token_request(platform, form, "authorisation code"))
+    return token_set_from_response(await _token_request(platform, form, "authorisation code", options))
 
 
 async def refresh_token(platform: Platform, ctx: AccountContext) -> TokenSet:

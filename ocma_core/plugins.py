@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import threading
+import time
 import traceback
+import types
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from ocma_core import hookspecs
+
+if TYPE_CHECKING:
+    from pluggy import HookImpl
 
 ENTRY_POINT_GROUP = "ocma"
 # Built-in features register through the same hooks as third-party plugins.
@@ -29,6 +36,7 @@ class PluginInfo:
     hooks: list[str] = field(default_factory=list)
     registered: dict[str, list[str]] = field(default_factory=dict)
     error: str | None = None
+    problems: list[str] = field(default_factory=list)  # each problem recorded after loading, once
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -45,11 +53,15 @@ class PluginInfo:
 class PluginHost:
     """A pluggy manager plus what was loaded, what failed, and what each plugin registered."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, trace: bool | None = None) -> None:
         self.pm = pluggy.PluginManager("ocma")
         self.pm.add_hookspecs(hookspecs)
         self.infos: dict[str, PluginInfo] = {}
         self.errors: list[PluginInfo] = []
+        self.trace: list[str] = []  # with OCMA_TRACE_PLUGINS: one line per hook call
+        self._trace_started: list[float] = []  # a stack: hook calls nest
+        if trace_enabled() if trace is None else trace:
+            self.pm.add_hookcall_monitoring(self._trace_before, self._trace_after)
 
     def register(self, plugin: object, name: str, *, distribution: str | None = None) -> bool:
         """Register one plugin object; a broken one is recorded as an error instead of raising."""
@@ -60,6 +72,7 @@ class PluginHost:
             except metadata.PackageNotFoundError:
                 version = None
         info = PluginInfo(name=name, distribution=distribution, version=version)
+        plugin = _hashable(plugin, name)
         try:
             self.pm.register(plugin, name=name)
         except Exception as exc:  # pluggy raises PluginValidationError and ValueError
@@ -87,23 +100,107 @@ class PluginHost:
 
     def record_failure(self, plugin_name: str, what: str, exc: BaseException) -> None:
         """Record that a plugin's hook raised, without stopping anything else."""
-        info = self.infos.get(plugin_name) or PluginInfo(name=plugin_name)
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        info.error = f"{what} failed: {detail}"
+        self.record_problem(plugin_name, f"{what} failed: {detail}")
+
+    def record_problem(self, plugin_name: str, message: str) -> None:
+        """Record a plugin error (a failed hook, a duplicate or invalid item) for `ocma plugins`."""
+        info = self.infos.get(plugin_name) or PluginInfo(name=plugin_name)
+        if message in info.problems:
+            return  # registries are rebuilt after a reset; report each problem once
+        info.problems.append(message)
+        info.error = f"{info.error}; {message}" if info.error else message
         if info not in self.errors:
             self.errors.append(info)
 
-    def call_each(self, hook_name: str, kind: str, make_register: Any) -> None:
-        """Call `hook_name` on each plugin separately, so errors and registrations are attributed."""
+    def call(self, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Call a hook through pluggy on each plugin separately; (plugin name, result) for each that returned.
+
+        A plugin that raises is recorded as a plugin error (`ocma plugins`) and the others still run; with
+        OCMA_RAISE_ERRORS set the exception propagates instead. Wrappers stay around every call."""
+        results: list[tuple[str, Any]] = []
+        for plugin_name in self.implementers(hook_name):
+            outcome = self._call_one(hook_name, plugin_name, kwargs)
+            if outcome is not _FAILED:
+                results.append((plugin_name, outcome))
+        return results
+
+    def call_each(self, hook_name: str, make_register: Callable[[str], Callable[[Any], None]]) -> None:
+        """Call a register_* hook on each plugin with its own `register`, so items and errors are attributed."""
+        for plugin_name in self.implementers(hook_name):
+            self._call_one(hook_name, plugin_name, {"register": make_register(plugin_name)})
+
+    def implementers(self, hook_name: str) -> list[str]:
+        """The plugins implementing `hook_name` (not its wrappers), in pluggy's call order."""
         caller = getattr(self.pm.hook, hook_name)
-        for impl in caller.get_hookimpls():
-            register = make_register(impl.plugin_name)
-            try:
-                impl.function(register=register)
-            except Exception as exc:
-                if os.environ.get("OCMA_RAISE_ERRORS"):
-                    raise
-                self.record_failure(impl.plugin_name, hook_name, exc)
+        return [impl.plugin_name for impl in reversed(caller.get_hookimpls()) if not _is_wrapper(impl)]
+
+    def _call_one(self, hook_name: str, plugin_name: str, kwargs: dict[str, Any]) -> Any:
+        caller = getattr(self.pm.hook, hook_name)
+        others = [
+            impl.plugin
+            for impl in caller.get_hookimpls()
+            if impl.plugin_name != plugin_name and not _is_wrapper(impl)
+        ]
+        try:
+            results = self.pm.subset_hook_caller(hook_name, remove_plugins=others)(**kwargs)
+        except Exception as exc:
+            if raise_errors():
+                raise
+            log.warning("plugin %s failed in %s", plugin_name, hook_name, exc_info=True)
+            self.record_failure(plugin_name, hook_name, exc)
+            return _FAILED
+        return results[0] if results else None
+
+    def _trace_before(self, hook_name: str, impls: Sequence[HookImpl], kwargs: Mapping[str, Any]) -> None:
+        self._trace_started.append(time.perf_counter())
+
+    def _trace_after(
+        self, outcome: Any, hook_name: str, impls: Sequence[HookImpl], kwargs: Mapping[str, Any]
+    ) -> None:
+        started = self._trace_started.pop() if self._trace_started else time.perf_counter()
+        names = [impl.plugin_name for impl in impls if not _is_wrapper(impl)]
+        error = outcome.exception
+        line = (
+            f"{hook_name}({', '.join(kwargs)}) -> {', '.join(names) or 'no plugin'}"
+            f" in {(time.perf_counter() - started) * 1000:.1f} ms"
+            + (f", raised {type(error).__name__}: {error}" if error is not None else "")
+        )
+        self.trace.append(line)
+        trace_log.info("%s", line)
+
+
+_FAILED = object()
+log = logging.getLogger(__name__)
+trace_log = logging.getLogger("ocma.plugins.trace")
+
+
+def _hashable(plugin: object, name: str) -> object:
+    """The plugin, or a module holding its attributes when it cannot be hashed (pluggy keeps sets of plugins
+    to call one at a time)."""
+    try:
+        hash(plugin)
+    except TypeError:
+        proxy = types.ModuleType(name)
+        proxy.__dict__.update({k: getattr(plugin, k) for k in dir(plugin) if not k.startswith("__")})
+        return proxy
+    return plugin
+
+
+def _is_wrapper(impl: HookImpl) -> bool:
+    return bool(impl.hookwrapper or impl.wrapper)
+
+
+def raise_errors(env: Mapping[str, str] | None = None) -> bool:
+    """True when OCMA_RAISE_ERRORS asks for plugin exceptions to propagate (to debug a plugin)."""
+    value = (os.environ if env is None else env).get("OCMA_RAISE_ERRORS", "")
+    return value.strip().lower() not in ("", "0", "false", "no")
+
+
+def trace_enabled(env: Mapping[str, str] | None = None) -> bool:
+    """True when OCMA_TRACE_PLUGINS asks for each hook call to be logged."""
+    value = (os.environ if env is None else env).get("OCMA_TRACE_PLUGINS", "")
+    return value.strip().lower() not in ("", "0", "false", "no")
 
 
 def _split(value: str | None) -> set[str]:
@@ -145,7 +242,7 @@ def load_plugins(host: PluginHost, env: dict[str, str] | None = None) -> PluginH
         try:
             plugin = ep.load()
         except Exception as exc:
-            if env.get("OCMA_RAISE_ERRORS"):
+            if raise_errors(env):
                 raise
             detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
             host.errors.append(
@@ -221,6 +318,9 @@ def plugin_listing() -> list[dict[str, Any]]:
     from ocma_core.workspace_settings import registered_settings
 
     registered_settings()
+    from ocma_core.analytics.registry import get_analyzers
+
+    get_analyzers()
     rows = [_with_core_fit(host, info.as_dict()) for info in host.infos.values()]
     rows += [info.as_dict() for info in host.errors if info.name not in host.infos]
     return rows

@@ -12,6 +12,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from ocma_core.errors import ValidationFailed
+from ocma_core.services.post_input import local_to_utc
+
+__all__ = ["FORMS", "local_to_utc", "parse_duration", "parse_since", "parse_when"]
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 FORMS = (

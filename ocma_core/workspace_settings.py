@@ -16,12 +16,12 @@ set and an undocumented key never slips in. Plugins add theirs with the `registe
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ocma_core.errors import OcmaError, ValidationFailed
+from ocma_core.plugin_registry import Registry
 
 
 @dataclass(frozen=True)
@@ -103,43 +103,33 @@ def _write(settings: Mapping[str, Any], keys: tuple[str, ...], value: Any) -> di
     return out
 
 
-_cache: dict[str, WorkspaceSetting] | None = None
-_lock = threading.Lock()
+def _accept(setting: Any, plugin_name: str) -> WorkspaceSetting:
+    if not isinstance(setting, WorkspaceSetting):
+        raise TypeError(f"register() takes a WorkspaceSetting, got {setting!r}")
+    if not setting.name.isidentifier():
+        raise ValueError(f"setting name {setting.name!r} is not an identifier")
+    return setting
+
+
+def _core_settings() -> list[WorkspaceSetting]:
+    from ocma_core.services.core_settings import CORE_SETTINGS
+
+    return list(CORE_SETTINGS)
+
+
+SETTINGS: Registry[WorkspaceSetting] = Registry(
+    "register_settings", "settings", _accept, builtin=_core_settings, builtin_plugin="ocma"
+)
 
 
 def clear() -> None:
     """Forget the registered settings (after the plugin host changes)."""
-    global _cache
-    with _lock:
-        _cache = None
+    SETTINGS.clear()
 
 
 def registered_settings() -> dict[str, WorkspaceSetting]:
-    """Every settable setting by name: the core's first, then each plugin's (a taken name keeps the first)."""
-    global _cache
-    from ocma_core.plugins import get_host
-    from ocma_core.services.core_settings import CORE_SETTINGS
-
-    with _lock:
-        if _cache is not None:
-            return _cache
-        found = {s.name: s for s in CORE_SETTINGS}
-        host = get_host()
-
-        def make_register(plugin_name: str) -> Any:
-            def register(setting: WorkspaceSetting) -> None:
-                if not isinstance(setting, WorkspaceSetting):
-                    raise TypeError(f"register() takes a WorkspaceSetting, got {setting!r}")
-                if setting.name in found or not setting.name.isidentifier():
-                    return
-                found[setting.name] = setting
-                host.record_registration(plugin_name, "settings", setting.name)
-
-            return register
-
-        host.call_each("register_settings", "settings", make_register)
-        _cache = found
-        return found
+    """Every settable setting by name: the core's first, then each plugin's (a taken name is a plugin error)."""
+    return SETTINGS.items()
 
 
 def validate_changes(changes: Mapping[str, Any]) -> dict[str, Any]:

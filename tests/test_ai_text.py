@@ -247,7 +247,7 @@ def test_importing_the_core_and_help_do_not_import_litellm() -> None:
     code = (
         "import sys, ocma_core, ocma_core.ai, ocma_core.content, ocma_core.ai.service, ocma_litellm, "
         "ocma_core.cli.content, ocma_core.api.routes_content\n"
-        "from ocma_core.registry import collect\n"
+        "from ocma_core.registry import get_platforms\n"
         "from ocma_core.ai import registry\n"
         "registry.text_providers()\n"
         "print('litellm' in sys.modules)"

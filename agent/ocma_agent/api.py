@@ -18,12 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ocma_agent.context import Caller
 from ocma_agent.events import AgentEvent, TurnResult
-from ocma_core.api.auth import Caller as ApiCaller
-from ocma_core.api.auth import get_ocma, require
-from ocma_core.api.openapi import errors
-from ocma_core.api.problems import problem
-from ocma_core.api.schemas import PostOut
-from ocma_core.context import Ocma
+from ocma_core.app import Ocma
+from ocma_core.app.web import Caller as ApiCaller
+from ocma_core.app.web import PostOut, errors, get_ocma, problem, require
 from ocma_core.permissions import Action
 
 router = APIRouter(prefix="/v1/agent", tags=["agent"])
@@ -155,7 +152,7 @@ def decide(
 ) -> PostOut:
     """Approve a post the agent held (it is scheduled as planned) or decline it (it is cancelled)."""
     from ocma_agent.approvals import decide as record
-    from ocma_core.services import posts
+    from ocma_core.app import posts
 
     post = record(
         ocma, caller.workspace_id, _key(thread_id), post_id, approve=body.approve, by=f"key {caller.key_id}"

@@ -4,9 +4,8 @@ the thread so the agent knows about it in the next turn."""
 from __future__ import annotations
 
 from ocma_agent import store
-from ocma_core.context import Ocma
-from ocma_core.db.models import Post
-from ocma_core.services import posts
+from ocma_core.app import Ocma, posts
+from ocma_core.app.models import Post
 
 
 def decide(ocma: Ocma, workspace_id: str, thread_key: str, post_id: str, *, approve: bool, by: str) -> Post:

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 from sqlmodel import select
 
 from ocma_agent import store
-from ocma_core.context import Ocma
-from ocma_core.db.models import Account, Conversation
+from ocma_core.app import Ocma
+from ocma_core.app.models import Account, Conversation
 from ocma_core.errors import NotFoundError, ValidationFailed
 
 STAGES = ("strategy", "period_plan", "weekly_plans", "content", "done")
@@ -94,7 +94,7 @@ def campaign_accounts(ocma: Ocma, workspace_id: str, account_ids: list[str]) -> 
 
 
 def _rules(platforms: list[str]) -> str:
-    from ocma_core.content.drafts import platforms_named, rules
+    from ocma_core.app.content import platforms_named, rules
 
     return "\n".join(f"- {p.name}: {rules(p)}" for p in platforms_named(platforms))
 
@@ -119,9 +119,37 @@ def _context(campaign: Campaign) -> str:
     return "\n\n".join(parts)
 
 
-def task(campaign: Campaign, feedback: str) -> tuple[str, Any]:
+def baseline_text(baseline: list[dict[str, Any]]) -> str:
+    """The measured baseline as prompt text (or a plain statement that there is none)."""
+    rows = [b for b in baseline if b.get("measured_posts")]
+    if not rows:
+        return (
+            "MEASURED BASELINE: none (no measured posts on these accounts yet). Any target is a guess: "
+            "say so, and prefer targets about activity (posts published) over results."
+        )
+    lines = [
+        f"- account {b['account_id']}: {b['measured_posts']} measured posts in the last {b['weeks']} weeks "
+        f"({b['posts_per_week']} a week), median {b['median_interactions_per_post']:.0f} interactions per post"
+        + (f", median {b['median_rate']:.4f} {b['rate_name']}" if b["median_rate"] is not None else "")
+        + (f", {b['followers']:.0f} followers" if b.get("followers") else "")
+        for b in rows
+    ]
+    return "MEASURED BASELINE (OCMA's stored metrics; set targets relative to it):\n" + "\n".join(lines)
+
+
+def mark_targets(data: dict[str, Any], baseline: list[dict[str, Any]]) -> dict[str, Any]:
+    """Label every KPI target as the model's suggestion and attach the measured baseline beside them."""
+    for kpi in data.get("kpis", []):
+        if isinstance(kpi, dict):
+            kpi["target_source"] = "suggested by the AI model from the baseline below, not a measurement"
+    data["baseline"] = baseline
+    return data
+
+
+def task(campaign: Campaign, feedback: str, baseline: str = "") -> tuple[str, Any]:
     """The prompt for the campaign's current stage and the check its JSON answer must pass."""
-    head = f"{_context(campaign)}\n{_feedback(campaign, feedback)}\n{TEAM}\nCURRENT TASK: "
+    measured = f"\n{baseline}\n" if baseline else ""
+    head = f"{_context(campaign)}\n{measured}{_feedback(campaign, feedback)}\n{TEAM}\nCURRENT TASK: "
     if campaign.stage == "strategy":
         return head + (
             "Write the campaign strategy in four sections: Strategic objectives (measurable, with targets), "
@@ -131,8 +159,9 @@ def task(campaign: Campaign, feedback: str) -> tuple[str, Any]:
     if campaign.stage == "period_plan":
         return head + (
             f"Plan the whole period: an overview, content pillars (use these themes where they fit: {THEMES}), "
-            f"KPIs with targets, and a theme and goal for each of the {campaign.weeks} weeks. Answer with JSON: "
-            '{"overview": "...", "pillars": ["..."], "kpis": [{"name": "...", "target": "..."}], '
+            f"KPIs each with its measured baseline (from MEASURED BASELINE, or 'none measured') and a target, "
+            f"and a theme and goal for each of the {campaign.weeks} weeks. Answer with JSON: "
+            '{"overview": "...", "pillars": ["..."], "kpis": [{"name": "...", "baseline": "...", "target": "..."}], '
             '"weeks": [{"week": 1, "theme": "...", "goal": "..."}]}'
         ), _check_period(campaign.weeks)
     if campaign.stage == "weekly_plans":
@@ -225,8 +254,8 @@ def _check_pieces(campaign: Campaign) -> Any:
 
 def checked_pieces(pieces: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each piece with its platform's verdict (length, limit, problems), numbered from 1."""
-    from ocma_core.content.drafts import check
-    from ocma_core.registry import get_platform
+    from ocma_core.app.accounts import get_platform
+    from ocma_core.app.content import check
 
     out = []
     for number, piece in enumerate(pieces, start=1):

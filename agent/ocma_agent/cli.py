@@ -13,18 +13,18 @@ from typing import Any
 
 import click
 
-from ocma_core.cli.examples import examples
+from ocma_core.app.cli import examples
 
 
 def _preflight(ocma: Any, workspace_id: str) -> None:
     """Say exactly what to set when no model or key is configured (before the user types anything)."""
-    from ocma_core.ai.service import text_request
+    from ocma_core.app.content import text_request
     from ocma_core.errors import OcmaError
 
     try:
         text_request(ocma, workspace_id, [{"role": "user", "content": ""}])
     except OcmaError as exc:
-        from ocma_core.cli.errors import report_error
+        from ocma_core.app.cli import report_error
 
         report_error(exc)
         sys.exit(1)
@@ -126,8 +126,8 @@ def chat(workspace: str | None, thread: str | None, messages: tuple[str, ...]) -
 
     from ocma_agent.context import Caller
     from ocma_agent.loop import run_turn
-    from ocma_core.cli.common import context, workspace_id
-    from ocma_core.db.models import Role
+    from ocma_core.app.cli import context, workspace_id
+    from ocma_core.app.models import Role
 
     ocma = context()
     ws = workspace_id(ocma, workspace)
@@ -177,7 +177,7 @@ def mcp(workspace: str | None, transport: str, host: str, port: int) -> None:
     stdio is for Claude Desktop and other local clients; over HTTP every request needs an API key.
     """
     from ocma_agent import mcp_server
-    from ocma_core.cli.common import context, workspace_id
+    from ocma_core.app.cli import context, workspace_id
 
     ocma = context()
     if transport == "stdio":

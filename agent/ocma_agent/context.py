@@ -7,8 +7,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ocma_core.context import Ocma
-from ocma_core.db.models import Role
+from ocma_core.app import Ocma
+from ocma_core.app.models import Role
 
 SURFACES = ("cli", "api", "mcp", "slack")
 

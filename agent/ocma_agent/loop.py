@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -18,8 +18,8 @@ from ocma_agent.context import Approver, Caller, ToolContext
 from ocma_agent.events import AgentEvent, EventSink, TurnResult, error_data
 from ocma_agent.settings import DEFAULT_CONTEXT_TOKENS, DEFAULT_MAX_STEPS, DEFAULT_REPLY_TOKENS
 from ocma_agent.toolset import Toolset
-from ocma_core.context import Ocma
-from ocma_core.db.types import utcnow
+from ocma_core.app import Ocma
+from ocma_core.app.models import utcnow
 from ocma_core.errors import OcmaError
 
 
@@ -103,151 +103,189 @@ async def run_turn(
     saying what to set, and nothing is stored.
     """
     from ocma_agent.tools import default_toolset
-    from ocma_core.ai.service import complete_text
 
     emit = on_event or _noop
-    streaming = on_event is not None if stream is None else stream
     result = TurnResult(thread_key=thread_key)
     if not text.strip():
         result.error = {"title": "Empty message", "message": "Say what you need.", "fix": None, "status": 422}
         result.stopped = "error"
         emit(AgentEvent("error", result.error))
         return result
-    tools = toolset or default_toolset()
     prepared = await asyncio.to_thread(_prepare, ocma, workspace_id, thread_key, now())
-    system = prompt.system_prompt(prepared.view, caller, now(), prepared.context.summary)
-    messages: list[dict[str, Any]] = [
-        {"role": "system", "content": system},
-        *prepared.context.messages,
-        {"role": "user", "content": text},
-    ]
-    ctx = ToolContext(
-        ocma=ocma,
-        workspace_id=workspace_id,
-        caller=caller,
-        thread_key=thread_key,
-        timezone=prepared.view.timezone,
-        now=now,
-        tainted=prepared.context.tainted,
-        outside_sources=list(prepared.context.sources),
-    )
-    rows: list[tuple[str, dict[str, Any]]] = [("user", {"text": text, "caller": caller.label()})]
-    stored_any = False
+    turn = _Turn(ocma, workspace_id, prepared, toolset or default_toolset(), result, emit, approver)
+    turn.streaming = on_event is not None if stream is None else stream
+    turn.start(text, caller, now)
+    for step in range(1, prepared.settings.max_steps + 1):
+        calls = await turn.model_step(step)
+        if calls is None:  # the model call failed (recorded) or the model answered: the turn is over
+            break
+        await turn.run_tools(calls)
+    else:
+        turn.step_limit()
+    if result.stopped != "error":
+        await turn.record()
+        emit(AgentEvent("done", {"text": result.text, "steps": result.steps, "stopped": result.stopped}))
+    return result
+
+
+@dataclass
+class _Turn:
+    """The state of one turn between its steps: the conversation sent to the model and the rows to store."""
+
+    ocma: Ocma
+    workspace_id: str
+    prepared: _Prepared
+    tools: Toolset
+    result: TurnResult
+    emit: EventSink
+    approver: Approver | None
+    streaming: bool = False
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    rows: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    ctx: ToolContext | None = None
+    stored_any: bool = False
     writing: asyncio.Task[None] | None = None  # rows being recorded while the model works on the next step
 
-    async def record(batch: list[tuple[str, dict[str, Any]]]) -> None:
-        nonlocal writing
-        if writing is not None:
-            await writing
-            writing = None
-        await asyncio.to_thread(store.append, ocma, prepared.thread, batch)
+    def start(self, text: str, caller: Caller, now: Callable[[], datetime]) -> None:
+        """The messages the model sees first, and the tools' context."""
+        prepared = self.prepared
+        system = prompt.system_prompt(prepared.view, caller, now(), prepared.context.summary)
+        self.messages = [
+            {"role": "system", "content": system},
+            *prepared.context.messages,
+            {"role": "user", "content": text},
+        ]
+        self.ctx = ToolContext(
+            ocma=self.ocma,
+            workspace_id=self.workspace_id,
+            caller=caller,
+            thread_key=self.result.thread_key,
+            timezone=prepared.view.timezone,
+            now=now,
+            tainted=prepared.context.tainted,
+            outside_sources=list(prepared.context.sources),
+        )
+        self.rows = [("user", {"text": text, "caller": caller.label()})]
 
-    def on_delta(piece: str) -> None:
-        emit(AgentEvent("text", {"delta": piece}))
+    async def record(self) -> None:
+        """Store the rows not stored yet (after any write still in flight)."""
+        if self.writing is not None:
+            await self.writing
+            self.writing = None
+        await asyncio.to_thread(store.append, self.ocma, self.prepared.thread, self.rows)
 
-    for step in range(1, prepared.settings.max_steps + 1):
+    async def model_step(self, step: int) -> list[dict[str, Any]] | None:
+        """Ask the model; the tool calls it asks for, or None when the turn is over (answered or failed)."""
+        from ocma_core.app.content import complete_text
+
+        settings = self.prepared.settings
         try:
             answer = await complete_text(
-                ocma,
-                workspace_id,
-                messages,
-                model=prepared.settings.model,
-                tools=tools.schemas(),
-                max_tokens=prepared.settings.reply_tokens,
-                temperature=prepared.settings.temperature,
-                on_delta=on_delta if streaming else None,
-                use_cache=False,
-            )
+                self.ocma, self.workspace_id, self.messages, model=settings.model, tools=self.tools.schemas(),
+                max_tokens=settings.reply_tokens, temperature=settings.temperature,
+                on_delta=self._delta if self.streaming else None, use_cache=False,
+            )  # fmt: skip
         except OcmaError as exc:
-            result.error, result.stopped = error_data(exc), "error"
-            emit(AgentEvent("error", result.error))
-            if stored_any or len(rows) > 1:
-                rows.append(("note", {"text": f"The model call failed: {exc}"}))
-                await record(rows)
-            return result
+            await self._failed(exc)
+            return None
+        result = self.result
         result.steps = step
         result.prompt_tokens += answer.prompt_tokens
         result.completion_tokens += answer.completion_tokens
-        calls = answer.tool_calls
-        rows.append(("assistant", {"text": answer.text, "tool_calls": calls, "model": answer.model}))
-        assistant: dict[str, Any] = {"role": "assistant", "content": answer.text or None}
-        if calls:
-            assistant["tool_calls"] = [
-                {
-                    "id": c["id"],
-                    "type": "function",
-                    "function": {"name": c["name"], "arguments": c["arguments"]},
-                }
-                for c in calls
-            ]
-        messages.append(assistant)
+        calls: list[dict[str, Any]] = answer.tool_calls
+        self.rows.append(("assistant", {"text": answer.text, "tool_calls": calls, "model": answer.model}))
+        self.messages.append(_assistant_message(answer.text, calls))
         if not calls:
             result.text = answer.text
-            if not streaming:
-                emit(AgentEvent("text", {"delta": answer.text}))
-            _check_claims(result, rows, emit)
-            break
-        if answer.text and not streaming:
-            emit(AgentEvent("text", {"delta": answer.text}))
+            if not self.streaming:
+                self.emit(AgentEvent("text", {"delta": answer.text}))
+            _check_claims(result, self.rows, self.emit)
+            return None
+        if answer.text and not self.streaming:
+            self.emit(AgentEvent("text", {"delta": answer.text}))
+        return calls
+
+    def _delta(self, piece: str) -> None:
+        self.emit(AgentEvent("text", {"delta": piece}))
+
+    async def _failed(self, exc: OcmaError) -> None:
+        self.result.error, self.result.stopped = error_data(exc), "error"
+        self.emit(AgentEvent("error", self.result.error))
+        if self.stored_any or len(self.rows) > 1:
+            self.rows.append(("note", {"text": f"The model call failed: {exc}"}))
+            await self.record()
+
+    async def run_tools(self, calls: list[dict[str, Any]]) -> None:
+        """Run the tool calls in order; what changed something is stored while the model takes the next step."""
         changed = False
         for call in calls:
-            emit(
-                AgentEvent(
-                    "tool_call", {"id": call["id"], "name": call["name"], "arguments": call["arguments"]}
-                )
+            changed = await self._run_tool(call) or changed
+        if changed:
+            if self.writing is not None:
+                await self.writing
+            rows, self.rows, self.stored_any = self.rows, [], True
+            self.writing = asyncio.create_task(
+                asyncio.to_thread(store.append, self.ocma, self.prepared.thread, rows)
             )
-            outcome = await tools.call(
-                ctx,
-                call["id"],
-                call["name"],
-                call["arguments"],
-                settings=prepared.view.settings,
-                approver=approver,
-            )
-            emit(
-                AgentEvent(
-                    "tool_result",
-                    {
-                        "id": call["id"],
-                        "name": call["name"],
-                        "ok": outcome.ok,
-                        "summary": outcome.summary(),
-                        "error": outcome.error,
-                    },
-                )
-            )
-            for approval in outcome.approvals:
-                emit(AgentEvent("approval", approval))
-                result.approvals.append(approval)
-            status = outcome.result.get("status") if isinstance(outcome.result, dict) else None
-            result.tool_calls.append(
+
+    async def _run_tool(self, call: dict[str, Any]) -> bool:
+        """One tool call, its events and records; True when it changed something."""
+        assert self.ctx is not None
+        self.emit(
+            AgentEvent("tool_call", {"id": call["id"], "name": call["name"], "arguments": call["arguments"]})
+        )
+        outcome = await self.tools.call(
+            self.ctx, call["id"], call["name"], call["arguments"],
+            settings=self.prepared.view.settings, approver=self.approver,
+        )  # fmt: skip
+        summary = outcome.summary()
+        self.emit(
+            AgentEvent(
+                "tool_result",
                 {
-                    "name": outcome.name,
-                    "arguments": outcome.arguments,
+                    "id": call["id"],
+                    "name": call["name"],
                     "ok": outcome.ok,
-                    "summary": outcome.summary(),
-                    **({"status": str(status)} if status else {}),
-                }
+                    "summary": summary,
+                    "error": outcome.error,
+                },
             )
-            rows.append(("tool", outcome.record()))
-            messages.append({"role": "tool", "tool_call_id": call["id"], "content": outcome.content()})
-            changed = changed or (outcome.ok and outcome.effect != "read")
-        if changed:  # calls that changed something are recorded now, while the model takes the next step
-            if writing is not None:
-                await writing
-            writing = asyncio.create_task(asyncio.to_thread(store.append, ocma, prepared.thread, rows))
-            rows, stored_any = [], True
-    else:
+        )
+        for approval in outcome.approvals:
+            self.emit(AgentEvent("approval", approval))
+            self.result.approvals.append(approval)
+        status = outcome.result.get("status") if isinstance(outcome.result, dict) else None
+        self.result.tool_calls.append(
+            {
+                "name": outcome.name, "arguments": outcome.arguments, "ok": outcome.ok, "summary": summary,
+                **({"status": str(status)} if status else {}),
+            }
+        )  # fmt: skip
+        self.rows.append(("tool", outcome.record()))
+        self.messages.append({"role": "tool", "tool_call_id": call["id"], "content": outcome.content()})
+        return outcome.ok and outcome.effect != "read"
+
+    def step_limit(self) -> None:
+        """The model used every step without answering: say so (and how to go on)."""
+        result = self.result
         result.stopped = "step_limit"
         result.text = (
-            f"I stopped after {prepared.settings.max_steps} steps without finishing. Tell me how to go on, "
+            f"I stopped after {self.prepared.settings.max_steps} steps without finishing. Tell me how to go on, "
             "or raise the limit (workspace setting agent.max_steps)."
         )
-        rows.append(("assistant", {"text": result.text, "tool_calls": [], "model": "ocma_agent"}))
-        emit(AgentEvent("text", {"delta": result.text}))
-    await record(rows)
-    emit(AgentEvent("done", {"text": result.text, "steps": result.steps, "stopped": result.stopped}))
-    return result
+        self.rows.append(("assistant", {"text": result.text, "tool_calls": [], "model": "ocma_agent"}))
+        self.emit(AgentEvent("text", {"delta": result.text}))
+
+
+def _assistant_message(text: str, calls: list[dict[str, Any]]) -> dict[str, Any]:
+    """The model's answer as the next request's assistant message."""
+    message: dict[str, Any] = {"role": "assistant", "content": text or None}
+    if calls:
+        message["tool_calls"] = [
+            {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}}
+            for c in calls
+        ]
+    return message
 
 
 def _check_claims(

@@ -24,9 +24,8 @@ from mcp.server import Server
 from ocma_agent import __version__, store
 from ocma_agent.context import Caller, ToolContext
 from ocma_agent.toolset import Toolset
-from ocma_core.context import Ocma
-from ocma_core.db.models import Role, Workspace
-from ocma_core.db.types import utcnow
+from ocma_core.app import Ocma
+from ocma_core.app.models import Role, Workspace, utcnow
 from ocma_core.permissions import allowed
 
 TAINT_WINDOW = timedelta(hours=12)
@@ -56,7 +55,7 @@ class Identity:
         """(workspace id, caller) for one call; PermissionError when an HTTP call has no valid key."""
         if self.workspace_id is not None and self.caller is not None:
             return self.workspace_id, self.caller
-        from ocma_core.services.workspaces import authenticate
+        from ocma_core.app.workspaces import authenticate
 
         header = request.headers.get("authorization", "") if request is not None else ""
         key = header[7:].strip() if header.lower().startswith("bearer ") else ""

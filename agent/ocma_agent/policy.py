@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ocma_agent.context import SURFACES, Caller
-from ocma_core.db.models import ROLE_RANK, Role
+from ocma_core.app.models import ROLE_RANK, Role
 
 SETTING = "agent_policy"
 

@@ -12,8 +12,8 @@ from sqlmodel import Session, col, select
 
 from ocma_agent import policy
 from ocma_agent.context import Caller
-from ocma_core.context import Ocma
-from ocma_core.db.models import Account, Post, PostStatus, Workspace
+from ocma_core.app import Ocma
+from ocma_core.app.models import Account, Post, PostStatus, Workspace
 from ocma_core.errors import NotFoundError
 
 UPCOMING_DAYS = 14

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ocma_agent.context import SURFACES
 from ocma_agent.policy import SETTING, validate_policy
 from ocma_core import WorkspaceSetting
-from ocma_core.db.models import Role
+from ocma_core.app.models import Role
 
 # The loop reads these defaults from here (this module stays light: no litellm, no tools).
 DEFAULT_MAX_STEPS = 10

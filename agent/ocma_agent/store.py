@@ -17,9 +17,8 @@ from sqlalchemy import text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from ocma_core.context import Ocma
-from ocma_core.db.models import Conversation, ConversationMessage
-from ocma_core.db.types import utcnow
+from ocma_core.app import Ocma
+from ocma_core.app.models import Conversation, ConversationMessage, utcnow
 
 MAX_ROWS = 400  # never load more than this many recent rows
 SUMMARY_LINES = 40

@@ -13,7 +13,7 @@ import json
 import logging
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from ocma_agent import policy
@@ -88,12 +88,9 @@ class Toolset:
     def __init__(self, tools: Iterable[Tool]) -> None:
         self.tools: dict[str, Tool] = {}
         for item in tools:
-            name = item.name
-            suffix = 1
-            while name in self.tools:  # a clashing plugin tool gets _1, _2 ... (simonw/llm does the same)
-                name = f"{item.name}_{suffix}"
-                suffix += 1
-            self.tools[name] = item if name == item.name else replace(item, name=name)
+            if item.name in self.tools:  # the tools registry reports clashes as plugin errors before this
+                raise ValueError(f"two tools are called {item.name!r}")
+            self.tools[item.name] = item
         self._schemas = [t.schema() for t in self.tools.values()]
 
     def schemas(self) -> list[dict[str, Any]]:
@@ -204,7 +201,7 @@ def _about_post(ctx: ToolContext, arguments: dict[str, Any]) -> tuple[str, list[
     if not isinstance(post_id, str) or not post_id:
         return "", [], ""
     from ocma_agent.tools.common import accounts_and_targets
-    from ocma_core.services.posts import get_post
+    from ocma_core.app.posts import get_post
 
     try:
         post = get_post(ctx.ocma, ctx.workspace_id, post_id)
@@ -225,7 +222,7 @@ def _taint_from_post(ctx: ToolContext, arguments: dict[str, Any]) -> None:
     post_id = arguments.get("post_id")
     if not isinstance(post_id, str) or not post_id:
         return
-    from ocma_core.db.models import Post
+    from ocma_core.app.models import Post
 
     with ctx.ocma.session() as session:
         post = session.get(Post, post_id)
@@ -285,7 +282,7 @@ async def _resolve(ctx: ToolContext, request: ApprovalRequest, approver: Approve
         if inspect.isawaitable(answer):
             answer = await answer
         if answer:
-            from ocma_core.services.posts import approve_post
+            from ocma_core.app.posts import approve_post
 
             post = await asyncio.to_thread(approve_post, ctx.ocma, ctx.workspace_id, request.post_id)
             post_status = str(post.status)

@@ -107,6 +107,7 @@ def test_campaign_steps_with_retry_and_approved_pieces_becoming_drafts(
     assert started["step"] == "strategy" and started["proposal"]["sections"][0]["text"].startswith("v1")
     prompt = model.chat_bodies()[0]["messages"][-1]["content"]
     assert "Northwind Tea" in prompt and "Strategic objectives" in prompt
+    assert "MEASURED BASELINE: none" in prompt  # nothing measured yet: the model is told so
 
     retried = _run(ctx, "campaign_step", campaign_id=campaign_id, approve=False, feedback="Stress the price.")
     assert retried["attempt"] == 2 and retried["proposal"]["sections"][0]["text"].startswith("v2")
@@ -118,6 +119,8 @@ def test_campaign_steps_with_retry_and_approved_pieces_becoming_drafts(
         period["step"] == "period_plan"
         and "APPROVED STRATEGY" in model.chat_bodies()[2]["messages"][-1]["content"]
     )
+    kpi = period["proposal"]["kpis"][0]
+    assert "suggested by the AI model" in kpi["target_source"] and "baseline" in period["proposal"]
     weekly = _run(ctx, "campaign_step", campaign_id=campaign_id, approve=True)
     assert weekly["step"] == "weekly_plans"
     content = _run(ctx, "campaign_step", campaign_id=campaign_id, approve=True)

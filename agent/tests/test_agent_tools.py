@@ -168,7 +168,10 @@ def test_plugins_add_tools_through_register_tools(
     boards = toolset.get("list_boards")
     assert boards is not None and boards.plugin == "ocma_boards" and boards.untrusted
     assert boards.parameters == {"type": "object", "properties": {}}  # workspace_id and ocma are filled in
-    assert toolset.get("list_accounts_1") is not None and toolset.get("list_accounts").plugin == "ocma_agent"  # type: ignore[union-attr]
+    assert toolset.get("list_accounts_1") is None  # a clashing tool is not renamed ...
+    assert toolset.get("list_accounts").plugin == "ocma_agent"  # type: ignore[union-attr]
+    error = next(info.error for info in plugin_host.errors if info.name == "ocma_boards")
+    assert "'list_accounts' is already registered by ocma_agent" in (error or "")  # ... but reported
     ctx = ToolContext(ocma, workspace_id, CLI, "t", "UTC", lambda: datetime.now(UTC))
     outcome = asyncio.run(toolset.call(ctx, "1", "list_boards", "{}"))
     assert outcome.ok and outcome.result == [f"board of {workspace_id[:4]}"] and ctx.tainted

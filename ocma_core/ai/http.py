@@ -8,7 +8,6 @@ failed response into the matching AI error with the vendor's own message.
 from __future__ import annotations
 
 import asyncio
-import random
 from typing import TYPE_CHECKING, Any
 
 from ocma_core.ai.errors import AIAuthFailed, AIError, AIRateLimited, AIRefused, AIUnavailable, AIUnknownModel
@@ -27,8 +26,10 @@ def _wait(response: httpx.Response | None, attempt: int, base_s: float) -> float
                 return min(30.0, float(value))
             except ValueError:
                 pass
-    delay: float = min(20.0, base_s * 2**attempt)
-    return delay * (0.5 + random.random() / 2)
+    from ocma_core.backoff import AI_CALL, Backoff
+
+    schedule = AI_CALL if base_s == AI_CALL.base_s else Backoff(base_s, AI_CALL.cap_s)
+    return schedule.delay_s(attempt)
 
 
 async def send(

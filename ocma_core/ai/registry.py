@@ -2,60 +2,43 @@
 
 from __future__ import annotations
 
-import logging
-import threading
-
 from ocma_core.ai.errors import AINotConfigured
 from ocma_core.ai.providers import ImageProvider, TextProvider
 from ocma_core.known_plugins import AI_PACKAGES, install_hint
-
-log = logging.getLogger(__name__)
-
-_lock = threading.Lock()
-_cache: tuple[int, dict[str, TextProvider], dict[str, ImageProvider]] | None = None
+from ocma_core.plugin_registry import Registry
 
 
-def _load() -> tuple[dict[str, TextProvider], dict[str, ImageProvider]]:
-    """Collect providers once per plugin host (a new host, e.g. in tests, reloads them)."""
-    global _cache
-    from ocma_core.plugins import get_host
-    from ocma_core.registry import collect
+def _accept(item: object, plugin_name: str) -> TextProvider | ImageProvider:
+    if not isinstance(item, TextProvider | ImageProvider):
+        raise TypeError(f"{item!r} is not a TextProvider or ImageProvider instance")
+    if not item.name:
+        raise ValueError(f"{type(item).__name__} has no `name`")
+    return item
 
-    host = get_host()
-    with _lock:
-        if _cache is not None and _cache[0] == id(host):
-            return _cache[1], _cache[2]
-    text: dict[str, TextProvider] = {}
-    images: dict[str, ImageProvider] = {}
-    for plugin, item in collect("register_ai_providers", "ai_providers"):
-        if isinstance(item, TextProvider) and item.name:
-            text.setdefault(item.name, item)
-        elif isinstance(item, ImageProvider) and item.name:
-            images.setdefault(item.name, item)
-        else:
-            log.warning(
-                "plugin %s registered %r, which is not a named TextProvider or ImageProvider", plugin, item
-            )
-    with _lock:
-        _cache = (id(host), text, images)
-    return text, images
+
+def _key(item: TextProvider | ImageProvider) -> str:
+    """Text and image providers have a name space each (a plugin may offer both under one name)."""
+    return f"{'text' if isinstance(item, TextProvider) else 'image'}:{item.name}"
+
+
+PROVIDERS: Registry[TextProvider | ImageProvider] = Registry(
+    "register_ai_providers", "ai_providers", _accept, key=_key
+)
 
 
 def clear() -> None:
     """Forget the collected providers."""
-    global _cache
-    with _lock:
-        _cache = None
+    PROVIDERS.clear()
 
 
 def text_providers() -> dict[str, TextProvider]:
     """Registered text providers by name."""
-    return _load()[0]
+    return {p.name: p for p in PROVIDERS.items().values() if isinstance(p, TextProvider)}
 
 
 def image_providers() -> dict[str, ImageProvider]:
     """Registered image providers by name."""
-    return _load()[1]
+    return {p.name: p for p in PROVIDERS.items().values() if isinstance(p, ImageProvider)}
 
 
 def text_provider_for(model: str) -> TextProvider:

@@ -188,19 +188,18 @@ def _variance(arms: Sequence[Arm], rss: float, df: int, history: History | None)
     return _Variance(tau2, hdf, f"the accounts' last {hdf} past posts at the same age", extra)
 
 
-def _judge(
+def _compare(
     arms: Sequence[Arm],
     effects: np.ndarray,
     cov_unit: np.ndarray,
     v: _Variance,
-    alpha: float,
-    min_lift: float,
-) -> dict[str, Any]:
-    m = len(arms) * (len(arms) - 1) // 2
-    level = alpha / m
-    best = int(np.argmax(effects))
-    margin = math.log1p(min_lift)
-    pairs, wins, alike = [], True, True
+    best: int,
+    level: float,
+    margin: float,
+) -> tuple[list[dict[str, Any]], bool, bool]:
+    """The leader against each other variant: t-test at `level`, and two one-sided tests within `margin`."""
+    pairs: list[dict[str, Any]] = []
+    wins = alike = True
     for j in range(len(arms)):
         if j == best:
             continue
@@ -219,6 +218,22 @@ def _judge(
         )
         wins = wins and p <= level
         alike = alike and -margin < diff - half and diff + half < margin
+    return pairs, wins, alike
+
+
+def _judge(
+    arms: Sequence[Arm],
+    effects: np.ndarray,
+    cov_unit: np.ndarray,
+    v: _Variance,
+    alpha: float,
+    min_lift: float,
+) -> dict[str, Any]:
+    m = len(arms) * (len(arms) - 1) // 2
+    level = alpha / m
+    best = int(np.argmax(effects))
+    margin = math.log1p(min_lift)
+    pairs, wins, alike = _compare(arms, effects, cov_unit, v, best, level, margin)
     evidence: dict[str, Any] = {
         "between_post_sd": math.sqrt(v.s2),
         "variance_df": v.df,

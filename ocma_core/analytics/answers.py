@@ -122,3 +122,41 @@ def next_best_time(
         "expected_lift": math.exp(combined[s] / len(results)),
         "reason": f"{len(measured)} of {len(results)} accounts show a measured timing effect",
     }
+
+
+def baseline_metrics(
+    ocma: Ocma, workspace_id: str, account_ids: list[str], *, weeks: int = 12
+) -> list[dict[str, Any]]:
+    """Each account's measured baseline over the last `weeks`: posts a week, median rate, latest followers."""
+    import statistics
+    from datetime import timedelta
+
+    from ocma_core.analytics.data import load_posts
+    from ocma_core.analytics.measures import RATE_NAMES, choose_kind, rate_of
+
+    since = utcnow() - timedelta(weeks=weeks)
+    posts = load_posts(
+        ocma, workspace_id, since, None, account_ids=account_ids, basis="matured", with_text=False
+    )
+    out = []
+    for account_id in account_ids:
+        own = [p for p in posts if p.account_id == account_id]
+        kind = choose_kind(own)
+        rates = [r for r in (rate_of(p, kind) for p in own) if r is not None]
+        followers = next((p.followers for p in reversed(own) if p.followers), None)
+        out.append(
+            {
+                "account_id": account_id,
+                "weeks": weeks,
+                "measured_posts": len(own),
+                "posts_per_week": round(len(own) / weeks, 2),
+                "median_rate": statistics.median(rates) if rates else None,
+                "rate_name": RATE_NAMES[kind],
+                "median_interactions_per_post": statistics.median([p.interactions for p in own])
+                if own
+                else None,
+                "followers": followers,
+                "source": "OCMA's stored snapshots (posts measured 24 h to 8 days after publishing)",
+            }
+        )
+    return out

@@ -18,6 +18,8 @@ from ocma_core.analytics.data import PostObs
 from ocma_core.analytics.measures import RATE_NAMES, choose_kind, rate_of
 from ocma_core.analytics.vocabulary import POST_METRICS
 
+RANK_AFTER_HOURS = 24.0
+
 
 def post_row(p: PostObs, kind: str, label: str, typical: float | None = None) -> dict[str, Any]:
     """One post's figures, with the snapshot they come from."""
@@ -114,16 +116,24 @@ def analyze(ctx: AnalysisContext, *, top: int = 5) -> dict[str, Any]:
     platforms = [
         {"platform": name, **aggregate(ps, choose_kind(ps))} for name, ps in sorted(by_platform.items())
     ]
+    # like with like: the typical rate is from posts measured 24 h to 8 days after publishing, so only
+    # posts measured at least RANK_AFTER_HOURS after publishing are ranked against it (a 1-hour-old post
+    # has about a third of its final interactions and would always look worst)
+    rankable = [r for r in rows if r["vs_account_typical"] is not None]
     ranked = sorted(
-        (r for r in rows if r["vs_account_typical"] is not None), key=lambda r: -r["vs_account_typical"]
+        (r for r in rankable if r["measured_after_hours"] >= RANK_AFTER_HOURS),
+        key=lambda r: -r["vs_account_typical"],
     )
+    young = len(rankable) - len(ranked)
     return {
         "posts": rows,
         "accounts": accounts,
         "platforms": platforms,
         "top_posts": ranked[:top],
         "bottom_posts": ranked[max(top, len(ranked) - top) :][::-1],
-        "ranking": "posts ranked by their rate divided by their account's median rate over the last 26 weeks",
+        "ranking": "posts measured at least 24 h after publishing, ranked by their rate divided by their "
+        "account's median rate over the last 26 weeks (posts measured 24 h to 8 days after publishing)",
+        "too_young_to_rank": young,
         "method": __doc__.replace("\n", " ").strip() if __doc__ else "",
         "summary": _summary(accounts, ranked),
     }
@@ -147,6 +157,7 @@ def _summary(accounts: list[dict[str, Any]], ranked: list[dict[str, Any]]) -> st
         best = ranked[0]
         text += (
             f' Best post: "{best["text"][:60]}" on {best["account"]} at {best["vs_account_typical"]:.1f}x the '
-            f"account's typical {best['rate_name']}."
+            f"account's typical {best['rate_name']} (measured {best['measured_after_hours']:.0f} h after "
+            "publishing)."
         )
     return text

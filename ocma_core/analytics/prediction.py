@@ -10,7 +10,7 @@ the later posts, in time order, predicted only from the posts before it):
 The model's forecast is shown only when its backtest error (mean absolute log error) is below the
 baseline's by at least `MARGIN` and a one-sided paired sign-flip test of the error differences gives
 p < 0.05; otherwise the baseline is shown, and the result says why. The 80% interval is the forecast
-+- t(0.9, m - 1) x the root-mean-square of the shown method's m backtest errors x sqrt(1 + 1/m), so its
++- t(0.9, m - 1) x the root-mean-square of the shown method's m backtest errors, so its
 width comes from out-of-sample errors. Below `MIN_HISTORY` measured posts nothing is forecast.
 """
 
@@ -200,7 +200,7 @@ def interval(centre: float, errors: np.ndarray) -> tuple[float, float]:
 
     m = errors.size
     rms = float(np.sqrt(np.mean(np.square(errors))))
-    half = float(stats.t.ppf(0.5 + LEVEL / 2, m - 1)) * rms * math.sqrt(1 + 1 / m)
+    half = float(stats.t.ppf(0.5 + LEVEL / 2, m - 1)) * rms
     return centre - half, centre + half
 
 

@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
-import logging
+from typing import Any, cast
 
 from ocma_core.analytics.base import Analyzer
 from ocma_core.errors import NotFoundError
+from ocma_core.plugin_registry import Registry
 
-log = logging.getLogger(__name__)
+
+def _accept(item: Any, plugin_name: str) -> Analyzer:
+    name = getattr(item, "name", None)
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"{item!r} is not an analyzer: it has no `name`")
+    if not callable(getattr(item, "run", None)):
+        raise ValueError(f"analyzer {name!r} has no run()")
+    return cast(Analyzer, item)
+
+
+ANALYZERS: Registry[Analyzer] = Registry("register_analyzers", "analyzers", _accept)
 
 
 def get_analyzers() -> dict[str, Analyzer]:
-    """Every valid analyzer by name; the first registered wins a name, invalid ones are logged and skipped."""
-    from ocma_core.registry import collect
-
-    found: dict[str, Analyzer] = {}
-    for plugin, item in collect("register_analyzers", "analyzers"):
-        name = getattr(item, "name", None)
-        if not isinstance(name, str) or not name or not callable(getattr(item, "run", None)):
-            log.warning("plugin %s registered an analyzer without a name or run(): %r", plugin, item)
-            continue
-        found.setdefault(name, item)
-    return found
+    """Every valid analyzer by name; the first registered keeps a name, a duplicate or invalid one is a plugin
+    error (`ocma plugins`)."""
+    return ANALYZERS.items()
 
 
 def get_analyzer(name: str) -> Analyzer:

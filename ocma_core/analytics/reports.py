@@ -95,7 +95,8 @@ def render_text(report: dict[str, Any]) -> str:
                     gone = " (deleted since)" if row.get("deleted") else ""
                     lines.append(
                         f"  {label}: {row['vs_account_typical']:.1f}x typical, {row['interactions']:.0f} "
-                        f'interactions, {row["account"]}: "{row["text"][:60]}"{gone}'
+                        f"interactions after {row['measured_after_hours']:.0f} h, "
+                        f'{row["account"]}: "{row["text"][:60]}"{gone}'
                     )
     for name, error in report.get("errors", {}).items():
         lines.append(f"\n{name}: failed ({error})")

@@ -106,10 +106,5 @@ def _plugin_routes() -> APIRouter:
     from ocma_core.plugins import get_host
 
     router = APIRouter()
-    host = get_host()
-    for impl in host.pm.hook.register_routes.get_hookimpls():
-        try:
-            impl.function(router=router)
-        except Exception as exc:
-            host.record_failure(impl.plugin_name, "register_routes", exc)
+    get_host().call("register_routes", router=router)
     return router

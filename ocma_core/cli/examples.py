@@ -8,18 +8,20 @@ command against the command itself, so an example with a renamed option fails th
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 import click
 
 HEADING = "Examples:"
+C = TypeVar("C", bound=click.Command)
 
 
-def examples(*lines: str) -> Callable[[click.Command], click.Command]:
+def examples(*lines: str) -> Callable[[C], C]:
     """Append an "Examples:" section (kept unwrapped) to a command's help."""
     if not lines or not all(line.startswith("ocma ") for line in lines):
         raise ValueError("examples() needs one or more lines, each starting with 'ocma '")
 
-    def apply(command: click.Command) -> click.Command:
+    def apply(command: C) -> C:
         if not isinstance(command, click.Command):
             raise TypeError("put @examples(...) above @click.command() / @group.command()")
         block = "\b\n" + HEADING + "\n" + "\n".join(f"  {line}" for line in lines)

@@ -138,12 +138,7 @@ def _add_plugin_commands() -> None:
     """Commands added through the `register_commands` hook (this loads every plugin)."""
     from ocma_core.plugins import get_host
 
-    host = get_host()
-    for impl in host.pm.hook.register_commands.get_hookimpls():
-        try:
-            impl.function(cli=cli)
-        except Exception as exc:
-            host.record_failure(impl.plugin_name, "register_commands", exc)
+    get_host().call("register_commands", cli=cli)
 
 
 def main(argv: list[str] | None = None) -> Any:

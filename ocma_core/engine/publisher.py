@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from ocma_core.api.metrics import FAILED, LATENESS, PUBLISHED
+from ocma_core.backoff import PUBLISH, Backoff
 from ocma_core.context import Ocma
 from ocma_core.db.models import PublishAttempt, TargetStatus
 from ocma_core.db.types import utcnow
-from ocma_core.engine import threads, transitions
+from ocma_core.engine import outcomes, threads, transitions
 from ocma_core.engine.budgets import Budgets, MemoryBudgets, answered, observed_limits, platform_buckets
 from ocma_core.engine.calls import recorded_call
 from ocma_core.errors import (
@@ -61,8 +61,8 @@ class Runtime:
     budgets: Budgets = field(default_factory=MemoryBudgets)
     max_attempts: int = 5
     claim_lease_s: float = 20.0
-    backoff_base_s: float = 2.0
-    backoff_cap_s: float = 300.0
+    backoff_base_s: float = PUBLISH.base_s
+    backoff_cap_s: float = PUBLISH.cap_s
     semaphores: dict[str, asyncio.Semaphore] = field(default_factory=dict)
     _in_flight: set[str] = field(default_factory=set)
     _in_flight_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -102,9 +102,8 @@ class Runtime:
         return sem
 
     def backoff(self, attempts: int) -> timedelta:
-        """Exponential backoff with full jitter."""
-        ceiling = min(self.backoff_cap_s, self.backoff_base_s * 2 ** max(attempts - 1, 0))
-        return timedelta(seconds=random.uniform(ceiling / 2, ceiling))  # jitter, not data
+        """The wait after `attempts` attempts: ocma_core.backoff's publish schedule (equal jitter)."""
+        return Backoff(self.backoff_base_s, self.backoff_cap_s).delay(attempts - 1)
 
 
 async def process_target(ocma: Ocma, runtime: Runtime, target_id: str) -> str:
@@ -239,16 +238,49 @@ async def _attempt(
     contexts: list[AccountContext],
     started: datetime,
 ) -> str:
+    """One attempt at a claimed target: look up an unknown outcome first, else publish; returns the outcome."""
+    target = claimed.target
+    call = _guarded_call(ocma, runtime, claimed, platform, content, contexts)
+    if claimed.needs_lookup and target.attempts > runtime.max_attempts * 2:
+        reason = (
+            f"The outcome is still unknown after {target.attempts} tries to ask {platform.name}; "
+            "check the account, then retry if the post is not there."
+        )
+        return await outcomes.fail(ocma, runtime.worker_id, target.id, platform.name, "unconfirmed", reason)
+    look = claimed.needs_lookup and not threads.republish_is_safe(platform, target.unconfirmed_since, started)
+    try:
+        if look:
+            done = await _look_up_first(ocma, runtime, claimed, platform, content, call, started)
+            if done is not None:
+                return done
+        result = await call("publish", lambda ctx: platform.publish(ctx, content))
+        return await _published(ocma, runtime, claimed, platform, content, result)
+    except Exception as exc:
+        return await _after_failure(ocma, runtime, claimed, platform, exc, started)
+
+
+# What _guarded_call returns: call(action, fn) runs fn(ctx) against the platform for this attempt.
+_PlatformCall = Callable[[str, Callable[[AccountContext], Awaitable[Any]]], Awaitable[Any]]
+
+
+def _guarded_call(
+    ocma: Ocma,
+    runtime: Runtime,
+    claimed: transitions.Claimed,
+    platform: Platform,
+    content: PostContent,
+    contexts: list[AccountContext],
+) -> _PlatformCall:
+    """The platform call of this attempt: fenced by the claim, recorded, its failure classified."""
     target, account, worker = claimed.target, claimed.account, runtime.worker_id
 
-    async def call(action: str, fn: Callable[[AccountContext], Awaitable[T]]) -> T:
+    async def call(action: str, fn: Callable[[AccountContext], Awaitable[Any]]) -> Any:
         # Fencing: a claim older than a third of the lease is renewed first, so no other worker can take it
         # over (and look it up, then publish) while this call is in flight.
         if time.monotonic() - claimed.claimed_mono > runtime.claim_lease_s / 3:
             if not await asyncio.to_thread(transitions.renew, ocma, target.id, worker):
                 raise _LostClaim(target.id)
             claimed.claimed_mono = time.monotonic()
-
         log.debug("target %s: %s starts (attempt %s)", target.id, action, target.attempts)
         first_call = claimed.call_started is None
         claimed.call_started = claimed.call_started or utcnow()
@@ -286,135 +318,107 @@ async def _attempt(
         claimed.unanswered = False
         return result
 
-    if claimed.needs_lookup and target.attempts > runtime.max_attempts * 2:
-        reason = (
-            f"The outcome is still unknown after {target.attempts} tries to ask {platform.name}; "
-            "check the account, then retry if the post is not there."
-        )
-        await asyncio.to_thread(
-            transitions.finish, ocma, target.id, worker, TargetStatus.FAILED, last_error=reason
-        )
-        FAILED.labels(platform.name, "unconfirmed").inc()
-        return "failed"
-    look = claimed.needs_lookup and not threads.republish_is_safe(platform, target.unconfirmed_since, started)
+    return call
+
+
+async def _look_up_first(
+    ocma: Ocma,
+    runtime: Runtime,
+    claimed: transitions.Claimed,
+    platform: Platform,
+    content: PostContent,
+    call: _PlatformCall,
+    started: datetime,
+) -> str | None:
+    """Ask the platform whether an unconfirmed call landed; the outcome, or None to publish afresh."""
+    target, unknown = (
+        claimed.target,
+        f"The outcome of the last call is unknown and {platform.name} cannot be asked",
+    )
+    if Capability.FIND_PUBLISHED not in platform.capabilities:
+        reason = f"{unknown}; check the account, then retry if the post is not there."
+        return await outcomes.fail(ocma, runtime.worker_id, target.id, platform.name, "unconfirmed", reason)
+    since = (target.unconfirmed_since or started) - LOOKUP_MARGIN
     try:
-        if look:
-            if Capability.FIND_PUBLISHED not in platform.capabilities:
-                reason = (
-                    f"The outcome of the last call is unknown and {platform.name} cannot be asked; "
-                    "check the account, then retry if the post is not there."
-                )
-                await asyncio.to_thread(
-                    transitions.finish, ocma, target.id, worker, TargetStatus.FAILED, last_error=reason
-                )
-                FAILED.labels(platform.name, "unconfirmed").inc()
-                return "failed"
-            since = (target.unconfirmed_since or started) - LOOKUP_MARGIN
-            try:
-                found = threads.as_found(
-                    await call("find_published", lambda ctx: platform.find_published(ctx, content, since))
-                )
-            except Rejected as exc:  # the platform cannot tell us (e.g. a scope the app lacks)
-                reason = (
-                    f"The outcome of the last call is unknown and {platform.name} cannot be asked: "
-                    f"{exc.message} Check the account, then retry if the post is not there."
-                )
-                await asyncio.to_thread(
-                    transitions.finish, ocma, target.id, worker, TargetStatus.FAILED, last_error=reason
-                )
-                FAILED.labels(platform.name, "unconfirmed").inc()
-                return "failed"
-            if found is not None and found.complete(content):
-                return await _published(ocma, runtime, claimed, platform, content, found.as_result())
-            if found is not None:  # a thread whose reply was lost: post the parts after the last found
-                hit = found
-                result = await call(
-                    "continue_thread", lambda ctx: platform.continue_thread(ctx, content, hit)
-                )
-                return await _published(ocma, runtime, claimed, platform, content, result)
-        result = await call("publish", lambda ctx: platform.publish(ctx, content))
+        found = threads.as_found(
+            await call("find_published", lambda ctx: platform.find_published(ctx, content, since))
+        )
+    except Rejected as exc:  # the platform cannot tell us (e.g. a scope the app lacks)
+        reason = f"{unknown}: {exc.message} Check the account, then retry if the post is not there."
+        return await outcomes.fail(ocma, runtime.worker_id, target.id, platform.name, "unconfirmed", reason)
+    if found is not None and found.complete(content):
+        return await _published(ocma, runtime, claimed, platform, content, found.as_result())
+    if found is not None:  # a thread whose reply was lost: post the parts after the last found
+        hit = found
+        result = await call("continue_thread", lambda ctx: platform.continue_thread(ctx, content, hit))
         return await _published(ocma, runtime, claimed, platform, content, result)
-    except RateLimited as exc:
-        await asyncio.to_thread(
-            transitions.requeue,
-            ocma,
-            target.id,
-            worker,
-            exc.retry_at,
-            burn_attempt=False,
+    return None
+
+
+async def _after_failure(
+    ocma: Ocma,
+    runtime: Runtime,
+    claimed: transitions.Claimed,
+    platform: Platform,
+    exc: Exception,
+    started: datetime,
+) -> str:
+    """What a failed attempt leads to, by the failure's type (a RateLimited is re-raised after requeueing)."""
+    target, worker = claimed.target, runtime.worker_id
+    if isinstance(exc, RateLimited):
+        await outcomes.requeue(
+            ocma, worker, target.id, exc.retry_at, burn_attempt=False,
             error=f"Rate limited until {exc.retry_at.isoformat()}{_out_note(exc)}",
             status=_back_status(claimed.needs_lookup or bool(exc.parts_out)),
             unconfirmed_since=_look_from(target.unconfirmed_since, started, exc),
-        )
-        ocma.queue.push(target.id, exc.retry_at)
-        raise
-    except AuthExpired as exc:
+        )  # fmt: skip
+        raise exc
+    if isinstance(exc, AuthExpired):
         from ocma_core.engine.holding import hold_or_retry
 
-        return await hold_or_retry(
-            ocma, runtime, claimed, platform.name, exc, _look_from(target.unconfirmed_since, started, exc)
-        )
-    except Rejected as exc:
-        await asyncio.to_thread(
-            transitions.finish,
-            ocma,
-            target.id,
-            worker,
-            TargetStatus.FAILED,
-            last_error=f"{platform.name} rejected the post: {exc.message}",
-        )
-        FAILED.labels(platform.name, "rejected").inc()
-        return "failed"
-    except Transient as exc:
-        if target.attempts >= runtime.max_attempts:
-            await asyncio.to_thread(
-                transitions.finish,
-                ocma,
-                target.id,
-                worker,
-                TargetStatus.FAILED,
-                last_error=f"Gave up after {target.attempts} attempts: {exc.message}{_out_note(exc)}",
-            )
-            FAILED.labels(platform.name, "transient").inc()
-            return "failed"
-        due = utcnow() + runtime.backoff(target.attempts)
-        await asyncio.to_thread(
-            transitions.requeue,
-            ocma,
-            target.id,
-            worker,
-            due,
-            burn_attempt=True,
-            error=exc.message + _out_note(exc),
-            status=_back_status(claimed.needs_lookup or bool(exc.parts_out)),
-            unconfirmed_since=_look_from(target.unconfirmed_since, started, exc),
-        )
-        ocma.queue.push(target.id, due)
-        return "retry"
-    except _LostClaim:
+        since = _look_from(target.unconfirmed_since, started, exc)
+        return await hold_or_retry(ocma, runtime, claimed, platform.name, exc, since)
+    if isinstance(exc, Rejected):
+        reason = f"{platform.name} rejected the post: {exc.message}"
+        return await outcomes.fail(ocma, worker, target.id, platform.name, "rejected", reason)
+    if isinstance(exc, Transient):
+        return await _after_transient(ocma, runtime, claimed, platform, exc, started)
+    if isinstance(exc, _LostClaim):
         log.warning("claim on target %s was taken over; not calling the platform", target.id)
         return "lost_claim"
-    except NotSent as exc:
+    if isinstance(exc, NotSent):
         return await _not_sent(ocma, runtime, claimed, platform, exc)
-    except (Unconfirmed, Exception) as exc:
-        # The call may have landed (timeout, broken connection, or a bug after sending): never retry blindly.
-        message = exc.message if isinstance(exc, Unconfirmed) else f"Unexpected error: {exc!r}"
-        if not isinstance(exc, Unconfirmed):
-            log.exception("unexpected error publishing target %s", target.id)
-        due = utcnow() + LOOKUP_DELAY
-        await asyncio.to_thread(
-            transitions.requeue,
-            ocma,
-            target.id,
-            worker,
-            due,
-            burn_attempt=True,
-            error=message,
-            unconfirmed_since=target.unconfirmed_since or started,
-            status=TargetStatus.UNCONFIRMED,
-        )
-        ocma.queue.push(target.id, due)
-        return "unconfirmed"
+    # The call may have landed (timeout, broken connection, or a bug after sending): never retry blindly.
+    message = exc.message if isinstance(exc, Unconfirmed) else f"Unexpected error: {exc!r}"
+    if not isinstance(exc, Unconfirmed):
+        log.error("unexpected error publishing target %s", target.id, exc_info=exc)
+    await outcomes.requeue(
+        ocma, worker, target.id, utcnow() + LOOKUP_DELAY, burn_attempt=True, error=message,
+        unconfirmed_since=target.unconfirmed_since or started, status=TargetStatus.UNCONFIRMED,
+    )  # fmt: skip
+    return "unconfirmed"
+
+
+async def _after_transient(
+    ocma: Ocma,
+    runtime: Runtime,
+    claimed: transitions.Claimed,
+    platform: Platform,
+    exc: Transient,
+    started: datetime,
+) -> str:
+    """A failure known not to have landed: retry after the publish backoff, or give up after max attempts."""
+    target, worker = claimed.target, runtime.worker_id
+    if target.attempts >= runtime.max_attempts:
+        reason = f"Gave up after {target.attempts} attempts: {exc.message}{_out_note(exc)}"
+        return await outcomes.fail(ocma, worker, target.id, platform.name, "transient", reason)
+    await outcomes.requeue(
+        ocma, worker, target.id, utcnow() + runtime.backoff(target.attempts), burn_attempt=True,
+        error=exc.message + _out_note(exc),
+        status=_back_status(claimed.needs_lookup or bool(exc.parts_out)),
+        unconfirmed_since=_look_from(target.unconfirmed_since, started, exc),
+    )  # fmt: skip
+    return "retry"
 
 
 async def _not_sent(

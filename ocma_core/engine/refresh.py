@@ -114,15 +114,16 @@ async def call_with_refresh(
         version = fresh.token_version
     try:
         return await call(ctx)
-    except AuthExpired:
+    except AuthExpired as exc:
         if not ctx.tokens.refresh_token:
             from ocma_core.services.accounts import mark_needs_reconnect
 
+            reason = f" ({exc.message})" if exc.message else ""
             await asyncio.to_thread(
                 mark_needs_reconnect,
                 ocma,
                 account_id,
-                "The platform refused the token and issued no refresh token.",
+                f"The platform refused the token{reason} and issued no refresh token.",
             )
             raise
         ctx = await refresh_account(ocma, account_id, platform, version)

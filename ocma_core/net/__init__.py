@@ -4,7 +4,7 @@ Use `fetch` / `fetch_sync` for a one-off download, and `guarded_async_client` / 
 whose base URL a workspace member supplied (a Mastodon instance, a Bluesky PDS). See docs/security.md.
 """
 
-from ocma_core.net.fetch import Fetched, check_endpoint, fetch, fetch_sync
+from ocma_core.net.fetch import Expect, Fetched, check_endpoint, fetch, fetch_sync
 from ocma_core.net.policy import (
     ALLOW_PRIVATE_ENV,
     ALLOWED_PORTS_ENV,
@@ -19,6 +19,7 @@ from ocma_core.net.transport import guarded_async_client, guarded_client
 __all__ = [
     "ALLOWED_PORTS_ENV",
     "ALLOW_PRIVATE_ENV",
+    "Expect",
     "FetchPolicy",
     "FetchRefused",
     "Fetched",

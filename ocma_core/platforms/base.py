@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -18,6 +18,8 @@ from ocma_core.errors import (
     Transient,
     Unconfirmed,
 )
+from ocma_core.logs import register_secret
+from ocma_core.platforms.responses import _int, error_code, error_detail, parse_reset, retry_time
 from ocma_core.platforms.types import (
     AccountContext,
     AuthKind,
@@ -82,6 +84,12 @@ class Platform:
     # True when the platform downloads media from OCMA's signed public URL (Instagram, TikTok, Threads), so
     # OCMA_PUBLIC_URL must be reachable from the internet (`ocma doctor` warns when it is loopback).
     needs_public_media: ClassVar[bool] = False
+    # Connection choices `oauth_client` and `exchange_code` accept in `options` (name -> description), e.g.
+    # Mastodon's {"instance": "the server to connect"}; any other option is refused before the flow starts.
+    connect_options: ClassVar[Mapping[str, str]] = {}
+    # The platform's own error codes (the body's "code", or "error" when a string) -> the failure they mean,
+    # checked by raise_for_status before the HTTP status: e.g. {"10015": AuthExpired, "50035": Rejected}.
+    error_codes: ClassVar[Mapping[str, type[PlatformError]]] = {}
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         self._env = dict(os.environ if env is None else env)
@@ -116,8 +124,10 @@ class Platform:
         """
         return self.api_base
 
-    def oauth_client(self, **options: str) -> OAuthClient:
-        """OAuth client settings (options: connection choices such as an instance); ConfigError when incomplete."""
+    def oauth_client(self, options: Mapping[str, str] | None = None) -> OAuthClient:
+        """OAuth client settings; `options` are the connection choices named in `connect_options`.
+
+        ConfigError when the platform's settings are incomplete."""
         raise ConfigError(f"{self.name} does not connect through OAuth.")
 
     def vault(self) -> Vault:
@@ -146,12 +156,18 @@ class Platform:
 
     # ----- authorisation -------------------------------------------------------------------------
     async def exchange_code(
-        self, code: str, code_verifier: str | None, redirect_uri: str, **options: str
+        self,
+        code: str,
+        code_verifier: str | None,
+        redirect_uri: str,
+        options: Mapping[str, str] | None = None,
     ) -> TokenSet:
-        """Exchange an authorisation code for tokens (default: RFC 6749 form POST)."""
+        """Exchange an authorisation code for tokens (default: RFC 6749 form POST).
+
+        `options` are the connection choices given to `oauth_client` when the flow started."""
         from ocma_core.oauth_client import exchange_code
 
-        return await exchange_code(self, code, code_verifier, redirect_uri)
+        return await exchange_code(self, code, code_verifier, redirect_uri, options)
 
     async def refresh(self, ctx: AccountContext) -> TokenSet:
         """Refresh the access token; the returned refresh token replaces the old one (it may rotate)."""
@@ -338,6 +354,7 @@ class Platform:
                 raise Unconfirmed(f"Connection to {self.name} broke mid-request: {exc!r}") from exc
             raise Transient(f"Connection to {self.name} broke: {exc!r}") from exc
         if ctx is not None:
+            register_secret(ctx.tokens.access_token, ctx.tokens.refresh_token)
             info = self.read_rate_limit(response, bucket or f"{method.upper()} {url}")
             if info is not None:
                 ctx.settings.setdefault("_rate_limits", []).append(info)
@@ -363,6 +380,12 @@ class Platform:
         if status < 400:
             return
         detail = error_detail(response)
+        failure = self.error_codes.get(error_code(response) or "")
+        if failure is not None:
+            name = self.display_name or self.name
+            if failure is RateLimited:
+                raise RateLimited(f"{name} rate limit reached: {detail}", retry_at=retry_time(response))
+            raise failure(f"{name} refused the request ({status}): {detail}", status=status)
         if status == 429:
             raise RateLimited(
                 f"{self.display_name or self.name} rate limit reached: {detail}",
@@ -381,69 +404,4 @@ class Platform:
         )
 
 
-def _int(value: str | None) -> int | None:
-    try:
-        return int(float(value)) if value is not None else None
-    except ValueError:
-        return None
-
-
-def parse_reset(value: str | None, now: datetime | None = None) -> datetime | None:
-    """A reset header as UTC: unix seconds, or seconds from now when the number is small, or an ISO date."""
-    if not value:
-        return None
-    now = now or datetime.now(UTC)
-    try:
-        number = float(value)
-    except ValueError:
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    if number > 1_000_000_000:
-        return datetime.fromtimestamp(number, UTC)
-    return now + timedelta(seconds=number)
-
-
-def retry_time(response: httpx.Response, default_s: float = 60.0) -> datetime:
-    """When to retry a 429: Retry-After, else the rate-limit reset header, else `default_s` from now."""
-    now = datetime.now(UTC)
-    retry_after = response.headers.get("retry-after")
-    if retry_after:
-        try:
-            return now + timedelta(seconds=float(retry_after))
-        except ValueError:
-            from email.utils import parsedate_to_datetime
-
-            try:
-                return parsedate_to_datetime(retry_after).astimezone(UTC)
-            except (TypeError, ValueError):
-                pass
-    for name in ("x-rate-limit-reset", "x-ratelimit-reset", "ratelimit-reset"):
-        reset = parse_reset(response.headers.get(name), now)
-        if reset is not None:
-            return reset
-    return now + timedelta(seconds=default_s)
-
-
-def error_detail(response: httpx.Response) -> str:
-    """The most specific human-readable error text in a response body."""
-    try:
-        body = response.json()
-    except ValueError:
-        # A body that is not the platform's JSON error is not echoed: the host may be one a member named.
-        kind = response.headers.get("content-type", "").split(";")[0] or "no content type"
-        return f"HTTP {response.status_code} {response.reason_phrase} ({kind} body not shown)"
-    if isinstance(body, dict):
-        for key in ("detail", "error_description", "message", "error", "title"):
-            value = body.get(key)
-            if isinstance(value, str) and value:
-                return value
-        errors = body.get("errors")
-        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-            return str(errors[0].get("message") or errors[0].get("detail") or errors[0])
-    return str(body)[:300]
-
-
-__all__ = ["Platform", "PlatformError", "RateBudget", "error_detail", "parse_reset", "retry_time"]
+__all__ = ["Platform", "RateBudget", "error_code", "error_detail", "parse_reset", "retry_time"]

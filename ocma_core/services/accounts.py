@@ -113,12 +113,15 @@ def begin_connect(
 
 
 def _oauth_client(platform: Platform, options: Mapping[str, str]) -> Any:
-    try:
-        return platform.oauth_client(**options)
-    except TypeError:
+    """The platform's OAuth client for these connection options (unknown options are refused by name)."""
+    unknown = sorted(set(options) - set(platform.connect_options))
+    if unknown:
+        accepted = ", ".join(sorted(platform.connect_options)) or "none"
         raise ValidationFailed(
-            f"{platform.display_name or platform.name} takes no connection options ({', '.join(options)})."
-        ) from None
+            f"{platform.display_name or platform.name} does not take the connection option(s)"
+            f" {', '.join(unknown)} (it takes: {accepted})."
+        )
+    return platform.oauth_client(dict(options))
 
 
 def consent_url(ocma: Ocma, row: OAuthState, state: str) -> str:
@@ -222,7 +225,7 @@ async def complete_connect(
     verifier, options = _state_secret(ocma, row)
     signing_in = True
     try:
-        tokens = await platform.exchange_code(code, verifier, row.redirect_uri, **options)
+        tokens = await platform.exchange_code(code, verifier, row.redirect_uri, options)
         signing_in = False
         profile = await _profile(platform, tokens, tokens.extra)
     except PlatformError as exc:

@@ -356,10 +356,10 @@ def _record(ocma: Ocma, schedule_id: str, outcome: Outcome) -> None:
         else:
             row.failures += 1
             row.last_error = outcome.error
-            backoff = timedelta(minutes=5) * 2 ** min(row.failures, 8)
-            row.next_due_at = (
-                None if row.failures >= MAX_FAILURES else now + min(backoff, timedelta(hours=12))
-            )
+            from ocma_core.backoff import METRICS
+
+            # failures counts this one too: retry number failures - 1 (10 min, 20 min, ... at most 12 h)
+            row.next_due_at = None if row.failures >= MAX_FAILURES else now + METRICS.delay(row.failures - 1)
         session.add(row)
 
 

@@ -12,7 +12,13 @@ Subclass `PlatformConformance` in a test module and provide two fixtures:
         def platform(self, fake):  # your Platform, pointed at the fake
             return MyPlatform(env={"OCMA_MY_API_BASE": fake.base_url, ...})
 
-Every test runs the real plugin code over real HTTP against the fake.
+        @pytest.fixture
+        def connect_credentials(self, fake):  # only for platforms that connect without OAuth
+            return {"webhook_url": f"{fake.base_url}/api/webhooks/1/secret"}
+
+Every test runs the real plugin code over real HTTP against the fake. A check that does not apply to the
+platform (OAuth on a credentials platform, refresh where no refresh token is issued, delete without
+Capability.DELETE) is skipped, saying why.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from ocma_core.errors import AuthExpired, PlatformError, RateLimited, Unconfirmed
+from ocma_core.errors import AuthExpired, PlatformError, RateLimited, Transient, Unconfirmed
 from ocma_core.oauth_client import authorize_url, code_challenge, new_code_verifier
 from ocma_core.platforms import AccountContext, AuthKind, Capability, Platform, PostContent, TokenSet
 from ocma_core.testing.conformance_threads import ThreadConformance
@@ -43,8 +49,8 @@ class FakeControl(Protocol):
         """Consent as the user would; returns (code, state) from the redirect. OAuth platforms only."""
 
     def fail_next(self, kind: str, *, retry_after_s: float = 30.0, skip: int = 0) -> None:
-        """Fail a coming create call, after `skip` succeed: rate_limit, auth, server_error or
-        timeout_after_store (the post is stored, the answer comes too late)."""
+        """Fail a coming create call, after `skip` succeed: rate_limit, auth, server_error (nothing stored)
+        or timeout_after_store (the post is stored, the answer comes too late)."""
 
     def expire_tokens(self) -> None:
         """Invalidate every access token (refresh tokens stay valid)."""
@@ -70,8 +76,11 @@ class PlatformConformance(ThreadConformance):
 
     redirect_uri = "http://127.0.0.1:8000/oauth/callback/conformance"
     rotates_refresh_tokens = True
-    #: credentials for platforms that do not use OAuth (AuthKind.APP_PASSWORD / TOKEN)
+    #: credentials for platforms that do not use OAuth; override `connect_credentials` when they depend on
+    #: the fake (its port, a token it issued)
     credentials: dict[str, str] = {}
+    #: True when the fake sends rate-limit headers on publish, so the kit checks they are recorded
+    records_rate_limits = False
     timeout_s = 1.0
 
     @pytest.fixture
@@ -91,9 +100,14 @@ class PlatformConformance(ThreadConformance):
         return platform
 
     @pytest.fixture
-    def tokens(self, kit_platform: Platform, fake: Any) -> TokenSet:
+    def connect_credentials(self, fake: Any) -> dict[str, str]:
+        """The fields a credentials platform connects with (default: the class's `credentials`)."""
+        return dict(self.credentials)
+
+    @pytest.fixture
+    def tokens(self, kit_platform: Platform, fake: Any, connect_credentials: dict[str, str]) -> TokenSet:
         """Tokens obtained the way a user would connect."""
-        return run(self._connect(kit_platform, fake))
+        return run(self._connect(kit_platform, fake, connect_credentials))
 
     @pytest.fixture
     def ctx(self, kit_platform: Platform, tokens: TokenSet) -> AccountContext:
@@ -101,7 +115,7 @@ class PlatformConformance(ThreadConformance):
         return self._ctx(kit_platform, tokens)
 
     # ----- helpers -------------------------------------------------------------------------------
-    async def _connect(self, platform: Platform, fake: Any) -> TokenSet:
+    async def _connect(self, platform: Platform, fake: Any, credentials: dict[str, str]) -> TokenSet:
         if platform.auth_kind is AuthKind.OAUTH2:
             client = platform.oauth_client()
             state = secrets.token_urlsafe(16)
@@ -110,7 +124,7 @@ class PlatformConformance(ThreadConformance):
             code, returned_state = fake.authorize(url)
             assert returned_state == state
             return await platform.exchange_code(code, verifier, self.redirect_uri)
-        return await platform.connect_with_credentials(self.credentials)
+        return await platform.connect_with_credentials(credentials)
 
     def _ctx(self, platform: Platform, tokens: TokenSet) -> AccountContext:
         profile_ctx = AccountContext(
@@ -169,6 +183,8 @@ class PlatformConformance(ThreadConformance):
 
     def test_refresh_rotates_token(self, kit_platform: Platform, tokens: TokenSet, fake: Any) -> None:
         """After the access token expires, refresh gives a working one (and a new refresh token if rotating)."""
+        if not tokens.refresh_token:
+            pytest.skip("no refresh token is issued, so the engine never refreshes (it asks to reconnect)")
         ctx = self._ctx(kit_platform, tokens)
         fake.expire_tokens()
         with pytest.raises(AuthExpired):
@@ -200,6 +216,34 @@ class PlatformConformance(ThreadConformance):
         if Capability.DELETE in kit_platform.capabilities:
             run(kit_platform.delete(ctx, result.external_id))
             assert text not in fake.published_texts()
+
+    def test_deleting_an_already_gone_post_returns_normally(
+        self, kit_platform: Platform, ctx: AccountContext
+    ) -> None:
+        """Deleting twice (a retried delete, or a post removed on the platform) succeeds the second time."""
+        if Capability.DELETE not in kit_platform.capabilities:
+            pytest.skip("platform cannot delete")
+        result = run(kit_platform.publish(ctx, self.content(self._text("gone"))))
+        run(kit_platform.delete(ctx, result.external_id))
+        run(kit_platform.delete(ctx, result.external_id))
+
+    def test_server_error_is_transient(self, kit_platform: Platform, ctx: AccountContext, fake: Any) -> None:
+        """A 5xx that stored nothing is retried later, never a permanent rejection: Transient, or Unconfirmed
+        where the platform's 5xx on a create does not say whether it stored (the engine looks before retrying)."""
+        text = self._text("5xx")
+        fake.fail_next("server_error")
+        with pytest.raises((Transient, Unconfirmed)):
+            run(kit_platform.publish(ctx, self.content(text)))
+        assert text not in fake.published_texts()
+
+    def test_rate_limit_headers_are_recorded(self, kit_platform: Platform, ctx: AccountContext) -> None:
+        """Rate-limit headers of a publish are recorded on the account context (the engine budgets by them)."""
+        if not self.records_rate_limits:
+            pytest.skip("the fake sends no rate-limit headers (set records_rate_limits when it does)")
+        ctx.settings.pop("_rate_limits", None)
+        run(kit_platform.publish(ctx, self.content(self._text("budget"))))
+        recorded = ctx.settings.get("_rate_limits") or []
+        assert recorded and all(info.remaining is not None for info in recorded)
 
     def test_rate_limited_carries_retry_time(
         self, kit_platform: Platform, ctx: AccountContext, fake: Any

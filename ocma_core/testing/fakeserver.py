@@ -35,6 +35,26 @@ class FakeRequest:
         """The body parsed as application/x-www-form-urlencoded."""
         return {k: v[0] for k, v in parse_qs(self.body.decode("utf-8"), keep_blank_values=True).items()}
 
+    def multipart(self) -> dict[str, FakePart]:
+        """The body parsed as multipart/form-data: each part by its field name (uploads, payload_json)."""
+        from email.parser import BytesParser
+        from email.policy import HTTP
+
+        head = f"Content-Type: {self.header('content-type')}\r\n\r\n".encode()
+        message = BytesParser(policy=HTTP).parsebytes(head + self.body)
+        parts: dict[str, FakePart] = {}
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            payload = part.get_payload(decode=True)
+            if isinstance(name, str):
+                parts[name] = FakePart(
+                    name=name,
+                    data=payload if isinstance(payload, bytes) else b"",
+                    filename=part.get_filename(),
+                    content_type=part.get_content_type(),
+                )
+        return parts
+
     def header(self, name: str, default: str = "") -> str:
         """A header, case-insensitively."""
         return self.headers.get(name.lower(), default)
@@ -43,6 +63,24 @@ class FakeRequest:
         """The bearer token of the Authorization header."""
         value = self.header("authorization")
         return value[7:] if value.lower().startswith("bearer ") else None
+
+
+@dataclass(frozen=True)
+class FakePart:
+    """One part of a multipart/form-data body."""
+
+    name: str
+    data: bytes
+    filename: str | None = None
+    content_type: str = "text/plain"
+
+    def text(self) -> str:
+        """The part's data as UTF-8 text."""
+        return self.data.decode("utf-8")
+
+    def json(self) -> Any:
+        """The part's data parsed as JSON (e.g. Discord's payload_json)."""
+        return json.loads(self.data)
 
 
 @dataclass

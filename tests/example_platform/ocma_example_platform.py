@@ -6,7 +6,7 @@ platform: it is the smallest complete plugin, for plugin authors to read.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from ocma_core import (
@@ -49,7 +49,7 @@ class FakeSocialPlatform(Platform):
     default_scopes = ("posts.read", "posts.write", "profile.read", "offline")
     rate_budgets = (RateBudget(bucket="publish", scope="account", limit=300, window_s=900),)
 
-    def oauth_client(self) -> OAuthClient:
+    def oauth_client(self, options: Mapping[str, str] | None = None) -> OAuthClient:
         """Client settings from OCMA_FAKESOCIAL_CLIENT_ID / _CLIENT_SECRET."""
         return OAuthClient(
             authorize_url=f"{self.auth_base}/oauth/authorize",

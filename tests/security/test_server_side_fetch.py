@@ -194,7 +194,7 @@ def test_a_mastodon_instance_error_page_is_not_echoed(internal: FakeServer) -> N
 
     platform = MastodonPlatform(env={"OCMA_DATA_DIR": "/nonexistent-ocma-test"})
     with pytest.raises(ConfigError) as caught:
-        platform.oauth_client(internal.base_url)
+        platform.oauth_client({"instance": internal.base_url})
     assert SECRET not in str(caught.value) and "500" in caught.value.message
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from ocma_agent.toolkit import Effect, Tool
 from ocma_agent.toolset import Toolset
+from ocma_core.app.plugins import Registry
 from ocma_core.permissions import Action
 
 log = logging.getLogger(__name__)
@@ -64,34 +65,37 @@ def core_tools() -> list[Tool]:
         return list(_core)
 
 
-def plugin_tools() -> list[Tool]:
-    """Tools registered by plugins through `register_tools` (a broken one is logged and skipped)."""
-    from ocma_core.registry import collect
+def _accept(item: Any, plugin_name: str) -> Tool:
+    """A registered Tool, or a Tool made from a typed, documented function (TypeError/ValueError when not)."""
+    if isinstance(item, Tool):
+        item.plugin = plugin_name
+        return item
+    if not callable(item):
+        raise TypeError(f"register() takes a Tool or a typed function, got {item!r}")
+    untrusted = bool(getattr(item, "ocma_untrusted", True))
+    return Tool.from_function(item, untrusted=untrusted, plugin=plugin_name)
 
-    tools = []
-    for plugin, item in collect("register_tools", "tools"):
-        try:
-            if isinstance(item, Tool):
-                item.plugin = plugin
-                tools.append(item)
-            else:
-                untrusted = bool(getattr(item, "ocma_untrusted", True))
-                tools.append(Tool.from_function(item, untrusted=untrusted, plugin=plugin))
-        except (TypeError, ValueError) as exc:
-            log.warning("plugin %s registered a tool that cannot be used: %s", plugin, exc)
-    return tools
+
+TOOLS: Registry[Tool] = Registry(
+    "register_tools", "tools", _accept, builtin=core_tools, builtin_plugin="ocma_agent"
+)
+
+
+def plugin_tools() -> list[Tool]:
+    """Tools registered by plugins through `register_tools` (a broken or clashing one is a plugin error)."""
+    return [tool for tool in TOOLS.items().values() if tool.plugin != "ocma_agent"]
 
 
 def default_toolset() -> Toolset:
     """Core tools plus plugin tools, cached per plugin host."""
     global _default
-    from ocma_core.plugins import get_host
+    from ocma_core.app.plugins import get_host
 
     key = id(get_host())
     with _lock:
         if _default is not None and _default[0] == key:
             return _default[1]
-    toolset = Toolset([*core_tools(), *plugin_tools()])
+    toolset = Toolset(TOOLS.items().values())
     with _lock:
         _default = (key, toolset)
     return toolset
@@ -100,5 +104,6 @@ def default_toolset() -> Toolset:
 def clear() -> None:
     """Forget the cached toolset (after plugins change)."""
     global _default
+    TOOLS.clear()
     with _lock:
         _default = None

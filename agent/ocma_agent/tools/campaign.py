@@ -9,8 +9,8 @@ from typing import Any
 
 from ocma_agent import campaigns
 from ocma_agent.context import ToolContext
+from ocma_core.app.posts import PostInput
 from ocma_core.errors import ConflictError, ValidationFailed
-from ocma_core.services.post_input import PostInput
 
 NEXT = (
     "Show this step to the user and ask: approve it, or try again with feedback? Then call campaign_step "
@@ -19,11 +19,18 @@ NEXT = (
 
 
 async def _propose(ctx: ToolContext, campaign: campaigns.Campaign, feedback: str = "") -> dict[str, Any]:
-    from ocma_core.content.llm import Session
+    from ocma_core.app.analytics import baseline_metrics
+    from ocma_core.app.content import Session
 
-    prompt, check = campaigns.task(campaign, feedback)
+    baseline: list[dict[str, Any]] = []
+    if campaign.stage in ("strategy", "period_plan"):  # targets are set here: give the real baseline
+        baseline = await asyncio.to_thread(baseline_metrics, ctx.ocma, ctx.workspace_id, campaign.account_ids)
+    text = campaigns.baseline_text(baseline) if campaign.stage in ("strategy", "period_plan") else ""
+    prompt, check = campaigns.task(campaign, feedback, text)
     session = await asyncio.to_thread(Session.open, ctx.ocma, ctx.workspace_id)
     data = await session.ask_json(prompt, check, max_tokens=3000)
+    if campaign.stage == "period_plan":
+        data = campaigns.mark_targets(data, baseline)
     if campaign.stage == "content":
         data = {"pieces": await asyncio.to_thread(campaigns.checked_pieces, data["pieces"])}
     campaign.proposal = data
@@ -131,7 +138,7 @@ async def campaign_step(
 
 
 def _make_drafts(ctx: ToolContext, campaign: campaigns.Campaign, pieces: list[dict[str, Any]]) -> list[str]:
-    from ocma_core.services.calendar import plan_draft
+    from ocma_core.app.calendar import plan_draft
 
     accounts = campaigns.campaign_accounts(ctx.ocma, ctx.workspace_id, campaign.account_ids)
     created = []

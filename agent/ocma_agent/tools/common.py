@@ -8,8 +8,8 @@ from sqlmodel import col, select
 
 from ocma_agent.context import ToolContext
 from ocma_agent.times import local
-from ocma_core.db.models import Account, Post, Target
-from ocma_core.services.posts import check_targets
+from ocma_core.app.models import Account, Post, Target
+from ocma_core.app.posts import check_targets
 
 
 def accounts_and_targets(ctx: ToolContext, post: Post) -> tuple[list[Target], dict[str, Account]]:

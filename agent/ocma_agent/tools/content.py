@@ -6,9 +6,9 @@ from typing import Any
 
 from ocma_agent.context import ToolContext
 from ocma_agent.tools.common import held, post_view
-from ocma_core.db.models import Post
+from ocma_core.app import calendar, posts
+from ocma_core.app.models import Post
 from ocma_core.errors import ConfigError, ValidationFailed
-from ocma_core.services import calendar, posts
 
 
 def _unavailable(what: str, exc: Exception) -> ConfigError:
@@ -40,7 +40,7 @@ async def adapt_post(
     import asyncio
 
     try:
-        from ocma_core.content.adapt import adapt
+        from ocma_core.app.content import adapt
     except ImportError as exc:
         raise _unavailable("Automatic adaptation", exc) from None
     post = await asyncio.to_thread(posts.get_post, ctx.ocma, ctx.workspace_id, post_id)
@@ -91,7 +91,7 @@ async def generate_image(
     """
     import asyncio
 
-    from ocma_core.ai.service import generate_image as generate
+    from ocma_core.app.content import generate_image as generate
 
     made = await generate(
         ctx.ocma, ctx.workspace_id, prompt, platform=platform, aspect_ratio=aspect_ratio, alt_text=alt_text

@@ -8,10 +8,9 @@ import asyncio
 from typing import Any
 
 from ocma_agent.context import Caller
-from ocma_core.context import Ocma
-from ocma_core.services.approval import require_delete_approval
-from ocma_core.services.deletion import delete_published
-from ocma_core.services.posts import get_post
+from ocma_core.app import Ocma
+from ocma_core.app.approvals import require_delete_approval
+from ocma_core.app.posts import delete_published, get_post
 
 
 async def delete_published_post(

@@ -13,13 +13,16 @@ from sqlmodel import col, select
 
 from ocma_agent.context import ToolContext
 from ocma_agent.times import local, parse_day
-from ocma_core.db.models import Account, Post, PostMetricSnapshot, Target, TargetStatus
+from ocma_core.app import posts
+from ocma_core.app.models import Account, Post, PostMetricSnapshot, Target, TargetStatus
 from ocma_core.errors import ConfigError, ValidationFailed
-from ocma_core.services import posts
 
 log = logging.getLogger(__name__)
 MAX_TARGETS = 500
 SOURCE = "stored metric snapshots (the latest one per post); nothing was fetched from the platforms now"
+
+
+RANK_AFTER_HOURS = 24.0
 
 
 def _latest(ctx: ToolContext, target_ids: list[str]) -> dict[str, PostMetricSnapshot]:
@@ -39,7 +42,7 @@ def _latest(ctx: ToolContext, target_ids: list[str]) -> dict[str, PostMetricSnap
 def _shared(platform: str, snapshot: PostMetricSnapshot) -> dict[str, float] | None:
     """The snapshot in the shared vocabulary (likes, reposts, ...), when the analytics module is installed."""
     try:
-        from ocma_core.analytics.vocabulary import map_metrics, vocabulary_of
+        from ocma_core.app.analytics import map_metrics, vocabulary_of
     except ImportError:
         return None
     mapped = map_metrics(snapshot.values, snapshot.unavailable, platform_vocabulary=vocabulary_of(platform))
@@ -61,6 +64,11 @@ def _row(
         "text": " ".join(post.body.split())[:80],
         "metrics": snap.values,
         "as_of": local(snap.fetched_at, ctx.timezone),
+        "measured_after_hours": (
+            round((snap.fetched_at - target.published_at).total_seconds() / 3600, 1)
+            if target.published_at
+            else None
+        ),
     }
     if target.url:
         row["url"] = target.url
@@ -73,9 +81,9 @@ def _row(
 
 def _why_none(target: Target) -> dict[str, str]:
     """Why a target has no snapshot when its platform gives no post metrics at all (else nothing)."""
+    from ocma_core import Capability
+    from ocma_core.app.accounts import get_platform
     from ocma_core.errors import OcmaError
-    from ocma_core.platforms import Capability
-    from ocma_core.registry import get_platform
 
     try:
         platform = get_platform(target.platform)
@@ -172,8 +180,12 @@ def performance_summary(
                 totals[name]["total"] += value
                 totals[name]["posts"] += 1
         rows.append(row)
-    ranked = sorted(
-        (r for r in rows if "interactions" in r.get("shared", {})),
+    ranked = sorted(  # like with like: only posts measured 24 h or more after publishing are ranked
+        (
+            r
+            for r in rows
+            if "interactions" in r.get("shared", {}) and (r["measured_after_hours"] or 0) >= RANK_AFTER_HOURS
+        ),
         key=lambda r: r["shared"]["interactions"],
         reverse=True,
     )
@@ -184,9 +196,16 @@ def performance_summary(
         "posts": rows,
         "totals": {k: {"total": v["total"], "posts": int(v["posts"])} for k, v in totals.items()},
         "top_by_interactions": [
-            {"post_id": r["post_id"], "platform": r["platform"], "interactions": r["shared"]["interactions"]}
+            {
+                "post_id": r["post_id"],
+                "platform": r["platform"],
+                "interactions": r["shared"]["interactions"],
+                "measured_after_hours": r["measured_after_hours"],
+            }
             for r in ranked[:3]
         ],
+        "ranking": f"only posts measured at least {RANK_AFTER_HOURS:.0f} h after publishing are ranked "
+        "(younger ones have not collected their interactions yet)",
         "no_metrics_yet": missing,
         "source": SOURCE,
         **_analysis(ctx, first, last),
@@ -201,7 +220,7 @@ def performance_summary(
 def best_slot(ctx: ToolContext, account_ids: list[str]) -> tuple[datetime | None, dict[str, Any]]:
     """The next start of the hour of week measured best for these accounts and why, or None and why not."""
     try:
-        from ocma_core.analytics.answers import next_best_time
+        from ocma_core.app.analytics import next_best_time
     except ImportError as exc:
         raise ConfigError(
             f"Best-time analysis is not available in this OCMA installation ({exc}).",
@@ -217,7 +236,7 @@ def best_slot(ctx: ToolContext, account_ids: list[str]) -> tuple[datetime | None
 def _analysis(ctx: ToolContext, first: datetime, last: datetime) -> dict[str, Any]:
     """The analytics module's reading of the period (engagement vs typical, growth, trends), if installed."""
     try:
-        from ocma_core.analytics.answers import performance_summary as analyse
+        from ocma_core.app.analytics import performance_summary as analyse
     except ImportError:
         return {"analysis": None, "analysis_note": "analytics module not installed"}
     zone = ZoneInfo(ctx.timezone)

@@ -7,9 +7,9 @@ from typing import Any
 from ocma_agent.context import ToolContext
 from ocma_agent.times import local, parse_day, parse_time
 from ocma_agent.tools.common import held, post_view
-from ocma_core.services import calendar, posts
-from ocma_core.services.accounts import list_accounts as accounts_of
-from ocma_core.services.post_input import PostInput
+from ocma_core.app import calendar, posts
+from ocma_core.app.accounts import list_accounts as accounts_of
+from ocma_core.app.posts import PostInput
 
 
 def list_accounts(ctx: ToolContext) -> dict[str, Any]:

@@ -9,8 +9,8 @@ from ocma_agent.context import ToolContext
 from ocma_agent.times import parse_time
 from ocma_agent.tools.common import held, post_view
 from ocma_agent.tools.insights import best_slot
+from ocma_core.app import calendar, posts
 from ocma_core.errors import ValidationFailed
-from ocma_core.services import calendar, posts
 
 
 def schedule_post(ctx: ToolContext, post_id: str, when: str) -> dict[str, Any]:

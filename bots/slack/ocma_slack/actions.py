@@ -149,7 +149,7 @@ def register(runtime: SlackRuntime) -> None:
     async def edit_submitted(
         ack: Any, body: dict[str, Any], view: dict[str, Any], context: Any, client: AsyncWebClient
     ) -> None:
-        from ocma_core.services.calendar import edit_post_content
+        from ocma_core.app.calendar import edit_post_content
 
         workspace_id, meta, user = (
             context["ocma_workspace_id"],
@@ -188,7 +188,7 @@ def register(runtime: SlackRuntime) -> None:
     async def reschedule_submitted(
         ack: Any, body: dict[str, Any], view: dict[str, Any], context: Any, client: AsyncWebClient
     ) -> None:
-        from ocma_core.services.calendar import schedule_existing
+        from ocma_core.app.calendar import schedule_existing
 
         workspace_id, meta, user = (
             context["ocma_workspace_id"],
@@ -216,7 +216,7 @@ def register(runtime: SlackRuntime) -> None:
 
     @app.action(cards.RETRY)
     async def retry(ack: Any, body: dict[str, Any], context: Any, client: AsyncWebClient) -> None:
-        from ocma_core.services.posts import retry_post
+        from ocma_core.app.posts import retry_post
 
         await ack()
         workspace_id = context["ocma_workspace_id"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ocma_core.cli.examples import examples
+from ocma_core.app.cli import examples
 
 
 @examples("ocma slack --socket", "ocma slack  # how to run the bot over HTTP instead")
@@ -19,7 +19,7 @@ def slack(ctx: click.Context, socket: bool) -> None:
         click.echo(ctx.get_help())
         click.echo("\nHTTP mode needs no command: `ocma serve` mounts /slack/events.")
         return
-    from ocma_core.context import Ocma
+    from ocma_core.app import Ocma
     from ocma_core.errors import ConfigError
     from ocma_slack.config import SlackConfig
     from ocma_slack.runtime import runtime_for
@@ -40,8 +40,8 @@ def slack(ctx: click.Context, socket: bool) -> None:
 @click.option("--channel", default=None, help="Slack channel id (default: the notification channel).")
 def report(workspace: str | None, channel: str | None) -> None:
     """Post last week's performance report with charts (from stored metrics) to Slack."""
-    from ocma_core.context import Ocma
-    from ocma_core.services.workspaces import resolve_workspace
+    from ocma_core.app import Ocma
+    from ocma_core.app.workspaces import resolve_workspace
     from ocma_slack import store
     from ocma_slack.config import SlackConfig
     from ocma_slack.notify import weekly_report

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from ocma_core.db.types import utcnow
+from ocma_core.app.models import utcnow
 from ocma_core.errors import OcmaError
 from ocma_core.permissions import Action
 from ocma_slack import store
@@ -37,7 +37,7 @@ VERB_ACTIONS = {
 
 def queue_text(runtime: SlackRuntime, workspace_id: str) -> str:
     """Posts scheduled or waiting for approval in the next 7 days."""
-    from ocma_core.services.posts import list_posts
+    from ocma_core.app.posts import list_posts
 
     now = utcnow()
     posts = [
@@ -53,7 +53,7 @@ def queue_text(runtime: SlackRuntime, workspace_id: str) -> str:
 
 def report_text(runtime: SlackRuntime, workspace_id: str) -> str:
     """Last week's report from stored metrics, as text."""
-    from ocma_core.analytics.reports import build_report, render_text
+    from ocma_core.app.analytics import build_report, render_text
 
     return render_text(build_report(runtime.ocma, workspace_id, "last-week"))
 
@@ -101,7 +101,7 @@ def register(runtime: SlackRuntime) -> None:
 
 async def connect(runtime: SlackRuntime, workspace_id: str, member: Any, platform: str, respond: Any) -> None:
     """Reply with the platform's authorisation link (admins only)."""
-    from ocma_core.services.oauth_browser import start_link
+    from ocma_core.app.accounts import start_link
 
     if not store.can(member, Action.ACCOUNTS_CONNECT):
         await respond(f"Only admins and owners can connect accounts; your OCMA role is {member.role.value}.")

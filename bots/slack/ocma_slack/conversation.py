@@ -109,13 +109,13 @@ async def converse(
         answer = f"{result.error.get('message', '')}\n{result.error.get('fix', '')}".strip()
     pieces = split_text(answer or "(no answer)")
     for number, piece in enumerate(pieces, 1):
-        extra = {}
+        blocks: list[dict[str, Any]] | None = None
         if number == len(pieces) and result.tool_calls:  # what the tools did, beside what the agent says
-            extra["blocks"] = [
+            blocks = [
                 {"type": "section", "text": {"type": "mrkdwn", "text": piece}},
                 {"type": "context", "elements": [{"type": "mrkdwn", "text": _outcomes(result.tool_calls)}]},
             ]
-        await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=piece, **extra)
+        await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=piece, blocks=blocks)
     pending = [a for a in result.approvals if a.get("status") == "pending" and a.get("post_id")]
     if pending:
         tz = await user_timezone(client, user)

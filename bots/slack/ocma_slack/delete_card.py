@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ocma_core.context import Ocma
+from ocma_core.app import Ocma
 from ocma_core.errors import OcmaError
 from ocma_core.permissions import Action
 from ocma_slack.store import least_role
@@ -33,7 +33,7 @@ class DeleteOffer:
 
 def platform_name(platform: str) -> str:
     """A platform's display name (its plain name when it is not installed here)."""
-    from ocma_core.registry import get_platform
+    from ocma_core.app.accounts import get_platform
 
     try:
         return get_platform(platform).display_name or platform
@@ -61,7 +61,7 @@ def quote(text: str) -> str:
 
 def load_offer(ocma: Ocma, workspace_id: str, post_id: str, account_ids: Sequence[str] | None) -> DeleteOffer:
     """The card's contents from the core's deletion plan (sync; raises OcmaError when nothing can be deleted)."""
-    from ocma_core.services.deletion import deletion_plan
+    from ocma_core.app.posts import deletion_plan
 
     plan = deletion_plan(ocma, workspace_id, post_id, account_ids)
     return DeleteOffer(

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from ocma_core.db.models import Member
+from ocma_core.app.models import Member
 from ocma_core.errors import OcmaError
 from ocma_core.permissions import Action
 from ocma_slack import store
@@ -179,8 +179,7 @@ async def pressed(
     runtime: SlackRuntime, body: dict[str, Any], context: Any, client: AsyncWebClient, respond: Any
 ) -> None:
     """Delete from platforms: check the member's role, delete, and show one line per account."""
-    from ocma_core.services.deletion import delete_published
-    from ocma_core.services.posts import get_post
+    from ocma_core.app.posts import delete_published, get_post
 
     workspace_id = context["ocma_workspace_id"]
     if not await member_or_tell(
@@ -222,7 +221,7 @@ async def cancelled(
     runtime: SlackRuntime, body: dict[str, Any], context: Any, client: AsyncWebClient, respond: Any
 ) -> None:
     """Cancel: close the card (any member may; nothing reaches a platform)."""
-    from ocma_core.services.posts import get_post
+    from ocma_core.app.posts import get_post
 
     workspace_id = context["ocma_workspace_id"]
     if not await member_or_tell(runtime, client, body, workspace_id, Action.POSTS_READ, "cancel this"):

@@ -94,7 +94,7 @@ def register(runtime: SlackRuntime) -> None:
     from ocma_slack.actions import _where, member_or_tell
 
     async def decide(body: dict[str, Any], context: Any, client: AsyncWebClient, choice: str) -> None:
-        from ocma_core.services.held import decide_held
+        from ocma_core.app.approvals import decide_held
 
         workspace_id = context["ocma_workspace_id"]
         if not await member_or_tell(

@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from ocma_core.db.models import Member
-from ocma_core.db.types import utcnow
+from ocma_core.app.models import Member, utcnow
 from ocma_core.permissions import Action
 from ocma_slack.cards import button_value, when_text
 from ocma_slack.delete_card import escape, label
@@ -41,7 +40,7 @@ def _published_lines(runtime: SlackRuntime, workspace_id: str, posts: list[Any],
     """One line per post published in the last 7 days: where it is out (with links) and where it was deleted."""
     from sqlmodel import col, select
 
-    from ocma_core.db.models import Account, Target
+    from ocma_core.app.models import Account, Target
 
     ids = [p.id for p in posts]
     with runtime.ocma.session() as session:
@@ -74,7 +73,7 @@ def stranger_view(command: str, user: str) -> dict[str, Any]:
 def home_view(runtime: SlackRuntime, workspace_id: str, tz: str | None, member: Member) -> dict[str, Any]:
     """The Home tab of a workspace as `member` may see it (reconnect links and approval buttons only for the
     roles that may use them)."""
-    from ocma_core.services.posts import list_posts
+    from ocma_core.app.posts import list_posts
 
     if not can(member, Action.POSTS_READ):
         return {"type": "home", "blocks": [_section("Your OCMA role cannot see posts.")]}
@@ -104,8 +103,7 @@ def home_view(runtime: SlackRuntime, workspace_id: str, tz: str | None, member: 
 
 def _connections(runtime: SlackRuntime, workspace_id: str, member: Member) -> list[dict[str, Any]]:
     """Connection health; a Reconnect link (a live authorisation) only for members who may connect."""
-    from ocma_core.services.accounts import list_accounts
-    from ocma_core.services.oauth_browser import start_link
+    from ocma_core.app.accounts import list_accounts, start_link
 
     if not can(member, Action.ACCOUNTS_READ):
         return []
@@ -133,7 +131,7 @@ def _approvals(
     runtime: SlackRuntime, workspace_id: str, tz: str | None, member: Member
 ) -> list[dict[str, Any]]:
     """Posts waiting for approval; Approve and Reject buttons only for members who may approve."""
-    from ocma_core.services.posts import list_posts
+    from ocma_core.app.posts import list_posts
 
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": "Waiting for approval"}}

@@ -13,8 +13,8 @@ from typing import Any
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 
-from ocma_core.context import Ocma
-from ocma_core.db.types import utcnow
+from ocma_core.app import Ocma
+from ocma_core.app.models import utcnow
 from ocma_slack import store
 from ocma_slack.config import SlackConfig
 

@@ -18,12 +18,10 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from ocma_core.db.models import ROLE_RANK, Role
+from ocma_core.app.models import ROLE_RANK, Role
+from ocma_core.app.workspaces import add_member, claim_once, get_workspace, list_members, list_workspaces
 from ocma_core.errors import OcmaError
 from ocma_core.permissions import Action
-from ocma_core.services.members import add_member, list_members
-from ocma_core.services.once import claim_once
-from ocma_core.services.workspaces import get_workspace, list_workspaces
 from ocma_slack import store
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ from typing import Any
 
 from slack_sdk.web import WebClient
 
-from ocma_core.context import Ocma
+from ocma_core.app import Ocma
 from ocma_core.errors import OcmaError
 from ocma_slack import store
 from ocma_slack.cards import RETRY, split_text
@@ -68,7 +68,7 @@ def deleted_message(
     ocma: Ocma, workspace_id: str, payload: dict[str, Any]
 ) -> tuple[str, list[dict[str, Any]]]:
     """The "deleted" notice: where it was deleted, who asked, the post's text, and each failure with its reason."""
-    from ocma_core.services.posts import get_post
+    from ocma_core.app.posts import get_post
 
     targets = list(payload.get("targets") or [])
     deleted = [
@@ -196,9 +196,7 @@ def weekly_report(
     ocma: Ocma, client: WebClient, workspace_id: str, channel: str, period: str = "last-week"
 ) -> dict[str, Any]:
     """A week's report from stored metrics: text in the channel, charts uploaded as PNG (files upload v2)."""
-    from ocma_core.analytics.base import make_context
-    from ocma_core.analytics.charts import render
-    from ocma_core.analytics.reports import build_report, render_text, resolve_period
+    from ocma_core.app.analytics import build_report, make_context, render, render_text, resolve_period
 
     resolved = resolve_period(ocma, workspace_id, period)
     report = build_report(ocma, workspace_id, resolved)

@@ -7,10 +7,10 @@ from datetime import datetime
 
 from sqlmodel import select
 
-from ocma_core.context import Ocma
-from ocma_core.db.models import Account, Media, Post, Target
-from ocma_core.services.media import public_media_url
-from ocma_core.services.posts import check_targets, get_post, text_for
+from ocma_core.app import Ocma
+from ocma_core.app.media import public_media_url
+from ocma_core.app.models import Account, Media, Post, Target
+from ocma_core.app.posts import check_targets, get_post, text_for
 
 
 @dataclass
@@ -45,7 +45,7 @@ class PostView:
 
 def load_post_view(ocma: Ocma, workspace_id: str, post_id: str) -> PostView:
     """Load the post, its targets, per-platform texts and validation, and media preview URLs."""
-    from ocma_core.registry import get_platform
+    from ocma_core.app.accounts import get_platform
 
     post: Post = get_post(ocma, workspace_id, post_id)
     with ocma.session() as session:

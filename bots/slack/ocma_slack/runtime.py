@@ -15,9 +15,9 @@ from slack_sdk.oauth.state_store import FileOAuthStateStore
 from slack_sdk.web import WebClient
 from slack_sdk.web.async_client import AsyncWebClient
 
-from ocma_core.context import Ocma
+from ocma_core.app import Ocma
+from ocma_core.app.workspaces import claim_once
 from ocma_core.errors import ConfigError
-from ocma_core.services.once import claim_once
 from ocma_slack.config import BOT_SCOPES, SlackConfig
 
 log = logging.getLogger(__name__)

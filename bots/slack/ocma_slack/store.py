@@ -11,12 +11,11 @@ from pydantic import Field
 from sqlmodel import select
 
 from ocma_core import WorkspaceSetting, permissions
-from ocma_core.context import Ocma
-from ocma_core.db.models import Member, Role, Workspace
+from ocma_core.app import Ocma
+from ocma_core.app.models import Member, Role, Workspace
+from ocma_core.app.workspaces import member_by_external_id, resolve_workspace
 from ocma_core.errors import OcmaError
 from ocma_core.permissions import Action
-from ocma_core.services.members import member_by_external_id
-from ocma_core.services.workspaces import resolve_workspace
 from ocma_slack.config import SlackConfig
 
 CHANNEL_SETTING = WorkspaceSetting(

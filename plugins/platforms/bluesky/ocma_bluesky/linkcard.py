@@ -15,8 +15,7 @@ from urllib.parse import urljoin
 
 import httpx
 
-from ocma_core.net import Fetched, FetchRefused, fetch
-from ocma_core.net.fetch import Expect
+from ocma_core.net import Expect, Fetched, FetchRefused, fetch
 
 MAX_PAGE_BYTES = 1_000_000
 MAX_REDIRECTS = 3

@@ -37,6 +37,7 @@ class FacebookPlatform(graph.GraphPlatform):
 
     name = "facebook"
     display_name = "Facebook"
+    connect_options = {"page": "The Page to connect (its id or name); default: the only Page it manages."}
     capabilities = frozenset(
         {
             Capability.PUBLISH_TEXT,
@@ -112,7 +113,7 @@ class FacebookPlatform(graph.GraphPlatform):
         self.raise_for_status(response, effect=creates)
         return response.json()
 
-    def oauth_client(self, page: str = "", **options: str) -> OAuthClient:
+    def oauth_client(self, options: Mapping[str, str] | None = None) -> OAuthClient:
         """Facebook Login with the Page permissions (no PKCE for a web app with a secret; comma-separated).
 
         `page` (the Page to connect) is used by the code exchange; other options are ignored."""
@@ -129,9 +130,14 @@ class FacebookPlatform(graph.GraphPlatform):
 
     # ----- authorisation -------------------------------------------------------------------------
     async def exchange_code(
-        self, code: str, code_verifier: str | None, redirect_uri: str, page: str = "", **options: str
+        self,
+        code: str,
+        code_verifier: str | None,
+        redirect_uri: str,
+        options: Mapping[str, str] | None = None,
     ) -> TokenSet:
         """Code → long-lived user token → the chosen Page's token (option `page`: its id or name)."""
+        page = (options or {}).get("page", "")
         long_lived = await auth.user_token(self, code, redirect_uri)
         pages = await auth.managed_pages(self, str(long_lived["access_token"]))
         return auth.page_tokens(long_lived, auth.choose_page(pages, page.strip()))

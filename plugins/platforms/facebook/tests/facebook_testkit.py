@@ -25,10 +25,10 @@ REDIRECT_URI = "http://127.0.0.1:8000/oauth/callback/facebook"
 
 async def connect(platform: FacebookPlatform, fake: FakeFacebook, page: str = "") -> AccountContext:
     """Log in as the fake's user, pick `page`, and return the account's context (as the core builds it)."""
-    client = platform.oauth_client(page=page)
+    client = platform.oauth_client({"page": page})
     url = authorize_url(client, state="state-1", redirect_uri=REDIRECT_URI, verifier=None)
     code, _ = fake.authorize(url)
-    tokens = await platform.exchange_code(code, None, REDIRECT_URI, page=page)
+    tokens = await platform.exchange_code(code, None, REDIRECT_URI, {"page": page})
     probe = AccountContext(
         account_id="", external_id="", handle="", tokens=tokens, settings=dict(tokens.extra)
     )

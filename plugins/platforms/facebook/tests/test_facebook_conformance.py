@@ -34,7 +34,11 @@ class TestFacebookConformance(PlatformConformance):
         return FacebookPlatform(env=facebook_env(fake))
 
     def test_refresh_rotates_token(
-        self, kit_platform: FacebookPlatform, tokens: TokenSet, fake: FakeFacebook
+        self,
+        kit_platform: FacebookPlatform,
+        tokens: TokenSet,
+        fake: FakeFacebook,
+        connect_credentials: dict[str, str],
     ) -> None:
         """Facebook has no refresh tokens: an expired session is AuthExpired, refresh says to log in again
         (naming until when the login was good), and a new login gives a working Page token."""
@@ -45,7 +49,7 @@ class TestFacebookConformance(PlatformConformance):
             run(kit_platform.get_profile(ctx))
         with pytest.raises(AuthExpired, match="log in with Facebook again"):
             run(kit_platform.refresh(ctx))
-        ctx.tokens = run(self._connect(kit_platform, fake))
+        ctx.tokens = run(self._connect(kit_platform, fake, connect_credentials))
         assert run(kit_platform.get_profile(ctx)).external_id == ctx.external_id
 
     def test_rate_limited_carries_retry_time(

@@ -126,7 +126,7 @@ class InstagramPlatform(graph.GraphPlatform):
         self.raise_for_status(response, effect=creates)
         return response.json()
 
-    def oauth_client(self, **options: str) -> OAuthClient:
+    def oauth_client(self, options: Mapping[str, str] | None = None) -> OAuthClient:
         """Business Login for Instagram (comma-separated scopes, the app secret, no PKCE)."""
         scopes = tuple((self.setting("SCOPES") or ",".join(auth.SCOPES)).replace(" ", ",").split(","))
         return OAuthClient(
@@ -141,7 +141,11 @@ class InstagramPlatform(graph.GraphPlatform):
 
     # ----- authorisation -------------------------------------------------------------------------
     async def exchange_code(
-        self, code: str, code_verifier: str | None, redirect_uri: str, **options: str
+        self,
+        code: str,
+        code_verifier: str | None,
+        redirect_uri: str,
+        options: Mapping[str, str] | None = None,
     ) -> TokenSet:
         """Code → one-hour token → 60-day token (see ocma_instagram.auth)."""
         return await auth.exchange_code(self, code, redirect_uri)

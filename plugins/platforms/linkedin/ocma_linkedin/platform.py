@@ -92,7 +92,7 @@ class LinkedInPlatform(Platform):
         """Headers for a /rest/* call as this account."""
         return rest_headers(ctx.tokens.access_token, self.version, method=method)
 
-    def oauth_client(self) -> OAuthClient:
+    def oauth_client(self, options: Mapping[str, str] | None = None) -> OAuthClient:
         """Authorization-code client; LinkedIn web apps use the client secret and no PKCE."""
         return OAuthClient(
             authorize_url=f"{self.auth_base}/oauth/v2/authorization",
@@ -104,7 +104,13 @@ class LinkedInPlatform(Platform):
         )
 
     # ----- authorisation -------------------------------------------------------------------------
-    async def exchange_code(self, code: str, code_verifier: str | None, redirect_uri: str) -> TokenSet:
+    async def exchange_code(
+        self,
+        code: str,
+        code_verifier: str | None,
+        redirect_uri: str,
+        options: Mapping[str, str] | None = None,
+    ) -> TokenSet:
         """Exchange the code with client_id + client_secret in the form (no PKCE verifier)."""
         return await auth.exchange_code(self, code, redirect_uri)
 

@@ -27,7 +27,7 @@ from ocma_core import ConfigError, error_detail
 from ocma_core.net import FetchRefused, guarded_client
 
 if TYPE_CHECKING:
-    from ocma_core.crypto import Vault
+    from ocma_core.app.plugins import Vault
 
 CLIENT_NAME = "OCMA"
 _LOCK = threading.Lock()

@@ -88,6 +88,7 @@ class MastodonPlatform(Platform):
         "access_token": "An access token from Preferences -> Development -> New application "
         "(scopes read:accounts read:statuses write:statuses write:media).",
     }
+    connect_options = {"instance": "The server to connect, e.g. https://mastodon.social."}
     media_poll_interval_s = 1.0
     media_poll_timeout_s = 120.0
 
@@ -123,9 +124,9 @@ class MastodonPlatform(Platform):
         )
         return str(app["client_id"]), str(app["client_secret"])
 
-    def oauth_client(self, instance: str | None = None) -> OAuthClient:
-        """The OAuth client of `instance` (default: OCMA_MASTODON_API_BASE), registered on demand."""
-        base = normalise_instance(instance) if instance else self.api_base
+    def oauth_client(self, options: Mapping[str, str] | None = None) -> OAuthClient:
+        """The OAuth client of options["instance"] (default: OCMA_MASTODON_API_BASE), registered on demand."""
+        base = self._instance_base(options)
         client_id, client_secret = self._client(base)
         return OAuthClient(
             authorize_url=f"{base}/oauth/authorize",
@@ -136,12 +137,20 @@ class MastodonPlatform(Platform):
             pkce=True,  # S256, Mastodon 4.3+; older servers ignore the parameters
         )
 
+    def _instance_base(self, options: Mapping[str, str] | None) -> str:
+        instance = (options or {}).get("instance")
+        return normalise_instance(instance) if instance else self.api_base
+
     async def exchange_code(
-        self, code: str, code_verifier: str | None, redirect_uri: str, instance: str | None = None
+        self,
+        code: str,
+        code_verifier: str | None,
+        redirect_uri: str,
+        options: Mapping[str, str] | None = None,
     ) -> TokenSet:
         """POST /oauth/token (client_secret_post, with the PKCE verifier); the token never expires."""
-        base = normalise_instance(instance) if instance else self.api_base
-        client = self.oauth_client(base)
+        base = self._instance_base(options)
+        client = self.oauth_client({"instance": base})
         form = {
             "grant_type": "authorization_code",
             "code": code,

@@ -52,6 +52,6 @@ class TestMastodonConformance(PlatformConformance):
             run(kit_platform.refresh(ctx))
         with pytest.raises(AuthExpired):
             run(kit_platform.publish(ctx, PostContent(text="after revocation")))
-        fresh = run(self._connect(kit_platform, fake))
+        fresh = run(self._connect(kit_platform, fake, dict(self.credentials)))
         ctx.tokens = fresh
         assert run(kit_platform.get_profile(ctx)).external_id == ctx.external_id

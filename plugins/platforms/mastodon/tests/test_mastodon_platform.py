@@ -48,11 +48,11 @@ def platform(fake: FakeMastodon, tmp_path: Path) -> MastodonPlatform:
 
 
 def _connect(platform: MastodonPlatform, fake: FakeMastodon, instance: str | None = None) -> AccountContext:
-    client = platform.oauth_client(instance)
+    client = platform.oauth_client({"instance": instance})
     verifier = new_code_verifier()
     url = authorize_url(client, state="st", redirect_uri=REDIRECT, verifier=verifier)
     code, _ = fake.authorize(url)
-    tokens = run(platform.exchange_code(code, verifier, REDIRECT, instance=instance))
+    tokens = run(platform.exchange_code(code, verifier, REDIRECT, {"instance": instance}))
     probe = AccountContext(
         account_id="a", external_id="", handle="", tokens=tokens, settings=dict(tokens.extra)
     )
@@ -96,7 +96,7 @@ def test_app_registration_is_cached_per_instance(
     )
     assert moved.oauth_client().client_id != client.client_id  # other redirect URIs: registered anew
     with FakeMastodon() as other:
-        platform.oauth_client(other.base_url)
+        platform.oauth_client({"instance": other.base_url})
         assert set(json.loads(cache.read_text())) == {fake.base_url, other.base_url}
 
 

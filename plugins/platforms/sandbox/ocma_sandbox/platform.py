@@ -71,7 +71,7 @@ class SandboxPlatform(Platform):
 
     # ----- where things are ---------------------------------------------------------------------
     def _settings(self) -> Any:
-        from ocma_core.config import load_settings
+        from ocma_core.app.plugins import load_settings
 
         return load_settings()
 

@@ -23,8 +23,8 @@ router = APIRouter(tags=["sandbox"])
 
 
 def _platform() -> SandboxPlatform | None:
+    from ocma_core.app.accounts import get_platform
     from ocma_core.errors import OcmaError
-    from ocma_core.registry import get_platform
 
     try:
         platform = get_platform("sandbox")
@@ -43,8 +43,8 @@ def _account(name: str) -> tuple[SandboxPlatform, SandboxAccount] | None:
 
 def _signer(request: Request, base: str) -> MediaUrl:
     """Signs OCMA media URLs under `base`; None for every item when no signing key is available."""
+    from ocma_core.app.media import sign_media_url
     from ocma_core.errors import OcmaError
-    from ocma_core.media import sign_media_url
 
     ocma = request.app.state.ocma
     try:

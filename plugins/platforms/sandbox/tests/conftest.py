@@ -23,8 +23,8 @@ def ocma(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     import ocma_sandbox
     from cryptography.fernet import Fernet
 
-    from ocma_core.config import Settings
-    from ocma_core.context import Ocma
+    from ocma_core.app import Ocma
+    from ocma_core.app.plugins import Settings
     from ocma_core.db.engine import dispose_engines
     from ocma_core.plugins import PluginHost, reset_host
 

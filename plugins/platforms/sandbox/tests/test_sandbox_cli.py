@@ -6,8 +6,8 @@ import io
 
 import pytest
 
-from ocma_core.context import Ocma
-from ocma_core.services.accounts import list_accounts
+from ocma_core.app import Ocma
+from ocma_core.app.accounts import list_accounts
 from ocma_core.services.workspaces import create_workspace
 
 

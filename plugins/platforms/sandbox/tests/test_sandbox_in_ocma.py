@@ -15,9 +15,8 @@ from fastapi.testclient import TestClient
 
 from ocma_core.ai.testing.png import png
 from ocma_core.api.app import create_app
-from ocma_core.context import Ocma
-from ocma_core.db.models import Role
-from ocma_core.db.types import utcnow
+from ocma_core.app import Ocma
+from ocma_core.app.models import Role, utcnow
 from ocma_core.services.workspaces import create_api_key, create_workspace
 
 

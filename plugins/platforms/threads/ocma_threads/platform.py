@@ -114,7 +114,7 @@ class ThreadsPlatform(graph.GraphPlatform):
         self.raise_for_status(response, effect=creates)
         return response.json()
 
-    def oauth_client(self, **options: str) -> OAuthClient:
+    def oauth_client(self, options: Mapping[str, str] | None = None) -> OAuthClient:
         """Threads OAuth (comma-separated scopes, the app secret, no PKCE)."""
         return OAuthClient(
             authorize_url=f"{self.auth_base}/oauth/authorize",
@@ -128,7 +128,11 @@ class ThreadsPlatform(graph.GraphPlatform):
 
     # ----- authorisation -------------------------------------------------------------------------
     async def exchange_code(
-        self, code: str, code_verifier: str | None, redirect_uri: str, **options: str
+        self,
+        code: str,
+        code_verifier: str | None,
+        redirect_uri: str,
+        options: Mapping[str, str] | None = None,
     ) -> TokenSet:
         """Code → one-hour token → 60-day token."""
         return await auth.exchange_code(self, code, redirect_uri, self.scopes)

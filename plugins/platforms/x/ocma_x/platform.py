@@ -104,7 +104,7 @@ class XPlatform(Platform):
         await asyncio.sleep(seconds)
 
     # ----- configuration and auth ------------------------------------------------------------------
-    def oauth_client(self) -> OAuthClient:
+    def oauth_client(self, options: Mapping[str, str] | None = None) -> OAuthClient:
         """OAuth 2.0 client: OCMA_X_CLIENT_ID, and OCMA_X_CLIENT_SECRET for a confidential client."""
         return OAuthClient(
             authorize_url=f"{self.auth_base}/i/oauth2/authorize",

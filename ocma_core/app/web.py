@@ -1,0 +1,12 @@
+"""For plugins adding HTTP routes: the caller"s identity and permission check, errors and schemas.
+
+Part of the public app API (`ocma_core.app`): names here keep their meaning within a minor release."""
+
+from __future__ import annotations
+
+from ocma_core.api.auth import Caller, get_ocma, require
+from ocma_core.api.openapi import errors
+from ocma_core.api.problems import problem
+from ocma_core.api.schemas import PostOut
+
+__all__ = ["Caller", "PostOut", "errors", "get_ocma", "problem", "require"]
