@@ -37,7 +37,7 @@ BATCH = 100
 PLUGIN_MAX_AGE = timedelta(days=1)
 
 
-def _insert(session: Session, table: Any) -> Any:
+def insert_for(session: Session, table: Any) -> Any:
     """INSERT with ON CONFLICT support for the session's dialect."""
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -51,7 +51,7 @@ def _insert(session: Session, table: Any) -> Any:
 def next_seq(session: Session, workspace_id: str) -> int:
     """The next sequence id of the workspace, taken in the caller's transaction (the counter row stays locked
     until it commits, so concurrent writers get consecutive ids in commit order)."""
-    stmt = _insert(session, EventCounter).values(workspace_id=workspace_id, last_seq=1)
+    stmt = insert_for(session, EventCounter).values(workspace_id=workspace_id, last_seq=1)
     stmt = stmt.on_conflict_do_update(
         index_elements=["workspace_id"], set_={"last_seq": EventCounter.last_seq + 1}
     ).returning(col(EventCounter.last_seq))
@@ -94,7 +94,7 @@ def claim(ocma: Ocma, consumer: str, workspace_id: str, holder: str) -> int | No
     now = utcnow()
     with ocma.session() as session:
         session.execute(
-            _insert(session, EventCursor)
+            insert_for(session, EventCursor)
             .values(consumer=consumer, workspace_id=workspace_id, last_seq=0)
             .on_conflict_do_nothing()
         )

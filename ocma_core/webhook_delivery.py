@@ -27,7 +27,7 @@ from sqlmodel import col, select
 
 from ocma_core.db.event_models import Webhook, WebhookDelivery
 from ocma_core.db.types import utcnow
-from ocma_core.eventlog import _insert, behind, consume
+from ocma_core.eventlog import behind, consume, insert_for
 from ocma_core.net.policy import FetchPolicy, FetchRefused, check_url
 
 if TYPE_CHECKING:
@@ -95,7 +95,7 @@ def _owe(ocma: Ocma, hooks: list[Webhook], event: Event) -> None:
             continue
         with ocma.session() as session:
             session.execute(
-                _insert(session, WebhookDelivery)
+                insert_for(session, WebhookDelivery)
                 .values(_row(hook, event))
                 .on_conflict_do_nothing(index_elements=["webhook_id", "event_seq"])
             )
