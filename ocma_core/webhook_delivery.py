@@ -55,8 +55,8 @@ def check_target(url: str) -> None:
     policy = FetchPolicy.from_env(allow_private=allow_private())
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError as exc:
-        raise FetchRefused(f"{host} cannot be resolved ({exc}).") from None
+    except (OSError, UnicodeError, ValueError) as exc:
+        raise FetchRefused(f"{host[:200]} cannot be resolved ({exc}).") from None
     for info in infos:
         policy.check_address(host, ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]), port)
 

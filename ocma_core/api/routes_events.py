@@ -23,6 +23,7 @@ HEARTBEAT_S = 15.0
 POLL_S = 5.0  # read the log this often even without a wake-up
 TICK_S = 0.2
 PAGE = 200
+MAX_SEQ = 2**62
 
 
 def frame(event: Event) -> str:
@@ -68,7 +69,7 @@ async def _stream(
 )
 async def stream_events(
     request: Request,
-    since: int | None = Query(None, ge=0, description="Send events after this sequence id."),
+    since: int | None = Query(None, ge=0, le=MAX_SEQ, description="Send events after this sequence id."),
     kinds: str = Query("", max_length=2000, description="Comma-separated kinds to send; empty: all."),
     follow: bool = Query(True, description="Keep the stream open for new events (false: stored ones only)."),
     last_event_id: str | None = Header(None, max_length=32),
@@ -80,8 +81,9 @@ async def stream_events(
     from ocma_core.eventlog import last_seq
 
     after = since
-    if last_event_id is not None and last_event_id.strip().isdigit():  # a reconnect: the header wins
-        after = int(last_event_id.strip())
+    header = (last_event_id or "").strip()
+    if header.isascii() and header.isdigit() and int(header) <= MAX_SEQ:  # a reconnect: the header wins
+        after = int(header)
     if after is None:
         after = await asyncio.to_thread(last_seq, ocma, caller.workspace_id)
     wanted = {k.strip() for k in kinds.split(",") if k.strip()}

@@ -7,7 +7,7 @@ import base64
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
@@ -167,6 +167,8 @@ def redeliver(
     """Send one delivery again, or every one made since a time (same webhook-id: receivers de-duplicate)."""
     if (delivery_id is None) == (since is None):
         raise ValidationFailed("Give either delivery_id or since.")
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
     get_webhook(ocma, workspace_id, webhook_id)
     query = update(WebhookDelivery).where(col(WebhookDelivery.webhook_id) == webhook_id)
     if delivery_id is not None:
