@@ -2,7 +2,8 @@
 
 Every second it writes {"statements", "begins", "commits", "rollbacks", "pings", "redis"} to
 $BENCH_COUNT_DIR/<pid>.json, so a benchmark can take the difference over a measured window.
-A round trip is a statement, a BEGIN (psycopg sends it on its own), a COMMIT or ROLLBACK, or a pool pre-ping.
+A round trip is a statement, a BEGIN (psycopg sends it on its own), a COMMIT or ROLLBACK, or a pool pre-ping;
+an autocommit statement is one round trip (no BEGIN or COMMIT is sent).
 
 Run: python benchmarks/counted_worker.py --concurrency 64
 """
@@ -27,17 +28,22 @@ def _count_engine(engine: Any) -> Any:
     def _statement(*_: object) -> None:
         COUNTS["statements"] += 1
 
+    def autocommit(conn: Any) -> bool:  # no BEGIN, COMMIT or ROLLBACK goes to the server
+        return conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+
     @event.listens_for(engine, "begin")
-    def _begin(*_: object) -> None:
-        COUNTS["begins"] += 1
+    def _begin(conn: Any) -> None:
+        COUNTS["autocommit" if autocommit(conn) else "begins"] += 1
 
     @event.listens_for(engine, "commit")
-    def _commit(*_: object) -> None:
-        COUNTS["commits"] += 1
+    def _commit(conn: Any) -> None:
+        if not autocommit(conn):
+            COUNTS["commits"] += 1
 
     @event.listens_for(engine, "rollback")
-    def _rollback(*_: object) -> None:
-        COUNTS["rollbacks"] += 1
+    def _rollback(conn: Any) -> None:
+        if not autocommit(conn):
+            COUNTS["rollbacks"] += 1
 
     ping = engine.dialect.do_ping
 
@@ -72,9 +78,12 @@ def install() -> None:
 
 def _dump_forever(directory: Path) -> None:
     path, tmp = directory / f"{os.getpid()}.json", directory / f"{os.getpid()}.tmp"
-    while True:
-        tmp.write_text(json.dumps(dict(COUNTS)))
-        tmp.replace(path)
+    while directory.exists():  # the benchmark removes it when done
+        try:
+            tmp.write_text(json.dumps(dict(COUNTS)))
+            tmp.replace(path)
+        except FileNotFoundError:
+            return
         threading.Event().wait(0.5)
 
 

@@ -45,6 +45,8 @@ RQ_PER_CORE = int(os.environ.get("BENCH_RQ_PER_CORE", "8"))
 STEADY_S = float(os.environ.get("BENCH_STEADY_S", "60"))
 STEADY_RATE = float(os.environ.get("BENCH_STEADY_RATE", "0"))
 LATENCY = float(os.environ.get("BENCH_LATENCY", "0.1"))
+LEAD_S = float(os.environ.get("BENCH_LEAD_S", "20"))  # inserting happens before this; not measured
+YARDSTICKS = os.environ.get("BENCH_YARDSTICKS", "1") != "0"  # 0: the engine alone (yardsticks print n/a)
 TICK = os.sysconf("SC_CLK_TCK")
 CAP = getattr(__import__("ocma_example_platform").FakeSocialPlatform, "max_concurrency", None)
 
@@ -124,7 +126,7 @@ def wait_recorded(bench: h.Bench, label: str, count: int, timeout: float = 60.0)
 def burst(bench: h.Bench, label: str, pids: list[int], count_dir: Path) -> dict[str, float]:
     """BURST targets due at one instant: rate, CPU and round trips per post."""
     bench.fake.reset()
-    due = h.utcnow() + timedelta(seconds=8)
+    due = h.utcnow() + timedelta(seconds=LEAD_S)
     h.insert_targets(bench, [due] * BURST, label)
     assert h.utcnow() < due, "inserting took longer than the lead time"
     time.sleep(max(h.seconds(due - h.utcnow()), 0))
@@ -155,7 +157,7 @@ def burst(bench: h.Bench, label: str, pids: list[int], count_dir: Path) -> dict[
 def steady(bench: h.Bench, rate: float) -> list[float]:
     """Targets due at `rate` per second for STEADY_S seconds; returns each one's lateness."""
     bench.fake.reset()
-    start = h.utcnow() + timedelta(seconds=15)
+    start = h.utcnow() + timedelta(seconds=LEAD_S)
     count = int(rate * STEADY_S)
     due = [start + timedelta(seconds=i / rate) for i in range(count)]
     h.insert_targets(bench, due, "steady")
@@ -187,7 +189,7 @@ def yardstick_runs(bench: h.Bench) -> tuple[list[float], list[float], list[float
 def main() -> None:
     """Yardsticks, then engine bursts, then the steady scenario; one summary line last."""
     with h.bench_env(accounts=50, latency_s=LATENCY, fast=True) as bench:
-        raw, hx, rq, best_level = yardstick_runs(bench)
+        raw, hx, rq, best_level = yardstick_runs(bench) if YARDSTICKS else ([], [], [], 0)
         with tempfile.TemporaryDirectory() as tmp:
             count_dir = Path(tmp)
             pids = [p.pid for p in start_workers(bench, count_dir)]
@@ -212,10 +214,14 @@ def main() -> None:
         f"OCMA steady: {len(lateness)} targets at {rate:.1f}/s for {STEADY_S:.0f} s; lateness p50 {p50:.3f} s, "
         f"p99 {p99:.3f} s, max {worst:.3f} s (includes the platform's {LATENCY:.2f} s answer time)"
     )
+
+    def med_of(values: list[float]) -> str:
+        return f"{statistics.median(values):.1f}" if values else "n/a"
+
     print(
-        f"per_s={per_s:.1f} raw_per_s={statistics.median(raw):.1f} httpx_per_s={statistics.median(hx):.1f} "
+        f"per_s={per_s:.1f} raw_per_s={med_of(raw)} httpx_per_s={med_of(hx)} "
         f"httpx_in_flight={best_level} concurrency={CONCURRENCY} platform_cap={CAP} "
-        f"rq_per_s={statistics.median(rq):.1f} "
+        f"rq_per_s={med_of(rq)} "
         f"rq_processes={(os.cpu_count() or 1) * RQ_PER_CORE} cpu_ms_per_post={med['cpu_ms']:.2f} "
         f"db_round_trips_per_post={med['trips']:.2f} db_statements_per_post={med['statements']:.2f} "
         f"redis_commands_per_post={med['redis']:.2f} duplicates={sum(r['duplicates'] for r in runs):.0f} "

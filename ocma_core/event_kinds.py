@@ -71,10 +71,18 @@ SCHEMAS: dict[str, tuple[str, dict[str, Any]]] = {
             {"requeued": {"type": "array"}, "held": {"type": "array"}},
         ),
     ),
-    "account.token_expiring": (
-        "an account's authorisation ends within 7 days and OCMA cannot renew it (no refresh token, or the "
-        "refresh token itself expires): reconnect it ahead of time",
-        _obj({"account_id": _S, "platform": _S, "handle": _S, "expires_at": _TIME}),
+    "account.expiring": (
+        "a login that cannot be refreshed ends within 7 days (sent 7 days and again 1 day ahead): reconnect it",
+        _obj(
+            {
+                "account_id": _S,
+                "platform": _S,
+                "handle": _S,
+                "expires_at": _TIME,
+                "hours_left": _N,
+                "reason": _S,
+            }
+        ),
     ),
     "metrics.updated": (
         "a post's or account's metrics changed: the new values and the change since the previous reading",
@@ -114,6 +122,30 @@ SCHEMAS: dict[str, tuple[str, dict[str, Any]]] = {
     "report.weekly": (
         "the weekly report of a workspace is due",
         _obj({"period": _S, "label": _S, "start": _TIME, "end": _TIME, "timezone": _S, "due_at": _TIME}),
+    ),
+    "webhook.comment": (
+        "a platform's signed webhook reported a comment on a connected account's post",
+        _obj(
+            {
+                "account_id": _S,
+                "platform": _S,
+                "handle": _S,
+                "external_post_id": _S,
+                "detail": {"type": "object"},
+            }
+        ),
+    ),
+    "webhook.mention": (
+        "a platform's signed webhook reported a mention of a connected account",
+        _obj(
+            {
+                "account_id": _S,
+                "platform": _S,
+                "handle": _S,
+                "external_post_id": _S,
+                "detail": {"type": "object"},
+            }
+        ),
     ),
     "webhook.disabled": (
         "an outbound webhook kept failing and was disabled",

@@ -106,16 +106,16 @@ def test_failed_audit_write_keeps_the_platforms_answer(
     without_lookup = platform.capabilities - {Capability.FIND_PUBLISHED}
     monkeypatch.setattr(platform, "capabilities", without_lookup)
     # The audit row goes in with the target's finish: a failure writing it must not lose the finish.
-    real_store = transitions.store_attempt
+    real_row = transitions.attempt_row
     lost: list[str] = []
 
-    def store_attempt(session: Any, attempt: PublishAttempt) -> None:
+    def attempt_row(attempt: PublishAttempt) -> dict[str, Any]:
         if attempt.action == "publish" and not lost:
             lost.append(attempt.outcome)
             raise ConnectionError("the database went away while writing the audit row")
-        real_store(session, attempt)
+        return real_row(attempt)
 
-    monkeypatch.setattr(transitions, "store_attempt", store_attempt)
+    monkeypatch.setattr(transitions, "attempt_row", attempt_row)
     post_id = _post(ocma, workspace_id, account_id, "Accepted, audit lost")
     ended = (TargetStatus.PUBLISHED, TargetStatus.FAILED)
     run_worker(ocma, lambda: _target(ocma, post_id).status in ended, timeout=15)

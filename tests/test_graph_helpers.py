@@ -233,3 +233,21 @@ def test_comments_and_mentions_become_events() -> None:
     (th,) = graph.parse_webhook(json.dumps(threads).encode())
     assert (th.kind, th.external_post_id) == ("comment", "t1")
     assert graph.parse_webhook(b"not json") == []
+
+
+def test_the_most_constraining_reading_per_scope_is_kept() -> None:
+    from ocma_core.platforms import AccountContext, RateLimitInfo, TokenSet
+
+    ctx = AccountContext(account_id="a", external_id="e", handle="h", tokens=TokenSet(access_token="t"))
+    quota = RateLimitInfo(scope="account", bucket="publish", limit=100, remaining=3, reset_at=NOW)
+    graph.record_readings(ctx, [quota])
+    usage = graph.usage_limits(
+        {"x-page-usage": '{"call_count": 10}', "x-app-usage": '{"call_count": 1}'}, "publish", NOW
+    )
+    graph.record_readings(ctx, usage)
+    kept = {info.scope: info for info in ctx.settings["_rate_limits"]}
+    assert len(ctx.settings["_rate_limits"]) == 2
+    assert kept["account"] is quota and kept["app"].remaining == 94
+    busy = graph.usage_limits({"x-page-usage": '{"call_count": 99}'}, "publish", NOW)
+    graph.record_readings(ctx, busy)
+    assert {i.scope: i for i in ctx.settings["_rate_limits"]}["account"].remaining == 0

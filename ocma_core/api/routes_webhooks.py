@@ -54,6 +54,7 @@ async def deliver(platform: str, request: Request, ocma: Ocma = Depends(get_ocma
             raise HTTPException(401, "Invalid webhook signature.")
         from ocma_core.services.metrics import ingest_webhook
         from ocma_core.services.once import claim_once
+        from ocma_core.services.webhook_events import record_conversation_events
 
         digest = hashlib.sha256(body).hexdigest()
         if not await asyncio.to_thread(claim_once, ocma, f"webhook:{plat.name}:{digest}", REPLAY_WINDOW_S):
@@ -61,6 +62,7 @@ async def deliver(platform: str, request: Request, ocma: Ocma = Depends(get_ocma
             return {"events": 0, "stored": 0, "duplicate": 1}  # a retry or a replay: stored once already
         events = plat.parse_webhook(body)
         stored = await asyncio.to_thread(ingest_webhook, ocma, plat.name, events)
+        await asyncio.to_thread(record_conversation_events, ocma, plat.name, events)
         outcome = "stored"
         return {"events": len(events), "stored": stored}
     finally:

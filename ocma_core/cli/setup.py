@@ -194,6 +194,17 @@ def _worker_process(concurrency: int, metrics_port: int | None = None) -> None:
     asyncio.run(run())
 
 
+def _concurrency_note(processes: int, concurrency: int) -> str:
+    """What --concurrency means beside the platforms' caps on calls in flight per host (per process)."""
+    from ocma_core.registry import get_platforms
+
+    caps = ", ".join(f"{name} {p.max_concurrency}" for name, p in sorted(get_platforms().items()))
+    return (
+        f"{processes} process(es) x {concurrency} publishes in flight; calls in flight per host and process "
+        f"are capped by each platform ({caps or 'no platform installed'})."
+    )
+
+
 @examples(
     "ocma worker",
     "ocma worker --processes 4 --concurrency 16",
@@ -222,6 +233,7 @@ def worker(processes: int, concurrency: int | None, metrics_port: int | None) ->
         click.echo(
             "OCMA_REDIS_URL is not set: workers find due posts from the database every second.", err=True
         )
+    click.echo(_concurrency_note(processes, conc), err=True)
     if processes <= 1:
         _worker_process(conc, port)
         return

@@ -12,13 +12,17 @@ time, since a platform's clock or rounding may put its real reset a little later
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ocma_core.platforms import AccountContext, RateBudget, RateLimitInfo
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from ocma_core.platforms import Platform
@@ -252,6 +256,8 @@ return 1
 class RedisBudgets:
     """Budgets shared by every worker process through Redis (atomic Lua scripts, leases that expire)."""
 
+    blocking = True  # network calls: the engine makes them off the event loop
+
     def __init__(self, url: str, lease_ttl_s: float = 30.0, prefix: str = "ocma:") -> None:
         import redis
 
@@ -292,6 +298,14 @@ class RedisBudgets:
                 "" if blocked_until is None else blocked_until,
             ]
         self._release(keys=[self._key(k) for k in keys], args=args)
+
+
+async def budget_call(budgets: Budgets, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Call a method of `budgets`: in a thread when they do I/O (Redis), so a stall never freezes the event
+    loop; inline when they are in memory (the order of reservations and releases stays the loop's order)."""
+    if getattr(budgets, "blocking", False):
+        return await asyncio.to_thread(functools.partial(fn, *args, **kwargs))
+    return fn(*args, **kwargs)
 
 
 def make_budgets(redis_url: str | None, lease_ttl_s: float = 30.0, prefix: str = "ocma:") -> Budgets:

@@ -52,7 +52,7 @@ async def hold_or_retry(
             status=TargetStatus.UNCONFIRMED if claimed.needs_lookup or look_from else TargetStatus.QUEUED,
             unconfirmed_since=look_from,
         )
-        ocma.queue.push(target.id, due)
+        await asyncio.to_thread(ocma.queue.push, target.id, due)
         return "retry"
     reason = f"{platform} authorisation expired and could not be refreshed: {exc.message}"
     values = {"unconfirmed_since": look_from} if look_from else {}

@@ -26,4 +26,4 @@ async def fail(ocma: Ocma, worker: str, target_id: str, platform: str, kind: str
 async def requeue(ocma: Ocma, worker: str, target_id: str, due: datetime, **values: Any) -> None:
     """Put the target back in the queue for `due` (values: burn_attempt, error, status, unconfirmed_since)."""
     await asyncio.to_thread(transitions.requeue, ocma, target_id, worker, due, **values)
-    ocma.queue.push(target_id, due)
+    await asyncio.to_thread(ocma.queue.push, target_id, due)  # Redis: never block the event loop

@@ -21,7 +21,7 @@ from ocma_core.context import Ocma
 from ocma_core.db.models import TargetStatus
 from ocma_core.db.types import utcnow
 from ocma_core.engine import transitions
-from ocma_core.engine.budgets import Budgets, observed_limits, platform_buckets
+from ocma_core.engine.budgets import Budgets, budget_call, observed_limits, platform_buckets
 from ocma_core.engine.calls import recorded_call
 from ocma_core.errors import AuthExpired, PlatformError, RateLimited, Rejected
 from ocma_core.platforms import AccountContext, Platform, PublishResult
@@ -50,7 +50,7 @@ async def hand_back(ocma: Ocma, target_id: str, worker: str, due: datetime, erro
         error=error,
         status=TargetStatus.PENDING,
     )
-    ocma.queue.push(target_id, due)
+    await asyncio.to_thread(ocma.queue.push, target_id, due)
     return "pending"
 
 
@@ -73,7 +73,7 @@ async def poll(
         return "failed"
     keys, declared = platform_buckets(platform, account.id, "check_pending", lambda b: "pending" in b.bucket)
     lease = f"{worker}:{target.id}:poll:{target.attempts}"
-    wait = budgets.try_acquire(keys, declared, lease)
+    wait = await budget_call(budgets, budgets.try_acquire, keys, declared, lease)
     if wait > 0:
         return await hand_back(ocma, target.id, worker, utcnow() + timedelta(seconds=wait), target.last_error)
     contexts: list[AccountContext] = []
@@ -99,7 +99,7 @@ async def poll(
         return await hand_back(ocma, target.id, worker, utcnow() + next_poll(target.attempts), str(exc))
     finally:
         observed = observed_limits(platform.name, account.id, contexts, "check_pending")
-        budgets.release(keys, declared, observed, blocked_until, lease)
+        await budget_call(budgets, budgets.release, keys, declared, observed, blocked_until, lease)
     if result.pending:
         return await hand_back(ocma, target.id, worker, utcnow() + next_poll(target.attempts), None)
     # The part asked about is out under its final id (which may differ from the id it was processed under).
@@ -141,7 +141,7 @@ async def _continue_later(ocma: Ocma, worker: str, claimed: transitions.Claimed,
         part_ids=part_ids,
         attempts=0,  # the polls counted here; the look-up and the rest start a fresh count
     )
-    ocma.queue.push(claimed.target.id, now)
+    await asyncio.to_thread(ocma.queue.push, claimed.target.id, now)
     return "unconfirmed"
 
 

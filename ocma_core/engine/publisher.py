@@ -17,7 +17,14 @@ from ocma_core.context import Ocma
 from ocma_core.db.models import PublishAttempt, TargetStatus
 from ocma_core.db.types import utcnow
 from ocma_core.engine import outcomes, threads, transitions
-from ocma_core.engine.budgets import Budgets, MemoryBudgets, answered, observed_limits, platform_buckets
+from ocma_core.engine.budgets import (
+    Budgets,
+    MemoryBudgets,
+    answered,
+    budget_call,
+    observed_limits,
+    platform_buckets,
+)
 from ocma_core.engine.calls import recorded_call
 from ocma_core.errors import (
     AuthExpired,
@@ -64,6 +71,7 @@ class Runtime:
     backoff_base_s: float = PUBLISH.base_s
     backoff_cap_s: float = PUBLISH.cap_s
     semaphores: dict[str, asyncio.Semaphore] = field(default_factory=dict)
+    host_calls: dict[str, int] = field(default_factory=dict)  # calls ended per host (progress, for host_slot)
     _in_flight: set[str] = field(default_factory=set)
     _in_flight_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -91,15 +99,35 @@ class Runtime:
         return sem
 
     async def host_slot(self, platform: Platform, host: str) -> asyncio.Semaphore | None:
-        """Take a call slot of `host` (waiting at most INLINE_WAIT_S); None while the host is saturated."""
+        """Take a call slot of `host`; None when the host's calls hang (none ended for INLINE_WAIT_S).
+
+        A host that is only busy (its calls end, slots come free) is waited for, up to a third of the claim
+        lease: sending the target back to the queue would cost two writes and a later claim for nothing.
+        """
         sem = self.semaphore(platform, host)
-        deadline = time.monotonic() + INLINE_WAIT_S
+        key = f"{platform.name} {host}"
+        now = time.monotonic()
+        limit, window, seen = (
+            now + max(INLINE_WAIT_S, self.claim_lease_s / 3),
+            now,
+            self.host_calls.get(key, 0),
+        )
         while sem.locked():  # polled, not awaited: a timed-out acquire must never leak a permit
-            if time.monotonic() >= deadline:
+            now = time.monotonic()
+            ended = self.host_calls.get(key, 0)
+            if ended != seen:  # the host moves: keep waiting
+                window, seen = now, ended
+            if now >= limit or now - window >= INLINE_WAIT_S:
                 return None
             await asyncio.sleep(HOST_POLL_S)
         await sem.acquire()  # free: returns at once, with no await in between the check and the take
         return sem
+
+    def end_call(self, platform: Platform, host: str, sem: asyncio.Semaphore) -> None:
+        """Give back a slot taken with host_slot (and count the ended call: the host is not hanging)."""
+        key = f"{platform.name} {host}"
+        self.host_calls[key] = self.host_calls.get(key, 0) + 1
+        sem.release()
 
     def backoff(self, attempts: int) -> timedelta:
         """The wait after `attempts` attempts: ocma_core.backoff's publish schedule (equal jitter)."""
@@ -111,12 +139,20 @@ async def process_target(ocma: Ocma, runtime: Runtime, target_id: str) -> str:
     claimed = await asyncio.to_thread(transitions.claim, ocma, target_id, runtime.worker_id)
     if claimed is None:
         return "skipped"
+    with work.publishing(target_id, claimed.target.origin or {}, claimed.target.due_at):
+        return await publish_claimed(ocma, runtime, claimed)
+
+
+async def publish_claimed(ocma: Ocma, runtime: Runtime, claimed: transitions.Claimed) -> str:
+    """Publish a target this worker has just claimed (transitions.claim_many); returns the outcome's name.
+
+    The caller binds the target's request id and trace (observe.work.publishing) around it."""
+    target_id = claimed.target.id
     runtime.track(target_id)
     audit: list[PublishAttempt] = []  # the calls' audit rows, stored with the target's next state change
     token = transitions.AUDIT.set(audit)
     try:
-        with work.publishing(target_id, claimed.target.origin or {}, claimed.target.due_at):
-            return await _process_claimed(ocma, runtime, claimed)
+        return await _process_claimed(ocma, runtime, claimed)
     except Exception as exc:  # whatever escapes after the claim gives the target back
         from ocma_core.engine.putback import put_back
 
@@ -161,13 +197,14 @@ async def _process_claimed(ocma: Ocma, runtime: Runtime, claimed: transitions.Cl
         return "failed"
 
     # A host whose calls all hang keeps only its own slots: the target waits on the queue, not in a worker slot.
-    slot = await runtime.host_slot(platform, platform.host_of(account.settings))
+    host = platform.host_of(account.settings)
+    slot = await runtime.host_slot(platform, host)
     if slot is None:
         return await _defer(ocma, claimed, worker, utcnow() + HOST_BUSY_DELAY)
     try:
         return await _within_budget(ocma, runtime, claimed, platform, content)
     finally:
-        slot.release()
+        runtime.end_call(platform, host, slot)
 
 
 async def _within_budget(
@@ -177,7 +214,9 @@ async def _within_budget(
     keys, declared = platform_buckets(platform, account.id, "publish")
     lease = f"{worker}:{target.id}:{target.attempts}"
     deadline = time.monotonic() + INLINE_WAIT_S
-    while (wait := runtime.budgets.try_acquire(keys, declared, lease)) > 0:
+    while (
+        wait := await budget_call(runtime.budgets, runtime.budgets.try_acquire, keys, declared, lease)
+    ) > 0:
         if time.monotonic() + wait > deadline:
             return await _defer(ocma, claimed, worker, utcnow() + timedelta(seconds=max(wait, INLINE_WAIT_S)))
         await asyncio.sleep(wait)
@@ -192,8 +231,15 @@ async def _within_budget(
         outcome = "rate_limited"
     finally:
         observed = observed_limits(platform.name, account.id, contexts, "publish")
-        runtime.budgets.release(
-            keys, declared, observed, blocked_until, lease, answered=not claimed.unanswered
+        await budget_call(
+            runtime.budgets,
+            runtime.budgets.release,
+            keys,
+            declared,
+            observed,
+            blocked_until,
+            lease,
+            answered=not claimed.unanswered,
         )
     return outcome
 
@@ -210,7 +256,7 @@ async def _defer(ocma: Ocma, claimed: transitions.Claimed, worker: str, due: dat
         error=None,
         status=_back_status(claimed.needs_lookup),
     )
-    ocma.queue.push(claimed.target.id, due)
+    await asyncio.to_thread(ocma.queue.push, claimed.target.id, due)
     return "deferred"
 
 
@@ -438,7 +484,7 @@ async def _not_sent(
             error=f"Not sent (will retry): {exc.message}",
             status=_back_status(claimed.needs_lookup),
         )
-        ocma.queue.push(target.id, due)
+        await asyncio.to_thread(ocma.queue.push, target.id, due)
         return "retry"
     earlier = (
         " An earlier attempt's outcome is still unknown: OCMA asks the platform before publishing again."
@@ -501,7 +547,7 @@ async def _published(
         **values,
     )
     if ok and result.pending:
-        ocma.queue.push(target.id, now + FIRST_POLL)
+        await asyncio.to_thread(ocma.queue.push, target.id, now + FIRST_POLL)
         return "pending"
     if ok:
         PUBLISHED.labels(platform.name).inc()
@@ -527,5 +573,5 @@ async def _partial(
         unconfirmed_since=target.unconfirmed_since or now,
         status=TargetStatus.UNCONFIRMED,
     )
-    ocma.queue.push(target.id, due)
+    await asyncio.to_thread(ocma.queue.push, target.id, due)
     return "unconfirmed"

@@ -58,7 +58,7 @@ async def put_back(ocma: Ocma, runtime: Runtime, claimed: transitions.Claimed, e
         log.exception("could not give target %s back; stale-claim recovery will", target.id)
         return "stranded"
     try:
-        ocma.queue.push(target.id, due)
+        await asyncio.to_thread(ocma.queue.push, target.id, due)
     except Exception:  # the reconciler re-enqueues it from the database
         log.warning("could not wake the queue for target %s; the reconciler will", target.id)
     return "put_back"

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
+from sqlalchemy import bindparam, update
 from sqlalchemy import select as sa_select
-from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ClauseElement
 from sqlmodel import Session, col, select
 
 from ocma_core.context import Ocma
@@ -43,30 +46,36 @@ class Claimed:
 
 
 def claim(ocma: Ocma, target_id: str, worker: str) -> Claimed | None:
-    """Move a due target to publishing in one conditional update; None if another worker has it.
+    """Move a due target to publishing in one conditional update; None if another worker has it."""
+    got = claim_many(ocma, [target_id], worker)
+    return got[0] if got else None
 
-    PostgreSQL: one statement (the update, the post's flip to publishing and the read of what the publish needs,
-    in one round trip). Elsewhere: one transaction of two or three statements.
+
+def claim_many(ocma: Ocma, target_ids: list[str], worker: str) -> list[Claimed]:
+    """Claim the due targets among `target_ids` that no other worker has (each in one conditional update).
+
+    PostgreSQL: one statement for them all (the update, the posts' flip to publishing and the read of what the
+    publishes need, in one round trip). Elsewhere: one transaction of two or three statements per target.
     """
+    if not target_ids:
+        return []
     now = utcnow()
     if ocma.engine.dialect.name == "postgresql":
-        row = _claim_one_statement(ocma, target_id, worker, now)
-        if row is None:
-            return None
-        target, post, account, prior = row
+        rows = _claim_one_statement(ocma, sorted(set(target_ids)), worker, now)
     else:
-        got = _claim_in_transaction(ocma, target_id, worker, now)
-        if got is None:
-            return None
-        target, post, account, prior = got
-    return Claimed(
-        target,
-        post,
-        account,
-        needs_lookup=target.unconfirmed_since is not None,
-        claimed_mono=time.monotonic(),
-        needs_poll=prior is TargetStatus.PENDING,
-    )
+        rows = [r for i in target_ids if (r := _claim_in_transaction(ocma, i, worker, now)) is not None]
+    mono = time.monotonic()
+    return [
+        Claimed(
+            target,
+            post,
+            account,
+            needs_lookup=target.unconfirmed_since is not None,
+            claimed_mono=mono,
+            needs_poll=prior is TargetStatus.PENDING,
+        )
+        for target, post, account, prior in rows
+    ]
 
 
 def _claim_values(worker: str, now: datetime) -> dict[str, object]:
@@ -80,41 +89,52 @@ def _claim_values(worker: str, now: datetime) -> dict[str, object]:
 
 
 def _claim_one_statement(
-    ocma: Ocma, target_id: str, worker: str, now: datetime
-) -> tuple[Target, Post, Account, TargetStatus] | None:
-    """UPDATE … RETURNING in a CTE; every part of one statement sees the same snapshot, so the sub-select of
-    the target's status reads the status it was claimed from."""
+    ocma: Ocma, target_ids: list[str], worker: str, now: datetime
+) -> list[tuple[Target, Post, Account, TargetStatus]]:
+    """UPDATE … RETURNING in a CTE; every part of one statement sees the same snapshot, so the target table
+    joined in the outer select still shows the status each target was claimed from."""
+    with Session(autocommit_engine(ocma), expire_on_commit=False) as session:
+        rows = session.execute(_claim_statement(), {"ids": target_ids, "worker": worker, "now": now}).all()
+    return [(target, post, account, TargetStatus(prior)) for target, post, account, prior in rows]
+
+
+@functools.cache
+def _claim_statement() -> Any:
+    """The claim statement, built once per process (building it cost more than running it)."""
     table = Target.__table__  # type: ignore[attr-defined]
+    now = bindparam("now", type_=table.c.claimed_at.type)
     updated = (
         update(table)
-        .where(table.c.id == target_id, table.c.status.in_(CLAIMABLE), table.c.due_at <= now)
-        .values(**_claim_values(worker, now))
+        .where(
+            table.c.id.in_(bindparam("ids", expanding=True)),
+            table.c.status.in_(CLAIMABLE),
+            table.c.due_at <= now,
+        )
+        .values(
+            status=TargetStatus.PUBLISHING,
+            claimed_by=bindparam("worker"),
+            claimed_at=now,
+            attempts=table.c.attempts + 1,
+            updated_at=now,
+        )
         .returning(*table.c)
         .cte("claimed")
     )
     posts = Post.__table__  # type: ignore[attr-defined]
     flip = (
         update(posts)
-        .where(
-            posts.c.id == select(updated.c.post_id).scalar_subquery(), posts.c.status == PostStatus.SCHEDULED
-        )
+        .where(posts.c.id.in_(select(updated.c.post_id)), posts.c.status == PostStatus.SCHEDULED)
         .values(status=PostStatus.PUBLISHING, updated_at=now)
         .cte("flip")
     )
-    prior = select(table.c.status).where(table.c.id == target_id).scalar_subquery()
-    claimed = aliased(Target, updated)
-    query = (
-        select(claimed, Post, Account, prior)
+    claimed, before = aliased(Target, updated), aliased(Target)
+    return (
+        select(claimed, Post, Account, before.status)
         .join(Post, col(Post.id) == claimed.post_id)
         .join(Account, col(Account.id) == claimed.account_id)
+        .join(before, col(before.id) == claimed.id)
         .add_cte(flip)
     )
-    with Session(autocommit_engine(ocma), expire_on_commit=False) as session:
-        row = session.execute(query).first()
-    if row is None:
-        return None
-    target, post, account, before = row
-    return target, post, account, TargetStatus(before)
 
 
 def _claim_in_transaction(
@@ -242,6 +262,18 @@ def _finish(
     audit: list[PublishAttempt],
     values: dict[str, object],
 ) -> tuple[bool, list[Event]]:
+    if ocma.engine.dialect.name == "postgresql":
+        from ocma_core.engine.finish_pg import finish_in_one, finish_in_two
+
+        rows = [attempt_row(a) for a in audit]
+        if not any(isinstance(v, ClauseElement) for v in values.values()):  # plain values: one statement
+            done, events = finish_in_one(
+                autocommit_engine(ocma), target_id, worker, status, now, rows, values
+            )
+            if done is not None:
+                return done, events
+        with ocma.session() as session:
+            return finish_in_two(session, target_id, worker, status, now, rows, values)
     with ocma.session() as session:
         row = session.execute(
             update(Target)
@@ -271,7 +303,12 @@ def _finish(
 
 def store_attempt(session: Session, attempt: PublishAttempt) -> None:
     """Add an audit row to the session (a copy: the caller's object stays detached and reusable)."""
-    session.add(PublishAttempt(**attempt.model_dump()))
+    session.add(PublishAttempt(**attempt_row(attempt)))
+
+
+def attempt_row(attempt: PublishAttempt) -> dict[str, Any]:
+    """The audit row's column values."""
+    return attempt.model_dump()
 
 
 def _settle_post(session: Session, post_id: str, now: datetime) -> list[Event]:
@@ -290,11 +327,8 @@ def _settle_post(session: Session, post_id: str, now: datetime) -> list[Event]:
         .join(Post, col(Post.id) == Target.post_id)
         .where(col(Target.post_id) == post_id)
     ).all()
-    statuses: set[TargetStatus] = {r[2] for r in rows if r[2] is not TargetStatus.CANCELLED}
-    if not statuses or not statuses <= TERMINAL:
-        return []
-    new = _post_status_of(statuses)
-    if new is None or rows[0][5] is new:
+    new = final_status([r[2] for r in rows], rows[0][5])
+    if new is None:
         return []
     if rows[0][6]:  # recurring: the next occurrence is spawned from the ORM post (rare; the general path)
         return _refresh_post_status(session, post_id)
@@ -307,7 +341,16 @@ def _settle_post(session: Session, post_id: str, now: datetime) -> list[Event]:
     targets = [
         {"target_id": r[0], "platform": r[1], "status": str(r[2]), "url": r[3], "error": r[4]} for r in rows
     ]
-    return [_final_event(new, post_id, rows[0][7], targets)]
+    return [final_event(new, post_id, rows[0][7], targets)]
+
+
+def final_status(statuses: list[TargetStatus], current: PostStatus) -> PostStatus | None:
+    """The post's new final status from its targets' statuses; None while one is open or when unchanged."""
+    considered: set[TargetStatus] = {s for s in statuses if s is not TargetStatus.CANCELLED}
+    if not considered or not considered <= TERMINAL:
+        return None
+    new = _post_status_of(considered)
+    return None if new is None or new is current else new
 
 
 def _post_status_of(statuses: set[TargetStatus]) -> PostStatus | None:
@@ -323,7 +366,7 @@ def _post_status_of(statuses: set[TargetStatus]) -> PostStatus | None:
     return PostStatus.FAILED
 
 
-def _final_event(new: PostStatus, post_id: str, workspace_id: str, targets: list[dict[str, object]]) -> Event:
+def final_event(new: PostStatus, post_id: str, workspace_id: str, targets: list[dict[str, object]]) -> Event:
     payload: dict[str, object] = {"post_id": post_id, "targets": targets}
     kind = {
         PostStatus.PUBLISHED: "post.published",
@@ -366,7 +409,7 @@ def _refresh_post_status(session: object, post_id: str) -> list[Event]:
         }
         for t in targets
     ]
-    events = [_final_event(new, post.id, post.workspace_id, rows)]
+    events = [final_event(new, post.id, post.workspace_id, rows)]
     if post.recurrence:
         from ocma_core.services.recurring import spawn_next
 

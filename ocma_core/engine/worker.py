@@ -18,14 +18,15 @@ from ocma_core.context import Ocma
 from ocma_core.db.models import Target, TargetStatus, WorkerHeartbeat
 from ocma_core.db.types import utcnow
 from ocma_core.engine import transitions
-from ocma_core.engine.publisher import Runtime, process_target
-from ocma_core.observe import tracing
+from ocma_core.engine.publisher import Runtime, publish_claimed
+from ocma_core.observe import tracing, work
 from ocma_core.observe.instruments import HEARTBEAT_FAILURES, HEARTBEATS, LAST_HEARTBEAT
 
 log = logging.getLogger(__name__)
 POLL_S = 0.02
 RECONCILE_S = 1.0
 HORIZON = timedelta(seconds=30)
+FULL_PUSH_S = 30.0  # the due window is pushed again at least this often, even when the queue looks whole
 METRICS_BATCH = 50
 WEBHOOKS_S = 1.0  # how often a worker expands new events into webhook deliveries and sends what is due
 REPORT_CHECK_S = 60.0  # how often a worker looks for due weekly reports (the first look is at start-up)
@@ -70,9 +71,12 @@ class Worker:
         self._last_webhooks = 0.0
         self._last_report_check: float | None = None
         self._reports_seen: set[str] = set()
+        self._expiry_task: asyncio.Task[None] | None = None
+        self._last_expiry_check: float | None = None
         self.report_checks = 0  # weekly-report rounds finished
         self.reports_emitted = 0  # report.weekly events this worker emitted
         self.done = 0
+        self._last_full_push: float | None = None
         self._stop = asyncio.Event()
         self._started = utcnow()
 
@@ -110,11 +114,19 @@ class Worker:
                 )
 
     def reconcile(self) -> None:
-        """Refill the queue from the database and recover targets of workers that died mid-call."""
+        """Refill the queue from the database and recover targets of workers that died mid-call.
+
+        The due window is pushed again when the queue holds fewer entries than it (entries were lost: Redis
+        restarted, the queue was cleared), and every FULL_PUSH_S anyway; not every second, which cost a
+        backlog's worth of writes each second.
+        """
         transitions.recover_stale_claims(self.ocma, self.claim_lease)
         due = transitions.due_targets(self.ocma, HORIZON)
-        if due:
+        now = time.monotonic()
+        stale = self._last_full_push is None or now - self._last_full_push >= FULL_PUSH_S
+        if due and (stale or self.ocma.queue.depth() < len(due)):
             self.ocma.queue.push_many(due)
+            self._last_full_push = now
         QUEUE_DEPTH.set(sum(1 for _, d in due if d <= utcnow()))
         self._sweep_events()
 
@@ -127,15 +139,31 @@ class Worker:
         except Exception:
             log.exception("event delivery sweep failed")
 
-    async def _run_one(self, target_id: str) -> str:
+    async def _run_one(self, claimed: transitions.Claimed) -> str:
+        target_id = claimed.target.id
         try:
-            outcome = await process_target(self.ocma, self.runtime, target_id)
-            log.debug("target %s: %s", target_id, outcome)
+            with work.publishing(target_id, claimed.target.origin or {}, claimed.target.due_at):
+                outcome = await publish_claimed(self.ocma, self.runtime, claimed)
+                log.debug("target %s: %s", target_id, outcome)
         except Exception:
             log.exception("worker failed on target %s", target_id)
             outcome = "error"
         self.done += 1
         return outcome
+
+    def _pop_and_claim(self, free: int) -> tuple[int, list[transitions.Claimed]]:
+        """Take up to `free` due ids from the queue and claim them at once (one statement on PostgreSQL), off
+        the event loop. Should the claim fail, the targets are still due in the database and the reconciler puts
+        them back on the queue."""
+        ids = self.ocma.queue.pop_due(free)
+        try:
+            claimed = transitions.claim_many(self.ocma, ids, self.runtime.worker_id) if ids else []
+        except Exception:
+            self.ocma.queue.push_many([(i, utcnow()) for i in ids])  # still due: back on the queue
+            raise
+        for one in claimed:
+            self.runtime.track(one.target.id)  # renewed by the heartbeat from now on
+        return len(ids), claimed
 
     def _beat_forever(self, stop: threading.Event) -> None:
         """Heartbeat on a thread of its own, so a busy event loop or thread pool never delays claim renewal."""
@@ -197,34 +225,43 @@ class Worker:
         self._metrics_task = asyncio.create_task(collect())
 
     def _maybe_emit_reports(self, now: float) -> None:
-        """Every REPORT_CHECK_S: due weekly reports (one worker of all emits each, claim_once) and warnings
-        about authorisations that end soon (account.token_expiring, once each)."""
+        """Look for due weekly reports every REPORT_CHECK_S; one worker of all emits each (claim_once)."""
         busy = self._report_task is not None and not self._report_task.done()
-        if busy:
+        if self.ocma.settings.weekly_report_at == "off" or busy:
             return
         if self._last_report_check is not None and now - self._last_report_check < REPORT_CHECK_S:
             return
         self._last_report_check = now
-        reports = self.ocma.settings.weekly_report_at != "off"
 
         async def check() -> None:
-            from ocma_core.engine.expiring import announce_expiring
             from ocma_core.engine.weekly import emit_due_reports
 
-            if reports:
-                try:
-                    emitted = await asyncio.to_thread(emit_due_reports, self.ocma, seen=self._reports_seen)
-                    self.reports_emitted += len(emitted)
-                except Exception:
-                    log.exception("weekly report round failed")
-                finally:
-                    self.report_checks += 1
             try:
-                await asyncio.to_thread(announce_expiring, self.ocma)
+                emitted = await asyncio.to_thread(emit_due_reports, self.ocma, seen=self._reports_seen)
+                self.reports_emitted += len(emitted)
             except Exception:
-                log.exception("token expiry round failed")
+                log.exception("weekly report round failed")
+            finally:
+                self.report_checks += 1
 
         self._report_task = asyncio.create_task(check())
+
+    def _maybe_check_expiry(self, now: float) -> None:
+        """Warn about logins that end without a refresh, and hold ended ones, every expiry.CHECK_S."""
+        from ocma_core.engine import expiry
+
+        busy = self._expiry_task is not None and not self._expiry_task.done()
+        if busy or (self._last_expiry_check is not None and now - self._last_expiry_check < expiry.CHECK_S):
+            return
+        self._last_expiry_check = now
+
+        async def check() -> None:
+            try:
+                await asyncio.to_thread(expiry.check_expiring, self.ocma)
+            except Exception:
+                log.exception("login expiry check failed")
+
+        self._expiry_task = asyncio.create_task(check())
 
     def _maybe_send_webhooks(self, now: float) -> None:
         """Each WEBHOOKS_S, one round of outbound webhooks in a thread (never two at once per worker)."""
@@ -250,28 +287,31 @@ class Worker:
             self._maybe_collect_metrics(now)
             self._maybe_emit_reports(now)
             self._maybe_send_webhooks(now)
+            self._maybe_check_expiry(now)
             try:
                 if now - last_reconcile >= RECONCILE_S:
                     await asyncio.to_thread(self.reconcile)
                     last_reconcile = now
                 free = self.concurrency - len(self.tasks)
-                ids = self.ocma.queue.pop_due(free) if free > 0 else []
+                popped, claimed = (
+                    (await asyncio.to_thread(self._pop_and_claim, free)) if free > 0 else (0, [])
+                )
             except Exception:
                 log.exception("worker loop error; retrying in 1 s")
                 await asyncio.sleep(1.0)
                 continue
-            for target_id in ids:
-                task = asyncio.create_task(self._run_one(target_id))
+            for one in claimed:
+                task = asyncio.create_task(self._run_one(one))
                 self.tasks.add(task)
                 task.add_done_callback(self.tasks.discard)
-            if not ids or len(ids) < free:
+            if popped == 0 or popped < free:  # nothing more due now, or no slot free: wait a little
                 try:
                     await asyncio.wait_for(self._stop.wait(), POLL_S)
                 except TimeoutError:
                     pass
         if self.tasks:
             await asyncio.wait(self.tasks, timeout=60)
-        for background in (self._metrics_task, self._report_task, self._webhook_task):
+        for background in (self._metrics_task, self._report_task, self._expiry_task, self._webhook_task):
             if background is not None:
                 await asyncio.wait([background], timeout=30)
 

@@ -12,6 +12,7 @@ class MeteredBudgets:
 
     def __init__(self, inner: Budgets) -> None:
         self.inner = inner
+        self.blocking: bool = getattr(inner, "blocking", False)
 
     def try_acquire(self, keys: list[str], declared: list[RateBudget | None], lease: str = "") -> float:
         """Reserve, counting a wait."""

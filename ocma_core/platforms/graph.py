@@ -14,6 +14,7 @@ Public API for plugin authors (documented in docs/plugins.md, "Meta Graph helper
   `X-Business-Use-Case-Usage` (percentages of quota) read as `RateLimitInfo` for the engine's budgets: the
   remaining budget is the percentage points left below `USAGE_THRESHOLD` (95%), so at 95% the engine waits —
   until `estimated_time_to_regain_access`, or `USAGE_RECHECK_S` — instead of calling.
+- `record_readings(ctx, readings)`: keep one reading per scope on a call's context, the most constraining.
 - `GraphPlatform`: a `Platform` base whose `send()` records those readings and whose `raise_for_status()` is
   `raise_for_graph`.
 - `appsecret_proof(app_secret, token)`, `token_set(body)` and `request_token(...)`: the token calls
@@ -240,6 +241,24 @@ def usage_limits(
     return infos
 
 
+def record_readings(ctx: AccountContext, readings: list[RateLimitInfo]) -> None:
+    """Add rate readings to `ctx` keeping one per scope, the most constraining (fewest remaining; the later
+    on a tie): the engine takes one reading per scope from a call, and a quota read before publishing (e.g.
+    Instagram's `content_publishing_limit`) must not be hidden by the usage headers of the next answer."""
+    kept: list[RateLimitInfo] = ctx.settings.setdefault("_rate_limits", [])
+    for new in readings:
+        old = next((i for i in kept if i.scope == new.scope), None)
+        if (
+            old is not None
+            and old.remaining is not None
+            and (new.remaining is None or old.remaining < new.remaining)
+        ):
+            continue
+        if old is not None:
+            kept.remove(old)
+        kept.append(new)
+
+
 class GraphPlatform(Platform):
     """A Platform on a Graph API: usage headers feed the budgets, errors map through `raise_for_graph`."""
 
@@ -256,8 +275,7 @@ class GraphPlatform(Platform):
         """`Platform.send`, recording every usage header reading (app and account) on `ctx`."""
         response = await super().send(method, url, expect_effect=expect_effect, **kwargs)
         if ctx is not None:
-            readings = usage_limits(response.headers, bucket or f"{method.upper()} {url}")
-            ctx.settings.setdefault("_rate_limits", []).extend(readings)
+            record_readings(ctx, usage_limits(response.headers, bucket or f"{method.upper()} {url}"))
         return response
 
     def raise_for_status(self, response: httpx.Response, *, effect: bool = True) -> None:
@@ -282,8 +300,9 @@ def public_media_url(item: MediaItem, service: str, api_base: str) -> str:
     """The URL `service` downloads `item` from; ConfigError saying what to set when it cannot reach it.
 
     Meta fetches media from a URL and cannot receive an upload. OCMA hands it the media's signed URL under
-    OCMA_PUBLIC_URL (or the S3 bucket's). A loopback or private address is refused up front, unless the API
-    itself is on such an address (a proxy or test server on this network can reach it)."""
+    OCMA_PUBLIC_URL (`ocma serve` answers it from any media store, S3 included). A loopback or private
+    address is refused up front, unless the API itself is on such an address (a proxy or test server on this
+    network can reach it)."""
     from urllib.parse import urlsplit
 
     from ocma_core.errors import ConfigError
@@ -299,8 +318,8 @@ def public_media_url(item: MediaItem, service: str, api_base: str) -> str:
         raise ConfigError(
             f"{service} must download the media from {urlsplit(url).scheme}://{host}, a loopback or private "
             "address its servers cannot reach.",
-            fix="Set OCMA_PUBLIC_URL to the https address where this OCMA is reachable from the internet "
-            "(or store media in S3 with OCMA_MEDIA_BACKEND=s3), then check with `ocma doctor`.",
+            fix="Set OCMA_PUBLIC_URL to the https address where this OCMA is reachable from the internet (a "
+            "reverse proxy or tunnel in front of `ocma serve`), then check with `ocma doctor`.",
         )
     return url
 
@@ -459,6 +478,7 @@ __all__ = [
     "parse_webhook",
     "public_media_url",
     "raise_for_graph",
+    "record_readings",
     "regain_access_at",
     "request_token",
     "signature",

@@ -147,7 +147,7 @@ def test_request_id_follows_the_post_into_the_worker(
     handler = logging.StreamHandler(stream)
     handler.addFilter(ContextFilter())
     handler.setFormatter(JsonFormatter())
-    worker_log = logging.getLogger("ocma_core.engine.worker")
+    worker_log = logging.getLogger("ocma_core.engine")
     root = logging.getLogger()
     root.addHandler(handler)
     level = worker_log.level
@@ -163,7 +163,9 @@ def test_request_id_follows_the_post_into_the_worker(
         origin = session.exec(select(Target.origin).where(Target.id == target_id)).one()
     assert origin == {"request_id": "req-7f3a"}
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
-    from_worker = [r for r in lines if r["logger"] == "ocma_core.engine.worker" and target_id in r["message"]]
+    from_worker = [
+        r for r in lines if r["logger"].startswith("ocma_core.engine") and target_id in r["message"]
+    ]
     assert from_worker and all(r["request_id"] == "req-7f3a" for r in from_worker)
     assert all(r["target_id"] == target_id for r in from_worker)
 

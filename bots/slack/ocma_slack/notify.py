@@ -102,6 +102,11 @@ def message_for(ocma: Ocma, kind: str, payload: dict[str, Any]) -> tuple[str, li
         return failed_message(payload)
     if kind == "account.needs_reconnect":
         return reconnect_message(ocma, payload)
+    if kind == "account.expiring":
+        text = f"{payload.get('platform')} account {payload.get('handle')}: {payload.get('reason')}"
+        return text, [
+            _section(f":hourglass: {text}\nRun `/ocma connect {payload.get('platform')}` to renew it.")
+        ]
     if kind == "account.reconnected":
         from ocma_slack.held_card import held_message
 

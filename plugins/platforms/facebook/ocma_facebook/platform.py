@@ -22,10 +22,11 @@ from ocma_core import (
     PublishResult,
     TextLimit,
     TokenSet,
+    Unconfirmed,
     WebhookEvent,
 )
 from ocma_core.platforms import graph
-from ocma_facebook import auth, metrics, publishing
+from ocma_facebook import auth, metrics, publishing, video
 
 DEFAULT_VERSION = "v24.0"
 #: Meta's limit on a Page post's text (unconfirmed in Meta's reference; the figure third-party tools use).
@@ -33,7 +34,7 @@ MAX_MESSAGE = 63_206
 
 
 class FacebookPlatform(graph.GraphPlatform):
-    """Facebook Pages through the Graph API: feed text and link posts, photo posts, delete, metrics, webhooks."""
+    """Facebook Pages through the Graph API: text, link, photo and video posts, delete, metrics, webhooks."""
 
     name = "facebook"
     display_name = "Facebook"
@@ -42,6 +43,9 @@ class FacebookPlatform(graph.GraphPlatform):
         {
             Capability.PUBLISH_TEXT,
             Capability.PUBLISH_IMAGES,
+            Capability.PUBLISH_VIDEO,
+            Capability.THREADS,
+            Capability.COMMENTS,
             Capability.DELETE,
             Capability.FIND_PUBLISHED,
             Capability.POST_METRICS,
@@ -53,10 +57,13 @@ class FacebookPlatform(graph.GraphPlatform):
         text=TextLimit(max_length=MAX_MESSAGE),
         media=MediaRules(
             max_images=10,
-            max_videos=0,
+            max_videos=1,
             image_types=("image/jpeg", "image/png", "image/gif", "image/bmp", "image/tiff"),
+            video_types=("video/mp4", "video/quicktime"),
             max_image_bytes=4 * 1024 * 1024,
+            max_video_bytes=1024 * 1024 * 1024,
         ),
+        max_thread_length=2,  # the post and its first comment
     )
     default_api_base = "https://graph.facebook.com"
     default_auth_base = "https://www.facebook.com"
@@ -79,6 +86,21 @@ class FacebookPlatform(graph.GraphPlatform):
     def app_secret(self) -> str:
         """The Meta app secret (OCMA_FACEBOOK_APP_SECRET)."""
         return self.require_setting("APP_SECRET")
+
+    @property
+    def video_api_base(self) -> str:
+        """Where videos are uploaded: OCMA_FACEBOOK_VIDEO_API_BASE, else OCMA_FACEBOOK_API_BASE when that is set (a
+        proxy or gateway carries both), else https://graph-video.facebook.com."""
+        chosen = (
+            self.setting("VIDEO_API_BASE") or self.setting("API_BASE") or "https://graph-video.facebook.com"
+        )
+        return chosen.rstrip("/")
+
+    def trusted_hosts(self) -> frozenset[str]:
+        """The API, login and video-upload hosts."""
+        from ocma_core.net import host_of
+
+        return super().trusted_hosts() | frozenset(h for h in (host_of(self.video_api_base),) if h)
 
     def graph_url(self, path: str) -> str:
         """A versioned Graph URL."""
@@ -177,37 +199,79 @@ class FacebookPlatform(graph.GraphPlatform):
         return page
 
     def validate(self, content: PostContent) -> list[Problem]:
-        """The generic limits, plus: a post needs text, a link or a photo; no video yet; no threads."""
+        """The generic limits, plus: a post needs text, a link or media; a video goes alone; a thread is the post
+        and one follow-up comment (text only), posted as the Page's first comment."""
         problems = super().validate(content)
         if not (content.text.strip() or content.media or content.options.get("link")):
             problems.append(Problem("empty", "A Facebook post needs a message, a link or a photo."))
-        if any(m.is_video for m in content.media):
+        if any(m.is_video for m in content.media) and len(content.media) > 1:
+            problems.append(Problem("video_alone", "A Facebook video post carries the video only.", "media"))
+        if any(part.media for part in content.thread):
             problems.append(
-                Problem(
-                    "video_unsupported", "OCMA does not publish Facebook videos yet (photos only).", "media"
-                )
-            )
-        if content.thread:
-            problems.append(
-                Problem(
-                    "thread_unsupported",
-                    "Facebook Page posts are single posts in OCMA (no threads).",
-                    "thread",
-                )
+                Problem("comment_media", "The follow-up comment on Facebook is text only.", "thread[0].media")
             )
         return problems
 
     async def publish(self, ctx: AccountContext, content: PostContent) -> PublishResult:
-        """A feed post (text, link), a photo post or a multi-photo post (`attached_media`)."""
-        post_id = await publishing.publish(self, ctx, self.page_id(ctx), content)
-        return PublishResult(external_id=post_id, url=self.public_url(ctx, post_id), part_ids=[post_id])
+        """A feed post (text, link), a photo post, a multi-photo post (`attached_media`) or a video."""
+        videos = [m for m in content.media if m.is_video]
+        if (
+            videos
+        ):  # a processing video cannot carry its comment yet: the engine posts it after (continue_thread)
+            video_id = await video.upload(self, ctx, self.page_id(ctx), videos[0], content)
+            result = await video.check(self, ctx, video.PREFIX + video_id)
+            if result.pending or not content.thread:
+                return result
+            return await self.continue_thread(ctx, content, FoundPost(part_ids=[result.external_id]))
+        return await self._parts(ctx, content, None)
+
+    async def continue_thread(
+        self, ctx: AccountContext, content: PostContent, found: FoundPost
+    ) -> PublishResult:
+        """Post the follow-up comment after the post that exists."""
+        return await self._parts(ctx, content, found)
+
+    async def _parts(
+        self, ctx: AccountContext, content: PostContent, found: FoundPost | None
+    ) -> PublishResult:
+        parts = content.all_parts()
+        page = self.page_id(ctx)
+
+        async def post_part(index: int, before: list[str]) -> str:
+            if index == 0:
+                return await publishing.publish(self, ctx, page, content)
+            return await publishing.comment(self, ctx, before[0], parts[index])
+
+        ids = await self.post_thread(ctx, content, post_part, found)
+        return PublishResult(external_id=ids[0], url=self.public_url(ctx, ids[0]), part_ids=ids)
+
+    async def check_pending(self, ctx: AccountContext, external_id: str) -> PublishResult:
+        """A video Meta is processing: pending, published (its post) or failed with Meta's reason."""
+        return await video.check(self, ctx, external_id)
 
     async def find_published(
         self, ctx: AccountContext, content: PostContent, since: datetime
     ) -> FoundPost | None:
-        """The Page's own post with the same message created since `since` (`GET /{page}/posts`)."""
-        found = await publishing.find(self, ctx, self.page_id(ctx), content, since)
-        return FoundPost(part_ids=[found], url=self.public_url(ctx, found)) if found else None
+        """The Page's own post with the same message created since `since` (`GET /{page}/posts`), and its
+        follow-up comment when there is one (`GET /{post}/comments`)."""
+        if any(m.is_video for m in content.media):
+            found = await video.find(self, ctx, self.page_id(ctx), content)
+            if found and found.startswith(video.PREFIX):  # uploaded, still processing: follow it as pending
+                result = await video.check(self, ctx, found)
+                found = None if result.pending else result.external_id
+                if found is None:
+                    raise Unconfirmed(
+                        "Facebook is still processing the uploaded video; it will be looked up again."
+                    )
+        else:
+            found = await publishing.find(self, ctx, self.page_id(ctx), content, since)
+        if not found:
+            return None
+        ids = [found]
+        if content.thread and not found.startswith(video.PREFIX):
+            follow = await publishing.find_comment(self, ctx, self.page_id(ctx), found, content.thread[0])
+            ids += [follow] if follow else []
+        return FoundPost(part_ids=ids, url=self.public_url(ctx, found))
 
     async def delete(self, ctx: AccountContext, external_id: str) -> None:
         """`DELETE /{post-id}`; a post that no longer exists is already deleted."""

@@ -114,3 +114,41 @@ async def delete(platform: FacebookPlatform, ctx: AccountContext, post_id: str) 
             return
         raise Rejected(f"Facebook refused to delete {post_id}: {error.text}", status=error.status, code="100")
     platform.raise_for_status(response, effect=True)
+
+
+async def comment(platform: FacebookPlatform, ctx: AccountContext, post_id: str, part: PostContent) -> str:
+    """`POST /{post-id}/comments` as the Page: a follow-up under the post; the comment's id."""
+    answer = await platform.call(
+        "POST", f"{post_id}/comments", ctx, bucket="publish", creates=True, data={"message": part.text}
+    )
+    if not answer.get("id"):
+        raise Unconfirmed("Facebook answered the comment without an id.")
+    return str(answer["id"])
+
+
+async def find_comment(
+    platform: FacebookPlatform, ctx: AccountContext, page: str, post_id: str, part: PostContent
+) -> str | None:
+    """The Page's own top-level comment with this text under `post_id` (a read)."""
+    body = await platform.call(
+        "GET",
+        f"{post_id}/comments",
+        ctx,
+        bucket="posts",
+        params={
+            "fields": "id,message,from",
+            "filter": "toplevel",
+            "order": "reverse_chronological",
+            "limit": "100",
+        },
+    )
+    for item in body.get("data") or []:
+        author = (item.get("from") or {}).get("id") if isinstance(item, dict) else None
+        if (
+            isinstance(item, dict)
+            and item.get("message") == part.text
+            and str(author) == page
+            and item.get("id")
+        ):
+            return str(item["id"])
+    return None

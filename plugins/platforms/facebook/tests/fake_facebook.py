@@ -13,7 +13,7 @@ Tokens", Pages API "Posts", "Page Access Tokens", Graph API "Handling Errors", "
 - Errors are the envelope `{"error": {message, type, code, error_subcode?, fbtrace_id}}` with HTTP 400 (500
   for server errors); rate limiting is code 32 (Page) with `X-Business-Use-Case-Usage` saying when access
   returns. Every answer carries `X-App-Usage`; Page-token answers also `X-Business-Use-Case-Usage`.
-Posts, photos, deletion and metrics: fake_facebook_pages.py.
+Posts, photos, videos (resumable upload), deletion and metrics: fake_facebook_pages.py.
 """
 
 from __future__ import annotations
@@ -71,6 +71,8 @@ class FakeFacebookState:
         default_factory=dict
     )  # photo id -> {page, bytes, published, ...}
     fetched: list[str] = field(default_factory=list)  # media URLs the fake downloaded
+    videos: dict[str, dict[str, Any]] = field(default_factory=dict)  # video id -> upload and processing state
+    comments: dict[str, dict[str, Any]] = field(default_factory=dict)  # comment id -> {post, message, from}
 
 
 class FakeFacebook(FakeServer):
@@ -92,6 +94,9 @@ class FakeFacebook(FakeServer):
         self.regain_minutes = 0
         self.valid_metrics = {"post_clicks", "post_reactions_by_type_total", "post_total_media_view_unique"}
         self.injected: collections.deque[list[Any]] = collections.deque()  # [kind, retry_after_s, skip]
+        self.video_chunk = 1024 * 1024  # bytes Meta asks for per transfer
+        self.video_polls = 0  # status reads a finished video stays "processing"
+        self.video_error: str | None = None  # processing ends in error with this message
         self._ids = itertools.count(int(time.time() * 1000) % 10**12 * 1000)
         self._id_lock = threading.Lock()
         install_auth_routes(self)
@@ -137,8 +142,14 @@ class FakeFacebook(FakeServer):
             return [str(p.get("message", "")) for p in self.state.posts.values() if not p.get("deleted")]
 
     def parent_of(self, external_id: str) -> str | None:
-        """Facebook posts have no parent here (comments are not threads)."""
-        return None
+        """The post a comment is on (None for a post)."""
+        found = self.state.comments.get(external_id)
+        return str(found["post"]) if found else None
+
+    def comment_texts(self, post_id: str) -> list[str]:
+        """Messages of the comments under a post, oldest first."""
+        with self.lock:
+            return [c["message"] for c in self.state.comments.values() if c["post"] == post_id]
 
     def next_id(self) -> str:
         """A new numeric object id."""

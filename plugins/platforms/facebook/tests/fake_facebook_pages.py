@@ -3,7 +3,8 @@
 As Meta's Pages API documents them: `POST /{page}/feed` (`message`, `link`, `published`, `attached_media[i]`
 = `{"media_fbid": id}`) answers `{"id": "{page}_{post}"}`; `POST /{page}/photos` takes `url` (Meta downloads
 it) or a multipart `source`, and answers `{"id", "post_id"}` (no `post_id` when `published=false`);
-`GET /{page}/posts` lists the Page's own posts newest first (`since` in unix seconds); `DELETE /{id}` answers
+`POST /{page}/videos` is the resumable upload (`upload_phase` start, transfer, finish), `GET /{page}/videos`
+lists uploaded videos and `GET /{video}` says `status.video_status`; `GET /{page}/posts` lists the Page's own posts newest first (`since` in unix seconds); `DELETE /{id}` answers
 `{"success": true}`; `GET /{post}?fields=reactions.summary(total_count),comments.summary(total_count),shares`
 gives the engagement (Meta leaves `shares` out when there are none); `GET /{post}/insights?metric=` answers
 `{"data": [{name, period, values: [{value}], title, description, id}]}` or code 100 for a metric it does not
@@ -73,6 +74,92 @@ def _store_post(fake: FakeFacebook, page_id: str, fields: dict[str, str], photos
     return post_id
 
 
+def _video_phase(fake: FakeFacebook, page_id: str, request: FakeRequest) -> FakeResponse:
+    """One call of the resumable upload: start, transfer (a multipart chunk at start_offset) or finish."""
+    fields = params(request)
+    phase = fields.get("upload_phase")
+    if phase == "start":
+        size = int(fields.get("file_size") or 0)
+        if size <= 0:
+            return graph_error("(#100) file_size is required", 100)
+        video_id, session = fake.next_id(), fake.next_id()
+        with fake.lock:
+            fake.state.videos[video_id] = {
+                "page": page_id,
+                "session": session,
+                "size": size,
+                "data": b"",
+                "state": "uploading",
+            }
+        end = min(size, fake.video_chunk)
+        body = {
+            "video_id": video_id,
+            "upload_session_id": session,
+            "start_offset": "0",
+            "end_offset": str(end),
+        }
+        return FakeResponse(200, body, fake.usage_headers(page_id))
+    video_id, video = next(
+        ((k, v) for k, v in fake.state.videos.items() if v["session"] == fields.get("upload_session_id")),
+        (None, None),
+    )
+    if video is None:
+        return graph_error(
+            "(#6000) There was a problem uploading your video file: invalid upload session", 6000
+        )
+    if phase == "transfer":
+        chunk = multipart(request)[1].get("video_file_chunk", ("", b""))[1]
+        if int(fields.get("start_offset") or -1) != len(video["data"]) or not chunk:
+            return graph_error("(#6001) The start_offset does not match the bytes received", 6001, 1363019)
+        video["data"] += chunk
+        start = len(video["data"])
+        end = min(video["size"], start + fake.video_chunk)
+        return FakeResponse(
+            200, {"start_offset": str(start), "end_offset": str(end)}, fake.usage_headers(page_id)
+        )
+    if phase == "finish":
+        if len(video["data"]) != video["size"]:
+            return graph_error("(#6000) The video file is incomplete", 6000)
+        injected = fake.take_injected()
+        if injected and injected[0] != "timeout_after_store":
+            failure = fake.injected_failure(injected[0], injected[1], page_id)
+            assert failure is not None
+            return failure
+        video.update(
+            state="processing",
+            polls=fake.video_polls,
+            error=fake.video_error,
+            message=fields.get("description", ""),
+        )
+        delay = TIMEOUT_DELAY_S if injected else 0.0
+        return FakeResponse(200, {"success": True}, fake.usage_headers(page_id), delay_s=delay)
+    return graph_error("(#100) Invalid upload_phase", 100)
+
+
+def _video_status(fake: FakeFacebook, video_id: str) -> dict[str, Any]:
+    """GET /{video}: its status; processing turns ready (a post appears) or error after `polls` reads."""
+    video = fake.state.videos[video_id]
+    if video["state"] == "processing":
+        if video["polls"] > 0:
+            video["polls"] -= 1
+        elif video["error"]:
+            video["state"] = "error"
+        else:
+            video["state"] = "ready"
+            video["post_id"] = _store_post(fake, video["page"], {"message": video["message"]}, [])
+            fake.state.posts[video["post_id"]]["video"] = video_id
+    body: dict[str, Any] = {"id": video_id, "status": {"video_status": video["state"]}}
+    if video["state"] == "error":
+        body["status"]["processing_phase"] = {
+            "status": "error",
+            "errors": [{"code": 1363040, "message": video["error"]}],
+        }
+    if video.get("post_id"):
+        body["post_id"] = video["post_id"]
+        body["permalink_url"] = f"/{video['page']}/videos/{video_id}/"
+    return body
+
+
 def install_page_routes(fake: FakeFacebook) -> None:
     """Feed, photos, posts listing, object reads and deletes, insights."""
     v = re.escape("v24.0")
@@ -137,6 +224,73 @@ def install_page_routes(fake: FakeFacebook) -> None:
         delay = TIMEOUT_DELAY_S if injected else 0.0
         return FakeResponse(200, answer, fake.usage_headers(page_id), delay_s=delay)
 
+    @fake.route("POST", rf"/{v}/(?P<page>\d+)/videos")
+    def videos(request: FakeRequest) -> FakeResponse:
+        page_id = request.params["page"]
+        token = _page_call(fake, request, page_id)
+        if isinstance(token, FakeResponse):
+            return token
+        return _video_phase(fake, page_id, request)
+
+    @fake.route("POST", rf"/{v}/(?P<post>\d+_\d+)/comments")
+    def add_comment(request: FakeRequest) -> FakeResponse:
+        post = fake.state.posts.get(request.params["post"])
+        token = fake.caller(request)
+        if isinstance(token, FakeResponse):
+            return token
+        if post is None:
+            return graph_error("(#100) Unsupported post request.", 100, 33, kind="GraphMethodException")
+        message = params(request).get("message", "")
+        if not message:
+            return graph_error("(#100) Missing message", 100)
+        injected = fake.take_injected()
+        if injected and injected[0] != "timeout_after_store":
+            failure = fake.injected_failure(injected[0], injected[1], post["page"])
+            assert failure is not None
+            return failure
+        comment_id = f"{post['id'].split('_')[1]}_{fake.next_id()}"
+        author = {"id": token.owner, "name": fake.state.pages.get(token.owner, {}).get("name", "")}
+        with fake.lock:
+            fake.state.comments[comment_id] = {
+                "post": post["id"],
+                "message": message,
+                "from": author,
+                "created": time.time(),
+            }
+        delay = TIMEOUT_DELAY_S if injected else 0.0
+        return FakeResponse(200, {"id": comment_id}, fake.usage_headers(post["page"]), delay_s=delay)
+
+    @fake.route("GET", rf"/{v}/(?P<post>\d+_\d+)/comments")
+    def list_comments(request: FakeRequest) -> FakeResponse:
+        token = fake.caller(request)
+        if isinstance(token, FakeResponse):
+            return token
+        held = [(k, c) for k, c in fake.state.comments.items() if c["post"] == request.params["post"]]
+        held.sort(
+            key=lambda kc: kc[1]["created"], reverse=request.query.get("order") == "reverse_chronological"
+        )
+        data = [{"id": k, "message": c["message"], "from": c["from"]} for k, c in held]
+        return FakeResponse(200, {"data": data, "paging": {}})
+
+    @fake.route("GET", rf"/{v}/(?P<page>\d+)/videos")
+    def list_videos(request: FakeRequest) -> FakeResponse:
+        page_id = request.params["page"]
+        token = _page_call(fake, request, page_id)
+        if isinstance(token, FakeResponse):
+            return token
+        data = []
+        for video_id, video in reversed(list(fake.state.videos.items())):
+            if video["page"] == page_id and video["state"] != "uploading":
+                item = {
+                    "id": video_id,
+                    "description": video.get("message", ""),
+                    "updated_time": "2026-12-03T12:00:00+0000",
+                }
+                if video.get("post_id"):
+                    item["post_id"] = video["post_id"]
+                data.append(item)
+        return FakeResponse(200, {"data": data}, fake.usage_headers(page_id))
+
     @fake.route("GET", rf"/{v}/(?P<page>\d+)/(?:posts|published_posts|feed)")
     def list_posts(request: FakeRequest) -> FakeResponse:
         page_id = request.params["page"]
@@ -162,12 +316,16 @@ def install_page_routes(fake: FakeFacebook) -> None:
         token = fake.caller(request)
         if isinstance(token, FakeResponse):
             return token
+        if object_id in fake.state.videos:
+            return FakeResponse(200, _video_status(fake, object_id), fake.usage_headers())
         if object_id in fake.state.pages:
             page = fake.state.pages[object_id]
             wanted = (request.query.get("fields") or "id,name").split(",")
             body = {k: page[k] for k in wanted if k in page}
             body["id"] = object_id
             return FakeResponse(200, body, fake.usage_headers(object_id))
+        if object_id in fake.state.comments:
+            return FakeResponse(200, {"id": object_id, "message": fake.state.comments[object_id]["message"]})
         post = fake.state.posts.get(object_id)
         if post is None:
             return graph_error(
@@ -225,6 +383,9 @@ def install_page_routes(fake: FakeFacebook) -> None:
         if isinstance(token, FakeResponse):
             return token
         with fake.lock:
+            if object_id in fake.state.comments:
+                fake.state.comments.pop(object_id)
+                return FakeResponse(200, {"success": True})
             post = fake.state.posts.get(object_id)
             if post is None or post.get("deleted"):
                 return graph_error(

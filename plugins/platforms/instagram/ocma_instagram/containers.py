@@ -32,6 +32,19 @@ if TYPE_CHECKING:
     from ocma_instagram.platform import InstagramPlatform
 
 KINDS = ("feed", "reel", "story")
+#: Options passed to the published container as Meta names them (`collaborators`: a list of usernames).
+PASSED_OPTIONS = ("location_id", "collaborators", "cover_url", "thumb_offset", "audio_name")
+
+
+def passed_options(options: dict[str, Any]) -> dict[str, str]:
+    """The container fields OCMA passes on from a post's Instagram options."""
+    fields: dict[str, str] = {}
+    for name in PASSED_OPTIONS:
+        value = options.get(name)
+        if value in (None, "", []):
+            continue
+        fields[name] = ",".join(str(v) for v in value) if isinstance(value, list) else str(value)
+    return fields
 
 
 def digest(caption: str) -> str:
@@ -84,13 +97,13 @@ async def create_for(platform: InstagramPlatform, ctx: AccountContext, content: 
             fields["caption"] = content.text
         if content.media[0].is_video and kind == "feed":
             fields["share_to_feed"] = "true"
-        return await create(platform, ctx, fields)
+        return await create(platform, ctx, {**fields, **passed_options(content.options)})
     children = [
         await create(platform, ctx, _item_fields(item, url, kind, carousel_item=True))
         for item, url in zip(content.media, urls, strict=True)
     ]
     fields = {"media_type": "CAROUSEL", "children": ",".join(children), "caption": content.text}
-    return await create(platform, ctx, fields)
+    return await create(platform, ctx, {**fields, **passed_options(content.options)})
 
 
 async def status(platform: InstagramPlatform, ctx: AccountContext, container_id: str) -> tuple[str, str]:
@@ -120,7 +133,7 @@ async def quota(platform: InstagramPlatform, ctx: AccountContext) -> None:
     reset = datetime.now(UTC) + timedelta(seconds=window)
     remaining = max(total - used, 0)
     info = RateLimitInfo(scope="account", bucket="publish", limit=total, remaining=remaining, reset_at=reset)
-    ctx.settings.setdefault("_rate_limits", []).append(info)
+    graph.record_readings(ctx, [info])
     if remaining == 0:
         # The window rolls: the oldest post of the last 24 hours frees a place some time within it.
         raise RateLimited(

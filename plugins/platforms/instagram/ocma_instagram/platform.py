@@ -25,7 +25,7 @@ from ocma_core import (
     WebhookEvent,
 )
 from ocma_core.platforms import graph
-from ocma_instagram import auth, containers, metrics
+from ocma_instagram import auth, containers, facebook_login, metrics
 
 DEFAULT_VERSION = "v24.0"
 MAX_CAPTION = 2200
@@ -41,6 +41,9 @@ class InstagramPlatform(graph.GraphPlatform):
 
     name = "instagram"
     display_name = "Instagram"
+    connect_options = {
+        "page": "With Facebook Login: the Page whose Instagram account to connect (id or name)."
+    }
     capabilities = frozenset(
         {
             Capability.PUBLISH_IMAGES,
@@ -71,6 +74,23 @@ class InstagramPlatform(graph.GraphPlatform):
     needs_public_media = True
 
     # ----- configuration -------------------------------------------------------------------------
+    @property
+    def facebook_login(self) -> bool:
+        """True for the Facebook Login variant (OCMA_INSTAGRAM_LOGIN=facebook): an account behind a Page."""
+        return (self.setting("LOGIN") or "instagram").strip().lower() == "facebook"
+
+    @property
+    def api_base(self) -> str:
+        """graph.instagram.com, or graph.facebook.com for the Facebook Login variant (API_BASE overrides)."""
+        default = "https://graph.facebook.com" if self.facebook_login else self.default_api_base
+        return (self.setting("API_BASE") or default).rstrip("/")
+
+    @property
+    def auth_base(self) -> str:
+        """www.instagram.com, or www.facebook.com for the Facebook Login variant (AUTH_BASE overrides)."""
+        default = "https://www.facebook.com" if self.facebook_login else self.default_auth_base
+        return (self.setting("AUTH_BASE") or default).rstrip("/")
+
     @property
     def version(self) -> str:
         """The Graph API version (OCMA_INSTAGRAM_GRAPH_VERSION)."""
@@ -127,11 +147,18 @@ class InstagramPlatform(graph.GraphPlatform):
         return response.json()
 
     def oauth_client(self, options: Mapping[str, str] | None = None) -> OAuthClient:
-        """Business Login for Instagram (comma-separated scopes, the app secret, no PKCE)."""
-        scopes = tuple((self.setting("SCOPES") or ",".join(auth.SCOPES)).replace(" ", ",").split(","))
+        """Business Login for Instagram, or Facebook Login for the Page variant (comma-separated scopes, the app
+        secret, no PKCE); option `page` picks the Page/Instagram account of the Facebook variant in the exchange."""
+        fb = self.facebook_login
+        defaults = facebook_login.SCOPES if fb else auth.SCOPES
+        scopes = tuple((self.setting("SCOPES") or ",".join(defaults)).replace(" ", ",").split(","))
         return OAuthClient(
-            authorize_url=f"{self.auth_base}/oauth/authorize",
-            token_url=f"{self.oauth_api_base}/oauth/access_token",
+            authorize_url=f"{self.auth_base}/{self.version}/dialog/oauth"
+            if fb
+            else f"{self.auth_base}/oauth/authorize",
+            token_url=f"{self.api_base}/{self.version}/oauth/access_token"
+            if fb
+            else f"{self.oauth_api_base}/oauth/access_token",
             client_id=self.app_id,
             client_secret=self.app_secret,
             scopes=tuple(s for s in scopes if s),
@@ -147,21 +174,34 @@ class InstagramPlatform(graph.GraphPlatform):
         redirect_uri: str,
         options: Mapping[str, str] | None = None,
     ) -> TokenSet:
-        """Code → one-hour token → 60-day token (see ocma_instagram.auth)."""
+        """Code → one-hour token → 60-day token (ocma_instagram.auth), or the Facebook Login chain."""
+        if self.facebook_login:
+            return await facebook_login.exchange_code(
+                self, code, redirect_uri, (options or {}).get("page", "")
+            )
         return await auth.exchange_code(self, code, redirect_uri)
 
     async def refresh(self, ctx: AccountContext) -> TokenSet:
-        """`ig_refresh_token` with the unexpired long-lived token."""
+        """`ig_refresh_token` with the unexpired long-lived token (the Facebook variant cannot refresh)."""
+        if ctx.settings.get("login") == "facebook" or self.facebook_login:
+            raise facebook_login.no_refresh(ctx)
         return await auth.refresh(self, ctx)
 
     async def get_profile(self, ctx: AccountContext) -> Profile:
-        """`GET /me?fields=user_id,username,name,account_type`."""
-        body = await self.call(
-            "GET", "me", ctx, bucket="me", params={"fields": "id,user_id,username,name,account_type"}
-        )
+        """`GET /me?fields=user_id,username,name,account_type`; the Facebook variant reads `/{ig-user-id}`."""
+        if ctx.settings.get("login") == "facebook":
+            body = await self.call(
+                "GET", self.user_path(ctx), ctx, bucket="me", params={"fields": "id,username,name"}
+            )
+        else:
+            body = await self.call(
+                "GET", "me", ctx, bucket="me", params={"fields": "id,user_id,username,name,account_type"}
+            )
         user_id = str(body.get("user_id") or body["id"])
         handle = str(body.get("username") or user_id)
         extra = {"ig_user_id": user_id, "account_type": body.get("account_type")}
+        if ctx.settings.get("login") == "facebook":
+            extra = {"ig_user_id": user_id, "login": "facebook", "page_id": ctx.settings.get("page_id")}
         return Profile(
             external_id=user_id,
             handle=handle,
@@ -224,7 +264,15 @@ class InstagramPlatform(graph.GraphPlatform):
                 )
             return self._result(str(media["id"]), media.get("permalink"))
         media_id = await containers.publish_container(self, ctx, container)
-        return self._result(media_id, None)
+        return self._result(media_id, await self._permalink(ctx, media_id))
+
+    async def _permalink(self, ctx: AccountContext, media_id: str) -> str | None:
+        """The published media's permalink (a read after the fact; its failure leaves the post without a URL)."""
+        try:
+            body = await self.call("GET", media_id, ctx, bucket="media", params={"fields": "id,permalink"})
+        except Exception:
+            return None
+        return str(body["permalink"]) if body.get("permalink") else None
 
     def _result(self, media_id: str, permalink: Any) -> PublishResult:
         return PublishResult(

@@ -10,6 +10,8 @@ long-lived access tokens", "Refresh access tokens", "Content Publishing", "IG Co
   `GET /access_token?grant_type=ig_exchange_token&client_secret&access_token` a 60-day one;
   `GET /refresh_access_token?grant_type=ig_refresh_token&access_token` a new 60-day one, only for a token at
   least 24 hours old and not expired.
+- The Facebook Login variant: `GET /dialog/oauth`, `GET /v{N}/oauth/access_token` (code, then
+  `fb_exchange_token`) and `GET /v{N}/me/accounts?fields=instagram_business_account{id,username}`.
 - `GET /v{N}/me?fields=user_id,username,...`; containers, publishing, media and insights in
   fake_instagram_media.py. Every answer carries `X-Business-Use-Case-Usage` (type `instagram`).
 """
@@ -38,6 +40,7 @@ VERSION = "v24.0"
 IG_USER_ID = "17841400000000001"
 APP_SCOPED_ID = "7000000000000001"
 USERNAME = "ocma.bakery"
+PAGE_ID = "105000000000001"  # the Facebook Page the account is linked to (the Facebook Login variant)
 SHORT_TTL_S = 3600
 LONG_TTL_S = 5_183_944
 REFRESHABLE_AFTER_S = 86_400
@@ -92,12 +95,15 @@ class FakeInstagram(FakeServer):
     def authorize(self, authorize_url: str, *, approve: bool = True) -> tuple[str, str]:
         """Consent as the user: the code and state the redirect would carry."""
         query = {k: v[0] for k, v in parse_qs(urlsplit(authorize_url).query).items()}
-        assert urlsplit(authorize_url).path == "/oauth/authorize", authorize_url
+        path = urlsplit(authorize_url).path
+        assert path in ("/oauth/authorize", f"/{VERSION}/dialog/oauth"), authorize_url
         assert query["client_id"] == APP_ID and query["response_type"] == "code"
         code = "AQ" + secrets.token_urlsafe(24)
         if approve:
             self.state.codes[code] = query["redirect_uri"]
-        return code + "#_", query.get("state", "")  # Meta appends "#_" to the redirect
+        if path.endswith("/dialog/oauth"):  # Facebook Login (the variant with a Page)
+            return code, query.get("state", "")
+        return code + "#_", query.get("state", "")  # Meta appends "#_" to Instagram Login's redirect
 
     def fail_next(self, kind: str, *, retry_after_s: float = 30.0, skip: int = 0) -> None:
         """Fail a coming media_publish after `skip` succeed."""
@@ -234,6 +240,45 @@ def install_auth_routes(fake: FakeInstagram) -> None:
             return graph_error("Token can be refreshed only when it is at least 24 hours old", 100)
         value = fake.mint("long", LONG_TTL_S)
         return FakeResponse(200, {"access_token": value, "token_type": "bearer", "expires_in": LONG_TTL_S})
+
+    @fake.route("GET", rf"/{VERSION}/oauth/access_token")
+    def facebook_token(request: FakeRequest) -> FakeResponse:
+        """Facebook Login: the code, then fb_exchange_token (the Facebook Login variant)."""
+        q = request.query
+        if q.get("client_id") != APP_ID or q.get("client_secret") != APP_SECRET:
+            return graph_error("Error validating client secret.", 1)
+        if q.get("grant_type") == "fb_exchange_token":
+            short = fake.state.tokens.get(q.get("fb_exchange_token", ""))
+            if short is None or short.kind != "fb-short" or short.expires_at < time.time():
+                return graph_error("Error validating access token: Session has expired.", 190, 463)
+            value = fake.mint("fb-long", 5_184_000)
+            return FakeResponse(200, {"access_token": value, "token_type": "bearer", "expires_in": 5_184_000})
+        redirect = fake.state.codes.pop(q.get("code", ""), None)
+        if redirect is None or redirect != q.get("redirect_uri"):
+            return graph_error("Error validating verification code.", 100, 36008)
+        value = fake.mint("fb-short", 5400)
+        return FakeResponse(200, {"access_token": value, "token_type": "bearer", "expires_in": 5400})
+
+    @fake.route("GET", rf"/{VERSION}/me/accounts")
+    def pages(request: FakeRequest) -> FakeResponse:
+        """The user's Pages with the Instagram account linked to each (`instagram_business_account`)."""
+        token = fake.caller(request)
+        if isinstance(token, FakeResponse):
+            return token
+        if token.kind != "fb-long":
+            return graph_error("(#200) This call requires a user access token.", 200)
+        page_token = fake.mint("page", 10 * 365 * 86400)
+        linked = {"id": IG_USER_ID, "username": USERNAME}
+        data = [
+            {
+                "id": PAGE_ID,
+                "name": "OCMA Bakery",
+                "access_token": page_token,
+                "instagram_business_account": linked,
+            },
+            {"id": "105000000000009", "name": "No Instagram here", "access_token": fake.mint("page", 86400)},
+        ]
+        return FakeResponse(200, {"data": data, "paging": {"cursors": {"before": "b", "after": "a"}}})
 
     @fake.route("GET", rf"/{VERSION}/me")
     def me(request: FakeRequest) -> FakeResponse:

@@ -254,6 +254,7 @@ def install_media_routes(fake: FakeInstagram) -> None:
                 "follows_count": 3,
                 "media_count": len(fake.state.media),
             }
+            counts |= {"username": "ocma.bakery", "name": "OCMA Bakery"}
             return FakeResponse(
                 200, {k: counts[k] for k in wanted if k in counts} | {"id": object_id}, fake.usage_headers()
             )

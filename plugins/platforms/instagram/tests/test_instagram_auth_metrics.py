@@ -14,7 +14,7 @@ from fake_instagram import APP_SECRET, IG_USER_ID, USERNAME, FakeInstagram
 from instagram_testkit import REDIRECT_URI, MediaHost, connect
 from ocma_instagram import InstagramPlatform
 
-from ocma_core import AccountContext, AuthExpired, PostContent
+from ocma_core import AccountContext, AuthExpired, PostContent, Rejected
 from ocma_core.oauth_client import authorize_url
 from ocma_core.testing.conformance import run
 
@@ -131,3 +131,31 @@ def test_webhooks(instagram: InstagramPlatform) -> None:
     comment, mention = instagram.parse_webhook(body)
     assert (comment.kind, comment.external_post_id) == ("comment", "m1")
     assert (mention.kind, mention.external_post_id) == ("mention", "m2")
+
+
+def test_the_facebook_login_variant_finds_the_account_behind_the_page(fake_instagram: FakeInstagram) -> None:
+    from fake_instagram import PAGE_ID
+    from instagram_testkit import instagram_env
+
+    platform = InstagramPlatform(env=instagram_env(fake_instagram, OCMA_INSTAGRAM_LOGIN="facebook"))
+    client = platform.oauth_client()
+    assert client.authorize_url.endswith("/v24.0/dialog/oauth")
+    assert "instagram_content_publish" in client.scopes and "pages_show_list" in client.scopes
+    ctx = run(connect(platform, fake_instagram))  # the Page without a linked account is not offered
+    assert (ctx.external_id, ctx.handle) == (IG_USER_ID, USERNAME)
+    assert ctx.settings["page_id"] == PAGE_ID and ctx.tokens.refresh_token is None
+    assert fake_instagram.state.tokens[ctx.tokens.access_token].kind == "page"
+    from ocma_instagram.facebook_login import _choose
+
+    linked = [
+        {
+            "id": PAGE_ID,
+            "name": "OCMA Bakery",
+            "instagram_business_account": {"id": IG_USER_ID, "username": USERNAME},
+        }
+    ]
+    assert _choose(linked, "@" + USERNAME)["id"] == PAGE_ID
+    with pytest.raises(Rejected, match="Choose the Instagram account"):
+        _choose(linked, "nobody")
+    with pytest.raises(Rejected, match="has an Instagram professional account linked"):
+        _choose([], "")

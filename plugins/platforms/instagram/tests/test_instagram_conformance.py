@@ -70,3 +70,30 @@ class TestInstagramConformance(PlatformConformance):
         with pytest.raises(RateLimited) as info:
             run(kit_platform.publish(ctx, self.content(self._text("429"))))
         assert before + timedelta(seconds=55) <= info.value.retry_at <= before + timedelta(seconds=70)
+
+
+class TestInstagramFacebookLoginConformance(TestInstagramConformance):
+    """The same checks for the Facebook Login variant (an Instagram account behind a Facebook Page)."""
+
+    @pytest.fixture
+    def platform(self, fake: FakeInstagram) -> InstagramPlatform:
+        return InstagramPlatform(env=instagram_env(fake, OCMA_INSTAGRAM_LOGIN="facebook"))
+
+    def test_refresh_rotates_token(
+        self,
+        kit_platform: InstagramPlatform,
+        tokens: TokenSet,
+        fake: FakeInstagram,
+        connect_credentials: dict[str, str],
+    ) -> None:
+        """Facebook Login has no refresh tokens: an expired session needs a new login, which works again."""
+        ctx: AccountContext = self._ctx(kit_platform, tokens)
+        assert tokens.refresh_token is None and tokens.expires_at is not None
+        assert ctx.settings["login"] == "facebook" and ctx.external_id == ctx.settings["ig_user_id"]
+        fake.expire_tokens()
+        with pytest.raises(AuthExpired):
+            run(kit_platform.get_profile(ctx))
+        with pytest.raises(AuthExpired, match="log in with Facebook again"):
+            run(kit_platform.refresh(ctx))
+        ctx.tokens = run(self._connect(kit_platform, fake, connect_credentials))
+        assert run(kit_platform.get_profile(ctx)).external_id == ctx.external_id

@@ -171,3 +171,31 @@ def test_caption_and_media_rules(instagram: InstagramPlatform, media_host: Media
     assert codes("x", [video], instagram_type="reel") == set()
     assert codes("x", [image, video]) == set()  # a carousel mixes images and videos
     assert codes("x", []) != set()  # media is required
+
+
+def test_location_collaborators_and_cover_are_passed_on(
+    instagram: InstagramPlatform,
+    fake_instagram: FakeInstagram,
+    ctx: AccountContext,
+    media_host: MediaHost,
+    tmp_path: Path,
+) -> None:
+    options = {
+        "location_id": "7640348500",
+        "collaborators": ["ada", "grace"],
+        "instagram_type": "reel",
+        "cover_url": "",
+    }
+    run(
+        instagram.publish(
+            ctx, PostContent(text="Together", media=[media_host.add(tmp_path, "video")], options=options)
+        )
+    )
+    (create,) = fake_instagram.requests_to("POST", r"/v24.0/\w+/media")
+    form = create.form()
+    assert (form["location_id"], form["collaborators"], form["media_type"]) == (
+        "7640348500",
+        "ada,grace",
+        "REELS",
+    )
+    assert "cover_url" not in form

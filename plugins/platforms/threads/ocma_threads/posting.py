@@ -96,6 +96,11 @@ async def post_part(
         fields["reply_to_id"] = reply_to
     if options.get("reply_control"):
         fields["reply_control"] = str(options["reply_control"])
+    for name in ("topic_tag", "location_id") if not reply_to else ():
+        if options.get(name):
+            fields[name] = str(options[name])
+    if options.get("quote_post_id") and not reply_to:
+        fields["quote_post_id"] = str(options["quote_post_id"])
     if not part.media:
         fields["media_type"] = "TEXT"
         link = part.options.get("link") or (options.get("link") if not reply_to else None)
@@ -183,7 +188,7 @@ async def quota(
             info = RateLimitInfo(
                 scope="account", bucket="publish", limit=total, remaining=left, reset_at=reset
             )
-            ctx.settings.setdefault("_rate_limits", []).append(info)
+            graph.record_readings(ctx, [info])
         if left < needed:
             what = "replies" if prefix else "posts"
             raise RateLimited(

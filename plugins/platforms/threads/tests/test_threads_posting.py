@@ -167,3 +167,17 @@ def test_insights_and_webhooks(
     assert threads.webhook_challenge(
         {"hub.mode": "subscribe", "hub.verify_token": "verify-th", "hub.challenge": "7"}
     ) == (200, "7")
+
+
+def test_topic_tag_and_quote_go_on_the_first_part_only(
+    threads: ThreadsPlatform, fake_threads: FakeThreads, ctx: AccountContext
+) -> None:
+    content = PostContent(
+        text="Bread talk",
+        thread=[PostContent(text="more")],
+        options={"topic_tag": "Baking", "quote_post_id": "123"},
+    )
+    run(threads.publish(ctx, content))
+    first, second = (r.form() for r in fake_threads.requests_to("POST", rf"/v1\.0/{USER_ID}/threads"))
+    assert (first["topic_tag"], first["quote_post_id"]) == ("Baking", "123")
+    assert "topic_tag" not in second and "quote_post_id" not in second and second["reply_to_id"]
