@@ -71,6 +71,7 @@ PUBLIC_MODULES = {
     "ocma_core.ai.http",  # helpers for AI provider plugins: one HTTP call with typed failures
     "ocma_core.ai.sizes",  # helpers for AI provider plugins: image sizes and ratios
     "ocma_core.net",
+    "ocma_core.platforms",  # the Platform contract (also re-exported by `ocma_core`)
     "ocma_core.platforms.graph",  # helpers for Meta Graph platform plugins (errors, usage headers, webhooks)
     "ocma_core.when",  # reading the times people type (the CLI and the agent read them alike)
 }

@@ -11,7 +11,7 @@ from ocma_core.errors import ValidationFailed
 def parse_time(text: str, timezone: str) -> datetime:
     """An aware UTC datetime from ISO 8601 (naive = the workspace's local time), 'tomorrow 09:00', 'monday
     09:00' or 'in 2h' (the forms the CLI takes); a local time the clocks skip or repeat is refused."""
-    from ocma_core.when import FORMS, local_to_utc, parse_when
+    from ocma_core.app.calendar import FORMS, local_to_utc, parse_when
 
     try:
         when = parse_when(text, timezone, option="time")

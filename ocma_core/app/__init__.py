@@ -7,7 +7,8 @@ docs/reference.md; tests/test_layering.py keeps agent/, bots/ and plugins/ to it
 Areas: `posts`, `calendar`, `accounts`, `workspaces`, `approvals`, `analytics`, `media`, `content`, `events`,
 `models` (stored records), `web` (routes added through register_routes), `cli` (commands added through
 register_commands) and `plugins`. Besides these, public names are `ocma_core`'s top-level exports and the
-modules `ocma_core.errors`, `ocma_core.permissions`, `ocma_core.ai`, `ocma_core.net` and `ocma_core.testing`.
+modules `ocma_core.errors`, `ocma_core.permissions`, `ocma_core.ai`, `ocma_core.net`, `ocma_core.platforms` (with
+`platforms.graph`) and `ocma_core.testing`.
 Each area is imported on first use, so `import ocma_core.app` stays cheap.
 """
 

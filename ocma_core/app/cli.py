@@ -6,15 +6,37 @@ it is light (a plugin's command module is imported for `ocma --help`): the datab
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import click
 
 from ocma_core.cli.examples import examples
+from ocma_core.cli.output import Column, emit_list, emit_record, json_option, print_json, table
 
 if TYPE_CHECKING:
     from ocma_core.context import Ocma
     from ocma_core.errors import OcmaError
 
-__all__ = ["context", "examples", "report_error", "workspace_id"]
+__all__ = [
+    "Column",
+    "context",
+    "emit_list",
+    "emit_record",
+    "examples",
+    "json_option",
+    "print_json",
+    "report_error",
+    "table",
+    "workspace_id",
+    "workspace_option",
+]
+
+
+def workspace_option(fn: Any) -> Any:
+    """--workspace NAME|ID (optional when there is only one)."""
+    return click.option(
+        "--workspace", "-w", default=None, help="Workspace name or id (default: the only one)."
+    )(fn)
 
 
 def context(create_key: bool = False) -> Ocma:

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import click
-
 from ocma_core.cli.examples import examples
 from ocma_core.cli.output import (
     Column,
@@ -38,11 +34,7 @@ def context(create_key: bool = False) -> Ocma:
     return ocma
 
 
-def workspace_option(fn: Any) -> Any:
-    """--workspace NAME|ID (optional when there is only one)."""
-    return click.option(
-        "--workspace", "-w", default=None, help="Workspace name or id (default: the only one)."
-    )(fn)
+from ocma_core.app.cli import workspace_option  # noqa: E402  (one definition, shared with plugins)
 
 
 def workspace_id(ocma: Ocma, ref: str | None) -> str:

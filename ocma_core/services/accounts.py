@@ -29,7 +29,7 @@ from ocma_core.errors import (
 )
 from ocma_core.events import Event, dispatch, record
 from ocma_core.oauth_client import authorize_url, new_code_verifier
-from ocma_core.platforms import AccountContext, AuthKind, Platform, Profile, TokenSet
+from ocma_core.platforms import AccountContext, AuthKind, OAuthClient, Platform, Profile, TokenSet
 from ocma_core.registry import get_platform
 from ocma_core.services import held
 from ocma_core.services.connect_errors import connect_failure
@@ -112,8 +112,8 @@ def begin_connect(
     return state, authorize_url(client, state=state, redirect_uri=redirect, verifier=verifier)
 
 
-def _oauth_client(platform: Platform, options: Mapping[str, str]) -> Any:
-    """The platform's OAuth client for these connection options (unknown options are refused by name)."""
+def _oauth_client(platform: Platform, options: Mapping[str, str]) -> OAuthClient:
+    """The platform's OAuth client for these connection options (only those in `connect_options`)."""
     unknown = sorted(set(options) - set(platform.connect_options))
     if unknown:
         accepted = ", ".join(sorted(platform.connect_options)) or "none"
@@ -121,7 +121,7 @@ def _oauth_client(platform: Platform, options: Mapping[str, str]) -> Any:
             f"{platform.display_name or platform.name} does not take the connection option(s)"
             f" {', '.join(unknown)} (it takes: {accepted})."
         )
-    return platform.oauth_client(dict(options))
+    return platform.oauth_client(options)
 
 
 def consent_url(ocma: Ocma, row: OAuthState, state: str) -> str:

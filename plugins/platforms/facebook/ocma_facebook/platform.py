@@ -69,6 +69,7 @@ class FacebookPlatform(graph.GraphPlatform):
     default_auth_base = "https://www.facebook.com"
     default_scopes = auth.PAGE_SCOPES
     max_concurrency = 4
+    connect_options = {"page": "The Page to connect, by id or name (when the person manages several)."}
 
     # ----- configuration -------------------------------------------------------------------------
     @property
@@ -138,7 +139,7 @@ class FacebookPlatform(graph.GraphPlatform):
     def oauth_client(self, options: Mapping[str, str] | None = None) -> OAuthClient:
         """Facebook Login with the Page permissions (no PKCE for a web app with a secret; comma-separated).
 
-        `page` (the Page to connect) is used by the code exchange; other options are ignored."""
+        Option `page` (the Page to connect) is used by the code exchange."""
         scopes = tuple((self.setting("SCOPES") or ",".join(auth.PAGE_SCOPES)).replace(" ", ",").split(","))
         return OAuthClient(
             authorize_url=f"{self.auth_base}/{self.version}/dialog/oauth",
@@ -162,6 +163,7 @@ class FacebookPlatform(graph.GraphPlatform):
         page = (options or {}).get("page", "")
         long_lived = await auth.user_token(self, code, redirect_uri)
         pages = await auth.managed_pages(self, str(long_lived["access_token"]))
+        page = (options or {}).get("page", "")
         return auth.page_tokens(long_lived, auth.choose_page(pages, page.strip()))
 
     async def refresh(self, ctx: AccountContext) -> TokenSet:
