@@ -57,6 +57,9 @@ class Action(enum.StrEnum):
     MEMBERS_READ = "members.read"
     MEMBERS_MANAGE = "members.manage"
     APIKEYS_MANAGE = "apikeys.manage"
+    EVENTS_READ = "events.read"
+    WEBHOOKS_READ = "webhooks.read"
+    WEBHOOKS_MANAGE = "webhooks.manage"
     TOOLS_READ = "tools.read"
     TOOLS_WRITE = "tools.write"
     TOOLS_PUBLIC = "tools.public"
@@ -101,6 +104,9 @@ LEAST_ROLE: dict[Action, Role] = {
     Action.MEMBERS_READ: Role.VIEWER,
     Action.MEMBERS_MANAGE: Role.ADMIN,
     Action.APIKEYS_MANAGE: Role.ADMIN,
+    Action.EVENTS_READ: Role.VIEWER,
+    Action.WEBHOOKS_READ: Role.ADMIN,
+    Action.WEBHOOKS_MANAGE: Role.ADMIN,
     Action.TOOLS_READ: Role.VIEWER,
     Action.TOOLS_WRITE: Role.EDITOR,
     Action.TOOLS_PUBLIC: Role.EDITOR,
@@ -151,6 +157,9 @@ DESCRIPTIONS: dict[Action, str] = {
     Action.MEMBERS_READ: "list members",
     Action.MEMBERS_MANAGE: "add, change and remove members (never above one's own role)",
     Action.APIKEYS_MANAGE: "create, list and revoke API keys",
+    Action.EVENTS_READ: "read the workspace's event stream",
+    Action.WEBHOOKS_READ: "list outbound webhooks and their delivery log",
+    Action.WEBHOOKS_MANAGE: "add, change, rotate, ping, redeliver and remove outbound webhooks",
     Action.TOOLS_READ: "plugin agent tools that only read",
     Action.TOOLS_WRITE: "plugin agent tools that change OCMA",
     Action.TOOLS_PUBLIC: "plugin agent tools that reach the public (approval policy applies)",

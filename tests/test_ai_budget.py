@@ -63,6 +63,12 @@ def test_daily_budget_refuses_a_call_that_would_exceed_it(
     )
     assert "Europe/Berlin" in (caught.value.fix or "")  # resets at the workspace's midnight
     assert fake_openai.requests == [] and len(rows(ocma, ai_workspace)) == 1
+    with pytest.raises(BudgetExceeded):  # refused again: announced once per budget and period
+        asyncio.run(complete_text(ocma, ai_workspace, HELLO, max_tokens=4000))
+    from ocma_core.eventlog import read
+
+    told = [e.payload for e in read(ocma, ai_workspace) if e.kind == "budget.exceeded"]
+    assert [(t["period"], t["budget"], t["spent"]) for t in told] == [("daily", 1.0, 0.999)]
 
 
 def test_monthly_budget_counts_earlier_days(ocma: Ocma, ai_workspace: str, fake_openai: FakeOpenAI) -> None:

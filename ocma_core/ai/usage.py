@@ -99,6 +99,7 @@ def reserve(
             },
         )
     span = periods(config.timezone)
+    refused: tuple[str, float, float, datetime] | None = None
     with ocma.session() as session:
         # Serialise reservations per workspace (PostgreSQL row lock; SQLite serialises writers itself).
         session.exec(select(Workspace).where(Workspace.id == config.workspace_id).with_for_update()).first()
@@ -106,24 +107,53 @@ def reserve(
             since = span.day_start if which == "daily" else span.month_start
             spent = spent_since(session, config.workspace_id, since)
             if spent + estimate > budget + 1e-12:
-                _refuse(
-                    which,
-                    spent,
-                    budget,
-                    estimate,
-                    config,
-                    span.next_day if which == "daily" else span.next_month,
-                )
-        row = AIUsage(
-            workspace_id=config.workspace_id,
-            provider=provider[:64],
-            model=model[:255],
-            kind=kind,
-            cost_usd=estimate,
-            cost_source=RESERVED,
-        )
-        session.add(row)
-        return row.id
+                refused = (which, spent, budget, span.next_day if which == "daily" else span.next_month)
+                break
+        if refused is None:
+            return _reserved(session, config, provider, model, kind, estimate)
+    which, spent, budget, resets = refused
+    _announce_exceeded(ocma, config.workspace_id, which, spent, budget, resets)
+    _refuse(which, spent, budget, estimate, config, resets)
+    return None
+
+
+def _announce_exceeded(
+    ocma: Ocma, workspace_id: str, which: str, spent: float, budget: float, resets: datetime
+) -> None:
+    """Record `budget.exceeded` once per workspace, budget and period (the first refused call tells)."""
+    from ocma_core.events import Event, dispatch, record
+    from ocma_core.services.once import claim_once
+
+    ttl = max((resets - utcnow()).total_seconds(), 1.0)
+    if not claim_once(ocma, f"budget.exceeded:{workspace_id}:{which}:{resets.isoformat()}", ttl):
+        return
+    payload = {
+        "period": which,
+        "spent": round(spent, 6),
+        "budget": budget,
+        "currency": "USD",
+        "resets_at": resets.isoformat(),
+    }
+    event = Event("budget.exceeded", workspace_id, payload)
+    with ocma.session() as session:
+        record(session, event)
+    dispatch(event, ocma)
+
+
+def _reserved(
+    session: Session, config: AIConfig, provider: str, model: str, kind: str, estimate: float
+) -> str:
+    """Hold `estimate` as a reservation row; its id."""
+    row = AIUsage(
+        workspace_id=config.workspace_id,
+        provider=provider[:64],
+        model=model[:255],
+        kind=kind,
+        cost_usd=estimate,
+        cost_source=RESERVED,
+    )
+    session.add(row)
+    return row.id
 
 
 def settle(

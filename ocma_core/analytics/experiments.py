@@ -209,14 +209,23 @@ def evaluate(ocma: Ocma, workspace_id: str, experiment_id: str, *, history_days:
     result["exposure_kind"] = kind
     result["units"] = {a.label: [u.trace for u in a.units] for a in arms}
     result["evaluated_at"] = utcnow().isoformat()
+    from ocma_core.events import Event, dispatch, record
+
+    decided = None
     with ocma.session() as session:
         row = session.get(Experiment, experiment_id)
         assert row is not None
         row.result = result
-        if result["status"] in FINAL:  # decided once at the horizon, then kept
+        if result["status"] in FINAL and row.status != "decided":  # decided once at the horizon, then kept
             row.status, row.decided_at = "decided", utcnow()
             row.winner_variant_id = result.get("winner_variant_id")
+            payload = {"experiment_id": row.id, "status": str(result["status"])}
+            if row.winner_variant_id:
+                payload["winner"] = row.winner_variant_id
+            decided = record(session, Event("experiment.decided", row.workspace_id, payload))
         session.add(row)
+    if decided is not None:
+        dispatch(decided, ocma)
     return result
 
 

@@ -33,6 +33,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     ),
     "members": ("ocma_core.cli.members", "members", "List, add, change the role of and remove members."),
     "apikeys": ("ocma_core.cli.admin", "apikeys", "Create, list and revoke API keys."),
+    "webhooks": ("ocma_core.cli.webhooks", "webhooks", "Outbound webhooks: add, list, rotate, deliveries."),
+    "events": ("ocma_core.cli.webhooks", "events", "Follow the workspace's event log."),
     "accounts": ("ocma_core.cli.accounts", "accounts", "Connect and inspect social accounts."),
     "posts": ("ocma_core.cli.posts", "posts", "Create, schedule, check, import and retry posts."),
     "media": ("ocma_core.cli.media", "media", "Upload images and videos to attach to posts."),

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -285,7 +285,9 @@ class AccountMetricSnapshot(SQLModel, table=True):
 
 
 class Notification(SQLModel, table=True):
-    """A stored domain event (post.published, post.failed, account.needs_reconnect, ...)."""
+    """A stored domain event (post.published, post.failed, account.needs_reconnect, ...): the event log."""
+
+    __table_args__ = (Index("ux_notification_workspace_seq", "workspace_id", "seq", unique=True),)
 
     id: str = Field(default_factory=new_id, primary_key=True)
     workspace_id: str = Field(foreign_key="workspace.id", index=True)
@@ -293,6 +295,7 @@ class Notification(SQLModel, table=True):
     payload: dict[str, Any] = _json()
     created_at: datetime = _created()
     read_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    seq: int | None = Field(default=None, sa_type=BigInteger)  # the workspace's event sequence id
 
 
 class Conversation(SQLModel, table=True):
@@ -362,3 +365,4 @@ class Installation(SQLModel, table=True):
 
 # The analytics tables live in their own module; importing it adds them to the metadata.
 from ocma_core.db import analytics_models as analytics_models  # noqa: E402
+from ocma_core.db import event_models as event_models  # noqa: E402

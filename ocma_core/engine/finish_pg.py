@@ -88,8 +88,14 @@ def finish_in_two(
         payload = {"post_id": post_id, "target_id": target_id, "platform": platform}
         events.append(Event("target.unconfirmed", workspace_id, payload))
     if events:
+        from ocma_core.eventlog import next_seq
+
+        for e in events:  # each its place in the workspace's log (the counter row stays locked to commit)
+            object.__setattr__(e, "seq", next_seq(session, e.workspace_id))
         rows_out = [
-            Notification(workspace_id=e.workspace_id, kind=e.kind, payload=e.payload).model_dump()
+            Notification(
+                workspace_id=e.workspace_id, kind=e.kind, payload=e.payload, created_at=e.at, seq=e.seq
+            ).model_dump()
             for e in events
         ]
         writes.append(insert(Notification.__table__).values(rows_out))  # type: ignore[attr-defined]
@@ -136,22 +142,30 @@ WITH done AS (
   UPDATE post SET status = agg.new, updated_at = :now FROM agg
   WHERE post.id = (SELECT post_id FROM done) AND agg.new IS NOT NULL AND post.status <> agg.new
   RETURNING post.id, post.workspace_id, agg.new, agg.targets, agg.reason
+), cnt AS (
+  INSERT INTO eventcounter (workspace_id, last_seq)
+  SELECT done.workspace_id, n.k FROM done,
+    (SELECT (SELECT count(*) FROM settled) + (CASE WHEN :unconfirmed THEN 1 ELSE 0 END) AS k) n
+  WHERE n.k > 0
+  ON CONFLICT (workspace_id) DO UPDATE SET last_seq = eventcounter.last_seq + EXCLUDED.last_seq
+  RETURNING last_seq
 ), note AS (
-  INSERT INTO notification (id, workspace_id, kind, payload, created_at, read_at)
+  INSERT INTO notification (id, workspace_id, kind, payload, created_at, read_at, seq)
   SELECT :note_id, workspace_id, 'post.' || new,
     CASE WHEN new = 'failed' THEN json_build_object('post_id', id, 'targets', targets, 'reason', reason)
          ELSE json_build_object('post_id', id, 'targets', targets) END,
-    :now, CAST(NULL AS TIMESTAMP WITH TIME ZONE) FROM settled
+    :now, CAST(NULL AS TIMESTAMP WITH TIME ZONE),
+    (SELECT last_seq FROM cnt) - (CASE WHEN :unconfirmed THEN 1 ELSE 0 END) FROM settled
   UNION ALL
   SELECT :unconfirmed_id, workspace_id, 'target.unconfirmed',
     json_build_object('post_id', post_id, 'target_id', id, 'platform', platform), :now,
-    CAST(NULL AS TIMESTAMP WITH TIME ZONE)
+    CAST(NULL AS TIMESTAMP WITH TIME ZONE), (SELECT last_seq FROM cnt)
   FROM done WHERE :unconfirmed
-  RETURNING workspace_id, kind, payload
+  RETURNING workspace_id, kind, payload, seq
 ){audit}
 SELECT (SELECT count(*) FROM done) AS done,
   (SELECT {recurring} FROM post p JOIN target t ON t.post_id = p.id WHERE t.id = :tid) AS recurring,
-  (SELECT json_agg(json_build_array(workspace_id, kind, payload)) FROM note) AS events
+  (SELECT json_agg(json_build_array(workspace_id, kind, payload, seq) ORDER BY seq) FROM note) AS events
 """
 _AUDIT_COLUMNS = (
     "id",
@@ -219,4 +233,6 @@ def finish_in_one(
         conn.commit()
     if not done:
         return (None if recurring else False), []
-    return True, [Event(kind, workspace, payload) for workspace, kind, payload in raw or []]
+    return True, [
+        Event(kind, workspace, payload, now, seq=int(seq)) for workspace, kind, payload, seq in raw or []
+    ]

@@ -1,11 +1,11 @@
 """The weekly report event: once a week per workspace, at OCMA_WEEKLY_REPORT_AT in the workspace's timezone,
 exactly one of the running workers emits `report.weekly` (plugins such as the Slack bot send the report).
 
-Every worker checks each minute. A week is done once its event is stored (a `report.weekly` notification
-with that period). Until then, the first worker to claim the week for SENDING_TTL_S
-(services/once.claim_once) emits the event, then stores it; the others skip it. A worker killed before
-storing frees the week when its claim expires, and another sends it then: at least once, and twice only if a
-process dies between handing the event to the plugins and storing it. A report is sent late, after a
+Every worker checks each minute. A week is done once its event is stored (a `report.weekly` event with
+that period in the log). Until then, the first worker to claim the week for SENDING_TTL_S
+(services/once.claim_once) stores the event; the log then hands it to the plugins from their stored cursor,
+so a worker killed after storing it loses nothing (another one's sweep delivers it) and it is stored once.
+A report is sent late, after a
 restart, if a worker sees it within CATCH_UP of its due time; older ones are skipped rather than sent days
 late.
 """
@@ -134,6 +134,6 @@ def _emit(ocma: Ocma, workspace_id: str, week: str, timezone: str, due: datetime
     }
     event = Event(KIND, workspace_id, payload)
     log.info("weekly report of %s for workspace %s is due", week, workspace_id)
-    dispatch(event, ocma)
-    with ocma.session() as session:  # stored after the plugins had it: the week is done
+    with ocma.session() as session:  # stored first: the log hands it to the plugins, even after a crash
         record(session, event)
+    dispatch(event, ocma)

@@ -28,6 +28,7 @@ RECONCILE_S = 1.0
 HORIZON = timedelta(seconds=30)
 FULL_PUSH_S = 30.0  # the due window is pushed again at least this often, even when the queue looks whole
 METRICS_BATCH = 50
+WEBHOOKS_S = 1.0  # how often a worker expands new events into webhook deliveries and sends what is due
 REPORT_CHECK_S = 60.0  # how often a worker looks for due weekly reports (the first look is at start-up)
 
 
@@ -66,6 +67,8 @@ class Worker:
         self._metrics_task: asyncio.Task[None] | None = None
         self._last_metrics = time.monotonic()  # the first round waits one interval after start-up
         self._report_task: asyncio.Task[None] | None = None
+        self._webhook_task: asyncio.Task[None] | None = None
+        self._last_webhooks = 0.0
         self._last_report_check: float | None = None
         self._reports_seen: set[str] = set()
         self._expiry_task: asyncio.Task[None] | None = None
@@ -125,6 +128,16 @@ class Worker:
             self.ocma.queue.push_many(due)
             self._last_full_push = now
         QUEUE_DEPTH.set(sum(1 for _, d in due if d <= utcnow()))
+        self._sweep_events()
+
+    def _sweep_events(self) -> None:
+        """Hand plugins the events a dead or busy process left in the log (at least once, by sequence id)."""
+        from ocma_core.eventlog import sweep
+
+        try:
+            sweep(self.ocma)
+        except Exception:
+            log.exception("event delivery sweep failed")
 
     async def _run_one(self, claimed: transitions.Claimed) -> str:
         target_id = claimed.target.id
@@ -250,12 +263,30 @@ class Worker:
 
         self._expiry_task = asyncio.create_task(check())
 
+    def _maybe_send_webhooks(self, now: float) -> None:
+        """Each WEBHOOKS_S, one round of outbound webhooks in a thread (never two at once per worker)."""
+        busy = self._webhook_task is not None and not self._webhook_task.done()
+        if busy or now - self._last_webhooks < WEBHOOKS_S:
+            return
+        self._last_webhooks = now
+
+        async def send() -> None:
+            from ocma_core.webhook_delivery import run
+
+            try:
+                await asyncio.to_thread(run, self.ocma)
+            except Exception:
+                log.exception("webhook round failed")
+
+        self._webhook_task = asyncio.create_task(send())
+
     async def _loop(self) -> None:
         last_reconcile = 0.0
         while not self._stop.is_set():
             now = time.monotonic()
             self._maybe_collect_metrics(now)
             self._maybe_emit_reports(now)
+            self._maybe_send_webhooks(now)
             self._maybe_check_expiry(now)
             try:
                 if now - last_reconcile >= RECONCILE_S:
@@ -280,7 +311,7 @@ class Worker:
                     pass
         if self.tasks:
             await asyncio.wait(self.tasks, timeout=60)
-        for background in (self._metrics_task, self._report_task, self._expiry_task):
+        for background in (self._metrics_task, self._report_task, self._expiry_task, self._webhook_task):
             if background is not None:
                 await asyncio.wait([background], timeout=30)
 

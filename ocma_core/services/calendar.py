@@ -15,6 +15,7 @@ from ocma_core.context import Ocma
 from ocma_core.db.models import Account, Post, PostStatus, Target, TargetStatus, Workspace
 from ocma_core.db.types import utcnow
 from ocma_core.errors import ConflictError, NotFoundError, ValidationFailed
+from ocma_core.events import Event
 from ocma_core.services import posts as post_service
 from ocma_core.services import scheduling, taint
 from ocma_core.services.post_input import PostInput
@@ -103,7 +104,7 @@ def plan_draft(
         return post
 
 
-def _hold(session: Session, post: Post, when: datetime) -> None:
+def _hold(session: Session, post: Post, when: datetime) -> Event:
     """Mark the post as waiting for approval at `when`; only targets that have not gone out change."""
     post.status, post.scheduled_at, post.updated_at = PostStatus.PENDING_APPROVAL, when, utcnow()
     for target in session.exec(select(Target).where(Target.post_id == post.id)):
@@ -111,6 +112,7 @@ def _hold(session: Session, post: Post, when: datetime) -> None:
             target.status, target.due_at, target.updated_at = TargetStatus.DRAFT, when, utcnow()
             session.add(target)
     session.add(post)
+    return scheduling.approval_requested(session, post)
 
 
 def _accounts_of(session: Session, workspace_id: str, post: Post) -> list[Account]:
@@ -162,7 +164,7 @@ def schedule_existing(
             when = scheduling.next_free_slot(session, workspace, accounts)
         event = None
         if require_approval or workspace.settings.get("approval_required"):
-            _hold(session, post, when)
+            event = _hold(session, post, when)
         else:
             if post.status is PostStatus.PENDING_APPROVAL:
                 post.status = PostStatus.DRAFT
@@ -183,10 +185,11 @@ def publish_existing(ocma: Ocma, workspace_id: str, post_id: str, *, require_app
             raise ConflictError(f"A {post.status} post cannot be published now.")
         accounts = _accounts_of(session, workspace_id, post)
         scheduling.raise_if_invalid(post_service.check_targets(ocma, workspace_id, post, accounts))
-        _hold(session, post, utcnow())
+        event = _hold(session, post, utcnow())
         session.flush()
         session.refresh(post)
-        return post
+    scheduling.after_schedule(ocma, post, event)
+    return post
 
 
 def retry_existing(ocma: Ocma, workspace_id: str, post_id: str, *, require_approval: bool = False) -> Post:
@@ -262,7 +265,7 @@ def edit_post_content(
             workspace = session.get(Workspace, workspace_id)
             assert workspace is not None
             if require_approval or workspace.settings.get("approval_required"):
-                _hold(session, post, post.scheduled_at)
+                event = _hold(session, post, post.scheduled_at)
             else:
                 event = scheduling.queue_or_hold(session, workspace, post, post.scheduled_at, approved=True)
         session.flush()

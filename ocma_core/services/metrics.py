@@ -38,6 +38,7 @@ from ocma_core.db.models import (
 from ocma_core.db.types import utcnow
 from ocma_core.engine.budgets import Budgets, MemoryBudgets, observed_limits, platform_buckets
 from ocma_core.errors import AuthExpired, OcmaError, PlatformError, RateLimited, Rejected
+from ocma_core.events import Event, dispatch
 from ocma_core.platforms import (
     AccountContext,
     Capability,
@@ -46,6 +47,7 @@ from ocma_core.platforms import (
     RateBudget,
     WebhookEvent,
 )
+from ocma_core.services.metrics_events import account_metrics_changed, post_metrics_changed
 
 log = logging.getLogger(__name__)
 
@@ -369,12 +371,17 @@ def store_post_snapshot(
         target = session.get(Target, target_id)
         if target is None:
             raise OcmaError(f"No target {target_id}.")
-        return _add_post_snapshot(session, target, snap.values, snap.unavailable, snap.fetched_at, source)
+        row_id, event = _add_post_snapshot(
+            session, target, snap.values, snap.unavailable, snap.fetched_at, source
+        )
+    if event is not None:
+        dispatch(event, ocma)
+    return row_id
 
 
 def _add_post_snapshot(
     session: Any, target: Target, values: Any, unavailable: Iterable[str], fetched_at: datetime, source: str
-) -> str:
+) -> tuple[str, Event | None]:
     row = PostMetricSnapshot(
         target_id=target.id,
         account_id=target.account_id,
@@ -387,7 +394,8 @@ def _add_post_snapshot(
     session.add(row)
     session.flush()
     point_to(session, target, row.id, fetched_at, utcnow(), row.values)
-    return row.id
+    event = post_metrics_changed(session, target, row) if source != "backfill" else None
+    return row.id, event
 
 
 def store_account_snapshot(ocma: Ocma, account_id: str, platform: str, snap: MetricsSnapshot) -> str:
@@ -402,7 +410,10 @@ def store_account_snapshot(ocma: Ocma, account_id: str, platform: str, snap: Met
     with ocma.session() as session:
         session.add(row)
         session.flush()
-        return row.id
+        row_id, event = row.id, account_metrics_changed(session, row)
+    if event is not None:
+        dispatch(event, ocma)
+    return row_id
 
 
 def store_competitor_snapshot(
@@ -430,6 +441,7 @@ def ingest_webhook(ocma: Ocma, platform: str, events: Iterable[WebhookEvent]) ->
     none. Account-level figures from webhooks are not stored (the API's account rounds measure those)."""
     stored = 0
     now = utcnow()
+    changed: list[Event | None] = []
     with ocma.session() as session:
         for event in events:
             if not event.metrics or not event.external_post_id:
@@ -442,8 +454,11 @@ def ingest_webhook(ocma: Ocma, platform: str, events: Iterable[WebhookEvent]) ->
             for t in targets:
                 bounded = _bounded_by_api(session, t, event.metrics)
                 if bounded:
-                    _add_post_snapshot(session, t, bounded, (), now, "webhook")
+                    changed.append(_add_post_snapshot(session, t, bounded, (), now, "webhook")[1])
                     stored += 1
+    for change in changed:
+        if change is not None:
+            dispatch(change, ocma)
     return stored
 
 

@@ -11,7 +11,7 @@ from ocma_core.context import Ocma
 from ocma_core.db.models import Account, AccountStatus, Post, PostStatus, Target, TargetStatus, Workspace
 from ocma_core.db.types import utcnow
 from ocma_core.errors import ConflictError, NotFoundError, ValidationFailed
-from ocma_core.events import Event
+from ocma_core.events import Event, dispatch, record
 from ocma_core.platforms import PostContent
 from ocma_core.recurrence import Rule
 from ocma_core.registry import get_platform
@@ -304,7 +304,10 @@ def approve_post(ocma: Ocma, workspace_id: str, post_id: str) -> Post:
         when = max(post.scheduled_at or utcnow(), utcnow())
         approval.approve(session, post)
         event = queue_or_hold(session, workspace, post, when, approved=True)
+        approved = Event("post.approved", workspace_id, {"post_id": post.id, "post_status": str(post.status)})
+        record(session, approved)
     after_schedule(ocma, post, event)
+    dispatch(approved, ocma)
     return post
 
 

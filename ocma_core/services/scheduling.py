@@ -108,7 +108,7 @@ def queue_or_hold(
             target.status, target.due_at = TargetStatus.DRAFT, when
             session.add(target)
         session.add(post)
-        return None
+        return approval_requested(session, post)
     post.status = PostStatus.SCHEDULED
     for target in targets:
         if target.status in OPEN_TARGETS:
@@ -123,6 +123,14 @@ def queue_or_hold(
             session.add(target)
     session.add(post)
     event = Event("post.scheduled", post.workspace_id, {"post_id": post.id, "scheduled_at": when.isoformat()})
+    record(session, event)
+    return event
+
+
+def approval_requested(session: Session, post: Post) -> Event:
+    """Record that the post now waits for approval (`post.approval_requested`); dispatch it after commit."""
+    when = post.scheduled_at.isoformat() if post.scheduled_at else None
+    event = Event("post.approval_requested", post.workspace_id, {"post_id": post.id, "scheduled_at": when})
     record(session, event)
     return event
 

@@ -16,7 +16,12 @@ def on_event(event: Event) -> None:
     path = os.environ.get("OPS_TEST_EVENTS_PATH")
     if not path:
         return
-    line = {"kind": event.kind, "post_id": event.payload.get("post_id"), "pid": os.getpid()}
+    line = {
+        "kind": event.kind,
+        "post_id": event.payload.get("post_id"),
+        "seq": event.seq,
+        "pid": os.getpid(),
+    }
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
         os.write(fd, (json.dumps(line) + "\n").encode())

@@ -10,6 +10,8 @@ import os
 import re
 import subprocess
 import sys
+import threading
+from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ import pytest
 from cryptography.fernet import Fernet
 from ops_support import OCMA, Processes, free_port, wait_until
 from sqlalchemy import text
+from webhook_receiver import Receiver, verify
 
 from ocma_core.config import Settings
 from ocma_core.context import Ocma
@@ -50,6 +53,7 @@ def operator_env(tmp: Path, database_url: str, redis_url: str, fake_url: str) ->
         OCMA_FAKESOCIAL_CLIENT_ID="fake-client-id",
         OPS_TEST_EVENTS_PATH=str(tmp / "events.jsonl"),
         OCMA_METRICS_INTERVAL_S="0",
+        OCMA_WEBHOOKS_ALLOW_PRIVATE="1",  # the test's receiver listens on loopback
     )
     return env
 
@@ -109,6 +113,11 @@ def published_by(url: str, pid: int) -> set[str]:
 def test_two_apis_three_workers_kill_one_of_each(
     tmp_path: Path, empty_pg: str, redis_url: str, processes: Processes
 ) -> None:
+    with ExitStack() as stack:
+        _scale_out(tmp_path, empty_pg, redis_url, processes, stack)
+
+
+def _scale_out(tmp_path: Path, empty_pg: str, redis_url: str, processes: Processes, stack: ExitStack) -> None:
     fake_port = free_port()
     fake_url = f"http://127.0.0.1:{fake_port}"
     processes.start(
@@ -140,6 +149,12 @@ def test_two_apis_three_workers_kill_one_of_each(
         )
 
     auth = {"Authorization": f"Bearer {key.group(1)}"}
+    receiver = stack.enter_context(Receiver())
+    hook = httpx.post(
+        f"{apis[1]}/v1/webhooks", headers=auth, json={"url": receiver.url, "events": ["post.published"]}
+    )
+    assert hook.status_code == 201, hook.text
+    streamed = Streamed(f"{apis[1]}/v1/events?kinds=post.published&since=0", auth)
     killed_worker = workers[0].pid
     with httpx.Client(timeout=60) as client:
         for i in range(POSTS):
@@ -180,18 +195,66 @@ def test_two_apis_three_workers_kill_one_of_each(
     assert sorted(r[0] for r in stored) == sorted(post_ids)  # each post's event stored exactly once
 
     events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
-    delivered = [e["post_id"] for e in events if e["kind"] == "post.published"]
-    assert len(delivered) == len(set(delivered))  # never delivered twice
-    missing = post_ids - set(delivered)
-    # A worker killed between committing a publish and handing its event to the plugins cannot deliver it
-    # (dispatch is at most once; the stored notification above is the durable record). Only its posts may miss.
+    published = [e for e in events if e["kind"] == "post.published"]
+    # At least once: a delivery repeats only as the same stored event (same sequence id), never as a new one.
+    seqs_of: dict[str, set[int]] = {}
+    for e in published:
+        seqs_of.setdefault(e["post_id"], set()).add(e["seq"])
+    assert all(len(s) == 1 for s in seqs_of.values()), seqs_of
+    # A worker killed between committing a publish and handing its event to the plugins no longer loses it:
+    # the plugins' cursor in the database stays behind, and a surviving worker's sweep delivers it.
     by_killed = published_by(empty_pg, killed_worker)
     assert by_killed, "the killed worker had published nothing: the kill tested no recovery"
-    assert missing <= by_killed, missing - by_killed
+    wait_until(lambda: post_ids <= _delivered(tmp_path), 120, "every post.published to reach the plugins")
+    events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
+    # The same events reached an SSE client of the surviving API (published by other processes, woken
+    # through Redis) and a webhook receiver (sent by the workers, signed, each event under one webhook-id).
+    wait_until(lambda: post_ids <= streamed.post_ids, 120, "every post.published on the SSE stream")
+    wait_until(lambda: post_ids <= _hooked(receiver), 180, "every post.published at the webhook receiver")
+    secret = hook.json()["secret"]
+    assert all(verify(secret, r["headers"], r["body"]) for r in receiver.received)
+    ids_per_event: dict[str, set[str]] = {}
+    for r in receiver.received:
+        ids_per_event.setdefault(json.loads(r["body"])["id"], set()).add(r["headers"]["webhook-id"])
+    assert all(len(ids) == 1 for ids in ids_per_event.values())
     scheduled = {e["post_id"] for e in events if e["kind"] == "post.scheduled"}
     assert (
         scheduled == post_ids
     )  # every scheduling event reached the subscriber (the APIs were not killed mid-request)
-    survivors = {e["pid"] for e in events if e["kind"] == "post.published"} - {killed_worker}
+    survivors = {e["pid"] for e in published} - {killed_worker}
     assert len(survivors) >= 1
     assert httpx.get(f"{apis[1]}/readyz", timeout=10).status_code == 200
+
+
+def _delivered(tmp_path: Path) -> set[str]:
+    """Posts whose post.published reached the subscriber plugin so far."""
+    lines = (tmp_path / "events.jsonl").read_text().splitlines()
+    return {e["post_id"] for e in map(json.loads, lines) if e["kind"] == "post.published"}
+
+
+def _hooked(receiver: Receiver) -> set[str]:
+    """Posts whose post.published the webhook receiver accepted so far."""
+    return {json.loads(r["body"])["data"]["post_id"] for r in list(receiver.received)}
+
+
+class Streamed:
+    """An SSE client following GET /v1/events in a thread, collecting the post ids it is sent."""
+
+    def __init__(self, url: str, headers: dict[str, str]) -> None:
+        self.post_ids: set[str] = set()
+        self.url, self.headers = url, headers
+        threading.Thread(target=self._follow, daemon=True).start()
+
+    def _follow(self) -> None:
+        last = None
+        while True:  # reconnect with Last-Event-ID, as EventSource does
+            headers = {**self.headers, **({"Last-Event-ID": last} if last else {})}
+            try:
+                with httpx.stream("GET", self.url, headers=headers, timeout=60) as response:
+                    for line in response.iter_lines():
+                        if line.startswith("id: "):
+                            last = line[4:]
+                        elif line.startswith("data: "):
+                            self.post_ids.add(json.loads(line[6:])["data"]["post_id"])
+            except httpx.HTTPError:
+                continue

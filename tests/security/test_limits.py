@@ -27,6 +27,7 @@ SMALL = {
     "/v1/apikeys": "keys an admin created",
     "/v1/workspaces": "the caller's workspaces",
     "/v1/analytics/best-times": "one entry per account",
+    "/v1/webhooks": "endpoints an admin added (at most 20 per workspace)",
     "/v1/posts/held": "posts that fell due while an account was broken, each waiting for a person",
 }
 

@@ -20,6 +20,7 @@ from sqlmodel import select
 
 from ocma_core.context import Ocma
 from ocma_core.db.analytics_models import Competitor, Experiment
+from ocma_core.db.event_models import Webhook
 from ocma_core.db.models import (
     ROLE_RANK,
     Account,
@@ -32,6 +33,7 @@ from ocma_core.db.models import (
     Role,
     Workspace,
 )
+from ocma_core.events import Event, record
 from ocma_core.permissions import Action, least_role
 from ocma_core.services.post_input import PostInput
 from ocma_core.services.posts import create_post
@@ -64,7 +66,11 @@ EXAMPLES: dict[tuple[str, str], Any] = {
     ("PUT", "/v1/posts/{post_id}"): {"body": "x", "account_ids": [], "action": "draft"},
     ("POST", "/v1/agent/threads/{thread_id}/approvals/{post_id}"): {"approve": True},
     ("PATCH", "/v1/members/{member}"): {"name": "x"},
+    ("PATCH", "/v1/webhooks/{webhook_id}"): {"description": "x"},
+    ("POST", "/v1/webhooks/{webhook_id}/redeliver"): {"since": "2026-01-01T00:00:00Z"},
 }
+# Query strings that make a request finish (the event stream follows the log until told not to).
+QUERIES: dict[tuple[str, str], str] = {("GET", "/v1/events"): "?follow=false&since=0"}
 
 
 def _host() -> Any:
@@ -187,6 +193,16 @@ class Tenants:
             ids["member"] = member.id
         ids["post_id"] = create_post(ocma, b, PostInput(body=MARKER, account_ids=[ids["account_id"]])).id
         ids["key_id"] = create_api_key(ocma, b, role=Role.OWNER).record.key_id
+        with ocma.session() as session:
+            hook = Webhook(
+                workspace_id=b, url=f"https://example.com/{MARKER}", secret_enc=ocma.vault.encrypt("s")
+            )
+            session.add(hook)
+            session.flush()
+            ids["webhook_id"] = hook.id
+        with ocma.session() as session:
+            event = Event("post.scheduled", b, {"post_id": MARKER})
+            record(session, event)
         return {
             **ids,
             "platform": "fakesocial",
@@ -200,7 +216,17 @@ class Tenants:
         rows: list[Any] = []
         with self.ocma.session() as session:
             rows.append(session.get(Workspace, self.b))
-            for model in (Account, Media, Post, Member, ApiKey, Experiment, Competitor, Conversation):
+            for model in (
+                Account,
+                Media,
+                Post,
+                Member,
+                ApiKey,
+                Experiment,
+                Competitor,
+                Conversation,
+                Webhook,
+            ):
                 rows.extend(session.exec(select(model).where(model.workspace_id == self.b)))  # type: ignore[attr-defined]
             dumped = [r.model_dump(exclude={"last_used_at"}) for r in rows if r is not None]
         return json.dumps(dumped, default=str, sort_keys=True)
@@ -240,7 +266,7 @@ def test_route_x_role_with_another_workspaces_ids(
     body = EXAMPLES.get((method, path), {})
     response = client.request(
         method,
-        _url(path, world.params),
+        _url(path, world.params) + QUERIES.get((method, path), ""),
         headers={"Authorization": f"Bearer {world.keys[role]}"},
         **({"json": body} if method in ("POST", "PUT", "PATCH") else {}),
     )
@@ -260,6 +286,7 @@ def test_route_x_role_with_another_workspaces_ids(
                 "competitor_id",
                 "member",
                 "key_id",
+                "webhook_id",
             )
         )
         if foreign:

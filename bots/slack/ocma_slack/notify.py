@@ -111,7 +111,17 @@ def message_for(ocma: Ocma, kind: str, payload: dict[str, Any]) -> tuple[str, li
         from ocma_slack.held_card import held_message
 
         return held_message(payload)
+    if kind == "webhook.disabled":
+        return webhook_disabled_message(payload)
     return None  # post.deleted is built by send_event on the pool (it reads the post)
+
+
+def webhook_disabled_message(payload: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+    """The notice that an outbound webhook kept failing and was turned off, with how to turn it back on."""
+    url, hook = str(payload.get("url") or ""), str(payload.get("webhook_id") or "")
+    text = f"Webhook to {url} was disabled: {payload.get('reason') or 'it kept failing'}"
+    fix = f"Fix the receiver, then `ocma webhooks change {hook} --enable` (or PATCH /v1/webhooks/{hook})."
+    return text, [_section(f":no_entry: *Webhook disabled* — `{url}`\n{payload.get('reason') or ''}\n{fix}")]
 
 
 def runtime_of(ocma: Ocma | None) -> Any:

@@ -1,0 +1,192 @@
+"""Every event kind OCMA emits, with the JSON schema of its payload: the source of docs/events.md
+(`python -m ocma_core.event_kinds > docs/events.md`; a test keeps the two in step)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_TARGETS = {
+    "type": "array",
+    "description": "one entry per account: target_id, platform, status, url, error",
+    "items": {"type": "object"},
+}
+
+
+def _obj(required: dict[str, Any], optional: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": sorted(required),
+        "properties": {**required, **(optional or {})},
+    }
+
+
+_S: dict[str, Any] = {"type": "string"}
+_N: dict[str, Any] = {"type": "number"}
+_I: dict[str, Any] = {"type": "integer"}
+_TIME: dict[str, Any] = {"type": "string", "format": "date-time"}
+
+# kind -> (when it happens, payload schema)
+SCHEMAS: dict[str, tuple[str, dict[str, Any]]] = {
+    "post.scheduled": (
+        "a post was scheduled (or a recurring post's next occurrence was created)",
+        _obj({"post_id": _S, "scheduled_at": _TIME}, {"recurring": {"type": "boolean"}}),
+    ),
+    "post.published": (
+        "every target of a post was published",
+        _obj({"post_id": _S, "targets": _TARGETS}),
+    ),
+    "post.failed": (
+        "no target of a post was published; reason joins the targets' errors",
+        _obj({"post_id": _S, "targets": _TARGETS, "reason": _S}),
+    ),
+    "post.partially_published": (
+        "some targets of a post were published, others failed",
+        _obj({"post_id": _S, "targets": _TARGETS}),
+    ),
+    "post.deleted": (
+        "a published post was deleted from its platforms",
+        _obj({"post_id": _S, "post_status": _S, "by": _S, "targets": _TARGETS}),
+    ),
+    "post.approval_requested": (
+        "a post was submitted for approval (it waits in pending_approval)",
+        _obj({"post_id": _S}, {"scheduled_at": {"type": ["string", "null"], "format": "date-time"}}),
+    ),
+    "post.approved": (
+        "a post waiting for approval was approved (and scheduled or published)",
+        _obj({"post_id": _S, "post_status": _S}),
+    ),
+    "target.unconfirmed": (
+        "a publish call's outcome is unknown; OCMA asks the platform before trying again",
+        _obj({"post_id": _S, "target_id": _S, "platform": _S}),
+    ),
+    "account.connected": ("an account was connected", _obj({"account_id": _S, "platform": _S})),
+    "account.needs_reconnect": (
+        "an account's authorisation stopped working; its posts are held",
+        _obj({"account_id": _S, "platform": _S, "handle": _S, "reason": _S}),
+    ),
+    "account.reconnected": (
+        "a broken account was connected again; future posts went back to the queue",
+        _obj(
+            {"account_id": _S, "platform": _S, "handle": _S},
+            {"requeued": {"type": "array"}, "held": {"type": "array"}},
+        ),
+    ),
+    "account.expiring": (
+        "a login that cannot be refreshed ends within 7 days (sent 7 days and again 1 day ahead): reconnect it",
+        _obj(
+            {
+                "account_id": _S,
+                "platform": _S,
+                "handle": _S,
+                "expires_at": _TIME,
+                "hours_left": _N,
+                "reason": _S,
+            }
+        ),
+    ),
+    "metrics.updated": (
+        "a post's or account's metrics changed: the new values and the change since the previous reading",
+        _obj(
+            {
+                "scope": {"type": "string", "enum": ["post", "account"]},
+                "account_id": _S,
+                "platform": _S,
+                "values": {
+                    "type": "object",
+                    "description": "metric name -> number, as the platform reported",
+                },
+                "delta": {
+                    "type": "object",
+                    "description": "metric name -> change since the previous reading",
+                },
+            },
+            {
+                "post_id": _S,
+                "target_id": _S,
+                "fetched_at": _TIME,
+                "first": {"type": "boolean", "description": "true on the first reading (delta is empty)"},
+            },
+        ),
+    ),
+    "experiment.decided": (
+        "an A/B experiment was finalised with a winner (or with not enough evidence)",
+        _obj(
+            {"experiment_id": _S, "status": _S}, {"winner": {"type": "string", "description": "variant id"}}
+        ),
+    ),
+    "budget.exceeded": (
+        "an AI call was refused because it would take the workspace over its daily or monthly AI budget "
+        "(once per budget and period)",
+        _obj({"period": _S, "spent": _N, "budget": _N, "currency": _S, "resets_at": _TIME}),
+    ),
+    "report.weekly": (
+        "the weekly report of a workspace is due",
+        _obj({"period": _S, "label": _S, "start": _TIME, "end": _TIME, "timezone": _S, "due_at": _TIME}),
+    ),
+    "webhook.comment": (
+        "a platform's signed webhook reported a comment on a connected account's post",
+        _obj(
+            {
+                "account_id": _S,
+                "platform": _S,
+                "handle": _S,
+                "external_post_id": _S,
+                "detail": {"type": "object"},
+            }
+        ),
+    ),
+    "webhook.mention": (
+        "a platform's signed webhook reported a mention of a connected account",
+        _obj(
+            {
+                "account_id": _S,
+                "platform": _S,
+                "handle": _S,
+                "external_post_id": _S,
+                "detail": {"type": "object"},
+            }
+        ),
+    ),
+    "webhook.disabled": (
+        "an outbound webhook kept failing and was disabled",
+        _obj({"webhook_id": _S, "url": _S, "reason": _S}, {"failing_since": _TIME, "attempts": _I}),
+    ),
+}
+
+KINDS: tuple[str, ...] = tuple(SCHEMAS)
+
+
+def markdown() -> str:
+    """docs/events.md: every kind, when it happens and its payload schema."""
+    import json
+
+    lines = [
+        "# Events",
+        "",
+        "<!-- Generated by `python -m ocma_core.event_kinds`; tests/test_event_log.py keeps it in step. -->",
+        "",
+        "Every event is stored once in its workspace's log with a sequence id (`seq`) that only grows.",
+        "Plugins receive them through `on_event`, HTTP clients through `GET /v1/events` (Server-Sent Events,",
+        "resumable with `Last-Event-ID`) and other systems through outbound webhooks (`/v1/webhooks`).",
+        "Each delivery carries the event as:",
+        "",
+        "```json",
+        '{"id": "evt_<workspace>_<seq>", "seq": 42, "kind": "post.published", "workspace_id": "...",',
+        ' "at": "2026-12-03T12:00:00+00:00", "data": {"post_id": "...", "targets": []}}',
+        "```",
+        "",
+        "Delivery is at least once: the same event may arrive twice, always with the same `id` and `seq`.",
+        "Webhook deliveries to one endpoint are not promised to arrive in order; sort by `seq` if it matters.",
+        "",
+        "| kind | when |",
+        "|---|---|",
+    ]
+    lines += [f"| `{kind}` | {when} |" for kind, (when, _) in SCHEMAS.items()]
+    for kind, (when, schema) in SCHEMAS.items():
+        body = json.dumps(schema, indent=2, sort_keys=True)
+        lines += ["", f"## `{kind}`", "", when[0].upper() + when[1:] + ".", "", "```json", body, "```"]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")

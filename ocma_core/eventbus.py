@@ -1,0 +1,103 @@
+"""Wake-ups for live listeners (the SSE stream, webhook senders) when events are stored: in-process always,
+and across processes through Redis pub/sub when OCMA_REDIS_URL is set. A wake-up only says "workspace W has
+events up to seq N"; listeners read the events themselves from the stored log, so a lost message costs
+latency (they also poll), never an event."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ocma_core.context import Ocma
+
+log = logging.getLogger(__name__)
+_cond = threading.Condition()
+_latest: dict[str, int] = {}
+_listeners: dict[str, threading.Thread] = {}
+_subscribed: dict[str, threading.Event] = {}
+_clients: dict[str, Any] = {}
+
+
+def notify(workspace_id: str, seq: int) -> None:
+    """Note in this process that the workspace has events up to `seq`, waking every waiter."""
+    with _cond:
+        if seq > _latest.get(workspace_id, 0):
+            _latest[workspace_id] = seq
+        _cond.notify_all()
+
+
+def wait(workspace_id: str, after: int, timeout: float) -> bool:
+    """Block until the workspace is known to have an event past `after` or `timeout` passes."""
+    with _cond:
+        return _cond.wait_for(lambda: _latest.get(workspace_id, 0) > after, timeout)
+
+
+def channel(ocma: Ocma) -> str:
+    """The Redis channel of this installation's events."""
+    return f"{ocma.redis_namespace}events"
+
+
+def _client(url: str) -> Any:
+    import redis
+
+    if url not in _clients:
+        _clients[url] = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+    return _clients[url]
+
+
+def announce(ocma: Ocma, workspace_id: str, seq: int) -> None:
+    """Tell listeners here and in every other process that the workspace has events up to `seq`."""
+    notify(workspace_id, seq)
+    url = ocma.settings.redis_url
+    if not url:
+        return
+    try:
+        _client(url).publish(channel(ocma), json.dumps({"w": workspace_id, "s": seq}))
+    except Exception:  # listeners poll the log as well
+        log.warning("could not announce event %s of workspace %s on Redis", seq, workspace_id)
+
+
+def listen(ocma: Ocma) -> threading.Event | None:
+    """Start (once per process and Redis URL) a thread relaying other processes' announcements here; the
+    returned flag is set once it is subscribed (None without Redis)."""
+    url = ocma.settings.redis_url
+    if not url:
+        return None
+    key = f"{url}|{channel(ocma)}"
+    with _cond:
+        if key in _listeners and _listeners[key].is_alive():
+            return _subscribed[key]
+        ready = _subscribed.setdefault(key, threading.Event())
+        args = (url, channel(ocma), ready)
+        thread = threading.Thread(target=_relay, args=args, daemon=True, name="ocma-eventbus")
+        _listeners[key] = thread
+    thread.start()
+    return ready
+
+
+def _relay(url: str, name: str, ready: threading.Event) -> None:
+    """Forward announcements from Redis to this process's waiters; reconnect after a failure."""
+    import time
+
+    import redis
+
+    while True:
+        try:
+            client = redis.Redis.from_url(url, socket_connect_timeout=5)
+            pubsub = client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+            pubsub.subscribe(name)
+            ready.set()
+            for message in pubsub.listen():
+                data = json.loads(message["data"])
+                notify(str(data["w"]), int(data["s"]))
+        except Exception:
+            log.warning("event relay from Redis lost its connection; reconnecting", exc_info=True)
+            time.sleep(1.0)
+
+
+def latest(workspace_id: str) -> int:
+    """The newest sequence id this process heard of for the workspace (0: none yet)."""
+    return _latest.get(workspace_id, 0)

@@ -1,0 +1,225 @@
+"""Sending outbound webhooks: the log's events become delivery rows (the durable queue), which are sent
+signed the Standard Webhooks way (webhook-id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256>
+of "id.timestamp.body"), retried with backoff for about a day on network errors, timeouts, 5xx, 408 and 429
+(honouring Retry-After), never on other 4xx; an endpoint whose delivery runs out of attempts is disabled
+with a `webhook.disabled` event. Every connection goes through the request-forgery guard (ocma_core.net):
+loopback, private, link-local and metadata addresses are refused unless OCMA_WEBHOOKS_ALLOW_PRIVATE=1
+(metadata addresses always), checked again at connect time.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import hmac
+import ipaddress
+import json
+import logging
+import os
+import socket
+import time
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import or_, update
+from sqlmodel import col, select
+
+from ocma_core.db.event_models import Webhook, WebhookDelivery
+from ocma_core.db.types import utcnow
+from ocma_core.eventlog import behind, consume, insert_for
+from ocma_core.net.policy import FetchPolicy, FetchRefused, check_url
+
+if TYPE_CHECKING:
+    from ocma_core.context import Ocma
+    from ocma_core.events import Event
+
+log = logging.getLogger(__name__)
+ALLOW_PRIVATE_ENV = "OCMA_WEBHOOKS_ALLOW_PRIVATE"
+# Seconds before each retry (Standard Webhooks' suggested schedule): 8 attempts over about 27 hours.
+RETRY_DELAYS: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
+TIMEOUT_S = 10.0
+READ_BACK = 1024  # bytes of the answer kept in the log
+CLAIM = timedelta(seconds=60)
+BATCH = 20
+
+
+def allow_private() -> bool:
+    """Whether the operator lets webhooks reach private and loopback addresses."""
+    return (os.environ.get(ALLOW_PRIVATE_ENV) or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def check_target(url: str) -> None:
+    """Refuse a webhook URL that is not http(s) or resolves to an address the guard refuses (now)."""
+    _, host, port = check_url(url)
+    policy = FetchPolicy.from_env(allow_private=allow_private())
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError, ValueError) as exc:
+        raise FetchRefused(f"{host[:200]} cannot be resolved ({exc}).") from None
+    for info in infos:
+        policy.check_address(host, ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]), port)
+
+
+def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    """`v1,<base64 HMAC-SHA256>` of "msg_id.timestamp.body" with the secret's key (after `whsec_`)."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    content = f"{msg_id}.{timestamp}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(key, content, hashlib.sha256).digest()).decode()
+
+
+def body_of(event: Event) -> dict[str, Any]:
+    """What a delivery of the event carries (Standard Webhooks' type/timestamp/data, plus id and seq)."""
+    return {"type": event.kind, "timestamp": event.at.isoformat(), **event.as_dict()}
+
+
+def expand(ocma: Ocma) -> int:
+    """Turn events past the webhooks' cursor into delivery rows for each matching enabled endpoint."""
+    made = 0
+    for workspace_id in behind(ocma, "webhooks"):
+        with ocma.session() as session:
+            hooks = list(
+                session.exec(select(Webhook).where(Webhook.workspace_id == workspace_id, Webhook.enabled))
+            )
+            for hook in hooks:
+                session.expunge(hook)
+        owe = functools.partial(_owe, ocma, hooks)
+        made += consume(ocma, "webhooks", workspace_id, owe, max_age=timedelta(days=1))
+    return made
+
+
+def _owe(ocma: Ocma, hooks: list[Webhook], event: Event) -> None:
+    """Store a delivery of the event for every endpoint that wants it (once: unique per endpoint and seq)."""
+    for hook in hooks:
+        if (hook.kinds and event.kind not in hook.kinds) or event.at < hook.created_at:
+            continue
+        with ocma.session() as session:
+            session.execute(
+                insert_for(session, WebhookDelivery)
+                .values(_row(hook, event))
+                .on_conflict_do_nothing(index_elements=["webhook_id", "event_seq"])
+            )
+
+
+def _row(hook: Webhook, event: Event) -> dict[str, Any]:
+    row = WebhookDelivery(
+        webhook_id=hook.id,
+        workspace_id=hook.workspace_id,
+        event_seq=event.seq,
+        kind=event.kind,
+        body=body_of(event),
+        next_attempt_at=utcnow(),
+    )
+    return row.model_dump()
+
+
+def _claim_due(ocma: Ocma, limit: int) -> list[str]:
+    now = utcnow()
+    free = or_(col(WebhookDelivery.claimed_until).is_(None), col(WebhookDelivery.claimed_until) < now)
+    with ocma.session() as session:
+        ids = session.exec(
+            select(WebhookDelivery.id)
+            .where(WebhookDelivery.status == "pending", col(WebhookDelivery.next_attempt_at) <= now, free)
+            .order_by(col(WebhookDelivery.next_attempt_at))
+            .limit(limit)
+        ).all()
+    mine = []
+    for delivery_id in ids:
+        with ocma.session() as session:
+            done = session.execute(
+                update(WebhookDelivery)
+                .where(col(WebhookDelivery.id) == delivery_id, col(WebhookDelivery.status) == "pending", free)
+                .values(claimed_until=now + CLAIM)
+            )
+            if getattr(done, "rowcount", 0):
+                mine.append(delivery_id)
+    return mine
+
+
+def run(ocma: Ocma) -> int:
+    """One round: expand new events into deliveries, then send what is due; how many were sent."""
+    expand(ocma)
+    sent = 0
+    for delivery_id in _claim_due(ocma, BATCH):
+        try:
+            attempt(ocma, delivery_id)
+            sent += 1
+        except Exception:
+            log.exception("webhook delivery %s failed unexpectedly", delivery_id)
+    return sent
+
+
+def attempt(ocma: Ocma, delivery_id: str) -> WebhookDelivery:
+    """Send one delivery now and record the answer (retry time, or disabling the endpoint at the end)."""
+    from ocma_core.webhook_outcome import record_outcome
+
+    with ocma.session() as session:
+        row = session.get(WebhookDelivery, delivery_id)
+        hook = session.get(Webhook, row.webhook_id) if row is not None else None
+        assert row is not None and hook is not None
+        session.expunge(row)
+        session.expunge(hook)
+    secrets = [ocma.vault.decrypt(hook.secret_enc)]
+    if hook.previous_secret_enc and hook.previous_until and hook.previous_until > utcnow():
+        secrets.append(ocma.vault.decrypt(hook.previous_secret_enc))
+    started = time.monotonic()
+    status, answer, error, retry_after = _send(hook.url, row.id, row.body, secrets)
+    took = int((time.monotonic() - started) * 1000)
+    return record_outcome(ocma, row.id, status, answer, error, retry_after, took)
+
+
+def _send(
+    url: str, msg_id: str, body: dict[str, Any], secrets: list[str]
+) -> tuple[int | None, str, str | None, float | None]:
+    """POST the signed body; (status, first bytes of the answer, error, Retry-After seconds)."""
+    from ocma_core.net.transport import guarded_client
+
+    data = json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
+    stamp = int(time.time())
+    headers = {
+        "content-type": "application/json",
+        "user-agent": "OCMA-Webhooks/1",
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(stamp),
+        "webhook-signature": " ".join(sign(s, msg_id, stamp, data) for s in secrets),
+    }
+    try:
+        check_url(url)
+        with (
+            guarded_client(timeout_s=TIMEOUT_S, allow_private=allow_private()) as client,
+            client.stream("POST", url, content=data, headers=headers) as response,
+        ):
+            answer = b""
+            for chunk in response.iter_bytes():
+                answer += chunk
+                if len(answer) >= READ_BACK:
+                    break
+            retry = response.headers.get("retry-after", "")
+            wait = float(retry) if retry.strip().isdigit() else None
+            return response.status_code, answer[:READ_BACK].decode("utf-8", "replace"), None, wait
+    except FetchRefused as exc:
+        return None, "", f"refused: {exc}", None
+    except Exception as exc:
+        return None, "", f"{type(exc).__name__}: {exc}"[:500], None
+
+
+def ping(ocma: Ocma, workspace_id: str, webhook_id: str) -> WebhookDelivery:
+    """Send a signed `webhook.ping` to the endpoint now (whatever kinds it wants); its delivery row."""
+    from ocma_core.services.webhooks import get_webhook
+
+    hook = get_webhook(ocma, workspace_id, webhook_id)
+    now = utcnow()
+    row = WebhookDelivery(webhook_id=hook.id, workspace_id=workspace_id, kind="webhook.ping")
+    row.body = {
+        "type": "webhook.ping",
+        "timestamp": now.isoformat(),
+        "id": row.id,
+        "kind": "webhook.ping",
+        "workspace_id": workspace_id,
+        "at": now.isoformat(),
+        "data": {"webhook_id": hook.id},
+    }
+    row.claimed_until = now + CLAIM
+    with ocma.session() as session:
+        session.add(row)
+    return attempt(ocma, row.id)

@@ -1,0 +1,84 @@
+"""What one webhook attempt's answer means: delivered, retry later (backoff, Retry-After), failed for good,
+and the endpoint disabled with a `webhook.disabled` event when a delivery runs out of attempts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from ocma_core.db.event_models import Webhook, WebhookDelivery
+from ocma_core.db.types import utcnow
+from ocma_core.events import Event, dispatch, record
+
+if TYPE_CHECKING:
+    from ocma_core.context import Ocma
+
+RETRYABLE_4XX = (408, 429)
+MAX_RETRY_AFTER = timedelta(days=1)
+
+
+def retryable(status: int | None, error: str | None) -> bool:
+    """Network errors, timeouts, 5xx, 408 and 429 are tried again; a refused address and other 4xx are not."""
+    if status is None:
+        return not (error or "").startswith("refused:")
+    return status >= 500 or status in RETRYABLE_4XX
+
+
+def record_outcome(
+    ocma: Ocma,
+    delivery_id: str,
+    status: int | None,
+    answer: str,
+    error: str | None,
+    retry_after: float | None,
+    took_ms: int,
+) -> WebhookDelivery:
+    """Store the attempt's answer on the delivery and decide what happens next."""
+    from ocma_core.webhook_delivery import RETRY_DELAYS
+
+    now = utcnow()
+    disabled: Event | None = None
+    with ocma.session() as session:
+        row = session.get(WebhookDelivery, delivery_id)
+        hook = session.get(Webhook, row.webhook_id) if row is not None else None
+        assert row is not None and hook is not None
+        row.attempts += 1
+        row.last_attempt_at, row.response_status, row.response_ms = now, status, took_ms
+        row.response_body, row.claimed_until = answer, None
+        row.last_error = error if error else (None if status and status < 300 else f"HTTP {status}")
+        if status is not None and 200 <= status < 300:
+            row.status, row.delivered_at, row.next_attempt_at = "delivered", now, None
+            hook.failing_since = None
+        elif retryable(status, error) and row.attempts <= len(RETRY_DELAYS) and row.kind != "webhook.ping":
+            wait = timedelta(seconds=RETRY_DELAYS[row.attempts - 1])
+            if retry_after is not None:
+                wait = max(wait, min(timedelta(seconds=retry_after), MAX_RETRY_AFTER))
+            row.next_attempt_at = now + wait
+            hook.failing_since = hook.failing_since or now
+        else:
+            row.status, row.next_attempt_at = "failed", None
+            hook.failing_since = hook.failing_since or now
+            if retryable(status, error) and hook.enabled and row.kind != "webhook.ping":  # failed every retry
+                disabled = _disable(session, hook, row)
+        session.add_all([row, hook])
+        session.flush()
+        session.expunge(row)
+    if disabled is not None:
+        dispatch(disabled, ocma)
+    return row
+
+
+def _disable(session: object, hook: Webhook, row: WebhookDelivery) -> Event:
+    from sqlmodel import Session
+
+    assert isinstance(session, Session)
+    reason = f"every attempt failed for delivery {row.id} (last: {row.last_error})"[:255]
+    hook.enabled, hook.disabled_reason = False, reason
+    payload = {
+        "webhook_id": hook.id,
+        "url": hook.url,
+        "reason": reason,
+        "attempts": row.attempts,
+        "failing_since": hook.failing_since.isoformat() if hook.failing_since else None,
+    }
+    return record(session, Event("webhook.disabled", hook.workspace_id, payload))
