@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +61,18 @@ def test_listen_catches_the_redirect_and_connects(
                 break
         assert f"redirect_uri=http%3A%2F%2F127.0.0.1%3A{port}%2Foauth%2Fcallback%2Ffakesocial" in url
         # The browser: consent at the platform, which redirects to the CLI's local listener.
-        page = httpx.get(url, follow_redirects=True, timeout=20)
+        # The CLI prints the link, then starts listening: on a loaded machine the listener may come up a moment
+        # after the link is read, so the "browser" tries again until it answers (as a person would reload).
+        page = None
+        for _ in range(120):
+            try:
+                page = httpx.get(url, follow_redirects=True, timeout=20)
+                break
+            except httpx.ConnectError:
+                if cli.poll() is not None:
+                    raise
+                time.sleep(0.5)
+        assert page is not None
         assert page.status_code == 200 and "OCMA received the authorisation" in page.text
         out, err = cli.communicate(timeout=60)
     finally:
