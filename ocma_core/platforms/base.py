@@ -202,6 +202,14 @@ class Platform:
         """Poll a publish the platform is still processing."""
         return PublishResult(external_id=external_id)
 
+    async def check_pending_content(
+        self, ctx: AccountContext, external_id: str, content: PostContent
+    ) -> PublishResult:
+        """Poll a pending publish knowing its content: for a platform that creates the post only once its media
+        is processed (Pinterest's video pins). Overriding it makes the engine call it instead of `check_pending`;
+        default: `check_pending`."""
+        return await self.check_pending(ctx, external_id)
+
     async def find_published(
         self, ctx: AccountContext, content: PostContent, since: datetime
     ) -> FoundPost | None:
