@@ -144,3 +144,34 @@ def test_image_carousel_and_video_pins_publish_once_and_every_request_is_on_spec
     }
     api_calls = [r for r in fake.requests if r.path.startswith("/v5/")]
     assert len(fake.state.checked) == len(api_calls)  # every API request was validated, and passed
+
+
+def test_disconnecting_revokes_the_tokens_at_pinterest(
+    ocma: Ocma, workspace_id: str, live: tuple[fake_pinterest.FakePinterest, str]
+) -> None:
+    fake, account_id = live
+    with ocma.session() as s:
+        account = s.get(Account, account_id)
+        assert account is not None
+        ctx = accounts.account_context(ocma, account)
+    accounts.disconnect_account(ocma, workspace_id, account_id)
+    assert fake.state.revoked == [ctx.tokens.refresh_token]
+    assert ctx.tokens.access_token not in fake.state.access  # the grant's access tokens ended with it
+    revokes = fake.requests_to("POST", "/v5/oauth/token/revoke")
+    assert len(revokes) == 1 and revokes[0].header("authorization").startswith("Basic ")
+    assert fake.state.spec_errors == []
+
+
+def test_a_failed_revocation_still_disconnects(
+    ocma: Ocma,
+    workspace_id: str,
+    live: tuple[fake_pinterest.FakePinterest, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake, account_id = live
+    monkeypatch.setenv("OCMA_PINTEREST_CLIENT_SECRET", "wrong")  # Pinterest refuses the client: 401
+    from ocma_core.registry import clear_caches
+
+    clear_caches()
+    account = accounts.disconnect_account(ocma, workspace_id, account_id)
+    assert account.status.value == "disconnected" and fake.state.revoked == []

@@ -175,6 +175,11 @@ class Platform:
 
         return await refresh_token(self, ctx)
 
+    async def revoke(self, ctx: AccountContext) -> None:
+        """Revoke the account's tokens at the platform; the core calls it when the account is disconnected
+        (best effort: a failure is logged, the account is disconnected anyway). Default: nothing to revoke."""
+        return None
+
     async def connect_with_credentials(self, fields: Mapping[str, str]) -> TokenSet:
         """Create a session from user-supplied credentials (app password, instance token)."""
         raise ConfigError(f"{self.name} connects through OAuth, not with credentials.")

@@ -362,7 +362,10 @@ def get_account(ocma: Ocma, workspace_id: str, account_id: str, session: Session
 
 
 def disconnect_account(ocma: Ocma, workspace_id: str, account_id: str) -> Account:
-    """Forget an account's tokens and mark it disconnected."""
+    """Revoke the account's tokens at the platform (where its plugin can), forget them, mark it disconnected."""
+    from ocma_core.services.revoke import revoke_tokens
+
+    revoke_tokens(ocma, get_account(ocma, workspace_id, account_id))
     with ocma.session() as session:
         account = get_account(ocma, workspace_id, account_id, session)
         account.status = AccountStatus.DISCONNECTED

@@ -108,6 +108,10 @@ async def revoke(platform: PinterestPlatform, ctx: AccountContext) -> None:
         "POST", f"{platform.api_base}/oauth/token/revoke", ctx=ctx, bucket="org_write",
         expect_effect=False, headers=basic_header(client), data={"token": token, "token_type_hint": hint},
     )  # fmt: skip
-    if response.status_code in (400, 401) and ctx.tokens.refresh_token:
-        return  # an already dead token needs no revoking
+    if response.status_code == 400:
+        return  # a token Pinterest no longer knows needs no revoking
+    if response.status_code in (401, 403):  # the app's own credentials were refused (spec: 401, 403)
+        raise Rejected(
+            f"Pinterest refused to revoke the token: {error_detail(response)}", status=response.status_code
+        )
     raise_for_token_error(response.status_code, response, "token revocation")
