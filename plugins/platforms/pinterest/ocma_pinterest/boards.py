@@ -61,3 +61,48 @@ def settings_for(boards: list[dict[str, Any]], wanted: str) -> dict[str, Any]:
         settings["default_board_id"] = chosen["id"]
         settings["default_board_name"] = chosen["name"]
     return settings
+
+
+def resolve(boards: list[dict[str, Any]], values: dict[str, str]) -> dict[str, Any]:
+    """The stored settings for a chosen default board (and section), from the boards listed with sections."""
+    wanted = values.get("default_board", "")
+    board = choose(boards, wanted) if wanted else None
+    if board is None:
+        raise Rejected("Name the default board (its id or name): " + ", ".join(b["name"] for b in boards))
+    settings: dict[str, Any] = {
+        "boards": [{"id": b["id"], "name": b["name"]} for b in boards],
+        "default_board_id": board["id"],
+        "default_board_name": board["name"],
+        "default_board_section_id": None,
+    }
+    section_wanted = values.get("default_board_section", "")
+    if section_wanted:
+        sections = board.get("sections") or []
+        section = next(
+            (
+                s
+                for s in sections
+                if section_wanted in (s["id"],) or section_wanted.lower() == s["name"].lower()
+            ),
+            None,
+        )
+        if section is None:
+            listing = ", ".join(f"{s['name']} ({s['id']})" for s in sections) or "none"
+            raise Rejected(
+                f"The board {board['name']!r} has no section {section_wanted!r}; its sections: {listing}."
+            )
+        settings["default_board_section_id"] = section["id"]
+    return settings
+
+
+def view(settings: Any) -> dict[str, Any]:
+    """The default board (and section) and the boards to choose from, as a person reads them."""
+    listed = [f"{b.get('name')} ({b.get('id')})" for b in settings.get("boards") or []]
+    default = settings.get("default_board_id")
+    shown: dict[str, Any] = {
+        "default_board": f"{settings.get('default_board_name')} ({default})" if default else None,
+        "boards": listed,
+    }
+    if settings.get("default_board_section_id"):
+        shown["default_board_section"] = settings["default_board_section_id"]
+    return shown

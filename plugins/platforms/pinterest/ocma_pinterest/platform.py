@@ -86,6 +86,10 @@ class PinterestPlatform(Platform):
     default_auth_base = "https://www.pinterest.com"
     default_scopes = auth.SCOPES
     connect_options = {"board": "the account's default board for new pins (its id or name)"}
+    account_settings = {
+        "default_board": "the board a pin goes to when its post names none (the board's id or name)",
+        "default_board_section": "a section of the default board for those pins (id or name; optional)",
+    }
     rate_budgets = budgets("trial")
     max_concurrency = 8
 
@@ -264,6 +268,14 @@ class PinterestPlatform(Platform):
     async def list_boards(self, ctx: AccountContext) -> list[dict[str, Any]]:
         """The account's boards with their sections: [{id, name, privacy, sections: [{id, name}]}]."""
         return await boards.list_boards(self, ctx, with_sections=True)
+
+    async def apply_account_settings(self, ctx: AccountContext, values: Mapping[str, str]) -> dict[str, Any]:
+        """The default board (and section), checked against the account's boards as Pinterest lists them now."""
+        return boards.resolve(await self.list_boards(ctx), dict(values))
+
+    def account_settings_view(self, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """The default board and the boards there are."""
+        return boards.view(settings)
 
     async def post_metrics(self, ctx: AccountContext, external_id: str) -> MetricsSnapshot:
         """Pin analytics (impressions, saves, pin and outbound clicks) and lifetime pin_metrics."""
