@@ -14,6 +14,11 @@ if TYPE_CHECKING:
 BASE64_TYPES = ("image/jpeg", "image/png")  # PinMediaSourceImageBase64.content_type
 #: post options a pin reads (per-platform options of a post: {"pinterest": {...}})
 OPTIONS = ("board_id", "board_section_id", "title", "link", "dominant_color", "cover_image_key_frame_time")
+TRIAL_HINT = (
+    " This Pinterest app has Trial access: Pinterest creates its pins only in the API Sandbox (visible to the "
+    "app's owner alone). Apply for Standard access in the app's settings on developers.pinterest.com; to try "
+    "OCMA meanwhile, point OCMA_PINTEREST_API_BASE at https://api-sandbox.pinterest.com/v5 (see the plugin's README)."
+)
 FIND_PAGES = 4  # pages of GET /pins (100 pins each) a look-up reads before it says "not there"
 
 
@@ -85,7 +90,12 @@ def pin_body(ctx: AccountContext, content: PostContent, media_source: dict[str, 
 
 async def create(platform: PinterestPlatform, ctx: AccountContext, body: dict[str, Any]) -> dict[str, Any]:
     """POST /pins; the created Pin."""
-    pin = await platform.call(ctx, "POST", "/pins", "org_write", json=body)
+    try:
+        pin = await platform.call(ctx, "POST", "/pins", "org_write", json=body)
+    except Rejected as exc:
+        if exc.status == 403 and "trial access" in exc.message.lower():
+            raise Rejected(exc.message + TRIAL_HINT, status=403, code=exc.code) from None
+        raise
     if not pin.get("id"):
         raise Rejected(f"Pinterest answered the new pin without an id: {pin}")
     return pin

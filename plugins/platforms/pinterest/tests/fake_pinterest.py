@@ -37,6 +37,7 @@ class FakePinterest(PinRoutes, FakePinterestBase):
             video_polls  # GET /media/{id} answers `processing` this many times, then `succeeded`
         )
         self.fail_video = False
+        self.trial_app = False  # an app with Trial access calling production: POST /pins is refused (code 29)
         self._failures: list[tuple[str, float, int]] = []
         names = ["OCMA launches", "Spring recipes", "Travel"][: max(boards, 0)]
         for name in names:

@@ -112,6 +112,12 @@ class PinRoutes:
             return error(401, 2, "Authentication failed.")
         if failure and failure[0] == "server_error":
             return error(500, 500, "Internal server error.")
+        if self.trial_app:  # Pinterest's answer as quoted in gitroomhq/postiz-app#1084
+            return error(
+                403,
+                29,
+                "Apps with Trial access may not create Pins in production https://api.pinterest.com - use API Sandbox https://api-sandbox.pinterest.com instead.",
+            )
         board = self.state.boards.get(str(body.get("board_id") or ""))
         if board is None:
             return error(403, 403, "Not authorized to access board or Pin.")

@@ -155,3 +155,13 @@ def test_find_published_and_delete(
     run(pinterest.delete(pinterest_ctx, result.external_id))
     run(pinterest.delete(pinterest_ctx, result.external_id))  # already gone: fine
     assert run(pinterest.find_published(pinterest_ctx, content, since)) is None
+
+
+def test_a_trial_app_is_told_about_the_sandbox_and_standard_access(
+    pinterest: PinterestPlatform, pinterest_ctx: AccountContext, fake_pinterest: FakePinterest, tmp_path: Path
+) -> None:
+    fake_pinterest.trial_app = True
+    content = PostContent(text="Trial", media=[item(tmp_path / "t.jpg", jpeg(), "image/jpeg")])
+    with pytest.raises(Rejected, match="Apply for Standard access") as refused:
+        run(pinterest.publish(pinterest_ctx, content))
+    assert "Apps with Trial access may not create Pins in production" in refused.value.message
