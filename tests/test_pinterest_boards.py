@@ -107,6 +107,20 @@ def test_the_agent_sets_the_default_board(ocma: Ocma, workspace_id: str, live: L
     )
     assert outcome.ok, outcome.error
     assert _default(ocma, account_id) == _board(fake, "OCMA launches")
+    spring = _board(fake, "Spring recipes")
+    draft = asyncio.run(
+        tools.call(
+            ctx,
+            "3",
+            "draft_post",
+            {"text": "Pie", "account_ids": [account_id], "options": {"pinterest": {"board_id": spring}}},
+        )
+    )
+    assert draft.ok, draft.error
+    from ocma_core.services import posts
+
+    post = posts.get_post(ocma, workspace_id, draft.result["post_id"])  # type: ignore[index]
+    assert post.options == {"pinterest": {"board_id": spring}}
 
 
 def test_settings_a_platform_does_not_declare_are_refused(ocma: Ocma, workspace_id: str, live: Live) -> None:

@@ -43,6 +43,7 @@ def draft_post(
     thread: list[str] | None = None,
     media_ids: list[str] | None = None,
     planned_at: str | None = None,
+    options: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Save a draft post for some accounts and check it against each platform's rules (nothing is published).
 
@@ -53,6 +54,7 @@ def draft_post(
         thread: Follow-up parts, for platforms with threads.
         media_ids: Images or videos to attach (from generate_image or uploads).
         planned_at: Optional planned time to show it on the calendar (it stays a draft).
+        options: Options per platform name, e.g. {"pinterest": {"board_id": "...", "title": "...", "link": "..."}}.
     """
     data = PostInput(
         body=text,
@@ -60,6 +62,7 @@ def draft_post(
         variants=variants or {},
         thread=thread or [],
         media_ids=media_ids or [],
+        options=options or {},
         action="draft",
     )
     when = parse_time(planned_at, ctx.timezone) if planned_at else None
