@@ -95,7 +95,7 @@ def test_image_carousel_and_video_pins_publish_once_and_every_request_is_on_spec
         "media/get",
     }
     api_calls = [r for r in fake.requests if r.path.startswith("/v5/")]
-    assert len(fake.state.checked) == len(api_calls)  # every API request was validated, and passed
+    assert fake.state.valid_requests == len(api_calls)  # every API request was validated, and passed
 
 
 def test_disconnecting_revokes_the_tokens_at_pinterest(

@@ -1,9 +1,10 @@
 """Plumbing of the Pinterest fake: state, error bodies, rate-limit categories, the validating route wrapper.
 
 Every API route is registered with the operation it implements in Pinterest's OpenAPI description: the path
-and query parameters and the body of each request are validated against it before the handler runs (an
-off-spec request gets Pinterest's 400 error body and is recorded in `spec_errors`), and each answer is
-validated against the documented response schema (an off-spec answer is the fake's own bug: a 500).
+and query parameters and the body of each request are validated against it first, before authentication and
+the handler (an off-spec request gets Pinterest's 400 error body and is recorded in `spec_errors`; a valid one
+is counted in `valid_requests`), and each answer is validated against the documented response schema (an
+off-spec answer is the fake's own bug: a 500).
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ class FakePinterestState:
     windows: dict[tuple[str, str], collections.deque[float]] = field(default_factory=dict)
     checked: list[tuple[str, int, str]] = field(default_factory=list)  # (operationId, status, schema)
     spec_errors: list[str] = field(default_factory=list)  # requests refused as off-spec
+    valid_requests: int = 0  # API requests checked and found valid under the description
 
 
 Handler = Callable[[FakeRequest, Token | None, dict[str, Any]], FakeResponse]
@@ -159,6 +161,9 @@ class FakePinterestBase(FakeServer):
         pattern = "^/v5" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", spec_path) + "$"
 
         def route(request: FakeRequest) -> FakeResponse:
+            data = self._validated(op, request)  # every request is checked, whatever the answer will be
+            if isinstance(data, FakeResponse):
+                return self._checked(op, data)
             scopes = self.spec.required_scopes(op)
             token = self.bearer_token(request) if scopes is not None else None
             if (scopes is None and not self.basic_ok(request)) or (scopes is not None and token is None):
@@ -166,20 +171,18 @@ class FakePinterestBase(FakeServer):
             elif token is not None and not scopes <= token.scopes:
                 response = error(403, 403, f"Missing scopes: {', '.join(sorted(scopes - token.scopes))}.")
             else:
-                who = token.user_id if token else "app"
-                headers, exceeded = self.rate_headers(who, op.category)
+                headers, exceeded = self.rate_headers(token.user_id if token else "app", op.category)
                 if exceeded:
                     response = error(429, 429, "You have exceeded your rate limit. Try again later.", headers)
                 else:
-                    response = self._validated_call(op, request, token, handler)
+                    response = handler(request, token, data)
                     response.headers = {**headers, **response.headers}
             return self._checked(op, response)
 
         self.route(method, pattern)(route)
 
-    def _validated_call(
-        self, op: Operation, request: FakeRequest, token: Token | None, handler: Handler
-    ) -> FakeResponse:
+    def _validated(self, op: Operation, request: FakeRequest) -> dict[str, Any] | FakeResponse:
+        """The typed query and body of a request valid under the description, else Pinterest's 400."""
         content_type = request.header("content-type").split(";")[0].strip()
         try:
             self.spec.check_params(op, "path", dict(request.params))
@@ -198,7 +201,9 @@ class FakePinterestBase(FakeServer):
             with self.lock:
                 self.state.spec_errors.append(str(exc))
             return error(400, 1, f"Invalid request: {exc}")
-        return handler(request, token, {"query": query, "body": body or {}})
+        with self.lock:
+            self.state.valid_requests += 1
+        return {"query": query, "body": body or {}}
 
     def _checked(self, op: Operation, response: FakeResponse) -> FakeResponse:
         """Validate the answer against the description; an off-spec answer becomes a 500."""

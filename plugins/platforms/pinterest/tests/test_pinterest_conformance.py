@@ -37,6 +37,13 @@ class TestPinterestConformance(PlatformConformance):
     def _image_dir(self, tmp_path: Path) -> None:
         self.image_dir = tmp_path
 
+    @pytest.fixture(autouse=True)
+    def _every_request_on_spec(self, fake: FakePinterest) -> Iterator[None]:
+        """After each kit check: nothing the plugin sent was off Pinterest's description."""
+        yield
+        assert fake.state.spec_errors == []
+        assert fake.state.valid_requests == len([r for r in fake.requests if r.path.startswith("/v5/")])
+
     def content(self, text: str, **fields: Any) -> PostContent:
         data = jpeg("teal")
         image = item(self.image_dir / f"{secrets.token_hex(4)}.jpg", data, "image/jpeg", alt="A teal square")
@@ -49,6 +56,7 @@ class TestPinterestConformance(PlatformConformance):
         self.test_publish_then_delete(kit_platform, ctx, fake)
         self.test_metrics(kit_platform, ctx)
         assert fake.state.spec_errors == []
+        assert fake.state.valid_requests == len([r for r in fake.requests if r.path.startswith("/v5/")])
         assert {op for op, _, _ in fake.state.checked} >= {
             "oauth/token",
             "user_account/get",
