@@ -127,3 +127,16 @@ def test_a_failed_revocation_still_disconnects(
     clear_caches()
     account = accounts.disconnect_account(ocma, workspace_id, account_id)
     assert account.status.value == "disconnected" and fake.state.revoked == []
+
+
+def test_a_video_pinterest_cannot_process_fails_with_the_reason_and_is_not_sent_again(
+    ocma: Ocma, workspace_id: str, live: tuple[fake_pinterest.FakePinterest, str]
+) -> None:
+    fake, account_id = live
+    fake.fail_video = True
+    video_id, _ = _video(ocma, workspace_id)
+    target = _publish(ocma, workspace_id, account_id, "Never pinned", media_ids=[video_id])
+    assert target.status is TargetStatus.FAILED
+    assert "could not process the video" in (target.last_error or "")
+    assert not fake.state.pins and len(fake.requests_to("POST", "/v5/media")) == 1
+    assert fake.state.spec_errors == []

@@ -64,12 +64,11 @@ async def status(platform: PinterestPlatform, ctx: AccountContext, media_id: str
     return str(media.get("status") or "registered")
 
 
-async def upload(platform: PinterestPlatform, ctx: AccountContext, item: MediaItem) -> tuple[str, str]:
-    """Register, send the file and ask once: (media id, status)."""
+async def upload(platform: PinterestPlatform, ctx: AccountContext, item: MediaItem) -> str:
+    """Register the upload and send the file; the media id (Pinterest then processes it)."""
     registered = await register(platform, ctx)
-    media_id = str(registered["media_id"])
     await send_file(platform, registered, item)
-    return media_id, await status(platform, ctx, media_id)
+    return str(registered["media_id"])
 
 
 def refuse_failed(media_id: str) -> Rejected:

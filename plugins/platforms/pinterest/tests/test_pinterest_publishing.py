@@ -114,7 +114,7 @@ def test_a_video_is_uploaded_then_pinned_once_processing_succeeded(
 def test_a_failed_video_is_refused_with_the_reason(
     pinterest: PinterestPlatform, pinterest_ctx: AccountContext, fake_pinterest: FakePinterest, tmp_path: Path
 ) -> None:
-    fake_pinterest.fail_video, fake_pinterest.video_polls = True, 1
+    fake_pinterest.fail_video, fake_pinterest.video_polls = True, 0
     content = PostContent(text="Broken", media=[item(tmp_path / "b.mp4", b"\x00" * 64, "video/mp4")])
     handle = run(pinterest.publish(pinterest_ctx, content)).external_id
     with pytest.raises(Rejected, match="could not process the video"):
