@@ -32,7 +32,7 @@ def board_of(ctx: AccountContext, content: PostContent) -> tuple[str, str | None
     if not default:
         raise Rejected(
             "Pinterest needs a board for every pin: give the post the option board_id, or choose the "
-            "account's default board (`ocma pinterest default-board ACCOUNT BOARD`)."
+            "account's default board (`ocma accounts set ACCOUNT_ID default_board=NAME`)."
         )
     section = content.options.get("board_section_id") or ctx.settings.get("default_board_section_id")
     return default, str(section) if section else None

@@ -50,7 +50,8 @@ def account_problems(content: PostContent, settings: Mapping[str, Any]) -> list[
         Problem(
             "board_required",
             "Pinterest needs a board for every pin: set the post's option board_id or the account's default "
-            f"board{'; its boards: ' + listed if listed else ''}.",
+            "board (`ocma accounts set ACCOUNT_ID default_board=NAME`)"
+            f"{'; its boards: ' + listed if listed else ''}.",
             "board_id",
         )
     ]
