@@ -11,7 +11,7 @@ from fake_pinterest import FakePinterest
 from ocma_pinterest import PinterestPlatform
 from pinterest_testkit import MediaHost, item, jpeg
 
-from ocma_core import AccountContext, PostContent, Rejected
+from ocma_core import AccountContext, PostContent, Rejected, Unconfirmed
 from ocma_core.testing.conformance import run
 
 
@@ -165,3 +165,17 @@ def test_a_trial_app_is_told_about_the_sandbox_and_standard_access(
     with pytest.raises(Rejected, match="Apply for Standard access") as refused:
         run(pinterest.publish(pinterest_ctx, content))
     assert "Apps with Trial access may not create Pins in production" in refused.value.message
+
+
+def test_a_lost_answer_to_the_video_pin_is_found_not_pinned_again(
+    pinterest: PinterestPlatform, pinterest_ctx: AccountContext, fake_pinterest: FakePinterest, tmp_path: Path
+) -> None:
+    fake_pinterest.video_polls = 0
+    content = PostContent(text="Once", media=[item(tmp_path / "o.mp4", b"\x00" * 64, "video/mp4")])
+    handle = run(pinterest.publish(pinterest_ctx, content)).external_id
+    pinterest.request_timeout_s = 1.0  # type: ignore[misc]
+    fake_pinterest.fail_next("timeout_after_store")  # the pin is stored, its answer comes too late
+    with pytest.raises(Unconfirmed):
+        run(pinterest.check_pending_content(pinterest_ctx, handle, content))
+    result = run(pinterest.check_pending_content(pinterest_ctx, handle, content))  # the engine asks again
+    assert list(fake_pinterest.state.pins) == [result.external_id]
