@@ -114,9 +114,9 @@ def check_against_creator(content: PostContent, info: dict[str, Any]) -> dict[st
     for option, disabled_field in SWITCHES.items():
         if info.get(disabled_field):
             if content.options.get(option) is False:
-                what = option.removeprefix("disable_")
+                what = {"disable_comment": "comments", "disable_duet": "duets"}.get(option, "stitches")
                 raise Rejected(
-                    f"@{who} turned {what}s off on TikTok; the post cannot allow them.", code=option
+                    f"@{who} turned {what} off on TikTok; the post cannot allow them.", code=option
                 )
             switches[option] = True
         else:

@@ -59,9 +59,11 @@ def plan(video_size: int, chunk_size: int = DEFAULT_CHUNK) -> ChunkPlan:
         raise Rejected("The video file is empty.")
     if not MIN_CHUNK <= chunk_size <= MAX_CHUNK:
         raise Rejected(f"A TikTok chunk is {MIN_CHUNK}-{MAX_CHUNK} bytes; {chunk_size} is not.")
-    if video_size <= chunk_size:
-        return ChunkPlan(video_size, video_size, 1)
     count = video_size // chunk_size
+    if count <= 1 and video_size <= MAX_CHUNK:
+        return ChunkPlan(video_size, video_size, 1)  # the whole file in one chunk
+    if count <= 1:  # over 64 MB but under two chunks: two halves
+        chunk_size, count = video_size // 2, 2
     if count > MAX_CHUNKS:
         chunk_size = -(-video_size // MAX_CHUNKS)
         count = video_size // chunk_size
