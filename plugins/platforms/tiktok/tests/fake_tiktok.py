@@ -90,6 +90,8 @@ class FakeTikTok(FakeServer):
         self.state = FakeTikTokState()
         self.min_chunk, self.max_chunk, self.max_last_chunk = min_chunk, max_chunk, max_last_chunk
         self.audited = True
+        self.status_reads = 0
+        self.expire_at_status_read: int | None = None  # expire every access token at this status read
         self.creator: dict[str, Any] = {
             "creator_avatar_url": "https://p16.tiktokcdn.example/avatar.jpeg",
             "creator_username": USERNAME,

@@ -235,6 +235,10 @@ def install_post_routes(fake: FakeTikTok) -> None:
 
     @fake.route("POST", r"/v2/post/publish/status/fetch/")
     def status(request: FakeRequest) -> FakeResponse:
+        with fake.lock:
+            fake.status_reads += 1
+            if fake.status_reads == fake.expire_at_status_read:
+                fake.expire_tokens()  # the access token runs out while the post is in moderation
         denied = fake.authorized(request)
         if denied is not None:
             return denied
