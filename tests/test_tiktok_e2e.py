@@ -216,3 +216,13 @@ def test_a_signed_webhook_is_accepted_and_a_forged_one_refused(ocma: Ocma, live:
             "/webhooks/tiktok", content=body, headers={"TikTok-Signature": f"t={stamp},s={signature}"}
         )
         assert signed.status_code == 200 and signed.json()["events"] == 1
+
+
+def test_disconnecting_revokes_the_authorisation_at_tiktok(ocma: Ocma, workspace_id: str, live: Live) -> None:
+    with ocma.session() as s:
+        account = s.get(Account, live.account_id)
+        assert account is not None
+        token = accounts.account_context(ocma, account).tokens.access_token
+    disconnected = accounts.disconnect_account(ocma, workspace_id, live.account_id)
+    assert disconnected.status.value == "disconnected" and not disconnected.access_token_enc
+    assert live.fake.state.revoked == [token] and not live.fake.state.refresh
