@@ -184,38 +184,50 @@ def test_a_failed_publish_ends_failed_with_tiktoks_reason_and_is_never_repeated(
     assert posts.targets_of(ocma, post_id)[0].status is TargetStatus.FAILED
 
 
-def test_a_signed_webhook_is_accepted_and_a_forged_one_refused(ocma: Ocma, live: Live) -> None:
+def _signed(body: bytes, stamp: int, secret: str = CLIENT_SECRET) -> dict[str, str]:
+    signature = hmac.new(secret.encode(), f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return {"TikTok-Signature": f"t={stamp},s={signature}"}
+
+
+def test_a_signed_publish_webhook_completes_a_post_in_moderation_early(
+    ocma: Ocma, workspace_id: str, live: Live, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from fastapi.testclient import TestClient
 
     from ocma_core.api.app import create_app
 
-    content = json.dumps({"publish_id": "v_pub_url~v2-1.1", "publish_type": "DIRECT_PUBLISH"})
-    body = json.dumps(
-        {
-            "client_key": CLIENT_KEY,
-            "event": "post.publish.complete",
-            "create_time": 1,
-            "user_openid": OPEN_ID,
-            "content": content,
-        }
-    ).encode()
-    stamp = str(int(time.time()))
-    signature = hmac.new(CLIENT_SECRET.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    monkeypatch.setattr(pending, "FIRST_POLL", timedelta(hours=1))  # without the webhook: asked in an hour
+    monkeypatch.setattr(pending, "MAX_POLL", timedelta(hours=1))
+    live.fake.moderate_next(polls=2)
+    jpeg = _jpeg(ocma, workspace_id, "yellow")
+    post_id = _post(ocma, workspace_id, live, "Moderated", media_ids=[jpeg], options=PUBLIC)
+    run_worker(ocma, lambda: posts.targets_of(ocma, post_id)[0].status is TargetStatus.PENDING, timeout=30)
+    target = posts.targets_of(ocma, post_id)[0]
+    assert target.status is TargetStatus.PENDING, target.last_error
+    publish_id = (target.external_id or "").split(":")[0]
+    content = json.dumps({"publish_id": publish_id, "publish_type": "DIRECT_PUBLISH"})
+    event = {
+        "client_key": CLIENT_KEY,
+        "event": "post.publish.complete",
+        "create_time": 1,
+        "user_openid": OPEN_ID,
+    }
+    body = json.dumps({**event, "content": content}).encode()
+    now = int(time.time())
     with TestClient(create_app(ocma, run_worker=False)) as client:
-        forged = client.post(
-            "/webhooks/tiktok", content=body, headers={"TikTok-Signature": f"t={stamp},s=00"}
+        assert (
+            client.post(
+                "/webhooks/tiktok", content=body, headers={"TikTok-Signature": f"t={now},s=00"}
+            ).status_code
+            == 401
         )
-        assert forged.status_code == 401
-        stale = str(int(time.time()) - 3600)
-        old = hmac.new(CLIENT_SECRET.encode(), stale.encode() + b"." + body, hashlib.sha256).hexdigest()
-        replayed = client.post(
-            "/webhooks/tiktok", content=body, headers={"TikTok-Signature": f"t={stale},s={old}"}
-        )
-        assert replayed.status_code == 401
-        signed = client.post(
-            "/webhooks/tiktok", content=body, headers={"TikTok-Signature": f"t={stamp},s={signature}"}
-        )
+        stale = client.post("/webhooks/tiktok", content=body, headers=_signed(body, now - 3600))
+        assert stale.status_code == 401
+        signed = client.post("/webhooks/tiktok", content=body, headers=_signed(body, now))
         assert signed.status_code == 200 and signed.json()["events"] == 1
+    target = _run(ocma, post_id, timeout=30)
+    assert target.status is TargetStatus.PUBLISHED, target.last_error
+    assert target.external_id and target.external_id.isdigit()
 
 
 def test_disconnecting_revokes_the_authorisation_at_tiktok(ocma: Ocma, workspace_id: str, live: Live) -> None:

@@ -11,6 +11,9 @@ from ocma_core.platforms import WebhookEvent
 
 #: Webhook event kinds that become domain events for the account's workspace (a reply to answer, a mention).
 CONVERSATION_KINDS = {"comment": "webhook.comment", "mention": "webhook.mention"}
+#: A platform says a publish it was processing has ended (e.g. TikTok's `post.publish.*`): `external_post_id`
+#: is the id the pending target waits under, or its first part before a ":" (a plugin's pending handle).
+PUBLISH_SETTLED = "publish.settled"
 
 
 def record_conversation_events(ocma: Ocma, platform: str, events: Iterable[WebhookEvent]) -> int:
@@ -43,3 +46,42 @@ def record_conversation_events(ocma: Ocma, platform: str, events: Iterable[Webho
     for item in out:
         dispatch(item, ocma)
     return len(out)
+
+
+def settle_pending(ocma: Ocma, platform: str, events: Iterable[WebhookEvent]) -> int:
+    """Make the pending targets a `publish.settled` event names due now, so a worker asks the platform at
+    once instead of at its next poll (the answer still comes from `check_pending`: a delivery decides
+    nothing by itself); returns how many were woken."""
+    from sqlalchemy import or_, update
+
+    from ocma_core.db.models import Account, Target, TargetStatus
+    from ocma_core.db.types import utcnow
+
+    ids = {e.external_post_id for e in events if e.kind == PUBLISH_SETTLED and e.external_post_id}
+    if not ids:
+        return 0
+    now = utcnow()
+    matches = or_(
+        *(or_(col(Target.external_id) == i, col(Target.external_id).startswith(f"{i}:")) for i in ids)
+    )
+    accounts = select(Account.id).where(col(Account.platform) == platform)
+    with ocma.session() as session:
+        woken = (
+            session.execute(
+                update(Target)
+                .where(
+                    col(Target.status) == TargetStatus.PENDING,
+                    col(Target.claimed_by).is_(None),
+                    col(Target.account_id).in_(accounts),
+                    matches,
+                )
+                .values(due_at=now)
+                .returning(col(Target.id))
+                .execution_options(synchronize_session=False)
+            )
+            .scalars()
+            .all()
+        )
+    for target_id in woken:
+        ocma.queue.push(target_id, now)
+    return len(woken)

@@ -31,6 +31,17 @@ VIDEO_FIELDS = (
 VIDEO_METRICS = ("view_count", "like_count", "comment_count", "share_count")
 ACCOUNT_METRICS = ("follower_count", "following_count", "likes_count", "video_count")
 SIGNATURE_TOLERANCE_S = 300
+#: TikTok's events that end a publish; the core wakes the pending post they name (kind "publish.settled"),
+#: whose status is then read with status/fetch as always.
+SETTLING_EVENTS = frozenset(
+    {
+        "post.publish.complete",
+        "post.publish.failed",
+        "post.publish.publicly_available",
+        "post.publish.inbox_delivered",
+    }
+)
+SETTLED = "publish.settled"
 
 
 async def query_videos(
@@ -111,7 +122,8 @@ def verify_signature(
 
 
 def parse_webhook(body: bytes) -> list[WebhookEvent]:
-    """One event per delivery: `post.publish.*` carry the publish id, `authorization.removed` the account."""
+    """One event per delivery (TikTok's event name in `raw["event"]`): the `post.publish.*` events that end a
+    publish become `publish.settled` with the publish id; others keep TikTok's name."""
     try:
         payload = json.loads(body)
     except ValueError:
@@ -126,9 +138,10 @@ def parse_webhook(body: bytes) -> list[WebhookEvent]:
             content = {}
     content = content if isinstance(content, dict) else {}
     post_id = content.get("publish_id") or content.get("post_id")
+    event = str(payload["event"])
     return [
         WebhookEvent(
-            kind=str(payload["event"]),
+            kind=SETTLED if event in SETTLING_EVENTS else event,
             external_post_id=str(post_id) if post_id else None,
             external_account_id=str(payload.get("user_openid") or "") or None,
             raw={**payload, "content": content},

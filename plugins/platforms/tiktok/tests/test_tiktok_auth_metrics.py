@@ -153,6 +153,7 @@ def test_webhook_signatures_are_checked_and_stale_ones_refused(tiktok: TikTokPla
     assert not tiktok.verify_webhook(_signed(body + b" ", now), body)
     assert not tiktok.verify_webhook({}, body)
     (event,) = tiktok.parse_webhook(body)
-    assert event.kind == "post.publish.complete" and event.external_post_id == "v_pub_url~v2-1.77"
+    assert event.kind == "publish.settled" and event.external_post_id == "v_pub_url~v2-1.77"
+    assert event.raw["event"] == "post.publish.complete"
     assert event.external_account_id == OPEN_ID
     assert tiktok.parse_webhook(b"not json") == []
