@@ -23,7 +23,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ocma_core import AccountContext, MediaItem, PostContent, Problem, PublishResult, Rejected
+from ocma_core import (
+    AccountContext,
+    MediaItem,
+    PostContent,
+    Problem,
+    PublishResult,
+    Rejected,
+    Transient,
+    Unconfirmed,
+)
 from ocma_core.platforms import graph
 from ocma_tiktok import upload
 
@@ -160,7 +169,10 @@ async def start(platform: TikTokPlatform, ctx: AccountContext, content: PostCont
         return handle(str(data["publish_id"]), visibility)
     chunks = upload.plan(video.size, platform.chunk_size)
     body["source_info"] = chunks.source_info()
-    data = await platform.call("POST", path, ctx, bucket="init", creates=True, json=body)
+    try:
+        data = await platform.call("POST", path, ctx, bucket="init", creates=True, json=body)
+    except Unconfirmed as exc:  # no upload URL, no bytes: TikTok cannot post a video it never received
+        raise Transient(f"{exc.message} (nothing was uploaded, so nothing was posted)") from exc
     await upload.send_chunks(platform, ctx, str(data["upload_url"]), video, chunks)
     return handle(str(data["publish_id"]), visibility)
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from ocma_core import Rejected
+from ocma_core import Rejected, Transient, Unconfirmed
+from ocma_tiktok.api import failure_for
 
 if TYPE_CHECKING:
     from ocma_core import AccountContext, MediaItem
@@ -99,30 +100,41 @@ def rule_break(video_size: int, chunk_size: int, count: int) -> str:
 
 async def send_chunks(
     platform: TikTokPlatform, ctx: AccountContext, upload_url: str, item: MediaItem, chunks: ChunkPlan
-) -> None:
-    """PUT every chunk in order, reading the file a chunk at a time."""
+) -> bool:
+    """PUT every chunk in order, reading the file a chunk at a time; True when TikTok confirmed them all.
+
+    A lost answer before the last chunk is Transient: the rest was never sent, so TikTok never had the whole
+    video and cannot post it (the engine starts again). A lost answer to the last chunk returns False: TikTok
+    may have the whole file, and its status (asked next, as for any publish) tells."""
+    ranges = chunks.ranges()
     with Path(item.path).open("rb") as handle:
-        for first, last in chunks.ranges():
+        for index, (first, last) in enumerate(ranges, start=1):
             handle.seek(first)
             data = handle.read(last - first + 1)
-            response = await platform.send(
-                "PUT",
-                upload_url,
-                ctx=ctx,
-                bucket="upload",
-                content=data,
-                headers={
-                    "Content-Type": item.mime_type or "video/mp4",
-                    "Content-Length": str(len(data)),
-                    "Content-Range": f"bytes {first}-{last}/{chunks.video_size}",
-                },
-            )
-            if response.status_code >= 400:
-                from ocma_tiktok.api import failure_for
-
-                failure = failure_for(response, creates=True)
-                if failure is not None:
-                    raise failure
+            try:
+                response = await platform.send(
+                    "PUT",
+                    upload_url,
+                    ctx=ctx,
+                    bucket="upload",
+                    content=data,
+                    headers={
+                        "Content-Type": item.mime_type or "video/mp4",
+                        "Content-Length": str(len(data)),
+                        "Content-Range": f"bytes {first}-{last}/{chunks.video_size}",
+                    },
+                )
+            except Unconfirmed as exc:
+                if index == len(ranges):
+                    return False
+                raise Transient(
+                    f"The upload to TikTok broke off at chunk {index} of {len(ranges)} ({exc.message}); TikTok "
+                    "never had the whole video, so nothing was posted."
+                ) from exc
+            failure = failure_for(response, creates=True) if response.status_code >= 400 else None
+            if failure is not None:
+                raise failure
+    return True
 
 
 def mp4_duration_s(path: Path) -> float | None:

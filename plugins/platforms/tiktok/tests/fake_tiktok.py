@@ -92,6 +92,7 @@ class FakeTikTok(FakeServer):
         self.audited = True
         self.status_reads = 0
         self.expire_at_status_read: int | None = None  # expire every access token at this status read
+        self.lost_chunk_answers: set[int] = set()  # chunk numbers (from 1) stored, then answered too late
         self.creator: dict[str, Any] = {
             "creator_avatar_url": "https://p16.tiktokcdn.example/avatar.jpeg",
             "creator_username": USERNAME,

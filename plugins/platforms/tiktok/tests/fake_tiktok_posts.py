@@ -170,7 +170,9 @@ def install_post_routes(fake: FakeTikTok) -> None:
             upload_url = (
                 f"{fake.base_url}/upload/{publish.publish_id}/?upload_token={publish.publish_id[-8:]}"
             )
-            return ok({"publish_id": publish.publish_id, "upload_url": upload_url})
+            answer = ok({"publish_id": publish.publish_id, "upload_url": upload_url})
+            answer.delay_s = delay
+            return answer
         urls = source.get("photo_images") if kind == "photo" else [source.get("video_url")]
         if source.get("source") != "PULL_FROM_URL" or not urls or not all(isinstance(u, str) for u in urls):
             return envelope_error(400, "invalid_params", "source_info is invalid.")
@@ -228,10 +230,12 @@ def install_post_routes(fake: FakeTikTok) -> None:
                 return envelope_error(400, "invalid_file_upload", "Content-Type must be a video type.")
             publish.received += request.body
             publish.chunks_received += 1
+            late = 3.0 if publish.chunks_received in fake.lost_chunk_answers else 0.0
+            fake.lost_chunk_answers.discard(publish.chunks_received)
             if publish.chunks_received < publish.chunk_count:
-                return FakeResponse(206, None)
+                return FakeResponse(206, None, delay_s=late)
             _received(fake, publish)
-            return FakeResponse(201, None)
+            return FakeResponse(201, None, delay_s=late)
 
     @fake.route("POST", r"/v2/post/publish/status/fetch/")
     def status(request: FakeRequest) -> FakeResponse:
@@ -255,7 +259,7 @@ def install_post_routes(fake: FakeTikTok) -> None:
                 elif publish.polls_left == 1 and not publish.final_fail and publish.mode == "direct":
                     publish.status = "PUBLISH_COMPLETE"  # out of processing, in moderation: no public id yet
             data: dict[str, Any] = {
-                "status": publish.status,
+                "status": "PROCESSING_UPLOAD" if publish.status == "AWAITING_UPLOAD" else publish.status,
                 "uploaded_bytes": len(publish.received),
                 "publicaly_available_post_id": [publish.post_id] if publish.post_id is not None else [],
             }

@@ -10,7 +10,7 @@ from fake_tiktok import FakeTikTok
 from ocma_tiktok import TikTokPlatform, upload
 from tiktok_testkit import MediaHost, connect, item_for, mp4_bytes, tiktok_env
 
-from ocma_core import AccountContext, PostContent, Rejected
+from ocma_core import AccountContext, PostContent, Rejected, Transient
 from ocma_core.testing.conformance import run
 
 MiB = 1024 * 1024
@@ -214,3 +214,30 @@ def test_moderation_keeps_it_pending_then_it_completes_or_fails(
     assert pending.pending
     with pytest.raises(Rejected, match="frame_rate_check_failed"):
         run(tiktok.check_pending(ctx, pending.external_id))
+
+
+def test_a_lost_chunk_answer_never_posts_twice(fake_tiktok: FakeTikTok, tmp_path: Path) -> None:
+    env = tiktok_env(fake_tiktok, OCMA_TIKTOK_CHUNK_SIZE=str(5 * MiB), OCMA_TIKTOK_TIMEOUT_S="1")
+    tiktok = TikTokPlatform(env=env)
+    ctx = _ctx(tiktok, fake_tiktok)
+    data = mp4_bytes(10, 11 * MiB, seed=3)
+    content = PostContent(
+        text="Chunks", media=[item_for(tmp_path / "v.mp4", data, "video/mp4")], options=PUBLIC
+    )
+    fake_tiktok.lost_chunk_answers = {1}  # the first chunk is stored, its answer never comes
+    with pytest.raises(Transient, match=r"chunk 1 of 2.*never had the whole video"):
+        run(tiktok.publish(ctx, content))
+    assert fake_tiktok.published_texts() == []  # an upload that stopped half-way is never posted
+    fake_tiktok.lost_chunk_answers = {2}  # now the last chunk's answer is lost: TikTok has the whole file
+    result = run(tiktok.publish(ctx, content))
+    assert result.external_id.isdigit() and fake_tiktok.published_texts() == ["Chunks"]
+
+
+def test_a_lost_init_answer_for_an_upload_is_transient(fake_tiktok: FakeTikTok, tmp_path: Path) -> None:
+    tiktok = TikTokPlatform(env=tiktok_env(fake_tiktok, OCMA_TIKTOK_TIMEOUT_S="1"))
+    ctx = _ctx(tiktok, fake_tiktok)
+    clip = item_for(tmp_path / "clip.mp4", mp4_bytes(5, 64), "video/mp4")
+    fake_tiktok.fail_next("timeout_after_store")
+    with pytest.raises(Transient, match="nothing was uploaded"):
+        run(tiktok.publish(ctx, PostContent(text="Lost init", media=[clip], options=PUBLIC)))
+    assert fake_tiktok.published_texts() == []
