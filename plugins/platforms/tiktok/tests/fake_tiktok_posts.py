@@ -120,154 +120,167 @@ def _check_post_info(fake: FakeTikTok, info: dict[str, Any]) -> FakeResponse | N
 
 def install_post_routes(fake: FakeTikTok) -> None:
     """The Content Posting API and the Display API's video routes."""
-    from fake_tiktok import Publish, envelope_error, ok
+    from fake_tiktok import envelope_error, ok
 
     @fake.route("POST", r"/v2/post/publish/creator_info/query/")
     def creator_info(request: FakeRequest) -> FakeResponse:
         return fake.authorized(request) or ok(dict(fake.creator))
 
-    def init(request: FakeRequest, kind: str, mode: str) -> FakeResponse:
-        denied = fake.authorized(request)
-        if denied is not None:
-            return denied
-        if "application/json" not in request.header("content-type"):
-            return envelope_error(400, "invalid_params", "Content-Type must be application/json.")
-        body = request.json() or {}
-        info, source = body.get("post_info") or {}, body.get("source_info") or {}
-        if mode == "direct" or kind == "photo":
-            problem = _check_post_info(fake, info) if mode == "direct" else None
-            if problem is not None:
-                return problem
-        failure, delay = _injected(fake)
-        if failure is not None:
-            return failure
-        text = (
-            str(info.get("description") or info.get("title") or "")
-            if kind == "photo"
-            else str(info.get("title") or "")
-        )
-        publish = Publish(
-            publish_id=f"v_pub_{'url' if source.get('source') == 'PULL_FROM_URL' else 'file'}~v2-1.{fake.next_id()}",
-            kind=kind,
-            mode=mode,
-            text=text,
-            privacy=str(info.get("privacy_level") or "SELF_ONLY"),
-            source=str(source.get("source") or ""),
-            post_info=info,
-        )
-        _moderation(fake, publish)
-        if publish.source == "FILE_UPLOAD":
-            size, chunk, count = (
-                int(source.get(k) or 0) for k in ("video_size", "chunk_size", "total_chunk_count")
-            )
-            problem = chunk_rule_break(fake, size, chunk, count)
-            if problem:
-                return envelope_error(400, "invalid_params", f"Invalid source_info: {problem}.")
-            publish.video_size, publish.chunk_size, publish.chunk_count = size, chunk, count
-            publish.status = "AWAITING_UPLOAD"
-            with fake.lock:
-                fake.state.publishes[publish.publish_id] = publish
-            upload_url = (
-                f"{fake.base_url}/upload/{publish.publish_id}/?upload_token={publish.publish_id[-8:]}"
-            )
-            answer = ok({"publish_id": publish.publish_id, "upload_url": upload_url})
-            answer.delay_s = delay
-            return answer
-        urls = source.get("photo_images") if kind == "photo" else [source.get("video_url")]
-        if source.get("source") != "PULL_FROM_URL" or not urls or not all(isinstance(u, str) for u in urls):
-            return envelope_error(400, "invalid_params", "source_info is invalid.")
-        problem = _pull(fake, urls)
-        if problem is not None:
-            return problem
-        with fake.lock:
-            fake.state.publishes[publish.publish_id] = publish
-            _received(fake, publish)
-        answer = ok({"publish_id": publish.publish_id})
-        answer.delay_s = delay
-        return answer
-
     @fake.route("POST", r"/v2/post/publish/video/init/")
     def video_init(request: FakeRequest) -> FakeResponse:
-        return init(request, "video", "direct")
+        return init(fake, request, "video", "direct")
 
     @fake.route("POST", r"/v2/post/publish/inbox/video/init/")
     def inbox_init(request: FakeRequest) -> FakeResponse:
-        return init(request, "video", "inbox")
+        return init(fake, request, "video", "inbox")
 
     @fake.route("POST", r"/v2/post/publish/content/init/")
     def content_init(request: FakeRequest) -> FakeResponse:
         body = request.json() or {}
         if body.get("media_type") != "PHOTO":
             return envelope_error(400, "invalid_params", "media_type must be PHOTO.")
-        return init(request, "photo", "inbox" if body.get("post_mode") == "MEDIA_UPLOAD" else "direct")
+        return init(fake, request, "photo", "inbox" if body.get("post_mode") == "MEDIA_UPLOAD" else "direct")
 
     @fake.route("PUT", r"/upload/(?P<publish_id>[^/]+)/")
-    def put_chunk(request: FakeRequest) -> FakeResponse:
-        with fake.lock:
-            publish = fake.state.publishes.get(request.params["publish_id"])
-            if publish is None or publish.status != "AWAITING_UPLOAD":
-                return envelope_error(404, "invalid_params", "No upload is expected at this URL.")
-            match = RANGE.fullmatch(request.header("content-range"))
-            index = publish.chunks_received
-            first = index * publish.chunk_size
-            last = (
-                publish.video_size - 1 if index == publish.chunk_count - 1 else first + publish.chunk_size - 1
-            )
-            expected = (first, last, publish.video_size)
-            if match is None or tuple(int(g) for g in match.groups()) != expected:
-                return envelope_error(
-                    416,
-                    "invalid_params",
-                    f"Expected Content-Range bytes {first}-{last}/{publish.video_size}.",
-                )
-            if len(request.body) != last - first + 1 or int(request.header("content-length") or -1) != len(
-                request.body
-            ):
-                return envelope_error(
-                    400, "invalid_file_upload", "The chunk's length does not match its range."
-                )
-            if not request.header("content-type").startswith("video/"):
-                return envelope_error(400, "invalid_file_upload", "Content-Type must be a video type.")
-            publish.received += request.body
-            publish.chunks_received += 1
-            late = 3.0 if publish.chunks_received in fake.lost_chunk_answers else 0.0
-            fake.lost_chunk_answers.discard(publish.chunks_received)
-            if publish.chunks_received < publish.chunk_count:
-                return FakeResponse(206, None, delay_s=late)
-            _received(fake, publish)
-            return FakeResponse(201, None, delay_s=late)
+    def put(request: FakeRequest) -> FakeResponse:
+        return put_chunk(fake, request)
 
     @fake.route("POST", r"/v2/post/publish/status/fetch/")
-    def status(request: FakeRequest) -> FakeResponse:
-        with fake.lock:
-            fake.status_reads += 1
-            if fake.status_reads == fake.expire_at_status_read:
-                fake.expire_tokens()  # the access token runs out while the post is in moderation
-        denied = fake.authorized(request)
-        if denied is not None:
-            return denied
-        with fake.lock:
-            publish = fake.state.publishes.get(str((request.json() or {}).get("publish_id")))
-            if publish is None:
-                return envelope_error(400, "invalid_publish_id", "The publish_id does not exist.")
-            if publish.status.startswith("PROCESSING") or (
-                publish.status == "PUBLISH_COMPLETE" and publish.post_id is None and publish.polls_left
-            ):
-                publish.polls_left -= 1
-                if publish.polls_left <= 0:
-                    _finish(fake, publish)
-                elif publish.polls_left == 1 and not publish.final_fail and publish.mode == "direct":
-                    publish.status = "PUBLISH_COMPLETE"  # out of processing, in moderation: no public id yet
-            data: dict[str, Any] = {
-                "status": "PROCESSING_UPLOAD" if publish.status == "AWAITING_UPLOAD" else publish.status,
-                "uploaded_bytes": len(publish.received),
-                "publicaly_available_post_id": [publish.post_id] if publish.post_id is not None else [],
-            }
-            if publish.fail_reason:
-                data["fail_reason"] = publish.fail_reason
-        return ok(data)
+    def status_fetch(request: FakeRequest) -> FakeResponse:
+        return status(fake, request)
 
     install_video_routes(fake)
+
+
+def init(fake: FakeTikTok, request: FakeRequest, kind: str, mode: str) -> FakeResponse:
+    """A video (direct or inbox) or photo init: checked, then stored awaiting its upload, or pulled."""
+    from fake_tiktok import Publish, envelope_error
+
+    denied = fake.authorized(request)
+    if denied is not None:
+        return denied
+    if "application/json" not in request.header("content-type"):
+        return envelope_error(400, "invalid_params", "Content-Type must be application/json.")
+    body = request.json() or {}
+    info, source = body.get("post_info") or {}, body.get("source_info") or {}
+    problem = _check_post_info(fake, info) if mode == "direct" else None
+    if problem is not None:
+        return problem
+    failure, delay = _injected(fake)
+    if failure is not None:
+        return failure
+    said = info.get("description") or info.get("title") if kind == "photo" else info.get("title")
+    pulled = source.get("source") == "PULL_FROM_URL"
+    publish = Publish(
+        publish_id=f"v_pub_{'url' if pulled else 'file'}~v2-1.{fake.next_id()}",
+        kind=kind,
+        mode=mode,
+        text=str(said or ""),
+        privacy=str(info.get("privacy_level") or "SELF_ONLY"),
+        source=str(source.get("source") or ""),
+        post_info=info,
+    )
+    _moderation(fake, publish)
+    answer = (
+        _await_upload(fake, publish, source)
+        if publish.source == "FILE_UPLOAD"
+        else _pulled(fake, publish, source)
+    )
+    if answer.status == 200:
+        answer.delay_s = delay
+    return answer
+
+
+def _await_upload(fake: FakeTikTok, publish: Publish, source: dict[str, Any]) -> FakeResponse:
+    from fake_tiktok import envelope_error, ok
+
+    size, chunk, count = (int(source.get(k) or 0) for k in ("video_size", "chunk_size", "total_chunk_count"))
+    problem = chunk_rule_break(fake, size, chunk, count)
+    if problem:
+        return envelope_error(400, "invalid_params", f"Invalid source_info: {problem}.")
+    publish.video_size, publish.chunk_size, publish.chunk_count = size, chunk, count
+    publish.status = "AWAITING_UPLOAD"
+    with fake.lock:
+        fake.state.publishes[publish.publish_id] = publish
+    upload_url = f"{fake.base_url}/upload/{publish.publish_id}/?upload_token={publish.publish_id[-8:]}"
+    return ok({"publish_id": publish.publish_id, "upload_url": upload_url})
+
+
+def _pulled(fake: FakeTikTok, publish: Publish, source: dict[str, Any]) -> FakeResponse:
+    from fake_tiktok import envelope_error, ok
+
+    urls = source.get("photo_images") if publish.kind == "photo" else [source.get("video_url")]
+    if source.get("source") != "PULL_FROM_URL" or not urls or not all(isinstance(u, str) for u in urls):
+        return envelope_error(400, "invalid_params", "source_info is invalid.")
+    problem = _pull(fake, urls)
+    if problem is not None:
+        return problem
+    with fake.lock:
+        fake.state.publishes[publish.publish_id] = publish
+        _received(fake, publish)
+    return ok({"publish_id": publish.publish_id})
+
+
+def put_chunk(fake: FakeTikTok, request: FakeRequest) -> FakeResponse:
+    """One chunk: exactly the next range the init declared, with a matching length and a video type."""
+    from fake_tiktok import envelope_error
+
+    with fake.lock:
+        publish = fake.state.publishes.get(request.params["publish_id"])
+        if publish is None or publish.status != "AWAITING_UPLOAD":
+            return envelope_error(404, "invalid_params", "No upload is expected at this URL.")
+        match = RANGE.fullmatch(request.header("content-range"))
+        index = publish.chunks_received
+        first = index * publish.chunk_size
+        last = publish.video_size - 1 if index == publish.chunk_count - 1 else first + publish.chunk_size - 1
+        if match is None or tuple(int(g) for g in match.groups()) != (first, last, publish.video_size):
+            expected = f"bytes {first}-{last}/{publish.video_size}"
+            return envelope_error(416, "invalid_params", f"Expected Content-Range {expected}.")
+        length = int(request.header("content-length") or -1)
+        if len(request.body) != last - first + 1 or length != len(request.body):
+            return envelope_error(400, "invalid_file_upload", "The chunk's length does not match its range.")
+        if not request.header("content-type").startswith("video/"):
+            return envelope_error(400, "invalid_file_upload", "Content-Type must be a video type.")
+        publish.received += request.body
+        publish.chunks_received += 1
+        late = 3.0 if publish.chunks_received in fake.lost_chunk_answers else 0.0
+        fake.lost_chunk_answers.discard(publish.chunks_received)
+        if publish.chunks_received < publish.chunk_count:
+            return FakeResponse(206, None, delay_s=late)
+        _received(fake, publish)
+        return FakeResponse(201, None, delay_s=late)
+
+
+def status(fake: FakeTikTok, request: FakeRequest) -> FakeResponse:
+    """status/fetch: each read moves a processed or moderated publish one step on."""
+    from fake_tiktok import envelope_error, ok
+
+    with fake.lock:
+        fake.status_reads += 1
+        if fake.status_reads == fake.expire_at_status_read:
+            fake.expire_tokens()  # the access token runs out while the post is in moderation
+    denied = fake.authorized(request)
+    if denied is not None:
+        return denied
+    with fake.lock:
+        publish = fake.state.publishes.get(str((request.json() or {}).get("publish_id")))
+        if publish is None:
+            return envelope_error(400, "invalid_publish_id", "The publish_id does not exist.")
+        moderated = publish.status == "PUBLISH_COMPLETE" and publish.post_id is None and publish.polls_left
+        if publish.status.startswith("PROCESSING") or moderated:
+            publish.polls_left -= 1
+            if publish.polls_left <= 0:
+                _finish(fake, publish)
+            elif publish.polls_left == 1 and not publish.final_fail and publish.mode == "direct":
+                publish.status = "PUBLISH_COMPLETE"  # out of processing, in moderation: no public id yet
+        data: dict[str, Any] = {
+            "status": "PROCESSING_UPLOAD" if publish.status == "AWAITING_UPLOAD" else publish.status,
+            "uploaded_bytes": len(publish.received),
+            "publicaly_available_post_id": [publish.post_id] if publish.post_id is not None else [],
+        }
+        if publish.fail_reason:
+            data["fail_reason"] = publish.fail_reason
+    return ok(data)
 
 
 def _video(publish: Publish) -> dict[str, Any]:
