@@ -72,12 +72,18 @@ async def post(platform: TikTokPlatform, ctx: AccountContext, external_id: str) 
             "TikTok gives metrics only for a public post's video id, and this post has none (it is private, a "
             "draft in the creator's inbox, or still in moderation)."
         )
-    video = (await query_videos(platform, ctx, [external_id])).get(external_id)
-    if video is None:
+    videos = platform.video_batch
+    answer = videos.cached(ctx.account_id, external_id)
+    if answer is None:
+        asked = videos.batch_for(ctx.account_id, external_id)
+        videos.store(ctx.account_id, asked, await query_videos(platform, ctx, asked), datetime.now(UTC))
+        answer = videos.cached(ctx.account_id, external_id)
+    video = answer.video if answer is not None else None
+    if answer is None or video is None:
         raise Rejected(f"TikTok does not list video {external_id} for this account (deleted or private).")
     values = {k: float(video[k]) for k in VIDEO_METRICS if isinstance(video.get(k), int | float)}
     missing = tuple(k for k in VIDEO_METRICS if k not in values)
-    return MetricsSnapshot(values=values, fetched_at=datetime.now(UTC), unavailable=missing)
+    return MetricsSnapshot(values=values, fetched_at=answer.fetched_at, unavailable=missing)
 
 
 async def account(platform: TikTokPlatform, ctx: AccountContext) -> MetricsSnapshot:

@@ -25,7 +25,7 @@ from ocma_core import (
     TokenSet,
     WebhookEvent,
 )
-from ocma_tiktok import api, auth, metrics, posting, upload
+from ocma_tiktok import api, auth, batch, metrics, posting, upload
 
 MAX_CAPTION = 2200  # UTF-16 code units ("runes" in TikTok's reference)
 MAX_VIDEO_BYTES = 4 * 1024**3
@@ -75,6 +75,10 @@ class TikTokPlatform(Platform):
     max_concurrency = 4
     needs_public_media = True
     error_codes = {}
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        super().__init__(env)
+        self.video_batch = batch.VideoBatch()  # video/query answers shared by a metrics round
 
     # ----- configuration -------------------------------------------------------------------------
     @property

@@ -124,6 +124,14 @@ def test_video_metrics_are_asked_twenty_ids_at_a_time(
         "comment_count": 2.0,
         "share_count": 1.0,
     }
+    for video_id in ids:  # a first metrics round: each video is new to the plugin
+        run(tiktok.post_metrics(ctx, video_id))
+    tiktok.video_batch.fresh.clear()  # a later round: OCMA asks post after post, the plugin 20 ids a call
+    asked = len(fake_tiktok.requests_to("POST", r"/v2/video/query/"))
+    snapshots = [run(tiktok.post_metrics(ctx, i)) for i in ids]
+    calls = fake_tiktok.requests_to("POST", r"/v2/video/query/")[asked:]
+    assert [len(r.json()["filters"]["video_ids"]) for r in calls] == [20, 3]
+    assert [s.values["view_count"] for s in snapshots] == [100.0 + len(f"photo {n}") for n in range(23)]
     account = run(tiktok.account_metrics(ctx))
     assert account.values["follower_count"] == 1234 and account.values["video_count"] == 23
     with pytest.raises(Rejected, match="only for a public post"):
