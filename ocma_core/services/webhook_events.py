@@ -62,7 +62,10 @@ def settle_pending(ocma: Ocma, platform: str, events: Iterable[WebhookEvent]) ->
         return 0
     now = utcnow()
     matches = or_(
-        *(or_(col(Target.external_id) == i, col(Target.external_id).startswith(f"{i}:")) for i in ids)
+        *(
+            or_(col(Target.external_id) == i, col(Target.external_id).startswith(f"{i}:", autoescape=True))
+            for i in ids
+        )
     )
     accounts = select(Account.id).where(col(Account.platform) == platform)
     with ocma.session() as session:
