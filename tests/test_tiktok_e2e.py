@@ -238,3 +238,25 @@ def test_disconnecting_revokes_the_authorisation_at_tiktok(ocma: Ocma, workspace
     disconnected = accounts.disconnect_account(ocma, workspace_id, live.account_id)
     assert disconnected.status.value == "disconnected" and not disconnected.access_token_enc
     assert live.fake.state.revoked == [token] and not live.fake.state.refresh
+
+
+def test_authorization_removed_marks_the_account_for_reconnection(ocma: Ocma, live: Live) -> None:
+    from fastapi.testclient import TestClient
+
+    from ocma_core.api.app import create_app
+    from ocma_core.db.models import AccountStatus
+
+    event = {
+        "client_key": CLIENT_KEY,
+        "event": "authorization.removed",
+        "create_time": 1,
+        "user_openid": OPEN_ID,
+    }
+    body = json.dumps({**event, "content": json.dumps({"reason": 1})}).encode()
+    with TestClient(create_app(ocma, run_worker=False)) as client:
+        answer = client.post("/webhooks/tiktok", content=body, headers=_signed(body, int(time.time())))
+        assert answer.status_code == 200
+    with ocma.session() as s:
+        account = s.get(Account, live.account_id)
+        assert account is not None and account.status is AccountStatus.NEEDS_RECONNECT
+        assert "the user disconnected the app in TikTok" in (account.last_error or "")

@@ -42,6 +42,16 @@ SETTLING_EVENTS = frozenset(
     }
 )
 SETTLED = "publish.settled"
+REVOKED = "authorization.revoked"  # TikTok's authorization.removed, as the core names it
+#: `authorization.removed`'s reason codes (developers.tiktok.com/doc/webhooks-events).
+REMOVED_REASONS = {
+    0: "unknown reason",
+    1: "the user disconnected the app in TikTok",
+    2: "the TikTok account was deleted",
+    3: "the user's age changed",
+    4: "the TikTok account was banned",
+    5: "the developer revoked the authorization",
+}
 
 
 async def query_videos(
@@ -145,11 +155,16 @@ def parse_webhook(body: bytes) -> list[WebhookEvent]:
     content = content if isinstance(content, dict) else {}
     post_id = content.get("publish_id") or content.get("post_id")
     event = str(payload["event"])
+    kind = SETTLED if event in SETTLING_EVENTS else event
+    raw = {**payload, "content": content}
+    if event == "authorization.removed":
+        kind, code = REVOKED, content.get("reason")
+        raw["reason"] = REMOVED_REASONS.get(code, f"reason {code}") if isinstance(code, int) else code
     return [
         WebhookEvent(
-            kind=SETTLED if event in SETTLING_EVENTS else event,
+            kind=kind,
             external_post_id=str(post_id) if post_id else None,
             external_account_id=str(payload.get("user_openid") or "") or None,
-            raw={**payload, "content": content},
+            raw=raw,
         )
     ]
