@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 from fake_instagram import FakeInstagram
-from instagram_testkit import MediaHost, instagram_env
+from instagram_testkit import instagram_env
 from ocma_instagram import InstagramPlatform
 
 from ocma_core import AccountContext, AuthExpired, PostContent, RateLimited, TokenSet
 from ocma_core.testing.conformance import PlatformConformance, run
+from ocma_core.testing.fake_graph import MediaHost
 
 
 class TestInstagramConformance(PlatformConformance):
