@@ -3,7 +3,8 @@
 Graph takes parameters in the query string, an urlencoded form or a multipart body (file uploads), and
 answers errors as `{"error": {message, type, code, error_subcode?, fbtrace_id}}`. `GraphFake` is a fake's
 common test controls (injected failures, processing delays, tokens), `MediaHost` serves the public media
-URLs Meta downloads from, and `connect_account` logs in to a fake as a user would.
+URLs Meta downloads from, `connect_account` logs in to a fake as a user would, and `GraphConformance` is
+the conformance kit with the checks where Meta's contract differs from the generic one.
 """
 
 from __future__ import annotations
@@ -16,17 +17,21 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from email.parser import BytesParser
 from email.policy import HTTP
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ocma_core.platforms import AccountContext, MediaItem
+import pytest
+
+from ocma_core.errors import AuthExpired, RateLimited
+from ocma_core.platforms import AccountContext, MediaItem, TokenSet
 from ocma_core.testing import FakeRequest, FakeResponse, FakeServer
+from ocma_core.testing.conformance import FakeControl, PlatformConformance, run
 
 if TYPE_CHECKING:
     from ocma_core.platforms import Platform
-    from ocma_core.testing.conformance import FakeControl
 
 #: What `GraphFake.fail_next` injects (see `FakeControl.fail_next`).
 FAILURES = ("rate_limit", "auth", "server_error", "timeout_after_store")
@@ -250,3 +255,49 @@ async def connect_account(
         tokens=tokens,
         settings={**tokens.extra, **profile.extra},
     )
+
+
+# ----- the conformance kit, as Meta's contract has it ---------------------------------------------------
+class GraphConformance(PlatformConformance):
+    """`PlatformConformance` for a Graph platform: a 5xx on create may have stored the post (Unconfirmed),
+    refresh as Meta does it, and rate limits announced in whole minutes."""
+
+    server_errors_may_store = True
+    rotates_refresh_tokens = False
+    #: True when the long-lived token refreshes itself (Instagram and Threads logins); False for Facebook
+    #: Login, which issues no refresh token at all
+    long_lived_refresh = True
+    #: What a refused refresh says to do (a regex the AuthExpired's message matches)
+    login_again = "again"
+
+    def test_refresh_rotates_token(self, kit_platform: Platform, tokens: TokenSet, fake: Any) -> None:
+        """Meta refreshes only an unexpired long-lived token at least a day old (Facebook Login not at all): an
+        expired session is AuthExpired, refresh says to log in again, and a new login works again."""
+        ctx = self._ctx(kit_platform, tokens)
+        if self.long_lived_refresh:
+            fake.age_tokens(86_400 + 60)
+            fresh = run(kit_platform.refresh(ctx))
+            assert fresh.access_token != tokens.access_token and fresh.refresh_token == fresh.access_token
+            ctx.tokens = fresh
+            assert run(kit_platform.get_profile(ctx)).external_id == ctx.external_id
+        else:
+            assert tokens.refresh_token is None and tokens.expires_at is not None
+        fake.expire_tokens()
+        with pytest.raises(AuthExpired):
+            run(kit_platform.get_profile(ctx))
+        with pytest.raises(AuthExpired, match=self.login_again):
+            run(kit_platform.refresh(ctx))
+        if not self.long_lived_refresh:
+            ctx.tokens = run(self._connect(kit_platform, fake))  # OAuth: no credentials
+            assert run(kit_platform.get_profile(ctx)).external_id == ctx.external_id
+
+    def test_rate_limited_carries_retry_time(
+        self, kit_platform: Platform, ctx: AccountContext, fake: Any
+    ) -> None:
+        """Meta states the wait in whole minutes (`estimated_time_to_regain_access`), never in seconds and
+        never in Retry-After: a 30-second wait is announced as 1 minute, and RateLimited carries that."""
+        fake.fail_next("rate_limit", retry_after_s=30)
+        before = datetime.now(UTC)
+        with pytest.raises(RateLimited) as info:
+            run(kit_platform.publish(ctx, self.content(self._text("429"))))
+        assert before + timedelta(seconds=55) <= info.value.retry_at <= before + timedelta(seconds=70)
