@@ -2,19 +2,120 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ocma_core.platforms.base import Platform
 from ocma_core.platforms.graph.errors import raise_for_graph
 from ocma_core.platforms.graph.usage import record_readings, usage_limits
-from ocma_core.platforms.types import AccountContext, MediaItem
+from ocma_core.platforms.graph.webhooks import hub_challenge, parse_webhook, verify_signature
+from ocma_core.platforms.types import AccountContext, MediaItem, OAuthClient, WebhookEvent
 
 if TYPE_CHECKING:
     import httpx
 
 
 class GraphPlatform(Platform):
-    """A Platform on a Graph API: usage headers feed the budgets, errors map through `raise_for_graph`."""
+    """A Platform on a Graph API: usage headers feed the budgets, errors map through `raise_for_graph`.
+
+    It also holds what Meta's APIs share: the app id and secret, versioned URLs and calls with the account's
+    token (`graph_url`, `call`), Meta's login client, permalinks and the webhooks of `webhook_object`.
+    """
+
+    #: The API version of each URL (`graph_url`); OCMA_<NAME>_GRAPH_VERSION overrides it.
+    default_version: ClassVar[str] = "v24.0"
+    #: The `object` of the webhook deliveries that are this platform's: "page", "instagram", "threads".
+    webhook_object: ClassVar[str] = ""
+
+    # ----- configuration -------------------------------------------------------------------------
+    @property
+    def app_id(self) -> str:
+        """The Meta app id (OCMA_<NAME>_APP_ID; Meta's app dashboard)."""
+        return self.require_setting("APP_ID")
+
+    @property
+    def app_secret(self) -> str:
+        """The Meta app secret (OCMA_<NAME>_APP_SECRET)."""
+        return self.require_setting("APP_SECRET")
+
+    @property
+    def version(self) -> str:
+        """The Graph API version: OCMA_<NAME>_GRAPH_VERSION (e.g. v24.0), else `default_version`."""
+        value = self.setting("GRAPH_VERSION") or self.default_version
+        return value if value.startswith("v") else f"v{value}"
+
+    def scopes_setting(self, defaults: tuple[str, ...]) -> tuple[str, ...]:
+        """The permissions to ask for: OCMA_<NAME>_SCOPES (comma- or space-separated), else `defaults`."""
+        value = self.setting("SCOPES") or ",".join(defaults)
+        return tuple(s for s in value.replace(" ", ",").split(",") if s)
+
+    def meta_oauth_client(self, authorize_url: str, token_url: str, scopes: tuple[str, ...]) -> OAuthClient:
+        """A Meta login: the app id and secret, no PKCE, comma-separated scopes."""
+        return OAuthClient(
+            authorize_url=authorize_url,
+            token_url=token_url,
+            client_id=self.app_id,
+            client_secret=self.app_secret,
+            scopes=scopes,
+            pkce=False,
+            scope_separator=",",
+        )
+
+    # ----- calls ---------------------------------------------------------------------------------
+    def graph_url(self, path: str) -> str:
+        """A versioned Graph URL."""
+        return f"{self.api_base}/{self.version}/{path.lstrip('/')}"
+
+    def auth_params(self, token: str, params: Mapping[str, str] | None = None) -> dict[str, str]:
+        """Query parameters of a call with `token` (a plugin may add e.g. its `appsecret_proof`)."""
+        return {**(params or {}), "access_token": token}
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        ctx: AccountContext,
+        *,
+        bucket: str,
+        creates: bool = False,
+        params: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """One Graph call as the account; the JSON answer, or the typed failure (`creates`: it posts something)."""
+        response = await self.send(
+            method,
+            self.graph_url(path),
+            ctx=ctx,
+            bucket=bucket,
+            expect_effect=creates,
+            params=self.auth_params(ctx.tokens.access_token, params),
+            **kwargs,
+        )
+        self.raise_for_status(response, effect=creates)
+        return response.json()
+
+    async def permalink(self, ctx: AccountContext, object_id: str, bucket: str = "read") -> str | None:
+        """A published object's `permalink` (a read after the fact: its failure leaves the post without a URL)."""
+        try:
+            body = await self.call("GET", object_id, ctx, bucket=bucket, params={"fields": "id,permalink"})
+        except Exception:  # the post is out; its link is a nicety
+            return None
+        return str(body["permalink"]) if body.get("permalink") else None
+
+    # ----- webhooks ------------------------------------------------------------------------------
+    def webhook_challenge(self, params: Mapping[str, str]) -> tuple[int, dict[str, Any] | str] | None:
+        """Meta's verification GET, checked against OCMA_<NAME>_WEBHOOK_VERIFY_TOKEN."""
+        return hub_challenge(params, self.setting("WEBHOOK_VERIFY_TOKEN"))
+
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:
+        """`X-Hub-Signature-256` against the app secret (OCMA_<NAME>_APP_SECRET)."""
+        return verify_signature(self.setting("APP_SECRET"), headers, body)
+
+    def parse_webhook(self, body: bytes) -> list[WebhookEvent]:
+        """The comments, mentions and other changes of this platform's deliveries (`webhook_object`)."""
+        return [e for e in parse_webhook(body) if e.raw.get("object") == self.webhook_object]
+
+    # ----- the Platform's calls, Graph's way ----------------------------------------------------------
 
     async def send(
         self,
