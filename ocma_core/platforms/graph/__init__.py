@@ -16,9 +16,15 @@ Public API for plugin authors (documented in docs/plugins.md, "Meta Graph helper
   until `estimated_time_to_regain_access`, or `USAGE_RECHECK_S` — instead of calling.
 - `record_readings(ctx, readings)`: keep one reading per scope on a call's context, the most constraining.
 - `GraphPlatform`: a `Platform` base whose `send()` records those readings and whose `raise_for_status()` is
-  `raise_for_graph`.
+  `raise_for_graph`; it also holds the app id and secret, `version`, `graph_url(path)`, `call(...)` as the
+  account, `permalink(...)`, `meta_oauth_client(...)`, `scopes_setting(defaults)` and the webhook methods
+  for the deliveries of its `webhook_object`.
 - `appsecret_proof(app_secret, token)`, `token_set(body)` and `request_token(...)`: the token calls
   (code exchange, `fb_exchange_token` / `ig_exchange_token` / `th_exchange_token`, `*_refresh_token`).
+- Instagram Login and Threads: `long_lived_tokens(body)` (the self-refreshing long-lived token as OCMA stores
+  it), `exchange_short_lived(...)` and `refresh_long_lived(...)`. Facebook Login: `facebook_user_token(...)`
+  (code → long-lived user token), `page_token_set(...)` (a Page's token, reconnect by the user token's
+  expiry) and `no_refresh_token(ctx, said)`.
 - `public_media_url(item, service, api_base)`: the signed URL Meta downloads a media item from, refused with
   a ConfigError naming OCMA_PUBLIC_URL when it is a loopback or private address.
 - `hub_challenge(params, verify_token)`, `verify_signature(app_secret, headers, body)` and
@@ -46,6 +52,15 @@ from ocma_core.platforms.graph.errors import (
     is_invalid_metric,
     raise_for_graph,
 )
+from ocma_core.platforms.graph.logins import (
+    REFRESHABLE_AFTER,
+    exchange_short_lived,
+    facebook_user_token,
+    long_lived_tokens,
+    no_refresh_token,
+    page_token_set,
+    refresh_long_lived,
+)
 from ocma_core.platforms.graph.platform import GraphPlatform, public_media_url
 from ocma_core.platforms.graph.tokens import appsecret_proof, request_token, token_set
 from ocma_core.platforms.graph.usage import (
@@ -72,6 +87,7 @@ __all__ = [
     "INVALID_PARAMETER",
     "PUBLISH_LIMIT_SUBCODES",
     "RATE_CODES",
+    "REFRESHABLE_AFTER",
     "SIGNATURE_HEADER",
     "TEMPORARILY_BLOCKED",
     "TEMPORARY_BLOCK_S",
@@ -82,13 +98,19 @@ __all__ = [
     "GraphError",
     "GraphPlatform",
     "appsecret_proof",
+    "exchange_short_lived",
+    "facebook_user_token",
     "graph_error",
     "hub_challenge",
     "is_invalid_metric",
+    "long_lived_tokens",
+    "no_refresh_token",
+    "page_token_set",
     "parse_webhook",
     "public_media_url",
     "raise_for_graph",
     "record_readings",
+    "refresh_long_lived",
     "regain_access_at",
     "request_token",
     "signature",

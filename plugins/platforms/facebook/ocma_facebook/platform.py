@@ -8,7 +8,6 @@ from typing import Any
 
 from ocma_core import (
     AccountContext,
-    AuthExpired,
     Capability,
     ConfigError,
     FoundPost,
@@ -116,14 +115,8 @@ class FacebookPlatform(graph.GraphPlatform):
 
     async def refresh(self, ctx: AccountContext) -> TokenSet:
         """Facebook has no refresh tokens: AuthExpired naming the reconnect date."""
-        by = ctx.settings.get("reconnect_by") or (
-            ctx.tokens.expires_at.isoformat() if ctx.tokens.expires_at else ""
-        )
-        raise AuthExpired(
-            "Facebook issues no refresh tokens: log in with Facebook again to reconnect this Page"
-            + (f" (the login was good until {by})." if by else "."),
-            code="no_refresh_token",
-        )
+        said = "Facebook issues no refresh tokens: log in with Facebook again to reconnect this Page"
+        raise graph.no_refresh_token(ctx, said)
 
     async def get_profile(self, ctx: AccountContext) -> Profile:
         """`GET /me` with the Page token (the Page), then `debug_token` for its validity and expiry dates."""
