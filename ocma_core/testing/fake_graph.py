@@ -103,6 +103,8 @@ class GraphFake(FakeServer):
     """
 
     token_prefix = "EAA"
+    #: How late the answer to a publish comes with timeout_after_store (past the kit's client timeout).
+    timeout_delay_s = 3.0
     state: Any
 
     def __init__(self, *, port: int = 0) -> None:
@@ -167,6 +169,16 @@ class GraphFake(FakeServer):
         if token.expires_at < time.time():
             return graph_error("Error validating access token: Session has expired.", 190, 463)
         return token
+
+    def injected_now(self) -> tuple[FakeResponse | None, float]:
+        """For a publish: the injected failure due now (Meta's answer to give instead, else None), and how
+        late the answer of a stored publish comes (`timeout_delay_s` for timeout_after_store, else 0)."""
+        injected = self.take(self.injected)
+        if injected is None:
+            return None, 0.0
+        if injected[0] == "timeout_after_store":
+            return None, self.timeout_delay_s
+        return self.injected_failure(injected[0], injected[1]), 0.0
 
     def rate_limited(self, retry_after_s: float) -> FakeResponse:
         """The answer for an injected rate limit (override: each API words and scopes it its own way)."""

@@ -17,7 +17,7 @@ Public API for plugin authors (documented in docs/plugins.md, "Meta Graph helper
 - `record_readings(ctx, readings)`: keep one reading per scope on a call's context, the most constraining.
 - `GraphPlatform`: a `Platform` base whose `send()` records those readings and whose `raise_for_status()` is
   `raise_for_graph`; it also holds the app id and secret, `version`, `graph_url(path)`, `call(...)` as the
-  account, `permalink(...)`, `meta_oauth_client(...)`, `scopes_setting(defaults)` and the webhook methods
+  account, `permalink(...)`, `publish_container(...)`, `meta_oauth_client(...)`, `scopes_setting(defaults)` and the webhook methods
   for the deliveries of its `webhook_object`.
 - `appsecret_proof(app_secret, token)`, `token_set(body)` and `request_token(...)`: the token calls
   (code exchange, `fb_exchange_token` / `ig_exchange_token` / `th_exchange_token`, `*_refresh_token`).

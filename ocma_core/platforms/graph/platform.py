@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ocma_core.errors import Unconfirmed
 from ocma_core.platforms.base import Platform
 from ocma_core.platforms.graph.errors import raise_for_graph
 from ocma_core.platforms.graph.usage import record_readings, usage_limits
@@ -101,6 +102,17 @@ class GraphPlatform(Platform):
         except Exception:  # the post is out; its link is a nicety
             return None
         return str(body["permalink"]) if body.get("permalink") else None
+
+    async def publish_container(self, ctx: AccountContext, path: str, container_id: str, what: str) -> str:
+        """`POST /{path}?creation_id=` (e.g. `{user}/media_publish`): the id of `what` it published (Unconfirmed
+        when the answer has none)."""
+        answer = await self.call(
+            "POST", path, ctx, bucket="publish", creates=True, data={"creation_id": container_id}
+        )
+        if not answer.get("id"):
+            edge = path.rsplit("/", 1)[-1]
+            raise Unconfirmed(f"{self.display_name or self.name} answered {edge} without {what}.")
+        return str(answer["id"])
 
     # ----- webhooks ------------------------------------------------------------------------------
     def webhook_challenge(self, params: Mapping[str, str]) -> tuple[int, dict[str, Any] | str] | None:
