@@ -75,4 +75,3 @@ class CallbackListener:
                 self.wfile.write(body)
 
         return Handler
-
