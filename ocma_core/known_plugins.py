@@ -14,6 +14,7 @@ PLATFORM_PACKAGES = {
     "facebook": "ocma-facebook",
     "instagram": "ocma-instagram",
     "threads": "ocma-threads",
+    "tiktok": "ocma-tiktok",
     "pinterest": "ocma-pinterest",
     "sandbox": "ocma-sandbox",
 }

@@ -187,8 +187,7 @@ class Platform:
         return {}
 
     async def revoke(self, ctx: AccountContext) -> None:
-        """Revoke the account's tokens at the platform; the core calls it when the account is disconnected
-        (best effort: a failure is logged, the account is disconnected anyway). Default: nothing to revoke."""
+        """Revoke the account's tokens at the platform when it is disconnected (default: nothing to do)."""
         return None
 
     async def connect_with_credentials(self, fields: Mapping[str, str]) -> TokenSet:

@@ -362,10 +362,11 @@ def get_account(ocma: Ocma, workspace_id: str, account_id: str, session: Session
 
 
 def disconnect_account(ocma: Ocma, workspace_id: str, account_id: str) -> Account:
-    """Revoke the account's tokens at the platform (where its plugin can), forget them, mark it disconnected."""
-    from ocma_core.services.revoke import revoke_tokens
+    """Revoke the account's authorisation at the platform where it can (best effort), forget its tokens and
+    mark it disconnected."""
+    from ocma_core.services.account_revoke import revoke_at_platform
 
-    revoke_tokens(ocma, get_account(ocma, workspace_id, account_id))
+    revoke_at_platform(ocma, get_account(ocma, workspace_id, account_id))
     with ocma.session() as session:
         account = get_account(ocma, workspace_id, account_id, session)
         account.status = AccountStatus.DISCONNECTED

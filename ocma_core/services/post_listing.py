@@ -2,7 +2,7 @@
 
 Order: scheduled posts by `scheduled_at`, then unscheduled ones (drafts) by `created_at`; `id` breaks ties. A
 cursor names the last post of a page; the next page starts after it, read through the `ix_post_listing`
-index instead of skipping `offset` rows.
+index (`ix_post_listing_keyset`) instead of skipping `offset` rows.
 """
 
 from __future__ import annotations
@@ -11,14 +11,34 @@ import base64
 import binascii
 import json
 from datetime import UTC, datetime
+from typing import Any, cast
 
-from sqlalchemy import tuple_
+from sqlalchemy import ColumnElement, Tuple, false, literal, true, tuple_
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from ocma_core.context import Ocma
 from ocma_core.db.models import Post, Target, Workspace
 from ocma_core.errors import ValidationFailed
+
+
+def _unscheduled() -> ColumnElement[bool]:
+    """`(scheduled_at IS NULL)`, written as the listing index's expression so the database matches it."""
+    return col(Post.scheduled_at).is_(None).self_group()
+
+
+# The order of ix_post_listing_keyset: each page, and each cursor's range, is read straight from the index.
+ORDER = (_unscheduled(), col(Post.scheduled_at), col(Post.created_at), col(Post.id))
+
+
+_COLUMNS: tuple[ColumnElement[Any], ...] = tuple(
+    cast(ColumnElement[Any], col(c)) for c in (Post.scheduled_at, Post.created_at, Post.id)
+)
+
+
+def _key_values(*values: object, skip: int = 0) -> Tuple:
+    """A cursor's values bound with their columns' types (times stored as the columns store them)."""
+    return tuple_(*(literal(v, c.type) for v, c in zip(values, _COLUMNS[skip:], strict=True)))
 
 
 def cursor_after(post: Post) -> str:
@@ -96,10 +116,7 @@ def list_posts(
     with ocma.session() as session:
         query = _filtered(session, workspace_id, start, end, status, account_id)
         if key is None:
-            ordered = query.order_by(
-                col(Post.scheduled_at).is_(None), col(Post.scheduled_at), col(Post.created_at), col(Post.id)
-            )
-            return list(session.exec(ordered.offset(offset).limit(limit)))
+            return list(session.exec(query.order_by(*ORDER).offset(offset).limit(limit)))
         return _after(session, query, key, limit)
 
 
@@ -110,21 +127,15 @@ def _after(
     scheduled, created, post_id = key
     found: list[Post] = []
     if scheduled is not None:
-        later = tuple_(col(Post.scheduled_at), col(Post.created_at), col(Post.id)) > tuple_(
-            scheduled, created, post_id
-        )
+        later = tuple_(*_COLUMNS) > _key_values(scheduled, created, post_id)
         found = list(
-            session.exec(
-                query.where(col(Post.scheduled_at).is_not(None), later)
-                .order_by(col(Post.scheduled_at), col(Post.created_at), col(Post.id))
-                .limit(limit)
-            )
+            session.exec(query.where(_unscheduled() == false(), later).order_by(*ORDER).limit(limit))
         )
     if len(found) < limit:
-        drafts = query.where(col(Post.scheduled_at).is_(None))
+        drafts = query.where(_unscheduled() == true())
         if scheduled is None:
-            drafts = drafts.where(tuple_(col(Post.created_at), col(Post.id)) > tuple_(created, post_id))
-        found += session.exec(drafts.order_by(col(Post.created_at), col(Post.id)).limit(limit - len(found)))
+            drafts = drafts.where(tuple_(*_COLUMNS[1:]) > _key_values(created, post_id, skip=1))
+        found += session.exec(drafts.order_by(*ORDER).limit(limit - len(found)))
     return found
 
 

@@ -54,7 +54,8 @@ def draft_post(
         thread: Follow-up parts, for platforms with threads.
         media_ids: Images or videos to attach (from generate_image or uploads).
         planned_at: Optional planned time to show it on the calendar (it stays a draft).
-        options: Options per platform name, e.g. {"pinterest": {"board_id": "...", "title": "...", "link": "..."}}.
+        options: Platform options per platform name, e.g. {"tiktok": {"privacy_level": "SELF_ONLY"}} (TikTok
+            needs the person to choose privacy_level: ask them), {"pinterest": {"board_id": "...", "title": "..."}}.
     """
     data = PostInput(
         body=text,
@@ -62,8 +63,8 @@ def draft_post(
         variants=variants or {},
         thread=thread or [],
         media_ids=media_ids or [],
-        options=options or {},
         action="draft",
+        options=options or {},
     )
     when = parse_time(planned_at, ctx.timezone) if planned_at else None
     post = calendar.plan_draft(
