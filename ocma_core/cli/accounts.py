@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,6 +16,9 @@ from ocma_core.cli.common import (
     workspace_id,
     workspace_option,
 )
+
+if TYPE_CHECKING:
+    from ocma_core.platforms import Platform
 
 
 @click.group()
@@ -108,18 +112,7 @@ def accounts_connect(
     ws = workspace_id(ocma, workspace)
     plat = get_platform(platform)
     if plat.auth_kind is not AuthKind.OAUTH2 or field:
-        values = dict(f.split("=", 1) for f in field if "=" in f)
-        asks = plat.auth_kind is not AuthKind.NONE  # nothing to ask: its options come only from --field
-        for name, description in plat.credential_fields.items():
-            if asks and name not in values:
-                optional = name in plat.optional_credential_fields
-                values[name] = click.prompt(
-                    f"{name} ({description})",
-                    hide_input="password" in name,
-                    default="" if optional else None,
-                    show_default=False,
-                )
-        account = asyncio.run(svc.connect_with_credentials(ocma, ws, platform, values))
+        account = asyncio.run(svc.connect_with_credentials(ocma, ws, platform, _credentials(plat, field)))
         click.echo(f"Connected {account.platform} account {account.handle} ({account.id}).")
         return
     options = {k: v for k, v in (("instance", instance), ("page", page), ("board", board)) if v} or None
@@ -152,6 +145,24 @@ def accounts_connect(
         )
     )
     click.echo(f"Connected {account.platform} account {account.handle} ({account.id}).")
+
+
+def _credentials(plat: Platform, field: tuple[str, ...]) -> dict[str, str]:
+    """The --field values, with each missing credential field asked for (none for a platform that asks nothing)."""
+    from ocma_core.platforms import AuthKind
+
+    values = dict(f.split("=", 1) for f in field if "=" in f)
+    asks = plat.auth_kind is not AuthKind.NONE  # nothing to ask: its options come only from --field
+    for name, description in plat.credential_fields.items():
+        if asks and name not in values:
+            optional = name in plat.optional_credential_fields
+            values[name] = click.prompt(
+                f"{name} ({description})",
+                hide_input="password" in name,
+                default="" if optional else None,
+                show_default=False,
+            )
+    return values
 
 
 @examples("ocma accounts test ACCOUNT_ID")
