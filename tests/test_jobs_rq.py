@@ -96,6 +96,6 @@ def test_inline_mode_says_where_the_rounds_run(ocma: Ocma, monkeypatch: pytest.M
     monkeypatch.setenv("OCMA_DATA_DIR", str(ocma.settings.data_dir))
     monkeypatch.delenv("OCMA_BACKGROUND", raising=False)
     status = CliRunner().invoke(cli, ["jobs", "status"])
-    assert status.exit_code == 0 and "inside `ocma worker`" in status.output
+    assert status.exit_code == 0 and "inside the publishing worker" in status.output
     work = CliRunner().invoke(cli, ["jobs", "work", "--burst"])
     assert work.exit_code != 0 and "OCMA_BACKGROUND=rq" in work.output

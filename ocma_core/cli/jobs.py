@@ -28,8 +28,8 @@ def jobs_work(burst: bool) -> None:
     ocma = context()
     if not svc.uses_rq(ocma):
         raise click.ClickException(
-            "Background rounds run inside `ocma worker` (OCMA_BACKGROUND=inline). Set OCMA_BACKGROUND=rq and "
-            "OCMA_REDIS_URL to run them as rq jobs here."
+            "Background rounds run inside the publishing worker (OCMA_BACKGROUND=inline). "
+            "Set OCMA_BACKGROUND=rq and OCMA_REDIS_URL to run them as rq jobs here."
         )
     click.echo(f"Working on {', '.join(svc.queue_name(ocma, p) for p in ('high', 'low'))} ...")
     svc.work(ocma, burst=burst)
@@ -47,7 +47,10 @@ def jobs_status(as_json: bool) -> None:
         print_json(report)
         return
     if report["mode"] == "inline":
-        click.echo("Background rounds run inside `ocma worker` (OCMA_BACKGROUND=inline); no job queues.")
+        click.echo(
+            "Background rounds run inside the publishing worker (`ocma worker`, or the one `ocma serve` runs "
+            "without Redis): OCMA_BACKGROUND=inline, no job queues."
+        )
         return
     rows = [[q["name"], q["waiting"], q["started"], q["failed"], q["finished"]] for q in report["queues"]]
     table(["queue", "waiting", "running", "failed", "finished"], rows)
