@@ -70,7 +70,7 @@ def best_time(scale: float) -> dict[str, Rate]:
 
 def ab(scale: float) -> dict[str, Rate]:
     """False-winner rate of each A/A scenario, and the largest."""
-    n, n_looks = int(20000 * scale), int(5000 * scale)  # se of a 5% rate: 0.0015 / 0.0031
+    n, n_looks = int(20000 * scale), int(20000 * scale)  # se of a 5% rate: 0.0015
     out = {}
     for name in ab_sim.SCENARIOS:
         wins = sum(ab_sim.decide(name, 4_000_000 + s)["status"] == "winner" for s in range(n))

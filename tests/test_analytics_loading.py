@@ -127,3 +127,22 @@ def test_follower_series_is_read_only_when_a_rate_needs_it(
         assert calls == [1] and all(p.followers and p.followers >= 700 for p in lean)
     full = load_posts(ocma, workspace_id, None, None, detail=False, series=series)
     assert all(p.followers for p in full) and calls[-1] == 1
+
+
+def test_bounded_snapshot_series_reads_the_young_snapshots_and_the_latest(
+    ocma: Ocma, workspace_id: str, account_id: str
+) -> None:
+    from ocma_core.analytics.ages import load_snapshot_series
+
+    now = utcnow()
+    posts = make_posts(5, 20, account_id=account_id, start=now - timedelta(days=90), days=60)
+    seed(ocma, workspace_id, account_id, posts, steps=6, now=now)
+    ids = [p.target_id for p in posts]
+    full = load_snapshot_series(ocma, ids)
+    bounded = load_snapshot_series(ocma, ids, 36.0)
+    assert set(full) == set(bounded) == set(ids)
+    for target_id, rows in full.items():
+        expected = sorted({r for r in rows if r[0] <= 36.0 + 1e-6} | {max(rows)})
+        assert [r[0] for r in sorted(bounded[target_id])] == pytest.approx([r[0] for r in expected])
+        assert [r[1:] for r in sorted(bounded[target_id])] == [r[1:] for r in expected]
+        assert max(r[0] for r in rows) > 36.0  # old posts: the 30-day snapshot is in the series too

@@ -19,9 +19,11 @@ import math
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Interval, func, literal, or_, select
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
 from ocma_core.analytics.ab import at_age
@@ -62,23 +64,35 @@ class GrowthCurve:
         return found if found and found.low < age <= found.high else None
 
 
-def growth_curve(series: Mapping[str, Sequence[Snap]], reference: float = REFERENCE_HOURS) -> GrowthCurve:
-    """Growth ratios measured on targets whose snapshots cover the reference age and later ages."""
+def _pairs(rows: Sequence[Snap], reference: float) -> list[tuple[float, float, float | None]]:
+    """(age, count(reference) / count(age), same for impressions) for each snapshot past 1.5 x reference."""
+    base = at_age([(a, k, k) for a, k, _ in rows], reference)
+    shown_base = at_age([(a, s, s) for a, _, s in rows if s], reference)
+    if base is None or base[0] <= 0:
+        return []
+    out = []
+    for age, k, shown in set(rows):
+        if age > 1.5 * reference and k > 0:
+            ratio = shown_base[0] / shown if shown and shown_base and shown_base[0] > 0 else None
+            out.append((age, base[0] / k, ratio))
+    return out
+
+
+def growth_curve(
+    series: Mapping[str, Sequence[Snap]], reference: float = REFERENCE_HOURS, posts: Sequence[PostObs] = ()
+) -> GrowthCurve:
+    """Growth ratios from targets whose snapshots (their series plus the post's chosen one) cover both ages."""
     edges = (1.5 * reference, *BANDS)
+    chosen = {p.target_id: (p.age_hours, p.interactions, p.impressions) for p in posts}
     found: dict[int, tuple[list[float], list[float]]] = {}
-    for rows in series.values():
-        base = at_age([(a, k, k) for a, k, _ in rows], reference)
-        shown_base = at_age([(a, s, s) for a, _, s in rows if s], reference)
-        if base is None or base[0] <= 0:
-            continue
-        for age, k, shown in rows:
+    for target_id, rows in series.items():
+        extra = [chosen[target_id]] if target_id in chosen else []
+        for age, ratio, shown_ratio in _pairs([*rows, *extra], reference):
             i = bisect.bisect_left(edges, age) - 1
-            if i < 0 or i >= len(BANDS) or age <= edges[0] or k <= 0:
-                continue
             ratios, shown_ratios = found.setdefault(i, ([], []))
-            ratios.append(base[0] / k)
-            if shown and shown_base and shown_base[0] > 0:
-                shown_ratios.append(shown_base[0] / shown)
+            ratios.append(ratio)
+            if shown_ratio is not None:
+                shown_ratios.append(shown_ratio)
     bands = []
     for i, (ratios, shown_ratios) in sorted(found.items()):
         if len(ratios) >= MIN_CURVE_POSTS:
@@ -125,11 +139,11 @@ def at_reference_age(
     curve: GrowthCurve | None = None,
 ) -> Matched:
     """Every post's interactions and impressions at `reference` hours after publishing (see module doc)."""
-    curve = curve or growth_curve(series, reference)
+    curve = curve or growth_curve(series, reference, posts)
     out: list[PostObs] = []
     counts = {"interpolated": 0, "scaled": 0, "too_young": 0, "no_curve": 0}
     for p in posts:
-        rows = series.get(p.target_id) or [(p.age_hours, p.interactions, p.impressions)]
+        rows = [*series.get(p.target_id, ()), (p.age_hours, p.interactions, p.impressions)]
         value = at_age([(a, k, k) for a, k, _ in rows], reference)
         if value is not None:
             shown = at_age([(a, s, s) for a, _, s in rows if s], reference)
@@ -152,8 +166,14 @@ def at_reference_age(
     )
 
 
-def load_snapshot_series(ocma: Ocma, target_ids: Sequence[str]) -> dict[str, list[Snap]]:
-    """(age in hours, interactions, impressions) of every stored snapshot of the targets."""
+def load_snapshot_series(
+    ocma: Ocma, target_ids: Sequence[str], max_age_hours: float | None = None
+) -> dict[str, list[Snap]]:
+    """(age in hours, interactions, impressions) of the targets' snapshots.
+
+    With `max_age_hours`, only those taken at most that long after publishing, plus each target's latest
+    snapshot (its schedule row's pointer), which carries the growth curve to older ages.
+    """
     from ocma_core.analytics.vocabulary import map_metrics, vocabulary_of
     from ocma_core.db.models import PostMetricSnapshot, Target
 
@@ -170,7 +190,10 @@ def load_snapshot_series(ocma: Ocma, target_ids: Sequence[str]) -> dict[str, lis
                     col(Target.platform),
                 )
                 .join(Target, col(Target.id) == col(PostMetricSnapshot.target_id))
-                .where(col(PostMetricSnapshot.target_id).in_(ids[i : i + 900]))
+                .where(
+                    col(PostMetricSnapshot.target_id).in_(ids[i : i + 900]),
+                    *_bound(ocma, max_age_hours, ids[i : i + 900]),
+                )
             ).all()
             for target_id, fetched_at, values, published_at, platform in rows:
                 if published_at is None:
@@ -180,3 +203,21 @@ def load_snapshot_series(ocma: Ocma, target_ids: Sequence[str]) -> dict[str, lis
                 age = (fetched_at - published_at).total_seconds() / 3600
                 out.setdefault(target_id, []).append((age, float(total), mapped.values.get("impressions")))
     return out
+
+
+def _bound(ocma: Ocma, hours: float | None, ids: Sequence[str]) -> list[ColumnElement[bool]]:
+    """Snapshots taken at most `hours` after publishing, or the latest one (SQL for the engine's dialect)."""
+    from ocma_core.db.analytics_models import MetricSchedule
+    from ocma_core.db.models import PostMetricSnapshot, Target
+
+    if hours is None:
+        return []
+    taken, published = col(PostMetricSnapshot.fetched_at), col(Target.published_at)
+    if ocma.engine.dialect.name == "sqlite":
+        young = func.julianday(taken) - func.julianday(published) <= hours / 24
+    else:
+        young = taken <= published + literal(timedelta(hours=hours), Interval())
+    latest = select(col(MetricSchedule.latest_snapshot_id)).where(
+        col(MetricSchedule.kind) == "post", col(MetricSchedule.ref_id).in_(ids)
+    )
+    return [or_(young, col(PostMetricSnapshot.id).in_(latest))]

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 HISTORY = timedelta(days=182)  # how far back the models learn from (audiences change)
 SERIES_MARGIN = timedelta(days=31)  # account snapshots before the window, for followers at its first posts
+SERIES_HOURS = 36.0  # snapshots read besides the chosen one: those around the 24 h reference age (ages.py)
 
 
 @runtime_checkable
@@ -90,7 +91,7 @@ class AnalysisContext:
         """`history` read at one age after publishing (ocma_core.analytics.ages): what trends compare."""
         from ocma_core.analytics.ages import at_reference_age, load_snapshot_series
 
-        series = load_snapshot_series(self.ocma, [p.target_id for p in self.history])
+        series = load_snapshot_series(self.ocma, [p.target_id for p in self.history], SERIES_HOURS)
         return at_reference_age(self.history, series)
 
     @once_property
@@ -98,7 +99,7 @@ class AnalysisContext:
         """`in_period` read at the same age as `history_at_age` (with its growth curve): what rankings compare."""
         from ocma_core.analytics.ages import at_reference_age, load_snapshot_series
 
-        series = load_snapshot_series(self.ocma, [p.target_id for p in self.in_period])
+        series = load_snapshot_series(self.ocma, [p.target_id for p in self.in_period], SERIES_HOURS)
         return at_reference_age(self.in_period, series, curve=self.history_at_age.curve)
 
     @once_property

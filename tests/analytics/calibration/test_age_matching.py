@@ -7,9 +7,11 @@ come from the number of simulated accounts (see test_ab_calibration.mc_bound).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import numpy as np
+import pytest
 from scipy import stats
 
 from ocma_core.analytics import ages, trends
@@ -66,9 +68,23 @@ def test_imported_posts_are_scaled_by_the_measured_growth_curve() -> None:
 
 def test_posts_younger_than_the_reference_age_or_without_a_curve_are_left_out() -> None:
     posts, _ = account(1)
-    young = {p.target_id: [(6.0, 10.0, None)] for p in posts[:3]}
-    m = ages.at_reference_age(posts[:3], young, curve=ages.GrowthCurve(24.0, ()))
+    young = [replace(p, fetched_at=p.published_at + timedelta(hours=6)) for p in posts[:3]]
+    m = ages.at_reference_age(young, {}, curve=ages.GrowthCurve(24.0, ()))
     assert m.posts == [] and m.too_young == 3
-    old = {p.target_id: [(400.0, 10.0, None)] for p in posts[:3]}
-    m = ages.at_reference_age(posts[:3], old, curve=ages.GrowthCurve(24.0, ()))
+    old = [replace(p, fetched_at=p.published_at + timedelta(hours=400)) for p in posts[:3]]
+    m = ages.at_reference_age(old, {}, curve=ages.GrowthCurve(24.0, ()))
     assert m.posts == [] and m.no_curve == 3
+
+
+def test_snapshots_up_to_36_hours_and_the_latest_give_the_same_answer() -> None:
+    """What the database loads (ages.load_snapshot_series with a 36 h bound, plus the latest) is enough."""
+    for seed in range(5):
+        posts, series = account(seed)
+        full = ages.at_reference_age(posts, series)
+        short = ages.at_reference_age(
+            posts, {t: [r for r in rows if r[0] <= 36 or r == max(rows)] for t, rows in series.items()}
+        )
+        assert [p.interactions for p in short.posts] == pytest.approx(
+            [p.interactions for p in full.posts], rel=0.05
+        )
+        assert short.scaled == full.scaled and short.interpolated == full.interpolated
