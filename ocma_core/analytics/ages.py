@@ -166,6 +166,21 @@ def at_reference_age(
     )
 
 
+def interactions_at(
+    ocma: Ocma, target_ids: Sequence[str], hours: float = REFERENCE_HOURS
+) -> dict[str, float]:
+    """Each target's interactions `hours` after publishing, interpolated between its own snapshots.
+
+    Targets whose snapshots do not reach that age (too young, or only much older snapshots) are left out.
+    """
+    out: dict[str, float] = {}
+    for target_id, rows in load_snapshot_series(ocma, target_ids, 1.5 * hours).items():
+        value = at_age([(a, k, k) for a, k, _ in rows], hours)
+        if value is not None:
+            out[target_id] = value[0]
+    return out
+
+
 def load_snapshot_series(
     ocma: Ocma, target_ids: Sequence[str], max_age_hours: float | None = None
 ) -> dict[str, list[Snap]]:
