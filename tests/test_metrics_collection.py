@@ -6,6 +6,7 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlmodel import col, select
 from tests_support import run_worker
 
@@ -254,3 +255,40 @@ def test_import_history_brings_past_posts_and_their_metrics_once(
     assert all(t.published_at and utcnow() - t.published_at > timedelta(days=59) for t in targets)
     assert {s.source for s in snapshots(ocma)} == {"import"}
     assert sorted(s.values["likes"] for s in snapshots(ocma)) == [0.0, 5.0, 10.0]
+
+
+def test_import_history_keeps_the_rate_budget_and_resumes_where_it_stopped(
+    ocma: Ocma, workspace_id: str, account_id: str, fake: Any, monkeypatch: Any
+) -> None:
+    import time
+
+    from ocma_core.analytics.history_import import import_history
+    from ocma_core.errors import RateLimited
+
+    monkeypatch.setattr(metrics, "_paused", {})
+    monkeypatch.setattr(metrics, "_default_budgets", MemoryBudgets())
+    author = next(iter(fake.state.access.values()))
+    for i in range(8):
+        fake.state.posts[f"8{i}"] = {
+            "id": f"8{i}",
+            "author": author,
+            "text": f"Past {i}",
+            "reply_to": None,
+            "media_ids": [],
+            "created_at": time.time() - 86400 * (30 + i),
+            "metrics": {"likes": i, "reposts": 0, "replies": 0, "impressions": 100},
+        }
+    fake.limit_reads, fake.rate_limit, fake.rate_window_s = True, 4, 600.0
+    with pytest.raises(RateLimited):  # the window's retry time is beyond max_wait_s: the import stops
+        asyncio.run(import_history(ocma, account_id, None, max_wait_s=1.0))
+    stored = len(snapshots(ocma))
+    assert 1 <= stored < 8 and fake.state.http_429 == 1  # one 429, never a tight loop against it
+    fake.rate_limit = None
+    monkeypatch.setattr(metrics, "_paused", {})
+    monkeypatch.setattr(metrics, "_default_budgets", MemoryBudgets())
+    report = asyncio.run(import_history(ocma, account_id, None))
+    assert report.metrics_stored == 8 - stored and report.created <= 8 - stored
+    with ocma.session() as session:  # the post whose metrics were refused was created once, not twice
+        ids = [t.external_id for t in session.exec(select(Target)).all()]
+    assert sorted(ids) == sorted(f"8{i}" for i in range(8))
+    assert sorted(s.values["likes"] for s in snapshots(ocma)) == [float(i) for i in range(8)]

@@ -3,17 +3,20 @@
 Pages through `Platform.list_past_posts` (oldest posts the platform serves since `since`), creates one
 published post and target per post not known yet (matched on the platform's id, so a re-run or a resumed run
 never duplicates), and stores each post's current metrics once (source "import", dated when fetched, so the
-analyses know its age and compare it through the growth curve: ocma_core.analytics.ages). A 429 waits for
-the platform's retry time (the same rate budgets as publishing); a longer wait stops the run, which resumes
-where it stopped when run again (posts with an import snapshot are skipped).
+analyses know its age and compare it through the growth curve: ocma_core.analytics.ages). Every call goes
+through the metrics collector's budgets (`ocma_core.services.metrics`): it reserves from the "metrics"
+budget, waits while the account's shared budget is kept for publishing, and waits out a 429's retry time;
+a wait longer than `max_wait_s` stops the run, which resumes where it stopped when run again (posts that
+already have an import snapshot are skipped).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import col, select
@@ -71,15 +74,50 @@ def _target_for(ocma: Ocma, account: Account, past: PastPost) -> tuple[str, bool
         return target.id, True, False
 
 
-async def _patient(call: Callable[[], Any], max_wait_s: float) -> Any:
+async def _budgeted(
+    ocma: Ocma,
+    platform: Platform,
+    account_id: str,
+    fn: Callable[[AccountContext], Awaitable[Any]],
+    max_wait_s: float,
+) -> Any:
+    """One call within the metrics collector's budgets: its reservations, its pauses, 429 retry times."""
+    from ocma_core.engine.budgets import platform_buckets
+    from ocma_core.engine.refresh import call_with_refresh
+    from ocma_core.services import metrics as collector
+
+    deadline = time.monotonic() + max_wait_s
+    keys, declared = platform_buckets(platform, account_id, "metrics", lambda b: "metric" in b.bucket)
     while True:
+        wait = max(collector._paused.get(account_id, 0.0) - time.time(), 0.0)  # budget kept for publishing
+        if not wait:
+            wait = await collector.acquire(collector._default_budgets, keys, declared)
+        if wait:
+            if time.monotonic() + wait > deadline:
+                raise RateLimited(f"the rate budget frees up in {wait:.0f} s", retry_at=_at(wait))
+            await asyncio.sleep(wait)
+            continue
+        contexts: list[AccountContext] = []
+        blocked: float | None = None
+
+        async def tracked(ctx: AccountContext, seen: list[AccountContext] = contexts) -> Any:
+            ctx.settings["_rate_limits"] = []
+            seen.append(ctx)
+            return await fn(ctx)
+
         try:
-            return await call()
+            return await call_with_refresh(ocma, account_id, platform, tracked)
         except RateLimited as exc:
-            wait = (exc.retry_at - utcnow()).total_seconds()
-            if wait > max_wait_s:
+            blocked = exc.retry_at.timestamp()
+            if blocked - time.time() > deadline - time.monotonic():
                 raise
-            await asyncio.sleep(max(wait, 0.05))
+        finally:
+            observed = collector._observed(platform, account_id, contexts)
+            collector._default_budgets.release(keys, declared, observed, blocked)
+
+
+def _at(seconds: float) -> datetime:
+    return utcnow() + timedelta(seconds=seconds)
 
 
 async def import_history(
@@ -91,7 +129,6 @@ async def import_history(
     max_wait_s: float = 900.0,
 ) -> ImportReport:
     """Import the account's past posts since `since` with their current metrics (see module doc)."""
-    from ocma_core.engine.refresh import call_with_refresh
     from ocma_core.registry import get_platform
     from ocma_core.services.metrics import store_post_snapshot, sync_schedule
 
@@ -107,7 +144,7 @@ async def import_history(
         async def page(ctx: AccountContext, c: str | None = cursor) -> Any:
             return await platform.list_past_posts(ctx, since, c)
 
-        found = await _patient(lambda: call_with_refresh(ocma, account_id, platform, page), max_wait_s)
+        found = await _budgeted(ocma, platform, account_id, page, max_wait_s)
         for past in found.posts:
             report.listed += 1
             target_id, created, done = await asyncio.to_thread(_target_for, ocma, account, past)
@@ -117,9 +154,7 @@ async def import_history(
                 async def metrics(ctx: AccountContext, e: str = past.external_id) -> Any:
                     return await platform.post_metrics(ctx, e)
 
-                snap = await _patient(
-                    lambda: call_with_refresh(ocma, account_id, platform, metrics), max_wait_s
-                )
+                snap = await _budgeted(ocma, platform, account_id, metrics, max_wait_s)
                 await asyncio.to_thread(
                     store_post_snapshot, ocma, target_id, account_id, account.platform, snap, SOURCE
                 )
