@@ -24,7 +24,7 @@ from sqlmodel import col, select
 from ocma_core.context import Ocma
 from ocma_core.db.models import Account, Post, PostMetricSnapshot, PostStatus, Target, TargetStatus
 from ocma_core.db.types import utcnow
-from ocma_core.errors import NotFoundError, RateLimited
+from ocma_core.errors import NotFoundError, RateLimited, Rejected
 from ocma_core.platforms import AccountContext, PastPost, Platform
 
 SOURCE = "import"
@@ -154,11 +154,15 @@ async def import_history(
                 async def metrics(ctx: AccountContext, e: str = past.external_id) -> Any:
                     return await platform.post_metrics(ctx, e)
 
-                snap = await _budgeted(ocma, platform, account_id, metrics, max_wait_s)
-                await asyncio.to_thread(
-                    store_post_snapshot, ocma, target_id, account_id, account.platform, snap, SOURCE
-                )
-                report.metrics_stored += 1
+                try:
+                    snap = await _budgeted(ocma, platform, account_id, metrics, max_wait_s)
+                except Rejected as exc:  # this post's metrics are refused (deleted, private): go on
+                    report.skipped.append(f"{past.external_id}: {exc.message}")
+                else:
+                    await asyncio.to_thread(
+                        store_post_snapshot, ocma, target_id, account_id, account.platform, snap, SOURCE
+                    )
+                    report.metrics_stored += 1
             if progress is not None:
                 progress(report.listed)
         cursor = found.cursor

@@ -71,6 +71,8 @@ def import_history(workspace: str | None, account: str, since: str | None) -> No
         f"{report.listed} past posts listed, {report.created} new, {report.metrics_stored} metric snapshots "
         "stored (source: import). Run again to resume; nothing is imported twice."
     )
+    for line in report.skipped[:20]:
+        click.echo(f"  skipped {line}", err=True)
 
 
 @examples(
