@@ -7,7 +7,8 @@ engagement rate log((interactions + 0.5) / exposure). A linear model with one ef
 per variant is fitted; the residual variance measures how much posts differ beyond the variant (Student's t
 on its degrees of freedom). With fewer than 2 residual degrees of freedom (one post per variant on one
 account), the between-post variance comes from the account's own past posts measured at the same age, plus
-each variant post's own Poisson variance at its exposure; with neither, no judgement is made. A variant
+each variant post's own Poisson variance at its exposure, with Satterthwaite's degrees of freedom (the
+spread of the past posts' variance, widened by their excess kurtosis); with neither, no judgement is made. A variant
 wins when it beats every other in a two-sided t-test at level alpha / m (Bonferroni over the m pairs).
 Otherwise the variants are "alike" only if an equivalence test (two one-sided tests at alpha / m) places
 every ratio to the leader within 1 / (1 + min_lift) .. 1 + min_lift; else the answer is "inconclusive",
