@@ -3,8 +3,8 @@
 A post's interactions (and impressions) keep growing for days, so a post measured after a week beats one
 measured after a day even when nothing else differs. Trends and rankings therefore read each post at one
 reference age (24 h):
-- interpolated between the post's own snapshots either side of 24 h (the first one after it alone when it
-  is at most 36 h old) — the usual case for posts OCMA collected;
+- its first snapshot 24 to 36 h after publishing (the collector takes one at 24 h), or interpolated between
+  snapshots either side of 24 h where those are loaded (A/B units) — the usual case for posts OCMA collected;
 - otherwise (only older snapshots, e.g. an imported or back-filled post) its earliest snapshot scaled by the
   growth curve: the median ratio of the 24 h count to the count at that age, measured on the same posts'
   own snapshot series (posts with both), per age band; each scaled post names the band and how many posts
@@ -17,12 +17,12 @@ from __future__ import annotations
 import bisect
 import math
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Interval, func, literal, or_, select
+from sqlalchemy import Interval, and_, func, literal, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
@@ -166,36 +166,59 @@ def at_reference_age(
     )
 
 
+CURVE_SAMPLE = 400  # posts whose latest snapshot is read for the growth curve beyond the reference window
+
+
+def load_at_reference(
+    ocma: Ocma,
+    target_ids: Sequence[str],
+    reference: float = REFERENCE_HOURS,
+    curve_sample: int = CURVE_SAMPLE,
+) -> dict[str, list[Snap]]:
+    """The targets' snapshots taken `reference` to 1.5 x `reference` hours after publishing, plus the latest
+    snapshot of up to `curve_sample` of them (evenly spread), which carry the growth curve to older ages."""
+    ids = list(dict.fromkeys(target_ids))
+    step = max(1, -(-len(ids) // curve_sample)) if curve_sample else 0
+    sample = ids[::step] if step else []
+    out = _series(ocma, ids, lambda chunk: _window(ocma, reference, 1.5 * reference))
+    for target_id, rows in _series(ocma, sample, lambda chunk: _latest(chunk)).items():
+        out.setdefault(target_id, []).extend(r for r in rows if r not in out.get(target_id, []))
+    return out
+
+
 def interactions_at(
     ocma: Ocma, target_ids: Sequence[str], hours: float = REFERENCE_HOURS
 ) -> dict[str, float]:
-    """Each target's interactions `hours` after publishing, interpolated between its own snapshots.
+    """Each target's interactions `hours` after publishing: its first snapshot from then to 1.5 x `hours`.
 
-    Targets whose snapshots do not reach that age (too young, or only much older snapshots) are left out.
+    Targets with no snapshot in that window (too young, or only older snapshots) are left out.
     """
     out: dict[str, float] = {}
-    for target_id, rows in load_snapshot_series(ocma, target_ids, 1.5 * hours).items():
+    for target_id, rows in load_at_reference(ocma, target_ids, hours, 0).items():
         value = at_age([(a, k, k) for a, k, _ in rows], hours)
         if value is not None:
             out[target_id] = value[0]
     return out
 
 
-def load_snapshot_series(
-    ocma: Ocma, target_ids: Sequence[str], max_age_hours: float | None = None
-) -> dict[str, list[Snap]]:
-    """(age in hours, interactions, impressions) of the targets' snapshots.
+def load_snapshot_series(ocma: Ocma, target_ids: Sequence[str]) -> dict[str, list[Snap]]:
+    """(age in hours, interactions, impressions) of every stored snapshot of the targets."""
+    return _series(ocma, list(dict.fromkeys(target_ids)), lambda chunk: None)
 
-    With `max_age_hours`, only those taken at most that long after publishing, plus each target's latest
-    snapshot (its schedule row's pointer), which carries the growth curve to older ages.
-    """
+
+def _series(
+    ocma: Ocma, ids: list[str], condition: Callable[[list[str]], ColumnElement[bool] | None]
+) -> dict[str, list[Snap]]:
     from ocma_core.analytics.vocabulary import map_metrics, vocabulary_of
     from ocma_core.db.models import PostMetricSnapshot, Target
 
     out: dict[str, list[Snap]] = {}
-    ids = list(dict.fromkeys(target_ids))
+    vocabularies: dict[str, Any] = {}
+    size = 900 if ocma.engine.dialect.name == "sqlite" else 10_000  # SQLite's bound-parameter limit
     with ocma.session() as session:
-        for i in range(0, len(ids), 900):  # stay under SQLite's bound-parameter limit
+        for i in range(0, len(ids), size):
+            chunk = ids[i : i + size]
+            extra = condition(chunk)
             rows = session.execute(
                 select(
                     col(PostMetricSnapshot.target_id),
@@ -205,34 +228,40 @@ def load_snapshot_series(
                     col(Target.platform),
                 )
                 .join(Target, col(Target.id) == col(PostMetricSnapshot.target_id))
-                .where(
-                    col(PostMetricSnapshot.target_id).in_(ids[i : i + 900]),
-                    *_bound(ocma, max_age_hours, ids[i : i + 900]),
-                )
+                .where(col(PostMetricSnapshot.target_id).in_(chunk), *([] if extra is None else [extra]))
             ).all()
             for target_id, fetched_at, values, published_at, platform in rows:
                 if published_at is None:
                     continue
-                mapped = map_metrics(values or {}, platform_vocabulary=vocabulary_of(platform))
+                if platform not in vocabularies:
+                    vocabularies[platform] = vocabulary_of(platform)
+                mapped = map_metrics(values or {}, platform_vocabulary=vocabularies[platform])
                 total, _ = mapped.interactions()
                 age = (fetched_at - published_at).total_seconds() / 3600
                 out.setdefault(target_id, []).append((age, float(total), mapped.values.get("impressions")))
     return out
 
 
-def _bound(ocma: Ocma, hours: float | None, ids: Sequence[str]) -> list[ColumnElement[bool]]:
-    """Snapshots taken at most `hours` after publishing, or the latest one (SQL for the engine's dialect)."""
-    from ocma_core.db.analytics_models import MetricSchedule
+def _window(ocma: Ocma, low: float, high: float) -> ColumnElement[bool]:
+    """Snapshot taken `low` to `high` hours after publishing (SQL for the engine's dialect)."""
     from ocma_core.db.models import PostMetricSnapshot, Target
 
-    if hours is None:
-        return []
     taken, published = col(PostMetricSnapshot.fetched_at), col(Target.published_at)
     if ocma.engine.dialect.name == "sqlite":
-        young = func.julianday(taken) - func.julianday(published) <= hours / 24
-    else:
-        young = taken <= published + literal(timedelta(hours=hours), Interval())
+        age = func.julianday(taken) - func.julianday(published)
+        return and_(age >= low / 24 - 1e-9, age <= high / 24)
+    return and_(
+        taken >= published + literal(timedelta(hours=low), Interval()),
+        taken <= published + literal(timedelta(hours=high), Interval()),
+    )
+
+
+def _latest(ids: list[str]) -> ColumnElement[bool]:
+    """The snapshot each target's schedule row points at as its latest."""
+    from ocma_core.db.analytics_models import MetricSchedule
+    from ocma_core.db.models import PostMetricSnapshot
+
     latest = select(col(MetricSchedule.latest_snapshot_id)).where(
         col(MetricSchedule.kind) == "post", col(MetricSchedule.ref_id).in_(ids)
     )
-    return [or_(young, col(PostMetricSnapshot.id).in_(latest))]
+    return col(PostMetricSnapshot.id).in_(latest)

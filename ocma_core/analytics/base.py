@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 
 HISTORY = timedelta(days=182)  # how far back the models learn from (audiences change)
 SERIES_MARGIN = timedelta(days=31)  # account snapshots before the window, for followers at its first posts
-SERIES_HOURS = 36.0  # snapshots read besides the chosen one: those around the 24 h reference age (ages.py)
 
 
 @runtime_checkable
@@ -89,17 +88,18 @@ class AnalysisContext:
     @once_property
     def history_at_age(self) -> Matched:
         """`history` read at one age after publishing (ocma_core.analytics.ages): what trends compare."""
-        from ocma_core.analytics.ages import at_reference_age, load_snapshot_series
+        from ocma_core.analytics.ages import at_reference_age, load_at_reference
 
-        series = load_snapshot_series(self.ocma, [p.target_id for p in self.history], SERIES_HOURS)
-        return at_reference_age(self.history, series)
+        return at_reference_age(
+            self.history, load_at_reference(self.ocma, [p.target_id for p in self.history])
+        )
 
     @once_property
     def in_period_at_age(self) -> Matched:
         """`in_period` read at the same age as `history_at_age` (with its growth curve): what rankings compare."""
-        from ocma_core.analytics.ages import at_reference_age, load_snapshot_series
+        from ocma_core.analytics.ages import at_reference_age, load_at_reference
 
-        series = load_snapshot_series(self.ocma, [p.target_id for p in self.in_period], SERIES_HOURS)
+        series = load_at_reference(self.ocma, [p.target_id for p in self.in_period], curve_sample=0)
         return at_reference_age(self.in_period, series, curve=self.history_at_age.curve)
 
     @once_property

@@ -9,7 +9,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from ocma_core.analytics.ab import Arm, History, Unit, at_age, decide
-from ocma_core.analytics.ages import at_reference_age, load_snapshot_series
+from ocma_core.analytics.ages import at_reference_age, load_at_reference, load_snapshot_series
 from ocma_core.analytics.data import load_posts
 from ocma_core.analytics.measures import choose_kind
 from ocma_core.context import Ocma
@@ -199,7 +199,7 @@ def evaluate(ocma: Ocma, workspace_id: str, experiment_id: str, *, history_days:
     past = load_posts(ocma, workspace_id, since, None, account_ids=accounts, basis="matured", with_text=False)
     past = [p for p in past if p.post_id not in post_ids]
     at_horizon = at_reference_age(  # past posts at the experiment's horizon age, like its units
-        past, load_snapshot_series(ocma, [p.target_id for p in past], 1.5 * horizon), horizon
+        past, load_at_reference(ocma, [p.target_id for p in past], horizon), horizon
     ).posts
     history = History(
         [(p.account_id, p.interactions, p.exposure(kind) or 0.0) for p in at_horizon if p.exposure(kind)]

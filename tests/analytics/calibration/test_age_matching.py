@@ -76,13 +76,13 @@ def test_posts_younger_than_the_reference_age_or_without_a_curve_are_left_out() 
     assert m.posts == [] and m.no_curve == 3
 
 
-def test_snapshots_up_to_36_hours_and_the_latest_give_the_same_answer() -> None:
-    """What the database loads (ages.load_snapshot_series with a 36 h bound, plus the latest) is enough."""
+def test_snapshots_24_to_36_hours_old_and_the_latest_give_the_same_answer() -> None:
+    """What the database loads (ages.load_at_reference: snapshots 24-36 h old, and the latest) is enough."""
     for seed in range(5):
         posts, series = account(seed)
         full = ages.at_reference_age(posts, series)
         short = ages.at_reference_age(
-            posts, {t: [r for r in rows if r[0] <= 36 or r == max(rows)] for t, rows in series.items()}
+            posts, {t: [r for r in rows if 24 <= r[0] <= 36 or r == max(rows)] for t, rows in series.items()}
         )
         assert [p.interactions for p in short.posts] == pytest.approx(
             [p.interactions for p in full.posts], rel=0.05
