@@ -25,7 +25,7 @@ from ocma_core.observe.instruments import HEARTBEAT_FAILURES, HEARTBEATS, LAST_H
 log = logging.getLogger(__name__)
 POLL_S = 0.02
 RECONCILE_S = 1.0
-HORIZON = timedelta(seconds=30)
+HORIZON = timedelta(seconds=60)  # twice FULL_PUSH_S: each target is pushed at least 30 s before it is due
 FULL_PUSH_S = 30.0  # the due window is pushed again at least this often, even when the queue looks whole
 METRICS_BATCH = 50
 WEBHOOKS_S = 1.0  # how often a worker expands new events into webhook deliveries and sends what is due
