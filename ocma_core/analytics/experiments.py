@@ -195,15 +195,7 @@ def evaluate(ocma: Ocma, workspace_id: str, experiment_id: str, *, history_days:
             )
         arms.append(Arm(v.id, v.label, units))
     accounts = {o.account_id for o in observed}
-    since = utcnow() - timedelta(days=history_days)
-    past = load_posts(ocma, workspace_id, since, None, account_ids=accounts, basis="matured", with_text=False)
-    past = [p for p in past if p.post_id not in post_ids]
-    at_horizon = at_reference_age(  # past posts at the experiment's horizon age, like its units
-        past, load_at_reference(ocma, [p.target_id for p in past], horizon), horizon
-    ).posts
-    history = History(
-        [(p.account_id, p.interactions, p.exposure(kind) or 0.0) for p in at_horizon if p.exposure(kind)]
-    )
+    history = _past(ocma, workspace_id, accounts, post_ids, kind, horizon, history_days)
     result = decide(
         arms, alpha=experiment.alpha, min_lift=experiment.min_lift, history=history, horizon_hours=horizon
     )
@@ -228,6 +220,26 @@ def evaluate(ocma: Ocma, workspace_id: str, experiment_id: str, *, history_days:
     if decided is not None:
         dispatch(decided, ocma)
     return result
+
+
+def _past(
+    ocma: Ocma,
+    workspace_id: str,
+    accounts: set[str],
+    post_ids: list[str],
+    kind: str,
+    horizon: float,
+    history_days: int,
+) -> History:
+    """The accounts' other posts of the last `history_days`, at the experiment's horizon age like its units."""
+    since = utcnow() - timedelta(days=history_days)
+    past = load_posts(ocma, workspace_id, since, None, account_ids=accounts, basis="matured", with_text=False)
+    past = [p for p in past if p.post_id not in post_ids]
+    series = load_at_reference(ocma, [p.target_id for p in past], horizon)
+    at_horizon = at_reference_age(past, series, horizon).posts
+    return History(
+        [(p.account_id, p.interactions, p.exposure(kind) or 0.0) for p in at_horizon if p.exposure(kind)]
+    )
 
 
 def summary(ocma: Ocma, experiment: Experiment) -> dict[str, Any]:
