@@ -127,3 +127,26 @@ def test_follower_series_is_read_only_when_a_rate_needs_it(
         assert calls == [1] and all(p.followers and p.followers >= 700 for p in lean)
     full = load_posts(ocma, workspace_id, None, None, detail=False, series=series)
     assert all(p.followers for p in full) and calls[-1] == 1
+
+
+def test_snapshots_at_the_reference_age_and_the_latest_of_a_sample_are_read(
+    ocma: Ocma, workspace_id: str, account_id: str
+) -> None:
+    from ocma_core.analytics.ages import interactions_at, load_at_reference, load_snapshot_series
+
+    now = utcnow()
+    posts = make_posts(5, 20, account_id=account_id, start=now - timedelta(days=90), days=60)
+    seed(ocma, workspace_id, account_id, posts, steps=6, now=now)
+    ids = [p.target_id for p in posts]
+    full = load_snapshot_series(ocma, ids)
+    every = load_at_reference(ocma, ids, 24.0, curve_sample=len(ids))
+    sample = load_at_reference(ocma, ids, 24.0, curve_sample=5)
+    assert set(full) == set(every) == set(sample) == set(ids)
+    for target_id, rows in full.items():
+        expected = sorted({r for r in rows if 24.0 - 1e-6 <= r[0] <= 36.0} | {max(rows)})
+        assert [r[0] for r in sorted(every[target_id])] == pytest.approx([r[0] for r in expected])
+        assert [r[1:] for r in sorted(every[target_id])] == [r[1:] for r in expected]
+        assert max(r[0] for r in rows) > 36.0  # old posts: the 30-day snapshot is the latest
+    assert sum(len(rows) for rows in sample.values()) == len(ids) + 5  # the 24 h one each, 5 latest
+    at_24 = interactions_at(ocma, ids)
+    assert at_24 == {t: min(r for r in rows if r[0] >= 24.0 - 1e-6)[1] for t, rows in full.items()}

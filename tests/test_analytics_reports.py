@@ -319,6 +319,12 @@ def test_cli_report_and_metrics(
         and "2 post snapshots for" in backfill.output
         and "1 account" in backfill.output
     )
+    account = history[0].account_id
+    imported = runner.invoke(cli, ["metrics", "import-history", account, "--since", "30d"])
+    assert imported.exit_code == 0, imported.output
+    assert "2 past posts listed, 0 new" in imported.output  # both are OCMA's own posts already
+    refused = runner.invoke(cli, ["metrics", "import-history", "no-such-account"])
+    assert refused.exit_code != 0
 
 
 def test_a_post_deleted_since_keeps_its_last_metrics_marked(

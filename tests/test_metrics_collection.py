@@ -6,6 +6,7 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlmodel import col, select
 from tests_support import run_worker
 
@@ -223,3 +224,71 @@ def test_two_workers_never_collect_the_same_item_twice(
 
     assert sum(asyncio.run(both())) == 4  # three posts and the account, once each
     assert len(snapshots(ocma)) == 3
+
+
+def test_import_history_brings_past_posts_and_their_metrics_once(
+    ocma: Ocma, workspace_id: str, account_id: str, fake: Any
+) -> None:
+    import time
+
+    from ocma_core.analytics.history_import import import_history
+
+    author = next(iter(fake.state.access.values()))
+    for i in range(3):
+        fake.state.posts[f"9{i}"] = {
+            "id": f"9{i}",
+            "author": author,
+            "text": f"Past {i}",
+            "reply_to": None,
+            "media_ids": [],
+            "created_at": time.time() - 86400 * (60 + i),
+            "metrics": {"likes": 5 * i, "reposts": 0, "replies": 0, "impressions": 100},
+        }
+    seen: list[int] = []
+    first = asyncio.run(import_history(ocma, account_id, utcnow() - timedelta(days=90), progress=seen.append))
+    again = asyncio.run(import_history(ocma, account_id, None))
+    assert (first.listed, first.created, first.metrics_stored) == (3, 3, 3) and seen == [1, 2, 3]
+    assert (again.listed, again.created, again.metrics_stored) == (3, 0, 0)  # idempotent, resumable
+    with ocma.session() as session:
+        targets = session.exec(select(Target).where(col(Target.external_id).in_(["90", "91", "92"]))).all()
+    assert len(targets) == 3 and all(t.status is TargetStatus.PUBLISHED for t in targets)
+    assert all(t.published_at and utcnow() - t.published_at > timedelta(days=59) for t in targets)
+    assert {s.source for s in snapshots(ocma)} == {"import"}
+    assert sorted(s.values["likes"] for s in snapshots(ocma)) == [0.0, 5.0, 10.0]
+
+
+def test_import_history_keeps_the_rate_budget_and_resumes_where_it_stopped(
+    ocma: Ocma, workspace_id: str, account_id: str, fake: Any, monkeypatch: Any
+) -> None:
+    import time
+
+    from ocma_core.analytics.history_import import import_history
+    from ocma_core.errors import RateLimited
+
+    monkeypatch.setattr(metrics, "_paused", {})
+    monkeypatch.setattr(metrics, "_default_budgets", MemoryBudgets())
+    author = next(iter(fake.state.access.values()))
+    for i in range(8):
+        fake.state.posts[f"8{i}"] = {
+            "id": f"8{i}",
+            "author": author,
+            "text": f"Past {i}",
+            "reply_to": None,
+            "media_ids": [],
+            "created_at": time.time() - 86400 * (30 + i),
+            "metrics": {"likes": i, "reposts": 0, "replies": 0, "impressions": 100},
+        }
+    fake.limit_reads, fake.rate_limit, fake.rate_window_s = True, 4, 600.0
+    with pytest.raises(RateLimited):  # the window's retry time is beyond max_wait_s: the import stops
+        asyncio.run(import_history(ocma, account_id, None, max_wait_s=1.0))
+    stored = len(snapshots(ocma))
+    assert 1 <= stored < 8 and fake.state.http_429 == 1  # one 429, never a tight loop against it
+    fake.rate_limit = None
+    monkeypatch.setattr(metrics, "_paused", {})
+    monkeypatch.setattr(metrics, "_default_budgets", MemoryBudgets())
+    report = asyncio.run(import_history(ocma, account_id, None))
+    assert report.metrics_stored == 8 - stored and report.created <= 8 - stored
+    with ocma.session() as session:  # the post whose metrics were refused was created once, not twice
+        ids = [t.external_id for t in session.exec(select(Target)).all()]
+    assert sorted(ids) == sorted(f"8{i}" for i in range(8))
+    assert sorted(s.values["likes"] for s in snapshots(ocma)) == [float(i) for i in range(8)]

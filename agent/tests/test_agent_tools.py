@@ -407,3 +407,37 @@ def test_next_slot_reschedule_and_cancel(ocma: Ocma, workspace_id: str, account_
     )
     cancelled = _run(ctx, "cancel_post", post_id=made["post_id"])
     assert cancelled["status"] == "cancelled" and cancelled["targets"][0]["status"] == "cancelled"
+
+
+def test_top_posts_are_ranked_at_the_same_age_not_by_their_latest_counts(
+    ocma: Ocma, workspace_id: str, account_id: str
+) -> None:
+    from sqlmodel import select
+
+    from ocma_core.db.models import PostMetricSnapshot, Target
+
+    now = datetime.now(UTC)
+    old = seed_published(
+        ocma, workspace_id, [account_id], "Older", now - timedelta(days=5), {"fakesocial": {"likes": 20}}
+    )
+    seed_published(
+        ocma, workspace_id, [account_id], "Younger", now - timedelta(days=2), {"fakesocial": {"likes": 30}}
+    )
+    with ocma.session() as session:  # the older post kept growing after its first day
+        target = session.exec(select(Target).where(Target.post_id == old)).one()
+        assert target.published_at is not None
+        session.add(
+            PostMetricSnapshot(
+                target_id=target.id,
+                account_id=account_id,
+                platform="fakesocial",
+                fetched_at=target.published_at + timedelta(days=4),
+                values={"likes": 45},
+            )
+        )
+    start, end = (now - timedelta(days=7)).date().isoformat(), now.date().isoformat()
+    summary = _run(_ctx(ocma, workspace_id), "performance_summary", start=start, end=end)
+    top = summary["top_by_interactions"]
+    assert top[0]["post_id"] != old and top[0]["interactions_at_24h"] == 30.0
+    assert top[1]["interactions_at_24h"] == 20.0 and top[1]["interactions"] == 45.0
+    assert "24 h after publishing" in summary["ranking"]

@@ -7,7 +7,8 @@ engagement rate log((interactions + 0.5) / exposure). A linear model with one ef
 per variant is fitted; the residual variance measures how much posts differ beyond the variant (Student's t
 on its degrees of freedom). With fewer than 2 residual degrees of freedom (one post per variant on one
 account), the between-post variance comes from the account's own past posts measured at the same age, plus
-each variant post's own Poisson variance at its exposure; with neither, no judgement is made. A variant
+each variant post's own Poisson variance at its exposure, with Satterthwaite's degrees of freedom (the
+spread of the past posts' variance, widened by their excess kurtosis); with neither, no judgement is made. A variant
 wins when it beats every other in a two-sided t-test at level alpha / m (Bonferroni over the m pairs).
 Otherwise the variants are "alike" only if an equivalence test (two one-sided tests at alpha / m) places
 every ratio to the leader within 1 / (1 + min_lift) .. 1 + min_lift; else the answer is "inconclusive",
@@ -72,25 +73,48 @@ class Arm:
 
 
 @dataclass
+class PastVariance:
+    """Between-post variance from past posts: its estimate, the total it came from, and their spread."""
+
+    tau2: float  # log-rate variance minus its counting part
+    total: float  # log-rate variance around each account's mean
+    df: int
+    n: int
+    excess_kurtosis: float  # of the residuals (>= 0), widens the spread of `total`
+
+    def effective_df(self, extra: float) -> float:
+        """Satterthwaite degrees of freedom of tau2 + extra, counting the residuals' excess kurtosis.
+
+        Var(total) = total^2 (2 / df + kurtosis / n); subtracting the counting part shrinks the estimate
+        but not its spread, so the df of tau2 + extra fall below the history's df.
+        """
+        spread = self.total**2 * (2.0 / self.df + self.excess_kurtosis / self.n)
+        value = self.tau2 + extra
+        return float(min(self.df, max(1.0, 2.0 * value**2 / spread))) if spread > 0 else float(self.df)
+
+
+@dataclass
 class History:
     """The account's past posts at the horizon age: (account_id, interactions, exposure)."""
 
     rows: Sequence[tuple[str, float, float]] = ()
 
-    def between_post_variance(self) -> tuple[float, int] | None:
-        """Variance of log rates around each account's mean minus the counting part, and its df."""
+    def between_post_variance(self) -> PastVariance | None:
+        """Variance of log rates around each account's mean minus the counting part, with its spread."""
         if len(self.rows) < MIN_HISTORY:
             return None
         by_account: dict[str, list[Unit]] = {}
         for account, k, e in self.rows:
             if e > 0:
                 by_account.setdefault(account, []).append(Unit(k, e, account_id=account))
-        resid = [u.y - np.mean([v.y for v in us]) for us in by_account.values() for u in us]
+        resid = np.array([u.y - np.mean([v.y for v in us]) for us in by_account.values() for u in us])
         df = len(resid) - len(by_account)
         if df < MIN_HISTORY - 1:
             return None
         counting = float(np.mean([u.poisson_var for us in by_account.values() for u in us]))
-        return max(float(np.sum(np.square(resid))) / df - counting, 0.0), df
+        total = float(np.sum(np.square(resid))) / df
+        kurt = float(stats.kurtosis(resid, bias=False)) if total > 0 else 0.0
+        return PastVariance(max(total - counting, 0.0), total, df, len(resid), max(kurt, 0.0))
 
 
 def _fit(arms: Sequence[Arm]) -> tuple[np.ndarray, np.ndarray, float, int]:
@@ -172,7 +196,7 @@ def decide(
 @dataclass
 class _Variance:
     s2: float  # residual variance of one unit's log rate
-    df: int
+    df: float
     source: str
     extra: float = 0.0  # with history: the counting variance of the variant posts themselves
 
@@ -183,9 +207,12 @@ def _variance(arms: Sequence[Arm], rss: float, df: int, history: History | None)
     found = history.between_post_variance() if history else None
     if found is None:
         return None
-    tau2, hdf = found
     extra = float(np.mean([u.poisson_var for a in arms for u in a.units]))
-    return _Variance(tau2, hdf, f"the accounts' last {hdf} past posts at the same age", extra)
+    eff = found.effective_df(extra)
+    source = (
+        f"the accounts' last {found.n} past posts at the same age ({eff:.1f} effective degrees of freedom)"
+    )
+    return _Variance(found.tau2, eff, source, extra)
 
 
 def _compare(

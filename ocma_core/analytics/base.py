@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ocma_core.analytics.data import AccountSeries, PostObs, accounts_of, load_account_series, load_posts
 from ocma_core.analytics.gcpause import gc_paused
@@ -25,6 +25,9 @@ from ocma_core.analytics.lazy import once_property
 from ocma_core.analytics.periods import Period
 from ocma_core.context import Ocma
 from ocma_core.db.models import Account
+
+if TYPE_CHECKING:
+    from ocma_core.analytics.ages import Matched
 
 HISTORY = timedelta(days=182)  # how far back the models learn from (audiences change)
 SERIES_MARGIN = timedelta(days=31)  # account snapshots before the window, for followers at its first posts
@@ -81,6 +84,23 @@ class AnalysisContext:
             with_text=self.history_text,
             followers_when_needed=not self.history_text,  # best times: only rates use followers
         )
+
+    @once_property
+    def history_at_age(self) -> Matched:
+        """`history` read at one age after publishing (ocma_core.analytics.ages): what trends compare."""
+        from ocma_core.analytics.ages import at_reference_age, load_at_reference
+
+        return at_reference_age(
+            self.history, load_at_reference(self.ocma, [p.target_id for p in self.history])
+        )
+
+    @once_property
+    def in_period_at_age(self) -> Matched:
+        """`in_period` read at the same age as `history_at_age` (with its growth curve): what rankings compare."""
+        from ocma_core.analytics.ages import at_reference_age, load_at_reference
+
+        series = load_at_reference(self.ocma, [p.target_id for p in self.in_period], curve_sample=0)
+        return at_reference_age(self.in_period, series, curve=self.history_at_age.curve)
 
     @once_property
     def in_period(self) -> list[PostObs]:

@@ -62,8 +62,9 @@ class Trends:
         """See ocma_core.analytics.trends."""
         from ocma_core.analytics import trends
 
+        matched = ctx.history_at_age  # posts compared at one age after publishing (analytics.ages)
         found = trends.analyze(
-            ctx.by_account(ctx.history), ctx.series, ctx.platforms, ctx.period.start, ctx.period.end
+            ctx.by_account(matched.posts), ctx.series, ctx.platforms, ctx.period.start, ctx.period.end
         )
         significant = [f for f in found if f.significant]
         rows = [{"account": ctx.label(f.account_id), **f.as_dict()} for f in significant]
@@ -80,6 +81,7 @@ class Trends:
             "false_discovery_rate": trends.FDR,
             "all": [f.as_dict() for f in found],
             "method": trends.__doc__,
+            "age_matching": matched.describe(),
             "summary": summary,
         }
 

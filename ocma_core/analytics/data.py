@@ -64,6 +64,8 @@ class PostObs:
     thread_parts: int = 1
     options: dict[str, Any] = field(default_factory=dict)
     deleted: bool = False  # deleted from the platform since: these are the last metrics collected
+    at_age_hours: float | None = None  # set when the counts were moved to one age (analytics.ages)
+    age_basis: str = ""  # how: "interpolated" or the growth-curve band used
     impressions: float | None = field(init=False, default=None)  # impressions when reported (> 0)
 
     def __post_init__(self) -> None:
@@ -72,7 +74,9 @@ class PostObs:
 
     @property
     def age_hours(self) -> float:
-        """How long after publishing the snapshot was taken."""
+        """How long after publishing the counts are from (the snapshot's age, or the matched age)."""
+        if self.at_age_hours is not None:
+            return self.at_age_hours
         return (self.fetched_at - self.published_at).total_seconds() / 3600
 
     def exposure(self, kind: str) -> float | None:
@@ -119,6 +123,9 @@ class PostObs:
         out: dict[str, Any] = {"snapshot_id": self.snapshot_id, "fetched_at": self.fetched_at.isoformat()}
         if self.followers_source:
             out["followers_snapshot_id"] = self.followers_source
+        if self.at_age_hours is not None:
+            out["at_age_hours"] = self.at_age_hours
+            out["age_basis"] = self.age_basis
         return out
 
 

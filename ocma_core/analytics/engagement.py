@@ -13,12 +13,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
+from ocma_core.analytics.ages import REFERENCE_HOURS, Matched
 from ocma_core.analytics.base import AnalysisContext
 from ocma_core.analytics.data import PostObs
 from ocma_core.analytics.measures import RATE_NAMES, choose_kind, rate_of
 from ocma_core.analytics.vocabulary import POST_METRICS
 
-RANK_AFTER_HOURS = 24.0
+RANK_AT_HOURS = REFERENCE_HOURS
 
 
 def post_row(p: PostObs, kind: str, label: str, typical: float | None = None) -> dict[str, Any]:
@@ -90,6 +91,18 @@ def aggregate(posts: Sequence[PostObs], kind: str) -> dict[str, Any]:
     return out
 
 
+def _ranked(ctx: AnalysisContext, kinds: dict[str, str]) -> tuple[list[dict[str, Any]], Matched]:
+    """The period's posts at the reference age against their account's typical rate at that age."""
+    matching = ctx.in_period_at_age
+    typical = typical_rates(ctx.history_at_age.posts)
+    rows = []
+    for p in matching.posts:
+        kind, level = typical.get(p.account_id, (kinds.get(p.account_id, "post"), None))
+        rows.append(post_row(p, kind, ctx.label(p.account_id), level))
+    rankable = [r for r in rows if r["vs_account_typical"] is not None]
+    return sorted(rankable, key=lambda r: -r["vs_account_typical"]), matching
+
+
 def analyze(ctx: AnalysisContext, *, top: int = 5) -> dict[str, Any]:
     """Per-post rows, per-account and per-platform aggregates, and the top and bottom posts of the period."""
     posts = ctx.in_period
@@ -116,24 +129,17 @@ def analyze(ctx: AnalysisContext, *, top: int = 5) -> dict[str, Any]:
     platforms = [
         {"platform": name, **aggregate(ps, choose_kind(ps))} for name, ps in sorted(by_platform.items())
     ]
-    # like with like: the typical rate is from posts measured 24 h to 8 days after publishing, so only
-    # posts measured at least RANK_AFTER_HOURS after publishing are ranked against it (a 1-hour-old post
-    # has about a third of its final interactions and would always look worst)
-    rankable = [r for r in rows if r["vs_account_typical"] is not None]
-    ranked = sorted(
-        (r for r in rankable if r["measured_after_hours"] >= RANK_AFTER_HOURS),
-        key=lambda r: -r["vs_account_typical"],
-    )
-    young = len(rankable) - len(ranked)
+    ranked, matching = _ranked(ctx, kinds)
     return {
         "posts": rows,
         "accounts": accounts,
         "platforms": platforms,
         "top_posts": ranked[:top],
         "bottom_posts": ranked[max(top, len(ranked) - top) :][::-1],
-        "ranking": "posts measured at least 24 h after publishing, ranked by their rate divided by their "
-        "account's median rate over the last 26 weeks (posts measured 24 h to 8 days after publishing)",
-        "too_young_to_rank": young,
+        "ranking": f"posts compared at {RANK_AT_HOURS:g} h after publishing (ocma_core.analytics.ages), ranked "
+        "by their rate divided by their account's median rate over the last 26 weeks at the same age",
+        "too_young_to_rank": matching.too_young,
+        "age_matching": matching.describe(),
         "method": __doc__.replace("\n", " ").strip() if __doc__ else "",
         "summary": _summary(accounts, ranked),
     }

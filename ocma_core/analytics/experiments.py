@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from ocma_core.analytics.ab import Arm, History, Unit, at_age, decide
+from ocma_core.analytics.ages import at_reference_age, load_at_reference, load_snapshot_series
 from ocma_core.analytics.data import load_posts
 from ocma_core.analytics.measures import choose_kind
 from ocma_core.context import Ocma
@@ -170,7 +171,7 @@ def evaluate(ocma: Ocma, workspace_id: str, experiment_id: str, *, history_days:
     post_ids = [v.post_id for v in variants if v.post_id]
     observed = load_posts(ocma, workspace_id, None, None, post_ids=post_ids, basis="latest", with_text=False)
     kind = choose_kind(observed)
-    series = _snapshot_series(ocma, [o.target_id for o in observed])
+    series = load_snapshot_series(ocma, [o.target_id for o in observed])
     arms = []
     for v in variants:
         units = []
@@ -194,15 +195,7 @@ def evaluate(ocma: Ocma, workspace_id: str, experiment_id: str, *, history_days:
             )
         arms.append(Arm(v.id, v.label, units))
     accounts = {o.account_id for o in observed}
-    since = utcnow() - timedelta(days=history_days)
-    past = load_posts(ocma, workspace_id, since, None, account_ids=accounts, basis="matured", with_text=False)
-    history = History(
-        [
-            (p.account_id, p.interactions, p.exposure(kind) or 0.0)
-            for p in past
-            if p.post_id not in post_ids and p.exposure(kind)
-        ]
-    )
+    history = _past(ocma, workspace_id, accounts, post_ids, kind, horizon, history_days)
     result = decide(
         arms, alpha=experiment.alpha, min_lift=experiment.min_lift, history=history, horizon_hours=horizon
     )
@@ -229,36 +222,24 @@ def evaluate(ocma: Ocma, workspace_id: str, experiment_id: str, *, history_days:
     return result
 
 
-def _snapshot_series(ocma: Ocma, target_ids: list[str]) -> dict[str, list[tuple[float, float, float | None]]]:
-    """(age in hours, interactions, impressions) of every stored snapshot of the targets."""
-    from ocma_core.analytics.vocabulary import map_metrics, vocabulary_of
-    from ocma_core.db.models import PostMetricSnapshot, Target
-
-    out: dict[str, list[tuple[float, float, float | None]]] = {}
-    if not target_ids:
-        return out
-    from sqlalchemy import select as sa_select
-
-    with ocma.session() as session:
-        rows = session.execute(
-            sa_select(
-                col(PostMetricSnapshot.target_id),
-                col(PostMetricSnapshot.fetched_at),
-                col(PostMetricSnapshot.values),
-                col(Target.published_at),
-                col(Target.platform),
-            )
-            .join(Target, col(Target.id) == col(PostMetricSnapshot.target_id))
-            .where(col(PostMetricSnapshot.target_id).in_(target_ids))
-        ).all()
-    for target_id, fetched_at, values, published_at, platform in rows:
-        if published_at is None:
-            continue
-        mapped = map_metrics(values or {}, platform_vocabulary=vocabulary_of(platform))
-        total, _ = mapped.interactions()
-        age = (fetched_at - published_at).total_seconds() / 3600
-        out.setdefault(target_id, []).append((age, float(total), mapped.values.get("impressions")))
-    return out
+def _past(
+    ocma: Ocma,
+    workspace_id: str,
+    accounts: set[str],
+    post_ids: list[str],
+    kind: str,
+    horizon: float,
+    history_days: int,
+) -> History:
+    """The accounts' other posts of the last `history_days`, at the experiment's horizon age like its units."""
+    since = utcnow() - timedelta(days=history_days)
+    past = load_posts(ocma, workspace_id, since, None, account_ids=accounts, basis="matured", with_text=False)
+    past = [p for p in past if p.post_id not in post_ids]
+    series = load_at_reference(ocma, [p.target_id for p in past], horizon)
+    at_horizon = at_reference_age(past, series, horizon).posts
+    return History(
+        [(p.account_id, p.interactions, p.exposure(kind) or 0.0) for p in at_horizon if p.exposure(kind)]
+    )
 
 
 def summary(ocma: Ocma, experiment: Experiment) -> dict[str, Any]:

@@ -47,6 +47,34 @@ def collect(workspace: str | None, limit: int) -> None:
         click.echo(f"  {error}", err=True)
 
 
+@examples("ocma metrics import-history ACCOUNT_ID", "ocma metrics import-history ACCOUNT_ID --since 365d")
+@metrics.command("import-history")
+@workspace_option
+@click.argument("account")
+@click.option("--since", default=None, help="Only posts published since: an ISO date or how long ago (90d).")
+def import_history(workspace: str | None, account: str, since: str | None) -> None:
+    """Import ACCOUNT's past posts and their current metrics from the platform (idempotent, resumable)."""
+    from rich.progress import Progress
+
+    from ocma_core.analytics.history_import import import_history as run
+    from ocma_core.services.accounts import get_account
+    from ocma_core.when import parse_since
+
+    ocma = context()
+    ws = workspace_id(ocma, workspace)
+    get_account(ocma, ws, account)  # the account must be this workspace's
+    start = parse_since(since, "UTC") if since else None
+    with Progress(transient=False) as progress:
+        task = progress.add_task("Importing past posts", total=None)
+        report = asyncio.run(run(ocma, account, start, progress=lambda n: progress.update(task, completed=n)))
+    click.echo(
+        f"{report.listed} past posts listed, {report.created} new, {report.metrics_stored} metric snapshots "
+        "stored (source: import). Run again to resume; nothing is imported twice."
+    )
+    for line in report.skipped[:20]:
+        click.echo(f"  skipped {line}", err=True)
+
+
 @examples(
     "ocma metrics backfill --since 30d", "ocma metrics backfill --since 2025-01-01 --account ACCOUNT_ID"
 )

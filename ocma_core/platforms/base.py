@@ -28,6 +28,7 @@ from ocma_core.platforms.types import (
     Limits,
     MetricsSnapshot,
     OAuthClient,
+    PastPage,
     PostContent,
     Problem,
     Profile,
@@ -264,6 +265,12 @@ class Platform:
     async def delete(self, ctx: AccountContext, external_id: str) -> None:
         """Delete a published post."""
         raise Rejected(f"{self.name} does not support deleting posts through its API.")
+
+    async def list_past_posts(
+        self, ctx: AccountContext, since: datetime | None, cursor: str | None = None
+    ) -> PastPage:
+        """One page of the account's own posts published since `since` (for importing history)."""
+        raise Rejected(f"{self.display_name or self.name} cannot list an account's past posts in OCMA yet.")
 
     async def post_metrics(self, ctx: AccountContext, external_id: str) -> MetricsSnapshot:
         """Current metrics of one published post."""

@@ -239,6 +239,24 @@ class FoundPost:
 
 
 @dataclass
+class PastPost:
+    """A post already on the platform (for `ocma metrics import-history`): its id, time and text."""
+
+    external_id: str
+    published_at: datetime
+    text: str = ""
+    url: str | None = None
+
+
+@dataclass
+class PastPage:
+    """One page of `Platform.list_past_posts`, newest or oldest first; `cursor` fetches the next (None: done)."""
+
+    posts: list[PastPost]
+    cursor: str | None = None
+
+
+@dataclass
 class MetricsSnapshot:
     """Metrics as the platform reported them, named by the platform, plus what it does not provide."""
 

@@ -17,6 +17,8 @@ from ocma_core import (
     MediaRules,
     MetricsSnapshot,
     OAuthClient,
+    PastPage,
+    PastPost,
     Platform,
     PostContent,
     Profile,
@@ -156,6 +158,21 @@ class FakeSocialPlatform(Platform):
                 break
             ids.append(found["id"])
         return FoundPost(part_ids=ids, url=f"https://fakesocial.test/p/{ids[0]}") if ids else None
+
+    async def list_past_posts(
+        self, ctx: AccountContext, since: datetime | None, cursor: str | None = None
+    ) -> PastPage:
+        """GET /v1/posts?since= (one page: the fake serves every post at once)."""
+        params = {"since": since.timestamp() if since else 0}
+        response = await self.send("GET", f"{self.api_base}/v1/posts", params=params, headers=self._auth(ctx))
+        self.raise_for_status(response)
+        return PastPage(
+            [
+                PastPost(p["id"], datetime.fromtimestamp(p["created_at"], UTC), p["text"])
+                for p in response.json()["data"]
+                if not p["reply_to"]
+            ]
+        )
 
     async def delete(self, ctx: AccountContext, external_id: str) -> None:
         """DELETE /v1/posts/{id}; a post that is already gone (404) counts as deleted."""

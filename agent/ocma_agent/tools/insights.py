@@ -22,7 +22,7 @@ MAX_TARGETS = 500
 SOURCE = "stored metric snapshots (the latest one per post); nothing was fetched from the platforms now"
 
 
-RANK_AFTER_HOURS = 24.0
+RANK_AT_HOURS = 24.0
 
 
 def _latest(ctx: ToolContext, target_ids: list[str]) -> dict[str, PostMetricSnapshot]:
@@ -58,6 +58,7 @@ def _row(
 ) -> dict[str, Any]:
     row: dict[str, Any] = {
         "post_id": post.id,
+        "target_id": target.id,
         "platform": target.platform,
         "account": handle,
         "published": local(target.published_at, ctx.timezone),
@@ -124,6 +125,22 @@ def post_metrics(ctx: ToolContext, post_id: str) -> dict[str, Any]:
     }
 
 
+def _ranked(ctx: ToolContext, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows with interactions, ranked by their interactions at RANK_AT_HOURS (rows without that left out)."""
+    try:
+        from ocma_core.app.analytics import interactions_at
+    except ImportError:
+        return []
+    with_counts = [r for r in rows if "interactions" in r.get("shared", {})]
+    at_age = interactions_at(ctx.ocma, [r["target_id"] for r in with_counts], RANK_AT_HOURS)
+    ranked = []
+    for r in with_counts:
+        if r["target_id"] in at_age:
+            r["interactions_at_24h"] = at_age[r["target_id"]]
+            ranked.append(r)
+    return sorted(ranked, key=lambda r: -r["interactions_at_24h"])
+
+
 def performance_summary(
     ctx: ToolContext, start: str, end: str, account_ids: list[str] | None = None
 ) -> dict[str, Any]:
@@ -180,15 +197,7 @@ def performance_summary(
                 totals[name]["total"] += value
                 totals[name]["posts"] += 1
         rows.append(row)
-    ranked = sorted(  # like with like: only posts measured 24 h or more after publishing are ranked
-        (
-            r
-            for r in rows
-            if "interactions" in r.get("shared", {}) and (r["measured_after_hours"] or 0) >= RANK_AFTER_HOURS
-        ),
-        key=lambda r: r["shared"]["interactions"],
-        reverse=True,
-    )
+    ranked = _ranked(ctx, rows)
     return {
         "period": {"from": local(first, ctx.timezone), "until": local(last, ctx.timezone)},
         "publications": len(pairs),  # one per post and platform it went out on
@@ -199,13 +208,15 @@ def performance_summary(
             {
                 "post_id": r["post_id"],
                 "platform": r["platform"],
+                "interactions_at_24h": r["interactions_at_24h"],
                 "interactions": r["shared"]["interactions"],
                 "measured_after_hours": r["measured_after_hours"],
             }
             for r in ranked[:3]
         ],
-        "ranking": f"only posts measured at least {RANK_AFTER_HOURS:.0f} h after publishing are ranked "
-        "(younger ones have not collected their interactions yet)",
+        "ranking": f"posts ranked by their interactions {RANK_AT_HOURS:.0f} h after publishing (interpolated "
+        "between their own snapshots), so older posts do not win by age; posts without snapshots around "
+        f"that age are not ranked ({len(rows) - len(ranked)} here)",
         "no_metrics_yet": missing,
         "source": SOURCE,
         **_analysis(ctx, first, last),

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from ocma_bluesky import posting, records
+from ocma_bluesky import history, posting, records
 from ocma_bluesky.errors import raise_for_xrpc
 from ocma_bluesky.linkcard import LinkCard, fetch_card, fetch_limited
 from ocma_bluesky.media import image_size
@@ -26,6 +26,7 @@ from ocma_core import (
     MediaItem,
     MediaRules,
     MetricsSnapshot,
+    PastPage,
     Platform,
     PostContent,
     Problem,
@@ -358,6 +359,16 @@ class BlueskyPlatform(Platform):
             unavailable=_NOT_PROVIDED,
             note="Bluesky does not report impressions or views.",
         )
+
+    async def list_past_posts(
+        self, ctx: AccountContext, since: datetime | None, cursor: str | None = None
+    ) -> PastPage:
+        """The account's own posts from its repo, newest first, 100 a page (ocma_bluesky.history)."""
+        return await history.past_page(self, ctx, since, cursor)
+
+    async def public_account_metrics(self, ctx: AccountContext, handle: str) -> MetricsSnapshot:
+        """Another account's public counts: app.bsky.actor.getProfile(actor=handle)."""
+        return await history.public_account(self, ctx, handle)
 
     async def account_metrics(self, ctx: AccountContext) -> MetricsSnapshot:
         """app.bsky.actor.getProfile: followers, follows and posts counts."""

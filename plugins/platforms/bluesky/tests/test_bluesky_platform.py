@@ -281,3 +281,33 @@ def test_link_card_fetching_can_be_switched_off(fake: FakeBluesky) -> None:
     card = {"uri": "https://example.com", "title": "Given", "description": "still used"}
     run(quiet.publish(ctx, PostContent(text="https://example.com", options={"link_card": card})))
     assert fake.stored()[-1]["value"]["embed"]["external"] == card
+
+
+def test_past_posts_are_listed_from_the_repo_page_by_page(
+    fake: FakeBluesky, platform: BlueskyPlatform, ctx: AccountContext
+) -> None:
+    uris = [run(platform.publish(ctx, PostContent(text=f"old {i}"))).external_id for i in range(105)]
+    run(platform.publish(ctx, PostContent(text="a thread", thread=[PostContent(text="its reply")])))
+    seen, cursor, pages = [], None, 0
+    while True:
+        page = run(platform.list_past_posts(ctx, None, cursor))
+        seen += page.posts
+        pages += 1
+        if page.cursor is None:
+            break
+        cursor = page.cursor
+    ids = [p.external_id for p in seen]
+    assert pages >= 2 and set(uris) < set(ids) and len(ids) == len(set(ids)) == 106
+    assert "its reply" not in {p.text for p in seen} and all(p.url for p in seen)
+    later = run(platform.list_past_posts(ctx, datetime.now(UTC) + timedelta(hours=1)))
+    assert later.posts == [] and later.cursor is None
+
+
+def test_public_account_metrics_of_another_account(
+    fake: FakeBluesky, platform: BlueskyPlatform, ctx: AccountContext
+) -> None:
+    fake.add_account("rival.bsky.social", display_name="Rival", followers=900, follows=12)
+    snap = run(platform.public_account_metrics(ctx, "rival.bsky.social"))
+    assert snap.values == {"followersCount": 900.0, "followsCount": 12.0, "postsCount": 0.0}
+    with pytest.raises(Rejected):
+        run(platform.public_account_metrics(ctx, "nobody.example.com"))

@@ -19,6 +19,7 @@ from ocma_core import (
     MediaRules,
     MetricsSnapshot,
     OAuthClient,
+    PastPage,
     Platform,
     PostContent,
     Problem,
@@ -31,7 +32,7 @@ from ocma_core import (
     Transient,
     WebhookEvent,
 )
-from ocma_mastodon import statuses, webhooks
+from ocma_mastodon import history, statuses, webhooks
 from ocma_mastodon.apps import AppRegistry, data_dir, normalise_instance
 from ocma_mastodon.errors import RECONNECT, raise_for_mastodon
 from ocma_mastodon.text import comparable, count_text, status_text
@@ -414,6 +415,19 @@ class MastodonPlatform(Platform):
             unavailable=_NOT_PROVIDED,
             note="Mastodon does not report impressions or views.",
         )
+
+    async def list_past_posts(
+        self, ctx: AccountContext, since: datetime | None, cursor: str | None = None
+    ) -> PastPage:
+        """The account's own statuses, newest first, 40 a page (ocma_mastodon.history)."""
+        account_id = ctx.external_id or str(
+            (await self._get(ctx, "/api/v1/accounts/verify_credentials"))["id"]
+        )
+        return await history.past_page(lambda p, q: self._get(ctx, p, q), account_id, since, cursor)
+
+    async def public_account_metrics(self, ctx: AccountContext, handle: str) -> MetricsSnapshot:
+        """Another account's public counts: GET /api/v1/accounts/lookup?acct=handle."""
+        return await history.public_account(lambda p, q: self._get(ctx, p, q), handle)
 
     async def account_metrics(self, ctx: AccountContext) -> MetricsSnapshot:
         """verify_credentials: followers, following and statuses counts."""

@@ -63,6 +63,7 @@ class FakeMastodon(FakeServer):
         self.codes: dict[str, dict[str, Any]] = {}
         self.tokens: dict[str, dict[str, Any]] = {}
         self.statuses: dict[str, dict[str, Any]] = {}
+        self.public_accounts: dict[str, dict[str, Any]] = {}  # acct -> Account entity (accounts/lookup)
         self.media: dict[str, dict[str, Any]] = {}
         self.idempotency: dict[tuple[str, str], tuple[str, float]] = {}
         self.windows: dict[str, tuple[int, float]] = {}

@@ -119,6 +119,12 @@ def install_api(fake: FakeMastodon) -> None:
             return error(404, "Record not found")
         return FakeResponse(200, {**fake.status_json(status), "text": status["text"]}, headers)
 
+    @fake.route("GET", "/api/v1/accounts/lookup")
+    def lookup(request: FakeRequest) -> FakeResponse:
+        acct = request.query.get("acct", "").lstrip("@")
+        found = fake.public_accounts.get(acct)
+        return FakeResponse(200, found) if found else error(404, "Record not found")
+
     @fake.route("GET", r"/api/v1/accounts/(?P<id>\d+)/statuses")
     def account_statuses(request: FakeRequest) -> FakeResponse:
         _, refused, headers = guarded(request, "read:statuses")

@@ -335,3 +335,39 @@ def test_admin_webhook_delivery(fake: FakeMastodon, tmp_path: Path, ctx: Account
         result.external_id,
         ctx.external_id,
     )
+
+
+def test_past_statuses_are_listed_page_by_page_back_to_since(
+    fake: FakeMastodon, platform: MastodonPlatform, ctx: AccountContext
+) -> None:
+    ids = [run(platform.publish(ctx, PostContent(text=f"old {i}"))).external_id for i in range(45)]
+    run(platform.publish(ctx, PostContent(text="a thread", thread=[PostContent(text="its reply")])))
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = run(platform.list_past_posts(ctx, None, cursor))
+        seen += [p.external_id for p in page.posts]
+        if page.cursor is None:
+            break
+        cursor = page.cursor
+    assert set(ids) < set(seen) and len(seen) == 46  # replies are parts of their thread, not posts
+    texts = {p.text for p in run(platform.list_past_posts(ctx, None)).posts}
+    assert "a thread" in texts and "its reply" not in texts
+    later = run(platform.list_past_posts(ctx, datetime.now(UTC) + timedelta(hours=1)))
+    assert later.posts == [] and later.cursor is None
+
+
+def test_public_account_metrics_of_another_account(
+    platform: MastodonPlatform, fake: FakeMastodon, ctx: AccountContext
+) -> None:
+    fake.public_accounts["rival@example.social"] = {
+        "id": "7",
+        "acct": "rival@example.social",
+        "followers_count": 1200,
+        "following_count": 30,
+        "statuses_count": 815,
+    }
+    snap = run(platform.public_account_metrics(ctx, "rival@example.social"))
+    assert snap.values == {"followers_count": 1200.0, "following_count": 30.0, "statuses_count": 815.0}
+    with pytest.raises(Rejected):
+        run(platform.public_account_metrics(ctx, "nobody@example.social"))

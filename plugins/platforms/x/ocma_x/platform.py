@@ -15,6 +15,7 @@ from ocma_core import (
     MediaRules,
     MetricsSnapshot,
     OAuthClient,
+    PastPage,
     Platform,
     PostContent,
     Problem,
@@ -27,8 +28,8 @@ from ocma_core import (
     Transient,
     WebhookEvent,
 )
+from ocma_x import history, publishing, webhooks
 from ocma_x import metrics as m
-from ocma_x import publishing, webhooks
 from ocma_x.counting import weighted_length
 from ocma_x.errors import failure_for, raise_for_x_status, read_rate_limits
 from ocma_x.validation import x_problems
@@ -245,6 +246,16 @@ class XPlatform(Platform):
         return MetricsSnapshot(
             values=values, fetched_at=datetime.now(UTC), unavailable=tuple(unavailable), note=note
         )
+
+    async def list_past_posts(
+        self, ctx: AccountContext, since: datetime | None, cursor: str | None = None
+    ) -> PastPage:
+        """The account's own posts (user timeline, at most the latest 3,200), 100 a page (ocma_x.history)."""
+        return await history.past_page(self, ctx, since, cursor)
+
+    async def public_account_metrics(self, ctx: AccountContext, handle: str) -> MetricsSnapshot:
+        """Another account's public counts: GET /2/users/by/username/:username (public_metrics)."""
+        return await history.public_account(self, ctx, handle)
 
     async def account_metrics(self, ctx: AccountContext) -> MetricsSnapshot:
         """Followers and counts from GET /2/users/me?user.fields=public_metrics."""

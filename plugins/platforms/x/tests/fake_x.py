@@ -222,6 +222,7 @@ class FakeX(FakeXBase):
         self.route("GET", "/i/oauth2/authorize")(self._authorize_page)
         self.route("POST", "/2/oauth2/token")(self._token)
         self.api("GET", "/2/users/me", self._me)
+        self.api("GET", "/2/users/by/username/{username}", self._by_username)
         self.api("POST", "/2/tweets", self._create)
         self.api("DELETE", "/2/tweets/{id}", self._delete)
         self.api("GET", "/2/tweets/{id}", self._lookup)
@@ -275,12 +276,32 @@ class FakeX(FakeXBase):
         return FakeResponse(400, {"error": "unsupported_grant_type", "error_description": "grant_type"})
 
     def _me(self, request: FakeRequest, token: Token, parsed: dict[str, Any]) -> FakeResponse:
-        user = self.state.users[token.user_id]
+        data = self._user_json(token.user_id, parsed["query"].get("user.fields", []))
+        return FakeResponse(200, {"data": data}, {"Content-Type": JSON})
+
+    def _by_username(self, request: FakeRequest, token: Token, parsed: dict[str, Any]) -> FakeResponse:
+        name = request.params["username"]
+        found = next((u for u in self.state.users.values() if u["username"].lower() == name.lower()), None)
+        if found is None:  # X answers 200 with only `errors` for an unknown username
+            problem = {
+                "value": name,
+                "detail": f"Could not find user with username: [{name}].",
+                "title": "Not Found Error",
+                "resource_type": "user",
+                "parameter": "username",
+                "resource_id": name,
+                "type": f"{PROBLEMS}resource-not-found",
+            }
+            return FakeResponse(200, {"errors": [problem]}, {"Content-Type": JSON})
+        data = self._user_json(found["id"], parsed["query"].get("user.fields", []))
+        return FakeResponse(200, {"data": data}, {"Content-Type": JSON})
+
+    def _user_json(self, user_id: str, fields: list[str]) -> dict[str, Any]:
+        user = self.state.users[user_id]
         data = {"id": user["id"], "name": user["name"], "username": user["username"]}
-        fields = parsed["query"].get("user.fields", [])
         if "public_metrics" in fields:
             with self.lock:
-                posts = sum(1 for p in self.state.posts.values() if p["author"] == token.user_id)
+                posts = sum(1 for p in self.state.posts.values() if p["author"] == user_id)
             counts = {
                 k: user[k]
                 for k in ("followers_count", "following_count", "listed_count", "like_count", "media_count")
@@ -288,7 +309,7 @@ class FakeX(FakeXBase):
             data["public_metrics"] = self._spell({**counts, "tweet_count": posts})
         if "verified_type" in fields:
             data["verified_type"] = "none"
-        return FakeResponse(200, {"data": data}, {"Content-Type": JSON})
+        return data
 
     def _create(self, request: FakeRequest, token: Token, parsed: dict[str, Any]) -> FakeResponse:
         kind, retry = self._forced()

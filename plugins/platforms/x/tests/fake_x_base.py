@@ -173,7 +173,11 @@ class FakeXBase(FakeServer):
         """Register an API route validated against the operation at `spec_path`."""
         op = self.spec.operation(method, spec_path)
         bucket = f"{method.upper()} {spec_path}"
-        pattern = "^" + spec_path.replace("{id}", r"(?P<id>[^/]+)") + "$"
+        pattern = (
+            "^"
+            + spec_path.replace("{id}", r"(?P<id>[^/]+)").replace("{username}", r"(?P<username>\w+)")
+            + "$"
+        )
 
         def route(request: FakeRequest) -> FakeResponse:
             token = self.bearer_token(request)

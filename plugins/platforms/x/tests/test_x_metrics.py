@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fake_x import FakeX
@@ -11,6 +11,7 @@ from ocma_x import XPlatform
 from ocma_x.metrics import created_at_from_id, numbers, recent_enough
 from x_test_support import connect, platform_for
 
+from ocma_core import Rejected
 from ocma_core.testing.conformance import run
 
 PUBLIC = {
@@ -108,3 +109,41 @@ def test_snowflake_age() -> None:
     assert created_at_from_id("20") is None and created_at_from_id("abc") is None
     assert recent_enough("20") is False
     assert recent_enough("1", created_at=datetime.now(UTC).isoformat()) is True
+
+
+def test_past_posts_come_from_the_user_timeline_page_by_page() -> None:
+    with FakeX() as fake:
+        platform = platform_for(fake)
+        ctx = connect(platform, fake)
+        old = [fake.seed_post(f"Old {i}", age_days=40 + i / 100) for i in range(130)]
+        fake.seed_post("Ancient", age_days=400)
+        since = datetime.now(UTC) - timedelta(days=100)
+        seen, cursor = [], None
+        while True:
+            page = run(platform.list_past_posts(ctx, since, cursor))
+            seen += page.posts
+            if page.cursor is None:
+                break
+            cursor = page.cursor
+        assert sorted(p.external_id for p in seen) == sorted(old)
+        assert all(p.published_at >= since and p.url for p in seen)
+
+
+def test_public_account_metrics_of_another_account() -> None:
+    with FakeX() as fake:
+        platform = platform_for(fake)
+        ctx = connect(platform, fake)
+        fake.state.users["99"] = {
+            "id": "99",
+            "name": "Rival",
+            "username": "rival",
+            "followers_count": 5000,
+            "following_count": 10,
+            "listed_count": 2,
+            "like_count": 3,
+            "media_count": 4,
+        }
+        snap = run(platform.public_account_metrics(ctx, "@rival"))
+        assert snap.values["followers_count"] == 5000 and snap.values["tweet_count"] == 0
+        with pytest.raises(Rejected, match="no public account"):
+            run(platform.public_account_metrics(ctx, "nobody_here"))
