@@ -54,6 +54,12 @@ async def _stored(ocma: Ocma, workspace_id: str, after: int) -> AsyncIterator[Ev
             return
 
 
+async def _next(queue: asyncio.Queue[Event]) -> Event:
+    """The next queued event, waiting at most TICK_S (TimeoutError)."""
+    async with asyncio.timeout(TICK_S):
+        return await queue.get()
+
+
 async def follow_log(
     ocma: Ocma,
     workspace_id: str,
@@ -88,7 +94,7 @@ async def follow_log(
                         yield event
                         beat = time.monotonic()
             try:
-                event = await asyncio.wait_for(sub.queue.get(), TICK_S)
+                event = sub.queue.get_nowait() if not sub.queue.empty() else await _next(sub.queue)
             except TimeoutError:
                 catch_up = sub.lagging
                 if await gone():

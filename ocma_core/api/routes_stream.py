@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import OrderedDict
 from datetime import datetime
-from typing import Any
 
 from fastapi import APIRouter, Depends, Query, WebSocket
 from fastapi.responses import JSONResponse
@@ -23,12 +23,26 @@ from ocma_core.api.event_feed import MAX_SEQ, follow_log, parse_kinds, resume_po
 from ocma_core.context import Ocma
 from ocma_core.db.models import Role
 from ocma_core.errors import PermissionDenied
+from ocma_core.events import Event
 from ocma_core.permissions import Action, check
 
 router = APIRouter(tags=["events"])
 SEND_TIMEOUT_S = 30.0
 SLOW_CLIENT = 1013  # "try again later": the client fell behind and should resume from its last seq
 POLICY = 1008
+HEARTBEAT = '{"type":"heartbeat"}'
+_wired: OrderedDict[str, str] = OrderedDict()
+
+
+def wire(event: Event) -> str:
+    """The event's message, made once for all the clients it goes to (the last 1,024 are kept)."""
+    text = _wired.get(event.id)
+    if text is None:
+        text = json.dumps({"type": "event", **event.as_dict()}, separators=(",", ":"))
+        _wired[event.id] = text
+        if len(_wired) > 1024:
+            _wired.popitem(last=False)
+    return text
 
 
 class StreamTicket(BaseModel):
@@ -126,12 +140,8 @@ async def stream_socket(
     try:
         feed = follow_log(ocma, who.workspace_id, after, parse_kinds(kinds), follow=follow, gone=gone)
         async for event in feed:
-            message: dict[str, Any] = (
-                {"type": "heartbeat"} if event is None else {"type": "event", **event.as_dict()}
-            )
-            await asyncio.wait_for(
-                websocket.send_text(json.dumps(message, separators=(",", ":"))), SEND_TIMEOUT_S
-            )
+            async with asyncio.timeout(SEND_TIMEOUT_S):
+                await websocket.send_text(HEARTBEAT if event is None else wire(event))
         if not left.is_set():
             await websocket.close(1000)
     except TimeoutError:
