@@ -10,6 +10,7 @@ loopback, private, link-local and metadata addresses are refused unless OCMA_WEB
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import hashlib
 import hmac
@@ -31,6 +32,8 @@ from ocma_core.eventlog import behind, consume, insert_for
 from ocma_core.net.policy import FetchPolicy, FetchRefused, check_url
 
 if TYPE_CHECKING:
+    import httpx
+
     from ocma_core.context import Ocma
     from ocma_core.events import Event
 
@@ -137,20 +140,28 @@ def _claim_due(ocma: Ocma, limit: int) -> list[str]:
 
 
 def run(ocma: Ocma) -> int:
-    """One round: expand new events into deliveries, then send what is due; how many were sent."""
+    """One round: expand new events into deliveries, then send what is due (through one guarded client, so
+    connections and TLS set-up are reused within the round); how many were sent."""
+    from ocma_core.net.transport import guarded_client
+
     expand(ocma)
+    due = _claim_due(ocma, BATCH)
+    if not due:
+        return 0
     sent = 0
-    for delivery_id in _claim_due(ocma, BATCH):
-        try:
-            attempt(ocma, delivery_id)
-            sent += 1
-        except Exception:
-            log.exception("webhook delivery %s failed unexpectedly", delivery_id)
+    with guarded_client(timeout_s=TIMEOUT_S, allow_private=allow_private()) as client:
+        for delivery_id in due:
+            try:
+                attempt(ocma, delivery_id, client)
+                sent += 1
+            except Exception:
+                log.exception("webhook delivery %s failed unexpectedly", delivery_id)
     return sent
 
 
-def attempt(ocma: Ocma, delivery_id: str) -> WebhookDelivery:
-    """Send one delivery now and record the answer (retry time, or disabling the endpoint at the end)."""
+def attempt(ocma: Ocma, delivery_id: str, client: httpx.Client | None = None) -> WebhookDelivery:
+    """Send one delivery now (through `client`, else a new guarded one) and record the answer (retry time,
+    or disabling the endpoint at the end)."""
     from ocma_core.webhook_outcome import record_outcome
 
     with ocma.session() as session:
@@ -163,13 +174,13 @@ def attempt(ocma: Ocma, delivery_id: str) -> WebhookDelivery:
     if hook.previous_secret_enc and hook.previous_until and hook.previous_until > utcnow():
         secrets.append(ocma.vault.decrypt(hook.previous_secret_enc))
     started = time.monotonic()
-    status, answer, error, retry_after = _send(hook.url, row.id, row.body, secrets)
+    status, answer, error, retry_after = _send(hook.url, row.id, row.body, secrets, client)
     took = int((time.monotonic() - started) * 1000)
     return record_outcome(ocma, row.id, status, answer, error, retry_after, took)
 
 
 def _send(
-    url: str, msg_id: str, body: dict[str, Any], secrets: list[str]
+    url: str, msg_id: str, body: dict[str, Any], secrets: list[str], client: httpx.Client | None = None
 ) -> tuple[int | None, str, str | None, float | None]:
     """POST the signed body; (status, first bytes of the answer, error, Retry-After seconds)."""
     from ocma_core.net.transport import guarded_client
@@ -186,8 +197,10 @@ def _send(
     try:
         check_url(url)
         with (
-            guarded_client(timeout_s=TIMEOUT_S, allow_private=allow_private()) as client,
-            client.stream("POST", url, content=data, headers=headers) as response,
+            contextlib.nullcontext(client)
+            if client
+            else guarded_client(timeout_s=TIMEOUT_S, allow_private=allow_private()) as sender,
+            sender.stream("POST", url, content=data, headers=headers) as response,
         ):
             answer = b""
             for chunk in response.iter_bytes():
