@@ -4,10 +4,11 @@ Set-up (not timed): a fresh SQLite database migrated to head, one workspace with
 whose queue slots are set, then scheduled posts (one target each, spread over the accounts, one per minute
 from tomorrow on) inserted in bulk up to each size. At each size, timed (median of RUNS calls, in ms):
   list_first   GET /v1/posts?limit=100 (the listing's first page, unfiltered)
-  list_deep    GET /v1/posts?limit=100&offset=size-200 (a deep page)
+  list_deep    GET /v1/posts?limit=100&after=CURSOR (a deep page, 200 from the end, by its keyset cursor)
+  list_deep_offset  the same page by offset=size-200 (grows with the backlog: the rows before it are skipped)
   list_status  GET /v1/posts?status=scheduled&limit=100
   next_slot    scheduling.next_free_slot for all 10 accounts (what action=next_slot runs)
-  status       services.status.engine_status (what `ocma status` and GET /v1/status read)
+  status       services.status.engine_status (what `ocma status` reads; counts capped at COUNT_CAP)
 
 Run: .venv/bin/python benchmarks/scale.py [SIZES]   (default 10000,100000; e.g. 10000,100000,1000000)
 Last line: <op>_<size>_ms=... for every op and size.
@@ -152,9 +153,11 @@ def main(sizes: list[int]) -> None:
 
             return request
 
+        deep = client.get(f"/v1/posts?limit=1&offset={size - 201}", headers=headers)  # set-up: the cursor there
         ops: dict[str, Callable[[], object]] = {
             "list_first": get("/v1/posts?limit=100"),
-            "list_deep": get(f"/v1/posts?limit=100&offset={size - 200}"),
+            "list_deep": get(f"/v1/posts?limit=100&after={deep.headers['x-next-cursor']}"),
+            "list_deep_offset": get(f"/v1/posts?limit=100&offset={size - 200}"),
             "list_status": get("/v1/posts?status=scheduled&limit=100"),
             "next_slot": slot,
             "status": lambda: engine_status(ocma),

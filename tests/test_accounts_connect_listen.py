@@ -6,7 +6,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -60,19 +59,9 @@ def test_listen_catches_the_redirect_and_connects(
                 url = line.strip()
                 break
         assert f"redirect_uri=http%3A%2F%2F127.0.0.1%3A{port}%2Foauth%2Fcallback%2Ffakesocial" in url
-        # The browser: consent at the platform, which redirects to the CLI's local listener.
-        # The CLI prints the link, then starts listening: on a loaded machine the listener may come up a moment
-        # after the link is read, so the "browser" tries again until it answers (as a person would reload).
-        page = None
-        for _ in range(120):
-            try:
-                page = httpx.get(url, follow_redirects=True, timeout=20)
-                break
-            except httpx.ConnectError:
-                if cli.poll() is not None:
-                    raise
-                time.sleep(0.5)
-        assert page is not None
+        # The browser: consent at the platform, which redirects to the CLI's local listener. The CLI binds
+        # its port before it prints the link, so the first try reaches it.
+        page = httpx.get(url, follow_redirects=True, timeout=60)
         assert page.status_code == 200 and "OCMA received the authorisation" in page.text
         out, err = cli.communicate(timeout=60)
     finally:
@@ -108,3 +97,17 @@ def test_listen_says_why_it_gave_up(ocma: Ocma, workspace_id: str, fake: Any, tm
         _out, err = blocked.communicate(timeout=60)
     assert blocked.returncode == 1 and f"Cannot listen on 127.0.0.1:{taken}" in err and "--port" in err
     assert list_accounts(ocma, workspace_id) == []
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_taken_port_is_refused_before_any_link_is_shown(
+    ocma: Ocma, workspace_id: str, fake: Any, tmp_path: Path
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        cli = _cli(ocma, fake, tmp_path, "--workspace", workspace_id, "--listen", "--port", str(port))
+        out, err = cli.communicate(timeout=60)
+    assert cli.returncode != 0 and f"Cannot listen on 127.0.0.1:{port}" in err
+    assert "http" not in out  # no link that leads nowhere

@@ -91,3 +91,74 @@ def test_next_free_slot_reads_only_the_candidate_slots(
             second = next_free_slot(session, workspace, accounts)
     assert first.scheduled_at is not None and second > first.scheduled_at  # the taken slot is skipped
     assert seen == {"statements": 1, "targets_loaded": 0}
+
+
+def test_cursor_pages_give_every_post_once_in_order_then_the_drafts(
+    client: TestClient, ocma: Ocma, workspace_id: str, account_id: str
+) -> None:
+    headers = {"Authorization": f"Bearer {create_api_key(ocma, workspace_id, role=Role.VIEWER).key}"}
+    same_time = utcnow() + timedelta(days=3)
+    for i in range(4):  # four posts at one instant: the cursor must not skip or repeat any of them
+        posts.create_post(
+            ocma,
+            workspace_id,
+            PostInput(body=f"tie {i}", account_ids=[account_id], action="schedule", scheduled_at=same_time),
+        )
+    _schedule(ocma, workspace_id, account_id, 3, start_day=1)
+    for i in range(3):
+        posts.create_post(ocma, workspace_id, PostInput(body=f"draft {i}", account_ids=[account_id]))
+    everything = [p["id"] for p in client.get("/v1/posts", params={"limit": 100}, headers=headers).json()]
+    assert len(everything) == 10
+    seen: list[str] = []
+    params: dict[str, Any] = {"limit": 3}
+    for _ in range(10):
+        answer = client.get("/v1/posts", params=params, headers=headers)
+        assert answer.status_code == 200
+        seen += [p["id"] for p in answer.json()]
+        cursor = answer.headers.get("x-next-cursor")
+        if cursor is None:
+            break
+        assert f"after={cursor}" in answer.headers["link"] and 'rel="next"' in answer.headers["link"]
+        params = {"limit": 3, "after": cursor}
+    assert seen == everything  # same order as one big page, nothing twice, drafts last
+
+
+@pytest.mark.parametrize("cursor", ["not-a-cursor", "W10", "WzEsMiwzXQ", "%00" * 3])
+def test_a_cursor_that_was_not_given_out_is_a_clear_422(
+    client: TestClient, ocma: Ocma, workspace_id: str, cursor: str
+) -> None:
+    headers = {"Authorization": f"Bearer {create_api_key(ocma, workspace_id, role=Role.VIEWER).key}"}
+    answer = client.get("/v1/posts", params={"after": cursor}, headers=headers)
+    assert answer.status_code == 422 and "after" in answer.text
+
+
+def test_a_cursor_and_an_offset_together_are_refused(
+    client: TestClient, ocma: Ocma, workspace_id: str, account_id: str
+) -> None:
+    headers = {"Authorization": f"Bearer {create_api_key(ocma, workspace_id, role=Role.VIEWER).key}"}
+    _schedule(ocma, workspace_id, account_id, 2, start_day=2)
+    cursor = client.get("/v1/posts", params={"limit": 1}, headers=headers).headers["x-next-cursor"]
+    answer = client.get("/v1/posts", params={"after": cursor, "offset": 1}, headers=headers)
+    assert answer.status_code == 422 and "either `after` or `offset`" in answer.text
+
+
+def test_status_counts_each_status_up_to_a_cap(
+    ocma: Ocma, workspace_id: str, account_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from ocma_core.cli.main import cli
+    from ocma_core.services import status
+
+    monkeypatch.setattr(status, "COUNT_CAP", 3)
+    _schedule(ocma, workspace_id, account_id, 5, start_day=2)
+    posts.create_post(ocma, workspace_id, PostInput(body="a draft", account_ids=[account_id]))
+    report = status.engine_status(ocma)
+    assert report["targets"] == {"queued": 3, "draft": 1} and report["targets_beyond_count"] == ["queued"]
+    assert report["targets_counted_up_to"] == 3
+    with ocma.session() as session, counted(ocma) as seen:
+        status.target_counts(session)
+    assert seen["targets_loaded"] == 0  # counted in the database, never loaded
+    monkeypatch.setenv("OCMA_DATABASE_URL", ocma.settings.database_url)
+    out = CliRunner().invoke(cli, ["status"]).output
+    assert "Targets: 1 draft, 3+ queued" in out

@@ -105,3 +105,26 @@ def test_a_reset_is_trusted_only_after_a_safety_margin(budgets: Budgets) -> None
     assert budgets.try_acquire([other], [None], "c") == 0
     budgets.release([other], [None], _info(other, 0, time.time() - RESET_MARGIN_S - 0.1), None, "c")
     assert budgets.try_acquire([other], [None], "d") == 0  # well past the margin: a new window, probed
+
+
+def test_an_attempt_that_only_looked_up_teaches_nothing(budgets: Budgets) -> None:
+    key = f"p:{uuid.uuid4().hex}:publish"
+    declared = [RateBudget("publish", "account", 300, 900)]  # documented: 300 per 15 minutes
+    assert budgets.try_acquire([key], declared, "look") == 0
+    # The attempt found its post by a read and made no publish call: no headers, but nothing was spent either.
+    budgets.release([key], declared, {}, None, "look", spent=False)
+    assert budgets.try_acquire([key], declared, "probe") == 0  # still unknown: one probe...
+    assert budgets.try_acquire([key], declared, "other") > 0  # ...at a time, not 299 assumed from the docs
+    reset = time.time() + 2
+    budgets.release([key], declared, _info(key, 0, reset), None, "probe")
+    assert budgets.try_acquire([key], declared, "after") > 1  # the real window is spent
+
+
+def test_a_look_up_does_not_spend_a_known_window(budgets: Budgets) -> None:
+    key = f"p:{uuid.uuid4().hex}:publish"
+    reset = time.time() + 60
+    assert budgets.try_acquire([key], [None], "a") == 0
+    budgets.release([key], [None], _info(key, 1, reset), None, "a")
+    assert budgets.try_acquire([key], [None], "look") == 0
+    budgets.release([key], [None], {}, None, "look", spent=False)
+    assert budgets.try_acquire([key], [None], "b") == 0  # the one call left is still there

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter, Depends, File, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from ocma_core.api.auth import Caller, get_ocma, require
@@ -24,6 +24,7 @@ from ocma_core.registry import get_platform
 from ocma_core.services import posts
 from ocma_core.services.post_import import HELP
 from ocma_core.services.post_input import IsoDatetime, PostInput
+from ocma_core.services.post_listing import page_cursor
 
 MAX_CHECKED = 100_000  # characters per check request, the most a post's body may hold
 MAX_OFFSET = 1_000_000_000  # far past any real list; a larger one overflowed the database's integer (a 500)
@@ -45,18 +46,51 @@ def create_post(
     return _view(ocma, post.id, caller.workspace_id)
 
 
-@router.get("/v1/posts")
+@router.get(
+    "/v1/posts",
+    responses={
+        200: {
+            "headers": {
+                "X-Next-Cursor": {
+                    "description": "Pass as `after` for the next page (absent on the last page).",
+                    "schema": {"type": "string"},
+                },
+                "Link": {"description": 'The next page\'s URL, rel="next".', "schema": {"type": "string"}},
+            }
+        },
+        **errors(422),
+    },
+)
 def list_posts(
     start: IsoDatetime | None = Query(None, description="Scheduled at or after (ISO 8601)."),
     end: IsoDatetime | None = Query(None, description="Scheduled before (ISO 8601)."),
     status: PostStatus | None = None,
     account_id: str | None = None,
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0, le=MAX_OFFSET, description="Posts to skip (page through with limit)."),
+    offset: int = Query(
+        0, ge=0, le=MAX_OFFSET, description="Posts to skip (small lists; deep pages: use `after`)."
+    ),
+    after: str | None = Query(
+        None,
+        max_length=400,
+        description="Continue after this cursor: the `X-Next-Cursor` header (or the Link header's rel=next) "
+        "of the previous page. A deep page then costs what the first does.",
+    ),
     caller: Caller = Depends(require(Action.POSTS_READ)),
     ocma: Ocma = Depends(get_ocma),
+    *,
+    request: Request,
+    response: Response,
 ) -> list[PostOut]:
-    """Posts by scheduled window [start, end), status and account."""
+    """Posts by scheduled window [start, end), status and account; scheduled ones soonest first, then drafts.
+
+    When the page is full, `X-Next-Cursor` and a `Link: <...>; rel="next"` header lead to the next one."""
+    if after and offset:
+        raise ValidationFailed(
+            "Use either `after` or `offset`, not both.",
+            problems=[{"field": "offset", "message": "given with after"}],
+            fix="Leave offset out when you continue with a cursor.",
+        )
     found = posts.list_posts(
         ocma,
         caller.workspace_id,
@@ -66,7 +100,13 @@ def list_posts(
         account_id=account_id,
         limit=limit,
         offset=offset,
+        after=after,
     )
+    cursor = page_cursor(found, limit)
+    if cursor:
+        response.headers["X-Next-Cursor"] = cursor
+        following = request.url.remove_query_params("offset").include_query_params(after=cursor)
+        response.headers["Link"] = f'<{following}>; rel="next"'
     targets = posts.targets_by_post(ocma, [p.id for p in found])  # one query for the page, not one per post
     return [PostOut.model_validate(posts.post_summary(p, targets[p.id])) for p in found]
 

@@ -127,14 +127,17 @@ def accounts_connect(
             f"The platform then sends you to {svc.callback_url(ocma, platform)} (ocma serve must be running)."
         )
         return
-    redirect = f"http://127.0.0.1:{port}/oauth/callback/{platform}"
-    url = svc.start_connect(ocma, ws, platform, redirect_uri=redirect, params=options)
-    click.echo("Open this URL in a browser and approve access:")
-    click.echo(url)
-    from ocma_core.cli.oauth_listener import ListenerError, wait_for_callback
+    from ocma_core.cli.oauth_listener import CallbackListener, ListenerError
 
+    path = f"/oauth/callback/{platform}"
     try:
-        params = wait_for_callback(port, f"/oauth/callback/{platform}", timeout_s=timeout)
+        with CallbackListener(port, path) as listener:  # listening before the link is shown
+            url = svc.start_connect(
+                ocma, ws, platform, redirect_uri=f"http://127.0.0.1:{port}{path}", params=options
+            )
+            click.echo("Open this URL in a browser and approve access:")
+            click.echo(url)
+            params = listener.wait(timeout)
     except ListenerError as exc:
         raise click.ClickException(str(exc)) from None
     account = asyncio.run(

@@ -273,7 +273,11 @@ def status(as_json: bool) -> None:
     depth = "unreachable" if queue["depth"] is None else f"{queue['depth']} waiting"
     where = f", keys under {queue['namespace']}" if queue.get("namespace") else ""
     click.echo(f"Queue ({queue['kind']}{where}): {depth}")
-    counts = ", ".join(f"{n} {name}" for name, n in report["targets"].items()) or "none"
+    beyond = set(report["targets_beyond_count"])
+    counts = (
+        ", ".join(f"{n}{'+' if name in beyond else ''} {name}" for name, n in report["targets"].items())
+        or "none"
+    )
     click.echo(f"Targets: {counts}")
     db = report["database"]
     line = (

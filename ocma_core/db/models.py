@@ -182,7 +182,12 @@ class Post(SQLModel, table=True):
     # Serves the listing's order (services/posts.list_posts); migration 0011.
     __table_args__ = (
         Index(
-            "ix_post_listing", "workspace_id", text("(scheduled_at IS NULL)"), "scheduled_at", "created_at"
+            "ix_post_listing_keyset",
+            "workspace_id",
+            text("(scheduled_at IS NULL)"),
+            "scheduled_at",
+            "created_at",
+            "id",
         ),
     )
     id: str = Field(default_factory=new_id, primary_key=True)

@@ -92,8 +92,10 @@ class Budgets(Protocol):
         blocked_until: float | None,
         lease: str = "",
         answered: bool = True,
+        spent: bool = True,
     ) -> None:
-        """Return the reservation and record what the platform said (`answered`: False when no reply came)."""
+        """Return the reservation and record what the platform said (`answered`: False when no reply came;
+        `spent`: False when no call in these buckets was made, e.g. an attempt that only looked a post up)."""
 
 
 class MemoryBudgets:
@@ -136,6 +138,7 @@ class MemoryBudgets:
         blocked_until: float | None,
         lease: str = "",
         answered: bool = True,
+        spent: bool = True,
     ) -> None:
         """Apply observed headers (else the declared budget); a 429 blocks the buckets until `blocked_until`."""
         now = time.time()
@@ -143,7 +146,8 @@ class MemoryBudgets:
             for key, budget in zip(keys, declared, strict=True):
                 state = self._state.setdefault(key, BucketState())
                 state.in_flight = max(state.in_flight - 1, 0)
-                _apply(state, observed.get(key), budget, blocked_until, answered, now)
+                if spent:
+                    _apply(state, observed.get(key), budget, blocked_until, answered, now)
 
     def snapshot(self) -> dict[str, BucketState]:
         """A copy of the state (for `ocma status` and tests)."""
@@ -212,12 +216,13 @@ return '0'
 """
 
 _RELEASE = """
-local lease, now, answered = ARGV[1], tonumber(ARGV[2]), ARGV[3] == '1'
+local lease, now, answered, spent = ARGV[1], tonumber(ARGV[2]), ARGV[3] == '1', ARGV[4] == '1'
 for i, key in ipairs(KEYS) do
-  local base = 3 + (i - 1) * 5
+  local base = 4 + (i - 1) * 5
   local obs_remaining, obs_reset = tonumber(ARGV[base + 1]), tonumber(ARGV[base + 2])
   local limit, window, blocked = tonumber(ARGV[base + 3]), tonumber(ARGV[base + 4]), tonumber(ARGV[base + 5])
   redis.call('ZREM', key .. ':inflight', lease)
+  if spent then
   local h = redis.call('HMGET', key, 'remaining', 'reset_at', 'assumed')
   local remaining, reset, assumed = tonumber(h[1]), tonumber(h[2]), h[3] == '1'
   if obs_remaining then
@@ -247,6 +252,7 @@ for i, key in ipairs(KEYS) do
   if reset ~= nil then
     redis.call('HSET', key, 'reset_at', reset)
     redis.call('EXPIREAT', key, math.ceil(reset) + 60)
+  end
   end
 end
 return 1
@@ -285,9 +291,10 @@ class RedisBudgets:
         blocked_until: float | None,
         lease: str = "",
         answered: bool = True,
+        spent: bool = True,
     ) -> None:
         """Apply what the platform said, for every process."""
-        args: list[str | int | float] = [lease, time.time(), "1" if answered else "0"]
+        args: list[str | int | float] = [lease, time.time(), "1" if answered else "0", "1" if spent else "0"]
         for key, budget in zip(keys, declared, strict=True):
             info = observed.get(key)
             args += [

@@ -240,6 +240,7 @@ async def _within_budget(
             blocked_until,
             lease,
             answered=not claimed.unanswered,
+            spent=bool(contexts),
         )
     return outcome
 
@@ -334,7 +335,10 @@ def _guarded_call(
             f"{action} {platform.name} {len(content.text)} chars, {len(content.media)} media, "
             f"{len(content.thread)} thread parts"
         )
-        invoked_before = len(contexts)  # recorded_call appends a context when it calls the platform method
+        # Only the calls that spend the publish bucket teach it: a look-up is a read, so its context (and any
+        # read-limit headers on it) stays out of `contexts`, and an attempt that only looked up spends nothing.
+        used = contexts if action != "find_published" else []
+        invoked_before = len(used)  # recorded_call appends a context when it calls the platform method
         try:
             result = await recorded_call(
                 ocma,
@@ -345,7 +349,7 @@ def _guarded_call(
                 action=action,
                 worker=worker,
                 summary=summary,
-                contexts=contexts,
+                contexts=used,
                 account=account,
             )
         except PlatformError as exc:
@@ -357,7 +361,7 @@ def _guarded_call(
             raise NotSent(str(exc), unreadable=isinstance(exc, SecretUnreadable)) from exc
         except Exception as exc:
             claimed.unanswered = True
-            if len(contexts) == invoked_before:  # failed before the platform method ran (e.g. database)
+            if len(used) == invoked_before:  # failed before the platform method ran (e.g. database)
                 claimed.call_started = None if first_call else claimed.call_started
                 raise NotSent(f"{exc!r}", retryable=True) from exc
             raise

@@ -31,9 +31,10 @@ class MeteredBudgets:
         blocked_until: float | None,
         lease: str = "",
         answered: bool = True,
+        spent: bool = True,
     ) -> None:
         """Release through the wrapped budgets."""
-        self.inner.release(keys, declared, observed, blocked_until, lease, answered)
+        self.inner.release(keys, declared, observed, blocked_until, lease, answered, spent)
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.inner, name)  # snapshot(), client, ... of the wrapped budgets

@@ -76,7 +76,7 @@ class Platform:
     # good). After that the engine asks `find_published` instead of publishing again.
     idempotency_window_s: ClassVar[float | None] = None
     request_timeout_s: ClassVar[float] = 30.0  # read/write timeout (OCMA_<PLATFORM>_TIMEOUT_S)
-    connect_timeout_s: ClassVar[float] = 5.0  # connect timeout (OCMA_<PLATFORM>_CONNECT_TIMEOUT_S)
+    connect_timeout_s: ClassVar[float] = 5.0  # OCMA_<PLATFORM>_CONNECT_TIMEOUT_S, else OCMA_CONNECT_TIMEOUT_S
     # Fields a user supplies to connect without OAuth (name -> description), e.g. {"handle": ..., "app_password": ...}
     credential_fields: ClassVar[Mapping[str, str]] = {}
     # Which of the credential fields may be left out (e.g. Bluesky's own PDS URL).
@@ -97,7 +97,7 @@ class Platform:
         timeout = self.setting("TIMEOUT_S")
         if timeout:
             self.request_timeout_s = float(timeout)  # type: ignore[misc]
-        connect = self.setting("CONNECT_TIMEOUT_S")
+        connect = self.setting("CONNECT_TIMEOUT_S") or self._env.get("OCMA_CONNECT_TIMEOUT_S")
         if connect:
             self.connect_timeout_s = float(connect)  # type: ignore[misc]
 

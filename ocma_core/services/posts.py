@@ -19,6 +19,7 @@ from ocma_core.services import approval, taint
 from ocma_core.services.accounts import FIND_ACCOUNTS, FIND_ACCOUNTS_ON
 from ocma_core.services.media import media_items
 from ocma_core.services.post_input import PostInput
+from ocma_core.services.post_listing import list_posts as list_posts  # re-exported: callers use posts.*
 from ocma_core.services.scheduling import (
     EDITABLE,
     OPEN_TARGETS,
@@ -402,40 +403,6 @@ def retry_post(ocma: Ocma, workspace_id: str, post_id: str) -> Post:
         session.add(post)
     ocma.queue.push_many([(t.id, due) for t in targets])
     return post
-
-
-def list_posts(
-    ocma: Ocma,
-    workspace_id: str,
-    *,
-    start: datetime | None = None,
-    end: datetime | None = None,
-    status: str | None = None,
-    account_id: str | None = None,
-    limit: int = 100,
-    offset: int = 0,
-) -> list[Post]:
-    """Posts by schedule window, status and account, soonest first (a window edge without an offset is read
-    in the workspace's timezone, as post times are)."""
-    with ocma.session() as session:
-        if (start is not None and start.tzinfo is None) or (end is not None and end.tzinfo is None):
-            workspace = session.get(Workspace, workspace_id)
-            zone = workspace.timezone if workspace else "UTC"
-            start = _window_edge(start, zone, "start")
-            end = _window_edge(end, zone, "end")
-        query = select(Post).where(Post.workspace_id == workspace_id)
-        if start is not None:
-            query = query.where(col(Post.scheduled_at) >= start)
-        if end is not None:
-            query = query.where(col(Post.scheduled_at) < end)
-        if status:
-            query = query.where(Post.status == status)
-        if account_id:
-            query = query.where(
-                col(Post.id).in_(select(Target.post_id).where(Target.account_id == account_id))
-            )
-        query = query.order_by(col(Post.scheduled_at).is_(None), col(Post.scheduled_at), col(Post.created_at))
-        return list(session.exec(query.offset(offset).limit(limit)))
 
 
 def failed_targets(

@@ -6,11 +6,13 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, text
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from ocma_core.context import Ocma
 from ocma_core.db.models import Target, TargetStatus, WorkerHeartbeat
 from ocma_core.db.types import utcnow
+
+COUNT_CAP = 10_000  # `ocma status` counts each status up to this, whatever the backlog
 
 
 def database_connections(ocma: Ocma, workers: int) -> dict[str, Any]:
@@ -34,11 +36,27 @@ def database_connections(ocma: Ocma, workers: int) -> dict[str, Any]:
     return found
 
 
+def target_counts(session: Session) -> tuple[dict[str, int], list[str]]:
+    """Targets by status, each counted up to COUNT_CAP through the (status, due_at) index, so the cost does
+    not grow with the backlog; the statuses with more than that are listed apart (shown as "10000+")."""
+    counts: dict[str, int] = {}
+    beyond: list[str] = []
+    for status in TargetStatus:
+        some = select(Target.id).where(Target.status == status).limit(COUNT_CAP + 1).subquery()
+        found = session.exec(select(func.count()).select_from(some)).one()
+        if found:
+            counts[str(status)] = min(found, COUNT_CAP)
+        if found > COUNT_CAP:
+            beyond.append(str(status))
+    return counts, beyond
+
+
 def engine_status(ocma: Ocma) -> dict[str, Any]:
-    """Queue depth, workers seen recently, targets by status, and the oldest overdue target."""
+    """Queue depth, workers seen recently, targets by status (each counted up to COUNT_CAP), and the oldest
+    overdue target."""
     now = utcnow()
     with ocma.session() as session:
-        counts = dict(session.exec(select(Target.status, func.count()).group_by(Target.status)).all())
+        counts, beyond = target_counts(session)
         oldest = session.exec(
             select(Target)
             .where(
@@ -59,7 +77,9 @@ def engine_status(ocma: Ocma) -> dict[str, Any]:
     return {
         "queue": queue,
         "database": database_connections(ocma, len(workers)),
-        "targets": {str(k): v for k, v in counts.items()},
+        "targets": counts,
+        "targets_counted_up_to": COUNT_CAP,
+        "targets_beyond_count": beyond,
         "oldest_overdue": {
             "target_id": oldest.id,
             "due_at": oldest.due_at.isoformat() if oldest.due_at else None,
