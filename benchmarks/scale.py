@@ -153,7 +153,9 @@ def main(sizes: list[int]) -> None:
 
             return request
 
-        deep = client.get(f"/v1/posts?limit=1&offset={size - 201}", headers=headers)  # set-up: the cursor there
+        deep = client.get(
+            f"/v1/posts?limit=1&offset={size - 201}", headers=headers
+        )  # set-up: the cursor there
         ops: dict[str, Callable[[], object]] = {
             "list_first": get("/v1/posts?limit=100"),
             "list_deep": get(f"/v1/posts?limit=100&after={deep.headers['x-next-cursor']}"),

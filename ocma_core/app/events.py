@@ -5,6 +5,17 @@ Part of the public app API (`ocma_core.app`): names here keep their meaning with
 from __future__ import annotations
 
 from ocma_core.event_kinds import EventKind, registered_kinds
+from ocma_core.eventlog import last_seq, read
 from ocma_core.events import KINDS, Event, dispatch, record, record_once
 
-__all__ = ["KINDS", "Event", "EventKind", "dispatch", "record", "record_once", "registered_kinds"]
+__all__ = [
+    "KINDS",
+    "Event",
+    "EventKind",
+    "dispatch",
+    "last_seq",
+    "read",
+    "record",
+    "record_once",
+    "registered_kinds",
+]
