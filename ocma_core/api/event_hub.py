@@ -48,7 +48,7 @@ class _Reader:
         self.task: asyncio.Task[None] | None = None
 
     def _waker(self, workspace_id: str, seq: int) -> None:
-        if workspace_id == self.workspace_id and seq > self.cursor:
+        if workspace_id == self.workspace_id and seq > self.cursor and not self.loop.is_closed():
             self.loop.call_soon_threadsafe(self.wake.set)
 
     async def run(self) -> None:
