@@ -124,3 +124,34 @@ def test_a_real_client_over_uvicorn_gets_live_events(ocma: Ocma, workspace_id: s
         got = asyncio.run(run(url))
     assert [m["kind"] for m in got] == ["post.published", "post.failed"]
     assert got[0]["seq"] < got[1]["seq"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_an_event_stored_by_another_process_reaches_a_websocket_client(
+    settings: Any, workspace_id: str
+) -> None:
+    import subprocess
+    import sys
+
+    from test_event_fanout import PRODUCER
+    from tests_support import REDIS_URL, need_service
+
+    need_service("redis", REDIS_URL)
+    ocma = Ocma(settings.model_copy(update={"redis_url": REDIS_URL}))
+    args = [
+        str(settings.data_dir),
+        settings.resolved_database_url,
+        REDIS_URL,
+        ocma.encryption_keys[0],
+        workspace_id,
+    ]
+    with (
+        TestClient(create_app(ocma, run_worker=False)) as client,
+        client.websocket_connect("/v1/stream", headers=_key(ocma, workspace_id)) as ws,
+    ):
+        done = subprocess.run(
+            [sys.executable, "-c", PRODUCER, *args], capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr
+        [got] = _events(ws, 1)
+    assert (got["kind"], got["data"]["post_id"], got["seq"]) == ("post.published", "from-another-process", 1)
