@@ -226,7 +226,7 @@ def run_bare(args: argparse.Namespace) -> dict[str, Any]:
     count = int(args.rate * args.seconds)
     port = free_port()
     cmd = [sys.executable, str(HERE / "_bare_ws.py"), "--port", str(port), "--redis", REDIS_URL]
-    relay = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    relay = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         assert relay.stdout is not None and relay.stdout.readline().strip() == "ready"
         proc = subscribers("ws", f"ws://127.0.0.1:{port}", args.clients, count, args.seconds + 60)
