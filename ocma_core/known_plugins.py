@@ -14,6 +14,7 @@ PLATFORM_PACKAGES = {
     "facebook": "ocma-facebook",
     "instagram": "ocma-instagram",
     "threads": "ocma-threads",
+    "tiktok": "ocma-tiktok",
     "sandbox": "ocma-sandbox",
 }
 AI_PACKAGES = {

@@ -77,6 +77,22 @@ def test_in_two_hours(cli_run: Run, ocma: Ocma, workspace_id: str, account_id: s
     assert before + timedelta(hours=2) <= scheduled <= after + timedelta(hours=2)
 
 
+def test_platform_options_are_given_as_platform_dot_name(
+    cli_run: Run, ocma: Ocma, workspace_id: str, account_id: str
+) -> None:
+    argv = ("posts", "create", "Private clip", "--option", "tiktok.privacy_level=SELF_ONLY")
+    code, _, err = cli_run(
+        *argv, "--option", "tiktok.disable_duet=true", "--option", "x.reply_settings=following"
+    )
+    assert code == 0, err
+    assert _only_post(ocma, workspace_id).options == {
+        "tiktok": {"privacy_level": "SELF_ONLY", "disable_duet": True},
+        "x": {"reply_settings": "following"},
+    }
+    code, _, err = cli_run("posts", "create", "Bad", "--option", "privacy_level=SELF_ONLY")
+    assert code == 1 and "PLATFORM.NAME=VALUE" in err
+
+
 def test_going_out_without_an_account_says_which_option_to_add(cli_run: Run, workspace_id: str) -> None:
     code, out, err = cli_run("posts", "create", "Hello", "--now")
     assert code == 1 and out == ""

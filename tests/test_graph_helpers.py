@@ -251,3 +251,18 @@ def test_the_most_constraining_reading_per_scope_is_kept() -> None:
     busy = graph.usage_limits({"x-page-usage": '{"call_count": 99}'}, "publish", NOW)
     graph.record_readings(ctx, busy)
     assert {i.scope: i for i in ctx.settings["_rate_limits"]}["account"].remaining == 0
+
+
+def test_a_long_lived_token_is_its_own_refresh_token_due_after_a_day() -> None:
+    tokens = graph.long_lived_tokens({"access_token": "IGAA1", "expires_in": 5_184_000}, NOW, user_id="7")
+    assert tokens.refresh_token == "IGAA1" and tokens.extra["user_id"] == "7"
+    assert tokens.expires_at == NOW + graph.REFRESHABLE_AFTER
+    assert tokens.refresh_expires_at == NOW + timedelta(seconds=5_184_000)
+    short = graph.long_lived_tokens({"access_token": "IGAA2", "expires_in": 3600}, NOW)
+    assert short.expires_at == short.refresh_expires_at == NOW + timedelta(hours=1)
+
+
+def test_a_page_token_reconnects_by_the_user_tokens_expiry() -> None:
+    tokens = graph.page_token_set({"access_token": "user", "expires_in": 60}, "page", {"page_id": "1"}, NOW)
+    assert tokens.access_token == "page" and tokens.expires_at == NOW + timedelta(seconds=60)
+    assert tokens.extra == {"page_id": "1", "reconnect_by": (NOW + timedelta(seconds=60)).isoformat()}

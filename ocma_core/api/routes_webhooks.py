@@ -63,7 +63,11 @@ async def deliver(platform: str, request: Request, ocma: Ocma = Depends(get_ocma
             raise HTTPException(401, "Invalid webhook signature.")
         from ocma_core.services.metrics import ingest_webhook
         from ocma_core.services.once import claim_once
-        from ocma_core.services.webhook_events import record_conversation_events
+        from ocma_core.services.webhook_events import (
+            record_conversation_events,
+            revoked_accounts,
+            settle_pending,
+        )
 
         digest = hashlib.sha256(body).hexdigest()
         if not await asyncio.to_thread(claim_once, ocma, f"webhook:{plat.name}:{digest}", REPLAY_WINDOW_S):
@@ -72,6 +76,8 @@ async def deliver(platform: str, request: Request, ocma: Ocma = Depends(get_ocma
         events = plat.parse_webhook(body)
         stored = await asyncio.to_thread(ingest_webhook, ocma, plat.name, events)
         await asyncio.to_thread(record_conversation_events, ocma, plat.name, events)
+        await asyncio.to_thread(settle_pending, ocma, plat.name, events)
+        await asyncio.to_thread(revoked_accounts, ocma, plat.name, events)
         outcome = "stored"
         return {"events": len(events), "stored": stored}
     finally:

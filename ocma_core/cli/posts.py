@@ -81,6 +81,12 @@ def _when(at: str | None, in_: str | None, timezone: str) -> datetime | None:
 @click.option("--draft", is_flag=True, help="Only save a draft (the default without --at/--in/--now).")
 @click.option("--thread", multiple=True, help="A follow-up part of a thread (repeat, in order).")
 @click.option("--media", multiple=True, help="Media id to attach (repeat; from `ocma media upload FILE`).")
+@click.option(
+    "--option",
+    "options",
+    multiple=True,
+    help="A platform option, PLATFORM.NAME=VALUE (repeat), e.g. tiktok.privacy_level=SELF_ONLY.",
+)
 @json_option
 def create(
     workspace: str | None,
@@ -94,6 +100,7 @@ def create(
     draft: bool,
     thread: tuple[str, ...],
     media: tuple[str, ...],
+    options: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Create a post with BODY: a draft, scheduled (--at/--in), now (--now) or in a slot (--next-slot).
@@ -126,6 +133,7 @@ def create(
             thread=list(thread),
             media_ids=list(media),
             action=action,
+            options=platform_options(options),
         )
     except ValidationError as exc:
         problems = [{"field": _option_of(e["loc"]), "message": e["msg"]} for e in exc.errors()]
@@ -140,8 +148,37 @@ def create(
         click.echo(f"Schedule it later: ocma posts schedule {post.id} -a ACCOUNT_ID --at TIME", err=True)
 
 
+def platform_options(pairs: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """`PLATFORM.NAME=VALUE` pairs as per-platform options; a VALUE that is JSON (true, 3, "x") is read as such."""
+    import json
+
+    from ocma_core.errors import ValidationFailed
+
+    found: dict[str, dict[str, Any]] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        platform, dot, name = key.strip().partition(".")
+        if not (sep and dot and platform and name):
+            raise ValidationFailed(
+                f"--option {pair!r} is not PLATFORM.NAME=VALUE.",
+                fix="e.g. --option tiktok.privacy_level=SELF_ONLY",
+            )
+        try:
+            value: Any = json.loads(raw)
+        except ValueError:
+            value = raw
+        found.setdefault(platform.lower(), {})[name] = value
+    return found
+
+
 # PostInput fields as the options that set them, so a problem names what the person typed.
-_OPTIONS = {"account_ids": "--account", "scheduled_at": "--at", "media_ids": "--media", "thread": "--thread"}
+_OPTIONS = {
+    "account_ids": "--account",
+    "scheduled_at": "--at",
+    "media_ids": "--media",
+    "thread": "--thread",
+    "options": "--option",
+}
 
 
 def _option_of(loc: tuple[int | str, ...]) -> str:

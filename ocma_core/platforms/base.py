@@ -175,6 +175,10 @@ class Platform:
 
         return await refresh_token(self, ctx)
 
+    async def revoke(self, ctx: AccountContext) -> None:
+        """Revoke the account's tokens at the platform when it is disconnected (default: nothing to do)."""
+        return None
+
     async def connect_with_credentials(self, fields: Mapping[str, str]) -> TokenSet:
         """Create a session from user-supplied credentials (app password, instance token)."""
         raise ConfigError(f"{self.name} connects through OAuth, not with credentials.")

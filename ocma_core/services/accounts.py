@@ -362,7 +362,11 @@ def get_account(ocma: Ocma, workspace_id: str, account_id: str, session: Session
 
 
 def disconnect_account(ocma: Ocma, workspace_id: str, account_id: str) -> Account:
-    """Forget an account's tokens and mark it disconnected."""
+    """Revoke the account's authorisation at the platform where it can (best effort), forget its tokens and
+    mark it disconnected."""
+    from ocma_core.services.account_revoke import revoke_at_platform
+
+    revoke_at_platform(ocma, get_account(ocma, workspace_id, account_id))
     with ocma.session() as session:
         account = get_account(ocma, workspace_id, account_id, session)
         account.status = AccountStatus.DISCONNECTED

@@ -37,6 +37,7 @@ def test_the_in_repo_plugins_declare_the_core_versions_they_support() -> None:
         "ocma-facebook",
         "ocma-instagram",
         "ocma-threads",
+        "ocma-tiktok",
         "ocma-litellm",
     ):
         versions = declared_versions(distribution, None)

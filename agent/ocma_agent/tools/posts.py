@@ -39,6 +39,7 @@ def draft_post(
     thread: list[str] | None = None,
     media_ids: list[str] | None = None,
     planned_at: str | None = None,
+    options: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Save a draft post for some accounts and check it against each platform's rules (nothing is published).
 
@@ -49,6 +50,8 @@ def draft_post(
         thread: Follow-up parts, for platforms with threads.
         media_ids: Images or videos to attach (from generate_image or uploads).
         planned_at: Optional planned time to show it on the calendar (it stays a draft).
+        options: Platform options per platform name, e.g. {"tiktok": {"privacy_level": "SELF_ONLY"}} (TikTok
+            needs the person to choose privacy_level: ask them).
     """
     data = PostInput(
         body=text,
@@ -57,6 +60,7 @@ def draft_post(
         thread=thread or [],
         media_ids=media_ids or [],
         action="draft",
+        options=options or {},
     )
     when = parse_time(planned_at, ctx.timezone) if planned_at else None
     post = calendar.plan_draft(

@@ -28,27 +28,7 @@ POSTING_TASKS = frozenset({"CREATE_CONTENT", "MANAGE"})
 
 async def user_token(platform: FacebookPlatform, code: str, redirect_uri: str) -> dict[str, Any]:
     """The code exchanged for a short-lived user token, then that for a long-lived one (answer bodies)."""
-    url = platform.graph_url("oauth/access_token")
-    app_id, secret = platform.app_id, platform.app_secret
-    short = await graph.request_token(
-        platform,
-        "GET",
-        url,
-        {"client_id": app_id, "redirect_uri": redirect_uri, "client_secret": secret, "code": code},
-        "authorisation code",
-    )
-    return await graph.request_token(
-        platform,
-        "GET",
-        url,
-        {
-            "grant_type": "fb_exchange_token",
-            "client_id": app_id,
-            "client_secret": secret,
-            "fb_exchange_token": str(short["access_token"]),
-        },
-        "short-lived token exchange",
-    )
+    return await graph.facebook_user_token(platform, code, redirect_uri)
 
 
 async def managed_pages(platform: FacebookPlatform, token: str) -> list[dict[str, Any]]:
@@ -92,7 +72,6 @@ def choose_page(pages: list[dict[str, Any]], wanted: str) -> dict[str, Any]:
 
 def page_tokens(long_lived: dict[str, Any], page: dict[str, Any], now: datetime | None = None) -> TokenSet:
     """The stored tokens: the Page token, with the long-lived user token's expiry as when to reconnect."""
-    user = graph.token_set(long_lived, now)
     tasks = [str(t) for t in page.get("tasks") or []]
     if tasks and not POSTING_TASKS & set(tasks):
         raise Rejected(
@@ -100,11 +79,7 @@ def page_tokens(long_lived: dict[str, Any], page: dict[str, Any], now: datetime 
             "ask a Page admin for the Create Content task."
         )
     extra: dict[str, Any] = {"page_id": str(page["id"]), "page_name": str(page.get("name") or "")}
-    if user.expires_at is not None:
-        extra["reconnect_by"] = user.expires_at.isoformat()
-    return TokenSet(
-        access_token=str(page["access_token"]), expires_at=user.expires_at, scopes=user.scopes, extra=extra
-    )
+    return graph.page_token_set(long_lived, str(page["access_token"]), extra, now)
 
 
 async def debug_token(platform: FacebookPlatform, token: str) -> dict[str, Any]:

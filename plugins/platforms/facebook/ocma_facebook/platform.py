@@ -8,7 +8,6 @@ from typing import Any
 
 from ocma_core import (
     AccountContext,
-    AuthExpired,
     Capability,
     ConfigError,
     FoundPost,
@@ -23,12 +22,10 @@ from ocma_core import (
     TextLimit,
     TokenSet,
     Unconfirmed,
-    WebhookEvent,
 )
 from ocma_core.platforms import graph
 from ocma_facebook import auth, metrics, publishing, video
 
-DEFAULT_VERSION = "v24.0"
 #: Meta's limit on a Page post's text (unconfirmed in Meta's reference; the figure third-party tools use).
 MAX_MESSAGE = 63_206
 
@@ -38,7 +35,7 @@ class FacebookPlatform(graph.GraphPlatform):
 
     name = "facebook"
     display_name = "Facebook"
-    connect_options = {"page": "The Page to connect (its id or name); default: the only Page it manages."}
+    webhook_object = "page"
     capabilities = frozenset(
         {
             Capability.PUBLISH_TEXT,
@@ -73,22 +70,6 @@ class FacebookPlatform(graph.GraphPlatform):
 
     # ----- configuration -------------------------------------------------------------------------
     @property
-    def version(self) -> str:
-        """The Graph API version (OCMA_FACEBOOK_GRAPH_VERSION, e.g. v24.0)."""
-        value = self.setting("GRAPH_VERSION") or DEFAULT_VERSION
-        return value if value.startswith("v") else f"v{value}"
-
-    @property
-    def app_id(self) -> str:
-        """The Meta app id (OCMA_FACEBOOK_APP_ID)."""
-        return self.require_setting("APP_ID")
-
-    @property
-    def app_secret(self) -> str:
-        """The Meta app secret (OCMA_FACEBOOK_APP_SECRET)."""
-        return self.require_setting("APP_SECRET")
-
-    @property
     def video_api_base(self) -> str:
         """Where videos are uploaded: OCMA_FACEBOOK_VIDEO_API_BASE, else OCMA_FACEBOOK_API_BASE when that is set (a
         proxy or gateway carries both), else https://graph-video.facebook.com."""
@@ -103,52 +84,19 @@ class FacebookPlatform(graph.GraphPlatform):
 
         return super().trusted_hosts() | frozenset(h for h in (host_of(self.video_api_base),) if h)
 
-    def graph_url(self, path: str) -> str:
-        """A versioned Graph URL."""
-        return f"{self.api_base}/{self.version}/{path.lstrip('/')}"
-
     def auth_params(self, token: str, params: Mapping[str, str] | None = None) -> dict[str, str]:
         """Query parameters of a call with `token`: the token and its `appsecret_proof`."""
         proof = graph.appsecret_proof(self.app_secret, token)
-        return {**(params or {}), "access_token": token, "appsecret_proof": proof}
-
-    async def call(
-        self,
-        method: str,
-        path: str,
-        ctx: AccountContext,
-        *,
-        bucket: str,
-        creates: bool = False,
-        params: Mapping[str, str] | None = None,
-        **kwargs: Any,
-    ) -> Any:
-        """One Graph call as the Page; the JSON answer, or the typed failure (`creates`: it posts something)."""
-        response = await self.send(
-            method,
-            self.graph_url(path),
-            ctx=ctx,
-            bucket=bucket,
-            expect_effect=creates,
-            params=self.auth_params(ctx.tokens.access_token, params),
-            **kwargs,
-        )
-        self.raise_for_status(response, effect=creates)
-        return response.json()
+        return {**super().auth_params(token, params), "appsecret_proof": proof}
 
     def oauth_client(self, options: Mapping[str, str] | None = None) -> OAuthClient:
         """Facebook Login with the Page permissions (no PKCE for a web app with a secret; comma-separated).
 
         Option `page` (the Page to connect) is used by the code exchange."""
-        scopes = tuple((self.setting("SCOPES") or ",".join(auth.PAGE_SCOPES)).replace(" ", ",").split(","))
-        return OAuthClient(
-            authorize_url=f"{self.auth_base}/{self.version}/dialog/oauth",
-            token_url=self.graph_url("oauth/access_token"),
-            client_id=self.app_id,
-            client_secret=self.app_secret,
-            scopes=tuple(s for s in scopes if s),
-            pkce=False,
-            scope_separator=",",
+        return self.meta_oauth_client(
+            f"{self.auth_base}/{self.version}/dialog/oauth",
+            self.graph_url("oauth/access_token"),
+            self.scopes_setting(auth.PAGE_SCOPES),
         )
 
     # ----- authorisation -------------------------------------------------------------------------
@@ -160,7 +108,6 @@ class FacebookPlatform(graph.GraphPlatform):
         options: Mapping[str, str] | None = None,
     ) -> TokenSet:
         """Code → long-lived user token → the chosen Page's token (option `page`: its id or name)."""
-        page = (options or {}).get("page", "")
         long_lived = await auth.user_token(self, code, redirect_uri)
         pages = await auth.managed_pages(self, str(long_lived["access_token"]))
         page = (options or {}).get("page", "")
@@ -168,14 +115,8 @@ class FacebookPlatform(graph.GraphPlatform):
 
     async def refresh(self, ctx: AccountContext) -> TokenSet:
         """Facebook has no refresh tokens: AuthExpired naming the reconnect date."""
-        by = ctx.settings.get("reconnect_by") or (
-            ctx.tokens.expires_at.isoformat() if ctx.tokens.expires_at else ""
-        )
-        raise AuthExpired(
-            "Facebook issues no refresh tokens: log in with Facebook again to reconnect this Page"
-            + (f" (the login was good until {by})." if by else "."),
-            code="no_refresh_token",
-        )
+        said = "Facebook issues no refresh tokens: log in with Facebook again to reconnect this Page"
+        raise graph.no_refresh_token(ctx, said)
 
     async def get_profile(self, ctx: AccountContext) -> Profile:
         """`GET /me` with the Page token (the Page), then `debug_token` for its validity and expiry dates."""
@@ -287,19 +228,6 @@ class FacebookPlatform(graph.GraphPlatform):
     async def account_metrics(self, ctx: AccountContext) -> MetricsSnapshot:
         """The Page's followers (and likes, while Meta serves `fan_count`)."""
         return await metrics.page(self, ctx, self.page_id(ctx))
-
-    # ----- webhooks ------------------------------------------------------------------------------
-    def webhook_challenge(self, params: Mapping[str, str]) -> tuple[int, dict[str, Any] | str] | None:
-        """Meta's verification GET, checked against OCMA_FACEBOOK_WEBHOOK_VERIFY_TOKEN."""
-        return graph.hub_challenge(params, self.setting("WEBHOOK_VERIFY_TOKEN"))
-
-    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:
-        """`X-Hub-Signature-256` against the app secret."""
-        return graph.verify_signature(self.setting("APP_SECRET"), headers, body)
-
-    def parse_webhook(self, body: bytes) -> list[WebhookEvent]:
-        """Comments, reactions and mentions of `page` deliveries."""
-        return [e for e in graph.parse_webhook(body) if e.raw.get("object") == "page"]
 
     def public_url(self, ctx: AccountContext, external_id: str) -> str | None:
         """https://www.facebook.com/{page-id}_{post-id}."""

@@ -6,15 +6,14 @@ access_token?grant_type=ig_exchange_token` gives a 60-day one; `GET /refresh_acc
 ig_refresh_token` gives a new 60-day token for a token at least 24 hours old and not yet expired. There is
 no separate refresh token: the long-lived token refreshes itself.
 
-How OCMA stores that: `refresh_token` holds the same long-lived token (so the engine knows the account can
-be refreshed), `expires_at` is when it becomes refreshable (issue + 24 h: the engine refreshes the first
-time the account is used after that) and `refresh_expires_at` is its real expiry, after which only a new
-login helps (`ocma doctor` warns ahead of it).
+How OCMA stores that (`ocma_core.platforms.graph.long_lived_tokens`): `refresh_token` holds the same
+long-lived token (so the engine knows the account can be refreshed), `expires_at` is when it becomes
+refreshable (issue + 24 h: the engine refreshes the first time the account is used after that) and
+`refresh_expires_at` is its real expiry, after which only a new login helps (`ocma doctor` warns ahead of it).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ocma_core import AuthExpired, TokenSet
@@ -30,22 +29,6 @@ SCOPES = (
     "instagram_business_manage_insights",
     "instagram_business_manage_comments",
 )
-REFRESHABLE_AFTER = timedelta(hours=24)
-
-
-def stored_tokens(body: dict[str, Any], now: datetime | None = None, **extra: Any) -> TokenSet:
-    """The TokenSet OCMA keeps for a long-lived token answer (see the module's docstring)."""
-    now = now or datetime.now(UTC)
-    tokens = graph.token_set(body, now, **extra)
-    real_expiry = tokens.expires_at
-    refresh_due = now + REFRESHABLE_AFTER
-    if real_expiry is not None and real_expiry < refresh_due:
-        refresh_due = real_expiry
-    tokens.extra["token_expires_at"] = real_expiry.isoformat() if real_expiry else None
-    tokens.refresh_token = tokens.access_token
-    tokens.expires_at = refresh_due
-    tokens.refresh_expires_at = real_expiry
-    return tokens
 
 
 async def exchange_code(platform: InstagramPlatform, code: str, redirect_uri: str) -> TokenSet:
@@ -53,18 +36,15 @@ async def exchange_code(platform: InstagramPlatform, code: str, redirect_uri: st
     code = code.removesuffix("#_")
     answer = await _code_answer(platform, code, redirect_uri)
     short = answer["access_token"]
-    long_lived = await graph.request_token(
-        platform,
-        "GET",
-        f"{platform.api_base}/access_token",
-        {"grant_type": "ig_exchange_token", "client_secret": platform.app_secret, "access_token": short},
-        "short-lived token exchange",
+    long_lived = await graph.exchange_short_lived(
+        platform, f"{platform.api_base}/access_token", "ig_exchange_token", short
     )
     permissions = answer.get("permissions")
     if isinstance(permissions, list):
         permissions = ",".join(str(p) for p in permissions)
-    tokens = stored_tokens({**long_lived, "permissions": permissions or ""}, user_id=answer.get("user_id"))
-    return tokens
+    return graph.long_lived_tokens(
+        {**long_lived, "permissions": permissions or ""}, user_id=answer.get("user_id")
+    )
 
 
 async def _code_answer(platform: InstagramPlatform, code: str, redirect_uri: str) -> dict[str, Any]:
@@ -97,23 +77,5 @@ async def _code_answer(platform: InstagramPlatform, code: str, redirect_uri: str
 
 async def refresh(platform: InstagramPlatform, ctx: AccountContext) -> TokenSet:
     """`GET /refresh_access_token?grant_type=ig_refresh_token` with the (unexpired) long-lived token."""
-    real_expiry = ctx.tokens.refresh_expires_at
-    if real_expiry is not None and real_expiry <= datetime.now(UTC):
-        raise AuthExpired(
-            f"The Instagram login expired on {real_expiry:%Y-%m-%d} (a token that expired cannot be "
-            "refreshed); log in with Instagram again to reconnect.",
-            code="token_expired",
-        )
-    try:
-        body = await graph.request_token(
-            platform,
-            "GET",
-            f"{platform.api_base}/refresh_access_token",
-            {"grant_type": "ig_refresh_token", "access_token": ctx.tokens.access_token},
-            "token refresh",
-        )
-    except AuthExpired as exc:
-        raise AuthExpired(f"{exc.message} Log in with Instagram again to reconnect.", code="190") from exc
-    tokens = stored_tokens(body)
-    tokens.scopes = ctx.tokens.scopes
-    return tokens
+    url = f"{platform.api_base}/refresh_access_token"
+    return await graph.refresh_long_lived(platform, ctx, url, "ig_refresh_token")

@@ -24,7 +24,6 @@ from ocma_core import (
     RateLimited,
     RateLimitInfo,
     Rejected,
-    Unconfirmed,
 )
 from ocma_core.platforms import graph
 
@@ -146,17 +145,8 @@ async def quota(platform: InstagramPlatform, ctx: AccountContext) -> None:
 async def publish_container(platform: InstagramPlatform, ctx: AccountContext, container_id: str) -> str:
     """`POST /{ig-user}/media_publish`; the media id (Unconfirmed when the answer is lost)."""
     await quota(platform, ctx)
-    answer = await platform.call(
-        "POST",
-        f"{platform.user_path(ctx)}/media_publish",
-        ctx,
-        bucket="publish",
-        creates=True,
-        data={"creation_id": container_id},
-    )
-    if not answer.get("id"):
-        raise Unconfirmed("Instagram answered media_publish without a media id.")
-    return str(answer["id"])
+    path = f"{platform.user_path(ctx)}/media_publish"
+    return await platform.publish_container(ctx, path, container_id, "a media id")
 
 
 def refused(code: str, text: str) -> Rejected:

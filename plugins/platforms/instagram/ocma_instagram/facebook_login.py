@@ -32,18 +32,7 @@ SCOPES = (
 
 async def exchange_code(platform: InstagramPlatform, code: str, redirect_uri: str, page: str) -> TokenSet:
     """Code → long-lived user token → the Page (option `page`, or the only one) with its Instagram account."""
-    url = f"{platform.api_base}/{platform.version}/oauth/access_token"
-    app = {"client_id": platform.app_id, "client_secret": platform.app_secret}
-    short = await graph.request_token(
-        platform, "GET", url, {**app, "redirect_uri": redirect_uri, "code": code}, "authorisation code"
-    )
-    long_lived = await graph.request_token(
-        platform,
-        "GET",
-        url,
-        {**app, "grant_type": "fb_exchange_token", "fb_exchange_token": str(short["access_token"])},
-        "short-lived token exchange",
-    )
+    long_lived = await graph.facebook_user_token(platform, code, redirect_uri)
     response = await platform.send(
         "GET",
         f"{platform.api_base}/{platform.version}/me/accounts",
@@ -60,14 +49,9 @@ async def exchange_code(platform: InstagramPlatform, code: str, redirect_uri: st
         if isinstance(p, dict) and p.get("instagram_business_account")
     ]
     chosen = _choose(pages, page.strip())
-    user = graph.token_set(long_lived)
     ig = chosen["instagram_business_account"]
     extra: dict[str, Any] = {"login": "facebook", "ig_user_id": str(ig["id"]), "page_id": str(chosen["id"])}
-    if user.expires_at is not None:
-        extra["reconnect_by"] = user.expires_at.isoformat()
-    return TokenSet(
-        access_token=str(chosen["access_token"]), expires_at=user.expires_at, scopes=user.scopes, extra=extra
-    )
+    return graph.page_token_set(long_lived, str(chosen["access_token"]), extra)
 
 
 def _choose(pages: list[dict[str, Any]], wanted: str) -> dict[str, Any]:
@@ -96,11 +80,5 @@ def _choose(pages: list[dict[str, Any]], wanted: str) -> dict[str, Any]:
 
 def no_refresh(ctx: AccountContext) -> AuthExpired:
     """Facebook Login issues no refresh tokens."""
-    by = ctx.settings.get("reconnect_by") or (
-        ctx.tokens.expires_at.isoformat() if ctx.tokens.expires_at else ""
-    )
-    return AuthExpired(
-        "Instagram through Facebook Login has no refresh tokens: log in with Facebook again to reconnect"
-        + (f" (the login was good until {by})." if by else "."),
-        code="no_refresh_token",
-    )
+    said = "Instagram through Facebook Login has no refresh tokens: log in with Facebook again to reconnect"
+    return graph.no_refresh_token(ctx, said)

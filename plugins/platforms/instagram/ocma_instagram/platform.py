@@ -22,12 +22,10 @@ from ocma_core import (
     TextLimit,
     TokenSet,
     Unconfirmed,
-    WebhookEvent,
 )
 from ocma_core.platforms import graph
 from ocma_instagram import auth, containers, facebook_login, metrics
 
-DEFAULT_VERSION = "v24.0"
 MAX_CAPTION = 2200
 MAX_HASHTAGS = 30
 MAX_MENTIONS = 20
@@ -41,6 +39,7 @@ class InstagramPlatform(graph.GraphPlatform):
 
     name = "instagram"
     display_name = "Instagram"
+    webhook_object = "instagram"
     connect_options = {
         "page": "With Facebook Login: the Page whose Instagram account to connect (id or name)."
     }
@@ -92,25 +91,9 @@ class InstagramPlatform(graph.GraphPlatform):
         return (self.setting("AUTH_BASE") or default).rstrip("/")
 
     @property
-    def version(self) -> str:
-        """The Graph API version (OCMA_INSTAGRAM_GRAPH_VERSION)."""
-        value = self.setting("GRAPH_VERSION") or DEFAULT_VERSION
-        return value if value.startswith("v") else f"v{value}"
-
-    @property
     def oauth_api_base(self) -> str:
         """Where codes are exchanged (OCMA_INSTAGRAM_OAUTH_API_BASE, default https://api.instagram.com)."""
         return (self.setting("OAUTH_API_BASE") or "https://api.instagram.com").rstrip("/")
-
-    @property
-    def app_id(self) -> str:
-        """The Instagram app id (OCMA_INSTAGRAM_APP_ID; Meta's app dashboard, Instagram > API setup)."""
-        return self.require_setting("APP_ID")
-
-    @property
-    def app_secret(self) -> str:
-        """The Instagram app secret (OCMA_INSTAGRAM_APP_SECRET)."""
-        return self.require_setting("APP_SECRET")
 
     def trusted_hosts(self) -> frozenset[str]:
         """The API, login and code-exchange hosts."""
@@ -122,48 +105,14 @@ class InstagramPlatform(graph.GraphPlatform):
         """The account's node: its Instagram professional account id."""
         return str(ctx.settings.get("ig_user_id") or ctx.external_id or "me")
 
-    async def call(
-        self,
-        method: str,
-        path: str,
-        ctx: AccountContext,
-        *,
-        bucket: str,
-        creates: bool = False,
-        params: Mapping[str, str] | None = None,
-        **kwargs: Any,
-    ) -> Any:
-        """One Graph call as the account; the JSON answer or the typed failure (`creates`: it publishes)."""
-        response = await self.send(
-            method,
-            f"{self.api_base}/{self.version}/{path}",
-            ctx=ctx,
-            bucket=bucket,
-            expect_effect=creates,
-            params={**(params or {}), "access_token": ctx.tokens.access_token},
-            **kwargs,
-        )
-        self.raise_for_status(response, effect=creates)
-        return response.json()
-
     def oauth_client(self, options: Mapping[str, str] | None = None) -> OAuthClient:
         """Business Login for Instagram, or Facebook Login for the Page variant (comma-separated scopes, the app
         secret, no PKCE); option `page` picks the Page/Instagram account of the Facebook variant in the exchange."""
         fb = self.facebook_login
-        defaults = facebook_login.SCOPES if fb else auth.SCOPES
-        scopes = tuple((self.setting("SCOPES") or ",".join(defaults)).replace(" ", ",").split(","))
-        return OAuthClient(
-            authorize_url=f"{self.auth_base}/{self.version}/dialog/oauth"
-            if fb
-            else f"{self.auth_base}/oauth/authorize",
-            token_url=f"{self.api_base}/{self.version}/oauth/access_token"
-            if fb
-            else f"{self.oauth_api_base}/oauth/access_token",
-            client_id=self.app_id,
-            client_secret=self.app_secret,
-            scopes=tuple(s for s in scopes if s),
-            pkce=False,
-            scope_separator=",",
+        return self.meta_oauth_client(
+            f"{self.auth_base}/{self.version}/dialog/oauth" if fb else f"{self.auth_base}/oauth/authorize",
+            self.graph_url("oauth/access_token") if fb else f"{self.oauth_api_base}/oauth/access_token",
+            self.scopes_setting(facebook_login.SCOPES if fb else auth.SCOPES),
         )
 
     # ----- authorisation -------------------------------------------------------------------------
@@ -264,15 +213,7 @@ class InstagramPlatform(graph.GraphPlatform):
                 )
             return self._result(str(media["id"]), media.get("permalink"))
         media_id = await containers.publish_container(self, ctx, container)
-        return self._result(media_id, await self._permalink(ctx, media_id))
-
-    async def _permalink(self, ctx: AccountContext, media_id: str) -> str | None:
-        """The published media's permalink (a read after the fact; its failure leaves the post without a URL)."""
-        try:
-            body = await self.call("GET", media_id, ctx, bucket="media", params={"fields": "id,permalink"})
-        except Exception:
-            return None
-        return str(body["permalink"]) if body.get("permalink") else None
+        return self._result(media_id, await self.permalink(ctx, media_id, bucket="media"))
 
     def _result(self, media_id: str, permalink: Any) -> PublishResult:
         return PublishResult(
@@ -297,16 +238,3 @@ class InstagramPlatform(graph.GraphPlatform):
     async def account_metrics(self, ctx: AccountContext) -> MetricsSnapshot:
         """Followers, follows and media count."""
         return await metrics.account(self, ctx)
-
-    # ----- webhooks ------------------------------------------------------------------------------
-    def webhook_challenge(self, params: Mapping[str, str]) -> tuple[int, dict[str, Any] | str] | None:
-        """Meta's verification GET, checked against OCMA_INSTAGRAM_WEBHOOK_VERIFY_TOKEN."""
-        return graph.hub_challenge(params, self.setting("WEBHOOK_VERIFY_TOKEN"))
-
-    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:
-        """`X-Hub-Signature-256` against the Instagram app secret."""
-        return graph.verify_signature(self.setting("APP_SECRET"), headers, body)
-
-    def parse_webhook(self, body: bytes) -> list[WebhookEvent]:
-        """Comments and mentions of `instagram` deliveries."""
-        return [e for e in graph.parse_webhook(body) if e.raw.get("object") == "instagram"]

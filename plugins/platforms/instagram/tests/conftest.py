@@ -11,8 +11,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from fake_instagram import FakeInstagram
-from instagram_testkit import MediaHost, instagram_env
+from instagram_testkit import instagram_env
 from ocma_instagram import InstagramPlatform
+
+from ocma_core.testing.fake_graph import MediaHost
 
 
 @pytest.fixture

@@ -18,12 +18,9 @@ long-lived access tokens", "Refresh access tokens", "Content Publishing", "IG Co
 
 from __future__ import annotations
 
-import collections
-import itertools
 import json
 import math
 import secrets
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,8 +28,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from fake_instagram_media import install_media_routes
 
-from ocma_core.testing import FakeRequest, FakeResponse, FakeServer
-from ocma_core.testing.fake_graph import graph_error, params
+from ocma_core.testing import FakeRequest, FakeResponse
+from ocma_core.testing.fake_graph import GraphFake, GraphToken, graph_error, params
 
 APP_ID = "fake-ig-app-id"
 APP_SECRET = "fake-ig-app-secret"
@@ -53,20 +50,11 @@ SCOPES = (
 
 
 @dataclass
-class Token:
-    """Who a token acts for, when it was issued and when it expires."""
-
-    kind: str  # "short" or "long"
-    issued_at: float
-    expires_at: float
-
-
-@dataclass
 class FakeInstagramState:
     """Everything the fake remembers."""
 
     codes: dict[str, str] = field(default_factory=dict)  # code -> redirect_uri
-    tokens: dict[str, Token] = field(default_factory=dict)
+    tokens: dict[str, GraphToken] = field(default_factory=dict)
     containers: dict[str, dict[str, Any]] = field(default_factory=dict)
     media: dict[str, dict[str, Any]] = field(default_factory=dict)
     fetched: list[str] = field(default_factory=list)  # media URLs downloaded (as Meta's servers would)
@@ -74,8 +62,10 @@ class FakeInstagramState:
     followers: int = 0
 
 
-class FakeInstagram(FakeServer):
+class FakeInstagram(GraphFake):
     """The fake with test controls: failure injection, processing delays, token age, quota, insights."""
+
+    token_prefix = "IGAA"
 
     def __init__(self, *, port: int = 0) -> None:
         super().__init__(port=port)
@@ -83,11 +73,7 @@ class FakeInstagram(FakeServer):
         self.quota_total = 100
         self.usage: dict[str, float] = {"call_count": 1, "total_cputime": 1, "total_time": 1}
         self.regain_minutes = 0
-        self.injected: collections.deque[list[Any]] = collections.deque()  # [kind, retry_after_s, skip]
-        self.processing: collections.deque[list[Any]] = collections.deque()  # [polls, error, skip]
         self.insights_ready = True  # False: a new post's insights come back as an empty set
-        self._ids = itertools.count(int(time.time() * 1000) % 10**9 * 10**6)
-        self._id_lock = threading.Lock()
         install_auth_routes(self)
         install_media_routes(self)
 
@@ -105,39 +91,6 @@ class FakeInstagram(FakeServer):
             return code, query.get("state", "")
         return code + "#_", query.get("state", "")  # Meta appends "#_" to Instagram Login's redirect
 
-    def fail_next(self, kind: str, *, retry_after_s: float = 30.0, skip: int = 0) -> None:
-        """Fail a coming media_publish after `skip` succeed."""
-        if kind not in ("rate_limit", "auth", "server_error", "timeout_after_store"):
-            raise ValueError(kind)
-        self.injected.append([kind, retry_after_s, skip])
-
-    def process_next(self, *, polls: int = 2, error: str | None = None, skip: int = 0) -> None:
-        """The next container created (after `skip`) is IN_PROGRESS for `polls` status reads, then FINISHED —
-        or ERROR with `error` as Meta's status text."""
-        self.processing.append([polls, error, skip])
-
-    def take(self, queue: collections.deque[list[Any]]) -> list[Any] | None:
-        """The queued behaviour due now, if any."""
-        with self.lock:
-            if not queue:
-                return None
-            if queue[0][-1] > 0:
-                queue[0][-1] -= 1
-                return None
-            return queue.popleft()
-
-    def expire_tokens(self) -> None:
-        """Every token is past its expiry (it can no longer be refreshed either)."""
-        with self.lock:
-            for token in self.state.tokens.values():
-                token.expires_at = time.time() - 1
-
-    def age_tokens(self, seconds: float) -> None:
-        """Make every token `seconds` older (to allow a refresh)."""
-        with self.lock:
-            for token in self.state.tokens.values():
-                token.issued_at -= seconds
-
     def published_texts(self) -> list[str]:
         """Captions of the media the account holds now."""
         with self.lock:
@@ -147,54 +100,20 @@ class FakeInstagram(FakeServer):
         """Instagram posts are no threads."""
         return None
 
-    def next_id(self) -> str:
-        """A new numeric object id."""
-        with self._id_lock:
-            return str(next(self._ids))
-
-    def mint(self, kind: str, ttl_s: float) -> str:
-        """A new token."""
-        value = "IGAA" + secrets.token_urlsafe(32)
-        now = time.time()
-        with self.lock:
-            self.state.tokens[value] = Token(kind, now, now + ttl_s)
-        return value
-
-    def caller(self, request: FakeRequest) -> Token | FakeResponse:
-        """The valid token of a request, or Meta's error."""
-        value = params(request).get("access_token") or request.bearer() or ""
-        token = self.state.tokens.get(value)
-        if token is None:
-            return graph_error("Invalid OAuth access token - Cannot parse access token", 190)
-        if token.expires_at < time.time():
-            return graph_error("Error validating access token: Session has expired.", 190, 463)
-        return token
-
     def usage_headers(self) -> dict[str, str]:
         """X-Business-Use-Case-Usage for the account (type instagram)."""
         reading = {"type": "instagram", **{k: int(v) for k, v in self.usage.items()}}
         reading["estimated_time_to_regain_access"] = self.regain_minutes
         return {"X-Business-Use-Case-Usage": json.dumps({IG_USER_ID: [reading]})}
 
-    def injected_failure(self, kind: str, retry_after_s: float) -> FakeResponse | None:
-        """The answer for an injected failure (None for timeout_after_store, which publishes first)."""
-        if kind == "rate_limit":
-            reading = {"type": "instagram", "call_count": 100, "total_cputime": 10, "total_time": 20}
-            reading["estimated_time_to_regain_access"] = max(1, math.ceil(retry_after_s / 60))
-            headers = {"X-Business-Use-Case-Usage": json.dumps({IG_USER_ID: [reading]})}
-            return graph_error(
-                "(#80002) There have been too many calls to this Instagram account.", 80002, headers=headers
-            )
-        if kind == "auth":
-            return graph_error("Error validating access token: Session has expired.", 190, 463)
-        if kind == "server_error":
-            return graph_error(
-                "An unexpected error has occurred. Please retry your request later.",
-                2,
-                status=500,
-                is_transient=True,
-            )
-        return None
+    def rate_limited(self, retry_after_s: float) -> FakeResponse:
+        """An injected rate limit: code 80002 with the account's usage at 100% (whole minutes to wait)."""
+        reading = {"type": "instagram", "call_count": 100, "total_cputime": 10, "total_time": 20}
+        reading["estimated_time_to_regain_access"] = max(1, math.ceil(retry_after_s / 60))
+        headers = {"X-Business-Use-Case-Usage": json.dumps({IG_USER_ID: [reading]})}
+        return graph_error(
+            "(#80002) There have been too many calls to this Instagram account.", 80002, headers=headers
+        )
 
 
 def install_auth_routes(fake: FakeInstagram) -> None:

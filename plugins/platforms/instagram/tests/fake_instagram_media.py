@@ -24,7 +24,6 @@ from ocma_core.testing.fake_graph import graph_error, params
 if TYPE_CHECKING:
     from fake_instagram import FakeInstagram
 
-TIMEOUT_DELAY_S = 3.0
 MEDIA_TYPES = ("REELS", "STORIES", "CAROUSEL", "IMAGE", "VIDEO")
 METRICS = (
     "views",
@@ -144,10 +143,8 @@ def _publish(fake: FakeInstagram, fields: dict[str, str]) -> FakeResponse:
         return graph_error(f"Media ID is not available ({text})", 9007, 2207027)
     if fake.state.published_24h >= fake.quota_total:
         return graph_error("Application request limit reached", 9, 2207042, status=403)
-    injected = fake.take(fake.injected)
-    if injected and injected[0] != "timeout_after_store":
-        failure = fake.injected_failure(injected[0], injected[1])
-        assert failure is not None
+    failure, delay = fake.injected_now()
+    if failure is not None:
         return failure
     media_id = fake.next_id()
     with fake.lock:
@@ -165,7 +162,6 @@ def _publish(fake: FakeInstagram, fields: dict[str, str]) -> FakeResponse:
             "comments_count": 0,
             "insights": {},
         }
-    delay = TIMEOUT_DELAY_S if injected else 0.0
     return FakeResponse(200, {"id": media_id}, fake.usage_headers(), delay_s=delay)
 
 

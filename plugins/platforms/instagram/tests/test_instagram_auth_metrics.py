@@ -11,12 +11,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fake_instagram import APP_SECRET, IG_USER_ID, USERNAME, FakeInstagram
-from instagram_testkit import REDIRECT_URI, MediaHost, connect
+from instagram_testkit import REDIRECT_URI, connect
 from ocma_instagram import InstagramPlatform
 
 from ocma_core import AccountContext, AuthExpired, PostContent, Rejected
 from ocma_core.oauth_client import authorize_url
 from ocma_core.testing.conformance import run
+from ocma_core.testing.fake_graph import MediaHost
 
 
 @pytest.fixture

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 from fake_instagram import FakeInstagram
-from instagram_testkit import MediaHost, connect
+from instagram_testkit import connect
 from ocma_instagram import InstagramPlatform
 
 from ocma_core import AccountContext, ConfigError, PostContent, RateLimited, Rejected, Unconfirmed
 from ocma_core.testing.conformance import run
+from ocma_core.testing.fake_graph import MediaHost
 
 
 @pytest.fixture

@@ -6,15 +6,14 @@ grant_type=th_exchange_token&client_secret&access_token` a 60-day token; `GET /r
 grant_type=th_refresh_token&access_token` a new 60-day token for a token at least 24 hours old and unexpired.
 There is no separate refresh token. As for Instagram, OCMA stores the long-lived token as its own refresh
 token, `expires_at` = issue + 24 h (when the engine may refresh it) and `refresh_expires_at` = its real
-expiry (after which only a new login helps; `ocma doctor` warns ahead).
+expiry (after which only a new login helps; `ocma doctor` warns ahead): see `ocma_core.platforms.graph`.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ocma_core import AuthExpired, TokenSet
+from ocma_core import TokenSet
 from ocma_core.platforms import graph
 
 if TYPE_CHECKING:
@@ -29,20 +28,6 @@ SCOPES = (
     "threads_read_replies",
     "threads_delete",
 )
-REFRESHABLE_AFTER = timedelta(hours=24)
-
-
-def stored_tokens(body: dict[str, Any], now: datetime | None = None, **extra: Any) -> TokenSet:
-    """The TokenSet OCMA keeps for a long-lived token answer (see the module's docstring)."""
-    now = now or datetime.now(UTC)
-    tokens = graph.token_set(body, now, **extra)
-    real_expiry = tokens.expires_at
-    due = now + REFRESHABLE_AFTER
-    tokens.extra["token_expires_at"] = real_expiry.isoformat() if real_expiry else None
-    tokens.refresh_token = tokens.access_token
-    tokens.expires_at = min(due, real_expiry) if real_expiry else due
-    tokens.refresh_expires_at = real_expiry
-    return tokens
 
 
 async def exchange_code(
@@ -62,41 +47,15 @@ async def exchange_code(
         },
         "authorisation code",
     )
-    long_lived = await graph.request_token(
-        platform,
-        "GET",
-        f"{platform.api_base}/access_token",
-        {
-            "grant_type": "th_exchange_token",
-            "client_secret": platform.app_secret,
-            "access_token": str(short["access_token"]),
-        },
-        "short-lived token exchange",
+    long_lived = await graph.exchange_short_lived(
+        platform, f"{platform.api_base}/access_token", "th_exchange_token", str(short["access_token"])
     )
-    tokens = stored_tokens(long_lived, user_id=str(short.get("user_id") or "") or None)
+    tokens = graph.long_lived_tokens(long_lived, user_id=str(short.get("user_id") or "") or None)
     tokens.scopes = scopes
     return tokens
 
 
 async def refresh(platform: ThreadsPlatform, ctx: AccountContext) -> TokenSet:
     """`th_refresh_token` with the (unexpired) long-lived token."""
-    real_expiry = ctx.tokens.refresh_expires_at
-    if real_expiry is not None and real_expiry <= datetime.now(UTC):
-        raise AuthExpired(
-            f"The Threads login expired on {real_expiry:%Y-%m-%d} (an expired token cannot be refreshed); "
-            "log in with Threads again to reconnect.",
-            code="token_expired",
-        )
-    try:
-        body = await graph.request_token(
-            platform,
-            "GET",
-            f"{platform.api_base}/refresh_access_token",
-            {"grant_type": "th_refresh_token", "access_token": ctx.tokens.access_token},
-            "token refresh",
-        )
-    except AuthExpired as exc:
-        raise AuthExpired(f"{exc.message} Log in with Threads again to reconnect.", code="190") from exc
-    tokens = stored_tokens(body)
-    tokens.scopes = ctx.tokens.scopes
-    return tokens
+    url = f"{platform.api_base}/refresh_access_token"
+    return await graph.refresh_long_lived(platform, ctx, url, "th_refresh_token")

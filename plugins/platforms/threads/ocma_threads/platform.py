@@ -22,7 +22,6 @@ from ocma_core import (
     TextLimit,
     TokenSet,
     Unconfirmed,
-    WebhookEvent,
 )
 from ocma_core.platforms import graph
 from ocma_threads import auth, posting
@@ -37,6 +36,7 @@ class ThreadsPlatform(graph.GraphPlatform):
 
     name = "threads"
     display_name = "Threads"
+    webhook_object = "threads"
     capabilities = frozenset(
         {
             Capability.PUBLISH_TEXT,
@@ -71,59 +71,23 @@ class ThreadsPlatform(graph.GraphPlatform):
 
     # ----- configuration -------------------------------------------------------------------------
     @property
-    def app_id(self) -> str:
-        """The Threads app id (OCMA_THREADS_APP_ID; Meta's app dashboard, Use cases > Threads API)."""
-        return self.require_setting("APP_ID")
-
-    @property
-    def app_secret(self) -> str:
-        """The Threads app secret (OCMA_THREADS_APP_SECRET)."""
-        return self.require_setting("APP_SECRET")
+    def version(self) -> str:
+        """The Threads API has one version, v1.0."""
+        return "v1.0"
 
     @property
     def scopes(self) -> tuple[str, ...]:
         """Permissions asked for (OCMA_THREADS_SCOPES, comma-separated)."""
-        value = self.setting("SCOPES") or ",".join(auth.SCOPES)
-        return tuple(s for s in value.replace(" ", ",").split(",") if s)
+        return self.scopes_setting(auth.SCOPES)
 
     def user_path(self, ctx: AccountContext) -> str:
         """The account's node (its Threads user id)."""
         return str(ctx.external_id or ctx.settings.get("user_id") or "me")
 
-    async def call(
-        self,
-        method: str,
-        path: str,
-        ctx: AccountContext,
-        *,
-        bucket: str,
-        creates: bool = False,
-        params: Mapping[str, str] | None = None,
-        **kwargs: Any,
-    ) -> Any:
-        """One `/v1.0` call as the account; the JSON answer or the typed failure (`creates`: it publishes)."""
-        response = await self.send(
-            method,
-            f"{self.api_base}/v1.0/{path}",
-            ctx=ctx,
-            bucket=bucket,
-            expect_effect=creates,
-            params={**(params or {}), "access_token": ctx.tokens.access_token},
-            **kwargs,
-        )
-        self.raise_for_status(response, effect=creates)
-        return response.json()
-
     def oauth_client(self, options: Mapping[str, str] | None = None) -> OAuthClient:
         """Threads OAuth (comma-separated scopes, the app secret, no PKCE)."""
-        return OAuthClient(
-            authorize_url=f"{self.auth_base}/oauth/authorize",
-            token_url=f"{self.api_base}/oauth/access_token",
-            client_id=self.app_id,
-            client_secret=self.app_secret,
-            scopes=self.scopes,
-            pkce=False,
-            scope_separator=",",
+        return self.meta_oauth_client(
+            f"{self.auth_base}/oauth/authorize", f"{self.api_base}/oauth/access_token", self.scopes
         )
 
     # ----- authorisation -------------------------------------------------------------------------
@@ -201,14 +165,7 @@ class ThreadsPlatform(graph.GraphPlatform):
             ids = await self.post_thread(ctx, content, post_part, found)
         except posting.StillProcessing:
             return PublishResult(external_id=stopped[0], pending=True, part_ids=stopped)
-        return PublishResult(external_id=ids[0], url=await self._permalink(ctx, ids[0]), part_ids=ids)
-
-    async def _permalink(self, ctx: AccountContext, post_id: str) -> str | None:
-        try:
-            body = await self.call("GET", post_id, ctx, bucket="read", params={"fields": "id,permalink"})
-        except Exception:  # the post is out; its link is a nicety
-            return None
-        return str(body["permalink"]) if body.get("permalink") else None
+        return PublishResult(external_id=ids[0], url=await self.permalink(ctx, ids[0]), part_ids=ids)
 
     async def check_pending(self, ctx: AccountContext, external_id: str) -> PublishResult:
         """Ask about a media container once: pending, refused (Rejected), or publish it now."""
@@ -228,7 +185,7 @@ class ThreadsPlatform(graph.GraphPlatform):
                 external_id=str(post["id"]), url=post.get("permalink"), part_ids=[str(post["id"])]
             )
         post_id = await posting.publish_container(self, ctx, container)
-        return PublishResult(external_id=post_id, url=await self._permalink(ctx, post_id), part_ids=[post_id])
+        return PublishResult(external_id=post_id, url=await self.permalink(ctx, post_id), part_ids=[post_id])
 
     async def find_published(
         self, ctx: AccountContext, content: PostContent, since: datetime
@@ -243,10 +200,10 @@ class ThreadsPlatform(graph.GraphPlatform):
         """`DELETE /{post}`; a post that no longer exists is already deleted."""
         response = await self.send(
             "DELETE",
-            f"{self.api_base}/v1.0/{external_id}",
+            self.graph_url(external_id),
             ctx=ctx,
             bucket="delete",
-            params={"access_token": ctx.tokens.access_token},
+            params=self.auth_params(ctx.tokens.access_token),
         )
         error = graph.graph_error(response) if response.status_code >= 400 else None
         if error is not None and error.code == 100 and error.subcode == 33:
@@ -277,19 +234,6 @@ class ThreadsPlatform(graph.GraphPlatform):
             raise Rejected("Threads returned no insights for this account.")
         unavailable = tuple(m for m in USER_METRICS if m not in values)
         return MetricsSnapshot(values=values, fetched_at=datetime.now(UTC), unavailable=unavailable)
-
-    # ----- webhooks ------------------------------------------------------------------------------
-    def webhook_challenge(self, params: Mapping[str, str]) -> tuple[int, dict[str, Any] | str] | None:
-        """Meta's verification GET, checked against OCMA_THREADS_WEBHOOK_VERIFY_TOKEN."""
-        return graph.hub_challenge(params, self.setting("WEBHOOK_VERIFY_TOKEN"))
-
-    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:
-        """`X-Hub-Signature-256` against the Threads app secret."""
-        return graph.verify_signature(self.setting("APP_SECRET"), headers, body)
-
-    def parse_webhook(self, body: bytes) -> list[WebhookEvent]:
-        """Replies and mentions of `threads` deliveries."""
-        return [e for e in graph.parse_webhook(body) if e.raw.get("object") == "threads"]
 
 
 def _insight_values(body: Mapping[str, Any]) -> dict[str, float]:

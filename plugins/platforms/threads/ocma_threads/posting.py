@@ -22,7 +22,6 @@ from ocma_core import (
     RateLimited,
     RateLimitInfo,
     Rejected,
-    Unconfirmed,
 )
 from ocma_core.platforms import graph
 
@@ -140,17 +139,8 @@ async def container_status(platform: ThreadsPlatform, ctx: AccountContext, conta
 
 async def publish_container(platform: ThreadsPlatform, ctx: AccountContext, container: str) -> str:
     """`POST /{user}/threads_publish?creation_id=`; the post's id (Unconfirmed when the answer is lost)."""
-    answer = await platform.call(
-        "POST",
-        f"{platform.user_path(ctx)}/threads_publish",
-        ctx,
-        bucket="publish",
-        creates=True,
-        data={"creation_id": container},
-    )
-    if not answer.get("id"):
-        raise Unconfirmed("Threads answered threads_publish without a post id.")
-    return str(answer["id"])
+    path = f"{platform.user_path(ctx)}/threads_publish"
+    return await platform.publish_container(ctx, path, container, "a post id")
 
 
 def refused(status: str, error: str) -> Rejected:

@@ -12,7 +12,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from fake_threads import FakeThreads
 from ocma_threads import ThreadsPlatform
-from threads_testkit import MediaHost, threads_env
+from threads_testkit import threads_env
+
+from ocma_core.testing.fake_graph import MediaHost
 
 
 @pytest.fixture

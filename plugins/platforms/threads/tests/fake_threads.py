@@ -19,11 +19,8 @@ fbsamples/threads_api; the Graph conventions of fake_graph):
 
 from __future__ import annotations
 
-import collections
-import itertools
 import json
 import secrets
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,8 +28,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from fake_threads_routes import install_routes
 
-from ocma_core.testing import FakeRequest, FakeResponse, FakeServer
-from ocma_core.testing.fake_graph import graph_error, params
+from ocma_core.testing import FakeRequest, FakeResponse
+from ocma_core.testing.fake_graph import GraphFake, GraphToken, graph_error, params
 
 APP_ID = "fake-threads-app-id"
 APP_SECRET = "fake-threads-app-secret"
@@ -44,20 +41,11 @@ REFRESHABLE_AFTER_S = 86_400
 
 
 @dataclass
-class Token:
-    """A token's kind, issue and expiry times."""
-
-    kind: str
-    issued_at: float
-    expires_at: float
-
-
-@dataclass
 class FakeThreadsState:
     """Everything the fake remembers."""
 
     codes: dict[str, str] = field(default_factory=dict)
-    tokens: dict[str, Token] = field(default_factory=dict)
+    tokens: dict[str, GraphToken] = field(default_factory=dict)
     containers: dict[str, dict[str, Any]] = field(default_factory=dict)
     posts: dict[str, dict[str, Any]] = field(default_factory=dict)
     fetched: list[str] = field(default_factory=list)
@@ -66,17 +54,15 @@ class FakeThreadsState:
     followers: int = 0
 
 
-class FakeThreads(FakeServer):
+class FakeThreads(GraphFake):
     """The fake with test controls (failure injection, processing, token age, quota)."""
+
+    token_prefix = "THAA"
 
     def __init__(self, *, port: int = 0) -> None:
         super().__init__(port=port)
         self.state = FakeThreadsState()
         self.post_quota, self.reply_quota = 250, 1000
-        self.injected: collections.deque[list[Any]] = collections.deque()
-        self.processing: collections.deque[list[Any]] = collections.deque()
-        self._ids = itertools.count(int(time.time() * 1000) % 10**9 * 10**6)
-        self._id_lock = threading.Lock()
         install_auth_routes(self)
         install_routes(self)
 
@@ -90,38 +76,6 @@ class FakeThreads(FakeServer):
             self.state.codes[code] = query["redirect_uri"]
         return code, query.get("state", "")
 
-    def fail_next(self, kind: str, *, retry_after_s: float = 30.0, skip: int = 0) -> None:
-        """Fail a coming publish (auto-published text or threads_publish) after `skip` succeed."""
-        if kind not in ("rate_limit", "auth", "server_error", "timeout_after_store"):
-            raise ValueError(kind)
-        self.injected.append([kind, retry_after_s, skip])
-
-    def process_next(self, *, polls: int = 2, error: str | None = None, skip: int = 0) -> None:
-        """The next media container (after `skip`) is IN_PROGRESS for `polls` reads, then FINISHED or ERROR."""
-        self.processing.append([polls, error, skip])
-
-    def take(self, queue: collections.deque[list[Any]]) -> list[Any] | None:
-        """The queued behaviour due now, if any."""
-        with self.lock:
-            if not queue:
-                return None
-            if queue[0][-1] > 0:
-                queue[0][-1] -= 1
-                return None
-            return queue.popleft()
-
-    def expire_tokens(self) -> None:
-        """Every token is past its expiry."""
-        with self.lock:
-            for token in self.state.tokens.values():
-                token.expires_at = time.time() - 1
-
-    def age_tokens(self, seconds: float) -> None:
-        """Make every token older."""
-        with self.lock:
-            for token in self.state.tokens.values():
-                token.issued_at -= seconds
-
     def published_texts(self) -> list[str]:
         """Texts of the posts (and replies) the account holds now."""
         with self.lock:
@@ -132,46 +86,12 @@ class FakeThreads(FakeServer):
         post = self.state.posts.get(external_id)
         return post.get("reply_to") if post else None
 
-    def next_id(self) -> str:
-        """A new numeric id."""
-        with self._id_lock:
-            return str(next(self._ids))
-
-    def mint(self, kind: str, ttl_s: float) -> str:
-        """A new token."""
-        value = "THAA" + secrets.token_urlsafe(32)
-        now = time.time()
-        with self.lock:
-            self.state.tokens[value] = Token(kind, now, now + ttl_s)
-        return value
-
-    def caller(self, request: FakeRequest) -> Token | FakeResponse:
-        """The valid token of a request, or Meta's error."""
-        value = params(request).get("access_token") or request.bearer() or ""
-        token = self.state.tokens.get(value)
-        if token is None:
-            return graph_error("Invalid OAuth access token - Cannot parse access token", 190)
-        if token.expires_at < time.time():
-            return graph_error("Error validating access token: Session has expired.", 190, 463)
-        return token
-
-    def injected_failure(self, kind: str, retry_after_s: float) -> FakeResponse | None:
-        """The answer for an injected failure (None for timeout_after_store)."""
-        if kind == "rate_limit":
-            reading = {"call_count": 100, "total_cputime": 10, "total_time": 20}
-            reading["estimated_time_to_regain_access"] = max(1, -(-int(retry_after_s) // 60))
-            headers = {"X-Business-Use-Case-Usage": json.dumps({USER_ID: [reading]})}
-            return graph_error("(#4) Application request limit reached", 4, headers=headers)
-        if kind == "auth":
-            return graph_error("Error validating access token: Session has expired.", 190, 463)
-        if kind == "server_error":
-            return graph_error(
-                "An unexpected error has occurred. Please retry your request later.",
-                2,
-                status=500,
-                is_transient=True,
-            )
-        return None
+    def rate_limited(self, retry_after_s: float) -> FakeResponse:
+        """An injected rate limit: code 4 with the account's usage at 100% (whole minutes to wait)."""
+        reading = {"call_count": 100, "total_cputime": 10, "total_time": 20}
+        reading["estimated_time_to_regain_access"] = max(1, -(-int(retry_after_s) // 60))
+        headers = {"X-Business-Use-Case-Usage": json.dumps({USER_ID: [reading]})}
+        return graph_error("(#4) Application request limit reached", 4, headers=headers)
 
 
 def install_auth_routes(fake: FakeThreads) -> None:

@@ -14,7 +14,6 @@ from ocma_core.testing.fake_graph import graph_error, params
 if TYPE_CHECKING:
     from fake_threads import FakeThreads
 
-TIMEOUT_DELAY_S = 3.0
 USER = r"(?P<user>me|25000000000000001)"
 REPLY_CONTROLS = (
     "everyone",
@@ -69,10 +68,8 @@ def _store_post(fake: FakeThreads, container: dict[str, Any]) -> FakeResponse:
         not parent and fake.state.posts_24h >= fake.post_quota
     ):
         return graph_error("Application request limit reached", 9, 2207042, status=403)
-    injected = fake.take(fake.injected)
-    if injected and injected[0] != "timeout_after_store":
-        failure = fake.injected_failure(injected[0], injected[1])
-        assert failure is not None
+    failure, delay = fake.injected_now()
+    if failure is not None:
         return failure
     post_id = fake.next_id()
     with fake.lock:
@@ -95,7 +92,7 @@ def _store_post(fake: FakeThreads, container: dict[str, Any]) -> FakeResponse:
             "reply_control": container["reply_control"],
             "insights": {},
         }
-    return FakeResponse(200, {"id": post_id}, delay_s=TIMEOUT_DELAY_S if injected else 0.0)
+    return FakeResponse(200, {"id": post_id}, delay_s=delay)
 
 
 def _create(fake: FakeThreads, fields: dict[str, str]) -> FakeResponse:

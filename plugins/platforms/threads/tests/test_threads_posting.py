@@ -12,10 +12,11 @@ import pytest
 from fake_threads import APP_SECRET, USER_ID, FakeThreads
 from ocma_threads import ThreadsPlatform
 from ocma_threads.counting import threads_length
-from threads_testkit import MediaHost, connect
+from threads_testkit import connect
 
 from ocma_core import AccountContext, PostContent, RateLimited, Rejected
 from ocma_core.testing.conformance import run
+from ocma_core.testing.fake_graph import MediaHost
 
 
 @pytest.fixture
