@@ -54,7 +54,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {args.key}"}
         async with gate:
             ws = await connect(
-                f"{args.url}/v1/stream?kinds=bench.tick", additional_headers=headers, max_queue=None
+                f"{args.url}/v1/stream?kinds=bench.tick",
+                additional_headers=headers,
+                max_queue=None,
+                ping_interval=None,
             )
         ready += 1
         if ready == args.clients:
