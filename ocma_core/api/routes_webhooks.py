@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from ocma_core.api.auth import get_ocma
 from ocma_core.context import Ocma
+from ocma_core.known_plugins import RECEIVER_PACKAGES
 from ocma_core.observe.instruments import WEBHOOKS
 from ocma_core.platforms import Capability
 from ocma_core.registry import get_platform
@@ -53,6 +54,8 @@ async def deliver(platform: str, request: Request, ocma: Ocma = Depends(get_ocma
     receiver = receivers().get(platform)
     if receiver is not None:
         return await _receive(receiver, request, ocma)
+    if platform in RECEIVER_PACKAGES:
+        raise HTTPException(404, f"No {platform} receiver here: install {RECEIVER_PACKAGES[platform]}.")
     plat = _webhook_platform(platform)
     outcome = "error"
     try:
