@@ -155,3 +155,11 @@ def test_an_event_stored_by_another_process_reaches_a_websocket_client(
         assert done.returncode == 0, done.stderr
         [got] = _events(ws, 1)
     assert (got["kind"], got["data"]["post_id"], got["seq"]) == ("post.published", "from-another-process", 1)
+
+
+def test_a_plain_get_of_the_stream_url_is_the_sse_stream(ocma: Ocma, workspace_id: str) -> None:
+    _store(ocma, workspace_id, "post.published", "p0")
+    with TestClient(create_app(ocma, run_worker=False)) as client:
+        response = client.get("/v1/stream?since=0&follow=false", headers=_key(ocma, workspace_id))
+    assert response.headers["content-type"].startswith("text/event-stream")
+    assert "event: post.published" in response.text and "id: 1" in response.text

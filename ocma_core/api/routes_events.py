@@ -1,4 +1,4 @@
-"""GET /v1/events: the workspace's event log as Server-Sent Events, from a sequence id (`Last-Event-ID` or
+"""GET /v1/events (and GET /v1/stream, the WebSocket's URL): the workspace's event log as Server-Sent Events, from a sequence id (`Last-Event-ID` or
 `?since=`), optionally filtered by kind, then live as events are stored (ocma_core.api.event_feed). The same
 feed is a WebSocket at /v1/stream (ocma_core.api.routes_stream)."""
 
@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
@@ -33,11 +34,13 @@ async def _stream(
         yield ": keep-alive\n\n" if event is None else frame(event)
 
 
-@router.get(
-    "/v1/events",
-    response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"}},
-)
+SSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"}
+}
+
+
+@router.get("/v1/events", response_class=StreamingResponse, responses=SSE)
+@router.get("/v1/stream", response_class=StreamingResponse, responses=SSE, operation_id="stream_events_sse")
 async def stream_events(
     request: Request,
     since: int | None = Query(None, ge=0, le=MAX_SEQ, description="Send events after this sequence id."),
