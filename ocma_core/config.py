@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     oauth_state_ttl_s: int = Field(default=600, ge=30)
     # When the weekly report event (report.weekly) is due, in each workspace's timezone; "off" turns it off.
     weekly_report_at: str = "mon 09:00"
+    # Where metrics rounds, weekly reports, expiry checks and webhook deliveries run: in the publishing worker
+    # ("inline"), or as rq jobs run by `ocma jobs work` ("rq", needs OCMA_REDIS_URL); see ocma_core/jobs.py.
+    background: Literal["inline", "rq"] = "inline"
 
     @field_validator("log_level")
     @classmethod

@@ -15,6 +15,7 @@ PLATFORM_PACKAGES = {
     "instagram": "ocma-instagram",
     "threads": "ocma-threads",
     "tiktok": "ocma-tiktok",
+    "pinterest": "ocma-pinterest",
     "sandbox": "ocma-sandbox",
 }
 AI_PACKAGES = {

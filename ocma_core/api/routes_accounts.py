@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import RedirectResponse, Response
@@ -15,6 +16,7 @@ from ocma_core.context import Ocma
 from ocma_core.db.models import Account
 from ocma_core.permissions import Action
 from ocma_core.services import accounts, oauth_browser
+from ocma_core.services.account_settings import settings_view, update_account_settings
 
 router = APIRouter(tags=["accounts"])
 
@@ -33,6 +35,11 @@ class AccountOut(BaseModel):
     scopes: list[str]
     last_error: str | None
     created_at: datetime
+    settings: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The settings a person may change on the account, as its platform shows them (e.g. "
+        "Pinterest's default board and the boards to choose from); change them with PATCH .../settings.",
+    )
 
     @classmethod
     def of(cls, account: Account) -> AccountOut:
@@ -49,6 +56,7 @@ class AccountOut(BaseModel):
             scopes=account.scopes,
             last_error=account.last_error,
             created_at=account.created_at,
+            settings=settings_view(account),
         )
 
 
@@ -89,6 +97,9 @@ def connect(
     page: str | None = Query(
         None, description="The Page to connect, by id or name (Facebook: one account per Page)."
     ),
+    board: str | None = Query(
+        None, description="The account's default board, by id or name (Pinterest; changeable later)."
+    ),
     caller: Caller = Depends(require(Action.ACCOUNTS_CONNECT)),
     ocma: Ocma = Depends(get_ocma),
 ) -> Response | ConnectUrlOut:
@@ -97,7 +108,7 @@ def connect(
     Open the link in the browser of the person who connects the account; the platform's answer is only
     accepted in that browser. `format=json` returns the link instead of redirecting to it.
     """
-    params = {k: v for k, v in (("instance", instance), ("page", page)) if v} or None
+    params = {k: v for k, v in (("instance", instance), ("page", page), ("board", board)) if v} or None
     url = oauth_browser.start_link(ocma, caller.workspace_id, platform, params=params)
     if format == "json":
         return ConnectUrlOut(authorize_url=url)
@@ -132,6 +143,28 @@ async def test_connection(
     """Call the platform's who-am-I with the stored tokens."""
     profile = await accounts.test_connection(ocma, caller.workspace_id, account_id)
     return ConnectionTestOut(ok=True, external_id=profile.external_id, handle=profile.handle)
+
+
+class AccountSettingsIn(BaseModel):
+    """New values of some of an account's settings (the names its platform declares)."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    settings: dict[str, str] = Field(
+        description='e.g. {"default_board": "Spring recipes"} for a Pinterest account', min_length=1
+    )
+
+
+@router.patch("/v1/accounts/{account_id}/settings", responses=errors(404, 409, 422, 429, 502))
+async def change_settings(
+    account_id: str,
+    body: AccountSettingsIn,
+    caller: Caller = Depends(require(Action.ACCOUNTS_CONNECT)),
+    ocma: Ocma = Depends(get_ocma),
+) -> AccountOut:
+    """Change account settings (checked with the platform first, e.g. that the board exists)."""
+    account = await update_account_settings(ocma, caller.workspace_id, account_id, body.settings)
+    return AccountOut.of(account)
 
 
 @router.delete("/v1/accounts/{account_id}")

@@ -1,8 +1,9 @@
-"""accounts: connect (OAuth or credentials), list, test, disconnect."""
+"""accounts: connect (OAuth or credentials), list, test, change settings, disconnect."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,6 +16,9 @@ from ocma_core.cli.common import (
     workspace_id,
     workspace_option,
 )
+
+if TYPE_CHECKING:
+    from ocma_core.platforms import Platform
 
 
 @click.group()
@@ -83,6 +87,11 @@ def accounts_list(workspace: str | None, as_json: bool) -> None:
 @click.option(
     "--page", default=None, help="The Page to connect, by id or name (Facebook: one account per Page)."
 )
+@click.option(
+    "--board",
+    default=None,
+    help="The default board, by id or name (Pinterest; `ocma accounts set` changes it).",
+)
 def accounts_connect(
     platform: str,
     workspace: str | None,
@@ -92,6 +101,7 @@ def accounts_connect(
     field: tuple[str, ...],
     instance: str | None,
     page: str | None,
+    board: str | None,
 ) -> None:
     """Print the URL that connects PLATFORM (or connect with --field credentials)."""
     from ocma_core.platforms import AuthKind
@@ -102,21 +112,10 @@ def accounts_connect(
     ws = workspace_id(ocma, workspace)
     plat = get_platform(platform)
     if plat.auth_kind is not AuthKind.OAUTH2 or field:
-        values = dict(f.split("=", 1) for f in field if "=" in f)
-        asks = plat.auth_kind is not AuthKind.NONE  # nothing to ask: its options come only from --field
-        for name, description in plat.credential_fields.items():
-            if asks and name not in values:
-                optional = name in plat.optional_credential_fields
-                values[name] = click.prompt(
-                    f"{name} ({description})",
-                    hide_input="password" in name,
-                    default="" if optional else None,
-                    show_default=False,
-                )
-        account = asyncio.run(svc.connect_with_credentials(ocma, ws, platform, values))
+        account = asyncio.run(svc.connect_with_credentials(ocma, ws, platform, _credentials(plat, field)))
         click.echo(f"Connected {account.platform} account {account.handle} ({account.id}).")
         return
-    options = {k: v for k, v in (("instance", instance), ("page", page)) if v} or None
+    options = {k: v for k, v in (("instance", instance), ("page", page), ("board", board)) if v} or None
     if not listen:
         from ocma_core.services.oauth_browser import start_link
 
@@ -148,6 +147,24 @@ def accounts_connect(
     click.echo(f"Connected {account.platform} account {account.handle} ({account.id}).")
 
 
+def _credentials(plat: Platform, field: tuple[str, ...]) -> dict[str, str]:
+    """The --field values, with each missing credential field asked for (none for a platform that asks nothing)."""
+    from ocma_core.platforms import AuthKind
+
+    values = dict(f.split("=", 1) for f in field if "=" in f)
+    asks = plat.auth_kind is not AuthKind.NONE  # nothing to ask: its options come only from --field
+    for name, description in plat.credential_fields.items():
+        if asks and name not in values:
+            optional = name in plat.optional_credential_fields
+            values[name] = click.prompt(
+                f"{name} ({description})",
+                hide_input="password" in name,
+                default="" if optional else None,
+                show_default=False,
+            )
+    return values
+
+
 @examples("ocma accounts test ACCOUNT_ID")
 @accounts.command("test")
 @click.argument("account_id")
@@ -159,6 +176,43 @@ def accounts_test(account_id: str, workspace: str | None) -> None:
     ocma = context()
     profile = asyncio.run(test_connection(ocma, workspace_id(ocma, workspace), account_id))
     click.echo(f"OK: {profile.handle} ({profile.external_id})")
+
+
+@examples(
+    'ocma accounts set ACCOUNT_ID default_board="Spring recipes"',
+    "ocma accounts set ACCOUNT_ID  # shows the settings and the choices",
+)
+@accounts.command("set")
+@click.argument("account_id")
+@click.argument("values", nargs=-1)
+@workspace_option
+@json_option
+def accounts_set(account_id: str, values: tuple[str, ...], workspace: str | None, as_json: bool) -> None:
+    """Change settings of ACCOUNT_ID (NAME=VALUE, e.g. Pinterest's default_board); none: show them."""
+    import json
+
+    from ocma_core.services.account_settings import settings_view, update_account_settings
+    from ocma_core.services.accounts import get_account
+
+    ocma = context()
+    ws = workspace_id(ocma, workspace)
+    bad = [v for v in values if "=" not in v]
+    if bad:
+        raise click.UsageError(f"Give each setting as NAME=VALUE (not {bad[0]!r}).")
+    changes = dict(v.split("=", 1) for v in values)
+    if changes:
+        account = asyncio.run(update_account_settings(ocma, ws, account_id, changes))
+    else:
+        account = get_account(ocma, ws, account_id)
+    view = settings_view(account)
+    if as_json:
+        click.echo(json.dumps(view, indent=2))
+        return
+    if not view:
+        click.echo(f"{account.handle} ({account.platform}) has no settings to change.")
+    for name, value in view.items():
+        shown = ", ".join(map(str, value)) if isinstance(value, list) else value
+        click.echo(f"{name}: {shown if shown not in (None, '') else '(not set)'}")
 
 
 @examples("ocma accounts disconnect ACCOUNT_ID")

@@ -35,6 +35,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "apikeys": ("ocma_core.cli.admin", "apikeys", "Create, list and revoke API keys."),
     "webhooks": ("ocma_core.cli.webhooks", "webhooks", "Outbound webhooks: add, list, rotate, deliveries."),
     "events": ("ocma_core.cli.webhooks", "events", "Follow the workspace's event log."),
+    "jobs": (
+        "ocma_core.cli.jobs",
+        "jobs",
+        "Background rounds on rq queues: run a job worker, see the queues.",
+    ),
     "accounts": ("ocma_core.cli.accounts", "accounts", "Connect and inspect social accounts."),
     "posts": ("ocma_core.cli.posts", "posts", "Create, schedule, check, import and retry posts."),
     "media": ("ocma_core.cli.media", "media", "Upload images and videos to attach to posts."),

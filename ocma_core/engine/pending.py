@@ -156,11 +156,18 @@ async def _ask(
     ids = claimed.target.part_ids
     external_id = ids[-1] if ids else claimed.target.external_id
     assert external_id is not None
+    ask = lambda ctx: platform.check_pending(ctx, external_id)  # noqa: E731
+    if type(platform).check_pending_content is not Platform.check_pending_content:
+        from ocma_core.services.posts import content_for
+
+        target, post, account = claimed.target, claimed.post, claimed.account
+        content = await asyncio.to_thread(content_for, ocma, post, account, target.id)
+        ask = lambda ctx: platform.check_pending_content(ctx, external_id, content)  # noqa: E731
     return await recorded_call(
         ocma,
         platform,
         claimed.account.id,
-        lambda ctx: platform.check_pending(ctx, external_id),
+        ask,
         target_id=claimed.target.id,
         action="check_pending",
         worker=worker,

@@ -16,6 +16,27 @@ if TYPE_CHECKING:
     from ocma_core.context import Ocma
 
 DUE_KEY = "due"  # under the installation's namespace (engine/namespace.py)
+# The queue holds only what comes due within this many seconds: a post scheduled next month costs no queue
+# memory until then. The worker's reconciler pushes each target again well before it is due (worker.HORIZON
+# is shorter than this and refreshed every FULL_PUSH_S), so nothing is late for being left out.
+AHEAD_S = 120.0
+
+
+def split_by_horizon(
+    items: list[tuple[str, datetime]], now: float | None = None
+) -> tuple[list[tuple[str, float]], list[str]]:
+    """(id, due timestamp) of the items due within AHEAD_S, and the ids of those due later."""
+    limit = (time.time() if now is None else now) + AHEAD_S
+    near: list[tuple[str, float]] = []
+    later: list[str] = []
+    for target_id, due_at in items:
+        score = due_at.timestamp()
+        if score <= limit:
+            near.append((target_id, score))
+        else:
+            later.append(target_id)
+    return near, later
+
 
 # Atomically take up to ARGV[2] members whose score (due time) is <= ARGV[1].
 _POP_DUE = """
@@ -31,7 +52,8 @@ class WorkQueue(Protocol):
     kind: str
 
     def push(self, target_id: str, due_at: datetime) -> None:
-        """Wake a worker for `target_id` at `due_at` (replaces an earlier entry)."""
+        """Wake a worker for `target_id` at `due_at` (replaces an earlier entry; one due later than AHEAD_S is
+        dropped from the queue and left to the reconciler)."""
 
     def push_many(self, items: list[tuple[str, datetime]]) -> None:
         """push() for many targets at once."""
@@ -67,12 +89,19 @@ class MemoryQueue:
         self.push_many([(target_id, due_at)])
 
     def push_many(self, items: list[tuple[str, datetime]]) -> None:
-        """Add or move entries."""
+        """Add or move the entries due within AHEAD_S; drop those due later (the reconciler brings them back)."""
+        near, later = split_by_horizon(items)
         with self._lock:
-            for target_id, due_at in items:
-                score = due_at.timestamp()
+            for target_id in later:
+                self._score.pop(target_id, None)
+            for target_id, score in near:
+                if self._score.get(target_id) == score:
+                    continue  # already there: no second heap item (a re-push of the window adds nothing)
                 self._score[target_id] = score
                 heapq.heappush(self._heap, (score, target_id))
+            if len(self._heap) > 2 * len(self._score) + 1024:  # superseded items: rebuild from the live ones
+                self._heap = [(score, target_id) for target_id, score in self._score.items()]
+                heapq.heapify(self._heap)
 
     def pop_due(self, limit: int) -> list[str]:
         """Take due entries, skipping superseded heap items."""
@@ -135,13 +164,20 @@ class RedisQueue:
             claim(self.client, self.prefix, self.fingerprint)
 
     def push(self, target_id: str, due_at: datetime) -> None:
-        """ZADD the target with its due time."""
-        self.client.zadd(self.key, {target_id: due_at.timestamp()})
+        """ZADD the target with its due time (ZREM when it is due later than AHEAD_S)."""
+        self.push_many([(target_id, due_at)])
 
     def push_many(self, items: list[tuple[str, datetime]]) -> None:
-        """ZADD many."""
-        if items:
-            self.client.zadd(self.key, {target_id: due.timestamp() for target_id, due in items})
+        """ZADD those due within AHEAD_S, ZREM those due later (one round trip)."""
+        near, later = split_by_horizon(items)
+        if not near and not later:
+            return
+        pipe = self.client.pipeline(transaction=False)
+        if near:
+            pipe.zadd(self.key, dict(near))
+        if later:
+            pipe.zrem(self.key, *later)
+        pipe.execute()
 
     def pop_due(self, limit: int) -> list[str]:
         """Atomically take due ids (two workers never get the same id from one entry)."""

@@ -13,6 +13,7 @@ from datetime import timedelta
 from sqlalchemy import update
 from sqlmodel import col
 
+from ocma_core import jobs
 from ocma_core.api.metrics import QUEUE_DEPTH
 from ocma_core.context import Ocma
 from ocma_core.db.models import Target, TargetStatus, WorkerHeartbeat
@@ -25,7 +26,7 @@ from ocma_core.observe.instruments import HEARTBEAT_FAILURES, HEARTBEATS, LAST_H
 log = logging.getLogger(__name__)
 POLL_S = 0.02
 RECONCILE_S = 1.0
-HORIZON = timedelta(seconds=30)
+HORIZON = timedelta(seconds=60)  # twice FULL_PUSH_S: each target is pushed at least 30 s before it is due
 FULL_PUSH_S = 30.0  # the due window is pushed again at least this often, even when the queue looks whole
 METRICS_BATCH = 50
 WEBHOOKS_S = 1.0  # how often a worker expands new events into webhook deliveries and sends what is due
@@ -77,6 +78,9 @@ class Worker:
         self.reports_emitted = 0  # report.weekly events this worker emitted
         self.done = 0
         self._last_full_push: float | None = None
+        self._jobs = jobs.Scheduler(ocma) if jobs.uses_rq(ocma) else None  # OCMA_BACKGROUND=rq
+        self._jobs_task: asyncio.Task[None] | None = None
+        self._last_jobs = 0.0
         self._stop = asyncio.Event()
         self._started = utcnow()
 
@@ -204,6 +208,22 @@ class Worker:
         except Exception:
             log.exception("could not remove heartbeat")
 
+    def _maybe_schedule_jobs(self, now: float) -> None:
+        """OCMA_BACKGROUND=rq: once a second, put the rounds that are due on the rq queues (ocma_core.jobs)."""
+        busy = self._jobs_task is not None and not self._jobs_task.done()
+        if busy or now - self._last_jobs < 1.0 or self._jobs is None:
+            return
+        self._last_jobs = now
+        scheduler = self._jobs
+
+        async def schedule() -> None:
+            try:
+                await asyncio.to_thread(scheduler.tick, time.time())
+            except Exception:
+                log.exception("could not schedule background jobs")
+
+        self._jobs_task = asyncio.create_task(schedule())
+
     def _maybe_collect_metrics(self, now: float) -> None:
         """Start a low-priority metrics round when publishing leaves at least half the slots free."""
         interval = self.ocma.settings.metrics_interval_s
@@ -286,10 +306,13 @@ class Worker:
         last_reconcile = 0.0
         while not self._stop.is_set():
             now = time.monotonic()
-            self._maybe_collect_metrics(now)
-            self._maybe_emit_reports(now)
-            self._maybe_send_webhooks(now)
-            self._maybe_check_expiry(now)
+            if self._jobs is None:
+                self._maybe_collect_metrics(now)
+                self._maybe_emit_reports(now)
+                self._maybe_send_webhooks(now)
+                self._maybe_check_expiry(now)
+            else:
+                self._maybe_schedule_jobs(now)
             try:
                 if now - last_reconcile >= RECONCILE_S:
                     await asyncio.to_thread(self.reconcile)
@@ -313,7 +336,8 @@ class Worker:
                     pass
         if self.tasks:
             await asyncio.wait(self.tasks, timeout=60)
-        for background in (self._metrics_task, self._report_task, self._expiry_task, self._webhook_task):
+        background_tasks = (self._metrics_task, self._report_task, self._expiry_task, self._webhook_task)
+        for background in (*background_tasks, self._jobs_task):
             if background is not None:
                 await asyncio.wait([background], timeout=30)
 

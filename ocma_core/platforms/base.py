@@ -87,6 +87,9 @@ class Platform:
     # Connection choices `oauth_client` and `exchange_code` accept in `options` (name -> description), e.g.
     # Mastodon's {"instance": "the server to connect"}; any other option is refused before the flow starts.
     connect_options: ClassVar[Mapping[str, str]] = {}
+    # Settings a person may change on a connected account (name -> description), e.g. Pinterest's default
+    # board: `apply_account_settings` checks new values with the platform, `account_settings_view` shows them.
+    account_settings: ClassVar[Mapping[str, str]] = {}
     # The platform's own error codes (the body's "code", or "error" when a string) -> the failure they mean,
     # checked by raise_for_status before the HTTP status: e.g. {"10015": AuthExpired, "50035": Rejected}.
     error_codes: ClassVar[Mapping[str, type[PlatformError]]] = {}
@@ -175,6 +178,14 @@ class Platform:
 
         return await refresh_token(self, ctx)
 
+    async def apply_account_settings(self, ctx: AccountContext, values: Mapping[str, str]) -> dict[str, Any]:
+        """Check new values of `account_settings` with the platform; what to store in the account's settings."""
+        raise Rejected(f"{self.display_name or self.name} accounts have no settings to change.")
+
+    def account_settings_view(self, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """The account's changeable settings as a person reads them, with the choices there are (default: none)."""
+        return {}
+
     async def revoke(self, ctx: AccountContext) -> None:
         """Revoke the account's tokens at the platform when it is disconnected (default: nothing to do)."""
         return None
@@ -205,6 +216,14 @@ class Platform:
     async def check_pending(self, ctx: AccountContext, external_id: str) -> PublishResult:
         """Poll a publish the platform is still processing."""
         return PublishResult(external_id=external_id)
+
+    async def check_pending_content(
+        self, ctx: AccountContext, external_id: str, content: PostContent
+    ) -> PublishResult:
+        """Poll a pending publish knowing its content: for a platform that creates the post only once its media
+        is processed (Pinterest's video pins). Overriding it makes the engine call it instead of `check_pending`;
+        default: `check_pending`."""
+        return await self.check_pending(ctx, external_id)
 
     async def find_published(
         self, ctx: AccountContext, content: PostContent, since: datetime

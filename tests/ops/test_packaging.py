@@ -79,7 +79,7 @@ def test_compose_follows_the_compose_specification() -> None:
 def test_every_service_has_a_health_check_and_a_restart_policy_and_secrets_are_files() -> None:
     spec = compose()
     services = spec["services"]
-    assert {"db", "redis", "migrate", "api", "worker", "s3"} <= set(services)
+    assert {"db", "redis", "migrate", "api", "worker", "jobs", "s3"} <= set(services)
     for name, service in services.items():
         merged = {**spec.get("x-ocma", {}), **service}
         if name == "migrate":  # one-shot: it runs to completion, then api and worker start
@@ -156,6 +156,7 @@ def test_the_containers_commands_run_as_real_processes(
     assert "Database at" in migrate.stdout and "(was empty)" in migrate.stdout
 
     processes.start("worker", container_argv("worker", {"9101": metrics_port}), env)
+    processes.start("jobs", container_argv("jobs", {}), env)
     processes.start("api", container_argv("api", {}), env)
     ready = f"http://127.0.0.1:{api_port}/readyz"
     wait_until(
@@ -168,6 +169,12 @@ def test_the_containers_commands_run_as_real_processes(
     api_metrics = httpx.get(f"http://127.0.0.1:{api_port}/metrics", timeout=5).text
     assert 'ocma_workers_live{kind="worker"} 1.0' in api_metrics
 
+    def rounds_done() -> bool:  # the worker schedules background rounds, the jobs process runs them
+        status = subprocess.run([OCMA, "jobs", "status", "--json"], env=env, capture_output=True, text=True)
+        return status.returncode == 0 and sum(q["finished"] for q in json.loads(status.stdout)["queues"]) > 0
+
+    wait_until(rounds_done, 180, "the jobs service to finish a background round")
+
     again = subprocess.run(
         container_argv("migrate", {}), env=env, capture_output=True, text=True, timeout=300
     )
@@ -176,5 +183,6 @@ def test_the_containers_commands_run_as_real_processes(
     codes = {n: p.returncode for n, p in processes.started.items()}
     # uvicorn shuts down gracefully on SIGTERM, then re-raises it so the exit status tells why it stopped.
     assert codes["worker"] == 0 and codes["api"] in (0, -15), codes
+    assert codes["jobs"] in (0, -15), codes
     assert "Finished server process" in processes.log("api")
     assert '"level": "INFO"' in processes.log("api")  # OCMA_LOG_FORMAT=json from compose

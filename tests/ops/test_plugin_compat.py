@@ -38,6 +38,7 @@ def test_the_in_repo_plugins_declare_the_core_versions_they_support() -> None:
         "ocma-instagram",
         "ocma-threads",
         "ocma-tiktok",
+        "ocma-pinterest",
         "ocma-litellm",
     ):
         versions = declared_versions(distribution, None)

@@ -28,10 +28,11 @@ _default: tuple[int, Toolset] | None = None
 
 def _specs() -> list[tuple[Callable[..., Any], Effect, Action, bool, str | None]]:
     """(function, effect, the permission it needs, untrusted results, name) of each core tool."""
-    from ocma_agent.tools import campaign, content, deletion, events, insights, posts, schedule, web
+    from ocma_agent.tools import accounts, campaign, content, deletion, events, insights, posts, schedule, web
 
     return [
         (posts.list_accounts, "read", Action.ACCOUNTS_READ, False, None),
+        (accounts.set_account_setting, "write", Action.ACCOUNTS_CONNECT, False, None),
         (posts.draft_post, "create", Action.POSTS_CREATE, False, None),
         (posts.edit_post, "public", Action.POSTS_EDIT, False, None),
         (posts.validate_post, "read", Action.POSTS_READ, False, None),

@@ -9,6 +9,7 @@ from ocma_agent.times import local, parse_day, parse_time
 from ocma_agent.tools.common import held, post_view
 from ocma_core.app import calendar, posts
 from ocma_core.app.accounts import list_accounts as accounts_of
+from ocma_core.app.accounts import settings_view
 from ocma_core.app.posts import PostInput
 
 
@@ -27,6 +28,9 @@ def list_accounts(ctx: ToolContext) -> dict[str, Any]:
             row["fix"] = f"reconnect: `ocma accounts connect {account.platform}`"
         if account.expires_at is not None and not account.refresh_token_enc:
             row["token_expires"] = local(account.expires_at, ctx.timezone)
+        settings = settings_view(account)
+        if settings:
+            row["settings"] = settings  # changeable with set_account_setting
         rows.append(row)
     return {"accounts": rows, "timezone": ctx.timezone}
 
@@ -51,7 +55,7 @@ def draft_post(
         media_ids: Images or videos to attach (from generate_image or uploads).
         planned_at: Optional planned time to show it on the calendar (it stays a draft).
         options: Platform options per platform name, e.g. {"tiktok": {"privacy_level": "SELF_ONLY"}} (TikTok
-            needs the person to choose privacy_level: ask them).
+            needs the person to choose privacy_level: ask them), {"pinterest": {"board_id": "...", "title": "..."}}.
     """
     data = PostInput(
         body=text,

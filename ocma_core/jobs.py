@@ -1,0 +1,187 @@
+"""Background work besides publishing: metrics rounds, weekly reports, login-expiry checks, webhook deliveries.
+
+Each kind is one job function (`run(kind)`). Where it runs:
+
+- `OCMA_BACKGROUND=inline` (the default, and always without Redis): the publishing worker runs each round in
+  its own process, at low priority (the embedded mode).
+- `OCMA_BACKGROUND=rq` (needs `OCMA_REDIS_URL`): the publishing workers only *schedule* rounds, one per kind
+  and period for the whole installation (a Redis lock), onto rq queues under the installation's namespace;
+  `ocma jobs work` runs rq workers for them. Operators get rq's retries, its failed-job registry and its tools
+  (`rq info --url URL <queue names from ocma jobs status>`); publishing never waits behind a report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from redis import Redis
+    from rq import Queue
+
+    from ocma_core.context import Ocma
+
+log = logging.getLogger(__name__)
+
+METRICS_BATCH = 50  # posts and accounts one metrics round asks about
+RETRY_INTERVALS = [10, 60, 300]  # seconds before rq runs a failed round again
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of background round: which queue it goes on and how often it is due."""
+
+    queue: str  # "high" (time-sensitive: webhooks, expiring logins) or "low" (metrics, reports)
+    period_s: Callable[[Ocma], float]  # 0: this kind is off
+    work: Callable[[Ocma], object]
+
+
+def _metrics(ocma: Ocma) -> object:
+    from ocma_core.services.metrics import collect_due
+
+    return asyncio.run(collect_due(ocma, limit=METRICS_BATCH, budgets=ocma.budgets))
+
+
+def _reports(ocma: Ocma) -> object:
+    from ocma_core.engine.weekly import emit_due_reports
+
+    return emit_due_reports(ocma)
+
+
+def _expiry(ocma: Ocma) -> object:
+    from ocma_core.engine.expiry import check_expiring
+
+    return check_expiring(ocma)
+
+
+def _webhooks(ocma: Ocma) -> object:
+    from ocma_core.webhook_delivery import run as deliver
+
+    return deliver(ocma)
+
+
+def _every(seconds: float) -> Callable[[Ocma], float]:
+    return lambda _ocma: seconds
+
+
+KINDS: dict[str, Kind] = {
+    "metrics": Kind("low", lambda ocma: ocma.settings.metrics_interval_s, _metrics),
+    "weekly_reports": Kind(
+        "low", lambda ocma: 0.0 if ocma.settings.weekly_report_at == "off" else 60.0, _reports
+    ),
+    "login_expiry": Kind("high", _every(3600.0), _expiry),  # as often as engine/expiry.CHECK_S
+    "webhooks": Kind("high", _every(1.0), _webhooks),
+}
+
+_context: Ocma | None = None
+
+
+def _ocma() -> Ocma:
+    """The job process's OCMA context (built once per rq worker process from its settings)."""
+    global _context
+    if _context is None:
+        from ocma_core.context import Ocma
+
+        _context = Ocma()
+    return _context
+
+
+def run(kind: str) -> str:
+    """Run one round of `kind` (the function rq calls); a short description of what it did."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown background job kind {kind!r}; known: {', '.join(KINDS)}")
+    result = KINDS[kind].work(_ocma())
+    return f"{kind}: {result!r}"[:500]
+
+
+def uses_rq(ocma: Ocma) -> bool:
+    """Whether background rounds go through rq (OCMA_BACKGROUND=rq with Redis configured)."""
+    return ocma.settings.background == "rq" and bool(ocma.settings.redis_url)
+
+
+def queue_name(ocma: Ocma, priority: str) -> str:
+    """The rq queue of a priority, under this installation's Redis namespace."""
+    return f"{ocma.redis_namespace}jobs-{priority}"
+
+
+def _redis(ocma: Ocma) -> Redis:
+    import redis
+
+    assert ocma.settings.redis_url
+    return redis.Redis.from_url(ocma.settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+
+
+def queues(ocma: Ocma, connection: Redis | None = None) -> list[Queue]:
+    """The installation's rq queues, high priority first (an rq worker empties it before the low one)."""
+    from rq import Queue
+
+    conn = connection or _redis(ocma)
+    return [Queue(queue_name(ocma, p), connection=conn) for p in ("high", "low")]
+
+
+class Scheduler:
+    """Puts each kind's round on its rq queue once per period for the whole installation."""
+
+    def __init__(self, ocma: Ocma) -> None:
+        self.ocma = ocma
+        self.connection = _redis(ocma)
+        self._queues = {q.name: q for q in queues(ocma, self.connection)}
+        self.enqueued: dict[str, int] = {kind: 0 for kind in KINDS}
+
+    def tick(self, now: float) -> list[str]:
+        """Enqueue every kind whose period started since its last round (any worker may call this)."""
+        from rq import Retry
+
+        done = []
+        for name, kind in KINDS.items():
+            period = kind.period_s(self.ocma)
+            if period <= 0:
+                continue
+            slot = int(now // period)
+            lock = f"{self.ocma.redis_namespace}jobs-slot:{name}:{slot}"
+            if not self.connection.set(lock, "1", nx=True, ex=max(int(period) * 2, 5)):
+                continue  # another worker scheduled this period's round
+            queue = self._queues[queue_name(self.ocma, kind.queue)]
+            queue.enqueue(
+                run,
+                name,
+                job_timeout=max(int(period) * 10, 300),
+                result_ttl=3600,
+                failure_ttl=7 * 24 * 3600,
+                retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+                description=f"ocma {name} round",
+            )
+            self.enqueued[name] += 1
+            done.append(name)
+        return done
+
+
+def status(ocma: Ocma) -> dict[str, Any]:
+    """Each queue's waiting, failed, started and finished jobs (what `ocma jobs status` shows)."""
+    if not uses_rq(ocma):
+        return {"mode": "inline", "queues": []}
+    found = []
+    for queue in queues(ocma):
+        found.append(
+            {
+                "name": queue.name,
+                "waiting": queue.count,
+                "started": queue.started_job_registry.count,
+                "failed": queue.failed_job_registry.count,
+                "finished": queue.finished_job_registry.count,
+            }
+        )
+    return {"mode": "rq", "queues": found}
+
+
+def work(ocma: Ocma, burst: bool = False) -> None:
+    """Run an rq worker on the installation's queues (`ocma jobs work`); `burst` stops when they are empty."""
+    from rq import SimpleWorker
+
+    global _context
+    _context = ocma  # jobs run in this process (no fork per job): one context, its pools and clients reused
+    connection = _redis(ocma)
+    SimpleWorker(queues(ocma, connection), connection=connection).work(burst=burst, logging_level="WARNING")

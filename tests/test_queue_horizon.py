@@ -1,0 +1,54 @@
+"""The queue holds only what comes due soon; the reconciler brings the rest back in time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from tests_support import REDIS_URL, need_service
+
+from ocma_core.db.types import utcnow
+from ocma_core.engine.queue import AHEAD_S, MemoryQueue, RedisQueue, WorkQueue
+from ocma_core.engine.worker import FULL_PUSH_S, HORIZON
+
+
+@pytest.fixture(params=["memory", "redis"])
+def queue(request: pytest.FixtureRequest) -> Iterator[WorkQueue]:
+    if request.param == "memory":
+        yield MemoryQueue()
+        return
+    need_service("redis", REDIS_URL)
+    redis_queue = RedisQueue(REDIS_URL, prefix="ocma-test-horizon:")
+    redis_queue.client.delete(redis_queue.key)
+    yield redis_queue
+    redis_queue.client.delete(redis_queue.key)
+
+
+def test_only_what_comes_due_soon_is_held(queue: WorkQueue) -> None:
+    now = utcnow()
+    queue.push_many([(f"later-{i}", now + timedelta(days=7, minutes=i)) for i in range(1000)])
+    queue.push_many([("soon", now + timedelta(seconds=5)), ("due", now - timedelta(seconds=1))])
+    assert queue.depth() == 2  # a week's backlog costs no queue memory
+    assert queue.pop_due(10) == ["due"]
+
+
+def test_a_post_moved_far_ahead_leaves_the_queue(queue: WorkQueue) -> None:
+    now = utcnow()
+    queue.push("moved", now - timedelta(seconds=1))
+    queue.push("moved", now + timedelta(days=1))
+    assert queue.depth() == 0 and queue.pop_due(10) == []
+
+
+def test_pushing_the_same_window_again_adds_nothing() -> None:
+    queue = MemoryQueue()
+    window = [(f"t{i}", utcnow() + timedelta(seconds=30)) for i in range(100)]
+    for _ in range(50):  # the reconciler re-pushes its window
+        queue.push_many(window)
+    assert queue.depth() == 100 and len(queue._heap) == 100
+
+
+def test_the_reconciler_window_reaches_past_its_refresh_period() -> None:
+    # Each target enters the reconciler's window at least FULL_PUSH_S before it is due, so a full push (at
+    # least every FULL_PUSH_S) puts it on the queue in time, and the queue keeps what the window holds.
+    assert HORIZON.total_seconds() >= 2 * FULL_PUSH_S and HORIZON.total_seconds() <= AHEAD_S
