@@ -14,6 +14,7 @@ from ocma_core.errors import (
     Transient,
     Unconfirmed,
 )
+from ocma_core.event_kind import EventKind
 from ocma_core.hookspecs import hookimpl
 from ocma_core.logs import register_secret
 from ocma_core.platforms import (
@@ -54,6 +55,7 @@ __all__ = [
     "AuthKind",
     "Capability",
     "ConfigError",
+    "EventKind",
     "FoundPost",
     "Limits",
     "MediaItem",

@@ -1,9 +1,24 @@
-"""Every event kind OCMA emits, with the JSON schema of its payload: the source of docs/events.md
-(`python -m ocma_core.event_kinds > docs/events.md`; a test keeps the two in step)."""
+"""Every event kind OCMA emits, with the JSON schema of its payload, and those plugins declare through the
+`register_event_kinds` hook: the source of docs/events.md (`python -m ocma_core.event_kinds > docs/events.md`,
+with every installed plugin loaded; a test keeps the two in step).
+
+    from ocma_core import EventKind, hookimpl
+
+    @hookimpl
+    def register_event_kinds(register):
+        register(EventKind("stripe.payment_succeeded", "a payment succeeded", {"type": "object", ...}))
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+from ocma_core.event_kind import EventKind as EventKind
+from ocma_core.plugin_registry import Registry
+
+KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+
 
 _TARGETS = {
     "type": "array",
@@ -154,11 +169,47 @@ SCHEMAS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 KINDS: tuple[str, ...] = tuple(SCHEMAS)
+CORE_PLUGIN = "ocma"
+
+
+def _accept(item: Any, plugin_name: str) -> EventKind:
+    if not isinstance(item, EventKind):
+        raise TypeError(f"register() takes an EventKind, got {item!r}")
+    if not KIND_PATTERN.match(item.name):
+        raise ValueError(f"kind {item.name!r} is not lower-case dotted words like `myplugin.thing_happened`")
+    if not item.when.strip() or "\n" in item.when.strip():
+        raise ValueError(f"kind {item.name!r} needs a one-line `when`")
+    if not isinstance(item.schema, dict) or item.schema.get("type") != "object":
+        raise ValueError(f"kind {item.name!r}: the payload schema must be a JSON schema of type object")
+    return item
+
+
+def _core_kinds() -> list[EventKind]:
+    return [EventKind(kind, when, schema) for kind, (when, schema) in SCHEMAS.items()]
+
+
+EVENT_KINDS: Registry[EventKind] = Registry(
+    "register_event_kinds", "event kind", _accept, builtin=_core_kinds, builtin_plugin=CORE_PLUGIN
+)
+
+
+def registered_kinds() -> dict[str, EventKind]:
+    """Every kind by name: the core's first, then those plugins declare (a taken name is a plugin error)."""
+    return EVENT_KINDS.items()
+
+
+def declared_by() -> dict[str, str]:
+    """Which plugin declared each kind (`ocma` for the core's)."""
+    return EVENT_KINDS.owners()
 
 
 def markdown() -> str:
-    """docs/events.md: every kind, when it happens and its payload schema."""
+    """docs/events.md: every kind (the core's and the loaded plugins'), when it happens, its payload schema."""
     import json
+
+    kinds, owners = registered_kinds(), declared_by()
+    core = [k for k in kinds.values() if owners[k.name] == CORE_PLUGIN]
+    plugged = [k for k in kinds.values() if owners[k.name] != CORE_PLUGIN]
 
     lines = [
         "# Events",
@@ -167,7 +218,8 @@ def markdown() -> str:
         "",
         "Every event is stored once in its workspace's log with a sequence id (`seq`) that only grows.",
         "Plugins receive them through `on_event`, HTTP clients through `GET /v1/events` (Server-Sent Events,",
-        "resumable with `Last-Event-ID`) and other systems through outbound webhooks (`/v1/webhooks`).",
+        "resumable with `Last-Event-ID`) or the WebSocket `/v1/stream` (the same feed, docs/webhooks.md), and",
+        "other systems through outbound webhooks (`/v1/webhooks`).",
         "Each delivery carries the event as:",
         "",
         "```json",
@@ -181,12 +233,33 @@ def markdown() -> str:
         "| kind | when |",
         "|---|---|",
     ]
-    lines += [f"| `{kind}` | {when} |" for kind, (when, _) in SCHEMAS.items()]
-    for kind, (when, schema) in SCHEMAS.items():
-        body = json.dumps(schema, indent=2, sort_keys=True)
-        lines += ["", f"## `{kind}`", "", when[0].upper() + when[1:] + ".", "", "```json", body, "```"]
+    lines += [f"| `{k.name}` | {k.when} |" for k in core]
+    lines += [
+        "",
+        "## Kinds plugins declare",
+        "",
+        "A plugin declares its own kinds with the `register_event_kinds` hook (docs/plugins.md); they are stored,",
+        "streamed and sent to webhooks like the core's. These come with the plugins in this repository:",
+        "",
+    ]
+    if plugged:
+        lines += ["| kind | plugin | when |", "|---|---|---|"]
+        lines += [f"| `{k.name}` | {owners[k.name]} | {k.when} |" for k in plugged]
+    else:
+        lines += ["(none yet)"]
+    for k in [*core, *plugged]:
+        body = json.dumps(k.schema, indent=2, sort_keys=True)
+        lines += ["", f"## `{k.name}`", "", k.when[0].upper() + k.when[1:] + ".", "", "```json", body, "```"]
     return "\n".join(lines) + "\n"
 
 
-if __name__ == "__main__":
+def _main() -> None:
+    """Print docs/events.md with every installed plugin loaded (whatever OCMA_LOAD_PLUGINS says)."""
+    from ocma_core.plugins import PluginHost, load_plugins, reset_host
+
+    reset_host(load_plugins(PluginHost(), env={}))
     print(markdown(), end="")
+
+
+if __name__ == "__main__":
+    _main()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -19,6 +20,7 @@ _latest: dict[str, int] = {}
 _listeners: dict[str, threading.Thread] = {}
 _subscribed: dict[str, threading.Event] = {}
 _clients: dict[str, Any] = {}
+_wakers: list[Callable[[str, int], None]] = []
 
 
 def notify(workspace_id: str, seq: int) -> None:
@@ -27,6 +29,26 @@ def notify(workspace_id: str, seq: int) -> None:
         if seq > _latest.get(workspace_id, 0):
             _latest[workspace_id] = seq
         _cond.notify_all()
+        wakers = list(_wakers)
+    for wake in wakers:
+        try:
+            wake(workspace_id, seq)
+        except Exception:  # a closed event loop: its listeners are gone
+            log.debug("an event waker failed", exc_info=True)
+
+
+def add_waker(wake: Callable[[str, int], None]) -> Callable[[], None]:
+    """Call `wake(workspace_id, seq)` (from any thread; it must not block) on every notification; returns
+    the function that stops it."""
+    with _cond:
+        _wakers.append(wake)
+
+    def remove() -> None:
+        with _cond:
+            if wake in _wakers:
+                _wakers.remove(wake)
+
+    return remove
 
 
 def wait(workspace_id: str, after: int, timeout: float) -> bool:

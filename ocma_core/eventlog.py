@@ -180,6 +180,37 @@ def consume(
             return handled
 
 
+def consume_batches(
+    ocma: Ocma, consumer: str, workspace_id: str, handle: Callable[[list[Event]], None], *, max_age: timedelta
+) -> int:
+    """Like consume, a batch at a time: `handle(events)` then one cursor move per batch (for a consumer that
+    stores a whole batch in one transaction); returns how many events were handled."""
+    holder = f"{os.getpid()}:{threading.get_ident()}:{new_id()[:8]}"
+    handled = 0
+    while True:
+        cursor = claim(ocma, consumer, workspace_id, holder)
+        if cursor is None:
+            return handled
+        lost = False
+        try:
+            while batch := read(ocma, workspace_id, after=cursor):
+                oldest = utcnow() - max_age
+                fresh = [event for event in batch if event.at >= oldest]
+                if fresh:
+                    handle(fresh)
+                    handled += len(fresh)
+                last = batch[-1].seq
+                assert last is not None
+                if not advance(ocma, consumer, workspace_id, holder, last):
+                    lost = True
+                    break
+                cursor = last
+        finally:
+            release(ocma, consumer, workspace_id, holder)
+        if lost or last_seq(ocma, workspace_id) <= cursor:
+            return handled
+
+
 def _drain(
     ocma: Ocma,
     consumer: str,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ocma_core.db.models import Notification
@@ -63,6 +63,29 @@ def record(session: Session, event: Event) -> Event:
         )
     )
     return event
+
+
+def record_once(
+    session: Session, event: Event, key: str, keep: timedelta = timedelta(days=90)
+) -> Event | None:
+    """Store the event unless one was stored under `key` (an outside id, e.g. a payment provider's event id)
+    within `keep`; None for a repeat. The key and the event commit or roll back together, so a delivery that
+    failed half-way is stored when the sender retries, and a retry of a stored one never is."""
+    from sqlmodel import SQLModel
+
+    from ocma_core.eventlog import insert_for
+
+    if not key or len(key) > 240:
+        raise ValueError("record_once needs a key of 1 to 240 characters")
+    table = SQLModel.metadata.tables["onceclaim"]
+    now = utcnow()
+    claimed = session.execute(
+        insert_for(session, table)
+        .values(key="event:" + key, expires_at=now + keep, created_at=now)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(table.c.key)
+    ).first()
+    return None if claimed is None else record(session, event)
 
 
 def has_listeners() -> bool:

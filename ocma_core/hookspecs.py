@@ -18,8 +18,10 @@ if TYPE_CHECKING:
     from ocma_core.ai.providers import ImageProvider, TextProvider
     from ocma_core.analytics.base import Analyzer
     from ocma_core.context import Ocma
+    from ocma_core.event_kind import EventKind
     from ocma_core.events import Event
     from ocma_core.platforms.base import Platform
+    from ocma_core.webhook_receivers import WebhookReceiver
     from ocma_core.workspace_settings import WorkspaceSetting
 
 hookspec = pluggy.HookspecMarker("ocma")
@@ -59,6 +61,16 @@ def register_commands(cli: click.Group) -> None:
 @hookspec
 def register_routes(router: APIRouter) -> None:
     """Add HTTP routes: call router.include_router(...) or decorate routes on this FastAPI APIRouter."""
+
+
+@hookspec
+def register_event_kinds(register: Callable[[EventKind], None]) -> None:
+    """Declare the plugin's own event kinds: call register(EventKind(name, when, payload_schema)) for each."""
+
+
+@hookspec
+def register_webhook_receivers(register: Callable[[WebhookReceiver], None]) -> None:
+    """Register inbound webhook receivers served at POST /webhooks/{name}: call register(WebhookReceiver(...))."""
 
 
 @hookspec

@@ -26,6 +26,9 @@ AI_PACKAGES = {
     "runware": "ocma-runware",
 }
 
+# Inbound webhook receivers (POST /webhooks/{name}) served by integration plugins.
+RECEIVER_PACKAGES = {"stripe": "ocma-stripe"}
+
 
 def install_hint(name: str, known: dict[str, str], kind: str) -> str:
     """The fix for an unknown `kind` called `name`: its package when OCMA publishes one, a close known name,

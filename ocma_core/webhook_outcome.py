@@ -3,6 +3,7 @@ and the endpoint disabled with a `webhook.disabled` event when a delivery runs o
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,18 @@ def retryable(status: int | None, error: str | None) -> bool:
     return status >= 500 or status in RETRYABLE_4XX
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """One attempt's answer: HTTP status (None: no answer), first bytes, error, Retry-After, time taken."""
+
+    delivery_id: str
+    status: int | None
+    answer: str
+    error: str | None
+    retry_after: float | None
+    took_ms: int
+
+
 def record_outcome(
     ocma: Ocma,
     delivery_id: str,
@@ -34,38 +47,61 @@ def record_outcome(
     took_ms: int,
 ) -> WebhookDelivery:
     """Store the attempt's answer on the delivery and decide what happens next."""
+    [row] = record_outcomes(ocma, [Outcome(delivery_id, status, answer, error, retry_after, took_ms)])
+    return row
+
+
+def record_outcomes(ocma: Ocma, outcomes: list[Outcome]) -> list[WebhookDelivery]:
+    """Store a round's answers in one transaction (each delivery's next step decided as record_outcome does);
+    the deliveries, in the order given."""
+    from sqlmodel import col, select
+
+    disabled: list[Event] = []
+    with ocma.session() as session:
+        ids = [o.delivery_id for o in outcomes]
+        rows = {
+            r.id: r for r in session.exec(select(WebhookDelivery).where(col(WebhookDelivery.id).in_(ids)))
+        }
+        hook_ids = {r.webhook_id for r in rows.values()}
+        hooks = {h.id: h for h in session.exec(select(Webhook).where(col(Webhook.id).in_(hook_ids)))}
+        for outcome in outcomes:
+            row = rows[outcome.delivery_id]
+            event = _apply(session, row, hooks[row.webhook_id], outcome)
+            if event is not None:
+                disabled.append(event)
+        session.add_all([*rows.values(), *hooks.values()])
+        session.flush()
+        for row in rows.values():
+            session.expunge(row)
+    for event in disabled:
+        dispatch(event, ocma)
+    return [rows[o.delivery_id] for o in outcomes]
+
+
+def _apply(session: object, row: WebhookDelivery, hook: Webhook, outcome: Outcome) -> Event | None:
+    """Update the delivery and its endpoint for one answer; the webhook.disabled event if it disabled it."""
     from ocma_core.webhook_delivery import RETRY_DELAYS
 
-    now = utcnow()
-    disabled: Event | None = None
-    with ocma.session() as session:
-        row = session.get(WebhookDelivery, delivery_id)
-        hook = session.get(Webhook, row.webhook_id) if row is not None else None
-        assert row is not None and hook is not None
-        row.attempts += 1
-        row.last_attempt_at, row.response_status, row.response_ms = now, status, took_ms
-        row.response_body, row.claimed_until = answer, None
-        row.last_error = error if error else (None if status and status < 300 else f"HTTP {status}")
-        if status is not None and 200 <= status < 300:
-            row.status, row.delivered_at, row.next_attempt_at = "delivered", now, None
-            hook.failing_since = None
-        elif retryable(status, error) and row.attempts <= len(RETRY_DELAYS) and row.kind != "webhook.ping":
-            wait = timedelta(seconds=RETRY_DELAYS[row.attempts - 1])
-            if retry_after is not None:
-                wait = max(wait, min(timedelta(seconds=retry_after), MAX_RETRY_AFTER))
-            row.next_attempt_at = now + wait
-            hook.failing_since = hook.failing_since or now
-        else:
-            row.status, row.next_attempt_at = "failed", None
-            hook.failing_since = hook.failing_since or now
-            if retryable(status, error) and hook.enabled and row.kind != "webhook.ping":  # failed every retry
-                disabled = _disable(session, hook, row)
-        session.add_all([row, hook])
-        session.flush()
-        session.expunge(row)
-    if disabled is not None:
-        dispatch(disabled, ocma)
-    return row
+    now, status, error = utcnow(), outcome.status, outcome.error
+    row.attempts += 1
+    row.last_attempt_at, row.response_status, row.response_ms = now, status, outcome.took_ms
+    row.response_body, row.claimed_until = outcome.answer, None
+    row.last_error = error if error else (None if status and status < 300 else f"HTTP {status}")
+    if status is not None and 200 <= status < 300:
+        row.status, row.delivered_at, row.next_attempt_at = "delivered", now, None
+        hook.failing_since = None
+    elif retryable(status, error) and row.attempts <= len(RETRY_DELAYS) and row.kind != "webhook.ping":
+        wait = timedelta(seconds=RETRY_DELAYS[row.attempts - 1])
+        if outcome.retry_after is not None:
+            wait = max(wait, min(timedelta(seconds=outcome.retry_after), MAX_RETRY_AFTER))
+        row.next_attempt_at = now + wait
+        hook.failing_since = hook.failing_since or now
+    else:
+        row.status, row.next_attempt_at = "failed", None
+        hook.failing_since = hook.failing_since or now
+        if retryable(status, error) and hook.enabled and row.kind != "webhook.ping":  # failed every retry
+            return _disable(session, hook, row)
+    return None
 
 
 def _disable(session: object, hook: Webhook, row: WebhookDelivery) -> Event:

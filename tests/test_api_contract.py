@@ -59,6 +59,10 @@ include-path = "/v1/events"
 enabled = false
 
 [[operations]]
+include-path = "/v1/stream"
+enabled = false
+
+[[operations]]
 include-path-regex = "^/v1/(content/(generate|adapt|optimize|score)|media/generate|agent/threads/[^/]+/messages)$"
 checks.not_a_server_error.expected-statuses = ["2xx", "3xx", "4xx", "502", "503"]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "502", "503"]

@@ -122,8 +122,12 @@ def test_an_event_never_stored_still_reaches_plugins(capture: Capture, ocma: Ocm
 
 
 def test_docs_list_every_kind_with_its_schema() -> None:
-    docs = Path(__file__).resolve().parent.parent / "docs" / "events.md"
-    assert docs.read_text() == markdown(), "run: python -m ocma_core.event_kinds > docs/events.md"
+    # the plugins' kinds too: tests/test_event_kinds_declared.py compares the whole file with every plugin loaded
+    text = (Path(__file__).resolve().parent.parent / "docs" / "events.md").read_text()
+    assert text.startswith(markdown().split("## Kinds plugins declare")[0])
+    assert all(f"## `{kind}`" in text for kind in KINDS), (
+        "run: python -m ocma_core.event_kinds > docs/events.md"
+    )
     for kind in ("metrics.updated", "post.approval_requested", "post.approved", "experiment.decided"):
         assert kind in KINDS
 

@@ -55,3 +55,8 @@ def test_signed_delivery_is_accepted_and_forged_one_refused(client: TestClient) 
 def test_platform_without_webhooks_is_404(client: TestClient) -> None:
     assert client.get("/webhooks/fakesocial", params={"crc_token": "x"}).status_code == 404
     assert client.post("/webhooks/nonexistent", content=b"{}").status_code == 404
+
+
+def test_a_receiver_plugin_not_installed_says_which_to_install(client: TestClient) -> None:
+    response = client.post("/webhooks/stripe", content=b"{}", headers={"Stripe-Signature": "t=1,v1=x"})
+    assert response.status_code == 404 and "ocma-stripe" in response.json()["detail"]

@@ -74,6 +74,10 @@ def test_signed_delivery_of_the_wanted_kinds(ocma: Ocma, workspace_id: str, rece
     assert webhook_delivery.run(ocma) == 1
     [got] = receiver.received
     assert verify(made.secret, got["headers"], got["body"])
+    from standardwebhooks import Webhook as Verifier  # what a receiver would use: the reference library
+
+    headers = {k.lower(): v for k, v in got["headers"].items()}
+    assert Verifier(made.secret).verify(got["body"], headers)["seq"] == event.seq
     body = json.loads(got["body"])
     assert body["type"] == "post.published" and body["seq"] == event.seq and body["data"]["post_id"] == "p1"
     [row] = webhooks.deliveries(ocma, workspace_id, made.webhook.id)

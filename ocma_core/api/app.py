@@ -98,6 +98,7 @@ CORE_ROUTERS: tuple[str, ...] = (
     "ocma_core.api.routes_analytics",
     "ocma_core.api.routes_hooks",
     "ocma_core.api.routes_events",
+    "ocma_core.api.routes_stream",
 )
 
 

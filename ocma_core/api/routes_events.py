@@ -1,29 +1,23 @@
-"""GET /v1/events: the workspace's event log as Server-Sent Events, from a sequence id (`Last-Event-ID` or
-`?since=`), optionally filtered by kind, then live as events are stored (woken in-process and through Redis,
-and polling the log as a fallback). A slow client slows its own stream only: events are read from the
-database as the connection accepts them, never buffered without bound."""
+"""GET /v1/events (and GET /v1/stream, the WebSocket's URL): the workspace's event log as Server-Sent Events, from a sequence id (`Last-Event-ID` or
+`?since=`), optionally filtered by kind, then live as events are stored (ocma_core.api.event_feed). The same
+feed is a WebSocket at /v1/stream (ocma_core.api.routes_stream)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
 from ocma_core.api.auth import Caller, get_ocma, require
+from ocma_core.api.event_feed import MAX_SEQ, follow_log, parse_kinds, resume_point, start_point
 from ocma_core.context import Ocma
 from ocma_core.events import Event
 from ocma_core.permissions import Action
 
 router = APIRouter(tags=["events"])
-HEARTBEAT_S = 15.0
-POLL_S = 5.0  # read the log this often even without a wake-up
-TICK_S = 0.2
-PAGE = 200
-MAX_SEQ = 2**62
 
 
 def frame(event: Event) -> str:
@@ -34,39 +28,19 @@ def frame(event: Event) -> str:
 async def _stream(
     request: Request, ocma: Ocma, workspace_id: str, after: int, kinds: set[str], follow: bool
 ) -> AsyncIterator[str]:
-    from ocma_core import eventbus
-    from ocma_core.eventlog import read
-
-    eventbus.listen(ocma)
     yield "retry: 3000\n\n"
-    cursor, polled, beat = after, 0.0, time.monotonic()
-    while True:
-        now = time.monotonic()
-        if eventbus.latest(workspace_id) > cursor or now - polled >= POLL_S or not polled:
-            polled = now
-            batch = await asyncio.to_thread(read, ocma, workspace_id, cursor, None, PAGE)
-            for event in batch:
-                cursor = event.seq or cursor
-                if not kinds or event.kind in kinds:
-                    yield frame(event)
-                    beat = time.monotonic()
-            if len(batch) == PAGE:
-                continue
-            if not follow:
-                return
-        if await request.is_disconnected():
-            return
-        if time.monotonic() - beat >= HEARTBEAT_S:
-            yield ": keep-alive\n\n"
-            beat = time.monotonic()
-        await asyncio.sleep(TICK_S)
+    feed = follow_log(ocma, workspace_id, after, kinds, follow=follow, gone=request.is_disconnected)
+    async for event in feed:
+        yield ": keep-alive\n\n" if event is None else frame(event)
 
 
-@router.get(
-    "/v1/events",
-    response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"}},
-)
+SSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"}
+}
+
+
+@router.get("/v1/events", response_class=StreamingResponse, responses=SSE)
+@router.get("/v1/stream", response_class=StreamingResponse, responses=SSE, operation_id="stream_events_sse")
 async def stream_events(
     request: Request,
     since: int | None = Query(None, ge=0, le=MAX_SEQ, description="Send events after this sequence id."),
@@ -78,17 +52,9 @@ async def stream_events(
 ) -> StreamingResponse:
     """The workspace's events as SSE (`id` = sequence id): resume with Last-Event-ID or ?since=; without
     either, only events stored from now on."""
-    from ocma_core.eventlog import last_seq
-
-    after = since
-    header = (last_event_id or "").strip()
-    if header.isascii() and header.isdigit() and int(header) <= MAX_SEQ:  # a reconnect: the header wins
-        after = int(header)
-    if after is None:
-        after = await asyncio.to_thread(last_seq, ocma, caller.workspace_id)
-    wanted = {k.strip() for k in kinds.split(",") if k.strip()}
+    after = await start_point(ocma, caller.workspace_id, resume_point(last_event_id, since))
     return StreamingResponse(
-        _stream(request, ocma, caller.workspace_id, after, wanted, follow),
+        _stream(request, ocma, caller.workspace_id, after, parse_kinds(kinds), follow),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

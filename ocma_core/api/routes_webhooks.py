@@ -1,19 +1,23 @@
-"""Platform webhooks: handshakes (CRC / challenge), signature checks, and metric updates."""
+"""Inbound webhooks at /webhooks/{name}: plugins' receivers (payments, analytics; register_webhook_receivers)
+and platforms' webhooks (handshakes (CRC / challenge), signature checks, and metric updates)."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import logging
+from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from ocma_core.api.auth import get_ocma
 from ocma_core.context import Ocma
+from ocma_core.known_plugins import RECEIVER_PACKAGES
 from ocma_core.observe.instruments import WEBHOOKS
 from ocma_core.platforms import Capability
 from ocma_core.registry import get_platform
+from ocma_core.webhook_receivers import WebhookReceiver, WebhookRefused
 
 router = APIRouter(tags=["webhooks"])
 MAX_WEBHOOK_BYTES = 1_000_000  # X and LinkedIn deliveries are a few KB
@@ -42,8 +46,16 @@ def handshake(platform: str, request: Request) -> Response:
 
 
 @router.post("/webhooks/{platform}", include_in_schema=False)
-async def deliver(platform: str, request: Request, ocma: Ocma = Depends(get_ocma)) -> dict[str, int]:
-    """Verify a delivery's signature on the raw body, then store the metrics it carries."""
+async def deliver(platform: str, request: Request, ocma: Ocma = Depends(get_ocma)) -> dict[str, Any]:
+    """Verify a delivery's signature on the raw body, then store what it carries (a plugin's receiver of that
+    name, else the platform's metrics and conversation events)."""
+    from ocma_core.webhook_receivers import receivers
+
+    receiver = receivers().get(platform)
+    if receiver is not None:
+        return await _receive(receiver, request, ocma)
+    if platform in RECEIVER_PACKAGES:
+        raise HTTPException(404, f"No {platform} receiver here: install {RECEIVER_PACKAGES[platform]}.")
     plat = _webhook_platform(platform)
     outcome = "error"
     try:
@@ -73,6 +85,23 @@ async def deliver(platform: str, request: Request, ocma: Ocma = Depends(get_ocma
         return {"events": len(events), "stored": stored}
     finally:
         WEBHOOKS.labels(plat.name, outcome).inc()
+
+
+async def _receive(receiver: WebhookReceiver, request: Request, ocma: Ocma) -> dict[str, Any]:
+    """Hand the raw body and headers to a registered receiver; its refusals become 4xx answers."""
+    outcome = "error"
+    try:
+        body = await _capped_body(request)
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        try:
+            answer = await asyncio.to_thread(receiver.handle, ocma, headers, body)
+        except WebhookRefused as exc:
+            outcome = "refused"
+            raise HTTPException(exc.status if 400 <= exc.status < 500 else 400, exc.message) from None
+        outcome = "stored"
+        return answer
+    finally:
+        WEBHOOKS.labels(receiver.name, outcome).inc()
 
 
 async def _capped_body(request: Request) -> bytes:

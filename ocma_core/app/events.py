@@ -1,9 +1,21 @@
-"""Domain events: record one in a transaction, or hand one to every plugin"s on_event.
+"""Domain events: record one, hand it to every plugin's on_event, and list every kind (core and plugins').
 
 Part of the public app API (`ocma_core.app`): names here keep their meaning within a minor release."""
 
 from __future__ import annotations
 
-from ocma_core.events import KINDS, Event, dispatch, record
+from ocma_core.event_kinds import EventKind, registered_kinds
+from ocma_core.eventlog import last_seq, read
+from ocma_core.events import KINDS, Event, dispatch, record, record_once
 
-__all__ = ["KINDS", "Event", "dispatch", "record"]
+__all__ = [
+    "KINDS",
+    "Event",
+    "EventKind",
+    "dispatch",
+    "last_seq",
+    "read",
+    "record",
+    "record_once",
+    "registered_kinds",
+]

@@ -284,17 +284,19 @@ class Worker:
         self._expiry_task = asyncio.create_task(check())
 
     def _maybe_send_webhooks(self, now: float) -> None:
-        """Each WEBHOOKS_S, one round of outbound webhooks in a thread (never two at once per worker)."""
+        """Each WEBHOOKS_S, rounds of outbound webhooks in a thread until one is not full (never two at once per
+        worker)."""
         busy = self._webhook_task is not None and not self._webhook_task.done()
         if busy or now - self._last_webhooks < WEBHOOKS_S:
             return
         self._last_webhooks = now
 
         async def send() -> None:
-            from ocma_core.webhook_delivery import run
+            from ocma_core.webhook_delivery import BATCH, run
 
-            try:
-                await asyncio.to_thread(run, self.ocma)
+            try:  # a full round means more are due: go on at once rather than a round a second
+                while await asyncio.to_thread(run, self.ocma) >= BATCH and not self._stop.is_set():
+                    pass
             except Exception:
                 log.exception("webhook round failed")
 

@@ -70,7 +70,10 @@ EXAMPLES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/webhooks/{webhook_id}/redeliver"): {"since": "2026-01-01T00:00:00Z"},
 }
 # Query strings that make a request finish (the event stream follows the log until told not to).
-QUERIES: dict[tuple[str, str], str] = {("GET", "/v1/events"): "?follow=false&since=0"}
+QUERIES: dict[tuple[str, str], str] = {
+    ("GET", "/v1/events"): "?follow=false&since=0",
+    ("GET", "/v1/stream"): "?follow=false&since=0",
+}
 
 
 def _host() -> Any:

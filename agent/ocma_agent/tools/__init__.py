@@ -28,7 +28,7 @@ _default: tuple[int, Toolset] | None = None
 
 def _specs() -> list[tuple[Callable[..., Any], Effect, Action, bool, str | None]]:
     """(function, effect, the permission it needs, untrusted results, name) of each core tool."""
-    from ocma_agent.tools import accounts, campaign, content, deletion, insights, posts, schedule, web
+    from ocma_agent.tools import accounts, campaign, content, deletion, events, insights, posts, schedule, web
 
     return [
         (posts.list_accounts, "read", Action.ACCOUNTS_READ, False, None),
@@ -49,6 +49,7 @@ def _specs() -> list[tuple[Callable[..., Any], Effect, Action, bool, str | None]
         (campaign.plan_campaign, "create", Action.CAMPAIGNS_PLAN, False, None),
         (campaign.campaign_step, "write", Action.CAMPAIGNS_PLAN, False, None),
         (web.fetch_page, "read", Action.WEB_FETCH, True, None),
+        (events.recent_events, "read", Action.EVENTS_READ, True, None),  # webhook.* carry outside text
     ]
 
 

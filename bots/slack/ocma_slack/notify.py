@@ -113,6 +113,10 @@ def message_for(ocma: Ocma, kind: str, payload: dict[str, Any]) -> tuple[str, li
         return held_message(payload)
     if kind == "webhook.disabled":
         return webhook_disabled_message(payload)
+    if kind.startswith("stripe."):
+        from ocma_slack.payments import payment_message
+
+        return payment_message(kind, payload)
     return None  # post.deleted is built by send_event on the pool (it reads the post)
 
 

@@ -1,0 +1,116 @@
+"""The live feed both streams share (SSE `GET /v1/events`, WebSocket `/v1/stream`): the workspace's stored
+events after a sequence id, optionally some kinds, then live as they are stored (woken in-process and through
+Redis, polling the log as a fallback). Events are read from the database only as the client takes them, so a
+slow client slows its own feed and never grows memory (live events wait in a bounded queue; past it the
+feed reads the log)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from ocma_core.context import Ocma
+from ocma_core.events import Event
+
+HEARTBEAT_S = 15.0
+TICK_S = 0.2  # how often an idle feed checks that its client is still there
+PAGE = 200
+MAX_SEQ = 2**62
+
+
+def parse_kinds(kinds: str) -> set[str]:
+    """The kinds of a comma-separated filter (empty: every kind)."""
+    return {k.strip() for k in kinds.split(",") if k.strip()}
+
+
+def resume_point(header: str | None, since: int | None) -> int | None:
+    """Where a client resumes: a numeric Last-Event-ID (a reconnect) wins over ?since=."""
+    value = (header or "").strip()
+    if value.isascii() and value.isdigit() and int(value) <= MAX_SEQ:
+        return int(value)
+    return since
+
+
+async def start_point(ocma: Ocma, workspace_id: str, after: int | None) -> int:
+    """The resume point, or the newest sequence id (only events stored from now on) when there is none."""
+    from ocma_core.eventlog import last_seq
+
+    if after is not None:
+        return after
+    return await asyncio.to_thread(last_seq, ocma, workspace_id)
+
+
+async def _stored(ocma: Ocma, workspace_id: str, after: int) -> AsyncIterator[Event]:
+    """Every stored event after `after`, page by page."""
+    from ocma_core.eventlog import read
+
+    while True:
+        batch = await asyncio.to_thread(read, ocma, workspace_id, after, None, PAGE)
+        for event in batch:
+            after = event.seq or after
+            yield event
+        if len(batch) < PAGE:
+            return
+
+
+async def _next(queue: asyncio.Queue[Event]) -> Event:
+    """The next queued event, waiting at most TICK_S (TimeoutError)."""
+    async with asyncio.timeout(TICK_S):
+        return await queue.get()
+
+
+async def follow_log(
+    ocma: Ocma,
+    workspace_id: str,
+    after: int,
+    kinds: set[str],
+    *,
+    follow: bool,
+    gone: Callable[[], Awaitable[bool]],
+    heartbeat_s: float = HEARTBEAT_S,
+) -> AsyncIterator[Event | None]:
+    """Events after `after` (those of `kinds`, all if empty), in order; None when a heartbeat is due. Ends
+    when the stored events are sent and not `follow`, or when `gone()` says the client left. Stored events
+    come from the log; live ones from the process's reader (ocma_core.api.event_hub), and from the log again
+    whenever a sequence id shows some were missed."""
+    from ocma_core.api.event_hub import subscribe
+
+    cursor = after
+    async for event in _stored(ocma, workspace_id, cursor):
+        cursor = event.seq or cursor
+        if not kinds or event.kind in kinds:
+            yield event
+    if not follow:
+        return
+    async with subscribe(ocma, workspace_id) as sub:
+        beat, catch_up = time.monotonic(), True  # once more: what was stored before subscribing
+        while True:
+            if catch_up:
+                sub.lagging, catch_up = False, False
+                async for event in _stored(ocma, workspace_id, cursor):
+                    cursor = event.seq or cursor
+                    if not kinds or event.kind in kinds:
+                        yield event
+                        beat = time.monotonic()
+            try:
+                event = sub.queue.get_nowait() if not sub.queue.empty() else await _next(sub.queue)
+            except TimeoutError:
+                catch_up = sub.lagging
+                if await gone():
+                    return
+                if time.monotonic() - beat >= heartbeat_s:
+                    yield None
+                    beat = time.monotonic()
+                continue
+            seq = event.seq or 0
+            if seq <= cursor:
+                continue
+            if seq > cursor + 1:  # some did not reach this queue: read them (and this one) from the log
+                catch_up = True
+                continue
+            cursor = seq
+            if not kinds or event.kind in kinds:
+                yield event
+                beat = time.monotonic()
+            catch_up = sub.lagging and sub.queue.empty()

@@ -1,0 +1,165 @@
+"""WebSocket /v1/stream: the SSE feed's semantics over a WebSocket (stored events after a sequence id, resume
+with Last-Event-ID, kind filter, workspace scope), API key or single-use ticket, refusals as 401, and live
+delivery over a real uvicorn to a real `websockets` client."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from live_server import live_server
+from starlette.testclient import WebSocketDenialResponse
+from test_event_stream import _key, _store
+
+from ocma_core.api.app import create_app
+from ocma_core.context import Ocma
+from ocma_core.services.workspaces import create_workspace, revoke_api_key
+
+
+def _events(ws: Any, count: int) -> list[dict[str, Any]]:
+    got = []
+    while len(got) < count:
+        message = ws.receive_json()
+        if message["type"] == "event":
+            got.append(message)
+    return got
+
+
+def test_stored_events_resume_filter_and_stay_in_the_workspace(ocma: Ocma, workspace_id: str) -> None:
+    other = create_workspace(ocma, "Other", timezone="UTC", owner_email="x@example.com").id
+    _store(ocma, other, "post.published", "theirs")
+    for i, kind in enumerate(["post.scheduled", "post.published", "post.failed", "post.published"]):
+        _store(ocma, workspace_id, kind, f"p{i}")
+    headers = _key(ocma, workspace_id)
+    with TestClient(create_app(ocma, run_worker=False)) as client:
+        with client.websocket_connect("/v1/stream?since=0&follow=false", headers=headers) as ws:
+            everything = _events(ws, 4)
+        assert [m["seq"] for m in everything] == [1, 2, 3, 4]
+        assert {m["workspace_id"] for m in everything} == {workspace_id}
+        assert everything[1]["id"] == f"evt_{workspace_id}_2" and everything[1]["kind"] == "post.published"
+        with client.websocket_connect(
+            "/v1/stream?follow=false", headers={**headers, "Last-Event-ID": "2"}
+        ) as ws:
+            assert [m["data"]["post_id"] for m in _events(ws, 2)] == ["p2", "p3"]
+        with client.websocket_connect(
+            "/v1/stream?since=0&follow=false&kinds=post.published", headers=headers
+        ) as ws:
+            assert [m["seq"] for m in _events(ws, 2)] == [2, 4]
+
+
+def test_live_events_arrive_in_order_after_connecting(ocma: Ocma, workspace_id: str) -> None:
+    _store(ocma, workspace_id, "post.failed", "before")  # before connecting: not sent without since
+    with (
+        TestClient(create_app(ocma, run_worker=False)) as client,
+        client.websocket_connect("/v1/stream", headers=_key(ocma, workspace_id)) as ws,
+    ):
+        threading.Timer(
+            0.3, lambda: [_store(ocma, workspace_id, k, "live") for k in ("post.published", "post.failed")]
+        ).start()
+        got = _events(ws, 2)
+    assert [m["kind"] for m in got] == ["post.published", "post.failed"]
+    assert [m["seq"] for m in got] == [2, 3]
+
+
+def test_a_missing_or_bad_key_is_refused_with_401(ocma: Ocma, workspace_id: str) -> None:
+    with TestClient(create_app(ocma, run_worker=False)) as client:
+        for headers in ({}, {"Authorization": "Bearer ocma_nope"}):
+            with (
+                pytest.raises(WebSocketDenialResponse) as refused,
+                client.websocket_connect("/v1/stream", headers=headers),
+            ):
+                pass
+            assert refused.value.status_code == 401
+            assert refused.value.json()["status"] == 401
+
+
+def test_a_ticket_opens_the_stream_once_and_dies_with_its_key(ocma: Ocma, workspace_id: str) -> None:
+    _store(ocma, workspace_id, "post.published", "p0")
+    headers = _key(ocma, workspace_id)
+    with TestClient(create_app(ocma, run_worker=False)) as client:
+        made = client.post("/v1/stream/tickets", headers=headers)
+        assert made.status_code == 201, made.text
+        url = f"/v1/stream?since=0&follow=false&ticket={made.json()['ticket']}"
+        with client.websocket_connect(url) as ws:
+            assert _events(ws, 1)[0]["data"]["post_id"] == "p0"
+        with pytest.raises(WebSocketDenialResponse) as again, client.websocket_connect(url):
+            pass
+        assert again.value.status_code == 401  # single use
+        ticket = client.post("/v1/stream/tickets", headers=headers).json()["ticket"]
+        key_id = headers["Authorization"].split()[1]
+        from ocma_core.crypto import api_key_id
+
+        revoke_api_key(ocma, workspace_id, str(api_key_id(key_id)))
+        with pytest.raises(WebSocketDenialResponse), client.websocket_connect(f"/v1/stream?ticket={ticket}"):
+            pass
+        with pytest.raises(WebSocketDenialResponse), client.websocket_connect("/v1/stream?ticket=wst_forged"):
+            pass
+
+
+def test_a_real_client_over_uvicorn_gets_live_events(ocma: Ocma, workspace_id: str) -> None:
+    from websockets.asyncio.client import connect
+
+    headers = _key(ocma, workspace_id)
+
+    async def run(url: str) -> list[dict[str, Any]]:
+        got: list[dict[str, Any]] = []
+        async with connect(url.replace("http", "ws", 1) + "/v1/stream", additional_headers=headers) as ws:
+            loop = asyncio.get_running_loop()
+            loop.call_later(0.3, lambda: threading.Thread(target=_store_two).start())
+            while len(got) < 2:
+                message = json.loads(await asyncio.wait_for(ws.recv(), 30))
+                if message["type"] == "event":
+                    got.append(message)
+        return got
+
+    def _store_two() -> None:
+        for kind in ("post.published", "post.failed"):
+            _store(ocma, workspace_id, kind, "live")
+
+    with live_server(create_app(ocma, run_worker=False)) as url:
+        got = asyncio.run(run(url))
+    assert [m["kind"] for m in got] == ["post.published", "post.failed"]
+    assert got[0]["seq"] < got[1]["seq"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_an_event_stored_by_another_process_reaches_a_websocket_client(
+    settings: Any, workspace_id: str
+) -> None:
+    import subprocess
+    import sys
+
+    from test_event_fanout import PRODUCER
+    from tests_support import REDIS_URL, need_service
+
+    need_service("redis", REDIS_URL)
+    ocma = Ocma(settings.model_copy(update={"redis_url": REDIS_URL}))
+    args = [
+        str(settings.data_dir),
+        settings.resolved_database_url,
+        REDIS_URL,
+        ocma.encryption_keys[0],
+        workspace_id,
+    ]
+    with (
+        TestClient(create_app(ocma, run_worker=False)) as client,
+        client.websocket_connect("/v1/stream", headers=_key(ocma, workspace_id)) as ws,
+    ):
+        done = subprocess.run(
+            [sys.executable, "-c", PRODUCER, *args], capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr
+        [got] = _events(ws, 1)
+    assert (got["kind"], got["data"]["post_id"], got["seq"]) == ("post.published", "from-another-process", 1)
+
+
+def test_a_plain_get_of_the_stream_url_is_the_sse_stream(ocma: Ocma, workspace_id: str) -> None:
+    _store(ocma, workspace_id, "post.published", "p0")
+    with TestClient(create_app(ocma, run_worker=False)) as client:
+        response = client.get("/v1/stream?since=0&follow=false", headers=_key(ocma, workspace_id))
+    assert response.headers["content-type"].startswith("text/event-stream")
+    assert "event: post.published" in response.text and "id: 1" in response.text
