@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -117,9 +118,11 @@ def _redis(ocma: Ocma) -> Redis:
 def queues(ocma: Ocma, connection: Redis | None = None) -> list[Queue]:
     """The installation's rq queues, high priority first (an rq worker empties it before the low one)."""
     from rq import Queue
+    from rq.serializers import JSONSerializer
 
     conn = connection or _redis(ocma)
-    return [Queue(queue_name(ocma, p), connection=conn) for p in ("high", "low")]
+    # JSON, not rq's default pickle: a job is a kind's name, and nothing in Redis can become code to run.
+    return [Queue(queue_name(ocma, p), connection=conn, serializer=JSONSerializer) for p in ("high", "low")]
 
 
 class Scheduler:
@@ -145,9 +148,15 @@ class Scheduler:
             if not self.connection.set(lock, "1", nx=True, ex=max(int(period) * 2, 5)):
                 continue  # another worker scheduled this period's round
             queue = self._queues[queue_name(self.ocma, kind.queue)]
+            job_id = re.sub(
+                r"[^A-Za-z0-9_-]", "-", f"{self.ocma.redis_namespace}round-{name}"
+            )  # rq's id rule
+            if self._pending(queue, job_id):
+                continue  # the last round of this kind still waits or runs: never a pile of them
             queue.enqueue(
                 run,
                 name,
+                job_id=job_id,
                 job_timeout=max(int(period) * 10, 300),
                 result_ttl=3600,
                 failure_ttl=7 * 24 * 3600,
@@ -157,6 +166,15 @@ class Scheduler:
             self.enqueued[name] += 1
             done.append(name)
         return done
+
+    @staticmethod
+    def _pending(queue: Queue, job_id: str) -> bool:
+        """Whether the job of that id is waiting, running or scheduled for a retry."""
+        job = queue.fetch_job(job_id)
+        return job is not None and job.get_status(refresh=False) in _PENDING
+
+
+_PENDING = frozenset({"queued", "started", "scheduled", "deferred"})
 
 
 def status(ocma: Ocma) -> dict[str, Any]:
@@ -184,4 +202,7 @@ def work(ocma: Ocma, burst: bool = False) -> None:
     global _context
     _context = ocma  # jobs run in this process (no fork per job): one context, its pools and clients reused
     connection = _redis(ocma)
-    SimpleWorker(queues(ocma, connection), connection=connection).work(burst=burst, logging_level="WARNING")
+    from rq.serializers import JSONSerializer
+
+    worker = SimpleWorker(queues(ocma, connection), connection=connection, serializer=JSONSerializer)
+    worker.work(burst=burst, logging_level="WARNING")

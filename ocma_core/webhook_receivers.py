@@ -28,7 +28,8 @@ NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 
 
 class WebhookRefused(Exception):
-    """A delivery the receiver will not take: `status` (4xx) and why (sent back to the sender)."""
+    """A delivery the receiver will not take: `status` (4xx; 503 when OCMA's configuration is at fault and the
+    sender should retry later) and why (sent back to the sender)."""
 
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)

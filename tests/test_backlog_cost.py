@@ -123,7 +123,26 @@ def test_cursor_pages_give_every_post_once_in_order_then_the_drafts(
     assert seen == everything  # same order as one big page, nothing twice, drafts last
 
 
-@pytest.mark.parametrize("cursor", ["not-a-cursor", "W10", "WzEsMiwzXQ", "%00" * 3])
+def _cursor(*key: object) -> str:
+    import base64
+    import json
+
+    return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "not-a-cursor",
+        "W10",
+        "WzEsMiwzXQ",
+        "%00" * 3,
+        _cursor(None, "0001-01-01T00:00:00+14:00", "x"),  # before year 1 once in UTC
+        _cursor("9999-12-31T23:59:59-14:00", "2026-01-01T00:00:00", "x"),  # after year 9999 once in UTC
+        _cursor("2026-01-01T00:00:00", "2026-01-01T00:00:00", "id\u0000"),  # NUL hidden by the base64
+        _cursor(1, 2, 3),
+    ],
+)
 def test_a_cursor_that_was_not_given_out_is_a_clear_422(
     client: TestClient, ocma: Ocma, workspace_id: str, cursor: str
 ) -> None:

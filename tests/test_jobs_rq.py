@@ -43,9 +43,12 @@ def test_each_round_is_scheduled_once_per_period_for_all_workers(rq_ocma: Ocma) 
     first, second = jobs.Scheduler(rq_ocma), jobs.Scheduler(rq_ocma)
     now = 1_900_000_000.0  # a fresh namespace: every kind that is on is due (weekly reports are off here)
     assert sorted(first.tick(now) + second.tick(now)) == ["login_expiry", "metrics", "webhooks"]
-    assert first.tick(now + 1) + second.tick(now + 1) == ["webhooks"]  # only the 1 s round is due again
+    # The next second's webhooks round is due, but the last one still waits: rounds never pile up.
+    assert first.tick(now + 1) + second.tick(now + 1) == []
     waiting = _counts(rq_ocma)
-    assert waiting["high"]["waiting"] == 3 and waiting["low"]["waiting"] == 1
+    assert waiting["high"]["waiting"] == 2 and waiting["low"]["waiting"] == 1
+    jobs.work(rq_ocma, burst=True)
+    assert first.tick(now + 2) == ["webhooks"]  # once it has run, the next round goes on the queue
 
 
 def test_a_job_worker_runs_a_metrics_round(
@@ -81,7 +84,7 @@ def test_a_failing_round_is_retried_later_then_kept_as_failed(
     [high, _low] = jobs.queues(rq_ocma)
     [job_id] = high.scheduled_job_registry.get_job_ids()  # not lost: scheduled again in RETRY_INTERVALS[0]
     assert high.fetch_job(job_id).retries_left == len(jobs.RETRY_INTERVALS) - 1  # type: ignore[union-attr]
-    high.enqueue(jobs.run, "webhooks")  # no retries left: it stays in rq's failed registry
+    high.enqueue(jobs.run, "webhooks", job_id="once-more")  # no retries left: kept in rq's failed registry
     jobs.work(rq_ocma, burst=True)
     assert _counts(rq_ocma)["high"]["failed"] == 1
 

@@ -49,9 +49,11 @@ def handshake(platform: str, request: Request) -> Response:
 async def deliver(platform: str, request: Request, ocma: Ocma = Depends(get_ocma)) -> dict[str, Any]:
     """Verify a delivery's signature on the raw body, then store what it carries (a plugin's receiver of that
     name, else the platform's metrics and conversation events)."""
+    from ocma_core.registry import get_platforms
     from ocma_core.webhook_receivers import receivers
 
-    receiver = receivers().get(platform)
+    # A platform's own path wins: a receiver that shares its name never sees (or swallows) its deliveries.
+    receiver = receivers().get(platform) if platform not in get_platforms() else None
     if receiver is not None:
         return await _receive(receiver, request, ocma)
     if platform in RECEIVER_PACKAGES:
@@ -97,7 +99,8 @@ async def _receive(receiver: WebhookReceiver, request: Request, ocma: Ocma) -> d
             answer = await asyncio.to_thread(receiver.handle, ocma, headers, body)
         except WebhookRefused as exc:
             outcome = "refused"
-            raise HTTPException(exc.status if 400 <= exc.status < 500 else 400, exc.message) from None
+            status = exc.status if 400 <= exc.status < 500 or exc.status == 503 else 400
+            raise HTTPException(status, exc.message) from None
         outcome = "stored"
         return answer
     finally:

@@ -48,8 +48,9 @@ def cursor_after(post: Post) -> str:
 
 
 def _aware(value: str) -> datetime:
+    """An ISO time in UTC (converted here, so a time that overflows when converted is refused, not a 500)."""
     when = datetime.fromisoformat(value)
-    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+    return when.astimezone(UTC) if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def _read_cursor(cursor: str) -> tuple[datetime | None, datetime, str]:
@@ -57,14 +58,14 @@ def _read_cursor(cursor: str) -> tuple[datetime | None, datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         scheduled, created, post_id = json.loads(raw)
-        if not isinstance(post_id, str):
-            raise ValueError(post_id)
+        if not all(isinstance(v, str) and "\x00" not in v for v in (created, post_id, scheduled or "")):
+            raise ValueError("not three strings without NUL")
         return (
             _aware(scheduled) if scheduled else None,
             _aware(created),
             post_id,
         )
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as exc:
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError, OverflowError) as exc:
         raise ValidationFailed(
             "`after` is not a cursor this listing gave out.",
             problems=[{"field": "after", "message": f"cannot be read ({type(exc).__name__})"}],

@@ -4,7 +4,7 @@ acknowledged and dropped. Configuration, read from the environment like every OC
 
 - `OCMA_STRIPE_WEBHOOK_SECRET`: the endpoint's signing secret(s) (`whsec_...`; several, comma-separated,
   while Stripe rolls the secret);
-- `OCMA_STRIPE_WORKSPACE`: the workspace (id or name) the events belong to (default: the only one)."""
+- `OCMA_STRIPE_WORKSPACE`: the id of the workspace the events belong to (default: the only one)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from typing import Any
 from ocma_core.app import Ocma
 from ocma_core.app.events import Event, dispatch, record_once
 from ocma_core.app.web import WebhookRefused
-from ocma_core.app.workspaces import resolve_workspace
+from ocma_core.app.workspaces import get_workspace, resolve_workspace
+from ocma_core.errors import OcmaError
 from ocma_stripe.signature import SignatureError, verify
 
 SECRET_ENV = "OCMA_STRIPE_WEBHOOK_SECRET"
@@ -75,6 +76,21 @@ def payload_of(event: dict[str, Any]) -> dict[str, Any]:
     return payload
 
 
+def _workspace_id(ocma: Ocma) -> str:
+    """The workspace named by id in OCMA_STRIPE_WORKSPACE (never by name: a workspace admin can rename theirs),
+    or the only workspace when it is unset. Misconfiguration is a 503, so Stripe retries once it is fixed."""
+    wanted = (os.environ.get(WORKSPACE_ENV) or "").strip()
+    try:
+        return (get_workspace(ocma, wanted) if wanted else resolve_workspace(ocma, None)).id
+    except OcmaError:
+        found = "is not a workspace id" if wanted else "is unset and there is not exactly one workspace"
+        raise WebhookRefused(
+            f"{WORKSPACE_ENV} {found}: set it to the id of the workspace Stripe events belong to "
+            "(`ocma workspaces list`).",
+            503,
+        ) from None
+
+
 def handle(ocma: Ocma, headers: dict[str, str], body: bytes) -> dict[str, Any]:
     """Verify the delivery (Stripe-Signature on the raw body), then store the event once."""
     try:
@@ -89,9 +105,9 @@ def handle(ocma: Ocma, headers: dict[str, str], body: bytes) -> dict[str, Any]:
         raise WebhookRefused("Not a Stripe event (JSON with id, type and data.object).", 400) from None
     if stripe_type not in KINDS:
         return {"received": True, "recorded": False, "ignored": stripe_type[:100]}
-    workspace = resolve_workspace(ocma, os.environ.get(WORKSPACE_ENV) or None)
+    workspace_id = _workspace_id(ocma)
     with ocma.session() as session:
-        stored = record_once(session, Event(KINDS[stripe_type], workspace.id, payload), "stripe:" + stripe_id)
+        stored = record_once(session, Event(KINDS[stripe_type], workspace_id, payload), "stripe:" + stripe_id)
     if stored is not None:
         dispatch(stored, ocma)
     return {"received": True, "recorded": stored is not None, "duplicate": stored is None}

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 
 TOLERANCE_S = 300
+_DIGITS = re.compile(r"[0-9]{1,12}")  # a unix time; a longer one is refused, not parsed
+_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 class SignatureError(ValueError):
@@ -30,9 +33,9 @@ def parse(header: str) -> tuple[int, list[str]]:
     signatures: list[str] = []
     for item in header.split(","):
         key, _, value = item.strip().partition("=")
-        if key == "t" and value.isascii() and value.isdigit():
+        if key == "t" and _DIGITS.fullmatch(value):
             timestamp = int(value)
-        elif key == "v1" and value:
+        elif key == "v1" and _HEX.fullmatch(value):  # anything else can match no HMAC: not compared at all
             signatures.append(value)
     if timestamp is None or not signatures:
         raise SignatureError("Stripe-Signature has no timestamp or no v1 signature.")

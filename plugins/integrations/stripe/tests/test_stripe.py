@@ -61,6 +61,9 @@ def test_the_signature_is_stripes_documented_one() -> None:
         ("", "no timestamp"),
         ("t=1700000000", "no timestamp or no v1"),
         ("t=1700000000,v0=abc", "no v1"),
+        ("t=" + "9" * 5000 + ",v1=" + "a" * 64, "a timestamp too long to be a time"),
+        ("t=1700000000,v1=\u00e9", "a signature that is not hex"),
+        ("t=\u0661\u0662,v1=" + "a" * 64, "digits that are not ASCII"),
     ],
 )
 def test_malformed_headers_are_refused(given: str, why: str) -> None:
@@ -138,3 +141,26 @@ def test_the_kinds_are_declared_with_schemas(ocma: Any) -> None:
     kinds = registered_kinds()
     assert set(KINDS.values()) <= set(kinds)
     jsonschema.validate(payload_of(EVENT), kinds["stripe.checkout_completed"].schema)
+
+
+def test_events_go_to_the_workspace_named_by_id_never_by_name(
+    ocma: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ocma_core.api.app import create_app
+    from ocma_core.eventlog import read
+    from ocma_core.services.workspaces import create_workspace
+
+    monkeypatch.setenv("OCMA_STRIPE_WEBHOOK_SECRET", SECRET)
+    squatter = create_workspace(ocma, "Acme Marketing", timezone="UTC", owner_email="a@example.com")
+    shop = create_workspace(ocma, "Shop", timezone="UTC", owner_email="o@example.com")
+    body = json.dumps(EVENT).encode()
+    with TestClient(create_app(ocma, run_worker=False)) as client:
+        monkeypatch.delenv("OCMA_STRIPE_WORKSPACE", raising=False)
+        unset = _post(client, body, header(body))  # two workspaces and no choice: Stripe retries later
+        assert unset.status_code == 503 and "OCMA_STRIPE_WORKSPACE" in unset.json()["detail"]
+        monkeypatch.setenv("OCMA_STRIPE_WORKSPACE", "Acme Marketing")  # a name any admin could take
+        assert _post(client, body, header(body)).status_code == 503
+        monkeypatch.setenv("OCMA_STRIPE_WORKSPACE", shop.id)
+        assert _post(client, body, header(body)).json()["recorded"] is True
+    assert [e.kind for e in read(ocma, shop.id)] == ["stripe.checkout_completed"]
+    assert read(ocma, squatter.id) == []

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -128,13 +129,13 @@ def verify_signature(
         return False
     header = next((v for k, v in headers.items() if k.lower() == "tiktok-signature"), "")
     parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
-    stamp, signature = parts.get("t", ""), parts.get("s", "")
-    if not stamp.isdigit() or not signature:
-        return False
+    stamp, signature = parts.get("t", "").strip(), parts.get("s", "").strip().lower()
+    if not re.fullmatch(r"[0-9]{1,12}", stamp) or not re.fullmatch(r"[0-9a-f]{64}", signature):
+        return False  # malformed: refused before any arithmetic or comparison (no 500 on odd input)
     if abs((time.time() if now is None else now) - int(stamp)) > SIGNATURE_TOLERANCE_S:
         return False
     expected = hmac.new(secret.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, signature.strip().lower())
+    return hmac.compare_digest(expected, signature)
 
 
 def parse_webhook(body: bytes) -> list[WebhookEvent]:

@@ -160,6 +160,8 @@ def test_webhook_signatures_are_checked_and_stale_ones_refused(tiktok: TikTokPla
     assert not tiktok.verify_webhook(_signed(body, now, "other"), body)
     assert not tiktok.verify_webhook(_signed(body + b" ", now), body)
     assert not tiktok.verify_webhook({}, body)
+    for odd in (f"t={'9' * 5000},s={'a' * 64}", f"t={now},s=\u00e9", f"t=\u0661\u0662,s={'a' * 64}"):
+        assert not tiktok.verify_webhook({"TikTok-Signature": odd}, body)  # refused, never an exception
     (event,) = tiktok.parse_webhook(body)
     assert event.kind == "publish.settled" and event.external_post_id == "v_pub_url~v2-1.77"
     assert event.raw["event"] == "post.publish.complete"
