@@ -170,3 +170,26 @@ def test_a_plain_get_of_the_stream_url_is_the_sse_stream(ocma: Ocma, workspace_i
         response = client.get("/v1/stream?since=0&follow=false", headers=_key(ocma, workspace_id))
     assert response.headers["content-type"].startswith("text/event-stream")
     assert "event: post.published" in response.text and "id: 1" in response.text
+
+
+def test_an_open_stream_ends_when_its_key_is_revoked(
+    ocma: Ocma, workspace_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ocma_core.api import event_feed
+    from ocma_core.crypto import api_key_id
+
+    monkeypatch.setattr(event_feed, "KEY_RECHECK_S", 0.0)  # check on every pass, not every 10 s
+    headers = _key(ocma, workspace_id)
+    with (
+        TestClient(create_app(ocma, run_worker=False)) as client,
+        client.websocket_connect("/v1/stream", headers=headers) as ws,
+    ):
+        _store(ocma, workspace_id, "post.published", "while the key is good")
+        assert _events(ws, 1)[0]["data"]["post_id"] == "while the key is good"
+        revoke_api_key(ocma, workspace_id, str(api_key_id(headers["Authorization"].split()[1])))
+        _store(ocma, workspace_id, "post.published", "after revocation")
+        with pytest.raises(Exception) as closed:  # the server closes: no event after the revocation
+            while True:
+                message = ws.receive_json()
+                assert message["type"] != "event", message
+    assert getattr(closed.value, "code", None) == 1008

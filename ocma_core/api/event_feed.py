@@ -14,6 +14,7 @@ from ocma_core.context import Ocma
 from ocma_core.events import Event
 
 HEARTBEAT_S = 15.0
+KEY_RECHECK_S = 10.0  # how often an open stream checks that its API key is still active
 TICK_S = 0.2  # how often an idle feed checks that its client is still there
 PAGE = 200
 MAX_SEQ = 2**62
@@ -114,3 +115,30 @@ async def follow_log(
                 yield event
                 beat = time.monotonic()
             catch_up = sub.lagging and sub.queue.empty()
+
+
+class KeyWatch:
+    """Whether the key a stream was opened with has been revoked since (checked at most every KEY_RECHECK_S):
+    an open stream ends when its key is revoked, as a new request with that key would be refused."""
+
+    def __init__(self, ocma: Ocma, key_id: str) -> None:
+        self.ocma, self.key_id = ocma, key_id
+        self.checked = time.monotonic()
+        self.revoked = False
+
+    async def check(self) -> bool:
+        """True once the key is revoked (or gone)."""
+        if not self.revoked and time.monotonic() - self.checked >= KEY_RECHECK_S:
+            self.checked = time.monotonic()
+            self.revoked = not await asyncio.to_thread(_key_active, self.ocma, self.key_id)
+        return self.revoked
+
+
+def _key_active(ocma: Ocma, key_id: str) -> bool:
+    from sqlmodel import select
+
+    from ocma_core.db.models import ApiKey
+
+    with ocma.session() as session:
+        record = session.exec(select(ApiKey).where(ApiKey.key_id == key_id)).first()
+        return record is not None and record.revoked_at is None

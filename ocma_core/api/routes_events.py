@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
 from ocma_core.api.auth import Caller, get_ocma, require
-from ocma_core.api.event_feed import MAX_SEQ, follow_log, parse_kinds, resume_point, start_point
+from ocma_core.api.event_feed import MAX_SEQ, KeyWatch, follow_log, parse_kinds, resume_point, start_point
 from ocma_core.context import Ocma
 from ocma_core.events import Event
 from ocma_core.permissions import Action
@@ -26,11 +26,18 @@ def frame(event: Event) -> str:
 
 
 async def _stream(
-    request: Request, ocma: Ocma, workspace_id: str, after: int, kinds: set[str], follow: bool
+    request: Request, ocma: Ocma, caller: Caller, after: int, kinds: set[str], follow: bool
 ) -> AsyncIterator[str]:
     yield "retry: 3000\n\n"
-    feed = follow_log(ocma, workspace_id, after, kinds, follow=follow, gone=request.is_disconnected)
+    key = KeyWatch(ocma, caller.key_id)
+
+    async def gone() -> bool:
+        return await request.is_disconnected() or await key.check()
+
+    feed = follow_log(ocma, caller.workspace_id, after, kinds, follow=follow, gone=gone)
     async for event in feed:
+        if await key.check():
+            return  # the key was revoked: the stream ends as a new request with it would be refused
         yield ": keep-alive\n\n" if event is None else frame(event)
 
 
@@ -54,7 +61,7 @@ async def stream_events(
     either, only events stored from now on."""
     after = await start_point(ocma, caller.workspace_id, resume_point(last_event_id, since))
     return StreamingResponse(
-        _stream(request, ocma, caller.workspace_id, after, parse_kinds(kinds), follow),
+        _stream(request, ocma, caller, after, parse_kinds(kinds), follow),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from starlette.websockets import WebSocketDisconnect
 
 from ocma_core.api.auth import Caller, get_ocma, require
-from ocma_core.api.event_feed import MAX_SEQ, follow_log, parse_kinds, resume_point, start_point
+from ocma_core.api.event_feed import MAX_SEQ, KeyWatch, follow_log, parse_kinds, resume_point, start_point
 from ocma_core.context import Ocma
 from ocma_core.db.models import Role
 from ocma_core.errors import PermissionDenied
@@ -134,15 +134,21 @@ async def stream_socket(
     left = asyncio.Event()
     watcher = asyncio.create_task(_watch(websocket, left))
 
+    key = KeyWatch(ocma, who.key_id)
+
     async def gone() -> bool:
-        return left.is_set()
+        return left.is_set() or await key.check()
 
     try:
         feed = follow_log(ocma, who.workspace_id, after, parse_kinds(kinds), follow=follow, gone=gone)
         async for event in feed:
+            if await key.check():
+                break
             async with asyncio.timeout(SEND_TIMEOUT_S):
                 await websocket.send_text(HEARTBEAT if event is None else wire(event))
-        if not left.is_set():
+        if key.revoked:
+            await _close_quietly(websocket, POLICY, "the API key was revoked")
+        elif not left.is_set():
             await websocket.close(1000)
     except TimeoutError:
         await _close_quietly(websocket, SLOW_CLIENT, "too slow: reconnect with since=<last seq>")
