@@ -35,9 +35,16 @@ async def list_boards(
     ]
     if with_sections:
         for board in boards:
-            sections = await _pages(platform, ctx, f"/boards/{board['id']}/sections")
-            board["sections"] = [{"id": str(s["id"]), "name": str(s.get("name") or "")} for s in sections]
+            board["sections"] = await sections_of(platform, ctx, board["id"])
     return boards
+
+
+async def sections_of(
+    platform: PinterestPlatform, ctx: AccountContext, board_id: str
+) -> list[dict[str, str]]:
+    """GET /boards/{id}/sections (every page): [{id, name}]."""
+    sections = await _pages(platform, ctx, f"/boards/{board_id}/sections")
+    return [{"id": str(s["id"]), "name": str(s.get("name") or "")} for s in sections]
 
 
 def choose(boards: list[dict[str, Any]], wanted: str) -> dict[str, Any] | None:

@@ -268,8 +268,16 @@ class PinterestPlatform(Platform):
         return await boards.list_boards(self, ctx, with_sections=True)
 
     async def apply_account_settings(self, ctx: AccountContext, values: Mapping[str, str]) -> dict[str, Any]:
-        """The default board (and section), checked against the account's boards as Pinterest lists them now."""
-        return boards.resolve(await self.list_boards(ctx), dict(values))
+        """The default board (and section), checked against the account's boards as Pinterest lists them now;
+        only the chosen board's sections are read (one call per change, not one per board)."""
+        wanted = dict(values)
+        listed = await boards.list_boards(self, ctx)
+        chosen = (
+            boards.choose(listed, wanted.get("default_board", "")) if wanted.get("default_board") else None
+        )
+        if chosen is not None and wanted.get("default_board_section"):
+            chosen["sections"] = await boards.sections_of(self, ctx, chosen["id"])
+        return boards.resolve(listed, wanted)
 
     def account_settings_view(self, settings: Mapping[str, Any]) -> dict[str, Any]:
         """The default board and the boards there are."""
