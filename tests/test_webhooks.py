@@ -60,3 +60,24 @@ def test_platform_without_webhooks_is_404(client: TestClient) -> None:
 def test_a_receiver_plugin_not_installed_says_which_to_install(client: TestClient) -> None:
     response = client.post("/webhooks/stripe", content=b"{}", headers={"Stripe-Signature": "t=1,v1=x"})
     assert response.status_code == 404 and "ocma-stripe" in response.json()["detail"]
+
+
+def test_a_delivery_that_failed_to_be_stored_is_taken_again_on_retry(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ocma_core.services import metrics
+
+    body = json.dumps({"for_user_id": "42", "favorite_events": []}).encode()
+    headers = {"x-twitter-webhooks-signature": _sign(body)}
+    real = metrics.ingest_webhook
+
+    def down(*args: object, **kwargs: object) -> int:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(metrics, "ingest_webhook", down)
+    assert client.post("/webhooks/x", content=body, headers=headers).status_code == 500
+    monkeypatch.setattr(metrics, "ingest_webhook", real)
+    retried = client.post("/webhooks/x", content=body, headers=headers)  # X retries the same delivery
+    assert retried.status_code == 200 and "duplicate" not in retried.json()
+    again = client.post("/webhooks/x", content=body, headers=headers)
+    assert again.json()["duplicate"] == 1  # once handled, a replay is still a duplicate

@@ -67,7 +67,7 @@ async def deliver(platform: str, request: Request, ocma: Ocma = Depends(get_ocma
             outcome = "bad_signature"
             raise HTTPException(401, "Invalid webhook signature.")
         from ocma_core.services.metrics import ingest_webhook
-        from ocma_core.services.once import claim_once
+        from ocma_core.services.once import claim_once, release_once
         from ocma_core.services.webhook_events import (
             record_conversation_events,
             revoked_accounts,
@@ -75,14 +75,20 @@ async def deliver(platform: str, request: Request, ocma: Ocma = Depends(get_ocma
         )
 
         digest = hashlib.sha256(body).hexdigest()
-        if not await asyncio.to_thread(claim_once, ocma, f"webhook:{plat.name}:{digest}", REPLAY_WINDOW_S):
+        once = f"webhook:{plat.name}:{digest}"
+        if not await asyncio.to_thread(claim_once, ocma, once, REPLAY_WINDOW_S):
             outcome = "duplicate"
             return {"events": 0, "stored": 0, "duplicate": 1}  # a retry or a replay: stored once already
-        events = plat.parse_webhook(body)
-        stored = await asyncio.to_thread(ingest_webhook, ocma, plat.name, events)
-        await asyncio.to_thread(record_conversation_events, ocma, plat.name, events)
-        await asyncio.to_thread(settle_pending, ocma, plat.name, events)
-        await asyncio.to_thread(revoked_accounts, ocma, plat.name, events)
+        try:
+            events = plat.parse_webhook(body)
+            stored = await asyncio.to_thread(ingest_webhook, ocma, plat.name, events)
+            await asyncio.to_thread(record_conversation_events, ocma, plat.name, events)
+            await asyncio.to_thread(settle_pending, ocma, plat.name, events)
+            await asyncio.to_thread(revoked_accounts, ocma, plat.name, events)
+        except Exception:
+            # Not handled: the platform's retry must be taken, not answered as a duplicate.
+            await asyncio.to_thread(release_once, ocma, once)
+            raise
         outcome = "stored"
         return {"events": len(events), "stored": stored}
     finally:

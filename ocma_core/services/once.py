@@ -38,6 +38,15 @@ def claim_once(ocma: Ocma, key: str, ttl_s: float) -> bool:
     return _claim_db(ocma, key, ttl_s)
 
 
+def release_once(ocma: Ocma, key: str) -> None:
+    """Give a claim back (the side effect it guarded failed, so a retry must be able to claim it again)."""
+    if ocma.settings.redis_url:
+        _redis(ocma.settings.redis_url).delete(ocma.redis_namespace + "once:" + key)
+        return
+    with ocma.session() as session:
+        session.execute(delete(OnceClaim).where(col(OnceClaim.key) == key))
+
+
 def _redis(url: str) -> Any:
     with _lock:
         client = _clients.get(url)
