@@ -90,6 +90,9 @@ def render_text(report: dict[str, Any]) -> str:
         if summary:
             lines.append(f"\n{section.get('title', name)}: {summary}")
         if name == "engagement":
+            unranked = _why_unranked(section)
+            if unranked:
+                lines.append(f"  Not ranked: {unranked}")
             for label, key in (("Top", "top_posts"), ("Bottom", "bottom_posts")):
                 for row in section.get(key, [])[:3]:
                     gone = " (deleted since)" if row.get("deleted") else ""
@@ -101,6 +104,27 @@ def render_text(report: dict[str, Any]) -> str:
     for name, error in report.get("errors", {}).items():
         lines.append(f"\n{name}: failed ({error})")
     return "\n".join(lines)
+
+
+def _why_unranked(section: dict[str, Any]) -> str:
+    """Why the period's posts have no top and bottom list (empty when they have one or there are no posts)."""
+    if section.get("top_posts") or not section.get("posts"):
+        return ""
+    matching = section.get("age_matching") or {}
+    hours = matching.get("compared_at_hours", 24)
+    young, no_curve = matching.get("left_out_too_young", 0), matching.get("left_out_no_growth_curve", 0)
+    parts = [f"posts are compared at {hours:g} h after publishing"]
+    if young:
+        parts.append(f"{young} not that old yet")
+    if no_curve:
+        parts.append(
+            f"{no_curve} measured only later, with no growth curve of the account to scale them back"
+        )
+    if not young and not no_curve:
+        parts.append(
+            "no account has a typical level at that age yet (its earlier posts measured at that age)"
+        )
+    return "; ".join(parts) + "."
 
 
 CSV_COLUMNS = (

@@ -48,7 +48,9 @@ def test_slash_report_posts_last_weeks_report_from_stored_metrics(
     text = "\n".join(r["text"] for r in slack.responses())
     assert text.startswith(f"Report for {last_week.label} (Europe/Berlin)")
     assert "From 2 posts with stored metrics" in text
-    assert "160 interactions" in text and '"Launch day!"' in text  # 120 + 30 + 10, as FakeSocial reported
+    assert "2 posts, 165 interactions" in text  # 120 + 30 + 10 and 4 + 0 + 1, as FakeSocial reported
+    # Measured once, days after publishing, with no earlier posts: nothing to rank at one age, and it says so.
+    assert "Not ranked: posts are compared at 24 h after publishing" in text
 
 
 def test_slash_queue_lists_the_next_seven_days(
