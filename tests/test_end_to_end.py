@@ -120,7 +120,18 @@ def test_cli_schedule_published_by_ocma_worker_with_redis(
     try:
         from ocma_core.services.status import engine_status
 
-        assert _wait(lambda: len(engine_status(ocma)["workers"]) == 2, timeout=90)
+        def registered() -> bool:
+            if worker.poll() is not None:  # it died: say why instead of waiting out the timeout
+                raise AssertionError(
+                    f"ocma worker exited with {worker.returncode}: {worker.communicate()[0]}"
+                )
+            return len(engine_status(ocma)["workers"]) == 2
+
+        if not _wait(registered, timeout=90):
+            worker.terminate()
+            raise AssertionError(
+                f"workers not registered in 90 s; their output: {worker.communicate()[0][-4000:]}"
+            )
         when = (utcnow() + timedelta(seconds=8)).isoformat()
         out = subprocess.run(
             [*cli, "posts", "create", "From the CLI", "-a", account_id, "--at", when],
