@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 METRICS_BATCH = 50  # posts and accounts one metrics round asks about
+WEBHOOKS_S = 1.0  # how often events are expanded into webhook deliveries and what is due is sent
+REPORT_CHECK_S = 60.0  # how often due weekly reports are looked for
 RETRY_INTERVALS = [10, 60, 300]  # seconds before rq runs a failed round again
 
 
@@ -68,13 +70,19 @@ def _every(seconds: float) -> Callable[[Ocma], float]:
     return lambda _ocma: seconds
 
 
+def _expiry_period(_ocma: Ocma) -> float:
+    from ocma_core.engine.expiry import CHECK_S
+
+    return CHECK_S
+
+
 KINDS: dict[str, Kind] = {
     "metrics": Kind("low", lambda ocma: ocma.settings.metrics_interval_s, _metrics),
     "weekly_reports": Kind(
-        "low", lambda ocma: 0.0 if ocma.settings.weekly_report_at == "off" else 60.0, _reports
+        "low", lambda ocma: 0.0 if ocma.settings.weekly_report_at == "off" else REPORT_CHECK_S, _reports
     ),
-    "login_expiry": Kind("high", _every(3600.0), _expiry),  # as often as engine/expiry.CHECK_S
-    "webhooks": Kind("high", _every(1.0), _webhooks),
+    "login_expiry": Kind("high", _expiry_period, _expiry),
+    "webhooks": Kind("high", _every(WEBHOOKS_S), _webhooks),
 }
 
 _context: Ocma | None = None

@@ -28,9 +28,8 @@ POLL_S = 0.02
 RECONCILE_S = 1.0
 HORIZON = timedelta(seconds=60)  # twice FULL_PUSH_S: each target is pushed at least 30 s before it is due
 FULL_PUSH_S = 30.0  # the due window is pushed again at least this often, even when the queue looks whole
-METRICS_BATCH = 50
-WEBHOOKS_S = 1.0  # how often a worker expands new events into webhook deliveries and sends what is due
-REPORT_CHECK_S = 60.0  # how often a worker looks for due weekly reports (the first look is at start-up)
+# One definition of each round's size and period, whether it runs here (inline) or as an rq job.
+METRICS_BATCH, WEBHOOKS_S, REPORT_CHECK_S = jobs.METRICS_BATCH, jobs.WEBHOOKS_S, jobs.REPORT_CHECK_S
 
 
 def new_worker_id(kind: str = "worker") -> str:
