@@ -12,8 +12,10 @@ the guarded backend, keeping httpx's TLS context and limits.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
+import ssl
 from collections.abc import Iterable
 from typing import Any
 
@@ -134,11 +136,23 @@ def _pool_options(limits: httpx.Limits) -> dict[str, Any]:
     }
 
 
+@functools.cache
+def shared_ssl_context() -> ssl.SSLContext:
+    """httpx's default TLS context (verifying, system CAs), made once per process: making one costs
+    milliseconds, too much to pay for every client of a short round."""
+    return httpx.create_ssl_context(trust_env=False)
+
+
 class GuardedAsyncTransport(httpx.AsyncHTTPTransport):
     """httpx's async transport with the guarded network backend and no proxy."""
 
-    def __init__(self, policy: FetchPolicy, limits: httpx.Limits = httpx.Limits()) -> None:
-        super().__init__(limits=limits, trust_env=False)
+    def __init__(
+        self,
+        policy: FetchPolicy,
+        limits: httpx.Limits = httpx.Limits(),
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        super().__init__(limits=limits, trust_env=False, verify=ssl_context or True)
         ssl_context = self._pool._ssl_context
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=ssl_context, network_backend=GuardedAsyncBackend(policy), **_pool_options(limits)
