@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from ocma_core.net.policy import FetchPolicy
 
 TIMEOUT_S = 10.0  # each phase: connect, write, each read
-DEADLINE_S = 15.0  # the whole attempt, from connecting to the last byte kept (BATCH / SENDERS * this <= CLAIM)
+DEADLINE_S = 15.0  # the whole attempt, connect to last byte kept (BATCH / SENDERS * it <= CLAIM)
 READ_BACK = 1024  # bytes of the answer kept in the log
 PER_ORIGIN = 8  # connections to one origin at once
 MAX_ORIGINS = 64  # clients kept; the least recently used is closed past this
