@@ -9,7 +9,6 @@ loopback, private, link-local and metadata addresses are refused unless OCMA_WEB
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import functools
 import hashlib
@@ -31,7 +30,7 @@ from ocma_core.db.types import utcnow
 from ocma_core.eventlog import behind, consume_batches, insert_for
 from ocma_core.net.policy import FetchPolicy, FetchRefused, check_url
 from ocma_core.webhook_outcome import Outcome
-from ocma_core.webhook_sender import Answer, post, run_on_senders
+from ocma_core.webhook_sender import Answer, post, send_all
 
 if TYPE_CHECKING:
     from ocma_core.context import Ocma
@@ -43,7 +42,6 @@ ALLOW_PRIVATE_ENV = "OCMA_WEBHOOKS_ALLOW_PRIVATE"
 RETRY_DELAYS: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
 CLAIM = timedelta(seconds=60)
 BATCH = 64  # deliveries claimed per round
-SENDERS = 16  # sent at once within a round; order per endpoint is not promised
 
 
 def allow_private() -> bool:
@@ -155,38 +153,29 @@ def _claim_due(ocma: Ocma, limit: int) -> list[WebhookDelivery]:
 
 
 def run(ocma: Ocma) -> int:
-    """One round: expand new events into deliveries, claim what is due (one statement), send it all at once
-    through each endpoint origin's kept guarded client (ocma_core.webhook_sender), and store the answers in
-    one transaction; how many were sent. A process that dies mid-round leaves its deliveries claimed for
-    CLAIM, then sent again (same webhook-id)."""
+    """One round: expand new events into deliveries, claim what is due (one statement), send it on the kept
+    sender threads through each endpoint origin's kept guarded client (ocma_core.webhook_sender; order per
+    endpoint is not promised), and store the answers in one transaction; how many were sent. A process that
+    dies mid-round leaves its deliveries claimed for CLAIM, then sent again (same webhook-id)."""
     from ocma_core.webhook_outcome import record_outcomes
 
     expand(ocma)
     due = _with_hooks(ocma, _claim_due(ocma, BATCH))
     if not due:
         return 0
-    outcomes = run_on_senders(_send_all(due))
+    policy = FetchPolicy.from_env(allow_private=allow_private())
+    outcomes = send_all(
+        [functools.partial(_timed, row, hook.url, secrets, policy) for row, hook, secrets in due]
+    )
     record_outcomes(ocma, outcomes, loaded=[row for row, _, _ in due])
     return len(outcomes)
 
 
-async def _send_all(due: list[tuple[WebhookDelivery, Webhook, list[str]]]) -> list[Outcome]:
-    """Send every delivery concurrently (SENDERS at once; order per endpoint is not promised)."""
-    gate = asyncio.Semaphore(SENDERS)
-    policy = FetchPolicy.from_env(allow_private=allow_private())
-
-    async def one(row: WebhookDelivery, hook: Webhook, secrets: list[str]) -> Outcome:
-        async with gate:
-            return await _timed(row, hook.url, secrets, policy)
-
-    return list(await asyncio.gather(*(one(*item) for item in due)))
-
-
-async def _timed(row: WebhookDelivery, url: str, secrets: list[str], policy: FetchPolicy) -> Outcome:
+def _timed(row: WebhookDelivery, url: str, secrets: list[str], policy: FetchPolicy) -> Outcome:
     """One attempt of the delivery, as an Outcome (an unexpected failure is kept on the row, not raised)."""
     started = time.monotonic()
     try:
-        got = await _send(url, row.id, row.body, secrets, policy)
+        got = _send(url, row.id, row.body, secrets, policy)
     except Exception as exc:  # _send answers every expected failure; this is a bug, kept on the row
         log.exception("webhook delivery %s failed unexpectedly", row.id)
         got = Answer(None, "", f"{type(exc).__name__}: {exc}"[:500], None)
@@ -230,14 +219,12 @@ def attempt(ocma: Ocma, delivery_id: str) -> WebhookDelivery:
 
     [(row, hook, secrets)] = _load(ocma, [delivery_id])
     policy = FetchPolicy.from_env(allow_private=allow_private())
-    outcome = run_on_senders(_timed(row, hook.url, secrets, policy))
+    outcome = _timed(row, hook.url, secrets, policy)
     [stored] = record_outcomes(ocma, [outcome], loaded=[row])
     return stored
 
 
-async def _send(
-    url: str, msg_id: str, body: dict[str, Any], secrets: list[str], policy: FetchPolicy
-) -> Answer:
+def _send(url: str, msg_id: str, body: dict[str, Any], secrets: list[str], policy: FetchPolicy) -> Answer:
     """POST the signed body (serialized once, signed once per secret)."""
     data = json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
     stamp = int(time.time())
@@ -252,7 +239,7 @@ async def _send(
         check_url(url)
     except FetchRefused as exc:
         return Answer(None, "", f"refused: {exc}", None)
-    return await post(url, data, headers, policy)
+    return post(url, data, headers, policy)
 
 
 def ping(ocma: Ocma, workspace_id: str, webhook_id: str) -> WebhookDelivery:
