@@ -97,7 +97,7 @@ async def follow_log(
             try:
                 event = sub.queue.get_nowait() if not sub.queue.empty() else await _next(sub.queue)
             except TimeoutError:
-                catch_up = sub.lagging
+                catch_up = sub.missed(cursor)
                 if await gone():
                     return
                 if time.monotonic() - beat >= heartbeat_s:
@@ -130,8 +130,25 @@ class KeyWatch:
         """True once the key is revoked (or gone)."""
         if not self.revoked and time.monotonic() - self.checked >= KEY_RECHECK_S:
             self.checked = time.monotonic()
-            self.revoked = not await asyncio.to_thread(_key_active, self.ocma, self.key_id)
+            self.revoked = not await _shared_check(self.ocma, self.key_id)
         return self.revoked
+
+
+_checks: dict[tuple[int, int, str], tuple[float, asyncio.Future[bool]]] = {}
+
+
+async def _shared_check(ocma: Ocma, key_id: str) -> bool:
+    """Whether the key is active, asked of the database at most once per KEY_RECHECK_S per key and event loop
+    however many streams it holds open (1,000 streams of one key: one query, not 1,000)."""
+    loop = asyncio.get_running_loop()
+    slot, now = (id(loop), id(ocma), key_id), time.monotonic()
+    found = _checks.get(slot)
+    if found is None or now - found[0] >= KEY_RECHECK_S:
+        if len(_checks) > 10_000:  # forget old answers rather than grow
+            for old in [k for k, (at, _) in _checks.items() if now - at >= KEY_RECHECK_S]:
+                del _checks[old]
+        found = _checks[slot] = (now, asyncio.ensure_future(asyncio.to_thread(_key_active, ocma, key_id)))
+    return await asyncio.shield(found[1])
 
 
 def _key_active(ocma: Ocma, key_id: str) -> bool:

@@ -27,6 +27,12 @@ class Subscription:
 
     queue: asyncio.Queue[Event] = field(default_factory=lambda: asyncio.Queue(QUEUE))
     lagging: bool = False
+    read_up_to: int = 0  # the reader's position when it last offered (or started): events up to it exist
+
+    def missed(self, cursor: int) -> bool:
+        """True when the log holds events past `cursor` that will not come through the queue: it is empty and
+        the reader is past them (it started after they were stored, or they did not fit)."""
+        return self.lagging or (self.queue.empty() and self.read_up_to > cursor)
 
     def offer(self, event: Event) -> None:
         """Queue the event, or note that the subscriber must read the log to catch up."""
@@ -60,6 +66,8 @@ class _Reader:
         try:
             eventbus.listen(self.ocma)
             self.cursor = await asyncio.to_thread(last_seq, self.ocma, self.workspace_id)
+            for sub in self.subs:  # events stored before this reader started are theirs to read from the log
+                sub.read_up_to = max(sub.read_up_to, self.cursor)
             while self.subs:
                 try:
                     await asyncio.wait_for(self.wake.wait(), POLL_S)
@@ -84,6 +92,8 @@ class _Reader:
                 for sub in self.subs:
                     sub.offer(event)
                 self.cursor = event.seq or self.cursor
+            for sub in self.subs:
+                sub.read_up_to = self.cursor
             if len(batch) < PAGE:
                 return
 
@@ -98,7 +108,7 @@ async def subscribe(ocma: Ocma, workspace_id: str) -> AsyncIterator[Subscription
     reader = _readers.get(key)
     if reader is None or reader.task is None or reader.task.done():
         reader = _readers[key] = _Reader(ocma, workspace_id)
-    sub = Subscription()
+    sub = Subscription(read_up_to=reader.cursor)
     reader.subs.add(sub)
     if reader.task is None:
         reader.task = asyncio.create_task(reader.run(), name=f"ocma-events-{workspace_id}")
