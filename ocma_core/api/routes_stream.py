@@ -4,7 +4,11 @@ after `?since=` or `Last-Event-ID`, filtered by `?kinds=`, then live), authentic
 
 Messages are JSON text: `{"type": "event", "id", "seq", "kind", "workspace_id", "at", "data"}` per event and
 `{"type": "heartbeat"}` when nothing was sent for a while. A client that does not take a message within
-SEND_TIMEOUT_S is dropped with close code 1013 (try again later): it reconnects with `?since=<last seq>`."""
+SEND_TIMEOUT_S is dropped with close code 1013 (try again later): it reconnects with `?since=<last seq>`.
+One API key may hold OCMA_STREAM_MAX_PER_KEY sockets open at once per server process; one more is closed at
+once with code 4029 (too many streams; like HTTP 429). Clients have nothing to say on the socket: a message
+from them over MAX_INCOMING bytes closes it with 1009 (message too big), and `ocma serve` refuses such frames
+before reading them whole."""
 
 from __future__ import annotations
 
@@ -30,6 +34,10 @@ router = APIRouter(tags=["events"])
 SEND_TIMEOUT_S = 30.0
 SLOW_CLIENT = 1013  # "try again later": the client fell behind and should resume from its last seq
 POLICY = 1008
+TOO_BIG = 1009
+TOO_MANY = 4029  # this API key already holds OCMA_STREAM_MAX_PER_KEY streams open in this process
+MAX_INCOMING = 4096  # bytes of one message from a client (they need send nothing at all)
+_open: dict[tuple[int, str], int] = {}  # open sockets per (ocma, API key)
 HEARTBEAT = '{"type":"heartbeat"}'
 _wired: OrderedDict[str, str] = OrderedDict()
 
@@ -102,11 +110,19 @@ async def _refuse(websocket: WebSocket, status: int, why: str) -> None:
         await websocket.close(POLICY, why[:120])
 
 
-async def _watch(websocket: WebSocket, left: asyncio.Event) -> None:
-    """Read (and ignore) what the client sends until it goes."""
+class _Left(asyncio.Event):
+    """Set when the client went, or sent a message too big (`too_big`)."""
+
+    too_big = False
+
+
+async def _watch(websocket: WebSocket, left: _Left) -> None:
+    """Read (and ignore) what the client sends until it goes or sends more than MAX_INCOMING bytes at once."""
     try:
-        while (await websocket.receive())["type"] != "websocket.disconnect":
-            pass
+        while (message := await websocket.receive())["type"] != "websocket.disconnect":
+            if len(message.get("text") or message.get("bytes") or "") > MAX_INCOMING:
+                left.too_big = True
+                return
     except Exception:  # the connection broke: same as leaving
         pass
     finally:
@@ -130,10 +146,26 @@ async def stream_socket(
     after = await start_point(
         ocma, who.workspace_id, resume_point(websocket.headers.get("last-event-id"), since)
     )
-    await websocket.accept()
-    left = asyncio.Event()
-    watcher = asyncio.create_task(_watch(websocket, left))
+    slot = (id(ocma), who.key_id)
+    if _open.get(slot, 0) >= ocma.settings.stream_max_per_key:
+        await websocket.accept()
+        why = f"this API key already has {ocma.settings.stream_max_per_key} streams open (OCMA_STREAM_MAX_PER_KEY)"
+        await _close_quietly(websocket, TOO_MANY, why[:120])
+        return
+    _open[slot] = _open.get(slot, 0) + 1
+    try:
+        await websocket.accept()
+        await _serve(websocket, ocma, who, after, kinds, follow)
+    finally:
+        _open[slot] -= 1
+        if not _open[slot]:
+            del _open[slot]
 
+
+async def _serve(websocket: WebSocket, ocma: Ocma, who: Caller, after: int, kinds: str, follow: bool) -> None:
+    """Send the feed on an accepted socket until it ends, the client goes, or it must be closed."""
+    left = _Left()
+    watcher = asyncio.create_task(_watch(websocket, left))
     key = KeyWatch(ocma, who.key_id)
 
     async def gone() -> bool:
@@ -148,6 +180,10 @@ async def stream_socket(
                 await websocket.send_text(HEARTBEAT if event is None else wire(event))
         if key.revoked:
             await _close_quietly(websocket, POLICY, "the API key was revoked")
+        elif left.too_big:
+            await _close_quietly(
+                websocket, TOO_BIG, f"messages to the stream are at most {MAX_INCOMING} bytes"
+            )
         elif not left.is_set():
             await websocket.close(1000)
     except TimeoutError:
@@ -156,6 +192,11 @@ async def stream_socket(
         pass  # the client went away mid-send
     finally:
         watcher.cancel()
+
+
+def open_streams(ocma: Ocma, key_id: str) -> int:
+    """Sockets the key holds open on this process (for tests and metrics)."""
+    return _open.get((id(ocma), key_id), 0)
 
 
 async def _close_quietly(websocket: WebSocket, code: int, reason: str) -> None:
