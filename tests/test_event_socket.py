@@ -250,3 +250,37 @@ def test_a_message_over_the_incoming_limit_closes_the_stream(ocma: Ocma, workspa
             while True:
                 ws.receive_json()
     assert closed.value.code == TOO_BIG and str(MAX_INCOMING) in closed.value.reason
+
+
+def test_a_send_stuck_past_the_send_timeout_is_cancelled_as_too_slow(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ocma_core.api import routes_stream
+
+    monkeypatch.setattr(routes_stream, "SEND_TIMEOUT_S", 0.05)
+
+    async def stuck_send(state: dict[str, Any]) -> None:
+        sending = routes_stream._Sending()
+        state["sending"] = sending
+        with sending.watched():
+            sending.since = asyncio.get_running_loop().time()
+            await asyncio.Event().wait()  # a send the client never takes
+
+    async def quick_send(state: dict[str, Any]) -> None:
+        sending = routes_stream._Sending()
+        state["quick"] = sending
+        with sending.watched():
+            for _ in range(30):  # sends that finish (here at once, as into a free buffer) are never cancelled
+                sending.since = asyncio.get_running_loop().time()
+                sending.since = 0.0
+                await asyncio.sleep(0.05)
+
+    async def run() -> dict[str, Any]:
+        state: dict[str, Any] = {}
+        stuck = asyncio.create_task(stuck_send(state))
+        quick = asyncio.create_task(quick_send(state))
+        with pytest.raises(asyncio.CancelledError):
+            await stuck
+        await quick
+        return state
+
+    state = asyncio.run(run())
+    assert state["sending"].too_slow and not state["quick"].too_slow

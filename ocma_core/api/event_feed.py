@@ -15,7 +15,6 @@ from ocma_core.events import Event
 
 HEARTBEAT_S = 15.0
 KEY_RECHECK_S = 10.0  # how often an open stream checks that its API key is still active
-TICK_S = 0.2  # how often an idle feed checks that its client is still there
 PAGE = 200
 MAX_SEQ = 2**62
 
@@ -55,12 +54,6 @@ async def _stored(ocma: Ocma, workspace_id: str, after: int) -> AsyncIterator[Ev
             return
 
 
-async def _next(queue: asyncio.Queue[Event]) -> Event:
-    """The next queued event, waiting at most TICK_S (TimeoutError)."""
-    async with asyncio.timeout(TICK_S):
-        return await queue.get()
-
-
 async def follow_log(
     ocma: Ocma,
     workspace_id: str,
@@ -94,9 +87,8 @@ async def follow_log(
                     if not kinds or event.kind in kinds:
                         yield event
                         beat = time.monotonic()
-            try:
-                event = sub.queue.get_nowait() if not sub.queue.empty() else await _next(sub.queue)
-            except TimeoutError:
+            item = sub.queue.get_nowait() if not sub.queue.empty() else await sub.queue.get()
+            if item is None:  # the reader's tick (TICK_S): nothing came for a while
                 catch_up = sub.missed(cursor)
                 if await gone():
                     return
@@ -104,15 +96,15 @@ async def follow_log(
                     yield None
                     beat = time.monotonic()
                 continue
-            seq = event.seq or 0
+            seq = item.seq or 0
             if seq <= cursor:
                 continue
             if seq > cursor + 1:  # some did not reach this queue: read them (and this one) from the log
                 catch_up = True
                 continue
             cursor = seq
-            if not kinds or event.kind in kinds:
-                yield event
+            if not kinds or item.kind in kinds:
+                yield item
                 beat = time.monotonic()
             catch_up = sub.lagging and sub.queue.empty()
 

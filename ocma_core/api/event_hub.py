@@ -19,13 +19,14 @@ log = logging.getLogger(__name__)
 QUEUE = 512  # events a subscriber may have waiting before it reads from the log instead
 POLL_S = 5.0  # read the log this often even without a wake-up
 PAGE = 500
+TICK_S = 0.2  # an idle subscriber is handed None this often (to check its client is there, send heartbeats)
 
 
 @dataclass(eq=False)
 class Subscription:
     """A subscriber's queue of new events; `lagging` once an event did not fit."""
 
-    queue: asyncio.Queue[Event] = field(default_factory=lambda: asyncio.Queue(QUEUE))
+    queue: asyncio.Queue[Event | None] = field(default_factory=lambda: asyncio.Queue(QUEUE))
     lagging: bool = False
     read_up_to: int = 0  # the reader's position when it last offered (or started): events up to it exist
 
@@ -53,6 +54,15 @@ class _Reader:
         self.cursor = 0
         self.task: asyncio.Task[None] | None = None
 
+    async def tick(self) -> None:
+        """Hand each idle subscriber None every TICK_S: one timer for all of them, rather than a timeout on
+        every wait of every subscriber (1,000 clients at 100 events/s: 100,000 timers a second)."""
+        while self.subs:
+            await asyncio.sleep(TICK_S)
+            for sub in self.subs:
+                if sub.queue.empty():
+                    sub.queue.put_nowait(None)
+
     def _waker(self, workspace_id: str, seq: int) -> None:
         if workspace_id == self.workspace_id and seq > self.cursor and not self.loop.is_closed():
             self.loop.call_soon_threadsafe(self.wake.set)
@@ -63,6 +73,7 @@ class _Reader:
         from ocma_core.eventlog import last_seq
 
         stop = eventbus.add_waker(self._waker)
+        ticker = asyncio.create_task(self.tick(), name=f"ocma-events-tick-{self.workspace_id}")
         try:
             eventbus.listen(self.ocma)
             self.cursor = await asyncio.to_thread(last_seq, self.ocma, self.workspace_id)
@@ -77,6 +88,7 @@ class _Reader:
                 await self._read_new()
         finally:
             stop()
+            ticker.cancel()
             _readers.pop((id(self.loop), id(self.ocma), self.workspace_id), None)
 
     async def _read_new(self) -> None:

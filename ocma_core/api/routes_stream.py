@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import weakref
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, Query, WebSocket
@@ -110,6 +113,49 @@ async def _refuse(websocket: WebSocket, status: int, why: str) -> None:
         await websocket.close(POLICY, why[:120])
 
 
+class _Sending:
+    """When the socket's current send began (0: not sending). One task per event loop looks at every socket
+    each second and cancels a send stuck for SEND_TIMEOUT_S (`too_slow`): a timer per message, as
+    asyncio.timeout would arm, cost more than the rest of the send."""
+
+    def __init__(self) -> None:
+        self.since = 0.0
+        self.too_slow = False
+        self.task = asyncio.current_task()
+
+    @contextmanager
+    def watched(self) -> Iterator[None]:
+        """Watch the socket's sends for the duration of the block."""
+        loop = asyncio.get_running_loop()
+        watched = _sending.setdefault(loop, set())
+        watched.add(self)
+        if len(watched) == 1:
+            task = loop.create_task(_sweep(loop, watched))
+            _sweepers.add(task)
+            task.add_done_callback(_sweepers.discard)
+        try:
+            yield
+        finally:
+            watched.discard(self)
+
+
+_sweepers: set[asyncio.Task[None]] = set()
+_sending: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, set[_Sending]] = weakref.WeakKeyDictionary()
+
+
+async def _sweep(loop: asyncio.AbstractEventLoop, watched: set[_Sending]) -> None:
+    """Cancel the sends stuck past SEND_TIMEOUT_S, every second while any socket is watched."""
+    while watched:
+        await asyncio.sleep(1.0)
+        now = loop.time()
+        for sending in list(watched):
+            if sending.since and now - sending.since >= SEND_TIMEOUT_S and not sending.too_slow:
+                sending.too_slow = True
+                if sending.task is not None:
+                    sending.task.cancel()
+    _sending.pop(loop, None)
+
+
 class _Left(asyncio.Event):
     """Set when the client went, or sent a message too big (`too_big`)."""
 
@@ -167,17 +213,20 @@ async def _serve(websocket: WebSocket, ocma: Ocma, who: Caller, after: int, kind
     left = _Left()
     watcher = asyncio.create_task(_watch(websocket, left))
     key = KeyWatch(ocma, who.key_id)
+    loop, sending = asyncio.get_running_loop(), _Sending()
 
     async def gone() -> bool:
         return left.is_set() or await key.check()
 
     try:
         feed = follow_log(ocma, who.workspace_id, after, parse_kinds(kinds), follow=follow, gone=gone)
-        async for event in feed:
-            if await key.check():
-                break
-            async with asyncio.timeout(SEND_TIMEOUT_S):
+        with sending.watched():
+            async for event in feed:
+                if await key.check():
+                    break
+                sending.since = loop.time()
                 await websocket.send_text(HEARTBEAT if event is None else wire(event))
+                sending.since = 0.0
         if key.revoked:
             await _close_quietly(websocket, POLICY, "the API key was revoked")
         elif left.too_big:
@@ -186,7 +235,10 @@ async def _serve(websocket: WebSocket, ocma: Ocma, who: Caller, after: int, kind
             )
         elif not left.is_set():
             await websocket.close(1000)
-    except TimeoutError:
+    except asyncio.CancelledError:
+        if not sending.too_slow:
+            raise
+        asyncio.current_task().uncancel()  # type: ignore[union-attr]
         await _close_quietly(websocket, SLOW_CLIENT, "too slow: reconnect with since=<last seq>")
     except (WebSocketDisconnect, RuntimeError, OSError):
         pass  # the client went away mid-send
