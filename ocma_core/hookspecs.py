@@ -70,7 +70,8 @@ def register_event_kinds(register: Callable[[EventKind], None]) -> None:
 
 @hookspec
 def register_webhook_receivers(register: Callable[[WebhookReceiver], None]) -> None:
-    """Register inbound webhook receivers served at POST /webhooks/{name}: call register(WebhookReceiver(...))."""
+    """Register inbound webhook receivers served at /webhooks/{name} (POST: handle, GET: challenge), the shape
+    platforms' webhooks have too: call register(WebhookReceiver(...)); a platform's name is not available."""
 
 
 @hookspec
