@@ -70,8 +70,7 @@ def register_event_kinds(register: Callable[[EventKind], None]) -> None:
 
 @hookspec
 def register_webhook_receivers(register: Callable[[WebhookReceiver], None]) -> None:
-    """Register inbound webhook receivers served at /webhooks/{name} (POST: handle, GET: challenge), the shape
-    platforms' webhooks have too: call register(WebhookReceiver(...)); a platform's name is not available."""
+    """Register receivers served at /webhooks/{name} (POST: handle, GET: challenge): register(WebhookReceiver(...))."""
 
 
 @hookspec
