@@ -124,13 +124,13 @@ class Worker:
         backlog's worth of writes each second.
         """
         transitions.recover_stale_claims(self.ocma, self.claim_lease)
-        due = transitions.due_targets(self.ocma, HORIZON)
+        within, due_now = transitions.due_counts(self.ocma, HORIZON)
         now = time.monotonic()
         stale = self._last_full_push is None or now - self._last_full_push >= FULL_PUSH_S
-        if due and (stale or self.ocma.queue.depth() < len(due)):
-            self.ocma.queue.push_many(due)
+        if within and (stale or self.ocma.queue.depth() < within):
+            self.ocma.queue.push_many(transitions.due_targets(self.ocma, HORIZON))
             self._last_full_push = now
-        QUEUE_DEPTH.set(sum(1 for _, d in due if d <= utcnow()))
+        QUEUE_DEPTH.set(due_now)
         self._sweep_events()
 
     def _sweep_events(self) -> None:
