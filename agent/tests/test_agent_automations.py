@@ -206,3 +206,45 @@ def test_without_a_model_the_events_wait_and_the_failure_is_reported(
     assert outcome.status == "failed" and drafts(ocma, workspace_id) == []
     assert "automation.failed" in kinds_logged(ocma, workspace_id)
     assert [o.status for o in round_now(ocma)] == ["waiting"]  # retried after RETRY_S, not every round
+
+
+def test_the_worker_drafts_in_its_rounds_and_publishes_only_once_approved(
+    client: TestClient, ocma: Ocma, workspace_id: str, account_id: str, model: ScriptedModel, fake: Any
+) -> None:
+    from tests_support import run_worker
+
+    add_rule(client, ocma, workspace_id, account_id, cooldown_s=3600)
+    send(client, stripe_event(40))
+    model.script(THANKS)
+    run_worker(ocma, lambda: bool(drafts(ocma, workspace_id)), timeout=60)  # the inline automations round
+    [draft] = drafts(ocma, workspace_id)
+    assert draft.status is PostStatus.PENDING_APPROVAL and fake.published_texts() == []
+
+    admin = key(ocma, workspace_id, Role.ADMIN)
+    assert client.post(f"/v1/posts/{draft.id}/approve", headers=admin).status_code == 200
+    run_worker(ocma, lambda: fake.published_texts() == [THANKS], timeout=60)
+    assert fake.published_texts() == [THANKS]
+
+
+def test_the_cli_adds_lists_and_removes_rules(
+    client: TestClient, ocma: Ocma, workspace_id: str, account_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+    from ocma_agent.automations.cli import automations
+
+    monkeypatch.setenv("OCMA_DATABASE_URL", ocma.settings.database_url or "")
+    monkeypatch.setenv("OCMA_DATA_DIR", str(ocma.settings.data_dir))
+    cli = CliRunner()
+    base = ["--on", "stripe.subscription_created", "--instruction", "Thank them", "--accounts", account_id]
+    added = cli.invoke(automations, ["add", *base, "--cooldown", "30m", "-w", workspace_id])
+    assert added.exit_code == 0, added.output
+    listed = cli.invoke(automations, ["list", "--json", "-w", workspace_id])
+    [rule] = json.loads(listed.output)
+    assert (rule["id"], rule["cooldown_s"]) == ("stripe-subscription_created", 1800)
+    typo = cli.invoke(automations, ["add", *base[:1], "stripe.sold", *base[2:], "-w", workspace_id])
+    assert typo.exit_code == 1 and "stripe.subscription_created" in typo.output
+    removed = cli.invoke(automations, ["remove", rule["id"], "-w", workspace_id])
+    assert (
+        removed.exit_code == 0
+        and cli.invoke(automations, ["list", "--json", "-w", workspace_id]).output.strip() == "[]"
+    )
