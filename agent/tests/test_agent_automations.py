@@ -196,7 +196,12 @@ def test_only_admins_set_rules_and_bad_rules_say_how_to_fix_them(
 
 
 def test_without_a_model_the_events_wait_and_the_failure_is_reported(
-    client: TestClient, ocma: Ocma, workspace_id: str, account_id: str, monkeypatch: pytest.MonkeyPatch
+    client: TestClient,
+    ocma: Ocma,
+    workspace_id: str,
+    account_id: str,
+    model: ScriptedModel,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     add_rule(client, ocma, workspace_id, account_id, cooldown_s=3600)
     send(client, stripe_event(30))
@@ -206,6 +211,14 @@ def test_without_a_model_the_events_wait_and_the_failure_is_reported(
     assert outcome.status == "failed" and drafts(ocma, workspace_id) == []
     assert "automation.failed" in kinds_logged(ocma, workspace_id)
     assert [o.status for o in round_now(ocma)] == ["waiting"]  # retried after RETRY_S, not every round
+    release_once(ocma, f"automation:{workspace_id}:thank-subscribers:attempt")  # RETRY_S has passed
+    with monkeypatch.context() as no_model:
+        no_model.delenv("OCMA_MODEL")
+        assert [o.status for o in round_now(ocma)] == ["failed"]
+    assert kinds_logged(ocma, workspace_id).count("automation.failed") == 1  # the same failure: one notice
+    release_once(ocma, f"automation:{workspace_id}:thank-subscribers:attempt")
+    model.script(THANKS)  # the model is back: the waiting event is drafted
+    assert [(o.status, o.events) for o in round_now(ocma)] == [("drafted", 1)]
 
 
 def test_the_worker_drafts_in_its_rounds_and_publishes_only_once_approved(

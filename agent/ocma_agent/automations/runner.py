@@ -12,12 +12,14 @@ The draft is created as `pending_approval` (a `post.approval_requested` event), 
 policy or anyone's role: an automation never publishes. A claim on the first pending event's sequence id
 (`...:from:<seq>`) makes the draft once even if the process dies before the cursor moves (a draft is lost
 rather than doubled if it dies between that claim and the draft). A failed attempt (no model, a platform
-refusing the text) is reported as `automation.failed` and retried after RETRY_S, not every round.
+refusing the text) is retried after RETRY_S, not every round, and reported as `automation.failed` once a day
+per rule and reason.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 import threading
@@ -33,6 +35,7 @@ from ocma_core.errors import OcmaError
 
 log = logging.getLogger(__name__)
 RETRY_S = 300.0  # after a failed attempt, the next one waits this long
+NOTICE_EVERY_S = 24 * 3600.0  # one automation.failed per rule and reason in this time
 MAX_AGE = timedelta(days=1)  # older events (history before the rule, a long outage) are skipped
 MAX_SUMMARISED = 10_000  # events one draft covers at most; the rest go in the next window
 CLAIM_KEEP_S = 90 * 24 * 3600.0
@@ -206,7 +209,10 @@ def _failed(
     fix = getattr(exc, "fix", None)
     if fix:
         payload["fix"] = str(fix)[:500]
-    _emit(ocma, workspace_id, "automation.failed", payload)
+    # Retried every RETRY_S: the same failure is reported (and announced in Slack) once a day, not each time.
+    digest = hashlib.sha256(reason.encode()).hexdigest()[:16]
+    if post_id or workspaces.claim_once(ocma, _key(workspace_id, rule, f"failed:{digest}"), NOTICE_EVERY_S):
+        _emit(ocma, workspace_id, "automation.failed", payload)
     return Outcome(rule.id, workspace_id, "failed", facts.count, reason=reason)
 
 
