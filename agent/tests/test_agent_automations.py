@@ -94,13 +94,21 @@ def client(
     clear_caches()
 
 
-def add_rule(client: TestClient, ocma: Ocma, workspace_id: str, account_id: str, cooldown_s: int) -> None:
-    rule = {
+def add_rule(
+    client: TestClient,
+    ocma: Ocma,
+    workspace_id: str,
+    account_id: str,
+    cooldown_s: int,
+    where: dict[str, Any] | None = None,
+) -> None:
+    rule: dict[str, Any] = {
         "id": "thank-subscribers",
         "on": "stripe.subscription_created",
         "instruction": "Thank our new subscribers for joining, as a group.",
         "accounts": [account_id],
         "cooldown_s": cooldown_s,
+        "where": where or {},
     }
     answer = client.post("/v1/automations", json=rule, headers=key(ocma, workspace_id, Role.ADMIN))
     assert answer.status_code == 201, answer.text
@@ -171,6 +179,30 @@ def test_a_burst_within_the_cooldown_is_one_draft_then_the_rest_in_the_next(
     assert [(o.status, o.events) for o in round_now(ocma)] == [("drafted", 3)]
     assert len(drafts(ocma, workspace_id)) == 2
     assert "3 event(s)" in json.dumps(model.chat_bodies()[1]["messages"])
+
+
+def test_test_mode_events_are_left_out_and_500_live_sales_are_one_draft(
+    client: TestClient, ocma: Ocma, workspace_id: str, account_id: str, model: ScriptedModel
+) -> None:
+    from ocma_core.app.events import Event, record
+
+    add_rule(client, ocma, workspace_id, account_id, cooldown_s=3600, where={"livemode": True})
+    send(client, stripe_event(50))  # Stripe test mode
+    assert [o.status for o in round_now(ocma)] == ["idle"] and model.chat_bodies() == []
+    with ocma.session() as session:  # a launch: 500 live subscriptions before the next round
+        for n in range(500):
+            payload = {
+                "stripe_event_id": f"evt_live_{n}",
+                "customer": f"cus_{n}",
+                "amount": 4999,
+                "livemode": True,
+            }
+            record(session, Event("stripe.subscription_created", workspace_id, payload))
+    model.script(THANKS)
+    assert [(o.status, o.events) for o in round_now(ocma)] == [("drafted", 500)]
+    assert len(drafts(ocma, workspace_id)) == 1
+    sent = json.dumps(model.chat_bodies()[0]["messages"])
+    assert "500 event(s)" in sent and "cus_" not in sent and "4999" not in sent
 
 
 def test_only_admins_set_rules_and_bad_rules_say_how_to_fix_them(

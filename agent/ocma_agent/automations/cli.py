@@ -42,6 +42,18 @@ def _duration(text: str) -> int:
     return int(number) * (factor or 1)
 
 
+def _condition(text: str) -> tuple[str, str | int | bool]:
+    """("livemode", True) from `livemode=true`: true/false are booleans, digits a whole number."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise click.BadParameter(f"{text!r} is not KEY=VALUE; e.g. --where livemode=true.")
+    value = raw.strip()
+    typed: str | int | bool = {"true": True, "false": False}.get(value.lower(), value)
+    if isinstance(typed, str) and value.lstrip("-").isdigit():
+        typed = int(value)
+    return key.strip(), typed
+
+
 @click.group("automations")
 def automations() -> None:
     """Drafts from events: "when a plan is sold, draft a thank-you post", always held for approval."""
@@ -49,7 +61,7 @@ def automations() -> None:
 
 @examples(
     'ocma automations add --on stripe.subscription_created --instruction "Thank our new subscribers" '
-    "--accounts ACCOUNT_ID --cooldown 1h",
+    "--accounts ACCOUNT_ID --cooldown 1h --where livemode=true",
 )
 @automations.command("add")
 @click.option("--id", "rule_id", default=None, help="The rule's name (default: from the event kind).")
@@ -61,6 +73,12 @@ def automations() -> None:
 @click.option(
     "--cooldown", default="1h", show_default=True, help="At most one draft per this long (30m, 1h, 1d)."
 )
+@click.option(
+    "--where",
+    "where",
+    multiple=True,
+    help="Only events whose payload has KEY=VALUE (true/false and whole numbers typed), e.g. livemode=true.",
+)
 @click.option("--disabled", is_flag=True, help="Store the rule switched off.")
 @workspace_option
 @json_option
@@ -70,6 +88,7 @@ def automations_add(
     instruction: str,
     accounts: str,
     cooldown: str,
+    where: tuple[str, ...],
     disabled: bool,
     workspace: str | None,
     as_json: bool,
@@ -89,6 +108,7 @@ def automations_add(
             instruction=instruction,
             accounts=[a.strip() for a in accounts.split(",") if a.strip()],
             cooldown_s=_duration(cooldown),
+            where=dict(_condition(item) for item in where),
             enabled=not disabled,
         )
         return add_rule(ocma, ws, rule)

@@ -36,10 +36,22 @@ class Rule(BaseModel):
         min_length=1, max_length=1000, description="What the post should say, e.g. 'thank new subscribers'."
     )
     accounts: list[str] = Field(min_length=1, max_length=20, description="Account ids the draft is for.")
+    where: dict[str, str | int | bool] = Field(
+        default_factory=dict,
+        max_length=5,
+        description='Only events whose payload has these values, e.g. {"livemode": true} (none reach the model).',
+    )
     cooldown_s: int = Field(
         DEFAULT_COOLDOWN_S, ge=0, le=MAX_COOLDOWN_S, description="At most one draft per this many seconds."
     )
     enabled: bool = True
+
+    def matches(self, payload: dict[str, Any]) -> bool:
+        """Whether an event's payload has every value of `where` (a bool only equals a bool)."""
+        return all(
+            key in payload and type(payload[key]) is type(value) and payload[key] == value
+            for key, value in self.where.items()
+        )
 
 
 RULES: TypeAdapter[list[Rule]] = TypeAdapter(list[Rule])
@@ -88,6 +100,7 @@ SETTING_DEF = WorkspaceSetting(
             "on": "stripe.subscription_created",
             "instruction": "Thank our new subscribers for joining; no names, no prices.",
             "accounts": ["ACCOUNT_ID"],
+            "where": {"livemode": True},
             "cooldown_s": 3600,
         }
     ],

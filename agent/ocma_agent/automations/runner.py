@@ -105,7 +105,7 @@ def _pending(
         batch = [e for e in events.read(ocma, workspace_id, after, [rule.on], BATCH) if (e.seq or 0) <= top]
         if not batch:
             return found, top
-        found += [e for e in batch if e.at >= oldest]
+        found += [e for e in batch if e.at >= oldest and rule.matches(e.payload)]
         after = batch[-1].seq or after
     return found[:MAX_SUMMARISED], found[MAX_SUMMARISED - 1].seq or after
 
