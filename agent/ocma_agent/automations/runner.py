@@ -22,6 +22,7 @@ import asyncio
 import hashlib
 import logging
 import os
+import socket
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -75,7 +76,7 @@ def _key(workspace_id: str, rule: Rule, what: str) -> str:
 def run_rule(ocma: Ocma, workspace_id: str, rule: Rule) -> Outcome:
     """Deal with the rule's pending events in one workspace: draft them, wait for the cooldown, or nothing."""
     consumer = f"automation:{rule.id}"
-    holder = f"{os.getpid()}:{threading.get_ident()}"
+    holder = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}:{os.urandom(4).hex()}"
     cursor = events.claim_cursor(ocma, consumer, workspace_id, holder)
     if cursor is None:
         return Outcome(rule.id, workspace_id, "busy")
