@@ -39,3 +39,62 @@ def test_a_failed_automation_says_why_and_the_fix() -> None:
     assert built is not None
     assert "Automation thanks could not draft a post: No AI model is configured." in built[0]
     assert "Set OCMA_MODEL." in str(built[1])
+
+
+def test_the_sale_and_the_draft_reach_the_channel(
+    web: Any,
+    slack: Any,
+    ocma: Ocma,
+    workspace_id: str,
+    account_id: str,
+    model: Any,
+    plugin_host: Any,
+    monkeypatch: Any,
+) -> None:
+    """A signed Stripe event through the real route: Slack hears of the sale, then of the draft to approve."""
+    import hashlib
+    import hmac
+    import time
+
+    import ocma_agent.plugin
+    import ocma_stripe
+    from ocma_agent.automations.manage import add_rule
+    from ocma_agent.automations.rules import Rule
+    from ocma_agent.automations.runner import run_round
+
+    from ocma_core.plugin_registry import clear_caches
+
+    plugin_host.register(ocma_agent.plugin, name="agent")
+    plugin_host.register(ocma_stripe, name="stripe")
+    clear_caches()
+    secret = "whsec_slack_automation_test"
+    monkeypatch.setenv("OCMA_STRIPE_WEBHOOK_SECRET", secret)
+    monkeypatch.setenv("OCMA_STRIPE_WORKSPACE", workspace_id)
+    rule = Rule(
+        id="thanks",
+        on="stripe.subscription_created",
+        instruction="Thank new subscribers",
+        accounts=[account_id],
+    )
+    add_rule(ocma, workspace_id, rule)
+    event = {
+        "id": "evt_slack_1",
+        "type": "customer.subscription.created",
+        "created": int(time.time()),
+        "livemode": True,
+        "data": {"object": {"id": "sub_1", "customer": "cus_1", "status": "active", "currency": "eur"}},
+    }
+    body = json.dumps(event).encode()
+    t = int(time.time())
+    signature = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    answer = web.post("/webhooks/stripe", content=body, headers={"Stripe-Signature": f"t={t},v1={signature}"})
+    assert answer.status_code == 200 and answer.json()["recorded"] is True
+    model.script("Welcome aboard, new subscribers!")
+    assert [o.status for o in run_round(ocma)] == ["drafted"]
+
+    posted = slack.wait_for("chat.postMessage", count=2)
+    texts = [str(p.get("text")) for p in posted]
+    assert texts[0] == "New subscription"
+    assert "Automation thanks drafted a post from 1 `stripe.subscription_created` event(s)" in texts[1]
+    assert "Welcome aboard, new subscribers!" in str(posted[1].get("blocks")) and APPROVE in str(posted[1])
+    clear_caches()
