@@ -47,6 +47,7 @@ def test_the_sale_and_the_draft_reach_the_channel(
     ocma: Ocma,
     workspace_id: str,
     account_id: str,
+    members: dict[str, str],
     model: Any,
     plugin_host: Any,
     monkeypatch: Any,
@@ -97,4 +98,19 @@ def test_the_sale_and_the_draft_reach_the_channel(
     assert texts[0] == "New subscription"
     assert "Automation thanks drafted a post from 1 `stripe.subscription_created` event(s)" in texts[1]
     assert "Welcome aboard, new subscribers!" in str(posted[1].get("blocks")) and APPROVE in str(posted[1])
+
+    # An admin presses Approve on the card: the draft is scheduled, noted in the rule's agent thread.
+    from slack_payloads import SECRET, block_action, interactive
+
+    blocks = posted[1]["blocks"] if isinstance(posted[1]["blocks"], list) else json.loads(posted[1]["blocks"])
+    [post_id] = [d.id for d in posts.list_posts(ocma, workspace_id) if d.created_by == "automation:thanks"]
+    value = json.dumps({"p": post_id, "t": "automation:thanks"})
+    message = {"type": "message", "ts": "1700000000.000300", "text": texts[1], "blocks": blocks}
+    payload = block_action(members["admin"], APPROVE, value, "C0NOTIFY", message)
+    assert interactive(web, payload, SECRET).status_code == 200
+    deadline = time.monotonic() + 60
+    while posts.get_post(ocma, workspace_id, post_id).status is PostStatus.PENDING_APPROVAL:
+        assert time.monotonic() < deadline, "the approval was not applied"
+        time.sleep(0.05)
+    assert posts.get_post(ocma, workspace_id, post_id).status is PostStatus.SCHEDULED
     clear_caches()
