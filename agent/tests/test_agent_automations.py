@@ -176,6 +176,13 @@ def test_a_burst_within_the_cooldown_is_one_draft_then_the_rest_in_the_next(
     assert "5 event(s)" in json.dumps(model.chat_bodies()[0]["messages"])
 
     release_once(ocma, f"automation:{workspace_id}:thank-subscribers:cooldown")  # the hour has passed
+    [waiting] = round_now(ocma)  # but nobody has decided on the first draft yet: no second one beside it
+    assert (waiting.status, waiting.events, waiting.post_id) == (
+        "waiting",
+        3,
+        drafts(ocma, workspace_id)[0].id,
+    )
+    posts.cancel_post(ocma, workspace_id, waiting.post_id or "")  # declined
     assert [(o.status, o.events) for o in round_now(ocma)] == [("drafted", 3)]
     assert len(drafts(ocma, workspace_id)) == 2
     assert "3 event(s)" in json.dumps(model.chat_bodies()[1]["messages"])

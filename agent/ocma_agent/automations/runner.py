@@ -6,7 +6,9 @@ the cursor that match the rule's kind are *pending*:
 
 - outside the cooldown (a claim `...:cooldown` that lives `cooldown_s`), every pending event is summarised
   in one draft (a burst of 500 sales is one draft saying 500), and the cursor moves past them;
-- inside it they stay pending, and the first round after the cooldown drafts them all at once.
+- inside it they stay pending, and the first round after the cooldown drafts them all at once;
+- while the rule's last draft still waits for approval they stay pending too: one draft per rule waits
+  for a person at a time, and the next one (after it is approved or declined) covers everything since.
 
 The draft is created as `pending_approval` (a `post.approval_requested` event), whatever the workspace's
 policy or anyone's role: an automation never publishes. A claim on the first pending event's sequence id
@@ -30,7 +32,7 @@ from typing import Any
 
 from ocma_agent.automations.compose import Facts, compose
 from ocma_agent.automations.rules import Rule, known_kinds, rules_of
-from ocma_core.app import Ocma, accounts, calendar, events, workspaces
+from ocma_core.app import Ocma, accounts, calendar, events, posts, workspaces
 from ocma_core.app.posts import PostInput
 from ocma_core.errors import OcmaError
 
@@ -112,7 +114,12 @@ def _pending(
 
 
 def _draft_window(ocma: Ocma, workspace_id: str, rule: Rule, pending: list[events.Event]) -> Outcome:
-    """Draft the pending events if the cooldown allows and no earlier attempt drafted them."""
+    """Draft the pending events if the cooldown allows, the rule's last draft was decided, and no earlier
+    attempt drafted them."""
+    undecided = _undecided_draft(ocma, workspace_id, rule)
+    if undecided is not None:  # one draft per rule waits for a person at a time; the events wait with it
+        why = f"draft {undecided} still waits for approval"
+        return Outcome(rule.id, workspace_id, "waiting", len(pending), undecided, why)
     cooldown = _key(workspace_id, rule, "cooldown")
     if rule.cooldown_s and not workspaces.claim_once(ocma, cooldown, rule.cooldown_s):
         return Outcome(rule.id, workspace_id, "waiting", len(pending))
@@ -141,6 +148,16 @@ def _draft_window(ocma: Ocma, workspace_id: str, rule: Rule, pending: list[event
     workspaces.release_once(ocma, attempt)
     _emit(ocma, workspace_id, "automation.drafted", _payload(rule, facts, pending) | {"post_id": post_id})
     return Outcome(rule.id, workspace_id, "drafted", len(pending), post_id)
+
+
+def _undecided_draft(ocma: Ocma, workspace_id: str, rule: Rule) -> str | None:
+    """The id of the rule's draft that still waits for approval, if any."""
+    held = posts.list_posts(ocma, workspace_id, status="pending_approval", limit=1000)
+    return next((p.id for p in held if p.created_by == _author(rule)), None)
+
+
+def _author(rule: Rule) -> str:
+    return f"automation:{rule.id}"
 
 
 class NotHeld(OcmaError):
@@ -183,7 +200,7 @@ def _create_draft(ocma: Ocma, workspace_id: str, rule: Rule, facts: Facts) -> st
     names = [mine[a].platform for a in rule.accounts]
     text, _usage = asyncio.run(compose(ocma, workspace_id, facts, rule.instruction, names))
     data = PostInput(body=text, account_ids=rule.accounts, action="draft")
-    post = calendar.plan_draft(ocma, workspace_id, data, None, created_by=f"automation:{rule.id}")
+    post = calendar.plan_draft(ocma, workspace_id, data, None, created_by=_author(rule))
     # Held for a person's approval whoever set the rule up: publish_existing with require_approval never
     # publishes, it records post.approval_requested.
     try:
