@@ -85,7 +85,7 @@ def test_the_secret_over_the_api(ocma: Ocma, workspace_id: str, app_client: Test
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
-def test_the_cli(cli_run: Run, ocma: Ocma, workspace_id: str, clicks_host: PluginHost) -> None:  # noqa: F811
+def test_the_cli(cli_run: Run, ocma: Ocma, workspace_id: str, clicks_host: PluginHost) -> None:
     code, out, _ = cli_run("clicks", "campaigns")
     assert code == 0 and "not measured" in out
     code, out, _ = cli_run("clicks", "secret", "--json")
