@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
-from test_link_clicks import at, client, clicks_host  # noqa: F401
+from test_link_clicks import at, clicks_host, client  # noqa: F401
 
 from ocma_core.clicks.secret import make_secret
 from ocma_core.clicks.views import post_clicks
