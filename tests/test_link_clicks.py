@@ -325,3 +325,33 @@ def test_secret_is_made_once_rotated_with_overlap_and_removed(
     remove_secret(ocma, workspace_id)
     assert hook_status(ocma, workspace_id) == {"configured": False}
     assert deliver(client, rotated.secret, payload, "r3").status_code == 503
+
+
+def test_counts_past_32_bits_add_up(ocma: Ocma, workspace_id: str, client: TestClient) -> None:
+    secret = make_secret(ocma, workspace_id).secret
+    post_id = draft(ocma, workspace_id)
+    batch = {"events": [{"url": URL, "occurred_at": at(), "count": 1_000_000, "post_id": post_id}] * 1000}
+    for n in range(3):
+        assert deliver(client, secret, batch, f"big{n}").status_code == 200
+    from ocma_core.clicks.views import post_clicks
+
+    assert post_clicks(ocma, workspace_id, post_id)["link_clicks"] == 3_000_000_000
+
+
+def test_an_unreadable_secret_is_a_503_until_rotated(
+    ocma: Ocma, workspace_id: str, client: TestClient
+) -> None:
+    from ocma_core.db.click_models import ClickHook
+
+    old = make_secret(ocma, workspace_id).secret
+    with ocma.session() as session:  # what `ocma keys forget-unreadable` leaves after a lost key
+        hook = session.get(ClickHook, workspace_id)
+        assert hook is not None
+        hook.secret_enc = ""
+        session.add(hook)
+    payload = {"events": [{"url": URL, "occurred_at": at()}]}
+    answer = deliver(client, old, payload)
+    assert answer.status_code == 503 and "--rotate" in answer.json()["detail"]
+    new = make_secret(ocma, workspace_id, rotate=True)
+    assert new.previous_valid_until is None  # nothing unreadable kept as the previous secret
+    assert deliver(client, new.secret, payload).status_code == 200

@@ -62,7 +62,9 @@ def make_secret(ocma: Ocma, workspace_id: str, *, rotate: bool = False) -> NewSe
                 )
             )
             return NewSecret(secret, False, None)
-        hook.previous_secret_enc, hook.previous_until = hook.secret_enc, now + ROTATION_OVERLAP
+        readable = bool(hook.secret_enc) and ocma.vault.can_decrypt(hook.secret_enc)
+        hook.previous_secret_enc = hook.secret_enc if readable else None
+        hook.previous_until = now + ROTATION_OVERLAP if readable else None
         hook.secret_enc, hook.rotated_at = ocma.vault.encrypt(secret), now
         session.add(hook)
         return NewSecret(secret, True, hook.previous_until)
@@ -102,14 +104,25 @@ def configured_workspaces(ocma: Ocma) -> list[str]:
 
 
 def _secrets(ocma: Ocma, workspace_id: str) -> list[str]:
+    """The secrets that verify now: the current one, and the previous one during the overlap. A secret no
+    configured key decrypts (a lost key, `ocma keys forget-unreadable`) is left out."""
     with ocma.session() as session:
         hook = session.get(ClickHook, workspace_id)
         if hook is None:
-            return []
-        found = [ocma.vault.decrypt(hook.secret_enc)]
+            raise Refused(
+                "This workspace's click receiver has no secret: create one with `ocma clicks secret`.", 401
+            )
+        stored = [hook.secret_enc]
         if hook.previous_secret_enc and hook.previous_until and hook.previous_until > utcnow():
-            found.append(ocma.vault.decrypt(hook.previous_secret_enc))
-        return found
+            stored.append(hook.previous_secret_enc)
+    found = [ocma.vault.decrypt(c) for c in stored if c and ocma.vault.can_decrypt(c)]
+    if not found:
+        raise Refused(
+            "This workspace's click receiver secret cannot be decrypted with the configured keys: make a new "
+            "one with `ocma clicks secret --rotate`.",
+            503,
+        )
+    return found
 
 
 def verify(ocma: Ocma, workspace_id: str, headers: dict[str, str], body: bytes) -> str:
@@ -122,10 +135,7 @@ def verify(ocma: Ocma, workspace_id: str, headers: dict[str, str], body: bytes) 
     if not WEBHOOK_ID.match(msg_id):
         raise Refused("webhook-id is missing or not 1 to 200 printable ASCII characters.")
     _check_timestamp(headers.get("webhook-timestamp", ""))
-    secrets = _secrets(ocma, workspace_id)
-    if not secrets:
-        raise Refused("This workspace's click receiver has no secret: create one with `ocma clicks secret`.")
-    for secret in secrets:
+    for secret in _secrets(ocma, workspace_id):
         try:
             Webhook(secret).verify(body, headers, json_parse=False)
         except (WebhookVerificationError, ValueError, TypeError):

@@ -57,6 +57,8 @@ def store(ocma: Ocma, workspace_id: str, webhook_id: str, clicks: list[Click]) -
             return Stored(duplicate=True)
         zone = ZoneInfo(_timezone(session, workspace_id))
         owners = _attribute(session, workspace_id, clicks)
+        posts = sorted({p for p in owners if p})
+        _lock(session, posts)
         totals: Counter[Key] = Counter()
         for click, post_id in zip(clicks, owners, strict=True):
             day = click.occurred_at.astimezone(zone).date()
@@ -65,7 +67,6 @@ def store(ocma: Ocma, workspace_id: str, webhook_id: str, clicks: list[Click]) -
         now = utcnow()
         for key, count in totals.items():
             _add(session, workspace_id, key, count, now)
-        posts = sorted({p for p in owners if p})
         for post_id in posts:
             events += _snapshot(session, workspace_id, post_id, now)
         hook = session.get(ClickHook, workspace_id)
@@ -81,6 +82,15 @@ def store(ocma: Ocma, workspace_id: str, webhook_id: str, clicks: list[Click]) -
 def _timezone(session: Session, workspace_id: str) -> str:
     workspace = session.get(Workspace, workspace_id)
     return workspace.timezone if workspace is not None else "UTC"
+
+
+def _lock(session: Session, post_ids: list[str]) -> None:
+    """Lock the posts' rows (in id order) until commit: concurrent deliveries for one post then sum and
+    snapshot its clicks one after the other, so each snapshot's total counts every delivery before it."""
+    if post_ids and session.get_bind().dialect.name == "postgresql":
+        session.exec(
+            select(Post.id).where(col(Post.id).in_(post_ids)).order_by(col(Post.id)).with_for_update()
+        ).all()
 
 
 def _claim(session: Session, key: str) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Date, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Date, Index, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -52,7 +52,7 @@ class ClickDay(SQLModel, table=True):
     utm_medium: str = Field(default="", max_length=100)
     utm_content: str = Field(default="", max_length=100)
     post_id: str = Field(default="", max_length=64)
-    clicks: int = 0
+    clicks: int = Field(default=0, sa_type=BigInteger)
     updated_at: datetime = _when(nullable=False)
 
 

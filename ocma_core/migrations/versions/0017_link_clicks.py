@@ -52,7 +52,7 @@ def upgrade() -> None:
         sa.Column("utm_medium", STR(length=100), nullable=False),
         sa.Column("utm_content", STR(length=100), nullable=False),
         sa.Column("post_id", STR(length=64), nullable=False),
-        sa.Column("clicks", sa.Integer(), nullable=False),
+        sa.Column("clicks", sa.BigInteger(), nullable=False),
         sa.Column("updated_at", UTC_DT, nullable=False),
         sa.UniqueConstraint(
             "workspace_id",
