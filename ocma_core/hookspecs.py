@@ -70,7 +70,7 @@ def register_event_kinds(register: Callable[[EventKind], None]) -> None:
 
 @hookspec
 def register_webhook_receivers(register: Callable[[WebhookReceiver], None]) -> None:
-    """Register inbound webhook receivers served at POST /webhooks/{name}: call register(WebhookReceiver(...))."""
+    """Register receivers served at /webhooks/{name} (POST: handle, GET: challenge): register(WebhookReceiver(...))."""
 
 
 @hookspec
