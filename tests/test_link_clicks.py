@@ -131,9 +131,17 @@ def test_the_event_payload_follows_its_schema(ocma: Ocma, workspace_id: str, cli
         jsonschema.validate({"scope": "post", "values": {}, "delta": {}}, schema)
 
 
+def _counted(outcome: str) -> float:
+    from ocma_core.observe.instruments import REGISTRY
+
+    labels = {"platform": "analytics", "outcome": outcome}
+    return REGISTRY.get_sample_value("ocma_webhook_deliveries_total", labels) or 0.0
+
+
 def test_forged_stale_and_unknown_deliveries_are_refused(
     ocma: Ocma, workspace_id: str, client: TestClient
 ) -> None:
+    before = {o: _counted(o) for o in ("stored", "bad_signature", "refused")}
     payload = {"events": [{"url": URL, "occurred_at": at()}]}
     assert deliver(client, "whsec_" + "A" * 43, payload).status_code == 503  # no workspace takes clicks
     secret = make_secret(ocma, workspace_id).secret
@@ -173,6 +181,8 @@ def test_forged_stale_and_unknown_deliveries_are_refused(
     )
     assert wrong.status_code == 401
     assert _stored_clicks(ocma) == 1  # only the one genuine delivery
+    counted = {o: _counted(o) - n for o, n in before.items()}
+    assert counted == {"stored": 1.0, "bad_signature": 12.0, "refused": 3.0}  # what the operator's alert sees
 
 
 def draft_workspace(ocma: Ocma) -> str:

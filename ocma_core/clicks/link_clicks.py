@@ -52,7 +52,7 @@ def handle(ocma: Ocma, headers: dict[str, str], body: bytes) -> dict[str, Any]:
     try:
         webhook_id = verify(ocma, workspace_id, headers, body)
     except Refused as exc:
-        raise WebhookRefused(exc.message, exc.status) from None
+        raise WebhookRefused(exc.message, exc.status, exc.outcome) from None
     try:
         return store(ocma, workspace_id, webhook_id, parse(body)).as_dict()
     except Invalid as exc:

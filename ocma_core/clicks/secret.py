@@ -19,11 +19,13 @@ WEBHOOK_ID = re.compile(r"^[\x21-\x7e]{1,200}$")  # printable ASCII, no spaces
 
 
 class Refused(Exception):
-    """A delivery that does not verify: `status` and a message for the sender."""
+    """A delivery that does not verify: `status`, a message for the sender, and the metric outcome
+    ("bad_signature" for a signature, timestamp or id that does not check out; "refused" when the workspace
+    has no usable secret)."""
 
-    def __init__(self, message: str, status: int = 401) -> None:
+    def __init__(self, message: str, status: int = 401, outcome: str = "bad_signature") -> None:
         super().__init__(message)
-        self.message, self.status = message, status
+        self.message, self.status, self.outcome = message, status, outcome
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,9 @@ def _secrets(ocma: Ocma, workspace_id: str) -> list[str]:
         hook = session.get(ClickHook, workspace_id)
         if hook is None:
             raise Refused(
-                "This workspace's click receiver has no secret: create one with `ocma clicks secret`.", 401
+                "This workspace's click receiver has no secret: create one with `ocma clicks secret`.",
+                401,
+                "refused",
             )
         stored = [hook.secret_enc]
         if hook.previous_secret_enc and hook.previous_until and hook.previous_until > utcnow():
@@ -121,6 +125,7 @@ def _secrets(ocma: Ocma, workspace_id: str) -> list[str]:
             "This workspace's click receiver secret cannot be decrypted with the configured keys: make a new "
             "one with `ocma clicks secret --rotate`.",
             503,
+            "refused",
         )
     return found
 
