@@ -365,3 +365,35 @@ def test_an_unreadable_secret_is_a_503_until_rotated(
     new = make_secret(ocma, workspace_id, rotate=True)
     assert new.previous_valid_until is None  # nothing unreadable kept as the previous secret
     assert deliver(client, new.secret, payload).status_code == 200
+
+
+def test_concurrent_deliveries_count_once_and_snapshots_stay_cumulative(
+    ocma: Ocma, workspace_id: str, clicks_host: PluginHost
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from ocma_core.clicks.views import post_clicks
+
+    secret = make_secret(ocma, workspace_id).secret
+    post_id = draft(ocma, workspace_id)
+    barrier = Barrier(8)
+
+    def send(n: int) -> dict[str, Any]:
+        msg_id = "same" if n < 4 else f"own{n}"  # four racing copies of one delivery, four others
+        event = {"url": URL, "occurred_at": at(n % 3), "count": 10 + n, "post_id": post_id}
+        body = json.dumps({"events": [event]}).encode()
+        headers = {**signed(secret, body, msg_id), "ocma-workspace": workspace_id}
+        barrier.wait()
+        return link_clicks.handle(ocma, headers, body)
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(send, range(8)))
+    same = [a for n, a in enumerate(answers) if n < 4]
+    assert sorted(a["duplicate"] for a in same) == [False, True, True, True]
+    winner = next(a for a in same if not a["duplicate"])["clicks"]
+    expected = winner + sum(10 + n for n in range(4, 8))
+    shown = post_clicks(ocma, workspace_id, post_id)
+    assert shown["link_clicks"] == expected
+    totals = [s["values"]["link_clicks"] for s in shown["snapshots"]]
+    assert len(totals) == 5 and totals == sorted(totals) and totals[-1] == expected
