@@ -397,3 +397,17 @@ def test_concurrent_deliveries_count_once_and_snapshots_stay_cumulative(
     assert shown["link_clicks"] == expected
     totals = [s["values"]["link_clicks"] for s in shown["snapshots"]]
     assert len(totals) == 5 and totals == sorted(totals) and totals[-1] == expected
+
+
+def test_a_tagged_link_is_attributed_to_its_post(ocma: Ocma, workspace_id: str, client: TestClient) -> None:
+    from ocma_core.clicks.links import tag_link
+    from ocma_core.errors import ValidationFailed
+
+    post_id = draft(ocma, workspace_id)
+    link = tag_link("https://shop.example/p?ref=a&utm_campaign=old", post_id=post_id, campaign="spring")
+    assert link == f"https://shop.example/p?ref=a&utm_campaign=spring&utm_content={post_id}"
+    with pytest.raises(ValidationFailed):
+        tag_link("shop.example/p", campaign="x")
+    secret = make_secret(ocma, workspace_id).secret
+    answer = deliver(client, secret, {"events": [{"url": link, "occurred_at": at()}]})
+    assert answer.json()["posts"] == [post_id]

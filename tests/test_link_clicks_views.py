@@ -57,6 +57,12 @@ def test_report_and_post_api_show_clicks_beside_platform_metrics(
     assert row["impressions"] == 900 and row["interactions"] == 16  # the platform's, beside ours
     assert row["text"].startswith("Spring sale")
     assert "9 link clicks" in reports.render_text(report)
+    assert "accounts_note" not in section
+    some = reports.build_report(ocma, workspace_id, "last-7-days", account_ids=[account_id])
+    assert (
+        some["sections"]["clicks"]["total"] == 9
+        and "whole workspace" in some["sections"]["clicks"]["accounts_note"]
+    )
     headers = _key(ocma, workspace_id, Role.VIEWER)
     shown = app_client.get(f"/v1/metrics/posts/{target.post_id}/clicks", headers=headers)
     assert shown.status_code == 200 and shown.json()["link_clicks"] == 7
@@ -104,3 +110,5 @@ def test_the_cli(cli_run: Run, ocma: Ocma, workspace_id: str, clicks_host: Plugi
     assert code == 0 and "last delivery at: 20" in out
     code, out, _ = cli_run("clicks", "remove-secret", "--yes")
     assert code == 0
+    code, out, _ = cli_run("clicks", "link", "https://shop.example/a", "--post", "p1", "--campaign", "spring")
+    assert (code, out.strip()) == (0, "https://shop.example/a?utm_campaign=spring&utm_content=p1")

@@ -149,3 +149,20 @@ def post(workspace: str | None, post_id: str, as_json: bool) -> None:
             f"  campaign {row['utm_campaign'] or '-'}, source {row['utm_source'] or '-'}, "
             f"medium {row['utm_medium'] or '-'}: {row['clicks']}"
         )
+
+
+@examples(
+    "ocma clicks link https://shop.example/spring --post POST_ID --campaign spring --source linkedin",
+    "ocma clicks link https://shop.example/spring --campaign spring --medium social",
+)
+@clicks.command("link")
+@click.argument("url")
+@click.option("--post", "post_id", default=None, help="The OCMA post id, sent as utm_content (attribution).")
+@click.option("--campaign", default="", help="utm_campaign.")
+@click.option("--source", default="", help="utm_source, e.g. the platform.")
+@click.option("--medium", default="", help="utm_medium, e.g. social.")
+def link(url: str, post_id: str | None, campaign: str, source: str, medium: str) -> None:
+    """Print URL tagged with UTM parameters, so the clicks your analytics reports are attributed."""
+    from ocma_core.clicks.links import tag_link
+
+    click.echo(tag_link(url, post_id=post_id, campaign=campaign, source=source, medium=medium))

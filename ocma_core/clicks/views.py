@@ -178,9 +178,14 @@ def report_section(ctx: AnalysisContext) -> dict[str, Any]:
         "posts": posts,
         "method": "Clicks your analytics reported to POST /webhooks/analytics, counted on the day they "
         "happened (workspace time); beside them each post's platform figures from its targets' latest stored "
-        "snapshots. The "
-        "platforms' own `clicks` metric is what each platform reports; link_clicks is what your site measured.",
+        "snapshots. The platforms' own `clicks` metric is what each platform reports; link_clicks is what "
+        "your site measured.",
     }
+    if ctx.account_ids is not None:
+        section["accounts_note"] = (
+            "Link clicks are per post and campaign, not per account: this section covers the whole "
+            "workspace, whichever accounts the report was asked for."
+        )
     section["summary"] = _section_summary(section, found["summary"])
     return section
 
