@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 ENTRY_POINT_GROUP = "ocma"
 # Built-in features register through the same hooks as third-party plugins.
-DEFAULT_PLUGINS: tuple[str, ...] = ("ocma_core.analytics.builtin_analyzers",)
+DEFAULT_PLUGINS: tuple[str, ...] = ("ocma_core.analytics.builtin_analyzers", "ocma_core.clicks.link_clicks")
 
 
 @dataclass
