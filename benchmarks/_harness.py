@@ -229,8 +229,11 @@ def wait_for_workers(bench: Bench, count: int, timeout: float = 60.0) -> None:
     raise RuntimeError("workers did not start")
 
 
-def insert_targets(bench: Bench, due: list[datetime], label: str, thread_parts: int = 1) -> None:
-    """Bulk-insert one post + target per due time (round-robin over accounts) and put them on the queue.
+def insert_targets(
+    bench: Bench, due: list[datetime], label: str, thread_parts: int = 1, enqueue: bool = True
+) -> list[str]:
+    """Bulk-insert one post + target per due time (round-robin over accounts) and put them on the queue
+    (unless not `enqueue`); returns the targets' ids.
 
     With `thread_parts` > 1 each post is a thread: "<label> <i>", then "<label> <i> part 2", ...
     """
@@ -267,7 +270,9 @@ def insert_targets(bench: Bench, due: list[datetime], label: str, thread_parts: 
         session.add_all(rows_post)
         session.flush()
         session.add_all(rows_target)
-    bench.ocma.queue.push_many([(t.id, t.due_at) for t in rows_target if t.due_at is not None])
+    if enqueue:
+        bench.ocma.queue.push_many([(t.id, t.due_at) for t in rows_target if t.due_at is not None])
+    return [t.id for t in rows_target]
 
 
 def published(bench: Bench, label: str) -> list[tuple[datetime, datetime]]:

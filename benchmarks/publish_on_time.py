@@ -6,7 +6,9 @@ Yardsticks (BENCH_RUNS runs each, min/median/max), the same POST /v1/posts as th
   raw    a hand-written asyncio HTTP/1.1 client, BENCH_CONCURRENCY connections
   httpx  one httpx.AsyncClient at the best of BENCH_HTTPX_LEVELS in flight
   rq     a fair rq: SimpleWorker (no fork per job), job module and its keep-alive client preloaded,
-         cores x BENCH_RQ_PER_CORE processes
+         cores x BENCH_RQ_PER_CORE processes; each job only the POST (no database): rq's ceiling
+  rq_publish  the same rq workers running OCMA's own publish of a target per job (claim, call, record;
+         benchmarks/rq_publish_job.py): what "publish through rq" would achieve
 Engine: BENCH_PROCESSES worker processes x BENCH_CONCURRENCY in flight (counted_worker.py: `ocma worker` that
 counts its round trips).
 (a) Burst, BENCH_RUNS times: BENCH_BURST targets due at one instant; posts per second from the due time to the
@@ -16,7 +18,7 @@ counts its round trips).
     burst rate): lateness p50 / p99 / max.
 
 Run: OCMA_BENCH_REDIS_URL=redis://127.0.0.1:6379/N .venv/bin/python benchmarks/publish_on_time.py
-Last line: per_s= raw_per_s= httpx_per_s= rq_per_s= cpu_ms_per_post= db_round_trips_per_post= steady_p99_s= ...
+Last line: per_s= raw_per_s= httpx_per_s= rq_per_s= rq_publish_per_s= cpu_ms_per_post= db_round_trips_per_post= steady_p99_s= ...
 """
 
 from __future__ import annotations
@@ -168,9 +170,16 @@ def steady(bench: h.Bench, rate: float) -> list[float]:
     return [h.seconds(p - d) for d, p in h.published(bench, "steady")]
 
 
-def yardstick_runs(bench: h.Bench) -> tuple[list[float], list[float], list[float], int]:
-    """RUNS runs of each yardstick: raw, httpx (best level), fair rq."""
-    raw, hx, rq = [], [], []
+def rq_publishing(bench: h.Bench, processes: int, run: int) -> float:
+    """OCMA targets published through rq (benchmarks/rq_publish_job.py): claim, call, record per job."""
+    ids = h.insert_targets(bench, [h.utcnow()] * (YARD_POSTS // 2), f"rqpub{run}", enqueue=False)
+    calls = [("rq_publish_job.publish_target", (target_id,)) for target_id in ids]
+    return yardsticks.rq_rate("rq_publish_job.py", h.REDIS_URL, calls, processes, bench.env)
+
+
+def yardstick_runs(bench: h.Bench) -> tuple[list[float], list[float], list[float], list[float], int]:
+    """RUNS runs of each yardstick: raw, httpx (best level), fair rq, OCMA's publish job on rq."""
+    raw, hx, rq, rq_pub = [], [], [], []
     procs = (os.cpu_count() or 1) * RQ_PER_CORE
     best_level = 0
     for _ in range(RUNS):
@@ -178,18 +187,23 @@ def yardstick_runs(bench: h.Bench) -> tuple[list[float], list[float], list[float
         rate, best_level = yardsticks.httpx_best(bench.fake.base_url, YARD_POSTS, HTTPX_LEVELS)
         hx.append(rate)
         rq.append(yardsticks.rq_fair(bench.fake.base_url, h.REDIS_URL, YARD_POSTS // 2, procs, bench.env))
+        rq_pub.append(rq_publishing(bench, procs, len(rq_pub)))
     print(f"raw client ({CONCURRENCY} connections, {YARD_POSTS} posts): {spread(raw)} posts/s", flush=True)
     print(
         f"httpx (best of {HTTPX_LEVELS} in flight, last best {best_level}): {spread(hx)} posts/s", flush=True
     )
     print(f"fair rq ({procs} SimpleWorkers, {YARD_POSTS // 2} jobs): {spread(rq)} posts/s", flush=True)
-    return raw, hx, rq, best_level
+    print(
+        f"OCMA's publish on rq ({procs} SimpleWorkers, {YARD_POSTS // 2} targets): {spread(rq_pub)} posts/s",
+        flush=True,
+    )
+    return raw, hx, rq, rq_pub, best_level
 
 
 def main() -> None:
     """Yardsticks, then engine bursts, then the steady scenario; one summary line last."""
     with h.bench_env(accounts=50, latency_s=LATENCY, fast=True) as bench:
-        raw, hx, rq, best_level = yardstick_runs(bench) if YARDSTICKS else ([], [], [], 0)
+        raw, hx, rq, rq_pub, best_level = yardstick_runs(bench) if YARDSTICKS else ([], [], [], [], 0)
         with tempfile.TemporaryDirectory() as tmp:
             count_dir = Path(tmp)
             pids = [p.pid for p in start_workers(bench, count_dir)]
@@ -221,7 +235,7 @@ def main() -> None:
     print(
         f"per_s={per_s:.1f} raw_per_s={med_of(raw)} httpx_per_s={med_of(hx)} "
         f"httpx_in_flight={best_level} concurrency={CONCURRENCY} platform_cap={CAP} "
-        f"rq_per_s={med_of(rq)} "
+        f"rq_per_s={med_of(rq)} rq_publish_per_s={med_of(rq_pub)} "
         f"rq_processes={(os.cpu_count() or 1) * RQ_PER_CORE} cpu_ms_per_post={med['cpu_ms']:.2f} "
         f"db_round_trips_per_post={med['trips']:.2f} db_statements_per_post={med['statements']:.2f} "
         f"redis_commands_per_post={med['redis']:.2f} duplicates={sum(r['duplicates'] for r in runs):.0f} "

@@ -100,6 +100,19 @@ def raw_in_process(base_url: str, count: int, in_flight: int) -> float:
 def rq_fair(base_url: str, redis_url: str, jobs: int, processes: int, env: dict[str, str]) -> float:
     """`jobs` rq jobs, each the same POST, on `processes` SimpleWorkers whose job module (and its keep-alive
     httpx client) is imported before the first job; jobs per second from the first start to the last end."""
+    calls = [("rq_job.post_once", (base_url, f"bench-token-{i % 50}", f"rq {i}")) for i in range(jobs)]
+    return rq_rate("rq_job.py", redis_url, calls, processes, env)
+
+
+def rq_rate(
+    script: str,
+    redis_url: str,
+    calls: list[tuple[str, tuple[object, ...]]],
+    processes: int,
+    env: dict[str, str],
+) -> float:
+    """Run `calls` (function name, arguments) as rq jobs on `processes` SimpleWorkers started from `script`;
+    jobs per second from the first start to the last end."""
     import redis
     from rq import Queue, Worker
     from rq.job import Job
@@ -110,7 +123,7 @@ def rq_fair(base_url: str, redis_url: str, jobs: int, processes: int, env: dict[
     child_env = {**env, "PYTHONPATH": f"{HERE}{os.pathsep}{env.get('PYTHONPATH', '')}"}
     procs = [
         subprocess.Popen(
-            [sys.executable, str(HERE / "rq_job.py"), redis_url, "bench_fair"],
+            [sys.executable, str(HERE / script), redis_url, "bench_fair"],
             env=child_env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -119,28 +132,25 @@ def rq_fair(base_url: str, redis_url: str, jobs: int, processes: int, env: dict[
         for _ in range(processes)
     ]
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 180
         while len(Worker.all(queue=queue)) < processes:  # every worker up and idle before the first job
             if time.monotonic() > deadline:
                 raise RuntimeError("rq workers did not start")
             time.sleep(0.2)
-        ids = [
-            queue.enqueue("rq_job.post_once", base_url, f"bench-token-{i % 50}", f"rq {i}", result_ttl=600).id
-            for i in range(jobs)
-        ]
+        ids = [queue.enqueue(name, *args, result_ttl=600).id for name, args in calls]
         deadline = time.monotonic() + 600
         while True:
             fetched = Job.fetch_many(ids, connection=conn)
             done = [j for j in fetched if j is not None and (j.is_finished or j.is_failed)]
-            if len(done) == jobs or time.monotonic() > deadline:
+            if len(done) == len(ids) or time.monotonic() > deadline:
                 break
             time.sleep(0.5)
         finished = [j for j in done if j.is_finished]
-        if len(finished) < jobs:
-            raise SystemExit(f"rq: only {len(finished)} of {jobs} jobs finished")
+        if len(finished) < len(ids):
+            raise SystemExit(f"rq: only {len(finished)} of {len(ids)} jobs finished")
         first = min(j.started_at for j in finished if j.started_at)
         last = max(j.ended_at for j in finished if j.ended_at)
-        return jobs / (last - first).total_seconds()
+        return len(ids) / (last - first).total_seconds()
     finally:
         for proc in procs:
             os.killpg(proc.pid, signal.SIGTERM)

@@ -4,6 +4,7 @@ The names exported here are the public API that plugins may use. Importing this 
 it loads no web framework, no database layer and no AI library.
 """
 
+from ocma_core.background_job import BackgroundJob
 from ocma_core.errors import (
     AuthExpired,
     ConfigError,
@@ -53,6 +54,7 @@ __all__ = [
     "AccountContext",
     "AuthExpired",
     "AuthKind",
+    "BackgroundJob",
     "Capability",
     "ConfigError",
     "EventKind",

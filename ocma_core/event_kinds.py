@@ -100,28 +100,35 @@ SCHEMAS: dict[str, tuple[str, dict[str, Any]]] = {
         ),
     ),
     "metrics.updated": (
-        "a post's or account's metrics changed: the new values and the change since the previous reading",
-        _obj(
-            {
-                "scope": {"type": "string", "enum": ["post", "account"]},
-                "account_id": _S,
-                "platform": _S,
-                "values": {
-                    "type": "object",
-                    "description": "metric name -> number, as the platform reported",
+        "a post's or account's metrics changed, or a post's link clicks (scope link_clicks, "
+        "POST /webhooks/analytics): the new values and the change since the previous reading",
+        {
+            **_obj(
+                {
+                    "scope": {"type": "string", "enum": ["post", "account", "link_clicks"]},
+                    "values": {
+                        "type": "object",
+                        "description": "metric name -> number, as the platform reported (link_clicks: the "
+                        "post's cumulative clicks)",
+                    },
+                    "delta": {
+                        "type": "object",
+                        "description": "metric name -> change since the previous reading",
+                    },
                 },
-                "delta": {
-                    "type": "object",
-                    "description": "metric name -> change since the previous reading",
+                {
+                    "account_id": {**_S, "description": "scopes post and account"},
+                    "platform": {**_S, "description": "scopes post and account"},
+                    "post_id": _S,
+                    "target_id": _S,
+                    "fetched_at": _TIME,
+                    "first": {"type": "boolean", "description": "true on the first reading (delta is empty)"},
                 },
-            },
-            {
-                "post_id": _S,
-                "target_id": _S,
-                "fetched_at": _TIME,
-                "first": {"type": "boolean", "description": "true on the first reading (delta is empty)"},
-            },
-        ),
+            ),
+            "if": {"properties": {"scope": {"enum": ["post", "account"]}}},
+            "then": {"required": ["account_id", "platform"]},
+            "else": {"required": ["post_id"]},
+        },
     ),
     "experiment.decided": (
         "an A/B experiment was finalised with a winner (or with not enough evidence)",

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from ocma_core.ai.providers import ImageProvider, TextProvider
     from ocma_core.analytics.base import Analyzer
+    from ocma_core.background_job import BackgroundJob
     from ocma_core.context import Ocma
     from ocma_core.event_kind import EventKind
     from ocma_core.events import Event
@@ -70,7 +71,12 @@ def register_event_kinds(register: Callable[[EventKind], None]) -> None:
 
 @hookspec
 def register_webhook_receivers(register: Callable[[WebhookReceiver], None]) -> None:
-    """Register inbound webhook receivers served at POST /webhooks/{name}: call register(WebhookReceiver(...))."""
+    """Register receivers served at /webhooks/{name} (POST: handle, GET: challenge): register(WebhookReceiver(...))."""
+
+
+@hookspec
+def register_background_jobs(register: Callable[[BackgroundJob], None]) -> None:
+    """Add background rounds the worker runs (inline or as rq jobs): call register(BackgroundJob(...)) for each."""
 
 
 @hookspec

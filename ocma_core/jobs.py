@@ -1,4 +1,5 @@
-"""Background work besides publishing: metrics rounds, weekly reports, login-expiry checks, webhook deliveries.
+"""Background work besides publishing: metrics rounds, weekly reports, login-expiry checks, webhook deliveries,
+and the rounds plugins add with the `register_background_jobs` hook (a `BackgroundJob` each).
 
 Each kind is one job function (`run(kind)`). Where it runs:
 
@@ -18,6 +19,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from ocma_core.background_job import BackgroundJob
+from ocma_core.plugin_registry import Registry
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -85,6 +89,35 @@ KINDS: dict[str, Kind] = {
     "webhooks": Kind("high", _every(WEBHOOKS_S), _webhooks),
 }
 
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+def _accept(job: Any, plugin_name: str) -> BackgroundJob:
+    if not isinstance(job, BackgroundJob):
+        raise TypeError(f"register() takes a BackgroundJob, got {job!r}")
+    if not _NAME.match(job.name) or job.name in KINDS:
+        raise ValueError(f"background job name {job.name!r} is not lower-case words joined by _ or is taken")
+    if job.queue not in ("high", "low"):
+        raise ValueError(f"background job {job.name!r}: queue is 'high' or 'low', not {job.queue!r}")
+    if not job.period_s > 0:
+        raise ValueError(f"background job {job.name!r}: period_s must be positive")
+    return job
+
+
+PLUGIN_JOBS: Registry[BackgroundJob] = Registry("register_background_jobs", "background job", _accept)
+
+
+def plugin_jobs() -> dict[str, BackgroundJob]:
+    """The rounds plugins added (register_background_jobs), by name."""
+    return PLUGIN_JOBS.items()
+
+
+def all_kinds() -> dict[str, Kind]:
+    """Every kind of round: the core's, then those plugins added."""
+    added = {job.name: Kind(job.queue, _every(job.period_s), job.work) for job in plugin_jobs().values()}
+    return {**KINDS, **added}
+
+
 _context: Ocma | None = None
 
 
@@ -100,9 +133,10 @@ def _ocma() -> Ocma:
 
 def run(kind: str) -> str:
     """Run one round of `kind` (the function rq calls); a short description of what it did."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown background job kind {kind!r}; known: {', '.join(KINDS)}")
-    result = KINDS[kind].work(_ocma())
+    known = all_kinds()
+    if kind not in known:
+        raise ValueError(f"unknown background job kind {kind!r}; known: {', '.join(known)}")
+    result = known[kind].work(_ocma())
     return f"{kind}: {result!r}"[:500]
 
 
@@ -140,14 +174,14 @@ class Scheduler:
         self.ocma = ocma
         self.connection = _redis(ocma)
         self._queues = {q.name: q for q in queues(ocma, self.connection)}
-        self.enqueued: dict[str, int] = {kind: 0 for kind in KINDS}
+        self.enqueued: dict[str, int] = {kind: 0 for kind in all_kinds()}
 
     def tick(self, now: float) -> list[str]:
         """Enqueue every kind whose period started since its last round (any worker may call this)."""
         from rq import Retry
 
         done = []
-        for name, kind in KINDS.items():
+        for name, kind in all_kinds().items():
             period = kind.period_s(self.ocma)
             if period <= 0:
                 continue
@@ -171,7 +205,7 @@ class Scheduler:
                 retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
                 description=f"ocma {name} round",
             )
-            self.enqueued[name] += 1
+            self.enqueued[name] = self.enqueued.get(name, 0) + 1
             done.append(name)
         return done
 

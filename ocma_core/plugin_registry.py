@@ -22,7 +22,8 @@ class Registry(Generic[T]):
 
     `accept(item, plugin_name)` checks a registered item and returns what to keep (raising TypeError or ValueError with
     the reason for an invalid one); `key(item)` is the name it takes (default: its `name`); `builtin()` gives
-    the items that exist before any plugin's, under the plugin name `builtin_plugin`.
+    the items that exist before any plugin's, under the plugin name `builtin_plugin` (or the plugin
+    `builtin_plugin(item)` names, which then lists the item in `ocma plugins` as one it registered).
     """
 
     def __init__(
@@ -33,7 +34,7 @@ class Registry(Generic[T]):
         *,
         key: Callable[[T], str] | None = None,
         builtin: Callable[[], Iterable[T]] | None = None,
-        builtin_plugin: str = "ocma",
+        builtin_plugin: str | Callable[[T], str] = "ocma",
     ) -> None:
         self.hook_name, self.kind, self.accept = hook_name, kind, accept
         self.key: Callable[[T], str] = key or (lambda item: str(getattr(item, "name", "")))
@@ -66,7 +67,11 @@ class Registry(Generic[T]):
             owners: dict[str, str] = {}
             for item in self.builtin() if self.builtin else ():
                 found[self.key(item)] = item
-                owners[self.key(item)] = self.builtin_plugin
+                if callable(self.builtin_plugin):
+                    owners[self.key(item)] = self.builtin_plugin(item)
+                    host.record_registration(owners[self.key(item)], self.kind, _label(item))
+                else:
+                    owners[self.key(item)] = self.builtin_plugin
 
             def make_register(plugin_name: str) -> Callable[[Any], None]:
                 def register(item: Any) -> None:

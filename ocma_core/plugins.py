@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 ENTRY_POINT_GROUP = "ocma"
 # Built-in features register through the same hooks as third-party plugins.
-DEFAULT_PLUGINS: tuple[str, ...] = ("ocma_core.analytics.builtin_analyzers",)
+DEFAULT_PLUGINS: tuple[str, ...] = ("ocma_core.analytics.builtin_analyzers", "ocma_core.clicks.link_clicks")
 
 
 @dataclass
@@ -321,6 +321,9 @@ def plugin_listing() -> list[dict[str, Any]]:
     from ocma_core.analytics.registry import get_analyzers
 
     get_analyzers()
+    from ocma_core.webhook_receivers import receivers
+
+    receivers()  # platforms' and plugins' /webhooks/{name}, and any refused
     rows = [_with_core_fit(host, info.as_dict()) for info in host.infos.values()]
     rows += [info.as_dict() for info in host.errors if info.name not in host.infos]
     return rows

@@ -81,3 +81,25 @@ def test_a_delivery_that_failed_to_be_stored_is_taken_again_on_retry(
     assert retried.status_code == 200 and "duplicate" not in retried.json()
     again = client.post("/webhooks/x", content=body, headers=headers)
     assert again.json()["duplicate"] == 1  # once handled, a replay is still a duplicate
+
+
+def test_the_platform_is_served_by_its_receiver_with_its_outcomes_counted(client: TestClient) -> None:
+    from ocma_core.observe.instruments import REGISTRY
+    from ocma_core.plugins import plugin_listing
+    from ocma_core.webhook_receivers import receivers
+
+    x = receivers()["x"]
+    assert x.challenge is not None
+    assert x.challenge({"crc_token": "c"}) == (200, {"response_token": _sign(b"c")})
+    (row,) = [r for r in plugin_listing() if r["name"] == "ocma_x"]
+    assert row["registered"]["webhook receiver"] == ["x"]  # listed as the X plugin's, by `ocma plugins`
+
+    def count(outcome: str) -> float:
+        labels = {"platform": "x", "outcome": outcome}
+        return REGISTRY.get_sample_value("ocma_webhook_deliveries_total", labels) or 0.0
+
+    before = {outcome: count(outcome) for outcome in ("stored", "duplicate", "bad_signature")}
+    body = json.dumps({"for_user_id": "7", "favorite_events": []}).encode()
+    for signature in (_sign(body), _sign(body), _sign(b"other")):
+        client.post("/webhooks/x", content=body, headers={"x-twitter-webhooks-signature": signature})
+    assert {outcome: count(outcome) - seen for outcome, seen in before.items()} == dict.fromkeys(before, 1.0)

@@ -4,6 +4,7 @@ again with next_after_seq; marked as carrying outside text; offered to MCP calle
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from agent_support import CLI
 from ocma_agent.context import ToolContext
@@ -36,3 +37,22 @@ def test_follow_the_log_by_sequence_id(ocma: Ocma, workspace_id: str) -> None:
 def test_the_tool_is_read_only_and_untrusted() -> None:
     [tool] = [t for t in core_tools() if t.name == "recent_events"]
     assert tool.effect == "read" and tool.untrusted
+
+
+def test_fields_about_one_customer_are_withheld(ocma: Ocma, workspace_id: str, plugin_host: Any) -> None:
+    import ocma_stripe
+
+    from ocma_core.plugin_registry import clear_caches
+
+    plugin_host.register(ocma_stripe, name="stripe")
+    clear_caches()
+    try:
+        sale = {"stripe_event_id": "evt_1", "object_id": "cs_1", "customer": "cus_SECRET", "amount": 4900}
+        with ocma.session() as session:
+            record(session, Event("stripe.checkout_completed", workspace_id, {**sale, "currency": "eur"}))
+        ctx = ToolContext(ocma, workspace_id, CLI, "cli:t", "UTC", lambda: datetime.now(UTC))
+        [event] = recent_events(ctx, after_seq=0)["events"]
+        assert event["data"]["customer"] == event["data"]["amount"] == "(withheld: about one person)"
+        assert event["data"]["currency"] == "eur" and "cus_SECRET" not in str(event)
+    finally:
+        clear_caches()

@@ -16,7 +16,7 @@ from ocma_core.context import Ocma
 from ocma_core.db.types import utcnow
 
 log = logging.getLogger(__name__)
-ORDER = ("engagement", "growth", "best_time", "trends", "content", "experiments", "competitors")
+ORDER = ("engagement", "clicks", "growth", "best_time", "trends", "content", "experiments", "competitors")
 
 
 def resolve_period(ocma: Ocma, workspace_id: str, period: str | Period) -> Period:

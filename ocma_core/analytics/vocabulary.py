@@ -26,6 +26,10 @@ POST_METRICS = (
     "profile_clicks",
     "video_views",
 )
+#: Post metrics OCMA measures itself, never a platform: `link_clicks` are the clicks on a post's links that
+#: the workspace's analytics reported to POST /webhooks/analytics (ocma_core.clicks), kept beside the
+#: platform's own `clicks` and never mapped into it.
+MEASURED_POST_METRICS = ("link_clicks",)
 #: Shared account metrics.
 ACCOUNT_METRICS = ("followers", "following", "posts")
 #: Metrics summed into "interactions" (public reactions to a post) when the platform provides them.

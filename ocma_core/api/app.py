@@ -96,6 +96,7 @@ CORE_ROUTERS: tuple[str, ...] = (
     "ocma_core.api.routes_webhooks",
     "ocma_core.api.routes_content",
     "ocma_core.api.routes_analytics",
+    "ocma_core.api.routes_clicks",
     "ocma_core.api.routes_hooks",
     "ocma_core.api.routes_events",
     "ocma_core.api.routes_stream",

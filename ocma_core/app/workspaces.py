@@ -5,16 +5,24 @@ Part of the public app API (`ocma_core.app`): names here keep their meaning with
 from __future__ import annotations
 
 from ocma_core.services.members import add_member, list_members, member_by_external_id
-from ocma_core.services.once import claim_once
-from ocma_core.services.workspaces import authenticate, get_workspace, list_workspaces, resolve_workspace
+from ocma_core.services.once import claim_once, release_once
+from ocma_core.services.workspaces import (
+    authenticate,
+    change_workspace,
+    get_workspace,
+    list_workspaces,
+    resolve_workspace,
+)
 
 __all__ = [
     "add_member",
     "authenticate",
+    "change_workspace",
     "claim_once",
     "get_workspace",
     "list_members",
     "list_workspaces",
     "member_by_external_id",
+    "release_once",
     "resolve_workspace",
 ]

@@ -53,6 +53,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "ai": ("ocma_core.cli.content", "ai", "AI settings: model, budgets, keys, prices, usage."),
     "metrics": ("ocma_core.cli.analytics", "metrics", "Collect metrics; best times, predictions, A/B tests."),
     "report": ("ocma_core.cli.analytics", "report", "Weekly or monthly report from stored metrics."),
+    "clicks": (
+        "ocma_core.cli.clicks",
+        "clicks",
+        "Link clicks from your analytics: the receiver's secret, clicks per campaign.",
+    ),
 }
 
 

@@ -370,4 +370,5 @@ class Installation(SQLModel, table=True):
 
 # The analytics tables live in their own module; importing it adds them to the metadata.
 from ocma_core.db import analytics_models as analytics_models  # noqa: E402
+from ocma_core.db import click_models as click_models  # noqa: E402
 from ocma_core.db import event_models as event_models  # noqa: E402

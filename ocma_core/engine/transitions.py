@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, case, func, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
@@ -470,6 +470,23 @@ def recover_stale_claims(ocma: Ocma, lease: timedelta) -> int:
             target.last_error = "The worker stopped during the call; checking the platform before any retry."
             session.add(target)
         return len(stale)
+
+
+def due_counts(ocma: Ocma, horizon: timedelta, limit: int = 5000) -> tuple[int, int]:
+    """(claimable targets due within `horizon`, of which due now), each counted up to `limit`, in the database:
+    the reconciler reads rows only when it has to push them."""
+    now = utcnow()
+    window = (
+        sa_select(col(Target.due_at).label("due_at"))
+        .where(col(Target.status).in_(CLAIMABLE), col(Target.due_at) <= now + horizon)
+        .limit(limit)
+        .subquery()
+    )
+    with ocma.session() as session:
+        total, due_now = session.execute(
+            sa_select(func.count(), func.coalesce(func.sum(case((window.c.due_at <= now, 1), else_=0)), 0))
+        ).one()
+    return int(total), int(due_now)
 
 
 def due_targets(ocma: Ocma, horizon: timedelta, limit: int = 5000) -> list[tuple[str, datetime]]:

@@ -15,6 +15,7 @@ from sqlmodel import col
 
 from ocma_core import jobs
 from ocma_core.api.metrics import QUEUE_DEPTH
+from ocma_core.background_job import BackgroundJob
 from ocma_core.context import Ocma
 from ocma_core.db.models import Target, TargetStatus, WorkerHeartbeat
 from ocma_core.db.types import utcnow
@@ -79,6 +80,8 @@ class Worker:
         self._last_full_push: float | None = None
         self._jobs = jobs.Scheduler(ocma) if jobs.uses_rq(ocma) else None  # OCMA_BACKGROUND=rq
         self._jobs_task: asyncio.Task[None] | None = None
+        self._plugin_tasks: dict[str, asyncio.Task[None]] = {}  # register_background_jobs rounds, inline
+        self._plugin_last: dict[str, float] = {}
         self._last_jobs = 0.0
         self._stop = asyncio.Event()
         self._started = utcnow()
@@ -124,13 +127,13 @@ class Worker:
         backlog's worth of writes each second.
         """
         transitions.recover_stale_claims(self.ocma, self.claim_lease)
-        due = transitions.due_targets(self.ocma, HORIZON)
+        within, due_now = transitions.due_counts(self.ocma, HORIZON)
         now = time.monotonic()
         stale = self._last_full_push is None or now - self._last_full_push >= FULL_PUSH_S
-        if due and (stale or self.ocma.queue.depth() < len(due)):
-            self.ocma.queue.push_many(due)
+        if within and (stale or self.ocma.queue.depth() < within):
+            self.ocma.queue.push_many(transitions.due_targets(self.ocma, HORIZON))
             self._last_full_push = now
-        QUEUE_DEPTH.set(sum(1 for _, d in due if d <= utcnow()))
+        QUEUE_DEPTH.set(due_now)
         self._sweep_events()
 
     def _sweep_events(self) -> None:
@@ -301,6 +304,30 @@ class Worker:
 
         self._webhook_task = asyncio.create_task(send())
 
+    def _maybe_run_plugin_jobs(self, now: float) -> None:
+        """Rounds plugins added (register_background_jobs), each in a thread once its period passed, never two
+        of one kind at once per worker."""
+        try:
+            added = jobs.plugin_jobs()
+        except Exception:
+            log.exception("could not list the background jobs plugins added")
+            return
+        for name, job in added.items():
+            task = self._plugin_tasks.get(name)
+            if (task is not None and not task.done()) or now - self._plugin_last.get(
+                name, 0.0
+            ) < job.period_s:
+                continue
+            self._plugin_last[name] = now
+
+            async def round_of(job: BackgroundJob = job) -> None:
+                try:
+                    await asyncio.to_thread(job.work, self.ocma)
+                except Exception:
+                    log.exception("background job %s failed", job.name)
+
+            self._plugin_tasks[name] = asyncio.create_task(round_of())
+
     async def _loop(self) -> None:
         last_reconcile = 0.0
         while not self._stop.is_set():
@@ -310,6 +337,7 @@ class Worker:
                 self._maybe_emit_reports(now)
                 self._maybe_send_webhooks(now)
                 self._maybe_check_expiry(now)
+                self._maybe_run_plugin_jobs(now)
             else:
                 self._maybe_schedule_jobs(now)
             try:
@@ -336,7 +364,7 @@ class Worker:
         if self.tasks:
             await asyncio.wait(self.tasks, timeout=60)
         background_tasks = (self._metrics_task, self._report_task, self._expiry_task, self._webhook_task)
-        for background in (*background_tasks, self._jobs_task):
+        for background in (*background_tasks, self._jobs_task, *self._plugin_tasks.values()):
             if background is not None:
                 await asyncio.wait([background], timeout=30)
 

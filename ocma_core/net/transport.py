@@ -247,9 +247,11 @@ def guarded_async_client(
     **options: Any,
 ) -> httpx.AsyncClient:
     """An AsyncClient whose every connection is checked (redirects are not followed)."""
+    from ocma_core.net.aio import AiohttpTransport
+
     policy = FetchPolicy.from_env(trusted_hosts=trusted_hosts, allow_private=allow_private)
     return httpx.AsyncClient(
-        transport=GuardedAsyncTransport(policy, limits),
+        transport=AiohttpTransport(policy, limits),
         timeout=timeout_s,
         trust_env=False,
         follow_redirects=False,

@@ -32,7 +32,8 @@ RATE_WAIT_SECONDS = Counter(
 )
 WEBHOOKS = Counter(
     "ocma_webhook_deliveries_total",
-    "Platform webhook deliveries by outcome (stored, duplicate, bad_signature, error)",
+    "Inbound webhook deliveries by receiver (a platform's or a plugin's) and outcome"
+    " (stored, duplicate, bad_signature, refused, error)",
     ["platform", "outcome"],
     registry=REGISTRY,
 )

@@ -129,12 +129,28 @@ class _Recorder:
         self.connected.append(host)
         raise httpcore.ConnectError("test: no network")
 
+    async def loop_getaddrinfo(self, host: str, port: int, **_: Any) -> list[Any]:
+        return await self.getaddrinfo(host, port)
+
+    async def start_connection(self, addr_infos: list[Any], **_: Any) -> Any:
+        self.connected.extend(info[4][0] for info in addr_infos)
+        raise OSError("test: no network")
+
 
 def _patch_network(monkeypatch: pytest.MonkeyPatch, recorder: _Recorder) -> None:
+    """Both async stacks a guarded client may use: httpcore on anyio, and aiohttp (ocma_core.net.aio)."""
+    import aiohttp.connector
+
     from ocma_core.net import transport
 
     monkeypatch.setattr(transport.anyio, "getaddrinfo", recorder.getaddrinfo)
     monkeypatch.setattr(httpcore.AnyIOBackend, "connect_tcp", recorder.connect_tcp)
+    monkeypatch.setattr(
+        asyncio.BaseEventLoop,
+        "getaddrinfo",
+        lambda _loop, host, port, **kw: recorder.loop_getaddrinfo(host, port),
+    )
+    monkeypatch.setattr(aiohttp.connector.aiohappyeyeballs, "start_connection", recorder.start_connection)
 
 
 def test_the_connection_goes_to_the_address_that_was_checked(

@@ -117,7 +117,39 @@ def message_for(ocma: Ocma, kind: str, payload: dict[str, Any]) -> tuple[str, li
         from ocma_slack.payments import payment_message
 
         return payment_message(kind, payload)
-    return None  # post.deleted is built by send_event on the pool (it reads the post)
+    if kind == "automation.failed":
+        return automation_failed_message(payload)
+    return (
+        None  # post.deleted and automation.drafted are built by send_event on the pool (they read the post)
+    )
+
+
+def automation_failed_message(payload: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+    """The notice that an automation could not draft its post, with the reason and the fix."""
+    rule = str(payload.get("rule_id") or "")
+    text = f"Automation {rule} could not draft a post: {payload.get('reason') or 'no reason given'}"
+    fix = f"\n{payload['fix']}" if payload.get("fix") else ""
+    return text, [_section(f":warning: *{text}*{fix}")]
+
+
+def automation_thread(payload: dict[str, Any]) -> str:
+    """The agent thread an automation's approvals are noted in."""
+    return f"automation:{payload.get('rule_id') or 'unknown'}"
+
+
+def automation_drafted_message(
+    ocma: Ocma, workspace_id: str, payload: dict[str, Any]
+) -> tuple[str, list[dict[str, Any]]]:
+    """The approval card of an automation's draft: what triggered it, the post, Approve / Edit / Reject."""
+    from ocma_core.app.workspaces import get_workspace
+    from ocma_slack.cards import approval_card
+    from ocma_slack.postview import load_post_view
+
+    view = load_post_view(ocma, workspace_id, str(payload["post_id"]))
+    count, on = int(payload.get("events") or 0), str(payload.get("on") or "")
+    head = f"Automation {payload.get('rule_id')} drafted a post from {count} `{on}` event(s); it waits for approval."
+    blocks = approval_card(view, automation_thread(payload), get_workspace(ocma, workspace_id).timezone)
+    return head, [_section(f":robot_face: {head}"), *blocks]
 
 
 def webhook_disabled_message(payload: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
@@ -161,6 +193,8 @@ def send_event(
         return _pool.submit(_send_report, runtime, workspace_id, str(payload.get("period") or "last-week"))
     if kind == "post.deleted":  # reads the post's text: built on the pool's thread, not the caller's
         return _pool.submit(_post_deleted, runtime, workspace_id, payload)
+    if kind == "automation.drafted":
+        return _pool.submit(_built_on_pool, automation_drafted_message, runtime, workspace_id, payload)
     built = message_for(runtime.ocma, kind, payload)
     if built is None:
         return None
@@ -172,6 +206,15 @@ def _post_deleted(runtime: Any, workspace_id: str, payload: dict[str, Any]) -> N
         built = deleted_message(runtime.ocma, workspace_id, payload)
     except Exception:
         log.exception("Slack deleted notice failed")
+        return
+    _post(runtime.ocma, runtime, workspace_id, built)
+
+
+def _built_on_pool(build: Any, runtime: Any, workspace_id: str, payload: dict[str, Any]) -> None:
+    try:
+        built = build(runtime.ocma, workspace_id, payload)
+    except Exception:
+        log.exception("Slack notice for workspace %s failed", workspace_id)
         return
     _post(runtime.ocma, runtime, workspace_id, built)
 

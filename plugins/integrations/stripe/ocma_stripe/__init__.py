@@ -13,13 +13,15 @@ from ocma_stripe.receiver import handle
 
 _S: dict[str, Any] = {"type": "string"}
 _COMMON = {"stripe_event_id": _S, "stripe_type": _S, "object_id": _S, "livemode": {"type": "boolean"}}
+# "x-personal": about one customer; the agent's tools and automations never hand it to a model.
 _MONEY = {
     "amount": {
         "type": "integer",
         "description": "in the currency's smallest unit (cents), as Stripe sends it",
+        "x-personal": True,
     },
     "currency": {"type": "string", "description": "ISO code, lower case"},
-    "customer": {"type": "string", "description": "Stripe customer id (cus_...)"},
+    "customer": {"type": "string", "description": "Stripe customer id (cus_...)", "x-personal": True},
     "stripe_created": {"type": "string", "format": "date-time"},
 }
 

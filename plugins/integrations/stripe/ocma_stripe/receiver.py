@@ -96,7 +96,7 @@ def handle(ocma: Ocma, headers: dict[str, str], body: bytes) -> dict[str, Any]:
     try:
         verify(headers.get("stripe-signature", ""), body, secrets())
     except SignatureError as exc:
-        raise WebhookRefused(str(exc), 400) from None
+        raise WebhookRefused(str(exc), 400, outcome="bad_signature") from None
     try:
         event = json.loads(body)
         stripe_id, stripe_type = str(event["id"]), str(event["type"])
