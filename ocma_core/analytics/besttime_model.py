@@ -67,42 +67,31 @@ def _neg_loglik(
     """-2 log marginal likelihood (up to a constant) and its gradient, Woodbury form on the used columns.
 
     `groups` gives each used column's parameter: 0 = intercept (fixed flat prior), 1..3 = tau_hour, tau_day,
-    tau_slot; theta = (log sigma, log tau_hour, log tau_day, log tau_slot). The hour-of-week columns come
-    last and their block of X'X is diagonal (a post is in one slot), so the posterior precision is solved
-    through the Schur complement of that block: a (<= 32)-square Cholesky instead of a 200-square one.
+    tau_slot; theta = (log sigma, log tau_hour, log tau_day, log tau_slot).
     """
     s2 = float(np.exp(2 * theta[0]))
     taus = np.concatenate([[TAU_MU], np.exp(theta[1:])])
     dinv = taus[groups] ** -2.0
-    k = int(np.count_nonzero(groups < 3))  # intercept, hour and weekday columns; the slots follow
-    x11, x12, x22 = xtx[:k, :k], xtx[:k, k:], np.diag(xtx)[k:]
-    a22 = x22 / s2 + dinv[k:]
-    m = (x12 / s2) / a22  # A12 A22^-1
-    schur = x11 / s2 + np.diag(dinv[:k]) - m @ (x12.T / s2)
+    a = xtx / s2 + np.diag(dinv)
     try:
-        factor = cho_factor(schur, lower=True, check_finite=False)
+        factor = cho_factor(a, lower=True, check_finite=False)
     except np.linalg.LinAlgError:
         return 1e12, np.zeros(4)
     b = xty / s2
-    beta1 = cho_solve(factor, b[:k] - m @ b[k:], check_finite=False)
-    beta = np.concatenate([beta1, b[k:] / a22 - m.T @ beta1])
-    schur_inv = cho_solve(factor, np.eye(k), check_finite=False)
-    schur_inv_m = schur_inv @ m
-    diag22 = 1.0 / a22 + np.einsum("ij,ij->j", m, schur_inv_m)
-    a_inv_diag = np.concatenate([np.diag(schur_inv), diag22])
-    trace_a_inv_xtx = float((schur_inv * x11).sum() - 2.0 * (schur_inv_m * x12).sum() + diag22 @ x22)
-    logdet_a = 2.0 * float(np.log(np.diag(factor[0])).sum()) + float(np.log(a22).sum())
+    beta = cho_solve(factor, b, check_finite=False)
+    a_inv = cho_solve(factor, np.eye(a.shape[0]), check_finite=False)
+    logdet_a = 2.0 * float(np.log(np.diag(factor[0])).sum())
     value = float(n * np.log(s2) - np.log(dinv).sum() + logdet_a + yty / s2 - b @ beta)
     grad = np.zeros(4)
     d_s2 = (
         n / s2
-        - trace_a_inv_xtx / s2**2
+        - float((a_inv * xtx).sum()) / s2**2
         - yty / s2**2
         + 2 * float(beta @ xty) / s2**2
         - float(beta @ xtx @ beta) / s2**2
     )
     grad[0] = 2 * s2 * d_s2
-    per_column = 2.0 - 2.0 * dinv * (a_inv_diag + beta**2)
+    per_column = 2.0 - 2.0 * dinv * (np.diag(a_inv) + beta**2)
     for g in (1, 2, 3):
         grad[g] = float(per_column[groups == g].sum())
     return value, grad
