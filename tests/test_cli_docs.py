@@ -45,7 +45,7 @@ def _command_lines(text: str) -> list[tuple[str, bool]]:
         if in_block and not shell:
             continue
         if in_block:
-            line = pending + COMMENT.sub("", raw.strip())
+            line = pending + COMMENT.sub("", raw.strip()).removesuffix(" &")  # run in the background
             pending = line[:-1] + " " if line.endswith("\\") else ""
             if not pending and re.match(r"(python3 dev\.py )?ocma ", line):
                 found.append((line, True))
