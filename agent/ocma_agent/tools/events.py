@@ -11,29 +11,11 @@ from ocma_core.app import events
 from ocma_core.errors import ValidationFailed
 
 MAX_EVENTS = 200
-WITHHELD = "(withheld: about one person)"
-
-
-def personal_fields() -> dict[str, set[str]]:
-    """Per event kind, the payload fields its schema marks `"x-personal": true` (a customer id, an amount)."""
-    found: dict[str, set[str]] = {}
-    for name, kind in events.registered_kinds().items():
-        properties = kind.schema.get("properties") or {}
-        marked = {
-            key for key, spec in properties.items() if isinstance(spec, dict) and spec.get("x-personal")
-        }
-        if marked:
-            found[name] = marked
-    return found
 
 
 def redacted(event: dict[str, Any], personal: dict[str, set[str]]) -> dict[str, Any]:
     """The event as JSON with its personal fields withheld."""
-    hidden = personal.get(str(event.get("kind")), set())
-    if not hidden:
-        return event
-    data = {k: (WITHHELD if k in hidden else v) for k, v in (event.get("data") or {}).items()}
-    return {**event, "data": data}
+    return events.withhold_personal(event, personal)
 
 
 def recent_events(ctx: ToolContext, after_seq: int = -1, kinds: str = "", limit: int = 50) -> dict[str, Any]:
@@ -50,7 +32,7 @@ def recent_events(ctx: ToolContext, after_seq: int = -1, kinds: str = "", limit:
     newest = events.last_seq(ctx.ocma, ctx.workspace_id)
     start = max(0, newest - limit) if after_seq < 0 else after_seq
     found = events.read(ctx.ocma, ctx.workspace_id, start, wanted or None, limit)
-    personal = personal_fields()
+    personal = events.personal_fields()
     return {
         "events": [redacted(e.as_dict(), personal) for e in found],
         "next_after_seq": found[-1].seq if found else start,
