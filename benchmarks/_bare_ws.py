@@ -23,7 +23,8 @@ async def serve_forever(port: int, redis_url: str, channel: str) -> None:
         finally:
             clients.discard(ws)
 
-    async with serve(handler, "127.0.0.1", port, backlog=2048):
+    # No permessage-deflate, as `ocma serve` (it would compress every message once per client).
+    async with serve(handler, "127.0.0.1", port, backlog=2048, compression=None):
         pubsub = aioredis.Redis.from_url(redis_url).pubsub(ignore_subscribe_messages=True)
         await pubsub.subscribe(channel)
         print("ready", flush=True)

@@ -1,9 +1,11 @@
-"""Best time plus a monthly report over 200,000 post snapshots of 50 accounts on PostgreSQL.
+"""Best time plus a monthly report over 200,000 and 2,000,000 post snapshots of 50 accounts on PostgreSQL.
 
-Set-up (not timed): a throwaway database migrated to head; 50 FakeSocial accounts with about 690 synthetic
-posts each over 400 days, each post measured at the collection cadence (1 h ... 30 d) = 200,000+ rows in
-`postmetricsnapshot`, plus a daily follower snapshot per account (20,000 rows), and each post's schedule row
-with the snapshot pointers the collector keeps (`ocma_core.analytics.pointers`).
+Set-up (not timed), once per size: a throwaway database migrated to head; 50 FakeSocial accounts posting
+about 1.7 synthetic posts a day each for DAYS days (400 days = 690 posts each), each post measured at the
+collection cadence (1 h ... 30 d) = 200,000+ rows in `postmetricsnapshot` per 400 days, plus a daily
+follower snapshot per account, and each post's schedule row with the snapshot pointers the collector keeps
+(`ocma_core.analytics.pointers`). The sizes differ only in how long the workspace has been collecting: the
+analyses read the same 26 weeks either way, so their time and memory should not grow with the older rows.
 
 Timed, in a fresh child process (so its peak RSS is the analysis, not the set-up):
   1. best times of all 50 accounts (`answers.best_times`: 26 weeks of history, 168 slots each, priors from
@@ -14,12 +16,15 @@ Cold = first run in the process (imports numpy, opens connections); warm = media
 server's steady state). Baseline, same process and same rows: a plain SQL aggregate (per account and hour
 of week, count and mean likes over every snapshot joined to its target).
 
-Run: .venv/bin/python benchmarks/analytics.py
-Last line: seconds= peak_mb=   (seconds: warm best time + monthly report; peak_mb: peak RSS of the child)
+Run: .venv/bin/python benchmarks/analytics.py [--days 400,4000]
+Last line, for each size i (in --days order): snapshots_i= seconds_i= peak_mb_i= baseline_seconds_i=
+(seconds: warm best time + monthly report; peak_mb: peak RSS of the child; baseline: the SQL aggregate),
+then seconds= peak_mb= of the first size (the figures this benchmark has always printed).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import resource
@@ -48,8 +53,8 @@ GROUP BY 1, 2, 3
 """
 
 
-def setup(url: str) -> str:
-    """Migrate, create the workspace and accounts, and seed the snapshots; returns the workspace id."""
+def setup(url: str, days: int = 400) -> str:
+    """Migrate, create the workspace and accounts, and seed `days` days of snapshots; returns the workspace id."""
     from sqlalchemy import insert
 
     from ocma_core.analytics.synthetic import make_posts, seed
@@ -89,20 +94,21 @@ def setup(url: str) -> str:
     with ocma.session() as session:
         session.execute(insert(Account), accounts)
     written = 0
+    per_account = round(POSTS_PER_ACCOUNT * days / 400)
     for i, account in enumerate(accounts):
         posts = make_posts(
             i,
-            POSTS_PER_ACCOUNT,
+            per_account,
             account_id=account["id"],
-            start=now - timedelta(days=400),
-            days=399,
+            start=now - timedelta(days=days),
+            days=days - 1,
             effect=lambda w, h=9 + i % 8: 1.6 if w.hour == h else 1.0,
         )
-        followers = [(now - timedelta(days=400 - d), 1000.0 + 5 * d + i) for d in range(400)]
+        followers = [(now - timedelta(days=days - d), 1000.0 + 5 * d + i) for d in range(days)]
         written += seed(ocma, ws, account["id"], posts, steps=6, followers=followers, now=now)
-    assert written >= TARGET_SNAPSHOTS, written
+    assert written >= TARGET_SNAPSHOTS * days // 400, written
     print(
-        f"seeded {written} post snapshots, {ACCOUNTS * 400} account snapshots, {ACCOUNTS} accounts",
+        f"seeded {written} post snapshots, {ACCOUNTS * days} account snapshots, {ACCOUNTS} accounts",
         flush=True,
     )
     return ws
@@ -164,22 +170,19 @@ def measure(url: str, ws: str) -> dict[str, float]:
     }
 
 
-def main() -> None:
-    """Create the database, seed it, measure in a child process, drop the database."""
+def measure_size(days: int) -> dict[str, float]:
+    """Create a database with `days` days of snapshots, measure in a child process, drop the database."""
     from sqlalchemy import text
 
     from ocma_core.db.engine import make_engine
 
-    if len(sys.argv) == 4 and sys.argv[1] == "--measure":
-        print(json.dumps(measure(sys.argv[2], sys.argv[3])))
-        return
     admin = make_engine(PG_ADMIN)
     name = f"ocma_bench_analytics_{uuid.uuid4().hex[:8]}"
     with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = admin.url.set(database=name).render_as_string(hide_password=False)
     try:
-        ws = setup(url)
+        ws = setup(url, days)
         with make_engine(url).connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE"))
         child = subprocess.run(
@@ -187,13 +190,18 @@ def main() -> None:
         )
         if child.returncode != 0:
             raise SystemExit(child.stderr)
-        m = json.loads(child.stdout.strip().splitlines()[-1])
+        m: dict[str, float] = json.loads(child.stdout.strip().splitlines()[-1])
     finally:
         from ocma_core.db.engine import dispose_engines
 
         dispose_engines()
         with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    _print_size(m)
+    return m
+
+
+def _print_size(m: dict[str, float]) -> None:
     total = m["total"]  # median of the runs' totals
     print(f"snapshots={m['snapshots']} accounts={ACCOUNTS} history_posts_in_report={m['history_posts']}")
     print(
@@ -215,8 +223,29 @@ def main() -> None:
         f"({m['baseline_groups']} groups) = {m['baseline']:.3f}s; ratio total/baseline = "
         f"{total / m['baseline']:.1f}x"
     )
-    print(f"goal: total < 1 s: {'met' if total < 1.0 else 'NOT met'}")
-    print(f"seconds={total:.3f} peak_mb={m['peak_mb']:.0f}")
+    print(
+        f"goal: total < 1 s: {'met' if total < 1.0 else 'NOT met'}; peak RSS {m['peak_mb']:.0f} MB",
+        flush=True,
+    )
+
+
+def main() -> None:
+    """Measure each size (--days), then print one line of name=value pairs."""
+    if len(sys.argv) == 4 and sys.argv[1] == "--measure":
+        print(json.dumps(measure(sys.argv[2], sys.argv[3])))
+        return
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument(
+        "--days", default="400,4000", help="comma-separated days of collected history, one database each"
+    )
+    sizes = [int(d) for d in parser.parse_args().days.split(",")]
+    results = [measure_size(days) for days in sizes]
+    pairs = [
+        f"snapshots_{i}={m['snapshots']} seconds_{i}={m['total']:.3f} peak_mb_{i}={m['peak_mb']:.0f} "
+        f"baseline_seconds_{i}={m['baseline']:.3f}"
+        for i, m in enumerate(results, 1)
+    ]
+    print(" ".join([*pairs, f"seconds={results[0]['total']:.3f} peak_mb={results[0]['peak_mb']:.0f}"]))
 
 
 if __name__ == "__main__":

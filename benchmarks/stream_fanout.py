@@ -13,6 +13,8 @@ Needs PostgreSQL and Redis (OCMA_BENCH_POSTGRES_URL, OCMA_BENCH_REDIS_URL as in 
 Goal (issue #20): 1,000 clients at 100 events/s with p99 delivery <= 100 ms and memory flat over the run.
 Last line (medians over the runs): clients= rate= events_per_s= deliveries_per_s= p50_ms= p99_ms= lost=
 max_rss_mb= rss_growth_mb= bare_events_per_s= bare_p99_ms= redis_events_per_s= redis_p99_ms= p99_vs_bare=
+cpu_us_per_delivery= bare_cpu_us_per_delivery= (server CPU per message delivered: steadier than latency on a
+shared machine). `--procs` spreads the clients over that many processes; `--no-redis` skips that ceiling.
 """
 
 from __future__ import annotations
@@ -89,6 +91,7 @@ def database() -> Iterator[Setup]:
         "OCMA_DATA_DIR": data_dir,
         "OCMA_LOAD_PLUGINS": "",
         "OCMA_LOG_LEVEL": "WARNING",
+        "OCMA_STREAM_MAX_PER_KEY": "100000",  # every client uses the one key
     }
     try:
         yield Setup(ocma, workspace.id, api_key, env)
@@ -132,6 +135,12 @@ def server(env: dict[str, str]) -> Iterator[tuple[str, int]]:
         proc.wait(timeout=30)
 
 
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid: int) -> float:
     """Resident set of a process in MB (Linux)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -151,26 +160,52 @@ def paced(rate: float, count: int, send: Callable[[int], None]) -> None:
 
 
 def subscribers(
-    mode: str, url: str, clients: int, expect: int, deadline: float, key: str = ""
-) -> subprocess.Popen[str]:
-    """Start the subscriber process and wait until it says every client is connected."""
-    cmd = [sys.executable, str(HERE / "_stream_clients.py"), "--mode", mode, "--url", url, "--key", key]
-    cmd += ["--clients", str(clients), "--expect", str(expect), "--deadline", str(deadline)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    line = proc.stdout.readline().strip()
-    if line != "ready":
-        proc.kill()
-        raise RuntimeError(f"subscribers did not connect: {line!r}")
-    return proc
+    mode: str, url: str, clients: int, expect: int, deadline: float, key: str = "", procs: int = 4
+) -> list[subprocess.Popen[str]]:
+    """Start the subscriber processes (the clients spread over `procs`) and wait until each says every one of
+    its clients is connected."""
+    started: list[subprocess.Popen[str]] = []
+    for n in range(procs):
+        share = clients // procs + (1 if n < clients % procs else 0)
+        if share == 0:
+            continue
+        cmd = [sys.executable, str(HERE / "_stream_clients.py"), "--mode", mode, "--url", url, "--key", key]
+        cmd += ["--clients", str(share), "--expect", str(expect), "--deadline", str(deadline)]
+        started.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True))
+    for proc in started:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().strip()
+        if line != "ready":
+            for other in started:
+                other.kill()
+            raise RuntimeError(f"subscribers did not connect: {line!r}")
+    return started
 
 
-def result(proc: subprocess.Popen[str]) -> dict[str, Any]:
-    """The subscriber process's JSON summary."""
-    assert proc.stdout is not None
-    out = proc.stdout.read().strip().splitlines()
-    proc.wait(timeout=60)
-    return dict(json.loads(out[-1]))
+def result(procs: list[subprocess.Popen[str]]) -> dict[str, Any]:
+    """The subscriber processes' JSON summaries, merged (latency histograms added up)."""
+    from _stream_clients import percentiles
+
+    parts = []
+    for proc in procs:
+        assert proc.stdout is not None
+        out = proc.stdout.read().strip().splitlines()
+        proc.wait(timeout=60)
+        parts.append(dict(json.loads(out[-1])))
+    histogram: dict[int, int] = {}
+    for part in parts:
+        for bucket, count in part["histogram"].items():
+            histogram[int(bucket)] = histogram.get(int(bucket), 0) + count
+    errors = [p["error"] for p in parts if p["error"]]
+    return {
+        "received": sum(p["received"] for p in parts),
+        "min_per_client": min(p["min_per_client"] for p in parts),
+        **percentiles(histogram),
+        "first": min(p["first"] for p in parts),
+        "last": max(p["last"] for p in parts),
+        "errors": sum(p["errors"] for p in parts),
+        "error": errors[0] if errors else "",
+    }
 
 
 def run_ocma(setup: Setup, base: str, pid: int, args: argparse.Namespace) -> dict[str, Any]:
@@ -179,7 +214,7 @@ def run_ocma(setup: Setup, base: str, pid: int, args: argparse.Namespace) -> dic
 
     count = int(args.rate * args.seconds)
     ws_url = base.replace("http", "ws", 1)
-    proc = subscribers("ws", ws_url, args.clients, count, args.seconds + 60, setup.key)
+    proc = subscribers("ws", ws_url, args.clients, count, args.seconds + 60, setup.key, args.procs)
     samples: list[float] = [rss_mb(pid)]
     stop = threading.Event()
 
@@ -195,13 +230,16 @@ def run_ocma(setup: Setup, base: str, pid: int, args: argparse.Namespace) -> dic
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
+    cpu_before = cpu_s(pid)
     paced(args.rate, count, store)
     got = result(proc)
+    cpu = cpu_s(pid) - cpu_before
     stop.set()
     sampler.join()
     return {
         **got,
         **measures(got, args.clients, count),
+        "cpu_us_per_delivery": 1e6 * cpu / max(got["received"], 1),
         "max_rss_mb": max(samples),
         "rss_growth_mb": samples[-1] - samples[0],
     }
@@ -212,7 +250,7 @@ def run_redis(args: argparse.Namespace) -> dict[str, Any]:
     import redis
 
     count = int(args.rate * args.seconds)
-    proc = subscribers("redis", REDIS_URL, args.clients, count, args.seconds + 60)
+    proc = subscribers("redis", REDIS_URL, args.clients, count, args.seconds + 60, procs=args.procs)
     client = redis.Redis.from_url(REDIS_URL)
     paced(args.rate, count, lambda i: client.publish("bench", json.dumps({"t": time.time(), "i": i})))
     got = result(proc)
@@ -229,12 +267,16 @@ def run_bare(args: argparse.Namespace) -> dict[str, Any]:
     relay = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         assert relay.stdout is not None and relay.stdout.readline().strip() == "ready"
-        proc = subscribers("ws", f"ws://127.0.0.1:{port}", args.clients, count, args.seconds + 60)
+        proc = subscribers(
+            "ws", f"ws://127.0.0.1:{port}", args.clients, count, args.seconds + 60, procs=args.procs
+        )
         client = redis.Redis.from_url(REDIS_URL)
+        cpu_before = cpu_s(relay.pid)
         paced(
             args.rate, count, lambda i: client.publish("bench-bare", json.dumps({"t": time.time(), "i": i}))
         )
         got = result(proc)
+        got["cpu_us_per_delivery"] = 1e6 * (cpu_s(relay.pid) - cpu_before) / max(got["received"], 1)
     finally:
         relay.terminate()
         relay.wait(timeout=30)
@@ -259,6 +301,8 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--procs", type=int, default=4, help="client processes the clients are spread over")
+    parser.add_argument("--no-redis", action="store_true", help="skip the raw Redis pub/sub ceiling")
     args = parser.parse_args()
     ours: list[dict[str, Any]] = []
     bare: list[dict[str, Any]] = []
@@ -267,12 +311,14 @@ def main() -> None:
         for run in range(args.runs):
             ours.append(run_ocma(setup, base, pid, args))
             bare.append(run_bare(args))
-            ceiling.append(run_redis(args))
+            ceiling.append(
+                run_redis(args) if not args.no_redis else {"events_per_s": -1.0, "p99_ms": -1.0, "lost": -1}
+            )
             o, b, c = ours[-1], bare[-1], ceiling[-1]
             print(
                 f"run {run + 1}: ocma {o['events_per_s']:.1f} ev/s/client p50 {o['p50_ms']:.1f} ms p99 {o['p99_ms']:.1f} ms "
                 f"max {o['max_ms']:.1f} ms lost {o['lost']} errors {o['errors']} rss {o['max_rss_mb']:.0f} MB "
-                f"(+{o['rss_growth_mb']:.1f}); bare {b['events_per_s']:.1f} ev/s/client p99 {b['p99_ms']:.1f} ms lost {b['lost']}; redis {c['events_per_s']:.1f} ev/s/client p99 {c['p99_ms']:.1f} ms lost {c['lost']}",
+                f"(+{o['rss_growth_mb']:.1f}) cpu {o['cpu_us_per_delivery']:.0f} us/delivery; bare {b['events_per_s']:.1f} ev/s/client p99 {b['p99_ms']:.1f} ms lost {b['lost']} cpu {b['cpu_us_per_delivery']:.0f} us/delivery; redis {c['events_per_s']:.1f} ev/s/client p99 {c['p99_ms']:.1f} ms lost {c['lost']}",
                 flush=True,
             )
             if o["error"]:
@@ -290,7 +336,8 @@ def main() -> None:
         f"lost={med(ours, 'lost'):.0f} max_rss_mb={med(ours, 'max_rss_mb'):.0f} rss_growth_mb={med(ours, 'rss_growth_mb'):.1f} "
         f"bare_events_per_s={med(bare, 'events_per_s'):.1f} bare_p99_ms={bare_p99:.1f} "
         f"redis_events_per_s={med(ceiling, 'events_per_s'):.1f} redis_p99_ms={med(ceiling, 'p99_ms'):.1f} "
-        f"p99_vs_bare={p99 / max(bare_p99, 1e-9):.1f}"
+        f"p99_vs_bare={p99 / max(bare_p99, 1e-9):.1f} cpu_us_per_delivery={med(ours, 'cpu_us_per_delivery'):.1f} "
+        f"bare_cpu_us_per_delivery={med(bare, 'cpu_us_per_delivery'):.1f}"
     )
 
 

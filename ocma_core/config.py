@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     # Where metrics rounds, weekly reports, expiry checks and webhook deliveries run: in the publishing worker
     # ("inline"), or as rq jobs run by `ocma jobs work` ("rq", needs OCMA_REDIS_URL); see ocma_core/jobs.py.
     background: Literal["inline", "rq"] = "inline"
+    stream_max_per_key: int = Field(default=20, ge=1, le=100_000)  # open /v1/stream sockets per API key
 
     @field_validator("log_level")
     @classmethod

@@ -9,16 +9,17 @@ loopback, private, link-local and metadata addresses are refused unless OCMA_WEB
 
 from __future__ import annotations
 
-import contextlib
+import base64
 import functools
+import hashlib
+import hmac
 import ipaddress
 import json
 import logging
 import os
 import socket
 import time
-from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, update
@@ -28,10 +29,10 @@ from ocma_core.db.event_models import Webhook, WebhookDelivery
 from ocma_core.db.types import utcnow
 from ocma_core.eventlog import behind, consume_batches, insert_for
 from ocma_core.net.policy import FetchPolicy, FetchRefused, check_url
+from ocma_core.webhook_outcome import Outcome
+from ocma_core.webhook_sender import Answer, post, send_all
 
 if TYPE_CHECKING:
-    import httpx
-
     from ocma_core.context import Ocma
     from ocma_core.events import Event
 
@@ -39,11 +40,8 @@ log = logging.getLogger(__name__)
 ALLOW_PRIVATE_ENV = "OCMA_WEBHOOKS_ALLOW_PRIVATE"
 # Seconds before each retry (Standard Webhooks' suggested schedule): 8 attempts over about 27 hours.
 RETRY_DELAYS: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
-TIMEOUT_S = 10.0
-READ_BACK = 1024  # bytes of the answer kept in the log
 CLAIM = timedelta(seconds=60)
 BATCH = 64  # deliveries claimed per round
-SENDERS = 8  # sent at once within a round; order per endpoint is not promised
 
 
 def allow_private() -> bool:
@@ -63,12 +61,17 @@ def check_target(url: str) -> None:
         policy.check_address(host, ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]), port)
 
 
-def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
-    """`v1,<base64 HMAC-SHA256>` of "msg_id.timestamp.body" with the secret's key (after `whsec_`), made by
-    the Standard Webhooks reference library, so what receivers verify with it is what we sign."""
-    from standardwebhooks import Webhook as Signer
+@functools.lru_cache(maxsize=1024)
+def _key(secret: str) -> bytes:
+    """The HMAC key of a `whsec_<base64>` secret (decoded once per secret)."""
+    return base64.b64decode(secret.removeprefix("whsec_"))
 
-    return Signer(secret).sign(msg_id, datetime.fromtimestamp(timestamp, UTC), body.decode("utf-8"))
+
+def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    """`v1,<base64 HMAC-SHA256>` of "msg_id.timestamp.body" with the secret's key (after `whsec_`), as the
+    Standard Webhooks specification says (tests check it against the spec's vector and the reference library)."""
+    mac = hmac.new(_key(secret), b"%s.%d.%s" % (msg_id.encode(), timestamp, body), hashlib.sha256)
+    return "v1," + base64.b64encode(mac.digest()).decode()
 
 
 def body_of(event: Event) -> dict[str, Any]:
@@ -122,73 +125,84 @@ def _row(hook: Webhook, event: Event) -> dict[str, Any]:
     return row.model_dump()
 
 
-def _claim_due(ocma: Ocma, limit: int) -> list[str]:
+def _claim_due(ocma: Ocma, limit: int) -> list[WebhookDelivery]:
+    """Claim up to `limit` due deliveries in one statement (rows another sender holds are skipped); the
+    claimed rows, oldest due first."""
     now = utcnow()
     free = or_(col(WebhookDelivery.claimed_until).is_(None), col(WebhookDelivery.claimed_until) < now)
+    due = (
+        select(WebhookDelivery.id)
+        .where(WebhookDelivery.status == "pending", col(WebhookDelivery.next_attempt_at) <= now, free)
+        .order_by(col(WebhookDelivery.next_attempt_at))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
     with ocma.session() as session:
-        ids = session.exec(
-            select(WebhookDelivery.id)
-            .where(WebhookDelivery.status == "pending", col(WebhookDelivery.next_attempt_at) <= now, free)
-            .order_by(col(WebhookDelivery.next_attempt_at))
-            .limit(limit)
-        ).all()
-    if not ids:
-        return []
-    with ocma.session() as session:  # one statement: those still pending and free are ours
-        mine = session.execute(
-            update(WebhookDelivery)
-            .where(col(WebhookDelivery.id).in_(ids), col(WebhookDelivery.status) == "pending", free)
-            .values(claimed_until=now + CLAIM)
-            .returning(col(WebhookDelivery.id), col(WebhookDelivery.next_attempt_at))
-        ).all()
-    return [row[0] for row in sorted(mine, key=lambda row: row[1])]
+        mine = list(
+            session.scalars(
+                update(WebhookDelivery)
+                .where(col(WebhookDelivery.id).in_(due))
+                .values(claimed_until=now + CLAIM)
+                .returning(WebhookDelivery)
+                .execution_options(synchronize_session=False)
+            )
+        )
+        session.expunge_all()
+    return sorted(mine, key=lambda row: (row.next_attempt_at or now, row.id))
 
 
 def run(ocma: Ocma) -> int:
-    """One round: expand new events into deliveries, then send what is due, SENDERS at a time through one
-    guarded client (connections and TLS set-up reused), and store the answers in one transaction; how many
-    were sent. A process that dies mid-round leaves its deliveries claimed for CLAIM, then sent again (same
-    webhook-id)."""
-    from ocma_core.net.transport import guarded_client
-    from ocma_core.webhook_outcome import Outcome, record_outcomes
+    """One round: expand new events into deliveries, claim what is due (one statement), send it on the kept
+    sender threads through each endpoint origin's kept guarded client (ocma_core.webhook_sender; order per
+    endpoint is not promised), and store the answers in one transaction; how many were sent. A process that
+    dies mid-round leaves its deliveries claimed for CLAIM, then sent again (same webhook-id)."""
+    from ocma_core.webhook_outcome import record_outcomes
 
     expand(ocma)
-    due = _load(ocma, _claim_due(ocma, BATCH))
+    due = _with_hooks(ocma, _claim_due(ocma, BATCH))
     if not due:
         return 0
-
-    def send(item: tuple[WebhookDelivery, Webhook, list[str]]) -> Outcome:
-        row, hook, secrets = item
-        started = time.monotonic()
-        try:
-            status, answer, error, retry_after = _send(hook.url, row.id, row.body, secrets, client)
-        except Exception as exc:  # _send answers every expected failure; this is a bug, kept on the row
-            log.exception("webhook delivery %s failed unexpectedly", row.id)
-            status, answer, error, retry_after = None, "", f"{type(exc).__name__}: {exc}"[:500], None
-        return Outcome(row.id, status, answer, error, retry_after, int((time.monotonic() - started) * 1000))
-
-    with (
-        guarded_client(timeout_s=TIMEOUT_S, allow_private=allow_private()) as client,
-        ThreadPoolExecutor(min(SENDERS, len(due)), thread_name_prefix="ocma-webhooks") as pool,
-    ):
-        outcomes = list(pool.map(send, due))
-    record_outcomes(ocma, outcomes)
+    policy = FetchPolicy.from_env(allow_private=allow_private())
+    outcomes = send_all(
+        [functools.partial(_timed, row, hook.url, secrets, policy) for row, hook, secrets in due]
+    )
+    record_outcomes(ocma, outcomes, loaded=[row for row, _, _ in due])
     return len(outcomes)
 
 
-def _load(ocma: Ocma, ids: list[str]) -> list[tuple[WebhookDelivery, Webhook, list[str]]]:
-    """The claimed deliveries (in the order given) with their endpoints and signing secrets."""
-    if not ids:
+def _timed(row: WebhookDelivery, url: str, secrets: list[str], policy: FetchPolicy) -> Outcome:
+    """One attempt of the delivery, as an Outcome (an unexpected failure is kept on the row, not raised)."""
+    started = time.monotonic()
+    try:
+        got = _send(url, row.id, row.body, secrets, policy)
+    except Exception as exc:  # _send answers every expected failure; this is a bug, kept on the row
+        log.exception("webhook delivery %s failed unexpectedly", row.id)
+        got = Answer(None, "", f"{type(exc).__name__}: {exc}"[:500], None)
+    took = int((time.monotonic() - started) * 1000)
+    return Outcome(row.id, got.status, got.answer, got.error, got.retry_after, took)
+
+
+def _with_hooks(ocma: Ocma, rows: list[WebhookDelivery]) -> list[tuple[WebhookDelivery, Webhook, list[str]]]:
+    """The deliveries (in the order given) with their endpoints and signing secrets."""
+    if not rows:
         return []
     with ocma.session() as session:
-        rows = {
-            r.id: r for r in session.exec(select(WebhookDelivery).where(col(WebhookDelivery.id).in_(ids)))
-        }
-        hook_ids = {r.webhook_id for r in rows.values()}
+        hook_ids = {r.webhook_id for r in rows}
         hooks = {h.id: h for h in session.exec(select(Webhook).where(col(Webhook.id).in_(hook_ids)))}
         session.expunge_all()
     secrets = {hook_id: _secrets(ocma, hook) for hook_id, hook in hooks.items()}
-    return [(rows[i], hooks[rows[i].webhook_id], secrets[rows[i].webhook_id]) for i in ids if i in rows]
+    return [(r, hooks[r.webhook_id], secrets[r.webhook_id]) for r in rows if r.webhook_id in hooks]
+
+
+def _load(ocma: Ocma, ids: list[str]) -> list[tuple[WebhookDelivery, Webhook, list[str]]]:
+    """The deliveries of these ids (in the order given) with their endpoints and signing secrets."""
+    with ocma.session() as session:
+        found = {
+            r.id: r for r in session.exec(select(WebhookDelivery).where(col(WebhookDelivery.id).in_(ids)))
+        }
+        session.expunge_all()
+    return _with_hooks(ocma, [found[i] for i in ids if i in found])
 
 
 def _secrets(ocma: Ocma, hook: Webhook) -> list[str]:
@@ -199,24 +213,19 @@ def _secrets(ocma: Ocma, hook: Webhook) -> list[str]:
     return found
 
 
-def attempt(ocma: Ocma, delivery_id: str, client: httpx.Client | None = None) -> WebhookDelivery:
-    """Send one delivery now (through `client`, else a new guarded one) and record the answer (retry time,
-    or disabling the endpoint at the end)."""
-    from ocma_core.webhook_outcome import record_outcome
+def attempt(ocma: Ocma, delivery_id: str) -> WebhookDelivery:
+    """Send one delivery now and record the answer (retry time, or disabling the endpoint at the end)."""
+    from ocma_core.webhook_outcome import record_outcomes
 
     [(row, hook, secrets)] = _load(ocma, [delivery_id])
-    started = time.monotonic()
-    status, answer, error, retry_after = _send(hook.url, row.id, row.body, secrets, client)
-    took = int((time.monotonic() - started) * 1000)
-    return record_outcome(ocma, row.id, status, answer, error, retry_after, took)
+    policy = FetchPolicy.from_env(allow_private=allow_private())
+    outcome = _timed(row, hook.url, secrets, policy)
+    [stored] = record_outcomes(ocma, [outcome], loaded=[row])
+    return stored
 
 
-def _send(
-    url: str, msg_id: str, body: dict[str, Any], secrets: list[str], client: httpx.Client | None = None
-) -> tuple[int | None, str, str | None, float | None]:
-    """POST the signed body; (status, first bytes of the answer, error, Retry-After seconds)."""
-    from ocma_core.net.transport import guarded_client
-
+def _send(url: str, msg_id: str, body: dict[str, Any], secrets: list[str], policy: FetchPolicy) -> Answer:
+    """POST the signed body (serialized once, signed once per secret)."""
     data = json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
     stamp = int(time.time())
     headers = {
@@ -228,24 +237,9 @@ def _send(
     }
     try:
         check_url(url)
-        with (
-            contextlib.nullcontext(client)
-            if client
-            else guarded_client(timeout_s=TIMEOUT_S, allow_private=allow_private()) as sender,
-            sender.stream("POST", url, content=data, headers=headers) as response,
-        ):
-            answer = b""
-            for chunk in response.iter_bytes():
-                answer += chunk
-                if len(answer) >= READ_BACK:
-                    break
-            retry = response.headers.get("retry-after", "")
-            wait = float(retry) if retry.strip().isdigit() else None
-            return response.status_code, answer[:READ_BACK].decode("utf-8", "replace"), None, wait
     except FetchRefused as exc:
-        return None, "", f"refused: {exc}", None
-    except Exception as exc:
-        return None, "", f"{type(exc).__name__}: {exc}"[:500], None
+        return Answer(None, "", f"refused: {exc}", None)
+    return post(url, data, headers, policy)
 
 
 def ping(ocma: Ocma, workspace_id: str, webhook_id: str) -> WebhookDelivery:

@@ -51,17 +51,23 @@ def record_outcome(
     return row
 
 
-def record_outcomes(ocma: Ocma, outcomes: list[Outcome]) -> list[WebhookDelivery]:
-    """Store a round's answers in one transaction (each delivery's next step decided as record_outcome does);
-    the deliveries, in the order given."""
+def record_outcomes(
+    ocma: Ocma, outcomes: list[Outcome], loaded: list[WebhookDelivery] | None = None
+) -> list[WebhookDelivery]:
+    """Store a round's answers in one transaction (each delivery's next step decided as record_outcome does):
+    the deliveries are written in one batched UPDATE by id, their endpoints only where they change; the
+    deliveries, in the order given. `loaded`: the deliveries as claimed (this sender holds them), so they are
+    not read again."""
+    from sqlalchemy import update
     from sqlmodel import col, select
 
     disabled: list[Event] = []
     with ocma.session() as session:
         ids = [o.delivery_id for o in outcomes]
-        rows = {
-            r.id: r for r in session.exec(select(WebhookDelivery).where(col(WebhookDelivery.id).in_(ids)))
-        }
+        if loaded is None:
+            loaded = list(session.exec(select(WebhookDelivery).where(col(WebhookDelivery.id).in_(ids))))
+            session.expunge_all()
+        rows = {r.id: r for r in loaded}
         hook_ids = {r.webhook_id for r in rows.values()}
         hooks = {h.id: h for h in session.exec(select(Webhook).where(col(Webhook.id).in_(hook_ids)))}
         for outcome in outcomes:
@@ -69,13 +75,30 @@ def record_outcomes(ocma: Ocma, outcomes: list[Outcome]) -> list[WebhookDelivery
             event = _apply(session, row, hooks[row.webhook_id], outcome)
             if event is not None:
                 disabled.append(event)
-        session.add_all([*rows.values(), *hooks.values()])
+        session.execute(update(WebhookDelivery), [_written(rows[i]) for i in ids])
         session.flush()
-        for row in rows.values():
-            session.expunge(row)
     for event in disabled:
         dispatch(event, ocma)
     return [rows[o.delivery_id] for o in outcomes]
+
+
+_WRITTEN = (
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "claimed_until",
+    "last_attempt_at",
+    "response_status",
+    "response_ms",
+    "response_body",
+    "last_error",
+    "delivered_at",
+)
+
+
+def _written(row: WebhookDelivery) -> dict[str, object]:
+    """What an attempt changes on a delivery, keyed by id (for a batched UPDATE)."""
+    return {"id": row.id, **{name: getattr(row, name) for name in _WRITTEN}}
 
 
 def _apply(session: object, row: WebhookDelivery, hook: Webhook, outcome: Outcome) -> Event | None:

@@ -5,6 +5,7 @@ delivery over a real uvicorn to a real `websockets` client."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 from typing import Any
@@ -193,3 +194,93 @@ def test_an_open_stream_ends_when_its_key_is_revoked(
                 message = ws.receive_json()
                 assert message["type"] != "event", message
     assert getattr(closed.value, "code", None) == 1008
+
+
+def test_one_key_holds_at_most_the_configured_streams(ocma: Ocma, workspace_id: str) -> None:
+    import time
+
+    from starlette.websockets import WebSocketDisconnect
+
+    from ocma_core.api.routes_stream import TOO_MANY, open_streams
+    from ocma_core.crypto import api_key_id
+
+    ocma.settings = ocma.settings.model_copy(update={"stream_max_per_key": 2})
+    headers = _key(ocma, workspace_id)
+    key_id = str(api_key_id(headers["Authorization"].split()[1]))
+    other = _key(ocma, workspace_id)  # another key of the same workspace has its own allowance
+    with TestClient(create_app(ocma, run_worker=False)) as client, contextlib.ExitStack() as held:
+        held.enter_context(client.websocket_connect("/v1/stream", headers=headers))
+        second = held.enter_context(contextlib.ExitStack())
+        second.enter_context(client.websocket_connect("/v1/stream", headers=headers))
+        with (
+            client.websocket_connect("/v1/stream", headers=headers) as third,
+            pytest.raises(WebSocketDisconnect) as refused,
+        ):
+            third.receive_json()
+        assert refused.value.code == TOO_MANY
+        assert "OCMA_STREAM_MAX_PER_KEY" in refused.value.reason
+        with client.websocket_connect("/v1/stream", headers=other) as ws:
+            _store(ocma, workspace_id, "post.published", "to the other key")
+            assert _events(ws, 1)[0]["data"]["post_id"] == "to the other key"
+        second.close()
+        for _ in range(500):  # the server notices the closed socket within a tick
+            if open_streams(ocma, key_id) < 2:
+                break
+            time.sleep(0.02)
+        assert open_streams(ocma, key_id) == 1
+        with client.websocket_connect("/v1/stream", headers=headers) as again:
+            _store(ocma, workspace_id, "post.published", "room again")
+            assert _events(again, 1)[0]["data"]["post_id"] == "room again"
+
+
+def test_a_message_over_the_incoming_limit_closes_the_stream(ocma: Ocma, workspace_id: str) -> None:
+    from starlette.websockets import WebSocketDisconnect
+
+    from ocma_core.api.routes_stream import MAX_INCOMING, TOO_BIG
+
+    with (
+        TestClient(create_app(ocma, run_worker=False)) as client,
+        client.websocket_connect("/v1/stream", headers=_key(ocma, workspace_id)) as ws,
+    ):
+        ws.send_text("x" * MAX_INCOMING)  # at the limit: read and ignored
+        _store(ocma, workspace_id, "post.published", "still open")
+        assert _events(ws, 1)[0]["data"]["post_id"] == "still open"
+        ws.send_bytes(b"x" * (MAX_INCOMING + 1))
+        with pytest.raises(WebSocketDisconnect) as closed:
+            while True:
+                ws.receive_json()
+    assert closed.value.code == TOO_BIG and str(MAX_INCOMING) in closed.value.reason
+
+
+def test_a_send_stuck_past_the_send_timeout_is_cancelled_as_too_slow(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ocma_core.api import routes_stream
+
+    monkeypatch.setattr(routes_stream, "SEND_TIMEOUT_S", 0.05)
+
+    async def stuck_send(state: dict[str, Any]) -> None:
+        sending = routes_stream._Sending()
+        state["sending"] = sending
+        with sending.watched():
+            sending.since = asyncio.get_running_loop().time()
+            await asyncio.Event().wait()  # a send the client never takes
+
+    async def quick_send(state: dict[str, Any]) -> None:
+        sending = routes_stream._Sending()
+        state["quick"] = sending
+        with sending.watched():
+            for _ in range(30):  # sends that finish (here at once, as into a free buffer) are never cancelled
+                sending.since = asyncio.get_running_loop().time()
+                sending.since = 0.0
+                await asyncio.sleep(0.05)
+
+    async def run() -> dict[str, Any]:
+        state: dict[str, Any] = {}
+        stuck = asyncio.create_task(stuck_send(state))
+        quick = asyncio.create_task(quick_send(state))
+        with pytest.raises(asyncio.CancelledError):
+            await stuck
+        await quick
+        return state
+
+    state = asyncio.run(run())
+    assert state["sending"].too_slow and not state["quick"].too_slow

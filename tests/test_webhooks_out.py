@@ -5,14 +5,18 @@ repeat with the same webhook-id), no retry on 4xx, auto-disable with an event, r
 from __future__ import annotations
 
 import json
+import socket
+import threading
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from webhook_receiver import Receiver, verify
 
-from ocma_core import webhook_delivery
+from ocma_core import webhook_delivery, webhook_sender
 from ocma_core.api.app import create_app
 from ocma_core.context import Ocma
 from ocma_core.db.models import Role
@@ -48,6 +52,11 @@ def test_the_spec_test_vector_signs_alike() -> None:
     )
     signature = webhook_delivery.sign(secret, msg_id, stamp, b'{"test": 2432232314}')
     assert signature == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+    from standardwebhooks import Webhook as Signer  # the reference library signs the same
+
+    body = '{"type":"x","data":{"text":"é ✓"}}'
+    expected = Signer(secret).sign("msg_2", datetime.fromtimestamp(stamp, UTC), body)
+    assert webhook_delivery.sign(secret, "msg_2", stamp, body.encode()) == expected
 
 
 def test_loopback_is_refused_unless_the_operator_allows_it(
@@ -168,3 +177,48 @@ def test_the_api_shows_the_secret_once_and_the_delivery_log(
         assert changed.json()["enabled"] is False
         assert client.delete(f"/v1/webhooks/{hook_id}", headers=admin).status_code == 204
         assert client.get(f"/v1/webhooks/{hook_id}", headers=admin).status_code == 404
+
+
+class _Dribbler:
+    """A receiver that answers a byte at a time, 20 ms apart (each read well within the per-phase timeout),
+    until the sender hangs up or 500 bytes are out."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/hook"
+        self.hung_up = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        conn, _ = self.sock.accept()
+        with conn:
+            conn.recv(65536)
+            answer = b"HTTP/1.1 200 OK\r\ncontent-length: 400\r\n\r\n" + b"x" * 400
+            try:
+                for byte in answer:
+                    conn.sendall(bytes([byte]))
+                    time.sleep(0.02)
+            except OSError:
+                self.hung_up.set()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def test_a_receiver_dribbling_its_answer_is_cut_at_the_deadline(
+    ocma: Ocma, workspace_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OCMA_WEBHOOKS_ALLOW_PRIVATE", "1")
+    monkeypatch.setattr(webhook_sender, "DEADLINE_S", 0.3)  # each byte comes well within TIMEOUT_S
+    dribbler = _Dribbler()
+    try:
+        made = webhooks.create_webhook(ocma, workspace_id, dribbler.url, ["post.published"])
+        _event(ocma, workspace_id, 1)
+        assert webhook_delivery.run(ocma) == 1
+        [row] = webhooks.deliveries(ocma, workspace_id, made.webhook.id)
+        assert row.status == "pending" and row.response_status is None  # a timeout: tried again later
+        assert row.last_error is not None and row.last_error.startswith("timeout:")
+        assert "deadline" in row.last_error and row.attempts == 1
+        assert dribbler.hung_up.wait(10)  # the sender closed the connection
+    finally:
+        dribbler.close()

@@ -111,6 +111,10 @@ class _Prepared:
     y: np.ndarray
     hours: np.ndarray
     days: np.ndarray
+    centred: np.ndarray = field(init=False)  # y minus its mean: what the account adds to its peers' pool
+
+    def __post_init__(self) -> None:
+        self.centred = self.y - self.y.mean() if self.y.size else self.y
 
 
 def analyze(
@@ -150,10 +154,10 @@ def _timing_test(y: np.ndarray, hours: np.ndarray, days: np.ndarray, permutation
             "method": method,
             "note": f"needs at least {MIN_TEST_POSTS} posts",
         }
-    indicators, _ = model.window_indicators(hours, days)
     # seeded by the data: reproducible for an account, independent between accounts
     seed = zlib.crc32(np.ascontiguousarray(y).tobytes())
-    stat, p = model.scan_test(y, indicators, permutations=permutations, seed=seed)
+    slots = days * 24 + hours  # a post's windows are those of its hour of the week
+    stat, p = model.grouped_scan_test(y, slots, model.slot_windows(), permutations=permutations, seed=seed)
     return {"detected": p < ALPHA, "p_value": p, "statistic": stat, "method": method}
 
 
@@ -162,7 +166,7 @@ def _reference(platform: str, accounts: Sequence[_Prepared], permutations: int) 
     used = [p for p in accounts if p.y.size >= MIN_TEST_POSTS]
     n = sum(p.y.size for p in used)
     if used:
-        y = np.concatenate([p.y - p.y.mean() for p in used])
+        y = np.concatenate([p.centred for p in used])
         hours = np.concatenate([p.hours for p in used])
         days = np.concatenate([p.days for p in used])
         test = _timing_test(y, hours, days, permutations)

@@ -15,7 +15,6 @@ from ocma_core.events import Event
 
 HEARTBEAT_S = 15.0
 KEY_RECHECK_S = 10.0  # how often an open stream checks that its API key is still active
-TICK_S = 0.2  # how often an idle feed checks that its client is still there
 PAGE = 200
 MAX_SEQ = 2**62
 
@@ -55,12 +54,6 @@ async def _stored(ocma: Ocma, workspace_id: str, after: int) -> AsyncIterator[Ev
             return
 
 
-async def _next(queue: asyncio.Queue[Event]) -> Event:
-    """The next queued event, waiting at most TICK_S (TimeoutError)."""
-    async with asyncio.timeout(TICK_S):
-        return await queue.get()
-
-
 async def follow_log(
     ocma: Ocma,
     workspace_id: str,
@@ -94,25 +87,24 @@ async def follow_log(
                     if not kinds or event.kind in kinds:
                         yield event
                         beat = time.monotonic()
-            try:
-                event = sub.queue.get_nowait() if not sub.queue.empty() else await _next(sub.queue)
-            except TimeoutError:
-                catch_up = sub.lagging
+            item = sub.queue.get_nowait() if not sub.queue.empty() else await sub.queue.get()
+            if item is None:  # the reader's tick (TICK_S): nothing came for a while
+                catch_up = sub.missed(cursor)
                 if await gone():
                     return
                 if time.monotonic() - beat >= heartbeat_s:
                     yield None
                     beat = time.monotonic()
                 continue
-            seq = event.seq or 0
+            seq = item.seq or 0
             if seq <= cursor:
                 continue
             if seq > cursor + 1:  # some did not reach this queue: read them (and this one) from the log
                 catch_up = True
                 continue
             cursor = seq
-            if not kinds or event.kind in kinds:
-                yield event
+            if not kinds or item.kind in kinds:
+                yield item
                 beat = time.monotonic()
             catch_up = sub.lagging and sub.queue.empty()
 
@@ -130,8 +122,25 @@ class KeyWatch:
         """True once the key is revoked (or gone)."""
         if not self.revoked and time.monotonic() - self.checked >= KEY_RECHECK_S:
             self.checked = time.monotonic()
-            self.revoked = not await asyncio.to_thread(_key_active, self.ocma, self.key_id)
+            self.revoked = not await _shared_check(self.ocma, self.key_id)
         return self.revoked
+
+
+_checks: dict[tuple[int, int, str], tuple[float, asyncio.Future[bool]]] = {}
+
+
+async def _shared_check(ocma: Ocma, key_id: str) -> bool:
+    """Whether the key is active, asked of the database at most once per KEY_RECHECK_S per key and event loop
+    however many streams it holds open (1,000 streams of one key: one query, not 1,000)."""
+    loop = asyncio.get_running_loop()
+    slot, now = (id(loop), id(ocma), key_id), time.monotonic()
+    found = _checks.get(slot)
+    if found is None or now - found[0] >= KEY_RECHECK_S:
+        if len(_checks) > 10_000:  # forget old answers rather than grow
+            for old in [k for k, (at, _) in _checks.items() if now - at >= KEY_RECHECK_S]:
+                del _checks[old]
+        found = _checks[slot] = (now, asyncio.ensure_future(asyncio.to_thread(_key_active, ocma, key_id)))
+    return await asyncio.shield(found[1])
 
 
 def _key_active(ocma: Ocma, key_id: str) -> bool:

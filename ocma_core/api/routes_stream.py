@@ -4,13 +4,20 @@ after `?since=` or `Last-Event-ID`, filtered by `?kinds=`, then live), authentic
 
 Messages are JSON text: `{"type": "event", "id", "seq", "kind", "workspace_id", "at", "data"}` per event and
 `{"type": "heartbeat"}` when nothing was sent for a while. A client that does not take a message within
-SEND_TIMEOUT_S is dropped with close code 1013 (try again later): it reconnects with `?since=<last seq>`."""
+SEND_TIMEOUT_S is dropped with close code 1013 (try again later): it reconnects with `?since=<last seq>`.
+One API key may hold OCMA_STREAM_MAX_PER_KEY sockets open at once per server process; one more is closed at
+once with code 4029 (too many streams; like HTTP 429). Clients have nothing to say on the socket: a message
+from them over MAX_INCOMING bytes closes it with 1009 (message too big), and `ocma serve` refuses such frames
+before reading them whole."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import weakref
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, Query, WebSocket
@@ -30,6 +37,10 @@ router = APIRouter(tags=["events"])
 SEND_TIMEOUT_S = 30.0
 SLOW_CLIENT = 1013  # "try again later": the client fell behind and should resume from its last seq
 POLICY = 1008
+TOO_BIG = 1009
+TOO_MANY = 4029  # this API key already holds OCMA_STREAM_MAX_PER_KEY streams open in this process
+MAX_INCOMING = 4096  # bytes of one message from a client (they need send nothing at all)
+_open: dict[tuple[int, str], int] = {}  # open sockets per (ocma, API key)
 HEARTBEAT = '{"type":"heartbeat"}'
 _wired: OrderedDict[str, str] = OrderedDict()
 
@@ -102,11 +113,62 @@ async def _refuse(websocket: WebSocket, status: int, why: str) -> None:
         await websocket.close(POLICY, why[:120])
 
 
-async def _watch(websocket: WebSocket, left: asyncio.Event) -> None:
-    """Read (and ignore) what the client sends until it goes."""
+class _Sending:
+    """When the socket's current send began (0: not sending). One task per event loop looks at every socket
+    each second and cancels a send stuck for SEND_TIMEOUT_S (`too_slow`): a timer per message, as
+    asyncio.timeout would arm, cost more than the rest of the send."""
+
+    def __init__(self) -> None:
+        self.since = 0.0
+        self.too_slow = False
+        self.task = asyncio.current_task()
+
+    @contextmanager
+    def watched(self) -> Iterator[None]:
+        """Watch the socket's sends for the duration of the block."""
+        loop = asyncio.get_running_loop()
+        watched = _sending.setdefault(loop, set())
+        watched.add(self)
+        if len(watched) == 1:
+            task = loop.create_task(_sweep(loop, watched))
+            _sweepers.add(task)
+            task.add_done_callback(_sweepers.discard)
+        try:
+            yield
+        finally:
+            watched.discard(self)
+
+
+_sweepers: set[asyncio.Task[None]] = set()
+_sending: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, set[_Sending]] = weakref.WeakKeyDictionary()
+
+
+async def _sweep(loop: asyncio.AbstractEventLoop, watched: set[_Sending]) -> None:
+    """Cancel the sends stuck past SEND_TIMEOUT_S, every second while any socket is watched."""
+    while watched:
+        await asyncio.sleep(1.0)
+        now = loop.time()
+        for sending in list(watched):
+            if sending.since and now - sending.since >= SEND_TIMEOUT_S and not sending.too_slow:
+                sending.too_slow = True
+                if sending.task is not None:
+                    sending.task.cancel()
+    _sending.pop(loop, None)
+
+
+class _Left(asyncio.Event):
+    """Set when the client went, or sent a message too big (`too_big`)."""
+
+    too_big = False
+
+
+async def _watch(websocket: WebSocket, left: _Left) -> None:
+    """Read (and ignore) what the client sends until it goes or sends more than MAX_INCOMING bytes at once."""
     try:
-        while (await websocket.receive())["type"] != "websocket.disconnect":
-            pass
+        while (message := await websocket.receive())["type"] != "websocket.disconnect":
+            if len(message.get("text") or message.get("bytes") or "") > MAX_INCOMING:
+                left.too_big = True
+                return
     except Exception:  # the connection broke: same as leaving
         pass
     finally:
@@ -130,32 +192,63 @@ async def stream_socket(
     after = await start_point(
         ocma, who.workspace_id, resume_point(websocket.headers.get("last-event-id"), since)
     )
-    await websocket.accept()
-    left = asyncio.Event()
-    watcher = asyncio.create_task(_watch(websocket, left))
+    slot = (id(ocma), who.key_id)
+    if _open.get(slot, 0) >= ocma.settings.stream_max_per_key:
+        await websocket.accept()
+        why = f"this API key already has {ocma.settings.stream_max_per_key} streams open (OCMA_STREAM_MAX_PER_KEY)"
+        await _close_quietly(websocket, TOO_MANY, why[:120])
+        return
+    _open[slot] = _open.get(slot, 0) + 1
+    try:
+        await websocket.accept()
+        await _serve(websocket, ocma, who, after, kinds, follow)
+    finally:
+        _open[slot] -= 1
+        if not _open[slot]:
+            del _open[slot]
 
+
+async def _serve(websocket: WebSocket, ocma: Ocma, who: Caller, after: int, kinds: str, follow: bool) -> None:
+    """Send the feed on an accepted socket until it ends, the client goes, or it must be closed."""
+    left = _Left()
+    watcher = asyncio.create_task(_watch(websocket, left))
     key = KeyWatch(ocma, who.key_id)
+    loop, sending = asyncio.get_running_loop(), _Sending()
 
     async def gone() -> bool:
         return left.is_set() or await key.check()
 
     try:
         feed = follow_log(ocma, who.workspace_id, after, parse_kinds(kinds), follow=follow, gone=gone)
-        async for event in feed:
-            if await key.check():
-                break
-            async with asyncio.timeout(SEND_TIMEOUT_S):
+        with sending.watched():
+            async for event in feed:
+                if await key.check():
+                    break
+                sending.since = loop.time()
                 await websocket.send_text(HEARTBEAT if event is None else wire(event))
+                sending.since = 0.0
         if key.revoked:
             await _close_quietly(websocket, POLICY, "the API key was revoked")
+        elif left.too_big:
+            await _close_quietly(
+                websocket, TOO_BIG, f"messages to the stream are at most {MAX_INCOMING} bytes"
+            )
         elif not left.is_set():
             await websocket.close(1000)
-    except TimeoutError:
+    except asyncio.CancelledError:
+        if not sending.too_slow:
+            raise
+        asyncio.current_task().uncancel()  # type: ignore[union-attr]
         await _close_quietly(websocket, SLOW_CLIENT, "too slow: reconnect with since=<last seq>")
     except (WebSocketDisconnect, RuntimeError, OSError):
         pass  # the client went away mid-send
     finally:
         watcher.cancel()
+
+
+def open_streams(ocma: Ocma, key_id: str) -> int:
+    """Sockets the key holds open on this process (for tests and metrics)."""
+    return _open.get((id(ocma), key_id), 0)
 
 
 async def _close_quietly(websocket: WebSocket, code: int, reason: str) -> None:

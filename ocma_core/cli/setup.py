@@ -144,6 +144,7 @@ def serve(host: str | None, port: int | None, no_worker: bool) -> None:
     import uvicorn
 
     from ocma_core.api.app import create_app
+    from ocma_core.api.routes_stream import MAX_INCOMING
     from ocma_core.logs import configure_logging
 
     ocma = startup_context(create_key=True)
@@ -153,7 +154,16 @@ def serve(host: str | None, port: int | None, no_worker: bool) -> None:
     # plugins that read the environment (the sandbox's page links) see the address this process serves
     os.environ.setdefault("OCMA_PUBLIC_URL", ocma.settings.public_url)
     app = create_app(ocma, run_worker=False if no_worker else None)
-    uvicorn.run(app, host=host, port=port, log_config=None)
+    # The event stream's frames: a client's message is at most MAX_INCOMING (refused before being read whole),
+    # and no permessage-deflate (it would compress every event once per client: the fan-out's largest cost).
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        ws_max_size=MAX_INCOMING,
+        ws_per_message_deflate=False,
+    )
 
 
 def served_settings(settings: Settings, host: str, port: int) -> Settings:

@@ -8,11 +8,13 @@ taken from the update's RETURNING.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy.sql.elements import TextClause
 from sqlmodel import Session
 
 from ocma_core.db.models import Notification, Post, PublishAttempt, Target, TargetStatus
@@ -192,33 +194,57 @@ def finish_in_one(
 ) -> tuple[bool | None, list[Event]]:
     """The whole finish as one autocommit statement: (done, events); done is None for a recurring post (whose
     next occurrence is spawned in Python: the caller takes the transactional path)."""
-    from sqlalchemy import bindparam, text
-
     from ocma_core.db.types import new_id
 
+    statement = _finish_statement(tuple(values), len(audit), engine.dialect)
+    params: dict[str, Any] = {
+        "status": status,
+        "now": now,
+        "tid": target_id,
+        "worker": worker,
+        "note_id": new_id(),
+        "unconfirmed_id": new_id(),
+        "unconfirmed": status is TargetStatus.UNCONFIRMED,
+    }
+    params.update({f"v{i}": value for i, value in enumerate(values.values())})
+    for i, row in enumerate(audit):
+        params.update({f"a{i}_{c}": row[c] for c in _AUDIT_COLUMNS})
+    with engine.connect() as conn:
+        done, recurring, raw = conn.execute(statement, params).one()
+        conn.commit()
+    if not done:
+        return (None if recurring else False), []
+    return True, [
+        Event(kind, workspace, payload, now, seq=int(seq)) for workspace, kind, payload, seq in raw or []
+    ]
+
+
+@functools.lru_cache(maxsize=64)
+def _finish_statement(columns: tuple[str, ...], audit_rows: int, dialect: Any) -> TextClause:
+    """The finish statement for one shape (which target columns are set, how many audit rows), with typed
+    parameters and no values: built and parsed once per shape, not per publish."""
     table = Target.__table__  # type: ignore[attr-defined]
     attempts = PublishAttempt.__table__  # type: ignore[attr-defined]
     params: list[Any] = [
-        bindparam("status", status, type_=table.c.status.type),
-        bindparam("now", now, type_=table.c.updated_at.type),
-        bindparam("tid", target_id),
-        bindparam("worker", worker),
-        bindparam("note_id", new_id()),
-        bindparam("unconfirmed_id", new_id()),
-        bindparam("unconfirmed", status is TargetStatus.UNCONFIRMED),
+        bindparam("status", type_=table.c.status.type),
+        bindparam("now", type_=table.c.updated_at.type),
+        bindparam("tid"),
+        bindparam("worker"),
+        bindparam("note_id"),
+        bindparam("unconfirmed_id"),
+        bindparam("unconfirmed"),
     ]
     sets = ""
-    for i, (column, value) in enumerate(values.items()):
+    for i, column in enumerate(columns):
         sets += f", {table.c[column].name} = :v{i}"
-        params.append(bindparam(f"v{i}", value, type_=table.c[column].type))
+        params.append(bindparam(f"v{i}", type_=table.c[column].type))
+    types = {c: attempts.c[c].type.compile(dialect=dialect) for c in _AUDIT_COLUMNS}
     selects = []
-    for i, row in enumerate(audit):
+    for i in range(audit_rows):
         # Typed: in a UNION an untyped NULL would be taken as text.
-        names = [
-            f"CAST(:a{i}_{c} AS {attempts.c[c].type.compile(dialect=engine.dialect)})" for c in _AUDIT_COLUMNS
-        ]
+        names = [f"CAST(:a{i}_{c} AS {types[c]})" for c in _AUDIT_COLUMNS]
         selects.append(f"SELECT {', '.join(names)} WHERE EXISTS (SELECT 1 FROM done)")
-        params += [bindparam(f"a{i}_{c}", row[c], type_=attempts.c[c].type) for c in _AUDIT_COLUMNS]
+        params += [bindparam(f"a{i}_{c}", type_=attempts.c[c].type) for c in _AUDIT_COLUMNS]
     audit_cte = (
         f", audit AS (INSERT INTO publishattempt ({', '.join(_AUDIT_COLUMNS)}) {' UNION ALL '.join(selects)})"
         if selects
@@ -226,13 +252,4 @@ def finish_in_one(
     )
     # A JSON column holds SQL NULL or JSON null for "no recurrence".
     recurring = "coalesce(p.recurrence::text, 'null') <> 'null'"
-    sql = _FINISH_ONE.format(sets=sets, audit=audit_cte, recurring=recurring)
-    statement = text(sql).bindparams(*params)
-    with engine.connect() as conn:
-        done, recurring, raw = conn.execute(statement).one()
-        conn.commit()
-    if not done:
-        return (None if recurring else False), []
-    return True, [
-        Event(kind, workspace, payload, now, seq=int(seq)) for workspace, kind, payload, seq in raw or []
-    ]
+    return text(_FINISH_ONE.format(sets=sets, audit=audit_cte, recurring=recurring)).bindparams(*params)

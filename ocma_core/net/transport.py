@@ -12,9 +12,14 @@ the guarded backend, keeping httpx's TLS context and limits.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
-from collections.abc import Iterable
+import ssl
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import anyio
@@ -33,6 +38,62 @@ def _addresses(infos: Iterable[Any]) -> list[Address]:
         if address not in found:
             found.append(address)
     return found
+
+
+_deadline: ContextVar[float | None] = ContextVar("ocma_net_deadline", default=None)
+
+
+@contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Within the block, every connect, read and write of a guarded blocking client ends by `seconds` from now
+    (httpx's timeouts are per phase: a peer dribbling a byte at a time would hold the caller indefinitely);
+    past it they raise httpx's timeouts."""
+    token = _deadline.set(time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def _left(timeout: float | None, late: type[Exception]) -> float | None:
+    """The phase's timeout, cut to what is left of the deadline (raises `late` once it has passed)."""
+    end = _deadline.get()
+    if end is None:
+        return timeout
+    left = end - time.monotonic()
+    if left <= 0:
+        raise late("the deadline passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A blocking stream whose every operation also respects the caller's deadline (if any)."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        """Read, within the phase timeout and the deadline."""
+        return self._inner.read(max_bytes, _left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        """Write, within the phase timeout and the deadline."""
+        self._inner.write(buffer, _left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._inner.close()
+
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        """The TLS handshake, within the phase timeout and the deadline."""
+        left = _left(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, left))
+
+    def get_extra_info(self, info: str) -> Any:
+        """What the underlying stream says."""
+        return self._inner.get_extra_info(info)
 
 
 class GuardedAsyncBackend(httpcore.AsyncNetworkBackend):
@@ -83,7 +144,7 @@ class GuardedAsyncBackend(httpcore.AsyncNetworkBackend):
 
 
 class GuardedSyncBackend(httpcore.NetworkBackend):
-    """Resolves, checks, then connects to a checked address (blocking)."""
+    """Resolves, checks, then connects to a checked address (blocking), each step within any deadline()."""
 
     def __init__(self, policy: FetchPolicy) -> None:
         self.policy = policy
@@ -99,7 +160,8 @@ class GuardedSyncBackend(httpcore.NetworkBackend):
     ) -> httpcore.NetworkStream:
         """Open a connection to a checked address of `host`."""
         if self.policy.is_trusted(host):
-            return self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+            left = _left(timeout, httpcore.ConnectTimeout)
+            return _DeadlineStream(self._inner.connect_tcp(host, port, left, local_address, socket_options))
         try:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except OSError as exc:
@@ -109,10 +171,13 @@ class GuardedSyncBackend(httpcore.NetworkBackend):
             self.policy.check_address(host, address, port)
         last: Exception = httpcore.ConnectError(f"{host} has no address")
         for address in addresses:
+            left = _left(timeout, httpcore.ConnectTimeout)
             try:
-                return self._inner.connect_tcp(str(address), port, timeout, local_address, socket_options)
+                stream = self._inner.connect_tcp(str(address), port, left, local_address, socket_options)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 last = exc
+            else:
+                return _DeadlineStream(stream)
         raise last
 
     def connect_unix_socket(
@@ -134,11 +199,23 @@ def _pool_options(limits: httpx.Limits) -> dict[str, Any]:
     }
 
 
+@functools.cache
+def shared_ssl_context() -> ssl.SSLContext:
+    """httpx's default TLS context (verifying, system CAs), made once per process: making one costs
+    milliseconds, too much to pay for every client of a short round."""
+    return httpx.create_ssl_context(trust_env=False)
+
+
 class GuardedAsyncTransport(httpx.AsyncHTTPTransport):
     """httpx's async transport with the guarded network backend and no proxy."""
 
-    def __init__(self, policy: FetchPolicy, limits: httpx.Limits = httpx.Limits()) -> None:
-        super().__init__(limits=limits, trust_env=False)
+    def __init__(
+        self,
+        policy: FetchPolicy,
+        limits: httpx.Limits = httpx.Limits(),
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        super().__init__(limits=limits, trust_env=False, verify=ssl_context or True)
         ssl_context = self._pool._ssl_context
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=ssl_context, network_backend=GuardedAsyncBackend(policy), **_pool_options(limits)
@@ -148,8 +225,13 @@ class GuardedAsyncTransport(httpx.AsyncHTTPTransport):
 class GuardedSyncTransport(httpx.HTTPTransport):
     """httpx's blocking transport with the guarded network backend and no proxy."""
 
-    def __init__(self, policy: FetchPolicy, limits: httpx.Limits = httpx.Limits()) -> None:
-        super().__init__(limits=limits, trust_env=False)
+    def __init__(
+        self,
+        policy: FetchPolicy,
+        limits: httpx.Limits = httpx.Limits(),
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        super().__init__(limits=limits, trust_env=False, verify=ssl_context or True)
         ssl_context = self._pool._ssl_context
         self._pool = httpcore.ConnectionPool(
             ssl_context=ssl_context, network_backend=GuardedSyncBackend(policy), **_pool_options(limits)
