@@ -58,6 +58,7 @@ class Action(enum.StrEnum):
     MEMBERS_MANAGE = "members.manage"
     APIKEYS_MANAGE = "apikeys.manage"
     EVENTS_READ = "events.read"
+    NOTIFICATIONS_MARK = "notifications.mark"
     WEBHOOKS_READ = "webhooks.read"
     WEBHOOKS_MANAGE = "webhooks.manage"
     TOOLS_READ = "tools.read"
@@ -105,6 +106,7 @@ LEAST_ROLE: dict[Action, Role] = {
     Action.MEMBERS_MANAGE: Role.ADMIN,
     Action.APIKEYS_MANAGE: Role.ADMIN,
     Action.EVENTS_READ: Role.VIEWER,
+    Action.NOTIFICATIONS_MARK: Role.EDITOR,
     Action.WEBHOOKS_READ: Role.ADMIN,
     Action.WEBHOOKS_MANAGE: Role.ADMIN,
     Action.TOOLS_READ: Role.VIEWER,
@@ -157,7 +159,8 @@ DESCRIPTIONS: dict[Action, str] = {
     Action.MEMBERS_READ: "list members",
     Action.MEMBERS_MANAGE: "add, change and remove members (never above one's own role)",
     Action.APIKEYS_MANAGE: "create, list and revoke API keys",
-    Action.EVENTS_READ: "read the workspace's event stream",
+    Action.EVENTS_READ: "read the workspace's event stream and notifications",
+    Action.NOTIFICATIONS_MARK: "mark notifications read (for the whole workspace)",
     Action.WEBHOOKS_READ: "list outbound webhooks and their delivery log",
     Action.WEBHOOKS_MANAGE: "add, change, rotate, ping, redeliver and remove outbound webhooks",
     Action.TOOLS_READ: "plugin agent tools that only read",

@@ -10,7 +10,7 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from ocma_core.analytics.data import load_posts
-from ocma_core.analytics.pointers import better_matured, initial_due, pointers_for
+from ocma_core.analytics.pointers import POST_CADENCE, better_matured, initial_due, pointers_for
 from ocma_core.analytics.synthetic import make_posts, seed
 from ocma_core.context import Ocma
 from ocma_core.db.analytics_models import MetricSchedule
@@ -37,8 +37,8 @@ def test_matured_rule() -> None:
     )
     assert chosen["latest_snapshot_id"] == "c" and chosen["matured_snapshot_id"] == "b"
     assert chosen["matured_values"] == {"likes": 5}
-    assert initial_due(T0, T0 + timedelta(minutes=5)) == (0, T0 + timedelta(hours=1))
-    assert initial_due(T0, T0 + timedelta(days=90)) == (6, None)
+    assert initial_due(T0, T0 + timedelta(minutes=5)) == (0, T0 + timedelta(minutes=10))
+    assert initial_due(T0, T0 + timedelta(days=90)) == (len(POST_CADENCE), None)
 
 
 def _seeded(ocma: Ocma, workspace_id: str) -> None:

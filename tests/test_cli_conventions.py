@@ -26,6 +26,7 @@ OTHER_LISTINGS = {
     ("posts", "failed"),
     ("ai", "usage"),
     ("metrics", "best-time"),
+    ("notifications",),
 }
 
 

@@ -10,6 +10,7 @@ import pytest
 from sqlmodel import col, select
 from tests_support import run_worker
 
+from ocma_core.analytics.pointers import POST_CADENCE
 from ocma_core.context import Ocma
 from ocma_core.db.analytics_models import MetricSchedule
 from ocma_core.db.models import AccountMetricSnapshot, PostMetricSnapshot, Target, TargetStatus
@@ -77,7 +78,7 @@ def test_post_and_account_metrics_follow_the_decaying_cadence(
         account_snap = session.exec(select(AccountMetricSnapshot)).one()
     assert account_snap.values["followers"] == 1234.0
     row = schedule(ocma, targets[0].id)
-    assert row.step == 3 and row.next_due_at is not None  # next: 3 days after publishing
+    assert row.step == POST_CADENCE.index(timedelta(days=3)) and row.next_due_at is not None  # next: 3 days
     published_at = targets[0].published_at
     assert published_at is not None
     assert published_at + timedelta(days=3) <= row.next_due_at <= utcnow() + timedelta(days=3)
@@ -85,14 +86,46 @@ def test_post_and_account_metrics_follow_the_decaying_cadence(
     assert len(fake.requests_to("GET", r"/v1/posts/\d+/metrics")) == 2
 
 
-def test_a_new_post_is_first_due_one_hour_after_publishing(
+def test_a_new_post_is_first_due_ten_minutes_after_publishing(
     ocma: Ocma, workspace_id: str, account_id: str, fake: Any
 ) -> None:
     (target,) = publish(ocma, workspace_id, account_id, ["Fresh"], age=timedelta(minutes=5))
     metrics.sync_schedule(ocma)
     row = schedule(ocma, target.id)
-    assert row.step == 0 and row.next_due_at == target.published_at + timedelta(hours=1)
-    assert metrics.next_post_due(target.published_at, utcnow() + timedelta(days=40)) == (6, None)  # type: ignore[arg-type]
+    assert row.step == 0 and row.next_due_at == target.published_at + timedelta(minutes=10)
+    done = (len(POST_CADENCE), None)
+    assert metrics.next_post_due(target.published_at, utcnow() + timedelta(days=40)) == done  # type: ignore[arg-type]
+
+
+def test_a_young_post_is_collected_at_every_step_in_order(
+    ocma: Ocma, workspace_id: str, account_id: str, fake: Any
+) -> None:
+    (target,) = publish(ocma, workspace_id, account_id, ["Live"], age=timedelta(0))
+    published = target.published_at
+    assert published is not None and target.external_id is not None
+    fake.set_metrics(target.external_id, likes=1, reposts=0, replies=0, impressions=10)
+    calls = r"/v1/posts/\d+/metrics"
+    taken = []
+    for step, offset in enumerate(POST_CADENCE):
+        before = published + offset - timedelta(seconds=1)  # a round just before the step finds nothing
+        assert asyncio.run(metrics.collect_due(ocma, 50, workspace_id=workspace_id, now=before)) <= 1
+        assert len(fake.requests_to("GET", calls)) == step  # only the account may have been read
+        asyncio.run(metrics.collect_due(ocma, 50, workspace_id=workspace_id, now=published + offset))
+        taken.append(len(fake.requests_to("GET", calls)))
+        row = schedule(ocma, target.id)
+        following = POST_CADENCE[step + 1] if step + 1 < len(POST_CADENCE) else None
+        assert row.step == step + 1
+        assert row.next_due_at == (published + following if following is not None else None)
+    assert taken == list(range(1, len(POST_CADENCE) + 1))  # one read per step, in order, none twice
+    assert POST_CADENCE[:7] == (
+        timedelta(minutes=10),
+        timedelta(minutes=30),
+        timedelta(hours=1),
+        timedelta(hours=3),
+        timedelta(hours=6),
+        timedelta(hours=12),
+        timedelta(hours=24),  # the step analytics.ages compares posts at: kept exactly
+    )
 
 
 def test_rate_limits_defer_collection_instead_of_hammering(

@@ -34,6 +34,23 @@ def test_follow_the_log_by_sequence_id(ocma: Ocma, workspace_id: str) -> None:
     assert recent_events(ctx, after_seq=4)["events"] == []
 
 
+def test_unread_events_only(ocma: Ocma, workspace_id: str) -> None:
+    from ocma_core.app.events import mark_read
+
+    ctx = ToolContext(ocma, workspace_id, CLI, "cli:t", "UTC", lambda: datetime.now(UTC))
+    for n, kind in enumerate(["post.published", "post.failed", "post.published", "post.failed"]):
+        _store(ocma, workspace_id, kind, n)
+    mark_read(ocma, workspace_id, up_to_seq=2)
+    assert [e["seq"] for e in recent_events(ctx, unread=True)["events"]] == [3, 4]
+    assert [e["seq"] for e in recent_events(ctx, unread=True, limit=1)["events"]] == [4]  # the latest
+    first = recent_events(ctx, after_seq=0, unread=True, limit=1, kinds="post.*")
+    assert [e["seq"] for e in first["events"]] == [3] and first["next_after_seq"] == 3
+    assert [e["seq"] for e in recent_events(ctx, after_seq=3, unread=True)["events"]] == [4]
+    assert (
+        recent_events(ctx, unread=True, kinds="post.published")["events"][0]["id"] == f"evt_{workspace_id}_3"
+    )
+
+
 def test_the_tool_is_read_only_and_untrusted() -> None:
     [tool] = [t for t in core_tools() if t.name == "recent_events"]
     assert tool.effect == "read" and tool.untrusted

@@ -19,9 +19,18 @@ from ocma_core.analytics.post_queries import HORIZON, MATURE_AFTER
 from ocma_core.db.analytics_models import MetricSchedule
 from ocma_core.db.models import Target
 
+# When a post's metrics are collected, after publishing. Engagement is steepest in the first hours (most of a
+# post's reach arrives on its first day), so the young post is read often: 10 and 30 minutes show the first
+# reaction (live metrics), then 1, 3, 6 and 12 hours follow the climb; the curve then flattens, so 24 h
+# (kept exactly: ages.py compares posts at 24 h), 3 d, 7 d and 30 d suffice. Each step is one read call per
+# post: 10 in all, 7 of them on the first day (docs/analytics.md sets this against each platform's budget).
 POST_CADENCE = (
+    timedelta(minutes=10),
+    timedelta(minutes=30),
     timedelta(hours=1),
+    timedelta(hours=3),
     timedelta(hours=6),
+    timedelta(hours=12),
     timedelta(hours=24),
     timedelta(days=3),
     timedelta(days=7),

@@ -76,7 +76,17 @@ def make_posts(
     return out
 
 
-#: share of a post's final counts reached at each collection step (1 h, 6 h, 24 h, 3 d, 7 d, 30 d)
+#: when seeded snapshots are taken (a subset of the collector's POST_CADENCE steps, so seeded data sets
+#: stay the same when the collector reads young posts more often)
+SEED_CADENCE = (
+    timedelta(hours=1),
+    timedelta(hours=6),
+    timedelta(hours=24),
+    timedelta(days=3),
+    timedelta(days=7),
+    timedelta(days=30),
+)
+#: share of a post's final counts reached at each seeded step (1 h, 6 h, 24 h, 3 d, 7 d, 30 d)
 GROWTH = (0.35, 0.65, 0.85, 0.95, 1.0, 1.0)
 
 
@@ -99,7 +109,7 @@ def seed(
     """
     from sqlalchemy import insert
 
-    from ocma_core.analytics.pointers import POST_CADENCE, initial_due, pointers_for
+    from ocma_core.analytics.pointers import initial_due, pointers_for
     from ocma_core.db.analytics_models import MetricSchedule
     from ocma_core.db.models import (
         AccountMetricSnapshot,
@@ -154,7 +164,7 @@ def seed(
         raw = {p.metrics.source_names[k]: v for k, v in p.metrics.values.items()}
         first = len(snap_rows)
         for step in range(steps):
-            when = p.published_at + POST_CADENCE[step]
+            when = p.published_at + SEED_CADENCE[step]
             if when > now:
                 break
             frac = GROWTH[step]

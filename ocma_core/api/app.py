@@ -99,6 +99,7 @@ CORE_ROUTERS: tuple[str, ...] = (
     "ocma_core.api.routes_clicks",
     "ocma_core.api.routes_hooks",
     "ocma_core.api.routes_events",
+    "ocma_core.api.routes_notifications",
     "ocma_core.api.routes_stream",
 )
 

@@ -35,6 +35,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "apikeys": ("ocma_core.cli.admin", "apikeys", "Create, list and revoke API keys."),
     "webhooks": ("ocma_core.cli.webhooks", "webhooks", "Outbound webhooks: add, list, rotate, deliveries."),
     "events": ("ocma_core.cli.webhooks", "events", "Follow the workspace's event log."),
+    "notifications": (
+        "ocma_core.cli.notifications",
+        "notifications",
+        "Notifications with read state; --unread, --kind, --mark-read.",
+    ),
     "jobs": (
         "ocma_core.cli.jobs",
         "jobs",

@@ -292,7 +292,17 @@ class AccountMetricSnapshot(SQLModel, table=True):
 class Notification(SQLModel, table=True):
     """A stored domain event (post.published, post.failed, account.needs_reconnect, ...): the event log."""
 
-    __table_args__ = (Index("ux_notification_workspace_seq", "workspace_id", "seq", unique=True),)
+    __table_args__ = (
+        Index("ux_notification_workspace_seq", "workspace_id", "seq", unique=True),
+        # The feed's unread count and unread pages (services/notifications); migration 0018.
+        Index(
+            "ix_notification_unread",
+            "workspace_id",
+            "seq",
+            postgresql_where=text("read_at IS NULL"),
+            sqlite_where=text("read_at IS NULL"),
+        ),
+    )
 
     id: str = Field(default_factory=new_id, primary_key=True)
     workspace_id: str = Field(foreign_key="workspace.id", index=True)

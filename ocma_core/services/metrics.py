@@ -1,7 +1,7 @@
 """Metrics collection: post metrics on a decaying cadence, account and competitor metrics daily, webhooks.
 
-Every published target gets a `MetricSchedule` row; it is due 1 h, 6 h, 24 h, 3 d, 7 d and 30 d after
-publishing (`POST_CADENCE`), and each collection stores a time-stamped `PostMetricSnapshot`. Connected
+Every published target gets a `MetricSchedule` row; it is due 10 min, 30 min, 1 h, 3 h, 6 h, 12 h, 24 h,
+3 d, 7 d and 30 d after publishing (`POST_CADENCE`: often while the post is young), and each collection stores a time-stamped `PostMetricSnapshot`. Connected
 accounts (and competitors) are due every 24 h. `collect_due` does at most `limit` due items per call, a few
 at a time, with database work off the event loop, so the worker can call it often at low priority.
 
@@ -179,21 +179,31 @@ def _due(ocma: Ocma, now: datetime, limit: int, workspace_id: str | None) -> lis
 
 
 async def collect_due(
-    ocma: Ocma, limit: int, *, budgets: Budgets | None = None, workspace_id: str | None = None
+    ocma: Ocma,
+    limit: int,
+    *,
+    budgets: Budgets | None = None,
+    workspace_id: str | None = None,
+    now: datetime | None = None,
 ) -> int:
     """Collect up to `limit` due items (post, account, competitor metrics); returns snapshots stored."""
-    result = await collect_round(ocma, limit, budgets=budgets, workspace_id=workspace_id)
+    result = await collect_round(ocma, limit, budgets=budgets, workspace_id=workspace_id, now=now)
     return result.stored
 
 
 async def collect_round(
-    ocma: Ocma, limit: int, *, budgets: Budgets | None = None, workspace_id: str | None = None
+    ocma: Ocma,
+    limit: int,
+    *,
+    budgets: Budgets | None = None,
+    workspace_id: str | None = None,
+    now: datetime | None = None,
 ) -> Round:
-    """`collect_due` with the full counts."""
+    """`collect_due` with the full counts (`now`: the round's time, for tests that drive the clock)."""
     from ocma_core.registry import get_platform
 
     budgets = budgets or _default_budgets
-    now = utcnow()
+    now = now or utcnow()
     await asyncio.to_thread(sync_schedule, ocma, now)
     items = await asyncio.to_thread(_due, ocma, now, limit, workspace_id)
     result = Round(items=len(items))
@@ -218,7 +228,7 @@ async def collect_round(
                         outcome = await _collect_one(ocma, item, platform, budgets)
                     if outcome.rate_limited:
                         blocked = outcome.deferred_until
-                await asyncio.to_thread(_record, ocma, item.id, outcome)
+                await asyncio.to_thread(_record, ocma, item.id, outcome, now)
                 result.stored += outcome.stored
                 if outcome.error:
                     result.errors.append(f"{item.kind} {item.ref_id}: {outcome.error}")
@@ -335,8 +345,7 @@ def _external_id(ocma: Ocma, target_id: str) -> str | None:
         return target.external_id if target is not None else None
 
 
-def _record(ocma: Ocma, schedule_id: str, outcome: Outcome) -> None:
-    now = utcnow()
+def _record(ocma: Ocma, schedule_id: str, outcome: Outcome, now: datetime) -> None:
     with ocma.session() as session:
         row = session.get(MetricSchedule, schedule_id)
         if row is None:

@@ -29,6 +29,7 @@ from ocma_core.db.models import (
     ConversationMessage,
     Media,
     Member,
+    Notification,
     Post,
     Role,
     Workspace,
@@ -68,6 +69,7 @@ EXAMPLES: dict[tuple[str, str], Any] = {
     ("PATCH", "/v1/members/{member}"): {"name": "x"},
     ("PATCH", "/v1/webhooks/{webhook_id}"): {"description": "x"},
     ("POST", "/v1/webhooks/{webhook_id}/redeliver"): {"since": "2026-01-01T00:00:00Z"},
+    ("POST", "/v1/notifications/read"): {"up_to_seq": 1000},  # must not mark workspace B's read
 }
 # Query strings that make a request finish (the event stream follows the log until told not to).
 QUERIES: dict[tuple[str, str], str] = {
@@ -229,6 +231,7 @@ class Tenants:
                 Competitor,
                 Conversation,
                 Webhook,
+                Notification,
             ):
                 rows.extend(session.exec(select(model).where(model.workspace_id == self.b)))  # type: ignore[attr-defined]
             dumped = [r.model_dump(exclude={"last_used_at"}) for r in rows if r is not None]

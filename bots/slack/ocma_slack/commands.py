@@ -1,4 +1,4 @@
-"""The /ocma slash command: schedule, queue, report, connect PLATFORM, delete POST_ID, help."""
+"""The /ocma slash command: schedule, queue, report, notifications, connect PLATFORM, delete POST_ID, help."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ HELP = """*OCMA commands*
 • `/ocma schedule TEXT`: ask the agent to draft and schedule a post (it comes back as an approval card)
 • `/ocma queue`: what is planned for the next 7 days
 • `/ocma report`: last week's performance, from stored metrics
+• `/ocma notifications`: unread notifications, with a button to mark them read (also: mention me with "what's new")
 • `/ocma connect PLATFORM`: connect or reconnect a social account (admins)
 • `/ocma delete POST_ID`: delete a published post from its platforms, after you confirm it (admins)
 • `/ocma help`: this help
@@ -30,6 +31,7 @@ You can also mention me or send me a direct message."""
 # What each verb does, for the permission check every surface shares (connect and delete explain themselves).
 VERB_ACTIONS = {
     "queue": Action.POSTS_READ,
+    "notifications": Action.EVENTS_READ,
     "report": Action.ANALYTICS_READ,
     "schedule": Action.AGENT_CHAT,
 }
@@ -82,6 +84,11 @@ def register(runtime: SlackRuntime) -> None:
         elif verb in VERB_ACTIONS and not store.can(member, VERB_ACTIONS[verb]):
             need = store.least_role(VERB_ACTIONS[verb]).value
             await respond(f"`/ocma {verb}` needs the {need} role; your OCMA role is {member.role.value}.")
+        elif verb == "notifications":
+            from ocma_slack.inbox import feed
+
+            text, blocks = await asyncio.to_thread(feed, runtime, workspace_id)
+            await respond(text=text, blocks=blocks)  # only to the asker; marking is for everyone
         elif verb == "queue":
             await respond(await asyncio.to_thread(queue_text, runtime, workspace_id))
         elif verb == "report":

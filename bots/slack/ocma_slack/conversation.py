@@ -140,6 +140,11 @@ def register(runtime: SlackRuntime) -> None:
 
     @app.event("app_mention")
     async def on_mention(event: dict[str, Any], context: Any, client: AsyncWebClient) -> None:
+        from ocma_slack.inbox import answer_mention, asks_for_feed
+
+        if asks_for_feed(event.get("text") or ""):
+            await answer_mention(runtime, event, context, client)  # "notifications", "what's new"
+            return
         await converse(runtime, event, context, client)
 
     @app.event("message")

@@ -9,9 +9,9 @@ if TYPE_CHECKING:
 
 
 def register(runtime: SlackRuntime) -> None:
-    """Register conversation, card actions (approval, held posts), join requests, deleting published posts, /ocma
-    and App Home."""
-    from ocma_slack import actions, commands, conversation, deleting, held_card, home, joining
+    """Register conversation, card actions (approval, held posts), join requests, deleting published posts, /ocma,
+    App Home and the notification feed's mark-read button."""
+    from ocma_slack import actions, commands, conversation, deleting, held_card, home, inbox, joining
 
     conversation.register(runtime)
     actions.register(runtime)
@@ -20,3 +20,4 @@ def register(runtime: SlackRuntime) -> None:
     deleting.register(runtime)
     commands.register(runtime)
     home.register(runtime)
+    inbox.register(runtime)
