@@ -72,27 +72,47 @@ def _check_literal(policy: FetchPolicy, url: httpx.URL) -> None:
         policy.check_address(host, address, url.port or (443 if url.scheme == "https" else 80))
 
 
-def _mapped(exc: BaseException) -> Exception | None:
+def _origin(url: str) -> str:
+    """`url` cut to scheme, host and port: its path and query may hold tokens (Discord's webhook path, Graph's
+    access_token), and aiohttp puts the whole URL in some errors' text, which OCMA stores as a post's error."""
+    parts = yarl.URL(url, encoded=True)
+    return f"{parts.scheme}://{parts.raw_host}:{parts.port}/…" if parts.absolute else "…"
+
+
+def _text(exc: BaseException, url: str | None) -> str:
+    """The exception's text without the request's path and query."""
+    text = str(exc)
+    if url:
+        text = text.replace(url, _origin(url))
+    return text
+
+
+def _mapped(exc: BaseException, url: str | None = None) -> Exception | None:
     """The httpx exception that means what an aiohttp exception means (None: not a transport failure)."""
     refused = _refusal_in(exc)
     if refused is not None:
         return refused
+    return _transport_error(exc, _text(exc, url))
+
+
+def _transport_error(exc: BaseException, text: str) -> Exception | None:
+    """The httpx transport error for `exc`, with `text` (already cleaned of the URL) as its message."""
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        return httpx.ConnectTimeout(str(exc) or "timed out while connecting")
+        return httpx.ConnectTimeout(text or "timed out while connecting")
     if isinstance(exc, aiohttp.ClientConnectorError):
-        return httpx.ConnectError(str(exc))
+        return httpx.ConnectError(text)
     if isinstance(exc, aiohttp.ServerTimeoutError | asyncio.TimeoutError):
-        return httpx.ReadTimeout(str(exc) or "timed out waiting for the answer")
+        return httpx.ReadTimeout(text or "timed out waiting for the answer")
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         return httpx.RemoteProtocolError("Server disconnected without sending a complete response.")
     if isinstance(exc, aiohttp.ClientPayloadError):
-        return httpx.ReadError(str(exc))
+        return httpx.ReadError(text)
     if isinstance(exc, aiohttp.InvalidURL):
-        return httpx.UnsupportedProtocol(str(exc))
+        return httpx.UnsupportedProtocol(text)
     if isinstance(exc, aiohttp.ClientResponseError):
-        return httpx.RemoteProtocolError(str(exc))
+        return httpx.RemoteProtocolError(text)
     if isinstance(exc, aiohttp.ClientError):
-        return httpx.ReadError(str(exc) or type(exc).__name__)
+        return httpx.ReadError(text or type(exc).__name__)
     return None
 
 
@@ -109,13 +129,13 @@ def _refusal_in(exc: BaseException) -> FetchRefused | None:
 
 
 @contextmanager
-def _as_httpx() -> Iterator[None]:
+def _as_httpx(url: str | None = None) -> Iterator[None]:
     try:
         yield
     except FetchRefused:
         raise
     except Exception as exc:
-        mapped = _mapped(exc)
+        mapped = _mapped(exc, url)
         if mapped is None:
             raise
         raise mapped from exc
@@ -124,11 +144,12 @@ def _as_httpx() -> Iterator[None]:
 class _Body(httpx.AsyncByteStream):
     """An aiohttp response body as an httpx stream."""
 
-    def __init__(self, response: aiohttp.ClientResponse) -> None:
+    def __init__(self, response: aiohttp.ClientResponse, url: str) -> None:
         self._response = response
+        self._url = url
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        with _as_httpx():
+        with _as_httpx(self._url):
             async for chunk in self._response.content.iter_chunked(STREAM_CHUNK):
                 yield chunk
 
@@ -169,7 +190,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         if self._session is None or self._session.closed:
             self._session = self._open()
         timeout: dict[str, float | None] = request.extensions.get("timeout", {})
-        with _as_httpx():
+        with _as_httpx(str(request.url)):
             response = await self._send(self._session, request, timeout)
         extensions: dict[str, Any] = {"http_version": b"HTTP/1.1"}
         if response.reason:
@@ -177,7 +198,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return httpx.Response(
             response.status,
             headers=response.raw_headers,
-            stream=_Body(response),
+            stream=_Body(response, str(request.url)),
             request=request,
             extensions=extensions,
         )

@@ -1,0 +1,85 @@
+"""Review findings on the aiohttp transport (ocma_core.net.aio): tokens in URLs stay out of error texts (the
+engine stores them as a post's last error, shown to every member), and a request is never sent twice by
+aiohttp itself (its retry of PUT/DELETE on a reused connection breaks the engine's exactly-once rules)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from ocma_core.net import FetchRefused, guarded_async_client
+
+SECRET = "EAAGtokenSECRET1234567890"
+
+
+async def _serve(handler: object) -> tuple[asyncio.base_events.Server, int]:
+    server = await asyncio.start_server(handler, "127.0.0.1", 0)  # type: ignore[arg-type]
+    return server, server.sockets[0].getsockname()[1]
+
+
+def test_a_connect_timeout_does_not_carry_the_query_token() -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(3)  # accepts, never answers the TLS handshake
+
+    async def main() -> BaseException:
+        server, port = await _serve(silent)
+        try:
+            async with guarded_async_client(allow_private=True) as client:
+                client.timeout = httpx.Timeout(5.0, connect=0.3)
+                with pytest.raises(httpx.ConnectTimeout) as caught:
+                    await client.get(f"https://127.0.0.1:{port}/me", params={"access_token": SECRET})
+            return caught.value
+        finally:
+            server.close()
+
+    error = asyncio.run(main())
+    assert SECRET not in str(error) and SECRET not in repr(error)
+
+
+def test_a_malformed_answer_does_not_carry_the_query_token() -> None:
+    async def garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"NOT HTTP AT ALL\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    async def main() -> BaseException:
+        server, port = await _serve(garbage)
+        try:
+            async with guarded_async_client(allow_private=True) as client:
+                with pytest.raises(httpx.TransportError) as caught:
+                    await client.get(f"http://127.0.0.1:{port}/me", params={"access_token": SECRET})
+            return caught.value
+        finally:
+            server.close()
+
+    error = asyncio.run(main())
+    assert SECRET not in str(error) and SECRET not in repr(error)
+
+
+@pytest.mark.parametrize(
+    "host", ["[::ffff:127.0.0.1]", "[::ffff:7f00:1]", "[0:0:0:0:0:ffff:127.0.0.1]", "127.1", "0", "[::1]"]
+)
+def test_loopback_spellings_are_never_reached(host: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OCMA_FETCH_ALLOW_PRIVATE", raising=False)
+    hits: list[bytes] = []
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        hits.append(await reader.readuntil(b"\r\n\r\n"))
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+
+    async def main() -> None:
+        server = await asyncio.start_server(answer, "0.0.0.0", 80 if False else 0)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            async with guarded_async_client() as client:
+                with pytest.raises((FetchRefused, httpx.TransportError, httpx.InvalidURL)):
+                    await client.get(f"http://{host}:{port}/")
+        finally:
+            server.close()
+
+    asyncio.run(main())
+    assert hits == []
