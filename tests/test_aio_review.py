@@ -59,6 +59,41 @@ def test_a_malformed_answer_does_not_carry_the_query_token() -> None:
     assert SECRET not in str(error) and SECRET not in repr(error)
 
 
+@pytest.mark.parametrize("method", ["PUT", "DELETE"])
+def test_a_request_dropped_on_a_reused_connection_is_not_sent_again(method: str) -> None:
+    """aiohttp resends PUT/DELETE once when a kept-alive connection breaks; the first may have landed."""
+    seen: list[str] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except (asyncio.IncompleteReadError, ConnectionError):
+                break
+            seen.append(head.split(b" ", 1)[0].decode())
+            if head.startswith(b"GET"):
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                await writer.drain()
+                continue
+            break  # the write request arrived; drop the connection without an answer
+        writer.close()
+
+    async def main() -> BaseException:
+        server, port = await _serve(handler)
+        try:
+            async with guarded_async_client(allow_private=True) as client:
+                await client.get(f"http://127.0.0.1:{port}/warm")
+                with pytest.raises(httpx.TransportError) as caught:
+                    await client.request(method, f"http://127.0.0.1:{port}/statuses/1")
+            return caught.value
+        finally:
+            server.close()
+
+    error = asyncio.run(main())
+    assert seen == ["GET", method]
+    assert not isinstance(error, httpx.ConnectError | httpx.ConnectTimeout)
+
+
 @pytest.mark.parametrize(
     "host", ["[::ffff:127.0.0.1]", "[::ffff:7f00:1]", "[0:0:0:0:0:ffff:127.0.0.1]", "127.1", "0", "[::1]"]
 )

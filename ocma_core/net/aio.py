@@ -176,13 +176,18 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         # A client nobody closed (a command's event loop simply ended) closes its connections quietly when it
         # is collected or at exit, as httpx's did, instead of aiohttp's "Unclosed client session" noise.
         weakref.finalize(self, _close_quietly, connector)
-        return aiohttp.ClientSession(
+        session = aiohttp.ClientSession(
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),  # httpx keeps the cookies; aiohttp must not add its own
             auto_decompress=False,  # httpx decodes the body
             skip_auto_headers=("User-Agent", "Accept-Encoding", "Accept", "Content-Type"),
             trust_env=False,
         )
+        # aiohttp resends a PUT or DELETE once when a kept-alive connection breaks under it: the first may have
+        # landed (and a failed reconnect would then read as "nothing sent"). Each request is sent once; the
+        # engine decides about retrying. (aiohttp has no public switch; its own test client sets the same.)
+        session._retry_connection = False
+        return session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send one request; see the module docstring for how failures are reported."""
