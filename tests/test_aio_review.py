@@ -118,3 +118,42 @@ def test_loopback_spellings_are_never_reached(host: str, monkeypatch: pytest.Mon
 
     asyncio.run(main())
     assert hits == []
+
+
+def test_waiting_for_a_pooled_connection_is_not_a_write_timeout() -> None:
+    """Nothing was sent while the big body waited for a free connection: no 'unconfirmed' WriteTimeout."""
+
+    async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except (asyncio.IncompleteReadError, ConnectionError):
+                return
+            length = next(
+                (
+                    int(line.split(b":")[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length")
+                ),
+                0,
+            )
+            await reader.readexactly(length)
+            await asyncio.sleep(1.0)
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            await writer.drain()
+
+    async def main() -> list[int]:
+        server, port = await _serve(slow)
+        try:
+            limits = httpx.Limits(max_connections=1)
+            async with guarded_async_client(allow_private=True, limits=limits) as client:
+                client.timeout = httpx.Timeout(10.0, write=0.3)
+                url = f"http://127.0.0.1:{port}/upload"
+                small = client.post(url, content=b"x")
+                big = client.post(url, content=b"y" * (1024 * 1024))
+                answers = await asyncio.gather(small, big)
+            return [a.status_code for a in answers]
+        finally:
+            server.close()
+
+    assert asyncio.run(main()) == [200, 200]

@@ -249,18 +249,20 @@ def _close_quietly(connector: aiohttp.BaseConnector) -> None:
 
 
 class _Progress:
-    """Write-timeout watchdog for large bodies: fails the call when no chunk was taken for `limit` s."""
+    """Write-timeout watchdog for large bodies: fails the call when no chunk was taken for `limit` s once the
+    body started going out (before that nothing was sent: waiting for a connection is no write timeout)."""
 
     def __init__(self, limit: float | None) -> None:
         self.limit = limit
         self.last = 0.0
+        self.started = False  # no chunk taken yet: still waiting for a connection (aiohttp's connect timeout)
         self.done = False
 
     async def chunks(self, body: bytes) -> AsyncIterator[bytes]:
         """The body in chunks, noting when each was taken."""
         loop = asyncio.get_running_loop()
         for start in range(0, len(body), STREAM_CHUNK):
-            self.last = loop.time()
+            self.last, self.started = loop.time(), True
             yield body[start : start + STREAM_CHUNK]
         self.done = True
 
@@ -273,7 +275,7 @@ class _Progress:
             finished, _ = await asyncio.wait({call}, timeout=self.limit)
             if finished:
                 return call.result()
-            if not self.done and loop.time() - self.last >= self.limit:
+            if self.started and not self.done and loop.time() - self.last >= self.limit:
                 call.cancel()
                 raise httpx.WriteTimeout(f"the server took no data for {self.limit:g} s")
 
