@@ -5,6 +5,7 @@ aiohttp itself (its retry of PUT/DELETE on a reused connection breaks the engine
 from __future__ import annotations
 
 import asyncio
+import traceback
 
 import httpx
 import pytest
@@ -36,6 +37,7 @@ def test_a_connect_timeout_does_not_carry_the_query_token() -> None:
 
     error = asyncio.run(main())
     assert SECRET not in str(error) and SECRET not in repr(error)
+    assert SECRET not in "".join(traceback.format_exception(error))
 
 
 def test_a_malformed_answer_does_not_carry_the_query_token() -> None:
@@ -57,6 +59,7 @@ def test_a_malformed_answer_does_not_carry_the_query_token() -> None:
 
     error = asyncio.run(main())
     assert SECRET not in str(error) and SECRET not in repr(error)
+    assert SECRET not in "".join(traceback.format_exception(error))
 
 
 @pytest.mark.parametrize("method", ["PUT", "DELETE"])

@@ -138,7 +138,9 @@ def _as_httpx(url: str | None = None) -> Iterator[None]:
         mapped = _mapped(exc, url)
         if mapped is None:
             raise
-        raise mapped from exc
+        # Chained to what aiohttp's error was chained to (the OSError naming the cause), not to aiohttp's error
+        # itself: its text carries the whole URL, which a logged traceback would show.
+        raise mapped from exc.__cause__
 
 
 class _Body(httpx.AsyncByteStream):
