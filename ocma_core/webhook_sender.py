@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from ocma_core.net.policy import FetchPolicy
 
 TIMEOUT_S = 10.0  # each phase: connect, write, each read
-DEADLINE_S = 15.0  # the whole attempt, connect to last byte kept (BATCH / SENDERS * it <= CLAIM)
+DEADLINE_S = 15.0  # the whole attempt, connect to last byte kept (webhook_delivery.CLAIM is sized by it)
 READ_BACK = 1024  # bytes of the answer kept in the log
 SENDERS = 8  # deliveries in flight at once per process (threads), also the connections kept per origin
 MAX_ORIGINS = 64  # clients kept; the least recently used is closed past this

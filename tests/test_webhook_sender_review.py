@@ -39,3 +39,14 @@ def test_a_cookie_set_by_one_delivery_is_not_sent_with_the_next() -> None:
         server.server_close()
     assert first.status == 200 and second.status == 200
     assert seen == [None, None]
+
+
+def test_a_claim_outlasts_a_round_of_receivers_that_hang() -> None:
+    """Each sender thread sends BATCH / SENDERS deliveries in a row, each up to DEADLINE_S: a claim shorter
+    than that lets another worker take the same deliveries mid-round and send them a second time."""
+    import math
+
+    from ocma_core.webhook_delivery import BATCH, CLAIM
+    from ocma_core.webhook_sender import DEADLINE_S, SENDERS
+
+    assert CLAIM.total_seconds() > math.ceil(BATCH / SENDERS) * DEADLINE_S
