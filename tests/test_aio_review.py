@@ -160,3 +160,28 @@ def test_waiting_for_a_pooled_connection_is_not_a_write_timeout() -> None:
             server.close()
 
     assert asyncio.run(main()) == [200, 200]
+
+
+def test_a_read_on_a_connection_the_server_closed_is_sent_again() -> None:
+    """A server closing each connection after its answer (no `Connection: close`): the next GET goes out
+    on the closed kept-alive connection; a read is safe to send once more on a new one."""
+    seen: list[bytes] = []
+
+    async def once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append((await reader.readuntil(b"\r\n\r\n")).split(b" ", 1)[0])
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+        writer.close()
+
+    async def main() -> list[int]:
+        server, port = await _serve(once)
+        try:
+            async with guarded_async_client(allow_private=True) as client:
+                first = await client.get(f"http://127.0.0.1:{port}/a")
+                second = await client.get(f"http://127.0.0.1:{port}/b")
+            return [first.status_code, second.status_code]
+        finally:
+            server.close()
+
+    assert asyncio.run(main()) == [200, 200]
+    assert seen == [b"GET", b"GET"]

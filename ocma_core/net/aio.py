@@ -36,6 +36,9 @@ STREAM_CHUNK = 64 * 1024
 # A body up to this size is handed to the kernel in one write; larger ones go in chunks so that a peer that
 # stops reading trips the write timeout (httpx's meaning: no progress for `write` seconds).
 ONE_WRITE_BYTES = 256 * 1024
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# What a kept-alive connection the server already closed fails with (a connect failure is no such thing).
+_STALE = (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, aiohttp.ClientConnectionResetError)
 
 
 class GuardedResolver(AbstractResolver):
@@ -198,7 +201,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             self._session = self._open()
         timeout: dict[str, float | None] = request.extensions.get("timeout", {})
         with _as_httpx(str(request.url)):
-            response = await self._send(self._session, request, timeout)
+            response = await self._send_safely(self._session, request, timeout)
         extensions: dict[str, Any] = {"http_version": b"HTTP/1.1"}
         if response.reason:
             extensions["reason_phrase"] = response.reason.encode("latin-1", "replace")
@@ -209,6 +212,18 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             request=request,
             extensions=extensions,
         )
+
+    async def _send_safely(
+        self, session: aiohttp.ClientSession, request: httpx.Request, timeout: dict[str, float | None]
+    ) -> aiohttp.ClientResponse:
+        """Send; a read (GET, HEAD, OPTIONS) whose kept-alive connection turns out closed is sent once more
+        on a new one. aiohttp's own resend is off: it also resent PUT and DELETE, which may have landed."""
+        try:
+            return await self._send(session, request, timeout)
+        except _STALE as exc:
+            if isinstance(exc, aiohttp.ClientConnectorError) or request.method not in SAFE_METHODS:
+                raise
+        return await self._send(session, request, timeout)
 
     async def _send(
         self, session: aiohttp.ClientSession, request: httpx.Request, timeout: dict[str, float | None]
