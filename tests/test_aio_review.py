@@ -185,3 +185,29 @@ def test_a_read_on_a_connection_the_server_closed_is_sent_again() -> None:
 
     assert asyncio.run(main()) == [200, 200]
     assert seen == [b"GET", b"GET"]
+
+
+def test_a_post_never_goes_out_on_a_connection_the_server_closed() -> None:
+    """The server closes each connection after its answer (no `Connection: close`): a POST sent on that
+    closed kept-alive connection failed as 'broke after sending', i.e. unconfirmed, every second time."""
+    seen: list[bytes] = []
+
+    async def once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append((await reader.readuntil(b"\r\n\r\n")).split(b" ", 1)[0])
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+        writer.close()
+
+    async def main() -> list[int]:
+        server, port = await _serve(once)
+        try:
+            async with guarded_async_client(allow_private=True) as client:
+                first = await client.get(f"http://127.0.0.1:{port}/a")
+                await asyncio.sleep(0.05)  # the server's close has reached us
+                second = await client.post(f"http://127.0.0.1:{port}/statuses", content=b"{}")
+            return [first.status_code, second.status_code]
+        finally:
+            server.close()
+
+    assert asyncio.run(main()) == [200, 200]
+    assert seen == [b"GET", b"POST"]

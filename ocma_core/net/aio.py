@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import select
 import socket
 import weakref
 from collections.abc import AsyncIterator, Iterator
@@ -28,7 +29,10 @@ import aiohttp
 import httpx
 import yarl
 from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.client_reqrep import ConnectionKey
+from aiohttp.connector import Connection
 from aiohttp.resolver import ThreadedResolver
+from aiohttp.tracing import Trace
 
 from ocma_core.net.policy import FetchPolicy, FetchRefused
 
@@ -163,6 +167,31 @@ class _Body(httpx.AsyncByteStream):
         self._response.release()
 
 
+class _CheckedConnector(aiohttp.TCPConnector):
+    """Never hands out a kept-alive connection the server has already closed (httpcore checks the same): a
+    request sent on it fails after "sending", which a call with an effect must count as unconfirmed."""
+
+    async def _get(self, key: ConnectionKey, traces: list[Trace]) -> Connection | None:
+        while True:
+            connection = await super()._get(key, traces)
+            if connection is None or not _closed_by_peer(connection):
+                return connection
+            connection.close()
+
+
+def _closed_by_peer(connection: Connection) -> bool:
+    """True when an idle connection's socket is readable: the peer closed it (or sent what nobody asked for)."""
+    transport = connection.transport
+    sock = transport.get_extra_info("socket") if transport is not None else None
+    if sock is None:
+        return False
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
+
+
 class AiohttpTransport(httpx.AsyncBaseTransport):
     """Sends httpx requests through one aiohttp session (created on first use, on the running loop)."""
 
@@ -172,7 +201,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._session: aiohttp.ClientSession | None = None
 
     def _open(self) -> aiohttp.ClientSession:
-        connector = aiohttp.TCPConnector(
+        connector = _CheckedConnector(
             limit=self.limits.max_connections or 0,
             keepalive_timeout=self.limits.keepalive_expiry or 5.0,
             resolver=GuardedResolver(self.policy),
