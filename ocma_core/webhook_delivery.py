@@ -16,6 +16,7 @@ import hmac
 import ipaddress
 import json
 import logging
+import math
 import os
 import socket
 import time
@@ -30,7 +31,7 @@ from ocma_core.db.types import utcnow
 from ocma_core.eventlog import behind, consume_batches, insert_for
 from ocma_core.net.policy import FetchPolicy, FetchRefused, check_url
 from ocma_core.webhook_outcome import Outcome
-from ocma_core.webhook_sender import Answer, post, send_all
+from ocma_core.webhook_sender import DEADLINE_S, SENDERS, Answer, post, send_all
 
 if TYPE_CHECKING:
     from ocma_core.context import Ocma
@@ -40,8 +41,11 @@ log = logging.getLogger(__name__)
 ALLOW_PRIVATE_ENV = "OCMA_WEBHOOKS_ALLOW_PRIVATE"
 # Seconds before each retry (Standard Webhooks' suggested schedule): 8 attempts over about 27 hours.
 RETRY_DELAYS: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
-CLAIM = timedelta(seconds=60)
 BATCH = 64  # deliveries claimed per round
+# A round sends BATCH deliveries SENDERS at a time, each within DEADLINE_S: 8 in a row per thread, 120 s when a
+# receiver hangs. The claim must outlast that (with room for DNS, which the deadline does not bound), or another
+# worker claims the rest while they are still being sent, and sends them again.
+CLAIM = timedelta(seconds=math.ceil(BATCH / SENDERS) * DEADLINE_S + 30)
 
 
 def allow_private() -> bool:

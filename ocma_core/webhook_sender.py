@@ -16,6 +16,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from ocma_core.net.policy import FetchPolicy
 
 TIMEOUT_S = 10.0  # each phase: connect, write, each read
-DEADLINE_S = 15.0  # the whole attempt, connect to last byte kept (BATCH / SENDERS * it <= CLAIM)
+DEADLINE_S = 15.0  # the whole attempt, connect to last byte kept (webhook_delivery.CLAIM is sized by it)
 READ_BACK = 1024  # bytes of the answer kept in the log
 SENDERS = 8  # deliveries in flight at once per process (threads), also the connections kept per origin
 MAX_ORIGINS = 64  # clients kept; the least recently used is closed past this
@@ -65,6 +66,7 @@ class _Senders:
             limits = httpx.Limits(max_connections=SENDERS, max_keepalive_connections=SENDERS)
             made = httpx.Client(
                 transport=GuardedSyncTransport(policy, limits, ssl_context=shared_ssl_context()),
+                cookies=_no_cookies(),
                 timeout=TIMEOUT_S,
                 trust_env=False,
                 follow_redirects=False,
@@ -73,6 +75,12 @@ class _Senders:
             while len(self.clients) > MAX_ORIGINS:
                 self.clients.popitem(last=False)[1].close()
             return made
+
+
+def _no_cookies() -> CookieJar:
+    """A cookie jar that keeps nothing: a kept client serves every workspace's endpoints at its origin, so a
+    cookie one receiver set must not go out with another workspace's delivery."""
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
 
 
 _senders: _Senders | None = None

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import select
 import socket
 import weakref
 from collections.abc import AsyncIterator, Iterator
@@ -28,7 +29,10 @@ import aiohttp
 import httpx
 import yarl
 from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.client_reqrep import ConnectionKey
+from aiohttp.connector import Connection
 from aiohttp.resolver import ThreadedResolver
+from aiohttp.tracing import Trace
 
 from ocma_core.net.policy import FetchPolicy, FetchRefused
 
@@ -36,6 +40,9 @@ STREAM_CHUNK = 64 * 1024
 # A body up to this size is handed to the kernel in one write; larger ones go in chunks so that a peer that
 # stops reading trips the write timeout (httpx's meaning: no progress for `write` seconds).
 ONE_WRITE_BYTES = 256 * 1024
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# What a kept-alive connection the server already closed fails with (a connect failure is no such thing).
+_STALE = (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, aiohttp.ClientConnectionResetError)
 
 
 class GuardedResolver(AbstractResolver):
@@ -72,27 +79,47 @@ def _check_literal(policy: FetchPolicy, url: httpx.URL) -> None:
         policy.check_address(host, address, url.port or (443 if url.scheme == "https" else 80))
 
 
-def _mapped(exc: BaseException) -> Exception | None:
+def _origin(url: str) -> str:
+    """`url` cut to scheme, host and port: its path and query may hold tokens (Discord's webhook path, Graph's
+    access_token), and aiohttp puts the whole URL in some errors' text, which OCMA stores as a post's error."""
+    parts = yarl.URL(url, encoded=True)
+    return f"{parts.scheme}://{parts.raw_host}:{parts.port}/…" if parts.absolute else "…"
+
+
+def _text(exc: BaseException, url: str | None) -> str:
+    """The exception's text without the request's path and query."""
+    text = str(exc)
+    if url:
+        text = text.replace(url, _origin(url))
+    return text
+
+
+def _mapped(exc: BaseException, url: str | None = None) -> Exception | None:
     """The httpx exception that means what an aiohttp exception means (None: not a transport failure)."""
     refused = _refusal_in(exc)
     if refused is not None:
         return refused
+    return _transport_error(exc, _text(exc, url))
+
+
+def _transport_error(exc: BaseException, text: str) -> Exception | None:
+    """The httpx transport error for `exc`, with `text` (already cleaned of the URL) as its message."""
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        return httpx.ConnectTimeout(str(exc) or "timed out while connecting")
+        return httpx.ConnectTimeout(text or "timed out while connecting")
     if isinstance(exc, aiohttp.ClientConnectorError):
-        return httpx.ConnectError(str(exc))
+        return httpx.ConnectError(text)
     if isinstance(exc, aiohttp.ServerTimeoutError | asyncio.TimeoutError):
-        return httpx.ReadTimeout(str(exc) or "timed out waiting for the answer")
+        return httpx.ReadTimeout(text or "timed out waiting for the answer")
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         return httpx.RemoteProtocolError("Server disconnected without sending a complete response.")
     if isinstance(exc, aiohttp.ClientPayloadError):
-        return httpx.ReadError(str(exc))
+        return httpx.ReadError(text)
     if isinstance(exc, aiohttp.InvalidURL):
-        return httpx.UnsupportedProtocol(str(exc))
+        return httpx.UnsupportedProtocol(text)
     if isinstance(exc, aiohttp.ClientResponseError):
-        return httpx.RemoteProtocolError(str(exc))
+        return httpx.RemoteProtocolError(text)
     if isinstance(exc, aiohttp.ClientError):
-        return httpx.ReadError(str(exc) or type(exc).__name__)
+        return httpx.ReadError(text or type(exc).__name__)
     return None
 
 
@@ -109,32 +136,60 @@ def _refusal_in(exc: BaseException) -> FetchRefused | None:
 
 
 @contextmanager
-def _as_httpx() -> Iterator[None]:
+def _as_httpx(url: str | None = None) -> Iterator[None]:
     try:
         yield
     except FetchRefused:
         raise
     except Exception as exc:
-        mapped = _mapped(exc)
+        mapped = _mapped(exc, url)
         if mapped is None:
             raise
-        raise mapped from exc
+        # Chained to what aiohttp's error was chained to (the OSError naming the cause), not to aiohttp's error
+        # itself: its text carries the whole URL, which a logged traceback would show.
+        raise mapped from exc.__cause__
 
 
 class _Body(httpx.AsyncByteStream):
     """An aiohttp response body as an httpx stream."""
 
-    def __init__(self, response: aiohttp.ClientResponse) -> None:
+    def __init__(self, response: aiohttp.ClientResponse, url: str) -> None:
         self._response = response
+        self._url = url
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        with _as_httpx():
+        with _as_httpx(self._url):
             async for chunk in self._response.content.iter_chunked(STREAM_CHUNK):
                 yield chunk
 
     async def aclose(self) -> None:
         """Return the connection to the pool (or close it when the body was not read to the end)."""
         self._response.release()
+
+
+class _CheckedConnector(aiohttp.TCPConnector):
+    """Never hands out a kept-alive connection the server has already closed (httpcore checks the same): a
+    request sent on it fails after "sending", which a call with an effect must count as unconfirmed."""
+
+    async def _get(self, key: ConnectionKey, traces: list[Trace]) -> Connection | None:
+        while True:
+            connection = await super()._get(key, traces)
+            if connection is None or not _closed_by_peer(connection):
+                return connection
+            connection.close()
+
+
+def _closed_by_peer(connection: Connection) -> bool:
+    """True when an idle connection's socket is readable: the peer closed it (or sent what nobody asked for)."""
+    transport = connection.transport
+    sock = transport.get_extra_info("socket") if transport is not None else None
+    if sock is None:
+        return False
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
@@ -146,7 +201,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._session: aiohttp.ClientSession | None = None
 
     def _open(self) -> aiohttp.ClientSession:
-        connector = aiohttp.TCPConnector(
+        connector = _CheckedConnector(
             limit=self.limits.max_connections or 0,
             keepalive_timeout=self.limits.keepalive_expiry or 5.0,
             resolver=GuardedResolver(self.policy),
@@ -155,13 +210,18 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         # A client nobody closed (a command's event loop simply ended) closes its connections quietly when it
         # is collected or at exit, as httpx's did, instead of aiohttp's "Unclosed client session" noise.
         weakref.finalize(self, _close_quietly, connector)
-        return aiohttp.ClientSession(
+        session = aiohttp.ClientSession(
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),  # httpx keeps the cookies; aiohttp must not add its own
             auto_decompress=False,  # httpx decodes the body
             skip_auto_headers=("User-Agent", "Accept-Encoding", "Accept", "Content-Type"),
             trust_env=False,
         )
+        # aiohttp resends a PUT or DELETE once when a kept-alive connection breaks under it: the first may have
+        # landed (and a failed reconnect would then read as "nothing sent"). Each request is sent once; the
+        # engine decides about retrying. (aiohttp has no public switch; its own test client sets the same.)
+        session._retry_connection = False
+        return session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send one request; see the module docstring for how failures are reported."""
@@ -169,18 +229,30 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         if self._session is None or self._session.closed:
             self._session = self._open()
         timeout: dict[str, float | None] = request.extensions.get("timeout", {})
-        with _as_httpx():
-            response = await self._send(self._session, request, timeout)
+        with _as_httpx(str(request.url)):
+            response = await self._send_safely(self._session, request, timeout)
         extensions: dict[str, Any] = {"http_version": b"HTTP/1.1"}
         if response.reason:
             extensions["reason_phrase"] = response.reason.encode("latin-1", "replace")
         return httpx.Response(
             response.status,
             headers=response.raw_headers,
-            stream=_Body(response),
+            stream=_Body(response, str(request.url)),
             request=request,
             extensions=extensions,
         )
+
+    async def _send_safely(
+        self, session: aiohttp.ClientSession, request: httpx.Request, timeout: dict[str, float | None]
+    ) -> aiohttp.ClientResponse:
+        """Send; a read (GET, HEAD, OPTIONS) whose kept-alive connection turns out closed is sent once more
+        on a new one. aiohttp's own resend is off: it also resent PUT and DELETE, which may have landed."""
+        try:
+            return await self._send(session, request, timeout)
+        except _STALE as exc:
+            if isinstance(exc, aiohttp.ClientConnectorError) or request.method not in SAFE_METHODS:
+                raise
+        return await self._send(session, request, timeout)
 
     async def _send(
         self, session: aiohttp.ClientSession, request: httpx.Request, timeout: dict[str, float | None]
@@ -223,18 +295,20 @@ def _close_quietly(connector: aiohttp.BaseConnector) -> None:
 
 
 class _Progress:
-    """Write-timeout watchdog for large bodies: fails the call when no chunk was taken for `limit` s."""
+    """Write-timeout watchdog for large bodies: fails the call when no chunk was taken for `limit` s once the
+    body started going out (before that nothing was sent: waiting for a connection is no write timeout)."""
 
     def __init__(self, limit: float | None) -> None:
         self.limit = limit
         self.last = 0.0
+        self.started = False  # no chunk taken yet: still waiting for a connection (aiohttp's connect timeout)
         self.done = False
 
     async def chunks(self, body: bytes) -> AsyncIterator[bytes]:
         """The body in chunks, noting when each was taken."""
         loop = asyncio.get_running_loop()
         for start in range(0, len(body), STREAM_CHUNK):
-            self.last = loop.time()
+            self.last, self.started = loop.time(), True
             yield body[start : start + STREAM_CHUNK]
         self.done = True
 
@@ -247,7 +321,7 @@ class _Progress:
             finished, _ = await asyncio.wait({call}, timeout=self.limit)
             if finished:
                 return call.result()
-            if not self.done and loop.time() - self.last >= self.limit:
+            if self.started and not self.done and loop.time() - self.last >= self.limit:
                 call.cancel()
                 raise httpx.WriteTimeout(f"the server took no data for {self.limit:g} s")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,6 +41,8 @@ from ocma_core.platforms.types import (
 )
 
 if TYPE_CHECKING:
+    import asyncio
+
     import httpx
 
     from ocma_core.crypto import Vault
@@ -98,6 +101,7 @@ class Platform:
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         self._env = dict(os.environ if env is None else env)
         self._clients: dict[int, httpx.AsyncClient] = {}
+        self._loops: dict[int, weakref.ref[asyncio.AbstractEventLoop]] = {}  # the loop of each client
         timeout = self.setting("TIMEOUT_S")
         if timeout:
             self.request_timeout_s = float(timeout)  # type: ignore[misc]
@@ -318,7 +322,9 @@ class Platform:
 
         from ocma_core.net import guarded_async_client
 
-        loop_id = id(asyncio.get_running_loop())
+        loop = asyncio.get_running_loop()
+        loop_id = id(loop)
+        self._forget_closed_loops()
         client = self._clients.get(loop_id)
         if client is None or client.is_closed:
             # No cap on connections here: the engine caps calls per host, and a pool shared by every host
@@ -331,7 +337,18 @@ class Platform:
             )
             client.timeout = httpx.Timeout(self.request_timeout_s, connect=self.connect_timeout_s)
             self._clients[loop_id] = client
+            self._loops[loop_id] = weakref.ref(loop)
         return client
+
+    def _forget_closed_loops(self) -> None:
+        """Drop the clients of event loops that have ended (each `asyncio.run` makes a new one): kept, each would
+        hold its loop and its open connections for the life of the process; dropped, the collected transport
+        closes them (ocma_core.net.aio)."""
+        for loop_id, ref in list(self._loops.items()):
+            loop = ref()
+            if loop is None or loop.is_closed():
+                del self._loops[loop_id]
+                self._clients.pop(loop_id, None)
 
     async def aclose(self) -> None:
         """Close the HTTP clients of the current loop."""
