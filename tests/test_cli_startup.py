@@ -38,4 +38,4 @@ def test_a_disabled_plugin_contributes_no_command() -> None:
 
     assert "slack" in command_entry_points({})
     assert "slack" not in command_entry_points({"OCMA_DISABLED_PLUGINS": "slack"})
-    assert set(command_entry_points({"OCMA_LOAD_PLUGINS": "agent"})) == {"chat", "mcp"}
+    assert set(command_entry_points({"OCMA_LOAD_PLUGINS": "agent"})) == {"automations", "chat", "mcp"}

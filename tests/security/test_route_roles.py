@@ -208,6 +208,11 @@ class Tenants:
         with ocma.session() as session:
             event = Event("post.scheduled", b, {"post_id": MARKER})
             record(session, event)
+        from ocma_agent.automations.manage import add_rule
+        from ocma_agent.automations.rules import Rule
+
+        rule = Rule(id="rule-b", on="post.published", instruction=MARKER, accounts=[ids["account_id"]])
+        ids["rule_id"] = add_rule(ocma, b, rule).id
         return {
             **ids,
             "platform": "fakesocial",
@@ -293,6 +298,7 @@ def test_route_x_role_with_another_workspaces_ids(
                 "member",
                 "key_id",
                 "webhook_id",
+                "rule_id",
             )
         )
         if foreign:
