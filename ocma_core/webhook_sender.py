@@ -16,7 +16,6 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
@@ -55,7 +54,7 @@ class _Senders:
         """The origin's client under this policy (made on first use)."""
         import httpx
 
-        from ocma_core.net.transport import GuardedSyncTransport, shared_ssl_context
+        from ocma_core.net.transport import GuardedSyncTransport, cookieless_jar, shared_ssl_context
 
         key = (origin, policy)
         with self.lock:
@@ -66,7 +65,8 @@ class _Senders:
             limits = httpx.Limits(max_connections=SENDERS, max_keepalive_connections=SENDERS)
             made = httpx.Client(
                 transport=GuardedSyncTransport(policy, limits, ssl_context=shared_ssl_context()),
-                cookies=_no_cookies(),
+                # A kept client serves every workspace's endpoints at its origin: no cookie crosses over.
+                cookies=cookieless_jar(),
                 timeout=TIMEOUT_S,
                 trust_env=False,
                 follow_redirects=False,
@@ -75,12 +75,6 @@ class _Senders:
             while len(self.clients) > MAX_ORIGINS:
                 self.clients.popitem(last=False)[1].close()
             return made
-
-
-def _no_cookies() -> CookieJar:
-    """A cookie jar that keeps nothing: a kept client serves every workspace's endpoints at its origin, so a
-    cookie one receiver set must not go out with another workspace's delivery."""
-    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
 
 
 _senders: _Senders | None = None

@@ -140,3 +140,24 @@ def test_a_guarded_client_never_connects_to_loopback(host: str, monkeypatch: pyt
 
     refusal, received = asyncio.run(_run(answer, call))
     assert received == [] and "not a public address" in str(refusal)
+
+
+def test_a_cookie_one_answer_set_never_goes_out_with_the_next_request() -> None:
+    """Platform clients serve every account of a platform: one account's cookies must not reach another's."""
+    seen: list[bytes] = []
+
+    async def setter(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        for _ in range(2):
+            seen.append(await _read_request(reader))
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nSet-Cookie: session=account-a; Path=/\r\nContent-Length: 2\r\n\r\nok"
+            )
+            await writer.drain()
+
+    async def call(url: str) -> object:
+        async with _client() as client:
+            await client.get(url + "/first")
+            return await client.get(url + "/second")
+
+    asyncio.run(_run(setter, call))
+    assert len(seen) == 2 and b"cookie:" not in seen[1].lower()

@@ -35,6 +35,7 @@ from aiohttp.resolver import ThreadedResolver
 from aiohttp.tracing import Trace
 
 from ocma_core.net.policy import FetchPolicy, FetchRefused
+from ocma_core.net.transport import shared_ssl_context
 
 STREAM_CHUNK = 64 * 1024
 # A body up to this size is handed to the kernel in one write; larger ones go in chunks so that a peer that
@@ -205,7 +206,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             limit=self.limits.max_connections or 0,
             keepalive_timeout=self.limits.keepalive_expiry or 5.0,
             resolver=GuardedResolver(self.policy),
-            ssl=httpx.create_ssl_context(),
+            ssl=shared_ssl_context(),  # made once per process, as the other guarded clients
         )
         # A client nobody closed (a command's event loop simply ended) closes its connections quietly when it
         # is collected or at exit, as httpx's did, instead of aiohttp's "Unclosed client session" noise.

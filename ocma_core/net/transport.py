@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
 import anyio
@@ -238,6 +239,12 @@ class GuardedSyncTransport(httpx.HTTPTransport):
         )
 
 
+def cookieless_jar() -> CookieJar:
+    """A cookie jar that keeps nothing: a client shared by several accounts or workspaces must not send one's
+    cookies with another's requests."""
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+
+
 def guarded_async_client(
     *,
     timeout_s: float = 30.0,
@@ -252,6 +259,7 @@ def guarded_async_client(
     policy = FetchPolicy.from_env(trusted_hosts=trusted_hosts, allow_private=allow_private)
     return httpx.AsyncClient(
         transport=AiohttpTransport(policy, limits),
+        cookies=cookieless_jar(),  # platform clients serve every account of a platform
         timeout=timeout_s,
         trust_env=False,
         follow_redirects=False,

@@ -12,8 +12,17 @@ from ocma_core.app.web import WebhookReceiver
 from ocma_stripe.receiver import handle
 
 _S: dict[str, Any] = {"type": "string"}
-_COMMON = {"stripe_event_id": _S, "stripe_type": _S, "object_id": _S, "livemode": {"type": "boolean"}}
 # "x-personal": about one customer; the agent's tools and automations never hand it to a model.
+_COMMON = {
+    "stripe_event_id": _S,
+    "stripe_type": _S,
+    "object_id": {
+        "type": "string",
+        "description": "the checkout session, payment, subscription or refund id (one customer's)",
+        "x-personal": True,
+    },
+    "livemode": {"type": "boolean"},
+}
 _MONEY = {
     "amount": {
         "type": "integer",
