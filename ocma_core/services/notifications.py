@@ -165,7 +165,7 @@ def mark_read(
                 raise ValidationFailed(
                     f"Not notifications of this workspace: {', '.join(m[:64] for m in missing[:10])}.",
                     problems=[{"field": "ids", "message": f"unknown id {m[:64]!r}"} for m in missing[:10]],
-                    fix="Pass ids from GET /v1/notifications of this workspace; nothing was marked.",
+                    fix="Pass ids of notifications listed for this workspace; nothing was marked.",
                 )
             which: Any = col(Notification.id).in_(wanted)
         else:
