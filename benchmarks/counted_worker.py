@@ -1,6 +1,6 @@
 """`ocma worker --processes 1` that counts its database round trips and Redis commands.
 
-Every second it writes {"statements", "begins", "commits", "rollbacks", "pings", "redis"} to
+Every second it writes {"statements", "begins", "commits", "rollbacks", "pings", "redis", "deferred"} to
 $BENCH_COUNT_DIR/<pid>.json, so a benchmark can take the difference over a measured window.
 A round trip is a statement, a BEGIN (psycopg sends it on its own), a COMMIT or ROLLBACK, or a pool pre-ping;
 an autocommit statement is one round trip (no BEGIN or COMMIT is sent).
@@ -74,6 +74,18 @@ def install() -> None:
         return execute(self, *args, **options)
 
     redis.Redis.execute_command = counted_execute  # type: ignore[method-assign]
+
+    from ocma_core.engine import publisher
+
+    defer = publisher._defer
+
+    async def counted_defer(*args: Any, **kwargs: Any) -> str:
+        COUNTS["deferred"] += (
+            1  # claimed, then given back unsent (host busy, budget spent): work redone later
+        )
+        return await defer(*args, **kwargs)
+
+    publisher._defer = counted_defer  # type: ignore[assignment]
 
 
 def _dump_forever(directory: Path) -> None:

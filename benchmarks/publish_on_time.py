@@ -152,6 +152,7 @@ def burst(bench: h.Bench, label: str, pids: list[int], count_dir: Path) -> dict[
         "transactions": d.get("commits", 0) / BURST,
         "pings": d.get("pings", 0) / BURST,
         "redis": d.get("redis", 0) / BURST,
+        "deferred": d.get("deferred", 0) / BURST,
         "duplicates": float(stats["duplicates"]),  # type: ignore[arg-type]
     }
 
@@ -212,7 +213,7 @@ def main() -> None:
                 print(
                     f"OCMA burst: {BURST} in {r['span_s']:.2f} s -> {r['per_s']:.1f} posts/s; per post: CPU "
                     f"{r['cpu_ms']:.2f} ms, DB round trips {r['trips']:.2f} ({r['statements']:.2f} statements, "
-                    f"{r['transactions']:.2f} commits, {r['pings']:.2f} pings), Redis commands {r['redis']:.2f}; "
+                    f"{r['transactions']:.2f} commits, {r['pings']:.2f} pings), Redis commands {r['redis']:.2f}, deferred {r['deferred']:.3f}; "
                     f"duplicates {r['duplicates']:.0f}",
                     flush=True,
                 )

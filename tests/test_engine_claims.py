@@ -109,7 +109,7 @@ def test_failed_audit_write_keeps_the_platforms_answer(
     real_row = transitions.attempt_row
     lost: list[str] = []
 
-    def attempt_row(attempt: PublishAttempt) -> dict[str, Any]:
+    def attempt_row(attempt: transitions.AttemptRecord) -> dict[str, Any]:
         if attempt.action == "publish" and not lost:
             lost.append(attempt.outcome)
             raise ConnectionError("the database went away while writing the audit row")

@@ -114,3 +114,60 @@ def test_connect_timeout_is_separate_from_the_read_timeout(monkeypatch: pytest.M
     assert asyncio.run(timeouts()) == (3.0, 90.0, 90.0)
     assert MastodonPlatform(env={}).connect_timeout_s == 5.0
     assert platform.host_of({"instance": "https://social.example"}) == "https://social.example"
+
+
+class _Capped:
+    """A stand-in platform with two call slots per host."""
+
+    name = "capped"
+    max_concurrency = 2
+
+
+def test_busy_host_waiters_are_woken_in_turn_without_polling(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Five tasks on a host with two slots: each waiter gets a slot when a call ends, oldest first, and none
+    is sent back; no timer fires while calls keep ending."""
+    from ocma_core.engine import publisher
+
+    runtime = publisher.Runtime(worker_id="w")
+    order: list[int] = []
+
+    async def one(i: int, release: asyncio.Event) -> None:
+        slot = await runtime.host_slot(_Capped(), "h")  # type: ignore[arg-type]
+        assert slot is not None
+        order.append(i)
+        await release.wait()
+        runtime.end_call(_Capped(), "h", slot)  # type: ignore[arg-type]
+
+    async def scenario() -> None:
+        releases = [asyncio.Event() for _ in range(5)]
+        tasks = [asyncio.create_task(one(i, releases[i])) for i in range(5)]
+        await asyncio.sleep(0)
+        assert order == [0, 1]
+        for i in range(5):
+            releases[i].set()
+            await asyncio.sleep(0)
+            await asyncio.sleep(0)
+        await asyncio.gather(*tasks)
+        assert not runtime.host_waiters["capped h"]  # nobody left queued
+
+    asyncio.run(scenario())
+    assert order == [0, 1, 2, 3, 4]
+
+
+def test_hanging_host_sends_the_waiter_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When no call of the host ends for INLINE_WAIT_S, a waiter gets None (the target goes back to the queue)
+    and leaves the waiting line."""
+    from ocma_core.engine import publisher
+
+    monkeypatch.setattr(publisher, "INLINE_WAIT_S", 0.05)
+    runtime = publisher.Runtime(worker_id="w", claim_lease_s=60)
+
+    async def scenario() -> tuple[object, object, object]:
+        first = await runtime.host_slot(_Capped(), "h")  # type: ignore[arg-type]
+        second = await runtime.host_slot(_Capped(), "h")  # type: ignore[arg-type]
+        third = await runtime.host_slot(_Capped(), "h")  # type: ignore[arg-type]  # both slots hang
+        return first, second, third
+
+    first, second, third = asyncio.run(scenario())
+    assert first is not None and second is not None and third is None
+    assert not runtime.host_waiters["capped h"]

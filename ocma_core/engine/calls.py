@@ -10,7 +10,7 @@ from typing import TypeVar
 
 from ocma_core.api.metrics import ATTEMPTS
 from ocma_core.context import Ocma
-from ocma_core.db.models import Account, PublishAttempt
+from ocma_core.db.models import Account
 from ocma_core.db.types import utcnow
 from ocma_core.engine import transitions
 from ocma_core.engine.refresh import call_with_refresh
@@ -73,7 +73,7 @@ async def recorded_call(
             tracing.set_attribute(current, "ocma.outcome", outcome)
             tracing.set_attribute(current, "http.response.status_code", status)
             ATTEMPTS.labels(platform.name, outcome).inc()
-            attempt = PublishAttempt(
+            attempt = transitions.AttemptRecord(
                 target_id=target_id,
                 action=action,
                 outcome=outcome,

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -14,7 +15,7 @@ from typing import Any, TypeVar
 from ocma_core.api.metrics import FAILED, LATENESS, PUBLISHED
 from ocma_core.backoff import PUBLISH, Backoff
 from ocma_core.context import Ocma
-from ocma_core.db.models import PublishAttempt, TargetStatus
+from ocma_core.db.models import TargetStatus
 from ocma_core.db.types import utcnow
 from ocma_core.engine import outcomes, threads, transitions
 from ocma_core.engine.budgets import (
@@ -53,7 +54,11 @@ LOOKUP_DELAY = timedelta(seconds=2)
 LOOKUP_MARGIN = timedelta(seconds=60)
 INLINE_WAIT_S = 0.5
 HOST_BUSY_DELAY = timedelta(seconds=1)
-HOST_POLL_S = 0.05
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 class _LostClaim(Exception):
@@ -72,6 +77,9 @@ class Runtime:
     backoff_cap_s: float = PUBLISH.cap_s
     semaphores: dict[str, asyncio.Semaphore] = field(default_factory=dict)
     host_calls: dict[str, int] = field(default_factory=dict)  # calls ended per host (progress, for host_slot)
+    host_waiters: dict[str, deque[asyncio.Future[None]]] = field(
+        default_factory=dict
+    )  # per host, oldest first
     _in_flight: set[str] = field(default_factory=set)
     _in_flight_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -103,6 +111,8 @@ class Runtime:
 
         A host that is only busy (its calls end, slots come free) is waited for, up to a third of the claim
         lease: sending the target back to the queue would cost two writes and a later claim for nothing.
+        Waiters sleep until a call of the host ends (end_call wakes the longest waiting one) or their time to
+        check for a hanging host comes: no polling.
         """
         sem = self.semaphore(platform, host)
         key = f"{platform.name} {host}"
@@ -112,22 +122,42 @@ class Runtime:
             now,
             self.host_calls.get(key, 0),
         )
-        while sem.locked():  # polled, not awaited: a timed-out acquire must never leak a permit
+        while sem.locked():  # a timed-out acquire must never leak a permit: wait for a wake-up, then take
             now = time.monotonic()
             ended = self.host_calls.get(key, 0)
             if ended != seen:  # the host moves: keep waiting
                 window, seen = now, ended
             if now >= limit or now - window >= INLINE_WAIT_S:
                 return None
-            await asyncio.sleep(HOST_POLL_S)
+            await self._woken(key, min(limit, window + INLINE_WAIT_S) - now)
         await sem.acquire()  # free: returns at once, with no await in between the check and the take
         return sem
+
+    async def _woken(self, key: str, timeout: float) -> None:
+        """Sleep until end_call wakes this waiter or `timeout` seconds pass."""
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        queue = self.host_waiters.setdefault(key, deque())
+        queue.append(waiter)
+        timer = loop.call_later(timeout, _wake, waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            if waiter in queue:  # timed out or cancelled: end_call has not taken it off the queue
+                queue.remove(waiter)
 
     def end_call(self, platform: Platform, host: str, sem: asyncio.Semaphore) -> None:
         """Give back a slot taken with host_slot (and count the ended call: the host is not hanging)."""
         key = f"{platform.name} {host}"
         self.host_calls[key] = self.host_calls.get(key, 0) + 1
         sem.release()
+        queue = self.host_waiters.get(key)
+        while queue:  # wake the longest waiting task still waiting (timed-out ones are done already)
+            waiter = queue.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                break
 
     def backoff(self, attempts: int) -> timedelta:
         """The wait after `attempts` attempts: ocma_core.backoff's publish schedule (equal jitter)."""
@@ -149,7 +179,9 @@ async def publish_claimed(ocma: Ocma, runtime: Runtime, claimed: transitions.Cla
     The caller binds the target's request id and trace (observe.work.publishing) around it."""
     target_id = claimed.target.id
     runtime.track(target_id)
-    audit: list[PublishAttempt] = []  # the calls' audit rows, stored with the target's next state change
+    audit: list[
+        transitions.AttemptRecord
+    ] = []  # the calls' audit rows, stored with the target's next state change
     token = transitions.AUDIT.set(audit)
     try:
         return await _process_claimed(ocma, runtime, claimed)
@@ -163,7 +195,7 @@ async def publish_claimed(ocma: Ocma, runtime: Runtime, claimed: transitions.Cla
         await _store_left_audit(ocma, audit)
 
 
-async def _store_left_audit(ocma: Ocma, audit: list[PublishAttempt]) -> None:
+async def _store_left_audit(ocma: Ocma, audit: list[transitions.AttemptRecord]) -> None:
     """Audit rows no state change took (a lost claim, a hand-back): stored on their own."""
     for attempt in audit:
         try:

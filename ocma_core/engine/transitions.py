@@ -6,7 +6,7 @@ import functools
 import logging
 import time
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,14 +19,31 @@ from sqlmodel import Session, col, select
 
 from ocma_core.context import Ocma
 from ocma_core.db.models import Account, Post, PostStatus, PublishAttempt, Target, TargetStatus
-from ocma_core.db.types import utcnow
+from ocma_core.db.types import new_id, utcnow
 from ocma_core.events import Event, record
 
 log = logging.getLogger(__name__)
 
+
+@dataclass
+class AttemptRecord:
+    """One platform call, to be stored as a PublishAttempt row (a plain object: cheap to make per call)."""
+
+    target_id: str
+    action: str
+    outcome: str
+    worker: str
+    request_summary: str
+    started_at: datetime
+    duration_ms: float
+    http_status: int | None = None
+    error: str | None = None
+    id: str = field(default_factory=new_id)
+
+
 #: Audit rows of the platform calls made by the publish running in this context (engine/publisher.py sets it):
 #: the next finish of their target stores them in its own transaction.
-AUDIT: ContextVar[list[PublishAttempt] | None] = ContextVar("ocma_audit", default=None)
+AUDIT: ContextVar[list[AttemptRecord] | None] = ContextVar("ocma_audit", default=None)
 CLAIMABLE = (TargetStatus.QUEUED, TargetStatus.UNCONFIRMED, TargetStatus.PENDING)
 TERMINAL = {TargetStatus.PUBLISHED, TargetStatus.FAILED, TargetStatus.CANCELLED, TargetStatus.DELETED}
 
@@ -173,16 +190,16 @@ def _claim_in_transaction(
         return fresh, post, account, prior
 
 
-_autocommit: dict[int, Engine] = {}
+_autocommit: dict[int, tuple[Engine, Engine]] = {}  # id(engine) -> (engine, its autocommit copy)
 
 
 def autocommit_engine(ocma: Ocma) -> Engine:
     """The process's engine in autocommit mode (same pool): a single statement without BEGIN and COMMIT."""
     engine = ocma.engine
     found = _autocommit.get(id(engine))
-    if found is None or found.engine is not engine:
-        found = _autocommit[id(engine)] = engine.execution_options(isolation_level="AUTOCOMMIT")
-    return found
+    if found is None or found[0] is not engine:  # the id of a disposed engine may be reused
+        found = _autocommit[id(engine)] = (engine, engine.execution_options(isolation_level="AUTOCOMMIT"))
+    return found[1]
 
 
 def renew(ocma: Ocma, target_id: str, worker: str) -> bool:
@@ -194,7 +211,7 @@ def renew(ocma: Ocma, target_id: str, worker: str) -> bool:
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-def add_attempt(ocma: Ocma, attempt: PublishAttempt) -> None:
+def add_attempt(ocma: Ocma, attempt: AttemptRecord) -> None:
     """Record one platform call (in a transaction of its own)."""
     with ocma.session() as session:
         store_attempt(session, attempt)
@@ -245,7 +262,7 @@ def finish(
     return done
 
 
-def _forget(stored: list[PublishAttempt]) -> None:
+def _forget(stored: list[AttemptRecord]) -> None:
     """Take stored audit rows out of this context's pending rows."""
     ids = {id(a) for a in stored}
     rows = AUDIT.get()
@@ -259,7 +276,7 @@ def _finish(
     worker: str,
     status: TargetStatus,
     now: datetime,
-    audit: list[PublishAttempt],
+    audit: list[AttemptRecord],
     values: dict[str, object],
 ) -> tuple[bool, list[Event]]:
     if ocma.engine.dialect.name == "postgresql":
@@ -301,14 +318,14 @@ def _finish(
     return True, events
 
 
-def store_attempt(session: Session, attempt: PublishAttempt) -> None:
-    """Add an audit row to the session (a copy: the caller's object stays detached and reusable)."""
+def store_attempt(session: Session, attempt: AttemptRecord) -> None:
+    """Add an audit row to the session."""
     session.add(PublishAttempt(**attempt_row(attempt)))
 
 
-def attempt_row(attempt: PublishAttempt) -> dict[str, Any]:
+def attempt_row(attempt: AttemptRecord) -> dict[str, Any]:
     """The audit row's column values."""
-    return attempt.model_dump()
+    return asdict(attempt)
 
 
 def _settle_post(session: Session, post_id: str, now: datetime) -> list[Event]:
