@@ -130,3 +130,65 @@ def test_failed_audit_write_keeps_the_platforms_answer(
         outcomes = [a.outcome for a in rows]
     assert "target.unconfirmed" not in kinds
     assert outcomes == ["ok"]  # stored on its own once the finish had gone through without it
+
+
+def test_reconciler_refills_a_lost_queue_at_once_and_a_few_missing_ids_later(
+    ocma: Ocma, workspace_id: str, account_id: str, fake: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ids popped and not yet claimed are missing from the queue for a moment in every burst: a small shortfall
+    waits for SHORTFALL_PUSH_S before the due window is pushed again; a queue that lost most of it is refilled on
+    the next round."""
+    from ocma_core.engine import worker as worker_module
+
+    ids = [_target(ocma, _post(ocma, workspace_id, account_id, f"Queued {i}")).id for i in range(4)]
+    worker = Worker(ocma, concurrency=1)
+    clock = [1000.0]
+    monkeypatch.setattr(worker_module.time, "monotonic", lambda: clock[0])
+    worker.reconcile()  # the first round pushes the window
+    assert ocma.queue.depth() == 4
+    ocma.queue.pop_due(1)  # popped by someone, not claimed yet
+    clock[0] += 1
+    worker.reconcile()
+    assert ocma.queue.depth() == 3  # a small shortfall: not pushed again yet
+    clock[0] += worker_module.SHORTFALL_PUSH_S
+    worker.reconcile()
+    assert ocma.queue.depth() == 4  # still missing after SHORTFALL_PUSH_S: pushed
+    assert sorted(ocma.queue.pop_due(10)) == sorted(ids)  # the queue lost them all
+    clock[0] += 1
+    worker.reconcile()
+    assert ocma.queue.depth() == 4  # refilled at once
+
+
+class ReleaseFailsOnce(MemoryBudgets):
+    """Budgets that do I/O (as Redis ones do) whose first release fails after the publish was stored."""
+
+    blocking = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.releases: list[str] = []
+        self.failed = False
+
+    def release(self, keys: list[str], *args: Any, **kwargs: Any) -> None:
+        """Fail the first time, then release as usual."""
+        if not self.failed:
+            self.failed = True
+            raise redis.exceptions.TimeoutError("Timeout writing to socket")
+        self.releases.append(keys[0])
+        super().release(keys, *args, **kwargs)
+
+
+def test_failed_release_after_the_finish_neither_loses_nor_repeats_the_publish(
+    ocma: Ocma, workspace_id: str, account_id: str, fake: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The thread storing the finish releases the budget too; when that release fails, the publish stays
+    published once and the attempt's own release gives the reservation back."""
+    budgets = ReleaseFailsOnce()
+    monkeypatch.setattr("ocma_core.engine.budgets.make_budgets", lambda *a, **k: budgets)
+    post_id = _post(ocma, workspace_id, account_id, "Released in the end")
+    run_worker(ocma, lambda: bool(budgets.releases), timeout=15)
+    target = _target(ocma, post_id)
+    assert budgets.failed and len(budgets.releases) == 1
+    assert target.status is TargetStatus.PUBLISHED and target.attempts == 1
+    assert fake.stats()["publish_calls"] == 1
+    assert all(state.in_flight == 0 for state in budgets._state.values())  # nothing left reserved

@@ -58,6 +58,8 @@ class StrEnum(TypeDecorator[Any]):
     def __init__(self, enum_cls: type[enum.Enum]) -> None:
         super().__init__()
         self.enum_cls = enum_cls
+        # Members by stored value: Enum(value) goes through EnumType.__call__, a cost on every row read.
+        self._members: dict[Any, enum.Enum] = {m.value: m for m in enum_cls}
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
         """Store the member's value."""
@@ -67,4 +69,7 @@ class StrEnum(TypeDecorator[Any]):
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
         """Return the member."""
-        return None if value is None else self.enum_cls(value)
+        if value is None:
+            return None
+        member = self._members.get(value)
+        return member if member is not None else self.enum_cls(value)

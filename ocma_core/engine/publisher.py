@@ -8,6 +8,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -220,7 +221,10 @@ async def _process_claimed(ocma: Ocma, runtime: Runtime, claimed: transitions.Cl
         platform = get_platform(target.platform)
         from ocma_core.services.posts import content_for
 
-        content = await asyncio.to_thread(content_for, ocma, post, account, target.id)
+        if post.media_ids:  # media are read from the database: off the event loop
+            content = await asyncio.to_thread(content_for, ocma, post, account, target.id)
+        else:  # text only: pure Python, cheaper than a hand-off to a thread
+            content = content_for(ocma, post, account, target.id)
     except OcmaError as exc:  # e.g. the platform's plugin is not installed: nothing was sent
         await asyncio.to_thread(
             transitions.finish, ocma, target.id, worker, TargetStatus.FAILED, last_error=f"Not sent: {exc}"
@@ -256,25 +260,50 @@ async def _within_budget(
     contexts: list[AccountContext] = []
     blocked_until: float | None = None
     started = utcnow()
+
+    def release() -> None:
+        runtime.budgets.release(
+            keys,
+            declared,
+            observed_limits(platform.name, account.id, contexts, "publish"),
+            blocked_until,
+            lease,
+            answered=not claimed.unanswered,
+            spent=bool(contexts),
+        )
+
+    # Budgets that do I/O are released by the thread that stores a publish's finish (one hand-off, not two).
+    early = _Release(release) if getattr(runtime.budgets, "blocking", False) else None
+    token = _RELEASE.set(early)
     try:
         outcome = await _attempt(ocma, runtime, claimed, platform, content, contexts, started)
     except RateLimited as exc:
         blocked_until = exc.retry_at.timestamp()
         outcome = "rate_limited"
     finally:
-        observed = observed_limits(platform.name, account.id, contexts, "publish")
-        await budget_call(
-            runtime.budgets,
-            runtime.budgets.release,
-            keys,
-            declared,
-            observed,
-            blocked_until,
-            lease,
-            answered=not claimed.unanswered,
-            spent=bool(contexts),
-        )
+        _RELEASE.reset(token)
+        if early is None or not early.done:
+            await budget_call(runtime.budgets, release)
     return outcome
+
+
+@dataclass
+class _Release:
+    """An attempt's budget release, which the thread storing the attempt's finish may run first."""
+
+    call: Callable[[], None]
+    done: bool = False
+
+    def run_quietly(self) -> None:
+        """Release; on failure leave `done` False: the attempt's own `finally` tries again and reports it."""
+        try:
+            self.call()
+            self.done = True
+        except Exception:
+            log.debug("budget release after the finish failed; retried by the attempt", exc_info=True)
+
+
+_RELEASE: ContextVar[_Release | None] = ContextVar("ocma_budget_release", default=None)
 
 
 async def _defer(ocma: Ocma, claimed: transitions.Claimed, worker: str, due: datetime) -> str:
@@ -568,20 +597,27 @@ async def _published(
         from ocma_core.engine.pending import FIRST_POLL
 
         values = {"due_at": now + FIRST_POLL, "attempts": 0}
-    ok = await asyncio.to_thread(
-        transitions.finish,
-        ocma,
-        target.id,
-        runtime.worker_id,
-        TargetStatus.PENDING if result.pending else TargetStatus.PUBLISHED,
-        external_id=result.external_id,
-        part_ids=result.parts_out(),
-        url=result.url,
-        published_at=now,
-        last_error=None,
-        unconfirmed_since=None,
-        **values,
-    )
+    release = _RELEASE.get()
+
+    def finish() -> bool:
+        done = transitions.finish(
+            ocma,
+            target.id,
+            runtime.worker_id,
+            TargetStatus.PENDING if result.pending else TargetStatus.PUBLISHED,
+            external_id=result.external_id,
+            part_ids=result.parts_out(),
+            url=result.url,
+            published_at=now,
+            last_error=None,
+            unconfirmed_since=None,
+            **values,
+        )
+        if release is not None:
+            release.run_quietly()
+        return done
+
+    ok = await asyncio.to_thread(finish)
     if ok and result.pending:
         await asyncio.to_thread(ocma.queue.push, target.id, now + FIRST_POLL)
         return "pending"

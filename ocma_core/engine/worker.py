@@ -29,6 +29,7 @@ POLL_S = 0.02
 RECONCILE_S = 1.0
 HORIZON = timedelta(seconds=60)  # twice FULL_PUSH_S: each target is pushed at least 30 s before it is due
 FULL_PUSH_S = 30.0  # the due window is pushed again at least this often, even when the queue looks whole
+SHORTFALL_PUSH_S = 5.0  # a queue short of a few entries of the window is refilled at most this often
 # One definition of each round's size and period, whether it runs here (inline) or as an rq job.
 METRICS_BATCH, WEBHOOKS_S, REPORT_CHECK_S = jobs.METRICS_BATCH, jobs.WEBHOOKS_S, jobs.REPORT_CHECK_S
 
@@ -123,18 +124,25 @@ class Worker:
         """Refill the queue from the database and recover targets of workers that died mid-call.
 
         The due window is pushed again when the queue holds fewer entries than it (entries were lost: Redis
-        restarted, the queue was cleared), and every FULL_PUSH_S anyway; not every second, which cost a
-        backlog's worth of writes each second.
+        restarted, the queue was cleared; see _short), and every FULL_PUSH_S anyway; not every second, which
+        cost a backlog's worth of writes each second.
         """
         transitions.recover_stale_claims(self.ocma, self.claim_lease)
         within, due_now = transitions.due_counts(self.ocma, HORIZON)
         now = time.monotonic()
-        stale = self._last_full_push is None or now - self._last_full_push >= FULL_PUSH_S
-        if within and (stale or self.ocma.queue.depth() < within):
+        since = None if self._last_full_push is None else now - self._last_full_push
+        if within and (since is None or since >= FULL_PUSH_S or self._short(within, since)):
             self.ocma.queue.push_many(transitions.due_targets(self.ocma, HORIZON))
             self._last_full_push = now
         QUEUE_DEPTH.set(due_now)
         self._sweep_events()
+
+    def _short(self, within: int, since: float) -> bool:
+        """Whether the queue lacks entries of the due window. Ids popped but not yet claimed (by any worker) are
+        missing for a moment during every burst, so a small shortfall is pushed again only every SHORTFALL_PUSH_S;
+        a queue that lost most of its window (Redis restarted, the queue was cleared) is refilled at once."""
+        depth = self.ocma.queue.depth()
+        return depth < within and (depth * 2 < within or since >= SHORTFALL_PUSH_S)
 
     def _sweep_events(self) -> None:
         """Hand plugins the events a dead or busy process left in the log (at least once, by sequence id)."""
