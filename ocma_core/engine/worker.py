@@ -85,11 +85,29 @@ class Worker:
         self._plugin_last: dict[str, float] = {}
         self._last_jobs = 0.0
         self._stop = asyncio.Event()
+        self._wake = asyncio.Event()  # set by stop(), by a batch of free slots, or by the end of a nap
+        # While all slots are busy, claims wait for this many free ones: claims batched, not one per ended task.
+        self._min_batch = max(1, min(8, self.concurrency // 8))
         self._started = utcnow()
 
     def stop(self) -> None:
         """Ask the loop to finish (in-flight publishes complete first)."""
         self._stop.set()
+        self._wake.set()
+
+    def _task_ended(self, task: asyncio.Task[str]) -> None:
+        self.tasks.discard(task)
+        if self.concurrency - len(self.tasks) == self._min_batch:  # a batch of slots is free: claim now
+            self._wake.set()
+
+    async def _nap(self) -> None:
+        """Wait POLL_S, or less when stop() is called or a batch of slots comes free (no task per wait)."""
+        timer = asyncio.get_running_loop().call_later(POLL_S, self._wake.set)
+        try:
+            await self._wake.wait()
+        finally:
+            timer.cancel()
+            self._wake.clear()
 
     def heartbeat(self) -> None:
         """Record that this worker polled, and renew the claims of its tasks in flight so they never look stale."""
@@ -353,9 +371,10 @@ class Worker:
                     await asyncio.to_thread(self.reconcile)
                     last_reconcile = now
                 free = self.concurrency - len(self.tasks)
-                popped, claimed = (
-                    (await asyncio.to_thread(self._pop_and_claim, free)) if free > 0 else (0, [])
-                )
+                if free < self._min_batch:  # busy: claim in batches (one statement each), not one by one
+                    await self._nap()
+                    continue
+                popped, claimed = await asyncio.to_thread(self._pop_and_claim, free)
             except Exception:
                 log.exception("worker loop error; retrying in 1 s")
                 await asyncio.sleep(1.0)
@@ -363,12 +382,9 @@ class Worker:
             for one in claimed:
                 task = asyncio.create_task(self._run_one(one))
                 self.tasks.add(task)
-                task.add_done_callback(self.tasks.discard)
-            if popped == 0 or popped < free:  # nothing more due now, or no slot free: wait a little
-                try:
-                    await asyncio.wait_for(self._stop.wait(), POLL_S)
-                except TimeoutError:
-                    pass
+                task.add_done_callback(self._task_ended)
+            if popped < free:  # nothing more due now: wait a little
+                await self._nap()
         if self.tasks:
             await asyncio.wait(self.tasks, timeout=60)
         background_tasks = (self._metrics_task, self._report_task, self._expiry_task, self._webhook_task)
