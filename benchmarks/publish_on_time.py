@@ -205,7 +205,7 @@ def main() -> None:
     """Yardsticks, then engine bursts, then the steady scenario; one summary line last."""
     with h.bench_env(accounts=50, latency_s=LATENCY, fast=True) as bench:
         raw, hx, rq, rq_pub, best_level = yardstick_runs(bench) if YARDSTICKS else ([], [], [], [], 0)
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:  # workers may still write
             count_dir = Path(tmp)
             pids = [p.pid for p in start_workers(bench, count_dir)]
             runs = [burst(bench, f"burst{r}", pids, count_dir) for r in range(RUNS)]
