@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
 from ocma_core.analytics.pointers import POST_CADENCE, initial_due, insert_ignoring_conflicts, point_to
@@ -121,19 +122,30 @@ def sync_schedule(ocma: Ocma, now: datetime | None = None) -> int:
         )
 
     with ocma.session() as session:
-        known_posts = select(MetricSchedule.ref_id).where(col(MetricSchedule.kind) == "post")
-        targets = session.exec(
-            select(Target).where(
+        # Columns, not ORM objects, and an anti-join on the (kind, ref_id) index: this runs every metrics round
+        # over every target published since the last one.
+        known = (
+            select(MetricSchedule.id)
+            .where(col(MetricSchedule.kind) == "post", col(MetricSchedule.ref_id) == col(Target.id))
+            .exists()
+        )
+        targets = session.execute(
+            sa_select(
+                col(Target.id),
+                col(Target.workspace_id),
+                col(Target.account_id),
+                col(Target.platform),
+                col(Target.published_at),
+            ).where(
                 col(Target.status) == TargetStatus.PUBLISHED,
                 col(Target.published_at) >= since,
                 col(Target.external_id).is_not(None),
-                col(Target.id).not_in(known_posts),
+                ~known,
             )
         ).all()
-        for t in targets:
-            assert t.published_at is not None
-            step, due = initial_due(t.published_at, now)
-            row("post", t.id, t.workspace_id, t.account_id, t.platform, step, due)
+        for target_id, workspace_id, account_id, platform, published_at in targets:
+            step, due = initial_due(published_at, now)
+            row("post", target_id, workspace_id, account_id, platform, step, due)
         known_accounts = select(MetricSchedule.ref_id).where(col(MetricSchedule.kind) == "account")
         for a in session.exec(
             select(Account).where(
