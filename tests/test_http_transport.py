@@ -157,6 +157,7 @@ def test_a_cookie_one_answer_set_never_goes_out_with_the_next_request() -> None:
     async def call(url: str) -> object:
         async with _client() as client:
             await client.get(url + "/first")
+            client.cookies.set("planted", "by-a-plugin")  # a cookie set by hand is not kept either
             return await client.get(url + "/second")
 
     asyncio.run(_run(setter, call))

@@ -17,6 +17,7 @@ went out becomes a read/protocol error, which a call with an effect treats as un
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import select
 import socket
@@ -69,12 +70,20 @@ class GuardedResolver(AbstractResolver):
         await self._inner.close()
 
 
+@functools.lru_cache(maxsize=1024)
+def _literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address a host name spells, or None for a name (cached: a failed parse raises, on every request)."""
+    try:
+        return ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+
+
 def _check_literal(policy: FetchPolicy, url: httpx.URL) -> None:
     """aiohttp skips the resolver for an IP literal: check it here."""
     host = url.host
-    try:
-        address = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
+    address = _literal(host)
+    if address is None:
         return
     if not policy.is_trusted(host):
         policy.check_address(host, address, url.port or (443 if url.scheme == "https" else 80))

@@ -245,6 +245,30 @@ def cookieless_jar() -> CookieJar:
     return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
 
 
+class _NoCookies(httpx.Cookies):
+    """Cookies that are never kept nor sent (httpx otherwise parses every response for them)."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        """Keep nothing."""
+
+    def set_cookie_header(self, request: httpx.Request) -> None:
+        """Send nothing."""
+
+
+class _CookielessAsyncClient(httpx.AsyncClient):
+    """An AsyncClient that keeps no cookies: a client shared by every account of a platform must not send one
+    account's cookies with another's requests."""
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        """Always empty."""
+        return _NoCookies()
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        """Ignored: nothing is kept."""
+
+
 def guarded_async_client(
     *,
     timeout_s: float = 30.0,
@@ -257,9 +281,8 @@ def guarded_async_client(
     from ocma_core.net.aio import AiohttpTransport
 
     policy = FetchPolicy.from_env(trusted_hosts=trusted_hosts, allow_private=allow_private)
-    return httpx.AsyncClient(
+    return _CookielessAsyncClient(
         transport=AiohttpTransport(policy, limits),
-        cookies=cookieless_jar(),  # platform clients serve every account of a platform
         timeout=timeout_s,
         trust_env=False,
         follow_redirects=False,
