@@ -97,6 +97,25 @@ def test_a_new_post_is_first_due_ten_minutes_after_publishing(
     assert metrics.next_post_due(target.published_at, utcnow() + timedelta(days=40)) == done  # type: ignore[arg-type]
 
 
+def test_one_round_schedules_fresh_and_older_posts_alike(
+    ocma: Ocma, workspace_id: str, account_id: str, fake: Any
+) -> None:
+    """Fresh posts (PostgreSQL schedules them in the database) and older ones (scheduled in Python) follow
+    initial_due, each once, however many rounds run."""
+    from ocma_core.analytics.pointers import initial_due
+
+    fresh = publish(ocma, workspace_id, account_id, ["Fresh 1", "Fresh 2"], age=timedelta(minutes=3))
+    older = publish(ocma, workspace_id, account_id, ["Older"], age=timedelta(hours=2))
+    now = utcnow()
+    assert metrics.sync_schedule(ocma, now) == 4  # three posts and the account
+    assert metrics.sync_schedule(ocma, now) == 0
+    for target in [*fresh, *older]:
+        assert target.published_at is not None
+        row = schedule(ocma, target.id)
+        assert (row.step, row.next_due_at) == initial_due(target.published_at, now)
+        assert row.account_id == account_id and row.platform == "fakesocial" and len(row.id) == 32
+
+
 def test_a_young_post_is_collected_at_every_step_in_order(
     ocma: Ocma, workspace_id: str, account_id: str, fake: Any
 ) -> None:

@@ -137,3 +137,27 @@ def pointers_for(
             out["matured_snapshot_id"], out["matured_fetched_at"] = sid, fetched
             out["matured_values"] = dict(values)
     return out
+
+
+# Targets published less than the first cadence step ago: their first read is that step (initial_due's first
+# case), so PostgreSQL schedules them in one statement, without a row going through Python.
+_SCHEDULE_FRESH_PG = """
+INSERT INTO metricschedule (id, kind, ref_id, workspace_id, account_id, platform, step, next_due_at, failures, note)
+SELECT replace(gen_random_uuid()::text, '-', ''), 'post', t.id, t.workspace_id, t.account_id, t.platform, 0,
+  t.published_at + :first_step, 0, ''
+FROM target t
+WHERE t.status = 'published' AND t.published_at > :fresh_after AND t.external_id IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM metricschedule m WHERE m.kind = 'post' AND m.ref_id = t.id)
+ON CONFLICT (kind, ref_id) DO NOTHING
+"""
+
+
+def schedule_fresh_posts(session: Any, now: datetime) -> int:
+    """On PostgreSQL, add the schedule rows of targets published within the first cadence step (in the database,
+    one statement); returns how many were added. Elsewhere 0: the caller schedules every target itself."""
+    if session.get_bind().dialect.name != "postgresql":
+        return 0
+    from sqlalchemy import text
+
+    params = {"first_step": POST_CADENCE[0], "fresh_after": now - POST_CADENCE[0]}
+    return int(session.connection().execute(text(_SCHEDULE_FRESH_PG), params).rowcount)

@@ -25,7 +25,13 @@ from typing import Any
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
-from ocma_core.analytics.pointers import POST_CADENCE, initial_due, insert_ignoring_conflicts, point_to
+from ocma_core.analytics.pointers import (
+    POST_CADENCE,
+    initial_due,
+    insert_ignoring_conflicts,
+    point_to,
+    schedule_fresh_posts,
+)
 from ocma_core.context import Ocma
 from ocma_core.db.analytics_models import Competitor, CompetitorMetricSnapshot, MetricSchedule
 from ocma_core.db.models import (
@@ -122,6 +128,7 @@ def sync_schedule(ocma: Ocma, now: datetime | None = None) -> int:
         )
 
     with ocma.session() as session:
+        fresh = schedule_fresh_posts(session, now)  # PostgreSQL: the just-published ones, in the database
         # Columns, not ORM objects, and an anti-join on the (kind, ref_id) index: this runs every metrics round
         # over every target published since the last one.
         known = (
@@ -157,7 +164,7 @@ def sync_schedule(ocma: Ocma, now: datetime | None = None) -> int:
         for c in session.exec(select(Competitor).where(col(Competitor.id).not_in(known_comp))).all():
             row("competitor", c.id, c.workspace_id, c.via_account_id, c.platform, 0, now)
         insert_ignoring_conflicts(session, rows)
-        return len(rows)
+        return fresh + len(rows)
 
 
 def _due(ocma: Ocma, now: datetime, limit: int, workspace_id: str | None) -> list[MetricSchedule]:
