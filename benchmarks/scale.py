@@ -13,11 +13,14 @@ from tomorrow on) inserted in bulk up to each size. At each size, timed (median 
   status       services.status.engine_status (what `ocma status` reads; counts capped at COUNT_CAP)
 
 Run: .venv/bin/python benchmarks/scale.py [SIZES]   (default 10000,100000; e.g. 10000,100000,1000000)
-Last line: <op>_<size>_ms=... for every op and size.
+Last line: <op>_<size>_ms=... for every op and size. The database (about 1.3 GB at 1M) is deleted at the end;
+BENCH_KEEP=1 keeps it and prints its path (for EXPLAIN QUERY PLAN and timing single statements on it).
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -171,6 +174,12 @@ def main(sizes: list[int]) -> None:
         for name, call in ops.items():
             results[f"{name}_{size}_ms"] = median_ms(call)
             print(f"  {name} at {size}: {results[f'{name}_{size}_ms']} ms", flush=True)
+    client.close()
+    ocma.engine.dispose()
+    if os.environ.get("BENCH_KEEP") == "1":
+        print(f"database kept: {data_dir / 'scale.db'}")
+    else:
+        shutil.rmtree(data_dir)
     print(" ".join(f"{k}={v}" for k, v in results.items()))
 
 
