@@ -4,6 +4,8 @@ Set-up (not timed): a fresh SQLite database migrated to head, one workspace with
 whose queue slots are set, then scheduled posts (one target each, spread over the accounts, one per minute
 from tomorrow on) inserted in bulk up to each size. At each size, timed (median of RUNS calls, in ms):
   list_first   GET /v1/posts?limit=100 (the listing's first page, unfiltered)
+  list_second  GET /v1/posts?limit=100&after=CURSOR (the second page, by the first page's cursor: nearly every
+               post comes after it, so a plan that sorts what follows the cursor shows here, not in list_deep)
   list_deep    GET /v1/posts?limit=100&after=CURSOR (a deep page, 200 from the end, by its keyset cursor)
   list_deep_offset  the same page by offset=size-200 (grows with the backlog: the rows before it are skipped)
   list_status  GET /v1/posts?status=scheduled&limit=100
@@ -11,11 +13,14 @@ from tomorrow on) inserted in bulk up to each size. At each size, timed (median 
   status       services.status.engine_status (what `ocma status` reads; counts capped at COUNT_CAP)
 
 Run: .venv/bin/python benchmarks/scale.py [SIZES]   (default 10000,100000; e.g. 10000,100000,1000000)
-Last line: <op>_<size>_ms=... for every op and size.
+Last line: <op>_<size>_ms=... for every op and size. The database (about 1.3 GB at 1M) is deleted at the end;
+BENCH_KEEP=1 keeps it and prints its path (for EXPLAIN QUERY PLAN and timing single statements on it).
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -156,8 +161,10 @@ def main(sizes: list[int]) -> None:
         deep = client.get(
             f"/v1/posts?limit=1&offset={size - 201}", headers=headers
         )  # set-up: the cursor there
+        second = client.get("/v1/posts?limit=100", headers=headers).headers["x-next-cursor"]
         ops: dict[str, Callable[[], object]] = {
             "list_first": get("/v1/posts?limit=100"),
+            "list_second": get(f"/v1/posts?limit=100&after={second}"),
             "list_deep": get(f"/v1/posts?limit=100&after={deep.headers['x-next-cursor']}"),
             "list_deep_offset": get(f"/v1/posts?limit=100&offset={size - 200}"),
             "list_status": get("/v1/posts?status=scheduled&limit=100"),
@@ -167,6 +174,12 @@ def main(sizes: list[int]) -> None:
         for name, call in ops.items():
             results[f"{name}_{size}_ms"] = median_ms(call)
             print(f"  {name} at {size}: {results[f'{name}_{size}_ms']} ms", flush=True)
+    client.close()
+    ocma.engine.dispose()
+    if os.environ.get("BENCH_KEEP") == "1":
+        print(f"database kept: {data_dir / 'scale.db'}")
+    else:
+        shutil.rmtree(data_dir)
     print(" ".join(f"{k}={v}" for k, v in results.items()))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -181,3 +182,57 @@ def test_status_counts_each_status_up_to_a_cap(
     monkeypatch.setenv("OCMA_DATABASE_URL", ocma.settings.database_url)
     out = CliRunner().invoke(cli, ["status"]).output
     assert "Targets: 1 draft, 3+ queued" in out
+
+
+KEYSET_SEARCH = "SEARCH post USING INDEX ix_post_listing_keyset (workspace_id=?"
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # SQLite's plan is fixed (no statistics)
+def test_a_listing_page_reads_through_indexes_with_no_sort_and_no_extra_query(
+    client: TestClient, ocma: Ocma, workspace_id: str, account_id: str
+) -> None:
+    """What keeps a page's cost flat from 10k to 1M posts (benchmarks/scale.py): the posts come in order
+    from ix_post_listing_keyset (never a scan, never a sort of the matches), their targets by post id, and
+    nothing else is asked (no COUNT, no query per post)."""
+    headers = {"Authorization": f"Bearer {create_api_key(ocma, workspace_id, role=Role.VIEWER).key}"}
+    _schedule(ocma, workspace_id, account_id, 3, start_day=2)
+    for i in range(2):
+        posts.create_post(ocma, workspace_id, PostInput(body=f"draft {i}", account_ids=[account_id]))
+    client.get("/v1/posts", headers=headers)  # the key's first use is written down once, not on every page
+    scheduled = client.get("/v1/posts", params={"limit": 2}, headers=headers).headers["x-next-cursor"]
+    draft = client.get("/v1/posts", params={"limit": 4}, headers=headers).headers["x-next-cursor"]
+    pages: list[tuple[dict[str, Any], int]] = [  # a page's query string, its queries of posts
+        ({"limit": 100}, 1),  # the first page
+        ({"limit": 100, "status": "scheduled"}, 1),
+        ({"limit": 100, "start": "2020-01-01T00:00:00Z"}, 1),
+        ({"limit": 100, "after": scheduled}, 2),  # the rest of the scheduled posts, then the drafts
+        ({"limit": 100, "after": draft}, 1),  # the rest of the drafts
+    ]
+    sent: list[tuple[str, Any]] = []
+
+    def on_statement(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        sent.append((statement, parameters))
+
+    for params, post_queries in pages:
+        sent.clear()
+        event.listen(ocma.engine, "before_cursor_execute", on_statement)
+        try:
+            assert client.get("/v1/posts", params=params, headers=headers).status_code == 200
+        finally:
+            event.remove(ocma.engine, "before_cursor_execute", on_statement)
+        with ocma.engine.connect() as conn:
+            plans = [
+                (
+                    re.search(r"\bFROM (\w+)", statement)[1],  # type: ignore[index]
+                    [row[3] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)],
+                )
+                for statement, parameters in sent
+            ]
+        tables = [table for table, _ in plans]
+        assert tables == ["apikey", *["post"] * post_queries, "target"], params
+        for table, plan in plans:
+            assert not any("TEMP B-TREE" in step or step.startswith("SCAN") for step in plan), (params, plan)
+            if table == "post":  # the page, or its range after the cursor, in the index's order
+                assert len(plan) == 1 and plan[0].startswith(KEYSET_SEARCH), (params, plan)
+            if table == "target":
+                assert plan == ["SEARCH target USING INDEX ix_target_post_id (post_id=?)"], params

@@ -127,16 +127,20 @@ def _after(
     """The page after `key`: the rest of the scheduled posts, then (when the page has room) the drafts."""
     scheduled, created, post_id = key
     found: list[Post] = []
+    # Each part fixes the index's leading terms by equality and orders by the rest only: SQLite does not see
+    # that `(scheduled_at IS NULL) = 0` makes that ORDER BY term constant, and with it sorted every row after
+    # the cursor (the second page of 1M scheduled posts took 750 ms; by the index, well under 1 ms).
     if scheduled is not None:
         later = tuple_(*_COLUMNS) > _key_values(scheduled, created, post_id)
         found = list(
-            session.exec(query.where(_unscheduled() == false(), later).order_by(*ORDER).limit(limit))
+            session.exec(query.where(_unscheduled() == false(), later).order_by(*ORDER[1:]).limit(limit))
         )
     if len(found) < limit:
-        drafts = query.where(_unscheduled() == true())
+        # `scheduled_at IS NULL` too: an equality on the index's scheduled_at, so (created_at, id) follows.
+        drafts = query.where(_unscheduled() == true(), col(Post.scheduled_at).is_(None))
         if scheduled is None:
             drafts = drafts.where(tuple_(*_COLUMNS[1:]) > _key_values(created, post_id, skip=1))
-        found += session.exec(drafts.order_by(*ORDER).limit(limit - len(found)))
+        found += session.exec(drafts.order_by(*ORDER[2:]).limit(limit - len(found)))
     return found
 
 
