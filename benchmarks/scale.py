@@ -9,6 +9,7 @@ from tomorrow on) inserted in bulk up to each size. At each size, timed (median 
   list_deep    GET /v1/posts?limit=100&after=CURSOR (a deep page, 200 from the end, by its keyset cursor)
   list_deep_offset  the same page by offset=size-200 (grows with the backlog: the rows before it are skipped)
   list_status  GET /v1/posts?status=scheduled&limit=100
+  list_account GET /v1/posts?account_id=ID&limit=100 (one account of ten: a dense one)
   next_slot    scheduling.next_free_slot for all 10 accounts (what action=next_slot runs)
   status       services.status.engine_status (what `ocma status` reads; counts capped at COUNT_CAP)
 
@@ -168,6 +169,7 @@ def main(sizes: list[int]) -> None:
             "list_deep": get(f"/v1/posts?limit=100&after={deep.headers['x-next-cursor']}"),
             "list_deep_offset": get(f"/v1/posts?limit=100&offset={size - 200}"),
             "list_status": get("/v1/posts?status=scheduled&limit=100"),
+            "list_account": get(f"/v1/posts?account_id={accounts[0]['id']}&limit=100"),
             "next_slot": slot,
             "status": lambda: engine_status(ocma),
         }

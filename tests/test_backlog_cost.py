@@ -236,3 +236,36 @@ def test_a_listing_page_reads_through_indexes_with_no_sort_and_no_extra_query(
                 assert len(plan) == 1 and plan[0].startswith(KEYSET_SEARCH), (params, plan)
             if table == "target":
                 assert plan == ["SEARCH target USING INDEX ix_target_post_id (post_id=?)"], params
+
+
+@pytest.mark.parametrize("dense_above", [0, 10_000])  # the account counts as dense / as small
+def test_an_account_filter_gives_the_same_pages_written_either_way(
+    ocma: Ocma, workspace_id: str, account_id: str, monkeypatch: pytest.MonkeyPatch, dense_above: int
+) -> None:
+    """A dense account is filtered by EXISTS beside the ordered index read (a page is found early), a small one
+    by IN over its short target list; both give the same posts in the same order, cursor pages included."""
+    from ocma_core.services import post_listing
+
+    monkeypatch.setattr(post_listing, "DENSE_ACCOUNT_TARGETS", dense_above)
+    with ocma.session() as session:
+        other = Account(
+            workspace_id=workspace_id,
+            platform="fakesocial",
+            external_id="other",
+            handle="other",
+            access_token_enc="",
+        )
+        session.add(other)
+        session.commit()
+        other_id = other.id
+    _schedule(ocma, workspace_id, account_id, 5, start_day=2)
+    _schedule(ocma, workspace_id, other_id, 3, start_day=3)
+    posts.create_post(ocma, workspace_id, PostInput(body="draft", account_ids=[account_id]))
+    mine = posts.list_posts(ocma, workspace_id)
+    expected = [p.id for p in mine if p.body.startswith("p2-") or p.body == "draft"]
+    first = posts.list_posts(ocma, workspace_id, account_id=account_id, limit=3)
+    rest = posts.list_posts(
+        ocma, workspace_id, account_id=account_id, after=post_listing.cursor_after(first[-1])
+    )
+    assert [p.id for p in first + rest] == expected and len(expected) == 6
+    assert posts.list_posts(ocma, workspace_id, account_id="nobody") == []
