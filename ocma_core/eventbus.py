@@ -5,9 +5,11 @@ latency (they also poll), never an event."""
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -71,15 +73,55 @@ def _client(url: str) -> Any:
 
 
 def announce(ocma: Ocma, workspace_id: str, seq: int) -> None:
-    """Tell listeners here and in every other process that the workspace has events up to `seq`."""
+    """Tell listeners here (at once) and in every other process (within COALESCE_S, one message per workspace
+    for all its events meanwhile) that the workspace has events up to `seq`."""
     notify(workspace_id, seq)
     url = ocma.settings.redis_url
     if not url:
         return
-    try:
-        _client(url).publish(channel(ocma), json.dumps({"w": workspace_id, "s": seq}))
-    except Exception:  # listeners poll the log as well
-        log.warning("could not announce event %s of workspace %s on Redis", seq, workspace_id)
+    global _flusher
+    with _outbox_cond:
+        batch = _outbox.setdefault((url, channel(ocma)), {})
+        if seq > batch.get(workspace_id, 0):
+            batch[workspace_id] = seq
+        if _flusher is None or not _flusher.is_alive():  # first use, or a forked child
+            _flusher = threading.Thread(target=_flush_forever, daemon=True, name="ocma-announce")
+            _flusher.start()
+        _outbox_cond.notify()
+
+
+# Announcements waiting to go to Redis: (url, channel) -> {workspace: newest seq}. A burst of events of one
+# workspace becomes one PUBLISH (a wake-up only says "look from your cursor"), not one per event.
+COALESCE_S = 0.005
+_outbox: dict[tuple[str, str], dict[str, int]] = {}
+_outbox_cond = threading.Condition()
+_flusher: threading.Thread | None = None
+
+
+def _flush_forever() -> None:
+    while True:
+        with _outbox_cond:
+            _outbox_cond.wait_for(lambda: bool(_outbox))
+        time.sleep(COALESCE_S)  # let the burst gather
+        flush()
+
+
+def flush() -> None:
+    """Send the waiting announcements now (also at exit, so a short-lived command's events are announced)."""
+    with _outbox_cond:
+        taken = dict(_outbox)
+        _outbox.clear()
+    for (url, name), batch in taken.items():
+        try:
+            pipe = _client(url).pipeline(transaction=False)
+            for workspace_id, seq in batch.items():
+                pipe.publish(name, json.dumps({"w": workspace_id, "s": seq}))
+            pipe.execute()
+        except Exception:  # listeners poll the log as well
+            log.warning("could not announce events of %d workspace(s) on Redis", len(batch))
+
+
+atexit.register(flush)
 
 
 def listen(ocma: Ocma) -> threading.Event | None:

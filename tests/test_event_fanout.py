@@ -51,3 +51,36 @@ def test_another_process_wakes_this_one_through_redis(settings: Settings, worksp
     stored = read(ocma, workspace_id)
     assert [e.payload["post_id"] for e in stored] == ["from-another-process"]
     assert heard and eventbus.latest(workspace_id) == stored[0].seq
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_burst_of_events_is_one_wake_up_per_workspace(settings: Settings) -> None:
+    """Announcing 200 events of one workspace and one of another sends a handful of Redis messages, and the
+    last one of each workspace names its newest event (a wake-up says "look", so the newest is enough)."""
+    import json
+    import time
+
+    import redis
+
+    need_service("redis", REDIS_URL)
+    ocma = Ocma(settings.model_copy(update={"redis_url": REDIS_URL}))
+    subscriber = redis.Redis.from_url(REDIS_URL).pubsub(ignore_subscribe_messages=True)
+    subscriber.subscribe(eventbus.channel(ocma))
+    try:
+        for seq in range(1, 201):
+            eventbus.announce(ocma, "busy", seq)
+        eventbus.announce(ocma, "quiet", 7)
+        eventbus.flush()
+        heard: list[dict[str, object]] = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (
+            {"w": "busy", "s": 200} in heard and {"w": "quiet", "s": 7} in heard
+        ):
+            message = subscriber.get_message(timeout=1.0)
+            if message is not None:
+                heard.append(json.loads(message["data"]))
+    finally:
+        subscriber.close()
+    assert {"w": "busy", "s": 200} in heard and {"w": "quiet", "s": 7} in heard
+    assert len(heard) <= 10  # not one per event
+    assert eventbus.latest("busy") == 200  # this process's own listeners were told at once
