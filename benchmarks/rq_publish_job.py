@@ -20,7 +20,7 @@ def _ready() -> tuple[Any, Any, asyncio.AbstractEventLoop]:
     if not _state:
         from ocma_core.cli.setup import startup_context
         from ocma_core.engine.budgets import make_budgets
-        from ocma_core.engine.publisher import Runtime
+        from ocma_core.engine.runtime import Runtime
         from ocma_core.engine.worker import new_worker_id
 
         ocma = startup_context(create_key=False)

@@ -126,9 +126,9 @@ class _Capped:
 def test_busy_host_waiters_are_woken_in_turn_without_polling(monkeypatch: pytest.MonkeyPatch) -> None:
     """Five tasks on a host with two slots: each waiter gets a slot when a call ends, oldest first, and none
     is sent back; no timer fires while calls keep ending."""
-    from ocma_core.engine import publisher
+    from ocma_core.engine.runtime import Runtime
 
-    runtime = publisher.Runtime(worker_id="w")
+    runtime = Runtime(worker_id="w")
     order: list[int] = []
 
     async def one(i: int, release: asyncio.Event) -> None:
@@ -157,10 +157,10 @@ def test_busy_host_waiters_are_woken_in_turn_without_polling(monkeypatch: pytest
 def test_hanging_host_sends_the_waiter_back(monkeypatch: pytest.MonkeyPatch) -> None:
     """When no call of the host ends for INLINE_WAIT_S, a waiter gets None (the target goes back to the queue)
     and leaves the waiting line."""
-    from ocma_core.engine import publisher
+    from ocma_core.engine import runtime as engine_runtime
 
-    monkeypatch.setattr(publisher, "INLINE_WAIT_S", 0.05)
-    runtime = publisher.Runtime(worker_id="w", claim_lease_s=60)
+    monkeypatch.setattr(engine_runtime, "INLINE_WAIT_S", 0.05)
+    runtime = engine_runtime.Runtime(worker_id="w", claim_lease_s=60)
 
     async def scenario() -> tuple[object, object, object]:
         first = await runtime.host_slot(_Capped(), "h")  # type: ignore[arg-type]

@@ -17,7 +17,8 @@ from sqlmodel import select
 
 from ocma_core.context import Ocma
 from ocma_core.db.models import Notification, Post, PostStatus, PublishAttempt, Target, TargetStatus
-from ocma_core.engine.publisher import Runtime, process_target
+from ocma_core.engine.publisher import process_target
+from ocma_core.engine.runtime import Runtime
 from ocma_core.services import posts
 from ocma_core.services.post_input import PostInput
 

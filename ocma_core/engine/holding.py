@@ -13,7 +13,7 @@ from ocma_core.engine import transitions
 from ocma_core.errors import AuthExpired
 
 if TYPE_CHECKING:
-    from ocma_core.engine.publisher import Runtime
+    from ocma_core.engine.runtime import Runtime
 
 
 def _account_status(ocma: Ocma, account_id: str) -> AccountStatus | None:

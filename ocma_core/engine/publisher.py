@@ -4,30 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from ocma_core.api.metrics import FAILED, LATENESS, PUBLISHED
-from ocma_core.backoff import PUBLISH, Backoff
 from ocma_core.context import Ocma
 from ocma_core.db.models import TargetStatus
 from ocma_core.db.types import utcnow
 from ocma_core.engine import outcomes, threads, transitions
 from ocma_core.engine.budgets import (
-    Budgets,
-    MemoryBudgets,
     answered,
     budget_call,
     observed_limits,
     platform_buckets,
 )
 from ocma_core.engine.calls import recorded_call
+from ocma_core.engine.not_sent import not_sent
+from ocma_core.engine.runtime import INLINE_WAIT_S, RELEASE, Release, Runtime, back_status
 from ocma_core.errors import (
     AuthExpired,
     NotSent,
@@ -53,116 +48,11 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 LOOKUP_DELAY = timedelta(seconds=2)
 LOOKUP_MARGIN = timedelta(seconds=60)
-INLINE_WAIT_S = 0.5
 HOST_BUSY_DELAY = timedelta(seconds=1)
-
-
-def _wake(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
 
 
 class _LostClaim(Exception):
     """This worker no longer owns the target (its claim was recovered as stale)."""
-
-
-@dataclass
-class Runtime:
-    """Per-process state shared by a worker's tasks."""
-
-    worker_id: str
-    budgets: Budgets = field(default_factory=MemoryBudgets)
-    max_attempts: int = 5
-    claim_lease_s: float = 20.0
-    backoff_base_s: float = PUBLISH.base_s
-    backoff_cap_s: float = PUBLISH.cap_s
-    semaphores: dict[str, asyncio.Semaphore] = field(default_factory=dict)
-    host_calls: dict[str, int] = field(default_factory=dict)  # calls ended per host (progress, for host_slot)
-    host_waiters: dict[str, deque[asyncio.Future[None]]] = field(
-        default_factory=dict
-    )  # per host, oldest first
-    _in_flight: set[str] = field(default_factory=set)
-    _in_flight_lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def track(self, target_id: str) -> None:
-        """Note a claimed target whose task is running (the heartbeat renews only these claims)."""
-        with self._in_flight_lock:
-            self._in_flight.add(target_id)
-
-    def untrack(self, target_id: str) -> None:
-        """The task of this target has ended."""
-        with self._in_flight_lock:
-            self._in_flight.discard(target_id)
-
-    def claims_in_flight(self) -> list[str]:
-        """Targets claimed by this worker with a task really in flight (safe from any thread)."""
-        with self._in_flight_lock:
-            return list(self._in_flight)
-
-    def semaphore(self, platform: Platform, host: str) -> asyncio.Semaphore:
-        """The concurrency cap of one platform's host (a Mastodon instance, a Bluesky PDS, an API)."""
-        key = f"{platform.name} {host}"
-        sem = self.semaphores.get(key)
-        if sem is None:
-            sem = self.semaphores[key] = asyncio.Semaphore(platform.max_concurrency)
-        return sem
-
-    async def host_slot(self, platform: Platform, host: str) -> asyncio.Semaphore | None:
-        """Take a call slot of `host`; None when the host's calls hang (none ended for INLINE_WAIT_S).
-
-        A host that is only busy (its calls end, slots come free) is waited for, up to a third of the claim
-        lease: sending the target back to the queue would cost two writes and a later claim for nothing.
-        Waiters sleep until a call of the host ends (end_call wakes the longest waiting one) or their time to
-        check for a hanging host comes: no polling.
-        """
-        sem = self.semaphore(platform, host)
-        key = f"{platform.name} {host}"
-        now = time.monotonic()
-        limit, window, seen = (
-            now + max(INLINE_WAIT_S, self.claim_lease_s / 3),
-            now,
-            self.host_calls.get(key, 0),
-        )
-        while sem.locked():  # a timed-out acquire must never leak a permit: wait for a wake-up, then take
-            now = time.monotonic()
-            ended = self.host_calls.get(key, 0)
-            if ended != seen:  # the host moves: keep waiting
-                window, seen = now, ended
-            if now >= limit or now - window >= INLINE_WAIT_S:
-                return None
-            await self._woken(key, min(limit, window + INLINE_WAIT_S) - now)
-        await sem.acquire()  # free: returns at once, with no await in between the check and the take
-        return sem
-
-    async def _woken(self, key: str, timeout: float) -> None:
-        """Sleep until end_call wakes this waiter or `timeout` seconds pass."""
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[None] = loop.create_future()
-        queue = self.host_waiters.setdefault(key, deque())
-        queue.append(waiter)
-        timer = loop.call_later(timeout, _wake, waiter)
-        try:
-            await waiter
-        finally:
-            timer.cancel()
-            if waiter in queue:  # timed out or cancelled: end_call has not taken it off the queue
-                queue.remove(waiter)
-
-    def end_call(self, platform: Platform, host: str, sem: asyncio.Semaphore) -> None:
-        """Give back a slot taken with host_slot (and count the ended call: the host is not hanging)."""
-        key = f"{platform.name} {host}"
-        self.host_calls[key] = self.host_calls.get(key, 0) + 1
-        sem.release()
-        queue = self.host_waiters.get(key)
-        while queue:  # wake the longest waiting task still waiting (timed-out ones are done already)
-            waiter = queue.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                break
-
-    def backoff(self, attempts: int) -> timedelta:
-        """The wait after `attempts` attempts: ocma_core.backoff's publish schedule (equal jitter)."""
-        return Backoff(self.backoff_base_s, self.backoff_cap_s).delay(attempts - 1)
 
 
 async def process_target(ocma: Ocma, runtime: Runtime, target_id: str) -> str:
@@ -232,13 +122,28 @@ async def _process_claimed(ocma: Ocma, runtime: Runtime, claimed: transitions.Cl
         FAILED.labels(target.platform, "not_sent").inc()
         return "failed"
 
-    # A host whose calls all hang keeps only its own slots: the target waits on the queue, not in a worker slot.
-    host = platform.host_of(account.settings)
+    return await _within_budget(ocma, runtime, claimed, platform, content)
+
+
+async def _on_host(
+    ocma: Ocma,
+    runtime: Runtime,
+    claimed: transitions.Claimed,
+    platform: Platform,
+    content: PostContent,
+    contexts: list[AccountContext],
+    started: datetime,
+) -> str:
+    """The attempt in one of the host's call slots, taken once the budget is reserved: a task waiting for its
+    account's budget (a probe in flight) never holds a slot that another account's call could use.
+
+    A host whose calls all hang keeps only its own slots: the target waits on the queue, not in a worker slot."""
+    host = platform.host_of(claimed.account.settings)
     slot = await runtime.host_slot(platform, host)
     if slot is None:
-        return await _defer(ocma, claimed, worker, utcnow() + HOST_BUSY_DELAY)
+        return await _defer(ocma, claimed, runtime.worker_id, utcnow() + HOST_BUSY_DELAY)
     try:
-        return await _within_budget(ocma, runtime, claimed, platform, content)
+        return await _attempt(ocma, runtime, claimed, platform, content, contexts, started)
     finally:
         runtime.end_call(platform, host, slot)
 
@@ -273,37 +178,18 @@ async def _within_budget(
         )
 
     # Budgets that do I/O are released by the thread that stores a publish's finish (one hand-off, not two).
-    early = _Release(release) if getattr(runtime.budgets, "blocking", False) else None
-    token = _RELEASE.set(early)
+    early = Release(release) if getattr(runtime.budgets, "blocking", False) else None
+    token = RELEASE.set(early)
     try:
-        outcome = await _attempt(ocma, runtime, claimed, platform, content, contexts, started)
+        outcome = await _on_host(ocma, runtime, claimed, platform, content, contexts, started)
     except RateLimited as exc:
         blocked_until = exc.retry_at.timestamp()
         outcome = "rate_limited"
     finally:
-        _RELEASE.reset(token)
+        RELEASE.reset(token)
         if early is None or not early.done:
             await budget_call(runtime.budgets, release)
     return outcome
-
-
-@dataclass
-class _Release:
-    """An attempt's budget release, which the thread storing the attempt's finish may run first."""
-
-    call: Callable[[], None]
-    done: bool = False
-
-    def run_quietly(self) -> None:
-        """Release; on failure leave `done` False: the attempt's own `finally` tries again and reports it."""
-        try:
-            self.call()
-            self.done = True
-        except Exception:
-            log.debug("budget release after the finish failed; retried by the attempt", exc_info=True)
-
-
-_RELEASE: ContextVar[_Release | None] = ContextVar("ocma_budget_release", default=None)
 
 
 async def _defer(ocma: Ocma, claimed: transitions.Claimed, worker: str, due: datetime) -> str:
@@ -316,14 +202,10 @@ async def _defer(ocma: Ocma, claimed: transitions.Claimed, worker: str, due: dat
         due,
         burn_attempt=False,
         error=None,
-        status=_back_status(claimed.needs_lookup),
+        status=back_status(claimed.needs_lookup),
     )
     await asyncio.to_thread(ocma.queue.push, claimed.target.id, due)
     return "deferred"
-
-
-def _back_status(needs_lookup: bool) -> TargetStatus:
-    return TargetStatus.UNCONFIRMED if needs_lookup else TargetStatus.QUEUED
 
 
 def _look_from(since: datetime | None, started: datetime, exc: PlatformError) -> datetime | None:
@@ -480,7 +362,7 @@ async def _after_failure(
         await outcomes.requeue(
             ocma, worker, target.id, exc.retry_at, burn_attempt=False,
             error=f"Rate limited until {exc.retry_at.isoformat()}{_out_note(exc)}",
-            status=_back_status(claimed.needs_lookup or bool(exc.parts_out)),
+            status=back_status(claimed.needs_lookup or bool(exc.parts_out)),
             unconfirmed_since=_look_from(target.unconfirmed_since, started, exc),
         )  # fmt: skip
         raise exc
@@ -498,7 +380,7 @@ async def _after_failure(
         log.warning("claim on target %s was taken over; not calling the platform", target.id)
         return "lost_claim"
     if isinstance(exc, NotSent):
-        return await _not_sent(ocma, runtime, claimed, platform, exc)
+        return await not_sent(ocma, runtime, claimed, platform, exc)
     # The call may have landed (timeout, broken connection, or a bug after sending): never retry blindly.
     message = exc.message if isinstance(exc, Unconfirmed) else f"Unexpected error: {exc!r}"
     if not isinstance(exc, Unconfirmed):
@@ -526,56 +408,10 @@ async def _after_transient(
     await outcomes.requeue(
         ocma, worker, target.id, utcnow() + runtime.backoff(target.attempts), burn_attempt=True,
         error=exc.message + _out_note(exc),
-        status=_back_status(claimed.needs_lookup or bool(exc.parts_out)),
+        status=back_status(claimed.needs_lookup or bool(exc.parts_out)),
         unconfirmed_since=_look_from(target.unconfirmed_since, started, exc),
     )  # fmt: skip
     return "retry"
-
-
-async def _not_sent(
-    ocma: Ocma, runtime: Runtime, claimed: transitions.Claimed, platform: Platform, exc: NotSent
-) -> str:
-    """A failure on this side before the platform was called: say so, never call it unconfirmed."""
-    target, worker = claimed.target, runtime.worker_id
-    if exc.retryable and target.attempts < runtime.max_attempts:
-        due = utcnow() + runtime.backoff(target.attempts)
-        await asyncio.to_thread(
-            transitions.requeue,
-            ocma,
-            target.id,
-            worker,
-            due,
-            burn_attempt=True,
-            error=f"Not sent (will retry): {exc.message}",
-            status=_back_status(claimed.needs_lookup),
-        )
-        await asyncio.to_thread(ocma.queue.push, target.id, due)
-        return "retry"
-    earlier = (
-        " An earlier attempt's outcome is still unknown: OCMA asks the platform before publishing again."
-        if claimed.needs_lookup
-        else ""
-    )
-    if exc.unreadable or claimed.needs_lookup:
-        then = "Then run `ocma posts retry`" + (
-            " (reconnecting the account releases it too)." if exc.unreadable else "."
-        )
-        reason = f"Not sent: {exc} {then}{earlier}"
-        await asyncio.to_thread(
-            transitions.finish,
-            ocma,
-            target.id,
-            worker,
-            TargetStatus.HELD,
-            last_error=reason,
-            attempts=target.attempts - 1,
-        )
-        return "held"
-    await asyncio.to_thread(
-        transitions.finish, ocma, target.id, worker, TargetStatus.FAILED, last_error=f"Not sent: {exc}"
-    )
-    FAILED.labels(platform.name, "not_sent").inc()
-    return "failed"
 
 
 async def _published(
@@ -597,7 +433,7 @@ async def _published(
         from ocma_core.engine.pending import FIRST_POLL
 
         values = {"due_at": now + FIRST_POLL, "attempts": 0}
-    release = _RELEASE.get()
+    release = RELEASE.get()
 
     def finish() -> bool:
         done = transitions.finish(

@@ -20,7 +20,7 @@ from ocma_core.db.types import utcnow
 from ocma_core.engine import transitions
 
 if TYPE_CHECKING:
-    from ocma_core.engine.publisher import Runtime
+    from ocma_core.engine.runtime import Runtime
 
 log = logging.getLogger(__name__)
 LOOKUP_DELAY = timedelta(seconds=2)

@@ -20,7 +20,8 @@ from ocma_core.context import Ocma
 from ocma_core.db.models import Target, TargetStatus, WorkerHeartbeat
 from ocma_core.db.types import utcnow
 from ocma_core.engine import transitions
-from ocma_core.engine.publisher import Runtime, publish_claimed
+from ocma_core.engine.publisher import publish_claimed
+from ocma_core.engine.runtime import Runtime
 from ocma_core.observe import tracing, work
 from ocma_core.observe.instruments import HEARTBEAT_FAILURES, HEARTBEATS, LAST_HEARTBEAT
 

@@ -1,0 +1,153 @@
+"""Per-process state of a publishing worker: budgets, claims in flight, and each host's call slots."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from ocma_core.backoff import PUBLISH, Backoff
+from ocma_core.db.models import TargetStatus
+from ocma_core.engine.budgets import Budgets, MemoryBudgets
+from ocma_core.platforms import Platform
+
+log = logging.getLogger(__name__)
+
+INLINE_WAIT_S = 0.5  # longest a publish waits in its slot for a budget, or for a hanging host to move
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+@dataclass
+class Runtime:
+    """Per-process state shared by a worker's tasks."""
+
+    worker_id: str
+    budgets: Budgets = field(default_factory=MemoryBudgets)
+    max_attempts: int = 5
+    claim_lease_s: float = 20.0
+    backoff_base_s: float = PUBLISH.base_s
+    backoff_cap_s: float = PUBLISH.cap_s
+    semaphores: dict[str, asyncio.Semaphore] = field(default_factory=dict)
+    host_calls: dict[str, int] = field(default_factory=dict)  # calls ended per host (progress, for host_slot)
+    host_waiters: dict[str, deque[asyncio.Future[None]]] = field(
+        default_factory=dict
+    )  # per host, oldest first
+    _in_flight: set[str] = field(default_factory=set)
+    _in_flight_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def track(self, target_id: str) -> None:
+        """Note a claimed target whose task is running (the heartbeat renews only these claims)."""
+        with self._in_flight_lock:
+            self._in_flight.add(target_id)
+
+    def untrack(self, target_id: str) -> None:
+        """The task of this target has ended."""
+        with self._in_flight_lock:
+            self._in_flight.discard(target_id)
+
+    def claims_in_flight(self) -> list[str]:
+        """Targets claimed by this worker with a task really in flight (safe from any thread)."""
+        with self._in_flight_lock:
+            return list(self._in_flight)
+
+    def semaphore(self, platform: Platform, host: str) -> asyncio.Semaphore:
+        """The concurrency cap of one platform's host (a Mastodon instance, a Bluesky PDS, an API)."""
+        key = f"{platform.name} {host}"
+        sem = self.semaphores.get(key)
+        if sem is None:
+            sem = self.semaphores[key] = asyncio.Semaphore(platform.max_concurrency)
+        return sem
+
+    async def host_slot(self, platform: Platform, host: str) -> asyncio.Semaphore | None:
+        """Take a call slot of `host`; None when the host's calls hang (none ended for INLINE_WAIT_S).
+
+        A host that is only busy (its calls end, slots come free) is waited for, up to a third of the claim
+        lease: sending the target back to the queue would cost two writes and a later claim for nothing.
+        Waiters sleep until a call of the host ends (end_call wakes the longest waiting one) or their time to
+        check for a hanging host comes: no polling.
+        """
+        sem = self.semaphore(platform, host)
+        key = f"{platform.name} {host}"
+        now = time.monotonic()
+        limit, window, seen = (
+            now + max(INLINE_WAIT_S, self.claim_lease_s / 3),
+            now,
+            self.host_calls.get(key, 0),
+        )
+        while sem.locked():  # a timed-out acquire must never leak a permit: wait for a wake-up, then take
+            now = time.monotonic()
+            ended = self.host_calls.get(key, 0)
+            if ended != seen:  # the host moves: keep waiting
+                window, seen = now, ended
+            if now >= limit or now - window >= INLINE_WAIT_S:
+                return None
+            await self._woken(key, min(limit, window + INLINE_WAIT_S) - now)
+        await sem.acquire()  # free: returns at once, with no await in between the check and the take
+        return sem
+
+    async def _woken(self, key: str, timeout: float) -> None:
+        """Sleep until end_call wakes this waiter or `timeout` seconds pass."""
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        queue = self.host_waiters.setdefault(key, deque())
+        queue.append(waiter)
+        timer = loop.call_later(timeout, _wake, waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            if waiter in queue:  # timed out or cancelled: end_call has not taken it off the queue
+                queue.remove(waiter)
+
+    def end_call(self, platform: Platform, host: str, sem: asyncio.Semaphore) -> None:
+        """Give back a slot taken with host_slot (and count the ended call: the host is not hanging)."""
+        key = f"{platform.name} {host}"
+        self.host_calls[key] = self.host_calls.get(key, 0) + 1
+        sem.release()
+        queue = self.host_waiters.get(key)
+        while queue:  # wake the longest waiting task still waiting (timed-out ones are done already)
+            waiter = queue.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                break
+
+    def backoff(self, attempts: int) -> timedelta:
+        """The wait after `attempts` attempts: ocma_core.backoff's publish schedule (equal jitter)."""
+        return Backoff(self.backoff_base_s, self.backoff_cap_s).delay(attempts - 1)
+
+
+@dataclass
+class Release:
+    """An attempt's budget release, which the thread storing the attempt's finish may run first."""
+
+    call: Callable[[], None]
+    done: bool = False
+
+    def run_quietly(self) -> None:
+        """Release; on failure leave `done` False: the attempt's own `finally` tries again and reports it."""
+        try:
+            self.call()
+            self.done = True
+        except Exception:
+            log.debug("budget release after the finish failed; retried by the attempt", exc_info=True)
+
+
+RELEASE: ContextVar[Release | None] = ContextVar("ocma_budget_release", default=None)
+
+
+def back_status(needs_lookup: bool) -> TargetStatus:
+    """Where a target given back goes: unconfirmed (look up first) when a call may have landed."""
+    return TargetStatus.UNCONFIRMED if needs_lookup else TargetStatus.QUEUED
+
+
+__all__ = ["INLINE_WAIT_S", "RELEASE", "Release", "Runtime", "back_status"]
