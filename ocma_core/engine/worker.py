@@ -27,6 +27,7 @@ from ocma_core.observe.instruments import HEARTBEAT_FAILURES, HEARTBEATS, LAST_H
 
 log = logging.getLogger(__name__)
 POLL_S = 0.02
+IDLE_POLL_S = 0.2  # the longest wait between looks at an empty queue (a due post waits at most this long)
 RECONCILE_S = 1.0
 HORIZON = timedelta(seconds=60)  # twice FULL_PUSH_S: each target is pushed at least 30 s before it is due
 FULL_PUSH_S = 30.0  # the due window is pushed again at least this often, even when the queue looks whole
@@ -86,6 +87,7 @@ class Worker:
         self._plugin_last: dict[str, float] = {}
         self._last_jobs = 0.0
         self._stop = asyncio.Event()
+        self._idle = 0.0  # the current wait between looks at an empty queue
         self._wake = asyncio.Event()  # set by stop(), by a batch of free slots, or by the end of a nap
         # While all slots are busy, claims wait for this many free ones: claims batched, not one per ended task.
         self._min_batch = max(1, min(8, self.concurrency // 8))
@@ -101,9 +103,9 @@ class Worker:
         if self.concurrency - len(self.tasks) == self._min_batch:  # a batch of slots is free: claim now
             self._wake.set()
 
-    async def _nap(self) -> None:
-        """Wait POLL_S, or less when stop() is called or a batch of slots comes free (no task per wait)."""
-        timer = asyncio.get_running_loop().call_later(POLL_S, self._wake.set)
+    async def _nap(self, seconds: float = POLL_S) -> None:
+        """Wait `seconds`, or less when stop() is called or a batch of slots comes free (no task per wait)."""
+        timer = asyncio.get_running_loop().call_later(seconds, self._wake.set)
         try:
             await self._wake.wait()
         finally:
@@ -384,8 +386,11 @@ class Worker:
                 task = asyncio.create_task(self._run_one(one))
                 self.tasks.add(task)
                 task.add_done_callback(self._task_ended)
-            if popped < free:  # nothing more due now: wait a little
-                await self._nap()
+            # Nothing more due now: wait a little, longer while the queue stays empty (an idle worker asked Redis
+            # 50 times a second); anything found brings the short wait back.
+            self._idle = 0.0 if popped else min(max(self._idle * 2, POLL_S), IDLE_POLL_S)
+            if popped < free:
+                await self._nap(max(self._idle, POLL_S))
         if self.tasks:
             await asyncio.wait(self.tasks, timeout=60)
         background_tasks = (self._metrics_task, self._report_task, self._expiry_task, self._webhook_task)
