@@ -60,7 +60,10 @@ def deliver(client: TestClient, secret: str, payload: Any, msg_id: str = "msg_1"
 
 
 def at(days_ago: int = 0, hour: int = 12) -> str:
-    day = (utcnow() - timedelta(days=days_ago)).date()
+    """Return an ISO time `days_ago` days back at `hour`, never later than now (clicks from the future are refused)."""
+    now = utcnow()
+    day = (now - timedelta(days=days_ago)).date()
+    hour = min(hour, now.hour) if days_ago == 0 else hour
     return datetime(day.year, day.month, day.day, hour, tzinfo=UTC).isoformat()
 
 
