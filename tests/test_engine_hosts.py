@@ -171,3 +171,39 @@ def test_hanging_host_sends_the_waiter_back(monkeypatch: pytest.MonkeyPatch) -> 
     first, second, third = asyncio.run(scenario())
     assert first is not None and second is not None and third is None
     assert not runtime.host_waiters["capped h"]
+
+
+@pytest.mark.parametrize("failure", [None, "server_error"])
+def test_the_host_slot_is_free_before_the_outcome_is_stored(
+    ocma: Ocma,
+    workspace_id: str,
+    account_id: str,
+    fake: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    failure: str | None,
+) -> None:
+    """A slot bounds calls in flight: the attempt gives it back before storing what the platform said, so a
+    slow database write never keeps the host's next call waiting."""
+    from ocma_core.engine import runtime as engine_runtime
+    from ocma_core.engine import transitions
+
+    held_at_finish: list[bool] = []
+    real_finish = transitions.finish
+
+    def finish(*args: Any, **kw: Any) -> bool:
+        slot = engine_runtime.SLOT.get()  # the thread runs in a copy of the attempt's context
+        assert slot is not None
+        held_at_finish.append(slot.held)
+        return real_finish(*args, **kw)
+
+    monkeypatch.setattr(transitions, "finish", finish)
+    if failure:
+        fake.fail_next(failure)
+    post_id = posts.create_post(
+        ocma, workspace_id, PostInput(body="Slot", account_ids=[account_id], action="publish_now")
+    ).id
+    target = posts.targets_of(ocma, post_id)[0]
+    ended = TargetStatus.QUEUED if failure else TargetStatus.PUBLISHED
+    run_worker(ocma, lambda: posts.targets_of(ocma, post_id)[0].status is ended and bool(held_at_finish))
+    assert posts.targets_of(ocma, post_id)[0].status is ended, target.id
+    assert held_at_finish and not any(held_at_finish)

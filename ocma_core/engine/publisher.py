@@ -22,7 +22,16 @@ from ocma_core.engine.budgets import (
 )
 from ocma_core.engine.calls import recorded_call
 from ocma_core.engine.not_sent import not_sent
-from ocma_core.engine.runtime import INLINE_WAIT_S, RELEASE, Release, Runtime, back_status
+from ocma_core.engine.runtime import (
+    INLINE_WAIT_S,
+    RELEASE,
+    HostSlot,
+    Release,
+    Runtime,
+    back_status,
+    calls_over,
+    holding,
+)
 from ocma_core.errors import (
     AuthExpired,
     NotSent,
@@ -139,13 +148,11 @@ async def _on_host(
 
     A host whose calls all hang keeps only its own slots: the target waits on the queue, not in a worker slot."""
     host = platform.host_of(claimed.account.settings)
-    slot = await runtime.host_slot(platform, host)
-    if slot is None:
+    sem = await runtime.host_slot(platform, host)
+    if sem is None:
         return await _defer(ocma, claimed, runtime.worker_id, utcnow() + HOST_BUSY_DELAY)
-    try:
+    with holding(HostSlot(runtime, platform, host, sem)):  # the outcome's writes give it back first
         return await _attempt(ocma, runtime, claimed, platform, content, contexts, started)
-    finally:
-        runtime.end_call(platform, host, slot)
 
 
 async def _within_budget(
@@ -361,6 +368,7 @@ async def _after_failure(
     started: datetime,
 ) -> str:
     """What a failed attempt leads to, by the failure's type (a RateLimited is re-raised after requeueing)."""
+    calls_over()
     target, worker = claimed.target, runtime.worker_id
     if isinstance(exc, RateLimited):
         await outcomes.requeue(
@@ -426,6 +434,7 @@ async def _published(
     content: PostContent,
     result: PublishResult,
 ) -> str:
+    calls_over()
     target = claimed.target
     now = utcnow()
     reason = None if result.pending else threads.shortfall(content, result)

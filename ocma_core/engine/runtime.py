@@ -7,7 +7,8 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -145,9 +146,58 @@ class Release:
 RELEASE: ContextVar[Release | None] = ContextVar("ocma_budget_release", default=None)
 
 
+@dataclass
+class HostSlot:
+    """A host's call slot held by one attempt (Runtime.host_slot), given back once."""
+
+    runtime: Runtime
+    platform: Platform
+    host: str
+    sem: asyncio.Semaphore
+    held: bool = True
+
+    def give_back(self) -> None:
+        """Free the slot for the host's next call (again: nothing)."""
+        if self.held:
+            self.held = False
+            self.runtime.end_call(self.platform, self.host, self.sem)
+
+
+SLOT: ContextVar[HostSlot | None] = ContextVar("ocma_host_slot", default=None)
+
+
+@contextmanager
+def holding(slot: HostSlot) -> Iterator[None]:
+    """Run an attempt holding `slot` (calls_over in it gives the slot back early); given back at the end."""
+    token = SLOT.set(slot)
+    try:
+        yield
+    finally:
+        SLOT.reset(token)
+        slot.give_back()
+
+
+def calls_over() -> None:
+    """The attempt in this context makes no more platform calls: its host slot goes to the next call now, not
+    after the attempt's state is stored (a slot bounds calls in flight, not database writes)."""
+    slot = SLOT.get()
+    if slot is not None:
+        slot.give_back()
+
+
 def back_status(needs_lookup: bool) -> TargetStatus:
     """Where a target given back goes: unconfirmed (look up first) when a call may have landed."""
     return TargetStatus.UNCONFIRMED if needs_lookup else TargetStatus.QUEUED
 
 
-__all__ = ["INLINE_WAIT_S", "RELEASE", "Release", "Runtime", "back_status"]
+__all__ = [
+    "INLINE_WAIT_S",
+    "RELEASE",
+    "SLOT",
+    "HostSlot",
+    "Release",
+    "Runtime",
+    "back_status",
+    "calls_over",
+    "holding",
+]
