@@ -128,3 +128,24 @@ def test_a_look_up_does_not_spend_a_known_window(budgets: Budgets) -> None:
     assert budgets.try_acquire([key], [None], "look") == 0
     budgets.release([key], [None], {}, None, "look", spent=False)
     assert budgets.try_acquire([key], [None], "b") == 0  # the one call left is still there
+
+
+def test_scripts_survive_a_redis_script_flush() -> None:
+    """The budgets' and the queue's Lua scripts go by EVALSHA; after a Redis restart or SCRIPT FLUSH they are
+    loaded again on the NOSCRIPT answer, and the call still does its work."""
+    from ocma_core.engine.queue import RedisQueue
+
+    need_service("redis", REDIS_URL)
+    budgets = RedisBudgets(REDIS_URL)
+    budgets.client.flushdb()
+    key = f"p:{uuid.uuid4().hex}:publish"
+    assert budgets.try_acquire([key], [None], "a") == 0
+    budgets.client.script_flush()
+    assert budgets.try_acquire([key], [None], "b") > 0  # the probe "a" is still out: the script ran
+    budgets.client.script_flush()
+    budgets.release([key], [None], _info(key, 5, time.time() + 30), None, "a")
+    assert budgets.try_acquire([key], [None], "c") == 0
+    queue = RedisQueue(REDIS_URL, "ocma-test-scripts:")
+    queue.push("t1", datetime.now(UTC))
+    budgets.client.script_flush()
+    assert queue.pop_due(5) == ["t1"]

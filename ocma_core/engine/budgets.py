@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from ocma_core.engine.lua import LuaScript
 from ocma_core.platforms import AccountContext, RateBudget, RateLimitInfo
 
 T = TypeVar("T")
@@ -268,8 +269,8 @@ class RedisBudgets:
         import redis
 
         self.client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
-        self._acquire = self.client.register_script(_ACQUIRE)
-        self._release = self.client.register_script(_RELEASE)
+        self._acquire = LuaScript(self.client, _ACQUIRE)
+        self._release = LuaScript(self.client, _RELEASE)
         self.lease_ttl_s, self.prefix = lease_ttl_s, prefix
 
     def _key(self, key: str) -> str:

@@ -12,6 +12,8 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
+from ocma_core.engine.lua import LuaScript
+
 if TYPE_CHECKING:
     from ocma_core.context import Ocma
 
@@ -152,7 +154,7 @@ class RedisQueue:
         self.client = redis.Redis.from_url(
             url, socket_timeout=5, socket_connect_timeout=5, health_check_interval=30
         )
-        self._pop = self.client.register_script(_POP_DUE)
+        self._pop = LuaScript(self.client, _POP_DUE)
         self.prefix, self.key, self.fingerprint = prefix, prefix + DUE_KEY, fingerprint
         self.keep_namespace()
 

@@ -6,7 +6,7 @@ import functools
 import logging
 import time
 from contextvars import ContextVar
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -41,6 +41,7 @@ class AttemptRecord:
     id: str = field(default_factory=new_id)
 
 
+_ATTEMPT_COLUMNS = tuple(f.name for f in fields(AttemptRecord))
 #: Audit rows of the platform calls made by the publish running in this context (engine/publisher.py sets it):
 #: the next finish of their target stores them in its own transaction.
 AUDIT: ContextVar[list[AttemptRecord] | None] = ContextVar("ocma_audit", default=None)
@@ -324,8 +325,8 @@ def store_attempt(session: Session, attempt: AttemptRecord) -> None:
 
 
 def attempt_row(attempt: AttemptRecord) -> dict[str, Any]:
-    """The audit row's column values."""
-    return asdict(attempt)
+    """The audit row's column values (shallow: dataclasses.asdict deep-copies every value)."""
+    return {name: getattr(attempt, name) for name in _ATTEMPT_COLUMNS}
 
 
 def _settle_post(session: Session, post_id: str, now: datetime) -> list[Event]:
