@@ -10,7 +10,7 @@ from tests_support import REDIS_URL, need_service
 
 from ocma_core.db.types import utcnow
 from ocma_core.engine.queue import AHEAD_S, MemoryQueue, RedisQueue, WorkQueue
-from ocma_core.engine.worker import FULL_PUSH_S, HORIZON
+from ocma_core.engine.worker import FULL_PUSH_S, HORIZON, IDLE_POLL_S, POLL_S, nap_length
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -52,3 +52,38 @@ def test_the_reconciler_window_reaches_past_its_refresh_period() -> None:
     # Each target enters the reconciler's window at least FULL_PUSH_S before it is due, so a full push (at
     # least every FULL_PUSH_S) puts it on the queue in time, and the queue keeps what the window holds.
     assert HORIZON.total_seconds() >= 2 * FULL_PUSH_S and HORIZON.total_seconds() <= AHEAD_S
+
+
+def test_a_take_tells_when_the_next_entry_falls_due(queue: WorkQueue) -> None:
+    """take() hands out the due ids and the wait until the earliest entry left, in the same round trip."""
+    now = utcnow()
+    queue.push_many([("due", now - timedelta(seconds=1)), ("soon", now + timedelta(seconds=30))])
+    queue.push("moved", now + timedelta(seconds=5))
+    queue.push("moved", now + timedelta(seconds=50))  # superseded: its earlier entry does not count
+    ids, next_in = queue.take(10)
+    assert ids == ["due"]
+    assert next_in is not None and 25 < next_in <= 30
+    queue.push("sooner", now + timedelta(seconds=10))
+    assert 5 < (queue.take(10)[1] or 0) <= 10
+    assert queue.pop_due(10) == []  # nothing due: taking changed nothing
+    assert queue.depth() == 3
+
+
+def test_an_empty_take_has_no_next_entry(queue: WorkQueue) -> None:
+    assert queue.take(10) == ([], None)
+
+
+@pytest.mark.parametrize(
+    ("idle", "next_in", "expected"),
+    [
+        (0.0, None, POLL_S),  # something was just found: the short wait
+        (IDLE_POLL_S, None, IDLE_POLL_S),  # an idle, empty queue: the long wait
+        (IDLE_POLL_S, 0.05, 0.05),  # a post falls due sooner: wake for it
+        (IDLE_POLL_S, 30.0, IDLE_POLL_S),  # still far off: look again after the usual wait
+        (0.0, 0.0, 0.0),  # due already (another worker's entry): look again at once
+    ],
+)
+def test_the_worker_naps_until_the_next_post_falls_due(
+    idle: float, next_in: float | None, expected: float
+) -> None:
+    assert nap_length(idle, next_in) == expected

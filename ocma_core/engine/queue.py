@@ -40,11 +40,13 @@ def split_by_horizon(
     return near, later
 
 
-# Atomically take up to ARGV[2] members whose score (due time) is <= ARGV[1].
+# Atomically take up to ARGV[2] members whose score (due time) is <= ARGV[1]; with them, the score of the
+# earliest member left (false when none), so a worker can sleep until then.
 _POP_DUE = """
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 if #ids > 0 then redis.call('ZREM', KEYS[1], unpack(ids)) end
-return ids
+local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return {ids, first[2] or false}
 """
 
 
@@ -62,6 +64,9 @@ class WorkQueue(Protocol):
 
     def pop_due(self, limit: int) -> list[str]:
         """Take up to `limit` ids that are due now."""
+
+    def take(self, limit: int) -> tuple[list[str], float | None]:
+        """pop_due(), and the seconds until the earliest entry left is due (None when none is left)."""
 
     def next_due_in(self) -> float | None:
         """Seconds until the earliest entry is due (None when empty)."""
@@ -107,6 +112,10 @@ class MemoryQueue:
 
     def pop_due(self, limit: int) -> list[str]:
         """Take due entries, skipping superseded heap items."""
+        return self.take(limit)[0]
+
+    def take(self, limit: int) -> tuple[list[str], float | None]:
+        """pop_due(), and the seconds until the earliest entry left."""
         now = time.time()
         out: list[str] = []
         with self._lock:
@@ -115,14 +124,17 @@ class MemoryQueue:
                 if self._score.get(target_id) == score:
                     del self._score[target_id]
                     out.append(target_id)
-        return out
+            return out, self._next_locked(now)
 
     def next_due_in(self) -> float | None:
         """Seconds until the earliest live entry."""
         with self._lock:
-            while self._heap and self._score.get(self._heap[0][1]) != self._heap[0][0]:
-                heapq.heappop(self._heap)
-            return max(self._heap[0][0] - time.time(), 0.0) if self._heap else None
+            return self._next_locked(time.time())
+
+    def _next_locked(self, now: float) -> float | None:
+        while self._heap and self._score.get(self._heap[0][1]) != self._heap[0][0]:
+            heapq.heappop(self._heap)  # superseded
+        return max(self._heap[0][0] - now, 0.0) if self._heap else None
 
     def depth(self) -> int:
         """Live entries."""
@@ -183,8 +195,14 @@ class RedisQueue:
 
     def pop_due(self, limit: int) -> list[str]:
         """Atomically take due ids (two workers never get the same id from one entry)."""
-        ids = self._pop(keys=[self.key], args=[time.time(), limit])
-        return [i.decode() if isinstance(i, bytes) else str(i) for i in ids]
+        return self.take(limit)[0]
+
+    def take(self, limit: int) -> tuple[list[str], float | None]:
+        """pop_due(), and the seconds until the earliest entry left (one round trip)."""
+        now = time.time()
+        ids, first = self._pop(keys=[self.key], args=[now, limit])
+        left = None if first is None else max(float(first) - now, 0.0)  # Lua false arrives as None
+        return [i.decode() if isinstance(i, bytes) else str(i) for i in ids], left
 
     def next_due_in(self) -> float | None:
         """Seconds until the earliest entry."""

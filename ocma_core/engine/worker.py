@@ -41,6 +41,13 @@ def new_worker_id(kind: str = "worker") -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{kind}:{os.urandom(3).hex()}"
 
 
+def nap_length(idle: float, next_in: float | None) -> float:
+    """How long the loop waits when nothing more is due: the idle back-off (POLL_S up to IDLE_POLL_S), cut
+    short to wake when the queue's next entry falls due, so a post due while the worker idles starts on time."""
+    wait = max(idle, POLL_S)
+    return wait if next_in is None else min(wait, next_in)
+
+
 class Worker:
     """Runs up to `concurrency` publishes at once in one event loop."""
 
@@ -186,11 +193,11 @@ class Worker:
         self.done += 1
         return outcome
 
-    def _pop_and_claim(self, free: int) -> tuple[int, list[transitions.Claimed]]:
+    def _pop_and_claim(self, free: int) -> tuple[int, list[transitions.Claimed], float | None]:
         """Take up to `free` due ids from the queue and claim them at once (one statement on PostgreSQL), off
-        the event loop. Should the claim fail, the targets are still due in the database and the reconciler puts
-        them back on the queue."""
-        ids = self.ocma.queue.pop_due(free)
+        the event loop; with them, the seconds until the queue's next entry is due. Should the claim fail, the
+        targets are still due in the database and the reconciler puts them back on the queue."""
+        ids, next_in = self.ocma.queue.take(free)
         try:
             claimed = transitions.claim_many(self.ocma, ids, self.runtime.worker_id) if ids else []
         except Exception:
@@ -198,7 +205,7 @@ class Worker:
             raise
         for one in claimed:
             self.runtime.track(one.target.id)  # renewed by the heartbeat from now on
-        return len(ids), claimed
+        return len(ids), claimed, next_in
 
     def _beat_forever(self, stop: threading.Event) -> None:
         """Heartbeat on a thread of its own, so a busy event loop or thread pool never delays claim renewal."""
@@ -377,7 +384,7 @@ class Worker:
                 if free < self._min_batch:  # busy: claim in batches (one statement each), not one by one
                     await self._nap()
                     continue
-                popped, claimed = await asyncio.to_thread(self._pop_and_claim, free)
+                popped, claimed, next_in = await asyncio.to_thread(self._pop_and_claim, free)
             except Exception:
                 log.exception("worker loop error; retrying in 1 s")
                 await asyncio.sleep(1.0)
@@ -390,7 +397,7 @@ class Worker:
             # 50 times a second); anything found brings the short wait back.
             self._idle = 0.0 if popped else min(max(self._idle * 2, POLL_S), IDLE_POLL_S)
             if popped < free:
-                await self._nap(max(self._idle, POLL_S))
+                await self._nap(nap_length(self._idle, next_in))
         if self.tasks:
             await asyncio.wait(self.tasks, timeout=60)
         background_tasks = (self._metrics_task, self._report_task, self._expiry_task, self._webhook_task)
