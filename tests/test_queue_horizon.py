@@ -87,3 +87,17 @@ def test_the_worker_naps_until_the_next_post_falls_due(
     idle: float, next_in: float | None, expected: float
 ) -> None:
     assert nap_length(idle, next_in) == expected
+
+
+def test_a_take_over_resp3_sees_an_empty_queue_as_empty() -> None:
+    """Over RESP3 (`?protocol=3` in the URL) too, an empty queue reads as empty, never as "due now" (the worker
+    would look again at once, forever)."""
+    need_service("redis", REDIS_URL)
+    sep = "&" if "?" in REDIS_URL else "?"
+    queue = RedisQueue(f"{REDIS_URL}{sep}protocol=3", prefix="ocma-test-resp3:")
+    queue.client.delete(queue.key)
+    assert queue.take(10) == ([], None)
+    queue.push("later", utcnow() + timedelta(seconds=30))
+    ids, next_in = queue.take(10)
+    assert ids == [] and next_in is not None and 25 < next_in <= 30
+    queue.client.delete(queue.key)
