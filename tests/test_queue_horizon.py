@@ -10,7 +10,7 @@ from tests_support import REDIS_URL, need_service
 
 from ocma_core.db.types import utcnow
 from ocma_core.engine.queue import AHEAD_S, MemoryQueue, RedisQueue, WorkQueue
-from ocma_core.engine.worker import FULL_PUSH_S, HORIZON, IDLE_POLL_S, POLL_S, nap_length
+from ocma_core.engine.worker import FULL_PUSH_S, HORIZON, IDLE_POLL_S, MIN_NAP_S, POLL_S, nap_length
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -80,7 +80,8 @@ def test_an_empty_take_has_no_next_entry(queue: WorkQueue) -> None:
         (IDLE_POLL_S, None, IDLE_POLL_S),  # an idle, empty queue: the long wait
         (IDLE_POLL_S, 0.05, 0.05),  # a post falls due sooner: wake for it
         (IDLE_POLL_S, 30.0, IDLE_POLL_S),  # still far off: look again after the usual wait
-        (0.0, 0.0, 0.0),  # due already (another worker's entry): look again at once
+        (0.0, 0.0, MIN_NAP_S),  # due already (another worker's entry): look again soon, never spin
+        (IDLE_POLL_S, -0.5, MIN_NAP_S),  # fell due while this worker claimed: the shortest wait
     ],
 )
 def test_the_worker_naps_until_the_next_post_falls_due(

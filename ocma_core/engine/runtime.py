@@ -179,7 +179,8 @@ def holding(slot: HostSlot) -> Iterator[None]:
 
 def calls_over() -> None:
     """The attempt in this context makes no more platform calls: its host slot goes to the next call now, not
-    after the attempt's state is stored (a slot bounds calls in flight, not database writes)."""
+    after the attempt's state is stored (a slot bounds calls in flight, not database writes). Call it on the
+    event loop, never from a thread: the slot is an asyncio semaphore."""
     slot = SLOT.get()
     if slot is not None:
         slot.give_back()

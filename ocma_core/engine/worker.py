@@ -27,6 +27,9 @@ from ocma_core.observe.instruments import HEARTBEAT_FAILURES, HEARTBEATS, LAST_H
 
 log = logging.getLogger(__name__)
 POLL_S = 0.02
+MIN_NAP_S = (
+    0.001  # never look again at once: a queue that reports a due entry it did not hand out costs no spin
+)
 IDLE_POLL_S = 0.2  # the longest wait between looks at an empty queue (a due post waits at most this long)
 RECONCILE_S = 1.0
 HORIZON = timedelta(seconds=60)  # twice FULL_PUSH_S: each target is pushed at least 30 s before it is due
@@ -45,7 +48,7 @@ def nap_length(idle: float, next_in: float | None) -> float:
     """How long the loop waits when nothing more is due: the idle back-off (POLL_S up to IDLE_POLL_S), cut
     short to wake when the queue's next entry falls due, so a post due while the worker idles starts on time."""
     wait = max(idle, POLL_S)
-    return wait if next_in is None else min(wait, next_in)
+    return wait if next_in is None else max(min(wait, next_in), MIN_NAP_S)
 
 
 class Worker:
@@ -195,9 +198,10 @@ class Worker:
 
     def _pop_and_claim(self, free: int) -> tuple[int, list[transitions.Claimed], float | None]:
         """Take up to `free` due ids from the queue and claim them at once (one statement on PostgreSQL), off
-        the event loop; with them, the seconds until the queue's next entry is due. Should the claim fail, the
-        targets are still due in the database and the reconciler puts them back on the queue."""
+        the event loop; with them, when (time.monotonic()) the queue's next entry is due. Should the claim fail,
+        the targets are still due in the database and the reconciler puts them back on the queue."""
         ids, next_in = self.ocma.queue.take(free)
+        next_at = None if next_in is None else time.monotonic() + next_in  # the claim below takes time too
         try:
             claimed = transitions.claim_many(self.ocma, ids, self.runtime.worker_id) if ids else []
         except Exception:
@@ -205,7 +209,7 @@ class Worker:
             raise
         for one in claimed:
             self.runtime.track(one.target.id)  # renewed by the heartbeat from now on
-        return len(ids), claimed, next_in
+        return len(ids), claimed, next_at
 
     def _beat_forever(self, stop: threading.Event) -> None:
         """Heartbeat on a thread of its own, so a busy event loop or thread pool never delays claim renewal."""
@@ -384,7 +388,7 @@ class Worker:
                 if free < self._min_batch:  # busy: claim in batches (one statement each), not one by one
                     await self._nap()
                     continue
-                popped, claimed, next_in = await asyncio.to_thread(self._pop_and_claim, free)
+                popped, claimed, next_at = await asyncio.to_thread(self._pop_and_claim, free)
             except Exception:
                 log.exception("worker loop error; retrying in 1 s")
                 await asyncio.sleep(1.0)
@@ -397,6 +401,7 @@ class Worker:
             # 50 times a second); anything found brings the short wait back.
             self._idle = 0.0 if popped else min(max(self._idle * 2, POLL_S), IDLE_POLL_S)
             if popped < free:
+                next_in = None if next_at is None else next_at - time.monotonic()
                 await self._nap(nap_length(self._idle, next_in))
         if self.tasks:
             await asyncio.wait(self.tasks, timeout=60)
