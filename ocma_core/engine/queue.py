@@ -68,9 +68,6 @@ class WorkQueue(Protocol):
     def take(self, limit: int) -> tuple[list[str], float | None]:
         """pop_due(), and the seconds until the earliest entry left is due (None when none is left)."""
 
-    def next_due_in(self) -> float | None:
-        """Seconds until the earliest entry is due (None when empty)."""
-
     def depth(self) -> int:
         """Entries waiting (due or not)."""
 
@@ -125,11 +122,6 @@ class MemoryQueue:
                     del self._score[target_id]
                     out.append(target_id)
             return out, self._next_locked(now)
-
-    def next_due_in(self) -> float | None:
-        """Seconds until the earliest live entry."""
-        with self._lock:
-            return self._next_locked(time.time())
 
     def _next_locked(self, now: float) -> float | None:
         while self._heap and self._score.get(self._heap[0][1]) != self._heap[0][0]:
@@ -203,13 +195,6 @@ class RedisQueue:
         ids, first = self._pop(keys=[self.key], args=[now, limit])
         left = None if first is None else max(float(first) - now, 0.0)  # Lua false arrives as None
         return [i.decode() if isinstance(i, bytes) else str(i) for i in ids], left
-
-    def next_due_in(self) -> float | None:
-        """Seconds until the earliest entry."""
-        first = self.client.zrange(self.key, 0, 0, withscores=True)
-        if not first:
-            return None
-        return max(float(first[0][1]) - time.time(), 0.0)
 
     def depth(self) -> int:
         """ZCARD."""

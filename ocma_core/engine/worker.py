@@ -27,9 +27,8 @@ from ocma_core.observe.instruments import HEARTBEAT_FAILURES, HEARTBEATS, LAST_H
 
 log = logging.getLogger(__name__)
 POLL_S = 0.02
-MIN_NAP_S = (
-    0.001  # never look again at once: a queue that reports a due entry it did not hand out costs no spin
-)
+# The shortest nap: a queue that reported a due entry it did not hand out must not make the loop spin.
+MIN_NAP_S = 0.001
 IDLE_POLL_S = 0.2  # the longest wait between looks at an empty queue (a due post waits at most this long)
 RECONCILE_S = 1.0
 HORIZON = timedelta(seconds=60)  # twice FULL_PUSH_S: each target is pushed at least 30 s before it is due
