@@ -207,3 +207,38 @@ def test_the_host_slot_is_free_before_the_outcome_is_stored(
     run_worker(ocma, lambda: posts.targets_of(ocma, post_id)[0].status is ended and bool(held_at_finish))
     assert posts.targets_of(ocma, post_id)[0].status is ended, target.id
     assert held_at_finish and not any(held_at_finish)
+
+
+def test_claims_keep_pace_with_what_a_capped_host_can_send(
+    ocma: Ocma, workspace_id: str, account_id: str, fake: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker with 32 publishes in flight and a host that takes 2 calls at a time claims only a small batch
+    ahead of the host's slots (claims beyond it would wait in this process while other workers idle), and
+    still publishes every post once."""
+    from ocma_example_platform import FakeSocialPlatform
+    from sqlalchemy import func, select
+
+    from ocma_core.db.models import Target
+
+    monkeypatch.setattr(FakeSocialPlatform, "max_concurrency", 2)
+    fake.latency_s = 0.05
+    ids = [
+        posts.create_post(
+            ocma, workspace_id, PostInput(body=f"Paced {i}", account_ids=[account_id], action="publish_now")
+        ).id
+        for i in range(40)
+    ]
+    claimed_at_once: list[int] = []
+
+    def watch() -> bool:
+        with ocma.session() as session:
+            count = select(func.count()).where(Target.status == TargetStatus.PUBLISHING)
+            claimed_at_once.append(int(session.execute(count).scalar_one()))
+        return _published(ocma, ids)
+
+    run_worker(ocma, watch, timeout=60, concurrency=32)
+    assert _published(ocma, ids)
+    assert sorted(fake.published_texts()) == sorted(f"Paced {i}" for i in range(40))
+    # 2 in the host's slots, at most twice the worker's kept batch (4 for 32 in flight) claimed ahead of them.
+    assert max(claimed_at_once) <= 2 + 2 * 4, claimed_at_once
+    assert max(claimed_at_once) > 2  # the watch did see the worker busy
