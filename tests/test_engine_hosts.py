@@ -116,6 +116,38 @@ def test_connect_timeout_is_separate_from_the_read_timeout(monkeypatch: pytest.M
     assert platform.host_of({"instance": "https://social.example"}) == "https://social.example"
 
 
+def test_an_operator_sets_a_platforms_calls_per_host() -> None:
+    """OCMA_<PLATFORM>_MAX_CONCURRENCY replaces the plugin's cap for that platform's hosts (not the class's)."""
+    from ocma_mastodon import MastodonPlatform
+
+    from ocma_core.engine.runtime import Runtime
+
+    platform = MastodonPlatform(env={"OCMA_MASTODON_MAX_CONCURRENCY": " 3 "})
+    assert platform.max_concurrency == 3 and MastodonPlatform.max_concurrency == 8
+    assert MastodonPlatform(env={}).max_concurrency == 8
+
+    async def slots_until_full() -> int:
+        sem = Runtime(worker_id="w").semaphore(platform, "https://social.example")
+        taken = 0
+        while not sem.locked():
+            await sem.acquire()
+            taken += 1
+        return taken
+
+    assert asyncio.run(slots_until_full()) == 3
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "many", "1025", "2.5"])
+def test_a_bad_calls_per_host_setting_is_refused_by_name(value: str) -> None:
+    from ocma_mastodon import MastodonPlatform
+
+    from ocma_core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="OCMA_MASTODON_MAX_CONCURRENCY .*from 1 to 1024") as caught:
+        MastodonPlatform(env={"OCMA_MASTODON_MAX_CONCURRENCY": value})
+    assert "unset it for the plugin's 8" in str(caught.value.fix)
+
+
 class _Capped:
     """A stand-in platform with two call slots per host."""
 
