@@ -1,6 +1,7 @@
 """`ocma worker --processes 1` that counts its database round trips and Redis commands.
 
-Every second it writes {"statements", "begins", "commits", "rollbacks", "pings", "redis", "deferred"} to
+Every second it writes {"statements", "begins", "commits", "rollbacks", "pings", "redis", "deferred",
+"slot_held_us", "slot_calls"} to
 $BENCH_COUNT_DIR/<pid>.json, so a benchmark can take the difference over a measured window.
 A round trip is a statement, a BEGIN (psycopg sends it on its own), a COMMIT or ROLLBACK, or a pool pre-ping;
 an autocommit statement is one round trip (no BEGIN or COMMIT is sent).
@@ -86,6 +87,36 @@ def install() -> None:
         return await defer(*args, **kwargs)
 
     publisher._defer = counted_defer  # type: ignore[assignment]
+    _count_slots()
+
+
+def _count_slots() -> None:
+    """Count how long each host call slot is held ("slot_held_us", "slot_calls"): the benchmark compares it
+    with the platform's answer time, and the slots' busy share with the whole burst."""
+    import asyncio
+    import time
+
+    from ocma_core.engine.runtime import Runtime
+    from ocma_core.platforms import Platform
+
+    take, give = Runtime.host_slot, Runtime.end_call
+    taken_at: dict[int, float] = {}  # by task: a slot is taken and given back by the same task
+
+    async def host_slot(self: Runtime, platform: Platform, host: str) -> asyncio.Semaphore | None:
+        sem = await take(self, platform, host)
+        if sem is not None:
+            taken_at[id(asyncio.current_task())] = time.monotonic()
+        return sem
+
+    def end_call(self: Runtime, platform: Platform, host: str, sem: asyncio.Semaphore) -> None:
+        started = taken_at.pop(id(asyncio.current_task()), None)
+        if started is not None:
+            COUNTS["slot_held_us"] += int((time.monotonic() - started) * 1e6)
+            COUNTS["slot_calls"] += 1
+        give(self, platform, host, sem)
+
+    Runtime.host_slot = host_slot  # type: ignore[method-assign]
+    Runtime.end_call = end_call  # type: ignore[method-assign]
 
 
 def _dump_forever(directory: Path) -> None:

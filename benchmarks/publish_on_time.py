@@ -10,7 +10,8 @@ Yardsticks (BENCH_RUNS runs each, min/median/max), the same POST /v1/posts as th
          cores x BENCH_RQ_PER_CORE processes; each job only the POST (no database): rq's ceiling
   rq_publish  the same rq workers running OCMA's own publish of a target per job (claim, call, record;
          benchmarks/rq_publish_job.py): what "publish through rq" would achieve
-Engine: BENCH_PROCESSES worker processes x BENCH_CONCURRENCY in flight (counted_worker.py: `ocma worker` that
+Engine: BENCH_PROCESSES worker processes x BENCH_CONCURRENCY in flight, with at most BENCH_PLATFORM_CAP calls in
+flight per host in each (default: the cap FakeSocial's plugin declares, 16) (counted_worker.py: `ocma worker` that
 counts its round trips).
 (a) Burst, BENCH_RUNS times: BENCH_BURST targets due at one instant; posts per second from the due time to the
     last published_at; CPU of the worker processes (from /proc) and DB round trips / Redis commands (statement
@@ -53,7 +54,10 @@ STEADY_RATE = float(os.environ.get("BENCH_STEADY_RATE", "0"))
 LATENCY = float(os.environ.get("BENCH_LATENCY", "0.1"))
 LEAD_S = float(os.environ.get("BENCH_LEAD_S", "20"))  # inserting happens before this; not measured
 YARDSTICKS = os.environ.get("BENCH_YARDSTICKS", "1") != "0"  # 0: the engine alone (yardsticks print n/a)
-CAP = getattr(__import__("ocma_example_platform").FakeSocialPlatform, "max_concurrency", None)
+# FakeSocial's calls in flight per host and worker process: its plugin's own cap, or BENCH_PLATFORM_CAP (set
+# through OCMA_FAKESOCIAL_MAX_CONCURRENCY, as an operator would).
+DECLARED_CAP = int(__import__("ocma_example_platform").FakeSocialPlatform.max_concurrency)
+CAP = int(os.environ.get("BENCH_PLATFORM_CAP") or DECLARED_CAP)
 # FakeSocial declares a publish budget per account (300 per 15 min) and the engine keeps to it: a run that
 # publishes more than accounts x limit within the window waits for the window to reset. A full run publishes
 # about 17,000 posts in 10 minutes, so it spreads them over enough accounts to stay inside the budget.
@@ -79,7 +83,12 @@ def counts(directory: Path) -> dict[str, int]:
 
 def start_workers(bench: h.Bench, count_dir: Path) -> list[subprocess.Popen[bytes]]:
     """BENCH_PROCESSES counted single-process workers."""
-    env = {**bench.env, "OCMA_LOG_LEVEL": "WARNING", "BENCH_COUNT_DIR": str(count_dir)}
+    env = {
+        **bench.env,
+        "OCMA_LOG_LEVEL": "WARNING",
+        "BENCH_COUNT_DIR": str(count_dir),
+        "OCMA_FAKESOCIAL_MAX_CONCURRENCY": str(CAP),
+    }
     procs = [
         subprocess.Popen(
             [
@@ -155,6 +164,9 @@ def burst(bench: h.Bench, label: str, pids: list[int], count_dir: Path) -> dict[
         "redis": d.get("redis", 0) / BURST,
         "deferred": d.get("deferred", 0) / BURST,
         "duplicates": float(stats["duplicates"]),  # type: ignore[arg-type]
+        # A host call slot's time per call, and the share of the burst the slots were busy (CAP per process).
+        "slot_ms": d.get("slot_held_us", 0) / 1000 / max(d.get("slot_calls", 0), 1),
+        "slots_busy": d.get("slot_held_us", 0) / 1e6 / (span * PROCESSES * CAP),
     }
 
 
@@ -249,7 +261,8 @@ def main() -> None:
                     f"OCMA burst: {BURST} in {r['span_s']:.2f} s -> {r['per_s']:.1f} posts/s; per post: CPU "
                     f"{r['cpu_ms']:.2f} ms, DB round trips {r['trips']:.2f} ({r['statements']:.2f} statements, "
                     f"{r['transactions']:.2f} commits, {r['pings']:.2f} pings), Redis commands {r['redis']:.2f}, deferred {r['deferred']:.3f}; "
-                    f"duplicates {r['duplicates']:.0f}",
+                    f"duplicates {r['duplicates']:.0f}; a call holds its slot {r['slot_ms']:.1f} ms "
+                    f"(the platform answers in {LATENCY * 1000:.0f}), slots busy {r['slots_busy']:.0%} of the burst",
                     flush=True,
                 )
             per_s = statistics.median(r["per_s"] for r in runs)
@@ -261,7 +274,9 @@ def main() -> None:
     med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
     p50, p99, worst = h.quantile(lateness, 0.5), h.quantile(lateness, 0.99), max(lateness)
     print(
-        f"OCMA burst ({PROCESSES} processes x {CONCURRENCY} in flight, platform cap {CAP} per host): {spread([r['per_s'] for r in runs])} posts/s"
+        f"OCMA burst ({PROCESSES} processes x {CONCURRENCY} in flight, platform cap {CAP} per host and process, "
+        f"{PROCESSES * CAP} calls in flight in all; the plugin declares {DECLARED_CAP}): "
+        f"{spread([r['per_s'] for r in runs])} posts/s"
     )
     print(
         f"OCMA steady: {len(lateness)} targets at {rate:.1f}/s for {STEADY_S:.0f} s; lateness p50 {p50:.3f} s, "
@@ -279,7 +294,7 @@ def main() -> None:
         f"rq_processes={(os.cpu_count() or 1) * RQ_PER_CORE} cpu_ms_per_post={med['cpu_ms']:.2f} "
         f"db_round_trips_per_post={med['trips']:.2f} db_statements_per_post={med['statements']:.2f} "
         f"redis_commands_per_post={med['redis']:.2f} duplicates={sum(r['duplicates'] for r in runs):.0f} "
-        f"steady_rate={rate:.1f} steady_p50_s={p50:.3f} steady_p99_s={p99:.3f} steady_max_s={worst:.3f}"
+        f"slot_ms={med['slot_ms']:.1f} slots_busy={med['slots_busy']:.2f} steady_rate={rate:.1f} steady_p50_s={p50:.3f} steady_p99_s={p99:.3f} steady_max_s={worst:.3f}"
     )
 
 
