@@ -19,7 +19,9 @@ counts its round trips).
     burst rate): lateness p50 / p99 / max.
 
 Run: OCMA_BENCH_REDIS_URL=redis://127.0.0.1:6379/N .venv/bin/python benchmarks/publish_on_time.py
-Last line: per_s= raw_per_s= httpx_per_s= rq_per_s= rq_publish_per_s= cpu_ms_per_post= db_round_trips_per_post= steady_p99_s= ...
+Last line: per_s= raw_per_s= httpx_per_s= rq_per_s= rq_publish_per_s= rq_cpu_ms_per_job= cpu_ms_per_post=
+db_round_trips_per_post= steady_p99_s= ... (rq_cpu_ms_per_job: the fair rq workers' CPU per job, measured as the
+engine's cpu_ms_per_post is: from /proc, over the measured window)
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
@@ -50,7 +53,6 @@ STEADY_RATE = float(os.environ.get("BENCH_STEADY_RATE", "0"))
 LATENCY = float(os.environ.get("BENCH_LATENCY", "0.1"))
 LEAD_S = float(os.environ.get("BENCH_LEAD_S", "20"))  # inserting happens before this; not measured
 YARDSTICKS = os.environ.get("BENCH_YARDSTICKS", "1") != "0"  # 0: the engine alone (yardsticks print n/a)
-TICK = os.sysconf("SC_CLK_TCK")
 CAP = getattr(__import__("ocma_example_platform").FakeSocialPlatform, "max_concurrency", None)
 # FakeSocial declares a publish budget per account (300 per 15 min) and the engine keeps to it: a run that
 # publishes more than accounts x limit within the window waits for the window to reset. A full run publishes
@@ -64,15 +66,6 @@ _PUBLISH_BUDGET = next(
 def spread(values: list[float]) -> str:
     """min / median / max."""
     return f"min {min(values):.1f}, median {statistics.median(values):.1f}, max {max(values):.1f}"
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU of these processes (all their threads), from /proc."""
-    total = 0
-    for pid in pids:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])
-    return total / TICK
 
 
 def counts(directory: Path) -> dict[str, int]:
@@ -140,11 +133,11 @@ def burst(bench: h.Bench, label: str, pids: list[int], count_dir: Path) -> dict[
     h.insert_targets(bench, [due] * BURST, label)
     assert h.utcnow() < due, "inserting took longer than the lead time"
     time.sleep(max(h.seconds(due - h.utcnow()), 0))
-    cpu0, c0 = cpu_seconds(pids), counts(count_dir)
+    cpu0, c0 = yardsticks.cpu_seconds(pids), counts(count_dir)
     wait_platform(bench, BURST, timeout=600)
     wait_recorded(bench, label, BURST)
     time.sleep(1.0)  # the counters are written every 0.5 s
-    cpu1, c1 = cpu_seconds(pids), counts(count_dir)
+    cpu1, c1 = yardsticks.cpu_seconds(pids), counts(count_dir)
     rows = h.published(bench, label)
     span = h.seconds(max(p for _, p in rows) - due)
     d = {k: c1.get(k, 0) - c0.get(k, 0) for k in set(c1) | set(c0)}
@@ -191,40 +184,62 @@ def steady(bench: h.Bench, rate: float) -> list[float]:
     return [h.seconds(p - d) for d, p in h.published(bench, "steady")]
 
 
-def rq_publishing(bench: h.Bench, processes: int, run: int) -> float:
+def rq_publishing(bench: h.Bench, processes: int, run: int) -> tuple[float, float]:
     """OCMA targets published through rq (benchmarks/rq_publish_job.py): claim, call, record per job."""
     ids = h.insert_targets(bench, [h.utcnow()] * (YARD_POSTS // 2), f"rqpub{run}", enqueue=False)
     calls = [("rq_publish_job.publish_target", (target_id,)) for target_id in ids]
     return yardsticks.rq_rate("rq_publish_job.py", h.REDIS_URL, calls, processes, bench.env)
 
 
-def yardstick_runs(bench: h.Bench) -> tuple[list[float], list[float], list[float], list[float], int]:
+@dataclass
+class Yardsticks:
+    """Each yardstick's rate per run (posts per second), and rq's CPU per job (ms) per run."""
+
+    raw: list[float] = field(default_factory=list)
+    httpx: list[float] = field(default_factory=list)
+    httpx_level: int = 0
+    rq: list[float] = field(default_factory=list)
+    rq_cpu_ms: list[float] = field(default_factory=list)
+    rq_publish: list[float] = field(default_factory=list)
+    rq_publish_cpu_ms: list[float] = field(default_factory=list)
+
+
+def yardstick_runs(bench: h.Bench) -> Yardsticks:
     """RUNS runs of each yardstick: raw, httpx (best level), fair rq, OCMA's publish job on rq."""
-    raw, hx, rq, rq_pub = [], [], [], []
+    y = Yardsticks()
     procs = (os.cpu_count() or 1) * RQ_PER_CORE
-    best_level = 0
     for _ in range(RUNS):
-        raw.append(yardsticks.raw_in_process(bench.fake.base_url, YARD_POSTS, CONCURRENCY))
-        rate, best_level = yardsticks.httpx_best(bench.fake.base_url, YARD_POSTS, HTTPX_LEVELS)
-        hx.append(rate)
-        rq.append(yardsticks.rq_fair(bench.fake.base_url, h.REDIS_URL, YARD_POSTS // 2, procs, bench.env))
-        rq_pub.append(rq_publishing(bench, procs, len(rq_pub)))
-    print(f"raw client ({CONCURRENCY} connections, {YARD_POSTS} posts): {spread(raw)} posts/s", flush=True)
+        y.raw.append(yardsticks.raw_in_process(bench.fake.base_url, YARD_POSTS, CONCURRENCY))
+        rate, y.httpx_level = yardsticks.httpx_best(bench.fake.base_url, YARD_POSTS, HTTPX_LEVELS)
+        y.httpx.append(rate)
+        rate, cpu_ms = yardsticks.rq_fair(bench.fake.base_url, h.REDIS_URL, YARD_POSTS // 2, procs, bench.env)
+        y.rq.append(rate)
+        y.rq_cpu_ms.append(cpu_ms)
+        rate, cpu_ms = rq_publishing(bench, procs, len(y.rq_publish))
+        y.rq_publish.append(rate)
+        y.rq_publish_cpu_ms.append(cpu_ms)
+    print(f"raw client ({CONCURRENCY} connections, {YARD_POSTS} posts): {spread(y.raw)} posts/s", flush=True)
     print(
-        f"httpx (best of {HTTPX_LEVELS} in flight, last best {best_level}): {spread(hx)} posts/s", flush=True
-    )
-    print(f"fair rq ({procs} SimpleWorkers, {YARD_POSTS // 2} jobs): {spread(rq)} posts/s", flush=True)
-    print(
-        f"OCMA's publish on rq ({procs} SimpleWorkers, {YARD_POSTS // 2} targets): {spread(rq_pub)} posts/s",
+        f"httpx (best of {HTTPX_LEVELS} in flight, last best {y.httpx_level}): {spread(y.httpx)} posts/s",
         flush=True,
     )
-    return raw, hx, rq, rq_pub, best_level
+    print(
+        f"fair rq ({procs} SimpleWorkers, {YARD_POSTS // 2} jobs): {spread(y.rq)} posts/s; "
+        f"CPU per job {spread(y.rq_cpu_ms)} ms",
+        flush=True,
+    )
+    print(
+        f"OCMA's publish on rq ({procs} SimpleWorkers, {YARD_POSTS // 2} targets): {spread(y.rq_publish)} "
+        f"posts/s; CPU per job {spread(y.rq_publish_cpu_ms)} ms",
+        flush=True,
+    )
+    return y
 
 
 def main() -> None:
     """Yardsticks, then engine bursts, then the steady scenario; one summary line last."""
     with h.bench_env(accounts=ACCOUNTS, latency_s=LATENCY, fast=True) as bench:
-        raw, hx, rq, rq_pub, best_level = yardstick_runs(bench) if YARDSTICKS else ([], [], [], [], 0)
+        y = yardstick_runs(bench) if YARDSTICKS else Yardsticks()
         with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:  # workers may still write
             count_dir = Path(tmp)
             pids = [p.pid for p in start_workers(bench, count_dir)]
@@ -253,13 +268,14 @@ def main() -> None:
         f"p99 {p99:.3f} s, max {worst:.3f} s (includes the platform's {LATENCY:.2f} s answer time)"
     )
 
-    def med_of(values: list[float]) -> str:
-        return f"{statistics.median(values):.1f}" if values else "n/a"
+    def med_of(values: list[float], digits: int = 1) -> str:
+        return f"{statistics.median(values):.{digits}f}" if values else "n/a"
 
     print(
-        f"per_s={per_s:.1f} raw_per_s={med_of(raw)} httpx_per_s={med_of(hx)} "
-        f"httpx_in_flight={best_level} concurrency={CONCURRENCY} platform_cap={CAP} "
-        f"rq_per_s={med_of(rq)} rq_publish_per_s={med_of(rq_pub)} "
+        f"per_s={per_s:.1f} raw_per_s={med_of(y.raw)} httpx_per_s={med_of(y.httpx)} "
+        f"httpx_in_flight={y.httpx_level} concurrency={CONCURRENCY} platform_cap={CAP} "
+        f"rq_per_s={med_of(y.rq)} rq_publish_per_s={med_of(y.rq_publish)} "
+        f"rq_cpu_ms_per_job={med_of(y.rq_cpu_ms, 2)} rq_publish_cpu_ms_per_job={med_of(y.rq_publish_cpu_ms, 2)} "
         f"rq_processes={(os.cpu_count() or 1) * RQ_PER_CORE} cpu_ms_per_post={med['cpu_ms']:.2f} "
         f"db_round_trips_per_post={med['trips']:.2f} db_statements_per_post={med['statements']:.2f} "
         f"redis_commands_per_post={med['redis']:.2f} duplicates={sum(r['duplicates'] for r in runs):.0f} "

@@ -14,6 +14,16 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 HERE = Path(__file__).resolve().parent
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of these processes (all their threads), from /proc."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / TICK
 
 
 async def raw_client(base_url: str, count: int, in_flight: int) -> float:
@@ -97,9 +107,11 @@ def raw_in_process(base_url: str, count: int, in_flight: int) -> float:
     return float(out.stdout.strip())
 
 
-def rq_fair(base_url: str, redis_url: str, jobs: int, processes: int, env: dict[str, str]) -> float:
+def rq_fair(
+    base_url: str, redis_url: str, jobs: int, processes: int, env: dict[str, str]
+) -> tuple[float, float]:
     """`jobs` rq jobs, each the same POST, on `processes` SimpleWorkers whose job module (and its keep-alive
-    httpx client) is imported before the first job; jobs per second from the first start to the last end."""
+    httpx client) is imported before the first job; (jobs per second, CPU ms per job) as rq_rate."""
     calls = [("rq_job.post_once", (base_url, f"bench-token-{i % 50}", f"rq {i}")) for i in range(jobs)]
     return rq_rate("rq_job.py", redis_url, calls, processes, env)
 
@@ -110,9 +122,10 @@ def rq_rate(
     calls: list[tuple[str, tuple[object, ...]]],
     processes: int,
     env: dict[str, str],
-) -> float:
-    """Run `calls` (function name, arguments) as rq jobs on `processes` SimpleWorkers started from `script`;
-    jobs per second from the first start to the last end."""
+) -> tuple[float, float]:
+    """Run `calls` (function name, arguments) as rq jobs on `processes` SimpleWorkers started from `script`:
+    jobs per second from the first start to the last end, and the workers' CPU per job (from /proc, between
+    the moment all are idle and the last job's end: measured like the engine's, robust to a shared machine)."""
     import redis
     from rq import Queue, Worker
     from rq.job import Job
@@ -137,6 +150,7 @@ def rq_rate(
             if time.monotonic() > deadline:
                 raise RuntimeError("rq workers did not start")
             time.sleep(0.2)
+        cpu0 = cpu_seconds([proc.pid for proc in procs])
         ids = [queue.enqueue(name, *args, result_ttl=600).id for name, args in calls]
         deadline = time.monotonic() + 600
         while True:
@@ -145,12 +159,13 @@ def rq_rate(
             if len(done) == len(ids) or time.monotonic() > deadline:
                 break
             time.sleep(0.5)
+        cpu1 = cpu_seconds([proc.pid for proc in procs])
         finished = [j for j in done if j.is_finished]
         if len(finished) < len(ids):
             raise SystemExit(f"rq: only {len(finished)} of {len(ids)} jobs finished")
         first = min(j.started_at for j in finished if j.started_at)
         last = max(j.ended_at for j in finished if j.ended_at)
-        return len(ids) / (last - first).total_seconds()
+        return len(ids) / (last - first).total_seconds(), (cpu1 - cpu0) * 1000 / len(ids)
     finally:
         for proc in procs:
             os.killpg(proc.pid, signal.SIGTERM)

@@ -43,6 +43,7 @@ from ocma_core.platforms import (
     count_characters,
     error_code,
     error_detail,
+    numeric_values,
     parse_reset,
     retry_time,
 )
@@ -87,6 +88,7 @@ __all__ = [
     "error_code",
     "error_detail",
     "hookimpl",
+    "numeric_values",
     "parse_reset",
     "register_secret",
     "retry_time",

@@ -101,7 +101,8 @@ def render() -> str:
         out.append(f"### `{name}`\n\n{_doc(getattr(errors, name))}\n")
     out.append("## Helpers\n")
     out += _functions(
-        "ocma_core.platforms.responses", ["retry_time", "parse_reset", "error_code", "error_detail"]
+        "ocma_core.platforms.responses",
+        ["retry_time", "parse_reset", "error_code", "error_detail", "numeric_values"],
     )
     out += _functions("ocma_core.logs", ["register_secret"])
     out.append("## The public app API (`ocma_core.app`)\n")

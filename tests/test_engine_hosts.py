@@ -116,6 +116,38 @@ def test_connect_timeout_is_separate_from_the_read_timeout(monkeypatch: pytest.M
     assert platform.host_of({"instance": "https://social.example"}) == "https://social.example"
 
 
+def test_an_operator_sets_a_platforms_calls_per_host() -> None:
+    """OCMA_<PLATFORM>_MAX_CONCURRENCY replaces the plugin's cap for that platform's hosts (not the class's)."""
+    from ocma_mastodon import MastodonPlatform
+
+    from ocma_core.engine.runtime import Runtime
+
+    platform = MastodonPlatform(env={"OCMA_MASTODON_MAX_CONCURRENCY": " 3 "})
+    assert platform.max_concurrency == 3 and MastodonPlatform.max_concurrency == 8
+    assert MastodonPlatform(env={}).max_concurrency == 8
+
+    async def slots_until_full() -> int:
+        sem = Runtime(worker_id="w").semaphore(platform, "https://social.example")
+        taken = 0
+        while not sem.locked():
+            await sem.acquire()
+            taken += 1
+        return taken
+
+    assert asyncio.run(slots_until_full()) == 3
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "many", "1025", "2.5"])
+def test_a_bad_calls_per_host_setting_is_refused_by_name(value: str) -> None:
+    from ocma_mastodon import MastodonPlatform
+
+    from ocma_core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="OCMA_MASTODON_MAX_CONCURRENCY .*from 1 to 1024") as caught:
+        MastodonPlatform(env={"OCMA_MASTODON_MAX_CONCURRENCY": value})
+    assert "unset it for the plugin's 8" in str(caught.value.fix)
+
+
 class _Capped:
     """A stand-in platform with two call slots per host."""
 
@@ -207,3 +239,38 @@ def test_the_host_slot_is_free_before_the_outcome_is_stored(
     run_worker(ocma, lambda: posts.targets_of(ocma, post_id)[0].status is ended and bool(held_at_finish))
     assert posts.targets_of(ocma, post_id)[0].status is ended, target.id
     assert held_at_finish and not any(held_at_finish)
+
+
+def test_claims_keep_pace_with_what_a_capped_host_can_send(
+    ocma: Ocma, workspace_id: str, account_id: str, fake: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker with 32 publishes in flight and a host that takes 2 calls at a time claims only a small batch
+    ahead of the host's slots (claims beyond it would wait in this process while other workers idle), and
+    still publishes every post once."""
+    from ocma_example_platform import FakeSocialPlatform
+    from sqlalchemy import func, select
+
+    from ocma_core.db.models import Target
+
+    monkeypatch.setattr(FakeSocialPlatform, "max_concurrency", 2)
+    fake.latency_s = 0.05
+    ids = [
+        posts.create_post(
+            ocma, workspace_id, PostInput(body=f"Paced {i}", account_ids=[account_id], action="publish_now")
+        ).id
+        for i in range(40)
+    ]
+    claimed_at_once: list[int] = []
+
+    def watch() -> bool:
+        with ocma.session() as session:
+            count = select(func.count()).where(Target.status == TargetStatus.PUBLISHING)
+            claimed_at_once.append(int(session.execute(count).scalar_one()))
+        return _published(ocma, ids)
+
+    run_worker(ocma, watch, timeout=60, concurrency=32)
+    assert _published(ocma, ids)
+    assert sorted(fake.published_texts()) == sorted(f"Paced {i}" for i in range(40))
+    # 2 in the host's slots, at most twice the worker's kept batch (4 for 32 in flight) claimed ahead of them.
+    assert max(claimed_at_once) <= 2 + 2 * 4, claimed_at_once
+    assert max(claimed_at_once) > 2  # the watch did see the worker busy

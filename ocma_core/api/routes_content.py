@@ -9,10 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ocma_core.api.auth import Caller, get_ocma, require
 from ocma_core.api.openapi import errors
-from ocma_core.api.routes_media import MediaOut
+from ocma_core.api.routes_media import MediaOut, media_out
 from ocma_core.api.schemas import AISettingsOut, AIUsageOut, ContentOut, PromptOut
 from ocma_core.context import Ocma
-from ocma_core.db.models import Media
 from ocma_core.permissions import Action
 
 router = APIRouter(tags=["content"])
@@ -91,22 +90,6 @@ class GeneratedImageOut(BaseModel):
     usage_id: str
     platform: str | None
     problems: list[dict[str, str]]
-
-
-def _media_out(ocma: Ocma, media: Media) -> MediaOut:
-    from ocma_core.services.media import public_media_url
-
-    return MediaOut(
-        id=media.id,
-        mime_type=media.mime_type,
-        size=media.size,
-        sha256=media.sha256,
-        width=media.width,
-        height=media.height,
-        alt_text=media.alt_text,
-        url=public_media_url(ocma, media),
-        created_at=media.created_at,
-    )
 
 
 @router.post("/v1/content/generate", responses=errors(402, 404, 429, 502, 503))
@@ -201,7 +184,7 @@ async def generate_image(
         negative_prompt=body.negative_prompt,
     )
     return GeneratedImageOut(
-        media=[_media_out(ocma, m) for m in made.media],
+        media=[media_out(ocma, m) for m in made.media],
         provider=made.provider,
         model=made.result.model,
         aspect_ratio=made.aspect_ratio,

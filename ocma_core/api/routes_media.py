@@ -33,7 +33,8 @@ class MediaOut(BaseModel):
     created_at: datetime
 
 
-def _out(ocma: Ocma, media: Media) -> MediaOut:
+def media_out(ocma: Ocma, media: Media) -> MediaOut:
+    """A stored media item as the API shows it, with a fresh signed public URL."""
     return MediaOut(
         id=media.id,
         mime_type=media.mime_type,
@@ -68,7 +69,7 @@ async def upload(
         claimed_type=file.content_type,
         alt_text=alt_text,
     )
-    return _out(ocma, media)
+    return media_out(ocma, media)
 
 
 @router.get("/v1/media/{media_id}")
@@ -76,7 +77,7 @@ def media_info(
     media_id: str, caller: Caller = Depends(require(Action.MEDIA_READ)), ocma: Ocma = Depends(get_ocma)
 ) -> MediaOut:
     """A media record with a fresh signed URL."""
-    return _out(ocma, get_media(ocma, caller.workspace_id, media_id))
+    return media_out(ocma, get_media(ocma, caller.workspace_id, media_id))
 
 
 @router.get("/media/{media_id}", include_in_schema=False)

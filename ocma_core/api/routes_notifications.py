@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ocma_core.api.auth import Caller, get_ocma, require
 from ocma_core.api.openapi import errors
+from ocma_core.api.paging import CONTINUE_AFTER, NEXT_PAGE_HEADERS, link_next_page
 from ocma_core.api.schemas import Out
 from ocma_core.context import Ocma
 from ocma_core.permissions import Action
@@ -67,16 +68,7 @@ class MarkedOut(Out):
 @router.get(
     "/v1/notifications",
     responses={
-        200: {
-            "headers": {
-                "X-Next-Cursor": {
-                    "description": "Pass as `after` for the next page (absent on the last page).",
-                    "schema": {"type": "string"},
-                },
-                "Link": {"description": 'The next page\'s URL, rel="next".', "schema": {"type": "string"}},
-                **UNREAD_HEADER,
-            }
-        },
+        200: {"headers": {**NEXT_PAGE_HEADERS, **UNREAD_HEADER}},
         **errors(422),
     },
 )
@@ -90,8 +82,7 @@ def list_notifications(
     after: str | None = Query(
         None,
         max_length=32,
-        description="Continue after this cursor: the `X-Next-Cursor` header (or the Link header's rel=next) "
-        "of the previous page, with the same `order`.",
+        description=f"{CONTINUE_AFTER}, with the same `order`.",
     ),
     caller: Caller = Depends(require(Action.EVENTS_READ)),
     ocma: Ocma = Depends(get_ocma),
@@ -113,10 +104,7 @@ def list_notifications(
         limit=limit,
         oldest_first=order == "oldest",
     )
-    following = feed.next_cursor(page, limit)
-    if following:
-        response.headers["X-Next-Cursor"] = following
-        response.headers["Link"] = f'<{request.url.include_query_params(after=following)}>; rel="next"'
+    link_next_page(request, response, feed.next_cursor(page, limit))
     response.headers["X-Unread-Count"] = str(feed.unread_count(ocma, caller.workspace_id))
     return [NotificationOut.model_validate(feed.as_dict(row)) for row in page]
 

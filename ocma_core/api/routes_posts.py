@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from ocma_core.api.auth import Caller, get_ocma, require
 from ocma_core.api.openapi import errors
+from ocma_core.api.paging import CONTINUE_AFTER, NEXT_PAGE_HEADERS, link_next_page
 from ocma_core.api.schemas import (
     CheckOut,
     DeletePublishedOut,
@@ -49,15 +50,7 @@ def create_post(
 @router.get(
     "/v1/posts",
     responses={
-        200: {
-            "headers": {
-                "X-Next-Cursor": {
-                    "description": "Pass as `after` for the next page (absent on the last page).",
-                    "schema": {"type": "string"},
-                },
-                "Link": {"description": 'The next page\'s URL, rel="next".', "schema": {"type": "string"}},
-            }
-        },
+        200: {"headers": NEXT_PAGE_HEADERS},
         **errors(422),
     },
 )
@@ -73,8 +66,7 @@ def list_posts(
     after: str | None = Query(
         None,
         max_length=400,
-        description="Continue after this cursor: the `X-Next-Cursor` header (or the Link header's rel=next) "
-        "of the previous page. A deep page then costs what the first does.",
+        description=f"{CONTINUE_AFTER}. A deep page then costs what the first does.",
     ),
     caller: Caller = Depends(require(Action.POSTS_READ)),
     ocma: Ocma = Depends(get_ocma),
@@ -102,11 +94,7 @@ def list_posts(
         offset=offset,
         after=after,
     )
-    cursor = page_cursor(found, limit)
-    if cursor:
-        response.headers["X-Next-Cursor"] = cursor
-        following = request.url.remove_query_params("offset").include_query_params(after=cursor)
-        response.headers["Link"] = f'<{following}>; rel="next"'
+    link_next_page(request, response, page_cursor(found, limit), drop=("offset",))
     targets = posts.targets_by_post(ocma, [p.id for p in found])  # one query for the page, not one per post
     return [PostOut.model_validate(posts.post_summary(p, targets[p.id])) for p in found]
 

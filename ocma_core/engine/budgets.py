@@ -79,6 +79,16 @@ def answered(exc: BaseException) -> bool:
     return isinstance(exc, PlatformError) and not isinstance(exc, Unconfirmed) and exc.status is not None
 
 
+@dataclass(frozen=True)
+class CallResult:
+    """What one call told its buckets: readings, a 429's retry time, whether a reply came and a call was made."""
+
+    observed: dict[str, RateLimitInfo]
+    blocked_until: float | None
+    answered: bool = True
+    spent: bool = True
+
+
 class Budgets(Protocol):
     """Reserve and release calls against rate buckets."""
 
@@ -97,9 +107,15 @@ class Budgets(Protocol):
     ) -> None:
         """Return the reservation and record what the platform said (`answered`: False when no reply came;
         `spent`: False when no call in these buckets was made, e.g. an attempt that only looked a post up)."""
+        self.settle(keys, declared, CallResult(observed, blocked_until, answered, spent), lease)
+
+    def settle(
+        self, keys: list[str], declared: list[RateBudget | None], result: CallResult, lease: str
+    ) -> None:
+        """Return the reservation and apply `result` (what `release` was told)."""
 
 
-class MemoryBudgets:
+class MemoryBudgets(Budgets):
     """Budgets shared by the tasks of one process."""
 
     def __init__(self) -> None:
@@ -131,15 +147,8 @@ class MemoryBudgets:
                 state.in_flight += 1
             return 0.0
 
-    def release(
-        self,
-        keys: list[str],
-        declared: list[RateBudget | None],
-        observed: dict[str, RateLimitInfo],
-        blocked_until: float | None,
-        lease: str = "",
-        answered: bool = True,
-        spent: bool = True,
+    def settle(
+        self, keys: list[str], declared: list[RateBudget | None], result: CallResult, lease: str
     ) -> None:
         """Apply observed headers (else the declared budget); a 429 blocks the buckets until `blocked_until`."""
         now = time.time()
@@ -147,8 +156,10 @@ class MemoryBudgets:
             for key, budget in zip(keys, declared, strict=True):
                 state = self._state.setdefault(key, BucketState())
                 state.in_flight = max(state.in_flight - 1, 0)
-                if spent:
-                    _apply(state, observed.get(key), budget, blocked_until, answered, now)
+                if result.spent:
+                    _apply(
+                        state, result.observed.get(key), budget, result.blocked_until, result.answered, now
+                    )
 
     def snapshot(self) -> dict[str, BucketState]:
         """A copy of the state (for `ocma status` and tests)."""
@@ -260,7 +271,7 @@ return 1
 """
 
 
-class RedisBudgets:
+class RedisBudgets(Budgets):
     """Budgets shared by every worker process through Redis (atomic Lua scripts, leases that expire)."""
 
     blocking = True  # network calls: the engine makes them off the event loop
@@ -284,20 +295,14 @@ class RedisBudgets:
         )
         return float(result.decode() if isinstance(result, bytes) else result)
 
-    def release(
-        self,
-        keys: list[str],
-        declared: list[RateBudget | None],
-        observed: dict[str, RateLimitInfo],
-        blocked_until: float | None,
-        lease: str = "",
-        answered: bool = True,
-        spent: bool = True,
+    def settle(
+        self, keys: list[str], declared: list[RateBudget | None], result: CallResult, lease: str
     ) -> None:
         """Apply what the platform said, for every process."""
+        answered, spent, blocked_until = result.answered, result.spent, result.blocked_until
         args: list[str | int | float] = [lease, time.time(), "1" if answered else "0", "1" if spent else "0"]
         for key, budget in zip(keys, declared, strict=True):
-            info = observed.get(key)
+            info = result.observed.get(key)
             args += [
                 "" if info is None or info.remaining is None else info.remaining,
                 "" if info is None or info.reset_at is None else info.reset_at.timestamp(),

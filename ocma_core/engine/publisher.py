@@ -92,6 +92,7 @@ async def publish_claimed(ocma: Ocma, runtime: Runtime, claimed: transitions.Cla
     finally:
         transitions.AUDIT.reset(token)
         runtime.untrack(target_id)
+        runtime.sent(target_id)  # ended without a call (deferred, not sent, polled): no longer waiting
         await _store_left_audit(ocma, audit)
 
 
@@ -149,6 +150,7 @@ async def _on_host(
     A host whose calls all hang keeps only its own slots: the target waits on the queue, not in a worker slot."""
     host = platform.host_of(claimed.account.settings)
     sem = await runtime.host_slot(platform, host)
+    runtime.sent(claimed.target.id)
     if sem is None:
         return await _defer(ocma, claimed, runtime.worker_id, utcnow() + HOST_BUSY_DELAY)
     with holding(HostSlot(runtime, platform, host, sem)):  # the outcome's writes give it back first

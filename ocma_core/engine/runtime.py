@@ -45,6 +45,11 @@ class Runtime:
     )  # per host, oldest first
     _in_flight: set[str] = field(default_factory=set)
     _in_flight_lock: threading.Lock = field(default_factory=threading.Lock)
+    # Claimed targets whose task has not reached a host's call slot yet, and who hears when one does (the
+    # worker: it claims again once few are left, so its claims keep pace with what the hosts' slots can send).
+    # Event loop only.
+    unsent: set[str] = field(default_factory=set)
+    on_fewer_unsent: Callable[[int], None] | None = None
 
     def track(self, target_id: str) -> None:
         """Note a claimed target whose task is running (the heartbeat renews only these claims)."""
@@ -60,6 +65,13 @@ class Runtime:
         """Targets claimed by this worker with a task really in flight (safe from any thread)."""
         with self._in_flight_lock:
             return list(self._in_flight)
+
+    def sent(self, target_id: str) -> None:
+        """This target's task has its host slot, was sent back or ended (on the event loop)."""
+        if target_id in self.unsent:
+            self.unsent.discard(target_id)
+            if self.on_fewer_unsent is not None:
+                self.on_fewer_unsent(len(self.unsent))
 
     def semaphore(self, platform: Platform, host: str) -> asyncio.Semaphore:
         """The concurrency cap of one platform's host (a Mastodon instance, a Bluesky PDS, an API)."""

@@ -100,6 +100,9 @@ class Worker:
         self._wake = asyncio.Event()  # set by stop(), by a batch of free slots, or by the end of a nap
         # While all slots are busy, claims wait for this many free ones: claims batched, not one per ended task.
         self._min_batch = max(1, min(8, self.concurrency // 8))
+        # Claimed targets kept waiting for the hosts' call slots, at most about twice this (see _claimable).
+        self._keep_unsent = max(4, self._min_batch)
+        self.runtime.on_fewer_unsent = self._fewer_unsent
         self._started = utcnow()
 
     def stop(self) -> None:
@@ -111,6 +114,21 @@ class Worker:
         self.tasks.discard(task)
         if self.concurrency - len(self.tasks) == self._min_batch:  # a batch of slots is free: claim now
             self._wake.set()
+
+    def _fewer_unsent(self, awaiting: int) -> None:
+        if awaiting == self._keep_unsent - 1:  # few claimed targets are left waiting for a host: claim more
+            self._wake.set()
+
+    def _claimable(self) -> int:
+        """How many targets to claim now: free task slots, but only while fewer than _keep_unsent claimed ones
+        wait for a host's call slot, and no more than twice that waiting after. Claims beyond that would only
+        wait in this process (a host takes max_concurrency calls at a time) while another worker's slots go
+        idle, and start late."""
+        free = self.concurrency - len(self.tasks)
+        awaiting = len(self.runtime.unsent)
+        if free < self._min_batch or awaiting >= self._keep_unsent:
+            return 0
+        return min(free, 2 * self._keep_unsent - awaiting)
 
     async def _nap(self, seconds: float = POLL_S) -> None:
         """Wait `seconds`, or less when stop() is called or a batch of slots comes free (no task per wait)."""
@@ -383,8 +401,8 @@ class Worker:
                 if now - last_reconcile >= RECONCILE_S:
                     await asyncio.to_thread(self.reconcile)
                     last_reconcile = now
-                free = self.concurrency - len(self.tasks)
-                if free < self._min_batch:  # busy: claim in batches (one statement each), not one by one
+                free = self._claimable()
+                if not free:  # busy: claim in batches (one statement each), not one by one
                     await self._nap()
                     continue
                 popped, claimed, next_at = await asyncio.to_thread(self._pop_and_claim, free)
@@ -393,6 +411,7 @@ class Worker:
                 await asyncio.sleep(1.0)
                 continue
             for one in claimed:
+                self.runtime.unsent.add(one.target.id)
                 task = asyncio.create_task(self._run_one(one))
                 self.tasks.add(task)
                 task.add_done_callback(self._task_ended)

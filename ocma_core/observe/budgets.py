@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from ocma_core.engine.budgets import Budgets
+from ocma_core.engine.budgets import Budgets, CallResult
 from ocma_core.observe.instruments import RATE_WAIT_SECONDS, RATE_WAITS, platform_of_bucket
-from ocma_core.platforms import RateBudget, RateLimitInfo
+from ocma_core.platforms import RateBudget
 
 
-class MeteredBudgets:
+class MeteredBudgets(Budgets):
     """Wraps any Budgets; a call told to wait is counted against its platform."""
 
     def __init__(self, inner: Budgets) -> None:
@@ -23,18 +23,12 @@ class MeteredBudgets:
             RATE_WAIT_SECONDS.labels(platform).inc(wait)
         return wait
 
-    def release(
-        self,
-        keys: list[str],
-        declared: list[RateBudget | None],
-        observed: dict[str, RateLimitInfo],
-        blocked_until: float | None,
-        lease: str = "",
-        answered: bool = True,
-        spent: bool = True,
+    def settle(
+        self, keys: list[str], declared: list[RateBudget | None], result: CallResult, lease: str
     ) -> None:
-        """Release through the wrapped budgets."""
-        self.inner.release(keys, declared, observed, blocked_until, lease, answered, spent)
+        """Release through the wrapped budgets (their `release`, which a subclass may override)."""
+        r = result
+        self.inner.release(keys, declared, r.observed, r.blocked_until, lease, r.answered, r.spent)
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.inner, name)  # snapshot(), client, ... of the wrapped budgets

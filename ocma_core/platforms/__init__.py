@@ -1,7 +1,7 @@
 """The Platform contract: types, base class and validation."""
 
 from ocma_core.platforms.base import Platform, RateBudget
-from ocma_core.platforms.responses import error_code, error_detail, parse_reset, retry_time
+from ocma_core.platforms.responses import error_code, error_detail, numeric_values, parse_reset, retry_time
 from ocma_core.platforms.types import (
     AccountContext,
     AuthKind,
@@ -50,6 +50,7 @@ __all__ = [
     "count_characters",
     "error_code",
     "error_detail",
+    "numeric_values",
     "parse_reset",
     "retry_time",
 ]

@@ -59,6 +59,9 @@ class RateBudget:
     window_s: float
 
 
+MAX_HOST_CONCURRENCY = 1024  # the most calls in flight per host an operator may allow (as --concurrency)
+
+
 class Platform:
     """Base class of a social platform integration; subclasses set the class attributes and override methods.
 
@@ -75,7 +78,8 @@ class Platform:
     default_auth_base: ClassVar[str] = ""
     default_scopes: ClassVar[tuple[str, ...]] = ()
     rate_budgets: ClassVar[tuple[RateBudget, ...]] = ()
-    max_concurrency: ClassVar[int] = 16  # calls in flight per host (see host_of) in each worker process
+    # Calls in flight per host (see host_of) in each worker process; OCMA_<PLATFORM>_MAX_CONCURRENCY overrides it.
+    max_concurrency: ClassVar[int] = 16
     # With Capability.IDEMPOTENT_PUBLISH: how long the platform remembers an idempotency key (None: for
     # good). After that the engine asks `find_published` instead of publishing again.
     idempotency_window_s: ClassVar[float | None] = None
@@ -108,6 +112,24 @@ class Platform:
         connect = self.setting("CONNECT_TIMEOUT_S") or self._env.get("OCMA_CONNECT_TIMEOUT_S")
         if connect:
             self.connect_timeout_s = float(connect)  # type: ignore[misc]
+        cap = self.setting("MAX_CONCURRENCY")
+        if cap:
+            self.max_concurrency = self._cap_from(cap)  # type: ignore[misc]
+
+    def _cap_from(self, value: str) -> int:
+        """OCMA_<PLATFORM>_MAX_CONCURRENCY: the operator's own cap of calls in flight per host and process."""
+        name = f"OCMA_{self.name.upper()}_MAX_CONCURRENCY"
+        try:
+            cap = int(value.strip())
+        except ValueError:
+            cap = 0
+        if not 1 <= cap <= MAX_HOST_CONCURRENCY:
+            raise ConfigError(
+                f"{name} is {value!r}: it must be a whole number of calls from 1 to {MAX_HOST_CONCURRENCY}.",
+                fix=f"Set {name} to the calls one host takes at a time, or unset it for the plugin's "
+                f"{type(self).max_concurrency}.",
+            )
+        return cap
 
     # ----- configuration -------------------------------------------------------------------------
     def setting(self, key: str, default: str | None = None) -> str | None:

@@ -1,9 +1,10 @@
-"""Reading platform responses: rate-limit resets, retry times, error codes and error text."""
+"""Reading platform responses: rate-limit resets, retry times, error codes, error text and counts."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import httpx
@@ -101,4 +102,9 @@ def error_detail(response: httpx.Response) -> str:
     return str(body)[:300]
 
 
-__all__ = ["error_code", "error_detail", "parse_reset", "retry_time"]
+def numeric_values(body: Mapping[str, Any], keys: Iterable[str]) -> dict[str, float]:
+    """The numbers a JSON object holds under `keys`, as floats; a key that is missing or not a number is left out."""
+    return {key: float(body[key]) for key in keys if isinstance(body.get(key), int | float)}
+
+
+__all__ = ["error_code", "error_detail", "numeric_values", "parse_reset", "retry_time"]

@@ -21,6 +21,7 @@ from ocma_core.context import Ocma
 from ocma_core.db.models import Notification
 from ocma_core.db.types import utcnow
 from ocma_core.errors import ValidationFailed
+from ocma_core.services.paging import bad_cursor, next_page_cursor
 
 MAX_LIMIT = 200
 MAX_IDS = 500
@@ -70,11 +71,7 @@ def read_cursor(after: str | None) -> int | None:
     if after is None or after == "":
         return None
     if not (after.isascii() and after.isdigit() and len(after) <= 19 and int(after) <= MAX_SEQ):
-        raise ValidationFailed(
-            "`after` is not a cursor this listing gave out.",
-            problems=[{"field": "after", "message": "not a sequence id"}],
-            fix="Pass the X-Next-Cursor of the previous page (the Link header's rel=next), or leave it out.",
-        )
+        raise bad_cursor("not a sequence id", "X-Next-Cursor")
     return int(after)
 
 
@@ -115,7 +112,7 @@ def list_notifications(
 
 def next_cursor(page: Sequence[Notification], limit: int) -> str | None:
     """The cursor of the next page, or None when this page was the last (fewer than `limit`)."""
-    return str(page[-1].seq) if page and len(page) >= limit else None
+    return next_page_cursor(page, limit, lambda row: str(row.seq))
 
 
 def unread_count(ocma: Ocma, workspace_id: str) -> int:

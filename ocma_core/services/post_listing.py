@@ -19,7 +19,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from ocma_core.context import Ocma
 from ocma_core.db.models import Post, Target, Workspace
-from ocma_core.errors import ValidationFailed
+from ocma_core.services.paging import bad_cursor, next_page_cursor
 
 
 def _unscheduled() -> ColumnElement[bool]:
@@ -66,11 +66,7 @@ def _read_cursor(cursor: str) -> tuple[datetime | None, datetime, str]:
             post_id,
         )
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError, OverflowError) as exc:
-        raise ValidationFailed(
-            "`after` is not a cursor this listing gave out.",
-            problems=[{"field": "after", "message": f"cannot be read ({type(exc).__name__})"}],
-            fix="Pass the `next_cursor` of the previous page (the Link header's rel=next), or leave it out.",
-        ) from None
+        raise bad_cursor(f"cannot be read ({type(exc).__name__})", "`next_cursor`") from None
 
 
 def _filtered(
@@ -166,7 +162,7 @@ def _after(
 
 def page_cursor(found: list[Post], limit: int) -> str | None:
     """The cursor of the next page, or None when this page was the last (it had fewer than `limit` posts)."""
-    return cursor_after(found[-1]) if found and len(found) >= limit else None
+    return next_page_cursor(found, limit, cursor_after)
 
 
 __all__ = ["cursor_after", "list_posts", "page_cursor"]

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from ocma_bluesky import records
 from ocma_bluesky.posting import parse_time
-from ocma_core import AccountContext, MetricsSnapshot, PastPage, PastPost
+from ocma_core import AccountContext, MetricsSnapshot, PastPage, PastPost, numeric_values
 
 if TYPE_CHECKING:
     from ocma_bluesky.platform import BlueskyPlatform
@@ -43,5 +43,5 @@ async def public_account(platform: BlueskyPlatform, ctx: AccountContext, handle:
     """app.bsky.actor.getProfile of any account: followers, follows and posts counts."""
     body = await platform.query(ctx, "app.bsky.actor.getProfile", {"actor": handle})
     keys = ("followersCount", "followsCount", "postsCount")
-    values = {key: float(body[key]) for key in keys if isinstance(body.get(key), int | float)}
+    values = numeric_values(body, keys)
     return MetricsSnapshot(values=values, fetched_at=datetime.now(UTC), unavailable=("impressions",))

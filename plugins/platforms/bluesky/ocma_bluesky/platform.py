@@ -39,6 +39,7 @@ from ocma_core import (
     TokenSet,
     Transient,
     WebhookEvent,
+    numeric_values,
     parse_reset,
 )
 
@@ -352,7 +353,7 @@ class BlueskyPlatform(Platform):
             raise Rejected(f"Bluesky has no post {external_id} (deleted or not yet indexed).")
         post = posts[0]
         keys = ("likeCount", "repostCount", "replyCount", "quoteCount", "bookmarkCount")
-        values = {key: float(post[key]) for key in keys if isinstance(post.get(key), int | float)}
+        values = numeric_values(post, keys)
         return MetricsSnapshot(
             values=values,
             fetched_at=datetime.now(UTC),
@@ -374,7 +375,7 @@ class BlueskyPlatform(Platform):
         """app.bsky.actor.getProfile: followers, follows and posts counts."""
         body = await self.query(ctx, "app.bsky.actor.getProfile", {"actor": self.did_of(ctx)})
         keys = ("followersCount", "followsCount", "postsCount")
-        values = {key: float(body[key]) for key in keys if isinstance(body.get(key), int | float)}
+        values = numeric_values(body, keys)
         return MetricsSnapshot(
             values=values, fetched_at=datetime.now(UTC), unavailable=("impressions", "profile_views")
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ocma_core import AccountContext, MetricsSnapshot, Rejected
+from ocma_core import AccountContext, MetricsSnapshot, Rejected, numeric_values
 from ocma_core.platforms import graph
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ async def page(platform: FacebookPlatform, ctx: AccountContext, page_id: str) ->
     body = await platform.call(
         "GET", page_id, ctx, bucket="metrics", params={"fields": ",".join(PAGE_FIELDS)}
     )
-    values = {k: float(body[k]) for k in PAGE_FIELDS if isinstance(body.get(k), int | float)}
+    values = numeric_values(body, PAGE_FIELDS)
     if not values:
         raise Rejected("Facebook returned no follower counts for this Page.")
     unavailable = tuple(k for k in PAGE_FIELDS if k not in values)

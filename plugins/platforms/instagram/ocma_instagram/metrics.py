@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from ocma_core import AccountContext, MetricsSnapshot, Rejected
+from ocma_core import AccountContext, MetricsSnapshot, Rejected, numeric_values
 from ocma_core.platforms import graph
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ async def account(platform: InstagramPlatform, ctx: AccountContext) -> MetricsSn
     body = await platform.call(
         "GET", platform.user_path(ctx), ctx, bucket="metrics", params={"fields": ",".join(ACCOUNT_FIELDS)}
     )
-    values = {k: float(body[k]) for k in ACCOUNT_FIELDS if isinstance(body.get(k), int | float)}
+    values = numeric_values(body, ACCOUNT_FIELDS)
     if not values:
         raise Rejected("Instagram returned no counts for this account.")
     unavailable = tuple(k for k in ACCOUNT_FIELDS if k not in values)

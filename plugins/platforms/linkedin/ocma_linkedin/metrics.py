@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ocma_core import MetricsSnapshot, Rejected
+from ocma_core import MetricsSnapshot, Rejected, numeric_values
 from ocma_linkedin.auth import MEMBER_POST_ANALYTICS, MEMBER_PROFILE_ANALYTICS
 from ocma_linkedin.errors import raise_for_linkedin
 from ocma_linkedin.restli import encode, post_kind, restli_list
@@ -77,7 +77,7 @@ async def organization_post(
             unavailable=ORG_POST_FIELDS,
             note=f"LinkedIn returned no share statistics for {urn} (yet).",
         )
-    values = {k: float(stats[k]) for k in ORG_POST_FIELDS if isinstance(stats.get(k), int | float)}
+    values = numeric_values(stats, ORG_POST_FIELDS)
     missing = tuple(k for k in ORG_POST_FIELDS if k not in values)
     return MetricsSnapshot(
         values=values,

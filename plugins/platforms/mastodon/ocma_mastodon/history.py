@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from ocma_core import MetricsSnapshot, PastPage, PastPost
+from ocma_core import MetricsSnapshot, PastPage, PastPost, numeric_values
 from ocma_mastodon.text import status_text
 
 Get = Callable[[str, dict[str, Any] | None], Awaitable[Any]]
@@ -43,5 +43,5 @@ async def public_account(get: Get, handle: str) -> MetricsSnapshot:
     """GET /api/v1/accounts/lookup?acct=: followers, following and statuses counts of any public account."""
     account = await get("/api/v1/accounts/lookup", {"acct": handle})
     keys = ("followers_count", "following_count", "statuses_count")
-    values = {k: float(account[k]) for k in keys if isinstance(account.get(k), int | float)}
+    values = numeric_values(account, keys)
     return MetricsSnapshot(values=values, fetched_at=datetime.now(UTC), unavailable=("impressions",))

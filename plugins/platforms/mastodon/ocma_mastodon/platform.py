@@ -31,6 +31,7 @@ from ocma_core import (
     TokenSet,
     Transient,
     WebhookEvent,
+    numeric_values,
 )
 from ocma_mastodon import history, statuses, webhooks
 from ocma_mastodon.apps import AppRegistry, data_dir, normalise_instance
@@ -408,7 +409,7 @@ class MastodonPlatform(Platform):
         """GET /api/v1/statuses/:id: favourites, reblogs, replies (and quotes, 4.5+); no impressions exist."""
         status = await self._get(ctx, f"/api/v1/statuses/{external_id}")
         keys = ("favourites_count", "reblogs_count", "replies_count", "quotes_count")
-        values = {k: float(status[k]) for k in keys if isinstance(status.get(k), int | float)}
+        values = numeric_values(status, keys)
         return MetricsSnapshot(
             values=values,
             fetched_at=datetime.now(UTC),
@@ -433,7 +434,7 @@ class MastodonPlatform(Platform):
         """verify_credentials: followers, following and statuses counts."""
         account = await self._get(ctx, "/api/v1/accounts/verify_credentials")
         keys = ("followers_count", "following_count", "statuses_count")
-        values = {k: float(account[k]) for k in keys if isinstance(account.get(k), int | float)}
+        values = numeric_values(account, keys)
         return MetricsSnapshot(values=values, fetched_at=datetime.now(UTC), unavailable=("impressions",))
 
     # ----- webhooks (admin-only) -----------------------------------------------------------------

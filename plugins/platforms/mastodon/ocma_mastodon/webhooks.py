@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ocma_core import WebhookEvent
+from ocma_core import WebhookEvent, numeric_values
 
 STATUS_EVENTS = ("status.created", "status.updated")
 _STATUS_COUNTS = ("replies_count", "reblogs_count", "favourites_count", "quotes_count")
@@ -44,7 +44,7 @@ def parse(body: bytes) -> list[WebhookEvent]:
     obj: Any = payload.get("object") if isinstance(payload.get("object"), dict) else {}
     if kind in STATUS_EVENTS:
         account = obj.get("account") if isinstance(obj.get("account"), dict) else {}
-        metrics = {k: float(obj[k]) for k in _STATUS_COUNTS if isinstance(obj.get(k), int | float)}
+        metrics = numeric_values(obj, _STATUS_COUNTS)
         return [
             WebhookEvent(
                 kind=kind,

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ocma_core import AccountContext, MetricsSnapshot, Rejected, WebhookEvent
+from ocma_core import AccountContext, MetricsSnapshot, Rejected, WebhookEvent, numeric_values
 
 if TYPE_CHECKING:
     from ocma_tiktok.platform import TikTokPlatform
@@ -92,7 +92,7 @@ async def post(platform: TikTokPlatform, ctx: AccountContext, external_id: str) 
     video = answer.video if answer is not None else None
     if answer is None or video is None:
         raise Rejected(f"TikTok does not list video {external_id} for this account (deleted or private).")
-    values = {k: float(video[k]) for k in VIDEO_METRICS if isinstance(video.get(k), int | float)}
+    values = numeric_values(video, VIDEO_METRICS)
     missing = tuple(k for k in VIDEO_METRICS if k not in values)
     return MetricsSnapshot(values=values, fetched_at=answer.fetched_at, unavailable=missing)
 
@@ -103,7 +103,7 @@ async def account(platform: TikTokPlatform, ctx: AccountContext) -> MetricsSnaps
         "GET", "/v2/user/info/", ctx, bucket="user_info", params={"fields": ",".join(ACCOUNT_METRICS)}
     )
     user = data.get("user") or {}
-    values = {k: float(user[k]) for k in ACCOUNT_METRICS if isinstance(user.get(k), int | float)}
+    values = numeric_values(user, ACCOUNT_METRICS)
     missing = tuple(k for k in ACCOUNT_METRICS if k not in values)
     return MetricsSnapshot(values=values, fetched_at=datetime.now(UTC), unavailable=missing)
 

@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ocma_core import WebhookEvent
+from ocma_core import WebhookEvent, numeric_values
 
 SIGNATURE_HEADER = "x-twitter-webhooks-signature"
 
@@ -63,7 +63,7 @@ def _user_id(user: Any) -> str | None:
 
 def _counts(tweet: Mapping[str, Any]) -> dict[str, float]:
     names = ("favorite_count", "retweet_count", "reply_count", "quote_count")
-    return {name: float(tweet[name]) for name in names if isinstance(tweet.get(name), int | float)}
+    return numeric_values(tweet, names)
 
 
 def _tweet_create(item: Mapping[str, Any], for_user: str | None) -> WebhookEvent:
