@@ -50,6 +50,13 @@ class ConflictError(OcmaError):
     title = "Conflict"
 
 
+class PreconditionFailed(ConflictError):
+    """The change was made against a version that has changed since (a stale If-Match): nothing was written."""
+
+    status_code = 412
+    title = "Precondition failed"
+
+
 class ValidationFailed(OcmaError):
     """Input failed validation; `problems` lists each problem found."""
 

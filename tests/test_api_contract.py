@@ -50,8 +50,12 @@ account_id = {{ dictionary = "accounts", probability = 0.8 }}
 experiment_id = {{ dictionary = "experiments", probability = 0.8 }}
 media_id = {{ dictionary = "media", probability = 0.8 }}
 
+# 412: a conditional change (If-Match) against a version that is not the current one.
 [checks.positive_data_acceptance]
-expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429"]
+expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "412", "422", "429"]
+
+[checks.negative_data_rejection]
+expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "412", "415", "422", "428", "429", "5xx"]
 
 # The event stream follows the log until the client leaves (tests/test_event_stream.py covers it).
 [[operations]]
@@ -65,7 +69,7 @@ enabled = false
 [[operations]]
 include-path-regex = "^/v1/(content/(generate|adapt|optimize|score)|media/generate|agent/threads/[^/]+/messages)$"
 checks.not_a_server_error.expected-statuses = ["2xx", "3xx", "4xx", "502", "503"]
-checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "502", "503"]
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "412", "422", "429", "502", "503"]
 """
 
 

@@ -143,7 +143,7 @@ def test_a_bad_calls_per_host_setting_is_refused_by_name(value: str) -> None:
 
     from ocma_core.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="OCMA_MASTODON_MAX_CONCURRENCY .*from 1 to 1024") as caught:
+    with pytest.raises(ConfigError, match=r"OCMA_MASTODON_MAX_CONCURRENCY .*from 1 to 1024") as caught:
         MastodonPlatform(env={"OCMA_MASTODON_MAX_CONCURRENCY": value})
     assert "unset it for the plugin's 8" in str(caught.value.fix)
 

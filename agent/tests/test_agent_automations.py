@@ -230,7 +230,7 @@ def test_only_admins_set_rules_and_bad_rules_say_how_to_fix_them(
     refused = client.post("/v1/automations", json=loop, headers=key(ocma, workspace_id, Role.ADMIN))
     assert refused.status_code == 422 and "own drafts" in refused.text
     viewer = key(ocma, workspace_id, Role.VIEWER)
-    assert client.get("/v1/automations", headers=viewer).json() == {"automations": []}
+    assert client.get("/v1/automations", headers=viewer).json() == {"automations": [], "etags": {}}
     assert client.delete("/v1/automations/t", headers=key(ocma, workspace_id, Role.EDITOR)).status_code == 403
 
 

@@ -20,6 +20,7 @@ DESCRIPTIONS = {
     403: "The key's role does not allow this.",
     404: "No such resource in the key's workspace.",
     409: "The resource's current state does not allow this.",
+    412: "The If-Match version is stale: read the resource again, redo the change and send its new ETag.",
     413: "The request body is larger than this route accepts.",
     422: "The input is invalid; `problems` names each field and how to fix it.",
     429: "A platform or AI provider is rate limiting; Retry-After says when to try again.",

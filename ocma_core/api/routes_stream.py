@@ -5,10 +5,10 @@ after `?since=` or `Last-Event-ID`, filtered by `?kinds=`, then live), authentic
 Messages are JSON text: `{"type": "event", "id", "seq", "kind", "workspace_id", "at", "data"}` per event and
 `{"type": "heartbeat"}` when nothing was sent for a while. A client that does not take a message within
 SEND_TIMEOUT_S is dropped with close code 1013 (try again later): it reconnects with `?since=<last seq>`.
-One API key may hold OCMA_STREAM_MAX_PER_KEY sockets open at once per server process; one more is closed at
-once with code 4029 (too many streams; like HTTP 429). Clients have nothing to say on the socket: a message
-from them over MAX_INCOMING bytes closes it with 1009 (message too big), and `ocma serve` refuses such frames
-before reading them whole."""
+One API key may hold OCMA_STREAM_MAX_PER_KEY streams (sockets and SSE together, ocma_core.api.stream_slots)
+open at once per server process; one more socket is closed at once with code 4029 (too many streams; like
+HTTP 429). Clients have nothing to say on the socket: a message from them over MAX_INCOMING bytes closes it
+with 1009 (message too big), and `ocma serve` refuses such frames before reading them whole."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.websockets import WebSocketDisconnect
 
+from ocma_core.api import stream_slots
 from ocma_core.api.auth import Caller, get_ocma, require
 from ocma_core.api.event_feed import MAX_SEQ, KeyWatch, follow_log, parse_kinds, resume_point, start_point
 from ocma_core.context import Ocma
@@ -40,7 +41,6 @@ POLICY = 1008
 TOO_BIG = 1009
 TOO_MANY = 4029  # this API key already holds OCMA_STREAM_MAX_PER_KEY streams open in this process
 MAX_INCOMING = 4096  # bytes of one message from a client (they need send nothing at all)
-_open: dict[tuple[int, str], int] = {}  # open sockets per (ocma, API key)
 HEARTBEAT = '{"type":"heartbeat"}'
 _wired: OrderedDict[str, str] = OrderedDict()
 
@@ -192,20 +192,15 @@ async def stream_socket(
     after = await start_point(
         ocma, who.workspace_id, resume_point(websocket.headers.get("last-event-id"), since)
     )
-    slot = (id(ocma), who.key_id)
-    if _open.get(slot, 0) >= ocma.settings.stream_max_per_key:
+    if not stream_slots.take(ocma, who.key_id):
         await websocket.accept()
-        why = f"this API key already has {ocma.settings.stream_max_per_key} streams open (OCMA_STREAM_MAX_PER_KEY)"
-        await _close_quietly(websocket, TOO_MANY, why[:120])
+        await _close_quietly(websocket, TOO_MANY, stream_slots.too_many(ocma)[:120])
         return
-    _open[slot] = _open.get(slot, 0) + 1
     try:
         await websocket.accept()
         await _serve(websocket, ocma, who, after, kinds, follow)
     finally:
-        _open[slot] -= 1
-        if not _open[slot]:
-            del _open[slot]
+        stream_slots.give_back(ocma, who.key_id)
 
 
 async def _serve(websocket: WebSocket, ocma: Ocma, who: Caller, after: int, kinds: str, follow: bool) -> None:
@@ -247,8 +242,8 @@ async def _serve(websocket: WebSocket, ocma: Ocma, who: Caller, after: int, kind
 
 
 def open_streams(ocma: Ocma, key_id: str) -> int:
-    """Sockets the key holds open on this process (for tests and metrics)."""
-    return _open.get((id(ocma), key_id), 0)
+    """Streams (sockets and SSE) the key holds open on this process (for tests and metrics)."""
+    return stream_slots.open_streams(ocma, key_id)
 
 
 async def _close_quietly(websocket: WebSocket, code: int, reason: str) -> None:

@@ -8,6 +8,7 @@ from ocma_core.services.members import add_member, list_members, member_by_exter
 from ocma_core.services.once import claim_once, release_once
 from ocma_core.services.workspaces import (
     authenticate,
+    change_setting,
     change_workspace,
     get_workspace,
     list_workspaces,
@@ -17,6 +18,7 @@ from ocma_core.services.workspaces import (
 __all__ = [
     "add_member",
     "authenticate",
+    "change_setting",
     "change_workspace",
     "claim_once",
     "get_workspace",

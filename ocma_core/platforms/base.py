@@ -236,6 +236,13 @@ class Platform:
         """Problems for one account (e.g. an instance's own length limit); default: validate(content)."""
         return self.validate(content)
 
+    def destination(self, content: PostContent, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """What of the account's settings decides where or as what `content` goes out (e.g. Pinterest's
+        default board), JSON-able; a post's approval covers it, so changing it asks for approval again.
+
+        Default: nothing beyond the content itself."""
+        return {}
+
     async def publish(self, ctx: AccountContext, content: PostContent) -> PublishResult:
         """Publish `content` (and its thread) as the account (every platform must implement it)."""
         raise TypeError(f"{type(self).__name__} must implement publish() (see docs/plugins.md).")

@@ -1,10 +1,11 @@
 """Approval binds to the exact content reviewed.
 
 `content_hash` is the SHA-256 of what an approver sees: body, media (by content hash), per-platform variants,
-thread, options and the accounts it goes to. `approve_post` stores it on the post; a post that needs approval
-(the workspace requires it, the agent held it, or it was approved before) is queued only while its content
-still hashes to the stored value, so an edit after approval (and a retry of an edited post) goes back to
-pending approval.
+thread, options, the accounts it goes to and, for each, what of the account's settings decides where or as
+what it goes out (`Platform.destination`, e.g. Pinterest's default board). `approve_post` stores it on the
+post; a post that needs approval (the workspace requires it, the agent held it, or it was approved before) is
+queued only while its content still hashes to the stored value, so an edit after approval, a retry of an
+edited post, or a changed destination (another default board) goes back to pending approval.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from ocma_core.context import Ocma
-from ocma_core.db.models import ROLE_RANK, Media, Post, Role, Target, Workspace
-from ocma_core.errors import PermissionDenied
+from ocma_core.db.models import ROLE_RANK, Account, Media, Post, Role, Target, Workspace
+from ocma_core.errors import PermissionDenied, UnknownPlatformError
+from ocma_core.platforms import PostContent
+from ocma_core.registry import get_platform
 
 
 def content_hash(session: Session, post: Post) -> str:
@@ -26,17 +29,38 @@ def content_hash(session: Session, post: Post) -> str:
     if post.media_ids:
         rows = session.exec(select(Media).where(col(Media.id).in_(list(post.media_ids))))
         media = {m.id: m.sha256 for m in rows}
-    accounts = sorted(t.account_id for t in session.exec(select(Target).where(Target.post_id == post.id)))
+    ids = sorted(t.account_id for t in session.exec(select(Target).where(Target.post_id == post.id)))
     reviewed: dict[str, Any] = {
         "body": post.body,
         "media": [[m, media.get(m, "")] for m in post.media_ids],
         "variants": post.variants,
         "thread": post.thread,
         "options": post.options,
-        "accounts": accounts,
+        "accounts": ids,
     }
+    destinations = _destinations(session, post, ids)
+    if destinations:  # only when a platform names one: other posts keep the hashes approved before
+        reviewed["destinations"] = destinations
     encoded = json.dumps(reviewed, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+
+
+def _destinations(session: Session, post: Post, account_ids: list[str]) -> dict[str, Any]:
+    """Per account, what its platform says decides where the post goes beyond its content (may be none)."""
+    found: dict[str, Any] = {}
+    if not account_ids:
+        return found
+    for account in session.exec(select(Account).where(col(Account.id).in_(account_ids))):
+        try:
+            platform = get_platform(account.platform)
+        except UnknownPlatformError:
+            continue  # not installed here: nothing can be published there either
+        text = post.variants.get(account.id) or post.variants.get(account.platform) or post.body
+        content = PostContent(text=text, options=dict(post.options.get(account.platform, {})))
+        destination = platform.destination(content, account.settings)
+        if destination:
+            found[account.id] = destination
+    return found
 
 
 def needs_approval(workspace: Workspace, post: Post, *, hold: bool = False) -> bool:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy import update
 from sqlmodel import col, select
 
 from ocma_core.context import Ocma
@@ -132,6 +133,30 @@ def change_workspace(
             workspace.settings = apply_changes(workspace.settings or {}, validated)
         session.add(workspace)
         return workspace
+
+
+def change_setting(ocma: Ocma, workspace_id: str, name: str, change: Callable[[Any], Any]) -> Any:
+    """Read-modify-write one registered setting atomically: `change(current)` returns the new value (validated
+    like any setting; None unsets it) while the workspace's row is locked, so concurrent changes apply one
+    after the other and none is lost. What was stored."""
+    from ocma_core.workspace_settings import apply_changes, registered_settings, validate_changes
+
+    setting = registered_settings()[name]
+    with ocma.session() as session:
+        # A write first: it locks the row on PostgreSQL and takes SQLite's write lock, so the read below is
+        # the latest and no other writer gets in between.
+        session.execute(
+            update(Workspace).where(col(Workspace.id) == workspace_id).values(name=Workspace.name)
+        )
+        workspace = session.get(Workspace, workspace_id, populate_existing=True)
+        if workspace is None:
+            raise NotFoundError(
+                f"No workspace {workspace_id!r}.", fix="List them with `ocma workspaces list`."
+            )
+        validated = validate_changes({name: change(setting.read(workspace.settings or {}))})
+        workspace.settings = apply_changes(workspace.settings or {}, validated)
+        session.add(workspace)
+        return validated[name]
 
 
 def describe_workspace(workspace: Workspace) -> dict[str, Any]:

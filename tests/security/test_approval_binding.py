@@ -4,16 +4,20 @@ posts follows the same rule."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from ocma_core.api.app import create_app
 from ocma_core.context import Ocma
-from ocma_core.db.models import Post, PostStatus, Role, Target, TargetStatus
+from ocma_core.db.models import Account, Post, PostStatus, Role, Target, TargetStatus
 from ocma_core.db.types import utcnow
-from ocma_core.services import calendar, posts
+from ocma_core.platforms import Platform, PostContent
+from ocma_core.registry import get_platform
+from ocma_core.services import approval, calendar, posts
 from ocma_core.services.post_input import PostInput
 from ocma_core.services.workspaces import create_api_key, update_settings
 
@@ -92,3 +96,31 @@ def test_an_editor_cannot_delete_published_posts_where_approval_is_required(
     with TestClient(create_app(ocma, run_worker=False)) as client:
         answer = client.post(f"/v1/posts/{post.id}/delete-published", headers=editor)
     assert answer.status_code == 403 and "admin or owner" in answer.json()["detail"]
+
+
+def test_changing_where_an_approved_post_goes_needs_approval_again(
+    ocma: Ocma, workspace_id: str, account_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the platform says decides the destination (Pinterest's default board) is part of the approval:
+    a new default board after approval sends a retried post back for approval; the same one keeps it."""
+
+    def destination(self: Platform, content: PostContent, settings: Mapping[str, Any]) -> dict[str, Any]:
+        return {"board": settings.get("board")}
+
+    monkeypatch.setattr(type(get_platform("fakesocial")), "destination", destination)
+    _set_board(ocma, account_id, "recipes")
+    post_id = _approved_then_failed(ocma, workspace_id, account_id)
+    _set_board(ocma, account_id, "holidays")
+    assert posts.retry_post(ocma, workspace_id, post_id).status is PostStatus.PENDING_APPROVAL
+    _set_board(ocma, account_id, "recipes")
+    with ocma.session() as session:
+        post = session.get(Post, post_id)
+        assert post is not None and approval.is_approved(session, post)
+
+
+def _set_board(ocma: Ocma, account_id: str, board: str) -> None:
+    with ocma.session() as session:
+        account = session.get(Account, account_id)
+        assert account is not None
+        account.settings = {**account.settings, "board": board}
+        session.add(account)

@@ -1,12 +1,31 @@
-"""Add, list and remove a workspace's automation rules (stored in its `automations` setting)."""
+"""Add, list and remove a workspace's automation rules (stored in its `automations` setting).
+
+Each change is a read-modify-write of the whole list under the workspace's lock (`change_setting`), so two
+changes at once never drop each other's rules. Each rule has a version (`etag`): a change sent with the
+version it was made against (HTTP If-Match) is refused when the rule changed since, so nobody's edit is
+overwritten unseen.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Callable
 from typing import Any
 
 from ocma_agent.automations.rules import SETTING, Rule, rules_of
 from ocma_core.app import Ocma, workspaces
-from ocma_core.errors import NotFoundError
+from ocma_core.errors import ConflictError, NotFoundError, PreconditionFailed
+
+REREAD = (
+    "GET /v1/automations for the current rule and its etag, redo your change on it and send it with If-Match."
+)
+
+
+def etag(rule: Rule) -> str:
+    """The rule's version as an HTTP entity tag: a hash of what is stored, new with every change."""
+    encoded = json.dumps(rule.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return '"' + hashlib.sha256(encoded.encode("utf-8")).hexdigest()[:32] + '"'
 
 
 def list_rules(ocma: Ocma, workspace_id: str) -> list[Rule]:
@@ -14,25 +33,68 @@ def list_rules(ocma: Ocma, workspace_id: str) -> list[Rule]:
     return rules_of(workspaces.get_workspace(ocma, workspace_id).settings)
 
 
-def _store(ocma: Ocma, workspace_id: str, rules: list[Rule]) -> None:
-    value: list[dict[str, Any]] | None = [r.model_dump(mode="json") for r in rules] or None
-    workspaces.change_workspace(ocma, workspace_id, settings={SETTING: value})
+def _update(ocma: Ocma, workspace_id: str, change: Callable[[list[Rule]], list[Rule]]) -> None:
+    def apply(stored: Any) -> list[dict[str, Any]] | None:
+        return [r.model_dump(mode="json") for r in change(rules_of({SETTING: stored}))] or None
+
+    workspaces.change_setting(ocma, workspace_id, SETTING, apply)
 
 
-def add_rule(ocma: Ocma, workspace_id: str, rule: Rule) -> Rule:
-    """Add the rule, or replace the one with the same id (checked like any workspace setting)."""
-    rules = [r for r in list_rules(ocma, workspace_id) if r.id != rule.id]
-    _store(ocma, workspace_id, [*rules, rule])
+def _matches(rule: Rule, if_match: str) -> bool:
+    tags = [t.strip().removeprefix("W/") for t in if_match.split(",")]
+    return "*" in tags or etag(rule) in tags
+
+
+def check_version(rule_id: str, current: Rule | None, if_match: str | None, *, replace: bool) -> None:
+    """Refuse a change made against another version of the rule: PreconditionFailed for a stale If-Match,
+    ConflictError for replacing an existing rule without one (unless `replace`, the console's own choice)."""
+    if if_match is not None:
+        if current is None:
+            raise PreconditionFailed(
+                f"The automation {rule_id!r} no longer exists (it was removed); nothing was changed.",
+                fix="GET /v1/automations; to add it again, send it without If-Match.",
+            )
+        if not _matches(current, if_match):
+            raise PreconditionFailed(
+                f"The automation {rule_id!r} was changed since you read it (its etag is now {etag(current)}, "
+                f"not {if_match}); nothing was changed.",
+                fix=REREAD,
+            )
+    elif current is not None and not replace:
+        raise ConflictError(
+            f"An automation {rule_id!r} exists already; replacing it needs the version you edited, so nobody's "
+            "change is overwritten unseen. Nothing was changed.",
+            fix=f"Send If-Match: {etag(current)} (its current etag) to replace it, or choose another id.",
+        )
+
+
+def add_rule(
+    ocma: Ocma, workspace_id: str, rule: Rule, *, if_match: str | None = None, replace: bool = True
+) -> Rule:
+    """Add the rule, or replace the one with the same id (checked like any workspace setting); see
+    `check_version` for `if_match` and `replace`."""
+
+    def change(rules: list[Rule]) -> list[Rule]:
+        current = next((r for r in rules if r.id == rule.id), None)
+        check_version(rule.id, current, if_match, replace=replace)
+        return [*(r for r in rules if r.id != rule.id), rule]
+
+    _update(ocma, workspace_id, change)
     return rule
 
 
-def remove_rule(ocma: Ocma, workspace_id: str, rule_id: str) -> None:
-    """Remove the rule with this id (NotFoundError naming the ids there are)."""
-    rules = list_rules(ocma, workspace_id)
-    kept = [r for r in rules if r.id != rule_id]
-    if len(kept) == len(rules):
-        there = ", ".join(r.id for r in rules) or "none"
-        raise NotFoundError(
-            f"No automation {rule_id!r} (there are: {there}).", fix="`ocma automations list`."
-        )
-    _store(ocma, workspace_id, kept)
+def remove_rule(ocma: Ocma, workspace_id: str, rule_id: str, *, if_match: str | None = None) -> None:
+    """Remove the rule with this id (NotFoundError naming the ids there are; PreconditionFailed when
+    `if_match` is not its version)."""
+
+    def change(rules: list[Rule]) -> list[Rule]:
+        current = next((r for r in rules if r.id == rule_id), None)
+        if current is None:
+            there = ", ".join(r.id for r in rules) or "none"
+            raise NotFoundError(
+                f"No automation {rule_id!r} (there are: {there}).", fix="`ocma automations list`."
+            )
+        check_version(rule_id, current, if_match, replace=True)
+        return [r for r in rules if r.id != rule_id]
+
+    _update(ocma, workspace_id, change)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -22,20 +23,29 @@ TRIAL_HINT = (
 FIND_PAGES = 4  # pages of GET /pins (100 pins each) a look-up reads before it says "not there"
 
 
-def board_of(ctx: AccountContext, content: PostContent) -> tuple[str, str | None]:
-    """(board id, section id): the post's `board_id`, else the account's default board; Rejected when none."""
+def board_for(content: PostContent, settings: Mapping[str, Any]) -> tuple[str, str | None] | None:
+    """(board id, section id) the pin goes to: the post's `board_id`, else the account's default board; None
+    when neither is set."""
     chosen = str(content.options.get("board_id") or "")
     if chosen:
         section = content.options.get("board_section_id")
         return chosen, str(section) if section else None
-    default = str(ctx.settings.get("default_board_id") or "")
+    default = str(settings.get("default_board_id") or "")
     if not default:
+        return None
+    section = content.options.get("board_section_id") or settings.get("default_board_section_id")
+    return default, str(section) if section else None
+
+
+def board_of(ctx: AccountContext, content: PostContent) -> tuple[str, str | None]:
+    """(board id, section id): the post's `board_id`, else the account's default board; Rejected when none."""
+    board = board_for(content, ctx.settings)
+    if board is None:
         raise Rejected(
             "Pinterest needs a board for every pin: give the post the option board_id, or choose the "
             "account's default board (`ocma accounts set ACCOUNT_ID default_board=NAME`)."
         )
-    section = content.options.get("board_section_id") or ctx.settings.get("default_board_section_id")
-    return default, str(section) if section else None
+    return board
 
 
 def _image_base64(item: MediaItem) -> dict[str, str]:

@@ -195,6 +195,11 @@ class PinterestPlatform(Platform):
         """As validate, and a board must be known (the post's board_id or the account's default board)."""
         return [*self.validate(content), *account_problems(content, settings)]
 
+    def destination(self, content: PostContent, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """The board and section the pin goes to (the post's board_id, else the account's default board)."""
+        board, section = pins.board_for(content, settings) or (None, None)
+        return {"board_id": board, "board_section_id": section}
+
     async def publish(self, ctx: AccountContext, content: PostContent) -> PublishResult:
         """Create the pin; a video is uploaded first and the pin waits (pending) until Pinterest processed it."""
         videos = [m for m in content.media if m.is_video]

@@ -179,3 +179,20 @@ def test_a_lost_answer_to_the_video_pin_is_found_not_pinned_again(
         run(pinterest.check_pending_content(pinterest_ctx, handle, content))
     result = run(pinterest.check_pending_content(pinterest_ctx, handle, content))  # the engine asks again
     assert list(fake_pinterest.state.pins) == [result.external_id]
+
+
+def test_the_destination_an_approval_covers_is_the_board_the_pin_goes_to(
+    pinterest: PinterestPlatform,
+) -> None:
+    """The default board (and section) decides where a pin goes, so it is the destination; a post's own board
+    option wins over it, as in the pin's body."""
+    content = PostContent(text="Tart")
+    recipes = {"default_board_id": "111", "default_board_section_id": "5"}
+    assert pinterest.destination(content, recipes) == {"board_id": "111", "board_section_id": "5"}
+    assert pinterest.destination(content, {"default_board_id": "222"}) == {
+        "board_id": "222",
+        "board_section_id": None,
+    }
+    chosen = PostContent(text="Tart", options={"board_id": "333"})
+    assert pinterest.destination(chosen, recipes) == {"board_id": "333", "board_section_id": None}
+    assert pinterest.destination(content, {}) == {"board_id": None, "board_section_id": None}

@@ -26,6 +26,7 @@ from ocma_core import (
     WebhookEvent,
 )
 from ocma_tiktok import api, auth, batch, metrics, posting, upload
+from ocma_tiktok.options import problems as options_problems
 
 MAX_CAPTION = 2200  # UTF-16 code units ("runes" in TikTok's reference)
 MAX_VIDEO_BYTES = 4 * 1024**3
@@ -178,9 +179,9 @@ class TikTokPlatform(Platform):
 
     # ----- content -------------------------------------------------------------------------------
     def validate(self, content: PostContent) -> list[Problem]:
-        """Generic limits, one video or JPEG/WebP photos, and the TikTok options (privacy level, mode, source)."""
+        """Generic limits, one video or JPEG/WebP photos, and every TikTok option (name, value, type)."""
         problems = [p for p in super().validate(content) if not _about_png(p, content)]
-        problems += posting.media_problems(content) + posting.options_problems(content)
+        problems += posting.media_problems(content) + options_problems(content)
         if content.thread:
             problems.append(Problem("thread_unsupported", "TikTok posts have no thread parts.", "thread"))
         return problems

@@ -39,9 +39,6 @@ from ocma_tiktok import upload
 if TYPE_CHECKING:
     from ocma_tiktok.platform import TikTokPlatform
 
-PRIVACY_LEVELS = ("PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "FOLLOWER_OF_CREATOR", "SELF_ONLY")
-MODES = ("direct", "inbox")
-SOURCES = ("FILE_UPLOAD", "PULL_FROM_URL")
 SWITCHES = {
     "disable_comment": "comment_disabled",
     "disable_duet": "duet_disabled",
@@ -50,33 +47,6 @@ SWITCHES = {
 MAX_PHOTOS = 35
 MAX_PHOTO_TITLE = 90
 DONE = ("PUBLISH_COMPLETE", "SEND_TO_USER_INBOX")
-
-
-def options_problems(content: PostContent) -> list[Problem]:
-    """Problems with a post's TikTok options, known without asking TikTok."""
-    opts = content.options
-    problems: list[Problem] = []
-    mode = str(opts.get("mode") or "direct")
-    if mode not in MODES:
-        problems.append(Problem("mode", f"mode is one of {', '.join(MODES)}.", "options"))
-    privacy = opts.get("privacy_level")
-    if mode == "direct" and privacy is None:
-        problems.append(
-            Problem(
-                "privacy_level_required",
-                "TikTok requires the creator to choose who can see a post: set option privacy_level to one of "
-                f"{', '.join(PRIVACY_LEVELS)} (TikTok allows no default).",
-                "options",
-            )
-        )
-    elif privacy is not None and privacy not in PRIVACY_LEVELS:
-        problems.append(
-            Problem("privacy_level", f"privacy_level is one of {', '.join(PRIVACY_LEVELS)}.", "options")
-        )
-    source = str(opts.get("source") or "FILE_UPLOAD")
-    if source not in SOURCES:
-        problems.append(Problem("source", f"source is one of {', '.join(SOURCES)}.", "options"))
-    return problems
 
 
 def media_problems(content: PostContent) -> list[Problem]:
