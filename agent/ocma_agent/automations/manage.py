@@ -52,13 +52,15 @@ def check_version(rule_id: str, current: Rule | None, if_match: str | None, *, r
         if current is None:
             raise PreconditionFailed(
                 f"The automation {rule_id!r} no longer exists (it was removed); nothing was changed.",
-                fix="GET /v1/automations; to add it again, send it without If-Match.",
+                fix="List the automations to see the current ones; to add it again, add it as a new rule.",
+                fixes={"api": "GET /v1/automations; to add it again, send it without If-Match."},
             )
         if not _matches(current, if_match):
             raise PreconditionFailed(
                 f"The automation {rule_id!r} was changed since you read it (its etag is now {etag(current)}, "
                 f"not {if_match}); nothing was changed.",
-                fix=REREAD,
+                fix="Read the rule again, redo your change on it and save it.",
+                fixes={"api": REREAD},
             )
     elif current is not None and not replace:
         raise ConflictError(
