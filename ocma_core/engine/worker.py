@@ -131,7 +131,8 @@ class Worker:
         return min(free, 2 * self._keep_unsent - awaiting)
 
     async def _nap(self, seconds: float = POLL_S) -> None:
-        """Wait `seconds`, or less when stop() is called or a batch of slots comes free (no task per wait)."""
+        """Wait `seconds`, or less when stop() is called, a batch of slots comes free or few claimed targets
+        are left waiting for a host (no task per wait)."""
         timer = asyncio.get_running_loop().call_later(seconds, self._wake.set)
         try:
             await self._wake.wait()
