@@ -258,6 +258,9 @@ class Worker:
             target=self._beat_forever, args=(beat_stop,), daemon=True, name="ocma-heartbeat"
         )
         beater.start()
+        from ocma_core.engine.warm import warm_up
+
+        await asyncio.to_thread(warm_up)  # before the first claim: no post waits for an import
         try:
             await self._loop()
         finally:
