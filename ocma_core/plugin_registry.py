@@ -12,6 +12,8 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any, Generic, TypeVar
 
+from ocma_core.errors import ConfigError
+
 T = TypeVar("T")
 
 _registries: list[Registry[Any]] = []
@@ -41,6 +43,7 @@ class Registry(Generic[T]):
         self.builtin, self.builtin_plugin = builtin, builtin_plugin
         self._lock = threading.RLock()
         self._cache: tuple[int, dict[str, T], dict[str, str]] | None = None
+        self._config_errors: list[ConfigError] = []
         _registries.append(self)
 
     def items(self) -> dict[str, T]:
@@ -50,6 +53,12 @@ class Registry(Generic[T]):
     def owners(self) -> dict[str, str]:
         """Which plugin registered each name."""
         return self._load()[1]
+
+    def config_errors(self) -> list[ConfigError]:
+        """Items refused because the operator's settings for them are wrong (e.g. a bad
+        OCMA_<PLATFORM>_MAX_CONCURRENCY): a process that serves or publishes refuses to start on these."""
+        self._load()
+        return list(self._config_errors)
 
     def clear(self) -> None:
         """Forget the collected items (after the plugin host changes)."""
@@ -65,6 +74,7 @@ class Registry(Generic[T]):
                 return self._cache[1], self._cache[2]
             found: dict[str, T] = {}
             owners: dict[str, str] = {}
+            self._config_errors = []
             for item in self.builtin() if self.builtin else ():
                 found[self.key(item)] = item
                 if callable(self.builtin_plugin):
@@ -93,6 +103,10 @@ class Registry(Generic[T]):
                 raise ValueError(f"{item!r} has no name")
         except (TypeError, ValueError) as exc:
             host.record_problem(plugin_name, f"{self.hook_name}: refused {_label(item)}: {exc}")
+            return
+        except ConfigError as exc:  # the operator's setting, not the plugin, is wrong: no traceback
+            host.record_problem(plugin_name, f"{self.hook_name}: refused {_label(item)}: {exc}")
+            self._config_errors.append(exc)
             return
         if name in found:
             host.record_problem(

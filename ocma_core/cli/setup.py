@@ -128,10 +128,26 @@ def startup_context(*, create_key: bool) -> Ocma:
     from ocma_core.services.keys import require_readable_secrets
 
     ocma = Ocma(create_key=create_key)
+    _require_valid_platform_settings()
     ocma.migrate(auto_upgrade_empty=create_key)
     assert ocma.encryption_keys
     require_readable_secrets(ocma)
     return ocma
+
+
+def _require_valid_platform_settings() -> None:
+    """Refuse to serve or publish when an operator's setting for a platform is invalid (e.g.
+    OCMA_MASTODON_MAX_CONCURRENCY=0): running on without that platform would leave its posts unpublished."""
+    from ocma_core.errors import ConfigError
+    from ocma_core.registry import PLATFORMS
+
+    bad = PLATFORMS.config_errors()
+    if len(bad) == 1:
+        raise bad[0]
+    if bad:
+        raise ConfigError(
+            " ".join(error.message for error in bad), fix=" ".join(error.fix for error in bad if error.fix)
+        )
 
 
 @examples("ocma serve", "ocma serve --host 0.0.0.0 --port 8080")
