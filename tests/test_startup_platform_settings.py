@@ -100,3 +100,20 @@ def test_a_valid_platform_cap_starts(
     startup_context(create_key=True)
     assert PLATFORMS.items()["mastodon"].max_concurrency == 3
     assert PLATFORMS.config_errors() == []
+
+
+def test_doctor_names_the_setting_and_its_fix(
+    clean_install: Path, platforms_host: PluginHost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ocma doctor` still runs (it is how an operator finds the problem) and advises the setting, not a
+    reinstall of the plugin."""
+    from ocma_core.context import Ocma
+    from ocma_core.services.doctor import check_plugins
+
+    monkeypatch.setenv("OCMA_MASTODON_MAX_CONCURRENCY", "0")
+    clear_caches()
+    findings = [f for f in check_plugins(Ocma(create_key=True)) if f.level == "error"]
+    assert len(findings) == 1
+    assert "OCMA_MASTODON_MAX_CONCURRENCY is '0'" in findings[0].message
+    assert findings[0].fix is not None and findings[0].fix.startswith("Set OCMA_MASTODON_MAX_CONCURRENCY")
+    assert "Reinstall" not in findings[0].fix

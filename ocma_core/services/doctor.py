@@ -222,15 +222,23 @@ def _hide_password(url: str) -> str:
 def check_plugins(ocma: Ocma) -> Iterator[Finding]:
     """Plugins that failed to load or to register."""
     from ocma_core.plugins import plugin_listing
+    from ocma_core.registry import PLATFORMS
 
     rows = plugin_listing()
     broken = [row for row in rows if row.get("error")]
+    settings = PLATFORMS.config_errors()  # an operator's setting is wrong, not the plugin
     for row in broken:
+        error = str(row.get("error"))
+        wrong = next((e for e in settings if e.message in error and e.fix), None)
+        if wrong is not None and wrong.fix:
+            error = error.replace(f" {wrong.fix}", "")  # said once, as the fix
         yield Finding(
             "plugins",
             "error",
-            f"Plugin {row.get('name')} failed: {row.get('error')}",
-            "Reinstall or upgrade it, or list it in OCMA_DISABLED_PLUGINS; `ocma plugins` shows details.",
+            f"Plugin {row.get('name')} failed: {error}",
+            wrong.fix
+            if wrong is not None and wrong.fix
+            else "Reinstall or upgrade it, or list it in OCMA_DISABLED_PLUGINS; `ocma plugins` shows details.",
         )
     if not broken:
         yield Finding("plugins", "ok", f"{len(rows)} plugins loaded without errors.")
