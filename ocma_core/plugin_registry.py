@@ -101,12 +101,10 @@ class Registry(Generic[T]):
             name = self.key(accepted)
             if not name:
                 raise ValueError(f"{item!r} has no name")
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, ConfigError) as exc:  # ConfigError: the operator's setting is wrong
             host.record_problem(plugin_name, f"{self.hook_name}: refused {_label(item)}: {exc}")
-            return
-        except ConfigError as exc:  # the operator's setting, not the plugin, is wrong: no traceback
-            host.record_problem(plugin_name, f"{self.hook_name}: refused {_label(item)}: {exc}")
-            self._config_errors.append(exc)
+            if isinstance(exc, ConfigError):
+                self._config_errors.append(exc)
             return
         if name in found:
             host.record_problem(

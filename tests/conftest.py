@@ -150,3 +150,24 @@ def account_id(ocma: Ocma, workspace_id: str, fake: object) -> str:
     from tests_support import connect_fakesocial
 
     return connect_fakesocial(ocma, workspace_id, fake)
+
+
+@pytest.fixture
+def install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Path]]:
+    """A clean machine: a data directory, a project directory and another directory, no OCMA_* settings."""
+    import os
+
+    saved = dict(os.environ)  # the CLI's main() writes the settings files' values into os.environ
+    for name in list(os.environ):
+        if name.startswith("OCMA_") and not name.startswith(("OCMA_TEST_", "OCMA_FAKESOCIAL_")):
+            monkeypatch.delenv(name)
+    places = {"data": tmp_path / "data", "project": tmp_path / "project", "elsewhere": tmp_path / "other"}
+    places["project"].mkdir()
+    places["elsewhere"].mkdir()
+    monkeypatch.setenv("OCMA_DATA_DIR", str(places["data"]))
+    monkeypatch.setenv("OCMA_WEEKLY_REPORT_AT", "off")
+    monkeypatch.chdir(places["project"])
+    yield places
+    dispose_engines()
+    os.environ.clear()
+    os.environ.update(saved)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,27 +11,6 @@ from ocma_core.cli.main import cli
 from ocma_core.context import Ocma
 from ocma_core.db.engine import dispose_engines
 from ocma_core.plugins import PluginHost
-
-
-@pytest.fixture
-def install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Path]]:
-    """A clean machine: a data directory, a project directory and another directory, no OCMA_* settings."""
-    import os
-
-    saved = dict(os.environ)  # the CLI's main() writes the settings files' values into os.environ
-    for name in list(os.environ):
-        if name.startswith("OCMA_") and not name.startswith(("OCMA_TEST_", "OCMA_FAKESOCIAL_")):
-            monkeypatch.delenv(name)
-    places = {"data": tmp_path / "data", "project": tmp_path / "project", "elsewhere": tmp_path / "other"}
-    places["project"].mkdir()
-    places["elsewhere"].mkdir()
-    monkeypatch.setenv("OCMA_DATA_DIR", str(places["data"]))
-    monkeypatch.setenv("OCMA_WEEKLY_REPORT_AT", "off")
-    monkeypatch.chdir(places["project"])
-    yield places
-    dispose_engines()
-    os.environ.clear()
-    os.environ.update(saved)
 
 
 def _serve_start() -> Ocma:

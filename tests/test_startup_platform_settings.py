@@ -2,32 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from ocma_core.db.engine import dispose_engines
 from ocma_core.plugins import PluginHost
 from ocma_core.registry import PLATFORMS, clear_caches
-
-
-@pytest.fixture
-def clean_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A data directory and no OCMA_* settings but the test's own."""
-    saved = dict(os.environ)  # the CLI's main() writes the settings files' values into os.environ
-    for name in list(os.environ):
-        if name.startswith("OCMA_") and not name.startswith(("OCMA_TEST_", "OCMA_FAKESOCIAL_")):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("OCMA_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("OCMA_WEEKLY_REPORT_AT", "off")
-    monkeypatch.chdir(tmp_path)
-    yield tmp_path
-    clear_caches()
-    dispose_engines()
-    os.environ.clear()
-    os.environ.update(saved)
 
 
 @pytest.fixture
@@ -50,7 +31,7 @@ def platforms_host() -> Iterator[PluginHost]:
 
 @pytest.mark.parametrize("command", [["serve"], ["worker", "-p", "1"]])
 def test_a_bad_platform_cap_stops_serve_and_worker_naming_the_setting(
-    clean_install: Path,
+    install: dict[str, Path],
     platforms_host: PluginHost,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -68,11 +49,11 @@ def test_a_bad_platform_cap_stops_serve_and_worker_naming_the_setting(
     assert "OCMA_MASTODON_MAX_CONCURRENCY is '0'" in err
     assert "Set OCMA_MASTODON_MAX_CONCURRENCY" in err
     assert "Traceback" not in err
-    assert not (clean_install / "data" / "ocma.db").exists()  # refused before touching the database
+    assert not (install["data"] / "ocma.db").exists()  # refused before touching the database
 
 
 def test_every_bad_platform_setting_is_named_at_once(
-    clean_install: Path, platforms_host: PluginHost, monkeypatch: pytest.MonkeyPatch
+    install: dict[str, Path], platforms_host: PluginHost, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Two wrong settings: the operator learns of both from one start, not one per restart."""
     from ocma_core.cli.setup import startup_context
@@ -90,7 +71,7 @@ def test_every_bad_platform_setting_is_named_at_once(
 
 
 def test_a_valid_platform_cap_starts(
-    clean_install: Path, platforms_host: PluginHost, monkeypatch: pytest.MonkeyPatch
+    install: dict[str, Path], platforms_host: PluginHost, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The check passes valid settings through: the platform runs with the operator's cap."""
     from ocma_core.cli.setup import startup_context
@@ -103,7 +84,7 @@ def test_a_valid_platform_cap_starts(
 
 
 def test_doctor_names_the_setting_and_its_fix(
-    clean_install: Path, platforms_host: PluginHost, monkeypatch: pytest.MonkeyPatch
+    install: dict[str, Path], platforms_host: PluginHost, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`ocma doctor` still runs (it is how an operator finds the problem) and advises the setting, not a
     reinstall of the plugin."""

@@ -219,6 +219,9 @@ def _hide_password(url: str) -> str:
         return url.split("@")[-1]
 
 
+REINSTALL = "Reinstall or upgrade it, or list it in OCMA_DISABLED_PLUGINS; `ocma plugins` shows details."
+
+
 def check_plugins(ocma: Ocma) -> Iterator[Finding]:
     """Plugins that failed to load or to register."""
     from ocma_core.plugins import plugin_listing
@@ -228,18 +231,11 @@ def check_plugins(ocma: Ocma) -> Iterator[Finding]:
     broken = [row for row in rows if row.get("error")]
     settings = PLATFORMS.config_errors()  # an operator's setting is wrong, not the plugin
     for row in broken:
-        error = str(row.get("error"))
-        wrong = next((e for e in settings if e.message in error and e.fix), None)
+        error, fix = str(row.get("error")), REINSTALL
+        wrong = next((e for e in settings if e.fix and e.message in error), None)
         if wrong is not None and wrong.fix:
-            error = error.replace(f" {wrong.fix}", "")  # said once, as the fix
-        yield Finding(
-            "plugins",
-            "error",
-            f"Plugin {row.get('name')} failed: {error}",
-            wrong.fix
-            if wrong is not None and wrong.fix
-            else "Reinstall or upgrade it, or list it in OCMA_DISABLED_PLUGINS; `ocma plugins` shows details.",
-        )
+            error, fix = error.replace(f" {wrong.fix}", ""), wrong.fix  # the fix said once, as the fix
+        yield Finding("plugins", "error", f"Plugin {row.get('name')} failed: {error}", fix)
     if not broken:
         yield Finding("plugins", "ok", f"{len(rows)} plugins loaded without errors.")
 
