@@ -52,12 +52,26 @@ def _client(**timeouts: float) -> httpx.AsyncClient:
     return client
 
 
-async def _post(url: str, body: bytes = b'{"text": "hi"}', **timeouts: float) -> httpx.Response:
+@pytest.fixture(params=["request", "fetch"])
+def path(request: pytest.FixtureRequest) -> str:
+    """Both ways through a guarded client: httpx's `request()` and the short `fetch()` platforms use."""
+    return str(request.param)
+
+
+async def _send(
+    client: httpx.AsyncClient, path: str, method: str, url: str, **kwargs: object
+) -> httpx.Response:
+    if path == "fetch":
+        return await client.fetch(method, url, **kwargs)  # type: ignore[attr-defined,no-any-return]
+    return await client.request(method, url, **kwargs)  # type: ignore[arg-type]
+
+
+async def _post(url: str, path: str, body: bytes = b'{"text": "hi"}', **timeouts: float) -> httpx.Response:
     async with _client(**timeouts) as client:
-        return await client.post(url + "/v1/posts", content=body)
+        return await _send(client, path, "POST", url + "/v1/posts", content=body)
 
 
-def test_an_answer_comes_back_whole_and_decoded() -> None:
+def test_an_answer_comes_back_whole_and_decoded(path: str) -> None:
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         request = await _read_request(reader)
         payload = gzip.compress(json.dumps({"echo": request.split(b"\r\n\r\n", 1)[1].decode()}).encode())
@@ -67,12 +81,12 @@ def test_an_answer_comes_back_whole_and_decoded() -> None:
         )
         await writer.drain()
 
-    response, _ = asyncio.run(_run(answer, _post))
+    response, _ = asyncio.run(_run(answer, lambda url: _post(url, path)))
     assert isinstance(response, httpx.Response)
     assert response.status_code == 201 and response.json() == {"echo": '{"text": "hi"}'}
 
 
-def test_a_reply_dropped_after_the_request_is_not_a_connect_error() -> None:
+def test_a_reply_dropped_after_the_request_is_not_a_connect_error(path: str) -> None:
     """The platform may have stored the post: this must never look like 'nothing was sent'."""
 
     async def drop(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -80,7 +94,7 @@ def test_a_reply_dropped_after_the_request_is_not_a_connect_error() -> None:
 
     async def call(url: str) -> object:
         with pytest.raises(httpx.TransportError) as caught:
-            await _post(url)
+            await _post(url, path)
         return caught.value
 
     error, received = asyncio.run(_run(drop, call))
@@ -89,35 +103,35 @@ def test_a_reply_dropped_after_the_request_is_not_a_connect_error() -> None:
     assert not isinstance(error, httpx.ConnectError | httpx.ConnectTimeout)
 
 
-def test_a_refused_connection_is_a_connect_error() -> None:
+def test_a_refused_connection_is_a_connect_error(path: str) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]  # closed again: nothing listens there
 
     with pytest.raises(httpx.ConnectError):
-        asyncio.run(_post(f"http://127.0.0.1:{port}"))
+        asyncio.run(_post(f"http://127.0.0.1:{port}", path))
 
 
-def test_no_answer_in_time_is_a_read_timeout() -> None:
+def test_no_answer_in_time_is_a_read_timeout(path: str) -> None:
     async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await _read_request(reader)
         await asyncio.sleep(3)
 
     async def call(url: str) -> object:
         with pytest.raises(httpx.ReadTimeout):
-            await _post(url, read=0.2)
+            await _post(url, path, read=0.2)
         return None
 
     asyncio.run(_run(silent, call))
 
 
-def test_a_peer_that_stops_reading_a_large_body_is_a_write_timeout() -> None:
+def test_a_peer_that_stops_reading_a_large_body_is_a_write_timeout(path: str) -> None:
     async def deaf(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await asyncio.sleep(3)
 
     async def call(url: str) -> object:
         with pytest.raises(httpx.WriteTimeout):
-            await _post(url, body=b"x" * (64 * 1024 * 1024), write=0.3)
+            await _post(url, path, body=b"x" * (64 * 1024 * 1024), write=0.3)
         return None
 
     asyncio.run(_run(deaf, call))
@@ -142,7 +156,7 @@ def test_a_guarded_client_never_connects_to_loopback(host: str, monkeypatch: pyt
     assert received == [] and "not a public address" in str(refusal)
 
 
-def test_a_cookie_one_answer_set_never_goes_out_with_the_next_request() -> None:
+def test_a_cookie_one_answer_set_never_goes_out_with_the_next_request(path: str) -> None:
     """Platform clients serve every account of a platform: one account's cookies must not reach another's."""
     seen: list[bytes] = []
 
@@ -156,9 +170,73 @@ def test_a_cookie_one_answer_set_never_goes_out_with_the_next_request() -> None:
 
     async def call(url: str) -> object:
         async with _client() as client:
-            await client.get(url + "/first")
+            await _send(client, path, "GET", url + "/first")
             client.cookies.set("planted", "by-a-plugin")  # a cookie set by hand is not kept either
-            return await client.get(url + "/second")
+            return await _send(client, path, "GET", url + "/second")
 
     asyncio.run(_run(setter, call))
     assert len(seen) == 2 and b"cookie:" not in seen[1].lower()
+
+
+def test_fetch_sends_what_request_sends_and_answers_alike() -> None:
+    """The platforms' short path is the same call on the wire and in what it returns."""
+    seen: list[bytes] = []
+
+    async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        for _ in range(2):
+            seen.append(await _read_request(reader))
+            writer.write(
+                b'HTTP/1.1 201 Created\r\nX-Rate-Limit-Remaining: 7\r\nContent-Length: 11\r\n\r\n{"id": "1"}'
+            )
+            await writer.drain()
+
+    async def call(url: str) -> tuple[httpx.Response, httpx.Response]:
+        async with _client() as client:
+            kwargs: dict[str, object] = {
+                "json": {"text": "hi é"},
+                "params": {"a": "1"},
+                "headers": {"Authorization": "Bearer t"},
+            }
+            full = await client.request("POST", url + "/v1/posts", **kwargs)  # type: ignore[arg-type]
+            short = await client.fetch("POST", url + "/v1/posts", **kwargs)  # type: ignore[attr-defined]
+            return full, short
+
+    pair, _ = asyncio.run(_run(echo, call))
+    assert isinstance(pair, tuple)
+    assert seen[0] == seen[1] and b"Bearer t" in seen[0] and b"/v1/posts?a=1" in seen[0]
+    for response in pair:
+        assert response.status_code == 201 and response.json() == {"id": "1"}
+        assert response.headers["x-rate-limit-remaining"] == "7" and response.is_closed
+        assert response.request.url.params["a"] == "1" and response.elapsed.total_seconds() >= 0
+
+
+def test_fetch_with_an_argument_only_httpx_send_knows_takes_the_whole_path() -> None:
+    seen: list[bytes] = []
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append(await _read_request(reader))
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+
+    async def call(url: str) -> object:
+        async with _client() as client:
+            return await client.fetch("GET", url + "/me", auth=("user", "pass"))  # type: ignore[attr-defined]
+
+    response, _ = asyncio.run(_run(answer, call))
+    assert isinstance(response, httpx.Response) and response.text == "ok"
+    assert b"authorization: Basic dXNlcjpwYXNz" in seen[0]
+
+
+def test_a_failed_fetch_names_its_request() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+
+    async def call() -> httpx.ConnectError:
+        async with _client() as client:
+            with pytest.raises(httpx.ConnectError) as caught:
+                await client.fetch("POST", f"http://127.0.0.1:{port}/v1/posts")  # type: ignore[attr-defined]
+            return caught.value
+
+    error = asyncio.run(call())
+    assert error.request.url.path == "/v1/posts"

@@ -317,7 +317,9 @@ async def budget_call(budgets: Budgets, fn: Callable[..., T], *args: Any, **kwar
     """Call a method of `budgets`: in a thread when they do I/O (Redis), so a stall never freezes the event
     loop; inline when they are in memory (the order of reservations and releases stays the loop's order)."""
     if getattr(budgets, "blocking", False):
-        return await asyncio.to_thread(functools.partial(fn, *args, **kwargs))
+        from ocma_core.engine.handoff import BUDGETS
+
+        return await BUDGETS.run(functools.partial(fn, *args, **kwargs))
     return fn(*args, **kwargs)
 
 

@@ -21,6 +21,7 @@ from ocma_core.engine.budgets import (
     platform_buckets,
 )
 from ocma_core.engine.calls import recorded_call
+from ocma_core.engine.handoff import FINISHES
 from ocma_core.engine.not_sent import not_sent
 from ocma_core.engine.runtime import (
     INLINE_WAIT_S,
@@ -468,7 +469,7 @@ async def _published(
             release.run_quietly()
         return done
 
-    ok = await asyncio.to_thread(finish)
+    ok = await FINISHES.run(finish)
     if ok and result.pending:
         await asyncio.to_thread(ocma.queue.push, target.id, now + FIRST_POLL)
         return "pending"

@@ -423,7 +423,9 @@ class Platform:
 
         effect = method.upper() not in ("GET", "HEAD") if expect_effect is None else expect_effect
         try:
-            response = await self.http().request(method, _parsed_url(url), **kwargs)
+            client = self.http()
+            fetch = getattr(client, "fetch", client.request)  # the guarded client's short path
+            response = await fetch(method, _parsed_url(url), **kwargs)
         except FetchRefused as exc:
             raise Rejected(
                 f"{self.display_name or self.name}: {exc.message} {exc.fix or ''}".strip()
