@@ -12,7 +12,6 @@ time, since a platform's clock or rounding may put its real reset a little later
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import threading
 import time
