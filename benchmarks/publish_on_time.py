@@ -4,7 +4,10 @@ Real PostgreSQL and Redis; the fast FakeSocial (benchmarks/fast_platform.py: raw
 process, answering after BENCH_LATENCY s (0.1); BENCH_ACCOUNTS accounts (100: FakeSocial's declared budget of
 300 publishes per account in 15 minutes must cover the whole run).
 Yardsticks (BENCH_RUNS runs each, min/median/max), the same POST /v1/posts as the engine sends:
-  raw    a hand-written asyncio HTTP/1.1 client, BENCH_CONCURRENCY connections
+  raw    a hand-written asyncio HTTP/1.1 client, BENCH_CONCURRENCY connections; again with the engine's calls
+         in flight (processes x cap, BENCH_BURST posts) and with rq's (its processes, as many posts as its
+         jobs): each side's ceiling at its own concurrency, so engine_efficiency and rq_efficiency on the last
+         line say how close each comes (per_s / rq_per_s = ratio of those ceilings x ratio of efficiencies)
   httpx  one httpx.AsyncClient at the best of BENCH_HTTPX_LEVELS in flight
   rq     a fair rq: SimpleWorker (no fork per job), job module and its keep-alive client preloaded,
          cores x BENCH_RQ_PER_CORE processes; each job only the POST (no database): rq's ceiling
@@ -215,6 +218,10 @@ class Yardsticks:
     """Each yardstick's rate per run (posts per second), and rq's CPU per job (ms) per run."""
 
     raw: list[float] = field(default_factory=list)
+    # The raw client again with as many calls in flight as each side has, over as many posts: what each
+    # side could reach at its own concurrency (the engine: processes x cap; rq: its processes).
+    raw_engine: list[float] = field(default_factory=list)
+    raw_rq: list[float] = field(default_factory=list)
     httpx: list[float] = field(default_factory=list)
     httpx_level: int = 0
     rq: list[float] = field(default_factory=list)
@@ -229,6 +236,8 @@ def yardstick_runs(bench: h.Bench) -> Yardsticks:
     procs = (os.cpu_count() or 1) * RQ_PER_CORE
     for _ in range(RUNS):
         y.raw.append(yardsticks.raw_in_process(bench.fake.base_url, YARD_POSTS, CONCURRENCY))
+        y.raw_engine.append(yardsticks.raw_in_process(bench.fake.base_url, BURST, PROCESSES * CAP))
+        y.raw_rq.append(yardsticks.raw_in_process(bench.fake.base_url, YARD_POSTS // 2, procs))
         rate, y.httpx_level = yardsticks.httpx_best(bench.fake.base_url, YARD_POSTS, HTTPX_LEVELS)
         y.httpx.append(rate)
         rate, cpu_ms = yardsticks.rq_fair(bench.fake.base_url, h.REDIS_URL, YARD_POSTS // 2, procs, bench.env)
@@ -238,6 +247,12 @@ def yardstick_runs(bench: h.Bench) -> Yardsticks:
         y.rq_publish.append(rate)
         y.rq_publish_cpu_ms.append(cpu_ms)
     print(f"raw client ({CONCURRENCY} connections, {YARD_POSTS} posts): {spread(y.raw)} posts/s", flush=True)
+    print(
+        f"raw client at the engine's {PROCESSES * CAP} calls in flight ({BURST} posts, as a burst): "
+        f"{spread(y.raw_engine)} posts/s; at rq's {procs} ({YARD_POSTS // 2} posts, as its jobs): "
+        f"{spread(y.raw_rq)} posts/s",
+        flush=True,
+    )
     print(
         f"httpx (best of {HTTPX_LEVELS} in flight, last best {y.httpx_level}): {spread(y.httpx)} posts/s",
         flush=True,
@@ -297,8 +312,22 @@ def main() -> None:
     def med_of(values: list[float], digits: int = 1) -> str:
         return f"{statistics.median(values):.{digits}f}" if values else "n/a"
 
+    def share(rate: float, of: list[float]) -> str:
+        return f"{rate / statistics.median(of):.2f}" if of else "n/a"
+
+    if y.rq:
+        # per_s / rq_per_s = (engine's ceiling / rq's ceiling) x (engine_efficiency / rq_efficiency)
+        print(
+            f"each side against the raw client at its own calls in flight: the engine "
+            f"{share(per_s, y.raw_engine)}, rq {share(statistics.median(y.rq), y.raw_rq)}; "
+            f"those ceilings' ratio {share(statistics.median(y.raw_engine), y.raw_rq)}"
+        )
+
     print(
         f"per_s={per_s:.1f} raw_per_s={med_of(y.raw)} httpx_per_s={med_of(y.httpx)} "
+        f"raw_engine_in_flight_per_s={med_of(y.raw_engine)} raw_rq_in_flight_per_s={med_of(y.raw_rq)} "
+        f"engine_efficiency={share(per_s, y.raw_engine)} "
+        f"rq_efficiency={share(statistics.median(y.rq), y.raw_rq) if y.rq else 'n/a'} "
         f"httpx_in_flight={y.httpx_level} concurrency={CONCURRENCY} platform_cap={CAP} "
         f"rq_per_s={med_of(y.rq)} rq_publish_per_s={med_of(y.rq_publish)} "
         f"rq_cpu_ms_per_job={med_of(y.rq_cpu_ms, 2)} rq_publish_cpu_ms_per_job={med_of(y.rq_publish_cpu_ms, 2)} "
