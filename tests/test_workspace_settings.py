@@ -192,6 +192,49 @@ def test_api_get_and_patch_current_workspace(ocma: Ocma, workspace_id: str, api:
     assert unset.json()["settings"]["brand_voice"] is None and unset.json()["settings"]["daily_cap"] == 2
 
 
+def test_a_patch_made_on_an_old_read_is_refused_and_changes_nothing(
+    ocma: Ocma, workspace_id: str, api: TestClient
+) -> None:
+    """Two admins read the workspace; the second one's change, made on the old read, must not overwrite the
+    first's unseen (the whole automation rule list is one setting)."""
+    admin = headers(ocma, workspace_id, Role.ADMIN)
+    read = api.get("/v1/workspaces/current", headers=admin)
+    tag = read.headers["ETag"]
+    first = api.patch(
+        "/v1/workspaces/current", headers={**admin, "If-Match": tag}, json={"settings": {"daily_cap": 3}}
+    )
+    assert first.status_code == 200 and first.headers["ETag"] != tag
+    stale = api.patch(
+        "/v1/workspaces/current", headers={**admin, "If-Match": tag}, json={"settings": {"daily_cap": 9}}
+    )
+    assert stale.status_code == 412 and stale.headers["content-type"] == "application/problem+json"
+    assert first.headers["ETag"] in stale.json()["detail"] and stale.json()["fix"]
+    assert get_workspace(ocma, workspace_id).settings == {"capper": {"cap": 3}}
+    fresh = api.get("/v1/workspaces/current", headers=admin).headers["ETag"]
+    assert fresh == first.headers["ETag"]
+    again = api.patch(
+        "/v1/workspaces/current",
+        headers={**admin, "If-Match": f'W/"elsewhere", {fresh}'},
+        json={"settings": {"daily_cap": 9}},
+    )
+    assert again.status_code == 200 and again.json()["settings"]["daily_cap"] == 9
+    anyway = api.patch("/v1/workspaces/current", headers={**admin, "If-Match": "*"}, json={"name": "Acme"})
+    assert anyway.status_code == 200
+    malformed = api.patch("/v1/workspaces/current", headers={**admin, "If-Match": "v1"}, json={"name": "X"})
+    assert malformed.status_code == 422 and get_workspace(ocma, workspace_id).name == "Acme"
+
+
+def test_a_stale_version_is_refused_by_the_service_too(ocma: Ocma, workspace_id: str, capper: None) -> None:
+    from ocma_core.errors import PreconditionFailed
+    from ocma_core.services.workspaces import workspace_etag
+
+    tag = workspace_etag(get_workspace(ocma, workspace_id))
+    change_workspace(ocma, workspace_id, timezone="America/Lima", if_match=tag)
+    with pytest.raises(PreconditionFailed, match="changed since you read it"):
+        change_workspace(ocma, workspace_id, timezone="Asia/Tokyo", if_match=tag)
+    assert get_workspace(ocma, workspace_id).timezone == "America/Lima"
+
+
 def test_api_refusals_name_the_field_and_the_fix(ocma: Ocma, workspace_id: str, api: TestClient) -> None:
     admin = headers(ocma, workspace_id, Role.ADMIN)
     answer = api.patch(

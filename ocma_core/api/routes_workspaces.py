@@ -10,10 +10,11 @@ plugin's), so /openapi.json documents every settable setting with its own schema
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Header, Response
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
 
 from ocma_core.api.auth import Caller, get_ocma, require
+from ocma_core.api.openapi import errors
 from ocma_core.api.routes_apikeys import CreatedApiKey
 from ocma_core.context import Ocma
 from ocma_core.db.models import Role, Workspace
@@ -22,6 +23,12 @@ from ocma_core.services import workspaces
 from ocma_core.workspace_settings import WorkspaceSetting, registered_settings, settings_view
 
 router = APIRouter(tags=["workspaces"])
+IF_MATCH = Header(
+    None,
+    alias="If-Match",
+    pattern=r'^(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)$',
+    description="The workspace's ETag as read (GET /v1/workspaces/current): the change applies only to that version.",
+)
 
 
 class WorkspaceSummary(BaseModel):
@@ -136,22 +143,35 @@ def make_router() -> APIRouter:
 
     @current.get("/v1/workspaces/current")
     def get_current(
-        caller: Caller = Depends(require(Action.WORKSPACE_READ)), ocma: Ocma = Depends(get_ocma)
+        response: Response,
+        caller: Caller = Depends(require(Action.WORKSPACE_READ)),
+        ocma: Ocma = Depends(get_ocma),
     ) -> WorkspaceOut:
-        """The caller's workspace: name, timezone and every settable setting."""
-        return show(workspaces.get_workspace(ocma, caller.workspace_id))
+        """The caller's workspace: name, timezone and every settable setting; its version in the ETag header."""
+        workspace = workspaces.get_workspace(ocma, caller.workspace_id)
+        response.headers["ETag"] = workspaces.workspace_etag(workspace)
+        return show(workspace)
 
-    @current.patch("/v1/workspaces/current")
+    @current.patch("/v1/workspaces/current", responses=errors(412))
     def patch_current(
         body: WorkspacePatch,
+        response: Response,
+        if_match: str | None = IF_MATCH,
         caller: Caller = Depends(require(Action.WORKSPACE_CONFIGURE)),
         ocma: Ocma = Depends(get_ocma),
     ) -> WorkspaceOut:
-        """Rename, change the timezone or set settings (admins); everything is checked before anything changes."""
+        """Rename, change the timezone or set settings (admins); everything is checked before anything changes.
+        With If-Match (the ETag of a GET), only that version is changed: 412 if it changed since."""
         changes = body.settings.model_dump(exclude_unset=True) if body.settings is not None else {}
         workspace = workspaces.change_workspace(
-            ocma, caller.workspace_id, name=body.name, timezone=body.timezone, settings=changes
+            ocma,
+            caller.workspace_id,
+            name=body.name,
+            timezone=body.timezone,
+            settings=changes,
+            if_match=if_match,
         )
+        response.headers["ETag"] = workspaces.workspace_etag(workspace)
         return show(workspace)
 
     return current

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import update
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from ocma_core.context import Ocma
 from ocma_core.crypto import api_key_id, hash_api_key, new_api_key, same_hash
 from ocma_core.db.models import ROLE_RANK, ApiKey, Member, Role, Workspace
 from ocma_core.db.types import utcnow
-from ocma_core.errors import NotFoundError, PermissionDenied, ValidationFailed
+from ocma_core.errors import NotFoundError, PermissionDenied, PreconditionFailed, ValidationFailed
 
 
 def check_timezone(name: str) -> str:
@@ -105,6 +107,37 @@ def update_settings(ocma: Ocma, workspace_id: str, **changes: object) -> Workspa
         return workspace
 
 
+def workspace_etag(workspace: Workspace) -> str:
+    """The workspace's version as an HTTP entity tag: a hash of its name, timezone and settings."""
+    state = {"name": workspace.name, "timezone": workspace.timezone, "settings": workspace.settings or {}}
+    encoded = json.dumps(state, sort_keys=True, separators=(",", ":"), default=str)
+    return '"' + hashlib.sha256(encoded.encode("utf-8")).hexdigest()[:32] + '"'
+
+
+def _check_version(workspace: Workspace, if_match: str | None) -> None:
+    if if_match is None:
+        return
+    tags = [t.strip().removeprefix("W/") for t in if_match.split(",")]
+    current = workspace_etag(workspace)
+    if "*" not in tags and current not in tags:
+        raise PreconditionFailed(
+            f"The workspace was changed since you read it (its etag is now {current}, not {if_match}); "
+            "nothing was changed.",
+            fix="Read the workspace again, redo your change on what it holds now and send it with that etag.",
+            fixes={"api": "GET /v1/workspaces/current, redo the change, PATCH it with If-Match: <its ETag>."},
+        )
+
+
+def _locked_workspace(session: Session, workspace_id: str) -> Workspace:
+    """The workspace's row, locked for this transaction. A write first: it locks the row on PostgreSQL and
+    takes SQLite's write lock, so the read after it is the latest and no other writer gets in between."""
+    session.execute(update(Workspace).where(col(Workspace.id) == workspace_id).values(name=Workspace.name))
+    workspace = session.get(Workspace, workspace_id, populate_existing=True)
+    if workspace is None:
+        raise NotFoundError(f"No workspace {workspace_id!r}.", fix="List them with `ocma workspaces list`.")
+    return workspace
+
+
 def change_workspace(
     ocma: Ocma,
     workspace_id: str,
@@ -112,19 +145,19 @@ def change_workspace(
     name: str | None = None,
     timezone: str | None = None,
     settings: Mapping[str, Any] | None = None,
+    if_match: str | None = None,
 ) -> Workspace:
-    """Rename, change the timezone and set registered settings (each validated first; all or nothing)."""
+    """Rename, change the timezone and set registered settings (each validated first; all or nothing). With
+    `if_match` (etags as in HTTP If-Match), only if the workspace is still that version: PreconditionFailed
+    otherwise, so a change made on what someone read never overwrites another's unseen."""
     from ocma_core.workspace_settings import apply_changes, validate_changes
 
     new_name = check_name(name) if name is not None else None
     new_zone = check_timezone(timezone) if timezone is not None else None
     validated = validate_changes(settings or {})
     with ocma.session() as session:
-        workspace = session.get(Workspace, workspace_id, with_for_update=True)
-        if workspace is None:
-            raise NotFoundError(
-                f"No workspace {workspace_id!r}.", fix="List them with `ocma workspaces list`."
-            )
+        workspace = _locked_workspace(session, workspace_id)
+        _check_version(workspace, if_match)
         if new_name is not None:
             workspace.name = new_name
         if new_zone is not None:
@@ -143,16 +176,7 @@ def change_setting(ocma: Ocma, workspace_id: str, name: str, change: Callable[[A
 
     setting = registered_settings()[name]
     with ocma.session() as session:
-        # A write first: it locks the row on PostgreSQL and takes SQLite's write lock, so the read below is
-        # the latest and no other writer gets in between.
-        session.execute(
-            update(Workspace).where(col(Workspace.id) == workspace_id).values(name=Workspace.name)
-        )
-        workspace = session.get(Workspace, workspace_id, populate_existing=True)
-        if workspace is None:
-            raise NotFoundError(
-                f"No workspace {workspace_id!r}.", fix="List them with `ocma workspaces list`."
-            )
+        workspace = _locked_workspace(session, workspace_id)
         validated = validate_changes({name: change(setting.read(workspace.settings or {}))})
         workspace.settings = apply_changes(workspace.settings or {}, validated)
         session.add(workspace)
