@@ -94,22 +94,38 @@ def send_all(calls: list[Callable[[], T]]) -> list[T]:
     return list(_get().pool.map(lambda call: call(), calls))
 
 
+def _read_back(response: httpx.Response) -> bytes:
+    """The first READ_BACK bytes of the answer, inflated no further than that (a compressed answer in an
+    encoding OCMA does not read is not read: its status is what counts)."""
+    from ocma_core.net.inflate import BoundedDecoder
+    from ocma_core.net.policy import FetchRefused
+
+    answer = b""
+    try:
+        decoder = BoundedDecoder(response.headers.get("content-encoding", ""), READ_BACK)
+        for raw in response.iter_raw():
+            answer += decoder.decode(raw)
+            if len(answer) >= READ_BACK:
+                break
+    except FetchRefused:  # an encoding OCMA does not read, or a body that does not decode
+        pass
+    return answer
+
+
 def post(url: str, data: bytes, headers: dict[str, str], policy: FetchPolicy) -> Answer:
     """POST `data` to `url` through its origin's guarded client, within DEADLINE_S overall."""
     import httpx
 
+    from ocma_core.net.inflate import ACCEPT_ENCODING
     from ocma_core.net.policy import FetchRefused
     from ocma_core.net.transport import deadline
 
     parsed, end = httpx.URL(url), time.monotonic() + DEADLINE_S
     client = _get().client(f"{parsed.scheme}://{parsed.netloc.decode('ascii')}", policy)
     try:
-        with deadline(DEADLINE_S), client.stream("POST", url, content=data, headers=headers) as response:
-            answer = b""
-            for chunk in response.iter_bytes():
-                answer += chunk
-                if len(answer) >= READ_BACK:
-                    break
+        sent = {**headers, "Accept-Encoding": ACCEPT_ENCODING}
+        with deadline(DEADLINE_S), client.stream("POST", url, content=data, headers=sent) as response:
+            answer = _read_back(response)
             retry = response.headers.get("retry-after", "")
             wait = float(retry) if retry.strip().isdigit() else None
             return Answer(response.status_code, answer[:READ_BACK].decode("utf-8", "replace"), None, wait)

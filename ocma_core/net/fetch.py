@@ -2,7 +2,7 @@
 
 Each hop (the URL, then every redirect, at most `max_redirects`) is checked by `policy.check_url` and connected
 through the guarded transport; the body is streamed and cut off past `max_bytes`; the whole exchange is bounded
-by `timeout_s`; and with `expect` the content type is decided from the bytes (an "image" must be one by its magic
+by `timeout_s`; a compressed body is inflated with the same bound (`ocma_core.net.inflate`); and with `expect` the content type is decided from the bytes (an "image" must be one by its magic
 bytes, whatever the name or the Content-Type header claim).
 """
 
@@ -16,6 +16,7 @@ import anyio
 import httpx
 
 from ocma_core.media import sniff_mime
+from ocma_core.net.inflate import ACCEPT_ENCODING, BoundedDecoder
 from ocma_core.net.policy import FetchRefused, check_url
 from ocma_core.net.transport import guarded_async_client, guarded_client
 
@@ -63,6 +64,11 @@ def _too_large(url: str, max_bytes: int) -> FetchRefused:
     return FetchRefused(f"{url[:200]} is larger than {max_bytes} bytes; it was not read further.")
 
 
+def _decoder(url: str, response: httpx.Response, max_bytes: int) -> BoundedDecoder:
+    """Reads the raw body: httpx would inflate a whole chunk before the size check sees it."""
+    return BoundedDecoder(response.headers.get("content-encoding", ""), max_bytes, url)
+
+
 def _check_length(url: str, response: httpx.Response, max_bytes: int) -> None:
     length = response.headers.get("content-length", "")
     if length.isdigit() and int(length) > max_bytes:
@@ -83,7 +89,7 @@ async def fetch(
 ) -> Fetched:
     """Fetch an untrusted URL under the guard; FetchRefused for a refused hop, size or type."""
     current = url
-    sent = {"User-Agent": USER_AGENT, **(headers or {})}
+    sent = {"User-Agent": USER_AGENT, **(headers or {}), "Accept-Encoding": ACCEPT_ENCODING}
     try:
         with anyio.fail_after(timeout_s):
             async with guarded_async_client(timeout_s=timeout_s, allow_private=allow_private) as client:
@@ -95,10 +101,10 @@ async def fetch(
                             current, method, request = following, "GET", {}
                             continue
                         _check_length(current, response, max_bytes)
-                        body = bytearray()
-                        async for chunk in response.aiter_bytes():
-                            body += chunk
-                            if len(body) > max_bytes:
+                        body, decoder = bytearray(), _decoder(current, response, max_bytes)
+                        async for raw in response.aiter_raw():
+                            body += decoder.decode(raw)
+                            if decoder.past_limit:
                                 raise _too_large(current, max_bytes)
                         data = bytes(body)
                         kind = _content_type(current, response.headers, data, expect)
@@ -144,7 +150,7 @@ def fetch_sync(
     """`fetch` for blocking code (each read and connect is bounded by `timeout_s`); with `truncate` a body
     past `max_bytes` is cut there instead of refused."""
     current = url
-    sent = {"User-Agent": USER_AGENT, **(headers or {})}
+    sent = {"User-Agent": USER_AGENT, **(headers or {}), "Accept-Encoding": ACCEPT_ENCODING}
     with guarded_client(timeout_s=timeout_s, allow_private=allow_private) as client:
         for _ in range(max_redirects + 1):
             check_url(current)
@@ -155,10 +161,10 @@ def fetch_sync(
                     continue
                 if not truncate:
                     _check_length(current, response, max_bytes)
-                body = bytearray()
-                for chunk in response.iter_bytes():
-                    body += chunk
-                    if len(body) > max_bytes:
+                body, decoder = bytearray(), _decoder(current, response, max_bytes)
+                for raw in response.iter_raw():
+                    body += decoder.decode(raw)
+                    if decoder.past_limit:
                         if not truncate:
                             raise _too_large(current, max_bytes)
                         del body[max_bytes:]
