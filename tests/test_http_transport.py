@@ -240,3 +240,13 @@ def test_a_failed_fetch_names_its_request() -> None:
 
     error = asyncio.run(call())
     assert error.request.url.path == "/v1/posts"
+
+
+def test_fetch_on_a_closed_client_is_refused_as_request_is() -> None:
+    async def call() -> None:
+        client = _client()
+        await client.aclose()
+        with pytest.raises(RuntimeError, match="client has been closed"):
+            await client.fetch("GET", "http://127.0.0.1:9/")  # type: ignore[attr-defined]
+
+    asyncio.run(call())

@@ -201,7 +201,7 @@ async def _within_budget(
         outcome = "rate_limited"
     finally:
         RELEASE.reset(token)
-        if early is None or not early.done:
+        if early is None or early.take():
             await budget_call(runtime.budgets, release)
     return outcome
 
@@ -469,7 +469,7 @@ async def _published(
             release.run_quietly()
         return done
 
-    ok = await FINISHES.run(finish)
+    ok = await FINISHES.run(finish, even_if_cancelled=True)  # the platform's answer must be stored
     if ok and result.pending:
         await asyncio.to_thread(ocma.queue.push, target.id, now + FIRST_POLL)
         return "pending"

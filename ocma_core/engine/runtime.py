@@ -145,13 +145,26 @@ class Release:
 
     call: Callable[[], None]
     done: bool = False
+    _taken: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def take(self) -> bool:
+        """Claim the release (True once): the finish's thread and the attempt's `finally` never both release
+        (a cancelled attempt's finish may still be running while its `finally` runs)."""
+        with self._lock:
+            taken, self._taken = self._taken, True
+            return not taken
 
     def run_quietly(self) -> None:
-        """Release; on failure leave `done` False: the attempt's own `finally` tries again and reports it."""
+        """Release; on failure hand it back: the attempt's own `finally` tries again and reports it."""
+        if not self.take():
+            return
         try:
             self.call()
             self.done = True
         except Exception:
+            with self._lock:
+                self._taken = False
             log.debug("budget release after the finish failed; retried by the attempt", exc_info=True)
 
 

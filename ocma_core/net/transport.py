@@ -17,8 +17,11 @@ import functools
 import ipaddress
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from contextvars import ContextVar
 from http.cookiejar import CookieJar, DefaultCookiePolicy
@@ -145,6 +148,29 @@ class GuardedAsyncBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
+_resolver: ThreadPoolExecutor | None = None
+_resolver_lock = threading.Lock()
+
+
+def _resolve_within(host: str, port: int, timeout: float | None) -> list[Any]:
+    """socket.getaddrinfo, given up after `timeout` seconds (None: no bound) with httpcore's ConnectTimeout.
+
+    A lookup cannot be interrupted, and the system resolver may retry for half a minute: it runs in a small
+    pool of resolver threads, so a DNS server that never answers holds up no caller past its deadline (the
+    lookup ends on its own later; its answer is dropped)."""
+    global _resolver
+    if timeout is None:
+        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    with _resolver_lock:
+        if _resolver is None:
+            _resolver = ThreadPoolExecutor(max_workers=8, thread_name_prefix="ocma-resolve")
+    lookup = _resolver.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
+    try:
+        return lookup.result(timeout)
+    except FutureTimeout:
+        raise httpcore.ConnectTimeout(f"resolving {host} took longer than {timeout:.1f} s") from None
+
+
 class GuardedSyncBackend(httpcore.NetworkBackend):
     """Resolves, checks, then connects to a checked address (blocking), each step within any deadline()."""
 
@@ -165,7 +191,7 @@ class GuardedSyncBackend(httpcore.NetworkBackend):
             left = _left(timeout, httpcore.ConnectTimeout)
             return _DeadlineStream(self._inner.connect_tcp(host, port, left, local_address, socket_options))
         try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            infos = _resolve_within(host, port, _left(timeout, httpcore.ConnectTimeout))
         except OSError as exc:
             raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
         addresses = _addresses(infos)
@@ -273,7 +299,13 @@ class _CookielessAsyncClient(httpx.AsyncClient):
         """`request()` without the layers this client does not use (auth, redirects, cookies, hooks, proxies):
         the same request goes straight to the guarded transport and the whole body is read. It costs about a
         quarter less CPU per call; the platforms' calls are the engine's busiest path."""
-        if kwargs.keys() & _SEND_ONLY or self._mounts or self.auth or any(self.event_hooks.values()):
+        if (
+            kwargs.keys() & _SEND_ONLY
+            or self._mounts
+            or self.auth
+            or any(self.event_hooks.values())
+            or self.is_closed  # httpx's own path says so: "Cannot send a request, as the client has been closed."
+        ):
             return await self.request(method, url, **kwargs)
         request = self.build_request(method, url, **kwargs)
         start = time.perf_counter()
