@@ -147,8 +147,9 @@ def change_workspace(
     settings: Mapping[str, Any] | None = None,
     if_match: str | None = None,
 ) -> Workspace:
-    """Rename, change the timezone and set registered settings (each validated first; all or nothing). With
-    `if_match` (etags as in HTTP If-Match), only if the workspace is still that version: PreconditionFailed
+    """Rename, change the timezone and set registered settings (each validated first; all or nothing).
+
+    With `if_match` (etags as in HTTP If-Match), only if the workspace is still that version: PreconditionFailed
     otherwise, so a change made on what someone read never overwrites another's unseen."""
     from ocma_core.workspace_settings import apply_changes, validate_changes
 
