@@ -15,6 +15,7 @@ from ocma_core.errors import (
     Transient,
     Unconfirmed,
 )
+from ocma_core.etags import if_match_matches, json_etag
 from ocma_core.event_kind import EventKind
 from ocma_core.hookspecs import hookimpl
 from ocma_core.logs import register_secret
@@ -88,6 +89,8 @@ __all__ = [
     "error_code",
     "error_detail",
     "hookimpl",
+    "if_match_matches",
+    "json_etag",
     "numeric_values",
     "parse_reset",
     "register_secret",

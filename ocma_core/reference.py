@@ -105,6 +105,7 @@ def render() -> str:
         ["retry_time", "parse_reset", "error_code", "error_detail", "numeric_values"],
     )
     out += _functions("ocma_core.logs", ["register_secret"])
+    out += _functions("ocma_core.etags", ["json_etag", "if_match_matches"])
     out.append("## The public app API (`ocma_core.app`)\n")
     from ocma_core import app
 

@@ -112,3 +112,14 @@ def test_changes_at_once_keep_every_rule(
         thread.join()
     assert sorted(r.id for r in list_rules(ocma, workspace_id)) == [f"r{n}" for n in range(8)]
     clear_caches()
+
+
+def test_a_rules_etag_is_the_one_issued_before_the_shared_helper() -> None:
+    """Pinned: a changed hashing would make every etag a client holds stale."""
+    from ocma_agent.automations.manage import etag
+    from ocma_agent.automations.rules import Rule
+
+    rule = Rule(
+        id="thanks", on="stripe.subscription_created", instruction="thank new subscribers", accounts=["acc1"]
+    )
+    assert etag(rule) == '"0e50d46761ad4169590fca7df050d56a"'

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Header
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
+
+from ocma_core.etags import IF_MATCH_PATTERN
 
 PROBLEM = "application/problem+json"
 
@@ -55,6 +57,11 @@ class Problem(BaseModel):
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     """The `responses=` of a route for the error statuses it answers besides the ones inferred."""
     return {code: {"model": Problem, "description": DESCRIPTIONS[code]} for code in codes}
+
+
+def if_match_header(description: str) -> Any:
+    """A route's optional `If-Match` header parameter (`*` or quoted tags), described as `description`."""
+    return Header(None, alias="If-Match", pattern=IF_MATCH_PATTERN, description=description)
 
 
 def _api_routes(app: FastAPI) -> list[Any]:

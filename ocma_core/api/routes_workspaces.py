@@ -10,11 +10,11 @@ plugin's), so /openapi.json documents every settable setting with its own schema
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Response
+from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
 
 from ocma_core.api.auth import Caller, get_ocma, require
-from ocma_core.api.openapi import errors
+from ocma_core.api.openapi import errors, if_match_header
 from ocma_core.api.routes_apikeys import CreatedApiKey
 from ocma_core.context import Ocma
 from ocma_core.db.models import Role, Workspace
@@ -23,11 +23,8 @@ from ocma_core.services import workspaces
 from ocma_core.workspace_settings import WorkspaceSetting, registered_settings, settings_view
 
 router = APIRouter(tags=["workspaces"])
-IF_MATCH = Header(
-    None,
-    alias="If-Match",
-    pattern=r'^(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)$',
-    description="The workspace's ETag as read (GET /v1/workspaces/current): the change applies only to that version.",
+IF_MATCH = if_match_header(
+    "The workspace's ETag as read (GET /v1/workspaces/current): the change applies only to that version."
 )
 
 

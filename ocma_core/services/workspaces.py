@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +15,7 @@ from ocma_core.crypto import api_key_id, hash_api_key, new_api_key, same_hash
 from ocma_core.db.models import ROLE_RANK, ApiKey, Member, Role, Workspace
 from ocma_core.db.types import utcnow
 from ocma_core.errors import NotFoundError, PermissionDenied, PreconditionFailed, ValidationFailed
+from ocma_core.etags import if_match_matches, json_etag
 
 
 def check_timezone(name: str) -> str:
@@ -109,17 +108,16 @@ def update_settings(ocma: Ocma, workspace_id: str, **changes: object) -> Workspa
 
 def workspace_etag(workspace: Workspace) -> str:
     """The workspace's version as an HTTP entity tag: a hash of its name, timezone and settings."""
-    state = {"name": workspace.name, "timezone": workspace.timezone, "settings": workspace.settings or {}}
-    encoded = json.dumps(state, sort_keys=True, separators=(",", ":"), default=str)
-    return '"' + hashlib.sha256(encoded.encode("utf-8")).hexdigest()[:32] + '"'
+    return json_etag(
+        {"name": workspace.name, "timezone": workspace.timezone, "settings": workspace.settings or {}}
+    )
 
 
 def _check_version(workspace: Workspace, if_match: str | None) -> None:
     if if_match is None:
         return
-    tags = [t.strip().removeprefix("W/") for t in if_match.split(",")]
     current = workspace_etag(workspace)
-    if "*" not in tags and current not in tags:
+    if not if_match_matches(current, if_match):
         raise PreconditionFailed(
             f"The workspace was changed since you read it (its etag is now {current}, not {if_match}); "
             "nothing was changed.",

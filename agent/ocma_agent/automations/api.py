@@ -10,21 +10,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header, Path, Response
+from fastapi import APIRouter, Depends, Path, Response
 
 from ocma_agent.automations.manage import add_rule, etag, list_rules, remove_rule
 from ocma_agent.automations.rules import RULE_ID, Rule
 from ocma_core.app import Ocma
-from ocma_core.app.web import Caller, errors, get_ocma, require
+from ocma_core.app.web import Caller, errors, get_ocma, if_match_header, require
 from ocma_core.permissions import Action
 
 router = APIRouter(prefix="/v1/automations", tags=["automations"])
 RULE = Path(pattern=RULE_ID, description="The rule's id.")
-IF_MATCH = Header(
-    None,
-    alias="If-Match",
-    pattern=r'^(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)$',
-    description="The rule's etag as read (GET /v1/automations): the change applies only to that version.",
+IF_MATCH = if_match_header(
+    "The rule's etag as read (GET /v1/automations): the change applies only to that version."
 )
 
 

@@ -8,12 +8,11 @@ overwritten unseen.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable
 from typing import Any
 
 from ocma_agent.automations.rules import SETTING, Rule, rules_of
+from ocma_core import if_match_matches, json_etag
 from ocma_core.app import Ocma, workspaces
 from ocma_core.errors import ConflictError, NotFoundError, PreconditionFailed
 
@@ -24,8 +23,7 @@ REREAD = (
 
 def etag(rule: Rule) -> str:
     """The rule's version as an HTTP entity tag: a hash of what is stored, new with every change."""
-    encoded = json.dumps(rule.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return '"' + hashlib.sha256(encoded.encode("utf-8")).hexdigest()[:32] + '"'
+    return json_etag(rule.model_dump(mode="json"))
 
 
 def list_rules(ocma: Ocma, workspace_id: str) -> list[Rule]:
@@ -40,11 +38,6 @@ def _update(ocma: Ocma, workspace_id: str, change: Callable[[list[Rule]], list[R
     workspaces.change_setting(ocma, workspace_id, SETTING, apply)
 
 
-def _matches(rule: Rule, if_match: str) -> bool:
-    tags = [t.strip().removeprefix("W/") for t in if_match.split(",")]
-    return "*" in tags or etag(rule) in tags
-
-
 def check_version(rule_id: str, current: Rule | None, if_match: str | None, *, replace: bool) -> None:
     """Refuse a change made against another version of the rule: PreconditionFailed for a stale If-Match,
     ConflictError for replacing an existing rule without one (unless `replace`, the console's own choice)."""
@@ -55,7 +48,7 @@ def check_version(rule_id: str, current: Rule | None, if_match: str | None, *, r
                 fix="List the automations to see the current ones; to add it again, add it as a new rule.",
                 fixes={"api": "GET /v1/automations; to add it again, send it without If-Match."},
             )
-        if not _matches(current, if_match):
+        if not if_match_matches(etag(current), if_match):
             raise PreconditionFailed(
                 f"The automation {rule_id!r} was changed since you read it (its etag is now {etag(current)}, "
                 f"not {if_match}); nothing was changed.",
