@@ -1,7 +1,7 @@
 """`ocma worker --processes 1` that counts its database round trips and Redis commands.
 
 Every second it writes {"statements", "begins", "commits", "rollbacks", "pings", "redis", "deferred",
-"slot_held_us", "slot_calls"} to
+"slot_held_us", "slot_calls", "http_us", "http_calls"} to
 $BENCH_COUNT_DIR/<pid>.json, so a benchmark can take the difference over a measured window.
 A round trip is a statement, a BEGIN (psycopg sends it on its own), a COMMIT or ROLLBACK, or a pool pre-ping;
 an autocommit statement is one round trip (no BEGIN or COMMIT is sent).
@@ -117,6 +117,27 @@ def _count_slots() -> None:
 
     Runtime.host_slot = host_slot  # type: ignore[method-assign]
     Runtime.end_call = end_call  # type: ignore[method-assign]
+    _count_http_calls()
+
+
+def _count_http_calls() -> None:
+    """Count how long the platform's HTTP calls take ("http_us", "http_calls"): what of a slot's time is the
+    call itself (request out, answer in and read), and what is the engine's before and after it."""
+    import time
+
+    from ocma_core.net.transport import _CookielessAsyncClient
+
+    fetch = _CookielessAsyncClient.fetch
+
+    async def timed_fetch(self: _CookielessAsyncClient, *args: Any, **kwargs: Any) -> Any:
+        started = time.monotonic()
+        try:
+            return await fetch(self, *args, **kwargs)
+        finally:
+            COUNTS["http_us"] += int((time.monotonic() - started) * 1e6)
+            COUNTS["http_calls"] += 1
+
+    _CookielessAsyncClient.fetch = timed_fetch  # type: ignore[method-assign]
 
 
 def _dump_forever(directory: Path) -> None:

@@ -177,6 +177,7 @@ def burst(
         # A host call slot's time per call, and the share of the burst the slots were busy (CAP per process).
         "slot_ms": d.get("slot_held_us", 0) / 1000 / max(d.get("slot_calls", 0), 1),
         "slots_busy": d.get("slot_held_us", 0) / 1e6 / (span * PROCESSES * CAP),
+        "http_ms": d.get("http_us", 0) / 1000 / max(d.get("http_calls", 0), 1),  # of it, in the HTTP call
     }
 
 
@@ -285,8 +286,8 @@ def main() -> None:
                     f"OCMA burst: {BURST} in {r['span_s']:.2f} s -> {r['per_s']:.1f} posts/s; per post: CPU "
                     f"{r['cpu_ms']:.2f} ms, DB round trips {r['trips']:.2f} ({r['statements']:.2f} statements, "
                     f"{r['transactions']:.2f} commits, {r['pings']:.2f} pings), Redis commands {r['redis']:.2f}, deferred {r['deferred']:.3f}; "
-                    f"duplicates {r['duplicates']:.0f}; a call holds its slot {r['slot_ms']:.1f} ms "
-                    f"(the platform answers in {LATENCY * 1000:.0f}), slots busy {r['slots_busy']:.0%} of the burst; "
+                    f"duplicates {r['duplicates']:.0f}; a call holds its slot {r['slot_ms']:.1f} ms, {r['http_ms']:.1f} of "
+                    f"them in the HTTP call (the platform answers in {LATENCY * 1000:.0f}), slots busy {r['slots_busy']:.0%} of the burst; "
                     f"first post out {r['first_s']:.3f} s after the due time",
                     flush=True,
                 )
@@ -334,7 +335,7 @@ def main() -> None:
         f"rq_processes={(os.cpu_count() or 1) * RQ_PER_CORE} cpu_ms_per_post={med['cpu_ms']:.2f} "
         f"db_round_trips_per_post={med['trips']:.2f} db_statements_per_post={med['statements']:.2f} "
         f"redis_commands_per_post={med['redis']:.2f} duplicates={sum(r['duplicates'] for r in runs):.0f} "
-        f"slot_ms={med['slot_ms']:.1f} slots_busy={med['slots_busy']:.2f} steady_rate={rate:.1f} steady_p50_s={p50:.3f} steady_p99_s={p99:.3f} steady_max_s={worst:.3f}"
+        f"slot_ms={med['slot_ms']:.1f} http_ms={med['http_ms']:.1f} slots_busy={med['slots_busy']:.2f} steady_rate={rate:.1f} steady_p50_s={p50:.3f} steady_p99_s={p99:.3f} steady_max_s={worst:.3f}"
     )
 
 
