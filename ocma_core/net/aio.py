@@ -268,6 +268,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self, session: aiohttp.ClientSession, request: httpx.Request, timeout: dict[str, float | None]
     ) -> aiohttp.ClientResponse:
         connect, pool = timeout.get("connect"), timeout.get("pool")
+        # aiohttp's `connect` bounds the whole opening of a connection, the DNS lookup included, for trusted
+        # and untrusted hosts alike (BaseConnector.connect runs it under ceil_timeout(timeout.connect)); a
+        # lookup past it goes on in its thread, unwaited for. `sock_connect` bounds only the socket's connect.
         limits = aiohttp.ClientTimeout(
             total=None,
             connect=None if connect is None or pool is None else connect + pool,

@@ -3,8 +3,9 @@
 The check happens in httpcore's network backend, where the connection is opened: the host is resolved once,
 every address is checked against the policy, and the socket is opened to a checked address (TLS still uses the
 host name for SNI and the certificate), so a DNS answer that changes between check and connect (rebinding)
-cannot move the request. Redirects are never followed by these clients; `ocma_core.net.fetch` follows them
-itself, each new URL going through the same check. Proxies from the environment are not used.
+cannot move the request. A host the operator trusts skips the check, not the bounded lookup. Redirects are
+never followed by these clients; `ocma_core.net.fetch` follows them itself, each new URL going through the
+same check. Proxies from the environment are not used.
 
 httpx (pinned <0.29) builds its httpcore pool in `_pool`; the guarded transports replace it with one that has
 the guarded backend, keeping httpx's TLS context and limits.
@@ -118,6 +119,7 @@ class GuardedAsyncBackend(httpcore.AsyncNetworkBackend):
     ) -> httpcore.AsyncNetworkStream:
         """Open a connection to a checked address of `host`."""
         if self.policy.is_trusted(host):
+            # httpcore's AnyIO backend resolves inside anyio.fail_after(timeout): the lookup is bounded too.
             return await self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
         try:
             with anyio.fail_after(timeout):
@@ -186,22 +188,29 @@ class GuardedSyncBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: SocketOptions = None,
     ) -> httpcore.NetworkStream:
-        """Open a connection to a checked address of `host`."""
-        if self.policy.is_trusted(host):
-            left = _left(timeout, httpcore.ConnectTimeout)
-            return _DeadlineStream(self._inner.connect_tcp(host, port, left, local_address, socket_options))
+        """Open a connection to a checked address of `host`.
+
+        A host the operator trusts is resolved within the same bounds (the system resolver would otherwise
+        wait for a silent name server for half a minute) but its addresses are not checked: it may be private
+        on purpose. Either way the socket is opened to a resolved address; httpcore then starts TLS with the
+        URL's host name (SNI and certificate)."""
         try:
             infos = _resolve_within(host, port, _left(timeout, httpcore.ConnectTimeout))
         except OSError as exc:
             raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
-        addresses = _addresses(infos)
-        for address in addresses:
-            self.policy.check_address(host, address, port)
+        if self.policy.is_trusted(host):
+            # As resolved, in the resolver's order (an IPv6 link-local address keeps its scope).
+            addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+        else:
+            checked = _addresses(infos)
+            for each in checked:
+                self.policy.check_address(host, each, port)
+            addresses = [str(each) for each in checked]
         last: Exception = httpcore.ConnectError(f"{host} has no address")
         for address in addresses:
             left = _left(timeout, httpcore.ConnectTimeout)
             try:
-                stream = self._inner.connect_tcp(str(address), port, left, local_address, socket_options)
+                stream = self._inner.connect_tcp(address, port, left, local_address, socket_options)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 last = exc
             else:
