@@ -121,15 +121,18 @@ def _count_slots() -> None:
 
 
 def _count_http_calls() -> None:
-    """Count how long the platform's HTTP calls take ("http_us", "http_calls"): what of a slot's time is the
-    call itself (request out, answer in and read), and what is the engine's before and after it."""
+    """Count how long the platform's HTTP calls made in a host slot take ("http_us", "http_calls"): what of a
+    slot's time is the call itself (request out, answer in and read), and what is the engine's before and after it."""
     import time
 
+    from ocma_core.engine.runtime import SLOT
     from ocma_core.net.transport import _CookielessAsyncClient
 
     fetch = _CookielessAsyncClient.fetch
 
     async def timed_fetch(self: _CookielessAsyncClient, *args: Any, **kwargs: Any) -> Any:
+        if SLOT.get() is None:  # not a publish's call (a metrics round's, say): not in a slot's time
+            return await fetch(self, *args, **kwargs)
         started = time.monotonic()
         try:
             return await fetch(self, *args, **kwargs)

@@ -3,28 +3,32 @@
 Real PostgreSQL and Redis; the fast FakeSocial (benchmarks/fast_platform.py: raw asyncio, keep-alive) in its own
 process, answering after BENCH_LATENCY s (0.1); BENCH_ACCOUNTS accounts (100: FakeSocial's declared budget of
 300 publishes per account in 15 minutes must cover the whole run).
-Yardsticks (BENCH_RUNS runs each, min/median/max), the same POST /v1/posts as the engine sends:
+Yardsticks (BENCH_RUNS runs each, min/median/max), the same POST /v1/posts as the engine sends; each run of
+them right before one of the engine's bursts, so a busier stretch of the machine hits both sides alike:
   raw    a hand-written asyncio HTTP/1.1 client, BENCH_CONCURRENCY connections; again with the engine's calls
          in flight (processes x cap, BENCH_BURST posts) and with rq's (its processes, as many posts as its
          jobs): each side's ceiling at its own concurrency, so engine_efficiency and rq_efficiency on the last
          line say how close each comes (per_s / rq_per_s = ratio of those ceilings x ratio of efficiencies)
-  httpx  one httpx.AsyncClient at the best of BENCH_HTTPX_LEVELS in flight
+  httpx  one httpx.AsyncClient at the best of BENCH_HTTPX_LEVELS in flight (16, 32, 64, 256)
   rq     a fair rq: SimpleWorker (no fork per job), job module and its keep-alive client preloaded,
-         cores x BENCH_RQ_PER_CORE processes; each job only the POST (no database): rq's ceiling
+         cores x BENCH_RQ_PER_CORE processes, 4 unmeasured jobs per worker first; each job only the POST (no
+         database): rq's ceiling. As many rounds of calls as an engine burst (rq_jobs = BURST x rq's processes
+         / the engine's calls in flight), all enqueued in one pipeline, their end seen in rq's registries
   rq_publish  the same rq workers running OCMA's own publish of a target per job (claim, call, record;
-         benchmarks/rq_publish_job.py): what "publish through rq" would achieve
+         benchmarks/rq_publish_job.py), before the engine's workers start: what "publish through rq" would achieve
 Engine: BENCH_PROCESSES worker processes x BENCH_CONCURRENCY in flight, with at most BENCH_PLATFORM_CAP calls in
 flight per host in each (default: the cap FakeSocial's plugin declares, 16) (counted_worker.py: `ocma worker` that
 counts its round trips).
 (a) Burst, after an unmeasured warm-up burst of BENCH_WARMUP targets (4 x processes x cap), BENCH_RUNS times:
     BENCH_BURST targets due at one instant; posts per second from the due time to the
     last published_at; CPU of the worker processes (from /proc) and DB round trips / Redis commands (statement
-    listeners) over that window, per published post; when the first post went out. While it runs, only the platform's counter is polled.
+    listeners) over that window, per published post; when the first answer came in. While it runs, only the platform's counter is polled.
 (b) Steady: for BENCH_STEADY_S, targets come due at BENCH_STEADY_RATE per second (default half the median
     burst rate): lateness p50 / p99 / max.
 
 Run: OCMA_BENCH_REDIS_URL=redis://127.0.0.1:6379/N .venv/bin/python benchmarks/publish_on_time.py
-Last line: per_s= raw_per_s= httpx_per_s= rq_per_s= rq_publish_per_s= rq_cpu_ms_per_job= cpu_ms_per_post=
+Last line: per_s= raw_per_s= httpx_per_s= rq_per_s= rq_ratio_min= rq_ratio_median= rq_ratio_max= (each
+burst over the rq run before it) rq_publish_per_s= rq_cpu_ms_per_job= cpu_ms_per_post=
 db_round_trips_per_post= steady_p99_s= ... (rq_cpu_ms_per_job: the fair rq workers' CPU per job, measured as the
 engine's cpu_ms_per_post is: from /proc, over the measured window)
 """
@@ -51,7 +55,7 @@ PROCESSES = int(os.environ.get("BENCH_PROCESSES", "2"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "64"))
 BURST = int(os.environ.get("BENCH_BURST", "2000"))
 YARD_POSTS = int(os.environ.get("BENCH_YARD_POSTS", "1000"))
-HTTPX_LEVELS = tuple(int(x) for x in os.environ.get("BENCH_HTTPX_LEVELS", "16,64,256").split(","))
+HTTPX_LEVELS = tuple(int(x) for x in os.environ.get("BENCH_HTTPX_LEVELS", "16,32,64,256").split(","))
 RQ_PER_CORE = int(os.environ.get("BENCH_RQ_PER_CORE", "8"))
 STEADY_S = float(os.environ.get("BENCH_STEADY_S", "60"))
 STEADY_RATE = float(os.environ.get("BENCH_STEADY_RATE", "0"))
@@ -209,9 +213,11 @@ def steady(bench: h.Bench, rate: float) -> list[float]:
 
 def rq_publishing(bench: h.Bench, processes: int, run: int) -> tuple[float, float]:
     """OCMA targets published through rq (benchmarks/rq_publish_job.py): claim, call, record per job."""
+    warm = h.insert_targets(bench, [h.utcnow()] * 4 * processes, f"rqpubwarm{run}", enqueue=False)
     ids = h.insert_targets(bench, [h.utcnow()] * (YARD_POSTS // 2), f"rqpub{run}", enqueue=False)
     calls = [("rq_publish_job.publish_target", (target_id,)) for target_id in ids]
-    return yardsticks.rq_rate("rq_publish_job.py", h.REDIS_URL, calls, processes, bench.env)
+    warmup = [("rq_publish_job.publish_target", (target_id,)) for target_id in warm]
+    return yardsticks.rq_rate("rq_publish_job.py", h.REDIS_URL, calls, processes, bench.env, warmup=warmup)
 
 
 @dataclass
@@ -224,119 +230,159 @@ class Yardsticks:
     raw_engine: list[float] = field(default_factory=list)
     raw_rq: list[float] = field(default_factory=list)
     httpx: list[float] = field(default_factory=list)
-    httpx_level: int = 0
+    httpx_levels: list[int] = field(default_factory=list)
     rq: list[float] = field(default_factory=list)
     rq_cpu_ms: list[float] = field(default_factory=list)
     rq_publish: list[float] = field(default_factory=list)
     rq_publish_cpu_ms: list[float] = field(default_factory=list)
 
 
-def yardstick_runs(bench: h.Bench) -> Yardsticks:
-    """RUNS runs of each yardstick: raw, httpx (best level), fair rq, OCMA's publish job on rq."""
-    y = Yardsticks()
-    procs = (os.cpu_count() or 1) * RQ_PER_CORE
-    for _ in range(RUNS):
-        y.raw.append(yardsticks.raw_in_process(bench.fake.base_url, YARD_POSTS, CONCURRENCY))
-        y.raw_engine.append(yardsticks.raw_in_process(bench.fake.base_url, BURST, PROCESSES * CAP))
-        y.raw_rq.append(yardsticks.raw_in_process(bench.fake.base_url, YARD_POSTS // 2, procs))
-        rate, y.httpx_level = yardsticks.httpx_best(bench.fake.base_url, YARD_POSTS, HTTPX_LEVELS)
-        y.httpx.append(rate)
-        rate, cpu_ms = yardsticks.rq_fair(bench.fake.base_url, h.REDIS_URL, YARD_POSTS // 2, procs, bench.env)
-        y.rq.append(rate)
-        y.rq_cpu_ms.append(cpu_ms)
-        rate, cpu_ms = rq_publishing(bench, procs, len(y.rq_publish))
+RQ_PROCESSES = (os.cpu_count() or 1) * RQ_PER_CORE
+# rq's jobs: as many rounds of calls as the engine's burst (BURST over PROCESSES x CAP slots), so the last,
+# partly filled round costs both sides the same share of their time.
+RQ_JOBS = max(RQ_PROCESSES, BURST * RQ_PROCESSES // (PROCESSES * CAP))
+
+
+def rq_publish_runs(bench: h.Bench, y: Yardsticks) -> None:
+    """RUNS runs of OCMA's publish as rq jobs (before the engine's workers start: they would claim these)."""
+    for run in range(RUNS):
+        rate, cpu_ms = rq_publishing(bench, RQ_PROCESSES, run)
         y.rq_publish.append(rate)
         y.rq_publish_cpu_ms.append(cpu_ms)
+    print(
+        f"OCMA's publish on rq ({RQ_PROCESSES} SimpleWorkers, {YARD_POSTS // 2} targets): {spread(y.rq_publish)} "
+        f"posts/s; CPU per job {spread(y.rq_publish_cpu_ms)} ms",
+        flush=True,
+    )
+
+
+def yardstick_run(bench: h.Bench, y: Yardsticks) -> None:
+    """One run of each yardstick (raw, raw at each side's calls in flight, httpx at its best, fair rq)."""
+    url = bench.fake.base_url
+    y.raw.append(yardsticks.raw_in_process(url, YARD_POSTS, CONCURRENCY))
+    y.raw_engine.append(yardsticks.raw_in_process(url, BURST, PROCESSES * CAP))
+    y.raw_rq.append(yardsticks.raw_in_process(url, RQ_JOBS, RQ_PROCESSES))
+    rate, level = yardsticks.httpx_best(url, YARD_POSTS, HTTPX_LEVELS)
+    y.httpx.append(rate)
+    y.httpx_levels.append(level)
+    rate, cpu_ms = yardsticks.rq_fair(url, h.REDIS_URL, RQ_JOBS, RQ_PROCESSES, bench.env)
+    y.rq.append(rate)
+    y.rq_cpu_ms.append(cpu_ms)
+
+
+def print_yardsticks(y: Yardsticks) -> None:
+    """The yardsticks' min / median / max."""
     print(f"raw client ({CONCURRENCY} connections, {YARD_POSTS} posts): {spread(y.raw)} posts/s", flush=True)
     print(
         f"raw client at the engine's {PROCESSES * CAP} calls in flight ({BURST} posts, as a burst): "
-        f"{spread(y.raw_engine)} posts/s; at rq's {procs} ({YARD_POSTS // 2} posts, as its jobs): "
+        f"{spread(y.raw_engine)} posts/s; at rq's {RQ_PROCESSES} ({RQ_JOBS} posts, as its jobs): "
         f"{spread(y.raw_rq)} posts/s",
         flush=True,
     )
     print(
-        f"httpx (best of {HTTPX_LEVELS} in flight, last best {y.httpx_level}): {spread(y.httpx)} posts/s",
+        f"httpx (best of {HTTPX_LEVELS} in flight; best level per run {y.httpx_levels}): {spread(y.httpx)} posts/s",
         flush=True,
     )
     print(
-        f"fair rq ({procs} SimpleWorkers, {YARD_POSTS // 2} jobs): {spread(y.rq)} posts/s; "
-        f"CPU per job {spread(y.rq_cpu_ms)} ms",
+        f"fair rq ({RQ_PROCESSES} SimpleWorkers, {RQ_JOBS} jobs after 4 per worker unmeasured): {spread(y.rq)} "
+        f"posts/s; CPU per job {spread(y.rq_cpu_ms)} ms",
         flush=True,
     )
-    print(
-        f"OCMA's publish on rq ({procs} SimpleWorkers, {YARD_POSTS // 2} targets): {spread(y.rq_publish)} "
-        f"posts/s; CPU per job {spread(y.rq_publish_cpu_ms)} ms",
-        flush=True,
-    )
-    return y
 
 
-def main() -> None:
-    """Yardsticks, then engine bursts, then the steady scenario; one summary line last."""
-    with h.bench_env(accounts=ACCOUNTS, latency_s=LATENCY, fast=True) as bench:
-        y = yardstick_runs(bench) if YARDSTICKS else Yardsticks()
-        with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:  # workers may still write
-            count_dir = Path(tmp)
-            pids = [p.pid for p in start_workers(bench, count_dir)]
-            if WARMUP:
-                burst(bench, "warmup", pids, count_dir, size=WARMUP)
-            runs = [burst(bench, f"burst{r}", pids, count_dir) for r in range(RUNS)]
-            for r in runs:
-                print(
-                    f"OCMA burst: {BURST} in {r['span_s']:.2f} s -> {r['per_s']:.1f} posts/s; per post: CPU "
-                    f"{r['cpu_ms']:.2f} ms, DB round trips {r['trips']:.2f} ({r['statements']:.2f} statements, "
-                    f"{r['transactions']:.2f} commits, {r['pings']:.2f} pings), Redis commands {r['redis']:.2f}, deferred {r['deferred']:.3f}; "
-                    f"duplicates {r['duplicates']:.0f}; a call holds its slot {r['slot_ms']:.1f} ms, {r['http_ms']:.1f} of "
-                    f"them in the HTTP call (the platform answers in {LATENCY * 1000:.0f}), slots busy {r['slots_busy']:.0%} of the burst; "
-                    f"first post out {r['first_s']:.3f} s after the due time",
-                    flush=True,
-                )
-            per_s = statistics.median(r["per_s"] for r in runs)
-            rate = STEADY_RATE or per_s / 2
-            check_budget(
-                published_so_far=WARMUP + RUNS * BURST + (RUNS * (YARD_POSTS // 2) if YARDSTICKS else 0),
-                rate=rate,
-            )
-            lateness = steady(bench, rate)
-    med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-    p50, p99, worst = h.quantile(lateness, 0.5), h.quantile(lateness, 0.99), max(lateness)
+def print_bursts(runs: list[dict[str, float]]) -> None:
+    """Each burst's rate, cost and slot figures."""
+    for r in runs:
+        print(
+            f"OCMA burst: {BURST} in {r['span_s']:.2f} s -> {r['per_s']:.1f} posts/s; per post: CPU "
+            f"{r['cpu_ms']:.2f} ms, DB round trips {r['trips']:.2f} ({r['statements']:.2f} statements, "
+            f"{r['transactions']:.2f} commits, {r['pings']:.2f} pings), Redis commands {r['redis']:.2f}, "
+            f"deferred {r['deferred']:.3f}; duplicates {r['duplicates']:.0f}; a call holds its slot "
+            f"{r['slot_ms']:.1f} ms, {r['http_ms']:.1f} of them in the HTTP call (the platform answers in "
+            f"{LATENCY * 1000:.0f}), slots busy {r['slots_busy']:.0%} of the burst; first answer in "
+            f"{r['first_s']:.3f} s after the due time",
+            flush=True,
+        )
     print(
         f"OCMA burst ({PROCESSES} processes x {CONCURRENCY} in flight, platform cap {CAP} per host and process, "
         f"{PROCESSES * CAP} calls in flight in all; the plugin declares {DECLARED_CAP}): "
-        f"{spread([r['per_s'] for r in runs])} posts/s"
+        f"{spread([r['per_s'] for r in runs])} posts/s",
+        flush=True,
     )
+
+
+def med_of(values: list[float], digits: int = 1) -> str:
+    """The median, or n/a without values."""
+    return f"{statistics.median(values):.{digits}f}" if values else "n/a"
+
+
+def share(rate: float, of: list[float]) -> str:
+    """`rate` over the median of `of`, or n/a."""
+    return f"{rate / statistics.median(of):.2f}" if of else "n/a"
+
+
+def print_summary(y: Yardsticks, runs: list[dict[str, float]], lateness: list[float], rate: float) -> None:
+    """The steady scenario, each side's efficiency, and the last line of name=value pairs."""
+    per_s = statistics.median(r["per_s"] for r in runs)
+    med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+    p50, p99, worst = h.quantile(lateness, 0.5), h.quantile(lateness, 0.99), max(lateness)
     print(
         f"OCMA steady: {len(lateness)} targets at {rate:.1f}/s for {STEADY_S:.0f} s; lateness p50 {p50:.3f} s, "
         f"p99 {p99:.3f} s, max {worst:.3f} s (includes the platform's {LATENCY:.2f} s answer time)"
     )
-
-    def med_of(values: list[float], digits: int = 1) -> str:
-        return f"{statistics.median(values):.{digits}f}" if values else "n/a"
-
-    def share(rate: float, of: list[float]) -> str:
-        return f"{rate / statistics.median(of):.2f}" if of else "n/a"
-
+    # Each engine burst ran right after a fair rq run: the ratio of each pair, not only of the medians.
+    pairs = [r["per_s"] / q for r, q in zip(runs, y.rq, strict=False)]
     if y.rq:
         # per_s / rq_per_s = (engine's ceiling / rq's ceiling) x (engine_efficiency / rq_efficiency)
         print(
             f"each side against the raw client at its own calls in flight: the engine "
             f"{share(per_s, y.raw_engine)}, rq {share(statistics.median(y.rq), y.raw_rq)}; "
-            f"those ceilings' ratio {share(statistics.median(y.raw_engine), y.raw_rq)}"
+            f"those ceilings' ratio {share(statistics.median(y.raw_engine), y.raw_rq)}; "
+            f"engine / rq run by run: {', '.join(f'{x:.3f}' for x in pairs)}"
         )
-
     print(
         f"per_s={per_s:.1f} raw_per_s={med_of(y.raw)} httpx_per_s={med_of(y.httpx)} "
         f"raw_engine_in_flight_per_s={med_of(y.raw_engine)} raw_rq_in_flight_per_s={med_of(y.raw_rq)} "
         f"engine_efficiency={share(per_s, y.raw_engine)} "
         f"rq_efficiency={share(statistics.median(y.rq), y.raw_rq) if y.rq else 'n/a'} "
-        f"httpx_in_flight={y.httpx_level} concurrency={CONCURRENCY} platform_cap={CAP} "
-        f"rq_per_s={med_of(y.rq)} rq_publish_per_s={med_of(y.rq_publish)} "
+        f"httpx_in_flight={'/'.join(map(str, y.httpx_levels)) or 0} concurrency={CONCURRENCY} platform_cap={CAP} "
+        f"rq_per_s={med_of(y.rq)} rq_ratio_min={min(pairs, default=0):.3f} "
+        f"rq_ratio_median={statistics.median(pairs) if pairs else 0:.3f} rq_ratio_max={max(pairs, default=0):.3f} "
+        f"rq_jobs={RQ_JOBS} rq_publish_per_s={med_of(y.rq_publish)} "
         f"rq_cpu_ms_per_job={med_of(y.rq_cpu_ms, 2)} rq_publish_cpu_ms_per_job={med_of(y.rq_publish_cpu_ms, 2)} "
-        f"rq_processes={(os.cpu_count() or 1) * RQ_PER_CORE} cpu_ms_per_post={med['cpu_ms']:.2f} "
+        f"rq_processes={RQ_PROCESSES} cpu_ms_per_post={med['cpu_ms']:.2f} "
         f"db_round_trips_per_post={med['trips']:.2f} db_statements_per_post={med['statements']:.2f} "
         f"redis_commands_per_post={med['redis']:.2f} duplicates={sum(r['duplicates'] for r in runs):.0f} "
-        f"slot_ms={med['slot_ms']:.1f} http_ms={med['http_ms']:.1f} slots_busy={med['slots_busy']:.2f} steady_rate={rate:.1f} steady_p50_s={p50:.3f} steady_p99_s={p99:.3f} steady_max_s={worst:.3f}"
+        f"slot_ms={med['slot_ms']:.1f} http_ms={med['http_ms']:.1f} slots_busy={med['slots_busy']:.2f} "
+        f"steady_rate={rate:.1f} steady_p50_s={p50:.3f} steady_p99_s={p99:.3f} steady_max_s={worst:.3f}"
     )
+
+
+def main() -> None:
+    """OCMA's publish on rq; then, run by run, the yardsticks and an engine burst; the steady scenario; the
+    summary, with one line of name=value pairs last."""
+    with h.bench_env(accounts=ACCOUNTS, latency_s=LATENCY, fast=True) as bench:
+        y = Yardsticks()
+        if YARDSTICKS:
+            rq_publish_runs(bench, y)
+        with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:  # workers may still write
+            count_dir = Path(tmp)
+            pids = [p.pid for p in start_workers(bench, count_dir)]
+            if WARMUP:
+                burst(bench, "warmup", pids, count_dir, size=WARMUP)
+            runs = []
+            for r in range(RUNS):  # interleaved: a busier stretch of the machine hits both sides alike
+                if YARDSTICKS:
+                    yardstick_run(bench, y)
+                runs.append(burst(bench, f"burst{r}", pids, count_dir))
+            if YARDSTICKS:
+                print_yardsticks(y)
+            print_bursts(runs)
+            rate = STEADY_RATE or statistics.median(r["per_s"] for r in runs) / 2
+            rq_published = RUNS * (YARD_POSTS // 2 + 4 * RQ_PROCESSES) if YARDSTICKS else 0
+            check_budget(published_so_far=WARMUP + RUNS * BURST + rq_published, rate=rate)
+            lateness = steady(bench, rate)
+    print_summary(y, runs, lateness, rate)
 
 
 if __name__ == "__main__":
